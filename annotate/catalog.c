@@ -1,0 +1,1032 @@
+/* catalog.c: the SQLite catalog. Opening creates the file, sets WAL and foreign keys, and runs
+ * the forward migrations one transaction each (PRAGMA user_version holds the schema version).
+ * Statements are prepared once and cached per connection; nothing is built from strings. */
+#define G_LOG_DOMAIN "quorum-catalog"
+
+#include "qr-catalog.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <glib/gstdio.h>
+
+G_DEFINE_QUARK (quorum-catalog-error-quark, qr_catalog_error)
+
+struct _QrCatalog
+{
+  GObject     parent_instance;
+
+  sqlite3    *db;
+  GHashTable *statements;  /* SQL text (static strings) → sqlite3_stmt* */
+  char       *root;
+  char       *db_path;
+  int         schema_version;
+};
+
+G_DEFINE_FINAL_TYPE (QrCatalog, qr_catalog, G_TYPE_OBJECT)
+
+/* Migration N brings a catalog from user_version N-1 to N. Never edit a released one: add more. */
+static const char *const migrations[] = {
+  /* 1: the first schema. */
+  "CREATE TABLE collection ("
+  "  key TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL);"
+  "CREATE TABLE images ("
+  "  id INTEGER PRIMARY KEY,"
+  "  path TEXT NOT NULL UNIQUE,"
+  "  size INTEGER NOT NULL,"
+  "  mtime_us INTEGER NOT NULL,"
+  "  width INTEGER NOT NULL DEFAULT 0,"
+  "  height INTEGER NOT NULL DEFAULT 0,"
+  "  orientation INTEGER NOT NULL DEFAULT 1 CHECK (orientation BETWEEN 1 AND 8),"
+  "  format TEXT,"
+  "  hash TEXT,"
+  "  state TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('ok', 'unreadable', 'missing')),"
+  "  reason TEXT,"
+  "  added_us INTEGER NOT NULL,"
+  "  updated_us INTEGER NOT NULL);"
+  "CREATE INDEX images_hash ON images (hash);"
+  "CREATE INDEX images_state ON images (state, path);"
+  "CREATE TABLE classes ("
+  "  id INTEGER PRIMARY KEY,"
+  "  name TEXT NOT NULL UNIQUE CHECK (length (name) > 0));"
+  "CREATE TABLE models ("
+  "  id INTEGER PRIMARY KEY,"
+  "  name TEXT NOT NULL UNIQUE,"
+  "  kind TEXT NOT NULL,"
+  "  location TEXT,"
+  "  enabled INTEGER NOT NULL DEFAULT 1,"
+  "  added_us INTEGER NOT NULL);"
+  "CREATE TABLE runs ("
+  "  id INTEGER PRIMARY KEY,"
+  "  model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,"
+  "  params TEXT,"
+  "  state TEXT NOT NULL DEFAULT 'running'"
+  "    CHECK (state IN ('running', 'done', 'cancelled', 'failed')),"
+  "  started_us INTEGER NOT NULL,"
+  "  finished_us INTEGER);"
+  "CREATE TABLE run_images ("
+  "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  PRIMARY KEY (run_id, image_id)) WITHOUT ROWID;"
+  "CREATE TABLE detections ("
+  "  id INTEGER PRIMARY KEY,"
+  "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  class_id INTEGER NOT NULL REFERENCES classes (id),"
+  "  score REAL NOT NULL,"
+  "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+  "  CHECK (x2 >= x1 AND y2 >= y1));"
+  "CREATE INDEX detections_image ON detections (image_id, run_id);"
+  "CREATE INDEX detections_run ON detections (run_id);"
+  "CREATE TABLE labels ("
+  "  id INTEGER PRIMARY KEY,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  class_id INTEGER NOT NULL REFERENCES classes (id),"
+  "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+  "  source TEXT NOT NULL CHECK (source IN ('imported', 'drawn', 'accepted')),"
+  "  provenance TEXT,"
+  "  detection_id INTEGER REFERENCES detections (id) ON DELETE SET NULL,"
+  "  created_us INTEGER NOT NULL,"
+  "  modified_us INTEGER NOT NULL,"
+  "  deleted_us INTEGER,"
+  "  CHECK (x2 >= x1 AND y2 >= y1));"
+  "CREATE INDEX labels_image ON labels (image_id) WHERE deleted_us IS NULL;"
+  "CREATE TABLE review ("
+  "  image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,"
+  "  state TEXT NOT NULL CHECK (state IN ('unreviewed', 'reviewed', 'skipped')),"
+  "  updated_us INTEGER NOT NULL);"
+  "CREATE TABLE thumbnails ("
+  "  image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,"
+  "  max_side INTEGER NOT NULL,"
+  "  width INTEGER NOT NULL,"
+  "  height INTEGER NOT NULL,"
+  "  source_mtime_us INTEGER NOT NULL,"
+  "  jpeg BLOB NOT NULL);",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);
+
+static const char *const image_states[] = { "ok", "unreadable", "missing" };
+static const char *const label_sources[] = { "imported", "drawn", "accepted" };
+
+const char *
+qr_image_state_to_string (QrImageState state)
+{
+  return (guint) state < G_N_ELEMENTS (image_states) ? image_states[state] : "unknown";
+}
+
+const char *
+qr_label_source_to_string (QrLabelSource source)
+{
+  return (guint) source < G_N_ELEMENTS (label_sources) ? label_sources[source] : "unknown";
+}
+
+static QrImageState
+image_state_from_string (const char *s)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (image_states); i++)
+    if (g_strcmp0 (s, image_states[i]) == 0)
+      return (QrImageState) i;
+  return QR_IMAGE_STATE_UNREADABLE;
+}
+
+QrImageRecord *
+qr_image_record_new (void)
+{
+  QrImageRecord *record = g_new0 (QrImageRecord, 1);
+  record->orientation = 1;
+  return record;
+}
+
+void
+qr_image_record_free (QrImageRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->path);
+  g_free (record->format);
+  g_free (record->hash);
+  g_free (record->reason);
+  g_free (record);
+}
+
+static gboolean
+set_sql_error (QrCatalog *self, GError **error, const char *what)
+{
+  g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s: %s", self->db_path, what,
+               sqlite3_errmsg (self->db));
+  return FALSE;
+}
+
+static gboolean
+exec (QrCatalog *self, const char *sql, GError **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s", self->db_path,
+                   message ? message : sqlite3_errmsg (self->db));
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Returns a cached prepared statement, reset and unbound, or NULL with error set. */
+static sqlite3_stmt *
+prepare (QrCatalog *self, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, sql);
+
+  if (stmt == NULL)
+    {
+      if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+        {
+          set_sql_error (self, error, "preparing a statement");
+          return NULL;
+        }
+      g_hash_table_insert (self->statements, (gpointer) sql, stmt);
+    }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return stmt;
+}
+
+/* Runs a statement that returns no rows. */
+static gboolean
+step_done (QrCatalog *self, sqlite3_stmt *stmt, GError **error)
+{
+  int rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return set_sql_error (self, error, "writing");
+  return TRUE;
+}
+
+static void
+qr_catalog_finalize (GObject *object)
+{
+  QrCatalog *self = QR_CATALOG (object);
+
+  g_clear_pointer (&self->statements, g_hash_table_destroy);
+  if (self->db != NULL)
+    sqlite3_close_v2 (self->db);
+  g_free (self->root);
+  g_free (self->db_path);
+  G_OBJECT_CLASS (qr_catalog_parent_class)->finalize (object);
+}
+
+static void
+qr_catalog_class_init (QrCatalogClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qr_catalog_finalize;
+}
+
+static void
+qr_catalog_init (QrCatalog *self)
+{
+  self->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                            (GDestroyNotify) sqlite3_finalize);
+}
+
+char *
+qr_catalog_default_path (const char *root)
+{
+  g_autofree char *absolute = g_canonicalize_filename (root, NULL);
+  g_autofree char *resolved = realpath (absolute, NULL);
+  const char *key = resolved != NULL ? resolved : absolute;
+  g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
+  g_autofree char *base = g_path_get_basename (key);
+  g_autofree char *name = NULL;
+
+  digest[12] = '\0';
+  if (g_strcmp0 (base, "/") == 0)
+    {
+      g_free (base);
+      base = g_strdup ("root");
+    }
+  name = g_strdup_printf ("%s-%s.sqlite", base, digest);
+  return g_build_filename (g_get_user_data_dir (), "quorum", "collections", name, NULL);
+}
+
+static gboolean
+migrate (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt;
+  int version = 0;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+    return set_sql_error (self, error, "reading the schema version");
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+
+  if (version > QR_CATALOG_SCHEMA_VERSION)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_VERSION,
+                   "%s: catalog schema version %d was written by a newer Quorum (this one knows up to %d)",
+                   self->db_path, version, QR_CATALOG_SCHEMA_VERSION);
+      return FALSE;
+    }
+  for (int next = version + 1; next <= QR_CATALOG_SCHEMA_VERSION; next++)
+    {
+      g_autofree char *set_version = g_strdup_printf ("PRAGMA user_version = %d", next);
+
+      g_debug ("migrating %s to schema %d", self->db_path, next);
+      if (!exec (self, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec (self, migrations[next - 1], error) || !exec (self, set_version, error))
+        {
+          exec (self, "ROLLBACK", NULL);
+          g_prefix_error (error, "migrating to schema %d: ", next);
+          return FALSE;
+        }
+      if (!exec (self, "COMMIT", error))
+        return FALSE;
+    }
+  self->schema_version = QR_CATALOG_SCHEMA_VERSION;
+  return TRUE;
+}
+
+static char *
+read_meta (QrCatalog *self, const char *key)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT value FROM collection WHERE key = ?1", NULL);
+  char *value = NULL;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return value;
+}
+
+static gboolean
+write_meta (QrCatalog *self, const char *key, const char *value, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO collection (key, value) VALUES (?1, ?2) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+  return step_done (self, stmt, error);
+}
+
+static QrCatalog *
+open_db (const char *db_path, gboolean create, GError **error)
+{
+  g_autoptr (QrCatalog) self = g_object_new (QR_TYPE_CATALOG, NULL);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  g_autofree char *dir = g_path_get_dirname (db_path);
+
+  self->db_path = g_strdup (db_path);
+  if (create && g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_OPEN, "%s: cannot create the folder: %s",
+                   dir, g_strerror (saved));
+      return NULL;
+    }
+  if (sqlite3_open_v2 (db_path, &self->db, flags, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_OPEN, "%s: cannot open the catalog: %s",
+                   db_path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
+      return NULL;
+    }
+  sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_busy_timeout (self->db, 10000);
+  /* WAL: readers (thumbnail loaders, the GUI) never block the writer. synchronous=NORMAL in WAL
+   * mode cannot corrupt the file; a power cut may lose the last transaction, a crash loses none. */
+  if (!exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+             error))
+    {
+      g_prefix_error (error, "not a usable catalog: ");
+      return NULL;
+    }
+  if (!migrate (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+QrCatalog *
+qr_catalog_open (const char  *root,
+                 const char  *db_path,
+                 GError     **error)
+{
+  g_autofree char *absolute = NULL;
+  g_autofree char *resolved = NULL;
+  g_autofree char *default_path = NULL;
+  g_autofree char *stored_root = NULL;
+  g_autoptr (QrCatalog) self = NULL;
+
+  g_return_val_if_fail (root != NULL, NULL);
+
+  absolute = g_canonicalize_filename (root, NULL);
+  resolved = realpath (absolute, NULL);
+  if (resolved == NULL || !g_file_test (resolved, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_ROOT, "%s: not a folder", root);
+      return NULL;
+    }
+  if (db_path == NULL)
+    db_path = default_path = qr_catalog_default_path (resolved);
+
+  self = open_db (db_path, TRUE, error);
+  if (self == NULL)
+    return NULL;
+
+  /* A collection folder that moved keeps its catalog when --db names it: the root follows. */
+  stored_root = read_meta (self, "root");
+  if (g_strcmp0 (stored_root, resolved) != 0)
+    {
+      g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
+      if (stored_root != NULL)
+        g_debug ("%s: root moved from %s to %s", db_path, stored_root, resolved);
+      if (!write_meta (self, "root", resolved, error))
+        return NULL;
+      if (stored_root == NULL && !write_meta (self, "created_us", now, error))
+        return NULL;
+    }
+  self->root = g_steal_pointer (&resolved);
+  return g_steal_pointer (&self);
+}
+
+QrCatalog *
+qr_catalog_open_existing (const char  *db_path,
+                          GError     **error)
+{
+  g_autoptr (QrCatalog) self = NULL;
+
+  if (!g_file_test (db_path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_OPEN, "%s: no such catalog", db_path);
+      return NULL;
+    }
+  self = open_db (db_path, FALSE, error);
+  if (self == NULL)
+    return NULL;
+  self->root = read_meta (self, "root");
+  if (self->root == NULL)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_ROOT,
+                   "%s: the catalog does not say which folder it describes", db_path);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+const char *
+qr_catalog_get_root (QrCatalog *self)
+{
+  g_return_val_if_fail (QR_IS_CATALOG (self), NULL);
+  return self->root;
+}
+
+const char *
+qr_catalog_get_db_path (QrCatalog *self)
+{
+  g_return_val_if_fail (QR_IS_CATALOG (self), NULL);
+  return self->db_path;
+}
+
+int
+qr_catalog_get_schema_version (QrCatalog *self)
+{
+  g_return_val_if_fail (QR_IS_CATALOG (self), 0);
+  return self->schema_version;
+}
+
+gboolean
+qr_catalog_begin (QrCatalog *self, GError **error)
+{
+  g_return_val_if_fail (QR_IS_CATALOG (self), FALSE);
+  return exec (self, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+qr_catalog_commit (QrCatalog *self, GError **error)
+{
+  g_return_val_if_fail (QR_IS_CATALOG (self), FALSE);
+  return exec (self, "COMMIT", error);
+}
+
+void
+qr_catalog_rollback (QrCatalog *self)
+{
+  g_return_if_fail (QR_IS_CATALOG (self));
+  if (!sqlite3_get_autocommit (self->db))
+    exec (self, "ROLLBACK", NULL);
+}
+
+static gint64
+count (QrCatalog *self, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, sql, error);
+  gint64 n = -1;
+
+  if (stmt == NULL)
+    return -1;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    n = sqlite3_column_int64 (stmt, 0);
+  else
+    set_sql_error (self, error, "counting");
+  sqlite3_reset (stmt);
+  return n;
+}
+
+gboolean
+qr_catalog_get_stats (QrCatalog      *self,
+                      QrCatalogStats *stats,
+                      GError        **error)
+{
+  struct { gint64 *field; const char *sql; } queries[] = {
+    { &stats->images, "SELECT count(*) FROM images" },
+    { &stats->images_ok, "SELECT count(*) FROM images WHERE state = 'ok'" },
+    { &stats->images_unreadable, "SELECT count(*) FROM images WHERE state = 'unreadable'" },
+    { &stats->images_missing, "SELECT count(*) FROM images WHERE state = 'missing'" },
+    { &stats->classes, "SELECT count(*) FROM classes" },
+    { &stats->models, "SELECT count(*) FROM models" },
+    { &stats->runs, "SELECT count(*) FROM runs" },
+    { &stats->detections, "SELECT count(*) FROM detections" },
+    { &stats->labels, "SELECT count(*) FROM labels WHERE deleted_us IS NULL" },
+    { &stats->thumbnails, "SELECT count(*) FROM thumbnails" },
+    { &stats->reviewed, "SELECT count(*) FROM review WHERE state = 'reviewed'" },
+  };
+
+  g_return_val_if_fail (QR_IS_CATALOG (self), FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    if ((*queries[i].field = count (self, queries[i].sql, error)) < 0)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+qr_catalog_check_integrity (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt;
+  g_autofree char *result = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA integrity_check", -1, &stmt, NULL) != SQLITE_OK)
+    return set_sql_error (self, error, "checking integrity");
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    result = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  if (g_strcmp0 (result, "ok") != 0)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: integrity check failed: %s",
+                   self->db_path, result ? result : "no answer");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Images */
+
+#define IMAGE_COLUMNS "id, path, size, mtime_us, width, height, orientation, format, hash, state, reason"
+
+static QrImageRecord *
+image_from_row (sqlite3_stmt *stmt)
+{
+  QrImageRecord *r = qr_image_record_new ();
+
+  r->id = sqlite3_column_int64 (stmt, 0);
+  r->path = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  r->size = sqlite3_column_int64 (stmt, 2);
+  r->mtime_us = sqlite3_column_int64 (stmt, 3);
+  r->width = sqlite3_column_int (stmt, 4);
+  r->height = sqlite3_column_int (stmt, 5);
+  r->orientation = sqlite3_column_int (stmt, 6);
+  r->format = g_strdup ((const char *) sqlite3_column_text (stmt, 7));
+  r->hash = g_strdup ((const char *) sqlite3_column_text (stmt, 8));
+  r->state = image_state_from_string ((const char *) sqlite3_column_text (stmt, 9));
+  r->reason = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
+  return r;
+}
+
+gboolean
+qr_catalog_put_image (QrCatalog      *self,
+                      QrImageRecord  *record,
+                      GError        **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 now = g_get_real_time ();
+
+  g_return_val_if_fail (QR_IS_CATALOG (self), FALSE);
+  g_return_val_if_fail (record != NULL && record->path != NULL, FALSE);
+
+  stmt = prepare (self,
+                  "INSERT INTO images (path, size, mtime_us, width, height, orientation, format, hash,"
+                  "                    state, reason, added_us, updated_us)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+                  " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_us = excluded.mtime_us,"
+                  "  width = excluded.width, height = excluded.height,"
+                  "  orientation = excluded.orientation, format = excluded.format,"
+                  "  hash = excluded.hash, state = excluded.state, reason = excluded.reason,"
+                  "  updated_us = excluded.updated_us"
+                  " RETURNING id", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, record->path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, record->size);
+  sqlite3_bind_int64 (stmt, 3, record->mtime_us);
+  sqlite3_bind_int (stmt, 4, record->width);
+  sqlite3_bind_int (stmt, 5, record->height);
+  sqlite3_bind_int (stmt, 6, CLAMP (record->orientation, 1, 8));
+  sqlite3_bind_text (stmt, 7, record->format, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 8, record->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 9, qr_image_state_to_string (record->state), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 10, record->reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 11, now);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      set_sql_error (self, error, record->path);
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  record->id = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return TRUE;
+}
+
+gboolean
+qr_catalog_move_image (QrCatalog   *self,
+                       gint64       id,
+                       const char  *new_path,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE images SET path = ?2, updated_us = ?3 WHERE id = ?1",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_text (stmt, 2, new_path, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  return step_done (self, stmt, error);
+}
+
+gboolean
+qr_catalog_set_image_state (QrCatalog    *self,
+                            gint64        id,
+                            QrImageState  state,
+                            const char   *reason,
+                            GError      **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE images SET state = ?2, reason = ?3, updated_us = ?4"
+                                      " WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_text (stmt, 2, qr_image_state_to_string (state), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, g_get_real_time ());
+  return step_done (self, stmt, error);
+}
+
+static QrImageRecord *
+get_one_image (QrCatalog *self, sqlite3_stmt *stmt, const char *what, GError **error)
+{
+  QrImageRecord *record = NULL;
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    record = image_from_row (stmt);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no image %s in the catalog",
+                 what);
+  else
+    set_sql_error (self, error, "reading an image");
+  sqlite3_reset (stmt);
+  return record;
+}
+
+QrImageRecord *
+qr_catalog_get_image (QrCatalog *self, gint64 id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?1", error);
+  g_autofree char *what = g_strdup_printf ("with id %" G_GINT64_FORMAT, id);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, id);
+  return get_one_image (self, stmt, what, error);
+}
+
+QrImageRecord *
+qr_catalog_find_image (QrCatalog *self, const char *path, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " IMAGE_COLUMNS " FROM images WHERE path = ?1", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, path, -1, SQLITE_STATIC);
+  return get_one_image (self, stmt, path, error);
+}
+
+GPtrArray *
+qr_catalog_list_images (QrCatalog *self, int state, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " IMAGE_COLUMNS " FROM images"
+                                      " WHERE ?1 IS NULL OR state = ?1 ORDER BY path", error);
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_image_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  if (state >= 0)
+    sqlite3_bind_text (stmt, 1, qr_image_state_to_string (state), -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (records, image_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing images");
+      return NULL;
+    }
+  return g_steal_pointer (&records);
+}
+
+GArray *
+qr_catalog_list_image_ids (QrCatalog *self, int state, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id FROM images WHERE ?1 IS NULL OR state = ?1"
+                                      " ORDER BY path", error);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  if (state >= 0)
+    sqlite3_bind_text (stmt, 1, qr_image_state_to_string (state), -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing images");
+      return NULL;
+    }
+  return g_steal_pointer (&ids);
+}
+
+char *
+qr_catalog_resolve_path (QrCatalog *self, const char *relative_path)
+{
+  return g_build_filename (self->root, relative_path, NULL);
+}
+
+/* Classes, models, runs, detections, labels */
+
+gint64
+qr_catalog_ensure_class (QrCatalog *self, const char *name, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 id = -1;
+
+  g_return_val_if_fail (QR_IS_CATALOG (self), -1);
+  if (name == NULL || *name == '\0' || !g_utf8_validate (name, -1, NULL))
+    {
+      g_set_error_literal (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_INVALID,
+                           "a class needs a non-empty UTF-8 name");
+      return -1;
+    }
+  stmt = prepare (self, "INSERT INTO classes (name) VALUES (?1)"
+                        " ON CONFLICT (name) DO UPDATE SET name = name RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  else
+    set_sql_error (self, error, "adding a class");
+  sqlite3_reset (stmt);
+  return id;
+}
+
+GPtrArray *
+qr_catalog_list_classes (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT name FROM classes ORDER BY id", error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing classes");
+      return NULL;
+    }
+  return g_steal_pointer (&names);
+}
+
+static gint64
+insert_returning_id (QrCatalog *self, sqlite3_stmt *stmt, const char *what, GError **error)
+{
+  gint64 id = -1;
+
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  else
+    set_sql_error (self, error, what);
+  sqlite3_reset (stmt);
+  return id;
+}
+
+gint64
+qr_catalog_add_model (QrCatalog   *self,
+                      const char  *name,
+                      const char  *kind,
+                      const char  *location,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO models (name, kind, location, added_us)"
+                                      " VALUES (?1, ?2, ?3, ?4) RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, location, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, g_get_real_time ());
+  return insert_returning_id (self, stmt, "adding a model", error);
+}
+
+gint64
+qr_catalog_start_run (QrCatalog   *self,
+                      gint64       model_id,
+                      const char  *params_json,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO runs (model_id, params, started_us)"
+                                      " VALUES (?1, ?2, ?3) RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+  sqlite3_bind_text (stmt, 2, params_json, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  return insert_returning_id (self, stmt, "starting a run", error);
+}
+
+gboolean
+qr_catalog_finish_run (QrCatalog   *self,
+                       gint64       run_id,
+                       const char  *state,
+                       GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE runs SET state = ?2, finished_us = ?3 WHERE id = ?1",
+                                error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  return step_done (self, stmt, error);
+}
+
+static gboolean
+check_box (const QrBox *box, GError **error)
+{
+  if (!(box->x2 >= box->x1 && box->y2 >= box->y1) || !isfinite (box->x1) || !isfinite (box->y1)
+      || !isfinite (box->x2) || !isfinite (box->y2))
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_INVALID,
+                   "invalid box [%g, %g, %g, %g]: x2 and y2 must not be below x1 and y1",
+                   box->x1, box->y1, box->x2, box->y2);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gint64
+qr_catalog_add_detection (QrCatalog   *self,
+                          gint64       run_id,
+                          gint64       image_id,
+                          gint64       class_id,
+                          double       score,
+                          const QrBox *box,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!check_box (box, error))
+    return -1;
+  stmt = prepare (self, "INSERT INTO detections (run_id, image_id, class_id, score, x1, y1, x2, y2)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  sqlite3_bind_int64 (stmt, 2, image_id);
+  sqlite3_bind_int64 (stmt, 3, class_id);
+  sqlite3_bind_double (stmt, 4, score);
+  sqlite3_bind_double (stmt, 5, box->x1);
+  sqlite3_bind_double (stmt, 6, box->y1);
+  sqlite3_bind_double (stmt, 7, box->x2);
+  sqlite3_bind_double (stmt, 8, box->y2);
+  return insert_returning_id (self, stmt, "adding a detection", error);
+}
+
+gint64
+qr_catalog_add_label (QrCatalog     *self,
+                      gint64         image_id,
+                      gint64         class_id,
+                      const QrBox   *box,
+                      QrLabelSource  source,
+                      const char    *provenance,
+                      GError       **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 now = g_get_real_time ();
+
+  if (!check_box (box, error))
+    return -1;
+  stmt = prepare (self, "INSERT INTO labels (image_id, class_id, x1, y1, x2, y2, source, provenance,"
+                        "                     created_us, modified_us)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  sqlite3_bind_int64 (stmt, 2, class_id);
+  sqlite3_bind_double (stmt, 3, box->x1);
+  sqlite3_bind_double (stmt, 4, box->y1);
+  sqlite3_bind_double (stmt, 5, box->x2);
+  sqlite3_bind_double (stmt, 6, box->y2);
+  sqlite3_bind_text (stmt, 7, qr_label_source_to_string (source), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 8, provenance, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 9, now);
+  return insert_returning_id (self, stmt, "adding a label", error);
+}
+
+gboolean
+qr_catalog_delete_label (QrCatalog *self, gint64 label_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE labels SET deleted_us = ?2, modified_us = ?2"
+                                      " WHERE id = ?1 AND deleted_us IS NULL", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  sqlite3_bind_int64 (stmt, 2, g_get_real_time ());
+  if (!step_done (self, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND,
+                   "no label with id %" G_GINT64_FORMAT, label_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+qr_catalog_set_reviewed (QrCatalog *self, gint64 image_id, const char *state, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO review (image_id, state, updated_us) VALUES (?1, ?2, ?3)"
+                                      " ON CONFLICT (image_id) DO UPDATE SET state = excluded.state,"
+                                      "  updated_us = excluded.updated_us", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+  return step_done (self, stmt, error);
+}
+
+/* Thumbnails */
+
+gboolean
+qr_catalog_put_thumbnail (QrCatalog   *self,
+                          gint64       image_id,
+                          int          max_side,
+                          int          width,
+                          int          height,
+                          gint64       source_mtime_us,
+                          GBytes      *jpeg,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT OR REPLACE INTO thumbnails"
+                                      " (image_id, max_side, width, height, source_mtime_us, jpeg)"
+                                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
+  gsize len = 0;
+  gconstpointer data = g_bytes_get_data (jpeg, &len);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  sqlite3_bind_int (stmt, 2, max_side);
+  sqlite3_bind_int (stmt, 3, width);
+  sqlite3_bind_int (stmt, 4, height);
+  sqlite3_bind_int64 (stmt, 5, source_mtime_us);
+  sqlite3_bind_blob64 (stmt, 6, data, len, SQLITE_STATIC);
+  return step_done (self, stmt, error);
+}
+
+GBytes *
+qr_catalog_get_thumbnail (QrCatalog  *self,
+                          gint64      image_id,
+                          int        *width,
+                          int        *height,
+                          GError    **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT width, height, jpeg FROM thumbnails WHERE image_id = ?1",
+                                error);
+  GBytes *bytes = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      if (width)
+        *width = sqlite3_column_int (stmt, 0);
+      if (height)
+        *height = sqlite3_column_int (stmt, 1);
+      bytes = g_bytes_new (sqlite3_column_blob (stmt, 2), (gsize) sqlite3_column_bytes (stmt, 2));
+    }
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND,
+                 "no thumbnail for image %" G_GINT64_FORMAT, image_id);
+  else
+    set_sql_error (self, error, "reading a thumbnail");
+  sqlite3_reset (stmt);
+  return bytes;
+}
+
+GPtrArray *
+qr_catalog_list_missing_thumbnails (QrCatalog *self, int max_side, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT i.id, i.path, i.size, i.mtime_us, i.width, i.height,"
+                                "       i.orientation, i.format, i.hash, i.state, i.reason"
+                                " FROM images i LEFT JOIN thumbnails t ON t.image_id = i.id"
+                                " WHERE i.state = 'ok' AND (t.image_id IS NULL OR t.max_side != ?1"
+                                "       OR t.source_mtime_us != i.mtime_us)"
+                                " ORDER BY i.path", error);
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_image_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int (stmt, 1, max_side);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (records, image_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing images without thumbnails");
+      return NULL;
+    }
+  return g_steal_pointer (&records);
+}

@@ -1,0 +1,210 @@
+/* qr-catalog.h: the SQLite catalog of one image collection: images, classes, models (peers),
+ * runs, detections, human labels, review state and thumbnails. Every write is one transaction;
+ * the image folder itself is never written to. A QrCatalog is used from one thread at a time:
+ * other threads open their own (WAL lets readers and one writer work side by side). */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define QR_CATALOG_ERROR (qr_catalog_error_quark ())
+GQuark qr_catalog_error_quark (void);
+
+typedef enum
+{
+  QR_CATALOG_ERROR_OPEN,       /* the database file cannot be opened or created */
+  QR_CATALOG_ERROR_SQL,        /* SQLite failed a statement */
+  QR_CATALOG_ERROR_VERSION,    /* made by a newer Quorum */
+  QR_CATALOG_ERROR_NOT_FOUND,
+  QR_CATALOG_ERROR_INVALID,    /* an argument that cannot be stored (e.g. an empty class name) */
+  QR_CATALOG_ERROR_ROOT,       /* the database belongs to another collection folder */
+} QrCatalogError;
+
+/* The schema version this build writes; older catalogs are migrated forward on open. */
+#define QR_CATALOG_SCHEMA_VERSION 1
+
+typedef enum
+{
+  QR_IMAGE_STATE_OK = 0,
+  QR_IMAGE_STATE_UNREADABLE,  /* reason says why */
+  QR_IMAGE_STATE_MISSING,     /* the file went away; its labels are kept in case it returns */
+} QrImageState;
+
+const char  *qr_image_state_to_string   (QrImageState state);
+
+typedef struct
+{
+  gint64        id;
+  char         *path;        /* relative to the collection root, '/'-separated */
+  gint64        size;        /* bytes */
+  gint64        mtime_us;    /* modification time, microseconds since the epoch */
+  int           width;       /* displayed size: EXIF orientation applied */
+  int           height;
+  int           orientation; /* EXIF 1..8 */
+  char         *format;      /* "jpeg", "png", … */
+  char         *hash;        /* SHA-256 of the file's bytes, hex */
+  QrImageState  state;
+  char         *reason;      /* why it is unreadable; NULL when ok */
+} QrImageRecord;
+
+QrImageRecord *qr_image_record_new  (void);
+void           qr_image_record_free (QrImageRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrImageRecord, qr_image_record_free)
+
+typedef struct
+{
+  gint64 images;
+  gint64 images_ok;
+  gint64 images_unreadable;
+  gint64 images_missing;
+  gint64 classes;
+  gint64 models;
+  gint64 runs;
+  gint64 detections;
+  gint64 labels;       /* not deleted */
+  gint64 thumbnails;
+  gint64 reviewed;
+} QrCatalogStats;
+
+typedef enum
+{
+  QR_LABEL_SOURCE_IMPORTED = 0,
+  QR_LABEL_SOURCE_DRAWN,
+  QR_LABEL_SOURCE_ACCEPTED,   /* accepted from a model's detection */
+} QrLabelSource;
+
+const char *qr_label_source_to_string (QrLabelSource source);
+
+typedef struct
+{
+  double x1, y1, x2, y2;      /* image pixels, EXIF orientation applied */
+} QrBox;
+
+#define QR_TYPE_CATALOG (qr_catalog_get_type ())
+G_DECLARE_FINAL_TYPE (QrCatalog, qr_catalog, QR, CATALOG, GObject)
+
+/* The default place of a collection's catalog: $XDG_DATA_HOME/quorum/collections/NAME-HASH.sqlite,
+ * keyed by the collection's absolute path. */
+char          *qr_catalog_default_path     (const char  *root);
+
+/* Opens (creating and migrating as needed) the catalog of the collection at root.
+ * db_path NULL means qr_catalog_default_path (root). */
+QrCatalog     *qr_catalog_open             (const char  *root,
+                                            const char  *db_path,
+                                            GError     **error);
+/* Opens an existing catalog file without knowing its root (the root is read from it). */
+QrCatalog     *qr_catalog_open_existing    (const char  *db_path,
+                                            GError     **error);
+
+const char    *qr_catalog_get_root         (QrCatalog   *self);
+const char    *qr_catalog_get_db_path      (QrCatalog   *self);
+int            qr_catalog_get_schema_version (QrCatalog *self);
+
+/* Transactions: writes made between begin and commit land together or not at all. The
+ * single-write functions below open their own when none is open. */
+gboolean       qr_catalog_begin            (QrCatalog   *self,
+                                            GError     **error);
+gboolean       qr_catalog_commit           (QrCatalog   *self,
+                                            GError     **error);
+void           qr_catalog_rollback         (QrCatalog   *self);
+
+gboolean       qr_catalog_get_stats        (QrCatalog      *self,
+                                            QrCatalogStats *stats,
+                                            GError        **error);
+gboolean       qr_catalog_check_integrity  (QrCatalog   *self,
+                                            GError     **error);
+
+/* Images */
+/* Inserts or updates by path; sets record->id. */
+gboolean       qr_catalog_put_image        (QrCatalog      *self,
+                                            QrImageRecord  *record,
+                                            GError        **error);
+/* Moves an image row to a new path (a renamed file: its labels follow). */
+gboolean       qr_catalog_move_image       (QrCatalog   *self,
+                                            gint64       id,
+                                            const char  *new_path,
+                                            GError     **error);
+gboolean       qr_catalog_set_image_state  (QrCatalog    *self,
+                                            gint64        id,
+                                            QrImageState  state,
+                                            const char   *reason,
+                                            GError      **error);
+QrImageRecord *qr_catalog_get_image        (QrCatalog   *self,
+                                            gint64       id,
+                                            GError     **error);
+QrImageRecord *qr_catalog_find_image       (QrCatalog   *self,
+                                            const char  *path,
+                                            GError     **error);
+/* Every image row, in path order (GPtrArray of QrImageRecord). state < 0 means any state. */
+GPtrArray     *qr_catalog_list_images      (QrCatalog   *self,
+                                            int          state,
+                                            GError     **error);
+/* Ids of the images in path order, for lazy list models. state < 0 means any. */
+GArray        *qr_catalog_list_image_ids   (QrCatalog   *self,
+                                            int          state,
+                                            GError     **error);
+char          *qr_catalog_resolve_path     (QrCatalog   *self,
+                                            const char  *relative_path);
+
+/* Classes, models, runs, detections, labels */
+gint64         qr_catalog_ensure_class     (QrCatalog   *self,
+                                            const char  *name,
+                                            GError     **error);
+GPtrArray     *qr_catalog_list_classes     (QrCatalog   *self,
+                                            GError     **error);
+gint64         qr_catalog_add_model        (QrCatalog   *self,
+                                            const char  *name,
+                                            const char  *kind,
+                                            const char  *location,
+                                            GError     **error);
+gint64         qr_catalog_start_run        (QrCatalog   *self,
+                                            gint64       model_id,
+                                            const char  *params_json,
+                                            GError     **error);
+gboolean       qr_catalog_finish_run       (QrCatalog   *self,
+                                            gint64       run_id,
+                                            const char  *state,
+                                            GError     **error);
+gint64         qr_catalog_add_detection    (QrCatalog   *self,
+                                            gint64       run_id,
+                                            gint64       image_id,
+                                            gint64       class_id,
+                                            double       score,
+                                            const QrBox *box,
+                                            GError     **error);
+gint64         qr_catalog_add_label        (QrCatalog     *self,
+                                            gint64         image_id,
+                                            gint64         class_id,
+                                            const QrBox   *box,
+                                            QrLabelSource  source,
+                                            const char    *provenance,
+                                            GError       **error);
+gboolean       qr_catalog_delete_label     (QrCatalog   *self,
+                                            gint64       label_id,
+                                            GError     **error);
+gboolean       qr_catalog_set_reviewed     (QrCatalog   *self,
+                                            gint64       image_id,
+                                            const char  *state,
+                                            GError     **error);
+
+/* Thumbnails: JPEG bytes whose longer side is max_side, made from the file at source_mtime_us. */
+gboolean       qr_catalog_put_thumbnail    (QrCatalog   *self,
+                                            gint64       image_id,
+                                            int          max_side,
+                                            int          width,
+                                            int          height,
+                                            gint64       source_mtime_us,
+                                            GBytes      *jpeg,
+                                            GError     **error);
+GBytes        *qr_catalog_get_thumbnail    (QrCatalog   *self,
+                                            gint64       image_id,
+                                            int         *width,
+                                            int         *height,
+                                            GError     **error);
+/* Readable images whose thumbnail is absent, of another size, or older than the file. */
+GPtrArray     *qr_catalog_list_missing_thumbnails (QrCatalog  *self,
+                                                   int         max_side,
+                                                   GError    **error);
+
+G_END_DECLS

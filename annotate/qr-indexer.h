@@ -1,0 +1,48 @@
+/* qr-indexer.h: keeps a catalog in step with its folder. New files are probed (header only, plus
+ * a SHA-256 of the bytes), changed ones re-probed, removed ones marked missing, renamed ones
+ * (same bytes, new path) moved with their labels; unreadable files are recorded with a reason. */
+#pragma once
+
+#include <gio/gio.h>
+#include "qr-catalog.h"
+#include "qr-image.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint          batch_size;  /* files per transaction */
+  int            n_threads;   /* probing threads; 0 = one per core */
+  QrImageLimits  limits;
+} QrIndexOptions;
+
+typedef struct
+{
+  guint seen;        /* image files found in the folder */
+  guint added;
+  guint changed;
+  guint moved;       /* renamed files recognised by their hash */
+  guint removed;     /* newly marked missing */
+  guint unchanged;
+  guint unreadable;  /* among the files probed this time */
+} QrIndexStats;
+
+/* Called on the indexing thread after each committed batch. */
+typedef void (*QrProgressFunc) (guint64  done,
+                                guint64  total,
+                                gpointer user_data);
+
+void     qr_index_options_init  (QrIndexOptions *options);
+
+/* True when name's extension is one Quorum lists as an image (case-insensitive). */
+gboolean qr_index_is_image_name (const char     *name);
+
+gboolean qr_index_collection    (QrCatalog            *catalog,
+                                 const QrIndexOptions *options,
+                                 QrIndexStats         *stats,
+                                 QrProgressFunc        progress,
+                                 gpointer              progress_data,
+                                 GCancellable         *cancellable,
+                                 GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,459 @@
+/* cli.c: `quorum <command>` — index, info, thumbs, bench, devices, version, help.
+ * Each command parses its own options (GOptionContext), works on one collection
+ * (--collection DIR, or DIR as its argument, default the current folder) and its catalog
+ * (--db PATH, default under the XDG data folder), and reports progress on a terminal. */
+#define G_LOG_DOMAIN "quorum-cli"
+
+#include "quorum-config.h"
+#include "qr-cli.h"
+#include "qr-thumbnailer.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <json-glib/json-glib.h>
+#if QUORUM_HAVE_CUDA
+#include "qr-gpu.h"
+#endif
+
+typedef struct
+{
+  const char *name;
+  const char *summary;
+  int       (*run) (int argc, char **argv);
+} Command;
+
+static int cmd_index (int argc, char **argv);
+static int cmd_info (int argc, char **argv);
+static int cmd_thumbs (int argc, char **argv);
+static int cmd_devices (int argc, char **argv);
+static int cmd_version (int argc, char **argv);
+static int cmd_help (int argc, char **argv);
+
+static const Command commands[] = {
+  { "index", "Add a folder's images to its catalog; notice changed, moved and removed files", cmd_index },
+  { "info", "Counts, classes, models and unreadable files of a collection", cmd_info },
+  { "thumbs", "Make the thumbnails a collection lacks", cmd_thumbs },
+  { "bench", "Benchmarks: `bench thumbs DIR` (against vipsthumbnail), `bench index`", qr_cli_bench },
+  { "devices", "The compute devices Quorum can use", cmd_devices },
+  { "version", "Print the version", cmd_version },
+  { "help", "Show this help", cmd_help },
+};
+
+void
+qr_cli_print_usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: quorum [DIR]              open the app (on DIR, or the last collection)\n"
+           "       quorum COMMAND [OPTION…]  run a command without a display\n\n"
+           "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nEvery command that works on a collection takes --collection DIR (default: the\n"
+                "current folder) and --db PATH (default: under $XDG_DATA_HOME/quorum).\n"
+                "`quorum COMMAND --help` describes a command's options.\n");
+}
+
+gboolean
+qr_cli_is_command (const char *name)
+{
+  if (name == NULL)
+    return FALSE;
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h") || g_str_equal (name, "--version"))
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      return TRUE;
+  return FALSE;
+}
+
+int
+qr_cli_run (int argc, char **argv)
+{
+  const char *name = argc > 1 ? argv[1] : "help";
+
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h"))
+    name = "help";
+  else if (g_str_equal (name, "--version"))
+    name = "version";
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      return commands[i].run (argc - 1, argv + 1);
+  fprintf (stderr, "quorum: unknown command '%s' (see 'quorum --help')\n", name);
+  return QR_EXIT_USAGE;
+}
+
+int
+qr_cli_fail (GError *error)
+{
+  fprintf (stderr, "quorum: %s\n", error ? error->message : "failed");
+  g_clear_error (&error);
+  return QR_EXIT_ERROR;
+}
+
+int
+qr_cli_usage_error (GOptionContext *context, const char *message)
+{
+  fprintf (stderr, "quorum: %s\n", message);
+  if (context != NULL)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+      fputs (help, stderr);
+    }
+  return QR_EXIT_USAGE;
+}
+
+void
+qr_cli_progress_init (QrCliProgress *progress, const char *what, gboolean quiet)
+{
+  progress->what = what;
+  progress->started_us = g_get_monotonic_time ();
+  progress->last_print_us = 0;
+  progress->enabled = !quiet && isatty (STDERR_FILENO);
+}
+
+void
+qr_cli_progress_update (guint64 done, guint64 total, gpointer user_data)
+{
+  QrCliProgress *progress = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double elapsed = (double) (now - progress->started_us) / G_USEC_PER_SEC;
+  double rate = elapsed > 0 ? (double) done / elapsed : 0;
+
+  /* A test hook: die like a killed process right after a committed batch. */
+  {
+    const char *kill_after = g_getenv ("QUORUM_TEST_KILL_AFTER");
+    if (kill_after != NULL && done >= g_ascii_strtoull (kill_after, NULL, 10))
+      raise (SIGKILL);
+  }
+
+  if (!progress->enabled || (now - progress->last_print_us < 100000 && done < total))
+    return;
+  progress->last_print_us = now;
+  if (total > 0)
+    fprintf (stderr, "\r\033[K%s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%, %.0f/s, %.0f s left)",
+             progress->what, done, total, 100.0 * (double) done / (double) total, rate,
+             rate > 0 ? (double) (total - done) / rate : 0.0);
+  else
+    fprintf (stderr, "\r\033[K%s %" G_GUINT64_FORMAT, progress->what, done);
+  fflush (stderr);
+}
+
+void
+qr_cli_progress_end (QrCliProgress *progress)
+{
+  if (progress->enabled && progress->last_print_us != 0)
+    fprintf (stderr, "\r\033[K");
+}
+
+QrCatalog *
+qr_cli_open_catalog (const char *dir, const char *db_path, GError **error)
+{
+  return qr_catalog_open (dir != NULL ? dir : ".", db_path, error);
+}
+
+/* Options every collection command shares. */
+typedef struct
+{
+  char     *collection;
+  char     *db;
+  gboolean  quiet;
+  char    **rest;
+} CommonOptions;
+
+static void
+common_options_clear (CommonOptions *common)
+{
+  g_free (common->collection);
+  g_free (common->db);
+  g_strfreev (common->rest);
+}
+
+static void
+add_common_entries (GOptionContext *context, CommonOptions *common)
+{
+  GOptionEntry entries[] = {
+    { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common->collection, "The collection folder", "DIR" },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &common->db, "The catalog file", "PATH" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common->quiet, "No progress output", NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common->rest, NULL, "[DIR]" },
+    { NULL }
+  };
+  g_option_context_add_main_entries (context, entries, NULL);
+}
+
+/* Parses; returns -1 to go on, else an exit code. DIR may come as an argument. */
+static int
+parse_collection_command (GOptionContext *context, CommonOptions *common, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return qr_cli_usage_error (context, error->message);
+  if (common->rest != NULL && common->rest[0] != NULL)
+    {
+      if (common->rest[1] != NULL || common->collection != NULL)
+        return qr_cli_usage_error (context, "give one collection folder");
+      common->collection = g_strdup (common->rest[0]);
+    }
+  return -1;
+}
+
+static int
+cmd_index (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  int batch = 256, threads = 0, status;
+  GOptionEntry entries[] = {
+    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Files per transaction (default 256)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Probing threads (default: one per core)", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — index a collection folder");
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrIndexOptions options;
+  QrIndexStats stats;
+  QrCliProgress progress;
+  gint64 start;
+
+  add_common_entries (context, &common);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_collection_command (context, &common, argc, argv)) >= 0)
+    goto out;
+  if (batch < 1)
+    {
+      status = qr_cli_usage_error (context, "--batch must be at least 1");
+      goto out;
+    }
+
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_index_options_init (&options);
+  options.batch_size = (guint) batch;
+  options.n_threads = threads;
+  qr_cli_progress_init (&progress, "Indexing", common.quiet);
+  start = g_get_monotonic_time ();
+  if (!qr_index_collection (catalog, &options, &stats, qr_cli_progress_update, &progress, NULL, &error))
+    {
+      qr_cli_progress_end (&progress);
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_end (&progress);
+  if (!common.quiet)
+    printf ("%s: %u images in %.2f s: %u added, %u changed, %u moved, %u removed, %u unchanged, "
+            "%u unreadable\n",
+            qr_catalog_get_root (catalog), stats.seen,
+            (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC, stats.added, stats.changed,
+            stats.moved, stats.removed, stats.unchanged, stats.unreadable);
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+static int
+cmd_info (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  gboolean as_json = FALSE;
+  int status;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — describe a collection");
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GPtrArray) unreadable = NULL;
+  g_autoptr (GPtrArray) classes = NULL;
+  GError *error = NULL;
+  QrCatalogStats stats;
+
+  add_common_entries (context, &common);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_collection_command (context, &common, argc, argv)) >= 0)
+    goto out;
+
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL || !qr_catalog_get_stats (catalog, &stats, &error)
+      || (unreadable = qr_catalog_list_images (catalog, QR_IMAGE_STATE_UNREADABLE, &error)) == NULL
+      || (classes = qr_catalog_list_classes (catalog, &error)) == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+
+  if (as_json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autoptr (JsonNode) root = NULL;
+      g_autofree char *text = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "root");
+      json_builder_add_string_value (b, qr_catalog_get_root (catalog));
+      json_builder_set_member_name (b, "catalog");
+      json_builder_add_string_value (b, qr_catalog_get_db_path (catalog));
+#define ADD_COUNT(name, field) json_builder_set_member_name (b, name); json_builder_add_int_value (b, stats.field)
+      ADD_COUNT ("images", images);
+      ADD_COUNT ("ok", images_ok);
+      ADD_COUNT ("unreadable", images_unreadable);
+      ADD_COUNT ("missing", images_missing);
+      ADD_COUNT ("thumbnails", thumbnails);
+      ADD_COUNT ("labels", labels);
+      ADD_COUNT ("detections", detections);
+      ADD_COUNT ("models", models);
+      ADD_COUNT ("runs", runs);
+      ADD_COUNT ("reviewed", reviewed);
+#undef ADD_COUNT
+      json_builder_set_member_name (b, "classes");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < classes->len; i++)
+        json_builder_add_string_value (b, classes->pdata[i]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "unreadable_files");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < unreadable->len; i++)
+        {
+          QrImageRecord *r = unreadable->pdata[i];
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "path");
+          json_builder_add_string_value (b, r->path);
+          json_builder_set_member_name (b, "reason");
+          json_builder_add_string_value (b, r->reason);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      text = json_generator_to_data (gen, NULL);
+      printf ("%s\n", text);
+    }
+  else
+    {
+      printf ("Collection   %s\n", qr_catalog_get_root (catalog));
+      printf ("Catalog      %s (schema %d)\n", qr_catalog_get_db_path (catalog),
+              qr_catalog_get_schema_version (catalog));
+      printf ("Images       %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " readable, %" G_GINT64_FORMAT
+              " unreadable, %" G_GINT64_FORMAT " missing)\n",
+              stats.images, stats.images_ok, stats.images_unreadable, stats.images_missing);
+      printf ("Thumbnails   %" G_GINT64_FORMAT "\n", stats.thumbnails);
+      printf ("Labels       %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " images reviewed)\n", stats.labels,
+              stats.reviewed);
+      printf ("Detections   %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT " runs of %" G_GINT64_FORMAT
+              " models\n", stats.detections, stats.runs, stats.models);
+      printf ("Classes      %u", classes->len);
+      for (guint i = 0; i < classes->len; i++)
+        printf ("%s%s", i == 0 ? ": " : ", ", (const char *) classes->pdata[i]);
+      printf ("\n");
+      if (unreadable->len > 0)
+        {
+          printf ("\nUnreadable files:\n");
+          for (guint i = 0; i < unreadable->len; i++)
+            {
+              QrImageRecord *r = unreadable->pdata[i];
+              printf ("  %s: %s\n", r->path, r->reason ? r->reason : "unknown reason");
+            }
+        }
+    }
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+static int
+cmd_thumbs (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  int size = QR_THUMBNAIL_DEFAULT_SIZE, threads = 0, status;
+  GOptionEntry entries[] = {
+    { "size", 's', 0, G_OPTION_ARG_INT, &size, "Longer side of a thumbnail (default 256)", "PX" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: one per core)", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — make missing thumbnails");
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrThumbnailOptions options;
+  QrThumbnailStats stats;
+  QrCliProgress progress;
+  gint64 start;
+
+  add_common_entries (context, &common);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_collection_command (context, &common, argc, argv)) >= 0)
+    goto out;
+  if (size < 16 || size > 2048)
+    {
+      status = qr_cli_usage_error (context, "--size must be between 16 and 2048");
+      goto out;
+    }
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_thumbnail_options_init (&options);
+  options.max_side = size;
+  options.n_threads = threads;
+  qr_cli_progress_init (&progress, "Thumbnails", common.quiet);
+  start = g_get_monotonic_time ();
+  if (!qr_thumbnails_update (catalog, &options, &stats, qr_cli_progress_update, &progress, NULL, &error))
+    {
+      qr_cli_progress_end (&progress);
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_end (&progress);
+  if (!common.quiet)
+    printf ("%s: %u thumbnails made in %.2f s, %u files unreadable\n", qr_catalog_get_root (catalog),
+            stats.made, (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC, stats.failed);
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+static int
+cmd_devices (int argc, char **argv)
+{
+  printf ("cpu: %u cores\n", g_get_num_processors ());
+#if QUORUM_HAVE_CUDA
+  {
+    g_autoptr (GError) error = NULL;
+    g_autofree char *text = qr_gpu_describe (&error);
+    if (text != NULL)
+      fputs (text, stdout);
+    else
+      printf ("cuda: unavailable (%s)\n", error->message);
+  }
+#else
+  printf ("cuda: not built (this build has no CUDA backend)\n");
+#endif
+  return QR_EXIT_OK;
+}
+
+static int
+cmd_version (int argc, char **argv)
+{
+  printf ("quorum %s (GUI %s, CUDA %s)\n", QUORUM_VERSION, QUORUM_GUI ? "on" : "off",
+          QUORUM_HAVE_CUDA ? "on" : "off");
+  return QR_EXIT_OK;
+}
+
+static int
+cmd_help (int argc, char **argv)
+{
+  qr_cli_print_usage (stdout);
+  return QR_EXIT_OK;
+}

@@ -1,0 +1,51 @@
+/* qr-cli.h: the headless command line (`quorum <command>`), which needs no display and builds
+ * with the GUI switched off. Exit codes: 0 ok, 1 error (one line on stderr), 2 usage. */
+#pragma once
+
+#include <stdio.h>
+#include <glib.h>
+#include "qr-catalog.h"
+#include "qr-indexer.h"
+
+G_BEGIN_DECLS
+
+enum
+{
+  QR_EXIT_OK = 0,
+  QR_EXIT_ERROR = 1,
+  QR_EXIT_USAGE = 2,
+};
+
+gboolean qr_cli_is_command   (const char *name);
+int      qr_cli_run          (int         argc,
+                              char      **argv);
+void     qr_cli_print_usage  (FILE       *out);
+
+/* Shared by the commands. */
+typedef struct
+{
+  const char *what;
+  gint64      started_us;
+  gint64      last_print_us;
+  gboolean    enabled;
+} QrCliProgress;
+
+void     qr_cli_progress_init   (QrCliProgress *progress,
+                                 const char    *what,
+                                 gboolean       quiet);
+void     qr_cli_progress_update (guint64        done,
+                                 guint64        total,
+                                 gpointer       user_data);
+void     qr_cli_progress_end    (QrCliProgress *progress);
+
+int      qr_cli_fail            (GError       *error);
+int      qr_cli_usage_error     (GOptionContext *context,
+                                 const char     *message);
+QrCatalog *qr_cli_open_catalog  (const char  *dir,
+                                 const char  *db_path,
+                                 GError     **error);
+
+int      qr_cli_bench           (int     argc,
+                                 char  **argv);
+
+G_END_DECLS

@@ -1,0 +1,284 @@
+/* image-decode.c: turns encoded bytes into oriented 8-bit RGB.
+ * JPEG goes through libjpeg-turbo (with DCT scaling for thumbnails and strict truncation checks),
+ * WebP through libwebp, the rest through stb_image. Limits are checked on the header first. */
+#define G_LOG_DOMAIN "quorum-image"
+
+#include "qr-image.h"
+#include "image-private.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <jpeglib.h>
+#include <jerror.h>
+#include <stb_image.h>
+#include <webp/decode.h>
+
+QrImage *
+qr_image_new (int width,
+              int height)
+{
+  QrImage *image;
+
+  g_return_val_if_fail (width > 0 && height > 0, NULL);
+
+  image = g_new0 (QrImage, 1);
+  image->width = width;
+  image->height = height;
+  image->pixels = g_malloc ((gsize) width * (gsize) height * 3);
+  return image;
+}
+
+void
+qr_image_free (QrImage *image)
+{
+  if (image == NULL)
+    return;
+  g_free (image->pixels);
+  g_free (image);
+}
+
+/* libjpeg reports errors through a callback that must not return: jump back to the decoder. */
+typedef struct
+{
+  struct jpeg_error_mgr pub;
+  jmp_buf               jump;
+  char                  message[JMSG_LENGTH_MAX];
+  gboolean              truncated;
+} JpegErrorManager;
+
+static void
+jpeg_error_exit (j_common_ptr cinfo)
+{
+  JpegErrorManager *err = (JpegErrorManager *) cinfo->err;
+  (*cinfo->err->format_message) (cinfo, err->message);
+  longjmp (err->jump, 1);
+}
+
+static void
+jpeg_emit_message (j_common_ptr cinfo,
+                   int          level)
+{
+  JpegErrorManager *err = (JpegErrorManager *) cinfo->err;
+  /* "Premature end of file" and "premature end of data segment" mean the rest of the picture is
+   * grey fill: treat them as corrupt. Milder warnings (extraneous bytes) decode fine. */
+  if (level < 0 && (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER))
+    err->truncated = TRUE;
+}
+
+static QrImage *
+decode_jpeg (const guint8        *data,
+             gsize                len,
+             const QrImageLimits *limits,
+             int                  min_side_hint,
+             GError             **error)
+{
+  struct jpeg_decompress_struct cinfo;
+  JpegErrorManager jerr;
+  QrImage *volatile image = NULL;
+  guint8 *volatile cmyk_row = NULL;
+  QrImageInfo info = { 0 };
+
+  memset (&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error (&jerr.pub);
+  jerr.pub.error_exit = jpeg_error_exit;
+  jerr.pub.emit_message = jpeg_emit_message;
+  jerr.truncated = FALSE;
+  jerr.message[0] = '\0';
+
+  if (setjmp (jerr.jump))
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt JPEG: %s", jerr.message);
+      jpeg_destroy_decompress (&cinfo);
+      qr_image_free (image);
+      g_free (cmyk_row);
+      return NULL;
+    }
+
+  jpeg_create_decompress (&cinfo);
+  jpeg_mem_src (&cinfo, data, (unsigned long) len);
+  jpeg_read_header (&cinfo, TRUE);
+
+  info.stored_width = (int) cinfo.image_width;
+  info.stored_height = (int) cinfo.image_height;
+  if (!qr_image_check_limits (&info, limits, error))
+    {
+      jpeg_destroy_decompress (&cinfo);
+      return NULL;
+    }
+
+  cinfo.scale_num = 1;
+  cinfo.scale_denom = 1;
+  if (min_side_hint > 0)
+    {
+      int longer = (int) MAX (cinfo.image_width, cinfo.image_height);
+      for (int denom = 8; denom >= 2; denom /= 2)
+        if ((longer + denom - 1) / denom >= min_side_hint)
+          {
+            cinfo.scale_denom = (unsigned) denom;
+            break;
+          }
+    }
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK)
+    cinfo.out_color_space = JCS_CMYK;
+  else
+    cinfo.out_color_space = JCS_RGB;
+  cinfo.dct_method = JDCT_ISLOW;
+
+  jpeg_start_decompress (&cinfo);
+  image = qr_image_new ((int) cinfo.output_width, (int) cinfo.output_height);
+  if (cinfo.out_color_space == JCS_CMYK)
+    cmyk_row = g_malloc ((gsize) cinfo.output_width * 4);
+
+  while (cinfo.output_scanline < cinfo.output_height)
+    {
+      guint8 *row = image->pixels + (gsize) cinfo.output_scanline * (gsize) image->width * 3;
+      if (cmyk_row != NULL)
+        {
+          JSAMPROW rows[1] = { cmyk_row };
+          jpeg_read_scanlines (&cinfo, rows, 1);
+          /* Adobe writes CMYK inverted; this is the usual approximation to RGB. */
+          for (int x = 0; x < image->width; x++)
+            {
+              const guint8 *px = cmyk_row + x * 4;
+              row[x * 3 + 0] = (guint8) (px[0] * px[3] / 255);
+              row[x * 3 + 1] = (guint8) (px[1] * px[3] / 255);
+              row[x * 3 + 2] = (guint8) (px[2] * px[3] / 255);
+            }
+        }
+      else
+        {
+          JSAMPROW rows[1] = { row };
+          jpeg_read_scanlines (&cinfo, rows, 1);
+        }
+      if (jerr.truncated)
+        break;
+    }
+  if (jerr.truncated)
+    {
+      g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                           "truncated JPEG: the image data ends before the last row");
+      jpeg_destroy_decompress (&cinfo);
+      qr_image_free (image);
+      g_free (cmyk_row);
+      return NULL;
+    }
+  jpeg_finish_decompress (&cinfo);
+  jpeg_destroy_decompress (&cinfo);
+  g_free (cmyk_row);
+  return image;
+}
+
+static QrImage *
+decode_webp (const guint8 *data,
+             gsize         len,
+             GError      **error)
+{
+  int w = 0, h = 0;
+  QrImage *image;
+
+  if (!WebPGetInfo (data, len, &w, &h))
+    {
+      g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt WebP header");
+      return NULL;
+    }
+  image = qr_image_new (w, h);
+  if (WebPDecodeRGBInto (data, len, image->pixels, (size_t) w * (size_t) h * 3, w * 3) == NULL)
+    {
+      qr_image_free (image);
+      g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt WebP data");
+      return NULL;
+    }
+  return image;
+}
+
+static QrImage *
+decode_stb (const guint8 *data,
+            gsize         len,
+            QrImageFormat format,
+            GError      **error)
+{
+  int w, h, comp;
+  guint8 *pixels;
+  QrImage *image;
+
+  if (len > G_MAXINT)
+    {
+      g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE, "file over 2 GB");
+      return NULL;
+    }
+  pixels = stbi_load_from_memory (data, (int) len, &w, &h, &comp, 3);
+  if (pixels == NULL)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt %s data (%s)",
+                   qr_image_format_to_string (format), stbi_failure_reason ());
+      return NULL;
+    }
+  image = g_new0 (QrImage, 1);
+  image->width = w;
+  image->height = h;
+  /* stb allocates with malloc; hand the pixels to a g_malloc buffer so qr_image_free is uniform. */
+  image->pixels = g_memdup2 (pixels, (gsize) w * (gsize) h * 3);
+  stbi_image_free (pixels);
+  return image;
+}
+
+QrImage *
+qr_image_decode (const guint8        *data,
+                 gsize                len,
+                 const QrImageLimits *limits,
+                 int                  min_side_hint,
+                 GError             **error)
+{
+  QrImageInfo info;
+  g_autoptr (QrImage) decoded = NULL;
+
+  if (!qr_image_probe (data, len, &info, error))
+    return NULL;
+  if (!qr_image_check_limits (&info, limits, error))
+    return NULL;
+
+  switch (info.format)
+    {
+    case QR_IMAGE_FORMAT_JPEG:
+      decoded = decode_jpeg (data, len, limits, min_side_hint, error);
+      break;
+    case QR_IMAGE_FORMAT_WEBP:
+      decoded = decode_webp (data, len, error);
+      break;
+    default:
+      decoded = decode_stb (data, len, info.format, error);
+      break;
+    }
+  if (decoded == NULL)
+    return NULL;
+  if (info.orientation == 1)
+    return g_steal_pointer (&decoded);
+  return qr_image_orient (decoded, info.orientation);
+}
+
+QrImage *
+qr_image_load (const char          *path,
+               const QrImageLimits *limits,
+               int                  min_side_hint,
+               GError             **error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local_error = NULL;
+  QrImage *image;
+
+  mapped = g_mapped_file_new (path, FALSE, &local_error);
+  if (mapped == NULL)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_IO, "%s", local_error->message);
+      return NULL;
+    }
+  image = qr_image_decode ((const guint8 *) g_mapped_file_get_contents (mapped),
+                           g_mapped_file_get_length (mapped), limits, min_side_hint, &local_error);
+  if (image == NULL)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, local_error->code, "%s: %s", path, local_error->message);
+      return NULL;
+    }
+  return image;
+}

@@ -1,0 +1,312 @@
+/* test-catalog.c: the catalog's schema, migrations, default location and constraints. */
+#include "qr-catalog.h"
+#include "test-util.h"
+
+#include <string.h>
+#include <sqlite3.h>
+#include <glib/gstdio.h>
+
+typedef struct
+{
+  char *dir;      /* a collection folder */
+  char *db;       /* its catalog, outside the folder */
+  char *tmp;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->tmp = test_make_tmpdir ();
+  f->dir = g_build_filename (f->tmp, "images", NULL);
+  f->db = g_build_filename (f->tmp, "catalog.sqlite", NULL);
+  g_mkdir (f->dir, 0700);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  test_remove_tree (f->tmp);
+  g_free (f->tmp);
+  g_free (f->dir);
+  g_free (f->db);
+}
+
+static gint64
+query_int (const char *db_path, const char *sql)
+{
+  sqlite3 *db;
+  sqlite3_stmt *stmt;
+  gint64 value = -1;
+
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+static void
+exec_sql (const char *db_path, const char *sql)
+{
+  sqlite3 *db;
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
+static void
+test_schema_fresh (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  const char *tables[] = { "images", "classes", "models", "runs", "run_images", "detections", "labels",
+                           "review", "thumbnails", "collection" };
+  QrCatalogStats stats;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (qr_catalog_get_schema_version (catalog), ==, QR_CATALOG_SCHEMA_VERSION);
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, QR_CATALOG_SCHEMA_VERSION);
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM sqlite_schema WHERE name = '%s'",
+                                              tables[i]);
+      g_assert_cmpint (query_int (f->db, sql), ==, 1);
+    }
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.images, ==, 0);
+  g_assert_true (qr_catalog_check_integrity (catalog, &error));
+  /* WAL mode persists in the file. */
+  {
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    sqlite3_open (f->db, &db);
+    sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "wal");
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+  }
+  /* The collection folder itself is untouched. */
+  {
+    g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+    g_assert_null (g_dir_read_name (d));
+  }
+}
+
+static void
+test_reopen_keeps_data (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  g_autoptr (QrImageRecord) again = NULL;
+
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_assert_no_error (error);
+    record->path = g_strdup ("a/b.jpg");
+    record->size = 1234;
+    record->mtime_us = 42;
+    record->width = 640;
+    record->height = 480;
+    record->orientation = 6;
+    record->format = g_strdup ("jpeg");
+    record->hash = g_strdup ("abc");
+    g_assert_true (qr_catalog_put_image (catalog, record, &error));
+    g_assert_cmpint (record->id, >, 0);
+  }
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_assert_no_error (error);
+    again = qr_catalog_find_image (catalog, "a/b.jpg", &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (again->id, ==, record->id);
+    g_assert_cmpint (again->orientation, ==, 6);
+    g_assert_cmpint (again->width, ==, 640);
+    g_assert_cmpstr (again->hash, ==, "abc");
+    g_assert_cmpint (again->state, ==, QR_IMAGE_STATE_OK);
+    /* Upsert by path keeps the id. */
+    record->size = 99;
+    g_assert_true (qr_catalog_put_image (catalog, record, &error));
+    g_assert_cmpint (record->id, ==, again->id);
+  }
+  g_assert_cmpint (query_int (f->db, "SELECT size FROM images"), ==, 99);
+}
+
+static void
+test_newer_schema_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+
+  g_clear_object (&catalog);
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_no_error (error);
+  g_clear_object (&catalog);
+  exec_sql (f->db, "PRAGMA user_version = 99");
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_null (catalog);
+  g_assert_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_VERSION);
+  g_assert_nonnull (strstr (error->message, f->db));
+  /* Nothing was changed: still version 99. */
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, 99);
+}
+
+static void
+test_migration_from_empty (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+
+  /* An SQLite file at version 0 (made by sqlite3 itself) is migrated forward. */
+  exec_sql (f->db, "CREATE TABLE scratch (x); INSERT INTO scratch VALUES (1);");
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, QR_CATALOG_SCHEMA_VERSION);
+  g_assert_cmpint (query_int (f->db, "SELECT x FROM scratch"), ==, 1);
+}
+
+static void
+test_not_a_database (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+
+  test_write_bytes (f->db, "this is not an SQLite file, just some text that is long enough", 63);
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_null (catalog);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, f->db));
+  g_clear_error (&error);
+  catalog = qr_catalog_open ("/no/such/folder", f->db, &error);
+  g_assert_null (catalog);
+}
+
+static void
+test_default_path (Fixture *f, gconstpointer data)
+{
+  g_autofree char *data_home = g_build_filename (f->tmp, "xdg", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *other = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+
+  /* g_get_user_data_dir() is read once per process, so this test runs in a subprocess. */
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  path = qr_catalog_default_path (f->dir);
+  g_assert_true (g_str_has_prefix (path, data_home));
+  g_assert_true (g_str_has_suffix (path, ".sqlite"));
+  g_assert_nonnull (strstr (path, "/quorum/collections/images-"));
+  /* Keyed by the absolute path: the same folder spelled differently maps to the same file. */
+  {
+    g_autofree char *spelled = g_build_filename (f->dir, "..", "images", NULL);
+    other = qr_catalog_default_path (spelled);
+  }
+  g_assert_cmpstr (path, ==, other);
+  catalog = qr_catalog_open (f->dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qr_catalog_get_db_path (catalog), ==, path);
+  g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+test_constraints (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 10, 20, 110, 220 };
+  QrBox bad = { 50, 20, 10, 220 };
+  gint64 cls, model, run, det, label;
+  QrCatalogStats stats;
+
+  record->path = g_strdup ("x.png");
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  cls = qr_catalog_ensure_class (catalog, "dog", &error);
+  g_assert_cmpint (cls, >, 0);
+  g_assert_cmpint (qr_catalog_ensure_class (catalog, "dog", &error), ==, cls);
+  g_assert_cmpint (qr_catalog_ensure_class (catalog, "", &error), ==, -1);
+  g_assert_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+
+  model = qr_catalog_add_model (catalog, "centernet", "tfjs", "/models/centernet.json", &error);
+  run = qr_catalog_start_run (catalog, model, "{}", &error);
+  det = qr_catalog_add_detection (catalog, run, record->id, cls, 0.9, &box, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (det, >, 0);
+  g_assert_true (qr_catalog_finish_run (catalog, run, "done", &error));
+
+  /* Foreign keys are enforced: no detection of an image that does not exist. */
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run, 9999, cls, 0.5, &box, &error), ==, -1);
+  g_assert_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL);
+  g_clear_error (&error);
+  /* Boxes with negative size are refused. */
+  g_assert_cmpint (qr_catalog_add_label (catalog, record->id, cls, &bad, QR_LABEL_SOURCE_DRAWN, NULL,
+                                         &error), ==, -1);
+  g_assert_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_INVALID);
+  g_clear_error (&error);
+
+  label = qr_catalog_add_label (catalog, record->id, cls, &box, QR_LABEL_SOURCE_ACCEPTED,
+                                "run 1 detection 1", &error);
+  g_assert_cmpint (label, >, 0);
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 1);
+  /* Deleting is soft: the row stays with its provenance, for undo and retraining. */
+  g_assert_true (qr_catalog_delete_label (catalog, label, &error));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 0);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM labels WHERE deleted_us IS NOT NULL"), ==, 1);
+  g_assert_false (qr_catalog_delete_label (catalog, label, &error));
+  g_assert_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (qr_catalog_set_reviewed (catalog, record->id, "reviewed", &error));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.reviewed, ==, 1);
+  g_assert_cmpint (stats.detections, ==, 1);
+  g_assert_cmpint (stats.models, ==, 1);
+  g_assert_cmpint (stats.runs, ==, 1);
+}
+
+static void
+test_transaction_rollback (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  QrCatalogStats stats;
+
+  g_assert_true (qr_catalog_begin (catalog, &error));
+  for (int i = 0; i < 10; i++)
+    {
+      g_autoptr (QrImageRecord) r = qr_image_record_new ();
+      r->path = g_strdup_printf ("%d.jpg", i);
+      g_assert_true (qr_catalog_put_image (catalog, r, &error));
+    }
+  qr_catalog_rollback (catalog);
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.images, ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/catalog/schema/fresh", test_schema_fresh);
+  ADD ("/catalog/schema/reopen-keeps-data", test_reopen_keeps_data);
+  ADD ("/catalog/schema/newer-version-refused", test_newer_schema_refused);
+  ADD ("/catalog/schema/migrate-from-version-0", test_migration_from_empty);
+  ADD ("/catalog/open/not-a-database", test_not_a_database);
+  ADD ("/catalog/open/default-path", test_default_path);
+  ADD ("/catalog/constraints", test_constraints);
+  ADD ("/catalog/transaction/rollback", test_transaction_rollback);
+#undef ADD
+  return g_test_run ();
+}

@@ -1,0 +1,191 @@
+/* test-cli.c: the quorum executable as a user runs it: exit codes, messages, JSON output, and
+ * a crash in the middle of indexing (the process is killed) that loses nothing committed. */
+#include "qr-catalog.h"
+#include "test-util.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+typedef struct
+{
+  char *tmp;
+  char *dir;
+  char *db;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->tmp = test_make_tmpdir ();
+  f->dir = g_build_filename (f->tmp, "images", NULL);
+  f->db = g_build_filename (f->tmp, "catalog.sqlite", NULL);
+  g_mkdir (f->dir, 0700);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  test_remove_tree (f->tmp);
+  g_free (f->tmp);
+  g_free (f->dir);
+  g_free (f->db);
+}
+
+/* Runs quorum with args; returns the wait status, and stdout/stderr. */
+static int
+run_quorum (const char *const *args, const char *const *env, char **out, char **err)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_auto (GStrv) envp = g_get_environ ();
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  g_ptr_array_add (argv, (gpointer) QUORUM_BINARY);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  for (guint i = 0; env != NULL && env[i] != NULL; i += 2)
+    envp = g_environ_setenv (envp, env[i], env[i + 1], TRUE);
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error);
+  g_assert_no_error (error);
+  return status;
+}
+
+static int
+exit_code (int status)
+{
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static void
+test_exit_codes (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *missing = g_build_filename (f->tmp, "nowhere", NULL);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "--help", NULL }, NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "index"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "index", "--bogus", NULL }, NULL, &out, &err)),
+                   ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", NULL }, NULL, &out, &err)), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* An error is one line on stderr that names the folder. */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "index", "--db", f->db, missing, NULL }, NULL,
+                                          &out, &err)), ==, 1);
+  g_assert_true (g_str_has_prefix (err, "quorum: "));
+  g_assert_nonnull (strstr (err, missing));
+  g_assert_nonnull (strchr (err, '\n'));
+  g_assert_cmpstr (strchr (err, '\n') + 1, ==, "");
+}
+
+static void
+test_index_info_json (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (QrImage) a = test_gradient_image (40, 30, 1);
+  g_autofree char *good = g_build_filename (f->dir, "good.jpg", NULL);
+  g_autofree char *bad = g_build_filename (f->dir, "bad.png", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *o;
+  JsonArray *unreadable;
+
+  test_write_jpeg (good, a, 1);
+  test_write_bytes (bad, "\x89PNG\r\n\x1a\n", 8);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "index", "--db", f->db, f->dir, NULL }, NULL,
+                                          &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "2 added"));
+  g_assert_nonnull (strstr (out, "1 unreadable"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "thumbs", "-q", "--db", f->db, "--collection",
+                                                             f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "info", "--json", "--db", f->db, f->dir, NULL },
+                                          NULL, &out, &err)), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  o = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (o, "images"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (o, "ok"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "thumbnails"), ==, 1);
+  unreadable = json_object_get_array_member (o, "unreadable_files");
+  g_assert_cmpuint (json_array_get_length (unreadable), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (unreadable, 0), "path"),
+                   ==, "bad.png");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_array_get_object_element (unreadable, 0),
+                                                           "reason"), "PNG"));
+}
+
+static void
+test_crash_mid_index (Fixture *f, gconstpointer data)
+{
+  const int n_files = 300;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  QrCatalogStats stats;
+  int status;
+
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autoptr (QrImage) image = test_gradient_image (24 + i % 7, 16 + i % 5, (guint) i);
+      g_autofree char *path = g_strdup_printf ("%s/%03d.jpg", f->dir, i);
+      test_write_jpeg (path, image, 1);
+    }
+
+  /* Batches of 32; the process kills itself (SIGKILL, no cleanup) once 100 files are committed,
+   * which happens right after the 4th batch: 128 files are in the catalog. */
+  status = run_quorum ((const char *[]) { "index", "--batch", "32", "--db", f->db, f->dir, NULL },
+                       (const char *[]) { "QUORUM_TEST_KILL_AFTER", "100", NULL }, &out, &err);
+  g_assert_true (WIFSIGNALED (status));
+  g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_assert_no_error (error);
+    g_assert_true (qr_catalog_check_integrity (catalog, &error));
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.images, ==, 128);
+  }
+
+  /* A rerun completes: the committed files are not read again. */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "index", "--db", f->db, f->dir, NULL }, NULL,
+                                          &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "172 added"));
+  g_assert_nonnull (strstr (out, "128 unchanged"));
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.images, ==, n_files);
+    g_assert_cmpint (stats.images_ok, ==, n_files);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/cli/exit-codes", test_exit_codes);
+  ADD ("/cli/index-thumbs-info-json", test_index_info_json);
+  ADD ("/cli/index/killed-midway-loses-nothing", test_crash_mid_index);
+#undef ADD
+  return g_test_run ();
+}

@@ -1,0 +1,313 @@
+/* test-image.c: probing, decoding, EXIF orientation, the pixel limit, resizing and bad input.
+ * Orientation expectations are written out by hand from the EXIF specification's table, not
+ * derived from the code under test. */
+#include "qr-image.h"
+#include "test-util.h"
+
+#include <string.h>
+#include <stb_image.h>
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = test_make_tmpdir ();
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  test_remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+/* Which colour is at the centre of the 16×16 block in a corner of the displayed image. */
+typedef enum { RED, GREEN, BLUE } Colour;
+
+static Colour
+colour_at (const QrImage *image, gboolean right, gboolean bottom)
+{
+  int x = right ? image->width - 8 : 8, y = bottom ? image->height - 8 : 8;
+  const guint8 *p = image->pixels + ((gsize) y * (gsize) image->width + (gsize) x) * 3;
+
+  if (p[0] > 160 && p[1] < 100 && p[2] < 100)
+    return RED;
+  if (p[1] > 160 && p[0] < 100 && p[2] < 100)
+    return GREEN;
+  g_assert_cmpint (p[2], >, 160);
+  return BLUE;
+}
+
+static void
+test_orientation (Fixture *f, gconstpointer data)
+{
+  /* For each EXIF orientation: the corner where the source's top-left (red) and top-right
+   * (green) blocks end up once displayed. Source is 64 wide, 40 high. */
+  static const struct { int o; const char *red; const char *green; gboolean swap; } cases[] = {
+    { 1, "top-left", "top-right", FALSE },
+    { 2, "top-right", "top-left", FALSE },      /* mirrored horizontally */
+    { 3, "bottom-right", "bottom-left", FALSE },/* rotated 180° */
+    { 4, "bottom-left", "bottom-right", FALSE },/* mirrored vertically */
+    { 5, "top-left", "bottom-left", TRUE },     /* row 0 is the left side, column 0 the top */
+    { 6, "top-right", "bottom-right", TRUE },   /* row 0 is the right side, column 0 the top */
+    { 7, "bottom-right", "top-right", TRUE },   /* row 0 is the right side, column 0 the bottom */
+    { 8, "bottom-left", "top-left", TRUE },     /* row 0 is the left side, column 0 the bottom */
+  };
+  g_autoptr (QrImage) source = test_corner_image (64, 40);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/o%d.jpg", f->dir, cases[i].o);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (QrImage) image = NULL;
+      g_autofree char *data_bytes = NULL;
+      gsize len;
+      QrImageInfo info;
+      const char *corners[] = { "top-left", "top-right", "bottom-left", "bottom-right" };
+
+      test_write_jpeg (path, source, cases[i].o);
+      g_assert_true (g_file_get_contents (path, &data_bytes, &len, NULL));
+      g_assert_true (qr_image_probe ((guint8 *) data_bytes, len, &info, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (info.orientation, ==, cases[i].o);
+      g_assert_cmpint (info.stored_width, ==, 64);
+      g_assert_cmpint (info.width, ==, cases[i].swap ? 40 : 64);
+      g_assert_cmpint (info.height, ==, cases[i].swap ? 64 : 40);
+
+      image = qr_image_load (path, NULL, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (image->width, ==, info.width);
+      g_assert_cmpint (image->height, ==, info.height);
+      for (guint c = 0; c < 4; c++)
+        {
+          Colour want = g_str_equal (corners[c], cases[i].red) ? RED
+                        : g_str_equal (corners[c], cases[i].green) ? GREEN : BLUE;
+          g_assert_cmpint (colour_at (image, c % 2 == 1, c >= 2), ==, want);
+        }
+    }
+}
+
+static void
+test_png_and_formats (Fixture *f, gconstpointer data)
+{
+  g_autoptr (QrImage) source = test_gradient_image (37, 23, 1);
+  g_autofree char *path = g_build_filename (f->dir, "g.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = NULL;
+
+  test_write_png (path, source);
+  image = qr_image_load (path, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 37);
+  g_assert_cmpint (image->height, ==, 23);
+  /* PNG is lossless. */
+  g_assert_cmpmem (image->pixels, 37 * 23 * 3, source->pixels, 37 * 23 * 3);
+}
+
+static void
+test_jpeg_matches_stb (Fixture *f, gconstpointer data)
+{
+  /* libjpeg-turbo (ours) and stb_image (independent) decode the same real photo alike. */
+  g_autofree char *path = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+  int w, h, comp;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) ours = NULL;
+  QrImage theirs;
+  guint8 *pixels;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  ours = qr_image_decode ((guint8 *) bytes, len, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ours->width, ==, 768);
+  g_assert_cmpint (ours->height, ==, 576);
+  pixels = stbi_load_from_memory ((guint8 *) bytes, (int) len, &w, &h, &comp, 3);
+  g_assert_nonnull (pixels);
+  theirs = (QrImage) { w, h, pixels };
+  g_assert_cmpfloat (test_mean_abs_diff (ours, &theirs), <, 1.5);
+  stbi_image_free (pixels);
+}
+
+static void
+test_scaled_decode (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (QUORUM_DEMO_DIR, "faceapi-sample1.jpg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) full = qr_image_load (path, NULL, 0, &error);
+  g_autoptr (QrImage) scaled = qr_image_load (path, NULL, 256, &error);
+
+  g_assert_no_error (error);
+  /* The longer side may shrink by 2, 4 or 8 but never below the hint. */
+  g_assert_cmpint (MAX (scaled->width, scaled->height), >=, 256);
+  g_assert_cmpint (MAX (scaled->width, scaled->height), <=, MAX (full->width, full->height) / 4);
+  /* 1/8 would give a longer side under 256, so libjpeg decodes at 1/4. */
+  g_assert_cmpint (MAX (full->width, full->height), <, 8 * 256);
+  g_assert_cmpint (scaled->width, ==, (full->width + 3) / 4);
+  g_assert_cmpint (scaled->height, ==, (full->height + 3) / 4);
+}
+
+static void
+test_pixel_limit (Fixture *f, gconstpointer data)
+{
+  /* A tiny PNG whose header claims 40000 × 40000: refused before any pixel is allocated. */
+  const guint8 bomb_png[] = {
+    0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+    0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0x9c, 0x40, 0, 0, 0x9c, 0x40, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82,
+  };
+  /* A JPEG frame header claiming 65000 × 65000. */
+  const guint8 bomb_jpeg[] = {
+    0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0xFD, 0xE8, 0xFD, 0xE8, 1, 1, 0x11, 0,
+    0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3f, 0, 0x12, 0x34, 0xFF, 0xD9,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (QrImage) small = test_gradient_image (64, 48, 2);
+  g_autofree char *path = g_build_filename (f->dir, "small.jpg", NULL);
+  QrImageInfo info;
+  QrImageLimits tight = { 1000, 1000 };
+
+  g_assert_true (qr_image_probe (bomb_png, sizeof bomb_png, &info, &error));
+  g_assert_cmpint (info.width, ==, 40000);
+  g_assert_false (qr_image_check_limits (&info, NULL, &error));
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "40000 × 40000"));
+  g_clear_error (&error);
+  image = qr_image_decode (bomb_png, sizeof bomb_png, NULL, 0, &error);
+  g_assert_null (image);
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  image = qr_image_decode (bomb_jpeg, sizeof bomb_jpeg, NULL, 0, &error);
+  g_assert_null (image);
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  /* The limit is configurable: 64 × 48 = 3072 pixels is over a 1000-pixel limit. */
+  test_write_jpeg (path, small, 1);
+  image = qr_image_load (path, &tight, 0, &error);
+  g_assert_null (image);
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_assert_true (g_str_has_prefix (error->message, path));
+}
+
+static void
+test_bad_input (Fixture *f, gconstpointer data)
+{
+  g_autoptr (QrImage) source = test_gradient_image (200, 150, 3);
+  g_autofree char *jpeg = g_build_filename (f->dir, "t.jpg", NULL);
+  g_autofree char *png = g_build_filename (f->dir, "t.png", NULL);
+  g_autofree char *junk = g_build_filename (f->dir, "junk.jpg", NULL);
+  g_autofree char *empty = g_build_filename (f->dir, "empty.png", NULL);
+  g_autofree char *missing = g_build_filename (f->dir, "nope.jpg", NULL);
+  struct { const char *path; int code; const char *says; } cases[] = {
+    { jpeg, QR_IMAGE_ERROR_CORRUPT, "truncated JPEG" },
+    { png, QR_IMAGE_ERROR_CORRUPT, "truncated PNG" },
+    { junk, QR_IMAGE_ERROR_UNSUPPORTED, "not an image" },
+    { empty, QR_IMAGE_ERROR_CORRUPT, "empty file" },
+    { missing, QR_IMAGE_ERROR_IO, "nope.jpg" },
+  };
+
+  test_write_jpeg (jpeg, source, 1);
+  test_truncate_file (jpeg, 1500);
+  test_write_png (png, source);
+  test_truncate_file (png, 300);
+  test_write_bytes (junk, "this is not a picture", 21);
+  test_write_bytes (empty, "", 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (QrImage) image = qr_image_load (cases[i].path, NULL, 0, &error);
+      g_assert_null (image);
+      g_assert_error (error, QR_IMAGE_ERROR, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].says));
+      g_assert_nonnull (strstr (error->message, cases[i].path));
+    }
+}
+
+static void
+test_truncated_everywhere (Fixture *f, gconstpointer data)
+{
+  /* Cut a real JPEG and a real PNG at many places: each gives an error, none crashes. */
+  const char *names[] = { "darknet-eagle.jpg", "skimage-chelsea.png" };
+
+  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+    {
+      g_autofree char *path = g_build_filename (QUORUM_DEMO_DIR, names[n], NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+      for (gsize cut = 0; cut < len; cut += len / 97 + 1)
+        {
+          g_autoptr (GError) error = NULL;
+          g_autoptr (QrImage) image = qr_image_decode ((guint8 *) bytes, cut, NULL, 0, &error);
+          g_assert_null (image);
+          g_assert_nonnull (error);
+        }
+    }
+}
+
+static void
+test_resize (Fixture *f, gconstpointer data)
+{
+  /* Area averaging: a 2×2 checker of 0 and 255 shrinks to a flat 128 (127.5 rounded). */
+  g_autoptr (QrImage) checker = qr_image_new (8, 6);
+  g_autoptr (QrImage) small = NULL;
+  g_autoptr (QrImage) flat = qr_image_new (5, 3);
+  g_autoptr (QrImage) big = NULL;
+  g_autoptr (QrImage) fit = NULL;
+
+  for (int y = 0; y < 6; y++)
+    for (int x = 0; x < 8; x++)
+      memset (checker->pixels + (y * 8 + x) * 3, (x + y) % 2 ? 255 : 0, 3);
+  small = qr_image_resize (checker, 4, 3);
+  for (int i = 0; i < 4 * 3 * 3; i++)
+    g_assert_cmpint (small->pixels[i], ==, 128);
+
+  /* Enlarging a flat image keeps it flat. */
+  memset (flat->pixels, 77, 5 * 3 * 3);
+  big = qr_image_resize (flat, 13, 11);
+  for (int i = 0; i < 13 * 11 * 3; i++)
+    g_assert_cmpint (big->pixels[i], ==, 77);
+
+  fit = qr_image_fit (checker, 4);
+  g_assert_cmpint (fit->width, ==, 4);
+  g_assert_cmpint (fit->height, ==, 3);
+}
+
+static void
+test_exif_parser (Fixture *f, gconstpointer data)
+{
+  const guint8 le[] = { 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0 };
+  const guint8 bad_offset[] = { 'I', 'I', 42, 0, 0xff, 0xff, 0, 0 };
+
+  g_assert_cmpint (qr_exif_orientation (le, sizeof le), ==, 6);
+  g_assert_cmpint (qr_exif_orientation (le, 12), ==, 1); /* cut short: ignored, not read past */
+  g_assert_cmpint (qr_exif_orientation (bad_offset, sizeof bad_offset), ==, 1);
+  g_assert_cmpint (qr_exif_orientation (NULL, 0), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/image/orientation/all-eight", test_orientation);
+  ADD ("/image/png/lossless", test_png_and_formats);
+  ADD ("/image/jpeg/matches-stb", test_jpeg_matches_stb);
+  ADD ("/image/jpeg/dct-scaling", test_scaled_decode);
+  ADD ("/image/limits/decompression-bomb", test_pixel_limit);
+  ADD ("/image/bad-input/named-errors", test_bad_input);
+  ADD ("/image/bad-input/truncated-everywhere", test_truncated_everywhere);
+  ADD ("/image/resize/area-average", test_resize);
+  ADD ("/image/exif/parser", test_exif_parser);
+#undef ADD
+  return g_test_run ();
+}

@@ -1,0 +1,135 @@
+/* test-util.c: see test-util.h. */
+#include "test-util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+QrImage *
+test_corner_image (int w, int h)
+{
+  QrImage *image = qr_image_new (w, h);
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        guint8 *p = image->pixels + ((gsize) y * (gsize) w + (gsize) x) * 3;
+        gboolean top = y < 16;
+        p[0] = top && x < 16 ? 255 : 0;
+        p[1] = top && x >= w - 16 ? 255 : 0;
+        p[2] = top && (x < 16 || x >= w - 16) ? 0 : 255;
+      }
+  return image;
+}
+
+QrImage *
+test_gradient_image (int w, int h, guint seed)
+{
+  QrImage *image = qr_image_new (w, h);
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        guint8 *p = image->pixels + ((gsize) y * (gsize) w + (gsize) x) * 3;
+        p[0] = (guint8) ((x * 255) / MAX (w - 1, 1));
+        p[1] = (guint8) ((y * 255) / MAX (h - 1, 1));
+        p[2] = (guint8) (128 + 100 * sin ((x + y + (int) seed) * 0.05));
+      }
+  return image;
+}
+
+void
+test_write_jpeg (const char *path, const QrImage *image, int orientation)
+{
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  g_autofree guint8 *jpeg = qr_image_encode_jpeg (image, 95, &len, &error);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+
+  g_assert_no_error (error);
+  g_byte_array_append (out, jpeg, 2); /* SOI */
+  if (orientation > 1)
+    {
+      /* APP1: "Exif\0\0", then a big-endian TIFF header and IFD0 with one entry, 0x0112. */
+      const guint8 app1[] = {
+        0xFF, 0xE1, 0x00, 34, 'E', 'x', 'i', 'f', 0, 0,
+        'M', 'M', 0, 42, 0, 0, 0, 8,
+        0, 1,
+        0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (guint8) orientation, 0, 0,
+        0, 0, 0, 0,
+      };
+      g_byte_array_append (out, app1, sizeof app1);
+    }
+  g_byte_array_append (out, jpeg + 2, (guint) (len - 2));
+  test_write_bytes (path, out->data, out->len);
+}
+
+void
+test_write_png (const char *path, const QrImage *image)
+{
+  g_autoptr (GError) error = NULL;
+  qr_image_save_png (image, path, &error);
+  g_assert_no_error (error);
+}
+
+void
+test_truncate_file (const char *path, gsize n)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, <, len);
+  test_write_bytes (path, data, n);
+}
+
+void
+test_write_bytes (const char *path, const void *data, gsize len)
+{
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, data, (gssize) len, &error);
+  g_assert_no_error (error);
+}
+
+char *
+test_make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("quorum-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+test_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          test_remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+double
+test_mean_abs_diff (const QrImage *a, const QrImage *b)
+{
+  gsize n = (gsize) a->width * (gsize) a->height * 3;
+  double sum = 0;
+
+  g_assert_cmpint (a->width, ==, b->width);
+  g_assert_cmpint (a->height, ==, b->height);
+  for (gsize i = 0; i < n; i++)
+    sum += abs ((int) a->pixels[i] - (int) b->pixels[i]);
+  return sum / (double) n;
+}

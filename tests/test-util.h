@@ -1,0 +1,31 @@
+/* test-util.h: helpers the test programs share: making real image files (JPEG with an EXIF
+ * orientation, PNG), damaging them, and temporary folders. */
+#pragma once
+
+#include <glib.h>
+#include "qr-image.h"
+
+/* A w×h image whose top-left 16×16 block is red, top-right 16×16 block green, the rest blue. */
+QrImage *test_corner_image   (int          w,
+                              int          h);
+/* A w×h image of smooth gradients seeded by seed. */
+QrImage *test_gradient_image (int          w,
+                              int          h,
+                              guint        seed);
+/* Writes image as JPEG; orientation > 1 adds an EXIF APP1 segment carrying it. */
+void     test_write_jpeg     (const char  *path,
+                              const QrImage *image,
+                              int          orientation);
+void     test_write_png      (const char  *path,
+                              const QrImage *image);
+/* Keeps the first n bytes of a file. */
+void     test_truncate_file  (const char  *path,
+                              gsize        n);
+void     test_write_bytes    (const char  *path,
+                              const void  *data,
+                              gsize        len);
+char    *test_make_tmpdir    (void);
+void     test_remove_tree    (const char  *path);
+/* The mean absolute difference of two same-sized images, per channel value. */
+double   test_mean_abs_diff  (const QrImage *a,
+                              const QrImage *b);
