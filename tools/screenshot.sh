@@ -1,0 +1,20 @@
+#!/bin/sh
+# Runs the app under Xvfb on a collection (default: the bundled demo) and saves a screenshot of
+# the whole screen: the way a person sees it. Usage: tools/screenshot.sh OUT.png [DIR] [SECONDS]
+set -eu
+out=${1:?usage: tools/screenshot.sh OUT.png [DIR] [SECONDS]}
+dir=${2:-$(dirname "$0")/../resources/demo}
+wait=${3:-6}
+build=${QUORUM_BUILD:-$(dirname "$0")/../build}
+display=:$((90 + $$ % 9))
+data=$(mktemp -d)
+Xvfb "$display" -screen 0 1280x860x24 >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $app $xvfb 2>/dev/null || true; rm -rf "$data"' EXIT
+sleep 1
+DISPLAY=$display GSK_RENDERER=cairo GSETTINGS_BACKEND=memory XDG_DATA_HOME=$data NO_AT_BRIDGE=1 \
+  "$build/quorum" "$dir" >/dev/null 2>&1 &
+app=$!
+sleep "$wait"
+DISPLAY=$display import -window root "$out"
+echo "screenshot: $out"

@@ -1,0 +1,42 @@
+/* qr-image-list.h: a lazy GListModel over a catalog's images, for the gallery. It holds only
+ * row ids; items are made when a cell asks, and thumbnails are read from the catalog and
+ * decoded on a loader thread, newest requests first, with a bounded number kept in memory. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "qr-catalog.h"
+
+G_BEGIN_DECLS
+
+#define QR_TYPE_IMAGE_ITEM (qr_image_item_get_type ())
+G_DECLARE_FINAL_TYPE (QrImageItem, qr_image_item, QR, IMAGE_ITEM, GObject)
+
+gint64        qr_image_item_get_id        (QrImageItem *self);
+const char   *qr_image_item_get_path      (QrImageItem *self);
+const char   *qr_image_item_get_name      (QrImageItem *self);
+int           qr_image_item_get_width     (QrImageItem *self);
+int           qr_image_item_get_height    (QrImageItem *self);
+QrImageState  qr_image_item_get_state     (QrImageItem *self);
+const char   *qr_image_item_get_reason    (QrImageItem *self);
+/* NULL until loaded; "notify::thumbnail" says when it arrives. */
+GdkTexture   *qr_image_item_get_thumbnail (QrImageItem *self);
+/* Asks the loader for the thumbnail (no-op when loaded or already asked). */
+void          qr_image_item_request_thumbnail (QrImageItem *self);
+
+#define QR_TYPE_IMAGE_LIST (qr_image_list_get_type ())
+G_DECLARE_FINAL_TYPE (QrImageList, qr_image_list, QR, IMAGE_LIST, GObject)
+
+QrImageList  *qr_image_list_new           (void);
+/* Shows the images of catalog (NULL: none). The list reads the ids on this thread and opens its
+ * own connection for the loader thread. */
+gboolean      qr_image_list_set_catalog   (QrImageList *self,
+                                           QrCatalog   *catalog,
+                                           GError     **error);
+/* Re-reads the ids (after indexing); items already made are kept. */
+gboolean      qr_image_list_reload        (QrImageList *self,
+                                           GError     **error);
+/* New thumbnails were stored: items that asked and found none ask again. */
+void          qr_image_list_thumbnails_changed (QrImageList *self);
+guint         qr_image_list_get_n_loaded_thumbnails (QrImageList *self);
+
+G_END_DECLS

@@ -1,0 +1,773 @@
+/* qr-window.c: the main window. Opening a collection shows what its catalog already holds at
+ * once; a background job (a GTask on its own catalog connection) then re-indexes the folder and
+ * makes missing thumbnails, reporting progress back on the main thread. Everything a menu, a
+ * shortcut or a test can trigger is a widget action. */
+#define G_LOG_DOMAIN "quorum-window"
+
+#include "qr-window.h"
+#include "qr-image-list.h"
+#include "qr-indexer.h"
+#include "qr-thumbnailer.h"
+
+#include <glib/gi18n.h>
+
+#define MAX_RECENT 10
+
+typedef enum
+{
+  JOB_PHASE_INDEX,
+  JOB_PHASE_INDEXED,   /* indexing done: the gallery reloads */
+  JOB_PHASE_THUMBS,
+} JobPhase;
+
+struct _QrWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwWindowTitle       *window_title;
+  AdwToastOverlay      *toast_overlay;
+  AdwStatusPage        *status_page;
+  GtkStack             *stack;
+  GtkGridView          *grid_view;
+  GtkPicture           *viewer_picture;
+  GtkButton            *back_button;
+  GtkRevealer          *job_revealer;
+  GtkLabel             *job_label;
+  GtkProgressBar       *job_progress;
+  GtkLabel             *job_rate;
+  GMenu                *recent_section;
+
+  /* Owned references */
+  GSettings            *settings;       /* NULL when no schema is installed */
+  QrCatalog            *catalog;        /* the main thread's connection */
+  QrImageList          *images;
+  GtkSingleSelection   *selection;
+  GCancellable         *job_cancellable;
+  GCancellable         *viewer_cancellable;
+  char                 *collection;
+
+  JobPhase              job_phase;
+  gint64                job_phase_started_us;
+  guint                 viewer_position;
+};
+
+G_DEFINE_FINAL_TYPE (QrWindow, qr_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void
+toast (QrWindow *self, const char *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+update_subtitle (QrWindow *self)
+{
+  QrCatalogStats stats;
+  g_autofree char *name = NULL;
+  g_autofree char *subtitle = NULL;
+
+  if (self->catalog == NULL)
+    {
+      adw_window_title_set_title (self->window_title, "Quorum");
+      adw_window_title_set_subtitle (self->window_title, "");
+      return;
+    }
+  name = g_path_get_basename (self->collection);
+  adw_window_title_set_title (self->window_title, name);
+  if (!qr_catalog_get_stats (self->catalog, &stats, NULL))
+    return;
+  if (stats.images_unreadable > 0)
+    subtitle = g_strdup_printf (_("%" G_GINT64_FORMAT " images · %" G_GINT64_FORMAT " unreadable"),
+                                stats.images_ok, stats.images_unreadable);
+  else
+    subtitle = g_strdup_printf (_("%" G_GINT64_FORMAT " images"), stats.images_ok);
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+}
+
+static void
+show_page (QrWindow *self, const char *page)
+{
+  gboolean viewer = g_str_equal (page, "viewer");
+
+  gtk_stack_set_visible_child_name (self->stack, page);
+  gtk_widget_set_visible (GTK_WIDGET (self->back_button), viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
+  if (viewer)
+    gtk_widget_grab_focus (GTK_WIDGET (self->viewer_picture));
+  else if (g_str_equal (page, "gallery"))
+    gtk_widget_grab_focus (GTK_WIDGET (self->grid_view));
+}
+
+static void
+show_gallery_or_empty (QrWindow *self)
+{
+  if (self->catalog != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0)
+    {
+      if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
+        show_page (self, "gallery");
+      return;
+    }
+  if (self->catalog != NULL)
+    {
+      adw_status_page_set_title (self->status_page, _("No Images Found"));
+      adw_status_page_set_description (self->status_page,
+                                       qr_window_is_busy (self) ? _("Looking for images…")
+                                                                : _("This folder has no images Quorum reads"));
+    }
+  show_page (self, "empty");
+}
+
+/* Background job: index, then thumbnails */
+
+typedef struct
+{
+  char     *root;
+  char     *db_path;
+  QrWindow *window;   /* kept alive by the task's source object */
+  JobPhase  phase;
+} Job;
+
+typedef struct
+{
+  QrWindow *window;
+  JobPhase  phase;
+  guint64   done;
+  guint64   total;
+} JobProgress;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->root);
+  g_free (job->db_path);
+  g_free (job);
+}
+
+static void
+job_progress_free (gpointer data)
+{
+  JobProgress *p = data;
+  g_object_unref (p->window);
+  g_free (p);
+}
+
+static gboolean
+apply_progress (gpointer data)
+{
+  JobProgress *p = data;
+  QrWindow *self = p->window;
+  gint64 now = g_get_monotonic_time ();
+
+  if (p->phase != self->job_phase)
+    {
+      self->job_phase = p->phase;
+      self->job_phase_started_us = now;
+    }
+  switch (p->phase)
+    {
+    case JOB_PHASE_INDEX:
+      gtk_label_set_text (self->job_label, _("Indexing…"));
+      break;
+    case JOB_PHASE_INDEXED:
+      qr_image_list_reload (self->images, NULL);
+      update_subtitle (self);
+      show_gallery_or_empty (self);
+      return G_SOURCE_REMOVE;
+    case JOB_PHASE_THUMBS:
+      gtk_label_set_text (self->job_label, _("Making thumbnails…"));
+      qr_image_list_thumbnails_changed (self->images);
+      break;
+    }
+  if (p->total > 0)
+    {
+      double elapsed = (double) (now - self->job_phase_started_us) / G_USEC_PER_SEC;
+      double rate = elapsed > 0.2 ? (double) p->done / elapsed : 0;
+      g_autofree char *text = NULL;
+
+      gtk_progress_bar_set_fraction (self->job_progress, (double) p->done / (double) p->total);
+      if (rate > 0)
+        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %.0f/s · %.0f s left"),
+                                p->done, p->total, rate, (double) (p->total - p->done) / rate);
+      else
+        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT), p->done, p->total);
+      gtk_label_set_text (self->job_rate, text);
+    }
+  else
+    {
+      gtk_progress_bar_pulse (self->job_progress);
+      gtk_label_set_text (self->job_rate, "");
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+post_progress (Job *job, JobPhase phase, guint64 done, guint64 total)
+{
+  JobProgress *p = g_new (JobProgress, 1);
+
+  p->window = g_object_ref (job->window);
+  p->phase = phase;
+  p->done = done;
+  p->total = total;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, apply_progress, p, job_progress_free);
+}
+
+static void
+index_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_INDEX, done, total);
+}
+
+static void
+thumbs_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_THUMBS, done, total);
+}
+
+static void
+run_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrIndexStats istats;
+  QrThumbnailStats tstats;
+  QrThumbnailOptions options;
+
+  catalog = qr_catalog_open (job->root, job->db_path, &error);
+  if (catalog == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (job, JOB_PHASE_INDEX, 0, 0);
+  if (!qr_index_collection (catalog, NULL, &istats, index_progress, job, cancellable, &error))
+    {
+      post_progress (job, JOB_PHASE_INDEXED, 0, 0);
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (job, JOB_PHASE_INDEXED, 0, 0);
+  qr_thumbnail_options_init (&options);
+  if (job->window->settings != NULL)
+    options.max_side = g_settings_get_int (job->window->settings, "thumbnail-size");
+  post_progress (job, JOB_PHASE_THUMBS, 0, 0);
+  if (!qr_thumbnails_update (catalog, &options, &tstats, thumbs_progress, job, cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (job, JOB_PHASE_THUMBS, tstats.made, tstats.made);
+  g_task_return_pointer (task,
+                         g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made"),
+                                          istats.seen, istats.added + istats.moved, istats.changed,
+                                          istats.removed, tstats.made),
+                         g_free);
+}
+
+static void
+job_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *summary = g_task_propagate_pointer (G_TASK (result), &error);
+  GCancellable *cancellable = g_task_get_cancellable (G_TASK (result));
+
+  if (cancellable == self->job_cancellable)
+    {
+      g_clear_object (&self->job_cancellable);
+      gtk_revealer_set_reveal_child (self->job_revealer, FALSE);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
+    }
+  qr_image_list_thumbnails_changed (self->images);
+  update_subtitle (self);
+  show_gallery_or_empty (self);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    toast (self, _("Cancelled: what was done is kept"));
+  else if (error != NULL)
+    toast (self, error->message);
+  else if (summary != NULL)
+    toast (self, summary);
+}
+
+static void
+start_job (QrWindow *self)
+{
+  Job *job;
+  g_autoptr (GTask) task = NULL;
+
+  if (self->catalog == NULL)
+    return;
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+  g_clear_object (&self->job_cancellable);
+  self->job_cancellable = g_cancellable_new ();
+
+  job = g_new0 (Job, 1);
+  job->root = g_strdup (qr_catalog_get_root (self->catalog));
+  job->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
+  job->window = self;
+  task = g_task_new (self, self->job_cancellable, job_done, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_name (task, "quorum-collection-job");
+
+  gtk_label_set_text (self->job_label, _("Indexing…"));
+  gtk_label_set_text (self->job_rate, "");
+  gtk_progress_bar_set_fraction (self->job_progress, 0);
+  gtk_revealer_set_reveal_child (self->job_revealer, TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
+  g_task_run_in_thread (task, run_job);
+}
+
+gboolean
+qr_window_is_busy (QrWindow *self)
+{
+  return self->job_cancellable != NULL;
+}
+
+/* Recent collections */
+
+static void
+rebuild_recent_menu (QrWindow *self)
+{
+  g_auto (GStrv) recent = NULL;
+
+  g_menu_remove_all (self->recent_section);
+  if (self->settings == NULL)
+    return;
+  recent = g_settings_get_strv (self->settings, "recent-collections");
+  for (guint i = 0; recent[i] != NULL; i++)
+    {
+      g_autoptr (GMenuItem) item = g_menu_item_new (NULL, NULL);
+      g_autofree char *base = g_path_get_basename (recent[i]);
+      g_autofree char *label = g_strdup_printf ("%s (%s)", base, recent[i]);
+
+      g_menu_item_set_label (item, label);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (recent[i]));
+      g_menu_append_item (self->recent_section, item);
+    }
+}
+
+static void
+remember_collection (QrWindow *self, const char *dir)
+{
+  g_auto (GStrv) recent = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) updated = NULL;
+  guint n = 1;
+
+  if (self->settings == NULL)
+    return;
+  g_settings_set_string (self->settings, "last-collection", dir);
+  recent = g_settings_get_strv (self->settings, "recent-collections");
+  g_strv_builder_add (builder, dir);
+  for (guint i = 0; recent[i] != NULL && n < MAX_RECENT; i++)
+    if (!g_str_equal (recent[i], dir))
+      {
+        g_strv_builder_add (builder, recent[i]);
+        n++;
+      }
+  updated = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-collections", (const char *const *) updated);
+  rebuild_recent_menu (self);
+}
+
+gboolean
+qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
+{
+  g_autoptr (QrCatalog) catalog = NULL;
+
+  g_return_val_if_fail (QR_IS_WINDOW (self), FALSE);
+
+  catalog = qr_catalog_open (dir, NULL, error);
+  if (catalog == NULL)
+    return FALSE;
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+  g_clear_object (&self->job_cancellable);
+  if (!qr_image_list_set_catalog (self->images, catalog, error))
+    return FALSE;
+  g_set_object (&self->catalog, catalog);
+  g_free (self->collection);
+  self->collection = g_strdup (qr_catalog_get_root (catalog));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", TRUE);
+  remember_collection (self, self->collection);
+  update_subtitle (self);
+  show_page (self, "gallery");
+  show_gallery_or_empty (self);
+  start_job (self);
+  return TRUE;
+}
+
+const char *
+qr_window_get_collection (QrWindow *self)
+{
+  return self->collection;
+}
+
+GListModel *
+qr_window_get_images (QrWindow *self)
+{
+  return G_LIST_MODEL (self->images);
+}
+
+/* Viewer */
+
+static void
+viewer_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (texture == NULL)
+    {
+      gtk_picture_set_paintable (self->viewer_picture, NULL);
+      toast (self, error->message);
+      return;
+    }
+  gtk_picture_set_paintable (self->viewer_picture, GDK_PAINTABLE (texture));
+}
+
+static void
+load_full_image (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  g_autoptr (QrImage) image = qr_image_load (task_data, NULL, 0, &error);
+  GBytes *pixels;
+  gsize stride;
+  GdkTexture *texture;
+
+  if (image == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  stride = (gsize) image->width * 3;
+  pixels = g_bytes_new_take (g_steal_pointer (&image->pixels), stride * (gsize) image->height);
+  texture = gdk_memory_texture_new (image->width, image->height, GDK_MEMORY_R8G8B8, pixels, stride);
+  g_bytes_unref (pixels);
+  if (!g_task_return_error_if_cancelled (task))
+    g_task_return_pointer (task, texture, g_object_unref);
+  else
+    g_object_unref (texture);
+}
+
+static void
+show_image_at (QrWindow *self, guint position)
+{
+  g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), position);
+  g_autoptr (GTask) task = NULL;
+  g_autofree char *subtitle = NULL;
+
+  if (item == NULL)
+    return;
+  self->viewer_position = position;
+  gtk_single_selection_set_selected (self->selection, position);
+  if (self->viewer_cancellable != NULL)
+    g_cancellable_cancel (self->viewer_cancellable);
+  g_clear_object (&self->viewer_cancellable);
+  self->viewer_cancellable = g_cancellable_new ();
+
+  /* The thumbnail stands in until the full image is decoded. */
+  gtk_picture_set_paintable (self->viewer_picture, GDK_PAINTABLE (qr_image_item_get_thumbnail (item)));
+  subtitle = g_strdup_printf ("%s · %d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
+                              qr_image_item_get_height (item));
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+  show_page (self, "viewer");
+
+  task = g_task_new (self, self->viewer_cancellable, viewer_loaded, NULL);
+  g_task_set_task_data (task, qr_catalog_resolve_path (self->catalog, qr_image_item_get_path (item)), g_free);
+  g_task_run_in_thread (task, load_full_image);
+}
+
+static void
+grid_activated (GtkGridView *view, guint position, QrWindow *self)
+{
+  show_image_at (self, position);
+}
+
+/* Gallery cells */
+
+static void
+cell_setup (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow *self)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *picture = gtk_picture_new ();
+  GtkWidget *label = gtk_label_new (NULL);
+  int size = self->settings ? g_settings_get_int (self->settings, "cell-size") : 176;
+
+  gtk_widget_add_css_class (box, "gallery-cell");
+  gtk_widget_set_size_request (picture, size - 16, size - 40);
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_picture_set_content_fit (GTK_PICTURE (picture), GTK_CONTENT_FIT_CONTAIN);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 18);
+  gtk_widget_add_css_class (label, "caption");
+  gtk_box_append (GTK_BOX (box), picture);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_list_item_set_child (list_item, box);
+}
+
+static void
+cell_thumbnail_changed (QrImageItem *item, GParamSpec *pspec, GtkPicture *picture)
+{
+  gtk_picture_set_paintable (picture, GDK_PAINTABLE (qr_image_item_get_thumbnail (item)));
+}
+
+static void
+cell_bind (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow *self)
+{
+  QrImageItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *picture = gtk_widget_get_first_child (box);
+  GtkWidget *label = gtk_widget_get_last_child (box);
+  g_autofree char *tooltip = NULL;
+  gulong handler;
+
+  gtk_label_set_text (GTK_LABEL (label), qr_image_item_get_name (item));
+  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (qr_image_item_get_thumbnail (item)));
+  if (qr_image_item_get_state (item) == QR_IMAGE_STATE_UNREADABLE)
+    {
+      gtk_widget_add_css_class (box, "unreadable");
+      tooltip = g_strdup_printf (_("%s\nUnreadable: %s"), qr_image_item_get_path (item),
+                                 qr_image_item_get_reason (item));
+    }
+  else
+    {
+      gtk_widget_remove_css_class (box, "unreadable");
+      tooltip = g_strdup_printf ("%s\n%d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
+                                 qr_image_item_get_height (item));
+    }
+  gtk_widget_set_tooltip_text (box, tooltip);
+  handler = g_signal_connect_object (item, "notify::thumbnail", G_CALLBACK (cell_thumbnail_changed), picture, 0);
+  g_object_set_data (G_OBJECT (list_item), "thumbnail-handler", GUINT_TO_POINTER (handler));
+  qr_image_item_request_thumbnail (item);
+}
+
+static void
+cell_unbind (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow *self)
+{
+  QrImageItem *item = gtk_list_item_get_item (list_item);
+  gulong handler = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (list_item), "thumbnail-handler"));
+
+  if (handler != 0)
+    g_signal_handler_disconnect (item, handler);
+  g_object_set_data (G_OBJECT (list_item), "thumbnail-handler", NULL);
+}
+
+/* Actions */
+
+static void
+folder_chosen (GtkNativeDialog *dialog, int response, QrWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = folder ? g_file_get_path (folder) : NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (path != NULL && !qr_window_open_collection (self, path, &error))
+        toast (self, error->message);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+action_open_folder (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (_("Open a Collection Folder"), GTK_WINDOW (self),
+                                                              GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"),
+                                                              _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+action_open_recent (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+
+  if (!qr_window_open_collection (self, g_variant_get_string (param, NULL), &error))
+    toast (self, error->message);
+}
+
+static void
+action_reindex (GtkWidget *widget, const char *name, GVariant *param)
+{
+  start_job (QR_WINDOW (widget));
+}
+
+static void
+action_cancel_job (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+}
+
+static void
+action_show_gallery (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  if (self->viewer_cancellable != NULL)
+    g_cancellable_cancel (self->viewer_cancellable);
+  gtk_picture_set_paintable (self->viewer_picture, NULL);
+  update_subtitle (self);
+  show_page (self, "gallery");
+  gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u", self->viewer_position);
+}
+
+static void
+action_step_image (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  gboolean next = g_str_equal (name, "win.next-image");
+
+  if (n == 0)
+    return;
+  if (next && self->viewer_position + 1 < n)
+    show_image_at (self, self->viewer_position + 1);
+  else if (!next && self->viewer_position > 0)
+    show_image_at (self, self->viewer_position - 1);
+}
+
+static gboolean
+close_request (GtkWindow *window)
+{
+  QrWindow *self = QR_WINDOW (window);
+
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+  if (self->settings != NULL)
+    {
+      int width, height;
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+      g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+    }
+  return GTK_WINDOW_CLASS (qr_window_parent_class)->close_request (window);
+}
+
+static void
+qr_window_dispose (GObject *object)
+{
+  QrWindow *self = QR_WINDOW (object);
+
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+  if (self->viewer_cancellable != NULL)
+    g_cancellable_cancel (self->viewer_cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->images);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->job_cancellable);
+  g_clear_object (&self->viewer_cancellable);
+  G_OBJECT_CLASS (qr_window_parent_class)->dispose (object);
+}
+
+static void
+qr_window_finalize (GObject *object)
+{
+  g_free (QR_WINDOW (object)->collection);
+  G_OBJECT_CLASS (qr_window_parent_class)->finalize (object);
+}
+
+static void
+qr_window_class_init (QrWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = qr_window_dispose;
+  object_class->finalize = qr_window_finalize;
+  GTK_WINDOW_CLASS (klass)->close_request = close_request;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quorum/Quorum/ui/qr-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, status_page);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, grid_view);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, viewer_picture);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, job_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, job_label);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, job_progress);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, job_rate);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, recent_section);
+
+  gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, action_open_folder);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
+  gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
+  gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
+  gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
+  gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
+  gtk_widget_class_install_action (widget_class, "win.previous-image", NULL, action_step_image);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-folder", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.reindex", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.cancel-job", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.show-gallery", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_j, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, 0, "win.previous-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "win.previous-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "win.previous-image", NULL);
+}
+
+static void
+qr_window_init (QrWindow *self)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->images = qr_image_list_new ();
+  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  g_signal_connect (factory, "setup", G_CALLBACK (cell_setup), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (cell_bind), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (cell_unbind), self);
+  gtk_grid_view_set_factory (self->grid_view, factory);
+  g_object_unref (factory);
+  gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
+  g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
+  show_page (self, "empty");
+}
+
+QrWindow *
+qr_window_new (GtkApplication *application, GSettings *settings)
+{
+  QrWindow *self = g_object_new (QR_TYPE_WINDOW, "application", application, NULL);
+
+  if (settings != NULL)
+    {
+      self->settings = g_object_ref (settings);
+      gtk_window_set_default_size (GTK_WINDOW (self), g_settings_get_int (settings, "window-width"),
+                                   g_settings_get_int (settings, "window-height"));
+      if (g_settings_get_boolean (settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      rebuild_recent_menu (self);
+    }
+  return self;
+}

@@ -1,0 +1,25 @@
+/* qr-window.h: Quorum's main window: a collection's gallery, a simple viewer, and the job bar
+ * that shows background work (indexing, thumbnails) with progress, rate and cancel. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define QR_TYPE_WINDOW (qr_window_get_type ())
+G_DECLARE_FINAL_TYPE (QrWindow, qr_window, QR, WINDOW, AdwApplicationWindow)
+
+/* settings may be NULL (no schema installed): nothing is remembered then. */
+QrWindow   *qr_window_new              (GtkApplication *application,
+                                        GSettings      *settings);
+/* Opens the collection at dir (its catalog under the XDG data folder), shows what the catalog
+ * already knows at once, then re-indexes and makes thumbnails in the background. */
+gboolean    qr_window_open_collection  (QrWindow       *self,
+                                        const char     *dir,
+                                        GError        **error);
+const char *qr_window_get_collection   (QrWindow       *self);
+/* TRUE while a background job runs. */
+gboolean    qr_window_is_busy          (QrWindow       *self);
+GListModel *qr_window_get_images       (QrWindow       *self);
+
+G_END_DECLS
