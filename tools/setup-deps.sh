@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what Quorum needs from Debian 12 when it is missing (run as root, or with sudo).
+# Usage: tools/setup-deps.sh [--no-gui]
+set -eu
+packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
+  libwebp-dev libstb-dev libjson-glib-dev xvfb xauth libvips-tools"
+if [ "${1:-}" != "--no-gui" ]; then
+  packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick"
+fi
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "Installing:$missing"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
