@@ -105,6 +105,16 @@ static const char *const migrations[] = {
   "  height INTEGER NOT NULL,"
   "  source_mtime_us INTEGER NOT NULL,"
   "  jpeg BLOB NOT NULL);",
+
+  /* 2: crowd regions (COCO's iscrowd) on labels, and captions for image–text work. */
+  "ALTER TABLE labels ADD COLUMN iscrowd INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE captions ("
+  "  id INTEGER PRIMARY KEY,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  text TEXT NOT NULL,"
+  "  source TEXT,"
+  "  created_us INTEGER NOT NULL);"
+  "CREATE INDEX captions_image ON captions (image_id);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);
@@ -498,6 +508,7 @@ qr_catalog_get_stats (QrCatalog      *self,
     { &stats->labels, "SELECT count(*) FROM labels WHERE deleted_us IS NULL" },
     { &stats->thumbnails, "SELECT count(*) FROM thumbnails" },
     { &stats->reviewed, "SELECT count(*) FROM review WHERE state = 'reviewed'" },
+    { &stats->captions, "SELECT count(*) FROM captions" },
   };
 
   g_return_val_if_fail (QR_IS_CATALOG (self), FALSE);
@@ -1029,4 +1040,138 @@ qr_catalog_list_missing_thumbnails (QrCatalog *self, int max_side, GError **erro
       return NULL;
     }
   return g_steal_pointer (&records);
+}
+
+/* Labels for export, captions */
+
+void
+qr_label_record_free (QrLabelRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->class_name);
+  g_free (record);
+}
+
+static QrLabelSource
+label_source_from_string (const char *s)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (label_sources); i++)
+    if (g_strcmp0 (s, label_sources[i]) == 0)
+      return (QrLabelSource) i;
+  return QR_LABEL_SOURCE_IMPORTED;
+}
+
+GPtrArray *
+qr_catalog_list_labels (QrCatalog *self, QrLabelFilter filter, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT l.id, l.image_id, c.name, l.x1, l.y1, l.x2, l.y2, l.source, l.iscrowd,"
+                                "       l.modified_us > l.created_us"
+                                " FROM labels l JOIN classes c ON c.id = l.class_id"
+                                " WHERE l.deleted_us IS NULL"
+                                "   AND (?1 = 0"
+                                "        OR (?1 = 1 AND l.image_id IN (SELECT image_id FROM review"
+                                "                                      WHERE state = 'reviewed'))"
+                                "        OR (?1 = 2 AND (l.source != 'imported' OR l.modified_us > l.created_us)))"
+                                " ORDER BY l.image_id, l.id", error);
+  g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_label_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int (stmt, 1, (int) filter);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      QrLabelRecord *r = g_new0 (QrLabelRecord, 1);
+      r->id = sqlite3_column_int64 (stmt, 0);
+      r->image_id = sqlite3_column_int64 (stmt, 1);
+      r->class_name = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      r->box.x1 = sqlite3_column_double (stmt, 3);
+      r->box.y1 = sqlite3_column_double (stmt, 4);
+      r->box.x2 = sqlite3_column_double (stmt, 5);
+      r->box.y2 = sqlite3_column_double (stmt, 6);
+      r->source = label_source_from_string ((const char *) sqlite3_column_text (stmt, 7));
+      r->iscrowd = sqlite3_column_int (stmt, 8) != 0;
+      r->modified = sqlite3_column_int (stmt, 9) != 0;
+      g_ptr_array_add (labels, r);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing labels");
+      return NULL;
+    }
+  return g_steal_pointer (&labels);
+}
+
+GArray *
+qr_catalog_list_reviewed_ids (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT image_id FROM review WHERE state = 'reviewed' ORDER BY image_id",
+                                error);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing reviewed images");
+      return NULL;
+    }
+  return g_steal_pointer (&ids);
+}
+
+gboolean
+qr_catalog_set_label_crowd (QrCatalog *self, gint64 label_id, gboolean iscrowd, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE labels SET iscrowd = ?2 WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  sqlite3_bind_int (stmt, 2, iscrowd ? 1 : 0);
+  return step_done (self, stmt, error);
+}
+
+gint64
+qr_catalog_add_caption (QrCatalog *self, gint64 image_id, const char *text, const char *source, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO captions (image_id, text, source, created_us)"
+                                      " VALUES (?1, ?2, ?3, ?4) RETURNING id", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  sqlite3_bind_text (stmt, 2, text, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 4, g_get_real_time ());
+  return insert_returning_id (self, stmt, "adding a caption", error);
+}
+
+GPtrArray *
+qr_catalog_list_captions (QrCatalog *self, gint64 image_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT text FROM captions WHERE image_id = ?1 ORDER BY id", error);
+  g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (texts, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing captions");
+      return NULL;
+    }
+  return g_steal_pointer (&texts);
 }

@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 1
+#define QR_CATALOG_SCHEMA_VERSION 2
 
 typedef enum
 {
@@ -65,6 +65,7 @@ typedef struct
   gint64 labels;       /* not deleted */
   gint64 thumbnails;
   gint64 reviewed;
+  gint64 captions;
 } QrCatalogStats;
 
 typedef enum
@@ -186,6 +187,49 @@ gboolean       qr_catalog_delete_label     (QrCatalog   *self,
 gboolean       qr_catalog_set_reviewed     (QrCatalog   *self,
                                             gint64       image_id,
                                             const char  *state,
+                                            GError     **error);
+
+/* A human label as stored, with its class name (for export). */
+typedef struct
+{
+  gint64         id;
+  gint64         image_id;
+  char          *class_name;
+  QrBox          box;
+  QrLabelSource  source;
+  gboolean       iscrowd;
+  gboolean       modified;   /* edited after it was made (moved, resized, relabelled) */
+} QrLabelRecord;
+
+void           qr_label_record_free       (QrLabelRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrLabelRecord, qr_label_record_free)
+
+typedef enum
+{
+  QR_LABEL_FILTER_ALL,
+  QR_LABEL_FILTER_REVIEWED,    /* labels of images marked reviewed */
+  QR_LABEL_FILTER_CORRECTED,   /* drawn, accepted from a model, or edited after import */
+} QrLabelFilter;
+
+/* Live (not deleted) labels in image-id order (GPtrArray of QrLabelRecord). */
+GPtrArray     *qr_catalog_list_labels      (QrCatalog     *self,
+                                            QrLabelFilter  filter,
+                                            GError       **error);
+/* Ids of images whose review state is "reviewed". */
+GArray        *qr_catalog_list_reviewed_ids (QrCatalog  *self,
+                                             GError    **error);
+gboolean       qr_catalog_set_label_crowd  (QrCatalog   *self,
+                                            gint64       label_id,
+                                            gboolean     iscrowd,
+                                            GError     **error);
+gint64         qr_catalog_add_caption      (QrCatalog   *self,
+                                            gint64       image_id,
+                                            const char  *text,
+                                            const char  *source,
+                                            GError     **error);
+/* Captions of one image, oldest first (GPtrArray of strings). */
+GPtrArray     *qr_catalog_list_captions    (QrCatalog   *self,
+                                            gint64       image_id,
                                             GError     **error);
 
 /* Thumbnails: JPEG bytes whose longer side is max_side, made from the file at source_mtime_us. */

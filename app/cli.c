@@ -7,6 +7,7 @@
 #include "quorum-config.h"
 #include "qr-cli.h"
 #include "qr-thumbnailer.h"
+#include "qr-dataset.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ typedef struct
 static int cmd_index (int argc, char **argv);
 static int cmd_info (int argc, char **argv);
 static int cmd_thumbs (int argc, char **argv);
+static int cmd_import (int argc, char **argv);
+static int cmd_export (int argc, char **argv);
 static int cmd_devices (int argc, char **argv);
 static int cmd_version (int argc, char **argv);
 static int cmd_help (int argc, char **argv);
@@ -34,6 +37,8 @@ static const Command commands[] = {
   { "index", "Add a folder's images to its catalog; notice changed, moved and removed files", cmd_index },
   { "info", "Counts, classes, models and unreadable files of a collection", cmd_info },
   { "thumbs", "Make the thumbnails a collection lacks", cmd_thumbs },
+  { "import", "Import labels: --format coco|yolo|voc|csv PATH", cmd_import },
+  { "export", "Export labels: --format coco|yolo|voc|csv OUT", cmd_export },
   { "bench", "Benchmarks: `bench thumbs DIR` (against vipsthumbnail), `bench index`", qr_cli_bench },
   { "devices", "The compute devices Quorum can use", cmd_devices },
   { "version", "Print the version", cmd_version },
@@ -418,6 +423,197 @@ cmd_thumbs (int argc, char **argv)
   if (!common.quiet)
     printf ("%s: %u thumbnails made in %.2f s, %u files unreadable\n", qr_catalog_get_root (catalog),
             stats.made, (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC, stats.failed);
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+static int
+cmd_import (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autofree char *format = NULL, *names = NULL, *captions = NULL;
+  gboolean allow_missing = FALSE;
+  int status;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "coco, yolo, voc or csv", "FORMAT" },
+    { "names", 0, 0, G_OPTION_ARG_FILENAME, &names, "YOLO: the class names file", "FILE" },
+    { "captions", 0, 0, G_OPTION_ARG_FILENAME, &captions, "COCO: a captions file to import too", "FILE" },
+    { "allow-missing", 0, 0, G_OPTION_ARG_NONE, &allow_missing, "Skip labels of images the collection lacks", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PATH — import a labeled dataset into a collection");
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrImportOptions options = { 0 };
+  QrImportStats stats;
+  QrIndexStats istats;
+  QrCliProgress progress;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  {
+    GOptionEntry common_entries[] = {
+      { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common.collection, "The collection folder", "DIR" },
+      { "db", 0, 0, G_OPTION_ARG_FILENAME, &common.db, "The catalog file", "PATH" },
+      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common.quiet, "No progress output", NULL },
+      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common.rest, NULL, "PATH" },
+      { NULL }
+    };
+    g_option_context_add_main_entries (context, common_entries, NULL);
+  }
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  if (format == NULL || !qr_dataset_format_from_string (format, &options.format))
+    {
+      status = qr_cli_usage_error (context, "--format must be coco, yolo, voc or csv");
+      goto out;
+    }
+  if (common.rest == NULL || common.rest[0] == NULL || common.rest[1] != NULL)
+    {
+      status = qr_cli_usage_error (context, "give one dataset file or folder to import");
+      goto out;
+    }
+  options.path = common.rest[0];
+  options.names_path = names;
+  options.captions_path = captions;
+  options.allow_missing = allow_missing;
+
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  /* The images must be in the catalog to receive labels: bring it up to date first. */
+  if (catalog == NULL || !qr_index_collection (catalog, NULL, &istats, NULL, NULL, NULL, &error))
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_init (&progress, "Importing", common.quiet);
+  if (!qr_dataset_import (catalog, &options, &stats, qr_cli_progress_update, &progress, NULL, &error))
+    {
+      qr_cli_progress_end (&progress);
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_end (&progress);
+  if (!common.quiet)
+    {
+      printf ("%s: imported %u labels and %u captions on %u images, %u classes", options.path, stats.labels,
+              stats.captions, stats.images, stats.classes);
+      if (stats.skipped > 0)
+        printf (" (%u images not in the collection skipped)", stats.skipped);
+      printf ("\n");
+    }
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+static int
+cmd_export (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autofree char *format = NULL, *only = NULL, *images = NULL;
+  double split = 1.0;
+  gint64 seed = 0;
+  gboolean overwrite = FALSE;
+  int status;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "coco, yolo, voc or csv", "FORMAT" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "all (default), reviewed or corrected", "WHICH" },
+    { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, "Train share, e.g. 0.9 (default 1: no split)", "SHARE" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the split (default 0)", "N" },
+    { "images", 0, 0, G_OPTION_ARG_STRING, &images, "none (default), copy or link", "HOW" },
+    { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite, "Replace OUT if it exists", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("OUT — export a collection's labels");
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrExportOptions options;
+  QrExportStats stats;
+  QrCliProgress progress;
+
+  qr_export_options_init (&options);
+  g_option_context_add_main_entries (context, entries, NULL);
+  {
+    GOptionEntry common_entries[] = {
+      { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common.collection, "The collection folder", "DIR" },
+      { "db", 0, 0, G_OPTION_ARG_FILENAME, &common.db, "The catalog file", "PATH" },
+      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common.quiet, "No progress output", NULL },
+      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common.rest, NULL, "OUT" },
+      { NULL }
+    };
+    g_option_context_add_main_entries (context, common_entries, NULL);
+  }
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  if (format == NULL || !qr_dataset_format_from_string (format, &options.format))
+    {
+      status = qr_cli_usage_error (context, "--format must be coco, yolo, voc or csv");
+      goto out;
+    }
+  if (common.rest == NULL || common.rest[0] == NULL || common.rest[1] != NULL)
+    {
+      status = qr_cli_usage_error (context, "give one output folder");
+      goto out;
+    }
+  if (only == NULL || g_str_equal (only, "all"))
+    options.filter = QR_LABEL_FILTER_ALL;
+  else if (g_str_equal (only, "reviewed"))
+    options.filter = QR_LABEL_FILTER_REVIEWED;
+  else if (g_str_equal (only, "corrected"))
+    options.filter = QR_LABEL_FILTER_CORRECTED;
+  else
+    {
+      status = qr_cli_usage_error (context, "--only must be all, reviewed or corrected");
+      goto out;
+    }
+  if (images == NULL || g_str_equal (images, "none"))
+    options.images = QR_EXPORT_IMAGES_NONE;
+  else if (g_str_equal (images, "copy"))
+    options.images = QR_EXPORT_IMAGES_COPY;
+  else if (g_str_equal (images, "link"))
+    options.images = QR_EXPORT_IMAGES_LINK;
+  else
+    {
+      status = qr_cli_usage_error (context, "--images must be none, copy or link");
+      goto out;
+    }
+  if (!(split > 0 && split <= 1))
+    {
+      status = qr_cli_usage_error (context, "--split must be above 0 and at most 1");
+      goto out;
+    }
+  options.split = split;
+  options.seed = (guint64) seed;
+  options.out_dir = common.rest[0];
+  options.overwrite = overwrite;
+
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_init (&progress, "Exporting", common.quiet);
+  if (!qr_dataset_export (catalog, &options, &stats, qr_cli_progress_update, &progress, NULL, &error))
+    {
+      qr_cli_progress_end (&progress);
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  qr_cli_progress_end (&progress);
+  if (!common.quiet)
+    printf ("%s: %u images (%u train, %u val), %u labels as %s\n", options.out_dir, stats.images, stats.train,
+            stats.val, stats.labels, qr_dataset_format_to_string (options.format));
   status = QR_EXIT_OK;
 out:
   common_options_clear (&common);

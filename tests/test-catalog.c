@@ -62,7 +62,7 @@ test_schema_fresh (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
   const char *tables[] = { "images", "classes", "models", "runs", "run_images", "detections", "labels",
-                           "review", "thumbnails", "collection" };
+                           "review", "thumbnails", "collection", "captions" };
   QrCatalogStats stats;
 
   g_assert_no_error (error);
@@ -165,6 +165,36 @@ test_migration_from_empty (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, QR_CATALOG_SCHEMA_VERSION);
   g_assert_cmpint (query_int (f->db, "SELECT x FROM scratch"), ==, 1);
+}
+
+static void
+test_migration_v1_to_v2 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 1, 2, 3, 4 };
+  gint64 cls;
+
+  record->path = g_strdup ("a.jpg");
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  cls = qr_catalog_ensure_class (catalog, "cat", &error);
+  g_assert_cmpint (qr_catalog_add_label (catalog, record->id, cls, &box, QR_LABEL_SOURCE_DRAWN, NULL, &error),
+                   >, 0);
+  g_clear_object (&catalog);
+
+  /* Turn the file back into what schema 1 wrote, with its label. */
+  exec_sql (f->db, "DROP TABLE captions; DROP INDEX labels_image; ALTER TABLE labels DROP COLUMN iscrowd;"
+                   "CREATE INDEX labels_image ON labels (image_id) WHERE deleted_us IS NULL;"
+                   "PRAGMA user_version = 1;");
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'captions'"), ==, 0);
+
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM labels WHERE iscrowd = 0"), ==, 1);
+  g_assert_cmpint (qr_catalog_add_caption (catalog, record->id, "a cat on a mat", "test", &error), >, 0);
+  g_assert_no_error (error);
 }
 
 static void
@@ -303,6 +333,7 @@ main (int argc, char **argv)
   ADD ("/catalog/schema/reopen-keeps-data", test_reopen_keeps_data);
   ADD ("/catalog/schema/newer-version-refused", test_newer_schema_refused);
   ADD ("/catalog/schema/migrate-from-version-0", test_migration_from_empty);
+  ADD ("/catalog/schema/migrate-v1-to-v2", test_migration_v1_to_v2);
   ADD ("/catalog/open/not-a-database", test_not_a_database);
   ADD ("/catalog/open/default-path", test_default_path);
   ADD ("/catalog/constraints", test_constraints);
