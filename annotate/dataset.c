@@ -342,6 +342,7 @@ qr_dataset_import (QrCatalog             *catalog,
   g_autofree gint64 *class_ids = NULL;
   g_autofree char *provenance = NULL;
   gboolean ok = FALSE, in_transaction = FALSE;
+  gint64 started = g_get_monotonic_time ();
 
   g_return_val_if_fail (QR_IS_CATALOG (catalog), FALSE);
   g_return_val_if_fail (options != NULL && options->path != NULL, FALSE);
@@ -368,6 +369,8 @@ qr_dataset_import (QrCatalog             *catalog,
       }
   }
   ok = FALSE;
+  g_debug ("%s: read %u images in %.2f s", options->path, ds->images->len,
+           (double) (g_get_monotonic_time () - started) / G_USEC_PER_SEC);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
@@ -406,6 +409,8 @@ qr_dataset_import (QrCatalog             *catalog,
         goto out;
     }
 
+  g_debug ("%s: matched and checked after %.2f s", options->path,
+           (double) (g_get_monotonic_time () - started) / G_USEC_PER_SEC);
   provenance = g_strdup_printf ("%s:%s", qr_dataset_format_to_string (options->format), options->path);
   if (!qr_catalog_begin (catalog, error))
     goto out;

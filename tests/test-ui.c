@@ -4,9 +4,12 @@
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 #include "qr-window.h"
+#include "qr-export-dialog.h"
+#include "qr-dataset.h"
 #include "test-util.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 
 void quorum_register_resource (void);
 
@@ -136,6 +139,50 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   return g_log_writer_default (level, fields, n_fields, data);
 }
 
+static gboolean
+dialog_idle (gpointer dialog)
+{
+  return !qr_export_dialog_is_busy (dialog);
+}
+
+static void
+test_export_dialog (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *images = g_build_filename (tmp, "shots", NULL);
+  g_autofree char *db = g_build_filename (tmp, "c.sqlite", NULL);
+  g_autofree char *exported = g_build_filename (tmp, "shots-coco", "annotations", "instances_train.json", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+  QrExportDialog *dialog;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  g_mkdir (images, 0700);
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr (QrImage) image = test_gradient_image (64, 48, (guint) i);
+      g_autofree char *path = g_strdup_printf ("%s/%d.jpg", images, i);
+      test_write_jpeg (path, image, 1);
+    }
+  catalog = qr_catalog_open (images, db, &error);
+  g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+
+  /* The defaults: COCO, all labels, a 0.9 split, seed 0, into the chosen folder. */
+  dialog = qr_export_dialog_new (NULL, images, db);
+  qr_export_dialog_set_folder (dialog, tmp);
+  gtk_window_present (GTK_WINDOW (dialog));
+  qr_export_dialog_start (dialog);
+  g_assert_true (qr_export_dialog_is_busy (dialog));
+  spin_until (dialog_idle, dialog, 30);
+  g_assert_true (g_file_test (exported, G_FILE_TEST_IS_REGULAR));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -149,5 +196,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/ui/image-list/lazy-items-and-thumbnails", test_image_list);
   g_test_add_func ("/ui/window/open-index-reindex", test_window);
+  g_test_add_func ("/ui/export-dialog/exports", test_export_dialog);
   return g_test_run ();
 }

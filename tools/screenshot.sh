@@ -16,5 +16,11 @@ DISPLAY=$display GSK_RENDERER=cairo GSETTINGS_BACKEND=memory XDG_DATA_HOME=$data
   "$build/quorum" "$dir" >/dev/null 2>&1 &
 app=$!
 sleep "$wait"
+# Optional key presses before the shot (needs xdotool), e.g. QUORUM_SHOT_KEYS="ctrl+e".
+for key in ${QUORUM_SHOT_KEYS:-}; do
+  DISPLAY=$display xdotool search --name Quorum windowactivate --sync key "$key" 2>/dev/null || \
+    DISPLAY=$display xdotool key "$key"
+  sleep 1
+done
 DISPLAY=$display import -window root "$out"
 echo "screenshot: $out"

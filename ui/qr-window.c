@@ -6,6 +6,7 @@
 
 #include "qr-window.h"
 #include "qr-image-list.h"
+#include "qr-export-dialog.h"
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 
@@ -394,6 +395,7 @@ qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
   g_free (self->collection);
   self->collection = g_strdup (qr_catalog_get_root (catalog));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", TRUE);
   remember_collection (self, self->collection);
   update_subtitle (self);
   show_page (self, "gallery");
@@ -601,6 +603,19 @@ action_open_recent (GtkWidget *widget, const char *name, GVariant *param)
 }
 
 static void
+action_export (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  QrExportDialog *dialog;
+
+  if (self->catalog == NULL)
+    return;
+  dialog = qr_export_dialog_new (GTK_WINDOW (self), qr_catalog_get_root (self->catalog),
+                                 qr_catalog_get_db_path (self->catalog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 action_reindex (GtkWidget *widget, const char *name, GVariant *param)
 {
   start_job (QR_WINDOW (widget));
@@ -714,6 +729,7 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, action_open_folder);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
   gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
   gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
@@ -721,6 +737,7 @@ qr_window_class_init (QrWindowClass *klass)
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-folder", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.reindex", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.cancel-job", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.show-gallery", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_j, 0, "win.next-image", NULL);
@@ -751,6 +768,7 @@ qr_window_init (QrWindow *self)
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
   show_page (self, "empty");
 }
