@@ -902,9 +902,10 @@ qr_catalog_add_label (QrCatalog     *self,
 
   if (!check_box (box, error))
     return -1;
+  /* No RETURNING: imports add a million of these, and last_insert_rowid is free. */
   stmt = prepare (self, "INSERT INTO labels (image_id, class_id, x1, y1, x2, y2, source, provenance,"
                         "                     created_us, modified_us)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id", error);
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)", error);
   if (stmt == NULL)
     return -1;
   sqlite3_bind_int64 (stmt, 1, image_id);
@@ -916,7 +917,9 @@ qr_catalog_add_label (QrCatalog     *self,
   sqlite3_bind_text (stmt, 7, qr_label_source_to_string (source), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 8, provenance, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 9, now);
-  return insert_returning_id (self, stmt, "adding a label", error);
+  if (!step_done (self, stmt, error))
+    return -1;
+  return sqlite3_last_insert_rowid (self->db);
 }
 
 gboolean

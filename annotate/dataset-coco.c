@@ -54,7 +54,7 @@ read_images (JsonScan *scan, Dataset *ds, Coco *coco, GError **error)
       gboolean member_first = TRUE;
       g_autofree char *file_name = NULL;
       gint64 id = G_MININT64, width = 0, height = 0;
-      char *key = NULL;
+      const char *key = NULL;
       DsImage *image;
 
       while (json_scan_next_member (scan, &member_first, &key, error))
@@ -70,7 +70,6 @@ read_images (JsonScan *scan, Dataset *ds, Coco *coco, GError **error)
             ok = integer_member (scan, key, &height, error);
           else
             ok = json_scan_skip (scan, error);
-          g_free (key);
           if (!ok)
             return FALSE;
         }
@@ -102,7 +101,7 @@ read_categories (JsonScan *scan, Dataset *ds, Coco *coco, GError **error)
       gboolean member_first = TRUE;
       g_autofree char *name = NULL;
       gint64 id = G_MININT64;
-      char *key = NULL;
+      const char *key = NULL;
 
       while (json_scan_next_member (scan, &member_first, &key, error))
         {
@@ -113,7 +112,6 @@ read_categories (JsonScan *scan, Dataset *ds, Coco *coco, GError **error)
             ok = (g_free (name), name = json_scan_string (scan, error)) != NULL;
           else
             ok = json_scan_skip (scan, error);
-          g_free (key);
           if (!ok)
             return FALSE;
         }
@@ -137,7 +135,7 @@ read_annotations (JsonScan *scan, Coco *coco, GError **error)
     {
       RawAnnotation a = { .id = G_MININT64, .image_id = G_MININT64, .category_id = G_MININT64 };
       gboolean member_first = TRUE;
-      char *key = NULL;
+      const char *key = NULL;
 
       a.at = (json_scan_peek (scan), scan->p);
       while (json_scan_next_member (scan, &member_first, &key, error))
@@ -178,7 +176,6 @@ read_annotations (JsonScan *scan, Coco *coco, GError **error)
             }
           else
             ok = json_scan_skip (scan, error);
-          g_free (key);
           if (!ok)
             {
               g_free (a.caption);
@@ -212,7 +209,7 @@ read_coco_file (Dataset *ds, const char *path, guint64 max_size, gboolean captio
   JsonScan scan;
   Coco coco;
   gboolean first = TRUE, ok = FALSE;
-  char *key = NULL;
+  const char *key = NULL;
 
   data = ds_read_file (path, max_size, &len, error);
   if (data == NULL)
@@ -239,7 +236,6 @@ read_coco_file (Dataset *ds, const char *path, guint64 max_size, gboolean captio
         member_ok = read_annotations (&scan, &coco, error);
       else
         member_ok = json_scan_skip (&scan, error);
-      g_free (key);
       if (!member_ok)
         goto out;
     }
@@ -302,6 +298,7 @@ out:
   for (guint i = 0; i < coco.annotations->len; i++)
     g_free (g_array_index (coco.annotations, RawAnnotation, i).caption);
   g_array_unref (coco.annotations);
+  json_scan_clear (&scan);
   g_hash_table_unref (coco.images);
   g_hash_table_unref (coco.categories);
   g_hash_table_unref (coco.annotation_ids);

@@ -19,6 +19,15 @@ json_scan_init (JsonScan *scan, const char *data, gsize len, const char *file)
   scan->end = data + len;
   scan->file = file;
   scan->depth = 0;
+  scan->key = g_string_new (NULL);
+}
+
+void
+json_scan_clear (JsonScan *scan)
+{
+  if (scan->key != NULL)
+    g_string_free (scan->key, TRUE);
+  scan->key = NULL;
 }
 
 char *
@@ -220,22 +229,67 @@ bad_escape:
   return NULL;
 }
 
+static const double powers_of_ten[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
 gboolean
 json_scan_number (JsonScan *scan, double *value, GError **error)
 {
   char buffer[64];
-  const char *begin;
+  const char *begin, *q;
   gsize n = 0;
   char *end_ptr;
+  guint64 mantissa = 0;
+  int digits = 0, fraction = -1;
+  gboolean negative = FALSE;
 
   json_scan_peek (scan);
-  begin = scan->p;
-  while (scan->p < scan->end && n < sizeof buffer - 1 && strchr ("+-0123456789.eE", *scan->p) != NULL && *scan->p)
+  begin = q = scan->p;
+
+  /* Fast path for the usual "-12.345": digits into an integer, then one division. Both operands
+   * are exact doubles (mantissa < 2^53, 10^k for k <= 22), so the quotient is correctly rounded:
+   * the same double strtod gives. */
+  if (q < scan->end && *q == '-')
+    negative = TRUE, q++;
+  for (; q < scan->end; q++)
+    {
+      if (*q >= '0' && *q <= '9')
+        {
+          mantissa = mantissa * 10 + (guint64) (*q - '0');
+          digits++;
+          if (fraction >= 0)
+            fraction++;
+        }
+      else if (*q == '.' && fraction < 0)
+        fraction = 0;
+      else
+        break;
+    }
+  if (digits > 0 && digits <= 15 && fraction != 0 && (q >= scan->end || (*q != 'e' && *q != 'E'))
+      && !(begin[negative] == '0' && digits > 1 && begin[negative + 1] != '.'))
+    {
+      double v = (double) mantissa;
+      if (fraction > 0)
+        v /= powers_of_ten[fraction];
+      *value = negative ? -v : v;
+      scan->p = q;
+      return TRUE;
+    }
+
+  while (scan->p < scan->end && n < sizeof buffer - 1 && *scan->p != '\0' && strchr ("+-0123456789.eE", *scan->p) != NULL)
     buffer[n++] = *scan->p++;
   buffer[n] = '\0';
   if (n == 0)
     return json_scan_fail (scan, begin, error, "expected a number");
   *value = g_ascii_strtod (buffer, &end_ptr);
+  {
+    /* strtod is laxer than JSON: it takes "1." and ".5". */
+    const char *dot = strchr (buffer, '.');
+    if (dot != NULL && (dot == buffer || !g_ascii_isdigit (dot[1]) || !g_ascii_isdigit (dot[-1])))
+      return json_scan_fail (scan, begin, error, "'%s' is not a number", buffer);
+  }
   if (*end_ptr != '\0' || buffer[0] == '+' || !isfinite (*value))
     return json_scan_fail (scan, begin, error, "'%s' is not a number", buffer);
   return TRUE;
@@ -282,13 +336,10 @@ json_scan_skip (JsonScan *scan, GError **error)
           return json_scan_fail (scan, scan->p, error, "nested deeper than %d levels", MAX_DEPTH);
         if (c == '{')
           {
-            char *key = NULL;
+            const char *key = NULL;
             while (json_scan_next_member (scan, &first, &key, &local))
-              {
-                g_free (key);
-                if (!json_scan_skip (scan, &local))
-                  break;
-              }
+              if (!json_scan_skip (scan, &local))
+                break;
           }
         else
           while (json_scan_next_item (scan, &first, &local))
@@ -315,8 +366,10 @@ json_scan_skip (JsonScan *scan, GError **error)
 }
 
 gboolean
-json_scan_next_member (JsonScan *scan, gboolean *first, char **key, GError **error)
+json_scan_next_member (JsonScan *scan, gboolean *first, const char **key, GError **error)
 {
+  const char *q;
+
   if (*first)
     {
       *first = FALSE;
@@ -332,15 +385,26 @@ json_scan_next_member (JsonScan *scan, gboolean *first, char **key, GError **err
       if (!json_scan_expect (scan, ',', error))
         return FALSE;
     }
-  *key = json_scan_string (scan, error);
-  if (*key == NULL)
-    return FALSE;
-  if (!json_scan_expect (scan, ':', error))
+  if (json_scan_peek (scan) != '"')
+    return json_scan_fail (scan, scan->p, error, "expected a member name in quotes");
+  /* Member names rarely have escapes: copy them into the reused buffer, else unescape. */
+  for (q = scan->p + 1; q < scan->end && *q != '"' && *q != '\\'; q++)
+    ;
+  if (q < scan->end && *q == '"')
     {
-      g_clear_pointer (key, g_free);
-      return FALSE;
+      g_string_truncate (scan->key, 0);
+      g_string_append_len (scan->key, scan->p + 1, (gssize) (q - scan->p - 1));
+      scan->p = q + 1;
     }
-  return TRUE;
+  else
+    {
+      g_autofree char *unescaped = json_scan_string (scan, error);
+      if (unescaped == NULL)
+        return FALSE;
+      g_string_assign (scan->key, unescaped);
+    }
+  *key = scan->key->str;
+  return json_scan_expect (scan, ':', error);
 }
 
 gboolean

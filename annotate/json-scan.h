@@ -12,12 +12,14 @@ typedef struct
   const char *end;
   const char *file;    /* for messages */
   int         depth;
+  GString    *key;     /* the current member's name (reused: no allocation per key) */
 } JsonScan;
 
 void     json_scan_init        (JsonScan    *scan,
                                 const char  *data,
                                 gsize        len,
                                 const char  *file);
+void     json_scan_clear       (JsonScan    *scan);
 /* "FILE:LINE:COLUMN" of a position. */
 char    *json_scan_where       (JsonScan    *scan,
                                 const char  *at);
@@ -51,10 +53,11 @@ gboolean json_scan_number      (JsonScan    *scan,
 gboolean json_scan_skip        (JsonScan    *scan,
                                 GError     **error);
 
-/* Iterating an object: call with *first = TRUE; returns FALSE with no error at '}'. */
+/* Iterating an object: call with *first = TRUE; returns FALSE with no error at '}'. *key is
+ * valid until the scanner reads the next member name (nested values included). */
 gboolean json_scan_next_member (JsonScan    *scan,
                                 gboolean    *first,
-                                char       **key,
+                                const char **key,
                                 GError     **error);
 /* Iterating an array: returns FALSE with no error at ']'. */
 gboolean json_scan_next_item   (JsonScan    *scan,

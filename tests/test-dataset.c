@@ -5,6 +5,7 @@
 #include "qr-dataset.h"
 #include "qr-indexer.h"
 #include "test-util.h"
+#include "json-scan.h"
 
 #include <math.h>
 #include <string.h>
@@ -479,6 +480,42 @@ test_relative_paths (void)
     g_assert_false (qr_dataset_check_relative_path (bad[i], NULL));
 }
 
+static void
+test_json_numbers (void)
+{
+  /* The scanner's fast decimal path must give exactly the double that strtod gives. */
+  GRand *rand = g_rand_new_with_seed (3);
+  const char *specials[] = { "0", "-0", "0.5", "1e3", "-2.5E-3", "123456789012345", "1234567890123456789",
+                             "0.000000000000001", "9007199254740993", "3.141592653589793", "100.", "7.0" };
+
+  for (int i = 0; i < 200000 + (int) G_N_ELEMENTS (specials); i++)
+    {
+      char text[64];
+      JsonScan scan;
+      double ours, theirs;
+      g_autoptr (GError) error = NULL;
+
+      if (i < (int) G_N_ELEMENTS (specials))
+        g_strlcpy (text, specials[i], sizeof text);
+      else
+        g_snprintf (text, sizeof text, "%s%u.%0*u", g_rand_boolean (rand) ? "-" : "", g_rand_int_range (rand, 0, 100000),
+                    g_rand_int_range (rand, 1, 10), g_rand_int_range (rand, 0, 1000000000));
+      json_scan_init (&scan, text, strlen (text), "numbers");
+      if (g_str_equal (text, "100."))
+        {
+          g_assert_false (json_scan_number (&scan, &ours, &error)); /* JSON needs a digit after '.' */
+          json_scan_clear (&scan);
+          continue;
+        }
+      g_assert_true (json_scan_number (&scan, &ours, &error));
+      theirs = g_ascii_strtod (text, NULL);
+      if (memcmp (&ours, &theirs, sizeof ours) != 0)
+        g_error ("%s: %.17g != %.17g", text, ours, theirs);
+      json_scan_clear (&scan);
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -495,5 +532,6 @@ main (int argc, char **argv)
   ADD ("/dataset/import/allow-missing-and-captions", NULL, test_allow_missing_and_captions);
 #undef ADD
   g_test_add_func ("/dataset/paths/relative", test_relative_paths);
+  g_test_add_func ("/dataset/json/numbers-exact", test_json_numbers);
   return g_test_run ();
 }
