@@ -61,6 +61,18 @@ gboolean ds_write_file   (const char *dir,
 /* The dataset's path for an image, with its extension replaced (YOLO .txt, VOC .xml). */
 char    *ds_replace_extension (const char *path,
                                const char *extension);
+/* Calls func for each file under root whose name ends with suffix, in name order, skipping
+ * hidden entries and symbolic links. */
+typedef gboolean (*DsFileFunc) (const char *path,
+                                const char *relative,
+                                gpointer    data,
+                                GError    **error);
+gboolean ds_walk_files   (const char *root,
+                          const char *relative,
+                          const char *suffix,
+                          DsFileFunc  func,
+                          gpointer    data,
+                          GError    **error);
 /* For g_ptr_array_sort over strings (it passes pointers to the elements). */
 int      ds_compare_strings (gconstpointer a,
                              gconstpointer b);

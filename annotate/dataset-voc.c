@@ -201,36 +201,17 @@ parse_xml (Dataset *ds, const char *path, const char *relative, guint64 max_size
   return ok;
 }
 
-static gboolean
-walk (Dataset *ds, const char *dir, const char *relative, guint64 max_size, GError **error)
+typedef struct
 {
-  g_autofree char *absolute = relative ? g_build_filename (dir, relative, NULL) : g_strdup (dir);
-  g_autoptr (GDir) d = g_dir_open (absolute, 0, error);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
+  Dataset *ds;
+  guint64  max_size;
+} VocWalk;
 
-  if (d == NULL)
-    return FALSE;
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, ds_compare_strings);
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *child_name = names->pdata[i];
-      g_autofree char *child_rel = relative ? g_strconcat (relative, "/", child_name, NULL) : g_strdup (child_name);
-      g_autofree char *child = g_build_filename (dir, child_rel, NULL);
-
-      if (child_name[0] == '.' || g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        {
-          if (!walk (ds, dir, child_rel, max_size, error))
-            return FALSE;
-        }
-      else if (g_str_has_suffix (child_name, ".xml") && !parse_xml (ds, child, child_rel, max_size, error))
-        return FALSE;
-    }
-  return TRUE;
+static gboolean
+parse_one (const char *path, const char *relative, gpointer data, GError **error)
+{
+  VocWalk *walk = data;
+  return parse_xml (walk->ds, path, relative, walk->max_size, error);
 }
 
 gboolean
@@ -248,8 +229,11 @@ ds_read_voc (Dataset *ds, const QrImportOptions *options, GError **error)
       g_set_error (error, QR_DATASET_ERROR, QR_DATASET_ERROR_IO, "%s: no such VOC file or folder", options->path);
       return FALSE;
     }
-  return walk (ds, g_file_test (annotations, G_FILE_TEST_IS_DIR) ? annotations : options->path, NULL,
-               options->max_file_size, error);
+  {
+    VocWalk walk = { ds, options->max_file_size };
+    return ds_walk_files (g_file_test (annotations, G_FILE_TEST_IS_DIR) ? annotations : options->path, NULL, ".xml",
+                          parse_one, &walk, error);
+  }
 }
 
 static void

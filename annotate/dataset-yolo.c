@@ -141,40 +141,22 @@ parse_label_file (Dataset *ds, const char *path, const char *relative, guint n_n
   return TRUE;
 }
 
-static gboolean
-walk (Dataset *ds, const char *dir, const char *relative, const char *names_path, guint n_names, guint64 max_size,
-      GError **error)
+typedef struct
 {
-  g_autofree char *absolute = relative ? g_build_filename (dir, relative, NULL) : g_strdup (dir);
-  g_autoptr (GDir) d = g_dir_open (absolute, 0, error);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
+  Dataset    *ds;
+  const char *names_path;
+  guint       n_names;
+  guint64     max_size;
+} YoloWalk;
 
-  if (d == NULL)
-    return FALSE;
-  while ((name = g_dir_read_name (d)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, ds_compare_strings);
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *child_name = names->pdata[i];
-      g_autofree char *child_rel = relative ? g_strconcat (relative, "/", child_name, NULL) : g_strdup (child_name);
-      g_autofree char *child = g_build_filename (dir, child_rel, NULL);
+static gboolean
+parse_one (const char *path, const char *relative, gpointer data, GError **error)
+{
+  YoloWalk *walk = data;
 
-      if (child_name[0] == '.' || g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        {
-          if (!walk (ds, dir, child_rel, names_path, n_names, max_size, error))
-            return FALSE;
-        }
-      else if (g_str_has_suffix (child_name, ".txt") && g_strcmp0 (child, names_path) != 0)
-        {
-          if (!parse_label_file (ds, child, child_rel, n_names, max_size, error))
-            return FALSE;
-        }
-    }
-  return TRUE;
+  if (g_strcmp0 (path, walk->names_path) == 0)
+    return TRUE;
+  return parse_label_file (walk->ds, path, relative, walk->n_names, walk->max_size, error);
 }
 
 gboolean
@@ -199,7 +181,10 @@ ds_read_yolo (Dataset *ds, const QrImportOptions *options, GError **error)
     }
   if (names_path != NULL && !read_names (ds, names_path, options->max_file_size, error))
     return FALSE;
-  return walk (ds, root, NULL, names_path, ds->classes->len, options->max_file_size, error);
+  {
+    YoloWalk walk = { ds, names_path, ds->classes->len, options->max_file_size };
+    return ds_walk_files (root, NULL, ".txt", parse_one, &walk, error);
+  }
 }
 
 static void

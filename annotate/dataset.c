@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "quorum-dataset"
 
 #include "dataset-private.h"
+#include "qr-files.h"
 
 #include <errno.h>
 #include <math.h>
@@ -162,6 +163,39 @@ ds_replace_extension (const char *path, const char *extension)
     g_autofree char *stem = g_strndup (path, (gsize) (dot - path));
     return g_strconcat (stem, extension, NULL);
   }
+}
+
+gboolean
+ds_walk_files (const char *root, const char *relative, const char *suffix, DsFileFunc func, gpointer data,
+               GError **error)
+{
+  g_autofree char *absolute = relative ? g_build_filename (root, relative, NULL) : g_strdup (root);
+  g_autoptr (GDir) dir = g_dir_open (absolute, 0, error);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (dir == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, ds_compare_strings);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *child_name = names->pdata[i];
+      g_autofree char *child_rel = relative ? g_strconcat (relative, "/", child_name, NULL) : g_strdup (child_name);
+      g_autofree char *child = g_build_filename (root, child_rel, NULL);
+
+      if (child_name[0] == '.' || g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        {
+          if (!ds_walk_files (root, child_rel, suffix, func, data, error))
+            return FALSE;
+        }
+      else if (g_str_has_suffix (child_name, suffix) && !func (child, child_rel, data, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 int
@@ -530,24 +564,6 @@ place_image (QrCatalog *catalog, const QrExportOptions *options, const char *sta
   }
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
 gboolean
 qr_dataset_export (QrCatalog             *catalog,
                    const QrExportOptions *options,
@@ -722,11 +738,11 @@ qr_dataset_export (QrCatalog             *catalog,
     }
   g_clear_pointer (&staging, g_free);
   if (old != NULL)
-    remove_tree (old);
+    qr_remove_tree (old);
   ok = TRUE;
 
 out:
   if (staging != NULL)
-    remove_tree (staging);
+    qr_remove_tree (staging);
   return ok;
 }

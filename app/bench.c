@@ -8,6 +8,7 @@
 #include "qr-cli.h"
 #include "qr-thumbnailer.h"
 #include "qr-dataset.h"
+#include "qr-files.h"
 
 #include <json-glib/json-glib.h>
 
@@ -18,26 +19,6 @@ static double
 seconds_since (gint64 start_us)
 {
   return (double) (g_get_monotonic_time () - start_us) / G_USEC_PER_SEC;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
 }
 
 /* Runs vipsthumbnail over files in `n_procs` concurrent processes (each given a share of the
@@ -196,11 +177,11 @@ bench_thumbs (int argc, char **argv)
     }
   else
     printf ("  vipsthumbnail not found: install libvips-tools to compare\n");
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return QR_EXIT_OK;
 
 fail:
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return qr_cli_fail (g_steal_pointer (&error));
 }
 
@@ -296,11 +277,11 @@ bench_index (int argc, char **argv)
   printf ("  re-index, 1%% changed + 1%% removed  %7.3f s  (%u changed, %u removed)\n", t_changed,
           stats.changed, stats.removed);
   g_clear_object (&catalog);
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return QR_EXIT_OK;
 
 fail:
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return qr_cli_fail (g_steal_pointer (&error));
 }
 
@@ -410,11 +391,11 @@ bench_import (int argc, char **argv)
   printf ("  json-glib parse of the same file, tree only            %7.2f s\n", t_glib);
   printf ("  ratio json-glib parse / whole quorum import: %.2f×\n", t_glib / t_import);
   g_clear_object (&catalog);
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return QR_EXIT_OK;
 
 fail:
-  remove_tree (tmp);
+  qr_remove_tree (tmp);
   return qr_cli_fail (g_steal_pointer (&error));
 }
 

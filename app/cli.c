@@ -174,17 +174,24 @@ common_options_clear (CommonOptions *common)
   g_strfreev (common->rest);
 }
 
+/* positional: how --help names the arguments ("[DIR]", "PATH", "OUT"). */
 static void
-add_common_entries (GOptionContext *context, CommonOptions *common)
+add_common_entries_named (GOptionContext *context, CommonOptions *common, const char *positional)
 {
   GOptionEntry entries[] = {
     { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common->collection, "The collection folder", "DIR" },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &common->db, "The catalog file", "PATH" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common->quiet, "No progress output", NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common->rest, NULL, "[DIR]" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common->rest, NULL, positional },
     { NULL }
   };
   g_option_context_add_main_entries (context, entries, NULL);
+}
+
+static void
+add_common_entries (GOptionContext *context, CommonOptions *common)
+{
+  add_common_entries_named (context, common, "[DIR]");
 }
 
 /* Parses; returns -1 to go on, else an exit code. DIR may come as an argument. */
@@ -452,16 +459,7 @@ cmd_import (int argc, char **argv)
   QrCliProgress progress;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  {
-    GOptionEntry common_entries[] = {
-      { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common.collection, "The collection folder", "DIR" },
-      { "db", 0, 0, G_OPTION_ARG_FILENAME, &common.db, "The catalog file", "PATH" },
-      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common.quiet, "No progress output", NULL },
-      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common.rest, NULL, "PATH" },
-      { NULL }
-    };
-    g_option_context_add_main_entries (context, common_entries, NULL);
-  }
+  add_common_entries_named (context, &common, "PATH");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       status = qr_cli_usage_error (context, error->message);
@@ -539,16 +537,7 @@ cmd_export (int argc, char **argv)
 
   qr_export_options_init (&options);
   g_option_context_add_main_entries (context, entries, NULL);
-  {
-    GOptionEntry common_entries[] = {
-      { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &common.collection, "The collection folder", "DIR" },
-      { "db", 0, 0, G_OPTION_ARG_FILENAME, &common.db, "The catalog file", "PATH" },
-      { "quiet", 'q', 0, G_OPTION_ARG_NONE, &common.quiet, "No progress output", NULL },
-      { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common.rest, NULL, "OUT" },
-      { NULL }
-    };
-    g_option_context_add_main_entries (context, common_entries, NULL);
-  }
+  add_common_entries_named (context, &common, "OUT");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       status = qr_cli_usage_error (context, error->message);

@@ -1,5 +1,6 @@
 /* test-util.c: see test-util.h. */
 #include "test-util.h"
+#include "qr-files.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,19 +107,7 @@ test_make_tmpdir (void)
 void
 test_remove_tree (const char *path)
 {
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          test_remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
+  qr_remove_tree (path);
 }
 
 double
