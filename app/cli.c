@@ -221,7 +221,7 @@ cmd_index (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Probing threads (default: one per core)", "N" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — index a collection folder");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— index a collection folder");
   g_autoptr (QrCatalog) catalog = NULL;
   GError *error = NULL;
   QrIndexOptions options;
@@ -279,7 +279,7 @@ cmd_info (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — describe a collection");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— describe a collection");
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (GPtrArray) unreadable = NULL;
   g_autoptr (GPtrArray) classes = NULL;
@@ -392,7 +392,7 @@ cmd_thumbs (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: one per core)", "N" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("[DIR] — make missing thumbnails");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— make missing thumbnails");
   g_autoptr (QrCatalog) catalog = NULL;
   GError *error = NULL;
   QrThumbnailOptions options;
@@ -450,7 +450,7 @@ cmd_import (int argc, char **argv)
     { "allow-missing", 0, 0, G_OPTION_ARG_NONE, &allow_missing, "Skip labels of images the collection lacks", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("PATH — import a labeled dataset into a collection");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— import a labeled dataset into a collection");
   g_autoptr (QrCatalog) catalog = NULL;
   GError *error = NULL;
   QrImportOptions options = { 0 };
@@ -528,7 +528,7 @@ cmd_export (int argc, char **argv)
     { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite, "Replace OUT if it exists", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("OUT — export a collection's labels");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— export a collection's labels");
   g_autoptr (QrCatalog) catalog = NULL;
   GError *error = NULL;
   QrExportOptions options;
