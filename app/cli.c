@@ -8,8 +8,11 @@
 #include "qr-cli.h"
 #include "qr-thumbnailer.h"
 #include "qr-dataset.h"
+#include "qr-detector.h"
 
+#include <math.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <json-glib/json-glib.h>
@@ -29,6 +32,7 @@ static int cmd_info (int argc, char **argv);
 static int cmd_thumbs (int argc, char **argv);
 static int cmd_import (int argc, char **argv);
 static int cmd_export (int argc, char **argv);
+static int cmd_detect (int argc, char **argv);
 static int cmd_devices (int argc, char **argv);
 static int cmd_version (int argc, char **argv);
 static int cmd_help (int argc, char **argv);
@@ -37,6 +41,7 @@ static const Command commands[] = {
   { "index", "Add a folder's images to its catalog; notice changed, moved and removed files", cmd_index },
   { "info", "Counts, classes, models and unreadable files of a collection", cmd_info },
   { "thumbs", "Make the thumbnails a collection lacks", cmd_thumbs },
+  { "detect", "Detect objects: --model centernet|nanodet|PATH IMAGE… (JSON lines)", cmd_detect },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", cmd_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", cmd_export },
   { "bench", "Benchmarks: `bench thumbs DIR` (against vipsthumbnail), `bench index`", qr_cli_bench },
@@ -606,6 +611,127 @@ cmd_export (int argc, char **argv)
   status = QR_EXIT_OK;
 out:
   common_options_clear (&common);
+  return status;
+}
+
+static void
+append_json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", (guchar) *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* A model name (centernet, nanodet) is looked for in the user's models folder, then in
+ * $QUORUM_MODELS_DIR, then beside the source tree (../shared/models/pretrained, for developers). */
+static char *
+resolve_model (const char *name, GError **error)
+{
+  g_autofree char *file = NULL;
+  const char *env = g_getenv ("QUORUM_MODELS_DIR");
+  const char *dirs[3];
+
+  if (g_str_has_suffix (name, ".json") || strchr (name, '/') != NULL)
+    return g_strdup (name);
+  file = g_strconcat (name, ".json", NULL);
+  dirs[0] = NULL;
+  {
+    g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", file, NULL);
+    if (g_file_test (user, G_FILE_TEST_IS_REGULAR))
+      return g_steal_pointer (&user);
+  }
+  dirs[0] = env;
+  dirs[1] = QUORUM_SOURCE_DIR "/../shared/models/pretrained";
+  dirs[2] = NULL;
+  for (int i = 0; i < 2; i++)
+    if (dirs[i] != NULL)
+      {
+        g_autofree char *candidate = g_build_filename (dirs[i], file, NULL);
+        if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+          return g_steal_pointer (&candidate);
+      }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               "model '%s' not found in %s/quorum/models (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name,
+               g_get_user_data_dir ());
+  return NULL;
+}
+
+static int
+cmd_detect (int argc, char **argv)
+{
+  g_autofree char *model_name = NULL;
+  g_auto (GStrv) images = NULL;
+  double threshold = 0.3;
+  int threads = 0;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model.json", "NAME|PATH" },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score reported (default 0.3)", "SCORE" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— detect objects, one JSON line per box");
+  g_autoptr (QrDetector) detector = NULL;
+  g_autofree char *path = NULL;
+  GError *error = NULL;
+  QrDetectorOptions options;
+  int status = QR_EXIT_OK;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      return status;
+    }
+  if (images == NULL || images[0] == NULL)
+    return qr_cli_usage_error (context, "give one or more images");
+  path = resolve_model (model_name ? model_name : "centernet", &error);
+  if (path == NULL)
+    return qr_cli_fail (error);
+  qr_detector_options_init (&options);
+  options.score_threshold = (float) threshold;
+  options.n_threads = threads;
+  detector = qr_detector_load (path, &options, &error);
+  if (detector == NULL)
+    return qr_cli_fail (error);
+
+  for (guint i = 0; images[i] != NULL; i++)
+    {
+      g_autoptr (QrImage) image = qr_image_load (images[i], NULL, 0, &error);
+      g_autoptr (GArray) found = NULL;
+      if (image == NULL)
+        {
+          fprintf (stderr, "quorum: %s\n", error->message);
+          g_clear_error (&error);
+          status = QR_EXIT_ERROR;
+          continue;
+        }
+      found = qr_detector_detect (detector, image, NULL, NULL, &error);
+      if (found == NULL)
+        return qr_cli_fail (error);
+      for (guint k = 0; k < found->len; k++)
+        {
+          QrDetection *d = &g_array_index (found, QrDetection, k);
+          g_autoptr (GString) line = g_string_new ("{\"image\": ");
+          append_json_string (line, images[i]);
+          g_string_append (line, ", \"model\": ");
+          append_json_string (line, qr_detector_get_name (detector));
+          g_string_append (line, ", \"class\": ");
+          append_json_string (line, qr_detector_get_class_name (detector, d->class_id));
+          g_string_append_printf (line, ", \"score\": %.3f, \"box\": [%.1f, %.1f, %.1f, %.1f]}", d->score, d->x1,
+                                  d->y1, d->x2, d->y2);
+          puts (line->str);
+        }
+    }
   return status;
 }
 

@@ -1,0 +1,193 @@
+/* backend-cpu.c: the CPU backend. Preparing plans memory once per graph and batch size: each
+ * activation gets a buffer from a pool, and a buffer returns to the pool after the last node that
+ * reads it, so a 500-node network runs in a handful of buffers. Running is then a walk over the
+ * nodes with no allocation. */
+#define G_LOG_DOMAIN "quorum-engine"
+
+#include "engine-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  float   *data;
+  gsize    size;     /* floats */
+  gboolean busy;
+} Buffer;
+
+typedef struct
+{
+  QrBackend  parent;
+  int        n_threads;
+  GArray    *buffers;  /* Buffer */
+  float     *scratch;
+  gsize      scratch_size;
+  int        batch;
+} CpuBackend;
+
+static gboolean
+cpu_supports_op (QrBackend *self, const QrNode *node)
+{
+  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SLICE;
+}
+
+static void
+free_buffers (CpuBackend *self)
+{
+  for (guint i = 0; i < self->buffers->len; i++)
+    g_free (g_array_index (self->buffers, Buffer, i).data);
+  g_array_set_size (self->buffers, 0);
+  g_clear_pointer (&self->scratch, g_free);
+  self->scratch_size = 0;
+}
+
+static int
+take_buffer (CpuBackend *self, gsize size)
+{
+  int best = -1;
+
+  for (guint i = 0; i < self->buffers->len; i++)
+    {
+      Buffer *b = &g_array_index (self->buffers, Buffer, i);
+      if (!b->busy && b->size >= size
+          && (best < 0 || b->size < g_array_index (self->buffers, Buffer, best).size))
+        best = (int) i;
+    }
+  if (best < 0)
+    {
+      Buffer b = { g_new0 (float, MAX (size, 1)), MAX (size, 1), FALSE };
+      g_array_append_val (self->buffers, b);
+      best = (int) self->buffers->len - 1;
+    }
+  g_array_index (self->buffers, Buffer, best).busy = TRUE;
+  return best;
+}
+
+static gboolean
+is_graph_output (QrGraph *graph, int tensor)
+{
+  for (guint i = 0; i < graph->outputs->len; i++)
+    if (g_array_index (graph->outputs, int, i) == tensor)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
+{
+  CpuBackend *self = (CpuBackend *) backend;
+  gsize total = 0;
+
+  if (!qr_graph_infer_shapes (graph, batch, error))
+    return FALSE;
+  free_buffers (self);
+  qr_cpu_set_threads (self->n_threads);
+
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      t->last_use = -1;
+      if (!t->is_const)
+        {
+          t->buffer = -1;
+          t->data = NULL;
+        }
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int i = 0; i < node->n_inputs; i++)
+        qr_graph_tensor (graph, node->inputs[i])->last_use = (int) k;
+      self->scratch_size = MAX (self->scratch_size, qr_cpu_scratch_size (graph, node));
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int o = 0; o < node->n_outputs; o++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+          t->buffer = take_buffer (self, qr_shape_size (&t->shape));
+        }
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+          if (!t->is_const && t->buffer >= 0 && t->last_use == (int) k && !is_graph_output (graph, node->inputs[i])
+              && qr_graph_tensor (graph, node->inputs[i])->producer >= 0
+              && qr_graph_node (graph, t->producer)->op != QR_OP_INPUT)
+            g_array_index (self->buffers, Buffer, t->buffer).busy = FALSE;
+        }
+    }
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      if (!t->is_const && t->buffer >= 0)
+        t->data = g_array_index (self->buffers, Buffer, t->buffer).data;
+    }
+  for (guint i = 0; i < self->buffers->len; i++)
+    total += g_array_index (self->buffers, Buffer, i).size;
+  self->scratch = g_new (float, MAX (self->scratch_size, 1));
+  self->batch = batch;
+  g_debug ("%s: planned batch %d: %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch, self->buffers->len,
+           (double) total * 4 / 1e6, (double) self->scratch_size * 4 / 1e6);
+  return TRUE;
+}
+
+static gboolean
+cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abort, gpointer abort_data,
+         GError **error)
+{
+  CpuBackend *self = (CpuBackend *) backend;
+  QrTensor *in = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
+
+  if (in->data == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the input is not used by any output",
+                   graph->source);
+      return FALSE;
+    }
+  memcpy (in->data, input, qr_shape_size (&in->shape) * sizeof (float));
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      if (node->op == QR_OP_INPUT)
+        continue;
+      if (abort != NULL && abort (abort_data))
+        {
+          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+      if (!qr_cpu_run_node (graph, node, self->scratch, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static const float *
+cpu_output (QrBackend *backend, QrGraph *graph, int tensor)
+{
+  return qr_graph_tensor (graph, tensor)->data;
+}
+
+static void
+cpu_release (QrBackend *backend)
+{
+  CpuBackend *self = (CpuBackend *) backend;
+  free_buffers (self);
+  g_array_unref (self->buffers);
+  g_free (self);
+}
+
+static const QrBackendClass cpu_backend_class = {
+  "cpu", cpu_supports_op, cpu_prepare, cpu_run, cpu_output, cpu_release,
+};
+
+QrBackend *
+qr_backend_cpu_new (int n_threads)
+{
+  CpuBackend *self = g_new0 (CpuBackend, 1);
+
+  self->parent.klass = &cpu_backend_class;
+  self->n_threads = n_threads;
+  self->buffers = g_array_new (FALSE, TRUE, sizeof (Buffer));
+  return &self->parent;
+}

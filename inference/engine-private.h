@@ -1,0 +1,188 @@
+/* engine-private.h: the graph IR shared by the importers, the rewrites, the planner and the
+ * backends. Activations are float32, NHWC as TensorFlow lays them out; integer constants (shapes,
+ * axes) are held as floats, exact for the small values they carry. Rank is at most 4. */
+#pragma once
+
+#include "qr-engine.h"
+
+#define QR_MAX_RANK 4
+#define QR_MAX_INPUTS 8
+#define QR_MAX_OUTPUTS 8
+
+typedef enum
+{
+  QR_OP_INPUT,
+  QR_OP_CONST,
+  QR_OP_CONV2D,          /* inputs: x, weights (HWIO), [bias]; fused activation */
+  QR_OP_DEPTHWISE,       /* inputs: x, weights (H, W, C, multiplier), [bias] */
+  QR_OP_ADD,
+  QR_OP_SUB,
+  QR_OP_MUL,
+  QR_OP_DIV,
+  QR_OP_MAXIMUM,
+  QR_OP_MINIMUM,
+  QR_OP_ACTIVATION,      /* a unary activation: node->act */
+  QR_OP_MEAN,            /* over node->axes, keep_dims */
+  QR_OP_RESIZE,          /* bilinear or nearest; size from a constant */
+  QR_OP_CONCAT,
+  QR_OP_MAXPOOL,
+  QR_OP_AVGPOOL,
+  QR_OP_RESHAPE,
+  QR_OP_TRANSPOSE,
+  QR_OP_PAD,
+  QR_OP_SPLIT,
+  QR_OP_SLICE,           /* begin/size per axis */
+  QR_OP_SOFTMAX,         /* over the last axis */
+  QR_OP_MATMUL,
+  QR_OP_IDENTITY,
+  QR_OP_SPARSE_TO_DENSE, /* constant folding only */
+  QR_OP_CAST,            /* a no-op for float-held values */
+  QR_OP_UNSUPPORTED,     /* imported, but an error if the outputs need it */
+} QrOpType;
+
+typedef enum
+{
+  QR_ACT_NONE,
+  QR_ACT_RELU,
+  QR_ACT_RELU6,
+  QR_ACT_LEAKY_RELU,     /* node->alpha */
+  QR_ACT_SIGMOID,
+  QR_ACT_HARD_SWISH,     /* alpha · x · relu6 (x + 3), alpha = 1/6 */
+  QR_ACT_SWISH,          /* x · sigmoid (x) */
+  QR_ACT_MISH,           /* x · tanh (softplus (x)) */
+} QrActivation;
+
+typedef enum
+{
+  QR_PAD_VALID,
+  QR_PAD_SAME,
+  QR_PAD_EXPLICIT,
+} QrPadding;
+
+typedef enum
+{
+  QR_RESIZE_BILINEAR,
+  QR_RESIZE_NEAREST,
+} QrResizeMode;
+
+typedef struct
+{
+  int rank;
+  int dims[QR_MAX_RANK];
+} QrShape;
+
+typedef struct
+{
+  char    *name;
+  QrShape  shape;
+  float   *data;        /* constants: owned; others: set by the plan */
+  gboolean is_const;
+  int      producer;    /* node index, -1 for constants without a node */
+  int      n_consumers;
+  int      last_use;    /* position in the order of the last node that reads it */
+  int      buffer;      /* index into the plan's buffers, -1 for none */
+} QrTensor;
+
+typedef struct
+{
+  QrOpType      op;
+  char         *name;
+  char         *source_op;     /* the op's name in the imported format ("_FusedConv2D") */
+  int           inputs[QR_MAX_INPUTS];
+  int           n_inputs;
+  int           outputs[QR_MAX_OUTPUTS];
+  int           n_outputs;
+  gboolean      dead;          /* removed by a rewrite */
+
+  /* attributes */
+  QrActivation  act;
+  float         alpha;         /* leaky relu slope */
+  int           stride[2];     /* h, w */
+  int           dilation[2];
+  int           kernel[2];     /* pooling */
+  QrPadding     padding;
+  int           pads[4];       /* explicit or resolved: top, bottom, left, right */
+  gboolean      keep_dims;
+  int           axes[QR_MAX_RANK];
+  int           n_axes;
+  int           axis;
+  gboolean      align_corners;
+  gboolean      half_pixel;
+  QrResizeMode  resize_mode;
+  gboolean      transpose_a;
+  gboolean      transpose_b;
+  double        flops;         /* multiply-adds × 2, for benchmarks */
+} QrNode;
+
+struct _QrGraph
+{
+  GPtrArray  *tensors;     /* QrTensor* */
+  GArray     *nodes;       /* QrNode */
+  GHashTable *by_name;     /* tensor name → index + 1 */
+  GArray     *inputs;      /* tensor ids */
+  GArray     *outputs;     /* tensor ids */
+  GArray     *order;       /* node ids in execution order */
+  char       *source;      /* the file it came from, for messages */
+  int         planned_batch;
+};
+
+/* Building */
+int      qr_graph_add_tensor   (QrGraph     *graph,
+                                const char  *name);
+int      qr_graph_find_tensor  (QrGraph     *graph,
+                                const char  *name);
+QrNode  *qr_graph_add_node     (QrGraph     *graph,
+                                QrOpType     op,
+                                const char  *name);
+QrTensor *qr_graph_tensor      (QrGraph     *graph,
+                                int          id);
+QrNode  *qr_graph_node         (QrGraph     *graph,
+                                int          id);
+gsize    qr_shape_size         (const QrShape *shape);
+gboolean qr_shape_equal        (const QrShape *a,
+                                const QrShape *b);
+char    *qr_shape_to_string    (const QrShape *shape);
+
+/* Load-time work: cut at the outputs, topological order, constant folding, rewrites. */
+gboolean qr_graph_finish       (QrGraph     *graph,
+                                GError     **error);
+/* Shapes for a batch size (the inputs' first dimension). */
+gboolean qr_graph_infer_shapes (QrGraph     *graph,
+                                int          batch,
+                                GError     **error);
+
+gboolean qr_graph_infer_shapes_node (QrGraph *graph,
+                                     QrNode  *node,
+                                     int      batch,
+                                     GError **error);
+QrGraph *qr_graph_new          (const char  *source);
+
+/* The CPU kernels: run one node with its tensors' data pointers set. scratch is at least
+ * qr_cpu_scratch_size (node) floats. */
+gsize    qr_cpu_scratch_size   (QrGraph     *graph,
+                                const QrNode *node);
+gboolean qr_cpu_run_node       (QrGraph     *graph,
+                                QrNode      *node,
+                                float       *scratch,
+                                GError     **error);
+void     qr_cpu_set_threads    (int          n_threads);
+
+/* Backends */
+typedef struct _QrBackend QrBackend;
+typedef struct
+{
+  const char *name;
+  gboolean  (*supports_op) (QrBackend *self, const QrNode *node);
+  gboolean  (*prepare)     (QrBackend *self, QrGraph *graph, int batch, GError **error);
+  gboolean  (*run)         (QrBackend *self, QrGraph *graph, const float *input, QrAbortFunc abort,
+                            gpointer abort_data, GError **error);
+  const float *(*output)   (QrBackend *self, QrGraph *graph, int tensor);
+  void      (*release)     (QrBackend *self);
+} QrBackendClass;
+
+struct _QrBackend
+{
+  const QrBackendClass *klass;
+};
+
+QrBackend *qr_backend_cpu_new (int n_threads);

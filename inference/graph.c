@@ -1,0 +1,470 @@
+/* graph.c: the graph IR: building, cutting at the chosen outputs, ordering, constant folding,
+ * load-time rewrites (identities dropped, hard-swish recognised, activations fused into the
+ * convolution before them) and shape inference for a batch size. */
+#define G_LOG_DOMAIN "quorum-engine"
+
+#include "engine-private.h"
+
+#include <math.h>
+#include <string.h>
+
+G_DEFINE_QUARK (quorum-engine-error-quark, qr_engine_error)
+
+gsize
+qr_shape_size (const QrShape *shape)
+{
+  gsize n = 1;
+  for (int i = 0; i < shape->rank; i++)
+    n *= (gsize) MAX (shape->dims[i], 0);
+  return n;
+}
+
+gboolean
+qr_shape_equal (const QrShape *a, const QrShape *b)
+{
+  if (a->rank != b->rank)
+    return FALSE;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i])
+      return FALSE;
+  return TRUE;
+}
+
+char *
+qr_shape_to_string (const QrShape *shape)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < shape->rank; i++)
+    g_string_append_printf (s, "%s%d", i ? ", " : "", shape->dims[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static void
+tensor_free (QrTensor *t)
+{
+  g_free (t->name);
+  if (t->is_const)
+    g_free (t->data);
+  g_free (t);
+}
+
+QrGraph *
+qr_graph_new (const char *source)
+{
+  QrGraph *graph = g_new0 (QrGraph, 1);
+
+  graph->tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) tensor_free);
+  graph->nodes = g_array_new (FALSE, TRUE, sizeof (QrNode));
+  graph->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  graph->inputs = g_array_new (FALSE, FALSE, sizeof (int));
+  graph->outputs = g_array_new (FALSE, FALSE, sizeof (int));
+  graph->order = g_array_new (FALSE, FALSE, sizeof (int));
+  graph->source = g_strdup (source);
+  return graph;
+}
+
+void
+qr_graph_free (QrGraph *graph)
+{
+  if (graph == NULL)
+    return;
+  for (guint i = 0; i < graph->nodes->len; i++)
+    {
+      g_free (g_array_index (graph->nodes, QrNode, i).name);
+      g_free (g_array_index (graph->nodes, QrNode, i).source_op);
+    }
+  g_array_unref (graph->nodes);
+  g_hash_table_unref (graph->by_name);
+  g_ptr_array_unref (graph->tensors);
+  g_array_unref (graph->inputs);
+  g_array_unref (graph->outputs);
+  g_array_unref (graph->order);
+  g_free (graph->source);
+  g_free (graph);
+}
+
+int
+qr_graph_add_tensor (QrGraph *graph, const char *name)
+{
+  QrTensor *t = g_new0 (QrTensor, 1);
+
+  t->name = g_strdup (name);
+  t->producer = -1;
+  t->buffer = -1;
+  g_ptr_array_add (graph->tensors, t);
+  g_hash_table_insert (graph->by_name, t->name, GINT_TO_POINTER (graph->tensors->len));
+  return (int) graph->tensors->len - 1;
+}
+
+int
+qr_graph_find_tensor (QrGraph *graph, const char *name)
+{
+  return GPOINTER_TO_INT (g_hash_table_lookup (graph->by_name, name)) - 1;
+}
+
+QrTensor *
+qr_graph_tensor (QrGraph *graph, int id)
+{
+  return graph->tensors->pdata[id];
+}
+
+QrNode *
+qr_graph_node (QrGraph *graph, int id)
+{
+  return &g_array_index (graph->nodes, QrNode, id);
+}
+
+QrNode *
+qr_graph_add_node (QrGraph *graph, QrOpType op, const char *name)
+{
+  QrNode node = { 0 };
+
+  node.op = op;
+  node.name = g_strdup (name);
+  node.stride[0] = node.stride[1] = 1;
+  node.dilation[0] = node.dilation[1] = 1;
+  node.alpha = 0.2f; /* TensorFlow's LeakyRelu default */
+  g_array_append_val (graph->nodes, node);
+  return &g_array_index (graph->nodes, QrNode, graph->nodes->len - 1);
+}
+
+guint
+qr_graph_get_n_nodes (QrGraph *graph)
+{
+  guint n = 0;
+  for (guint i = 0; i < graph->order->len; i++)
+    n++;
+  return n;
+}
+
+gboolean
+qr_graph_get_input_shape (QrGraph *graph, int *rank, int *dims)
+{
+  QrTensor *t;
+
+  if (graph->inputs->len == 0)
+    return FALSE;
+  t = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
+  *rank = t->shape.rank;
+  for (int i = 0; i < t->shape.rank; i++)
+    dims[i] = t->shape.dims[i];
+  dims[0] = 1;
+  return TRUE;
+}
+
+/* Ordering */
+
+static gboolean
+visit (QrGraph *graph, int node_id, guint8 *state, GError **error)
+{
+  QrNode *node = qr_graph_node (graph, node_id);
+
+  if (state[node_id] == 2)
+    return TRUE;
+  if (state[node_id] == 1)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the graph has a cycle through %s",
+                   graph->source, node->name);
+      return FALSE;
+    }
+  state[node_id] = 1;
+  for (int i = 0; i < node->n_inputs; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+      if (t->producer >= 0 && !visit (graph, t->producer, state, error))
+        return FALSE;
+    }
+  state[node_id] = 2;
+  g_array_append_val (graph->order, node_id);
+  return TRUE;
+}
+
+/* Orders the nodes that the outputs need (everything else is cut away). */
+static gboolean
+order_nodes (QrGraph *graph, GError **error)
+{
+  g_autofree guint8 *state = g_new0 (guint8, graph->nodes->len);
+
+  g_array_set_size (graph->order, 0);
+  for (guint i = 0; i < graph->outputs->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, g_array_index (graph->outputs, int, i));
+      if (t->producer >= 0 && !visit (graph, t->producer, state, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_output (QrGraph *graph, int tensor)
+{
+  for (guint i = 0; i < graph->outputs->len; i++)
+    if (g_array_index (graph->outputs, int, i) == tensor)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+count_consumers (QrGraph *graph)
+{
+  for (guint i = 0; i < graph->tensors->len; i++)
+    qr_graph_tensor (graph, (int) i)->n_consumers = 0;
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      if (node->dead)
+        continue;
+      for (int i = 0; i < node->n_inputs; i++)
+        qr_graph_tensor (graph, node->inputs[i])->n_consumers++;
+    }
+}
+
+/* Replaces every use of tensor `from` by `to`. */
+static void
+rewire (QrGraph *graph, int from, int to)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] == from)
+          node->inputs[i] = to;
+    }
+
+}
+
+static gboolean
+all_inputs_const (QrGraph *graph, QrNode *node)
+{
+  for (int i = 0; i < node->n_inputs; i++)
+    if (!qr_graph_tensor (graph, node->inputs[i])->is_const)
+      return FALSE;
+  return node->n_inputs > 0;
+}
+
+static gboolean
+fold_constants (QrGraph *graph, GError **error)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      g_autofree float *scratch = NULL;
+
+      if (node->dead || node->op == QR_OP_INPUT || !all_inputs_const (graph, node))
+        continue;
+      if (!qr_graph_infer_shapes_node (graph, node, 1, error))
+        return FALSE;
+      for (int o = 0; o < node->n_outputs; o++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+          t->data = g_new0 (float, MAX (qr_shape_size (&t->shape), 1));
+        }
+      scratch = g_new0 (float, MAX (qr_cpu_scratch_size (graph, node), 1));
+      if (!qr_cpu_run_node (graph, node, scratch, error))
+        return FALSE;
+      for (int o = 0; o < node->n_outputs; o++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+          t->is_const = TRUE;
+          t->producer = -1;
+        }
+      node->dead = TRUE;
+    }
+  return TRUE;
+}
+
+static int
+single_consumer (QrGraph *graph, int tensor, int *consumer_node)
+{
+  int found = -1, count = 0;
+
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      int id = g_array_index (graph->order, int, k);
+      QrNode *node = qr_graph_node (graph, id);
+      if (node->dead)
+        continue;
+      for (int i = 0; i < node->n_inputs; i++)
+        if (node->inputs[i] == tensor)
+          {
+            count++;
+            found = id;
+          }
+    }
+  *consumer_node = found;
+  return count;
+}
+
+static gboolean
+const_scalar (QrGraph *graph, int tensor, float *value)
+{
+  QrTensor *t = qr_graph_tensor (graph, tensor);
+  if (!t->is_const || qr_shape_size (&t->shape) != 1)
+    return FALSE;
+  *value = t->data[0];
+  return TRUE;
+}
+
+/* MobileNetV3's hard-swish arrives as four ops: a = c·x (c ≈ 1/6; float16 weights make it
+ * 0.16663), b = x + 3, r = relu6 (b), y = a · r. One activation node, y = c · x · relu6 (x + 3),
+ * keeps c exactly and replaces them; it then fuses into the convolution before it. */
+static void
+recognise_hard_swish (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *mul2 = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrNode *mul1 = NULL, *relu6 = NULL, *add = NULL;
+      int x = -1;
+      float c, three;
+
+      if (mul2->dead || mul2->op != QR_OP_MUL)
+        continue;
+      for (int side = 0; side < 2 && relu6 == NULL; side++)
+        {
+          QrTensor *a = qr_graph_tensor (graph, mul2->inputs[side]);
+          QrTensor *r = qr_graph_tensor (graph, mul2->inputs[1 - side]);
+          if (a->producer < 0 || r->producer < 0)
+            continue;
+          mul1 = qr_graph_node (graph, a->producer);
+          relu6 = qr_graph_node (graph, r->producer);
+          if (mul1->op != QR_OP_MUL || relu6->op != QR_OP_ACTIVATION || relu6->act != QR_ACT_RELU6)
+            relu6 = NULL;
+        }
+      if (relu6 == NULL || qr_graph_tensor (graph, relu6->inputs[0])->producer < 0)
+        continue;
+      add = qr_graph_node (graph, qr_graph_tensor (graph, relu6->inputs[0])->producer);
+      if (add->op != QR_OP_ADD)
+        continue;
+      /* mul1 = c · x, add = x + 3 */
+      for (int side = 0; side < 2; side++)
+        if (const_scalar (graph, mul1->inputs[side], &c))
+          x = mul1->inputs[1 - side];
+      if (x < 0 || fabsf (c - 1.0f / 6.0f) > 1e-3f)
+        continue;
+      if (!((add->inputs[0] == x && const_scalar (graph, add->inputs[1], &three))
+            || (add->inputs[1] == x && const_scalar (graph, add->inputs[0], &three)))
+          || three != 3.0f)
+        continue;
+      {
+        int c1, c2, c3;
+        if (single_consumer (graph, mul1->outputs[0], &c1) != 1 || single_consumer (graph, add->outputs[0], &c2) != 1
+            || single_consumer (graph, relu6->outputs[0], &c3) != 1 || is_output (graph, mul1->outputs[0])
+            || is_output (graph, add->outputs[0]) || is_output (graph, relu6->outputs[0]))
+          continue;
+      }
+      mul1->dead = add->dead = relu6->dead = TRUE;
+      mul2->op = QR_OP_ACTIVATION;
+      mul2->act = QR_ACT_HARD_SWISH;
+      mul2->alpha = c;
+      mul2->inputs[0] = x;
+      mul2->n_inputs = 1;
+    }
+}
+
+/* conv → activation, when the convolution's output feeds nothing else. */
+static void
+fuse_activations (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *act = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrTensor *in;
+      QrNode *conv;
+      int consumer;
+
+      if (act->dead || act->op != QR_OP_ACTIVATION)
+        continue;
+      in = qr_graph_tensor (graph, act->inputs[0]);
+      if (in->producer < 0 || is_output (graph, act->inputs[0]))
+        continue;
+      conv = qr_graph_node (graph, in->producer);
+      if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->act != QR_ACT_NONE
+          || single_consumer (graph, act->inputs[0], &consumer) != 1)
+        continue;
+      conv->act = act->act;
+      conv->alpha = act->alpha;
+      /* The convolution now writes the activation's tensor. */
+      conv->outputs[0] = act->outputs[0];
+      qr_graph_tensor (graph, act->outputs[0])->producer = in->producer;
+      act->dead = TRUE;
+    }
+}
+
+static void
+drop_identities (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      if (node->dead || (node->op != QR_OP_IDENTITY && node->op != QR_OP_CAST))
+        continue;
+      if (is_output (graph, node->outputs[0]))
+        {
+          /* An output named by an Identity (tower_0/keypoints): the producer writes it directly. */
+          QrTensor *src = qr_graph_tensor (graph, node->inputs[0]);
+          QrTensor *dst = qr_graph_tensor (graph, node->outputs[0]);
+          if (src->producer < 0 || src->is_const || is_output (graph, node->inputs[0]))
+            continue;
+          {
+            int consumer;
+            if (single_consumer (graph, node->inputs[0], &consumer) != 1)
+              continue;
+          }
+          {
+            QrNode *producer = qr_graph_node (graph, src->producer);
+            for (int o = 0; o < producer->n_outputs; o++)
+              if (producer->outputs[o] == node->inputs[0])
+                producer->outputs[o] = node->outputs[0];
+            dst->producer = src->producer;
+          }
+          node->dead = TRUE;
+          continue;
+        }
+      rewire (graph, node->outputs[0], node->inputs[0]);
+      node->dead = TRUE;
+    }
+}
+
+static void
+compact_order (QrGraph *graph)
+{
+  guint j = 0;
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      int id = g_array_index (graph->order, int, k);
+      if (!qr_graph_node (graph, id)->dead)
+        g_array_index (graph->order, int, j++) = id;
+    }
+  g_array_set_size (graph->order, j);
+}
+
+gboolean
+qr_graph_finish (QrGraph *graph, GError **error)
+{
+  if (!order_nodes (graph, error))
+    return FALSE;
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      if (node->op == QR_OP_UNSUPPORTED)
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED,
+                       "%s: node %s: op %s is not supported (cut the graph before it, or it needs an engine "
+                       "that has it)", graph->source, node->name, node->source_op);
+          return FALSE;
+        }
+    }
+  if (!fold_constants (graph, error))
+    return FALSE;
+  compact_order (graph);
+  drop_identities (graph);
+  compact_order (graph);
+  recognise_hard_swish (graph);
+  compact_order (graph);
+  fuse_activations (graph);
+  compact_order (graph);
+  count_consumers (graph);
+  return qr_graph_infer_shapes (graph, 1, error);
+}

@@ -1,0 +1,80 @@
+/* qr-detector.h: object detectors built on the engine: a model file plus the pre- and
+ * post-processing its family needs (CenterNet's heatmap peaks, NanoDet's distribution boxes),
+ * giving boxes in the original image's pixels. */
+#pragma once
+
+#include <glib.h>
+#include "qr-engine.h"
+#include "qr-image.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  QR_DETECTOR_CENTERNET,
+  QR_DETECTOR_NANODET,
+} QrDetectorKind;
+
+typedef struct
+{
+  int   class_id;
+  float score;
+  float x1, y1, x2, y2;   /* original image pixels */
+} QrDetection;
+
+typedef struct
+{
+  float score_threshold;  /* default 0.3 */
+  float nms_iou;          /* per-class NMS; default 0.5 */
+  int   max_detections;   /* default 100 */
+  int   n_threads;        /* 0: one per core */
+} QrDetectorOptions;
+
+typedef struct _QrDetector QrDetector;
+
+void          qr_detector_options_init     (QrDetectorOptions *options);
+/* Loads a TF.js detector; its family is recognised from the graph. */
+QrDetector   *qr_detector_load             (const char               *path,
+                                            const QrDetectorOptions  *options,
+                                            GError                  **error);
+void          qr_detector_free             (QrDetector               *self);
+QrDetectorKind qr_detector_get_kind        (QrDetector               *self);
+const char   *qr_detector_get_name         (QrDetector               *self);
+int           qr_detector_get_n_classes    (QrDetector               *self);
+const char   *qr_detector_get_class_name   (QrDetector               *self,
+                                            int                       class_id);
+QrModel      *qr_detector_get_model        (QrDetector               *self);
+/* The model's input size (width = height for both families). */
+int           qr_detector_get_input_size   (QrDetector               *self);
+
+/* Fills the model input (float32, the model's layout) from an oriented RGB image; returns the
+ * scale from image to input pixels (the image is fitted top-left, the rest zero). */
+float         qr_detector_preprocess       (QrDetector               *self,
+                                            const QrImage            *image,
+                                            float                    *input);
+/* Runs the model and decodes: a GArray of QrDetection, best first. */
+GArray       *qr_detector_detect           (QrDetector               *self,
+                                            const QrImage            *image,
+                                            QrAbortFunc               abort,
+                                            gpointer                  abort_data,
+                                            GError                  **error);
+/* After a detect: the class-score heatmap (rows × cols × classes, scores in 0..1) and the scale
+ * from image pixels to heatmap cells. NanoDet gives its stride-8 map. */
+const float  *qr_detector_get_heatmap      (QrDetector               *self,
+                                            int                      *rows,
+                                            int                      *cols,
+                                            int                      *classes,
+                                            float                    *image_to_cell);
+
+/* COCO's 80 class names in the order the COCO-80 detectors use. */
+const char   *qr_coco_class_name           (int                       class_id);
+
+/* Greedy per-class NMS, in place; detections sorted best first. */
+void          qr_detections_nms            (GArray                   *detections,
+                                            float                     iou);
+float         qr_box_iou                   (const QrDetection        *a,
+                                            const QrDetection        *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrDetector, qr_detector_free)
+
+G_END_DECLS

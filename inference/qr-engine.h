@@ -1,0 +1,64 @@
+/* qr-engine.h: Quorum's inference engine, public side. A QrGraph is an imported network (TF.js
+ * graph models today); a QrModel is a graph planned on a backend for a batch size, ready to run.
+ * A model is used from one thread at a time; several models run side by side. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define QR_ENGINE_ERROR (qr_engine_error_quark ())
+GQuark qr_engine_error_quark (void);
+
+typedef enum
+{
+  QR_ENGINE_ERROR_FORMAT,       /* malformed model file */
+  QR_ENGINE_ERROR_UNSUPPORTED,  /* an op or attribute the engine lacks */
+  QR_ENGINE_ERROR_SHAPE,        /* shapes that do not fit */
+  QR_ENGINE_ERROR_WEIGHTS,      /* weight files short, long or missing */
+  QR_ENGINE_ERROR_IO,
+  QR_ENGINE_ERROR_CANCELLED,
+} QrEngineError;
+
+typedef struct _QrGraph QrGraph;
+typedef struct _QrModel QrModel;
+
+/* Asked between nodes; TRUE stops the run with QR_ENGINE_ERROR_CANCELLED. */
+typedef gboolean (*QrAbortFunc) (gpointer data);
+
+/* Imports a TF.js graph model (model.json beside its .bin shards). outputs: the tensors to
+ * keep (NULL: the model's own outputs); the graph is cut there. */
+QrGraph    *qr_graph_load_tfjs      (const char         *path,
+                                     const char *const  *outputs,
+                                     GError            **error);
+void        qr_graph_free           (QrGraph            *graph);
+guint       qr_graph_get_n_nodes    (QrGraph            *graph);
+/* The input's shape for batch 1 (rank and dims). */
+gboolean    qr_graph_get_input_shape (QrGraph           *graph,
+                                      int               *rank,
+                                      int               *dims);
+
+/* Takes the graph. n_threads 0: one per core. */
+QrModel    *qr_model_new_cpu        (QrGraph            *graph,
+                                     int                 n_threads,
+                                     GError            **error);
+void        qr_model_free           (QrModel            *model);
+/* input: the first input, batch × the input shape's other dims, float32. */
+gboolean    qr_model_run            (QrModel            *model,
+                                     const float        *input,
+                                     int                 batch,
+                                     QrAbortFunc         abort,
+                                     gpointer            abort_data,
+                                     GError            **error);
+/* An output after a run: data and its shape (dims of rank *rank). */
+const float *qr_model_get_output    (QrModel            *model,
+                                     const char         *name,
+                                     int                *rank,
+                                     int                *dims);
+/* Multiply-adds × 2 of one batch-1 run, as the engine counts them (convolutions, matmuls). */
+double      qr_model_get_flops      (QrModel            *model);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrGraph, qr_graph_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrModel, qr_model_free)
+
+G_END_DECLS
