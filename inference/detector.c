@@ -57,7 +57,7 @@ qr_coco_class_name (int class_id)
 void
 qr_detector_options_init (QrDetectorOptions *options)
 {
-  options->score_threshold = 0.3f;
+  options->score_threshold = 0.25f;
   options->nms_iou = 0.5f;
   options->max_detections = 100;
   options->n_threads = 0;

@@ -24,7 +24,7 @@ typedef struct
 
 typedef struct
 {
-  float score_threshold;  /* default 0.3 */
+  float score_threshold;  /* default 0.25 */
   float nms_iou;          /* per-class NMS; default 0.5 */
   int   max_detections;   /* default 100 */
   int   n_threads;        /* 0: one per core */

@@ -3,7 +3,7 @@
 # Usage: tools/setup-deps.sh [--no-gui]
 set -eu
 packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
-  libwebp-dev libstb-dev libjson-glib-dev xvfb xauth libvips-tools"
+  libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev xvfb xauth libvips-tools"
 if [ "${1:-}" != "--no-gui" ]; then
   packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick"
 fi
@@ -17,4 +17,12 @@ if [ -n "$missing" ]; then
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# Node.js runs TF.js, the independent reference the engine's tests compare against.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "Installing: nodejs npm"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi

@@ -1,0 +1,601 @@
+/* test-engine.c: the inference engine. Each CPU op against a naive loop written here (odd sizes,
+ * strides, dilations, paddings); the two real COCO detectors against TF.js's own CPU backend
+ * (tests/reference/tfjs-run.mjs, run by Node), output by output; the decoded boxes on a real
+ * photo; and broken model files. */
+#include "engine-private.h"
+#include "qr-detector.h"
+#include "test-util.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#define MODELS_DIR QUORUM_SOURCE_DIR "/../shared/models/pretrained"
+
+static float
+frand (GRand *rand)
+{
+  return (float) g_rand_double_range (rand, -1, 1);
+}
+
+static int
+add_const (QrGraph *graph, const char *name, int rank, const int *dims, GRand *rand, const float *values)
+{
+  int id = qr_graph_add_tensor (graph, name);
+  QrTensor *t = qr_graph_tensor (graph, id);
+  gsize n;
+
+  t->is_const = TRUE;
+  t->shape.rank = rank;
+  memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
+  n = qr_shape_size (&t->shape);
+  t->data = g_new (float, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    t->data[i] = values ? values[i] : frand (rand);
+  return id;
+}
+
+/* A one-node graph: input [dims] → node → output. */
+static QrNode *
+one_node_graph (QrGraph *graph, QrOpType op, int rank, const int *dims)
+{
+  QrNode *input = qr_graph_add_node (graph, QR_OP_INPUT, "x");
+  int x = qr_graph_add_tensor (graph, "x");
+  QrNode *node;
+  int y;
+
+  input->outputs[input->n_outputs++] = x;
+  qr_graph_tensor (graph, x)->producer = 0;
+  qr_graph_tensor (graph, x)->shape.rank = rank;
+  memcpy (qr_graph_tensor (graph, x)->shape.dims, dims, sizeof (int) * (gsize) rank);
+  g_array_append_val (graph->inputs, x);
+  node = qr_graph_add_node (graph, op, "y");
+  y = qr_graph_add_tensor (graph, "y");
+  node = qr_graph_node (graph, 1);
+  node->inputs[node->n_inputs++] = x;
+  node->outputs[node->n_outputs++] = y;
+  qr_graph_tensor (graph, y)->producer = 1;
+  g_array_append_val (graph->outputs, y);
+  return node;
+}
+
+static const float *
+run_graph (QrGraph *graph, const float *input, QrModel **model_out)
+{
+  g_autoptr (GError) error = NULL;
+  QrModel *model;
+  int batch = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0))->shape.dims[0];
+
+  qr_graph_finish (graph, &error);
+  g_assert_no_error (error);
+  model = qr_model_new_cpu (graph, 2, &error);
+  g_assert_no_error (error);
+  g_assert_true (qr_model_run (model, input, batch, NULL, NULL, &error));
+  g_assert_no_error (error);
+  *model_out = model;
+  return qr_model_get_output (model, "y", NULL, NULL);
+}
+
+static float *
+random_input (GRand *rand, gsize n)
+{
+  float *x = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    x[i] = frand (rand);
+  return x;
+}
+
+static void
+assert_close (const float *got, const float *want, gsize n, double tolerance)
+{
+  double max_abs = 0, max_err = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      max_abs = MAX (max_abs, fabs (want[i]));
+      max_err = MAX (max_err, fabs ((double) got[i] - want[i]));
+    }
+  if (max_err > tolerance * MAX (max_abs, 1e-6))
+    g_error ("max error %g over max magnitude %g (tolerance %g relative)", max_err, max_abs, tolerance);
+}
+
+static void
+test_conv (gconstpointer data)
+{
+  /* in: N H W C, kernel, stride, dilation, padding, groups-as-depthwise */
+  static const struct { int n, h, w, c, oc, k, s, d; QrPadding pad; gboolean depthwise; int pads[4]; } cases[] = {
+    { 1, 7, 9, 3, 5, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 2, 8, 6, 4, 7, 3, 2, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 11, 13, 2, 3, 5, 2, 2, QR_PAD_VALID, FALSE, { 0 } },
+    { 1, 5, 5, 6, 4, 1, 1, 1, QR_PAD_VALID, FALSE, { 0 } },
+    { 1, 9, 7, 3, 2, 3, 1, 1, QR_PAD_EXPLICIT, FALSE, { 2, 0, 1, 3 } },
+    { 1, 10, 13, 8, 8, 3, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
+    { 2, 9, 8, 5, 5, 3, 2, 1, QR_PAD_SAME, TRUE, { 0 } },
+    { 1, 12, 12, 4, 4, 5, 1, 2, QR_PAD_VALID, TRUE, { 0 } },
+  };
+  GRand *rand = g_rand_new_with_seed (42);
+
+  for (guint t = 0; t < G_N_ELEMENTS (cases); t++)
+    {
+      g_autoptr (QrModel) model = NULL;
+      QrGraph *graph = qr_graph_new ("test");
+      int in_dims[4] = { cases[t].n, cases[t].h, cases[t].w, cases[t].c };
+      int oc = cases[t].depthwise ? cases[t].c : cases[t].oc;
+      int w_dims[4] = { cases[t].k, cases[t].k, cases[t].c, cases[t].depthwise ? 1 : cases[t].oc };
+      QrNode *node = one_node_graph (graph, cases[t].depthwise ? QR_OP_DEPTHWISE : QR_OP_CONV2D, 4, in_dims);
+      int w = add_const (graph, "w", 4, w_dims, rand, NULL);
+      int b = add_const (graph, "b", 1, &oc, rand, NULL);
+      g_autofree float *x = random_input (rand, (gsize) cases[t].n * cases[t].h * cases[t].w * cases[t].c);
+      const float *y;
+      const float *wd, *bd;
+      int oh, ow, k = cases[t].k, s = cases[t].s, d = cases[t].d;
+      int pt, pl;
+      g_autofree float *want = NULL;
+
+      node = qr_graph_node (graph, 1);
+      node->inputs[node->n_inputs++] = w;
+      node->inputs[node->n_inputs++] = b;
+      node->stride[0] = node->stride[1] = s;
+      node->dilation[0] = node->dilation[1] = d;
+      node->padding = cases[t].pad;
+      memcpy (node->pads, cases[t].pads, sizeof node->pads);
+      node->act = QR_ACT_RELU6;
+      y = run_graph (graph, x, &model);
+      wd = qr_graph_tensor (graph, w)->data;
+      bd = qr_graph_tensor (graph, b)->data;
+
+      /* The naive reference: TensorFlow's output size and padding rules, written out. */
+      if (cases[t].pad == QR_PAD_SAME)
+        {
+          int eff = (k - 1) * d + 1;
+          oh = (cases[t].h + s - 1) / s;
+          ow = (cases[t].w + s - 1) / s;
+          pt = MAX ((oh - 1) * s + eff - cases[t].h, 0) / 2;
+          pl = MAX ((ow - 1) * s + eff - cases[t].w, 0) / 2;
+        }
+      else
+        {
+          int eff = (k - 1) * d + 1;
+          pt = cases[t].pads[0];
+          pl = cases[t].pads[2];
+          oh = (cases[t].h + cases[t].pads[0] + cases[t].pads[1] - eff) / s + 1;
+          ow = (cases[t].w + cases[t].pads[2] + cases[t].pads[3] - eff) / s + 1;
+        }
+      want = g_new0 (float, (gsize) cases[t].n * oh * ow * oc);
+      for (int n = 0; n < cases[t].n; n++)
+        for (int oy = 0; oy < oh; oy++)
+          for (int ox = 0; ox < ow; ox++)
+            for (int o = 0; o < oc; o++)
+              {
+                double acc = bd[o];
+                for (int ky = 0; ky < k; ky++)
+                  for (int kx = 0; kx < k; kx++)
+                    {
+                      int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
+                      if (iy < 0 || iy >= cases[t].h || ix < 0 || ix >= cases[t].w)
+                        continue;
+                      if (cases[t].depthwise)
+                        acc += x[((n * cases[t].h + iy) * cases[t].w + ix) * cases[t].c + o]
+                               * wd[(ky * k + kx) * cases[t].c + o];
+                      else
+                        for (int c = 0; c < cases[t].c; c++)
+                          acc += x[((n * cases[t].h + iy) * cases[t].w + ix) * cases[t].c + c]
+                                 * wd[((ky * k + kx) * cases[t].c + c) * oc + o];
+                    }
+                want[((n * oh + oy) * ow + ox) * oc + o] = (float) CLAMP (acc, 0.0, 6.0);
+              }
+      g_assert_cmpint (qr_graph_tensor (graph, node->outputs[0])->shape.dims[1], ==, oh);
+      g_assert_cmpint (qr_graph_tensor (graph, node->outputs[0])->shape.dims[2], ==, ow);
+      assert_close (y, want, (gsize) cases[t].n * oh * ow * oc, 1e-5);
+    }
+  g_rand_free (rand);
+}
+
+static void
+test_resize (void)
+{
+  /* 1×2×2×1 [[0, 1], [2, 3]] to 4×4, each TensorFlow mode, values worked out by hand. */
+  static const float x[] = { 0, 1, 2, 3 };
+  static const float legacy[] = { 0, 0.5f, 1, 1, 1, 1.5f, 2, 2, 2, 2.5f, 3, 3, 2, 2.5f, 3, 3 };
+  static const float half_pixel[] = { 0, 0.25f, 0.75f, 1, 0.5f, 0.75f, 1.25f, 1.5f, 1.5f, 1.75f, 2.25f, 2.5f, 2, 2.25f, 2.75f, 3 };
+  const float *wants[] = { legacy, half_pixel };
+
+  for (int mode = 0; mode < 2; mode++)
+    {
+      g_autoptr (QrModel) model = NULL;
+      QrGraph *graph = qr_graph_new ("test");
+      int dims[4] = { 1, 2, 2, 1 }, two = 2;
+      float size[2] = { 4, 4 };
+      QrNode *node = one_node_graph (graph, QR_OP_RESIZE, 4, dims);
+      int s = add_const (graph, "size", 1, &two, NULL, size);
+      const float *y;
+
+      node = qr_graph_node (graph, 1);
+      node->inputs[node->n_inputs++] = s;
+      node->half_pixel = mode == 1;
+      y = run_graph (graph, x, &model);
+      assert_close (y, wants[mode], 16, 1e-6);
+    }
+}
+
+static void
+test_small_ops (void)
+{
+  GRand *rand = g_rand_new_with_seed (7);
+  int dims[4] = { 2, 3, 5, 4 };
+  g_autofree float *x = random_input (rand, 2 * 3 * 5 * 4);
+
+  /* Mean over H and W, keep_dims. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int two = 2;
+    float axes[] = { 1, 2 };
+    QrNode *node = one_node_graph (graph, QR_OP_MEAN, 4, dims);
+    int a = add_const (graph, "axes", 1, &two, NULL, axes);
+    float want[8] = { 0 };
+    const float *y;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = a;
+    node->keep_dims = TRUE;
+    y = run_graph (graph, x, &model);
+    for (int n = 0; n < 2; n++)
+      for (int p = 0; p < 15; p++)
+        for (int c = 0; c < 4; c++)
+          want[n * 4 + c] += x[(n * 15 + p) * 4 + c] / 15.0f;
+    assert_close (y, want, 8, 1e-5);
+  }
+  /* Transpose NHWC → NCHW. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int four = 4;
+    float perm[] = { 0, 3, 1, 2 };
+    QrNode *node = one_node_graph (graph, QR_OP_TRANSPOSE, 4, dims);
+    int p = add_const (graph, "perm", 1, &four, NULL, perm);
+    const float *y;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = p;
+    y = run_graph (graph, x, &model);
+    for (int n = 0; n < 2; n++)
+      for (int c = 0; c < 4; c++)
+        for (int h = 0; h < 3; h++)
+          for (int w = 0; w < 5; w++)
+            g_assert_cmpfloat (y[((n * 4 + c) * 3 + h) * 5 + w], ==, x[((n * 3 + h) * 5 + w) * 4 + c]);
+  }
+  /* Pad with 1 before and 2 after W, value 0. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int pd[2] = { 4, 2 };
+    float pads[] = { 0, 0, 0, 0, 1, 2, 0, 0 };
+    QrNode *node = one_node_graph (graph, QR_OP_PAD, 4, dims);
+    int p = add_const (graph, "pads", 2, pd, NULL, pads);
+    const float *y;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = p;
+    y = run_graph (graph, x, &model);
+    for (int n = 0; n < 2; n++)
+      for (int h = 0; h < 3; h++)
+        for (int w = 0; w < 8; w++)
+          for (int c = 0; c < 4; c++)
+            g_assert_cmpfloat (y[((n * 3 + h) * 8 + w) * 4 + c], ==,
+                               w >= 1 && w < 6 ? x[((n * 3 + h) * 5 + (w - 1)) * 4 + c] : 0.0f);
+  }
+  /* Max pooling 3×3 stride 2 SAME: padding never wins. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    QrNode *node = one_node_graph (graph, QR_OP_MAXPOOL, 4, dims);
+    const float *y;
+    node->kernel[0] = node->kernel[1] = 3;
+    node->stride[0] = node->stride[1] = 2;
+    node->padding = QR_PAD_SAME;
+    y = run_graph (graph, x, &model);
+    /* output 2 × 3; element (n, 0, 0, c) is the max of rows 0..1, cols 0..1 (pad top/left 0) */
+    for (int n = 0; n < 2; n++)
+      for (int c = 0; c < 4; c++)
+        {
+          float m = -INFINITY;
+          for (int h = 0; h < 2; h++)
+            for (int w = 0; w < 2; w++)
+              m = fmaxf (m, x[((n * 3 + h) * 5 + w) * 4 + c]);
+          g_assert_cmpfloat (y[((n * 2 + 0) * 3 + 0) * 4 + c], ==, m);
+        }
+  }
+  g_rand_free (rand);
+}
+
+static gboolean
+have_models (void)
+{
+  g_autofree char *centernet = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  return g_file_test (centernet, G_FILE_TEST_IS_REGULAR);
+}
+
+static char *
+reference_runner (void)
+{
+  g_autofree char *node = g_find_program_in_path ("node");
+  g_autofree char *modules = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "node_modules", "@tensorflow",
+                                               "tfjs", NULL);
+  if (node == NULL || !g_file_test (modules, G_FILE_TEST_IS_DIR))
+    return NULL;
+  return g_steal_pointer (&node);
+}
+
+static float *
+read_f32 (const char *dir, const char *name, gsize *n)
+{
+  g_autofree char *file = g_strdup_printf ("%s/%s.f32", dir, name);
+  char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (file, &data, &len, NULL));
+  *n = len / 4;
+  return (float *) data;
+}
+
+/* Runs the model in TF.js on exactly the input our engine saw; compares each output element by
+ * element within 1e-3 of the output's largest magnitude. */
+static void
+compare_with_tfjs (const char *model_file, const char *image_name, const char *const *outputs, const char *const *file_names,
+                   QrDetector **detector_out, GArray **detections_out)
+{
+  g_autofree char *node = reference_runner ();
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, model_file, NULL);
+  g_autofree char *image_path = g_build_filename (QUORUM_DEMO_DIR, image_name, NULL);
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *input_path = g_build_filename (tmp, "input.f32", NULL);
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "tfjs-run.mjs", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = qr_image_load (image_path, NULL, 0, &error);
+  QrDetector *detector = qr_detector_load (model_path, NULL, &error);
+  g_autofree float *input = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *shape = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  int size, status;
+  GArray *detections;
+
+  g_assert_no_error (error);
+  size = qr_detector_get_input_size (detector);
+  input = g_new (float, (gsize) size * size * 3);
+  qr_detector_preprocess (detector, image, input);
+  test_write_bytes (input_path, input, (gsize) size * size * 3 * sizeof (float));
+  detections = qr_detector_detect (detector, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
+                                                                    : g_strdup_printf ("1,3,%d,%d", size, size);
+  g_ptr_array_add (argv, g_strdup (node));
+  g_ptr_array_add (argv, g_strdup (script));
+  g_ptr_array_add (argv, g_strdup (model_path));
+  g_ptr_array_add (argv, g_strdup (input_path));
+  g_ptr_array_add (argv, g_strdup (shape));
+  g_ptr_array_add (argv, g_strdup (tmp));
+  g_ptr_array_add (argv, g_strdup ("cpu"));
+  g_ptr_array_add (argv, g_strdup ("0"));
+  for (guint i = 0; outputs[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (outputs[i]));
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("tfjs-run.mjs failed: %s", err);
+
+  for (guint i = 0; outputs[i] != NULL && file_names[i] != NULL; i++)
+    {
+      int rank, dims[4];
+      const float *ours = qr_model_get_output (qr_detector_get_model (detector), outputs[i], &rank, dims);
+      gsize n;
+      g_autofree float *theirs = NULL;
+      double max_abs = 0, max_err = 0;
+
+      if (file_names[i] == NULL)
+        continue;
+      theirs = read_f32 (tmp, file_names[i], &n);
+      g_assert_nonnull (ours);
+      {
+        QrShape s = { rank, { 0 } };
+        memcpy (s.dims, dims, sizeof (int) * (gsize) rank);
+        g_assert_cmpuint (qr_shape_size (&s), ==, n);
+      }
+      for (gsize k = 0; k < n; k++)
+        {
+          max_abs = MAX (max_abs, fabs (theirs[k]));
+          max_err = MAX (max_err, fabs ((double) ours[k] - theirs[k]));
+        }
+      g_test_message ("%s %s: max |tfjs| %.4g, max |ours − tfjs| %.3g (%.2g of the magnitude)", model_file, outputs[i],
+                      max_abs, max_err, max_err / max_abs);
+      g_assert_cmpfloat (max_err, <=, 1e-3 * max_abs);
+    }
+  /* CenterNet's own graph decodes too (top 100 peaks: x1, y1, x2, y2, score, class in input
+   * pixels): each of its boxes over the threshold is one of ours, same class, IoU ≥ 0.99. */
+  if (qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET)
+    {
+      gsize n;
+      g_autofree float *theirs = read_f32 (tmp, "tower_0_detections", &n);
+      float scale = qr_detector_preprocess (detector, image, input);
+      guint matched = 0, considered = 0;
+
+      for (gsize k = 0; k + 6 <= n; k += 6)
+        {
+          QrDetection t = { (int) theirs[k + 5], theirs[k + 4], theirs[k] / scale, theirs[k + 1] / scale,
+                            theirs[k + 2] / scale, theirs[k + 3] / scale };
+          float best = 0;
+          if (t.score < 0.25f)
+            continue;
+          considered++;
+          for (guint i = 0; i < detections->len; i++)
+            {
+              QrDetection *d = &g_array_index (detections, QrDetection, i);
+              if (d->class_id == t.class_id)
+                best = MAX (best, qr_box_iou (d, &t));
+            }
+          matched += best >= 0.99f;
+        }
+      g_test_message ("TF.js's in-graph decoder: %u boxes over 0.25, %u matched by ours", considered, matched);
+      g_assert_cmpuint (considered, >=, 3);
+      g_assert_cmpuint (matched, ==, considered);
+    }
+  test_remove_tree (tmp);
+  *detector_out = detector;
+  *detections_out = detections;
+}
+
+static void
+test_centernet_tfjs (void)
+{
+  static const char *const outputs[] = { "tower_0/keypoints", "tower_0/wh", "tower_0/detections", NULL };
+  static const char *const files[] = { "tower_0_keypoints", "tower_0_wh", NULL, NULL };
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (GArray) detections = NULL;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  if (reference_runner () == NULL)
+    {
+      g_test_skip ("no TF.js reference: run `npm install` in tests/reference (tools/test.sh does)");
+      return;
+    }
+  compare_with_tfjs ("centernet.json", "darknet-dog.jpg", outputs, files, &detector, &detections);
+  g_assert_cmpuint (detections->len, >=, 3);
+}
+
+static void
+test_nanodet_tfjs (void)
+{
+  static const char *const outputs[] = { "Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5", NULL };
+  static const char *const files[] = { "Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5", NULL };
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (GArray) detections = NULL;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  if (reference_runner () == NULL)
+    {
+      g_test_skip ("no TF.js reference: run `npm install` in tests/reference (tools/test.sh does)");
+      return;
+    }
+  compare_with_tfjs ("nanodet.json", "darknet-person.jpg", outputs, files, &detector, &detections);
+}
+
+/* What a person sees in darknet-dog.jpg (768 × 576): the dog, the bicycle, the truck. */
+static void
+test_centernet_dog (void)
+{
+  static const struct { const char *name; QrDetection box; } expected[] = {
+    { "dog", { 16, 0, 126, 211, 310, 537 } },
+    { "bicycle", { 1, 0, 116, 135, 563, 474 } },
+    { "truck", { 7, 0, 469, 78, 681, 165 } },
+  };
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  g_autofree char *image_path = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GArray) found = NULL;
+  QrDetectorOptions options;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  qr_detector_options_init (&options);
+  options.score_threshold = 0.25f;
+  detector = qr_detector_load (model_path, &options, &error);
+  g_assert_no_error (error);
+  image = qr_image_load (image_path, NULL, 0, &error);
+  found = qr_detector_detect (detector, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint e = 0; e < G_N_ELEMENTS (expected); e++)
+    {
+      float best = 0;
+      for (guint i = 0; i < found->len; i++)
+        {
+          QrDetection *d = &g_array_index (found, QrDetection, i);
+          if (g_str_equal (qr_detector_get_class_name (detector, d->class_id), expected[e].name))
+            best = MAX (best, qr_box_iou (d, &expected[e].box));
+        }
+      g_test_message ("%s: best IoU %.3f", expected[e].name, best);
+      g_assert_cmpfloat (best, >=, 0.9);
+    }
+}
+
+static void
+test_bad_models (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *json = g_build_filename (tmp, "model.json", NULL);
+  g_autofree char *bin = g_build_filename (tmp, "model.bin", NULL);
+  g_autoptr (GError) error = NULL;
+  QrGraph *graph;
+  const char *model =
+    "{\"modelTopology\": {\"node\": ["
+    "{\"name\": \"x\", \"op\": \"Placeholder\", \"attr\": {\"shape\": {\"shape\": {\"dim\": [{\"size\": \"1\"}, {\"size\": \"4\"}]}}}},"
+    "{\"name\": \"w\", \"op\": \"Const\"},"
+    "{\"name\": \"y\", \"op\": \"MatMul\", \"input\": [\"x\", \"w\"]},"
+    "{\"name\": \"z\", \"op\": \"Erfinv\", \"input\": [\"y\"]}]},"
+    "\"weightsManifest\": [{\"paths\": [\"model.bin\"], \"weights\": [{\"name\": \"w\", \"shape\": [4, 2], \"dtype\": \"float32\"}]}]}";
+  const char *outputs_y[] = { "y", NULL }, *outputs_z[] = { "z", NULL };
+  float w[8] = { 1, 0, 0, 1, 1, 0, 0, 1 };
+
+  test_write_bytes (json, model, strlen (model));
+  test_write_bytes (bin, w, sizeof w);
+  graph = qr_graph_load_tfjs (json, outputs_y, &error);
+  g_assert_no_error (error);
+  qr_graph_free (graph);
+
+  /* An op the engine lacks, where the output needs it. */
+  graph = qr_graph_load_tfjs (json, outputs_z, &error);
+  g_assert_null (graph);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "Erfinv"));
+  g_clear_error (&error);
+
+  /* Short and long weight files. */
+  test_write_bytes (bin, w, sizeof w - 4);
+  graph = qr_graph_load_tfjs (json, outputs_y, &error);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS);
+  g_assert_nonnull (strstr (error->message, "too short"));
+  g_clear_error (&error);
+  test_write_bytes (bin, w, sizeof w);
+  {
+    g_autofree char *more = g_malloc0 (40);
+    memcpy (more, w, sizeof w);
+    test_write_bytes (bin, more, 40);
+  }
+  graph = qr_graph_load_tfjs (json, outputs_y, &error);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS);
+  g_assert_nonnull (strstr (error->message, "too long"));
+  g_clear_error (&error);
+
+  /* Malformed JSON names the file. */
+  test_write_bytes (json, "{\"modelTopology\": [", 19);
+  graph = qr_graph_load_tfjs (json, outputs_y, &error);
+  g_assert_null (graph);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, json));
+  test_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/engine/ops/conv-and-depthwise", NULL, test_conv);
+  g_test_add_func ("/engine/ops/resize-modes", test_resize);
+  g_test_add_func ("/engine/ops/mean-transpose-pad-maxpool", test_small_ops);
+  g_test_add_func ("/engine/tfjs/bad-model-files", test_bad_models);
+  g_test_add_func ("/engine/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
+  g_test_add_func ("/engine/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
+  g_test_add_func ("/engine/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
+  return g_test_run ();
+}
