@@ -2,6 +2,7 @@
  * a named peer on the same files in the same run where one exists, and prints both and the ratio.
  *   bench thumbs DIR   Quorum's thumbnailer against vipsthumbnail (libvips-tools)
  *   bench index        first index and re-index of a generated folder of small JPEGs
+ *   bench detect       CenterNet and NanoDet on the CPU, against TF.js's WebAssembly backend
  *   bench import       a generated COCO file of 1,000,000 annotations over 100,000 images */
 #define G_LOG_DOMAIN "quorum-bench"
 
@@ -11,6 +12,8 @@
 #include "qr-files.h"
 
 #include <json-glib/json-glib.h>
+#include "quorum-config.h"
+#include "qr-detector.h"
 
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -399,12 +402,153 @@ fail:
   return qr_cli_fail (g_steal_pointer (&error));
 }
 
+/* TF.js's WebAssembly backend (XNNPACK) on the same input: the fastest peer users of these
+ * TF.js files would pick on a CPU. Returns ms per run, or < 0 when it cannot run. */
+static double
+run_tfjs_wasm (const char *model, const char *input, const char *shape, int repeat, const char *tmp, GError **error)
+{
+  g_autofree char *node = g_find_program_in_path ("node");
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "tfjs-run.mjs", NULL);
+  g_autofree char *wasm = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "node_modules", "@tensorflow",
+                                            "tfjs-backend-wasm", NULL);
+  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *out = NULL, *err = NULL;
+  const char *ms;
+  int status;
+
+  if (node == NULL || !g_file_test (wasm, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "TF.js is not installed (npm ci in tests/reference)");
+      return -1;
+    }
+  {
+    const char *argv[] = { node, script, model, input, shape, tmp, "wasm", repeat_text, NULL };
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+      return -1;
+  }
+  ms = out ? strstr (out, "ms_per_run ") : NULL;
+  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "TF.js failed: %s", err ? err : "");
+      return -1;
+    }
+  return g_ascii_strtod (ms + strlen ("ms_per_run "), NULL);
+}
+
+static int
+bench_detect (int argc, char **argv)
+{
+  g_autofree char *models_text = NULL, *image_path = NULL;
+  int threads = 0, repeat = 20, batch = 1;
+  gboolean no_peer = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &models_text, "Comma-separated models (default centernet,nanodet)", "NAMES" },
+    { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo to run on (default: the demo's darknet-dog.jpg)", "PATH" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per run (default 1)", "N" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Timed runs (default 20)", "N" },
+    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &no_peer, "Skip TF.js", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— detector speed on the CPU, with TF.js WASM beside it");
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) models = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autofree char *tmp = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return qr_cli_usage_error (context, error->message);
+  if (repeat < 1 || batch < 1 || batch > 256)
+    return qr_cli_usage_error (context, "--repeat must be at least 1 and --batch between 1 and 256");
+  models = g_strsplit (models_text ? models_text : "centernet,nanodet", ",", -1);
+  if (image_path == NULL)
+    image_path = g_build_filename (QUORUM_DEMO_DIR_SOURCE, "darknet-dog.jpg", NULL);
+  image = qr_image_load (image_path, NULL, 0, &error);
+  if (image == NULL)
+    return qr_cli_fail (g_steal_pointer (&error));
+  tmp = g_dir_make_tmp ("quorum-bench-XXXXXX", &error);
+  if (tmp == NULL)
+    return qr_cli_fail (g_steal_pointer (&error));
+
+  printf ("bench detect: %s, batch %d, %d timed runs after one warm-up, %d threads of %u cores\n", image_path, batch, repeat,
+          threads > 0 ? threads : (int) g_get_num_processors (), g_get_num_processors ());
+  for (guint m = 0; models[m] != NULL; m++)
+    {
+      g_autofree char *path = qr_cli_resolve_model (models[m], &error);
+      g_autoptr (QrDetector) detector = NULL;
+      g_autofree float *input = NULL;
+      g_autofree char *input_path = NULL, *shape = NULL;
+      QrDetectorOptions options;
+      int size;
+      gsize per_image;
+      gint64 start;
+      double ours_ms, peer_ms = -1, gflop;
+
+      if (path == NULL)
+        goto fail;
+      qr_detector_options_init (&options);
+      options.n_threads = threads;
+      detector = qr_detector_load (path, &options, &error);
+      if (detector == NULL)
+        goto fail;
+      size = qr_detector_get_input_size (detector);
+      per_image = (gsize) size * (gsize) size * 3;
+      input = g_new (float, per_image * (gsize) batch);
+      for (int b = 0; b < batch; b++)
+        qr_detector_preprocess (detector, image, input + per_image * (gsize) b);
+      /* warm-up (plans memory for the batch), then the timed runs: model plus decoding */
+      if (!qr_model_run (qr_detector_get_model (detector), input, batch, NULL, NULL, &error))
+        goto fail;
+      start = g_get_monotonic_time ();
+      for (int r = 0; r < repeat; r++)
+        {
+          g_autoptr (GArray) found = NULL;
+          if (batch == 1)
+            found = qr_detector_detect (detector, image, NULL, NULL, &error);
+          else if (!qr_model_run (qr_detector_get_model (detector), input, batch, NULL, NULL, &error))
+            goto fail;
+          if (batch == 1 && found == NULL)
+            goto fail;
+        }
+      ours_ms = (double) (g_get_monotonic_time () - start) / 1000.0 / repeat / batch;
+      gflop = qr_model_get_flops (qr_detector_get_model (detector)) / 1e9;
+
+      if (!no_peer && batch == 1)
+        {
+          g_autoptr (GError) peer_error = NULL;
+          input_path = g_build_filename (tmp, "input.f32", NULL);
+          if (!g_file_set_contents (input_path, (const char *) input, (gssize) (per_image * sizeof (float)), &error))
+            goto fail;
+          shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
+                                                                            : g_strdup_printf ("1,3,%d,%d", size, size);
+          peer_ms = run_tfjs_wasm (path, input_path, shape, repeat, tmp, &peer_error);
+          if (peer_ms < 0)
+            printf ("  (TF.js WASM not run: %s)\n", peer_error->message);
+        }
+      printf ("  %-9s quorum CPU   %7.1f ms/image  %6.1f images/s  %5.2f GFLOP/image  %5.1f GFLOP/s\n",
+              qr_detector_get_name (detector), ours_ms, 1000.0 / ours_ms, gflop, gflop / ours_ms * 1000.0);
+      if (peer_ms > 0)
+        {
+          printf ("  %-9s TF.js WASM   %7.1f ms/image  %6.1f images/s  (model only, tfjs-backend-wasm)\n",
+                  qr_detector_get_name (detector), peer_ms, 1000.0 / peer_ms);
+          printf ("  %-9s ratio TF.js WASM / quorum: %.2f×\n", qr_detector_get_name (detector), peer_ms / ours_ms);
+        }
+    }
+  qr_remove_tree (tmp);
+  return QR_EXIT_OK;
+
+fail:
+  qr_remove_tree (tmp);
+  return qr_cli_fail (g_steal_pointer (&error));
+}
+
 int
 qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -413,6 +557,8 @@ qr_cli_bench (int argc, char **argv)
     return bench_index (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "import"))
     return bench_import (argc - 1, argv + 1);
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import)\n", argv[1]);
+  if (g_str_equal (argv[1], "detect"))
+    return bench_detect (argc - 1, argv + 1);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

@@ -632,8 +632,8 @@ append_json_string (GString *out, const char *s)
 
 /* A model name (centernet, nanodet) is looked for in the user's models folder, then in
  * $QUORUM_MODELS_DIR, then beside the source tree (../shared/models/pretrained, for developers). */
-static char *
-resolve_model (const char *name, GError **error)
+char *
+qr_cli_resolve_model (const char *name, GError **error)
 {
   g_autofree char *file = NULL;
   const char *env = g_getenv ("QUORUM_MODELS_DIR");
@@ -694,7 +694,7 @@ cmd_detect (int argc, char **argv)
     }
   if (images == NULL || images[0] == NULL)
     return qr_cli_usage_error (context, "give one or more images");
-  path = resolve_model (model_name ? model_name : "centernet", &error);
+  path = qr_cli_resolve_model (model_name ? model_name : "centernet", &error);
   if (path == NULL)
     return qr_cli_fail (error);
   qr_detector_options_init (&options);

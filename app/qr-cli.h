@@ -45,6 +45,10 @@ QrCatalog *qr_cli_open_catalog  (const char  *dir,
                                  const char  *db_path,
                                  GError     **error);
 
+/* A model name (centernet, nanodet) or a model.json path → the file to load. */
+char    *qr_cli_resolve_model   (const char  *name,
+                                 GError     **error);
+
 int      qr_cli_bench           (int     argc,
                                  char  **argv);
 

@@ -13,12 +13,37 @@
 
 static int cpu_threads = 0;
 
+/* One pool of threads for everything: OpenMP. OpenBLAS runs single-threaded inside it, on a
+ * block of rows per thread; letting both pools run makes each spin while the other works (seen:
+ * a third of the time in sched_yield and GOMP's spin-wait). */
 void
 qr_cpu_set_threads (int n_threads)
 {
   cpu_threads = n_threads > 0 ? n_threads : (int) g_get_num_processors ();
-  openblas_set_num_threads (cpu_threads);
+  openblas_set_num_threads (1);
   omp_set_num_threads (cpu_threads);
+}
+
+/* C[M×N] = A[M×K] · B[K×N], row-major, rows split across the threads. */
+static void
+gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc)
+{
+  int threads = MAX (cpu_threads, 1);
+  int chunk = MAX ((M + threads - 1) / threads, 16);
+  int blocks = (M + chunk - 1) / chunk;
+
+  if (blocks <= 1)
+    {
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+      return;
+    }
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < blocks; b++)
+    {
+      int first = b * chunk, rows = MIN (chunk, M - first);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, N, K, 1.0f, A + (gsize) first * (gsize) lda, lda,
+                   B, ldb, 0.0f, C + (gsize) first * (gsize) ldc, ldc);
+    }
 }
 
 static inline float
@@ -127,7 +152,7 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
   if (qr_cpu_scratch_size (graph, node) == 0)
     {
       /* 1×1, stride 1: the input already is the [N·H·W, C] matrix. */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N * H * W, OC, C, 1.0f, x, C, weights, OC, 0.0f, y, OC);
+      gemm (N * H * W, OC, C, x, C, weights, OC, y, OC);
     }
   else
     for (int n = 0; n < N; n++)
@@ -153,8 +178,7 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
                     }
                 }
             }
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, OC, K, 1.0f, scratch, K, weights, OC, 0.0f,
-                     y + (gsize) n * rows * (gsize) OC, OC);
+        gemm ((int) rows, OC, K, scratch, K, weights, OC, y + (gsize) n * rows * (gsize) OC, OC);
       }
   bias_activate (y, (gsize) N * rows, OC, bias, node->act, node->alpha);
 }
@@ -239,6 +263,42 @@ binary (QrGraph *graph, QrNode *node)
         y[i] = scalar_b ? APPLY (v[i], s) : APPLY (s, v[i]);
       return;
     }
+  /* One side a per-channel vector over the other's rows ([N, H, W, C] with [1 or N, 1, 1, C]): the
+   * squeeze-and-excite scaling and bias-like adds. */
+  {
+    const QrShape *big = na == n ? a : b, *small = na == n ? b : a;
+    int C = o->dims[rank - 1];
+    gboolean vector = small->rank >= 1 && small->dims[small->rank - 1] == C && qr_shape_size (big) == n;
+    int lead = 1;
+    for (int d = 0; vector && d < small->rank - 1; d++)
+      {
+        int od = o->dims[rank - small->rank + d];
+        if (d == 0 && small->rank == rank && small->dims[0] == od && od > 1)
+          lead = od; /* one vector per batch item */
+        else if (small->dims[d] != 1)
+          vector = FALSE;
+      }
+    if (vector)
+      {
+        const float *v = na == n ? z : x, *m = na == n ? x : z;
+        gboolean vector_is_b = na == n;
+        gsize rows = n / (gsize) C, rows_per_lead = rows / (gsize) lead;
+#pragma omp parallel for schedule(static)
+        for (gssize r = 0; r < (gssize) rows; r++)
+          {
+            const float *row = m + (gsize) r * (gsize) C;
+            const float *vec = v + (lead > 1 ? ((gsize) r / rows_per_lead) * (gsize) C : 0);
+            float *out = y + (gsize) r * (gsize) C;
+            if (vector_is_b)
+              for (int c = 0; c < C; c++)
+                out[c] = APPLY (row[c], vec[c]);
+            else
+              for (int c = 0; c < C; c++)
+                out[c] = APPLY (vec[c], row[c]);
+          }
+        return;
+      }
+  }
   /* General: strides of 0 along broadcast dimensions. */
   {
     gsize stride_a = 1, stride_b = 1, stride_o = 1;
