@@ -153,6 +153,8 @@ qr_graph_get_input_shape (QrGraph *graph, int *rank, int *dims)
   return TRUE;
 }
 
+static void compact_order (QrGraph *graph);
+
 /* Ordering */
 
 static gboolean
@@ -427,6 +429,262 @@ drop_identities (QrGraph *graph)
     }
 }
 
+/* Transposes from converted ONNX models (NanoDet: NCHW → NHWC around every convolution) are
+ * pushed down past element-wise ops and pads until two meet and cancel: op (T (x)) = T (op' (x)),
+ * with op's constants permuted to match. */
+static int
+const_values (QrGraph *graph, int tensor, int *out, int max)
+{
+  QrTensor *t = qr_graph_tensor (graph, tensor);
+  gsize n = qr_shape_size (&t->shape);
+
+  if (!t->is_const || n > (gsize) max)
+    return -1;
+  for (gsize i = 0; i < n; i++)
+    out[i] = (int) lrintf (t->data[i]);
+  return (int) n;
+}
+
+static int
+new_const (QrGraph *graph, const char *base, const QrShape *shape, float *data)
+{
+  g_autofree char *name = g_strdup_printf ("%s/rewritten-%u", base, graph->tensors->len);
+  int id = qr_graph_add_tensor (graph, name);
+  QrTensor *t = qr_graph_tensor (graph, id);
+
+  t->is_const = TRUE;
+  t->shape = *shape;
+  t->data = data;
+  return id;
+}
+
+static int
+perm_const (QrGraph *graph, const char *base, const int *perm, int rank)
+{
+  QrShape shape = { 1, { rank } };
+  float *data = g_new (float, rank);
+  for (int i = 0; i < rank; i++)
+    data[i] = (float) perm[i];
+  return new_const (graph, base, &shape, data);
+}
+
+/* c' = transpose (c expanded to rank 4, q). */
+static int
+transpose_const (QrGraph *graph, int tensor, const int *q)
+{
+  QrTensor *c = qr_graph_tensor (graph, tensor);
+  QrShape in = { 4, { 1, 1, 1, 1 } }, out = { 4, { 0 } };
+  gsize in_strides[4], stride = 1, n = qr_shape_size (&c->shape);
+  float *data = g_new (float, MAX (n, 1));
+
+  for (int d = 0; d < c->shape.rank; d++)
+    in.dims[4 - c->shape.rank + d] = c->shape.dims[d];
+  for (int d = 3; d >= 0; d--)
+    {
+      in_strides[d] = stride;
+      stride *= (gsize) in.dims[d];
+    }
+  for (int d = 0; d < 4; d++)
+    out.dims[d] = in.dims[q[d]];
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i, src = 0;
+      for (int d = 3; d >= 0; d--)
+        {
+          gsize idx = rest % (gsize) out.dims[d];
+          rest /= (gsize) out.dims[d];
+          src += idx * in_strides[q[d]];
+        }
+      data[i] = c->data[src];
+    }
+  return new_const (graph, c->name, &out, data);
+}
+
+static gboolean
+sink_one_transpose (QrGraph *graph, int t_id)
+{
+  QrNode *t = qr_graph_node (graph, t_id);
+  int p[QR_MAX_RANK], consumer, x, mid, u_out;
+  QrNode *u;
+
+  if (t->dead || t->op != QR_OP_TRANSPOSE || const_values (graph, t->inputs[1], p, QR_MAX_RANK) != 4)
+    return FALSE;
+  if (single_consumer (graph, t->outputs[0], &consumer) != 1 || is_output (graph, t->outputs[0]))
+    return FALSE;
+  u = qr_graph_node (graph, consumer);
+  x = t->inputs[0];
+  mid = t->outputs[0];
+  u_out = u->outputs[0];
+  if (u->n_outputs != 1 || is_output (graph, u_out))
+    return FALSE;
+
+  if (u->op == QR_OP_TRANSPOSE)
+    {
+      int q[QR_MAX_RANK], r[QR_MAX_RANK];
+      gboolean identity = TRUE;
+      if (const_values (graph, u->inputs[1], q, QR_MAX_RANK) != 4)
+        return FALSE;
+      for (int i = 0; i < 4; i++)
+        {
+          r[i] = p[q[i]];
+          identity &= r[i] == i;
+        }
+      if (identity)
+        {
+          rewire (graph, u_out, x);
+          u->dead = t->dead = TRUE;
+        }
+      else
+        {
+          u->inputs[0] = x;
+          u->inputs[1] = perm_const (graph, u->name, r, 4);
+          t->dead = TRUE;
+        }
+      return TRUE;
+    }
+
+  if (u->op == QR_OP_ACTIVATION)
+    ;
+  else if (u->op == QR_OP_ADD || u->op == QR_OP_SUB || u->op == QR_OP_MUL || u->op == QR_OP_DIV
+           || u->op == QR_OP_MAXIMUM || u->op == QR_OP_MINIMUM)
+    {
+      int other = u->inputs[0] == mid ? 1 : 0;
+      int inverse[4];
+      QrTensor *c = qr_graph_tensor (graph, u->inputs[other]);
+      if (!c->is_const || c->shape.rank > 4 || u->inputs[1 - other] != mid)
+        return FALSE;
+      for (int i = 0; i < 4; i++)
+        inverse[p[i]] = i;
+      u->inputs[other] = transpose_const (graph, u->inputs[other], inverse);
+    }
+  else if (u->op == QR_OP_PAD)
+    {
+      int pads[8];
+      QrShape shape = { 2, { 4, 2 } };
+      float *data;
+      if (const_values (graph, u->inputs[1], pads, 8) != 8)
+        return FALSE;
+      data = g_new (float, 8);
+      for (int i = 0; i < 4; i++)
+        {
+          data[2 * p[i]] = (float) pads[2 * i];
+          data[2 * p[i] + 1] = (float) pads[2 * i + 1];
+        }
+      u->inputs[1] = new_const (graph, u->name, &shape, data);
+    }
+  else
+    return FALSE;
+
+  /* x → U' → mid → T → u_out */
+  for (int i = 0; i < u->n_inputs; i++)
+    if (u->inputs[i] == mid)
+      u->inputs[i] = x;
+  u->outputs[0] = mid;
+  qr_graph_tensor (graph, mid)->producer = consumer;
+  t->inputs[0] = mid;
+  t->outputs[0] = u_out;
+  qr_graph_tensor (graph, u_out)->producer = t_id;
+  return TRUE;
+}
+
+static gboolean
+sink_transposes (QrGraph *graph, GError **error)
+{
+  for (int round = 0; round < 1000; round++)
+    {
+      gboolean changed = FALSE;
+      for (guint k = 0; k < graph->order->len; k++)
+        changed |= sink_one_transpose (graph, g_array_index (graph->order, int, k));
+      if (!changed)
+        return TRUE;
+      if (!order_nodes (graph, error))
+        return FALSE;
+      compact_order (graph);
+    }
+  return TRUE;
+}
+
+/* Pad (zeros, on H and W only) → convolution with VALID padding: explicit padding instead. The
+ * same before max pooling when the pad value is below any input (the pooling ignores it). */
+static void
+fuse_pads (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *pad = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      int pads[8], consumer;
+      float value;
+      QrNode *next;
+
+      if (pad->dead || pad->op != QR_OP_PAD || const_values (graph, pad->inputs[1], pads, 8) != 8
+          || pads[0] || pads[1] || pads[6] || pads[7] || is_output (graph, pad->outputs[0])
+          || single_consumer (graph, pad->outputs[0], &consumer) != 1)
+        continue;
+      value = pad->n_inputs > 2 ? qr_graph_tensor (graph, pad->inputs[2])->data[0] : 0.0f;
+      next = qr_graph_node (graph, consumer);
+      if (next->inputs[0] != pad->outputs[0] || next->padding == QR_PAD_SAME)
+        continue;
+      if ((next->op == QR_OP_CONV2D || next->op == QR_OP_DEPTHWISE || next->op == QR_OP_AVGPOOL) && value != 0.0f)
+        continue;
+      if (next->op == QR_OP_AVGPOOL)
+        continue; /* TensorFlow's average excludes padding, a Pad op's zeros count: not the same */
+      if (next->op == QR_OP_MAXPOOL && value > -1e30f)
+        continue;
+      if (next->op != QR_OP_CONV2D && next->op != QR_OP_DEPTHWISE && next->op != QR_OP_MAXPOOL)
+        continue;
+      if (next->padding == QR_PAD_VALID)
+        memset (next->pads, 0, sizeof next->pads);
+      next->padding = QR_PAD_EXPLICIT;
+      next->pads[0] += pads[2];
+      next->pads[1] += pads[3];
+      next->pads[2] += pads[4];
+      next->pads[3] += pads[5];
+      next->inputs[0] = pad->inputs[0];
+      pad->dead = TRUE;
+    }
+}
+
+/* Convolution without bias → Add (a constant vector, one per output channel): the bias. */
+static void
+fuse_bias (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *add = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrTensor *in, *c;
+      QrNode *conv;
+      int side = -1, consumer;
+
+      if (add->dead || add->op != QR_OP_ADD)
+        continue;
+      for (int i = 0; i < 2; i++)
+        if (qr_graph_tensor (graph, add->inputs[i])->is_const)
+          side = i;
+      if (side < 0)
+        continue;
+      in = qr_graph_tensor (graph, add->inputs[1 - side]);
+      c = qr_graph_tensor (graph, add->inputs[side]);
+      if (in->producer < 0 || is_output (graph, add->inputs[1 - side]))
+        continue;
+      conv = qr_graph_node (graph, in->producer);
+      if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->n_inputs != 2 || conv->act != QR_ACT_NONE
+          || single_consumer (graph, add->inputs[1 - side], &consumer) != 1)
+        continue;
+      {
+        QrShape *w = &qr_graph_tensor (graph, conv->inputs[1])->shape;
+        int channels = conv->op == QR_OP_CONV2D ? w->dims[3] : w->dims[2] * w->dims[3];
+        gboolean vector = qr_shape_size (&c->shape) == (gsize) channels && c->shape.rank >= 1
+                          && c->shape.dims[c->shape.rank - 1] == channels;
+        if (!vector)
+          continue;
+      }
+      conv->inputs[conv->n_inputs++] = add->inputs[side];
+      conv->outputs[0] = add->outputs[0];
+      qr_graph_tensor (graph, add->outputs[0])->producer = in->producer;
+      add->dead = TRUE;
+    }
+}
+
 static void
 compact_order (QrGraph *graph)
 {
@@ -461,9 +719,18 @@ qr_graph_finish (QrGraph *graph, GError **error)
   compact_order (graph);
   drop_identities (graph);
   compact_order (graph);
+  if (!sink_transposes (graph, error))
+    return FALSE;
+  fuse_pads (graph);
+  compact_order (graph);
+  fuse_bias (graph);
+  compact_order (graph);
   recognise_hard_swish (graph);
   compact_order (graph);
   fuse_activations (graph);
+  compact_order (graph);
+  if (!order_nodes (graph, error))
+    return FALSE;
   compact_order (graph);
   count_consumers (graph);
   return qr_graph_infer_shapes (graph, 1, error);
