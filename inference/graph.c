@@ -500,29 +500,42 @@ transpose_const (QrGraph *graph, int tensor, const int *q)
   return new_const (graph, c->name, &out, data);
 }
 
+/* The permutation of a 4-D transpose that produces tensor, or FALSE. */
 static gboolean
-sink_one_transpose (QrGraph *graph, int t_id)
+transposed_by (QrGraph *graph, int tensor, int *perm, int *source)
 {
-  QrNode *t = qr_graph_node (graph, t_id);
-  int p[QR_MAX_RANK], consumer, x, mid, u_out;
-  QrNode *u;
+  QrTensor *t = qr_graph_tensor (graph, tensor);
+  QrNode *node;
 
-  if (t->dead || t->op != QR_OP_TRANSPOSE || const_values (graph, t->inputs[1], p, QR_MAX_RANK) != 4)
+  if (t->producer < 0)
     return FALSE;
-  if (single_consumer (graph, t->outputs[0], &consumer) != 1 || is_output (graph, t->outputs[0]))
+  node = qr_graph_node (graph, t->producer);
+  if (node->dead || node->op != QR_OP_TRANSPOSE || const_values (graph, node->inputs[1], perm, QR_MAX_RANK) != 4)
     return FALSE;
-  u = qr_graph_node (graph, consumer);
-  x = t->inputs[0];
-  mid = t->outputs[0];
+  *source = node->inputs[0];
+  return TRUE;
+}
+
+/* U (T (x)) → T (U' (x)) for the node u_id, whose data inputs are all transposed by the same
+ * permutation p: U reads the untransposed tensors, and a new transpose after it restores its
+ * output. Two transposes that meet cancel, or merge into one. */
+static gboolean
+push_transpose (QrGraph *graph, int u_id)
+{
+  QrNode *u = qr_graph_node (graph, u_id);
+  int p[4], x = -1, data_inputs, inverse[4];
+  int u_out, mid, perm_id;
+  QrNode *t;
+
+  if (u->dead || u->n_outputs != 1 || is_output (graph, u->outputs[0]))
+    return FALSE;
   u_out = u->outputs[0];
-  if (u->n_outputs != 1 || is_output (graph, u_out))
-    return FALSE;
 
   if (u->op == QR_OP_TRANSPOSE)
     {
-      int q[QR_MAX_RANK], r[QR_MAX_RANK];
+      int q[4], r[4];
       gboolean identity = TRUE;
-      if (const_values (graph, u->inputs[1], q, QR_MAX_RANK) != 4)
+      if (!transposed_by (graph, u->inputs[0], p, &x) || const_values (graph, u->inputs[1], q, QR_MAX_RANK) != 4)
         return FALSE;
       for (int i = 0; i < 4; i++)
         {
@@ -532,58 +545,116 @@ sink_one_transpose (QrGraph *graph, int t_id)
       if (identity)
         {
           rewire (graph, u_out, x);
-          u->dead = t->dead = TRUE;
+          u->dead = TRUE;
         }
       else
         {
           u->inputs[0] = x;
           u->inputs[1] = perm_const (graph, u->name, r, 4);
-          t->dead = TRUE;
         }
       return TRUE;
     }
 
-  if (u->op == QR_OP_ACTIVATION)
-    ;
-  else if (u->op == QR_OP_ADD || u->op == QR_OP_SUB || u->op == QR_OP_MUL || u->op == QR_OP_DIV
-           || u->op == QR_OP_MAXIMUM || u->op == QR_OP_MINIMUM)
+  switch (u->op)
     {
-      int other = u->inputs[0] == mid ? 1 : 0;
-      int inverse[4];
-      QrTensor *c = qr_graph_tensor (graph, u->inputs[other]);
-      if (!c->is_const || c->shape.rank > 4 || u->inputs[1 - other] != mid)
-        return FALSE;
-      for (int i = 0; i < 4; i++)
-        inverse[p[i]] = i;
-      u->inputs[other] = transpose_const (graph, u->inputs[other], inverse);
+    case QR_OP_ACTIVATION:
+    case QR_OP_PAD:
+      data_inputs = 1;
+      break;
+    case QR_OP_ADD:
+    case QR_OP_SUB:
+    case QR_OP_MUL:
+    case QR_OP_DIV:
+    case QR_OP_MAXIMUM:
+    case QR_OP_MINIMUM:
+    case QR_OP_CONCAT:
+      data_inputs = u->op == QR_OP_CONCAT ? u->n_inputs - 1 : 2;
+      break;
+    default:
+      return FALSE;
     }
-  else if (u->op == QR_OP_PAD)
-    {
-      int pads[8];
-      QrShape shape = { 2, { 4, 2 } };
-      float *data;
-      if (const_values (graph, u->inputs[1], pads, 8) != 8)
-        return FALSE;
-      data = g_new (float, 8);
-      for (int i = 0; i < 4; i++)
-        {
-          data[2 * p[i]] = (float) pads[2 * i];
-          data[2 * p[i] + 1] = (float) pads[2 * i + 1];
-        }
-      u->inputs[1] = new_const (graph, u->name, &shape, data);
-    }
-  else
-    return FALSE;
 
-  /* x → U' → mid → T → u_out */
-  for (int i = 0; i < u->n_inputs; i++)
-    if (u->inputs[i] == mid)
-      u->inputs[i] = x;
+  /* Every non-constant data input must come from a transpose by the same p. */
+  {
+    int sources[QR_MAX_INPUTS], n_transposed = 0;
+    for (int i = 0; i < data_inputs; i++)
+      {
+        int q[4], src;
+        QrTensor *in = qr_graph_tensor (graph, u->inputs[i]);
+        sources[i] = -1;
+        if (in->is_const)
+          {
+            if (u->op == QR_OP_CONCAT || in->shape.rank > 4)
+              return FALSE;
+            continue;
+          }
+        if (!transposed_by (graph, u->inputs[i], q, &src))
+          return FALSE;
+        if (n_transposed > 0 && memcmp (q, p, sizeof p) != 0)
+          return FALSE;
+        memcpy (p, q, sizeof p);
+        sources[i] = src;
+        n_transposed++;
+      }
+    if (n_transposed == 0)
+      return FALSE;
+    for (int i = 0; i < 4; i++)
+      inverse[p[i]] = i;
+
+    /* Rewrite U in the untransposed layout. */
+    if (u->op == QR_OP_PAD)
+      {
+        int pads[8];
+        QrShape shape = { 2, { 4, 2 } };
+        float *values;
+        if (const_values (graph, u->inputs[1], pads, 8) != 8)
+          return FALSE;
+        values = g_new (float, 8);
+        for (int i = 0; i < 4; i++)
+          {
+            values[2 * p[i]] = (float) pads[2 * i];
+            values[2 * p[i] + 1] = (float) pads[2 * i + 1];
+          }
+        u->inputs[1] = new_const (graph, u->name, &shape, values);
+      }
+    else if (u->op == QR_OP_CONCAT)
+      {
+        int axis;
+        QrShape scalar = { 0, { 0 } };
+        float *value = g_new (float, 1);
+        if (const_values (graph, u->inputs[u->n_inputs - 1], &axis, 1) != 1)
+          {
+            g_free (value);
+            return FALSE;
+          }
+        if (axis < 0)
+          axis += 4;
+        *value = (float) p[axis];
+        u->inputs[u->n_inputs - 1] = new_const (graph, u->name, &scalar, value);
+      }
+    for (int i = 0; i < data_inputs; i++)
+      {
+        if (sources[i] >= 0)
+          u->inputs[i] = sources[i];
+        else
+          u->inputs[i] = transpose_const (graph, u->inputs[i], inverse);
+      }
+  }
+
+  /* x → U' → mid → T (p) → u_out */
+  mid = qr_graph_add_tensor (graph, u->name);
+  perm_id = perm_const (graph, u->name, p, 4);
   u->outputs[0] = mid;
-  qr_graph_tensor (graph, mid)->producer = consumer;
-  t->inputs[0] = mid;
-  t->outputs[0] = u_out;
-  qr_graph_tensor (graph, u_out)->producer = t_id;
+  qr_graph_tensor (graph, mid)->producer = u_id;
+  {
+    g_autofree char *name = g_strdup_printf ("%s/pushed-transpose", qr_graph_node (graph, u_id)->name);
+    t = qr_graph_add_node (graph, QR_OP_TRANSPOSE, name); /* may move the node array: u is stale now */
+  }
+  t->source_op = g_strdup ("Transpose");
+  t->inputs[t->n_inputs++] = mid;
+  t->inputs[t->n_inputs++] = perm_id;
+  t->outputs[t->n_outputs++] = u_out;
+  qr_graph_tensor (graph, u_out)->producer = (int) graph->nodes->len - 1;
   return TRUE;
 }
 
@@ -594,7 +665,11 @@ sink_transposes (QrGraph *graph, GError **error)
     {
       gboolean changed = FALSE;
       for (guint k = 0; k < graph->order->len; k++)
-        changed |= sink_one_transpose (graph, g_array_index (graph->order, int, k));
+        if (push_transpose (graph, g_array_index (graph->order, int, k)))
+          {
+            changed = TRUE;
+            break; /* the order is stale: recompute it */
+          }
       if (!changed)
         return TRUE;
       if (!order_nodes (graph, error))
@@ -733,5 +808,17 @@ qr_graph_finish (QrGraph *graph, GError **error)
     return FALSE;
   compact_order (graph);
   count_consumers (graph);
+  if (g_getenv ("QUORUM_DUMP_GRAPH") != NULL)
+    for (guint k = 0; k < graph->order->len; k++)
+      {
+        QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+        g_printerr ("%3u %-14s act %d in", k, node->source_op ? node->source_op : "?", node->act);
+        for (int i = 0; i < node->n_inputs; i++)
+          {
+            QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+            g_printerr (" %s%d", t->is_const ? "c" : "", t->producer);
+          }
+        g_printerr ("  (%s)\n", node->name);
+      }
   return qr_graph_infer_shapes (graph, 1, error);
 }
