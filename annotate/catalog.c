@@ -1178,3 +1178,153 @@ qr_catalog_list_captions (QrCatalog *self, gint64 image_id, GError **error)
     }
   return g_steal_pointer (&texts);
 }
+
+/* Models and runs */
+
+void
+qr_model_record_free (QrModelRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->name);
+  g_free (record->kind);
+  g_free (record->location);
+  g_free (record);
+}
+
+GPtrArray *
+qr_catalog_list_models (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT m.id, m.name, m.kind, m.location,"
+                                "  (SELECT count(*) FROM runs r WHERE r.model_id = m.id),"
+                                "  (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE r.model_id = m.id)"
+                                " FROM models m ORDER BY m.id", error);
+  g_autoptr (GPtrArray) models = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_model_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      QrModelRecord *m = g_new0 (QrModelRecord, 1);
+      m->id = sqlite3_column_int64 (stmt, 0);
+      m->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      m->kind = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      m->location = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      m->runs = sqlite3_column_int64 (stmt, 4);
+      m->detections = sqlite3_column_int64 (stmt, 5);
+      g_ptr_array_add (models, m);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing models");
+      return NULL;
+    }
+  return g_steal_pointer (&models);
+}
+
+gint64
+qr_catalog_find_model (QrCatalog *self, const char *name, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id FROM models WHERE name = ?1", error);
+  gint64 id = -1;
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no model named '%s' in this collection", name);
+  else
+    set_sql_error (self, error, "finding a model");
+  sqlite3_reset (stmt);
+  return id;
+}
+
+gboolean
+qr_catalog_remove_model (QrCatalog *self, const char *name, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "DELETE FROM models WHERE name = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  if (!step_done (self, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no model named '%s' in this collection", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gint64
+qr_catalog_find_resumable_run (QrCatalog *self, gint64 model_id, const char *params_json, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id FROM runs WHERE model_id = ?1 AND params IS ?2 AND state != 'failed'"
+                                      " ORDER BY id DESC LIMIT 1", error);
+  gint64 id = -1;
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+  sqlite3_bind_text (stmt, 2, params_json, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    set_sql_error (self, error, "finding a run");
+  sqlite3_reset (stmt);
+  if (rc == SQLITE_ROW && id > 0)
+    {
+      /* a run being resumed is running again */
+      sqlite3_stmt *update = prepare (self, "UPDATE runs SET state = 'running', finished_us = NULL WHERE id = ?1", error);
+      if (update == NULL)
+        return -1;
+      sqlite3_bind_int64 (update, 1, id);
+      if (!step_done (self, update, error))
+        return -1;
+    }
+  return id;
+}
+
+GPtrArray *
+qr_catalog_list_images_to_run (QrCatalog *self, gint64 run_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " IMAGE_COLUMNS " FROM images WHERE state = 'ok' AND id NOT IN"
+                                      " (SELECT image_id FROM run_images WHERE run_id = ?1) ORDER BY path", error);
+  g_autoptr (GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_image_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (records, image_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing images to run");
+      return NULL;
+    }
+  return g_steal_pointer (&records);
+}
+
+gboolean
+qr_catalog_mark_run_image (QrCatalog *self, gint64 run_id, gint64 image_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT OR IGNORE INTO run_images (run_id, image_id) VALUES (?1, ?2)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  sqlite3_bind_int64 (stmt, 2, image_id);
+  return step_done (self, stmt, error);
+}

@@ -232,6 +232,44 @@ GPtrArray     *qr_catalog_list_captions    (QrCatalog   *self,
                                             gint64       image_id,
                                             GError     **error);
 
+/* Models (peers) and their runs */
+typedef struct
+{
+  gint64  id;
+  char   *name;
+  char   *kind;
+  char   *location;
+  gint64  runs;
+  gint64  detections;
+} QrModelRecord;
+
+void           qr_model_record_free        (QrModelRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrModelRecord, qr_model_record_free)
+
+GPtrArray     *qr_catalog_list_models      (QrCatalog   *self,
+                                            GError     **error);
+/* -1 with QR_CATALOG_ERROR_NOT_FOUND when there is none of that name. */
+gint64         qr_catalog_find_model       (QrCatalog   *self,
+                                            const char  *name,
+                                            GError     **error);
+/* Removes a model with its runs and detections. */
+gboolean       qr_catalog_remove_model     (QrCatalog   *self,
+                                            const char  *name,
+                                            GError     **error);
+/* The newest run of a model with these parameters that did not fail; -1 (no error) if none. */
+gint64         qr_catalog_find_resumable_run (QrCatalog  *self,
+                                              gint64      model_id,
+                                              const char *params_json,
+                                              GError    **error);
+/* Readable images the run has not processed yet, in path order. */
+GPtrArray     *qr_catalog_list_images_to_run (QrCatalog  *self,
+                                              gint64      run_id,
+                                              GError    **error);
+gboolean       qr_catalog_mark_run_image   (QrCatalog   *self,
+                                            gint64       run_id,
+                                            gint64       image_id,
+                                            GError     **error);
+
 /* Thumbnails: JPEG bytes whose longer side is max_side, made from the file at source_mtime_us. */
 gboolean       qr_catalog_put_thumbnail    (QrCatalog   *self,
                                             gint64       image_id,

@@ -33,6 +33,7 @@ static int cmd_thumbs (int argc, char **argv);
 static int cmd_import (int argc, char **argv);
 static int cmd_export (int argc, char **argv);
 static int cmd_detect (int argc, char **argv);
+static int cmd_models (int argc, char **argv);
 static int cmd_devices (int argc, char **argv);
 static int cmd_version (int argc, char **argv);
 static int cmd_help (int argc, char **argv);
@@ -42,6 +43,7 @@ static const Command commands[] = {
   { "info", "Counts, classes, models and unreadable files of a collection", cmd_info },
   { "thumbs", "Make the thumbnails a collection lacks", cmd_thumbs },
   { "detect", "Detect objects: --model centernet|nanodet|PATH IMAGE… (JSON lines)", cmd_detect },
+  { "models", "The collection's models (peers): list, add NAME PATH, remove NAME", cmd_models },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", cmd_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", cmd_export },
   { "bench", "Benchmarks: `bench thumbs DIR` (against vipsthumbnail), `bench index`", qr_cli_bench },
@@ -656,12 +658,165 @@ qr_cli_resolve_model (const char *name, GError **error)
       {
         g_autofree char *candidate = g_build_filename (dirs[i], file, NULL);
         if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
-          return g_steal_pointer (&candidate);
+          return g_canonicalize_filename (candidate, NULL);
       }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                "model '%s' not found in %s/quorum/models (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name,
                g_get_user_data_dir ());
   return NULL;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt (int sig)
+{
+  interrupted = 1;
+}
+
+static gboolean
+abort_if_interrupted (gpointer data)
+{
+  return interrupted != 0;
+}
+
+/* The name a model is registered under: its short name, or the file's stem for a path. */
+static char *
+model_display_name (const char *name)
+{
+  g_autofree char *base = g_path_get_basename (name);
+  if (g_str_has_suffix (base, ".json"))
+    base[strlen (base) - 5] = '\0';
+  if (g_str_equal (base, "model"))
+    {
+      g_autofree char *dir = g_path_get_dirname (name);
+      g_free (base);
+      base = g_path_get_basename (dir);
+    }
+  return g_steal_pointer (&base);
+}
+
+/* Detects over a collection as a run of the catalog: in batches, one transaction each, so Ctrl-C
+ * (or a crash) keeps every finished image and a rerun resumes with the images left. */
+static int
+detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *detector, const char *model_name,
+                   const char *model_path, double threshold)
+{
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GPtrArray) todo = NULL;
+  g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree char *name = model_display_name (model_name);
+  g_autofree char *params = g_strdup_printf ("{\"threshold\": %.3f, \"input\": %d}", threshold,
+                                             qr_detector_get_input_size (detector));
+  GError *error = NULL;
+  gint64 model_id, run_id;
+  guint done = 0, boxes = 0, in_batch = 0;
+  QrCliProgress progress;
+  struct sigaction action = { 0 }, previous;
+  gint64 batch_started;
+
+  catalog = qr_cli_open_catalog (dir, db, &error);
+  if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
+    return qr_cli_fail (error);
+  model_id = qr_catalog_find_model (catalog, name, NULL);
+  if (model_id < 0 && (model_id = qr_catalog_add_model (catalog, name, "tfjs", model_path, &error)) < 0)
+    return qr_cli_fail (error);
+  run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &error);
+  if (error != NULL)
+    return qr_cli_fail (error);
+  if (run_id < 0 && (run_id = qr_catalog_start_run (catalog, model_id, params, &error)) < 0)
+    return qr_cli_fail (error);
+  todo = qr_catalog_list_images_to_run (catalog, run_id, &error);
+  if (todo == NULL)
+    return qr_cli_fail (error);
+
+  action.sa_handler = on_interrupt;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, &previous);
+  qr_cli_progress_init (&progress, "Detecting", quiet);
+  batch_started = g_get_monotonic_time ();
+  for (guint i = 0; i < todo->len && !interrupted; i++)
+    {
+      QrImageRecord *r = todo->pdata[i];
+      g_autofree char *file = qr_catalog_resolve_path (catalog, r->path);
+      g_autoptr (GError) image_error = NULL;
+      g_autoptr (QrImage) image = qr_image_load (file, NULL, 0, &image_error);
+      g_autoptr (GArray) found = NULL;
+
+      if (in_batch == 0 && !qr_catalog_begin (catalog, &error))
+        goto fail;
+      if (image == NULL)
+        {
+          /* Unreadable after all: say so in the catalog and go on. */
+          if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_error->message, &error))
+            goto fail;
+        }
+      else
+        {
+          found = qr_detector_detect (detector, image, abort_if_interrupted, NULL, &error);
+          if (found == NULL)
+            {
+              if (g_error_matches (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+                {
+                  g_clear_error (&error);
+                  break;
+                }
+              goto fail;
+            }
+          for (guint k = 0; k < found->len; k++)
+            {
+              QrDetection *d = &g_array_index (found, QrDetection, k);
+              gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
+              QrBox box = { d->x1, d->y1, d->x2, d->y2 };
+              if (cls == 0)
+                {
+                  cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id), &error);
+                  if (cls < 0)
+                    goto fail;
+                  g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
+                }
+              if (qr_catalog_add_detection (catalog, run_id, r->id, cls, d->score, &box, &error) < 0)
+                goto fail;
+              boxes++;
+            }
+        }
+      if (!qr_catalog_mark_run_image (catalog, run_id, r->id, &error))
+        goto fail;
+      done++;
+      in_batch++;
+      /* A batch is 32 images or two seconds, whichever comes first. */
+      if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
+        {
+          if (!qr_catalog_commit (catalog, &error))
+            goto fail;
+          in_batch = 0;
+          batch_started = g_get_monotonic_time ();
+          qr_cli_progress_update (done, todo->len, &progress);
+        }
+    }
+  if (in_batch > 0 && !qr_catalog_commit (catalog, &error))
+    goto fail;
+  qr_cli_progress_end (&progress);
+  sigaction (SIGINT, &previous, NULL);
+  if (!qr_catalog_finish_run (catalog, run_id, interrupted ? "cancelled" : "done", &error))
+    return qr_cli_fail (error);
+  if (interrupted)
+    {
+      fprintf (stderr, "quorum: interrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
+               done, todo->len, boxes);
+      return QR_EXIT_ERROR;
+    }
+  if (!quiet)
+    printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog), run_id, name,
+            done, boxes, todo->len == 0 ? " (already complete)" : "");
+  return QR_EXIT_OK;
+
+fail:
+  qr_catalog_rollback (catalog);
+  qr_cli_progress_end (&progress);
+  sigaction (SIGINT, &previous, NULL);
+  qr_catalog_finish_run (catalog, run_id, "failed", NULL);
+  return qr_cli_fail (error);
 }
 
 static int
@@ -671,8 +826,13 @@ cmd_detect (int argc, char **argv)
   g_auto (GStrv) images = NULL;
   double threshold = 0.25;
   int threads = 0;
+  g_autofree char *collection = NULL, *db = NULL;
+  gboolean quiet = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model.json", "NAME|PATH" },
+    { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &collection, "Detect over a collection, stored as a run", "DIR" },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "The catalog file", "PATH" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score reported (default 0.25)", "SCORE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
@@ -692,8 +852,10 @@ cmd_detect (int argc, char **argv)
       g_clear_error (&error);
       return status;
     }
-  if (images == NULL || images[0] == NULL)
-    return qr_cli_usage_error (context, "give one or more images");
+  if (collection != NULL && images != NULL && images[0] != NULL)
+    return qr_cli_usage_error (context, "give images or --collection, not both");
+  if (collection == NULL && (images == NULL || images[0] == NULL))
+    return qr_cli_usage_error (context, "give one or more images, or --collection DIR");
   path = qr_cli_resolve_model (model_name ? model_name : "centernet", &error);
   if (path == NULL)
     return qr_cli_fail (error);
@@ -703,6 +865,8 @@ cmd_detect (int argc, char **argv)
   detector = qr_detector_load (path, &options, &error);
   if (detector == NULL)
     return qr_cli_fail (error);
+  if (collection != NULL)
+    return detect_collection (collection, db, quiet, detector, model_name ? model_name : "centernet", path, threshold);
 
   for (guint i = 0; images[i] != NULL; i++)
     {
@@ -732,6 +896,86 @@ cmd_detect (int argc, char **argv)
           puts (line->str);
         }
     }
+  return status;
+}
+
+static int
+cmd_models (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autoptr (GOptionContext) context = g_option_context_new ("list | add NAME PATH | remove NAME — a collection's models");
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GPtrArray) models = NULL;
+  GError *error = NULL;
+  const char *verb;
+  guint n_args;
+  int status;
+
+  add_common_entries_named (context, &common, "VERB [ARGS]");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  n_args = common.rest ? g_strv_length (common.rest) : 0;
+  verb = n_args > 0 ? common.rest[0] : "list";
+  if (!(g_str_equal (verb, "list") && n_args <= 1) && !(g_str_equal (verb, "add") && n_args == 3)
+      && !(g_str_equal (verb, "remove") && n_args == 2))
+    {
+      status = qr_cli_usage_error (context, "say list, add NAME PATH, or remove NAME");
+      goto out;
+    }
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  if (g_str_equal (verb, "add"))
+    {
+      g_autoptr (QrDetector) detector = qr_detector_load (common.rest[2], NULL, &error);
+      g_autofree char *absolute = g_canonicalize_filename (common.rest[2], NULL);
+      if (detector == NULL || qr_catalog_add_model (catalog, common.rest[1], "tfjs", absolute, &error) < 0)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      printf ("added %s (%s, %s)\n", common.rest[1], qr_detector_get_name (detector), absolute);
+    }
+  else if (g_str_equal (verb, "remove"))
+    {
+      if (!qr_catalog_remove_model (catalog, common.rest[1], &error))
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      printf ("removed %s with its runs and detections\n", common.rest[1]);
+    }
+  else
+    {
+      g_autofree char *default_path = qr_cli_resolve_model ("centernet", NULL);
+      gboolean have_default = FALSE;
+      models = qr_catalog_list_models (catalog, &error);
+      if (models == NULL)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      for (guint i = 0; i < models->len; i++)
+        {
+          QrModelRecord *m = models->pdata[i];
+          have_default |= g_str_equal (m->name, "centernet");
+          printf ("%-12s %-5s %4" G_GINT64_FORMAT " runs %8" G_GINT64_FORMAT " detections  %s\n", m->name, m->kind,
+                  m->runs, m->detections, m->location ? m->location : "");
+        }
+      if (!have_default)
+        printf ("%-12s %-5s (the default; not run on this collection yet)  %s\n", "centernet", "tfjs",
+                default_path ? default_path : "not installed: run tools/fetch-models.sh");
+    }
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
   return status;
 }
 

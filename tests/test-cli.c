@@ -3,6 +3,7 @@
 #include "qr-catalog.h"
 #include "test-util.h"
 
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -178,6 +179,98 @@ test_crash_mid_index (Fixture *f, gconstpointer data)
   }
 }
 
+static gboolean
+have_models (void)
+{
+  return g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/centernet.json", G_FILE_TEST_IS_REGULAR);
+}
+
+static void
+test_detect_images (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *image = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_auto (GStrv) lines = NULL;
+  gboolean dog = FALSE;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", image, NULL }, NULL, &out, &err)), ==, 0);
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 3);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      JsonObject *o;
+      JsonArray *box;
+      json_parser_load_from_data (parser, lines[i], -1, &error);
+      g_assert_no_error (error);
+      o = json_node_get_object (json_parser_get_root (parser));
+      g_assert_cmpstr (json_object_get_string_member (o, "image"), ==, image);
+      g_assert_cmpstr (json_object_get_string_member (o, "model"), ==, "centernet");
+      box = json_object_get_array_member (o, "box");
+      g_assert_cmpuint (json_array_get_length (box), ==, 4);
+      if (g_str_equal (json_object_get_string_member (o, "class"), "dog"))
+        {
+          dog = TRUE;
+          /* the dog sits in the lower left: x from about 127 to 310, y from 211 to 537 */
+          g_assert_cmpfloat (fabs (json_array_get_double_element (box, 0) - 127), <, 10);
+          g_assert_cmpfloat (fabs (json_array_get_double_element (box, 3) - 537), <, 10);
+        }
+    }
+  g_assert_true (dog);
+}
+
+static void
+test_detect_collection_resumes (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  QrCatalogStats stats;
+  int status;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  for (int i = 0; i < 40; i++)
+    {
+      g_autoptr (QrImage) image = test_gradient_image (96, 64, (guint) i);
+      g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", f->dir, i);
+      test_write_jpeg (path, image, 1);
+    }
+  /* Killed (SIGKILL, no cleanup) right after the first batch of 32 is committed. */
+  status = run_quorum ((const char *[]) { "detect", "-q", "--db", f->db, "--collection", f->dir, NULL },
+                       (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", NULL }, &out, &err);
+  g_assert_true (WIFSIGNALED (status));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_autoptr (GPtrArray) left = NULL;
+    g_assert_true (qr_catalog_check_integrity (catalog, &error));
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.runs, ==, 1);
+    left = qr_catalog_list_images_to_run (catalog, 1, &error);
+    g_assert_cmpuint (left->len, ==, 8);
+  }
+  /* The rerun resumes the same run with the 8 images left. */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--db", f->db, "--collection", f->dir, NULL }, NULL,
+                                          &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "run 1 of centernet: 8 images"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "models", "--db", f->db, "-c", f->dir, NULL }, NULL, &out,
+                                          &err)), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "centernet"));
+  g_assert_nonnull (strstr (out, "1 runs"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -186,6 +279,8 @@ main (int argc, char **argv)
   ADD ("/cli/exit-codes", test_exit_codes);
   ADD ("/cli/index-thumbs-info-json", test_index_info_json);
   ADD ("/cli/index/killed-midway-loses-nothing", test_crash_mid_index);
+  ADD ("/cli/detect/images-json-lines", test_detect_images);
+  ADD ("/cli/detect/collection-killed-then-resumed", test_detect_collection_resumes);
 #undef ADD
   return g_test_run ();
 }
