@@ -231,6 +231,7 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr (GError) error = NULL;
   QrCatalogStats stats;
+  g_autofree char *expected = NULL;
   int status;
 
   if (!have_models ())
@@ -244,7 +245,8 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
       g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", f->dir, i);
       test_write_jpeg (path, image, 1);
     }
-  /* Killed (SIGKILL, no cleanup) right after the first batch of 32 is committed. */
+  /* Killed (SIGKILL, no cleanup) right after the first batch is committed (32 images, or fewer
+   * when two seconds pass first on a slow machine). */
   status = run_quorum ((const char *[]) { "detect", "-q", "--db", f->db, "--collection", f->dir, NULL },
                        (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", NULL }, &out, &err);
   g_assert_true (WIFSIGNALED (status));
@@ -257,12 +259,14 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
     g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
     g_assert_cmpint (stats.runs, ==, 1);
     left = qr_catalog_list_images_to_run (catalog, 1, &error);
-    g_assert_cmpuint (left->len, ==, 8);
+    g_assert_cmpuint (left->len, >=, 8);
+    g_assert_cmpuint (left->len, <, 40);
+    expected = g_strdup_printf ("run 1 of centernet: %u images", left->len);
   }
-  /* The rerun resumes the same run with the 8 images left. */
+  /* The rerun resumes the same run with the images left. */
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--db", f->db, "--collection", f->dir, NULL }, NULL,
                                           &out, &err)), ==, 0);
-  g_assert_nonnull (strstr (out, "run 1 of centernet: 8 images"));
+  g_assert_nonnull (strstr (out, expected));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "models", "--db", f->db, "-c", f->dir, NULL }, NULL, &out,

@@ -323,6 +323,13 @@ reference_runner (void)
   return g_steal_pointer (&node);
 }
 
+static gboolean
+have_reference (void)
+{
+  g_autofree char *runner = reference_runner ();
+  return runner != NULL;
+}
+
 static float *
 read_f32 (const char *dir, const char *name, gsize *n)
 {
@@ -456,7 +463,7 @@ test_centernet_tfjs (void)
       g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
       return;
     }
-  if (reference_runner () == NULL)
+  if (!have_reference ())
     {
       g_test_skip ("no TF.js reference: run `npm install` in tests/reference (tools/test.sh does)");
       return;
@@ -478,7 +485,7 @@ test_nanodet_tfjs (void)
       g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
       return;
     }
-  if (reference_runner () == NULL)
+  if (!have_reference ())
     {
       g_test_skip ("no TF.js reference: run `npm install` in tests/reference (tools/test.sh does)");
       return;
