@@ -28,7 +28,7 @@ typedef struct
 static gboolean
 cpu_supports_op (QrBackend *self, const QrNode *node)
 {
-  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SLICE;
+  return node->op != QR_OP_UNSUPPORTED;
 }
 
 static void
@@ -146,6 +146,7 @@ cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abo
       return FALSE;
     }
   memcpy (in->data, input, qr_shape_size (&in->shape) * sizeof (float));
+  qr_cpu_set_threads (self->n_threads);
   for (guint k = 0; k < graph->order->len; k++)
     {
       QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));

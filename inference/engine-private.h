@@ -111,6 +111,10 @@ typedef struct
   QrResizeMode  resize_mode;
   gboolean      transpose_a;
   gboolean      transpose_b;
+  int           begin[QR_MAX_RANK];  /* slices: first index and step per input dimension */
+  int           step[QR_MAX_RANK];
+  int           begin_mask, end_mask, shrink_mask, ellipsis_mask, new_axis_mask;
+  gboolean      strided;       /* StridedSlice (begin, end, strides) rather than Slice (begin, size) */
   double        flops;         /* multiply-adds × 2, for benchmarks */
 } QrNode;
 

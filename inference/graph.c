@@ -719,6 +719,59 @@ fuse_pads (QrGraph *graph)
     }
 }
 
+/* Convolution (no activation) → Mul by a constant vector, one per output channel: the scale goes
+ * into the weights and bias (a batch norm the converter left as Mul/Add folds this way). */
+static void
+fold_scales (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *mul = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrTensor *in, *c, *w;
+      QrNode *conv;
+      int side = -1, consumer, channels;
+      gsize n;
+      float *weights;
+
+      if (mul->dead || mul->op != QR_OP_MUL)
+        continue;
+      for (int i = 0; i < 2; i++)
+        if (qr_graph_tensor (graph, mul->inputs[i])->is_const)
+          side = i;
+      if (side < 0)
+        continue;
+      in = qr_graph_tensor (graph, mul->inputs[1 - side]);
+      c = qr_graph_tensor (graph, mul->inputs[side]);
+      if (in->producer < 0 || is_output (graph, mul->inputs[1 - side]))
+        continue;
+      conv = qr_graph_node (graph, in->producer);
+      if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->act != QR_ACT_NONE
+          || single_consumer (graph, mul->inputs[1 - side], &consumer) != 1)
+        continue;
+      w = qr_graph_tensor (graph, conv->inputs[1]);
+      channels = conv->op == QR_OP_CONV2D ? w->shape.dims[3] : w->shape.dims[2] * w->shape.dims[3];
+      if (qr_shape_size (&c->shape) != (gsize) channels || c->shape.dims[c->shape.rank - 1] != channels)
+        continue;
+      /* New constants: the old ones may be shared with other nodes. */
+      n = qr_shape_size (&w->shape);
+      weights = g_memdup2 (w->data, n * sizeof (float));
+      for (gsize i = 0; i < n; i++)
+        weights[i] *= c->data[i % (gsize) channels];
+      conv->inputs[1] = new_const (graph, w->name, &w->shape, weights);
+      if (conv->n_inputs > 2)
+        {
+          QrTensor *b = qr_graph_tensor (graph, conv->inputs[2]);
+          float *bias = g_memdup2 (b->data, (gsize) channels * sizeof (float));
+          for (int i = 0; i < channels; i++)
+            bias[i] *= c->data[i];
+          conv->inputs[2] = new_const (graph, b->name, &b->shape, bias);
+        }
+      conv->outputs[0] = mul->outputs[0];
+      qr_graph_tensor (graph, mul->outputs[0])->producer = in->producer;
+      mul->dead = TRUE;
+    }
+}
+
 /* Convolution without bias → Add (a constant vector, one per output channel): the bias. */
 static void
 fuse_bias (QrGraph *graph)
@@ -797,6 +850,8 @@ qr_graph_finish (QrGraph *graph, GError **error)
   if (!sink_transposes (graph, error))
     return FALSE;
   fuse_pads (graph);
+  compact_order (graph);
+  fold_scales (graph);
   compact_order (graph);
   fuse_bias (graph);
   compact_order (graph);

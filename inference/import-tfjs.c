@@ -380,6 +380,8 @@ static const OpMap op_map[] = {
   { "Identity", QR_OP_IDENTITY, 0 },
   { "Cast", QR_OP_CAST, 0 },
   { "SparseToDense", QR_OP_SPARSE_TO_DENSE, 0 },
+  { "Slice", QR_OP_SLICE, 0 },
+  { "StridedSlice", QR_OP_SLICE, 0 },
 };
 
 static char *
@@ -545,6 +547,14 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
           qn->align_corners = attr_bool (n, "align_corners");
           qn->half_pixel = attr_bool (n, "half_pixel_centers");
           qn->resize_mode = g_str_equal (op, "ResizeBilinear") ? QR_RESIZE_BILINEAR : QR_RESIZE_NEAREST;
+          break;
+        case QR_OP_SLICE:
+          qn->strided = g_str_equal (op, "StridedSlice");
+          qn->begin_mask = attr_int (n, "begin_mask", 0);
+          qn->end_mask = attr_int (n, "end_mask", 0);
+          qn->shrink_mask = attr_int (n, "shrink_axis_mask", 0);
+          qn->ellipsis_mask = attr_int (n, "ellipsis_mask", 0);
+          qn->new_axis_mask = attr_int (n, "new_axis_mask", 0);
           break;
         case QR_OP_MATMUL:
           qn->transpose_a = attr_bool (n, "transpose_a");

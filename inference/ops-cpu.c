@@ -11,7 +11,8 @@
 #include <cblas.h>
 #include <omp.h>
 
-static int cpu_threads = 0;
+/* Per calling thread: two models with different thread counts can run side by side. */
+static _Thread_local int cpu_threads = 0;
 
 /* One pool of threads for everything: OpenMP. OpenBLAS runs single-threaded inside it, on a
  * block of rows per thread; letting both pools run makes each spin while the other works (seen:
@@ -658,6 +659,38 @@ sparse_to_dense (QrGraph *graph, QrNode *node)
     }
 }
 
+/* Slice / StridedSlice: begin, step and count per input dimension, resolved at shape time. */
+static void
+slice (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  int rank = in->rank, counts[QR_MAX_RANK] = { 1, 1, 1, 1 }, begin[QR_MAX_RANK] = { 0 }, step[QR_MAX_RANK] = { 1, 1, 1, 1 };
+  int dims[QR_MAX_RANK] = { 1, 1, 1, 1 };
+  gsize strides[QR_MAX_RANK], stride = 1, o = 0;
+
+  for (int d = 0; d < rank; d++)
+    {
+      int at = QR_MAX_RANK - rank + d;
+      counts[at] = node->axes[d];
+      begin[at] = node->begin[d];
+      step[at] = node->step[d];
+      dims[at] = in->dims[d];
+    }
+  for (int d = QR_MAX_RANK - 1; d >= 0; d--)
+    {
+      strides[d] = stride;
+      stride *= (gsize) dims[d];
+    }
+  for (int a = 0; a < counts[0]; a++)
+    for (int b = 0; b < counts[1]; b++)
+      for (int c = 0; c < counts[2]; c++)
+        for (int d = 0; d < counts[3]; d++)
+          y[o++] = x[(gsize) (begin[0] + a * step[0]) * strides[0] + (gsize) (begin[1] + b * step[1]) * strides[1]
+                     + (gsize) (begin[2] + c * step[2]) * strides[2] + (gsize) (begin[3] + d * step[3]) * strides[3]];
+}
+
 gboolean
 qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
 {
@@ -683,6 +716,7 @@ qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
     case QR_OP_SOFTMAX: softmax (graph, node); break;
     case QR_OP_MATMUL: matmul (graph, node); break;
     case QR_OP_SPARSE_TO_DENSE: sparse_to_dense (graph, node); break;
+    case QR_OP_SLICE: slice (graph, node); break;
     case QR_OP_RESHAPE:
     case QR_OP_IDENTITY:
     case QR_OP_CAST:

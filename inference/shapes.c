@@ -326,6 +326,56 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
       }
 
     case QR_OP_SLICE:
+      {
+        int b[QR_MAX_RANK], e[QR_MAX_RANK], st[QR_MAX_RANK] = { 1, 1, 1, 1 };
+        int rank = in->rank;
+        if (const_ints (graph, node->inputs[1], b, QR_MAX_RANK) != rank
+            || const_ints (graph, node->inputs[2], e, QR_MAX_RANK) != rank
+            || (node->strided && node->n_inputs > 3 && const_ints (graph, node->inputs[3], st, QR_MAX_RANK) != rank))
+          return fail (graph, node, error, "a slice needs constant begin, end or size (and strides), one per dimension");
+        if (node->ellipsis_mask || node->new_axis_mask)
+          return fail (graph, node, error, "slices with ellipsis or new axes are not supported");
+        out.rank = 0;
+        for (int d = 0; d < rank; d++)
+          {
+            int dim = in->dims[d], first, last, count;
+            if (!node->strided)
+              {
+                first = b[d];
+                count = e[d] < 0 ? dim - first : e[d];
+                st[d] = 1;
+              }
+            else
+              {
+                if (st[d] == 0)
+                  return fail (graph, node, error, "a slice step of 0");
+                first = b[d] < 0 ? b[d] + dim : b[d];
+                last = e[d] < 0 ? e[d] + dim : e[d];
+                if (node->begin_mask & (1 << d))
+                  first = st[d] > 0 ? 0 : dim - 1;
+                if (node->end_mask & (1 << d))
+                  last = st[d] > 0 ? dim : -1;
+                first = st[d] > 0 ? CLAMP (first, 0, dim) : CLAMP (first, -1, dim - 1);
+                last = st[d] > 0 ? CLAMP (last, 0, dim) : CLAMP (last, -1, dim - 1);
+                if (node->shrink_mask & (1 << d))
+                  last = first + 1, st[d] = 1;
+                count = st[d] > 0 ? MAX (0, (last - first + st[d] - 1) / st[d]) : MAX (0, (first - last - st[d] - 1) / -st[d]);
+              }
+            if (first < 0 || first > dim || count < 0 || first + (count - 1) * st[d] >= dim
+                || first + (count - 1) * st[d] < 0)
+              {
+                if (count > 0)
+                  return fail (graph, node, error, "the slice reaches outside the input");
+              }
+            node->begin[d] = first;
+            node->step[d] = st[d];
+            node->axes[d] = count;
+            if (!(node->strided && (node->shrink_mask & (1 << d))))
+              out.dims[out.rank++] = count;
+          }
+        node->n_axes = rank;
+        break;
+      }
     case QR_OP_UNSUPPORTED:
       return fail (graph, node, error, "this op is not supported");
     }

@@ -305,6 +305,249 @@ test_small_ops (void)
   g_rand_free (rand);
 }
 
+/* A node with a second, constant input (and an optional third). */
+static const float *
+run_with_const (QrOpType op, int rank, const int *dims, const float *x, int c_rank, const int *c_dims,
+                const float *c_values, void (*setup) (QrNode *node), QrModel **model, QrShape *out_shape)
+{
+  QrGraph *graph = qr_graph_new ("test");
+  QrNode *node = one_node_graph (graph, op, rank, dims);
+  int c = c_rank >= 0 ? add_const (graph, "c", c_rank, c_dims, NULL, c_values) : -1;
+  const float *y;
+
+  node = qr_graph_node (graph, 1);
+  if (c >= 0)
+    node->inputs[node->n_inputs++] = c;
+  if (setup)
+    setup (node);
+  y = run_graph (graph, x, model);
+  *out_shape = qr_graph_tensor (graph, node->outputs[0])->shape;
+  return y;
+}
+
+static void
+strided_setup (QrNode *node)
+{
+  node->strided = TRUE;
+  node->end_mask = 1 << 3;     /* the last dimension runs to its end */
+  node->shrink_mask = 1 << 0;  /* the batch dimension goes */
+}
+
+static void
+test_more_ops (void)
+{
+  GRand *rand = g_rand_new_with_seed (11);
+  int dims[4] = { 2, 3, 4, 5 };
+  gsize n = 2 * 3 * 4 * 5;
+  g_autofree float *x = random_input (rand, n);
+
+  /* Broadcasting: [2, 3, 4, 5] − [3, 1, 5]. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    int c_dims[3] = { 3, 1, 5 };
+    float c[15];
+    QrShape s;
+    const float *y;
+    for (int i = 0; i < 15; i++)
+      c[i] = (float) i;
+    y = run_with_const (QR_OP_SUB, 4, dims, x, 3, c_dims, c, NULL, &model, &s);
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 3; b++)
+        for (int h = 0; h < 4; h++)
+          for (int w = 0; w < 5; w++)
+            g_assert_cmpfloat (y[((a * 3 + b) * 4 + h) * 5 + w], ==, x[((a * 3 + b) * 4 + h) * 5 + w] - c[b * 5 + w]);
+  }
+  /* Per-channel vector with one row per batch item: [2, 3, 4, 5] · [2, 1, 1, 5]. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    int c_dims[4] = { 2, 1, 1, 5 };
+    float c[10];
+    QrShape s;
+    const float *y;
+    for (int i = 0; i < 10; i++)
+      c[i] = (float) (i + 1);
+    y = run_with_const (QR_OP_MUL, 4, dims, x, 4, c_dims, c, NULL, &model, &s);
+    for (int a = 0; a < 2; a++)
+      for (int p = 0; p < 12; p++)
+        for (int w = 0; w < 5; w++)
+          g_assert_cmpfloat (y[(a * 12 + p) * 5 + w], ==, x[(a * 12 + p) * 5 + w] * c[a * 5 + w]);
+  }
+  /* Slice: begin [0, 0, 1, 2], size [1, -1, 2, 3]. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int four = 4;
+    float begin[] = { 0, 0, 1, 2 }, size[] = { 1, -1, 2, 3 };
+    QrNode *node = one_node_graph (graph, QR_OP_SLICE, 4, dims);
+    int b = add_const (graph, "begin", 1, &four, NULL, begin), e = add_const (graph, "size", 1, &four, NULL, size);
+    const float *y;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = b;
+    node->inputs[node->n_inputs++] = e;
+    y = run_graph (graph, x, &model);
+    for (int c = 0; c < 3; c++)
+      for (int h = 0; h < 2; h++)
+        for (int w = 0; w < 3; w++)
+          g_assert_cmpfloat (y[(c * 2 + h) * 3 + w], ==, x[((0 * 3 + c) * 4 + (h + 1)) * 5 + (w + 2)]);
+  }
+  /* StridedSlice: [0, 0:3:2, 3:0:-1, 1:] with the batch shrunk away. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int four = 4;
+    float begin[] = { 0, 0, 3, 1 }, end[] = { 1, 3, 0, 0 }, strides[] = { 1, 2, -1, 1 };
+    QrNode *node = one_node_graph (graph, QR_OP_SLICE, 4, dims);
+    int b = add_const (graph, "begin", 1, &four, NULL, begin), e = add_const (graph, "end", 1, &four, NULL, end);
+    int st = add_const (graph, "strides", 1, &four, NULL, strides);
+    const float *y;
+    QrShape *s;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = b;
+    node->inputs[node->n_inputs++] = e;
+    node->inputs[node->n_inputs++] = st;
+    strided_setup (node);
+    y = run_graph (graph, x, &model);
+    s = &qr_graph_tensor (graph, node->outputs[0])->shape;
+    g_assert_cmpint (s->rank, ==, 3);
+    g_assert_cmpint (s->dims[0], ==, 2);
+    g_assert_cmpint (s->dims[1], ==, 3);
+    g_assert_cmpint (s->dims[2], ==, 4);
+    for (int c = 0; c < 2; c++)
+      for (int h = 0; h < 3; h++)
+        for (int w = 0; w < 4; w++)
+          g_assert_cmpfloat (y[(c * 3 + h) * 4 + w], ==, x[((0 * 3 + c * 2) * 4 + (3 - h)) * 5 + (w + 1)]);
+  }
+  /* Softmax over the last axis sums to one and keeps order. */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrShape s;
+    const float *y = run_with_const (QR_OP_SOFTMAX, 4, dims, x, -1, NULL, NULL, NULL, &model, &s);
+    for (gsize r = 0; r < n / 5; r++)
+      {
+        double sum = 0;
+        for (int i = 0; i < 5; i++)
+          {
+            double want = 0, norm = 0, max = -INFINITY;
+            for (int j = 0; j < 5; j++)
+              max = MAX (max, x[r * 5 + j]);
+            for (int j = 0; j < 5; j++)
+              norm += exp (x[r * 5 + j] - max);
+            want = exp (x[r * 5 + i] - max) / norm;
+            g_assert_cmpfloat (fabs (y[r * 5 + i] - want), <, 1e-6);
+            sum += y[r * 5 + i];
+          }
+        g_assert_cmpfloat (fabs (sum - 1), <, 1e-5);
+      }
+  }
+  /* Activations against their formulas. */
+  {
+    static const QrActivation acts[] = { QR_ACT_RELU, QR_ACT_RELU6, QR_ACT_LEAKY_RELU, QR_ACT_SIGMOID, QR_ACT_HARD_SWISH,
+                                         QR_ACT_SWISH, QR_ACT_MISH };
+    g_autofree float *big = g_new (float, n);
+    for (gsize i = 0; i < n; i++)
+      big[i] = x[i] * 8;
+    for (guint a = 0; a < G_N_ELEMENTS (acts); a++)
+      {
+        g_autoptr (QrModel) model = NULL;
+        QrGraph *graph = qr_graph_new ("test");
+        QrNode *node = one_node_graph (graph, QR_OP_ACTIVATION, 4, dims);
+        const float *y;
+        node->act = acts[a];
+        node->alpha = acts[a] == QR_ACT_HARD_SWISH ? 1.0f / 6.0f : 0.1f;
+        y = run_graph (graph, big, &model);
+        for (gsize i = 0; i < n; i++)
+          {
+            double v = big[i], want;
+            switch (acts[a])
+              {
+              case QR_ACT_RELU: want = MAX (v, 0); break;
+              case QR_ACT_RELU6: want = MIN (MAX (v, 0), 6); break;
+              case QR_ACT_LEAKY_RELU: want = v > 0 ? v : 0.1 * v; break;
+              case QR_ACT_SIGMOID: want = 1 / (1 + exp (-v)); break;
+              case QR_ACT_HARD_SWISH: want = v * MIN (MAX (v + 3, 0), 6) / 6; break;
+              case QR_ACT_SWISH: want = v / (1 + exp (-v)); break;
+              case QR_ACT_MISH: want = v * tanh (log1p (exp (v))); break;
+              default: want = v;
+              }
+            g_assert_cmpfloat (fabs (y[i] - want), <, 1e-5 * MAX (1, fabs (want)));
+          }
+      }
+  }
+  g_rand_free (rand);
+}
+
+/* conv → Mul (per-channel scale) → Add (per-channel shift) → Relu: the rewrites fold all four into
+ * one convolution; the result must equal the four ops computed plainly. */
+static void
+test_rewrites_fold (void)
+{
+  GRand *rand = g_rand_new_with_seed (5);
+  QrGraph *graph = qr_graph_new ("test");
+  int dims[4] = { 1, 6, 7, 3 }, w_dims[4] = { 3, 3, 3, 4 }, four = 4;
+  g_autofree float *x = random_input (rand, 6 * 7 * 3);
+  g_autoptr (QrModel) model = NULL;
+  QrNode *conv = one_node_graph (graph, QR_OP_CONV2D, 4, dims);
+  int w = add_const (graph, "w", 4, w_dims, rand, NULL);
+  int scale = add_const (graph, "scale", 1, &four, rand, NULL);
+  int shift = add_const (graph, "shift", 1, &four, rand, NULL);
+  int t1 = qr_graph_node (graph, 1)->outputs[0], t2, t3, y;
+  const char *names[] = { "mul", "add", "relu" };
+  const float *out;
+  g_autofree float *want = g_new0 (float, 6 * 7 * 4);
+  float *wd, *sd, *hd;
+
+  conv = qr_graph_node (graph, 1);
+  conv->inputs[conv->n_inputs++] = w;
+  conv->padding = QR_PAD_SAME;
+  /* rename the conv's output so that "y" is the last op's */
+  g_hash_table_remove (graph->by_name, "y");
+  g_array_set_size (graph->outputs, 0);
+  for (int k = 0; k < 3; k++)
+    {
+      QrNode *node = qr_graph_add_node (graph, k == 0 ? QR_OP_MUL : k == 1 ? QR_OP_ADD : QR_OP_ACTIVATION, names[k]);
+      int out_id = qr_graph_add_tensor (graph, k == 2 ? "y" : names[k]);
+      node->inputs[node->n_inputs++] = k == 0 ? t1 : k == 1 ? t2 : t3;
+      if (k == 0)
+        node->inputs[node->n_inputs++] = scale;
+      if (k == 1)
+        node->inputs[node->n_inputs++] = shift;
+      if (k == 2)
+        node->act = QR_ACT_RELU;
+      node->outputs[node->n_outputs++] = out_id;
+      qr_graph_tensor (graph, out_id)->producer = (int) graph->nodes->len - 1;
+      if (k == 0)
+        t2 = out_id;
+      else if (k == 1)
+        t3 = out_id;
+      else
+        y = out_id;
+    }
+  g_array_append_val (graph->outputs, y);
+  wd = qr_graph_tensor (graph, w)->data;
+  sd = qr_graph_tensor (graph, scale)->data;
+  hd = qr_graph_tensor (graph, shift)->data;
+  for (int oy = 0; oy < 6; oy++)
+    for (int ox = 0; ox < 7; ox++)
+      for (int o = 0; o < 4; o++)
+        {
+          double acc = 0;
+          for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+              {
+                int iy = oy - 1 + ky, ix = ox - 1 + kx;
+                if (iy < 0 || iy >= 6 || ix < 0 || ix >= 7)
+                  continue;
+                for (int c = 0; c < 3; c++)
+                  acc += x[(iy * 7 + ix) * 3 + c] * wd[((ky * 3 + kx) * 3 + c) * 4 + o];
+              }
+          want[(oy * 7 + ox) * 4 + o] = (float) MAX (acc * sd[o] + hd[o], 0.0);
+        }
+  out = run_graph (graph, x, &model);
+  g_assert_cmpuint (graph->order->len, ==, 2); /* the input and one convolution */
+  assert_close (out, want, 6 * 7 * 4, 1e-5);
+  g_rand_free (rand);
+}
+
 static gboolean
 have_models (void)
 {
@@ -600,6 +843,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/ops/conv-and-depthwise", NULL, test_conv);
   g_test_add_func ("/engine/ops/resize-modes", test_resize);
   g_test_add_func ("/engine/ops/mean-transpose-pad-maxpool", test_small_ops);
+  g_test_add_func ("/engine/ops/broadcast-slice-softmax-activations", test_more_ops);
+  g_test_add_func ("/engine/rewrites/scale-bias-activation-fold-into-conv", test_rewrites_fold);
   g_test_add_func ("/engine/tfjs/bad-model-files", test_bad_models);
   g_test_add_func ("/engine/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
   g_test_add_func ("/engine/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
