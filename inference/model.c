@@ -75,5 +75,5 @@ qr_model_get_flops (QrModel *model)
   double total = 0;
   for (guint k = 0; k < model->graph->order->len; k++)
     total += qr_graph_node (model->graph, g_array_index (model->graph->order, int, k))->flops;
-  return total / MAX (model->batch, 1);
+  return total; /* the shapes' counts are per image already */
 }
