@@ -381,8 +381,24 @@ static const OpMap op_map[] = {
   { "Cast", QR_OP_CAST, 0 },
   { "SparseToDense", QR_OP_SPARSE_TO_DENSE, 0 },
   { "Slice", QR_OP_SLICE, 0 },
+  { "FusedBatchNorm", QR_OP_MUL, 0 },
+  { "FusedBatchNormV3", QR_OP_MUL, 0 },
   { "StridedSlice", QR_OP_SLICE, 0 },
 };
+
+typedef struct
+{
+  int   output;   /* the batch norm's tensor, now written by the Add */
+  int   mid;      /* the Mul's output */
+  int   shift;
+  char *name;
+} PendingAdd;
+
+static void
+pending_add_clear (gpointer data)
+{
+  g_free (((PendingAdd *) data)->name);
+}
 
 static char *
 strip_output_zero (const char *name)
@@ -399,8 +415,11 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
   g_autoptr (GError) local = NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autoptr (QrGraph) graph = qr_graph_new (path);
+  g_autoptr (GArray) pending_adds = g_array_new (FALSE, FALSE, sizeof (PendingAdd));
   JsonObject *root, *topology;
   JsonArray *nodes, *manifest;
+
+  g_array_set_clear_func (pending_adds, pending_add_clear);
 
   if (!json_parser_load_from_file (parser, path, &local))
     {
@@ -518,6 +537,72 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
             }
           qn->inputs[qn->n_inputs++] = id;
         }
+      if (g_str_has_prefix (op, "FusedBatchNorm"))
+        {
+          /* y = (x − mean) / sqrt (var + ε) · γ + β  =  x · s + (β − mean · s): a Mul now, an Add
+           * appended below; both then fold into the convolution before them. */
+          int ids[5];
+          QrShape shape;
+          float *scale, *shift;
+          double eps = attr_float (n, "epsilon", 1e-3);
+          gsize channels;
+          g_autofree char *format = attr_string (n, "data_format");
+          if (qn->n_inputs != 5 || (format != NULL && !g_str_equal (format, "NHWC")))
+            {
+              fail (path, error, QR_ENGINE_ERROR_UNSUPPORTED, "node %s: a batch norm needs 5 inputs, NHWC", qn->name);
+              return NULL;
+            }
+          for (int k = 1; k < 5; k++)
+            {
+              ids[k] = qn->inputs[k];
+              if (!qr_graph_tensor (graph, ids[k])->is_const)
+                {
+                  fail (path, error, QR_ENGINE_ERROR_UNSUPPORTED, "node %s: batch norm parameters must be constant", qn->name);
+                  return NULL;
+                }
+            }
+          shape = qr_graph_tensor (graph, ids[1])->shape;
+          channels = qr_shape_size (&shape);
+          for (int k = 2; k < 5; k++)
+            if (qr_shape_size (&qr_graph_tensor (graph, ids[k])->shape) != channels)
+              {
+                fail (path, error, QR_ENGINE_ERROR_SHAPE, "node %s: batch norm parameters differ in length", qn->name);
+                return NULL;
+              }
+          scale = g_new (float, MAX (channels, 1));
+          shift = g_new (float, MAX (channels, 1));
+          for (gsize c = 0; c < channels; c++)
+            {
+              float gamma = qr_graph_tensor (graph, ids[1])->data[c], beta = qr_graph_tensor (graph, ids[2])->data[c];
+              float mean = qr_graph_tensor (graph, ids[3])->data[c], var = qr_graph_tensor (graph, ids[4])->data[c];
+              scale[c] = gamma / sqrtf (var + (float) eps);
+              shift[c] = beta - mean * scale[c];
+            }
+          {
+            g_autofree char *scale_name = g_strconcat (qn->name, "/folded-scale", NULL);
+            g_autofree char *shift_name = g_strconcat (qn->name, "/folded-shift", NULL);
+            g_autofree char *mid_name = g_strconcat (qn->name, "/scaled", NULL);
+            int scale_id = qr_graph_add_tensor (graph, scale_name), shift_id = qr_graph_add_tensor (graph, shift_name);
+            int mid = qr_graph_add_tensor (graph, mid_name);
+            PendingAdd pending;
+            qr_graph_tensor (graph, scale_id)->is_const = TRUE;
+            qr_graph_tensor (graph, scale_id)->shape = shape;
+            qr_graph_tensor (graph, scale_id)->data = scale;
+            qr_graph_tensor (graph, shift_id)->is_const = TRUE;
+            qr_graph_tensor (graph, shift_id)->shape = shape;
+            qr_graph_tensor (graph, shift_id)->data = shift;
+            qn->n_inputs = 2;
+            qn->inputs[1] = scale_id;
+            pending.output = qn->outputs[0];
+            pending.mid = mid;
+            pending.shift = shift_id;
+            pending.name = g_strdup (qn->name);
+            qn->outputs[0] = mid;
+            qr_graph_tensor (graph, mid)->producer = (int) node_id - 1;
+            g_array_append_val (pending_adds, pending);
+          }
+          continue;
+        }
       switch (qn->op)
         {
         case QR_OP_CONV2D:
@@ -563,6 +648,18 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
         default:
           break;
         }
+    }
+
+  for (guint i = 0; i < pending_adds->len; i++)
+    {
+      PendingAdd *pending = &g_array_index (pending_adds, PendingAdd, i);
+      g_autofree char *name = g_strconcat (pending->name, "/shift", NULL);
+      QrNode *add = qr_graph_add_node (graph, QR_OP_ADD, name);
+      add->source_op = g_strdup ("FusedBatchNorm");
+      add->inputs[add->n_inputs++] = pending->mid;
+      add->inputs[add->n_inputs++] = pending->shift;
+      add->outputs[add->n_outputs++] = pending->output;
+      qr_graph_tensor (graph, pending->output)->producer = (int) graph->nodes->len - 1;
     }
 
   /* Outputs: those asked for, else the signature's. */

@@ -28,6 +28,16 @@ qr_model_new_cpu (QrGraph *graph, int n_threads, GError **error)
   return model;
 }
 
+QrModel *
+qr_model_load (const char *path, GError **error)
+{
+  QrGraph *graph = qr_graph_load_tfjs (path, NULL, error);
+
+  if (graph == NULL)
+    return NULL;
+  return qr_model_new_cpu (graph, 0, error);
+}
+
 void
 qr_model_free (QrModel *model)
 {

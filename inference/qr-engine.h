@@ -38,6 +38,9 @@ gboolean    qr_graph_get_input_shape (QrGraph           *graph,
                                       int               *rank,
                                       int               *dims);
 
+/* Imports a model file (TF.js model.json) with its own outputs, planned on the CPU. */
+QrModel    *qr_model_load           (const char         *path,
+                                     GError            **error);
 /* Takes the graph. n_threads 0: one per core. */
 QrModel    *qr_model_new_cpu        (QrGraph            *graph,
                                      int                 n_threads,

@@ -836,6 +836,53 @@ test_bad_models (void)
   test_remove_tree (tmp);
 }
 
+/* A TF.js file with a batch norm after a convolution and uint8-quantised weights: loads, folds
+ * into one convolution, and computes what the formulas say. */
+static void
+test_batchnorm_and_uint8 (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *json = g_build_filename (tmp, "model.json", NULL);
+  g_autofree char *bin = g_build_filename (tmp, "model.bin", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrModel) model = NULL;
+  const char *text =
+    "{\"modelTopology\": {\"node\": ["
+    "{\"name\": \"x\", \"op\": \"Placeholder\", \"attr\": {\"shape\": {\"shape\": {\"dim\": [{\"size\": \"1\"}, {\"size\": \"2\"}, {\"size\": \"2\"}, {\"size\": \"2\"}]}}}},"
+    "{\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"g\", \"op\": \"Const\"}, {\"name\": \"b\", \"op\": \"Const\"},"
+    "{\"name\": \"m\", \"op\": \"Const\"}, {\"name\": \"v\", \"op\": \"Const\"},"
+    "{\"name\": \"c\", \"op\": \"Conv2D\", \"input\": [\"x\", \"w\"], \"attr\": {\"padding\": {\"s\": \"VkFMSUQ=\"}}},"
+    "{\"name\": \"y\", \"op\": \"FusedBatchNormV3\", \"input\": [\"c\", \"g\", \"b\", \"m\", \"v\"], \"attr\": {\"epsilon\": {\"f\": 0.001}}}]},"
+    "\"signature\": {\"outputs\": {\"y\": {\"name\": \"y\"}}},"
+    "\"weightsManifest\": [{\"paths\": [\"model.bin\"], \"weights\": ["
+    "{\"name\": \"w\", \"shape\": [1, 1, 2, 2], \"dtype\": \"float32\", \"quantization\": {\"dtype\": \"uint8\", \"scale\": 0.5, \"min\": -1.0}},"
+    "{\"name\": \"g\", \"shape\": [2], \"dtype\": \"float32\"}, {\"name\": \"b\", \"shape\": [2], \"dtype\": \"float32\"},"
+    "{\"name\": \"m\", \"shape\": [2], \"dtype\": \"float32\"}, {\"name\": \"v\", \"shape\": [2], \"dtype\": \"float32\"}]}]}";
+  /* w: uint8 [2, 4, 0, 6] → q · 0.5 − 1 = [0, 1, −1, 2] (HWIO: w[c][o]) */
+  guint8 weights[4 + 8 * 4] = { 2, 4, 0, 6 };
+  float params[8] = { 2, 0.5f, /* γ */ 1, -1, /* β */ 0.25f, 0, /* mean */ 3.999f, 0.999f /* var */ };
+  float x[8] = { 1, 2, 3, 4, -1, 0, 0.5f, 2 };
+  const float *y;
+
+  memcpy (weights + 4, params, sizeof params);
+  test_write_bytes (json, text, strlen (text));
+  test_write_bytes (bin, weights, sizeof weights);
+  model = qr_model_load (json, &error);
+  g_assert_no_error (error);
+  g_assert_true (qr_model_run (model, x, 1, NULL, NULL, &error));
+  y = qr_model_get_output (model, "y", NULL, NULL);
+  g_assert_nonnull (y);
+  for (int p = 0; p < 4; p++)
+    {
+      float c0 = x[p * 2] * 0 + x[p * 2 + 1] * -1, c1 = x[p * 2] * 1 + x[p * 2 + 1] * 2;
+      float y0 = (c0 - 0.25f) / sqrtf (3.999f + 0.001f) * 2 + 1;
+      float y1 = (c1 - 0) / sqrtf (0.999f + 0.001f) * 0.5f - 1;
+      g_assert_cmpfloat (fabsf (y[p * 2] - y0), <, 1e-5);
+      g_assert_cmpfloat (fabsf (y[p * 2 + 1] - y1), <, 1e-5);
+    }
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -846,6 +893,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/ops/broadcast-slice-softmax-activations", test_more_ops);
   g_test_add_func ("/engine/rewrites/scale-bias-activation-fold-into-conv", test_rewrites_fold);
   g_test_add_func ("/engine/tfjs/bad-model-files", test_bad_models);
+  g_test_add_func ("/engine/tfjs/batchnorm-folds-uint8-weights", test_batchnorm_and_uint8);
   g_test_add_func ("/engine/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
   g_test_add_func ("/engine/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
   g_test_add_func ("/engine/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
