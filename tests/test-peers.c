@@ -1,0 +1,189 @@
+/* test-peers.c: peer-pressure scores on constructed cases, each expectation worked out by hand
+ * from the formulas in inference/peers.c. Three peers; classes 1 = dog, 2 = cat. */
+#include "qr-peers.h"
+
+#include <math.h>
+
+#define DOG 1
+#define CAT 2
+
+static const QrMistake *
+find (GArray *mistakes, QrMistakeKind kind)
+{
+  for (guint i = 0; i < mistakes->len; i++)
+    if (g_array_index (mistakes, QrMistake, i).kind == kind)
+      return &g_array_index (mistakes, QrMistake, i);
+  return NULL;
+}
+
+static void
+assert_near (float got, float want)
+{
+  if (fabsf (got - want) > 1e-4f)
+    g_error ("got %g, want %g", got, want);
+}
+
+/* K = m (1 − σ) for votes a, b, c (population σ). */
+static float
+strength (float a, float b, float c)
+{
+  float m = (a + b + c) / 3, v = (a * a + b * b + c * c) / 3 - m * m;
+  return m * (1 - sqrtf (MAX (v, 0)));
+}
+
+static void
+test_agreement_is_quiet (void)
+{
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.9f, 100, 100, 200, 220 },
+    { 1, DOG, 0.85f, 102, 98, 201, 221 },
+    { 2, DOG, 0.8f, 99, 101, 199, 219 },
+  };
+  QrLabelBox labels[] = { { 7, DOG, 100, 100, 200, 220 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 3, 3, labels, 1, NULL);
+
+  /* No label mistake but a tiny "poorly located" (IoU just under 1); model dissent is small. */
+  g_assert_null (find (m, QR_MISTAKE_MISSING));
+  g_assert_null (find (m, QR_MISTAKE_SPURIOUS));
+  g_assert_null (find (m, QR_MISTAKE_WRONG_CLASS));
+  for (guint i = 0; i < m->len; i++)
+    g_assert_cmpfloat (g_array_index (m, QrMistake, i).score, <, 0.1);
+}
+
+static void
+test_model_mistake (void)
+{
+  /* Peers 0 and 1 see a dog at 0.9 and 0.8; peer 2 sees nothing. Others' mean 0.85, spread 0.05:
+   * A = 0.80, D = 1 → 0.80. For peer 1 (v 0.8): others = {0.9, 0}, m 0.45, σ 0.45 → A = 0: no. */
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.9f, 100, 100, 200, 220 },
+    { 1, DOG, 0.8f, 101, 100, 200, 221 },
+  };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 2, 3, NULL, 0, NULL);
+  const QrMistake *model = find (m, QR_MISTAKE_MODEL);
+
+  g_assert_nonnull (model);
+  g_assert_cmpint (model->peer, ==, 2);
+  assert_near (model->score, 0.80f);
+  g_assert_cmpfloat (model->votes[2], ==, 0);
+  assert_near (model->votes[0], 0.9f);
+}
+
+static void
+test_missing_label (void)
+{
+  /* All three see a cat (0.9, 0.8, 0.7); the only label is a dog elsewhere. */
+  QrPeerBox boxes[] = {
+    { 0, CAT, 0.9f, 300, 50, 400, 150 },
+    { 1, CAT, 0.8f, 302, 52, 398, 149 },
+    { 2, CAT, 0.7f, 299, 48, 401, 151 },
+    { 0, DOG, 0.9f, 10, 10, 60, 60 },
+    { 1, DOG, 0.9f, 10, 10, 60, 60 },
+    { 2, DOG, 0.9f, 10, 10, 60, 60 },
+  };
+  QrLabelBox labels[] = { { 3, DOG, 10, 10, 60, 60 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 6, 3, labels, 1, NULL);
+  const QrMistake *missing = find (m, QR_MISTAKE_MISSING);
+
+  g_assert_nonnull (missing);
+  g_assert_cmpint (missing->class_id, ==, CAT);
+  g_assert_cmpint (missing->label_id, ==, -1);
+  assert_near (missing->score, strength (0.9f, 0.8f, 0.7f));
+  /* The best item of the image is this one. */
+  g_assert_true (&g_array_index (m, QrMistake, 0) == missing);
+}
+
+static void
+test_spurious_label (void)
+{
+  QrPeerBox boxes[] = { { 0, DOG, 0.9f, 10, 10, 60, 60 } };
+  QrLabelBox labels[] = { { 5, CAT, 400, 300, 450, 380 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 1, 3, labels, 1, NULL);
+  const QrMistake *spurious = find (m, QR_MISTAKE_SPURIOUS);
+
+  g_assert_nonnull (spurious);
+  g_assert_cmpint (spurious->label_id, ==, 5);
+  assert_near (spurious->score, 1.0f);
+  assert_near (spurious->x1, 400);
+}
+
+static void
+test_wrong_class (void)
+{
+  /* Peers say dog (0.9, 0.9, 0.6) where the label says cat; one peer also gives cat 0.3 there. */
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.9f, 100, 100, 200, 200 },
+    { 1, DOG, 0.9f, 100, 100, 200, 200 },
+    { 2, DOG, 0.6f, 100, 100, 200, 200 },
+    { 2, CAT, 0.3f, 100, 100, 200, 200 },
+  };
+  QrLabelBox labels[] = { { 9, CAT, 100, 100, 200, 200 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 4, 3, labels, 1, NULL);
+  const QrMistake *wrong = find (m, QR_MISTAKE_WRONG_CLASS);
+
+  g_assert_nonnull (wrong);
+  g_assert_cmpint (wrong->class_id, ==, DOG);
+  g_assert_cmpint (wrong->label_class_id, ==, CAT);
+  assert_near (wrong->score, strength (0.9f, 0.9f, 0.6f) - strength (0, 0, 0.3f));
+}
+
+static void
+test_poorly_located (void)
+{
+  /* Consensus 100..200 × 100..200; the label is shifted right by 50: IoU = 50·100 / (2·10000 − 5000) = 1/3. */
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.8f, 100, 100, 200, 200 },
+    { 1, DOG, 0.8f, 100, 100, 200, 200 },
+    { 2, DOG, 0.8f, 100, 100, 200, 200 },
+  };
+  QrLabelBox labels[] = { { 4, DOG, 150, 100, 250, 200 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 3, 3, labels, 1, NULL);
+  const QrMistake *loc = find (m, QR_MISTAKE_POORLY_LOCATED);
+
+  g_assert_nonnull (loc);
+  assert_near (loc->score, 0.8f * (1 - 1.0f / 3) / (1 - 0.3f));
+  g_assert_null (find (m, QR_MISTAKE_MISSING));
+}
+
+static void
+test_disagreement_weakens (void)
+{
+  /* The same missing object, once with agreeing peers and once with split ones: the split
+   * consensus must score lower. */
+  QrPeerBox agree[] = { { 0, CAT, 0.6f, 0, 0, 50, 50 }, { 1, CAT, 0.6f, 0, 0, 50, 50 }, { 2, CAT, 0.6f, 0, 0, 50, 50 } };
+  QrPeerBox split[] = { { 0, CAT, 0.95f, 0, 0, 50, 50 }, { 1, CAT, 0.75f, 0, 0, 50, 50 }, { 2, CAT, 0.1f, 0, 0, 50, 50 } };
+  QrLabelBox labels[] = { { 1, DOG, 200, 200, 260, 260 } };
+  g_autoptr (GArray) a = qr_peer_pressure (agree, 3, 3, labels, 1, NULL);
+  g_autoptr (GArray) b = qr_peer_pressure (split, 3, 3, labels, 1, NULL);
+
+  g_assert_nonnull (find (a, QR_MISTAKE_MISSING));
+  g_assert_nonnull (find (b, QR_MISTAKE_MISSING));
+  g_assert_cmpfloat (find (b, QR_MISTAKE_MISSING)->score, <, find (a, QR_MISTAKE_MISSING)->score);
+}
+
+static void
+test_kind_names (void)
+{
+  QrMistakeKind kind;
+  for (int k = QR_MISTAKE_MODEL; k <= QR_MISTAKE_POORLY_LOCATED; k++)
+    {
+      g_assert_true (qr_mistake_kind_from_string (qr_mistake_kind_to_string (k), &kind));
+      g_assert_cmpint (kind, ==, k);
+    }
+  g_assert_false (qr_mistake_kind_from_string ("nonsense", &kind));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/peers/agreement-is-quiet", test_agreement_is_quiet);
+  g_test_add_func ("/peers/model-mistake", test_model_mistake);
+  g_test_add_func ("/peers/label/missing", test_missing_label);
+  g_test_add_func ("/peers/label/spurious", test_spurious_label);
+  g_test_add_func ("/peers/label/wrong-class", test_wrong_class);
+  g_test_add_func ("/peers/label/poorly-located", test_poorly_located);
+  g_test_add_func ("/peers/disagreement-weakens-consensus", test_disagreement_weakens);
+  g_test_add_func ("/peers/kind-names", test_kind_names);
+  return g_test_run ();
+}
