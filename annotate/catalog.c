@@ -1070,7 +1070,7 @@ qr_catalog_list_labels (QrCatalog *self, QrLabelFilter filter, GError **error)
 {
   sqlite3_stmt *stmt = prepare (self,
                                 "SELECT l.id, l.image_id, c.name, l.x1, l.y1, l.x2, l.y2, l.source, l.iscrowd,"
-                                "       l.modified_us > l.created_us"
+                                "       l.modified_us > l.created_us, l.class_id"
                                 " FROM labels l JOIN classes c ON c.id = l.class_id"
                                 " WHERE l.deleted_us IS NULL"
                                 "   AND (?1 = 0"
@@ -1097,6 +1097,7 @@ qr_catalog_list_labels (QrCatalog *self, QrLabelFilter filter, GError **error)
       r->source = label_source_from_string ((const char *) sqlite3_column_text (stmt, 7));
       r->iscrowd = sqlite3_column_int (stmt, 8) != 0;
       r->modified = sqlite3_column_int (stmt, 9) != 0;
+      r->class_id = sqlite3_column_int64 (stmt, 10);
       g_ptr_array_add (labels, r);
     }
   sqlite3_reset (stmt);
@@ -1327,4 +1328,80 @@ qr_catalog_mark_run_image (QrCatalog *self, gint64 run_id, gint64 image_id, GErr
   sqlite3_bind_int64 (stmt, 1, run_id);
   sqlite3_bind_int64 (stmt, 2, image_id);
   return step_done (self, stmt, error);
+}
+
+GArray *
+qr_catalog_list_detections (QrCatalog *self, gint64 run_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id, image_id, class_id, score, x1, y1, x2, y2 FROM detections"
+                                      " WHERE run_id = ?1 ORDER BY image_id, id", error);
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      QrDetectionRecord d;
+      d.id = sqlite3_column_int64 (stmt, 0);
+      d.image_id = sqlite3_column_int64 (stmt, 1);
+      d.class_id = sqlite3_column_int64 (stmt, 2);
+      d.score = (float) sqlite3_column_double (stmt, 3);
+      d.box.x1 = sqlite3_column_double (stmt, 4);
+      d.box.y1 = sqlite3_column_double (stmt, 5);
+      d.box.x2 = sqlite3_column_double (stmt, 6);
+      d.box.y2 = sqlite3_column_double (stmt, 7);
+      g_array_append_val (out, d);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing detections");
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+gint64
+qr_catalog_latest_run (QrCatalog *self, gint64 model_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id FROM runs WHERE model_id = ?1 AND state != 'failed'"
+                                      " ORDER BY id DESC LIMIT 1", error);
+  gint64 id = -1;
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, model_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  else if (rc != SQLITE_DONE)
+    set_sql_error (self, error, "finding a run");
+  sqlite3_reset (stmt);
+  return id;
+}
+
+GHashTable *
+qr_catalog_class_names (QrCatalog *self, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT id, name FROM classes", error);
+  g_autoptr (GHashTable) names = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_hash_table_insert (names, g_memdup2 (&id, sizeof id), g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing classes");
+      return NULL;
+    }
+  return g_steal_pointer (&names);
 }

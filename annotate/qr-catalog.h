@@ -194,6 +194,7 @@ typedef struct
 {
   gint64         id;
   gint64         image_id;
+  gint64         class_id;
   char          *class_name;
   QrBox          box;
   QrLabelSource  source;
@@ -268,6 +269,27 @@ GPtrArray     *qr_catalog_list_images_to_run (QrCatalog  *self,
 gboolean       qr_catalog_mark_run_image   (QrCatalog   *self,
                                             gint64       run_id,
                                             gint64       image_id,
+                                            GError     **error);
+
+typedef struct
+{
+  gint64 id;
+  gint64 image_id;
+  gint64 class_id;
+  float  score;
+  QrBox  box;
+} QrDetectionRecord;
+
+/* A run's detections in image-id order (GArray of QrDetectionRecord). */
+GArray        *qr_catalog_list_detections  (QrCatalog   *self,
+                                            gint64       run_id,
+                                            GError     **error);
+/* The newest run of a model; -1 (no error) if it has none. */
+gint64         qr_catalog_latest_run       (QrCatalog   *self,
+                                            gint64       model_id,
+                                            GError     **error);
+/* Class id → name (GHashTable of gint64* → char*). */
+GHashTable    *qr_catalog_class_names      (QrCatalog   *self,
                                             GError     **error);
 
 /* Thumbnails: JPEG bytes whose longer side is max_side, made from the file at source_mtime_us. */

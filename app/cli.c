@@ -9,6 +9,7 @@
 #include "qr-thumbnailer.h"
 #include "qr-dataset.h"
 #include "qr-detector.h"
+#include "qr-peers.h"
 
 #include <math.h>
 #include <signal.h>
@@ -34,6 +35,8 @@ static int cmd_import (int argc, char **argv);
 static int cmd_export (int argc, char **argv);
 static int cmd_detect (int argc, char **argv);
 static int cmd_models (int argc, char **argv);
+static int cmd_peers (int argc, char **argv);
+static int cmd_review (int argc, char **argv);
 static int cmd_devices (int argc, char **argv);
 static int cmd_version (int argc, char **argv);
 static int cmd_help (int argc, char **argv);
@@ -44,6 +47,8 @@ static const Command commands[] = {
   { "thumbs", "Make the thumbnails a collection lacks", cmd_thumbs },
   { "detect", "Detect objects: --model centernet|nanodet|PATH IMAGE… (JSON lines)", cmd_detect },
   { "models", "The collection's models (peers): list, add NAME PATH, remove NAME", cmd_models },
+  { "peers", "Run every peer over a collection: run [--peers centernet,nanodet,centernet-flip,…]", cmd_peers },
+  { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines)", cmd_review },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", cmd_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", cmd_export },
   { "bench", "Benchmarks: `bench thumbs DIR` (against vipsthumbnail), `bench index`", qr_cli_bench },
@@ -896,6 +901,268 @@ cmd_detect (int argc, char **argv)
           puts (line->str);
         }
     }
+  return status;
+}
+
+#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip"
+
+static int
+cmd_peers (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autofree char *peers_text = NULL;
+  double threshold = 0.1;
+  int threads = 0, status = QR_EXIT_OK;
+  GOptionEntry entries[] = {
+    { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers; NAME-flip is NAME on mirrored images (default "
+      DEFAULT_PEERS ")", "LIST" },
+    { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score a peer reports (default 0.1: weak votes count)", "SCORE" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— run the peers over a collection (resumable)");
+  g_auto (GStrv) peers = NULL;
+  GError *error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  add_common_entries_named (context, &common, "run");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  if (common.rest == NULL || common.rest[0] == NULL || !g_str_equal (common.rest[0], "run") || common.rest[1] != NULL)
+    {
+      status = qr_cli_usage_error (context, "say: quorum peers run");
+      goto out;
+    }
+  peers = g_strsplit (peers_text ? peers_text : DEFAULT_PEERS, ",", -1);
+  for (guint i = 0; peers[i] != NULL && status == QR_EXIT_OK; i++)
+    {
+      gboolean flip = g_str_has_suffix (peers[i], "-flip");
+      g_autofree char *base = flip ? g_strndup (peers[i], strlen (peers[i]) - 5) : g_strdup (peers[i]);
+      g_autofree char *path = qr_cli_resolve_model (base, &error);
+      g_autoptr (QrDetector) detector = NULL;
+      QrDetectorOptions options;
+
+      if (path == NULL)
+        {
+          status = qr_cli_fail (error);
+          break;
+        }
+      qr_detector_options_init (&options);
+      options.score_threshold = (float) threshold;
+      options.n_threads = threads;
+      options.flip = flip;
+      detector = qr_detector_load (path, &options, &error);
+      if (detector == NULL)
+        {
+          status = qr_cli_fail (error);
+          break;
+        }
+      status = detect_collection (common.collection ? common.collection : ".", common.db, common.quiet, detector, peers[i],
+                                  path, threshold);
+    }
+out:
+  common_options_clear (&common);
+  return status;
+}
+
+typedef struct
+{
+  QrMistake mistake;
+  gint64    image_id;
+} RankedMistake;
+
+static int
+by_ranked_score (gconstpointer a, gconstpointer b)
+{
+  float x = ((const RankedMistake *) a)->mistake.score, y = ((const RankedMistake *) b)->mistake.score;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int
+cmd_review (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autofree char *kind_text = NULL, *peers_text = NULL;
+  int top = 50, status;
+  GOptionEntry entries[] = {
+    { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_text, "missing, spurious, wrong_class, poorly_located or model_mistake", "KIND" },
+    { "top", 'n', 0, G_OPTION_ARG_INT, &top, "How many (default 50; 0 for all)", "N" },
+    { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default: every model with a run)", "LIST" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— the ranked review queue as JSON lines");
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GPtrArray) models = NULL;
+  g_autoptr (GPtrArray) peer_names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) peer_runs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GHashTable) class_names = NULL;
+  g_autoptr (GHashTable) boxes_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                                 (GDestroyNotify) g_array_unref);
+  g_autoptr (GHashTable) labels_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                                  (GDestroyNotify) g_array_unref);
+  g_autoptr (GPtrArray) labels = NULL;
+  g_autoptr (GArray) ranked = g_array_new (FALSE, FALSE, sizeof (RankedMistake));
+  g_autoptr (GHashTable) image_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer key;
+  GError *error = NULL;
+  QrMistakeKind want_kind = QR_MISTAKE_MODEL;
+  g_auto (GStrv) wanted = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  add_common_entries_named (context, &common, "list");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  if (common.rest == NULL || common.rest[0] == NULL || !g_str_equal (common.rest[0], "list") || common.rest[1] != NULL)
+    {
+      status = qr_cli_usage_error (context, "say: quorum review list");
+      goto out;
+    }
+  if (kind_text != NULL && !qr_mistake_kind_from_string (kind_text, &want_kind))
+    {
+      status = qr_cli_usage_error (context, "--kind must be missing, spurious, wrong_class, poorly_located or model_mistake");
+      goto out;
+    }
+  catalog = qr_cli_open_catalog (common.collection, common.db, &error);
+  if (catalog == NULL || (models = qr_catalog_list_models (catalog, &error)) == NULL
+      || (class_names = qr_catalog_class_names (catalog, &error)) == NULL
+      || (labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error)) == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  wanted = peers_text ? g_strsplit (peers_text, ",", -1) : NULL;
+  for (guint i = 0; i < models->len; i++)
+    {
+      QrModelRecord *m = models->pdata[i];
+      gint64 run;
+      if (wanted != NULL && !g_strv_contains ((const char *const *) wanted, m->name))
+        continue;
+      run = qr_catalog_latest_run (catalog, m->id, &error);
+      if (error != NULL)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      if (run < 0 || peer_names->len == QR_PEERS_MAX)
+        continue;
+      g_ptr_array_add (peer_names, g_strdup (m->name));
+      g_array_append_val (peer_runs, run);
+    }
+  if (peer_names->len == 0)
+    {
+      status = qr_cli_fail (g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                         "no peer has run on this collection yet: run `quorum peers run` first"));
+      goto out;
+    }
+
+  /* Gather each image's peer boxes and labels. */
+  for (guint p = 0; p < peer_runs->len; p++)
+    {
+      g_autoptr (GArray) dets = qr_catalog_list_detections (catalog, g_array_index (peer_runs, gint64, p), &error);
+      if (dets == NULL)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      for (guint k = 0; k < dets->len; k++)
+        {
+          QrDetectionRecord *d = &g_array_index (dets, QrDetectionRecord, k);
+          GArray *list = g_hash_table_lookup (boxes_by_image, &d->image_id);
+          QrPeerBox b = { (int) p, (int) d->class_id, d->score, (float) d->box.x1, (float) d->box.y1, (float) d->box.x2,
+                          (float) d->box.y2 };
+          if (list == NULL)
+            {
+              list = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
+              g_hash_table_insert (boxes_by_image, g_memdup2 (&d->image_id, sizeof (gint64)), list);
+            }
+          g_array_append_val (list, b);
+          g_hash_table_add (image_ids, g_memdup2 (&d->image_id, sizeof (gint64)));
+        }
+    }
+  for (guint l = 0; l < labels->len; l++)
+    {
+      QrLabelRecord *r = labels->pdata[l];
+      GArray *list = g_hash_table_lookup (labels_by_image, &r->image_id);
+      QrLabelBox b = { r->id, (int) r->class_id, (float) r->box.x1, (float) r->box.y1, (float) r->box.x2, (float) r->box.y2 };
+      if (list == NULL)
+        {
+          list = g_array_new (FALSE, FALSE, sizeof (QrLabelBox));
+          g_hash_table_insert (labels_by_image, g_memdup2 (&r->image_id, sizeof (gint64)), list);
+        }
+      g_array_append_val (list, b);
+      g_hash_table_add (image_ids, g_memdup2 (&r->image_id, sizeof (gint64)));
+    }
+
+  g_hash_table_iter_init (&iter, image_ids);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      GArray *boxes = g_hash_table_lookup (boxes_by_image, key);
+      GArray *image_labels = g_hash_table_lookup (labels_by_image, key);
+      g_autoptr (GArray) mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
+                                                      (int) peer_names->len,
+                                                      image_labels ? (QrLabelBox *) image_labels->data : NULL,
+                                                      image_labels ? image_labels->len : 0, NULL);
+      for (guint m = 0; m < mistakes->len; m++)
+        {
+          RankedMistake r = { g_array_index (mistakes, QrMistake, m), *(gint64 *) key };
+          if (kind_text != NULL && r.mistake.kind != want_kind)
+            continue;
+          g_array_append_val (ranked, r);
+        }
+    }
+  g_array_sort (ranked, by_ranked_score);
+
+  for (guint i = 0; i < ranked->len && (top <= 0 || i < (guint) top); i++)
+    {
+      RankedMistake *r = &g_array_index (ranked, RankedMistake, i);
+      g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, r->image_id, NULL);
+      gint64 cls = r->mistake.class_id;
+      const char *class_name = g_hash_table_lookup (class_names, &cls);
+      g_autoptr (GString) line = g_string_new ("{\"image\": ");
+
+      append_json_string (line, image ? image->path : "?");
+      g_string_append_printf (line, ", \"kind\": \"%s\", \"score\": %.3f, \"class\": ",
+                              qr_mistake_kind_to_string (r->mistake.kind), r->mistake.score);
+      append_json_string (line, class_name ? class_name : "?");
+      g_string_append_printf (line, ", \"box\": [%.1f, %.1f, %.1f, %.1f], \"label_id\": ", r->mistake.x1, r->mistake.y1,
+                              r->mistake.x2, r->mistake.y2);
+      if (r->mistake.label_id >= 0)
+        g_string_append_printf (line, "%" G_GINT64_FORMAT, r->mistake.label_id);
+      else
+        g_string_append (line, "null");
+      if (r->mistake.label_class_id >= 0 && r->mistake.label_class_id != r->mistake.class_id)
+        {
+          gint64 lc = r->mistake.label_class_id;
+          g_string_append (line, ", \"label_class\": ");
+          append_json_string (line, g_hash_table_lookup (class_names, &lc) ? g_hash_table_lookup (class_names, &lc) : "?");
+        }
+      if (r->mistake.peer >= 0)
+        {
+          g_string_append (line, ", \"peer\": ");
+          append_json_string (line, peer_names->pdata[r->mistake.peer]);
+        }
+      g_string_append (line, ", \"votes\": {");
+      for (guint p = 0; p < peer_names->len; p++)
+        {
+          g_string_append (line, p ? ", " : "");
+          append_json_string (line, peer_names->pdata[p]);
+          g_string_append_printf (line, ": %.3f", r->mistake.votes[p]);
+        }
+      g_string_append (line, "}}");
+      puts (line->str);
+    }
+  status = QR_EXIT_OK;
+out:
+  common_options_clear (&common);
   return status;
 }
 

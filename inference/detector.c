@@ -61,6 +61,7 @@ qr_detector_options_init (QrDetectorOptions *options)
   options->nms_iou = 0.5f;
   options->max_detections = 100;
   options->n_threads = 0;
+  options->flip = FALSE;
 }
 
 void
@@ -357,11 +358,25 @@ decode_nanodet (QrDetector *self, const QrImage *image, GArray *out)
     }
 }
 
+static QrImage *
+mirror (const QrImage *image)
+{
+  QrImage *out = qr_image_new (image->width, image->height);
+  for (int y = 0; y < image->height; y++)
+    for (int x = 0; x < image->width; x++)
+      memcpy (out->pixels + ((gsize) y * (gsize) image->width + (gsize) x) * 3,
+              image->pixels + ((gsize) y * (gsize) image->width + (gsize) (image->width - 1 - x)) * 3, 3);
+  return out;
+}
+
 GArray *
 qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   GArray *detections;
+  g_autoptr (QrImage) mirrored = self->options.flip ? mirror (image) : NULL;
 
+  if (mirrored != NULL)
+    image = mirrored;
   self->scale = qr_detector_preprocess (self, image, self->input);
   if (!qr_model_run (self->model, self->input, 1, abort, abort_data, error))
     return NULL;
@@ -380,6 +395,12 @@ qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, g
       d->x2 = CLAMP (d->x2, 0, (float) image->width);
       d->y1 = CLAMP (d->y1, 0, (float) image->height);
       d->y2 = CLAMP (d->y2, 0, (float) image->height);
+      if (mirrored != NULL)
+        {
+          float x1 = (float) image->width - d->x2, x2 = (float) image->width - d->x1;
+          d->x1 = x1;
+          d->x2 = x2;
+        }
     }
   return detections;
 }

@@ -28,6 +28,7 @@ typedef struct
   float nms_iou;          /* per-class NMS; default 0.5 */
   int   max_detections;   /* default 100 */
   int   n_threads;        /* 0: one per core */
+  gboolean flip;          /* a test-time variant: detect on the mirrored image, boxes mirrored back */
 } QrDetectorOptions;
 
 typedef struct _QrDetector QrDetector;

@@ -275,6 +275,76 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "1 runs"));
 }
 
+static void
+test_peers_and_review (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *csv = g_build_filename (f->tmp, "labels.csv", NULL);
+  g_auto (GStrv) lines = NULL;
+  gboolean spurious = FALSE, wrong = FALSE;
+  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg" };
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[i], NULL);
+      g_autofree char *to = g_build_filename (f->dir, names[i], NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+      test_write_bytes (to, bytes, len);
+    }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet,nanodet,centernet-flip",
+                                                             "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* Planted: the dog labelled "cat", and a person where there is nothing. */
+  {
+    const char *text = "darknet-dog.jpg,126,211,310,537,cat\ndarknet-dog.jpg,300,300,340,340,person\n";
+    test_write_bytes (csv, text, strlen (text));
+  }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "import", "--format", "csv", "--db", f->db, "-c", f->dir, csv, NULL },
+                                          NULL, &out, &err)), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "list", "--top", "0", "--db", f->db, "-c", f->dir, NULL },
+                                          NULL, &out, &err)), ==, 0);
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >, 2);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      JsonObject *o;
+      json_parser_load_from_data (parser, lines[i], -1, &error);
+      g_assert_no_error (error);
+      o = json_node_get_object (json_parser_get_root (parser));
+      g_assert_true (json_object_has_member (o, "votes"));
+      g_assert_cmpuint (json_object_get_size (json_object_get_object_member (o, "votes")), ==, 3);
+      if (i > 0)
+        g_assert_cmpfloat (json_object_get_double_member (o, "score"), <=, 1.0);
+      if (g_str_equal (json_object_get_string_member (o, "kind"), "spurious")
+          && g_str_equal (json_object_get_string_member (o, "class"), "person"))
+        {
+          spurious = TRUE;
+          g_assert_cmpfloat (json_object_get_double_member (o, "score"), >, 0.9);
+          g_assert_cmpuint (i, ==, 0); /* the most certain mistake comes first */
+        }
+      if (g_str_equal (json_object_get_string_member (o, "kind"), "wrong_class"))
+        {
+          wrong = TRUE;
+          g_assert_cmpstr (json_object_get_string_member (o, "class"), ==, "dog");
+          g_assert_cmpstr (json_object_get_string_member (o, "label_class"), ==, "cat");
+        }
+    }
+  g_assert_true (spurious);
+  g_assert_true (wrong);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -285,6 +355,7 @@ main (int argc, char **argv)
   ADD ("/cli/index/killed-midway-loses-nothing", test_crash_mid_index);
   ADD ("/cli/detect/images-json-lines", test_detect_images);
   ADD ("/cli/detect/collection-killed-then-resumed", test_detect_collection_resumes);
+  ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
 #undef ADD
   return g_test_run ();
 }
