@@ -548,7 +548,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -559,6 +559,8 @@ qr_cli_bench (int argc, char **argv)
     return bench_import (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "detect"))
     return bench_detect (argc - 1, argv + 1);
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect)\n", argv[1]);
+  if (g_str_equal (argv[1], "mistakes"))
+    return qr_cli_bench_mistakes (argc - 1, argv + 1);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

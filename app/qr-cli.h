@@ -49,6 +49,8 @@ QrCatalog *qr_cli_open_catalog  (const char  *dir,
 char    *qr_cli_resolve_model   (const char  *name,
                                  GError     **error);
 
+int      qr_cli_bench_mistakes  (int     argc,
+                                 char  **argv);
 int      qr_cli_bench           (int     argc,
                                  char  **argv);
 

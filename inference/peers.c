@@ -14,14 +14,17 @@
  * dissent.
  *
  * Label mistakes, each in [0, 1], for a label l and the clusters overlapping it:
- *   missing         a cluster with K ≥ min_consensus and no label overlapping it (IoU ≥ locate_iou):
- *                   score K.
- *   spurious        l overlaps no cluster of any class: score 1 − s, s = the strongest K of a same-class
- *                   cluster touching l at all (IoU > 0), so a faint vote softens it.
- *   wrong class     l's best-overlapping cluster is of another class c' with K' over the support K
- *                   of l's class there: score (K' − K)₊.
- *   poorly located  l's best same-class cluster overlaps it with locate_iou ≤ IoU < 1: score
- *                   K · (1 − IoU) / (1 − locate_iou), which is K at the threshold and 0 for a perfect fit.
+ *   missing         a cluster with K ≥ min_consensus, paired with no label and overlapping none at
+ *                   IoU ≥ match_iou:
+ *                   score K; of clusters of different classes on one object (IoU ≥ 0.7), the
+ *                   strongest only.
+ * Labels and same-class clusters are first paired one to one, best overlap first (IoU ≥ locate_iou),
+ * so that a cluster claimed by one label cannot excuse a second label on the same object.
+ *   wrong class     a cluster of another class c' overlapping l (IoU ≥ match_iou) with K' above the
+ *                   support K of l's own paired cluster (0 if none): score K' − K.
+ *   poorly located  l is paired with a cluster at IoU < 1: score K · (1 − IoU), 0 for a perfect fit.
+ *   spurious        l is paired with nothing: score 1 − s, s = the strongest K of an unpaired
+ *                   same-class cluster touching l at all (IoU > 0), so a faint vote softens it.
  * An image's score is the maximum over its items. */
 #define G_LOG_DOMAIN "quorum-peers"
 
@@ -223,71 +226,108 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
           }
       }
 
-  /* Label mistakes */
-  for (guint l = 0; l < n_labels; l++)
-    {
-      const QrLabelBox *lb = &labels[l];
-      Cluster *same = NULL, *other = NULL;
-      float same_iou = 0, other_iou = 0, touch = 0;
-      QrMistake mistake;
+  /* Label mistakes. Labels and same-class clusters are paired one to one, best overlap first
+   * (IoU ≥ locate_iou): a cluster claimed by one label cannot excuse a second label. */
+  {
+    g_autofree int *claimed_by = g_new (int, MAX (clusters->len, 1));
+    g_autofree int *match = g_new (int, MAX (n_labels, 1));
+    g_autofree float *match_iou = g_new0 (float, MAX (n_labels, 1));
 
-      for (guint k = 0; k < clusters->len; k++)
-        {
-          Cluster *c = &g_array_index (clusters, Cluster, k);
-          float o = iou (c->x1, c->y1, c->x2, c->y2, lb->x1, lb->y1, lb->x2, lb->y2);
-          if (o >= options->locate_iou)
-            c->labelled = TRUE;
-          if (c->class_id == lb->class_id)
-            {
-              if (o > 0)
-                touch = MAX (touch, c->strength);
-              if (o > same_iou)
-                same_iou = o, same = c;
-            }
-          else if (o > other_iou)
-            other_iou = o, other = c;
-        }
+    for (guint k = 0; k < clusters->len; k++)
+      claimed_by[k] = -1;
+    for (guint l = 0; l < n_labels; l++)
+      match[l] = -1;
+    for (;;)
+      {
+        float best = options->locate_iou;
+        int bl = -1, bk = -1;
+        for (guint l = 0; l < n_labels; l++)
+          {
+            if (match[l] >= 0)
+              continue;
+            for (guint k = 0; k < clusters->len; k++)
+              {
+                Cluster *c = &g_array_index (clusters, Cluster, k);
+                float o;
+                if (claimed_by[k] >= 0 || c->class_id != labels[l].class_id)
+                  continue;
+                o = iou (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
+                if (o >= best)
+                  best = o, bl = (int) l, bk = (int) k;
+              }
+          }
+        if (bl < 0)
+          break;
+        match[bl] = bk;
+        match_iou[bl] = best;
+        claimed_by[bk] = bl;
+      }
 
-      if (same_iou < options->locate_iou && other_iou < options->locate_iou)
-        {
-          fill_mistake (&mistake, QR_MISTAKE_SPURIOUS, 1 - touch, NULL, n_peers);
-          if (same != NULL)
-            memcpy (mistake.votes, same->votes, sizeof (float) * (gsize) n_peers);
-          mistake.class_id = lb->class_id;
-          mistake.x1 = lb->x1, mistake.y1 = lb->y1, mistake.x2 = lb->x2, mistake.y2 = lb->y2;
-        }
-      else if (other != NULL && other_iou >= options->locate_iou
-               && other->strength > (same != NULL && same_iou >= options->locate_iou ? same->strength : 0))
-        {
-          float support = same != NULL && same_iou >= options->locate_iou ? same->strength : 0;
+    for (guint l = 0; l < n_labels; l++)
+      {
+        const QrLabelBox *lb = &labels[l];
+        Cluster *same = match[l] >= 0 ? &g_array_index (clusters, Cluster, match[l]) : NULL;
+        Cluster *other = NULL;
+        float support = same ? same->strength : 0, touch = 0;
+        QrMistake mistake;
+
+        for (guint k = 0; k < clusters->len; k++)
+          {
+            Cluster *c = &g_array_index (clusters, Cluster, k);
+            float o = iou (c->x1, c->y1, c->x2, c->y2, lb->x1, lb->y1, lb->x2, lb->y2);
+            if (o >= options->match_iou)
+              c->labelled = TRUE;
+            if (c->class_id == lb->class_id && o > 0 && claimed_by[k] < 0)
+              touch = MAX (touch, c->strength);
+            if (c->class_id != lb->class_id && o >= options->match_iou && (other == NULL || c->strength > other->strength))
+              other = c;
+          }
+        if (other != NULL && other->strength > support)
           fill_mistake (&mistake, QR_MISTAKE_WRONG_CLASS, other->strength - support, other, n_peers);
-        }
-      else if (same != NULL && same_iou >= options->locate_iou)
-        {
-          float score = same->strength * (1 - same_iou) / (1 - options->locate_iou);
-          if (score <= 0)
-            continue;
-          fill_mistake (&mistake, QR_MISTAKE_POORLY_LOCATED, score, same, n_peers);
-        }
-      else
-        continue;
-      mistake.label_id = lb->label_id;
-      mistake.label_class_id = lb->class_id;
-      g_array_append_val (out, mistake);
-    }
+        else if (same != NULL)
+          {
+            float score = same->strength * (1 - match_iou[l]);
+            if (score <= 0)
+              continue;
+            fill_mistake (&mistake, QR_MISTAKE_POORLY_LOCATED, score, same, n_peers);
+          }
+        else
+          {
+            fill_mistake (&mistake, QR_MISTAKE_SPURIOUS, 1 - touch, NULL, n_peers);
+            mistake.class_id = lb->class_id;
+            mistake.x1 = lb->x1, mistake.y1 = lb->y1, mistake.x2 = lb->x2, mistake.y2 = lb->y2;
+          }
+        mistake.label_id = lb->label_id;
+        mistake.label_class_id = lb->class_id;
+        g_array_append_val (out, mistake);
+      }
 
   /* Missing labels: confident clusters that no label covers, when the image has labels at all
-   * (an unlabelled image is not a set of mistakes, it is work not yet done). */
+   * (an unlabelled image is not a set of mistakes, it is work not yet done). Where the peers
+   * name one unlabelled object with several classes (car and truck), only the strongest is
+   * reported. */
   if (n_labels > 0)
     for (guint k = 0; k < clusters->len; k++)
       {
         Cluster *c = &g_array_index (clusters, Cluster, k);
+        gboolean weaker_twin = FALSE;
         QrMistake mistake;
-        if (c->labelled || c->strength < options->min_consensus)
+        if (c->labelled || claimed_by[k] >= 0 || c->strength < options->min_consensus)
+          continue;
+        for (guint j = 0; j < clusters->len && !weaker_twin; j++)
+          {
+            Cluster *d = &g_array_index (clusters, Cluster, j);
+            if (j != k && !d->labelled && claimed_by[j] < 0 && d->class_id != c->class_id
+                && (d->strength > c->strength || (d->strength == c->strength && j < k))
+                && iou (c->x1, c->y1, c->x2, c->y2, d->x1, d->y1, d->x2, d->y2) >= 0.7f)
+              weaker_twin = TRUE;
+          }
+        if (weaker_twin)
           continue;
         fill_mistake (&mistake, QR_MISTAKE_MISSING, c->strength, c, n_peers);
         g_array_append_val (out, mistake);
       }
+  }
 
   g_array_sort (out, by_mistake_score);
   return out;

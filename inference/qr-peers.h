@@ -68,3 +68,40 @@ GArray *qr_peer_pressure      (const QrPeerBox     *boxes,
                                const QrPeerOptions *options);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* Single-model baselines, from their published formulas, fed by one model's boxes (peer 0).
+ * Scores are "how likely a mistake" in [0, 1]; items use the same QrMistake records.
+ *
+ * FiftyOne's mistakenness (fiftyone.brain compute_mistakenness, detections, confidences): labels
+ * and predictions are matched class-agnostically at IoU ≥ 0.5; a matched pair of different classes
+ * scores (1 + c)/2 (wrong class), of the same class (1 − c)/2 for the class and, for localisation,
+ * (c (2i − 1) + 1)/2 with i = (1 − IoU)/(1 − 0.5); an unmatched label is "possibly spurious" (1);
+ * an unmatched prediction with c above the missing threshold (FiftyOne: 0.95) is "possibly missing"
+ * (c).
+ *
+ * Cleanlab's ObjectLab (cleanlab.object_detection.rank): similarity
+ * s = 0.9 · IoU + 0.1 · exp (−0.1 · centre distance); overlooked (per prediction with p above the
+ * high threshold): best same-class similarity to a label, or min_s · (1 − p) with no such label;
+ * swap (per label): 1 − the best similarity to another-class prediction above the high threshold
+ * (at least min_s), 1 with none; bad location (per label): the best similarity to a same-class
+ * prediction above the low threshold, min_s with none. These are qualities; mistake = 1 − quality.
+ *
+ * Confidence: a label scores 1 − the best same-class confidence overlapping it (IoU ≥ 0.5); a
+ * prediction no label matches scores its confidence. */
+typedef struct
+{
+  float high_threshold;   /* FiftyOne's missing / ObjectLab's high threshold (their defaults 0.95) */
+  float low_threshold;    /* ObjectLab's low threshold (0.1) */
+  float min_similarity;   /* ObjectLab's smallest similarity (computed over the data set by ObjectLab) */
+} QrBaselineOptions;
+
+void    qr_baseline_options_init (QrBaselineOptions *options);
+GArray *qr_baseline_fiftyone     (const QrPeerBox *boxes, guint n_boxes, const QrLabelBox *labels, guint n_labels,
+                                  const QrBaselineOptions *options);
+GArray *qr_baseline_objectlab    (const QrPeerBox *boxes, guint n_boxes, const QrLabelBox *labels, guint n_labels,
+                                  const QrBaselineOptions *options);
+GArray *qr_baseline_confidence   (const QrPeerBox *boxes, guint n_boxes, const QrLabelBox *labels, guint n_labels);
+
+G_END_DECLS
