@@ -23,6 +23,9 @@
  *   wrong class     a cluster of another class c' overlapping l (IoU ≥ match_iou) with K' above the
  *                   support K of l's own paired cluster (0 if none): score K' − K.
  *   poorly located  l is paired with a cluster at IoU < 1: score K · (1 − IoU), 0 for a perfect fit.
+ *                   Labels left unpaired then pair with any confident (K ≥ min_consensus) unpaired
+ *                   same-class cluster they overlap at all: a label that slid off its object is one
+ *                   item here rather than a spurious label plus a missing one.
  *   spurious        l is paired with nothing: score 1 − s, s = the strongest K of an unpaired
  *                   same-class cluster touching l at all (IoU > 0), so a faint vote softens it.
  * An image's score is the maximum over its items. */
@@ -253,6 +256,34 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
                   continue;
                 o = iou (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
                 if (o >= best)
+                  best = o, bl = (int) l, bk = (int) k;
+              }
+          }
+        if (bl < 0)
+          break;
+        match[bl] = bk;
+        match_iou[bl] = best;
+        claimed_by[bk] = bl;
+      }
+
+    /* A label that slid off its object still touches it: pair what is left by any overlap, so that
+     * one item (poorly located) reports it rather than two (spurious here, missing there). */
+    for (;;)
+      {
+        float best = 0;
+        int bl = -1, bk = -1;
+        for (guint l = 0; l < n_labels; l++)
+          {
+            if (match[l] >= 0)
+              continue;
+            for (guint k = 0; k < clusters->len; k++)
+              {
+                Cluster *c = &g_array_index (clusters, Cluster, k);
+                float o;
+                if (claimed_by[k] >= 0 || c->class_id != labels[l].class_id || c->strength < options->min_consensus)
+                  continue;
+                o = iou (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
+                if (o > best)
                   best = o, bl = (int) l, bk = (int) k;
               }
           }

@@ -146,6 +146,26 @@ test_poorly_located (void)
 }
 
 static void
+test_slid_label_is_one_item (void)
+{
+  /* The label slid far off its object (IoU 1/9 with the consensus): reported once, as poorly
+   * located, not as a spurious label plus a missing object. */
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.8f, 100, 100, 200, 200 },
+    { 1, DOG, 0.8f, 100, 100, 200, 200 },
+    { 2, DOG, 0.8f, 100, 100, 200, 200 },
+  };
+  QrLabelBox labels[] = { { 4, DOG, 150, 150, 250, 250 } };
+  g_autoptr (GArray) m = qr_peer_pressure (boxes, 3, 3, labels, 1, NULL);
+  const QrMistake *loc = find (m, QR_MISTAKE_POORLY_LOCATED);
+
+  g_assert_nonnull (loc);
+  assert_near (loc->score, 0.8f * (1 - 2500.0f / 17500.0f));
+  g_assert_null (find (m, QR_MISTAKE_SPURIOUS));
+  g_assert_null (find (m, QR_MISTAKE_MISSING));
+}
+
+static void
 test_disagreement_weakens (void)
 {
   /* The same missing object, once with agreeing peers and once with split ones: the split
@@ -159,6 +179,63 @@ test_disagreement_weakens (void)
   g_assert_nonnull (find (a, QR_MISTAKE_MISSING));
   g_assert_nonnull (find (b, QR_MISTAKE_MISSING));
   g_assert_cmpfloat (find (b, QR_MISTAKE_MISSING)->score, <, find (a, QR_MISTAKE_MISSING)->score);
+}
+
+/* The baselines, on cases worked out from their formulas (see qr-peers.h). */
+static void
+test_baseline_fiftyone (void)
+{
+  QrPeerBox boxes[] = {
+    { 0, CAT, 0.8f, 0, 0, 100, 100 },        /* over label 1 (a dog): another class */
+    { 0, DOG, 0.8f, 300, 0, 400, 100 },      /* over label 2 at IoU 0.6 */
+    { 0, DOG, 0.97f, 600, 600, 700, 700 },   /* no label: possibly missing */
+  };
+  QrLabelBox labels[] = {
+    { 1, DOG, 0, 0, 100, 100 },
+    { 2, DOG, 300, 0, 400, 60 },              /* 100 × 60 inside 100 × 100: IoU 0.6 */
+    { 3, DOG, 900, 900, 950, 950 },           /* nothing there: possibly spurious */
+  };
+  g_autoptr (GArray) m = qr_baseline_fiftyone (boxes, 3, labels, 3, NULL);
+
+  g_assert_cmpuint (m->len, ==, 4);
+  for (guint i = 0; i < m->len; i++)
+    {
+      QrMistake *x = &g_array_index (m, QrMistake, i);
+      if (x->label_id == 1)
+        assert_near (x->score, (1 + 0.8f) / 2);
+      else if (x->label_id == 2)
+        assert_near (x->score, (0.8f * (2 * 0.8f - 1) + 1) / 2);   /* i = (1 − 0.6)/0.5 = 0.8 */
+      else if (x->label_id == 3)
+        assert_near (x->score, 1);
+      else
+        assert_near (x->score, 0.97f);
+    }
+}
+
+static void
+test_baseline_objectlab (void)
+{
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.5f, 0, 0, 100, 100 },
+    { 0, CAT, 0.99f, 300, 0, 400, 100 },
+  };
+  QrLabelBox labels[] = {
+    { 1, DOG, 0, 0, 100, 100 },    /* a same-class prediction exactly there: quality 1, mistake 0 */
+    { 2, DOG, 300, 0, 400, 100 },  /* a confident cat exactly there (swap quality min_s) and no dog
+                                      near (bad-location quality ≈ 0): mistake ≈ 1 */
+  };
+  g_autoptr (GArray) m = qr_baseline_objectlab (boxes, 2, labels, 2, NULL);
+
+  for (guint i = 0; i < m->len; i++)
+    {
+      QrMistake *x = &g_array_index (m, QrMistake, i);
+      if (x->label_id == 1)
+        assert_near (x->score, 0);
+      else if (x->label_id == 2)
+        g_assert_cmpfloat (x->score, >=, 1 - 1e-3f);
+      else
+        assert_near (x->score, 1 - 1e-3f * (1 - 0.99f)); /* overlooked cat: no cat label → quality min_s · (1 − p) */
+    }
 }
 
 static void
@@ -183,7 +260,10 @@ main (int argc, char **argv)
   g_test_add_func ("/peers/label/spurious", test_spurious_label);
   g_test_add_func ("/peers/label/wrong-class", test_wrong_class);
   g_test_add_func ("/peers/label/poorly-located", test_poorly_located);
+  g_test_add_func ("/peers/label/slid-off-is-one-item", test_slid_label_is_one_item);
   g_test_add_func ("/peers/disagreement-weakens-consensus", test_disagreement_weakens);
   g_test_add_func ("/peers/kind-names", test_kind_names);
+  g_test_add_func ("/peers/baselines/fiftyone", test_baseline_fiftyone);
+  g_test_add_func ("/peers/baselines/objectlab", test_baseline_objectlab);
   return g_test_run ();
 }
