@@ -1405,3 +1405,55 @@ qr_catalog_class_names (QrCatalog *self, GError **error)
     }
   return g_steal_pointer (&names);
 }
+
+void
+qr_overlay_box_free (QrOverlayBox *box)
+{
+  if (box == NULL)
+    return;
+  g_free (box->class_name);
+  g_free (box->source);
+  g_free (box);
+}
+
+GPtrArray *
+qr_catalog_list_overlays (QrCatalog *self, gint64 image_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT l.id, c.name, 'label', 1.0, l.x1, l.y1, l.x2, l.y2, 1 FROM labels l"
+                                " JOIN classes c ON c.id = l.class_id WHERE l.image_id = ?1 AND l.deleted_us IS NULL"
+                                " UNION ALL "
+                                "SELECT d.id, c.name, m.name, d.score, d.x1, d.y1, d.x2, d.y2, 0 FROM detections d"
+                                " JOIN classes c ON c.id = d.class_id JOIN runs r ON r.id = d.run_id"
+                                " JOIN models m ON m.id = r.model_id"
+                                " WHERE d.image_id = ?1 AND r.id = (SELECT max (r2.id) FROM runs r2"
+                                "   WHERE r2.model_id = m.id AND r2.state != 'failed')"
+                                " ORDER BY 9 DESC, 3, 4 DESC", error);
+  g_autoptr (GPtrArray) boxes = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_overlay_box_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      QrOverlayBox *b = g_new0 (QrOverlayBox, 1);
+      b->id = sqlite3_column_int64 (stmt, 0);
+      b->class_name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+      b->source = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      b->score = (float) sqlite3_column_double (stmt, 3);
+      b->box.x1 = sqlite3_column_double (stmt, 4);
+      b->box.y1 = sqlite3_column_double (stmt, 5);
+      b->box.x2 = sqlite3_column_double (stmt, 6);
+      b->box.y2 = sqlite3_column_double (stmt, 7);
+      b->is_label = sqlite3_column_int (stmt, 8) != 0;
+      g_ptr_array_add (boxes, b);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing an image's boxes");
+      return NULL;
+    }
+  return g_steal_pointer (&boxes);
+}

@@ -292,6 +292,23 @@ gint64         qr_catalog_latest_run       (QrCatalog   *self,
 GHashTable    *qr_catalog_class_names      (QrCatalog   *self,
                                             GError     **error);
 
+/* What the viewer draws for one image: its live labels and the latest run of each model. */
+typedef struct
+{
+  gint64  id;           /* label or detection id */
+  char   *class_name;
+  char   *source;       /* "label" or the model's name */
+  float   score;        /* 1 for labels */
+  QrBox   box;
+  gboolean is_label;
+} QrOverlayBox;
+
+void           qr_overlay_box_free         (QrOverlayBox *box);
+/* GPtrArray of QrOverlayBox: labels first, then detections by model. */
+GPtrArray     *qr_catalog_list_overlays    (QrCatalog   *self,
+                                            gint64       image_id,
+                                            GError     **error);
+
 /* Thumbnails: JPEG bytes whose longer side is max_side, made from the file at source_mtime_us. */
 gboolean       qr_catalog_put_thumbnail    (QrCatalog   *self,
                                             gint64       image_id,

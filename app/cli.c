@@ -10,6 +10,7 @@
 #include "qr-dataset.h"
 #include "qr-detector.h"
 #include "qr-peers.h"
+#include "qr-runner.h"
 
 #include <math.h>
 #include <signal.h>
@@ -637,38 +638,10 @@ append_json_string (GString *out, const char *s)
   g_string_append_c (out, '"');
 }
 
-/* A model name (centernet, nanodet) is looked for in the user's models folder, then in
- * $QUORUM_MODELS_DIR, then beside the source tree (../shared/models/pretrained, for developers). */
 char *
 qr_cli_resolve_model (const char *name, GError **error)
 {
-  g_autofree char *file = NULL;
-  const char *env = g_getenv ("QUORUM_MODELS_DIR");
-  const char *dirs[3];
-
-  if (g_str_has_suffix (name, ".json") || strchr (name, '/') != NULL)
-    return g_strdup (name);
-  file = g_strconcat (name, ".json", NULL);
-  dirs[0] = NULL;
-  {
-    g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", file, NULL);
-    if (g_file_test (user, G_FILE_TEST_IS_REGULAR))
-      return g_steal_pointer (&user);
-  }
-  dirs[0] = env;
-  dirs[1] = QUORUM_SOURCE_DIR "/../shared/models/pretrained";
-  dirs[2] = NULL;
-  for (int i = 0; i < 2; i++)
-    if (dirs[i] != NULL)
-      {
-        g_autofree char *candidate = g_build_filename (dirs[i], file, NULL);
-        if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
-          return g_canonicalize_filename (candidate, NULL);
-      }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-               "model '%s' not found in %s/quorum/models (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name,
-               g_get_user_data_dir ());
-  return NULL;
+  return qr_find_model (name, error);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -701,127 +674,42 @@ model_display_name (const char *name)
   return g_steal_pointer (&base);
 }
 
-/* Detects over a collection as a run of the catalog: in batches, one transaction each, so Ctrl-C
- * (or a crash) keeps every finished image and a rerun resumes with the images left. */
+/* Detects over a collection as a run of the catalog (qr-runner.h): Ctrl-C keeps what is done. */
 static int
 detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *detector, const char *model_name,
                    const char *model_path, double threshold)
 {
   g_autoptr (QrCatalog) catalog = NULL;
-  g_autoptr (GPtrArray) todo = NULL;
-  g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autofree char *name = model_display_name (model_name);
-  g_autofree char *params = g_strdup_printf ("{\"threshold\": %.3f, \"input\": %d}", threshold,
-                                             qr_detector_get_input_size (detector));
   GError *error = NULL;
-  gint64 model_id, run_id;
-  guint done = 0, boxes = 0, in_batch = 0;
   QrCliProgress progress;
+  QrRunStats stats;
   struct sigaction action = { 0 }, previous;
-  gint64 batch_started;
+  gboolean ok;
 
   catalog = qr_cli_open_catalog (dir, db, &error);
   if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
     return qr_cli_fail (error);
-  model_id = qr_catalog_find_model (catalog, name, NULL);
-  if (model_id < 0 && (model_id = qr_catalog_add_model (catalog, name, "tfjs", model_path, &error)) < 0)
-    return qr_cli_fail (error);
-  run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &error);
-  if (error != NULL)
-    return qr_cli_fail (error);
-  if (run_id < 0 && (run_id = qr_catalog_start_run (catalog, model_id, params, &error)) < 0)
-    return qr_cli_fail (error);
-  todo = qr_catalog_list_images_to_run (catalog, run_id, &error);
-  if (todo == NULL)
-    return qr_cli_fail (error);
-
   action.sa_handler = on_interrupt;
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, &previous);
   qr_cli_progress_init (&progress, "Detecting", quiet);
-  batch_started = g_get_monotonic_time ();
-  for (guint i = 0; i < todo->len && !interrupted; i++)
-    {
-      QrImageRecord *r = todo->pdata[i];
-      g_autofree char *file = qr_catalog_resolve_path (catalog, r->path);
-      g_autoptr (GError) image_error = NULL;
-      g_autoptr (QrImage) image = qr_image_load (file, NULL, 0, &image_error);
-      g_autoptr (GArray) found = NULL;
-
-      if (in_batch == 0 && !qr_catalog_begin (catalog, &error))
-        goto fail;
-      if (image == NULL)
-        {
-          /* Unreadable after all: say so in the catalog and go on. */
-          if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_error->message, &error))
-            goto fail;
-        }
-      else
-        {
-          found = qr_detector_detect (detector, image, abort_if_interrupted, NULL, &error);
-          if (found == NULL)
-            {
-              if (g_error_matches (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
-                {
-                  g_clear_error (&error);
-                  break;
-                }
-              goto fail;
-            }
-          for (guint k = 0; k < found->len; k++)
-            {
-              QrDetection *d = &g_array_index (found, QrDetection, k);
-              gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
-              QrBox box = { d->x1, d->y1, d->x2, d->y2 };
-              if (cls == 0)
-                {
-                  cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id), &error);
-                  if (cls < 0)
-                    goto fail;
-                  g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
-                }
-              if (qr_catalog_add_detection (catalog, run_id, r->id, cls, d->score, &box, &error) < 0)
-                goto fail;
-              boxes++;
-            }
-        }
-      if (!qr_catalog_mark_run_image (catalog, run_id, r->id, &error))
-        goto fail;
-      done++;
-      in_batch++;
-      /* A batch is 32 images or two seconds, whichever comes first. */
-      if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
-        {
-          if (!qr_catalog_commit (catalog, &error))
-            goto fail;
-          in_batch = 0;
-          batch_started = g_get_monotonic_time ();
-          qr_cli_progress_update (done, todo->len, &progress);
-        }
-    }
-  if (in_batch > 0 && !qr_catalog_commit (catalog, &error))
-    goto fail;
+  ok = qr_run_detector (catalog, detector, name, model_path, threshold, abort_if_interrupted, NULL, qr_cli_progress_update,
+                        &progress, &stats, &error);
   qr_cli_progress_end (&progress);
   sigaction (SIGINT, &previous, NULL);
-  if (!qr_catalog_finish_run (catalog, run_id, interrupted ? "cancelled" : "done", &error))
+  if (!ok)
     return qr_cli_fail (error);
-  if (interrupted)
+  if (stats.stopped)
     {
       fprintf (stderr, "quorum: interrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
-               done, todo->len, boxes);
+               stats.images, stats.remaining, stats.detections);
       return QR_EXIT_ERROR;
     }
   if (!quiet)
-    printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog), run_id, name,
-            done, boxes, todo->len == 0 ? " (already complete)" : "");
+    printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog),
+            stats.run_id, name, stats.images, stats.detections, stats.remaining == 0 ? " (already complete)" : "");
   return QR_EXIT_OK;
-
-fail:
-  qr_catalog_rollback (catalog);
-  qr_cli_progress_end (&progress);
-  sigaction (SIGINT, &previous, NULL);
-  qr_catalog_finish_run (catalog, run_id, "failed", NULL);
-  return qr_cli_fail (error);
 }
 
 static int

@@ -1,0 +1,40 @@
+/* qr-runner.h: a detector run over a collection, stored in its catalog. Batches of 32 images (or
+ * two seconds) are committed one transaction each, so that stopping — a cancel, Ctrl-C, a crash —
+ * keeps every finished image, and running again resumes the same run with the images left. */
+#pragma once
+
+#include "qr-catalog.h"
+#include "qr-detector.h"
+#include "qr-indexer.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gint64  run_id;
+  guint   images;      /* processed this time */
+  guint   remaining;   /* the run's images at the start */
+  guint   detections;
+  gboolean stopped;    /* abort said stop: the run is "cancelled", resumable */
+} QrRunStats;
+
+/* name: the model's name in the catalog (registered on first use, with path as its location). */
+gboolean qr_run_detector (QrCatalog      *catalog,
+                          QrDetector     *detector,
+                          const char     *name,
+                          const char     *path,
+                          double          threshold,
+                          QrAbortFunc     abort,
+                          gpointer        abort_data,
+                          QrProgressFunc  progress,
+                          gpointer        progress_data,
+                          QrRunStats     *stats,
+                          GError        **error);
+
+/* Where a model name (centernet, nanodet) is: the user's models folder
+ * ($XDG_DATA_HOME/quorum/models), then $QUORUM_MODELS_DIR, then beside the source tree
+ * (../shared/models/pretrained, for developers). A path is returned as it is. */
+char    *qr_find_model   (const char     *name,
+                          GError        **error);
+
+G_END_DECLS

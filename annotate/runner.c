@@ -1,0 +1,151 @@
+/* runner.c: see qr-runner.h. */
+#define G_LOG_DOMAIN "quorum-runner"
+
+#include "quorum-config.h"
+#include "qr-runner.h"
+
+#include <string.h>
+
+char *
+qr_find_model (const char *name, GError **error)
+{
+  g_autofree char *file = NULL;
+  const char *dirs[2] = { g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
+
+  if (g_str_has_suffix (name, ".json") || strchr (name, '/') != NULL)
+    return g_strdup (name);
+  file = g_strconcat (name, ".json", NULL);
+  {
+    g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", file, NULL);
+    if (g_file_test (user, G_FILE_TEST_IS_REGULAR))
+      return g_steal_pointer (&user);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (dirs[i] != NULL)
+      {
+        g_autofree char *candidate = g_build_filename (dirs[i], file, NULL);
+        if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
+          return g_canonicalize_filename (candidate, NULL);
+      }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               "model '%s' not found in %s/quorum/models (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name,
+               g_get_user_data_dir ());
+  return NULL;
+}
+
+gboolean
+qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, const char *path, double threshold,
+                 QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress, gpointer progress_data,
+                 QrRunStats *stats, GError **error)
+{
+  g_autoptr (GPtrArray) todo = NULL;
+  g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree char *params = g_strdup_printf ("{\"threshold\": %.3f, \"input\": %d}", threshold,
+                                             qr_detector_get_input_size (detector));
+  QrRunStats local;
+  gint64 model_id, batch_started;
+  guint in_batch = 0;
+  GError *local_error = NULL;
+
+  if (stats == NULL)
+    stats = &local;
+  memset (stats, 0, sizeof *stats);
+  model_id = qr_catalog_find_model (catalog, name, NULL);
+  if (model_id < 0 && (model_id = qr_catalog_add_model (catalog, name, "tfjs", path, error)) < 0)
+    return FALSE;
+  stats->run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (stats->run_id < 0 && (stats->run_id = qr_catalog_start_run (catalog, model_id, params, error)) < 0)
+    return FALSE;
+  todo = qr_catalog_list_images_to_run (catalog, stats->run_id, error);
+  if (todo == NULL)
+    return FALSE;
+  stats->remaining = todo->len;
+
+  batch_started = g_get_monotonic_time ();
+  for (guint i = 0; i < todo->len; i++)
+    {
+      QrImageRecord *r = todo->pdata[i];
+      g_autofree char *file = NULL;
+      g_autoptr (GError) image_error = NULL;
+      g_autoptr (QrImage) image = NULL;
+      g_autoptr (GArray) found = NULL;
+
+      if (abort != NULL && abort (abort_data))
+        {
+          stats->stopped = TRUE;
+          break;
+        }
+      file = qr_catalog_resolve_path (catalog, r->path);
+      image = qr_image_load (file, NULL, 0, &image_error);
+      if (in_batch == 0 && !qr_catalog_begin (catalog, error))
+        goto fail;
+      if (image == NULL)
+        {
+          /* Unreadable after all: say so in the catalog and go on. */
+          if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_error->message, error))
+            goto fail;
+        }
+      else
+        {
+          found = qr_detector_detect (detector, image, abort, abort_data, &local_error);
+          if (found == NULL)
+            {
+              if (g_error_matches (local_error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+                {
+                  g_clear_error (&local_error);
+                  stats->stopped = TRUE;
+                  break;
+                }
+              g_propagate_error (error, local_error);
+              goto fail;
+            }
+          for (guint k = 0; k < found->len; k++)
+            {
+              QrDetection *d = &g_array_index (found, QrDetection, k);
+              gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
+              QrBox box = { d->x1, d->y1, d->x2, d->y2 };
+              if (cls == 0)
+                {
+                  cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id), error);
+                  if (cls < 0)
+                    goto fail;
+                  g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
+                }
+              if (qr_catalog_add_detection (catalog, stats->run_id, r->id, cls, d->score, &box, error) < 0)
+                goto fail;
+              stats->detections++;
+            }
+        }
+      if (!qr_catalog_mark_run_image (catalog, stats->run_id, r->id, error))
+        goto fail;
+      stats->images++;
+      in_batch++;
+      if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
+        {
+          if (!qr_catalog_commit (catalog, error))
+            goto fail;
+          in_batch = 0;
+          batch_started = g_get_monotonic_time ();
+          if (progress != NULL)
+            progress (stats->images, todo->len, progress_data);
+        }
+    }
+  if (in_batch > 0)
+    {
+      if (!qr_catalog_commit (catalog, error))
+        goto fail;
+      if (progress != NULL)
+        progress (stats->images, todo->len, progress_data);
+    }
+  return qr_catalog_finish_run (catalog, stats->run_id, stats->stopped ? "cancelled" : "done", error);
+
+fail:
+  qr_catalog_rollback (catalog);
+  qr_catalog_finish_run (catalog, stats->run_id, "failed", NULL);
+  return FALSE;
+}

@@ -1,0 +1,29 @@
+/* qr-canvas.h: the image viewer: the picture, fitted or zoomed (wheel to the cursor, +/−, 0 to fit,
+ * 1 for 100 %) and panned (drag), with the boxes drawn over it — human labels solid, each model's
+ * detections dashed, a stable colour per class, class and score above each box. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define QR_TYPE_CANVAS (qr_canvas_get_type ())
+G_DECLARE_FINAL_TYPE (QrCanvas, qr_canvas, QR, CANVAS, GtkWidget)
+
+GtkWidget *qr_canvas_new               (void);
+/* texture may be smaller than the image (a thumbnail while the full image loads): boxes are in
+ * image pixels, width × height. */
+void       qr_canvas_set_image         (QrCanvas   *self,
+                                        GdkTexture *texture,
+                                        int         width,
+                                        int         height);
+/* overlays: a GPtrArray of QrOverlayBox (qr-catalog.h), taken; NULL clears. */
+void       qr_canvas_set_overlays      (QrCanvas   *self,
+                                        GPtrArray  *overlays);
+void       qr_canvas_set_score_threshold (QrCanvas *self,
+                                        double      threshold);
+void       qr_canvas_zoom_fit          (QrCanvas   *self);
+double     qr_canvas_get_zoom          (QrCanvas   *self);
+guint      qr_canvas_get_n_visible_boxes (QrCanvas *self);
+
+G_END_DECLS
