@@ -5,6 +5,7 @@
 #include "qr-thumbnailer.h"
 #include "qr-window.h"
 #include "qr-export-dialog.h"
+#include "qr-canvas.h"
 #include "qr-dataset.h"
 #include "test-util.h"
 
@@ -183,6 +184,95 @@ test_export_dialog (void)
   test_remove_tree (tmp);
 }
 
+static void
+test_canvas (void)
+{
+  GtkWidget *window, *canvas;
+  g_autoptr (GBytes) pixels = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  GPtrArray *overlays = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_overlay_box_free);
+  const char *sources[] = { "label", "centernet", "nanodet" };
+  float scores[] = { 1.0f, 0.8f, 0.1f };
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  pixels = g_bytes_new_take (g_malloc0 (64 * 48 * 3), 64 * 48 * 3);
+  texture = gdk_memory_texture_new (64, 48, GDK_MEMORY_R8G8B8, pixels, 64 * 3);
+  for (int i = 0; i < 3; i++)
+    {
+      QrOverlayBox *b = g_new0 (QrOverlayBox, 1);
+      b->class_name = g_strdup ("dog");
+      b->source = g_strdup (sources[i]);
+      b->score = scores[i];
+      b->is_label = i == 0;
+      b->box = (QrBox) { 10, 10, 40, 30 };
+      g_ptr_array_add (overlays, b);
+    }
+  window = gtk_window_new ();
+  canvas = qr_canvas_new ();
+  gtk_window_set_child (GTK_WINDOW (window), canvas);
+  gtk_window_set_default_size (GTK_WINDOW (window), 320, 240);
+  gtk_window_present (GTK_WINDOW (window));
+  qr_canvas_set_image (QR_CANVAS (canvas), texture, 640, 480);
+  qr_canvas_set_overlays (QR_CANVAS (canvas), overlays);
+  /* the label and the confident detection; the 0.1 one is under the 0.3 threshold */
+  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 2);
+  qr_canvas_set_score_threshold (QR_CANVAS (canvas), 0.05);
+  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 3);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+  g_assert_cmpfloat (qr_canvas_get_zoom (QR_CANVAS (canvas)), >, 1.0);
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-fit", NULL));
+  g_assert_cmpfloat (qr_canvas_get_zoom (QR_CANVAS (canvas)), ==, 1.0);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_window_detect (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autofree char *to = g_build_filename (tmp, "dog.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len;
+  QrWindow *window;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  if (!g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/centernet.json", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  test_write_bytes (to, bytes, len);
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  spin_until (window_idle, window, 30);
+  /* The same action Ctrl+R triggers: CenterNet over the collection, stored as a run. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  g_assert_true (qr_window_is_busy (window));
+  spin_until (window_idle, window, 60);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    QrCatalogStats stats;
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.runs, ==, 1);
+    g_assert_cmpint (stats.detections, >=, 3);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -197,5 +287,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/image-list/lazy-items-and-thumbnails", test_image_list);
   g_test_add_func ("/ui/window/open-index-reindex", test_window);
   g_test_add_func ("/ui/export-dialog/exports", test_export_dialog);
+  g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
+  g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
   return g_test_run ();
 }

@@ -7,6 +7,8 @@
 #include "qr-window.h"
 #include "qr-image-list.h"
 #include "qr-export-dialog.h"
+#include "qr-canvas.h"
+#include "qr-runner.h"
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 
@@ -19,6 +21,7 @@ typedef enum
   JOB_PHASE_INDEX,
   JOB_PHASE_INDEXED,   /* indexing done: the gallery reloads */
   JOB_PHASE_THUMBS,
+  JOB_PHASE_DETECT,
 } JobPhase;
 
 struct _QrWindow
@@ -31,7 +34,7 @@ struct _QrWindow
   AdwStatusPage        *status_page;
   GtkStack             *stack;
   GtkGridView          *grid_view;
-  GtkPicture           *viewer_picture;
+  QrCanvas             *canvas;
   GtkButton            *back_button;
   GtkRevealer          *job_revealer;
   GtkLabel             *job_label;
@@ -97,7 +100,7 @@ show_page (QrWindow *self, const char *page)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
   if (viewer)
-    gtk_widget_grab_focus (GTK_WIDGET (self->viewer_picture));
+    gtk_widget_grab_focus (GTK_WIDGET (self->canvas));
   else if (g_str_equal (page, "gallery"))
     gtk_widget_grab_focus (GTK_WIDGET (self->grid_view));
 }
@@ -180,6 +183,9 @@ apply_progress (gpointer data)
     case JOB_PHASE_THUMBS:
       gtk_label_set_text (self->job_label, _("Making thumbnails…"));
       qr_image_list_thumbnails_changed (self->images);
+      break;
+    case JOB_PHASE_DETECT:
+      gtk_label_set_text (self->job_label, _("Detecting objects…"));
       break;
     }
   if (p->total > 0)
@@ -269,6 +275,52 @@ run_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancell
                          g_free);
 }
 
+static gboolean
+job_cancelled (gpointer data)
+{
+  return g_cancellable_is_cancelled (data);
+}
+
+static void
+detect_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_DETECT, done, total);
+}
+
+/* Detect: CenterNet over the collection as a catalog run; a cancel keeps the finished images. */
+static void
+run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autofree char *path = NULL;
+  GError *error = NULL;
+  QrRunStats stats;
+
+  catalog = qr_catalog_open (job->root, job->db_path, &error);
+  if (catalog == NULL || (path = qr_find_model ("centernet", &error)) == NULL
+      || (detector = qr_detector_load (path, NULL, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  post_progress (job, JOB_PHASE_DETECT, 0, 0);
+  if (!qr_run_detector (catalog, detector, "centernet", path, 0.25, job_cancelled, cancellable, detect_progress, job,
+                        &stats, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (stats.stopped)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return;
+    }
+  g_task_return_pointer (task, g_strdup_printf (_("CenterNet: %u images, %u detections"), stats.images, stats.detections),
+                         g_free);
+}
+
 static void
 job_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -286,6 +338,13 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   qr_image_list_thumbnails_changed (self->images);
   update_subtitle (self);
   show_gallery_or_empty (self);
+  if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
+    {
+      /* New detections: redraw the boxes of the image on screen. */
+      g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position);
+      if (item != NULL)
+        qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
+    }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     toast (self, _("Cancelled: what was done is kept"));
   else if (error != NULL)
@@ -295,7 +354,7 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-start_job (QrWindow *self)
+start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
 {
   Job *job;
   g_autoptr (GTask) task = NULL;
@@ -315,12 +374,18 @@ start_job (QrWindow *self)
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "quorum-collection-job");
 
-  gtk_label_set_text (self->job_label, _("Indexing…"));
+  gtk_label_set_text (self->job_label, label);
   gtk_label_set_text (self->job_rate, "");
   gtk_progress_bar_set_fraction (self->job_progress, 0);
   gtk_revealer_set_reveal_child (self->job_revealer, TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
-  g_task_run_in_thread (task, run_job);
+  g_task_run_in_thread (task, func);
+}
+
+static void
+start_job (QrWindow *self)
+{
+  start_job_with (self, run_job, _("Indexing…"));
 }
 
 gboolean
@@ -396,6 +461,7 @@ qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
   self->collection = g_strdup (qr_catalog_get_root (catalog));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.detect", TRUE);
   remember_collection (self, self->collection);
   update_subtitle (self);
   show_page (self, "gallery");
@@ -429,11 +495,14 @@ viewer_loaded (GObject *source, GAsyncResult *result, gpointer data)
     return;
   if (texture == NULL)
     {
-      gtk_picture_set_paintable (self->viewer_picture, NULL);
       toast (self, error->message);
       return;
     }
-  gtk_picture_set_paintable (self->viewer_picture, GDK_PAINTABLE (texture));
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position);
+    if (item != NULL)
+      qr_canvas_set_image (self->canvas, texture, qr_image_item_get_width (item), qr_image_item_get_height (item));
+  }
 }
 
 static void
@@ -476,8 +545,10 @@ show_image_at (QrWindow *self, guint position)
   g_clear_object (&self->viewer_cancellable);
   self->viewer_cancellable = g_cancellable_new ();
 
-  /* The thumbnail stands in until the full image is decoded. */
-  gtk_picture_set_paintable (self->viewer_picture, GDK_PAINTABLE (qr_image_item_get_thumbnail (item)));
+  /* The thumbnail stands in until the full image is decoded; boxes are drawn at once. */
+  qr_canvas_set_image (self->canvas, qr_image_item_get_thumbnail (item), qr_image_item_get_width (item),
+                       qr_image_item_get_height (item));
+  qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
   subtitle = g_strdup_printf ("%s · %d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
                               qr_image_item_get_height (item));
   adw_window_title_set_subtitle (self->window_title, subtitle);
@@ -616,6 +687,15 @@ action_export (GtkWidget *widget, const char *name, GVariant *param)
 }
 
 static void
+action_detect (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  if (self->catalog != NULL)
+    start_job_with (self, run_detect_job, _("Detecting objects…"));
+}
+
+static void
 action_reindex (GtkWidget *widget, const char *name, GVariant *param)
 {
   start_job (QR_WINDOW (widget));
@@ -637,7 +717,8 @@ action_show_gallery (GtkWidget *widget, const char *name, GVariant *param)
 
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
-  gtk_picture_set_paintable (self->viewer_picture, NULL);
+  qr_canvas_set_image (self->canvas, NULL, 0, 0);
+  qr_canvas_set_overlays (self->canvas, NULL);
   update_subtitle (self);
   show_page (self, "gallery");
   gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u", self->viewer_position);
@@ -712,13 +793,14 @@ qr_window_class_init (QrWindowClass *klass)
   object_class->finalize = qr_window_finalize;
   GTK_WINDOW_CLASS (klass)->close_request = close_request;
 
+  g_type_ensure (QR_TYPE_CANVAS);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quorum/Quorum/ui/qr-window.ui");
   gtk_widget_class_bind_template_child (widget_class, QrWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, status_page);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, grid_view);
-  gtk_widget_class_bind_template_child (widget_class, QrWindow, viewer_picture);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, canvas);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_revealer);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_label);
@@ -730,6 +812,7 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
   gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
+  gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
   gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
@@ -738,6 +821,7 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-folder", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.reindex", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.detect", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.cancel-job", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.show-gallery", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_j, 0, "win.next-image", NULL);
@@ -769,6 +853,7 @@ qr_window_init (QrWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.detect", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
   show_page (self, "empty");
 }
