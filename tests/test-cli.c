@@ -343,6 +343,20 @@ test_peers_and_review (Fixture *f, gconstpointer data)
     }
   g_assert_true (spurious);
   g_assert_true (wrong);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* No image is reviewed yet: eval says so; with every label it reports each peer. */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "eval", "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)),
+                   ==, 1);
+  g_assert_nonnull (strstr (err, "reviewed"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "eval", "--all-labels", "--db", f->db, "-c", f->dir, NULL }, NULL,
+                                          &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "mAP@0.5"));
+  g_assert_nonnull (strstr (out, "centernet-flip"));
+  g_assert_nonnull (strstr (out, "Agreement"));
 }
 
 int

@@ -1,6 +1,7 @@
 /* test-peers.c: peer-pressure scores on constructed cases, each expectation worked out by hand
  * from the formulas in inference/peers.c. Three peers; classes 1 = dog, 2 = cat. */
 #include "qr-peers.h"
+#include "qr-eval.h"
 
 #include <math.h>
 
@@ -238,6 +239,39 @@ test_baseline_objectlab (void)
     }
 }
 
+/* Average precision on cases worked out by hand (COCO's 101-point interpolation). */
+static void
+test_eval (void)
+{
+  QrLabelBox labels[] = { { 1, DOG, 0, 0, 10, 10 }, { 2, DOG, 20, 0, 30, 10 }, { 3, CAT, 40, 0, 50, 10 },
+                          { 4, DOG, 60, 0, 70, 10 } };
+  /* Dogs: two found with the top scores, then a false positive, one dog never found. */
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.9f, 0, 0, 10, 10 },
+    { 0, DOG, 0.8f, 20, 0, 30, 11 },       /* IoU 10/11 */
+    { 0, DOG, 0.7f, 100, 100, 110, 110 },  /* nothing there */
+    { 0, CAT, 0.6f, 40, 0, 50, 10 },
+  };
+  QrEvalImage image = { boxes, 4, labels, 4 };
+  QrEvalImage twin = { boxes, 3, labels, 4 };   /* the same model without its cat */
+  g_autoptr (GArray) e = qr_evaluate (&image, 1, 0.5f);
+  QrClassEval *dog = &g_array_index (e, QrClassEval, 0), *cat = &g_array_index (e, QrClassEval, 1);
+
+  g_assert_cmpuint (e->len, ==, 2);
+  g_assert_cmpint (dog->class_id, ==, DOG);
+  g_assert_cmpuint (dog->n_labels, ==, 3);
+  /* precision 1 up to recall 2/3 (67 of the 101 points: r = 0, 0.01 … 0.66), none beyond */
+  assert_near ((float) dog->ap50, 67.0f / 101);
+  assert_near ((float) dog->precision, 2.0f / 3);
+  assert_near ((float) dog->recall, 2.0f / 3);
+  assert_near ((float) cat->ap50, 1);
+  /* At IoU 0.95 the second dog (IoU 0.91) no longer counts. */
+  assert_near ((float) qr_average_precision (&image, 1, DOG, 0.95f), 34.0f / 101);
+  /* Agreement: the twin finds 3 of the full model's 4 boxes; the full one finds all of the twin's. */
+  assert_near ((float) qr_peer_agreement (&image, &twin, 1, 0.5f), 0.75f);
+  assert_near ((float) qr_peer_agreement (&twin, &image, 1, 0.5f), 1.0f);
+}
+
 static void
 test_kind_names (void)
 {
@@ -265,5 +299,6 @@ main (int argc, char **argv)
   g_test_add_func ("/peers/kind-names", test_kind_names);
   g_test_add_func ("/peers/baselines/fiftyone", test_baseline_fiftyone);
   g_test_add_func ("/peers/baselines/objectlab", test_baseline_objectlab);
+  g_test_add_func ("/peers/eval/ap-precision-recall-agreement", test_eval);
   return g_test_run ();
 }
