@@ -1457,3 +1457,111 @@ qr_catalog_list_overlays (QrCatalog *self, gint64 image_id, GError **error)
     }
   return g_steal_pointer (&boxes);
 }
+
+gboolean
+qr_catalog_update_label (QrCatalog *self, gint64 label_id, gint64 class_id, const QrBox *box, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!check_box (box, error))
+    return FALSE;
+  stmt = prepare (self, "UPDATE labels SET class_id = ?2, x1 = ?3, y1 = ?4, x2 = ?5, y2 = ?6, modified_us = ?7"
+                        " WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  sqlite3_bind_int64 (stmt, 2, class_id);
+  sqlite3_bind_double (stmt, 3, box->x1);
+  sqlite3_bind_double (stmt, 4, box->y1);
+  sqlite3_bind_double (stmt, 5, box->x2);
+  sqlite3_bind_double (stmt, 6, box->y2);
+  /* strictly later than created_us, even within the same microsecond */
+  sqlite3_bind_int64 (stmt, 7, g_get_real_time () + 1);
+  if (!step_done (self, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no label with id %" G_GINT64_FORMAT, label_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+qr_catalog_undelete_label (QrCatalog *self, gint64 label_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE labels SET deleted_us = NULL, modified_us = ?2 WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  sqlite3_bind_int64 (stmt, 2, g_get_real_time ());
+  return step_done (self, stmt, error);
+}
+
+gboolean
+qr_catalog_get_label (QrCatalog *self, gint64 label_id, gint64 *class_id, QrBox *box, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT class_id, x1, y1, x2, y2 FROM labels WHERE id = ?1", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *class_id = sqlite3_column_int64 (stmt, 0);
+      box->x1 = sqlite3_column_double (stmt, 1);
+      box->y1 = sqlite3_column_double (stmt, 2);
+      box->x2 = sqlite3_column_double (stmt, 3);
+      box->y2 = sqlite3_column_double (stmt, 4);
+    }
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no label with id %" G_GINT64_FORMAT, label_id);
+  else
+    set_sql_error (self, error, "reading a label");
+  sqlite3_reset (stmt);
+  return rc == SQLITE_ROW;
+}
+
+gboolean
+qr_catalog_get_detection (QrCatalog *self, gint64 detection_id, gint64 *image_id, gint64 *class_id, QrBox *box,
+                          GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT image_id, class_id, x1, y1, x2, y2 FROM detections WHERE id = ?1", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, detection_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *image_id = sqlite3_column_int64 (stmt, 0);
+      *class_id = sqlite3_column_int64 (stmt, 1);
+      box->x1 = sqlite3_column_double (stmt, 2);
+      box->y1 = sqlite3_column_double (stmt, 3);
+      box->x2 = sqlite3_column_double (stmt, 4);
+      box->y2 = sqlite3_column_double (stmt, 5);
+    }
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no detection with id %" G_GINT64_FORMAT,
+                 detection_id);
+  else
+    set_sql_error (self, error, "reading a detection");
+  sqlite3_reset (stmt);
+  return rc == SQLITE_ROW;
+}
+
+gboolean
+qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detection_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE labels SET detection_id = ?2 WHERE id = ?1", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, label_id);
+  sqlite3_bind_int64 (stmt, 2, detection_id);
+  return step_done (self, stmt, error);
+}

@@ -292,6 +292,33 @@ gint64         qr_catalog_latest_run       (QrCatalog   *self,
 GHashTable    *qr_catalog_class_names      (QrCatalog   *self,
                                             GError     **error);
 
+/* Label edits: each sets modified_us (corrected labels are exported by that). */
+gboolean       qr_catalog_update_label     (QrCatalog   *self,
+                                            gint64       label_id,
+                                            gint64       class_id,
+                                            const QrBox *box,
+                                            GError     **error);
+gboolean       qr_catalog_undelete_label   (QrCatalog   *self,
+                                            gint64       label_id,
+                                            GError     **error);
+/* A label's class and box as stored (deleted or not). */
+gboolean       qr_catalog_get_label        (QrCatalog   *self,
+                                            gint64       label_id,
+                                            gint64      *class_id,
+                                            QrBox       *box,
+                                            GError     **error);
+/* A detection's image, class and box. */
+gboolean       qr_catalog_get_detection    (QrCatalog   *self,
+                                            gint64       detection_id,
+                                            gint64      *image_id,
+                                            gint64      *class_id,
+                                            QrBox       *box,
+                                            GError     **error);
+gboolean       qr_catalog_set_label_detection (QrCatalog *self,
+                                            gint64       label_id,
+                                            gint64       detection_id,
+                                            GError     **error);
+
 /* What the viewer draws for one image: its live labels and the latest run of each model. */
 typedef struct
 {

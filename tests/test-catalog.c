@@ -1,5 +1,6 @@
 /* test-catalog.c: the catalog's schema, migrations, default location and constraints. */
 #include "qr-catalog.h"
+#include "qr-history.h"
 #include "test-util.h"
 
 #include <string.h>
@@ -324,6 +325,66 @@ test_transaction_rollback (Fixture *f, gconstpointer data)
   g_assert_cmpint (stats.images, ==, 0);
 }
 
+static void
+test_history (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrHistory) history = qr_history_new (catalog);
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 10, 10, 50, 50 }, moved = { 20, 20, 60, 60 }, got;
+  gint64 dog, cat, label, model, run, det, accepted, class_id;
+  QrCatalogStats stats;
+
+  record->path = g_strdup ("a.jpg");
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+
+  /* draw, move and relabel, delete: each in the catalog at once */
+  label = qr_history_add_label (history, record->id, dog, &box, QR_LABEL_SOURCE_DRAWN, "test", &error);
+  g_assert_cmpint (label, >, 0);
+  g_assert_true (qr_history_update_label (history, label, cat, &moved, &error));
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, cat);
+  g_assert_cmpfloat (got.x1, ==, 20);
+  g_assert_true (qr_history_delete_label (history, label, &error));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 0);
+
+  /* undo all three, in reverse */
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 1);
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, dog);
+  g_assert_cmpfloat (got.x1, ==, 10);
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 0);
+  g_assert_false (qr_history_can_undo (history));
+
+  /* redo twice: drawn again, then moved and relabelled */
+  g_assert_true (qr_history_redo (history, &error));
+  g_assert_true (qr_history_redo (history, &error));
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, cat);
+  g_assert_true (qr_history_can_redo (history));
+  /* a new edit drops the redo stack */
+  model = qr_catalog_add_model (catalog, "centernet", "tfjs", NULL, &error);
+  run = qr_catalog_start_run (catalog, model, "{}", &error);
+  det = qr_catalog_add_detection (catalog, run, record->id, dog, 0.9, &box, &error);
+  accepted = qr_history_accept_detection (history, det, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (accepted, >, 0);
+  g_assert_false (qr_history_can_redo (history));
+  {
+    g_autoptr (GPtrArray) corrected = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_CORRECTED, &error);
+    g_assert_cmpuint (corrected->len, ==, 2); /* a drawn label and an accepted one */
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,6 +399,7 @@ main (int argc, char **argv)
   ADD ("/catalog/open/default-path", test_default_path);
   ADD ("/catalog/constraints", test_constraints);
   ADD ("/catalog/transaction/rollback", test_transaction_rollback);
+  ADD ("/catalog/history/edit-undo-redo", test_history);
 #undef ADD
   return g_test_run ();
 }

@@ -1,0 +1,202 @@
+/* history.c: see qr-history.h. An edit is an operation on one label with what it was before and
+ * after; undo applies "before", redo "after". A new edit clears the redo stack. */
+#define G_LOG_DOMAIN "quorum-history"
+
+#include "qr-history.h"
+
+typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE } OpKind;
+
+typedef struct
+{
+  OpKind kind;
+  gint64 label_id;
+  gint64 class_before, class_after;
+  QrBox  before, after;
+} Op;
+
+struct _QrHistory
+{
+  GObject    parent_instance;
+
+  /* Owned references */
+  QrCatalog *catalog;
+  GArray    *undo;   /* Op */
+  GArray    *redo;   /* Op */
+};
+
+G_DEFINE_FINAL_TYPE (QrHistory, qr_history, G_TYPE_OBJECT)
+
+enum { CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+qr_history_finalize (GObject *object)
+{
+  QrHistory *self = QR_HISTORY (object);
+
+  g_clear_object (&self->catalog);
+  g_array_unref (self->undo);
+  g_array_unref (self->redo);
+  G_OBJECT_CLASS (qr_history_parent_class)->finalize (object);
+}
+
+static void
+qr_history_class_init (QrHistoryClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qr_history_finalize;
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 0);
+}
+
+static void
+qr_history_init (QrHistory *self)
+{
+  self->undo = g_array_new (FALSE, FALSE, sizeof (Op));
+  self->redo = g_array_new (FALSE, FALSE, sizeof (Op));
+}
+
+QrHistory *
+qr_history_new (QrCatalog *catalog)
+{
+  QrHistory *self = g_object_new (QR_TYPE_HISTORY, NULL);
+  self->catalog = g_object_ref (catalog);
+  return self;
+}
+
+QrCatalog *
+qr_history_get_catalog (QrHistory *self)
+{
+  return self->catalog;
+}
+
+static void
+record (QrHistory *self, const Op *op)
+{
+  g_array_append_val (self->undo, *op);
+  g_array_set_size (self->redo, 0);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+gint64
+qr_history_add_label (QrHistory *self, gint64 image_id, gint64 class_id, const QrBox *box, QrLabelSource source,
+                      const char *provenance, GError **error)
+{
+  Op op = { OP_CREATE, 0, class_id, class_id, *box, *box };
+
+  op.label_id = qr_catalog_add_label (self->catalog, image_id, class_id, box, source, provenance, error);
+  if (op.label_id < 0)
+    return -1;
+  record (self, &op);
+  return op.label_id;
+}
+
+gint64
+qr_history_accept_detection (QrHistory *self, gint64 detection_id, GError **error)
+{
+  gint64 image_id, class_id, label_id;
+  QrBox box;
+  g_autofree char *provenance = g_strdup_printf ("detection %" G_GINT64_FORMAT, detection_id);
+  Op op = { OP_CREATE };
+
+  if (!qr_catalog_get_detection (self->catalog, detection_id, &image_id, &class_id, &box, error))
+    return -1;
+  if (!qr_catalog_begin (self->catalog, error))
+    return -1;
+  label_id = qr_catalog_add_label (self->catalog, image_id, class_id, &box, QR_LABEL_SOURCE_ACCEPTED, provenance, error);
+  if (label_id < 0 || !qr_catalog_set_label_detection (self->catalog, label_id, detection_id, error)
+      || !qr_catalog_commit (self->catalog, error))
+    {
+      qr_catalog_rollback (self->catalog);
+      return -1;
+    }
+  op.label_id = label_id;
+  op.class_before = op.class_after = class_id;
+  op.before = op.after = box;
+  record (self, &op);
+  return label_id;
+}
+
+gboolean
+qr_history_update_label (QrHistory *self, gint64 label_id, gint64 class_id, const QrBox *box, GError **error)
+{
+  Op op = { OP_UPDATE, label_id };
+
+  if (!qr_catalog_get_label (self->catalog, label_id, &op.class_before, &op.before, error))
+    return FALSE;
+  op.class_after = class_id;
+  op.after = *box;
+  if (!qr_catalog_update_label (self->catalog, label_id, class_id, box, error))
+    return FALSE;
+  record (self, &op);
+  return TRUE;
+}
+
+gboolean
+qr_history_delete_label (QrHistory *self, gint64 label_id, GError **error)
+{
+  Op op = { OP_DELETE, label_id };
+
+  if (!qr_catalog_delete_label (self->catalog, label_id, error))
+    return FALSE;
+  record (self, &op);
+  return TRUE;
+}
+
+gboolean
+qr_history_can_undo (QrHistory *self)
+{
+  return self->undo->len > 0;
+}
+
+gboolean
+qr_history_can_redo (QrHistory *self)
+{
+  return self->redo->len > 0;
+}
+
+/* Applies op forwards (redo) or backwards (undo). */
+static gboolean
+apply (QrHistory *self, const Op *op, gboolean forwards, GError **error)
+{
+  switch (op->kind)
+    {
+    case OP_CREATE:
+      return forwards ? qr_catalog_undelete_label (self->catalog, op->label_id, error)
+                      : qr_catalog_delete_label (self->catalog, op->label_id, error);
+    case OP_DELETE:
+      return forwards ? qr_catalog_delete_label (self->catalog, op->label_id, error)
+                      : qr_catalog_undelete_label (self->catalog, op->label_id, error);
+    case OP_UPDATE:
+    default:
+      return qr_catalog_update_label (self->catalog, op->label_id, forwards ? op->class_after : op->class_before,
+                                      forwards ? &op->after : &op->before, error);
+    }
+}
+
+static gboolean
+move (QrHistory *self, GArray *from, GArray *to, gboolean forwards, GError **error)
+{
+  Op op;
+
+  if (from->len == 0)
+    return TRUE;
+  op = g_array_index (from, Op, from->len - 1);
+  if (!apply (self, &op, forwards, error))
+    return FALSE;
+  g_array_set_size (from, from->len - 1);
+  g_array_append_val (to, op);
+  g_signal_emit (self, signals[CHANGED], 0);
+  return TRUE;
+}
+
+gboolean
+qr_history_undo (QrHistory *self, GError **error)
+{
+  return move (self, self->undo, self->redo, FALSE, error);
+}
+
+gboolean
+qr_history_redo (QrHistory *self, GError **error)
+{
+  return move (self, self->redo, self->undo, TRUE, error);
+}

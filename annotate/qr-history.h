@@ -1,0 +1,43 @@
+/* qr-history.h: label edits with undo and redo. Every edit is written to the catalog at once (a
+ * killed app loses nothing); the history keeps how to reverse it. Deleting is soft, so undoing a
+ * deletion restores the very row, provenance and all. */
+#pragma once
+
+#include <glib-object.h>
+#include "qr-catalog.h"
+
+G_BEGIN_DECLS
+
+#define QR_TYPE_HISTORY (qr_history_get_type ())
+G_DECLARE_FINAL_TYPE (QrHistory, qr_history, QR, HISTORY, GObject)
+
+/* "changed" is emitted after every edit, undo and redo. */
+QrHistory *qr_history_new           (QrCatalog     *catalog);
+QrCatalog *qr_history_get_catalog   (QrHistory     *self);
+gint64     qr_history_add_label     (QrHistory     *self,
+                                     gint64         image_id,
+                                     gint64         class_id,
+                                     const QrBox   *box,
+                                     QrLabelSource  source,
+                                     const char    *provenance,
+                                     GError       **error);
+/* A model's box becomes a label (source "accepted", provenance naming the detection). */
+gint64     qr_history_accept_detection (QrHistory  *self,
+                                     gint64         detection_id,
+                                     GError       **error);
+gboolean   qr_history_update_label  (QrHistory     *self,
+                                     gint64         label_id,
+                                     gint64         class_id,
+                                     const QrBox   *box,
+                                     GError       **error);
+gboolean   qr_history_delete_label  (QrHistory     *self,
+                                     gint64         label_id,
+                                     GError       **error);
+gboolean   qr_history_can_undo      (QrHistory     *self);
+gboolean   qr_history_can_redo      (QrHistory     *self);
+gboolean   qr_history_undo          (QrHistory     *self,
+                                     GError       **error);
+gboolean   qr_history_redo          (QrHistory     *self,
+                                     GError       **error);
+
+G_END_DECLS
