@@ -6,6 +6,7 @@
 #include "qr-window.h"
 #include "qr-export-dialog.h"
 #include "qr-canvas.h"
+#include "qr-history.h"
 #include "qr-dataset.h"
 #include "test-util.h"
 
@@ -273,6 +274,77 @@ test_window_detect (void)
   test_remove_tree (tmp);
 }
 
+static void
+test_canvas_editing (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *db = g_build_filename (tmp, "c.sqlite", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (QrHistory) history = NULL;
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 10, 20, 110, 120 }, got;
+  gint64 dog, cat, model, run, class_id;
+  GtkWidget *window, *canvas;
+  QrCatalogStats stats;
+  int det_index = -1;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  catalog = qr_catalog_open (tmp, db, &error);
+  record->path = g_strdup ("x.jpg");
+  record->width = 640;
+  record->height = 480;
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+  model = qr_catalog_add_model (catalog, "centernet", "tfjs", NULL, &error);
+  run = qr_catalog_start_run (catalog, model, "{}", &error);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run, record->id, dog, 0.9, &box, &error), >, 0);
+  history = qr_history_new (catalog);
+
+  window = gtk_window_new ();
+  canvas = qr_canvas_new ();
+  gtk_window_set_child (GTK_WINDOW (window), canvas);
+  gtk_window_present (GTK_WINDOW (window));
+  qr_canvas_set_editing (QR_CANVAS (canvas), history, record->id);
+  qr_canvas_reload (QR_CANVAS (canvas));
+  det_index = 0; /* the only box: the detection */
+  qr_canvas_select (QR_CANVAS (canvas), det_index);
+
+  /* Accept (Enter/A): the detection becomes a label, selected. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.accept", NULL));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 1);
+  g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), >=, 0);
+  /* 2 gives it the second class (cat); Alt+Right nudges it one pixel. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.class", "i", 2));
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.nudge", "(ii)", 1, 0));
+  {
+    g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+    QrLabelRecord *l = labels->pdata[0];
+    g_assert_cmpint (l->class_id, ==, cat);
+    g_assert_cmpfloat (l->box.x1, ==, 11);
+    g_assert_true (qr_catalog_get_label (catalog, l->id, &class_id, &got, &error));
+  }
+  /* Delete, then undo it, then undo the nudge. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.delete", NULL));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 0);
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_history_undo (history, &error));
+  {
+    g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+    g_assert_cmpuint (labels->len, ==, 1);
+    g_assert_cmpfloat (((QrLabelRecord *) labels->pdata[0])->box.x1, ==, 10);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -288,6 +360,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/open-index-reindex", test_window);
   g_test_add_func ("/ui/export-dialog/exports", test_export_dialog);
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
+  g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
   return g_test_run ();
 }

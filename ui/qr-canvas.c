@@ -23,7 +23,24 @@ struct _QrCanvas
   double      drag_start_x;
   double      drag_start_y;
   double      threshold;
+
+  /* editing */
+  QrHistory  *history;        /* owned reference, NULL when not editing */
+  gint64      image_id;
+  int         selected;       /* index into overlays, -1 for none */
+  gboolean    draw_mode;      /* B pressed: the next drag draws a box */
+  int         drag_mode;      /* DRAG_… */
+  int         handle;         /* 0–7 clockwise from the top-left corner */
+  QrBox       drag_box;       /* the box being moved, resized or drawn (image pixels) */
+  QrBox       drag_origin;
+  double      press_x, press_y;
+  gint64      class_id;       /* for new boxes: the last class used */
+  GHashTable *hidden;         /* detection ids rejected in this session */
 };
+
+enum { DRAG_PAN, DRAG_MOVE, DRAG_RESIZE, DRAG_DRAW };
+
+static gboolean box_visible (QrCanvas *self, QrOverlayBox *b);
 
 G_DEFINE_FINAL_TYPE (QrCanvas, qr_canvas, GTK_TYPE_WIDGET)
 
@@ -69,7 +86,7 @@ draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
       GdkRGBA c;
       const double dash[] = { 6, 4 };
 
-      if (!b->is_label && b->score < self->threshold)
+      if (!box_visible (self, b))
         continue;
       class_colour (b->class_name, &c);
       cairo_set_source_rgba (cr, c.red, c.green, c.blue, b->is_label ? 1.0 : 0.9);
@@ -89,6 +106,54 @@ draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
     }
 }
 
+static gboolean
+box_visible (QrCanvas *self, QrOverlayBox *b)
+{
+  if (b->is_label)
+    return TRUE;
+  if (self->hidden != NULL && g_hash_table_contains (self->hidden, &b->id))
+    return FALSE;
+  return b->score >= self->threshold;
+}
+
+static void
+handle_position (const QrBox *b, int handle, double *x, double *y)
+{
+  double mx = (b->x1 + b->x2) / 2, my = (b->y1 + b->y2) / 2;
+  const double xs[8] = { b->x1, mx, b->x2, b->x2, b->x2, mx, b->x1, b->x1 };
+  const double ys[8] = { b->y1, b->y1, b->y1, my, b->y2, b->y2, b->y2, my };
+  *x = xs[handle];
+  *y = ys[handle];
+}
+
+static void
+draw_selection (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
+{
+  const QrBox *b = NULL;
+
+  if (self->drag_mode == DRAG_MOVE || self->drag_mode == DRAG_RESIZE || self->drag_mode == DRAG_DRAW)
+    b = &self->drag_box;
+  else if (self->selected >= 0 && self->overlays != NULL && (guint) self->selected < self->overlays->len)
+    b = &((QrOverlayBox *) self->overlays->pdata[self->selected])->box;
+  if (b == NULL)
+    return;
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_set_line_width (cr, 1.5);
+  cairo_rectangle (cr, ox + b->x1 * s - 2, oy + b->y1 * s - 2, (b->x2 - b->x1) * s + 4, (b->y2 - b->y1) * s + 4);
+  cairo_stroke (cr);
+  for (int h = 0; h < 8; h++)
+    {
+      double x, y;
+      handle_position (b, h, &x, &y);
+      cairo_rectangle (cr, ox + x * s - 4, oy + y * s - 4, 8, 8);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_fill_preserve (cr);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      cairo_set_line_width (cr, 1);
+      cairo_stroke (cr);
+    }
+}
+
 static void
 qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -105,6 +170,7 @@ qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
                                                     (float) (self->image_height * s)));
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) w, (float) h));
   draw_boxes (self, cr, ox, oy, s);
+  draw_selection (self, cr, ox, oy, s);
   cairo_destroy (cr);
   gtk_snapshot_pop (snapshot);
 }
@@ -136,18 +202,307 @@ on_scroll (GtkEventControllerScroll *controller, double dx, double dy, QrCanvas 
 }
 
 static void
+to_image (QrCanvas *self, double wx, double wy, double *ix, double *iy)
+{
+  double ox, oy, s;
+  image_rect (self, &ox, &oy, &s);
+  *ix = (wx - ox) / s;
+  *iy = (wy - oy) / s;
+}
+
+/* The box under a point: labels before detections, the smallest first. */
+static int
+hit_test (QrCanvas *self, double ix, double iy)
+{
+  int best = -1;
+  double best_area = G_MAXDOUBLE;
+  gboolean best_label = FALSE;
+
+  for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
+    {
+      QrOverlayBox *b = self->overlays->pdata[i];
+      double area = (b->box.x2 - b->box.x1) * (b->box.y2 - b->box.y1);
+      if (!box_visible (self, b) || ix < b->box.x1 || ix > b->box.x2 || iy < b->box.y1 || iy > b->box.y2)
+        continue;
+      if ((b->is_label && !best_label) || (b->is_label == best_label && area < best_area))
+        best = (int) i, best_area = area, best_label = b->is_label;
+    }
+  return best;
+}
+
+static QrOverlayBox *
+selected_box (QrCanvas *self)
+{
+  if (self->selected < 0 || self->overlays == NULL || (guint) self->selected >= self->overlays->len)
+    return NULL;
+  return self->overlays->pdata[self->selected];
+}
+
+static void
+report (QrCanvas *self, GError *error)
+{
+  if (error != NULL)
+    {
+      g_warning ("%s", error->message);
+      g_error_free (error);
+    }
+}
+
+void
+qr_canvas_reload (QrCanvas *self)
+{
+  QrOverlayBox *sel = selected_box (self);
+  gint64 id = sel ? sel->id : -1;
+  gboolean was_label = sel ? sel->is_label : FALSE;
+
+  if (self->history == NULL)
+    return;
+  g_clear_pointer (&self->overlays, g_ptr_array_unref);
+  self->overlays = qr_catalog_list_overlays (qr_history_get_catalog (self->history), self->image_id, NULL);
+  self->selected = -1;
+  for (guint i = 0; id >= 0 && self->overlays != NULL && i < self->overlays->len; i++)
+    {
+      QrOverlayBox *b = self->overlays->pdata[i];
+      if (b->id == id && b->is_label == was_label)
+        self->selected = (int) i;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+select_label_id (QrCanvas *self, gint64 label_id)
+{
+  for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
+    {
+      QrOverlayBox *b = self->overlays->pdata[i];
+      if (b->is_label && b->id == label_id)
+        self->selected = (int) i;
+    }
+}
+
+static void
 on_drag_begin (GtkGestureDrag *gesture, double x, double y, QrCanvas *self)
 {
+  QrOverlayBox *sel = selected_box (self);
+  double ix, iy, ox, oy, s;
+
+  self->press_x = x;
+  self->press_y = y;
   self->drag_start_x = self->pan_x;
   self->drag_start_y = self->pan_y;
+  self->drag_mode = DRAG_PAN;
+  if (self->history == NULL)
+    return;
+  to_image (self, x, y, &ix, &iy);
+  image_rect (self, &ox, &oy, &s);
+  if (self->draw_mode)
+    {
+      self->drag_mode = DRAG_DRAW;
+      self->drag_box = (QrBox) { ix, iy, ix, iy };
+      return;
+    }
+  if (sel != NULL && sel->is_label)
+    {
+      for (int h = 0; h < 8; h++)
+        {
+          double hx, hy;
+          handle_position (&sel->box, h, &hx, &hy);
+          if (fabs (ox + hx * s - x) <= 8 && fabs (oy + hy * s - y) <= 8)
+            {
+              self->drag_mode = DRAG_RESIZE;
+              self->handle = h;
+              self->drag_box = self->drag_origin = sel->box;
+              return;
+            }
+        }
+      if (ix >= sel->box.x1 && ix <= sel->box.x2 && iy >= sel->box.y1 && iy <= sel->box.y2)
+        {
+          self->drag_mode = DRAG_MOVE;
+          self->drag_box = self->drag_origin = sel->box;
+        }
+    }
 }
 
 static void
 on_drag_update (GtkGestureDrag *gesture, double dx, double dy, QrCanvas *self)
 {
-  self->pan_x = self->drag_start_x + dx;
-  self->pan_y = self->drag_start_y + dy;
+  double ox, oy, s, ix, iy;
+
+  image_rect (self, &ox, &oy, &s);
+  switch (self->drag_mode)
+    {
+    case DRAG_MOVE:
+      self->drag_box.x1 = self->drag_origin.x1 + dx / s;
+      self->drag_box.x2 = self->drag_origin.x2 + dx / s;
+      self->drag_box.y1 = self->drag_origin.y1 + dy / s;
+      self->drag_box.y2 = self->drag_origin.y2 + dy / s;
+      break;
+    case DRAG_RESIZE:
+      {
+        QrBox b = self->drag_origin;
+        int h = self->handle;
+        if (h == 0 || h == 6 || h == 7)
+          b.x1 += dx / s;
+        if (h == 2 || h == 3 || h == 4)
+          b.x2 += dx / s;
+        if (h == 0 || h == 1 || h == 2)
+          b.y1 += dy / s;
+        if (h == 4 || h == 5 || h == 6)
+          b.y2 += dy / s;
+        self->drag_box = (QrBox) { MIN (b.x1, b.x2), MIN (b.y1, b.y2), MAX (b.x1, b.x2), MAX (b.y1, b.y2) };
+        break;
+      }
+    case DRAG_DRAW:
+      to_image (self, self->press_x, self->press_y, &ix, &iy);
+      self->drag_box = (QrBox) { MIN (ix, ix + dx / s), MIN (iy, iy + dy / s), MAX (ix, ix + dx / s),
+                                 MAX (iy, iy + dy / s) };
+      break;
+    default:
+      self->pan_x = self->drag_start_x + dx;
+      self->pan_y = self->drag_start_y + dy;
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+clamp_box (QrCanvas *self, QrBox *b)
+{
+  if (self->image_width <= 0 || self->image_height <= 0)
+    return; /* no image yet: nothing to clamp to */
+  b->x1 = CLAMP (b->x1, 0, self->image_width);
+  b->x2 = CLAMP (b->x2, 0, self->image_width);
+  b->y1 = CLAMP (b->y1, 0, self->image_height);
+  b->y2 = CLAMP (b->y2, 0, self->image_height);
+}
+
+static gint64
+draw_class (QrCanvas *self)
+{
+  if (self->class_id <= 0)
+    self->class_id = qr_catalog_ensure_class (qr_history_get_catalog (self->history), "object", NULL);
+  return self->class_id;
+}
+
+static void
+on_drag_end (GtkGestureDrag *gesture, double dx, double dy, QrCanvas *self)
+{
+  QrOverlayBox *sel = selected_box (self);
+  GError *error = NULL;
+  int mode = self->drag_mode;
+
+  self->drag_mode = DRAG_PAN;
+  if (self->history == NULL || (fabs (dx) < 2 && fabs (dy) < 2))
+    {
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
+  clamp_box (self, &self->drag_box);
+  if ((mode == DRAG_MOVE || mode == DRAG_RESIZE) && sel != NULL)
+    {
+      gint64 class_id;
+      QrBox old;
+      if (qr_catalog_get_label (qr_history_get_catalog (self->history), sel->id, &class_id, &old, &error))
+        qr_history_update_label (self->history, sel->id, class_id, &self->drag_box, &error);
+      report (self, error);
+      qr_canvas_reload (self);
+    }
+  else if (mode == DRAG_DRAW && self->drag_box.x2 - self->drag_box.x1 >= 2 && self->drag_box.y2 - self->drag_box.y1 >= 2)
+    {
+      gint64 id = qr_history_add_label (self->history, self->image_id, draw_class (self), &self->drag_box,
+                                        QR_LABEL_SOURCE_DRAWN, "drawn in the viewer", &error);
+      report (self, error);
+      self->draw_mode = FALSE;
+      qr_canvas_reload (self);
+      select_label_id (self, id);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_click (GtkGestureClick *gesture, int n_press, double x, double y, QrCanvas *self)
+{
+  double ix, iy;
+  QrOverlayBox *b;
+
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  to_image (self, x, y, &ix, &iy);
+  self->selected = hit_test (self, ix, iy);
+  b = selected_box (self);
+  if (b != NULL && b->is_label && self->history != NULL)
+    {
+      gint64 class_id;
+      QrBox box;
+      if (qr_catalog_get_label (qr_history_get_catalog (self->history), b->id, &class_id, &box, NULL))
+        self->class_id = class_id;
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+action_edit (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrCanvas *self = QR_CANVAS (widget);
+  QrOverlayBox *b = selected_box (self);
+  GError *error = NULL;
+
+  if (g_str_equal (name, "canvas.draw"))
+    {
+      self->draw_mode = self->history != NULL;
+      return;
+    }
+  if (b == NULL || self->history == NULL)
+    return;
+  if (g_str_equal (name, "canvas.delete") && b->is_label)
+    {
+      qr_history_delete_label (self->history, b->id, &error);
+      self->selected = -1;
+    }
+  else if (g_str_equal (name, "canvas.accept") && !b->is_label)
+    {
+      gint64 id = qr_history_accept_detection (self->history, b->id, &error);
+      report (self, error);
+      qr_canvas_reload (self);
+      select_label_id (self, id);
+      gtk_widget_queue_draw (widget);
+      return;
+    }
+  else if (g_str_equal (name, "canvas.reject") && !b->is_label)
+    {
+      if (self->hidden == NULL)
+        self->hidden = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      g_hash_table_add (self->hidden, g_memdup2 (&b->id, sizeof (gint64)));
+      self->selected = -1;
+    }
+  else if (g_str_equal (name, "canvas.class") && b->is_label)
+    {
+      g_autoptr (GPtrArray) classes = qr_catalog_list_classes (qr_history_get_catalog (self->history), NULL);
+      int n = g_variant_get_int32 (param);
+      gint64 class_id;
+      if (classes != NULL && n >= 1 && (guint) n <= classes->len)
+        {
+          class_id = qr_catalog_ensure_class (qr_history_get_catalog (self->history), classes->pdata[n - 1], &error);
+          if (class_id > 0)
+            {
+              qr_history_update_label (self->history, b->id, class_id, &b->box, &error);
+              self->class_id = class_id;
+            }
+        }
+    }
+  else if (g_str_equal (name, "canvas.nudge") && b->is_label)
+    {
+      int dx, dy;
+      gint64 class_id;
+      QrBox box;
+      g_variant_get (param, "(ii)", &dx, &dy);
+      if (qr_catalog_get_label (qr_history_get_catalog (self->history), b->id, &class_id, &box, &error))
+        {
+          box.x1 += dx, box.x2 += dx, box.y1 += dy, box.y2 += dy;
+          clamp_box (self, &box);
+          qr_history_update_label (self->history, b->id, class_id, &box, &error);
+        }
+    }
+  report (self, error);
+  qr_canvas_reload (self);
 }
 
 static void
@@ -177,6 +532,8 @@ qr_canvas_dispose (GObject *object)
   QrCanvas *self = QR_CANVAS (object);
 
   g_clear_object (&self->texture);
+  g_clear_object (&self->history);
+  g_clear_pointer (&self->hidden, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   G_OBJECT_CLASS (qr_canvas_parent_class)->dispose (object);
 }
@@ -197,7 +554,26 @@ qr_canvas_class_init (QrCanvasClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, 0, "canvas.zoom-in", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, 0, "canvas.zoom-out", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, 0, "canvas.zoom-fit", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, 0, "canvas.zoom-100", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "canvas.zoom-100", NULL);
+  gtk_widget_class_install_action (widget_class, "canvas.draw", NULL, action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.delete", NULL, action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.accept", NULL, action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.reject", NULL, action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.class", "i", action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.nudge", "(ii)", action_edit);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_b, 0, "canvas.draw", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "canvas.delete", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, 0, "canvas.delete", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "canvas.accept", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, 0, "canvas.accept", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, 0, "canvas.reject", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_x, 0, "canvas.reject", NULL);
+  for (int k = 1; k <= 9; k++)
+    gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + k - 1, 0, "canvas.class", "i", k);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "canvas.nudge", "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "canvas.nudge", "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "canvas.nudge", "(ii)", 0, -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, GDK_ALT_MASK, "canvas.nudge", "(ii)", 0, 1);
 }
 
 static void
@@ -212,6 +588,13 @@ qr_canvas_init (QrCanvas *self)
   gtk_widget_add_controller (GTK_WIDGET (self), scroll);
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
+  {
+    GtkGesture *click = gtk_gesture_click_new ();
+    g_signal_connect (click, "pressed", G_CALLBACK (on_click), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  }
+  self->selected = -1;
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
@@ -239,8 +622,34 @@ qr_canvas_set_image (QrCanvas *self, GdkTexture *texture, int width, int height)
 }
 
 void
+qr_canvas_set_editing (QrCanvas *self, QrHistory *history, gint64 image_id)
+{
+  if (self->image_id != image_id)
+    {
+      self->selected = -1;
+      self->draw_mode = FALSE;
+    }
+  g_set_object (&self->history, history);
+  self->image_id = image_id;
+}
+
+int
+qr_canvas_get_selected (QrCanvas *self)
+{
+  return self->selected;
+}
+
+void
+qr_canvas_select (QrCanvas *self, int index)
+{
+  self->selected = self->overlays != NULL && index >= 0 && (guint) index < self->overlays->len ? index : -1;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
 qr_canvas_set_overlays (QrCanvas *self, GPtrArray *overlays)
 {
+  self->selected = -1;
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   self->overlays = overlays;
   gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -274,7 +683,7 @@ qr_canvas_get_n_visible_boxes (QrCanvas *self)
   for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
     {
       QrOverlayBox *b = self->overlays->pdata[i];
-      n += b->is_label || b->score >= self->threshold;
+      n += box_visible (self, b);
     }
   return n;
 }

@@ -1,9 +1,13 @@
 /* qr-canvas.h: the image viewer: the picture, fitted or zoomed (wheel to the cursor, +/−, 0 to fit,
- * 1 for 100 %) and panned (drag), with the boxes drawn over it — human labels solid, each model's
- * detections dashed, a stable colour per class, class and score above each box. */
+ * Ctrl+1 for 100 %) and panned (drag), with the boxes drawn over it — human labels solid, each
+ * model's detections dashed, a stable colour per class, class and score above each box. Editing:
+ * click selects; drag a selected label to move it, its handles to resize it; B then drag draws a
+ * new box; Delete removes a label; Enter or A accepts a model's box as a label, R or X hides it;
+ * 1–9 give the selected label the n-th class; arrows nudge it. */
 #pragma once
 
 #include <gtk/gtk.h>
+#include "qr-history.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +27,17 @@ void       qr_canvas_set_overlays      (QrCanvas   *self,
 void       qr_canvas_set_score_threshold (QrCanvas *self,
                                         double      threshold);
 void       qr_canvas_zoom_fit          (QrCanvas   *self);
+/* Editing: the canvas edits the labels of image_id through history (borrowed) and redraws from
+ * its catalog. NULL turns editing off. */
+void       qr_canvas_set_editing       (QrCanvas   *self,
+                                        QrHistory  *history,
+                                        gint64      image_id);
+/* Reloads the boxes from the catalog (after an undo, a run…). */
+void       qr_canvas_reload            (QrCanvas   *self);
+/* The selected box: its index in the overlays, or -1. */
+int        qr_canvas_get_selected      (QrCanvas   *self);
+void       qr_canvas_select            (QrCanvas   *self,
+                                        int         index);
 double     qr_canvas_get_zoom          (QrCanvas   *self);
 guint      qr_canvas_get_n_visible_boxes (QrCanvas *self);
 

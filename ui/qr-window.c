@@ -9,6 +9,7 @@
 #include "qr-export-dialog.h"
 #include "qr-canvas.h"
 #include "qr-runner.h"
+#include "qr-history.h"
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 
@@ -45,6 +46,7 @@ struct _QrWindow
   /* Owned references */
   GSettings            *settings;       /* NULL when no schema is installed */
   QrCatalog            *catalog;        /* the main thread's connection */
+  QrHistory            *history;        /* label edits of this collection, for undo */
   QrImageList          *images;
   GtkSingleSelection   *selection;
   GCancellable         *job_cancellable;
@@ -441,6 +443,13 @@ remember_collection (QrWindow *self, const char *dir)
   rebuild_recent_menu (self);
 }
 
+static void
+history_changed (QrWindow *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", self->history && qr_history_can_undo (self->history));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", self->history && qr_history_can_redo (self->history));
+}
+
 gboolean
 qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
 {
@@ -457,6 +466,10 @@ qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
   if (!qr_image_list_set_catalog (self->images, catalog, error))
     return FALSE;
   g_set_object (&self->catalog, catalog);
+  g_clear_object (&self->history);
+  self->history = qr_history_new (catalog);
+  g_signal_connect_object (self->history, "changed", G_CALLBACK (history_changed), self, G_CONNECT_SWAPPED);
+  history_changed (self);
   g_free (self->collection);
   self->collection = g_strdup (qr_catalog_get_root (catalog));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", TRUE);
@@ -549,6 +562,7 @@ show_image_at (QrWindow *self, guint position)
   qr_canvas_set_image (self->canvas, qr_image_item_get_thumbnail (item), qr_image_item_get_width (item),
                        qr_image_item_get_height (item));
   qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
+  qr_canvas_set_editing (self->canvas, self->history, qr_image_item_get_id (item));
   subtitle = g_strdup_printf ("%s · %d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
                               qr_image_item_get_height (item));
   adw_window_title_set_subtitle (self->window_title, subtitle);
@@ -696,6 +710,21 @@ action_detect (GtkWidget *widget, const char *name, GVariant *param)
 }
 
 static void
+action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  if (self->history == NULL)
+    return;
+  ok = g_str_equal (name, "win.undo") ? qr_history_undo (self->history, &error) : qr_history_redo (self->history, &error);
+  if (!ok)
+    toast (self, error->message);
+  qr_canvas_reload (self->canvas);
+}
+
+static void
 action_reindex (GtkWidget *widget, const char *name, GVariant *param)
 {
   start_job (QR_WINDOW (widget));
@@ -769,6 +798,7 @@ qr_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->images);
+  g_clear_object (&self->history);
   g_clear_object (&self->catalog);
   g_clear_object (&self->settings);
   g_clear_object (&self->job_cancellable);
@@ -813,6 +843,11 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
   gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, action_undo_redo);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, action_undo_redo);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
   gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
@@ -854,6 +889,8 @@ qr_window_init (QrWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.detect", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
   show_page (self, "empty");
 }
