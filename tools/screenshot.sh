@@ -17,10 +17,11 @@ DISPLAY=$display GSK_RENDERER=cairo GSETTINGS_BACKEND=memory XDG_DATA_HOME=$data
 app=$!
 sleep "$wait"
 # Optional key presses before the shot (needs xdotool), e.g. QUORUM_SHOT_KEYS="ctrl+e".
-# A token sleep:N waits N seconds.
+# A token sleep:N waits N seconds; click:X,Y clicks there.
 for key in ${QUORUM_SHOT_KEYS:-}; do
   case "$key" in
     sleep:*) sleep "${key#sleep:}"; continue ;;
+    click:*) xy=${key#click:}; DISPLAY=$display xdotool mousemove "${xy%,*}" "${xy#*,}" click 1; sleep 1; continue ;;
   esac
   DISPLAY=$display xdotool search --name Quorum windowactivate --sync key "$key" 2>/dev/null || \
     DISPLAY=$display xdotool key "$key"
