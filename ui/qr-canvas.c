@@ -13,6 +13,8 @@ struct _QrCanvas
 
   /* Owned references */
   GdkTexture *texture;
+  GdkTexture *heatmap;
+  double      cell_size;   /* image pixels per heatmap texel */
   GPtrArray  *overlays;    /* QrOverlayBox */
 
   int         image_width;
@@ -168,6 +170,18 @@ qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   gtk_snapshot_append_texture (snapshot, self->texture,
                                &GRAPHENE_RECT_INIT ((float) ox, (float) oy, (float) (self->image_width * s),
                                                     (float) (self->image_height * s)));
+  if (self->heatmap != NULL)
+    {
+      double hw = gdk_texture_get_width (self->heatmap) * self->cell_size * s;
+      double hh = gdk_texture_get_height (self->heatmap) * self->cell_size * s;
+      gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT ((float) ox, (float) oy, (float) (self->image_width * s),
+                                                             (float) (self->image_height * s)));
+      gtk_snapshot_push_opacity (snapshot, 0.6);
+      gtk_snapshot_append_texture (snapshot, self->heatmap,
+                                   &GRAPHENE_RECT_INIT ((float) ox, (float) oy, (float) hw, (float) hh));
+      gtk_snapshot_pop (snapshot);
+      gtk_snapshot_pop (snapshot);
+    }
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) w, (float) h));
   draw_boxes (self, cr, ox, oy, s);
   draw_selection (self, cr, ox, oy, s);
@@ -532,6 +546,7 @@ qr_canvas_dispose (GObject *object)
   QrCanvas *self = QR_CANVAS (object);
 
   g_clear_object (&self->texture);
+  g_clear_object (&self->heatmap);
   g_clear_object (&self->history);
   g_clear_pointer (&self->hidden, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
@@ -653,6 +668,20 @@ qr_canvas_set_overlays (QrCanvas *self, GPtrArray *overlays)
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   self->overlays = overlays;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+qr_canvas_set_heatmap (QrCanvas *self, GdkTexture *heatmap, double cell_size)
+{
+  g_set_object (&self->heatmap, heatmap);
+  self->cell_size = cell_size;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+qr_canvas_has_heatmap (QrCanvas *self)
+{
+  return self->heatmap != NULL;
 }
 
 void

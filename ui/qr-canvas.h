@@ -24,6 +24,12 @@ void       qr_canvas_set_image         (QrCanvas   *self,
 /* overlays: a GPtrArray of QrOverlayBox (qr-catalog.h), taken; NULL clears. */
 void       qr_canvas_set_overlays      (QrCanvas   *self,
                                         GPtrArray  *overlays);
+/* A class-score heatmap over the image: texture covers image pixels 0 .. width × height scaled by
+ * cell_size (image pixels per texel). NULL removes it. */
+void       qr_canvas_set_heatmap       (QrCanvas   *self,
+                                        GdkTexture *heatmap,
+                                        double      cell_size);
+gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
 void       qr_canvas_set_score_threshold (QrCanvas *self,
                                         double      threshold);
 void       qr_canvas_zoom_fit          (QrCanvas   *self);

@@ -14,6 +14,7 @@
 #include "qr-thumbnailer.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #define MAX_RECENT 10
 
@@ -51,6 +52,9 @@ struct _QrWindow
   GtkSingleSelection   *selection;
   GCancellable         *job_cancellable;
   GCancellable         *viewer_cancellable;
+  QrDetector           *heat_detector;  /* for heatmaps; used by one task at a time */
+  GMutex                heat_lock;
+  gboolean              heat_on;
   char                 *collection;
 
   JobPhase              job_phase;
@@ -542,6 +546,14 @@ load_full_image (GTask *task, gpointer source, gpointer task_data, GCancellable 
     g_object_unref (texture);
 }
 
+static void request_heatmap (QrWindow *self);
+
+static void
+request_heatmap_idle (gpointer data)
+{
+  request_heatmap (data);
+}
+
 static void
 show_image_at (QrWindow *self, guint position)
 {
@@ -563,6 +575,11 @@ show_image_at (QrWindow *self, guint position)
                        qr_image_item_get_height (item));
   qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
   qr_canvas_set_editing (self->canvas, self->history, qr_image_item_get_id (item));
+  /* the previous image's heatmap must not linger */
+  if (self->heat_on)
+    g_idle_add_once ((GSourceOnceFunc) request_heatmap_idle, self);
+  else
+    qr_canvas_set_heatmap (self->canvas, NULL, 1);
   subtitle = g_strdup_printf ("%s · %d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
                               qr_image_item_get_height (item));
   adw_window_title_set_subtitle (self->window_title, subtitle);
@@ -709,6 +726,120 @@ action_detect (GtkWidget *widget, const char *name, GVariant *param)
     start_job_with (self, run_detect_job, _("Detecting objects…"));
 }
 
+/* Heatmap (H): CenterNet's class scores for the image on screen, the maximum over classes,
+ * computed on a thread and colour-mapped (dark red → yellow → white) with the score as alpha. */
+typedef struct
+{
+  char        *path;
+  QrDetector **detector;   /* the window's, created on first use */
+  GMutex      *lock;
+  double       cell_size;
+} HeatJob;
+
+static void
+heat_job_free (HeatJob *job)
+{
+  g_free (job->path);
+  g_free (job);
+}
+
+static void
+compute_heatmap (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  HeatJob *job = task_data;
+  GError *error = NULL;
+  g_autoptr (QrImage) image = qr_image_load (job->path, NULL, 0, &error);
+  g_autoptr (GArray) found = NULL;
+  const float *heat;
+  int rows, cols, classes;
+  float to_cell;
+  guint8 *rgba;
+  GBytes *bytes;
+
+  if (image == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_mutex_lock (job->lock);
+  if (*job->detector == NULL)
+    {
+      g_autofree char *model = qr_find_model ("centernet", &error);
+      *job->detector = model ? qr_detector_load (model, NULL, &error) : NULL;
+    }
+  if (*job->detector == NULL || (found = qr_detector_detect (*job->detector, image, NULL, NULL, &error)) == NULL)
+    {
+      g_mutex_unlock (job->lock);
+      g_task_return_error (task, error);
+      return;
+    }
+  heat = qr_detector_get_heatmap (*job->detector, &rows, &cols, &classes, &to_cell);
+  rgba = g_malloc ((gsize) rows * (gsize) cols * 4);
+  for (int i = 0; i < rows * cols; i++)
+    {
+      float v = 0;
+      for (int c = 0; c < classes; c++)
+        v = fmaxf (v, heat[(gsize) i * (gsize) classes + (gsize) c]);
+      v = CLAMP (v * 1.6f, 0, 1); /* scores rarely pass 0.6: stretch so that peaks read as bright */
+      rgba[i * 4 + 0] = (guint8) (255 * MIN (1, v * 2));
+      rgba[i * 4 + 1] = (guint8) (255 * CLAMP (v * 2 - 0.6, 0, 1));
+      rgba[i * 4 + 2] = (guint8) (255 * CLAMP (v * 3 - 2, 0, 1));
+      rgba[i * 4 + 3] = (guint8) (255 * v);
+    }
+  g_mutex_unlock (job->lock);
+  job->cell_size = 1.0 / to_cell;
+  bytes = g_bytes_new_take (rgba, (gsize) rows * (gsize) cols * 4);
+  g_task_return_pointer (task, gdk_memory_texture_new (cols, rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) cols * 4),
+                         g_object_unref);
+  g_bytes_unref (bytes);
+}
+
+static void
+heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (source);
+  HeatJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (texture == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        toast (self, error->message);
+      return;
+    }
+  if (self->heat_on)
+    qr_canvas_set_heatmap (self->canvas, texture, job->cell_size);
+}
+
+static void
+request_heatmap (QrWindow *self)
+{
+  g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position);
+  g_autoptr (GTask) task = NULL;
+  HeatJob *job;
+
+  qr_canvas_set_heatmap (self->canvas, NULL, 1);
+  if (!self->heat_on || item == NULL || self->catalog == NULL)
+    return;
+  job = g_new0 (HeatJob, 1);
+  job->path = qr_catalog_resolve_path (self->catalog, qr_image_item_get_path (item));
+  job->detector = &self->heat_detector;
+  job->lock = &self->heat_lock;
+  task = g_task_new (self, self->viewer_cancellable, heatmap_ready, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) heat_job_free);
+  g_task_run_in_thread (task, compute_heatmap);
+}
+
+static void
+action_heatmap (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  self->heat_on = !self->heat_on;
+  request_heatmap (self);
+}
+
 static void
 action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -801,6 +932,9 @@ qr_window_dispose (GObject *object)
   g_clear_object (&self->history);
   g_clear_object (&self->catalog);
   g_clear_object (&self->settings);
+  g_mutex_lock (&self->heat_lock);
+  g_clear_pointer (&self->heat_detector, qr_detector_free);
+  g_mutex_unlock (&self->heat_lock);
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->viewer_cancellable);
   G_OBJECT_CLASS (qr_window_parent_class)->dispose (object);
@@ -809,6 +943,7 @@ qr_window_dispose (GObject *object)
 static void
 qr_window_finalize (GObject *object)
 {
+  g_mutex_clear (&QR_WINDOW (object)->heat_lock);
   g_free (QR_WINDOW (object)->collection);
   G_OBJECT_CLASS (qr_window_parent_class)->finalize (object);
 }
@@ -844,6 +979,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
   gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, action_undo_redo);
+  gtk_widget_class_install_action (widget_class, "win.heatmap", NULL, action_heatmap);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, 0, "win.heatmap", NULL);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, action_undo_redo);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
@@ -873,6 +1010,7 @@ qr_window_init (QrWindow *self)
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_mutex_init (&self->heat_lock);
 
   self->images = qr_image_list_new ();
   self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
