@@ -1565,3 +1565,92 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   sqlite3_bind_int64 (stmt, 2, detection_id);
   return step_done (self, stmt, error);
 }
+
+GArray *
+qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
+{
+  /* One statement per sort order: ORDER BY cannot be a parameter. */
+  static const char *const by_name =
+    "SELECT i.id FROM images i WHERE"
+    " (?1 = 0 AND i.state IN ('ok', 'unreadable'))"
+    " OR (?1 = 1 AND i.state = 'ok' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
+    " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
+    " OR (?1 = 3 AND i.state = 'unreadable')"
+    " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2"
+    "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))"
+    " ORDER BY i.state = 'unreadable', i.path";
+  static const char *const by_date =
+    "SELECT i.id FROM images i WHERE"
+    " (?1 = 0 AND i.state IN ('ok', 'unreadable'))"
+    " OR (?1 = 1 AND i.state = 'ok' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
+    " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
+    " OR (?1 = 3 AND i.state = 'unreadable')"
+    " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2"
+    "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))"
+    " ORDER BY i.state = 'unreadable', i.mtime_us DESC, i.path";
+  sqlite3_stmt *stmt = prepare (self, sort == QR_SORT_NEWEST ? by_date : by_name, error);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int (stmt, 1, (int) view);
+  sqlite3_bind_int64 (stmt, 2, class_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (ids, id);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing a view");
+      return NULL;
+    }
+  return g_steal_pointer (&ids);
+}
+
+gboolean
+qr_catalog_count_views (QrCatalog *self, gint64 *counts, GError **error)
+{
+  counts[0] = count (self, "SELECT count(*) FROM images WHERE state IN ('ok', 'unreadable')", error);
+  counts[1] = counts[0] < 0 ? -1 : count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND NOT EXISTS"
+                                                " (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL)", error);
+  counts[2] = counts[1] < 0 ? -1 : count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND EXISTS"
+                                                " (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL)", error);
+  counts[3] = counts[2] < 0 ? -1 : count (self, "SELECT count(*) FROM images WHERE state = 'unreadable'", error);
+  return counts[3] >= 0;
+}
+
+gboolean
+qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **names, GArray **counts, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT c.id, c.name, count (DISTINCT x.image_id) AS n FROM classes c JOIN ("
+                                "  SELECT class_id, image_id FROM labels WHERE deleted_us IS NULL"
+                                "  UNION SELECT class_id, image_id FROM detections) x ON x.class_id = c.id"
+                                " GROUP BY c.id ORDER BY n DESC, c.name", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  *class_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  *names = g_ptr_array_new_with_free_func (g_free);
+  *counts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0), n = sqlite3_column_int64 (stmt, 2);
+      g_array_append_val (*class_ids, id);
+      g_ptr_array_add (*names, g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+      g_array_append_val (*counts, n);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      g_clear_pointer (class_ids, g_array_unref);
+      g_clear_pointer (names, g_ptr_array_unref);
+      g_clear_pointer (counts, g_array_unref);
+      return set_sql_error (self, error, "counting classes");
+    }
+  return TRUE;
+}

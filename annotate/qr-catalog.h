@@ -145,6 +145,38 @@ GPtrArray     *qr_catalog_list_images      (QrCatalog   *self,
 GArray        *qr_catalog_list_image_ids   (QrCatalog   *self,
                                             int          state,
                                             GError     **error);
+typedef enum
+{
+  QR_VIEW_ALL,          /* readable and unreadable images */
+  QR_VIEW_UNLABELED,    /* readable, no live label */
+  QR_VIEW_LABELED,
+  QR_VIEW_UNREADABLE,
+  QR_VIEW_CLASS,        /* a label or a detection of one class */
+} QrImageView;
+
+typedef enum
+{
+  QR_SORT_NAME,
+  QR_SORT_NEWEST,       /* file modification time, newest first */
+} QrImageSort;
+
+/* Ids of a view's images, filtered and sorted in SQLite. */
+GArray        *qr_catalog_list_view        (QrCatalog   *self,
+                                            QrImageView  view,
+                                            gint64       class_id,
+                                            QrImageSort  sort,
+                                            GError     **error);
+/* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable. */
+gboolean       qr_catalog_count_views      (QrCatalog   *self,
+                                            gint64      *counts,
+                                            GError     **error);
+/* Classes with the number of images that have a label or detection of each (name → count),
+ * most frequent first, as parallel arrays. */
+gboolean       qr_catalog_class_image_counts (QrCatalog  *self,
+                                              GArray    **class_ids,
+                                              GPtrArray **names,
+                                              GArray    **counts,
+                                              GError    **error);
 char          *qr_catalog_resolve_path     (QrCatalog   *self,
                                             const char  *relative_path);
 

@@ -385,6 +385,62 @@ test_history (Fixture *f, gconstpointer data)
   }
 }
 
+static void
+test_views (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  const char *names[] = { "b.jpg", "a.jpg", "c.jpg", "broken.jpg" };
+  gint64 ids[4], counts[4], dog, cat;
+  QrBox box = { 1, 1, 5, 5 };
+  g_autoptr (GArray) all = NULL, unlabeled = NULL, labeled = NULL, bad = NULL, dogs = NULL, newest = NULL;
+  g_autoptr (GArray) class_ids = NULL, class_counts = NULL;
+  g_autoptr (GPtrArray) class_names = NULL;
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr (QrImageRecord) r = qr_image_record_new ();
+      r->path = g_strdup (names[i]);
+      r->mtime_us = 100 * (i + 1);
+      r->state = i == 3 ? QR_IMAGE_STATE_UNREADABLE : QR_IMAGE_STATE_OK;
+      g_assert_true (qr_catalog_put_image (catalog, r, &error));
+      ids[i] = r->id;
+    }
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+  g_assert_cmpint (qr_catalog_add_label (catalog, ids[0], dog, &box, QR_LABEL_SOURCE_DRAWN, NULL, &error), >, 0);
+  {
+    gint64 model = qr_catalog_add_model (catalog, "m", "tfjs", NULL, &error);
+    gint64 run = qr_catalog_start_run (catalog, model, "{}", &error);
+    g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[2], dog, 0.5, &box, &error), >, 0);
+    g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[2], cat, 0.5, &box, &error), >, 0);
+  }
+  all = qr_catalog_list_view (catalog, QR_VIEW_ALL, 0, QR_SORT_NAME, &error);
+  unlabeled = qr_catalog_list_view (catalog, QR_VIEW_UNLABELED, 0, QR_SORT_NAME, &error);
+  labeled = qr_catalog_list_view (catalog, QR_VIEW_LABELED, 0, QR_SORT_NAME, &error);
+  bad = qr_catalog_list_view (catalog, QR_VIEW_UNREADABLE, 0, QR_SORT_NAME, &error);
+  dogs = qr_catalog_list_view (catalog, QR_VIEW_CLASS, dog, QR_SORT_NAME, &error);
+  newest = qr_catalog_list_view (catalog, QR_VIEW_ALL, 0, QR_SORT_NEWEST, &error);
+  g_assert_no_error (error);
+  /* by name, unreadable last: a, b, c, broken */
+  g_assert_cmpuint (all->len, ==, 4);
+  g_assert_cmpint (g_array_index (all, gint64, 0), ==, ids[1]);
+  g_assert_cmpint (g_array_index (all, gint64, 3), ==, ids[3]);
+  g_assert_cmpuint (unlabeled->len, ==, 2);
+  g_assert_cmpuint (labeled->len, ==, 1);
+  g_assert_cmpuint (bad->len, ==, 1);
+  g_assert_cmpuint (dogs->len, ==, 2);  /* a label on b, a detection on c */
+  g_assert_cmpint (g_array_index (newest, gint64, 0), ==, ids[2]);
+  g_assert_true (qr_catalog_count_views (catalog, counts, &error));
+  g_assert_cmpint (counts[0], ==, 4);
+  g_assert_cmpint (counts[1], ==, 2);
+  g_assert_cmpint (counts[2], ==, 1);
+  g_assert_cmpint (counts[3], ==, 1);
+  g_assert_true (qr_catalog_class_image_counts (catalog, &class_ids, &class_names, &class_counts, &error));
+  g_assert_cmpstr (class_names->pdata[0], ==, "dog");
+  g_assert_cmpint (g_array_index (class_counts, gint64, 0), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -400,6 +456,7 @@ main (int argc, char **argv)
   ADD ("/catalog/constraints", test_constraints);
   ADD ("/catalog/transaction/rollback", test_transaction_rollback);
   ADD ("/catalog/history/edit-undo-redo", test_history);
+  ADD ("/catalog/views/filters-sorts-counts", test_views);
 #undef ADD
   return g_test_run ();
 }

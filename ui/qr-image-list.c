@@ -50,6 +50,9 @@ struct _QrImageList
   QrCatalog   *reader;       /* used only on the loader thread */
   GQueue       lru;          /* items holding a thumbnail, oldest first */
 
+  QrImageView  view;
+  gint64       view_class;
+  QrImageSort  sort;
   guint64      sequence;     /* request counter: higher is newer */
   guint        generation;   /* bumped when the catalog changes: stale answers are dropped */
 };
@@ -385,14 +388,10 @@ read_ids (QrImageList *self, GError **error)
 
   if (self->catalog != NULL)
     {
-      /* Missing files are not shown in the gallery; unreadable ones are, with their reason. */
-      g_autoptr (GArray) ok = qr_catalog_list_image_ids (self->catalog, QR_IMAGE_STATE_OK, error);
-      g_autoptr (GArray) bad = ok ? qr_catalog_list_image_ids (self->catalog, QR_IMAGE_STATE_UNREADABLE,
-                                                               error) : NULL;
-      if (bad == NULL)
+      /* Missing files are not shown; unreadable ones are, after the others, with their reason. */
+      ids = qr_catalog_list_view (self->catalog, self->view, self->view_class, self->sort, error);
+      if (ids == NULL)
         return FALSE;
-      ids = g_steal_pointer (&ok);
-      g_array_append_vals (ids, bad->data, bad->len);
     }
   else
     ids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -425,6 +424,15 @@ qr_image_list_set_catalog (QrImageList *self, QrCatalog *catalog, GError **error
         return FALSE;
       g_thread_pool_set_sort_function (self->loader, newest_first, NULL);
     }
+  return read_ids (self, error);
+}
+
+gboolean
+qr_image_list_set_view (QrImageList *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
+{
+  self->view = view;
+  self->view_class = class_id;
+  self->sort = sort;
   return read_ids (self, error);
 }
 

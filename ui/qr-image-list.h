@@ -35,6 +35,12 @@ gboolean      qr_image_list_set_catalog   (QrImageList *self,
 /* Re-reads the ids (after indexing); items already made are kept. */
 gboolean      qr_image_list_reload        (QrImageList *self,
                                            GError     **error);
+/* Shows one view of the catalog (qr_catalog_list_view). */
+gboolean      qr_image_list_set_view      (QrImageList *self,
+                                           QrImageView  view,
+                                           gint64       class_id,
+                                           QrImageSort  sort,
+                                           GError     **error);
 /* New thumbnails were stored: items that asked and found none ask again. */
 void          qr_image_list_thumbnails_changed (QrImageList *self);
 guint         qr_image_list_get_n_loaded_thumbnails (QrImageList *self);

@@ -43,6 +43,7 @@ struct _QrWindow
   GtkProgressBar       *job_progress;
   GtkLabel             *job_rate;
   GMenu                *recent_section;
+  GtkListBox           *sidebar;
 
   /* Owned references */
   GSettings            *settings;       /* NULL when no schema is installed */
@@ -70,6 +71,88 @@ toast (QrWindow *self, const char *message)
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
+static void show_page (QrWindow *self, const char *page);
+
+/* The sidebar: the catalog's views with their counts, then one row per class. Each row carries
+ * its view and class id as data. */
+static void
+rebuild_sidebar (QrWindow *self)
+{
+  static const char *const titles[] = { N_("All Images"), N_("Unlabeled"), N_("Labeled"), N_("Unreadable") };
+  static const QrImageView views[] = { QR_VIEW_ALL, QR_VIEW_UNLABELED, QR_VIEW_LABELED, QR_VIEW_UNREADABLE };
+  gint64 counts[4] = { 0 };
+  g_autoptr (GArray) ids = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GArray) class_counts = NULL;
+  GtkListBoxRow *selected = gtk_list_box_get_selected_row (self->sidebar);
+  int selected_index = selected ? gtk_list_box_row_get_index (selected) : 0;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->sidebar))) != NULL)
+    gtk_list_box_remove (self->sidebar, child);
+  if (self->catalog == NULL)
+    return;
+  qr_catalog_count_views (self->catalog, counts, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    {
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+      GtkWidget *label = gtk_label_new (_(titles[i]));
+      g_autofree char *n = g_strdup_printf ("%" G_GINT64_FORMAT, counts[i]);
+      GtkWidget *count = gtk_label_new (n);
+      GtkWidget *row = gtk_list_box_row_new ();
+
+      gtk_widget_set_hexpand (label, TRUE);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_widget_add_css_class (count, "dim-label");
+      gtk_box_append (GTK_BOX (box), label);
+      gtk_box_append (GTK_BOX (box), count);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (views[i]));
+      g_object_set_data (G_OBJECT (row), "class", GINT_TO_POINTER (0));
+      gtk_list_box_append (self->sidebar, row);
+    }
+  if (qr_catalog_class_image_counts (self->catalog, &ids, &names, &class_counts, NULL))
+    for (guint i = 0; i < ids->len; i++)
+      {
+        GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+        GtkWidget *label = gtk_label_new (names->pdata[i]);
+        g_autofree char *n = g_strdup_printf ("%" G_GINT64_FORMAT, g_array_index (class_counts, gint64, i));
+        GtkWidget *count = gtk_label_new (n);
+        GtkWidget *row = gtk_list_box_row_new ();
+
+        gtk_widget_set_hexpand (label, TRUE);
+        gtk_label_set_xalign (GTK_LABEL (label), 0);
+        gtk_widget_set_margin_start (label, 12);
+        gtk_widget_add_css_class (count, "dim-label");
+        gtk_box_append (GTK_BOX (box), label);
+        gtk_box_append (GTK_BOX (box), count);
+        gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+        g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (QR_VIEW_CLASS));
+        g_object_set_data (G_OBJECT (row), "class", GSIZE_TO_POINTER ((gsize) g_array_index (ids, gint64, i)));
+        gtk_list_box_append (self->sidebar, row);
+      }
+  g_signal_handlers_block_matched (self->sidebar, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+  gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, selected_index)
+                                            ? gtk_list_box_get_row_at_index (self->sidebar, selected_index)
+                                            : gtk_list_box_get_row_at_index (self->sidebar, 0));
+  g_signal_handlers_unblock_matched (self->sidebar, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
+}
+
+static void
+sidebar_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (row == NULL || self->catalog == NULL)
+    return;
+  if (!qr_image_list_set_view (self->images, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "view")),
+                               (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "class")), QR_SORT_NAME,
+                               &error))
+    g_warning ("%s", error->message);
+  if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
+    show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
+}
+
 static void
 update_subtitle (QrWindow *self)
 {
@@ -85,6 +168,7 @@ update_subtitle (QrWindow *self)
     }
   name = g_path_get_basename (self->collection);
   adw_window_title_set_title (self->window_title, name);
+  rebuild_sidebar (self);
   if (!qr_catalog_get_stats (self->catalog, &stats, NULL))
     return;
   if (stats.images_unreadable > 0)
@@ -972,6 +1056,7 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_progress);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_rate);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, recent_section);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, sidebar);
 
   gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, action_open_folder);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
@@ -1023,6 +1108,7 @@ qr_window_init (QrWindow *self)
   g_object_unref (factory);
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
+  g_signal_connect (self->sidebar, "row-selected", G_CALLBACK (sidebar_selected), self);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
