@@ -1654,3 +1654,28 @@ qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **
     }
   return TRUE;
 }
+
+gboolean
+qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, gint64 *detections, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT (SELECT count(*) FROM labels WHERE image_id = ?1 AND deleted_us IS NULL),"
+                                " (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE d.image_id = ?1"
+                                "  AND r.id = (SELECT max (r2.id) FROM runs r2 WHERE r2.model_id = r.model_id"
+                                "              AND r2.state != 'failed'))", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *labels = sqlite3_column_int64 (stmt, 0);
+      *detections = sqlite3_column_int64 (stmt, 1);
+    }
+  else
+    set_sql_error (self, error, "counting an image's boxes");
+  sqlite3_reset (stmt);
+  return rc == SQLITE_ROW;
+}

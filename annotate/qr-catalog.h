@@ -351,6 +351,13 @@ gboolean       qr_catalog_set_label_detection (QrCatalog *self,
                                             gint64       detection_id,
                                             GError     **error);
 
+/* Badge counts for one image: live labels and detections of the latest run of each model. */
+gboolean       qr_catalog_count_image_boxes (QrCatalog  *self,
+                                             gint64      image_id,
+                                             gint64     *labels,
+                                             gint64     *detections,
+                                             GError    **error);
+
 /* What the viewer draws for one image: its live labels and the latest run of each model. */
 typedef struct
 {

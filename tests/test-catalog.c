@@ -396,6 +396,7 @@ test_views (Fixture *f, gconstpointer data)
   g_autoptr (GArray) all = NULL, unlabeled = NULL, labeled = NULL, bad = NULL, dogs = NULL, newest = NULL;
   g_autoptr (GArray) class_ids = NULL, class_counts = NULL;
   g_autoptr (GPtrArray) class_names = NULL;
+  gint64 model;
 
   for (int i = 0; i < 4; i++)
     {
@@ -409,8 +410,8 @@ test_views (Fixture *f, gconstpointer data)
   dog = qr_catalog_ensure_class (catalog, "dog", &error);
   cat = qr_catalog_ensure_class (catalog, "cat", &error);
   g_assert_cmpint (qr_catalog_add_label (catalog, ids[0], dog, &box, QR_LABEL_SOURCE_DRAWN, NULL, &error), >, 0);
+  model = qr_catalog_add_model (catalog, "m", "tfjs", NULL, &error);
   {
-    gint64 model = qr_catalog_add_model (catalog, "m", "tfjs", NULL, &error);
     gint64 run = qr_catalog_start_run (catalog, model, "{}", &error);
     g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[2], dog, 0.5, &box, &error), >, 0);
     g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[2], cat, 0.5, &box, &error), >, 0);
@@ -439,6 +440,25 @@ test_views (Fixture *f, gconstpointer data)
   g_assert_true (qr_catalog_class_image_counts (catalog, &class_ids, &class_names, &class_counts, &error));
   g_assert_cmpstr (class_names->pdata[0], ==, "dog");
   g_assert_cmpint (g_array_index (class_counts, gint64, 0), ==, 2);
+
+  /* Badge counts: live labels, and boxes from each model's newest run only. */
+  {
+    gint64 labels = -1, detections = -1;
+
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[0], &labels, &detections, &error));
+    g_assert_cmpint (labels, ==, 1);
+    g_assert_cmpint (detections, ==, 0);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], &labels, &detections, &error));
+    g_assert_cmpint (labels, ==, 0);
+    g_assert_cmpint (detections, ==, 2);
+    {
+      gint64 rerun = qr_catalog_start_run (catalog, model, "{}", &error);
+      g_assert_cmpint (qr_catalog_add_detection (catalog, rerun, ids[2], cat, 0.7, &box, &error), >, 0);
+    }
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], &labels, &detections, &error));
+    g_assert_cmpint (detections, ==, 1);
+    g_assert_no_error (error);
+  }
 }
 
 int

@@ -27,11 +27,13 @@ struct _QrImageItem
   int           width;
   int           height;
   QrImageState  state;
+  gint64        n_labels;
+  gint64        n_detections;
   gboolean      requested;   /* a request is queued or was answered with nothing */
   GList        *lru_link;    /* in list->lru while a thumbnail is held */
 };
 
-enum { ITEM_PROP_0, ITEM_PROP_THUMBNAIL, ITEM_N_PROPS };
+enum { ITEM_PROP_0, ITEM_PROP_THUMBNAIL, ITEM_PROP_N_LABELS, ITEM_N_PROPS };
 static GParamSpec *item_props[ITEM_N_PROPS];
 
 G_DEFINE_FINAL_TYPE (QrImageItem, qr_image_item, G_TYPE_OBJECT)
@@ -74,6 +76,9 @@ qr_image_item_get_property (GObject *object, guint prop_id, GValue *value, GPara
     case ITEM_PROP_THUMBNAIL:
       g_value_set_object (value, self->thumbnail);
       break;
+    case ITEM_PROP_N_LABELS:
+      g_value_set_int64 (value, self->n_labels);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -100,6 +105,10 @@ qr_image_item_class_init (QrImageItemClass *klass)
   item_props[ITEM_PROP_THUMBNAIL] =
     g_param_spec_object ("thumbnail", NULL, NULL, GDK_TYPE_TEXTURE,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* notified whenever the badge counts are read again */
+  item_props[ITEM_PROP_N_LABELS] =
+    g_param_spec_int64 ("n-labels", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, ITEM_N_PROPS, item_props);
 }
 
@@ -115,6 +124,8 @@ int qr_image_item_get_height (QrImageItem *self) { return self->height; }
 QrImageState qr_image_item_get_state (QrImageItem *self) { return self->state; }
 const char *qr_image_item_get_reason (QrImageItem *self) { return self->reason; }
 GdkTexture *qr_image_item_get_thumbnail (QrImageItem *self) { return self->thumbnail; }
+gint64 qr_image_item_get_n_labels (QrImageItem *self) { return self->n_labels; }
+gint64 qr_image_item_get_n_detections (QrImageItem *self) { return self->n_detections; }
 
 const char *
 qr_image_item_get_name (QrImageItem *self)
@@ -355,6 +366,7 @@ qr_image_list_get_item (GListModel *model, guint position)
       item->width = record->width;
       item->height = record->height;
       item->state = record->state;
+      qr_catalog_count_image_boxes (self->catalog, *id, &item->n_labels, &item->n_detections, NULL);
     }
   else
     {
@@ -439,8 +451,18 @@ qr_image_list_set_view (QrImageList *self, QrImageView view, gint64 class_id, Qr
 gboolean
 qr_image_list_reload (QrImageList *self, GError **error)
 {
+  GHashTableIter iter;
+  gpointer value;
+
   g_return_val_if_fail (QR_IS_IMAGE_LIST (self), FALSE);
-  /* Items already made keep their data; a changed file's row is re-read when next made. */
+  /* Items already made keep their thumbnails; their badge counts are read again. */
+  g_hash_table_iter_init (&iter, self->items);
+  while (self->catalog != NULL && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      QrImageItem *item = value;
+      qr_catalog_count_image_boxes (self->catalog, item->id, &item->n_labels, &item->n_detections, NULL);
+      g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_N_LABELS]);
+    }
   return read_ids (self, error);
 }
 

@@ -20,6 +20,9 @@ QrImageState  qr_image_item_get_state     (QrImageItem *self);
 const char   *qr_image_item_get_reason    (QrImageItem *self);
 /* NULL until loaded; "notify::thumbnail" says when it arrives. */
 GdkTexture   *qr_image_item_get_thumbnail (QrImageItem *self);
+/* Badge counts, read when the item was made. */
+gint64        qr_image_item_get_n_labels  (QrImageItem *self);
+gint64        qr_image_item_get_n_detections (QrImageItem *self);
 /* Asks the loader for the thumbnail (no-op when loaded or already asked). */
 void          qr_image_item_request_thumbnail (QrImageItem *self);
 

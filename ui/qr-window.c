@@ -426,6 +426,7 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
     }
   qr_image_list_thumbnails_changed (self->images);
+  qr_image_list_reload (self->images, NULL);   /* new model boxes: badge counts */
   update_subtitle (self);
   show_gallery_or_empty (self);
   if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
@@ -688,6 +689,8 @@ cell_setup (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow 
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *picture = gtk_picture_new ();
   GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *overlay = gtk_overlay_new ();
+  GtkWidget *badge = gtk_label_new (NULL);
   int size = self->settings ? g_settings_get_int (self->settings, "cell-size") : 176;
 
   gtk_widget_add_css_class (box, "gallery-cell");
@@ -697,7 +700,15 @@ cell_setup (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow 
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
   gtk_label_set_max_width_chars (GTK_LABEL (label), 18);
   gtk_widget_add_css_class (label, "caption");
-  gtk_box_append (GTK_BOX (box), picture);
+  /* Badges: labels and model boxes, or that the file is unreadable. */
+  gtk_widget_add_css_class (badge, "badge");
+  gtk_widget_set_halign (badge, GTK_ALIGN_END);
+  gtk_widget_set_valign (badge, GTK_ALIGN_START);
+  gtk_widget_set_margin_top (badge, 4);
+  gtk_widget_set_margin_end (badge, 4);
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), picture);
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), badge);
+  gtk_box_append (GTK_BOX (box), overlay);
   gtk_box_append (GTK_BOX (box), label);
   gtk_list_item_set_child (list_item, box);
 }
@@ -709,14 +720,42 @@ cell_thumbnail_changed (QrImageItem *item, GParamSpec *pspec, GtkPicture *pictur
 }
 
 static void
+update_badge (QrImageItem *item, GParamSpec *pspec, GtkWidget *badge)
+{
+  g_autofree char *text = NULL;
+
+  if (qr_image_item_get_state (item) == QR_IMAGE_STATE_UNREADABLE)
+    text = g_strdup ("⚠");
+  else
+    {
+      /* ▢ human labels, ⬚ model boxes; a zero count is left out. */
+      gint64 labels = qr_image_item_get_n_labels (item);
+      gint64 detections = qr_image_item_get_n_detections (item);
+
+      if (labels > 0 && detections > 0)
+        text = g_strdup_printf ("%" G_GINT64_FORMAT " ▢  %" G_GINT64_FORMAT " ⬚", labels, detections);
+      else if (labels > 0)
+        text = g_strdup_printf ("%" G_GINT64_FORMAT " ▢", labels);
+      else if (detections > 0)
+        text = g_strdup_printf ("%" G_GINT64_FORMAT " ⬚", detections);
+    }
+  gtk_label_set_text (GTK_LABEL (badge), text ? text : "");
+  gtk_widget_set_visible (badge, text != NULL);
+}
+
+static void
 cell_bind (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow *self)
 {
   QrImageItem *item = gtk_list_item_get_item (list_item);
   GtkWidget *box = gtk_list_item_get_child (list_item);
-  GtkWidget *picture = gtk_widget_get_first_child (box);
+  GtkWidget *overlay = gtk_widget_get_first_child (box);
+  GtkWidget *picture = gtk_overlay_get_child (GTK_OVERLAY (overlay));
+  GtkWidget *badge = gtk_widget_get_last_child (overlay);
   GtkWidget *label = gtk_widget_get_last_child (box);
   g_autofree char *tooltip = NULL;
   gulong handler;
+
+  update_badge (item, NULL, badge);
 
   gtk_label_set_text (GTK_LABEL (label), qr_image_item_get_name (item));
   gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (qr_image_item_get_thumbnail (item)));
@@ -729,12 +768,16 @@ cell_bind (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow *
   else
     {
       gtk_widget_remove_css_class (box, "unreadable");
-      tooltip = g_strdup_printf ("%s\n%d × %d", qr_image_item_get_path (item), qr_image_item_get_width (item),
-                                 qr_image_item_get_height (item));
+      tooltip = g_strdup_printf (_("%s\n%d × %d · %" G_GINT64_FORMAT " labels · %" G_GINT64_FORMAT " model boxes"),
+                                 qr_image_item_get_path (item), qr_image_item_get_width (item),
+                                 qr_image_item_get_height (item), qr_image_item_get_n_labels (item),
+                                 qr_image_item_get_n_detections (item));
     }
   gtk_widget_set_tooltip_text (box, tooltip);
   handler = g_signal_connect_object (item, "notify::thumbnail", G_CALLBACK (cell_thumbnail_changed), picture, 0);
   g_object_set_data (G_OBJECT (list_item), "thumbnail-handler", GUINT_TO_POINTER (handler));
+  handler = g_signal_connect_object (item, "notify::n-labels", G_CALLBACK (update_badge), badge, 0);
+  g_object_set_data (G_OBJECT (list_item), "badge-handler", GUINT_TO_POINTER (handler));
   qr_image_item_request_thumbnail (item);
 }
 
@@ -747,6 +790,10 @@ cell_unbind (GtkSignalListItemFactory *factory, GtkListItem *list_item, QrWindow
   if (handler != 0)
     g_signal_handler_disconnect (item, handler);
   g_object_set_data (G_OBJECT (list_item), "thumbnail-handler", NULL);
+  handler = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (list_item), "badge-handler"));
+  if (handler != 0)
+    g_signal_handler_disconnect (item, handler);
+  g_object_set_data (G_OBJECT (list_item), "badge-handler", NULL);
 }
 
 /* Actions */
@@ -958,14 +1005,20 @@ static void
 action_show_gallery (GtkWidget *widget, const char *name, GVariant *param)
 {
   QrWindow *self = QR_WINDOW (widget);
+  guint n;
 
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
   qr_canvas_set_image (self->canvas, NULL, 0, 0);
   qr_canvas_set_overlays (self->canvas, NULL);
+  /* Edits in the viewer change badges and may move images out of the current view. */
+  qr_image_list_reload (self->images, NULL);
   update_subtitle (self);
   show_page (self, "gallery");
-  gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u", self->viewer_position);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  if (n > 0)
+    gtk_widget_activate_action (GTK_WIDGET (self->grid_view), "list.scroll-to-item", "u",
+                                MIN (self->viewer_position, n - 1));
 }
 
 static void
