@@ -138,6 +138,14 @@ rebuild_sidebar (QrWindow *self)
   g_signal_handlers_unblock_matched (self->sidebar, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
 }
 
+static QrImageSort
+current_sort (QrWindow *self)
+{
+  g_autofree char *order = self->settings ? g_settings_get_string (self->settings, "sort-order") : NULL;
+
+  return g_strcmp0 (order, "newest") == 0 ? QR_SORT_NEWEST : QR_SORT_NAME;
+}
+
 static void
 sidebar_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
 {
@@ -146,8 +154,8 @@ sidebar_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
   if (row == NULL || self->catalog == NULL)
     return;
   if (!qr_image_list_set_view (self->images, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "view")),
-                               (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "class")), QR_SORT_NAME,
-                               &error))
+                               (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "class")),
+                               current_sort (self), &error))
     g_warning ("%s", error->message);
   if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
     show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
@@ -1172,6 +1180,15 @@ qr_window_init (QrWindow *self)
   show_page (self, "empty");
 }
 
+static void
+sort_order_changed (QrWindow *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->sidebar);
+
+  if (row != NULL)
+    sidebar_selected (self->sidebar, row, self);
+}
+
 QrWindow *
 qr_window_new (GtkApplication *application, GSettings *settings)
 {
@@ -1185,6 +1202,16 @@ qr_window_new (GtkApplication *application, GSettings *settings)
       if (g_settings_get_boolean (settings, "window-maximized"))
         gtk_window_maximize (GTK_WINDOW (self));
       rebuild_recent_menu (self);
+      {
+        /* Sort order: a stateful action over the setting, shown in the main menu. */
+        g_autoptr (GSimpleActionGroup) group = g_simple_action_group_new ();
+        g_autoptr (GAction) sort = g_settings_create_action (settings, "sort-order");
+
+        g_action_map_add_action (G_ACTION_MAP (group), sort);
+        gtk_widget_insert_action_group (GTK_WIDGET (self), "view", G_ACTION_GROUP (group));
+        g_signal_connect_object (settings, "changed::sort-order", G_CALLBACK (sort_order_changed), self,
+                                 G_CONNECT_SWAPPED);
+      }
     }
   return self;
 }
