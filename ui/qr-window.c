@@ -38,6 +38,8 @@ struct _QrWindow
   GtkGridView          *grid_view;
   QrCanvas             *canvas;
   GtkButton            *back_button;
+  GtkWidget            *score_box;
+  GtkScale             *score_scale;
   GtkRevealer          *job_revealer;
   GtkLabel             *job_label;
   GtkProgressBar       *job_progress;
@@ -138,6 +140,12 @@ rebuild_sidebar (QrWindow *self)
   g_signal_handlers_unblock_matched (self->sidebar, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
 }
 
+static void
+score_changed (GtkRange *range, QrWindow *self)
+{
+  qr_canvas_set_score_threshold (self->canvas, gtk_range_get_value (range));
+}
+
 static QrImageSort
 current_sort (QrWindow *self)
 {
@@ -194,6 +202,7 @@ show_page (QrWindow *self, const char *page)
 
   gtk_stack_set_visible_child_name (self->stack, page);
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), viewer);
+  gtk_widget_set_visible (self->score_box, viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
@@ -1112,6 +1121,9 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, grid_view);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, canvas);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, score_box);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, score_scale);
+  gtk_widget_class_bind_template_callback (widget_class, score_changed);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_revealer);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_label);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, job_progress);
@@ -1207,6 +1219,8 @@ qr_window_new (GtkApplication *application, GSettings *settings)
         g_autoptr (GSimpleActionGroup) group = g_simple_action_group_new ();
         g_autoptr (GAction) sort = g_settings_create_action (settings, "sort-order");
 
+        g_settings_bind (settings, "score-threshold", gtk_range_get_adjustment (GTK_RANGE (self->score_scale)), "value",
+                         G_SETTINGS_BIND_DEFAULT);
         g_action_map_add_action (G_ACTION_MAP (group), sort);
         gtk_widget_insert_action_group (GTK_WIDGET (self), "view", G_ACTION_GROUP (group));
         g_signal_connect_object (settings, "changed::sort-order", G_CALLBACK (sort_order_changed), self,
