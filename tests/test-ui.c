@@ -34,6 +34,12 @@ has_thumbnail (gpointer item)
 }
 
 static void
+count_notify (guint *count)
+{
+  (*count)++;
+}
+
+static void
 test_image_list (void)
 {
   g_autofree char *tmp = test_make_tmpdir ();
@@ -72,6 +78,28 @@ test_image_list (void)
   g_assert_cmpint (gdk_texture_get_width (texture), ==, 256);
   g_assert_cmpint (gdk_texture_get_height (texture), ==, 192);
   g_assert_cmpuint (qr_image_list_get_n_loaded_thumbnails (list), ==, 1);
+
+  /* Badges: a new label shows in the item's count after a reload, with a notify; the
+   * Unlabeled view then leaves the image out. */
+  {
+    QrBox box = { 10, 10, 100, 100 };
+    gint64 dog = qr_catalog_ensure_class (catalog, "dog", &error);
+    guint notified = 0;
+
+    g_assert_cmpint (qr_image_item_get_n_labels (first), ==, 0);
+    g_signal_connect_swapped (first, "notify::n-labels", G_CALLBACK (count_notify), &notified);
+    g_assert_cmpint (qr_catalog_add_label (catalog, qr_image_item_get_id (first), dog, &box,
+                                           QR_LABEL_SOURCE_DRAWN, NULL, &error), >, 0);
+    g_assert_true (qr_image_list_reload (list, &error));
+    g_assert_cmpint (qr_image_item_get_n_labels (first), ==, 1);
+    g_assert_cmpint (qr_image_item_get_n_detections (first), ==, 0);
+    g_assert_cmpuint (notified, ==, 1);
+    g_assert_true (qr_image_list_set_view (list, QR_VIEW_UNLABELED, 0, QR_SORT_NAME, &error));
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 17);
+    g_assert_true (qr_image_list_set_view (list, QR_VIEW_LABELED, 0, QR_SORT_NAME, &error));
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 1);
+    g_assert_no_error (error);
+  }
   test_remove_tree (tmp);
 }
 
