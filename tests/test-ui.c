@@ -369,6 +369,47 @@ test_canvas_editing (void)
     g_assert_cmpuint (labels->len, ==, 1);
     g_assert_cmpfloat (((QrLabelRecord *) labels->pdata[0])->box.x1, ==, 10);
   }
+  /* C opens the class picker: typing part of a name and Enter takes the first match; a name
+   * that matches nothing becomes a new class; each is one undo step. */
+  {
+    GtkWidget *popover = NULL, *entry;
+    gint64 zebra;
+
+    qr_canvas_reload (QR_CANVAS (canvas));
+    qr_canvas_select (QR_CANVAS (canvas), 0);   /* labels come first */
+    g_assert_true (gtk_widget_activate_action (canvas, "canvas.pick-class", NULL));
+    for (GtkWidget *c = gtk_widget_get_first_child (canvas); c != NULL; c = gtk_widget_get_next_sibling (c))
+      if (GTK_IS_POPOVER (c))
+        popover = c;
+    g_assert_nonnull (popover);
+    entry = gtk_widget_get_first_child (gtk_popover_get_child (GTK_POPOVER (popover)));
+    g_assert_true (GTK_IS_SEARCH_ENTRY (entry));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "DO");
+    g_signal_emit_by_name (entry, "activate");
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 1);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, dog);
+    }
+    g_assert_true (gtk_widget_activate_action (canvas, "canvas.pick-class", NULL));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "zebra");
+    g_signal_emit_by_name (entry, "activate");
+    {
+      g_autoptr (GPtrArray) classes = qr_catalog_list_classes (catalog, &error);
+      g_assert_true (g_ptr_array_find_with_equal_func (classes, "zebra", g_str_equal, NULL));
+    }
+    zebra = qr_catalog_ensure_class (catalog, "zebra", &error);   /* the existing id */
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, zebra);
+    }
+    g_assert_true (qr_history_undo (history, &error));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, dog);
+    }
+    g_assert_no_error (error);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);
 }

@@ -5,7 +5,9 @@
 #include "qr-canvas.h"
 #include "qr-catalog.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 struct _QrCanvas
 {
@@ -38,6 +40,9 @@ struct _QrCanvas
   double      press_x, press_y;
   gint64      class_id;       /* for new boxes: the last class used */
   GHashTable *hidden;         /* detection ids rejected in this session */
+  GtkWidget  *class_popover;  /* C: pick the selected box's class by name */
+  GtkWidget  *class_entry;
+  GtkWidget  *class_list;
 };
 
 enum { DRAG_PAN, DRAG_MOVE, DRAG_RESIZE, DRAG_DRAW };
@@ -519,6 +524,150 @@ action_edit (GtkWidget *widget, const char *name, GVariant *param)
   qr_canvas_reload (self);
 }
 
+/* The class picker (C): a search entry over the catalog's classes. Enter takes the first
+ * match, or makes a new class of what was typed when nothing matches. */
+static void
+apply_class (QrCanvas *self, const char *name)
+{
+  QrOverlayBox *b = selected_box (self);
+  QrCatalog *catalog;
+  GError *error = NULL;
+  gint64 class_id, label_id, old_class;
+  QrBox box;
+
+  gtk_popover_popdown (GTK_POPOVER (self->class_popover));
+  if (b == NULL || self->history == NULL || name == NULL || *name == '\0')
+    return;
+  catalog = qr_history_get_catalog (self->history);
+  label_id = b->is_label ? b->id : qr_history_accept_detection (self->history, b->id, &error);
+  if (label_id > 0 && (class_id = qr_catalog_ensure_class (catalog, name, &error)) > 0
+      && qr_catalog_get_label (catalog, label_id, &old_class, &box, &error))
+    {
+      if (old_class != class_id)
+        qr_history_update_label (self->history, label_id, class_id, &box, &error);
+      self->class_id = class_id;
+    }
+  report (self, error);
+  qr_canvas_reload (self);
+  if (label_id > 0)
+    select_label_id (self, label_id);
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static gboolean
+class_row_matches (GtkListBoxRow *row, gpointer data)
+{
+  QrCanvas *self = data;
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->class_entry));
+  g_autofree char *name = g_utf8_casefold (gtk_widget_get_name (GTK_WIDGET (row)), -1);
+  g_autofree char *needle = g_utf8_casefold (query, -1);
+
+  return strstr (name, needle) != NULL;
+}
+
+static void
+class_query_changed (QrCanvas *self)
+{
+  gtk_list_box_invalidate_filter (GTK_LIST_BOX (self->class_list));
+}
+
+static void
+class_entry_activated (QrCanvas *self)
+{
+  const char *query = gtk_editable_get_text (GTK_EDITABLE (self->class_entry));
+  g_autofree char *typed = g_strstrip (g_strdup (query));
+
+  for (GtkWidget *row = gtk_widget_get_first_child (self->class_list); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (GTK_IS_LIST_BOX_ROW (row) && class_row_matches (GTK_LIST_BOX_ROW (row), self))
+      {
+        apply_class (self, gtk_widget_get_name (row));
+        return;
+      }
+  apply_class (self, typed);   /* no match: a new class */
+}
+
+static void
+class_row_activated (GtkListBox *box, GtkListBoxRow *row, QrCanvas *self)
+{
+  apply_class (self, gtk_widget_get_name (GTK_WIDGET (row)));
+}
+
+static void
+ensure_class_popover (QrCanvas *self)
+{
+  GtkWidget *box, *scroller;
+
+  if (self->class_popover != NULL)
+    return;
+  self->class_popover = gtk_popover_new ();
+  gtk_widget_set_parent (self->class_popover, GTK_WIDGET (self));
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  self->class_entry = gtk_search_entry_new ();
+  g_object_set (self->class_entry, "placeholder-text", _("Class name"), NULL);
+  self->class_list = gtk_list_box_new ();
+  gtk_list_box_set_filter_func (GTK_LIST_BOX (self->class_list), class_row_matches, self, NULL);
+  gtk_list_box_set_activate_on_single_click (GTK_LIST_BOX (self->class_list), TRUE);
+  scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 280);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), self->class_list);
+  gtk_box_append (GTK_BOX (box), self->class_entry);
+  gtk_box_append (GTK_BOX (box), scroller);
+  gtk_popover_set_child (GTK_POPOVER (self->class_popover), box);
+  g_signal_connect_swapped (self->class_entry, "search-changed", G_CALLBACK (class_query_changed), self);
+  g_signal_connect_swapped (self->class_entry, "activate", G_CALLBACK (class_entry_activated), self);
+  g_signal_connect (self->class_list, "row-activated", G_CALLBACK (class_row_activated), self);
+}
+
+static void
+action_pick_class (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrCanvas *self = QR_CANVAS (widget);
+  QrOverlayBox *b = selected_box (self);
+  g_autoptr (GPtrArray) classes = NULL;
+  GtkWidget *child;
+  double ox, oy, s;
+  GdkRectangle rect;
+
+  if (b == NULL || self->history == NULL)
+    return;
+  ensure_class_popover (self);
+  while ((child = gtk_widget_get_first_child (self->class_list)) != NULL)
+    gtk_list_box_remove (GTK_LIST_BOX (self->class_list), child);
+  classes = qr_catalog_list_classes (qr_history_get_catalog (self->history), NULL);
+  for (guint i = 0; classes != NULL && i < classes->len; i++)
+    {
+      GtkWidget *row = gtk_list_box_row_new ();
+      GtkWidget *label = gtk_label_new (classes->pdata[i]);
+
+      gtk_widget_set_halign (label, GTK_ALIGN_START);
+      gtk_widget_set_name (row, classes->pdata[i]);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
+      gtk_list_box_append (GTK_LIST_BOX (self->class_list), row);
+    }
+  gtk_editable_set_text (GTK_EDITABLE (self->class_entry), "");
+  image_rect (self, &ox, &oy, &s);
+  rect.x = (int) (ox + b->box.x1 * s);
+  rect.y = (int) (oy + b->box.y1 * s);
+  rect.width = MAX (1, (int) ((b->box.x2 - b->box.x1) * s));
+  rect.height = MAX (1, (int) ((b->box.y2 - b->box.y1) * s));
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->class_popover), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->class_popover));
+  gtk_widget_grab_focus (self->class_entry);
+}
+
+static void
+qr_canvas_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  QrCanvas *self = QR_CANVAS (widget);
+
+  if (self->class_popover != NULL)
+    gtk_popover_present (GTK_POPOVER (self->class_popover));
+}
+
 static void
 action_zoom (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -550,6 +699,7 @@ qr_canvas_dispose (GObject *object)
   g_clear_object (&self->history);
   g_clear_pointer (&self->hidden, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
+  g_clear_pointer (&self->class_popover, gtk_widget_unparent);
   G_OBJECT_CLASS (qr_canvas_parent_class)->dispose (object);
 }
 
@@ -560,6 +710,7 @@ qr_canvas_class_init (QrCanvasClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = qr_canvas_dispose;
   widget_class->snapshot = qr_canvas_snapshot;
+  widget_class->size_allocate = qr_canvas_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "canvas");
   gtk_widget_class_install_action (widget_class, "canvas.zoom-in", NULL, action_zoom);
   gtk_widget_class_install_action (widget_class, "canvas.zoom-out", NULL, action_zoom);
@@ -576,6 +727,8 @@ qr_canvas_class_init (QrCanvasClass *klass)
   gtk_widget_class_install_action (widget_class, "canvas.reject", NULL, action_edit);
   gtk_widget_class_install_action (widget_class, "canvas.class", "i", action_edit);
   gtk_widget_class_install_action (widget_class, "canvas.nudge", "(ii)", action_edit);
+  gtk_widget_class_install_action (widget_class, "canvas.pick-class", NULL, action_pick_class);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, 0, "canvas.pick-class", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_b, 0, "canvas.draw", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "canvas.delete", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_BackSpace, 0, "canvas.delete", NULL);
