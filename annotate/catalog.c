@@ -1428,6 +1428,9 @@ qr_catalog_list_overlays (QrCatalog *self, gint64 image_id, GError **error)
                                 " JOIN models m ON m.id = r.model_id"
                                 " WHERE d.image_id = ?1 AND r.id = (SELECT max (r2.id) FROM runs r2"
                                 "   WHERE r2.model_id = m.id AND r2.state != 'failed')"
+                                /* an accepted box is drawn once, as its label */
+                                " AND NOT EXISTS (SELECT 1 FROM labels l2 WHERE l2.detection_id = d.id"
+                                "   AND l2.deleted_us IS NULL)"
                                 " ORDER BY 9 DESC, 3, 4 DESC", error);
   g_autoptr (GPtrArray) boxes = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_overlay_box_free);
   int rc;

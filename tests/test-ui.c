@@ -348,6 +348,12 @@ test_canvas_editing (void)
   g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
   g_assert_cmpint (stats.labels, ==, 1);
   g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), >=, 0);
+  {
+    /* The accepted box is drawn once, as the label, not also as the model's dashed box. */
+    g_autoptr (GPtrArray) overlays = qr_catalog_list_overlays (catalog, record->id, &error);
+    g_assert_cmpuint (overlays->len, ==, 1);
+    g_assert_true (((QrOverlayBox *) overlays->pdata[0])->is_label);
+  }
   /* 2 gives it the second class (cat); Alt+Right nudges it one pixel. */
   g_assert_true (gtk_widget_activate_action (canvas, "canvas.class", "i", 2));
   g_assert_true (gtk_widget_activate_action (canvas, "canvas.nudge", "(ii)", 1, 0));
