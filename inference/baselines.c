@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "quorum-peers"
 
 #include "qr-peers.h"
+#include "qr-box.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,21 +17,9 @@ qr_baseline_options_init (QrBaselineOptions *options)
 }
 
 static float
-box_iou (float ax1, float ay1, float ax2, float ay2, float bx1, float by1, float bx2, float by2)
-{
-  float ix = MIN (ax2, bx2) - MAX (ax1, bx1), iy = MIN (ay2, by2) - MAX (ay1, by1), inter, uni;
-
-  if (ix <= 0 || iy <= 0)
-    return 0;
-  inter = ix * iy;
-  uni = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter;
-  return uni > 0 ? inter / uni : 0;
-}
-
-static float
 label_pred_iou (const QrLabelBox *l, const QrPeerBox *p)
 {
-  return box_iou (l->x1, l->y1, l->x2, l->y2, p->x1, p->y1, p->x2, p->y2);
+  return qr_iou_xyxy (l->x1, l->y1, l->x2, l->y2, p->x1, p->y1, p->x2, p->y2);
 }
 
 static float

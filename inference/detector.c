@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "quorum-detect"
 
 #include "qr-detector.h"
+#include "qr-box.h"
 #include "engine-private.h"
 
 #include <math.h>
@@ -223,14 +224,7 @@ qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
 float
 qr_box_iou (const QrDetection *a, const QrDetection *b)
 {
-  float ix = MIN (a->x2, b->x2) - MAX (a->x1, b->x1), iy = MIN (a->y2, b->y2) - MAX (a->y1, b->y1);
-  float inter, uni;
-
-  if (ix <= 0 || iy <= 0)
-    return 0;
-  inter = ix * iy;
-  uni = (a->x2 - a->x1) * (a->y2 - a->y1) + (b->x2 - b->x1) * (b->y2 - b->y1) - inter;
-  return uni > 0 ? inter / uni : 0;
+  return qr_iou_xyxy (a->x1, a->y1, a->x2, a->y2, b->x1, b->y1, b->x2, b->y2);
 }
 
 static int

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "quorum-eval"
 
 #include "qr-eval.h"
+#include "qr-box.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,12 +19,7 @@ typedef struct
 static float
 iou (const QrPeerBox *p, const QrLabelBox *l)
 {
-  float ix = MIN (p->x2, l->x2) - MAX (p->x1, l->x1), iy = MIN (p->y2, l->y2) - MAX (p->y1, l->y1), inter, uni;
-  if (ix <= 0 || iy <= 0)
-    return 0;
-  inter = ix * iy;
-  uni = (p->x2 - p->x1) * (p->y2 - p->y1) + (l->x2 - l->x1) * (l->y2 - l->y1) - inter;
-  return uni > 0 ? inter / uni : 0;
+  return qr_iou_xyxy (p->x1, p->y1, p->x2, p->y2, l->x1, l->y1, l->x2, l->y2);
 }
 
 static int

@@ -32,6 +32,7 @@
 #define G_LOG_DOMAIN "quorum-peers"
 
 #include "qr-peers.h"
+#include "qr-box.h"
 
 #include <math.h>
 #include <string.h>
@@ -73,18 +74,6 @@ typedef struct
   float  strength;             /* K = m (1 − σ) */
   gboolean labelled;
 } Cluster;
-
-static float
-iou (float ax1, float ay1, float ax2, float ay2, float bx1, float by1, float bx2, float by2)
-{
-  float ix = MIN (ax2, bx2) - MAX (ax1, bx1), iy = MIN (ay2, by2) - MAX (ay1, by1), inter, uni;
-
-  if (ix <= 0 || iy <= 0)
-    return 0;
-  inter = ix * iy;
-  uni = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter;
-  return uni > 0 ? inter / uni : 0;
-}
 
 static int
 by_score (gconstpointer a, gconstpointer b)
@@ -172,7 +161,7 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
           float o;
           if (c->class_id != b->class_id || c->votes[b->peer] > 0)
             continue;
-          o = iou (c->x1, c->y1, c->x2, c->y2, b->x1, b->y1, b->x2, b->y2);
+          o = qr_iou_xyxy (c->x1, c->y1, c->x2, c->y2, b->x1, b->y1, b->x2, b->y2);
           if (o >= best_iou)
             best_iou = o, best = c;
         }
@@ -254,7 +243,7 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
                 float o;
                 if (claimed_by[k] >= 0 || c->class_id != labels[l].class_id)
                   continue;
-                o = iou (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
+                o = qr_iou_xyxy (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
                 if (o >= best)
                   best = o, bl = (int) l, bk = (int) k;
               }
@@ -282,7 +271,7 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
                 float o;
                 if (claimed_by[k] >= 0 || c->class_id != labels[l].class_id || c->strength < options->min_consensus)
                   continue;
-                o = iou (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
+                o = qr_iou_xyxy (c->x1, c->y1, c->x2, c->y2, labels[l].x1, labels[l].y1, labels[l].x2, labels[l].y2);
                 if (o > best)
                   best = o, bl = (int) l, bk = (int) k;
               }
@@ -305,7 +294,7 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
         for (guint k = 0; k < clusters->len; k++)
           {
             Cluster *c = &g_array_index (clusters, Cluster, k);
-            float o = iou (c->x1, c->y1, c->x2, c->y2, lb->x1, lb->y1, lb->x2, lb->y2);
+            float o = qr_iou_xyxy (c->x1, c->y1, c->x2, c->y2, lb->x1, lb->y1, lb->x2, lb->y2);
             if (o >= options->match_iou)
               c->labelled = TRUE;
             if (c->class_id == lb->class_id && o > 0 && claimed_by[k] < 0)
@@ -350,7 +339,7 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
             Cluster *d = &g_array_index (clusters, Cluster, j);
             if (j != k && !d->labelled && claimed_by[j] < 0 && d->class_id != c->class_id
                 && (d->strength > c->strength || (d->strength == c->strength && j < k))
-                && iou (c->x1, c->y1, c->x2, c->y2, d->x1, d->y1, d->x2, d->y2) >= 0.7f)
+                && qr_iou_xyxy (c->x1, c->y1, c->x2, c->y2, d->x1, d->y1, d->x2, d->y2) >= 0.7f)
               weaker_twin = TRUE;
           }
         if (weaker_twin)
