@@ -13,6 +13,7 @@ typedef enum
 {
   QR_DETECTOR_CENTERNET,
   QR_DETECTOR_NANODET,
+  QR_DETECTOR_YOLO,       /* a Darknet cfg + weights: YOLOv2 … YOLOv7 */
 } QrDetectorKind;
 
 typedef struct
@@ -34,7 +35,9 @@ typedef struct
 typedef struct _QrDetector QrDetector;
 
 void          qr_detector_options_init     (QrDetectorOptions *options);
-/* Loads a TF.js detector; its family is recognised from the graph. */
+/* Loads a detector: a TF.js model.json (CenterNet or NanoDet, recognised from the graph) or a
+ * Darknet model given by its .cfg or .weights (the other beside it with the same stem; class
+ * names from STEM.names or coco.names beside it, else COCO's when it has 80 classes). */
 QrDetector   *qr_detector_load             (const char               *path,
                                             const QrDetectorOptions  *options,
                                             GError                  **error);
@@ -45,11 +48,15 @@ int           qr_detector_get_n_classes    (QrDetector               *self);
 const char   *qr_detector_get_class_name   (QrDetector               *self,
                                             int                       class_id);
 QrModel      *qr_detector_get_model        (QrDetector               *self);
-/* The model's input size (width = height for both families). */
+/* The model's input width (and height, for the square COCO models). */
 int           qr_detector_get_input_size   (QrDetector               *self);
+void          qr_detector_get_input_dims   (QrDetector               *self,
+                                            int                      *width,
+                                            int                      *height);
 
 /* Fills the model input (float32, the model's layout) from an oriented RGB image; returns the
- * scale from image to input pixels (the image is fitted top-left, the rest zero). */
+ * scale from image to input pixels. CenterNet and NanoDet: fitted top-left, the rest zero;
+ * YOLO: Darknet's letterbox (centred, the rest 0.5, values 0..1). */
 float         qr_detector_preprocess       (QrDetector               *self,
                                             const QrImage            *image,
                                             float                    *input);
@@ -73,6 +80,11 @@ const char   *qr_coco_class_name           (int                       class_id);
 /* Greedy per-class NMS, in place; detections sorted best first. */
 void          qr_detections_nms            (GArray                   *detections,
                                             float                     iou);
+/* The same with Darknet's DIoU criterion: a box goes when IoU − (d² / c²)^beta > iou, d the
+ * centres' distance and c the diagonal of the smallest box around both. */
+void          qr_detections_nms_diou       (GArray                   *detections,
+                                            float                     iou,
+                                            float                     beta);
 float         qr_box_iou                   (const QrDetection        *a,
                                             const QrDetection        *b);
 
