@@ -9,21 +9,27 @@
 char *
 qr_find_model (const char *name, GError **error)
 {
-  g_autofree char *file = NULL;
-  const char *dirs[2] = { g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
+  const char *dirs[3] = { NULL, g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
+  g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", NULL);
+  /* a TF.js model.json, or a Darknet cfg with its weights beside it */
+  static const char *const suffixes[] = { ".json", ".cfg" };
 
-  if (g_str_has_suffix (name, ".json") || strchr (name, '/') != NULL)
+  if (g_str_has_suffix (name, ".json") || g_str_has_suffix (name, ".cfg") || g_str_has_suffix (name, ".weights")
+      || strchr (name, '/') != NULL)
     return g_strdup (name);
-  file = g_strconcat (name, ".json", NULL);
-  {
-    g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", file, NULL);
-    if (g_file_test (user, G_FILE_TEST_IS_REGULAR))
-      return g_steal_pointer (&user);
-  }
+  dirs[0] = user;
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
-    if (dirs[i] != NULL)
+    for (guint k = 0; dirs[i] != NULL && k < G_N_ELEMENTS (suffixes); k++)
       {
+        g_autofree char *file = g_strconcat (name, suffixes[k], NULL);
         g_autofree char *candidate = g_build_filename (dirs[i], file, NULL);
+        if (k == 1)
+          {
+            g_autofree char *weights = g_build_filename (dirs[i], name, NULL);
+            g_autofree char *wfile = g_strconcat (weights, ".weights", NULL);
+            if (!g_file_test (wfile, G_FILE_TEST_IS_REGULAR))
+              continue;
+          }
         if (g_file_test (candidate, G_FILE_TEST_IS_REGULAR))
           return g_canonicalize_filename (candidate, NULL);
       }
@@ -51,7 +57,10 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
     stats = &local;
   memset (stats, 0, sizeof *stats);
   model_id = qr_catalog_find_model (catalog, name, NULL);
-  if (model_id < 0 && (model_id = qr_catalog_add_model (catalog, name, "tfjs", path, error)) < 0)
+  if (model_id < 0
+      && (model_id = qr_catalog_add_model (catalog, name,
+                                           qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "darknet" : "tfjs",
+                                           path, error)) < 0)
     return FALSE;
   stats->run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &local_error);
   if (local_error != NULL)

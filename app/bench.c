@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 #include "quorum-config.h"
 #include "qr-detector.h"
+#include "qr-darknet.h"
 
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -435,6 +436,65 @@ run_tfjs_wasm (const char *model, const char *input, const char *shape, int repe
   return g_ascii_strtod (ms + strlen ("ms_per_run "), NULL);
 }
 
+/* OpenCV's DNN module (CPU backend) on the same Darknet cfg, weights and input: ms per forward
+ * pass, the median of repeat runs, or < 0 when it cannot run. */
+static double
+run_opencv_darknet (const char *cfg, const char *weights, const char *input, int w, int h, int repeat, const char *tmp,
+                    GError **error)
+{
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "darknet-run.py", NULL);
+  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *ws = g_strdup_printf ("%d", w), *hs = g_strdup_printf ("%d", h);
+  g_autofree char *out = NULL, *err = NULL;
+  int status;
+  const char *argv[] = { "/usr/bin/python3", script, cfg, weights, input, hs, ws, tmp, "0.25", "0.45", "--time",
+                         repeat_text, NULL };
+
+  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no /usr/bin/python3 (Debian python3-opencv)");
+      return -1;
+    }
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+    return -1;
+  if (!g_spawn_check_wait_status (status, NULL) || out == NULL || out[0] == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "OpenCV failed: %s", err ? err : "");
+      return -1;
+    }
+  return g_ascii_strtod (out, NULL);
+}
+
+/* A model for the benchmark: an installed one, or one of the official Darknet cfgs (weights are
+ * not shipped: seeded random ones are written into tmp — speed does not depend on the values). */
+static char *
+bench_model_path (const char *name, const char *tmp, gboolean *random_weights, GError **error)
+{
+  g_autofree char *cfg_name = g_strconcat (name, ".cfg", NULL);
+  g_autofree char *shared = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "darknet", cfg_name, NULL);
+  g_autoptr (GError) local = NULL;
+  char *path = qr_cli_resolve_model (name, &local);
+
+  *random_weights = FALSE;
+  if (path != NULL || !g_file_test (shared, G_FILE_TEST_IS_REGULAR))
+    {
+      if (path == NULL)
+        g_propagate_error (error, g_steal_pointer (&local));
+      return path;
+    }
+  {
+    g_autofree char *cfg = g_build_filename (tmp, cfg_name, NULL);
+    g_autofree char *weights = g_strconcat (tmp, G_DIR_SEPARATOR_S, name, ".weights", NULL);
+    g_autofree char *text = NULL;
+    gsize len;
+    if (!g_file_get_contents (shared, &text, &len, error) || !g_file_set_contents (cfg, text, (gssize) len, error)
+        || !qr_darknet_write_random_weights (cfg, weights, 1, error))
+      return NULL;
+    *random_weights = TRUE;
+    return g_steal_pointer (&cfg);
+  }
+}
+
 static int
 bench_detect (int argc, char **argv)
 {
@@ -442,15 +502,16 @@ bench_detect (int argc, char **argv)
   int threads = 0, repeat = 20, batch = 1;
   gboolean no_peer = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &models_text, "Comma-separated models (default centernet,nanodet)", "NAMES" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &models_text, "Comma-separated models (default centernet,nanodet,"
+      "yolov4-tiny,yolov3-tiny)", "NAMES" },
     { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo to run on (default: the demo's darknet-dog.jpg)", "PATH" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per run (default 1)", "N" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Timed runs (default 20)", "N" },
-    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &no_peer, "Skip TF.js", NULL },
+    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &no_peer, "Skip the peer (TF.js, OpenCV)", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("— detector speed on the CPU, with TF.js WASM beside it");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— detector speed on the CPU, with TF.js WASM (TF.js models) or OpenCV DNN (Darknet models) beside it");
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) models = NULL;
   g_autoptr (QrImage) image = NULL;
@@ -461,7 +522,7 @@ bench_detect (int argc, char **argv)
     return qr_cli_usage_error (context, error->message);
   if (repeat < 1 || batch < 1 || batch > 256)
     return qr_cli_usage_error (context, "--repeat must be at least 1 and --batch between 1 and 256");
-  models = g_strsplit (models_text ? models_text : "centernet,nanodet", ",", -1);
+  models = g_strsplit (models_text ? models_text : "centernet,nanodet,yolov4-tiny,yolov3-tiny", ",", -1);
   if (image_path == NULL)
     image_path = g_build_filename (QUORUM_DEMO_DIR_SOURCE, "darknet-dog.jpg", NULL);
   image = qr_image_load (image_path, NULL, 0, &error);
@@ -475,13 +536,15 @@ bench_detect (int argc, char **argv)
           threads > 0 ? threads : (int) g_get_num_processors (), g_get_num_processors ());
   for (guint m = 0; models[m] != NULL; m++)
     {
-      g_autofree char *path = qr_cli_resolve_model (models[m], &error);
+      gboolean random_weights;
+      g_autofree char *path = bench_model_path (models[m], tmp, &random_weights, &error);
       g_autoptr (QrDetector) detector = NULL;
       g_autofree float *input = NULL;
       g_autofree char *input_path = NULL, *shape = NULL;
       QrDetectorOptions options;
-      int size;
+      int size, in_w, in_h;
       gsize per_image;
+      const char *peer_name = "TF.js WASM";
       gint64 start;
       double ours_ms, peer_ms = -1, gflop;
 
@@ -493,7 +556,8 @@ bench_detect (int argc, char **argv)
       if (detector == NULL)
         goto fail;
       size = qr_detector_get_input_size (detector);
-      per_image = (gsize) size * (gsize) size * 3;
+      qr_detector_get_input_dims (detector, &in_w, &in_h);
+      per_image = (gsize) in_w * (gsize) in_h * 3;
       input = g_new (float, per_image * (gsize) batch);
       for (int b = 0; b < batch; b++)
         qr_detector_preprocess (detector, image, input + per_image * (gsize) b);
@@ -504,6 +568,13 @@ bench_detect (int argc, char **argv)
       for (int r = 0; r < repeat; r++)
         {
           g_autoptr (GArray) found = NULL;
+          /* made-up weights give thousands of boxes: time the network alone, as OpenCV is */
+          if (batch == 1 && random_weights)
+            {
+              if (!qr_model_run (qr_detector_get_model (detector), input, 1, NULL, NULL, &error))
+                goto fail;
+              continue;
+            }
           if (batch == 1)
             found = qr_detector_detect (detector, image, NULL, NULL, &error);
           else if (!qr_model_run (qr_detector_get_model (detector), input, batch, NULL, NULL, &error))
@@ -520,19 +591,31 @@ bench_detect (int argc, char **argv)
           input_path = g_build_filename (tmp, "input.f32", NULL);
           if (!g_file_set_contents (input_path, (const char *) input, (gssize) (per_image * sizeof (float)), &error))
             goto fail;
-          shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
-                                                                            : g_strdup_printf ("1,3,%d,%d", size, size);
-          peer_ms = run_tfjs_wasm (path, input_path, shape, repeat, tmp, &peer_error);
+          if (qr_detector_get_kind (detector) == QR_DETECTOR_YOLO)
+            {
+              g_autofree char *stem = g_strndup (path, strlen (path) - 4);
+              g_autofree char *weights = g_strconcat (stem, ".weights", NULL);
+              peer_name = "OpenCV DNN";
+              peer_ms = run_opencv_darknet (path, weights, input_path, in_w, in_h, repeat, tmp, &peer_error);
+            }
+          else
+            {
+              shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
+                                                                                : g_strdup_printf ("1,3,%d,%d", size, size);
+              peer_ms = run_tfjs_wasm (path, input_path, shape, repeat, tmp, &peer_error);
+            }
           if (peer_ms < 0)
-            printf ("  (TF.js WASM not run: %s)\n", peer_error->message);
+            printf ("  (%s not run: %s)\n", peer_name, peer_error->message);
         }
-      printf ("  %-9s quorum CPU   %7.1f ms/image  %6.1f images/s  %5.2f GFLOP/image  %5.1f GFLOP/s\n",
-              qr_detector_get_name (detector), ours_ms, 1000.0 / ours_ms, gflop, gflop / ours_ms * 1000.0);
+      printf ("  %-11s quorum CPU   %7.1f ms/image  %6.1f images/s  %5.2f GFLOP/image  %5.1f GFLOP/s  (%dx%d, %s)\n",
+              qr_detector_get_name (detector), ours_ms, 1000.0 / ours_ms, gflop, gflop / ours_ms * 1000.0, in_w, in_h,
+              random_weights ? "random weights, model only" : batch == 1 ? "model and decoding" : "model only");
       if (peer_ms > 0)
         {
-          printf ("  %-9s TF.js WASM   %7.1f ms/image  %6.1f images/s  (model only, tfjs-backend-wasm)\n",
-                  qr_detector_get_name (detector), peer_ms, 1000.0 / peer_ms);
-          printf ("  %-9s ratio TF.js WASM / quorum: %.2f×\n", qr_detector_get_name (detector), peer_ms / ours_ms);
+          printf ("  %-11s %-12s %7.1f ms/image  %6.1f images/s  (model only: %s)\n", qr_detector_get_name (detector),
+                  peer_name, peer_ms, 1000.0 / peer_ms,
+                  qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "cv2.dnn, CPU backend, median" : "tfjs-backend-wasm");
+          printf ("  %-11s ratio %s / quorum: %.2f×\n", qr_detector_get_name (detector), peer_name, peer_ms / ours_ms);
         }
     }
   qr_remove_tree (tmp);

@@ -666,8 +666,10 @@ static char *
 model_display_name (const char *name)
 {
   g_autofree char *base = g_path_get_basename (name);
-  if (g_str_has_suffix (base, ".json"))
-    base[strlen (base) - 5] = '\0';
+  if (g_str_has_suffix (base, ".json") || g_str_has_suffix (base, ".cfg"))
+    *strrchr (base, '.') = '\0';
+  else if (g_str_has_suffix (base, ".weights"))
+    base[strlen (base) - 8] = '\0';
   if (g_str_equal (base, "model"))
     {
       g_autofree char *dir = g_path_get_dirname (name);
@@ -1282,7 +1284,10 @@ cmd_models (int argc, char **argv)
     {
       g_autoptr (QrDetector) detector = qr_detector_load (common.rest[2], NULL, &error);
       g_autofree char *absolute = g_canonicalize_filename (common.rest[2], NULL);
-      if (detector == NULL || qr_catalog_add_model (catalog, common.rest[1], "tfjs", absolute, &error) < 0)
+      if (detector == NULL
+          || qr_catalog_add_model (catalog, common.rest[1],
+                                   qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "darknet" : "tfjs", absolute,
+                                   &error) < 0)
         {
           status = qr_cli_fail (error);
           goto out;

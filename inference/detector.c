@@ -20,6 +20,7 @@
 #include "qr-detector.h"
 #include "qr-box.h"
 #include "qr-darknet.h"
+#include "qr-class-map.h"
 #include "engine-private.h"
 
 #include <math.h>
@@ -143,7 +144,8 @@ find_nanodet_levels (QrDetector *self, GError **error)
   return TRUE;
 }
 
-/* One class name per line; blank lines end nothing, a missing file is not an error. */
+/* One class name per line (blank lines skipped), each turned into the name peers vote under
+ * (qr-class-map.h); NULL when the file is missing or has another number of names. */
 static char **
 read_names (const char *path, int expected)
 {
@@ -161,7 +163,7 @@ read_names (const char *path, int expected)
       char *line = g_strstrip (lines[i]);
       if (line[0] == '\0')
         continue;
-      g_ptr_array_add (names, g_strdup (line));
+      g_ptr_array_add (names, g_strdup (qr_class_map_lookup (line)));
       n++;
     }
   g_ptr_array_add (names, NULL);

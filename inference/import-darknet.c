@@ -985,7 +985,10 @@ qr_graph_load_darknet (const char *cfg_path, const char *weights_path, int width
   mapped = g_mapped_file_new (weights_path, FALSE, &local);
   if (mapped == NULL)
     {
-      fail_at (weights_path, 0, error, QR_ENGINE_ERROR_IO, "%s", local->message);
+      fail_at (weights_path, 0, error, QR_ENGINE_ERROR_IO, "%s%s", local->message,
+               g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                 ? " (Quorum ships no Darknet weights: put the model's .weights file beside its .cfg, with the same name)"
+                 : "");
       return NULL;
     }
   b.cfg_path = cfg_path;

@@ -1,5 +1,5 @@
 /* qr-darknet.h: Darknet networks (a .cfg and its .weights) imported into the engine's graph, and
- * what the YOLO decoders need to know about their heads. Inside inference/ only. */
+ * what the YOLO decoders need to know about their heads. */
 #pragma once
 
 #include "qr-engine.h"

@@ -122,6 +122,9 @@ test_matches_opencv (gconstpointer data)
   g_assert_cmpint (qr_detector_get_kind (detector), ==, QR_DETECTOR_YOLO);
   g_assert_cmpint (qr_detector_get_n_classes (detector), ==, 80);
   g_assert_cmpstr (qr_detector_get_class_name (detector, 16), ==, "dog");
+  /* COCO's names, not Darknet's spellings, whether or not coco.names is beside the cfg */
+  g_assert_cmpstr (qr_detector_get_class_name (detector, 3), ==, "motorcycle");
+  g_assert_cmpstr (qr_detector_get_class_name (detector, 62), ==, "tv");
 
   /* the photo at exactly the network's size, so the letterbox is the identity */
   image = qr_image_load (photo, NULL, 0, &error);
@@ -327,6 +330,23 @@ test_letterbox (void)
   float scale;
 
   g_assert_true (qr_darknet_write_random_weights (cfg, weights, 2, &error));
+  {
+    /* Darknet's coco.names beside the cfg: its spellings become COCO's through the class map */
+    g_autofree char *names_src = g_build_filename (DARKNET_DIR, "coco.names", NULL);
+    g_autofree char *names_dst = g_build_filename (tmp, "coco.names", NULL);
+    g_autofree char *text = NULL;
+    gsize len;
+    if (g_file_get_contents (names_src, &text, &len, NULL))
+      {
+        test_write_bytes (names_dst, text, len);
+        detector = qr_detector_load (weights, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (qr_detector_get_class_name (detector, 3), ==, "motorcycle");
+        g_assert_cmpstr (qr_detector_get_class_name (detector, 58), ==, "potted plant");
+        g_assert_cmpstr (qr_detector_get_class_name (detector, 0), ==, "person");
+        g_clear_pointer (&detector, qr_detector_free);
+      }
+  }
   detector = qr_detector_load (weights, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (qr_detector_get_name (detector), ==, "bad");
