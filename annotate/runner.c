@@ -12,10 +12,10 @@ qr_find_model (const char *name, GError **error)
   const char *dirs[3] = { NULL, g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
   g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", NULL);
   /* a TF.js model.json, or a Darknet cfg with its weights beside it */
-  static const char *const suffixes[] = { ".json", ".cfg" };
+  static const char *const suffixes[] = { ".json", ".cfg", ".tflite" };
 
   if (g_str_has_suffix (name, ".json") || g_str_has_suffix (name, ".cfg") || g_str_has_suffix (name, ".weights")
-      || strchr (name, '/') != NULL)
+      || g_str_has_suffix (name, ".tflite") || strchr (name, '/') != NULL)
     return g_strdup (name);
   dirs[0] = user;
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
@@ -59,8 +59,7 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
   model_id = qr_catalog_find_model (catalog, name, NULL);
   if (model_id < 0
       && (model_id = qr_catalog_add_model (catalog, name,
-                                           qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "darknet" : "tfjs",
-                                           path, error)) < 0)
+                                           qr_detector_get_format (detector), path, error)) < 0)
     return FALSE;
   stats->run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &local_error);
   if (local_error != NULL)

@@ -666,7 +666,7 @@ static char *
 model_display_name (const char *name)
 {
   g_autofree char *base = g_path_get_basename (name);
-  if (g_str_has_suffix (base, ".json") || g_str_has_suffix (base, ".cfg"))
+  if (g_str_has_suffix (base, ".json") || g_str_has_suffix (base, ".cfg") || g_str_has_suffix (base, ".tflite"))
     *strrchr (base, '.') = '\0';
   else if (g_str_has_suffix (base, ".weights"))
     base[strlen (base) - 8] = '\0';
@@ -1286,7 +1286,7 @@ cmd_models (int argc, char **argv)
       g_autofree char *absolute = g_canonicalize_filename (common.rest[2], NULL);
       if (detector == NULL
           || qr_catalog_add_model (catalog, common.rest[1],
-                                   qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "darknet" : "tfjs", absolute,
+                                   qr_detector_get_format (detector), absolute,
                                    &error) < 0)
         {
           status = qr_cli_fail (error);

@@ -14,13 +14,23 @@
  *           and w = 4·tw²·aw / net_w;
  *   [region] (YOLOv2) x = (i + σ(tx)) / W,  w = exp (tw)·aw / W (anchors in cells), class score
  *           = σ(to) · softmax (t_classes).
- * Boxes are kept when the objectness and the class score pass the threshold, as Darknet does. */
+ * Boxes are kept when the objectness and the class score pass the threshold, as Darknet does.
+ * SSD-MobileNetV2 (TFLite, 300×300 stretched, RGB scaled to −1..1): TF Object Detection API anchors
+ * — six feature maps 19, 10, 5, 3, 2, 1; scales s_i = 0.2 + 0.75·i/5; the first map has (0.1, 1:1),
+ * (0.2, 2:1), (0.2, 1:2), the others ratios 1, 2, 1/2, 3, 1/3 at s_i and 1:1 at √(s_i·s_{i+1})
+ * (s_6 = 1); w = s·√r, h = s/√r, centres at (x + 0.5)/size — 1917 in all. Boxes (ty, tx, th, tw):
+ * centre += t/10 · anchor size, size = exp (t/5) · anchor size; scores σ(logit), class 0 the
+ * background.
+ * BlazeFace (TFLite, 128×128 letterboxed, −1..1): MediaPipe's anchors — strides 8, 16, 16, 16
+ * (maps of the same stride share a grid: 16×16 × 2 and 8×8 × 6), unit size; box = (x, y, w, h)
+ * offsets in input pixels from the anchor centre; score σ(clip (logit, ±100)). */
 #define G_LOG_DOMAIN "quorum-detect"
 
 #include "qr-detector.h"
 #include "qr-box.h"
 #include "qr-darknet.h"
 #include "qr-class-map.h"
+#include "qr-tflite.h"
 #include "engine-private.h"
 
 #include <math.h>
@@ -68,7 +78,15 @@ struct _QrDetector
   float             *heat;           /* the finest head's class scores, image part only */
   int                heat_rows, heat_cols;
   float              heat_to_cell;
+  /* SSD and BlazeFace */
+  GArray            *anchors;        /* QrAnchor */
+  char              *boxes_output, *scores_output;
 };
+
+typedef struct
+{
+  float cx, cy, w, h;   /* normalised to the input */
+} QrAnchor;
 
 const char *
 qr_coco_class_name (int class_id)
@@ -96,6 +114,10 @@ qr_detector_free (QrDetector *self)
   for (int i = 0; i < 6; i++)
     g_free (self->level_names[i]);
   qr_darknet_info_clear (&self->darknet);
+  if (self->anchors != NULL)
+    g_array_unref (self->anchors);
+  g_free (self->boxes_output);
+  g_free (self->scores_output);
   g_strfreev (self->names);
   g_free (self->name);
   g_free (self->heat);
@@ -230,6 +252,195 @@ load_darknet (QrDetector *self_in, const char *path, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* TF Object Detection API SSD anchors for a 300×300 input (see the top of the file). */
+static GArray *
+ssd_anchors (void)
+{
+  static const int sizes[6] = { 19, 10, 5, 3, 2, 1 };
+  static const float ratios[5] = { 1.0f, 2.0f, 0.5f, 3.0f, 1.0f / 3.0f };
+  GArray *anchors = g_array_new (FALSE, FALSE, sizeof (QrAnchor));
+
+  for (int l = 0; l < 6; l++)
+    {
+      float scale = 0.2f + 0.75f * (float) l / 5.0f, next = l == 5 ? 1.0f : 0.2f + 0.75f * (float) (l + 1) / 5.0f;
+      float spec[6][2];
+      int n = 0;
+      if (l == 0)
+        {
+          spec[n][0] = 0.1f, spec[n++][1] = 1.0f;
+          spec[n][0] = scale, spec[n++][1] = 2.0f;
+          spec[n][0] = scale, spec[n++][1] = 0.5f;
+        }
+      else
+        {
+          for (int r = 0; r < 5; r++)
+            spec[n][0] = scale, spec[n++][1] = ratios[r];
+          spec[n][0] = sqrtf (scale * next), spec[n++][1] = 1.0f;
+        }
+      for (int y = 0; y < sizes[l]; y++)
+        for (int x = 0; x < sizes[l]; x++)
+          for (int k = 0; k < n; k++)
+            {
+              QrAnchor a;
+              a.cx = ((float) x + 0.5f) / (float) sizes[l];
+              a.cy = ((float) y + 0.5f) / (float) sizes[l];
+              a.w = spec[k][0] * sqrtf (spec[k][1]);
+              a.h = spec[k][0] / sqrtf (spec[k][1]);
+              g_array_append_val (anchors, a);
+            }
+    }
+  return anchors;
+}
+
+/* MediaPipe's BlazeFace (short range) anchors: unit boxes, 2 per cell at stride 8 and 6 per cell
+ * at stride 16 (three layers of that stride share the grid). */
+static GArray *
+blazeface_anchors (int input)
+{
+  static const int strides[4] = { 8, 16, 16, 16 };
+  GArray *anchors = g_array_new (FALSE, FALSE, sizeof (QrAnchor));
+
+  for (int l = 0; l < 4;)
+    {
+      int last = l, per_cell = 0, size = (input + strides[l] - 1) / strides[l];
+      while (last < 4 && strides[last] == strides[l])
+        last++, per_cell += 2;   /* aspect 1, and the interpolated scale, also 1:1 */
+      for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+          for (int k = 0; k < per_cell; k++)
+            {
+              QrAnchor a = { ((float) x + 0.5f) / (float) size, ((float) y + 0.5f) / (float) size, 1.0f, 1.0f };
+              g_array_append_val (anchors, a);
+            }
+      l = last;
+    }
+  return anchors;
+}
+
+/* The labels file for a TFLite model: STEM.labels, else a .labels beside it whose stem begins the
+ * model's (ssd_mobilenetv2_oidv4.labels for ssd_mobilenetv2_oidv4_fp16.tflite). */
+static char **
+find_labels (const char *path, int n)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autoptr (GDir) d = NULL;
+  const char *entry;
+  char *dot = strrchr (base, '.');
+
+  if (dot != NULL)
+    *dot = '\0';
+  d = g_dir_open (dir, 0, NULL);
+  while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *stem = NULL;
+      if (!g_str_has_suffix (entry, ".labels"))
+        continue;
+      stem = g_strndup (entry, strlen (entry) - 7);
+      if (g_str_has_prefix (base, stem))
+        {
+          g_autofree char *full = g_build_filename (dir, entry, NULL);
+          char **names = read_names (full, n);
+          if (names != NULL)
+            return names;
+        }
+    }
+  return NULL;
+}
+
+static QrDetector *
+load_tflite (QrDetector *self_in, const char *path, GError **error)
+{
+  g_autoptr (QrDetector) self = self_in;
+  QrGraph *graph = qr_graph_load_tflite (path, error);
+  g_auto (GStrv) outputs = NULL;
+  int rank, dims[4], n_anchors = 0, n_classes = 0, coords = 0;
+
+  if (graph == NULL)
+    return NULL;
+  outputs = qr_graph_get_output_names (graph);
+  qr_graph_get_input_shape (graph, &rank, dims);
+  if (rank != 4 || dims[3] != 3 || g_strv_length (outputs) != 2)
+    {
+      qr_graph_free (graph);
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: not a detector Quorum knows (it wants an "
+                   "RGB NHWC input and two outputs: boxes and scores)", path);
+      return NULL;
+    }
+  self->input_h = dims[1];
+  self->input_w = dims[2];
+  self->input_size = self->input_w;
+  self->model = qr_model_new_cpu (graph, self->options.n_threads, error);
+  if (self->model == NULL)
+    return NULL;
+  for (int i = 0; i < 2; i++)
+    {
+      const float *data = qr_model_get_output (self->model, outputs[i], &rank, dims);
+      (void) data;
+      if (rank != 3)
+        continue;
+      if (dims[2] == 4 || dims[2] == 16)
+        {
+          self->boxes_output = g_strdup (outputs[i]);
+          coords = dims[2];
+          n_anchors = dims[1];
+        }
+      else
+        {
+          self->scores_output = g_strdup (outputs[i]);
+          n_classes = dims[2];
+        }
+    }
+  if (self->boxes_output == NULL || self->scores_output == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: no [anchors, 4 or 16] box output beside a "
+                   "score output", path);
+      return NULL;
+    }
+  if (coords == 16 && n_classes == 1 && n_anchors == 896 && self->input_w == 128 && self->input_h == 128)
+    {
+      self->kind = QR_DETECTOR_BLAZEFACE;
+      self->anchors = blazeface_anchors (128);
+      self->n_classes = 1;
+      self->names = g_new0 (char *, 2);
+      self->names[0] = g_strdup ("face");
+    }
+  else if (coords == 4 && n_anchors == 1917 && self->input_w == 300 && self->input_h == 300 && n_classes >= 2)
+    {
+      self->kind = QR_DETECTOR_SSD;
+      self->anchors = ssd_anchors ();
+      /* class 0 is the background: the detector's classes are the rest */
+      self->n_classes = n_classes - 1;
+      self->names = find_labels (path, n_classes);
+      if (self->names == NULL)
+        {
+          GPtrArray *made = g_ptr_array_new ();
+          for (int c = 0; c < n_classes; c++)
+            g_ptr_array_add (made, g_strdup_printf ("class %d", c));
+          g_ptr_array_add (made, NULL);
+          self->names = (char **) g_ptr_array_free (made, FALSE);
+        }
+      /* drop the background's name so that index c is class c */
+      g_free (self->names[0]);
+      memmove (self->names, self->names + 1, sizeof (char *) * (gsize) n_classes);
+    }
+  else
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: %d anchors with %d box values and %d "
+                   "classes at %d×%d: neither the standard SSD-MobileNetV2 (1917 anchors, 300×300) nor BlazeFace (896, "
+                   "128×128)", path, n_anchors, coords, n_classes, self->input_w, self->input_h);
+      return NULL;
+    }
+  g_assert ((int) self->anchors->len == n_anchors);
+  {
+    g_autofree char *base = g_path_get_basename (path);
+    *strrchr (base, '.') = '\0';
+    self->name = g_steal_pointer (&base);
+  }
+  self->input = g_new0 (float, (gsize) self->input_w * (gsize) self->input_h * 3);
+  return g_steal_pointer (&self);
+}
+
 QrDetector *
 qr_detector_load (const char *path, const QrDetectorOptions *options, GError **error)
 {
@@ -246,6 +457,8 @@ qr_detector_load (const char *path, const QrDetectorOptions *options, GError **e
   self->n_classes = 80;
   if (g_str_has_suffix (path, ".cfg") || g_str_has_suffix (path, ".weights"))
     return load_darknet (g_steal_pointer (&self), path, error);
+  if (g_str_has_suffix (path, ".tflite"))
+    return load_tflite (g_steal_pointer (&self), path, error);
 
   graph = qr_graph_load_tfjs (path, centernet_outputs, &local);
   if (graph != NULL)
@@ -306,7 +519,23 @@ qr_detector_get_name (QrDetector *self)
     case QR_DETECTOR_CENTERNET: return "centernet";
     case QR_DETECTOR_NANODET: return "nanodet";
     case QR_DETECTOR_YOLO:
+    case QR_DETECTOR_SSD:
+    case QR_DETECTOR_BLAZEFACE:
     default: return self->name;
+    }
+}
+
+const char *
+qr_detector_get_format (QrDetector *self)
+{
+  switch (self->kind)
+    {
+    case QR_DETECTOR_YOLO: return "darknet";
+    case QR_DETECTOR_SSD:
+    case QR_DETECTOR_BLAZEFACE: return "tflite";
+    case QR_DETECTOR_CENTERNET:
+    case QR_DETECTOR_NANODET:
+    default: return "tfjs";
     }
 }
 
@@ -355,11 +584,46 @@ letterbox (QrDetector *self, const QrImage *image, float *input)
   return self->scale_x;
 }
 
+/* SSD: the image stretched to the input, −1..1. BlazeFace: fitted and centred (a black border),
+ * −1..1, as MediaPipe feeds it. */
+static float
+fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_aspect)
+{
+  int nw = self->input_w, nh = self->input_h, w = nw, h = nh, x0 = 0, y0 = 0;
+  g_autoptr (QrImage) fitted = NULL;
+
+  if (keep_aspect)
+    {
+      float s = MIN ((float) nw / (float) image->width, (float) nh / (float) image->height);
+      w = CLAMP ((int) lroundf ((float) image->width * s), 1, nw);
+      h = CLAMP ((int) lroundf ((float) image->height * s), 1, nh);
+      x0 = (nw - w) / 2;
+      y0 = (nh - h) / 2;
+    }
+  fitted = qr_image_resize (image, w, h);
+  for (gsize i = 0; i < (gsize) nw * (gsize) nh * 3; i++)
+    input[i] = -1.0f;
+  for (int y = 0; y < h; y++)
+    {
+      const guint8 *p = fitted->pixels + (gsize) y * (gsize) w * 3;
+      float *q = input + ((gsize) (y + y0) * (gsize) nw + (gsize) x0) * 3;
+      for (int k = 0; k < w * 3; k++)
+        q[k] = (float) p[k] / 127.5f - 1.0f;
+    }
+  self->scale_x = (float) w / (float) image->width;
+  self->scale_y = (float) h / (float) image->height;
+  self->pad_x = (float) x0;
+  self->pad_y = (float) y0;
+  return self->scale_x;
+}
+
 float
 qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
 {
   if (self->kind == QR_DETECTOR_YOLO)
     return letterbox (self, image, input);
+  if (self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE)
+    return fit_signed (self, image, input, self->kind == QR_DETECTOR_BLAZEFACE);
   int size = self->input_size;
   float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
   int w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
@@ -678,6 +942,57 @@ decode_yolo (QrDetector *self, const QrImage *image, GArray *out)
   (void) image;
 }
 
+/* SSD and BlazeFace: anchors plus offsets (see the top of the file). */
+static void
+decode_anchors (QrDetector *self, GArray *out)
+{
+  int rank, bd[4], sd[4];
+  const float *boxes = qr_model_get_output (self->model, self->boxes_output, &rank, bd);
+  const float *scores = qr_model_get_output (self->model, self->scores_output, &rank, sd);
+  gboolean face = self->kind == QR_DETECTOR_BLAZEFACE;
+  int first = face ? 0 : 1, K = sd[2];
+  float in_w = (float) self->input_w, in_h = (float) self->input_h;
+
+  g_free (self->heat);
+  self->heat = NULL;
+  for (guint i = 0; i < self->anchors->len; i++)
+    {
+      const QrAnchor *a = &g_array_index (self->anchors, QrAnchor, i);
+      const float *t = boxes + (gsize) i * (gsize) bd[2];
+      const float *s = scores + (gsize) i * (gsize) K;
+      float cx, cy, w, h;
+
+      if (face)
+        {
+          cx = a->cx + t[0] / in_w * a->w;
+          cy = a->cy + t[1] / in_h * a->h;
+          w = t[2] / in_w * a->w;
+          h = t[3] / in_h * a->h;
+        }
+      else
+        {
+          cy = a->cy + t[0] / 10.0f * a->h;
+          cx = a->cx + t[1] / 10.0f * a->w;
+          h = expf (t[2] / 5.0f) * a->h;
+          w = expf (t[3] / 5.0f) * a->w;
+        }
+      for (int c = first; c < K; c++)
+        {
+          float score = sigmoid (CLAMP (s[c], -100.0f, 100.0f));
+          QrDetection d;
+          if (score < self->options.score_threshold)
+            continue;
+          d.class_id = c - first;
+          d.score = score;
+          d.x1 = ((cx - w / 2) * in_w - self->pad_x) / self->scale_x;
+          d.x2 = ((cx + w / 2) * in_w - self->pad_x) / self->scale_x;
+          d.y1 = ((cy - h / 2) * in_h - self->pad_y) / self->scale_y;
+          d.y2 = ((cy + h / 2) * in_h - self->pad_y) / self->scale_y;
+          g_array_append_val (out, d);
+        }
+    }
+}
+
 static QrImage *
 mirror (const QrImage *image)
 {
@@ -705,10 +1020,14 @@ qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, g
     decode_centernet (self, image, detections);
   else if (self->kind == QR_DETECTOR_NANODET)
     decode_nanodet (self, image, detections);
-  else
+  else if (self->kind == QR_DETECTOR_YOLO)
     decode_yolo (self, image, detections);
+  else
+    decode_anchors (self, detections);
   if (self->kind == QR_DETECTOR_YOLO && self->darknet.heads[0].nms == QR_DARKNET_NMS_DIOU)
     qr_detections_nms_diou (detections, self->options.nms_iou, self->darknet.heads[0].beta_nms);
+  else if (self->kind == QR_DETECTOR_BLAZEFACE)
+    qr_detections_nms (detections, MIN (self->options.nms_iou, 0.3f)); /* MediaPipe's face NMS */
   else
     qr_detections_nms (detections, self->options.nms_iou);
   if (detections->len > (guint) self->options.max_detections)
@@ -736,6 +1055,13 @@ qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, f
   int rank, dims[4];
   const float *data;
 
+  if (self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE)
+    {
+      /* anchors of several sizes share no one grid: no heatmap */
+      *rows = *cols = *classes = 0;
+      *image_to_cell = 1;
+      return NULL;
+    }
   if (self->kind == QR_DETECTOR_YOLO)
     {
       *rows = self->heat_rows;

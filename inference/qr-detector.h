@@ -14,6 +14,8 @@ typedef enum
   QR_DETECTOR_CENTERNET,
   QR_DETECTOR_NANODET,
   QR_DETECTOR_YOLO,       /* a Darknet cfg + weights: YOLOv2 … YOLOv7 */
+  QR_DETECTOR_SSD,        /* a TFLite SSD-MobileNetV2 without its post-processing (1917 anchors) */
+  QR_DETECTOR_BLAZEFACE,  /* MediaPipe's BlazeFace (short range, 896 anchors): one class, "face" */
 } QrDetectorKind;
 
 typedef struct
@@ -35,15 +37,19 @@ typedef struct
 typedef struct _QrDetector QrDetector;
 
 void          qr_detector_options_init     (QrDetectorOptions *options);
-/* Loads a detector: a TF.js model.json (CenterNet or NanoDet, recognised from the graph) or a
+/* Loads a detector: a TF.js model.json (CenterNet or NanoDet, recognised from the graph), a
  * Darknet model given by its .cfg or .weights (the other beside it with the same stem; class
- * names from STEM.names or coco.names beside it, else COCO's when it has 80 classes). */
+ * names from STEM.names or coco.names beside it, else COCO's when it has 80 classes), or a .tflite
+ * SSD (class names from a .labels file beside it whose stem begins the model's) or BlazeFace.
+ * Class names pass through the class map (qr-class-map.h). */
 QrDetector   *qr_detector_load             (const char               *path,
                                             const QrDetectorOptions  *options,
                                             GError                  **error);
 void          qr_detector_free             (QrDetector               *self);
 QrDetectorKind qr_detector_get_kind        (QrDetector               *self);
 const char   *qr_detector_get_name         (QrDetector               *self);
+/* The file format it was loaded from: "tfjs", "darknet" or "tflite". */
+const char   *qr_detector_get_format       (QrDetector               *self);
 int           qr_detector_get_n_classes    (QrDetector               *self);
 const char   *qr_detector_get_class_name   (QrDetector               *self,
                                             int                       class_id);
