@@ -1383,6 +1383,25 @@ qr_catalog_latest_run (QrCatalog *self, gint64 model_id, GError **error)
   return id;
 }
 
+char *
+qr_catalog_get_run_params (QrCatalog *self, gint64 run_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT params FROM runs WHERE id = ?1", error);
+  char *params = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    params = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  else if (rc != SQLITE_DONE)
+    set_sql_error (self, error, "reading a run");
+  sqlite3_reset (stmt);
+  return params;
+}
+
 GHashTable *
 qr_catalog_class_names (QrCatalog *self, GError **error)
 {

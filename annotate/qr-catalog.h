@@ -320,6 +320,10 @@ GArray        *qr_catalog_list_detections  (QrCatalog   *self,
 gint64         qr_catalog_latest_run       (QrCatalog   *self,
                                             gint64       model_id,
                                             GError     **error);
+/* A run's parameters (JSON as the runner wrote them), NULL (no error) if none. */
+char          *qr_catalog_get_run_params   (QrCatalog   *self,
+                                            gint64       run_id,
+                                            GError     **error);
 /* Class id → name (GHashTable of gint64* → char*). */
 GHashTable    *qr_catalog_class_names      (QrCatalog   *self,
                                             GError     **error);

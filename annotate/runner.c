@@ -39,6 +39,31 @@ qr_find_model (const char *name, GError **error)
   return NULL;
 }
 
+/* The run's parameters as JSON: what makes two runs comparable (threshold, input size) and the
+ * classes the model has, so that peers that lack a class abstain on it (qr-peers.h). */
+static char *
+run_params (QrDetector *detector, double threshold)
+{
+  GString *json = g_string_new (NULL);
+  g_string_append_printf (json, "{\"threshold\": %.3f, \"input\": %d, \"classes\": [", threshold,
+                          qr_detector_get_input_size (detector));
+  for (int c = 0; c < qr_detector_get_n_classes (detector); c++)
+    {
+      const char *name = qr_detector_get_class_name (detector, c);
+      g_string_append (json, c ? ", \"" : "\"");
+      for (const char *p = name; *p; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            g_string_append_c (json, '\\');
+          if ((guchar) *p >= 0x20)
+            g_string_append_c (json, *p);
+        }
+      g_string_append_c (json, '"');
+    }
+  g_string_append (json, "]}");
+  return g_string_free (json, FALSE);
+}
+
 gboolean
 qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, const char *path, double threshold,
                  QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress, gpointer progress_data,
@@ -46,8 +71,7 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
 {
   g_autoptr (GPtrArray) todo = NULL;
   g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autofree char *params = g_strdup_printf ("{\"threshold\": %.3f, \"input\": %d}", threshold,
-                                             qr_detector_get_input_size (detector));
+  g_autofree char *params = run_params (detector, threshold);
   QrRunStats local;
   gint64 model_id, batch_started;
   guint in_batch = 0;

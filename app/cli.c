@@ -797,7 +797,7 @@ cmd_detect (int argc, char **argv)
   return status;
 }
 
-#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip"
+#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip,ssd_mobilenetv2_oidv4_fp16"
 
 static int
 cmd_peers (int argc, char **argv)
@@ -875,6 +875,46 @@ by_ranked_score (gconstpointer a, gconstpointer b)
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Which classes each peer has, from its run's parameters (runs written before Quorum recorded
+ * them: every class). */
+typedef struct
+{
+  GHashTable *class_names;            /* catalog class id → name */
+  GHashTable *classes[QR_PEERS_MAX];  /* name set, NULL: all */
+} PeerClasses;
+
+static gboolean
+peer_knows (int peer, int class_id, gpointer data)
+{
+  PeerClasses *pc = data;
+  gint64 id = class_id;
+  const char *name;
+  if (pc->classes[peer] == NULL)
+    return TRUE;
+  name = g_hash_table_lookup (pc->class_names, &id);
+  return name == NULL || g_hash_table_contains (pc->classes[peer], name);
+}
+
+static GHashTable *
+run_classes (const char *params)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonArray *array;
+  GHashTable *set;
+
+  if (params == NULL || !json_parser_load_from_data (parser, params, -1, NULL))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root) || !json_object_has_member (json_node_get_object (root), "classes"))
+    return NULL;
+  array = json_object_get_array_member (json_node_get_object (root), "classes");
+  set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    g_hash_table_add (set, g_strdup (json_array_get_string_element (array, i)));
+  return set;
+}
+
 static int
 cmd_review (int argc, char **argv)
 {
@@ -905,6 +945,8 @@ cmd_review (int argc, char **argv)
   GError *error = NULL;
   QrMistakeKind want_kind = QR_MISTAKE_MODEL;
   g_auto (GStrv) wanted = NULL;
+  PeerClasses peer_classes = { 0 };
+  QrPeerOptions peer_options;
 
   g_option_context_add_main_entries (context, entries, NULL);
   add_common_entries_named (context, &common, "list");
@@ -933,6 +975,10 @@ cmd_review (int argc, char **argv)
       goto out;
     }
   wanted = peers_text ? g_strsplit (peers_text, ",", -1) : NULL;
+  peer_classes.class_names = class_names;
+  qr_peer_options_init (&peer_options);
+  peer_options.knows = peer_knows;
+  peer_options.knows_data = &peer_classes;
   for (guint i = 0; i < models->len; i++)
     {
       QrModelRecord *m = models->pdata[i];
@@ -947,6 +993,10 @@ cmd_review (int argc, char **argv)
         }
       if (run < 0 || peer_names->len == QR_PEERS_MAX)
         continue;
+      {
+        g_autofree char *params = qr_catalog_get_run_params (catalog, run, NULL);
+        peer_classes.classes[peer_names->len] = run_classes (params);
+      }
       g_ptr_array_add (peer_names, g_strdup (m->name));
       g_array_append_val (peer_runs, run);
     }
@@ -1003,7 +1053,7 @@ cmd_review (int argc, char **argv)
       g_autoptr (GArray) mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
                                                       (int) peer_names->len,
                                                       image_labels ? (QrLabelBox *) image_labels->data : NULL,
-                                                      image_labels ? image_labels->len : 0, NULL);
+                                                      image_labels ? image_labels->len : 0, &peer_options);
       for (guint m = 0; m < mistakes->len; m++)
         {
           RankedMistake r = { g_array_index (mistakes, QrMistake, m), *(gint64 *) key };
@@ -1048,13 +1098,18 @@ cmd_review (int argc, char **argv)
         {
           g_string_append (line, p ? ", " : "");
           append_json_string (line, peer_names->pdata[p]);
-          g_string_append_printf (line, ": %.3f", r->mistake.votes[p]);
+          if (r->mistake.votes[p] < 0)
+            g_string_append (line, ": null");  /* the peer has no such class */
+          else
+            g_string_append_printf (line, ": %.3f", r->mistake.votes[p]);
         }
       g_string_append (line, "}}");
       puts (line->str);
     }
   status = QR_EXIT_OK;
 out:
+  for (int p = 0; p < QR_PEERS_MAX; p++)
+    g_clear_pointer (&peer_classes.classes[p], g_hash_table_unref);
   common_options_clear (&common);
   return status;
 }

@@ -3,10 +3,12 @@
  * Clustering. All peers' boxes, best score first, join the best-overlapping cluster of their class
  * (IoU with the cluster's box ≥ match_iou) that has no box of theirs yet, else start one. A
  * cluster's box is the score-weighted mean of its members. v_p is peer p's score in the cluster,
- * 0 when p has no box there.
+ * 0 when p has no box there. A peer that has no such class at all (options->knows) abstains: it
+ * is left out of every mean, spread and dissent below, as if it had not been asked; where fewer
+ * than two peers vote (a class only one of several peers has), there is no consensus (K = 0).
  *
- * Consensus of a cluster: m = mean_p v_p and σ = std_p v_p over all P peers; its strength is
- * K = m · (1 − σ): high when the peers agree and are sure, low when they split.
+ * Consensus of a cluster: m = mean_p v_p and σ = std_p v_p over the P peers that vote; its
+ * strength is K = m · (1 − σ): high when the peers agree and are sure, low when they split.
  *
  * Model mistake (the paper's peer pressure, per peer p): the others' mean m₋ₚ and spread σ₋ₚ give
  * a lower bound on their agreement, A = (m₋ₚ − σ₋ₚ)₊; p's dissent is D = (m₋ₚ − v_p)₊ / m₋ₚ (1 when p
@@ -63,6 +65,8 @@ qr_peer_options_init (QrPeerOptions *options)
   options->match_iou = 0.5f;
   options->locate_iou = 0.3f;
   options->min_consensus = 0.3f;
+  options->knows = NULL;
+  options->knows_data = NULL;
 }
 
 typedef struct
@@ -96,7 +100,7 @@ mean_std (const float *v, int n, int skip, float *mean, float *std)
   int count = 0;
 
   for (int i = 0; i < n; i++)
-    if (i != skip)
+    if (i != skip && v[i] >= 0)
       {
         sum += v[i];
         sq += (double) v[i] * v[i];
@@ -187,8 +191,21 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
     {
       Cluster *c = &g_array_index (clusters, Cluster, k);
       float m, s;
+      if (options->knows != NULL)
+        for (int p = 0; p < n_peers; p++)
+          if (c->votes[p] <= 0 && !options->knows (p, c->class_id, options->knows_data))
+            c->votes[p] = -1;
       mean_std (c->votes, n_peers, -1, &m, &s);
       c->strength = m * (1 - s);
+      /* one model's opinion is no consensus: a class only one of several peers has is left out */
+      if (n_peers >= 2)
+        {
+          int voters = 0;
+          for (int p = 0; p < n_peers; p++)
+            voters += c->votes[p] >= 0;
+          if (voters < 2)
+            c->strength = 0;
+        }
     }
 
   /* Model mistakes: the strongest dissent in each cluster. */
@@ -201,6 +218,8 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
         for (int p = 0; p < n_peers; p++)
           {
             float m, s, agreement, dissent;
+            if (c->votes[p] < 0)
+              continue; /* abstains */
             mean_std (c->votes, n_peers, p, &m, &s);
             if (m <= 0)
               continue;

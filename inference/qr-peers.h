@@ -47,7 +47,8 @@ typedef struct
   gint64        label_id;          /* -1 when no label is involved */
   int           peer;              /* the dissenting peer (model mistakes), else -1 */
   float         x1, y1, x2, y2;    /* the consensus box, or the label's for spurious labels */
-  float         votes[QR_PEERS_MAX]; /* each peer's score for this object (0: did not see it) */
+  float         votes[QR_PEERS_MAX]; /* each peer's score for this object (0: did not see it; −1: the
+                                       peer abstains, it has no such class) */
 } QrMistake;
 
 typedef struct
@@ -55,6 +56,11 @@ typedef struct
   float match_iou;      /* boxes of one object: IoU at least this (0.5) */
   float locate_iou;     /* label and consensus overlap at least this to be the same object (0.3) */
   float min_consensus;  /* objects whose consensus is weaker are not reported (0.3) */
+  /* Whether a peer has a class at all (a 24-class Open Images peer has no "giraffe"): a peer that
+   * lacks an object's class abstains, neither agreeing nor dissenting. NULL: every peer has every
+   * class. */
+  gboolean (*knows) (int peer, int class_id, gpointer data);
+  gpointer knows_data;
 } QrPeerOptions;
 
 void    qr_peer_options_init  (QrPeerOptions *options);

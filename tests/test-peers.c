@@ -70,6 +70,57 @@ test_model_mistake (void)
   assert_near (model->votes[0], 0.9f);
 }
 
+static gboolean
+knows_no_dogs (int peer, int class_id, gpointer data)
+{
+  return !(peer == GPOINTER_TO_INT (data) && class_id == DOG);
+}
+
+static gboolean
+knows_only_peer_2_dogs (int peer, int class_id, gpointer data)
+{
+  return class_id != DOG || peer == 2;
+}
+
+/* The same scene with peer 2 a model that has no "dog" class (an Open Images peer without it):
+ * it abstains, so it is never the dissenter, and the consensus is the other two alone:
+ * m = 0.85, σ = 0.05, K = 0.85 · 0.95 = 0.8075 — a missing label when the image has labels. */
+static void
+test_abstaining_peer (void)
+{
+  QrPeerBox boxes[] = {
+    { 0, DOG, 0.9f, 100, 100, 200, 220 },
+    { 1, DOG, 0.8f, 101, 100, 200, 221 },
+    { 2, CAT, 0.7f, 300, 300, 400, 400 },
+  };
+  QrLabelBox labels[] = { { 7, CAT, 300, 300, 400, 400 } };
+  QrPeerOptions options;
+  g_autoptr (GArray) m = NULL;
+  const QrMistake *missing;
+
+  qr_peer_options_init (&options);
+  options.knows = knows_no_dogs;
+  options.knows_data = GINT_TO_POINTER (2);
+  m = qr_peer_pressure (boxes, 3, 3, labels, 1, &options);
+  for (guint i = 0; i < m->len; i++)
+    g_assert_true (g_array_index (m, QrMistake, i).kind != QR_MISTAKE_MODEL || g_array_index (m, QrMistake, i).peer != 2);
+  missing = find (m, QR_MISTAKE_MISSING);
+  g_assert_nonnull (missing);
+  g_assert_cmpint (missing->class_id, ==, DOG);
+  assert_near (missing->score, 0.8075f);
+  g_assert_cmpfloat (missing->votes[2], ==, -1);
+  g_clear_pointer (&m, g_array_unref);
+
+  /* a dog only peer 2 can see (the others have no dogs): one voter is no consensus */
+  {
+    QrPeerBox lone[] = { { 2, DOG, 0.95f, 100, 100, 200, 220 } };
+    options.knows_data = GINT_TO_POINTER (-1);
+    options.knows = knows_only_peer_2_dogs;
+    m = qr_peer_pressure (lone, 1, 3, labels, 1, &options);
+    g_assert_null (find (m, QR_MISTAKE_MISSING));
+  }
+}
+
 static void
 test_missing_label (void)
 {
@@ -290,6 +341,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/peers/agreement-is-quiet", test_agreement_is_quiet);
   g_test_add_func ("/peers/model-mistake", test_model_mistake);
+  g_test_add_func ("/peers/abstaining-peer", test_abstaining_peer);
   g_test_add_func ("/peers/label/missing", test_missing_label);
   g_test_add_func ("/peers/label/spurious", test_spurious_label);
   g_test_add_func ("/peers/label/wrong-class", test_wrong_class);
