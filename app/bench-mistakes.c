@@ -20,12 +20,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#define N_PEERS 4
-static const char *const peer_names[N_PEERS] = { "centernet", "nanodet", "centernet-flip", "nanodet-flip" };
+#define MAX_PEERS 8
+#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip"
+static char **peer_names;
+static int n_peers;
+static GHashTable *peer_classes[MAX_PEERS];   /* class ids (experiment space) each peer has */
+
+static gboolean
+peer_knows (int peer, int class_id, gpointer data)
+{
+  return g_hash_table_contains (peer_classes[peer], GINT_TO_POINTER (class_id));
+}
 
 typedef struct
 {
-  GArray *boxes[N_PEERS];   /* QrPeerBox, class ids in the experiment's own space */
+  GArray *boxes[MAX_PEERS]; /* QrPeerBox, class ids in the experiment's own space */
   GArray *labels;           /* QrLabelBox, the checked labels */
   int     width, height;
 } ImageData;
@@ -35,7 +44,7 @@ static const char *const kind_titles[N_KINDS] = { "missing (label dropped)", "sp
                                                   "wrong class (class swapped)", "poorly located (box shifted)" };
 
 typedef enum { M_PEERS, M_FIFTYONE, M_FIFTYONE_ADAPTED, M_OBJECTLAB, M_OBJECTLAB_ADAPTED, M_CONFIDENCE, M_RANDOM, N_METHODS } Method;
-static const char *const method_names[N_METHODS] = { "peer pressure (4 peers)", "FiftyOne mistakenness",
+static const char *method_names[N_METHODS] = { "peer pressure", "FiftyOne mistakenness",
                                                      "FiftyOne, thresholds adapted", "ObjectLab",
                                                      "ObjectLab, thresholds adapted", "CenterNet confidence",
                                                      "random" };
@@ -95,9 +104,13 @@ rank_method (Method method, ImageData *images, guint n_images, GArray **labels, 
       if (method == M_PEERS)
         {
           g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
-          for (int p = 0; p < N_PEERS; p++)
+          QrPeerOptions peer_options;
+          qr_peer_options_init (&peer_options);
+          peer_options.knows = peer_knows;
+          for (int p = 0; p < n_peers; p++)
             g_array_append_vals (all, images[i].boxes[p]->data, images[i].boxes[p]->len);
-          found = qr_peer_pressure ((QrPeerBox *) all->data, all->len, N_PEERS, (QrLabelBox *) lab->data, lab->len, NULL);
+          found = qr_peer_pressure ((QrPeerBox *) all->data, all->len, n_peers, (QrLabelBox *) lab->data, lab->len,
+                                    &peer_options);
         }
       else if (method == M_FIFTYONE || method == M_FIFTYONE_ADAPTED)
         found = qr_baseline_fiftyone ((QrPeerBox *) cn->data, cn->len, (QrLabelBox *) lab->data, lab->len, &options);
@@ -172,9 +185,10 @@ evaluate (GArray *items, GArray *plants, double *precision_at_k, double *recall_
 int
 qr_cli_bench_mistakes (int argc, char **argv)
 {
-  g_autofree char *labels_path = NULL, *dir = NULL;
+  g_autofree char *labels_path = NULL, *dir = NULL, *peers_text = NULL;
   int trials = 40;
   GOptionEntry entries[] = {
+    { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default " DEFAULT_PEERS ")", "LIST" },
     { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_path, "Checked labels, COCO (default bench/checked-labels.json)", "FILE" },
     { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir, "The photos (default: the demo collection)", "DIR" },
     { "trials", 'n', 0, G_OPTION_ARG_INT, &trials, "Seeded corruptions per kind (default 40)", "N" },
@@ -198,6 +212,16 @@ qr_cli_bench_mistakes (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return qr_cli_usage_error (context, error->message);
+  g_strfreev (peer_names);
+  peer_names = g_strsplit (peers_text ? peers_text : DEFAULT_PEERS, ",", -1);
+  n_peers = (int) g_strv_length (peer_names);
+  if (n_peers < 1 || n_peers > MAX_PEERS)
+    return qr_cli_usage_error (context, "give 1 to 8 peers");
+  {
+    static char title[64];
+    g_snprintf (title, sizeof title, "peer pressure (%d peers)", n_peers);
+    method_names[M_PEERS] = title;
+  }
   if (labels_path == NULL)
     labels_path = g_build_filename (QUORUM_SOURCE_DIR, "bench", "checked-labels.json", NULL);
   if (dir == NULL)
@@ -247,7 +271,7 @@ qr_cli_bench_mistakes (int argc, char **argv)
     }
 
   /* The peers, each over every image, boxes kept in memory. */
-  for (int p = 0; p < N_PEERS; p++)
+  for (int p = 0; p < n_peers; p++)
     {
       gboolean flip = g_str_has_suffix (peer_names[p], "-flip");
       g_autofree char *base = flip ? g_strndup (peer_names[p], strlen (peer_names[p]) - 5) : g_strdup (peer_names[p]);
@@ -264,6 +288,10 @@ qr_cli_bench_mistakes (int argc, char **argv)
       detector = qr_detector_load (path, &options, &error);
       if (detector == NULL)
         goto fail;
+      g_clear_pointer (&peer_classes[p], g_hash_table_unref);
+      peer_classes[p] = g_hash_table_new (g_direct_hash, g_direct_equal);
+      for (int c = 0; c < qr_detector_get_n_classes (detector); c++)
+        g_hash_table_add (peer_classes[p], GINT_TO_POINTER (class_id (classes, qr_detector_get_class_name (detector, c))));
       for (guint i = 0; i < records->len; i++)
         {
           QrImageRecord *r = records->pdata[i];
@@ -425,7 +453,7 @@ qr_cli_bench_mistakes (int argc, char **argv)
   for (guint i = 0; i < n_images; i++)
     {
       g_array_unref (images[i].labels);
-      for (int p = 0; p < N_PEERS; p++)
+      for (int p = 0; p < n_peers; p++)
         if (images[i].boxes[p])
           g_array_unref (images[i].boxes[p]);
     }

@@ -797,7 +797,7 @@ cmd_detect (int argc, char **argv)
   return status;
 }
 
-#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip,ssd_mobilenetv2_oidv4_fp16"
+#define DEFAULT_PEERS "centernet,nanodet,centernet-flip,nanodet-flip"
 
 static int
 cmd_peers (int argc, char **argv)
