@@ -1,6 +1,7 @@
 /* test-cli.c: the quorum executable as a user runs it: exit codes, messages, JSON output, and
  * a crash in the middle of indexing (the process is killed) that loses nothing committed. */
 #include "qr-catalog.h"
+#include "qr-darknet.h"
 #include "test-util.h"
 
 #include <math.h>
@@ -359,6 +360,88 @@ test_peers_and_review (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "Agreement"));
 }
 
+/* The other model families from the command line: a TFLite SSD detects, a Darknet cfg is added as
+ * a model (weights made up here: none are shipped), and an Open Images peer abstains on classes it
+ * lacks in the review queue ("votes": null). */
+static void
+test_model_families (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *ssd = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "pretrained",
+                                           "ssd_mobilenetv2_oidv4_fp16.tflite", NULL);
+  g_autofree char *cfg_src = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "darknet", "yolov3-tiny.cfg", NULL);
+  g_autofree char *cfg = g_build_filename (f->tmp, "yolov3-tiny.cfg", NULL);
+  g_autofree char *weights = g_build_filename (f->tmp, "yolov3-tiny.weights", NULL);
+  g_autofree char *horses = g_build_filename (f->dir, "darknet-horses.jpg", NULL);
+  g_autofree char *horses_src = g_build_filename (QUORUM_DEMO_DIR, "darknet-horses.jpg", NULL);
+  g_autofree char *cat = g_build_filename (QUORUM_DEMO_DIR, "skimage-chelsea.png", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len;
+
+  if (!have_models () || !g_file_test (ssd, G_FILE_TEST_EXISTS) || !g_file_test (cfg_src, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the pretrained models or Darknet cfgs are not beside the source tree");
+      return;
+    }
+  if (!g_file_test (cat, G_FILE_TEST_EXISTS))
+    {
+      g_free (cat);
+      cat = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "images", "skimage-chelsea.png", NULL);
+    }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--model", ssd, cat, NULL }, NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "\"class\": \"cat\""));
+  g_assert_nonnull (strstr (out, "\"model\": \"ssd_mobilenetv2_oidv4_fp16\""));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_get_contents (cfg_src, &text, &len, NULL));
+  test_write_bytes (cfg, text, len);
+  g_assert_true (qr_darknet_write_random_weights (cfg, weights, 5, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *bytes = NULL;
+    g_assert_true (g_file_get_contents (horses_src, &bytes, &len, NULL));
+    test_write_bytes (horses, bytes, len);
+  }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "models", "add", "yolo", cfg, "--db", f->db, "-c", f->dir, NULL },
+                                          NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "added yolo (yolov3-tiny"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "models", "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "darknet"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* a missing weights file is named, with what to do */
+  g_unlink (weights);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--model", cfg, horses, NULL }, NULL, &out, &err)), ==, 1);
+  g_assert_nonnull (strstr (err, "yolov3-tiny.weights"));
+  g_assert_nonnull (strstr (err, "beside its .cfg"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers",
+                                                             "centernet,nanodet,ssd_mobilenetv2_oidv4_fp16",
+                                                             "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "list", "--top", "0", "--peers",
+                                                             "centernet,nanodet,ssd_mobilenetv2_oidv4_fp16", "--db", f->db,
+                                                             "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  /* horses: the Open Images peer has no horse class, so it abstains rather than dissents */
+  g_assert_nonnull (strstr (out, "\"class\": \"horse\""));
+  g_assert_nonnull (strstr (out, "\"ssd_mobilenetv2_oidv4_fp16\": null"));
+  {
+    g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (strstr (lines[i], "\"class\": \"horse\"") != NULL)
+        g_assert_null (strstr (lines[i], "\"peer\": \"ssd_mobilenetv2_oidv4_fp16\""));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -370,6 +453,7 @@ main (int argc, char **argv)
   ADD ("/cli/detect/images-json-lines", test_detect_images);
   ADD ("/cli/detect/collection-killed-then-resumed", test_detect_collection_resumes);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
+  ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
 #undef ADD
   return g_test_run ();
 }

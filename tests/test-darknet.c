@@ -246,6 +246,20 @@ test_bad_input (void)
   g_assert_no_error (error);
   qr_graph_free (graph);
 
+  /* an old file (version 0.1) stores `seen` in 32 bits: the same weights 4 bytes earlier */
+  {
+    g_autofree char *old_path = g_build_filename (tmp, "old.weights", NULL);
+    g_autofree guint8 *old = g_malloc (len - 4);
+    gint32 version[3] = { 0, 1, 0 };
+    memcpy (old, version, 12);
+    memset (old + 12, 0, 4);
+    memcpy (old + 16, text + 20, len - 20);
+    test_write_bytes (old_path, old, len - 4);
+    graph = qr_graph_load_darknet (cfg, old_path, 0, 0, NULL, &error);
+    g_assert_no_error (error);
+    qr_graph_free (graph);
+  }
+
   /* truncated weights: both byte counts */
   test_truncate_file (weights, len - 6);
   graph = qr_graph_load_darknet (cfg, weights, 0, 0, NULL, &error);
