@@ -416,6 +416,104 @@ test_canvas_editing (void)
     }
     g_assert_no_error (error);
   }
+
+  /* Drags, through the canvas's own drag gesture as a pointer would drive it: move the label,
+   * resize it by its bottom-right handle, draw a new box after B; then undo all three. */
+  {
+    g_autoptr (QrImage) pixels = qr_image_new (640, 480);
+    g_autoptr (GBytes) bytes = g_bytes_new (pixels->pixels, 640 * 480 * 3);
+    g_autoptr (GdkTexture) texture = gdk_memory_texture_new (640, 480, GDK_MEMORY_R8G8B8, bytes, 640 * 3);
+    GtkGesture *drag = NULL, *click = NULL;
+    g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (canvas);
+    double x1, y1, x2, y2, cx, cy;
+    QrBox before, after, start;
+    gint64 label_id;
+
+    gtk_window_set_default_size (GTK_WINDOW (window), 700, 520);
+    qr_canvas_set_image (QR_CANVAS (canvas), texture, 640, 480);
+    while (gtk_widget_get_width (canvas) < 600)
+      g_main_context_iteration (NULL, TRUE);
+    qr_canvas_zoom_fit (QR_CANVAS (canvas));
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+        if (GTK_IS_GESTURE_DRAG (c))
+          drag = GTK_GESTURE (c);
+        else if (GTK_IS_GESTURE_CLICK (c))
+          click = GTK_GESTURE (c);
+      }
+    g_assert_nonnull (drag);
+    g_assert_nonnull (click);
+    qr_canvas_reload (QR_CANVAS (canvas));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      label_id = ((QrLabelRecord *) labels->pdata[0])->id;
+      before = start = ((QrLabelRecord *) labels->pdata[0])->box;
+    }
+    qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x1, before.y1, &x1, &y1);
+    qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x2, before.y2, &x2, &y2);
+    cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+
+    /* click selects the label under the pointer; a drag from inside it moves it */
+    g_signal_emit_by_name (click, "pressed", 1, cx, cy);
+    g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), >=, 0);
+    g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+    g_signal_emit_by_name (drag, "drag-update", 40.0, 20.0);
+    g_signal_emit_by_name (drag, "drag-end", 40.0, 20.0);
+    g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &after, &error));
+    {
+      double s = (x2 - x1) / (before.x2 - before.x1);   /* widget pixels per image pixel */
+      g_assert_cmpfloat (fabs (after.x1 - (before.x1 + 40 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs (after.y1 - (before.y1 + 20 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs ((after.x2 - after.x1) - (before.x2 - before.x1)), <, 0.01);
+
+      /* the bottom-right handle: only x2 and y2 follow */
+      before = after;
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x2, before.y2, &x2, &y2);
+      g_signal_emit_by_name (drag, "drag-begin", x2, y2);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 10.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 10.0);
+      g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &after, &error));
+      g_assert_cmpfloat (after.x1, ==, before.x1);
+      g_assert_cmpfloat (after.y1, ==, before.y1);
+      g_assert_cmpfloat (fabs (after.x2 - (before.x2 + 30 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs (after.y2 - (before.y2 + 10 / s)), <, 0.01);
+
+      /* B, then a drag on empty space draws a new label there */
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.draw", NULL));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &cx, &cy);
+      g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+      g_signal_emit_by_name (drag, "drag-update", 50.0, 60.0);
+      g_signal_emit_by_name (drag, "drag-end", 50.0, 60.0);
+      {
+        g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+        QrLabelRecord *drawn = NULL;
+        g_assert_cmpuint (labels->len, ==, 2);
+        for (guint i = 0; i < labels->len; i++)
+          if (((QrLabelRecord *) labels->pdata[i])->id != label_id)
+            drawn = labels->pdata[i];
+        g_assert_nonnull (drawn);
+        g_assert_cmpfloat (fabs (drawn->box.x1 - 400), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.y1 - 300), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.x2 - (400 + 50 / s)), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.y2 - (300 + 60 / s)), <, 0.01);
+      }
+    }
+    /* three undos: the drawn box goes, the resize and the move are taken back */
+    for (int k = 0; k < 3; k++)
+      g_assert_true (qr_history_undo (history, &error));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      QrBox orig;
+      g_assert_cmpuint (labels->len, ==, 1);
+      g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &orig, &error));
+      g_assert_cmpfloat (orig.x1, ==, start.x1);
+      g_assert_cmpfloat (orig.y1, ==, start.y1);
+      g_assert_cmpfloat (orig.x2, ==, start.x2);
+      g_assert_cmpfloat (orig.y2, ==, start.y2);
+    }
+    g_assert_no_error (error);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);
 }

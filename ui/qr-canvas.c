@@ -769,6 +769,15 @@ qr_canvas_init (QrCanvas *self)
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
 }
 
+void
+qr_canvas_image_to_widget (QrCanvas *self, double ix, double iy, double *wx, double *wy)
+{
+  double ox, oy, s;
+  image_rect (self, &ox, &oy, &s);
+  *wx = ox + ix * s;
+  *wy = oy + iy * s;
+}
+
 GtkWidget *
 qr_canvas_new (void)
 {

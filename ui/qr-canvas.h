@@ -45,6 +45,12 @@ int        qr_canvas_get_selected      (QrCanvas   *self);
 void       qr_canvas_select            (QrCanvas   *self,
                                         int         index);
 double     qr_canvas_get_zoom          (QrCanvas   *self);
+/* Where image pixel (ix, iy) is on the widget now (zoom and pan applied). */
+void       qr_canvas_image_to_widget   (QrCanvas   *self,
+                                        double      ix,
+                                        double      iy,
+                                        double     *wx,
+                                        double     *wy);
 guint      qr_canvas_get_n_visible_boxes (QrCanvas *self);
 
 G_END_DECLS
