@@ -291,6 +291,9 @@ test_window_detect (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
   g_assert_true (qr_window_is_busy (window));
   spin_until (window_idle, window, 60);
+  /* measured, not asserted (no timings in tests): `quorum bench gallery` reports it */
+  g_test_message ("main loop's longest stall during the detection run: %.1f ms",
+                  (double) qr_window_get_last_job_stall_us (window) / 1000.0);
   {
     g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
     QrCatalogStats stats;

@@ -12,6 +12,7 @@
 #include "qr-history.h"
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
+#include "qr-stall-monitor.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -62,6 +63,8 @@ struct _QrWindow
 
   JobPhase              job_phase;
   gint64                job_phase_started_us;
+  QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
+  gint64                last_job_stall_us;
   guint                 viewer_position;
 };
 
@@ -404,10 +407,14 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
   g_autofree char *path = NULL;
   GError *error = NULL;
   QrRunStats stats;
+  QrDetectorOptions options;
 
+  /* one core is left to the main loop and its drawing */
+  qr_detector_options_init (&options);
+  options.n_threads = MAX (1, (int) g_get_num_processors () - 1);
   catalog = qr_catalog_open (job->root, job->db_path, &error);
   if (catalog == NULL || (path = qr_find_model ("centernet", &error)) == NULL
-      || (detector = qr_detector_load (path, NULL, &error)) == NULL)
+      || (detector = qr_detector_load (path, &options, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
@@ -441,6 +448,13 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
       g_clear_object (&self->job_cancellable);
       gtk_revealer_set_reveal_child (self->job_revealer, FALSE);
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
+      if (self->job_stalls != NULL)
+        {
+          self->last_job_stall_us = qr_stall_monitor_get_longest_us (self->job_stalls);
+          g_debug ("main loop during the job: longest stall %.1f ms, %u over 50 ms",
+                   (double) self->last_job_stall_us / 1000.0, qr_stall_monitor_get_n_over_50ms (self->job_stalls));
+          g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
+        }
     }
   qr_image_list_thumbnails_changed (self->images);
   qr_image_list_reload (self->images, NULL);   /* new model boxes: badge counts */
@@ -487,6 +501,8 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   gtk_progress_bar_set_fraction (self->job_progress, 0);
   gtk_revealer_set_reveal_child (self->job_revealer, TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
+  g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
+  self->job_stalls = qr_stall_monitor_new ();
   g_task_run_in_thread (task, func);
 }
 
@@ -500,6 +516,12 @@ gboolean
 qr_window_is_busy (QrWindow *self)
 {
   return self->job_cancellable != NULL;
+}
+
+gint64
+qr_window_get_last_job_stall_us (QrWindow *self)
+{
+  return self->last_job_stall_us;
 }
 
 /* Recent collections */
@@ -1091,6 +1113,7 @@ qr_window_dispose (GObject *object)
   g_mutex_unlock (&self->heat_lock);
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->viewer_cancellable);
+  g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   G_OBJECT_CLASS (qr_window_parent_class)->dispose (object);
 }
 

@@ -20,6 +20,8 @@ gboolean    qr_window_open_collection  (QrWindow       *self,
 const char *qr_window_get_collection   (QrWindow       *self);
 /* TRUE while a background job runs. */
 gboolean    qr_window_is_busy          (QrWindow       *self);
+/* The main loop's longest stall (µs) during the last background job that finished. */
+gint64     qr_window_get_last_job_stall_us (QrWindow *self);
 GListModel *qr_window_get_images       (QrWindow       *self);
 
 G_END_DECLS
