@@ -6,12 +6,84 @@
 
 #include <string.h>
 
+G_LOCK_DEFINE_STATIC (models_folder);
+static char *models_folder;
+
+void
+qr_set_models_folder (const char *dir)
+{
+  G_LOCK (models_folder);
+  g_free (models_folder);
+  models_folder = dir != NULL && dir[0] != '\0' ? g_strdup (dir) : NULL;
+  G_UNLOCK (models_folder);
+}
+
+char *
+qr_get_models_folder (void)
+{
+  char *dir;
+  G_LOCK (models_folder);
+  dir = models_folder != NULL ? g_strdup (models_folder)
+                              : g_build_filename (g_get_user_data_dir (), "quorum", "models", NULL);
+  G_UNLOCK (models_folder);
+  return dir;
+}
+
+/* A detector file's model name: its stem, "NAME" for NAME.json / NAME.cfg (with NAME.weights) /
+ * NAME.tflite; NULL for other files (weights shards, labels). */
+static char *
+model_name_of (const char *dir, const char *file)
+{
+  static const char *const suffixes[] = { ".json", ".cfg", ".tflite" };
+  for (guint k = 0; k < G_N_ELEMENTS (suffixes); k++)
+    if (g_str_has_suffix (file, suffixes[k]))
+      {
+        g_autofree char *stem = g_strndup (file, strlen (file) - strlen (suffixes[k]));
+        if (k == 1)
+          {
+            g_autofree char *weights = g_strconcat (dir, G_DIR_SEPARATOR_S, stem, ".weights", NULL);
+            if (!g_file_test (weights, G_FILE_TEST_IS_REGULAR))
+              return NULL;
+          }
+        return g_steal_pointer (&stem);
+      }
+  return NULL;
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  return g_ascii_strcasecmp (*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *
+qr_list_models (void)
+{
+  g_autofree char *user = qr_get_models_folder ();
+  const char *dirs[3] = { user, g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autoptr (GDir) d = dirs[i] ? g_dir_open (dirs[i], 0, NULL) : NULL;
+      const char *file;
+      while (d != NULL && (file = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *name = model_name_of (dirs[i], file);
+          if (name != NULL && !g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+            g_ptr_array_add (names, g_steal_pointer (&name));
+        }
+    }
+  g_ptr_array_sort (names, by_name);
+  return names;
+}
+
 char *
 qr_find_model (const char *name, GError **error)
 {
+  g_autofree char *user = qr_get_models_folder ();
   const char *dirs[3] = { NULL, g_getenv ("QUORUM_MODELS_DIR"), QUORUM_SOURCE_DIR "/../shared/models/pretrained" };
-  g_autofree char *user = g_build_filename (g_get_user_data_dir (), "quorum", "models", NULL);
-  /* a TF.js model.json, or a Darknet cfg with its weights beside it */
+  /* a TF.js model.json, a Darknet cfg with its weights beside it, a TFLite model */
   static const char *const suffixes[] = { ".json", ".cfg", ".tflite" };
 
   if (g_str_has_suffix (name, ".json") || g_str_has_suffix (name, ".cfg") || g_str_has_suffix (name, ".weights")
@@ -34,8 +106,7 @@ qr_find_model (const char *name, GError **error)
           return g_canonicalize_filename (candidate, NULL);
       }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-               "model '%s' not found in %s/quorum/models (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name,
-               g_get_user_data_dir ());
+               "model '%s' not found in %s (run tools/fetch-models.sh) or $QUORUM_MODELS_DIR", name, user);
   return NULL;
 }
 

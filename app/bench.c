@@ -189,8 +189,8 @@ fail:
   return qr_cli_fail (g_steal_pointer (&error));
 }
 
-static gboolean
-write_small_jpeg (const char *path, guint seed, GError **error)
+gboolean
+qr_bench_write_small_jpeg (const char *path, guint seed, GError **error)
 {
   g_autoptr (QrImage) image = qr_image_new (64, 48);
   g_autofree guint8 *jpeg = NULL;
@@ -237,7 +237,7 @@ bench_index (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("%s/img%06d.jpg", sub, i);
       if (i % 1000 == 0)
         g_mkdir_with_parents (sub, 0700);
-      if (!write_small_jpeg (path, (guint) i, &error))
+      if (!qr_bench_write_small_jpeg (path, (guint) i, &error))
         goto fail;
     }
 
@@ -266,7 +266,7 @@ bench_index (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("%s/d%03d/img%06d.jpg", images, i / 1000, i);
       if (i % 100 == 0)
         g_unlink (path);
-      else if (!write_small_jpeg (path, (guint) i + 7777777u, &error))
+      else if (!qr_bench_write_small_jpeg (path, (guint) i + 7777777u, &error))
         goto fail;
     }
   start = g_get_monotonic_time ();
@@ -631,7 +631,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -644,6 +644,15 @@ qr_cli_bench (int argc, char **argv)
     return bench_detect (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "mistakes"))
     return qr_cli_bench_mistakes (argc - 1, argv + 1);
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes)\n", argv[1]);
+  if (g_str_equal (argv[1], "gallery"))
+#if QUORUM_GUI
+    return qr_cli_bench_gallery (argc - 1, argv + 1);
+#else
+    {
+      fprintf (stderr, "quorum: bench gallery needs the app: this build has QUORUM_GUI off\n");
+      return QR_EXIT_USAGE;
+    }
+#endif
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, gallery)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

@@ -53,5 +53,11 @@ int      qr_cli_bench_mistakes  (int     argc,
                                  char  **argv);
 int      qr_cli_bench           (int     argc,
                                  char  **argv);
+int      qr_cli_bench_gallery   (int     argc,
+                                 char  **argv);
+/* A 64×48 JPEG of seeded noise (every seed a different file). */
+gboolean qr_bench_write_small_jpeg (const char *path,
+                                    guint       seed,
+                                    GError    **error);
 
 G_END_DECLS

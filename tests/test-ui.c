@@ -8,6 +8,8 @@
 #include "qr-canvas.h"
 #include "qr-history.h"
 #include "qr-dataset.h"
+#include "qr-preferences.h"
+#include "quorum-config.h"
 #include "test-util.h"
 
 #include <string.h>
@@ -521,6 +523,98 @@ test_canvas_editing (void)
   test_remove_tree (tmp);
 }
 
+/* The app's settings from the schema compiled into the build tree, kept in memory. */
+static GSettings *
+build_settings (void)
+{
+  g_autoptr (GSettingsSchemaSource) source =
+    g_settings_schema_source_new_from_directory (QUORUM_BUILD_SCHEMA_DIR, g_settings_schema_source_get_default (), FALSE,
+                                                 NULL);
+  g_autoptr (GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, QUORUM_APP_ID, FALSE) : NULL;
+  return schema ? g_settings_new_full (schema, NULL, NULL) : NULL;
+}
+
+static GtkWidget *
+find_named (GtkWidget *root, const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_named (c, name);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Preferences: choosing NanoDet as the model in the dialog makes Detect (Ctrl+R) run NanoDet and
+ * store its run under that name; the score threshold set there is the run's. */
+static void
+test_preferences (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autofree char *to = g_build_filename (tmp, "dog.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSettings) settings = NULL;
+  GtkWidget *prefs, *row;
+  GListModel *names;
+  QrWindow *window;
+  gsize len;
+  guint nanodet = G_MAXUINT;
+
+  if (!have_display || (settings = build_settings ()) == NULL)
+    {
+      g_test_skip (have_display ? "the settings schema is not compiled in the build tree" : "no display");
+      return;
+    }
+  if (!g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/nanodet.json", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  test_write_bytes (to, bytes, len);
+  window = qr_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  spin_until (window_idle, window, 30);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.preferences", NULL));
+  prefs = qr_preferences_new (GTK_WINDOW (window), settings);
+  gtk_window_present (GTK_WINDOW (prefs));
+  row = find_named (prefs, "model-row");
+  g_assert_nonnull (row);
+  names = adw_combo_row_get_model (ADW_COMBO_ROW (row));
+  for (guint i = 0; i < g_list_model_get_n_items (names); i++)
+    if (g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (names), i), "nanodet"))
+      nanodet = i;
+  g_assert_cmpuint (nanodet, !=, G_MAXUINT);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), nanodet);
+  g_assert_cmpstr (g_settings_get_string (settings, "detect-model"), ==, "nanodet");
+  g_settings_set_double (settings, "detect-threshold", 0.5);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  spin_until (window_idle, window, 60);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+    g_autoptr (GArray) dets = NULL;
+    g_assert_cmpuint (models->len, ==, 1);
+    g_assert_cmpstr (((QrModelRecord *) models->pdata[0])->name, ==, "nanodet");
+    dets = qr_catalog_list_detections (catalog, qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id,
+                                                                        &error), &error);
+    g_assert_cmpuint (dets->len, >, 0);
+    for (guint i = 0; i < dets->len; i++)
+      g_assert_cmpfloat (g_array_index (dets, QrDetectionRecord, i).score, >=, 0.5f);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -538,5 +632,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
+  g_test_add_func ("/ui/preferences/model-and-threshold-drive-detect", test_preferences);
   return g_test_run ();
 }

@@ -13,6 +13,7 @@
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 #include "qr-stall-monitor.h"
+#include "qr-preferences.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -242,6 +243,10 @@ typedef struct
   char     *db_path;
   QrWindow *window;   /* kept alive by the task's source object */
   JobPhase  phase;
+  /* Detect: read from the preferences when the job starts */
+  char     *model;
+  double    threshold;
+  int       threads;
 } Job;
 
 typedef struct
@@ -257,6 +262,7 @@ job_free (Job *job)
 {
   g_free (job->root);
   g_free (job->db_path);
+  g_free (job->model);
   g_free (job);
 }
 
@@ -409,19 +415,20 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
   QrRunStats stats;
   QrDetectorOptions options;
 
-  /* one core is left to the main loop and its drawing */
+  /* by default one core is left to the main loop and its drawing */
   qr_detector_options_init (&options);
-  options.n_threads = MAX (1, (int) g_get_num_processors () - 1);
+  options.n_threads = job->threads > 0 ? job->threads : MAX (1, (int) g_get_num_processors () - 1);
+  options.score_threshold = (float) job->threshold;
   catalog = qr_catalog_open (job->root, job->db_path, &error);
-  if (catalog == NULL || (path = qr_find_model ("centernet", &error)) == NULL
+  if (catalog == NULL || (path = qr_find_model (job->model, &error)) == NULL
       || (detector = qr_detector_load (path, &options, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
   post_progress (job, JOB_PHASE_DETECT, 0, 0);
-  if (!qr_run_detector (catalog, detector, "centernet", path, 0.25, job_cancelled, cancellable, detect_progress, job,
-                        &stats, &error))
+  if (!qr_run_detector (catalog, detector, job->model, path, job->threshold, job_cancelled, cancellable, detect_progress,
+                        job, &stats, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -431,7 +438,8 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
       return;
     }
-  g_task_return_pointer (task, g_strdup_printf (_("CenterNet: %u images, %u detections"), stats.images, stats.detections),
+  g_task_return_pointer (task, g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images,
+                                                stats.detections),
                          g_free);
 }
 
@@ -476,6 +484,25 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+action_preferences (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->settings == NULL)
+    {
+      toast (self, _("Preferences need the app's settings schema (run Quorum as installed or from the build tree)"));
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (qr_preferences_new (GTK_WINDOW (self), self->settings)));
+}
+
+static void
+models_folder_changed (GSettings *settings, const char *key, QrWindow *self)
+{
+  g_autofree char *dir = g_settings_get_string (settings, "models-folder");
+  qr_set_models_folder (dir);
+}
+
+static void
 start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
 {
   Job *job;
@@ -492,6 +519,9 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   job->root = g_strdup (qr_catalog_get_root (self->catalog));
   job->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
   job->window = self;
+  job->model = self->settings ? g_settings_get_string (self->settings, "detect-model") : g_strdup ("centernet");
+  job->threshold = self->settings ? g_settings_get_double (self->settings, "detect-threshold") : 0.25;
+  job->threads = self->settings ? g_settings_get_int (self->settings, "cpu-threads") : 0;
   task = g_task_new (self, self->job_cancellable, job_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "quorum-collection-job");
@@ -516,6 +546,12 @@ gboolean
 qr_window_is_busy (QrWindow *self)
 {
   return self->job_cancellable != NULL;
+}
+
+GtkWidget *
+qr_window_get_grid_view (QrWindow *self)
+{
+  return GTK_WIDGET (self->grid_view);
 }
 
 gint64
@@ -1167,6 +1203,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
+  gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
   gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
   gtk_widget_class_install_action (widget_class, "win.previous-image", NULL, action_step_image);
@@ -1246,6 +1284,8 @@ qr_window_new (GtkApplication *application, GSettings *settings)
                          G_SETTINGS_BIND_DEFAULT);
         g_action_map_add_action (G_ACTION_MAP (group), sort);
         gtk_widget_insert_action_group (GTK_WIDGET (self), "view", G_ACTION_GROUP (group));
+        g_signal_connect_object (settings, "changed::models-folder", G_CALLBACK (models_folder_changed), self, 0);
+        models_folder_changed (settings, "models-folder", self);
         g_signal_connect_object (settings, "changed::sort-order", G_CALLBACK (sort_order_changed), self,
                                  G_CONNECT_SWAPPED);
       }

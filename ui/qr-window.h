@@ -22,6 +22,8 @@ const char *qr_window_get_collection   (QrWindow       *self);
 gboolean    qr_window_is_busy          (QrWindow       *self);
 /* The main loop's longest stall (µs) during the last background job that finished. */
 gint64     qr_window_get_last_job_stall_us (QrWindow *self);
+/* The gallery's grid (benchmarks drive its scrolling). */
+GtkWidget *qr_window_get_grid_view  (QrWindow       *self);
 GListModel *qr_window_get_images       (QrWindow       *self);
 
 G_END_DECLS
