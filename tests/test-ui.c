@@ -18,6 +18,8 @@
 void quorum_register_resource (void);
 
 static gboolean have_display;
+static GtkWidget *find_type (GtkWidget *root, GType type);
+static GtkWidget *find_named (GtkWidget *root, const char *name);
 
 static void
 spin_until (gboolean (*done) (gpointer), gpointer data, double timeout_s)
@@ -293,6 +295,35 @@ test_window_detect (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
   g_assert_true (qr_window_is_busy (window));
   spin_until (window_idle, window, 60);
+  /* The viewer's inspector lists the boxes drawn, each with its class and score; choosing a row
+   * selects that box on the canvas. */
+  {
+    GtkWidget *grid = qr_window_get_grid_view (window);
+    QrCanvas *canvas = NULL;
+    GtkWidget *inspector = NULL, *row;
+    guint rows = 0, visible = 0;
+    GPtrArray *boxes;
+    g_signal_emit_by_name (grid, "activate", 0);
+    for (int i = 0; i < 50; i++)
+      g_main_context_iteration (NULL, FALSE);
+    canvas = QR_CANVAS (find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
+    inspector = find_named (GTK_WIDGET (window), "inspector");
+    g_assert_nonnull (canvas);
+    g_assert_nonnull (inspector);
+    boxes = qr_canvas_get_overlays (canvas);
+    g_assert_nonnull (boxes);
+    for (guint i = 0; i < boxes->len; i++)
+      visible += qr_canvas_is_box_visible (canvas, i);
+    for (GtkWidget *c = gtk_widget_get_first_child (inspector); c != NULL; c = gtk_widget_get_next_sibling (c))
+      rows += ADW_IS_ACTION_ROW (c);
+    g_assert_cmpuint (visible, >=, 3);
+    g_assert_cmpuint (rows, ==, visible);
+    row = gtk_widget_get_next_sibling (gtk_widget_get_first_child (inspector));
+    gtk_list_box_select_row (GTK_LIST_BOX (inspector), GTK_LIST_BOX_ROW (row));
+    g_assert_cmpint (qr_canvas_get_selected (canvas), ==,
+                     GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "overlay-index")));
+    g_assert_cmpint (qr_canvas_get_selected (canvas), >=, 0);
+  }
   /* measured, not asserted (no timings in tests): `quorum bench gallery` reports it */
   g_test_message ("main loop's longest stall during the detection run: %.1f ms",
                   (double) qr_window_get_last_job_stall_us (window) / 1000.0);
@@ -521,6 +552,20 @@ test_canvas_editing (void)
   }
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);
+}
+
+static GtkWidget *
+find_type (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
 }
 
 /* The app's settings from the schema compiled into the build tree, kept in memory. */

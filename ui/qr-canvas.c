@@ -51,6 +51,22 @@ static gboolean box_visible (QrCanvas *self, QrOverlayBox *b);
 
 G_DEFINE_FINAL_TYPE (QrCanvas, qr_canvas, GTK_TYPE_WIDGET)
 
+static guint changed_signal, selection_signal;
+
+/* The boxes (and with them the selection) changed: the window's inspector follows. */
+static void
+emit_changed (QrCanvas *self)
+{
+  g_signal_emit (self, changed_signal, 0);
+}
+
+/* Only the selection changed. */
+static void
+emit_selection (QrCanvas *self)
+{
+  g_signal_emit (self, selection_signal, 0);
+}
+
 /* A stable colour per class: GNOME's palette, picked by the name's hash. */
 static void
 class_colour (const char *name, GdkRGBA *rgba)
@@ -286,6 +302,7 @@ qr_canvas_reload (QrCanvas *self)
         self->selected = (int) i;
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_changed (self);
 }
 
 static void
@@ -433,6 +450,7 @@ on_drag_end (GtkGestureDrag *gesture, double dx, double dy, QrCanvas *self)
       self->draw_mode = FALSE;
       qr_canvas_reload (self);
       select_label_id (self, id);
+      emit_changed (self);
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -455,6 +473,7 @@ on_click (GtkGestureClick *gesture, int n_press, double x, double y, QrCanvas *s
         self->class_id = class_id;
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_selection (self);
 }
 
 static void
@@ -483,6 +502,7 @@ action_edit (GtkWidget *widget, const char *name, GVariant *param)
       qr_canvas_reload (self);
       select_label_id (self, id);
       gtk_widget_queue_draw (widget);
+      emit_changed (self);
       return;
     }
   else if (g_str_equal (name, "canvas.reject") && !b->is_label)
@@ -710,6 +730,10 @@ qr_canvas_class_init (QrCanvasClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = qr_canvas_dispose;
   widget_class->snapshot = qr_canvas_snapshot;
+  changed_signal = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                 G_TYPE_NONE, 0);
+  selection_signal = g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                   NULL, G_TYPE_NONE, 0);
   widget_class->size_allocate = qr_canvas_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "canvas");
   gtk_widget_class_install_action (widget_class, "canvas.zoom-in", NULL, action_zoom);
@@ -819,8 +843,12 @@ qr_canvas_get_selected (QrCanvas *self)
 void
 qr_canvas_select (QrCanvas *self, int index)
 {
-  self->selected = self->overlays != NULL && index >= 0 && (guint) index < self->overlays->len ? index : -1;
+  int selected = self->overlays != NULL && index >= 0 && (guint) index < self->overlays->len ? index : -1;
+  if (selected == self->selected)
+    return;
+  self->selected = selected;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_selection (self);
 }
 
 void
@@ -830,6 +858,19 @@ qr_canvas_set_overlays (QrCanvas *self, GPtrArray *overlays)
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   self->overlays = overlays;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_changed (self);
+}
+
+GPtrArray *
+qr_canvas_get_overlays (QrCanvas *self)
+{
+  return self->overlays;
+}
+
+gboolean
+qr_canvas_is_box_visible (QrCanvas *self, guint index)
+{
+  return self->overlays != NULL && index < self->overlays->len && box_visible (self, self->overlays->pdata[index]);
 }
 
 void
@@ -851,6 +892,7 @@ qr_canvas_set_score_threshold (QrCanvas *self, double threshold)
 {
   self->threshold = threshold;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_changed (self);
 }
 
 void

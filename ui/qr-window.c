@@ -38,6 +38,9 @@ struct _QrWindow
   AdwStatusPage        *status_page;
   GtkStack             *stack;
   GtkGridView          *grid_view;
+  GtkListBox           *inspector;
+  GtkRevealer          *inspector_revealer;
+  gboolean              inspector_updating;
   QrCanvas             *canvas;
   GtkButton            *back_button;
   GtkWidget            *score_box;
@@ -756,6 +759,126 @@ grid_activated (GtkGridView *view, guint position, QrWindow *self)
   show_image_at (self, position);
 }
 
+/* The inspector: the image's boxes with class, score and source, and for each box how every
+ * model with boxes here voted: the score of its best same-class box overlapping it at IoU ≥ 0.5,
+ * "–" when it has none (peer pressure in miniature; the review queue ranks the same votes). */
+
+static float
+overlap (const QrBox *a, const QrBox *b)
+{
+  double ix = MIN (a->x2, b->x2) - MAX (a->x1, b->x1), iy = MIN (a->y2, b->y2) - MAX (a->y1, b->y1), inter, uni;
+  if (ix <= 0 || iy <= 0)
+    return 0;
+  inter = ix * iy;
+  uni = (a->x2 - a->x1) * (a->y2 - a->y1) + (b->x2 - b->x1) * (b->y2 - b->y1) - inter;
+  return uni > 0 ? (float) (inter / uni) : 0;
+}
+
+static char *
+peer_votes (GPtrArray *boxes, const QrOverlayBox *b)
+{
+  g_autoptr (GPtrArray) models = g_ptr_array_new ();
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < boxes->len; i++)
+    {
+      QrOverlayBox *o = boxes->pdata[i];
+      if (!o->is_label && !g_ptr_array_find_with_equal_func (models, o->source, g_str_equal, NULL))
+        g_ptr_array_add (models, o->source);
+    }
+  for (guint m = 0; m < models->len; m++)
+    {
+      float best = 0;
+      if (!b->is_label && g_str_equal (models->pdata[m], b->source))
+        continue;
+      for (guint i = 0; i < boxes->len; i++)
+        {
+          QrOverlayBox *o = boxes->pdata[i];
+          if (!o->is_label && g_str_equal (o->source, models->pdata[m]) && g_str_equal (o->class_name, b->class_name)
+              && overlap (&o->box, &b->box) >= 0.5f)
+            best = MAX (best, o->score);
+        }
+      g_string_append_printf (text, "%s%s %s", text->len ? " · " : "", (const char *) models->pdata[m],
+                              best > 0 ? "" : "–");
+      if (best > 0)
+        g_string_append_printf (text, "%.2f", best);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static void
+inspector_update (QrCanvas *canvas, QrWindow *self)
+{
+  GPtrArray *boxes = qr_canvas_get_overlays (canvas);
+  int selected = qr_canvas_get_selected (canvas);
+  GtkWidget *child;
+
+  self->inspector_updating = TRUE;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->inspector))) != NULL)
+    gtk_list_box_remove (self->inspector, child);
+  for (guint i = 0; boxes != NULL && i < boxes->len; i++)
+    {
+      QrOverlayBox *b = boxes->pdata[i];
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *title = NULL, *votes = NULL, *subtitle = NULL;
+      if (!qr_canvas_is_box_visible (canvas, i))
+        continue;
+      title = b->is_label ? g_markup_escape_text (b->class_name, -1)
+                          : g_markup_printf_escaped ("%s  <small>%.2f</small>", b->class_name, b->score);
+      votes = peer_votes (boxes, b);
+      subtitle = b->is_label ? g_markup_printf_escaped (_("label · %s"), votes[0] ? votes : _("no model boxes"))
+                             : g_markup_printf_escaped (_("%s's box · %s"), b->source, votes[0] ? votes : _("no other model"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
+      g_object_set_data (G_OBJECT (row), "overlay-index", GINT_TO_POINTER ((int) i));
+      gtk_widget_add_css_class (row, b->is_label ? "inspector-label" : "inspector-model");
+      gtk_list_box_append (self->inspector, row);
+      if ((int) i == selected)
+        gtk_list_box_select_row (self->inspector, GTK_LIST_BOX_ROW (row));
+    }
+  if (gtk_widget_get_first_child (GTK_WIDGET (self->inspector)) == NULL)
+    {
+      GtkWidget *empty = gtk_label_new (_("No boxes on this image: draw one with B, or detect with Ctrl+R"));
+      gtk_label_set_wrap (GTK_LABEL (empty), TRUE);
+      gtk_widget_add_css_class (empty, "dim-label");
+      gtk_widget_set_margin_top (empty, 24);
+      gtk_widget_set_margin_start (empty, 12);
+      gtk_widget_set_margin_end (empty, 12);
+      gtk_list_box_append (self->inspector, empty);
+      gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (gtk_widget_get_parent (empty)), FALSE);
+    }
+  self->inspector_updating = FALSE;
+}
+
+static void
+inspector_follow_selection (QrCanvas *canvas, QrWindow *self)
+{
+  int selected = qr_canvas_get_selected (canvas);
+  self->inspector_updating = TRUE;
+  gtk_list_box_unselect_all (self->inspector);
+  for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (self->inspector)); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    if (ADW_IS_ACTION_ROW (c) && GPOINTER_TO_INT (g_object_get_data (G_OBJECT (c), "overlay-index")) == selected)
+      gtk_list_box_select_row (self->inspector, GTK_LIST_BOX_ROW (c));
+  self->inspector_updating = FALSE;
+}
+
+static void
+inspector_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
+{
+  if (self->inspector_updating || row == NULL || !ADW_IS_ACTION_ROW (row))
+    return;
+  qr_canvas_select (self->canvas, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "overlay-index")));
+}
+
+static void
+action_inspector (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  gtk_revealer_set_reveal_child (self->inspector_revealer, !gtk_revealer_get_reveal_child (self->inspector_revealer));
+}
+
 /* Gallery cells */
 
 /* The tooltip is made when it is asked for: setting a tooltip text on every bind cost about 4 ms
@@ -1191,6 +1314,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, grid_view);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, canvas);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector_revealer);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_scale);
@@ -1216,6 +1341,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
+  gtk_widget_class_install_action (widget_class, "win.inspector", NULL, action_inspector);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.inspector", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
   gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
@@ -1254,6 +1381,9 @@ qr_window_init (QrWindow *self)
   g_object_unref (factory);
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
+  g_signal_connect (self->canvas, "changed", G_CALLBACK (inspector_update), self);
+  g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (inspector_follow_selection), self);
+  g_signal_connect (self->inspector, "row-selected", G_CALLBACK (inspector_selected), self);
   g_signal_connect (self->sidebar, "row-selected", G_CALLBACK (sidebar_selected), self);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
