@@ -17,6 +17,9 @@ struct _QrCanvas
   GdkTexture *texture;
   GdkTexture *heatmap;
   double      cell_size;   /* image pixels per heatmap texel */
+  double      heat_opacity;
+  gboolean    space_down;  /* Space held: a drag pans, even over a box */
+  double      pinch_zoom;  /* the zoom when a pinch began */
   GPtrArray  *overlays;    /* QrOverlayBox */
 
   int         image_width;
@@ -197,7 +200,7 @@ qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       double hh = gdk_texture_get_height (self->heatmap) * self->cell_size * s;
       gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT ((float) ox, (float) oy, (float) (self->image_width * s),
                                                              (float) (self->image_height * s)));
-      gtk_snapshot_push_opacity (snapshot, 0.6);
+      gtk_snapshot_push_opacity (snapshot, self->heat_opacity);
       gtk_snapshot_append_texture (snapshot, self->heatmap,
                                    &GRAPHENE_RECT_INIT ((float) ox, (float) oy, (float) hw, (float) hh));
       gtk_snapshot_pop (snapshot);
@@ -222,6 +225,61 @@ zoom_at (QrCanvas *self, double factor, double cx, double cy)
   self->pan_y = (cy - h / 2) - ((cy - h / 2) - self->pan_y) * factor;
   self->zoom = new_zoom;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Pinch: zoom about the fingers' centre, relative to the zoom when the pinch began. */
+static void
+on_pinch_begin (GtkGesture *gesture, GdkEventSequence *sequence, QrCanvas *self)
+{
+  self->pinch_zoom = self->zoom;
+}
+
+static void
+on_pinch (GtkGestureZoom *gesture, double scale, QrCanvas *self)
+{
+  double cx, cy;
+  if (!gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &cx, &cy))
+    {
+      cx = gtk_widget_get_width (GTK_WIDGET (self)) / 2.0;
+      cy = gtk_widget_get_height (GTK_WIDGET (self)) / 2.0;
+    }
+  zoom_at (self, self->pinch_zoom * scale / self->zoom, cx, cy);
+}
+
+static gboolean
+on_key_pressed (GtkEventControllerKey *keys, guint keyval, guint keycode, GdkModifierType state, QrCanvas *self)
+{
+  if (keyval == GDK_KEY_space)
+    self->space_down = TRUE;
+  return FALSE;
+}
+
+static void
+on_key_released (GtkEventControllerKey *keys, guint keyval, guint keycode, GdkModifierType state, QrCanvas *self)
+{
+  if (keyval == GDK_KEY_space)
+    self->space_down = FALSE;
+}
+
+/* Arrows pan a zoomed-in image by a tenth of the view; at fit size there is nothing to pan, so
+ * they step to the next or previous image as J and K do. */
+static void
+action_pan (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrCanvas *self = QR_CANVAS (widget);
+  double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  int dx, dy;
+
+  g_variant_get (param, "(ii)", &dx, &dy);
+  if (self->zoom <= 1.0 + 1e-9)
+    {
+      if (dx != 0)
+        gtk_widget_activate_action (widget, dx > 0 ? "win.next-image" : "win.previous-image", NULL);
+      return;
+    }
+  self->pan_x -= dx * w / 10;
+  self->pan_y -= dy * h / 10;
+  gtk_widget_queue_draw (widget);
 }
 
 static gboolean
@@ -327,7 +385,7 @@ on_drag_begin (GtkGestureDrag *gesture, double x, double y, QrCanvas *self)
   self->drag_start_x = self->pan_x;
   self->drag_start_y = self->pan_y;
   self->drag_mode = DRAG_PAN;
-  if (self->history == NULL)
+  if (self->history == NULL || self->space_down)
     return;
   to_image (self, x, y, &ix, &iy);
   image_rect (self, &ox, &oy, &s);
@@ -762,6 +820,11 @@ qr_canvas_class_init (QrCanvasClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_x, 0, "canvas.reject", NULL);
   for (int k = 1; k <= 9; k++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + k - 1, 0, "canvas.class", "i", k);
+  gtk_widget_class_install_action (widget_class, "canvas.pan", "(ii)", action_pan);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "canvas.pan", "(ii)", -1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "canvas.pan", "(ii)", 1, 0);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "canvas.pan", "(ii)", 0, -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "canvas.pan", "(ii)", 0, 1);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "canvas.nudge", "(ii)", -1, 0);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_ALT_MASK, "canvas.nudge", "(ii)", 1, 0);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "canvas.nudge", "(ii)", 0, -1);
@@ -776,6 +839,17 @@ qr_canvas_init (QrCanvas *self)
 
   self->zoom = 1;
   self->threshold = 0.3;
+  self->heat_opacity = 0.6;
+  {
+    GtkGesture *pinch = gtk_gesture_zoom_new ();
+    GtkEventController *keys = gtk_event_controller_key_new ();
+    g_signal_connect (pinch, "begin", G_CALLBACK (on_pinch_begin), self);
+    g_signal_connect (pinch, "scale-changed", G_CALLBACK (on_pinch), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (pinch));
+    g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+    g_signal_connect (keys, "key-released", G_CALLBACK (on_key_released), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  }
   g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
   gtk_widget_add_controller (GTK_WIDGET (self), scroll);
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
@@ -878,6 +952,13 @@ qr_canvas_set_heatmap (QrCanvas *self, GdkTexture *heatmap, double cell_size)
 {
   g_set_object (&self->heatmap, heatmap);
   self->cell_size = cell_size;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+qr_canvas_set_heatmap_opacity (QrCanvas *self, double opacity)
+{
+  self->heat_opacity = CLAMP (opacity, 0.0, 1.0);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

@@ -30,6 +30,8 @@ void       qr_canvas_set_heatmap       (QrCanvas   *self,
                                         GdkTexture *heatmap,
                                         double      cell_size);
 gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
+void       qr_canvas_set_heatmap_opacity (QrCanvas *self,
+                                        double      opacity);
 void       qr_canvas_set_score_threshold (QrCanvas *self,
                                         double      threshold);
 void       qr_canvas_zoom_fit          (QrCanvas   *self);

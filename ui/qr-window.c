@@ -61,6 +61,9 @@ struct _QrWindow
   GCancellable         *job_cancellable;
   GCancellable         *viewer_cancellable;
   QrDetector           *heat_detector;  /* for heatmaps; used by one task at a time */
+  struct _HeatRaw      *heat_raw;       /* the image on screen's class scores, kept for recolouring */
+  GtkBox               *heat_box;       /* the opacity slider, shown while the heatmap is on */
+  GtkScale             *heat_scale;
   GMutex                heat_lock;
   gboolean              heat_on;
   char                 *collection;
@@ -210,6 +213,7 @@ show_page (QrWindow *self, const char *page)
   gtk_stack_set_visible_child_name (self->stack, page);
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), viewer);
   gtk_widget_set_visible (self->score_box, viewer);
+  gtk_widget_set_visible (GTK_WIDGET (self->heat_box), viewer && self->heat_on);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
@@ -1067,14 +1071,32 @@ action_detect (GtkWidget *widget, const char *name, GVariant *param)
     start_job_with (self, run_detect_job, _("Detecting objects…"));
 }
 
-/* Heatmap (H): CenterNet's class scores for the image on screen, the maximum over classes,
- * computed on a thread and colour-mapped (dark red → yellow → white) with the score as alpha. */
+/* Heatmap (H): CenterNet's class scores for the image on screen, computed on a thread and kept;
+ * shown colour-mapped (dark red → yellow → white, the score as alpha) for the selected box's
+ * class, or the maximum over all classes when no box is selected. */
+typedef struct _HeatRaw
+{
+  float  *data;      /* rows × cols × classes */
+  int     rows, cols, classes;
+  double  cell_size;
+  char  **names;     /* the detector's class names */
+} HeatRaw;
+
+static void
+heat_raw_free (HeatRaw *raw)
+{
+  if (raw == NULL)
+    return;
+  g_free (raw->data);
+  g_strfreev (raw->names);
+  g_free (raw);
+}
+
 typedef struct
 {
   char        *path;
   QrDetector **detector;   /* the window's, created on first use */
   GMutex      *lock;
-  double       cell_size;
 } HeatJob;
 
 static void
@@ -1092,10 +1114,8 @@ compute_heatmap (GTask *task, gpointer source, gpointer task_data, GCancellable 
   g_autoptr (QrImage) image = qr_image_load (job->path, NULL, 0, &error);
   g_autoptr (GArray) found = NULL;
   const float *heat;
-  int rows, cols, classes;
   float to_cell;
-  guint8 *rgba;
-  GBytes *bytes;
+  HeatRaw *raw;
 
   if (image == NULL)
     {
@@ -1114,43 +1134,82 @@ compute_heatmap (GTask *task, gpointer source, gpointer task_data, GCancellable 
       g_task_return_error (task, error);
       return;
     }
-  heat = qr_detector_get_heatmap (*job->detector, &rows, &cols, &classes, &to_cell);
-  rgba = g_malloc ((gsize) rows * (gsize) cols * 4);
-  for (int i = 0; i < rows * cols; i++)
+  raw = g_new0 (HeatRaw, 1);
+  heat = qr_detector_get_heatmap (*job->detector, &raw->rows, &raw->cols, &raw->classes, &to_cell);
+  raw->data = g_memdup2 (heat, sizeof (float) * (gsize) raw->rows * (gsize) raw->cols * (gsize) raw->classes);
+  raw->names = g_new0 (char *, raw->classes + 1);
+  for (int c = 0; c < raw->classes; c++)
+    raw->names[c] = g_strdup (qr_detector_get_class_name (*job->detector, c));
+  g_mutex_unlock (job->lock);
+  raw->cell_size = 1.0 / to_cell;
+  g_task_return_pointer (task, raw, (GDestroyNotify) heat_raw_free);
+}
+
+/* Colours the kept scores for the selected box's class (all classes when none is selected or the
+ * detector has no such class). */
+static void
+show_heatmap (QrWindow *self)
+{
+  HeatRaw *raw = self->heat_raw;
+  GPtrArray *boxes = qr_canvas_get_overlays (self->canvas);
+  int selected = qr_canvas_get_selected (self->canvas), only = -1;
+  guint8 *rgba;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  if (!self->heat_on || raw == NULL)
+    return;
+  if (boxes != NULL && selected >= 0 && (guint) selected < boxes->len)
     {
+      const char *name = ((QrOverlayBox *) boxes->pdata[selected])->class_name;
+      for (int c = 0; c < raw->classes && only < 0; c++)
+        if (g_str_equal (raw->names[c], name))
+          only = c;
+    }
+  rgba = g_malloc ((gsize) raw->rows * (gsize) raw->cols * 4);
+  for (int i = 0; i < raw->rows * raw->cols; i++)
+    {
+      const float *cell = raw->data + (gsize) i * (gsize) raw->classes;
       float v = 0;
-      for (int c = 0; c < classes; c++)
-        v = fmaxf (v, heat[(gsize) i * (gsize) classes + (gsize) c]);
+      if (only >= 0)
+        v = cell[only];
+      else
+        for (int c = 0; c < raw->classes; c++)
+          v = fmaxf (v, cell[c]);
       v = CLAMP (v * 1.6f, 0, 1); /* scores rarely pass 0.6: stretch so that peaks read as bright */
       rgba[i * 4 + 0] = (guint8) (255 * MIN (1, v * 2));
       rgba[i * 4 + 1] = (guint8) (255 * CLAMP (v * 2 - 0.6, 0, 1));
       rgba[i * 4 + 2] = (guint8) (255 * CLAMP (v * 3 - 2, 0, 1));
       rgba[i * 4 + 3] = (guint8) (255 * v);
     }
-  g_mutex_unlock (job->lock);
-  job->cell_size = 1.0 / to_cell;
-  bytes = g_bytes_new_take (rgba, (gsize) rows * (gsize) cols * 4);
-  g_task_return_pointer (task, gdk_memory_texture_new (cols, rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) cols * 4),
-                         g_object_unref);
-  g_bytes_unref (bytes);
+  bytes = g_bytes_new_take (rgba, (gsize) raw->rows * (gsize) raw->cols * 4);
+  texture = gdk_memory_texture_new (raw->cols, raw->rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) raw->cols * 4);
+  qr_canvas_set_heatmap (self->canvas, texture, raw->cell_size);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->heat_box), only >= 0 ? raw->names[only] : _("All classes"));
+}
+
+static void
+heatmap_selection_changed (QrCanvas *canvas, QrWindow *self)
+{
+  show_heatmap (self);
 }
 
 static void
 heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
 {
   QrWindow *self = QR_WINDOW (source);
-  HeatJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr (GError) error = NULL;
-  g_autoptr (GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
+  HeatRaw *raw = g_task_propagate_pointer (G_TASK (result), &error);
 
-  if (texture == NULL)
+  if (raw == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         toast (self, error->message);
       return;
     }
-  if (self->heat_on)
-    qr_canvas_set_heatmap (self->canvas, texture, job->cell_size);
+  heat_raw_free (self->heat_raw);
+  self->heat_raw = raw;
+  show_heatmap (self);
 }
 
 static void
@@ -1161,6 +1220,8 @@ request_heatmap (QrWindow *self)
   HeatJob *job;
 
   qr_canvas_set_heatmap (self->canvas, NULL, 1);
+  g_clear_pointer (&self->heat_raw, heat_raw_free);
+  gtk_widget_set_visible (GTK_WIDGET (self->heat_box), self->heat_on);
   if (!self->heat_on || item == NULL || self->catalog == NULL)
     return;
   job = g_new0 (HeatJob, 1);
@@ -1170,6 +1231,12 @@ request_heatmap (QrWindow *self)
   task = g_task_new (self, self->viewer_cancellable, heatmap_ready, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) heat_job_free);
   g_task_run_in_thread (task, compute_heatmap);
+}
+
+static void
+heat_opacity_changed (GtkRange *range, QrWindow *self)
+{
+  qr_canvas_set_heatmap_opacity (self->canvas, gtk_range_get_value (range));
 }
 
 static void
@@ -1282,6 +1349,7 @@ qr_window_dispose (GObject *object)
   g_mutex_lock (&self->heat_lock);
   g_clear_pointer (&self->heat_detector, qr_detector_free);
   g_mutex_unlock (&self->heat_lock);
+  g_clear_pointer (&self->heat_raw, heat_raw_free);
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->viewer_cancellable);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
@@ -1315,6 +1383,9 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, grid_view);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, canvas);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_box);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_scale);
+  gtk_widget_class_bind_template_callback (widget_class, heat_opacity_changed);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector_revealer);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_box);
@@ -1383,6 +1454,8 @@ qr_window_init (QrWindow *self)
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
   g_signal_connect (self->canvas, "changed", G_CALLBACK (inspector_update), self);
   g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (inspector_follow_selection), self);
+  g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (heatmap_selection_changed), self);
+  g_signal_connect (self->canvas, "changed", G_CALLBACK (heatmap_selection_changed), self);
   g_signal_connect (self->inspector, "row-selected", G_CALLBACK (inspector_selected), self);
   g_signal_connect (self->sidebar, "row-selected", G_CALLBACK (sidebar_selected), self);
 
