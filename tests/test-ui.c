@@ -568,6 +568,81 @@ find_type (GtkWidget *root, GType type)
   return NULL;
 }
 
+/* A long job stays cancellable: Detect over 48 photos, cancelled once the first batch is stored, stops
+ * within a batch; the images done are kept, the rest stay to do, and a second Detect resumes. */
+static gboolean
+first_image_done (gpointer tmp)
+{
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, NULL);
+  QrCatalogStats stats;
+  return catalog != NULL && qr_catalog_get_stats (catalog, &stats, NULL) && stats.detections > 0;
+}
+
+static void
+test_cancel_detect (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-horses.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  QrWindow *window;
+  gsize len;
+  guint left;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  if (!g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/centernet.json", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  for (int i = 0; i < 48; i++)
+    {
+      g_autofree char *to = g_strdup_printf ("%s/horses%02d.jpg", tmp, i);
+      /* a different last byte each, so that no two files share a hash */
+      bytes[len - 3] = (char) i;
+      test_write_bytes (to, bytes, len);
+    }
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  spin_until (window_idle, window, 30);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  spin_until (first_image_done, tmp, 60);
+  g_assert_true (qr_window_is_busy (window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-job", NULL));
+  spin_until (window_idle, window, 30);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+    gint64 run = qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id, &error);
+    g_autoptr (GPtrArray) todo = qr_catalog_list_images_to_run (catalog, run, &error);
+    left = todo->len;
+    g_test_message ("cancelled with %u of 48 images left to do", left);
+    g_assert_cmpuint (left, >, 0);
+    g_assert_cmpuint (left, <, 48);
+  }
+  /* Detect again: the same run resumes and finishes the rest */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  spin_until (window_idle, window, 120);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+    gint64 run = qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id, &error);
+    g_autoptr (GPtrArray) todo = qr_catalog_list_images_to_run (catalog, run, &error);
+    QrCatalogStats stats;
+    g_assert_cmpuint (todo->len, ==, 0);
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.runs, ==, 1);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 /* The app's settings from the schema compiled into the build tree, kept in memory. */
 static GSettings *
 build_settings (void)
@@ -678,5 +753,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
   g_test_add_func ("/ui/preferences/model-and-threshold-drive-detect", test_preferences);
+  g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
   return g_test_run ();
 }
