@@ -323,6 +323,16 @@ test_window_detect (void)
     g_assert_cmpint (qr_canvas_get_selected (canvas), ==,
                      GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "overlay-index")));
     g_assert_cmpint (qr_canvas_get_selected (canvas), >=, 0);
+
+    /* Layers: turning CenterNet's boxes off hides them on the canvas and in the inspector */
+    qr_canvas_set_layer_visible (canvas, "centernet", FALSE);
+    g_assert_cmpuint (qr_canvas_get_n_visible_boxes (canvas), ==, 0);
+    rows = 0;
+    for (GtkWidget *c = gtk_widget_get_first_child (inspector); c != NULL; c = gtk_widget_get_next_sibling (c))
+      rows += ADW_IS_ACTION_ROW (c);
+    g_assert_cmpuint (rows, ==, 0);
+    qr_canvas_set_layer_visible (canvas, "centernet", TRUE);
+    g_assert_cmpuint (qr_canvas_get_n_visible_boxes (canvas), ==, visible);
   }
   /* measured, not asserted (no timings in tests): `quorum bench gallery` reports it */
   g_test_message ("main loop's longest stall during the detection run: %.1f ms",

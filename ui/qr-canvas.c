@@ -18,6 +18,7 @@ struct _QrCanvas
   GdkTexture *heatmap;
   double      cell_size;   /* image pixels per heatmap texel */
   double      heat_opacity;
+  GHashTable *hidden_sources;   /* layers turned off: "label" or a model's name */
   gboolean    space_down;  /* Space held: a drag pans, even over a box */
   double      pinch_zoom;  /* the zoom when a pinch began */
   GPtrArray  *overlays;    /* QrOverlayBox */
@@ -135,6 +136,8 @@ draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
 static gboolean
 box_visible (QrCanvas *self, QrOverlayBox *b)
 {
+  if (self->hidden_sources != NULL && g_hash_table_contains (self->hidden_sources, b->is_label ? "label" : b->source))
+    return FALSE;
   if (b->is_label)
     return TRUE;
   if (self->hidden != NULL && g_hash_table_contains (self->hidden, &b->id))
@@ -776,6 +779,7 @@ qr_canvas_dispose (GObject *object)
   g_clear_object (&self->heatmap);
   g_clear_object (&self->history);
   g_clear_pointer (&self->hidden, g_hash_table_unref);
+  g_clear_pointer (&self->hidden_sources, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   g_clear_pointer (&self->class_popover, gtk_widget_unparent);
   G_OBJECT_CLASS (qr_canvas_parent_class)->dispose (object);
@@ -953,6 +957,25 @@ qr_canvas_set_heatmap (QrCanvas *self, GdkTexture *heatmap, double cell_size)
   g_set_object (&self->heatmap, heatmap);
   self->cell_size = cell_size;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+qr_canvas_set_layer_visible (QrCanvas *self, const char *source, gboolean visible)
+{
+  if (self->hidden_sources == NULL)
+    self->hidden_sources = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (visible)
+    g_hash_table_remove (self->hidden_sources, source);
+  else
+    g_hash_table_add (self->hidden_sources, g_strdup (source));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  emit_changed (self);
+}
+
+gboolean
+qr_canvas_get_layer_visible (QrCanvas *self, const char *source)
+{
+  return self->hidden_sources == NULL || !g_hash_table_contains (self->hidden_sources, source);
 }
 
 void

@@ -30,6 +30,12 @@ void       qr_canvas_set_heatmap       (QrCanvas   *self,
                                         GdkTexture *heatmap,
                                         double      cell_size);
 gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
+/* Layers: the labels ("label") and each model's boxes (its name) can be turned off. */
+void       qr_canvas_set_layer_visible (QrCanvas   *self,
+                                        const char *source,
+                                        gboolean    visible);
+gboolean   qr_canvas_get_layer_visible (QrCanvas   *self,
+                                        const char *source);
 void       qr_canvas_set_heatmap_opacity (QrCanvas *self,
                                         double      opacity);
 void       qr_canvas_set_score_threshold (QrCanvas *self,

@@ -63,6 +63,8 @@ struct _QrWindow
   QrDetector           *heat_detector;  /* for heatmaps; used by one task at a time */
   struct _HeatRaw      *heat_raw;       /* the image on screen's class scores, kept for recolouring */
   GtkBox               *heat_box;       /* the opacity slider, shown while the heatmap is on */
+  GtkMenuButton        *layers_button;
+  GtkBox               *layers_box;
   GtkScale             *heat_scale;
   GMutex                heat_lock;
   gboolean              heat_on;
@@ -214,6 +216,7 @@ show_page (QrWindow *self, const char *page)
   gtk_widget_set_visible (GTK_WIDGET (self->back_button), viewer);
   gtk_widget_set_visible (self->score_box, viewer);
   gtk_widget_set_visible (GTK_WIDGET (self->heat_box), viewer && self->heat_on);
+  gtk_widget_set_visible (GTK_WIDGET (self->layers_button), viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
@@ -876,6 +879,50 @@ inspector_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
   qr_canvas_select (self->canvas, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "overlay-index")));
 }
 
+/* Layers: one check per source of boxes on the image (labels, then each model). */
+static void
+layer_toggled (GtkCheckButton *check, QrWindow *self)
+{
+  qr_canvas_set_layer_visible (self->canvas, g_object_get_data (G_OBJECT (check), "source"),
+                               gtk_check_button_get_active (check));
+}
+
+static void
+layers_update (QrCanvas *canvas, QrWindow *self)
+{
+  GPtrArray *boxes = qr_canvas_get_overlays (canvas);
+  g_autoptr (GPtrArray) sources = g_ptr_array_new ();
+  GtkWidget *child;
+  g_autoptr (GString) key = g_string_new (NULL);
+
+  for (guint i = 0; boxes != NULL && i < boxes->len; i++)
+    {
+      QrOverlayBox *b = boxes->pdata[i];
+      const char *source = b->is_label ? "label" : b->source;
+      if (!g_ptr_array_find_with_equal_func (sources, source, g_str_equal, NULL))
+        g_ptr_array_add (sources, (gpointer) source);
+    }
+  for (guint i = 0; i < sources->len; i++)
+    g_string_append_printf (key, "%s\n", (const char *) sources->pdata[i]);
+  /* rebuilt only when the set of sources changes, so an open popover keeps its focus */
+  if (g_strcmp0 (g_object_get_data (G_OBJECT (self->layers_box), "sources"), key->str) == 0)
+    return;
+  g_object_set_data_full (G_OBJECT (self->layers_box), "sources", g_strdup (key->str), g_free);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->layers_box))) != NULL)
+    gtk_box_remove (self->layers_box, child);
+  for (guint i = 0; i < sources->len; i++)
+    {
+      const char *source = sources->pdata[i];
+      GtkWidget *check = gtk_check_button_new_with_label (g_str_equal (source, "label") ? _("Labels") : source);
+      g_object_set_data_full (G_OBJECT (check), "source", g_strdup (source), g_free);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), qr_canvas_get_layer_visible (canvas, source));
+      g_signal_connect (check, "toggled", G_CALLBACK (layer_toggled), self);
+      gtk_box_append (self->layers_box, check);
+    }
+  if (sources->len == 0)
+    gtk_box_append (self->layers_box, gtk_label_new (_("No boxes on this image")));
+}
+
 static void
 action_inspector (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -1384,6 +1431,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, canvas);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_box);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_button);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_scale);
   gtk_widget_class_bind_template_callback (widget_class, heat_opacity_changed);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector_revealer);
@@ -1453,6 +1502,7 @@ qr_window_init (QrWindow *self)
   gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect (self->grid_view, "activate", G_CALLBACK (grid_activated), self);
   g_signal_connect (self->canvas, "changed", G_CALLBACK (inspector_update), self);
+  g_signal_connect (self->canvas, "changed", G_CALLBACK (layers_update), self);
   g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (inspector_follow_selection), self);
   g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (heatmap_selection_changed), self);
   g_signal_connect (self->canvas, "changed", G_CALLBACK (heatmap_selection_changed), self);
