@@ -115,6 +115,35 @@ static const char *const migrations[] = {
   "  source TEXT,"
   "  created_us INTEGER NOT NULL);"
   "CREATE INDEX captions_image ON captions (image_id);",
+
+  /* 3: the review queue (peer pressure's ranked items, replaced when recomputed) and the
+   *    decisions taken on them, kept for good: an item whose key has a live decision has left
+   *    the queue, and stays out when the queue is recomputed. */
+  "CREATE TABLE mistakes ("
+  "  id INTEGER PRIMARY KEY,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  item_key TEXT NOT NULL,"
+  "  kind TEXT NOT NULL,"
+  "  score REAL NOT NULL,"
+  "  class_id INTEGER REFERENCES classes (id),"
+  "  label_id INTEGER,"
+  "  label_class_id INTEGER,"
+  "  peer TEXT,"
+  "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+  "  votes TEXT NOT NULL);"
+  "CREATE INDEX mistakes_image ON mistakes (image_id);"
+  "CREATE INDEX mistakes_key ON mistakes (item_key);"
+  "CREATE TABLE decisions ("
+  "  id INTEGER PRIMARY KEY,"
+  "  item_key TEXT NOT NULL,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  kind TEXT NOT NULL,"
+  "  decision TEXT NOT NULL CHECK (decision IN ('accepted', 'kept', 'edited', 'skipped')),"
+  "  label_id INTEGER,"
+  "  who TEXT NOT NULL,"
+  "  at_us INTEGER NOT NULL,"
+  "  undone_us INTEGER);"
+  "CREATE INDEX decisions_key ON decisions (item_key) WHERE undone_us IS NULL;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);
@@ -1588,29 +1617,32 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   return step_done (self, stmt, error);
 }
 
+/* An image's open review items: those whose key has no live decision. */
+#define OPEN_MISTAKES(image) \
+  "(SELECT m.score FROM mistakes m WHERE m.image_id = " image " AND NOT EXISTS (SELECT 1 FROM decisions x" \
+  " WHERE x.item_key = m.item_key AND x.undone_us IS NULL) ORDER BY m.score DESC LIMIT 1)"
+
+#define VIEW_WHERE \
+  "SELECT i.id FROM images i WHERE" \
+  " (?1 = 0 AND i.state IN ('ok', 'unreadable'))" \
+  " OR (?1 = 1 AND i.state = 'ok' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))" \
+  " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))" \
+  " OR (?1 = 3 AND i.state = 'unreadable')" \
+  " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2" \
+  "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))" \
+  " OR (?1 = 5 AND i.state = 'ok' AND " OPEN_MISTAKES ("i.id") " IS NOT NULL)"
+
 GArray *
 qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
 {
-  /* One statement per sort order: ORDER BY cannot be a parameter. */
-  static const char *const by_name =
-    "SELECT i.id FROM images i WHERE"
-    " (?1 = 0 AND i.state IN ('ok', 'unreadable'))"
-    " OR (?1 = 1 AND i.state = 'ok' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
-    " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
-    " OR (?1 = 3 AND i.state = 'unreadable')"
-    " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2"
-    "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))"
-    " ORDER BY i.state = 'unreadable', i.path";
-  static const char *const by_date =
-    "SELECT i.id FROM images i WHERE"
-    " (?1 = 0 AND i.state IN ('ok', 'unreadable'))"
-    " OR (?1 = 1 AND i.state = 'ok' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
-    " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))"
-    " OR (?1 = 3 AND i.state = 'unreadable')"
-    " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2"
-    "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))"
-    " ORDER BY i.state = 'unreadable', i.mtime_us DESC, i.path";
-  sqlite3_stmt *stmt = prepare (self, sort == QR_SORT_NEWEST ? by_date : by_name, error);
+  /* One statement per sort order: ORDER BY cannot be a parameter. The review queue is always
+   * by score. */
+  static const char *const by_name = VIEW_WHERE " ORDER BY i.state = 'unreadable', i.path";
+  static const char *const by_date = VIEW_WHERE " ORDER BY i.state = 'unreadable', i.mtime_us DESC, i.path";
+  static const char *const by_mistakes =
+    VIEW_WHERE " ORDER BY i.state = 'unreadable', coalesce (" OPEN_MISTAKES ("i.id") ", -1) DESC, i.path";
+  sqlite3_stmt *stmt = prepare (self, sort == QR_SORT_MISTAKES || view == QR_VIEW_REVIEW ? by_mistakes
+                                      : sort == QR_SORT_NEWEST ? by_date : by_name, error);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   int rc;
 
@@ -1641,7 +1673,9 @@ qr_catalog_count_views (QrCatalog *self, gint64 *counts, GError **error)
   counts[2] = counts[1] < 0 ? -1 : count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND EXISTS"
                                                 " (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL)", error);
   counts[3] = counts[2] < 0 ? -1 : count (self, "SELECT count(*) FROM images WHERE state = 'unreadable'", error);
-  return counts[3] >= 0;
+  counts[4] = counts[3] < 0 ? -1 : count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND "
+                                                OPEN_MISTAKES ("i.id") " IS NOT NULL", error);
+  return counts[4] >= 0;
 }
 
 gboolean
@@ -1675,6 +1709,163 @@ qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **
       return set_sql_error (self, error, "counting classes");
     }
   return TRUE;
+}
+
+double
+qr_catalog_image_mistake_score (QrCatalog *self, gint64 image_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT " OPEN_MISTAKES ("?1"), error);
+  double score = -1;
+  int rc;
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    score = sqlite3_column_double (stmt, 0);
+  else if (rc != SQLITE_ROW)
+    set_sql_error (self, error, "reading an image's review items");
+  sqlite3_reset (stmt);
+  return score;
+}
+
+void
+qr_mistake_record_free (QrMistakeRecord *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->item_key);
+  g_free (r->kind);
+  g_free (r->class_name);
+  g_free (r->label_class_name);
+  g_free (r->peer);
+  g_free (r->votes);
+  g_free (r);
+}
+
+gboolean
+qr_catalog_replace_mistakes (QrCatalog *self, GPtrArray *records, GError **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!qr_catalog_begin (self, error))
+    return FALSE;
+  if (!exec (self, "DELETE FROM mistakes", error))
+    goto fail;
+  for (guint i = 0; i < records->len; i++)
+    {
+      QrMistakeRecord *r = records->pdata[i];
+      stmt = prepare (self, "INSERT INTO mistakes (image_id, item_key, kind, score, class_id, label_id, label_class_id,"
+                            " peer, x1, y1, x2, y2, votes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                      error);
+      if (stmt == NULL)
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, r->image_id);
+      sqlite3_bind_text (stmt, 2, r->item_key, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, r->kind, -1, SQLITE_STATIC);
+      sqlite3_bind_double (stmt, 4, r->score);
+      if (r->class_id > 0)
+        sqlite3_bind_int64 (stmt, 5, r->class_id);
+      if (r->label_id > 0)
+        sqlite3_bind_int64 (stmt, 6, r->label_id);
+      if (r->label_class_id > 0)
+        sqlite3_bind_int64 (stmt, 7, r->label_class_id);
+      if (r->peer != NULL)
+        sqlite3_bind_text (stmt, 8, r->peer, -1, SQLITE_STATIC);
+      sqlite3_bind_double (stmt, 9, r->box.x1);
+      sqlite3_bind_double (stmt, 10, r->box.y1);
+      sqlite3_bind_double (stmt, 11, r->box.x2);
+      sqlite3_bind_double (stmt, 12, r->box.y2);
+      sqlite3_bind_text (stmt, 13, r->votes ? r->votes : "{}", -1, SQLITE_STATIC);
+      if (!step_done (self, stmt, error))
+        goto fail;
+    }
+  return qr_catalog_commit (self, error);
+
+fail:
+  qr_catalog_rollback (self);
+  return FALSE;
+}
+
+GPtrArray *
+qr_catalog_list_open_mistakes (QrCatalog *self, gint64 image_id, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "SELECT m.id, m.image_id, m.item_key, m.kind, m.score, m.class_id, c.name, m.label_id,"
+                                " m.label_class_id, lc.name, m.peer, m.x1, m.y1, m.x2, m.y2, m.votes"
+                                " FROM mistakes m LEFT JOIN classes c ON c.id = m.class_id"
+                                " LEFT JOIN classes lc ON lc.id = m.label_class_id"
+                                " WHERE (?1 < 0 OR m.image_id = ?1) AND NOT EXISTS (SELECT 1 FROM decisions x"
+                                "   WHERE x.item_key = m.item_key AND x.undone_us IS NULL)"
+                                " ORDER BY m.score DESC, m.id", error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      QrMistakeRecord *r = g_new0 (QrMistakeRecord, 1);
+      r->id = sqlite3_column_int64 (stmt, 0);
+      r->image_id = sqlite3_column_int64 (stmt, 1);
+      r->item_key = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+      r->kind = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+      r->score = sqlite3_column_double (stmt, 4);
+      r->class_id = sqlite3_column_int64 (stmt, 5);
+      r->class_name = g_strdup ((const char *) sqlite3_column_text (stmt, 6));
+      r->label_id = sqlite3_column_type (stmt, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 7);
+      r->label_class_id = sqlite3_column_type (stmt, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 8);
+      r->label_class_name = g_strdup ((const char *) sqlite3_column_text (stmt, 9));
+      r->peer = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
+      r->box.x1 = sqlite3_column_double (stmt, 11);
+      r->box.y1 = sqlite3_column_double (stmt, 12);
+      r->box.x2 = sqlite3_column_double (stmt, 13);
+      r->box.y2 = sqlite3_column_double (stmt, 14);
+      r->votes = g_strdup ((const char *) sqlite3_column_text (stmt, 15));
+      g_ptr_array_add (out, r);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sql_error (self, error, "listing review items");
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
+gint64
+qr_catalog_add_decision (QrCatalog *self, const QrMistakeRecord *item, const char *decision, gint64 label_id,
+                         GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "INSERT INTO decisions (item_key, image_id, kind, decision, label_id, who, at_us)"
+                                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_text (stmt, 1, item->item_key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, item->image_id);
+  sqlite3_bind_text (stmt, 3, item->kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, decision, -1, SQLITE_STATIC);
+  if (label_id > 0)
+    sqlite3_bind_int64 (stmt, 5, label_id);
+  sqlite3_bind_text (stmt, 6, g_get_user_name (), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 7, g_get_real_time ());
+  if (!step_done (self, stmt, error))
+    return -1;
+  return sqlite3_last_insert_rowid (self->db);
+}
+
+gboolean
+qr_catalog_set_decision_undone (QrCatalog *self, gint64 decision_id, gboolean undone, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE decisions SET undone_us = ?2 WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, decision_id);
+  if (undone)
+    sqlite3_bind_int64 (stmt, 2, g_get_real_time ());
+  return step_done (self, stmt, error);
 }
 
 gboolean

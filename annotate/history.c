@@ -4,14 +4,15 @@
 
 #include "qr-history.h"
 
-typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE } OpKind;
+typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE, OP_DECISION } OpKind;
 
 typedef struct
 {
-  OpKind kind;
-  gint64 label_id;
-  gint64 class_before, class_after;
-  QrBox  before, after;
+  OpKind   kind;
+  gint64   label_id;      /* OP_DECISION: the decision's id */
+  gint64   class_before, class_after;
+  QrBox    before, after;
+  gboolean joined;        /* undone and redone together with the op below it */
 } Op;
 
 struct _QrHistory
@@ -166,6 +167,8 @@ apply (QrHistory *self, const Op *op, gboolean forwards, GError **error)
     case OP_DELETE:
       return forwards ? qr_catalog_delete_label (self->catalog, op->label_id, error)
                       : qr_catalog_undelete_label (self->catalog, op->label_id, error);
+    case OP_DECISION:
+      return qr_catalog_set_decision_undone (self->catalog, op->label_id, !forwards, error);
     case OP_UPDATE:
     default:
       return qr_catalog_update_label (self->catalog, op->label_id, forwards ? op->class_after : op->class_before,
@@ -173,18 +176,25 @@ apply (QrHistory *self, const Op *op, gboolean forwards, GError **error)
     }
 }
 
+/* Moves one step: the top op and, undoing, the ops joined below it (redoing, the ops joined
+ * above it), in order. */
 static gboolean
 move (QrHistory *self, GArray *from, GArray *to, gboolean forwards, GError **error)
 {
-  Op op;
+  gboolean more = TRUE;
 
   if (from->len == 0)
     return TRUE;
-  op = g_array_index (from, Op, from->len - 1);
-  if (!apply (self, &op, forwards, error))
-    return FALSE;
-  g_array_set_size (from, from->len - 1);
-  g_array_append_val (to, op);
+  while (more && from->len > 0)
+    {
+      Op op = g_array_index (from, Op, from->len - 1);
+      if (!apply (self, &op, forwards, error))
+        return FALSE;
+      g_array_set_size (from, from->len - 1);
+      g_array_append_val (to, op);
+      /* undo: continue while this op was joined to the one below; redo: while the next is joined */
+      more = forwards ? (from->len > 0 && g_array_index (from, Op, from->len - 1).joined) : op.joined;
+    }
   g_signal_emit (self, signals[CHANGED], 0);
   return TRUE;
 }
@@ -199,4 +209,61 @@ gboolean
 qr_history_redo (QrHistory *self, GError **error)
 {
   return move (self, self->redo, self->undo, TRUE, error);
+}
+
+gint64
+qr_history_decide (QrHistory *self, const QrMistakeRecord *item, const char *decision, GError **error)
+{
+  gboolean accept = g_str_equal (decision, "accepted");
+  Op label_op = { OP_UPDATE, item->label_id };
+  Op decision_op = { OP_DECISION };
+  gboolean changes_label = FALSE;
+  gint64 label_id = item->label_id;
+
+  if (!qr_catalog_begin (self->catalog, error))
+    return -1;
+  if (accept && g_str_equal (item->kind, "missing"))
+    {
+      /* the consensus box becomes a label */
+      label_op.kind = OP_CREATE;
+      label_op.class_before = label_op.class_after = item->class_id;
+      label_op.before = label_op.after = item->box;
+      label_id = label_op.label_id = qr_catalog_add_label (self->catalog, item->image_id, item->class_id, &item->box,
+                                                           QR_LABEL_SOURCE_ACCEPTED, "review: the peers' consensus", error);
+      if (label_id < 0)
+        goto fail;
+      changes_label = TRUE;
+    }
+  else if (accept && g_str_equal (item->kind, "spurious") && item->label_id > 0)
+    {
+      label_op.kind = OP_DELETE;
+      if (!qr_catalog_delete_label (self->catalog, item->label_id, error))
+        goto fail;
+      changes_label = TRUE;
+    }
+  else if (accept && item->label_id > 0
+           && (g_str_equal (item->kind, "wrong_class") || g_str_equal (item->kind, "poorly_located")))
+    {
+      if (!qr_catalog_get_label (self->catalog, item->label_id, &label_op.class_before, &label_op.before, error))
+        goto fail;
+      label_op.class_after = g_str_equal (item->kind, "wrong_class") ? item->class_id : label_op.class_before;
+      label_op.after = g_str_equal (item->kind, "poorly_located") ? item->box : label_op.before;
+      if (!qr_catalog_update_label (self->catalog, item->label_id, label_op.class_after, &label_op.after, error))
+        goto fail;
+      changes_label = TRUE;
+    }
+  decision_op.label_id = qr_catalog_add_decision (self->catalog, item, decision, label_id, error);
+  if (decision_op.label_id < 0 || !qr_catalog_commit (self->catalog, error))
+    goto fail;
+  g_array_set_size (self->redo, 0);
+  if (changes_label)
+    g_array_append_val (self->undo, label_op);
+  decision_op.joined = changes_label;
+  g_array_append_val (self->undo, decision_op);
+  g_signal_emit (self, signals[CHANGED], 0);
+  return decision_op.label_id;
+
+fail:
+  qr_catalog_rollback (self->catalog);
+  return -1;
 }

@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 2
+#define QR_CATALOG_SCHEMA_VERSION 3
 
 typedef enum
 {
@@ -152,12 +152,14 @@ typedef enum
   QR_VIEW_LABELED,
   QR_VIEW_UNREADABLE,
   QR_VIEW_CLASS,        /* a label or a detection of one class */
+  QR_VIEW_REVIEW,       /* images with open review items, the likeliest mistake first */
 } QrImageView;
 
 typedef enum
 {
   QR_SORT_NAME,
   QR_SORT_NEWEST,       /* file modification time, newest first */
+  QR_SORT_MISTAKES,     /* the highest open review item's score first */
 } QrImageSort;
 
 /* Ids of a view's images, filtered and sorted in SQLite. */
@@ -166,7 +168,8 @@ GArray        *qr_catalog_list_view        (QrCatalog   *self,
                                             gint64       class_id,
                                             QrImageSort  sort,
                                             GError     **error);
-/* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable. */
+/* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable, review
+ * (counts has 5 slots). */
 gboolean       qr_catalog_count_views      (QrCatalog   *self,
                                             gint64      *counts,
                                             GError     **error);
@@ -361,6 +364,51 @@ gboolean       qr_catalog_count_image_boxes (QrCatalog  *self,
                                              gint64     *labels,
                                              gint64     *detections,
                                              GError    **error);
+
+/* The review queue: peer pressure's items (qr-review.h computes them), each with a key that stays
+ * the same when the queue is recomputed, and the decisions taken on them (who, when, undoable). */
+typedef struct
+{
+  gint64  id;
+  gint64  image_id;
+  char   *item_key;
+  char   *kind;              /* missing, spurious, wrong_class, poorly_located, model_mistake */
+  double  score;
+  gint64  class_id;          /* the consensus class (the label's for spurious) */
+  char   *class_name;
+  gint64  label_id;          /* -1: none */
+  gint64  label_class_id;    /* -1: none */
+  char   *label_class_name;
+  char   *peer;              /* the dissenting peer of a model mistake */
+  QrBox   box;               /* the consensus box, or the label's for spurious */
+  char   *votes;             /* JSON object: peer → score, null where the peer abstains */
+} QrMistakeRecord;
+
+void           qr_mistake_record_free      (QrMistakeRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrMistakeRecord, qr_mistake_record_free)
+
+/* Replaces the queue in one transaction (decisions are kept). records: QrMistakeRecord*. */
+gboolean       qr_catalog_replace_mistakes (QrCatalog   *self,
+                                            GPtrArray   *records,
+                                            GError     **error);
+/* Open items (no live decision), highest score first; image_id < 0: every image. */
+GPtrArray     *qr_catalog_list_open_mistakes (QrCatalog *self,
+                                            gint64       image_id,
+                                            GError     **error);
+/* The image's highest open item score, -1 when it has none. */
+double         qr_catalog_image_mistake_score (QrCatalog *self,
+                                            gint64       image_id,
+                                            GError     **error);
+/* decision: accepted, kept, edited or skipped; by the user running Quorum, now. */
+gint64         qr_catalog_add_decision     (QrCatalog   *self,
+                                            const QrMistakeRecord *item,
+                                            const char  *decision,
+                                            gint64       label_id,
+                                            GError     **error);
+gboolean       qr_catalog_set_decision_undone (QrCatalog *self,
+                                            gint64       decision_id,
+                                            gboolean     undone,
+                                            GError     **error);
 
 /* What the viewer draws for one image: its live labels and the latest run of each model. */
 typedef struct

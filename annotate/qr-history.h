@@ -33,6 +33,14 @@ gboolean   qr_history_update_label  (QrHistory     *self,
 gboolean   qr_history_delete_label  (QrHistory     *self,
                                      gint64         label_id,
                                      GError       **error);
+/* A decision on a review item (accepted, kept, edited, skipped), by the user running Quorum, now.
+ * Accepting applies the peers' consensus: a missing object becomes a label, a spurious label is
+ * deleted, a wrong class or a poorly located box is corrected; the label change and the decision
+ * are one undo step. Returns the decision's id, -1 on error. */
+gint64     qr_history_decide        (QrHistory     *self,
+                                     const QrMistakeRecord *item,
+                                     const char    *decision,
+                                     GError       **error);
 gboolean   qr_history_can_undo      (QrHistory     *self);
 gboolean   qr_history_can_redo      (QrHistory     *self);
 gboolean   qr_history_undo          (QrHistory     *self,

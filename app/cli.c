@@ -10,6 +10,7 @@
 #include "qr-dataset.h"
 #include "qr-detector.h"
 #include "qr-peers.h"
+#include "qr-review.h"
 #include "qr-runner.h"
 #include "qr-eval.h"
 
@@ -862,59 +863,6 @@ out:
   return status;
 }
 
-typedef struct
-{
-  QrMistake mistake;
-  gint64    image_id;
-} RankedMistake;
-
-static int
-by_ranked_score (gconstpointer a, gconstpointer b)
-{
-  float x = ((const RankedMistake *) a)->mistake.score, y = ((const RankedMistake *) b)->mistake.score;
-  return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* Which classes each peer has, from its run's parameters (runs written before Quorum recorded
- * them: every class). */
-typedef struct
-{
-  GHashTable *class_names;            /* catalog class id → name */
-  GHashTable *classes[QR_PEERS_MAX];  /* name set, NULL: all */
-} PeerClasses;
-
-static gboolean
-peer_knows (int peer, int class_id, gpointer data)
-{
-  PeerClasses *pc = data;
-  gint64 id = class_id;
-  const char *name;
-  if (pc->classes[peer] == NULL)
-    return TRUE;
-  name = g_hash_table_lookup (pc->class_names, &id);
-  return name == NULL || g_hash_table_contains (pc->classes[peer], name);
-}
-
-static GHashTable *
-run_classes (const char *params)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonArray *array;
-  GHashTable *set;
-
-  if (params == NULL || !json_parser_load_from_data (parser, params, -1, NULL))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root) || !json_object_has_member (json_node_get_object (root), "classes"))
-    return NULL;
-  array = json_object_get_array_member (json_node_get_object (root), "classes");
-  set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    g_hash_table_add (set, g_strdup (json_array_get_string_element (array, i)));
-  return set;
-}
-
 static int
 cmd_review (int argc, char **argv)
 {
@@ -927,26 +875,15 @@ cmd_review (int argc, char **argv)
     { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default: every model with a run)", "LIST" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("— the ranked review queue as JSON lines");
+  g_autoptr (GOptionContext) context = g_option_context_new ("list | update — the ranked review queue as JSON lines, "
+                                                             "or stored for the app");
   g_autoptr (QrCatalog) catalog = NULL;
-  g_autoptr (GPtrArray) models = NULL;
-  g_autoptr (GPtrArray) peer_names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) peer_runs = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (GHashTable) class_names = NULL;
-  g_autoptr (GHashTable) boxes_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                                 (GDestroyNotify) g_array_unref);
-  g_autoptr (GHashTable) labels_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                                  (GDestroyNotify) g_array_unref);
-  g_autoptr (GPtrArray) labels = NULL;
-  g_autoptr (GArray) ranked = g_array_new (FALSE, FALSE, sizeof (RankedMistake));
-  g_autoptr (GHashTable) image_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  GHashTableIter iter;
-  gpointer key;
+  g_autoptr (QrReview) review = NULL;
   GError *error = NULL;
   QrMistakeKind want_kind = QR_MISTAKE_MODEL;
   g_auto (GStrv) wanted = NULL;
-  PeerClasses peer_classes = { 0 };
-  QrPeerOptions peer_options;
+  gboolean update;
+  guint shown = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
   add_common_entries_named (context, &common, "list");
@@ -956,122 +893,57 @@ cmd_review (int argc, char **argv)
       g_clear_error (&error);
       goto out;
     }
-  if (common.rest == NULL || common.rest[0] == NULL || !g_str_equal (common.rest[0], "list") || common.rest[1] != NULL)
+  if (common.rest == NULL || common.rest[0] == NULL || common.rest[1] != NULL
+      || !(g_str_equal (common.rest[0], "list") || g_str_equal (common.rest[0], "update")))
     {
-      status = qr_cli_usage_error (context, "say: quorum review list");
+      status = qr_cli_usage_error (context, "say: quorum review list, or quorum review update");
       goto out;
     }
+  update = g_str_equal (common.rest[0], "update");
   if (kind_text != NULL && !qr_mistake_kind_from_string (kind_text, &want_kind))
     {
       status = qr_cli_usage_error (context, "--kind must be missing, spurious, wrong_class, poorly_located or model_mistake");
       goto out;
     }
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
-  if (catalog == NULL || (models = qr_catalog_list_models (catalog, &error)) == NULL
-      || (class_names = qr_catalog_class_names (catalog, &error)) == NULL
-      || (labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error)) == NULL)
+  wanted = peers_text ? g_strsplit (peers_text, ",", -1) : NULL;
+  if (catalog == NULL)
     {
       status = qr_cli_fail (error);
       goto out;
     }
-  wanted = peers_text ? g_strsplit (peers_text, ",", -1) : NULL;
-  peer_classes.class_names = class_names;
-  qr_peer_options_init (&peer_options);
-  peer_options.knows = peer_knows;
-  peer_options.knows_data = &peer_classes;
-  for (guint i = 0; i < models->len; i++)
+  if (update)
     {
-      QrModelRecord *m = models->pdata[i];
-      gint64 run;
-      if (wanted != NULL && !g_strv_contains ((const char *const *) wanted, m->name))
-        continue;
-      run = qr_catalog_latest_run (catalog, m->id, &error);
-      if (error != NULL)
+      gint64 n = qr_review_update (catalog, (const char *const *) wanted, &error);
+      if (n < 0)
         {
           status = qr_cli_fail (error);
           goto out;
         }
-      if (run < 0 || peer_names->len == QR_PEERS_MAX)
-        continue;
-      {
-        g_autofree char *params = qr_catalog_get_run_params (catalog, run, NULL);
-        peer_classes.classes[peer_names->len] = run_classes (params);
-      }
-      g_ptr_array_add (peer_names, g_strdup (m->name));
-      g_array_append_val (peer_runs, run);
-    }
-  if (peer_names->len == 0)
-    {
-      status = qr_cli_fail (g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                         "no peer has run on this collection yet: run `quorum peers run` first"));
+      if (!common.quiet)
+        printf ("review queue: %" G_GINT64_FORMAT " items stored (decisions already taken keep theirs out)\n", n);
+      status = QR_EXIT_OK;
       goto out;
     }
-
-  /* Gather each image's peer boxes and labels. */
-  for (guint p = 0; p < peer_runs->len; p++)
+  review = qr_review_compute (catalog, (const char *const *) wanted, &error);
+  if (review == NULL)
     {
-      g_autoptr (GArray) dets = qr_catalog_list_detections (catalog, g_array_index (peer_runs, gint64, p), &error);
-      if (dets == NULL)
-        {
-          status = qr_cli_fail (error);
-          goto out;
-        }
-      for (guint k = 0; k < dets->len; k++)
-        {
-          QrDetectionRecord *d = &g_array_index (dets, QrDetectionRecord, k);
-          GArray *list = g_hash_table_lookup (boxes_by_image, &d->image_id);
-          QrPeerBox b = { (int) p, (int) d->class_id, d->score, (float) d->box.x1, (float) d->box.y1, (float) d->box.x2,
-                          (float) d->box.y2 };
-          if (list == NULL)
-            {
-              list = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
-              g_hash_table_insert (boxes_by_image, g_memdup2 (&d->image_id, sizeof (gint64)), list);
-            }
-          g_array_append_val (list, b);
-          g_hash_table_add (image_ids, g_memdup2 (&d->image_id, sizeof (gint64)));
-        }
+      status = qr_cli_fail (error);
+      goto out;
     }
-  for (guint l = 0; l < labels->len; l++)
+  for (guint i = 0; i < review->items->len && (top <= 0 || shown < (guint) top); i++)
     {
-      QrLabelRecord *r = labels->pdata[l];
-      GArray *list = g_hash_table_lookup (labels_by_image, &r->image_id);
-      QrLabelBox b = { r->id, (int) r->class_id, (float) r->box.x1, (float) r->box.y1, (float) r->box.x2, (float) r->box.y2 };
-      if (list == NULL)
-        {
-          list = g_array_new (FALSE, FALSE, sizeof (QrLabelBox));
-          g_hash_table_insert (labels_by_image, g_memdup2 (&r->image_id, sizeof (gint64)), list);
-        }
-      g_array_append_val (list, b);
-      g_hash_table_add (image_ids, g_memdup2 (&r->image_id, sizeof (gint64)));
-    }
-
-  g_hash_table_iter_init (&iter, image_ids);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    {
-      GArray *boxes = g_hash_table_lookup (boxes_by_image, key);
-      GArray *image_labels = g_hash_table_lookup (labels_by_image, key);
-      g_autoptr (GArray) mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
-                                                      (int) peer_names->len,
-                                                      image_labels ? (QrLabelBox *) image_labels->data : NULL,
-                                                      image_labels ? image_labels->len : 0, &peer_options);
-      for (guint m = 0; m < mistakes->len; m++)
-        {
-          RankedMistake r = { g_array_index (mistakes, QrMistake, m), *(gint64 *) key };
-          if (kind_text != NULL && r.mistake.kind != want_kind)
-            continue;
-          g_array_append_val (ranked, r);
-        }
-    }
-  g_array_sort (ranked, by_ranked_score);
-
-  for (guint i = 0; i < ranked->len && (top <= 0 || i < (guint) top); i++)
-    {
-      RankedMistake *r = &g_array_index (ranked, RankedMistake, i);
-      g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, r->image_id, NULL);
+      QrReviewItem *r = &g_array_index (review->items, QrReviewItem, i);
+      g_autoptr (QrImageRecord) image = NULL;
       gint64 cls = r->mistake.class_id;
-      const char *class_name = g_hash_table_lookup (class_names, &cls);
+      const char *class_name = g_hash_table_lookup (review->class_names, &cls);
       g_autoptr (GString) line = g_string_new ("{\"image\": ");
+      g_autofree char *votes = NULL;
 
+      if (kind_text != NULL && r->mistake.kind != want_kind)
+        continue;
+      shown++;
+      image = qr_catalog_get_image (catalog, r->image_id, NULL);
       append_json_string (line, image ? image->path : "?");
       g_string_append_printf (line, ", \"kind\": \"%s\", \"score\": %.3f, \"class\": ",
                               qr_mistake_kind_to_string (r->mistake.kind), r->mistake.score);
@@ -1085,31 +957,21 @@ cmd_review (int argc, char **argv)
       if (r->mistake.label_class_id >= 0 && r->mistake.label_class_id != r->mistake.class_id)
         {
           gint64 lc = r->mistake.label_class_id;
+          const char *name = g_hash_table_lookup (review->class_names, &lc);
           g_string_append (line, ", \"label_class\": ");
-          append_json_string (line, g_hash_table_lookup (class_names, &lc) ? g_hash_table_lookup (class_names, &lc) : "?");
+          append_json_string (line, name ? name : "?");
         }
       if (r->mistake.peer >= 0)
         {
           g_string_append (line, ", \"peer\": ");
-          append_json_string (line, peer_names->pdata[r->mistake.peer]);
+          append_json_string (line, review->peer_names->pdata[r->mistake.peer]);
         }
-      g_string_append (line, ", \"votes\": {");
-      for (guint p = 0; p < peer_names->len; p++)
-        {
-          g_string_append (line, p ? ", " : "");
-          append_json_string (line, peer_names->pdata[p]);
-          if (r->mistake.votes[p] < 0)
-            g_string_append (line, ": null");  /* the peer has no such class */
-          else
-            g_string_append_printf (line, ": %.3f", r->mistake.votes[p]);
-        }
-      g_string_append (line, "}}");
+      votes = qr_review_votes_json (review, &r->mistake);
+      g_string_append_printf (line, ", \"votes\": %s}", votes);
       puts (line->str);
     }
   status = QR_EXIT_OK;
 out:
-  for (int p = 0; p < QR_PEERS_MAX; p++)
-    g_clear_pointer (&peer_classes.classes[p], g_hash_table_unref);
   common_options_clear (&common);
   return status;
 }

@@ -1,6 +1,7 @@
 /* test-catalog.c: the catalog's schema, migrations, default location and constraints. */
 #include "qr-catalog.h"
 #include "qr-history.h"
+#include "qr-review.h"
 #include "test-util.h"
 
 #include <string.h>
@@ -63,7 +64,7 @@ test_schema_fresh (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
   const char *tables[] = { "images", "classes", "models", "runs", "run_images", "detections", "labels",
-                           "review", "thumbnails", "collection", "captions" };
+                           "review", "thumbnails", "collection", "captions", "mistakes", "decisions" };
   QrCatalogStats stats;
 
   g_assert_no_error (error);
@@ -185,14 +186,15 @@ test_migration_v1_to_v2 (Fixture *f, gconstpointer data)
   g_clear_object (&catalog);
 
   /* Turn the file back into what schema 1 wrote, with its label. */
-  exec_sql (f->db, "DROP TABLE captions; DROP INDEX labels_image; ALTER TABLE labels DROP COLUMN iscrowd;"
+  exec_sql (f->db, "DROP TABLE mistakes; DROP TABLE decisions;"
+                   "DROP TABLE captions; DROP INDEX labels_image; ALTER TABLE labels DROP COLUMN iscrowd;"
                    "CREATE INDEX labels_image ON labels (image_id) WHERE deleted_us IS NULL;"
                    "PRAGMA user_version = 1;");
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'captions'"), ==, 0);
 
   catalog = qr_catalog_open (f->dir, f->db, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (query_int (f->db, "PRAGMA user_version"), ==, QR_CATALOG_SCHEMA_VERSION);
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM labels WHERE iscrowd = 0"), ==, 1);
   g_assert_cmpint (qr_catalog_add_caption (catalog, record->id, "a cat on a mat", "test", &error), >, 0);
   g_assert_no_error (error);
@@ -391,7 +393,7 @@ test_views (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
   const char *names[] = { "b.jpg", "a.jpg", "c.jpg", "broken.jpg" };
-  gint64 ids[4], counts[4], dog, cat;
+  gint64 ids[4], counts[5], dog, cat;
   QrBox box = { 1, 1, 5, 5 };
   g_autoptr (GArray) all = NULL, unlabeled = NULL, labeled = NULL, bad = NULL, dogs = NULL, newest = NULL;
   g_autoptr (GArray) class_ids = NULL, class_counts = NULL;
@@ -461,6 +463,94 @@ test_views (Fixture *f, gconstpointer data)
   }
 }
 
+/* The review queue: items stored, decisions taken through the history (accepting applies the
+ * consensus), undone and redone, kept out of a recomputed queue, and there after a reopen. */
+static void
+test_review_decisions (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  g_autoptr (QrHistory) history = NULL;
+  g_autoptr (GPtrArray) open = NULL;
+  QrBox dog_box = { 100, 100, 200, 220 }, cat_box = { 300, 300, 400, 400 }, got;
+  gint64 dog, cat, label, run_a, run_b, a, b, class_id;
+  QrMistakeRecord *wrong = NULL;
+
+  record->path = g_strdup ("a.jpg");
+  record->width = 640;
+  record->height = 480;
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+  /* both peers see a dog where the label says cat, and a cat nobody labelled */
+  label = qr_catalog_add_label (catalog, record->id, cat, &dog_box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+  a = qr_catalog_add_model (catalog, "a", "tfjs", NULL, &error);
+  b = qr_catalog_add_model (catalog, "b", "tfjs", NULL, &error);
+  run_a = qr_catalog_start_run (catalog, a, "{}", &error);
+  run_b = qr_catalog_start_run (catalog, b, "{}", &error);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run_a, record->id, dog, 0.9, &dog_box, &error), >, 0);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run_b, record->id, dog, 0.8, &dog_box, &error), >, 0);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run_a, record->id, cat, 0.9, &cat_box, &error), >, 0);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run_b, record->id, cat, 0.9, &cat_box, &error), >, 0);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (qr_review_update (catalog, NULL, &error), >=, 2);
+  g_assert_no_error (error);
+  open = qr_catalog_list_open_mistakes (catalog, -1, &error);
+  for (guint i = 0; i < open->len; i++)
+    if (g_str_equal (((QrMistakeRecord *) open->pdata[i])->kind, "wrong_class"))
+      wrong = open->pdata[i];
+  g_assert_nonnull (wrong);
+  g_assert_cmpint (wrong->label_id, ==, label);
+  g_assert_cmpint (wrong->class_id, ==, dog);
+  g_assert_cmpstr (wrong->class_name, ==, "dog");
+  g_assert_nonnull (strstr (wrong->votes, "\"a\": 0.900"));
+  g_assert_cmpfloat (qr_catalog_image_mistake_score (catalog, record->id, &error), >, 0);
+
+  /* accept the consensus: the label becomes a dog, the item leaves the queue */
+  history = qr_history_new (catalog);
+  g_assert_cmpint (qr_history_decide (history, wrong, "accepted", &error), >, 0);
+  g_assert_no_error (error);
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, dog);
+  {
+    g_autoptr (GPtrArray) now = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_cmpuint (now->len, ==, open->len - 1);
+  }
+  /* one undo takes back both the label change and the decision */
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, cat);
+  {
+    g_autoptr (GPtrArray) now = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_cmpuint (now->len, ==, open->len);
+  }
+  g_assert_true (qr_history_redo (history, &error));
+  g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+  g_assert_cmpint (class_id, ==, dog);
+
+  /* keep (no label change) on the missing cat; a recomputed queue keeps both decided items out */
+  for (guint i = 0; i < open->len; i++)
+    if (g_str_equal (((QrMistakeRecord *) open->pdata[i])->kind, "missing"))
+      g_assert_cmpint (qr_history_decide (history, open->pdata[i], "kept", &error), >, 0);
+  g_assert_cmpint (qr_review_update (catalog, NULL, &error), >=, 0);
+  {
+    g_autoptr (GPtrArray) now = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    for (guint i = 0; i < now->len; i++)
+      {
+        QrMistakeRecord *r = now->pdata[i];
+        g_assert_false (g_str_equal (r->kind, "missing") && r->class_id == cat);
+        g_assert_false (g_str_equal (r->kind, "wrong_class"));
+      }
+  }
+  /* decisions survive a restart, with who and when */
+  g_clear_object (&history);
+  g_clear_object (&catalog);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM decisions WHERE undone_us IS NULL"), ==, 2);
+  g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM decisions WHERE who != '' AND at_us > 0"), ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -477,6 +567,7 @@ main (int argc, char **argv)
   ADD ("/catalog/transaction/rollback", test_transaction_rollback);
   ADD ("/catalog/history/edit-undo-redo", test_history);
   ADD ("/catalog/views/filters-sorts-counts", test_views);
+  ADD ("/catalog/review/decide-undo-recompute", test_review_decisions);
 #undef ADD
   return g_test_run ();
 }

@@ -92,9 +92,11 @@ static void show_page (QrWindow *self, const char *page);
 static void
 rebuild_sidebar (QrWindow *self)
 {
-  static const char *const titles[] = { N_("All Images"), N_("Unlabeled"), N_("Labeled"), N_("Unreadable") };
-  static const QrImageView views[] = { QR_VIEW_ALL, QR_VIEW_UNLABELED, QR_VIEW_LABELED, QR_VIEW_UNREADABLE };
-  gint64 counts[4] = { 0 };
+  static const char *const titles[] = { N_("All Images"), N_("Unlabeled"), N_("Labeled"), N_("Unreadable"),
+                                        N_("Review Queue") };
+  static const QrImageView views[] = { QR_VIEW_ALL, QR_VIEW_UNLABELED, QR_VIEW_LABELED, QR_VIEW_UNREADABLE,
+                                       QR_VIEW_REVIEW };
+  gint64 counts[5] = { 0 };
   g_autoptr (GArray) ids = NULL;
   g_autoptr (GPtrArray) names = NULL;
   g_autoptr (GArray) class_counts = NULL;
@@ -163,7 +165,8 @@ current_sort (QrWindow *self)
 {
   g_autofree char *order = self->settings ? g_settings_get_string (self->settings, "sort-order") : NULL;
 
-  return g_strcmp0 (order, "newest") == 0 ? QR_SORT_NEWEST : QR_SORT_NAME;
+  return g_strcmp0 (order, "newest") == 0 ? QR_SORT_NEWEST : g_strcmp0 (order, "mistakes") == 0 ? QR_SORT_MISTAKES
+                                                                                               : QR_SORT_NAME;
 }
 
 static void
