@@ -34,6 +34,12 @@ char     *qr_review_item_key     (QrReview           *review,
 /* The peers' votes as a JSON object, null for an abstaining peer. */
 char     *qr_review_votes_json   (QrReview           *review,
                                   const QrMistake    *mistake);
+/* Items scoring under these are not stored: the queue is for a person's time. A model mistake
+ * needs a consensus as strong as peer pressure asks of an object (0.3): with few peers, every box
+ * one of them alone saw is a weak model mistake. */
+#define QR_REVIEW_MIN_SCORE 0.1
+#define QR_REVIEW_MIN_MODEL_SCORE 0.3
+
 /* Computes and stores the queue in the catalog; returns how many items it holds, -1 on error. */
 gint64    qr_review_update       (QrCatalog          *catalog,
                                   const char *const  *peers,

@@ -231,7 +231,10 @@ qr_review_update (QrCatalog *catalog, const char *const *peers, GError **error)
   for (guint i = 0; i < review->items->len; i++)
     {
       QrReviewItem *item = &g_array_index (review->items, QrReviewItem, i);
-      QrMistakeRecord *r = g_new0 (QrMistakeRecord, 1);
+      QrMistakeRecord *r;
+      if (item->mistake.score < (item->mistake.kind == QR_MISTAKE_MODEL ? QR_REVIEW_MIN_MODEL_SCORE : QR_REVIEW_MIN_SCORE))
+        continue;
+      r = g_new0 (QrMistakeRecord, 1);
       r->image_id = item->image_id;
       r->item_key = qr_review_item_key (review, item);
       r->kind = g_strdup (qr_mistake_kind_to_string (item->mistake.kind));

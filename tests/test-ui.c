@@ -9,6 +9,7 @@
 #include "qr-history.h"
 #include "qr-dataset.h"
 #include "qr-preferences.h"
+#include "qr-review.h"
 #include "quorum-config.h"
 #include "test-util.h"
 
@@ -653,6 +654,96 @@ test_cancel_detect (void)
   test_remove_tree (tmp);
 }
 
+/* The review queue in the app: the Review Queue view lists the image with an open item, the
+ * viewer's inspector shows the item with a bar per peer, Y accepts the consensus (the label's
+ * class is corrected and the item leaves), Ctrl+Z puts both back. */
+static void
+test_review_queue (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 5);
+  g_autofree char *path = g_build_filename (tmp, "dog.jpg", NULL);
+  QrBox dog_box = { 100, 100, 300, 400 };
+  gint64 label, dog, cat, class_id;
+  QrWindow *window;
+  GtkWidget *sidebar, *inspector, *mistake_row = NULL;
+  QrBox got;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  test_write_jpeg (path, pixels, 1);
+  {
+    /* two peers agree on a dog where the label says cat (runs written here, as a detector would) */
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) images = NULL;
+    gint64 image, a, b, run_a, run_b;
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    images = qr_catalog_list_images (catalog, -1, &error);
+    image = ((QrImageRecord *) images->pdata[0])->id;
+    dog = qr_catalog_ensure_class (catalog, "dog", &error);
+    cat = qr_catalog_ensure_class (catalog, "cat", &error);
+    label = qr_catalog_add_label (catalog, image, cat, &dog_box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+    a = qr_catalog_add_model (catalog, "peer-a", "tfjs", NULL, &error);
+    b = qr_catalog_add_model (catalog, "peer-b", "tfjs", NULL, &error);
+    run_a = qr_catalog_start_run (catalog, a, "{}", &error);
+    run_b = qr_catalog_start_run (catalog, b, "{}", &error);
+    qr_catalog_add_detection (catalog, run_a, image, dog, 0.9, &dog_box, &error);
+    qr_catalog_add_detection (catalog, run_b, image, dog, 0.85, &dog_box, &error);
+    g_assert_cmpint (qr_review_update (catalog, NULL, &error), >=, 1);
+    g_assert_no_error (error);
+  }
+
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  spin_until (window_idle, window, 30);
+  /* the Review Queue row of the sidebar */
+  sidebar = find_type (GTK_WIDGET (window), GTK_TYPE_LIST_BOX);
+  for (GtkWidget *row = gtk_widget_get_first_child (sidebar); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "view")) == QR_VIEW_REVIEW)
+      gtk_list_box_select_row (GTK_LIST_BOX (sidebar), GTK_LIST_BOX_ROW (row));
+  g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_cmpfloat (qr_image_item_get_mistake_score (item), >, 0.5);
+  }
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  inspector = find_named (GTK_WIDGET (window), "inspector");
+  for (GtkWidget *c = gtk_widget_get_first_child (inspector); c != NULL && mistake_row == NULL; c = gtk_widget_get_next_sibling (c))
+    if (g_object_get_data (G_OBJECT (c), "mistake-index") != NULL)
+      mistake_row = c;
+  g_assert_nonnull (mistake_row);
+  g_assert_true (gtk_widget_has_css_class (mistake_row, "inspector-mistake"));
+  gtk_list_box_select_row (GTK_LIST_BOX (inspector), GTK_LIST_BOX_ROW (mistake_row));
+
+  /* Y: accept the consensus */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL));
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, dog);
+    g_assert_cmpuint (open->len, ==, 0);
+  }
+  /* Ctrl+Z: the label is a cat again and the item is back */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, cat);
+    g_assert_cmpuint (open->len, >=, 1);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 /* The app's settings from the schema compiled into the build tree, kept in memory. */
 static GSettings *
 build_settings (void)
@@ -764,5 +855,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
   g_test_add_func ("/ui/preferences/model-and-threshold-drive-detect", test_preferences);
   g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
+  g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
   return g_test_run ();
 }

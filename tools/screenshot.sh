@@ -7,10 +7,11 @@ dir=${2:-$(dirname "$0")/../resources/demo}
 wait=${3:-6}
 build=${QUORUM_BUILD:-$(dirname "$0")/../build}
 display=:$((90 + $$ % 9))
-data=$(mktemp -d)
+# QUORUM_SHOT_DATA: an XDG data folder prepared beforehand (catalogs, runs), kept afterwards
+data=${QUORUM_SHOT_DATA:-$(mktemp -d)}
 Xvfb "$display" -screen 0 1280x860x24 >/dev/null 2>&1 &
 xvfb=$!
-trap 'kill $app $xvfb 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill $app $xvfb 2>/dev/null || true; [ -n "${QUORUM_SHOT_DATA:-}" ] || rm -rf "$data"' EXIT
 sleep 1
 DISPLAY=$display GSK_RENDERER=cairo GSETTINGS_BACKEND=memory XDG_DATA_HOME=$data NO_AT_BRIDGE=1 \
   "$build/quorum" "$dir" >/dev/null 2>&1 &

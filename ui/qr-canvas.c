@@ -19,6 +19,8 @@ struct _QrCanvas
   double      cell_size;   /* image pixels per heatmap texel */
   double      heat_opacity;
   GHashTable *hidden_sources;   /* layers turned off: "label" or a model's name */
+  gboolean    has_highlight;    /* a review item's consensus box, drawn dotted */
+  QrBox       highlight;
   gboolean    space_down;  /* Space held: a drag pans, even over a box */
   double      pinch_zoom;  /* the zoom when a pinch began */
   GPtrArray  *overlays;    /* QrOverlayBox */
@@ -156,6 +158,21 @@ handle_position (const QrBox *b, int handle, double *x, double *y)
 }
 
 static void
+draw_highlight (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
+{
+  const double dots[] = { 2, 3 };
+  if (!self->has_highlight)
+    return;
+  cairo_set_source_rgb (cr, 1.0, 0.84, 0.0);
+  cairo_set_line_width (cr, 3);
+  cairo_set_dash (cr, dots, 2, 0);
+  cairo_rectangle (cr, ox + self->highlight.x1 * s - 4, oy + self->highlight.y1 * s - 4,
+                   (self->highlight.x2 - self->highlight.x1) * s + 8, (self->highlight.y2 - self->highlight.y1) * s + 8);
+  cairo_stroke (cr);
+  cairo_set_dash (cr, NULL, 0, 0);
+}
+
+static void
 draw_selection (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
 {
   const QrBox *b = NULL;
@@ -211,6 +228,7 @@ qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     }
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) w, (float) h));
   draw_boxes (self, cr, ox, oy, s);
+  draw_highlight (self, cr, ox, oy, s);
   draw_selection (self, cr, ox, oy, s);
   cairo_destroy (cr);
   gtk_snapshot_pop (snapshot);
@@ -956,6 +974,33 @@ qr_canvas_set_heatmap (QrCanvas *self, GdkTexture *heatmap, double cell_size)
 {
   g_set_object (&self->heatmap, heatmap);
   self->cell_size = cell_size;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+qr_canvas_set_highlight (QrCanvas *self, const QrBox *box)
+{
+  self->has_highlight = box != NULL;
+  if (box != NULL)
+    self->highlight = *box;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+qr_canvas_zoom_to_box (QrCanvas *self, const QrBox *box)
+{
+  double w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+  double base = base_scale (self, w, h), bw = MAX (box->x2 - box->x1, 8), bh = MAX (box->y2 - box->y1, 8);
+  /* the box fills about 40% of the view, never less than the fit */
+  double zoom = CLAMP (MIN (0.4 * w / (bw * base), 0.4 * h / (bh * base)), 1.0, 64.0);
+  double s = base * zoom, cx = (box->x1 + box->x2) / 2, cy = (box->y1 + box->y2) / 2;
+
+  if (w <= 0 || h <= 0 || self->image_width <= 0)
+    return;
+  self->zoom = zoom;
+  /* ox = (w − W·s)/2 + pan_x; the box centre lands at the view's centre */
+  self->pan_x = w / 2 - ((w - self->image_width * s) / 2 + cx * s);
+  self->pan_y = h / 2 - ((h - self->image_height * s) / 2 + cy * s);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

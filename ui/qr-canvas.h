@@ -30,6 +30,12 @@ void       qr_canvas_set_heatmap       (QrCanvas   *self,
                                         GdkTexture *heatmap,
                                         double      cell_size);
 gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
+/* A review item's consensus box, drawn dotted over the boxes (NULL removes it), and a zoom that
+ * centres a box and makes it about 40% of the view. */
+void       qr_canvas_set_highlight     (QrCanvas   *self,
+                                        const QrBox *box);
+void       qr_canvas_zoom_to_box       (QrCanvas   *self,
+                                        const QrBox *box);
 /* Layers: the labels ("label") and each model's boxes (its name) can be turned off. */
 void       qr_canvas_set_layer_visible (QrCanvas   *self,
                                         const char *source,

@@ -29,6 +29,7 @@ struct _QrImageItem
   QrImageState  state;
   gint64        n_labels;
   gint64        n_detections;
+  double        mistake_score;  /* the highest open review item, -1: none */
   gboolean      requested;   /* a request is queued or was answered with nothing */
   GList        *lru_link;    /* in list->lru while a thumbnail is held */
 };
@@ -126,6 +127,7 @@ const char *qr_image_item_get_reason (QrImageItem *self) { return self->reason; 
 GdkTexture *qr_image_item_get_thumbnail (QrImageItem *self) { return self->thumbnail; }
 gint64 qr_image_item_get_n_labels (QrImageItem *self) { return self->n_labels; }
 gint64 qr_image_item_get_n_detections (QrImageItem *self) { return self->n_detections; }
+double qr_image_item_get_mistake_score (QrImageItem *self) { return self->mistake_score; }
 
 const char *
 qr_image_item_get_name (QrImageItem *self)
@@ -367,6 +369,7 @@ qr_image_list_get_item (GListModel *model, guint position)
       item->height = record->height;
       item->state = record->state;
       qr_catalog_count_image_boxes (self->catalog, *id, &item->n_labels, &item->n_detections, NULL);
+      item->mistake_score = qr_catalog_image_mistake_score (self->catalog, *id, NULL);
     }
   else
     {
@@ -461,6 +464,7 @@ qr_image_list_reload (QrImageList *self, GError **error)
     {
       QrImageItem *item = value;
       qr_catalog_count_image_boxes (self->catalog, item->id, &item->n_labels, &item->n_detections, NULL);
+      item->mistake_score = qr_catalog_image_mistake_score (self->catalog, item->id, NULL);
       g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_N_LABELS]);
     }
   return read_ids (self, error);

@@ -23,6 +23,8 @@ GdkTexture   *qr_image_item_get_thumbnail (QrImageItem *self);
 /* Badge counts, read when the item was made. */
 gint64        qr_image_item_get_n_labels  (QrImageItem *self);
 gint64        qr_image_item_get_n_detections (QrImageItem *self);
+/* The image's likeliest open review item (peer pressure's score), -1 when it has none. */
+double        qr_image_item_get_mistake_score (QrImageItem *self);
 /* Asks the loader for the thumbnail (no-op when loaded or already asked). */
 void          qr_image_item_request_thumbnail (QrImageItem *self);
 

@@ -14,6 +14,9 @@
 #include "qr-thumbnailer.h"
 #include "qr-stall-monitor.h"
 #include "qr-preferences.h"
+#include "qr-review.h"
+
+#include <json-glib/json-glib.h>
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -39,6 +42,8 @@ struct _QrWindow
   GtkStack             *stack;
   GtkGridView          *grid_view;
   GtkListBox           *inspector;
+  GPtrArray            *review_items;   /* the image on screen's open review items (QrMistakeRecord) */
+  int                   review_selected;
   GtkRevealer          *inspector_revealer;
   gboolean              inspector_updating;
   QrCanvas             *canvas;
@@ -451,6 +456,17 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
       return;
     }
+  /* the review queue follows the newest runs */
+  {
+    gint64 items = qr_review_update (catalog, NULL, NULL);
+    if (items >= 0)
+      {
+        g_task_return_pointer (task, g_strdup_printf (_("%s: %u images, %u detections; %" G_GINT64_FORMAT
+                                                        " review items"), job->model, stats.images, stats.detections,
+                                                      items), g_free);
+        return;
+      }
+  }
   g_task_return_pointer (task, g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images,
                                                 stats.detections),
                          g_free);
@@ -513,6 +529,32 @@ models_folder_changed (GSettings *settings, const char *key, QrWindow *self)
 {
   g_autofree char *dir = g_settings_get_string (settings, "models-folder");
   qr_set_models_folder (dir);
+}
+
+/* Update Review Queue: peer pressure over every model's newest run and the labels, stored. */
+static void
+run_review_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  gint64 items;
+
+  catalog = qr_catalog_open (job->root, job->db_path, &error);
+  if (catalog == NULL || (items = qr_review_update (catalog, NULL, &error)) < 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, g_strdup_printf (_("Review queue: %" G_GINT64_FORMAT " items"), items), g_free);
+}
+
+static void start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label);
+
+static void
+action_update_review (GtkWidget *widget, const char *name, GVariant *param)
+{
+  start_job_with (QR_WINDOW (widget), run_review_job, _("Updating the review queue…"));
 }
 
 static void
@@ -746,6 +788,8 @@ show_image_at (QrWindow *self, guint position)
   /* The thumbnail stands in until the full image is decoded; boxes are drawn at once. */
   qr_canvas_set_image (self->canvas, qr_image_item_get_thumbnail (item), qr_image_item_get_width (item),
                        qr_image_item_get_height (item));
+  qr_canvas_set_highlight (self->canvas, NULL);
+  self->review_selected = -1;
   qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
   qr_canvas_set_editing (self->canvas, self->history, qr_image_item_get_id (item));
   /* the previous image's heatmap must not linger */
@@ -816,6 +860,144 @@ peer_votes (GPtrArray *boxes, const QrOverlayBox *b)
   return g_string_free (text, FALSE);
 }
 
+/* Review items: the image's open items from the review queue, highest first, each with a small
+ * bar per peer for its vote. Y accepts the peers' consensus, N keeps the label as it is, E marks
+ * it edited by hand (then edit), S skips; each is stored with who and when, and Ctrl+Z undoes it. */
+static const char *
+kind_title (const char *kind)
+{
+  if (g_str_equal (kind, "missing"))
+    return _("Missing label");
+  if (g_str_equal (kind, "spurious"))
+    return _("Spurious label");
+  if (g_str_equal (kind, "wrong_class"))
+    return _("Wrong class");
+  if (g_str_equal (kind, "poorly_located"))
+    return _("Poorly located");
+  return _("Model mistake");
+}
+
+static GtkWidget *
+vote_bars (const char *votes_json)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  JsonObject *votes;
+  g_autoptr (GList) members = NULL;
+
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  if (!json_parser_load_from_data (parser, votes_json, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return box;
+  votes = json_node_get_object (json_parser_get_root (parser));
+  members = json_object_get_members (votes);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (votes, l->data);
+      GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
+      g_autofree char *tip = NULL;
+      gtk_widget_set_size_request (bar, 64, 4);
+      if (JSON_NODE_HOLDS_NULL (node))
+        {
+          tip = g_strdup_printf (_("%s has no such class"), (const char *) l->data);
+          gtk_widget_set_opacity (bar, 0.3);
+        }
+      else
+        {
+          gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), json_node_get_double (node));
+          tip = g_strdup_printf ("%s %.2f", (const char *) l->data, json_node_get_double (node));
+        }
+      gtk_widget_set_tooltip_text (bar, tip);
+      gtk_box_append (GTK_BOX (box), bar);
+    }
+  return box;
+}
+
+static void
+inspector_add_review_items (QrWindow *self)
+{
+  g_autoptr (QrImageItem) item = self->images ? g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position) : NULL;
+
+  g_clear_pointer (&self->review_items, g_ptr_array_unref);
+  if (item == NULL || self->catalog == NULL)
+    return;
+  self->review_items = qr_catalog_list_open_mistakes (self->catalog, qr_image_item_get_id (item), NULL);
+  for (guint i = 0; self->review_items != NULL && i < self->review_items->len; i++)
+    {
+      QrMistakeRecord *m = self->review_items->pdata[i];
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *title = g_markup_printf_escaped ("%s: %s  <small>%.2f</small>", kind_title (m->kind),
+                                                        m->class_name ? m->class_name : "?", m->score);
+      g_autofree char *subtitle = NULL;
+      if (m->label_class_name != NULL && g_strcmp0 (m->label_class_name, m->class_name) != 0)
+        subtitle = g_markup_printf_escaped (_("labelled %s · Y accepts, N keeps, E edit, S skip"), m->label_class_name);
+      else if (m->peer != NULL)
+        subtitle = g_markup_printf_escaped (_("%s disagrees · Y agree, N keep, S skip"), m->peer);
+      else
+        subtitle = g_strdup (_("Y accepts the consensus, N keeps, E edit, S skip"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), vote_bars (m->votes));
+      g_object_set_data (G_OBJECT (row), "mistake-index", GINT_TO_POINTER ((int) i + 1));
+      gtk_widget_add_css_class (row, "inspector-mistake");
+      gtk_list_box_append (self->inspector, row);
+      if ((int) i == self->review_selected)
+        gtk_list_box_select_row (self->inspector, GTK_LIST_BOX_ROW (row));
+    }
+}
+
+static void
+select_review_item (QrWindow *self, int index)
+{
+  QrMistakeRecord *m;
+  if (self->review_items == NULL || index < 0 || (guint) index >= self->review_items->len)
+    return;
+  self->review_selected = index;
+  m = self->review_items->pdata[index];
+  qr_canvas_set_highlight (self->canvas, &m->box);
+  qr_canvas_zoom_to_box (self->canvas, &m->box);
+}
+
+static void
+decide (QrWindow *self, const char *decision)
+{
+  g_autoptr (GError) error = NULL;
+  QrMistakeRecord *m;
+  int index = self->review_selected >= 0 ? self->review_selected : 0;
+
+  if (self->history == NULL || self->review_items == NULL || (guint) index >= self->review_items->len)
+    {
+      toast (self, _("No review item on this image"));
+      return;
+    }
+  m = self->review_items->pdata[index];
+  if (qr_history_decide (self->history, m, decision, &error) < 0)
+    {
+      toast (self, error->message);
+      return;
+    }
+  self->review_selected = -1;
+  qr_canvas_set_highlight (self->canvas, NULL);
+  qr_canvas_reload (self->canvas);   /* labels may have changed; the inspector follows */
+  qr_image_list_reload (self->images, NULL);
+  rebuild_sidebar (self);
+  if (g_str_equal (decision, "edited"))
+    toast (self, _("Marked as edited by hand: change the label now"));
+}
+
+static void
+action_review (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (g_str_equal (name, "review.accept"))
+    decide (self, "accepted");
+  else if (g_str_equal (name, "review.keep"))
+    decide (self, "kept");
+  else if (g_str_equal (name, "review.edit"))
+    decide (self, "edited");
+  else
+    decide (self, "skipped");
+}
+
 static void
 inspector_update (QrCanvas *canvas, QrWindow *self)
 {
@@ -826,6 +1008,7 @@ inspector_update (QrCanvas *canvas, QrWindow *self)
   self->inspector_updating = TRUE;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->inspector))) != NULL)
     gtk_list_box_remove (self->inspector, child);
+  inspector_add_review_items (self);
   for (guint i = 0; boxes != NULL && i < boxes->len; i++)
     {
       QrOverlayBox *b = boxes->pdata[i];
@@ -879,6 +1062,11 @@ inspector_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
 {
   if (self->inspector_updating || row == NULL || !ADW_IS_ACTION_ROW (row))
     return;
+  if (g_object_get_data (G_OBJECT (row), "mistake-index") != NULL)
+    {
+      select_review_item (self, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "mistake-index")) - 1);
+      return;
+    }
   qr_canvas_select (self->canvas, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "overlay-index")));
 }
 
@@ -1008,15 +1196,27 @@ update_badge (QrImageItem *item, GParamSpec *pspec, GtkWidget *badge)
       gint64 labels = qr_image_item_get_n_labels (item);
       gint64 detections = qr_image_item_get_n_detections (item);
 
+      double mistake = qr_image_item_get_mistake_score (item);
+      g_autofree char *counts = NULL;
+
       if (labels > 0 && detections > 0)
-        text = g_strdup_printf ("%" G_GINT64_FORMAT " ▢  %" G_GINT64_FORMAT " ⬚", labels, detections);
+        counts = g_strdup_printf ("%" G_GINT64_FORMAT " ▢  %" G_GINT64_FORMAT " ⬚", labels, detections);
       else if (labels > 0)
-        text = g_strdup_printf ("%" G_GINT64_FORMAT " ▢", labels);
+        counts = g_strdup_printf ("%" G_GINT64_FORMAT " ▢", labels);
       else if (detections > 0)
-        text = g_strdup_printf ("%" G_GINT64_FORMAT " ⬚", detections);
+        counts = g_strdup_printf ("%" G_GINT64_FORMAT " ⬚", detections);
+      /* ! and the score: a likely mistake waits in the review queue */
+      if (mistake >= 0)
+        text = g_strdup_printf ("! %.2f%s%s", mistake, counts ? "  " : "", counts ? counts : "");
+      else
+        text = g_steal_pointer (&counts);
     }
   gtk_label_set_text (GTK_LABEL (badge), text ? text : "");
   gtk_widget_set_visible (badge, text != NULL);
+  if (qr_image_item_get_state (item) != QR_IMAGE_STATE_UNREADABLE && qr_image_item_get_mistake_score (item) >= 0)
+    gtk_widget_add_css_class (badge, "mistake");
+  else
+    gtk_widget_remove_css_class (badge, "mistake");
 }
 
 static void
@@ -1271,6 +1471,7 @@ request_heatmap (QrWindow *self)
 
   qr_canvas_set_heatmap (self->canvas, NULL, 1);
   g_clear_pointer (&self->heat_raw, heat_raw_free);
+  g_clear_pointer (&self->review_items, g_ptr_array_unref);
   gtk_widget_set_visible (GTK_WIDGET (self->heat_box), self->heat_on);
   if (!self->heat_on || item == NULL || self->catalog == NULL)
     return;
@@ -1310,7 +1511,9 @@ action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
   ok = g_str_equal (name, "win.undo") ? qr_history_undo (self->history, &error) : qr_history_redo (self->history, &error);
   if (!ok)
     toast (self, error->message);
-  qr_canvas_reload (self->canvas);
+  qr_canvas_reload (self->canvas);   /* an undone decision puts its item back in the inspector */
+  qr_image_list_reload (self->images, NULL);
+  rebuild_sidebar (self);
 }
 
 static void
@@ -1400,6 +1603,7 @@ qr_window_dispose (GObject *object)
   g_clear_pointer (&self->heat_detector, qr_detector_free);
   g_mutex_unlock (&self->heat_lock);
   g_clear_pointer (&self->heat_raw, heat_raw_free);
+  g_clear_pointer (&self->review_items, g_ptr_array_unref);
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->viewer_cancellable);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
@@ -1465,6 +1669,15 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
   gtk_widget_class_install_action (widget_class, "win.inspector", NULL, action_inspector);
+  gtk_widget_class_install_action (widget_class, "review.accept", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.keep", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.edit", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.skip", NULL, action_review);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, 0, "review.accept", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, 0, "review.keep", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, 0, "review.edit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "review.skip", NULL);
+  gtk_widget_class_install_action (widget_class, "win.update-review", NULL, action_update_review);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.inspector", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
