@@ -1630,7 +1630,9 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   " OR (?1 = 3 AND i.state = 'unreadable')" \
   " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2" \
   "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))" \
-  " OR (?1 = 5 AND i.state = 'ok' AND " OPEN_MISTAKES ("i.id") " IS NOT NULL)"
+  " OR (?1 = 5 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM mistakes m WHERE m.image_id = i.id" \
+  "      AND (?2 = 0 OR m.kind = ?3) AND NOT EXISTS (SELECT 1 FROM decisions x WHERE x.item_key = m.item_key" \
+  "      AND x.undone_us IS NULL)))"
 
 GArray *
 qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
@@ -1650,6 +1652,9 @@ qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImag
     return NULL;
   sqlite3_bind_int (stmt, 1, (int) view);
   sqlite3_bind_int64 (stmt, 2, class_id);
+  /* the review view: class_id 1..5 picks one kind of item */
+  if (view == QR_VIEW_REVIEW && class_id >= 1 && class_id <= 5)
+    sqlite3_bind_text (stmt, 3, qr_review_kind_names[class_id - 1], -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
@@ -1662,6 +1667,33 @@ qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImag
       return NULL;
     }
   return g_steal_pointer (&ids);
+}
+
+const char *const qr_review_kind_names[5] = { "missing", "spurious", "wrong_class", "poorly_located", "model_mistake" };
+
+gboolean
+qr_catalog_count_review_kinds (QrCatalog *self, gint64 *counts, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "SELECT count (DISTINCT m.image_id) FROM mistakes m JOIN images i ON i.id = m.image_id"
+                                      " WHERE i.state = 'ok' AND m.kind = ?1 AND NOT EXISTS (SELECT 1 FROM decisions x"
+                                      " WHERE x.item_key = m.item_key AND x.undone_us IS NULL)", error);
+  for (int k = 0; k < 5; k++)
+    {
+      int rc;
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, 1, qr_review_kind_names[k], -1, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_ROW)
+        {
+          sqlite3_reset (stmt);
+          return set_sql_error (self, error, "counting review items");
+        }
+      counts[k] = sqlite3_column_int64 (stmt, 0);
+    }
+  sqlite3_reset (stmt);
+  return TRUE;
 }
 
 gboolean

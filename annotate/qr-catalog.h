@@ -152,7 +152,8 @@ typedef enum
   QR_VIEW_LABELED,
   QR_VIEW_UNREADABLE,
   QR_VIEW_CLASS,        /* a label or a detection of one class */
-  QR_VIEW_REVIEW,       /* images with open review items, the likeliest mistake first */
+  QR_VIEW_REVIEW,       /* images with open review items, the likeliest mistake first; the view's
+                           class_id 1..5 keeps one kind (qr_review_kind_names[class_id − 1]) */
 } QrImageView;
 
 typedef enum
@@ -387,6 +388,11 @@ typedef struct
 void           qr_mistake_record_free      (QrMistakeRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrMistakeRecord, qr_mistake_record_free)
 
+extern const char *const qr_review_kind_names[5];
+/* Images with open items of each kind, in qr_review_kind_names' order (counts has 5 slots). */
+gboolean       qr_catalog_count_review_kinds (QrCatalog *self,
+                                            gint64      *counts,
+                                            GError     **error);
 /* Replaces the queue in one transaction (decisions are kept). records: QrMistakeRecord*. */
 gboolean       qr_catalog_replace_mistakes (QrCatalog   *self,
                                             GPtrArray   *records,

@@ -508,6 +508,20 @@ test_review_decisions (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (wrong->votes, "\"a\": 0.900"));
   g_assert_cmpfloat (qr_catalog_image_mistake_score (catalog, record->id, &error), >, 0);
 
+  /* the review view, all kinds or one */
+  {
+    g_autoptr (GArray) all = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 0, QR_SORT_NAME, &error);
+    g_autoptr (GArray) wrong_only = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 3, QR_SORT_NAME, &error);
+    g_autoptr (GArray) spurious_only = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 2, QR_SORT_NAME, &error);
+    gint64 kinds[5];
+    g_assert_cmpuint (all->len, ==, 1);
+    g_assert_cmpuint (wrong_only->len, ==, 1);
+    g_assert_cmpuint (spurious_only->len, ==, 0);
+    g_assert_true (qr_catalog_count_review_kinds (catalog, kinds, &error));
+    g_assert_cmpint (kinds[0], ==, 1);   /* missing: the cat nobody labelled */
+    g_assert_cmpint (kinds[2], ==, 1);   /* wrong class */
+    g_assert_cmpint (kinds[1], ==, 0);
+  }
   /* accept the consensus: the label becomes a dog, the item leaves the queue */
   history = qr_history_new (catalog);
   g_assert_cmpint (qr_history_decide (history, wrong, "accepted", &error), >, 0);

@@ -132,6 +132,35 @@ rebuild_sidebar (QrWindow *self)
       g_object_set_data (G_OBJECT (row), "class", GINT_TO_POINTER (0));
       gtk_list_box_append (self->sidebar, row);
     }
+  /* the review queue's kinds, each with the images that have one open */
+  {
+    static const char *const kind_titles[] = { N_("Missing labels"), N_("Spurious labels"), N_("Wrong classes"),
+                                               N_("Poorly located"), N_("Model mistakes") };
+    gint64 kinds[5] = { 0 };
+    if (counts[4] > 0 && qr_catalog_count_review_kinds (self->catalog, kinds, NULL))
+      for (int k = 0; k < 5; k++)
+        {
+          GtkWidget *box, *label, *count, *row;
+          g_autofree char *n = NULL;
+          if (kinds[k] == 0)
+            continue;
+          box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+          label = gtk_label_new (_(kind_titles[k]));
+          n = g_strdup_printf ("%" G_GINT64_FORMAT, kinds[k]);
+          count = gtk_label_new (n);
+          row = gtk_list_box_row_new ();
+          gtk_widget_set_hexpand (label, TRUE);
+          gtk_label_set_xalign (GTK_LABEL (label), 0);
+          gtk_widget_set_margin_start (label, 12);
+          gtk_widget_add_css_class (count, "dim-label");
+          gtk_box_append (GTK_BOX (box), label);
+          gtk_box_append (GTK_BOX (box), count);
+          gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+          g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (QR_VIEW_REVIEW));
+          g_object_set_data (G_OBJECT (row), "class", GINT_TO_POINTER (k + 1));
+          gtk_list_box_append (self->sidebar, row);
+        }
+  }
   if (qr_catalog_class_image_counts (self->catalog, &ids, &names, &class_counts, NULL))
     for (guint i = 0; i < ids->len; i++)
       {
