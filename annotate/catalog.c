@@ -144,6 +144,12 @@ static const char *const migrations[] = {
   "  at_us INTEGER NOT NULL,"
   "  undone_us INTEGER);"
   "CREATE INDEX decisions_key ON decisions (item_key) WHERE undone_us IS NULL;",
+
+  /* 4: model boxes rejected in the viewer (R/X), kept so they stay rejected. */
+  "CREATE TABLE rejections ("
+  "  detection_id INTEGER PRIMARY KEY REFERENCES detections (id) ON DELETE CASCADE,"
+  "  who TEXT NOT NULL,"
+  "  at_us INTEGER NOT NULL);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);
@@ -1479,6 +1485,8 @@ qr_catalog_list_overlays (QrCatalog *self, gint64 image_id, GError **error)
                                 /* an accepted box is drawn once, as its label */
                                 " AND NOT EXISTS (SELECT 1 FROM labels l2 WHERE l2.detection_id = d.id"
                                 "   AND l2.deleted_us IS NULL)"
+                                /* a box rejected in the viewer (R/X) is not drawn again */
+                                " AND NOT EXISTS (SELECT 1 FROM rejections x WHERE x.detection_id = d.id)"
                                 " ORDER BY 9 DESC, 3, 4 DESC", error);
   g_autoptr (GPtrArray) boxes = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_overlay_box_free);
   int rc;
@@ -1886,6 +1894,22 @@ qr_catalog_add_decision (QrCatalog *self, const QrMistakeRecord *item, const cha
   if (!step_done (self, stmt, error))
     return -1;
   return sqlite3_last_insert_rowid (self->db);
+}
+
+gboolean
+qr_catalog_set_detection_rejected (QrCatalog *self, gint64 detection_id, gboolean rejected, GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, rejected ? "INSERT OR REPLACE INTO rejections (detection_id, who, at_us) VALUES (?1, ?2, ?3)"
+                                               : "DELETE FROM rejections WHERE detection_id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, detection_id);
+  if (rejected)
+    {
+      sqlite3_bind_text (stmt, 2, g_get_user_name (), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64 (stmt, 3, g_get_real_time ());
+    }
+  return step_done (self, stmt, error);
 }
 
 gboolean

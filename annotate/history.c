@@ -4,7 +4,7 @@
 
 #include "qr-history.h"
 
-typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE, OP_DECISION } OpKind;
+typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE, OP_DECISION, OP_REJECT } OpKind;
 
 typedef struct
 {
@@ -144,6 +144,17 @@ qr_history_delete_label (QrHistory *self, gint64 label_id, GError **error)
 }
 
 gboolean
+qr_history_reject_detection (QrHistory *self, gint64 detection_id, GError **error)
+{
+  Op op = { OP_REJECT, detection_id };
+
+  if (!qr_catalog_set_detection_rejected (self->catalog, detection_id, TRUE, error))
+    return FALSE;
+  record (self, &op);
+  return TRUE;
+}
+
+gboolean
 qr_history_can_undo (QrHistory *self)
 {
   return self->undo->len > 0;
@@ -169,6 +180,8 @@ apply (QrHistory *self, const Op *op, gboolean forwards, GError **error)
                       : qr_catalog_undelete_label (self->catalog, op->label_id, error);
     case OP_DECISION:
       return qr_catalog_set_decision_undone (self->catalog, op->label_id, !forwards, error);
+    case OP_REJECT:
+      return qr_catalog_set_detection_rejected (self->catalog, op->label_id, forwards, error);
     case OP_UPDATE:
     default:
       return qr_catalog_update_label (self->catalog, op->label_id, forwards ? op->class_after : op->class_before,

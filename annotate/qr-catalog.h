@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 3
+#define QR_CATALOG_SCHEMA_VERSION 4
 
 typedef enum
 {
@@ -410,6 +410,11 @@ gint64         qr_catalog_add_decision     (QrCatalog   *self,
                                             const QrMistakeRecord *item,
                                             const char  *decision,
                                             gint64       label_id,
+                                            GError     **error);
+/* A model's box rejected in the viewer (R/X): no longer drawn; by whom and when. */
+gboolean       qr_catalog_set_detection_rejected (QrCatalog *self,
+                                            gint64       detection_id,
+                                            gboolean     rejected,
                                             GError     **error);
 gboolean       qr_catalog_set_decision_undone (QrCatalog *self,
                                             gint64       decision_id,

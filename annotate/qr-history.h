@@ -25,6 +25,10 @@ gint64     qr_history_add_label     (QrHistory     *self,
 gint64     qr_history_accept_detection (QrHistory  *self,
                                      gint64         detection_id,
                                      GError       **error);
+/* A model's box is rejected (R/X): stored, no longer drawn; undoable. */
+gboolean   qr_history_reject_detection (QrHistory  *self,
+                                     gint64         detection_id,
+                                     GError       **error);
 gboolean   qr_history_update_label  (QrHistory     *self,
                                      gint64         label_id,
                                      gint64         class_id,

@@ -64,7 +64,8 @@ test_schema_fresh (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
   const char *tables[] = { "images", "classes", "models", "runs", "run_images", "detections", "labels",
-                           "review", "thumbnails", "collection", "captions", "mistakes", "decisions" };
+                           "review", "thumbnails", "collection", "captions", "mistakes", "decisions",
+                           "rejections" };
   QrCatalogStats stats;
 
   g_assert_no_error (error);
@@ -186,7 +187,7 @@ test_migration_v1_to_v2 (Fixture *f, gconstpointer data)
   g_clear_object (&catalog);
 
   /* Turn the file back into what schema 1 wrote, with its label. */
-  exec_sql (f->db, "DROP TABLE mistakes; DROP TABLE decisions;"
+  exec_sql (f->db, "DROP TABLE rejections; DROP TABLE mistakes; DROP TABLE decisions;"
                    "DROP TABLE captions; DROP INDEX labels_image; ALTER TABLE labels DROP COLUMN iscrowd;"
                    "CREATE INDEX labels_image ON labels (image_id) WHERE deleted_us IS NULL;"
                    "PRAGMA user_version = 1;");

@@ -390,6 +390,15 @@ test_canvas_editing (void)
   det_index = 0; /* the only box: the detection */
   qr_canvas_select (QR_CANVAS (canvas), det_index);
 
+  /* Reject (R/X): stored — the box is gone from the catalog's overlays — and undoable. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.reject", NULL));
+  {
+    g_autoptr (GPtrArray) overlays = qr_catalog_list_overlays (catalog, record->id, &error);
+    g_assert_cmpuint (overlays->len, ==, 0);
+  }
+  g_assert_true (qr_history_undo (history, &error));
+  qr_canvas_reload (QR_CANVAS (canvas));
+  qr_canvas_select (QR_CANVAS (canvas), det_index);
   /* Accept (Enter/A): the detection becomes a label, selected. */
   g_assert_true (gtk_widget_activate_action (canvas, "canvas.accept", NULL));
   g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));

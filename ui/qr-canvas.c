@@ -45,7 +45,6 @@ struct _QrCanvas
   QrBox       drag_origin;
   double      press_x, press_y;
   gint64      class_id;       /* for new boxes: the last class used */
-  GHashTable *hidden;         /* detection ids rejected in this session */
   GtkWidget  *class_popover;  /* C: pick the selected box's class by name */
   GtkWidget  *class_entry;
   GtkWidget  *class_list;
@@ -142,8 +141,6 @@ box_visible (QrCanvas *self, QrOverlayBox *b)
     return FALSE;
   if (b->is_label)
     return TRUE;
-  if (self->hidden != NULL && g_hash_table_contains (self->hidden, &b->id))
-    return FALSE;
   return b->score >= self->threshold;
 }
 
@@ -586,9 +583,8 @@ action_edit (GtkWidget *widget, const char *name, GVariant *param)
     }
   else if (g_str_equal (name, "canvas.reject") && !b->is_label)
     {
-      if (self->hidden == NULL)
-        self->hidden = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-      g_hash_table_add (self->hidden, g_memdup2 (&b->id, sizeof (gint64)));
+      /* stored, so it stays rejected after a restart; Ctrl+Z brings it back */
+      qr_history_reject_detection (self->history, b->id, &error);
       self->selected = -1;
     }
   else if (g_str_equal (name, "canvas.class") && b->is_label)
@@ -796,7 +792,6 @@ qr_canvas_dispose (GObject *object)
   g_clear_object (&self->texture);
   g_clear_object (&self->heatmap);
   g_clear_object (&self->history);
-  g_clear_pointer (&self->hidden, g_hash_table_unref);
   g_clear_pointer (&self->hidden_sources, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);
   g_clear_pointer (&self->class_popover, gtk_widget_unparent);

@@ -60,7 +60,7 @@ void       qr_canvas_select            (QrCanvas   *self,
                                         int         index);
 double     qr_canvas_get_zoom          (QrCanvas   *self);
 /* The boxes (borrowed; labels first), and whether one is drawn (not under the score threshold,
- * not hidden by R/X). The "changed" signal tells when they or the threshold change (the selection
+ * not rejected by R/X, its layer on). The "changed" signal tells when they or the threshold change (the selection
  * with them), "selection-changed" when only the selection does. */
 GPtrArray *qr_canvas_get_overlays      (QrCanvas   *self);
 gboolean   qr_canvas_is_box_visible    (QrCanvas   *self,
