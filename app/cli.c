@@ -11,6 +11,7 @@
 #include "qr-detector.h"
 #include "qr-peers.h"
 #include "qr-review.h"
+#include "qr-evaluation.h"
 #include "qr-runner.h"
 #include "qr-eval.h"
 
@@ -991,169 +992,54 @@ cmd_eval (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— how good each peer is, and how often they agree");
   g_autoptr (QrCatalog) catalog = NULL;
-  g_autoptr (GPtrArray) models = NULL, labels = NULL, names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (GHashTable) class_names = NULL;
-  g_autoptr (GHashTable) image_index = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autoptr (GPtrArray) image_labels = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-  g_autoptr (GPtrArray) peer_boxes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  guint histogram[10] = { 0 }, n_items = 0;
+  g_autoptr (QrCollectionEval) eval = NULL;
   GError *error = NULL;
+  guint n;
 
   add_common_entries (context, &common);
   g_option_context_add_main_entries (context, entries, NULL);
   if ((status = parse_collection_command (context, &common, argc, argv)) >= 0)
     goto out;
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
-  if (catalog == NULL || (models = qr_catalog_list_models (catalog, &error)) == NULL
-      || (class_names = qr_catalog_class_names (catalog, &error)) == NULL
-      || (labels = qr_catalog_list_labels (catalog, all_labels ? QR_LABEL_FILTER_ALL : QR_LABEL_FILTER_REVIEWED,
-                                           &error)) == NULL)
+  if (catalog == NULL || (eval = qr_collection_evaluate (catalog, all_labels, threshold, &error)) == NULL)
     {
       status = qr_cli_fail (error);
       goto out;
     }
-  /* The images under evaluation: those with labels of the chosen kind (reviewed, unless --all-labels). */
-  for (guint l = 0; l < labels->len; l++)
-    {
-      QrLabelRecord *r = labels->pdata[l];
-      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (image_index, &r->image_id));
-      QrLabelBox b = { r->id, (int) r->class_id, (float) r->box.x1, (float) r->box.y1, (float) r->box.x2, (float) r->box.y2 };
-      if (at == 0)
-        {
-          g_ptr_array_add (image_labels, g_array_new (FALSE, FALSE, sizeof (QrLabelBox)));
-          at = image_labels->len;
-          g_hash_table_insert (image_index, g_memdup2 (&r->image_id, sizeof (gint64)), GUINT_TO_POINTER (at));
-        }
-      g_array_append_val ((GArray *) image_labels->pdata[at - 1], b);
-    }
-  if (image_labels->len == 0)
-    {
-      status = qr_cli_fail (g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s",
-                                         all_labels ? "the collection has no labels"
-                                                    : "no reviewed image has labels (review some, or use --all-labels)"));
-      goto out;
-    }
-  for (guint i = 0; i < models->len; i++)
-    {
-      QrModelRecord *m = models->pdata[i];
-      gint64 run = qr_catalog_latest_run (catalog, m->id, NULL);
-      g_autoptr (GArray) dets = NULL;
-      GPtrArray *per_image;
-      if (run < 0 || names->len == QR_PEERS_MAX)
-        continue;
-      dets = qr_catalog_list_detections (catalog, run, &error);
-      if (dets == NULL)
-        {
-          status = qr_cli_fail (error);
-          goto out;
-        }
-      per_image = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
-      for (guint k = 0; k < image_labels->len; k++)
-        g_ptr_array_add (per_image, g_array_new (FALSE, FALSE, sizeof (QrPeerBox)));
-      for (guint k = 0; k < dets->len; k++)
-        {
-          QrDetectionRecord *d = &g_array_index (dets, QrDetectionRecord, k);
-          guint at = GPOINTER_TO_UINT (g_hash_table_lookup (image_index, &d->image_id));
-          QrPeerBox b = { (int) names->len, (int) d->class_id, d->score, (float) d->box.x1, (float) d->box.y1,
-                          (float) d->box.x2, (float) d->box.y2 };
-          if (at > 0)
-            g_array_append_val ((GArray *) per_image->pdata[at - 1], b);
-        }
-      g_ptr_array_add (names, g_strdup (m->name));
-      g_array_append_val (runs, run);
-      g_ptr_array_add (peer_boxes, per_image);
-    }
-  if (names->len == 0)
-    {
-      status = qr_cli_fail (g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                                         "no model has run on this collection: run `quorum peers run` first"));
-      goto out;
-    }
-
+  n = eval->peer_names->len;
   printf ("%u images with %s labels, %u peers; precision and recall at score ≥ %.2f, IoU 0.5\n\n",
-          image_labels->len, all_labels ? "their" : "reviewed", names->len, threshold);
+          eval->n_images, all_labels ? "their" : "reviewed", n, threshold);
   printf ("%-16s %8s %12s %10s %8s\n", "peer", "mAP@0.5", "mAP@.5:.95", "precision", "recall");
-  for (guint p = 0; p < names->len; p++)
+  for (guint p = 0; p < n; p++)
     {
-      GPtrArray *per_image = peer_boxes->pdata[p];
-      g_autofree QrEvalImage *images = g_new0 (QrEvalImage, image_labels->len);
-      g_autoptr (GArray) e = NULL;
-      double ap = 0, ap95 = 0, pr = 0, rc = 0;
-      for (guint k = 0; k < image_labels->len; k++)
-        {
-          GArray *b = per_image->pdata[k], *l = image_labels->pdata[k];
-          images[k] = (QrEvalImage) { (QrPeerBox *) b->data, b->len, (QrLabelBox *) l->data, l->len };
-        }
-      e = qr_evaluate (images, image_labels->len, (float) threshold);
-      for (guint c = 0; c < e->len; c++)
-        {
-          QrClassEval *x = &g_array_index (e, QrClassEval, c);
-          ap += x->ap50 / e->len, ap95 += x->ap50_95 / e->len, pr += x->precision / e->len, rc += x->recall / e->len;
-        }
-      printf ("%-16s %8.3f %12.3f %10.3f %8.3f\n", (char *) names->pdata[p], ap, ap95, pr, rc);
+      GArray *e = eval->per_class->pdata[p];
+      printf ("%-16s %8.3f %12.3f %10.3f %8.3f\n", (char *) eval->peer_names->pdata[p], eval->map50[p],
+              eval->map50_95[p], eval->precision[p], eval->recall[p]);
       for (guint c = 0; per_class && c < e->len; c++)
         {
           QrClassEval *x = &g_array_index (e, QrClassEval, c);
           gint64 id = x->class_id;
-          const char *cname = g_hash_table_lookup (class_names, &id);
+          const char *cname = g_hash_table_lookup (eval->class_names, &id);
           printf ("  %-14s %8.3f %12.3f %10.3f %8.3f  (%u labels)\n", cname ? cname : "?", x->ap50, x->ap50_95,
                   x->precision, x->recall, x->n_labels);
         }
     }
-
   printf ("\nAgreement (row's boxes that the column also found, score ≥ %.2f, IoU 0.5):\n%-16s", threshold, "");
-  for (guint q = 0; q < names->len; q++)
-    printf (" %14.14s", (char *) names->pdata[q]);
+  for (guint q = 0; q < n; q++)
+    printf (" %14.14s", (char *) eval->peer_names->pdata[q]);
   printf ("\n");
-  for (guint p = 0; p < names->len; p++)
+  for (guint p = 0; p < n; p++)
     {
-      g_autofree QrEvalImage *a = g_new0 (QrEvalImage, image_labels->len);
-      printf ("%-16.16s", (char *) names->pdata[p]);
-      for (guint k = 0; k < image_labels->len; k++)
-        {
-          GArray *b = ((GPtrArray *) peer_boxes->pdata[p])->pdata[k];
-          a[k] = (QrEvalImage) { (QrPeerBox *) b->data, b->len, NULL, 0 };
-        }
-      for (guint q = 0; q < names->len; q++)
-        {
-          g_autofree QrEvalImage *bq = g_new0 (QrEvalImage, image_labels->len);
-          for (guint k = 0; k < image_labels->len; k++)
-            {
-              GArray *b = ((GPtrArray *) peer_boxes->pdata[q])->pdata[k];
-              bq[k] = (QrEvalImage) { (QrPeerBox *) b->data, b->len, NULL, 0 };
-            }
-          printf (" %14.2f", qr_peer_agreement (a, bq, image_labels->len, (float) threshold));
-        }
+      printf ("%-16.16s", (char *) eval->peer_names->pdata[p]);
+      for (guint q = 0; q < n; q++)
+        printf (" %14.2f", eval->agreement[p * n + q]);
       printf ("\n");
     }
-
-  /* Histogram of the label-mistake scores peer pressure gives these images. */
-  for (guint k = 0; k < image_labels->len; k++)
-    {
-      g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
-      g_autoptr (GArray) mistakes = NULL;
-      GArray *l = image_labels->pdata[k];
-      for (guint p = 0; p < names->len; p++)
-        {
-          GArray *b = ((GPtrArray *) peer_boxes->pdata[p])->pdata[k];
-          g_array_append_vals (all, b->data, b->len);
-        }
-      mistakes = qr_peer_pressure ((QrPeerBox *) all->data, all->len, (int) names->len, (QrLabelBox *) l->data, l->len, NULL);
-      for (guint m = 0; m < mistakes->len; m++)
-        {
-          QrMistake *x = &g_array_index (mistakes, QrMistake, m);
-          if (x->kind == QR_MISTAKE_MODEL)
-            continue;
-          histogram[MIN ((int) (x->score * 10), 9)]++;
-          n_items++;
-        }
-    }
-  printf ("\nLabel-mistake scores (%u items):\n", n_items);
+  printf ("\nLabel-mistake scores (%u items):\n", eval->n_items);
   for (int b = 0; b < 10; b++)
     {
-      guint width = n_items > 0 ? (histogram[b] * 50 + n_items - 1) / n_items : 0;
-      printf ("  %.1f–%.1f %5u ", b / 10.0, (b + 1) / 10.0, histogram[b]);
+      guint width = eval->n_items > 0 ? (eval->histogram[b] * 50 + eval->n_items - 1) / eval->n_items : 0;
+      printf ("  %.1f–%.1f %5u ", b / 10.0, (b + 1) / 10.0, eval->histogram[b]);
       for (guint w = 0; w < width; w++)
         fputs ("█", stdout);
       printf ("\n");

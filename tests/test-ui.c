@@ -10,6 +10,7 @@
 #include "qr-dataset.h"
 #include "qr-preferences.h"
 #include "qr-review.h"
+#include "qr-eval-window.h"
 #include "quorum-config.h"
 #include "test-util.h"
 
@@ -739,6 +740,24 @@ test_review_queue (void)
     g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
     g_assert_cmpint (class_id, ==, dog);
     g_assert_cmpuint (open->len, ==, 0);
+  }
+  /* Evaluation (Ctrl+I): both peers found the one labelled box; they agree with each other */
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    QrEvalWindow *eval_window = qr_eval_window_new (GTK_WINDOW (window), catalog, TRUE);
+    const QrCollectionEval *eval;
+    gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gtk_window_present (GTK_WINDOW (eval_window));
+    while (qr_eval_window_get_eval (eval_window) == NULL && qr_eval_window_get_message (eval_window) == NULL
+           && g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, FALSE);
+    eval = qr_eval_window_get_eval (eval_window);
+    g_assert_nonnull (eval);
+    g_assert_cmpuint (eval->peer_names->len, ==, 2);
+    g_assert_cmpuint (eval->n_images, ==, 1);
+    g_assert_cmpfloat (eval->map50[0], ==, 1.0);          /* the label is a dog now: found at IoU 1 */
+    g_assert_cmpfloat (eval->agreement[0 * 2 + 1], ==, 1.0);
+    gtk_window_destroy (GTK_WINDOW (eval_window));
   }
   /* Ctrl+Z: the label is a cat again and the item is back */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));

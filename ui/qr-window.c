@@ -15,6 +15,7 @@
 #include "qr-stall-monitor.h"
 #include "qr-preferences.h"
 #include "qr-review.h"
+#include "qr-eval-window.h"
 
 #include <json-glib/json-glib.h>
 
@@ -551,6 +552,20 @@ action_preferences (GtkWidget *widget, const char *name, GVariant *param)
       return;
     }
   gtk_window_present (GTK_WINDOW (qr_preferences_new (GTK_WINDOW (self), self->settings)));
+}
+
+static void
+action_evaluate (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->catalog == NULL)
+    return;
+  /* every label when nothing is reviewed yet: a plot of something rather than of nothing */
+  {
+    QrCatalogStats stats;
+    gboolean all = !qr_catalog_get_stats (self->catalog, &stats, NULL) || stats.reviewed == 0;
+    gtk_window_present (GTK_WINDOW (qr_eval_window_new (GTK_WINDOW (self), self->catalog, all)));
+  }
 }
 
 static void
@@ -1698,6 +1713,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
   gtk_widget_class_install_action (widget_class, "win.inspector", NULL, action_inspector);
+  gtk_widget_class_install_action (widget_class, "win.evaluate", NULL, action_evaluate);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.evaluate", NULL);
   gtk_widget_class_install_action (widget_class, "review.accept", NULL, action_review);
   gtk_widget_class_install_action (widget_class, "review.keep", NULL, action_review);
   gtk_widget_class_install_action (widget_class, "review.edit", NULL, action_review);
