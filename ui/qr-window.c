@@ -45,7 +45,8 @@ struct _QrWindow
   GtkListBox           *inspector;
   GPtrArray            *review_items;   /* the image on screen's open review items (QrMistakeRecord) */
   int                   review_selected;
-  GtkRevealer          *inspector_revealer;
+  AdwFlap              *inspector_flap;
+  AdwFlap              *sidebar_flap;
   gboolean              inspector_updating;
   QrCanvas             *canvas;
   GtkButton            *back_button;
@@ -1162,7 +1163,7 @@ static void
 action_inspector (GtkWidget *widget, const char *name, GVariant *param)
 {
   QrWindow *self = QR_WINDOW (widget);
-  gtk_revealer_set_reveal_child (self->inspector_revealer, !gtk_revealer_get_reveal_child (self->inspector_revealer));
+  adw_flap_set_reveal_flap (self->inspector_flap, !adw_flap_get_reveal_flap (self->inspector_flap));
 }
 
 /* Gallery cells */
@@ -1686,7 +1687,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_scale);
   gtk_widget_class_bind_template_callback (widget_class, heat_opacity_changed);
-  gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector_revealer);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector_flap);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, sidebar_flap);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_scale);
