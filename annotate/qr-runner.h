@@ -30,6 +30,19 @@ gboolean qr_run_detector (QrCatalog      *catalog,
                           gpointer        progress_data,
                           QrRunStats     *stats,
                           GError        **error);
+/* The same over some images only (ids; NULL: all). The run stays resumable for the rest. */
+gboolean qr_run_detector_on (QrCatalog      *catalog,
+                             QrDetector     *detector,
+                             const char     *name,
+                             const char     *path,
+                             double          threshold,
+                             GArray         *only,
+                             QrAbortFunc     abort,
+                             gpointer        abort_data,
+                             QrProgressFunc  progress,
+                             gpointer        progress_data,
+                             QrRunStats     *stats,
+                             GError        **error);
 
 /* The folder where the user's models live (default $XDG_DATA_HOME/quorum/models); the app sets
  * it from its preferences. Thread-safe. */

@@ -140,6 +140,15 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
                  QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress, gpointer progress_data,
                  QrRunStats *stats, GError **error)
 {
+  return qr_run_detector_on (catalog, detector, name, path, threshold, NULL, abort, abort_data, progress, progress_data,
+                             stats, error);
+}
+
+gboolean
+qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, const char *path, double threshold,
+                    GArray *only, QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress,
+                    gpointer progress_data, QrRunStats *stats, GError **error)
+{
   g_autoptr (GPtrArray) todo = NULL;
   g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autofree char *params = run_params (detector, threshold);
@@ -167,6 +176,24 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
   todo = qr_catalog_list_images_to_run (catalog, stats->run_id, error);
   if (todo == NULL)
     return FALSE;
+  if (only != NULL)
+    {
+      /* a selection: the same run, so that Detect over everything later does only the rest */
+      g_autoptr (GHashTable) wanted = g_hash_table_new (g_int64_hash, g_int64_equal);
+      guint kept = 0;
+      for (guint i = 0; i < only->len; i++)
+        g_hash_table_add (wanted, &g_array_index (only, gint64, i));
+      for (guint i = 0; i < todo->len; i++)
+        {
+          QrImageRecord *r = todo->pdata[i];
+          if (g_hash_table_contains (wanted, &r->id))
+            {
+              todo->pdata[i] = todo->pdata[kept];
+              todo->pdata[kept++] = r;
+            }
+        }
+      g_ptr_array_set_size (todo, kept);
+    }
   stats->remaining = todo->len;
 
   batch_started = g_get_monotonic_time ();
@@ -245,7 +272,8 @@ qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, con
       if (progress != NULL)
         progress (stats->images, todo->len, progress_data);
     }
-  return qr_catalog_finish_run (catalog, stats->run_id, stats->stopped ? "cancelled" : "done", error);
+  /* a selection leaves the run open for the rest of the collection, like a cancel */
+  return qr_catalog_finish_run (catalog, stats->run_id, stats->stopped || only != NULL ? "cancelled" : "done", error);
 
 fail:
   qr_catalog_rollback (catalog);

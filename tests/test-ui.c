@@ -772,6 +772,70 @@ test_review_queue (void)
   test_remove_tree (tmp);
 }
 
+/* Detect over a selection of the gallery: only the selected images run; Detect again with one
+ * image selected runs the rest of the same run. */
+static void
+test_detect_selection (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkSelectionModel *selection;
+  QrWindow *window;
+  gsize len;
+
+  if (!have_display)
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  if (!g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/centernet.json", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *to = g_strdup_printf ("%s/dog%d.jpg", tmp, i);
+      bytes[len - 3] = (char) i;
+      test_write_bytes (to, bytes, len);
+    }
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  spin_until (window_idle, window, 30);
+  selection = gtk_grid_view_get_model (GTK_GRID_VIEW (qr_window_get_grid_view (window)));
+  g_assert_true (gtk_selection_model_select_item (selection, 0, TRUE));
+  g_assert_true (gtk_selection_model_select_item (selection, 2, FALSE));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  spin_until (window_idle, window, 60);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+    gint64 run = qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id, &error);
+    g_autoptr (GPtrArray) todo = qr_catalog_list_images_to_run (catalog, run, &error);
+    g_assert_cmpuint (todo->len, ==, 1);
+    g_assert_cmpstr (((QrImageRecord *) todo->pdata[0])->path, ==, "dog1.jpg");
+  }
+  g_assert_true (gtk_selection_model_select_item (selection, 1, TRUE));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  spin_until (window_idle, window, 60);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    QrCatalogStats stats;
+    g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+    gint64 run = qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id, &error);
+    g_autoptr (GPtrArray) todo = qr_catalog_list_images_to_run (catalog, run, &error);
+    g_assert_cmpuint (todo->len, ==, 0);
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.runs, ==, 1);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 /* The app's settings from the schema compiled into the build tree, kept in memory. */
 static GSettings *
 build_settings (void)
@@ -883,6 +947,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/detect-action-stores-a-run", test_window_detect);
   g_test_add_func ("/ui/preferences/model-and-threshold-drive-detect", test_preferences);
   g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
+  g_test_add_func ("/ui/window/detect-over-a-selection", test_detect_selection);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
   return g_test_run ();
 }

@@ -64,7 +64,8 @@ struct _QrWindow
   QrCatalog            *catalog;        /* the main thread's connection */
   QrHistory            *history;        /* label edits of this collection, for undo */
   QrImageList          *images;
-  GtkSingleSelection   *selection;
+  GtkMultiSelection    *selection;      /* Ctrl/Shift-click and rubberband; Detect runs over it */
+  GArray               *detect_only;    /* image ids for the next Detect, NULL: all */
   GCancellable         *job_cancellable;
   GCancellable         *viewer_cancellable;
   QrDetector           *heat_detector;  /* for heatmaps; used by one task at a time */
@@ -293,6 +294,7 @@ typedef struct
   QrWindow *window;   /* kept alive by the task's source object */
   JobPhase  phase;
   /* Detect: read from the preferences when the job starts */
+  GArray   *only;     /* image ids, NULL: the whole collection */
   char     *model;
   double    threshold;
   int       threads;
@@ -312,6 +314,8 @@ job_free (Job *job)
   g_free (job->root);
   g_free (job->db_path);
   g_free (job->model);
+  if (job->only != NULL)
+    g_array_unref (job->only);
   g_free (job);
 }
 
@@ -476,7 +480,8 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
       return;
     }
   post_progress (job, JOB_PHASE_DETECT, 0, 0);
-  if (!qr_run_detector (catalog, detector, job->model, path, job->threshold, job_cancelled, cancellable, detect_progress,
+  if (!qr_run_detector_on (catalog, detector, job->model, path, job->threshold, job->only, job_cancelled, cancellable,
+                           detect_progress,
                         job, &stats, &error))
     {
       g_task_return_error (task, error);
@@ -622,6 +627,7 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   job->model = self->settings ? g_settings_get_string (self->settings, "detect-model") : g_strdup ("centernet");
   job->threshold = self->settings ? g_settings_get_double (self->settings, "detect-threshold") : 0.25;
   job->threads = self->settings ? g_settings_get_int (self->settings, "cpu-threads") : 0;
+  job->only = g_steal_pointer (&self->detect_only);
   task = g_task_new (self, self->job_cancellable, job_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_set_name (task, "quorum-collection-job");
@@ -824,7 +830,7 @@ show_image_at (QrWindow *self, guint position)
   if (item == NULL)
     return;
   self->viewer_position = position;
-  gtk_single_selection_set_selected (self->selection, position);
+  gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
   g_clear_object (&self->viewer_cancellable);
@@ -1361,9 +1367,36 @@ static void
 action_detect (GtkWidget *widget, const char *name, GVariant *param)
 {
   QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GtkBitset) selected = NULL;
+  guint64 n;
 
-  if (self->catalog != NULL)
-    start_job_with (self, run_detect_job, _("Detecting objects…"));
+  if (self->catalog == NULL)
+    return;
+  /* more than one image selected in the gallery: Detect runs over those (one selected image is
+   * just where the keyboard is, so the whole collection runs) */
+  selected = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
+  n = gtk_bitset_get_size (selected);
+  g_clear_pointer (&self->detect_only, g_array_unref);
+  if (n > 1 && g_str_equal (gtk_stack_get_visible_child_name (self->stack), "gallery"))
+    {
+      GtkBitsetIter iter;
+      guint position;
+      self->detect_only = g_array_sized_new (FALSE, FALSE, sizeof (gint64), (guint) n);
+      for (gboolean ok = gtk_bitset_iter_init_first (&iter, selected, &position); ok;
+           ok = gtk_bitset_iter_next (&iter, &position))
+        {
+          g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), position);
+          gint64 id = item ? qr_image_item_get_id (item) : -1;
+          if (id > 0)
+            g_array_append_val (self->detect_only, id);
+        }
+      {
+        g_autofree char *label = g_strdup_printf (_("Detecting objects in %u selected images…"), self->detect_only->len);
+        start_job_with (self, run_detect_job, label);
+      }
+      return;
+    }
+  start_job_with (self, run_detect_job, _("Detecting objects…"));
 }
 
 /* Heatmap (H): CenterNet's class scores for the image on screen, computed on a thread and kept;
@@ -1640,6 +1673,7 @@ qr_window_dispose (GObject *object)
     g_cancellable_cancel (self->viewer_cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
   g_clear_object (&self->selection);
+  g_clear_pointer (&self->detect_only, g_array_unref);
   g_clear_object (&self->images);
   g_clear_object (&self->history);
   g_clear_object (&self->catalog);
@@ -1755,9 +1789,8 @@ qr_window_init (QrWindow *self)
   g_mutex_init (&self->heat_lock);
 
   self->images = qr_image_list_new ();
-  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
-  gtk_single_selection_set_autoselect (self->selection, FALSE);
-  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  self->selection = gtk_multi_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
+  gtk_grid_view_set_enable_rubberband (self->grid_view, TRUE);
   g_signal_connect (factory, "setup", G_CALLBACK (cell_setup), self);
   g_signal_connect (factory, "bind", G_CALLBACK (cell_bind), self);
   g_signal_connect (factory, "unbind", G_CALLBACK (cell_unbind), self);
