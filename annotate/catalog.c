@@ -150,6 +150,11 @@ static const char *const migrations[] = {
   "  detection_id INTEGER PRIMARY KEY REFERENCES detections (id) ON DELETE CASCADE,"
   "  who TEXT NOT NULL,"
   "  at_us INTEGER NOT NULL);",
+
+  /* 5: a peer trained out of fold: it only votes on the fold it did not see (qr_image_fold). */
+  "ALTER TABLE models ADD COLUMN held_out_fold INTEGER;"
+  "ALTER TABLE models ADD COLUMN n_folds INTEGER;"
+  "ALTER TABLE models ADD COLUMN fold_seed INTEGER NOT NULL DEFAULT 0;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);
@@ -1228,13 +1233,32 @@ qr_model_record_free (QrModelRecord *record)
   g_free (record);
 }
 
+gboolean
+qr_catalog_set_model_fold (QrCatalog *self, const char *name, int held_out_fold, int n_folds, gint64 seed,
+                           GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self, "UPDATE models SET held_out_fold = ?2, n_folds = ?3, fold_seed = ?4"
+                                      " WHERE name = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  if (n_folds > 0)
+    {
+      sqlite3_bind_int (stmt, 2, held_out_fold);
+      sqlite3_bind_int (stmt, 3, n_folds);
+    }
+  sqlite3_bind_int64 (stmt, 4, seed);
+  return step_done (self, stmt, error);
+}
+
 GPtrArray *
 qr_catalog_list_models (QrCatalog *self, GError **error)
 {
   sqlite3_stmt *stmt = prepare (self,
                                 "SELECT m.id, m.name, m.kind, m.location,"
                                 "  (SELECT count(*) FROM runs r WHERE r.model_id = m.id),"
-                                "  (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE r.model_id = m.id)"
+                                "  (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE r.model_id = m.id),"
+                                "  m.held_out_fold, m.n_folds, m.fold_seed"
                                 " FROM models m ORDER BY m.id", error);
   g_autoptr (GPtrArray) models = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_model_record_free);
   int rc;
@@ -1250,6 +1274,9 @@ qr_catalog_list_models (QrCatalog *self, GError **error)
       m->location = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
       m->runs = sqlite3_column_int64 (stmt, 4);
       m->detections = sqlite3_column_int64 (stmt, 5);
+      m->held_out_fold = sqlite3_column_type (stmt, 6) == SQLITE_NULL ? -1 : sqlite3_column_int (stmt, 6);
+      m->n_folds = sqlite3_column_type (stmt, 7) == SQLITE_NULL ? 0 : sqlite3_column_int (stmt, 7);
+      m->fold_seed = sqlite3_column_int64 (stmt, 8);
       g_ptr_array_add (models, m);
     }
   sqlite3_reset (stmt);

@@ -509,19 +509,29 @@ qr_export_options_init (QrExportOptions *options)
   options->images = QR_EXPORT_IMAGES_NONE;
 }
 
-/* A reproducible split: each image's side depends on the seed and its path alone, so adding
- * images to a collection never moves the others between train and val. */
-static gboolean
-in_val_split (const char *path, guint64 seed, double split)
+/* An image's place in [0, 1) from the seed and its path alone (52 bits of SHA-256), so adding
+ * images to a collection never moves the others between train and val, or between folds. */
+static double
+image_position (const char *path, guint64 seed)
 {
   g_autofree char *key = g_strdup_printf ("%" G_GUINT64_FORMAT ":%s", seed, path);
   g_autofree char *digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
-  guint64 v;
 
   digest[13] = '\0';
-  v = g_ascii_strtoull (digest, NULL, 16); /* 52 bits */
+  return (double) g_ascii_strtoull (digest, NULL, 16) / (double) (1ull << 52);
+}
 
-  return (double) v / (double) (1ull << 52) >= split;
+static gboolean
+in_val_split (const char *path, guint64 seed, double split)
+{
+  return image_position (path, seed) >= split;
+}
+
+int
+qr_image_fold (const char *path, guint64 seed, int n_folds)
+{
+  int fold = (int) (image_position (path, seed) * n_folds);
+  return MIN (fold, n_folds - 1);
 }
 
 char *
@@ -585,7 +595,7 @@ qr_dataset_export (QrCatalog             *catalog,
   g_autofree char *staging = NULL;
   g_autofree char *old = NULL;
   QrExportStats local_stats;
-  gboolean split = options->split > 0 && options->split < 1;
+  gboolean split = (options->split > 0 && options->split < 1) || options->n_folds > 0;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (QR_IS_CATALOG (catalog), FALSE);
@@ -643,7 +653,8 @@ qr_dataset_export (QrCatalog             *catalog,
       image->image_id = r->id;
       image->width = r->width;
       image->height = r->height;
-      image->val = split && in_val_split (r->path, options->seed, options->split);
+      image->val = options->n_folds > 0 ? qr_image_fold (r->path, options->seed, options->n_folds) == options->fold
+                                        : split && in_val_split (r->path, options->seed, options->split);
       g_hash_table_insert (by_id, &r->id, image);
     }
   for (guint l = 0; l < labels->len; l++)

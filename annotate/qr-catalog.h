@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 4
+#define QR_CATALOG_SCHEMA_VERSION 5
 
 typedef enum
 {
@@ -278,6 +278,9 @@ typedef struct
   char   *location;
   gint64  runs;
   gint64  detections;
+  int     held_out_fold;   /* -1: the model saw every image in training (as far as Quorum knows) */
+  int     n_folds;
+  gint64  fold_seed;
 } QrModelRecord;
 
 void           qr_model_record_free        (QrModelRecord *record);
@@ -288,6 +291,14 @@ GPtrArray     *qr_catalog_list_models      (QrCatalog   *self,
 /* -1 with QR_CATALOG_ERROR_NOT_FOUND when there is none of that name. */
 gint64         qr_catalog_find_model       (QrCatalog   *self,
                                             const char  *name,
+                                            GError     **error);
+/* A peer trained without fold held_out_fold of n_folds (qr_image_fold with seed): in the review it
+ * votes only on that fold's images. n_folds 0 clears it. */
+gboolean       qr_catalog_set_model_fold   (QrCatalog   *self,
+                                            const char  *name,
+                                            int          held_out_fold,
+                                            int          n_folds,
+                                            gint64       seed,
                                             GError     **error);
 /* Removes a model with its runs and detections. */
 gboolean       qr_catalog_remove_model     (QrCatalog   *self,

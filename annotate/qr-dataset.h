@@ -78,9 +78,18 @@ typedef struct
   QrLabelFilter    filter;     /* all labels, reviewed images only, corrected labels only */
   double           split;      /* share of images in train (0 < split <= 1; 1 = one set) */
   guint64          seed;       /* the split depends on seed and each image's path only */
+  int              fold;       /* with n_folds > 0: val is fold `fold` of n_folds (qr_image_fold), */
+  int              n_folds;    /*   train the other folds — for K peers trained out of fold */
   QrExportImages   images;
   gboolean         overwrite;
 } QrExportOptions;
+
+/* Which of n folds an image is in: from the seed and its path only (SHA-256), so adding images
+ * never moves the others. The same function splits exports and tells the review which images a
+ * peer trained on fold k's complement never saw. */
+int qr_image_fold (const char *path,
+                   guint64     seed,
+                   int         n_folds);
 
 typedef struct
 {

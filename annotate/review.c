@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "quorum-review"
 
 #include "qr-review.h"
+#include "qr-dataset.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -11,6 +12,7 @@ typedef struct
 {
   GHashTable *class_names;            /* catalog class id → name */
   GHashTable *classes[QR_PEERS_MAX];  /* names a peer has; NULL: every class */
+  gboolean    blind[QR_PEERS_MAX];    /* the image being scored was in the peer's training folds */
 } PeerClasses;
 
 static gboolean
@@ -19,6 +21,8 @@ peer_knows (int peer, int class_id, gpointer data)
   PeerClasses *pc = data;
   gint64 id = class_id;
   const char *name;
+  if (pc->blind[peer])
+    return FALSE;
   if (pc->classes[peer] == NULL)
     return TRUE;
   name = g_hash_table_lookup (pc->class_names, &id);
@@ -79,6 +83,9 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
   g_autoptr (GHashTable) image_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   PeerClasses pc = { 0 };
   QrPeerOptions options;
+  int held_out[QR_PEERS_MAX], n_folds[QR_PEERS_MAX];
+  gint64 fold_seed[QR_PEERS_MAX];
+  g_autoptr (GHashTable) paths = NULL;   /* image id → path, when a peer is out of fold */
   GHashTableIter iter;
   gpointer key;
   GError *local = NULL;
@@ -108,9 +115,26 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
         g_autofree char *params = qr_catalog_get_run_params (catalog, run, NULL);
         pc.classes[review->peer_names->len] = run_classes (params);
       }
+      held_out[review->peer_names->len] = m->held_out_fold;
+      n_folds[review->peer_names->len] = m->n_folds;
+      fold_seed[review->peer_names->len] = m->fold_seed;
       g_ptr_array_add (review->peer_names, g_strdup (m->name));
       g_array_append_val (runs, run);
     }
+  /* peers trained out of fold vote only on the fold they did not see */
+  for (guint p = 0; p < review->peer_names->len && paths == NULL; p++)
+    if (n_folds[p] > 0)
+      {
+        g_autoptr (GPtrArray) images = qr_catalog_list_images (catalog, -1, error);
+        if (images == NULL)
+          goto fail;
+        paths = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+        for (guint i = 0; i < images->len; i++)
+          {
+            QrImageRecord *r = images->pdata[i];
+            g_hash_table_insert (paths, g_memdup2 (&r->id, sizeof (gint64)), g_strdup (r->path));
+          }
+      }
   if (review->peer_names->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -160,10 +184,29 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
     {
       GArray *boxes = g_hash_table_lookup (boxes_by_image, key);
       GArray *image_labels = g_hash_table_lookup (labels_by_image, key);
-      g_autoptr (GArray) mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
-                                                      (int) review->peer_names->len,
-                                                      image_labels ? (QrLabelBox *) image_labels->data : NULL,
-                                                      image_labels ? image_labels->len : 0, &options);
+      g_autoptr (GArray) seen = NULL;
+      g_autoptr (GArray) mistakes = NULL;
+      gboolean any_blind = FALSE;
+
+      for (guint p = 0; p < review->peer_names->len; p++)
+        {
+          const char *path = paths ? g_hash_table_lookup (paths, key) : NULL;
+          pc.blind[p] = n_folds[p] > 0 && path != NULL && qr_image_fold (path, (guint64) fold_seed[p], n_folds[p]) != held_out[p];
+          any_blind |= pc.blind[p];
+        }
+      if (any_blind && boxes != NULL)
+        {
+          /* a peer that trained on this image neither votes nor dissents here */
+          seen = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
+          for (guint b = 0; b < boxes->len; b++)
+            if (!pc.blind[g_array_index (boxes, QrPeerBox, b).peer])
+              g_array_append_val (seen, g_array_index (boxes, QrPeerBox, b));
+          boxes = seen;
+        }
+      mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
+                                   (int) review->peer_names->len,
+                                   image_labels ? (QrLabelBox *) image_labels->data : NULL,
+                                   image_labels ? image_labels->len : 0, &options);
       for (guint m = 0; m < mistakes->len; m++)
         {
           QrReviewItem item = { g_array_index (mistakes, QrMistake, m), *(gint64 *) key };

@@ -528,11 +528,30 @@ out:
   return status;
 }
 
+/* "K/N": fold K (0-based) of N. */
+static gboolean
+parse_fold (const char *text, int *fold, int *n)
+{
+  char *end;
+  long k, total;
+  if (text == NULL)
+    return FALSE;
+  k = strtol (text, &end, 10);
+  if (end == text || *end != '/')
+    return FALSE;
+  total = strtol (end + 1, &end, 10);
+  if (*end != '\0' || total < 2 || total > 100 || k < 0 || k >= total)
+    return FALSE;
+  *fold = (int) k;
+  *n = (int) total;
+  return TRUE;
+}
+
 static int
 cmd_export (int argc, char **argv)
 {
   CommonOptions common = { 0 };
-  g_autofree char *format = NULL, *only = NULL, *images = NULL;
+  g_autofree char *format = NULL, *only = NULL, *images = NULL, *fold = NULL;
   double split = 1.0;
   gint64 seed = 0;
   gboolean overwrite = FALSE;
@@ -542,6 +561,8 @@ cmd_export (int argc, char **argv)
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "all (default), reviewed or corrected", "WHICH" },
     { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, "Train share, e.g. 0.9 (default 1: no split)", "SHARE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the split (default 0)", "N" },
+    { "fold", 0, 0, G_OPTION_ARG_STRING, &fold, "K/N: val is fold K of N, train the other folds (to train a peer "
+      "out of fold; see models add --held-out)", "K/N" },
     { "images", 0, 0, G_OPTION_ARG_STRING, &images, "none (default), copy or link", "HOW" },
     { "overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite, "Replace OUT if it exists", NULL },
     { NULL }
@@ -601,6 +622,11 @@ cmd_export (int argc, char **argv)
     }
   options.split = split;
   options.seed = (guint64) seed;
+  if (fold != NULL && !parse_fold (fold, &options.fold, &options.n_folds))
+    {
+      status = qr_cli_usage_error (context, "--fold must be K/N with 0 <= K < N, N from 2 to 100");
+      goto out;
+    }
   options.out_dir = common.rest[0];
   options.overwrite = overwrite;
 
@@ -1054,14 +1080,23 @@ static int
 cmd_models (int argc, char **argv)
 {
   CommonOptions common = { 0 };
+  g_autofree char *held_out = NULL;
+  gint64 fold_seed = 0;
+  GOptionEntry entries[] = {
+    { "held-out", 0, 0, G_OPTION_ARG_STRING, &held_out, "add: the model was trained without fold K of N (export "
+      "--fold K/N): it votes only on that fold's images", "K/N" },
+    { "fold-seed", 0, 0, G_OPTION_ARG_INT64, &fold_seed, "add: the --seed those folds were made with (default 0)", "N" },
+    { NULL }
+  };
   g_autoptr (GOptionContext) context = g_option_context_new ("list | add NAME PATH | remove NAME — a collection's models");
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (GPtrArray) models = NULL;
   GError *error = NULL;
   const char *verb;
   guint n_args;
-  int status;
+  int status, fold = -1, n_folds = 0;
 
+  g_option_context_add_main_entries (context, entries, NULL);
   add_common_entries_named (context, &common, "VERB [ARGS]");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -1075,6 +1110,11 @@ cmd_models (int argc, char **argv)
       && !(g_str_equal (verb, "remove") && n_args == 2))
     {
       status = qr_cli_usage_error (context, "say list, add NAME PATH, or remove NAME");
+      goto out;
+    }
+  if (held_out != NULL && !parse_fold (held_out, &fold, &n_folds))
+    {
+      status = qr_cli_usage_error (context, "--held-out must be K/N with 0 <= K < N, N from 2 to 100");
       goto out;
     }
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
@@ -1095,7 +1135,13 @@ cmd_models (int argc, char **argv)
           status = qr_cli_fail (error);
           goto out;
         }
-      printf ("added %s (%s, %s)\n", common.rest[1], qr_detector_get_name (detector), absolute);
+      if (n_folds > 0 && !qr_catalog_set_model_fold (catalog, common.rest[1], fold, n_folds, fold_seed, &error))
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      printf ("added %s (%s, %s)%s\n", common.rest[1], qr_detector_get_name (detector), absolute,
+              n_folds > 0 ? ": votes only on the fold it did not see" : "");
     }
   else if (g_str_equal (verb, "remove"))
     {
@@ -1120,8 +1166,10 @@ cmd_models (int argc, char **argv)
         {
           QrModelRecord *m = models->pdata[i];
           have_default |= g_str_equal (m->name, "centernet");
-          printf ("%-12s %-5s %4" G_GINT64_FORMAT " runs %8" G_GINT64_FORMAT " detections  %s\n", m->name, m->kind,
-                  m->runs, m->detections, m->location ? m->location : "");
+          g_autofree char *fold_note = m->n_folds > 0 ? g_strdup_printf ("  (held out fold %d/%d)", m->held_out_fold,
+                                                                          m->n_folds) : g_strdup ("");
+          printf ("%-12s %-5s %4" G_GINT64_FORMAT " runs %8" G_GINT64_FORMAT " detections  %s%s\n", m->name, m->kind,
+                  m->runs, m->detections, m->location ? m->location : "", fold_note);
         }
       if (!have_default)
         printf ("%-12s %-5s (the default; not run on this collection yet)  %s\n", "centernet", "tfjs",

@@ -2,6 +2,7 @@
 #include "qr-catalog.h"
 #include "qr-history.h"
 #include "qr-review.h"
+#include "qr-dataset.h"
 #include "test-util.h"
 
 #include <string.h>
@@ -187,7 +188,9 @@ test_migration_v1_to_v2 (Fixture *f, gconstpointer data)
   g_clear_object (&catalog);
 
   /* Turn the file back into what schema 1 wrote, with its label. */
-  exec_sql (f->db, "DROP TABLE rejections; DROP TABLE mistakes; DROP TABLE decisions;"
+  exec_sql (f->db, "ALTER TABLE models DROP COLUMN held_out_fold; ALTER TABLE models DROP COLUMN n_folds;"
+                   "ALTER TABLE models DROP COLUMN fold_seed;"
+                   "DROP TABLE rejections; DROP TABLE mistakes; DROP TABLE decisions;"
                    "DROP TABLE captions; DROP INDEX labels_image; ALTER TABLE labels DROP COLUMN iscrowd;"
                    "CREATE INDEX labels_image ON labels (image_id) WHERE deleted_us IS NULL;"
                    "PRAGMA user_version = 1;");
@@ -566,6 +569,59 @@ test_review_decisions (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM decisions WHERE who != '' AND at_us > 0"), ==, 2);
 }
 
+/* A peer trained out of fold votes only on the fold it did not see: on an image of its training
+ * folds it abstains ("c": null), on its held-out fold it votes. */
+static void
+test_review_out_of_fold (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 100, 100, 200, 220 };
+  gint64 dog, cat, a, b, c, ra, rb, rc;
+  int fold = qr_image_fold ("a.jpg", 0, 2);
+
+  record->path = g_strdup ("a.jpg");
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+  qr_catalog_add_label (catalog, record->id, cat, &box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+  a = qr_catalog_add_model (catalog, "a", "tfjs", NULL, &error);
+  b = qr_catalog_add_model (catalog, "b", "tfjs", NULL, &error);
+  c = qr_catalog_add_model (catalog, "c", "tfjs", NULL, &error);
+  ra = qr_catalog_start_run (catalog, a, "{}", &error);
+  rb = qr_catalog_start_run (catalog, b, "{}", &error);
+  rc = qr_catalog_start_run (catalog, c, "{}", &error);
+  qr_catalog_add_detection (catalog, ra, record->id, dog, 0.9, &box, &error);
+  qr_catalog_add_detection (catalog, rb, record->id, dog, 0.9, &box, &error);
+  qr_catalog_add_detection (catalog, rc, record->id, cat, 0.95, &box, &error);
+  g_assert_no_error (error);
+
+  float score[2] = { 0, 0 };
+  for (int held_out = 0; held_out < 2; held_out++)
+    {
+      g_autoptr (QrReview) review = NULL;
+      const QrReviewItem *wrong = NULL;
+      g_assert_true (qr_catalog_set_model_fold (catalog, "c", held_out, 2, 0, &error));
+      review = qr_review_compute (catalog, NULL, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < review->items->len; i++)
+        if (g_array_index (review->items, QrReviewItem, i).mistake.kind == QR_MISTAKE_WRONG_CLASS)
+          wrong = &g_array_index (review->items, QrReviewItem, i);
+      g_assert_nonnull (wrong);
+      score[held_out == fold] = wrong->mistake.score;
+      if (held_out == fold)
+        g_assert_cmpfloat (wrong->mistake.votes[2], ==, 0);   /* c sees no dog there: it votes, for the cat */
+      else
+        {
+          g_autofree char *votes = qr_review_votes_json (review, &wrong->mistake);
+          g_assert_nonnull (strstr (votes, "\"c\": null"));
+        }
+    }
+  /* c's support for the label weakens the item only where c never saw the image */
+  g_assert_cmpfloat (score[1], <, score[0]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -583,6 +639,7 @@ main (int argc, char **argv)
   ADD ("/catalog/history/edit-undo-redo", test_history);
   ADD ("/catalog/views/filters-sorts-counts", test_views);
   ADD ("/catalog/review/decide-undo-recompute", test_review_decisions);
+  ADD ("/catalog/review/out-of-fold-peer", test_review_out_of_fold);
 #undef ADD
   return g_test_run ();
 }

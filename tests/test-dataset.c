@@ -252,6 +252,32 @@ test_split (Fixture *f, gconstpointer data)
     }
   g_assert_cmpstr (list1, ==, list2);   /* same seed, same split */
   g_assert_cmpstr (list1, !=, list3);   /* another seed, another split */
+
+  /* K folds: val is exactly fold k (qr_image_fold), the folds cover every image once */
+  {
+    guint total_val = 0;
+    g_autoptr (GPtrArray) all = qr_catalog_list_images (f->catalog, -1, &error);
+    for (int k = 0; k < 3; k++)
+      {
+        g_autofree char *name = g_strdup_printf ("fold%d", k);
+        g_autofree char *out = g_build_filename (f->tmp, name, NULL);
+        guint expected = 0;
+        for (guint i = 0; i < all->len; i++)
+          expected += qr_image_fold (((QrImageRecord *) all->pdata[i])->path, 9, 3) == k;
+        qr_export_options_init (&options);
+        options.format = QR_DATASET_VOC;
+        options.out_dir = out;
+        options.seed = 9;
+        options.fold = k;
+        options.n_folds = 3;
+        g_assert_true (qr_dataset_export (f->catalog, &options, &es, NULL, NULL, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (es.val, ==, expected);
+        g_assert_cmpuint (es.train, ==, es.images - expected);
+        total_val += es.val;
+      }
+    g_assert_cmpuint (total_val, ==, 305);
+  }
 }
 
 static void
