@@ -133,6 +133,12 @@ struct _QrGraph
 /* Building */
 int      qr_graph_add_tensor   (QrGraph     *graph,
                                 const char  *name);
+/* A constant tensor taking data (rank × dims floats). */
+int      qr_graph_add_const    (QrGraph     *graph,
+                                const char  *name,
+                                int          rank,
+                                const int   *dims,
+                                float       *data);
 int      qr_graph_find_tensor  (QrGraph     *graph,
                                 const char  *name);
 QrNode  *qr_graph_add_node     (QrGraph     *graph,

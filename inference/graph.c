@@ -98,6 +98,18 @@ qr_graph_add_tensor (QrGraph *graph, const char *name)
 }
 
 int
+qr_graph_add_const (QrGraph *graph, const char *name, int rank, const int *dims, float *data)
+{
+  int id = qr_graph_add_tensor (graph, name);
+  QrTensor *t = qr_graph_tensor (graph, id);
+  t->is_const = TRUE;
+  t->shape.rank = rank;
+  memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
+  t->data = data;
+  return id;
+}
+
+int
 qr_graph_find_tensor (QrGraph *graph, const char *name)
 {
   return GPOINTER_TO_INT (g_hash_table_lookup (graph->by_name, name)) - 1;

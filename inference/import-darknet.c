@@ -404,25 +404,13 @@ read_header (Builder *b, GError **error)
 /* Graph building ----------------------------------------------------------------------------- */
 
 static int
-add_const (QrGraph *graph, const char *name, int rank, const int *dims, float *data)
-{
-  int id = qr_graph_add_tensor (graph, name);
-  QrTensor *t = qr_graph_tensor (graph, id);
-  t->is_const = TRUE;
-  t->shape.rank = rank;
-  memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
-  t->data = data;
-  return id;
-}
-
-static int
 add_ints (QrGraph *graph, const char *name, int n, const int *values)
 {
   float *data = g_new (float, n);
   int dims[1] = { n };
   for (int i = 0; i < n; i++)
     data[i] = (float) values[i];
-  return add_const (graph, name, 1, dims, data);
+  return qr_graph_add_const (graph, name, 1, dims, data);
 }
 
 static QrNode *
@@ -537,8 +525,8 @@ build_conv (Builder *b, Section *s, int index, Layer *in, Layer *out, GError **e
   bdims[0] = filters;
   out->tensor = qr_graph_add_tensor (b->graph, name);
   {
-    int w_id = add_const (b->graph, wname, 4, wdims, kernel);
-    int b_id = add_const (b->graph, bname, 1, bdims, bias);
+    int w_id = qr_graph_add_const (b->graph, wname, 4, wdims, kernel);
+    int b_id = qr_graph_add_const (b->graph, bname, 1, bdims, bias);
     node = add_node (b->graph, depthwise ? QR_OP_DEPTHWISE : QR_OP_CONV2D, name, "convolutional", out->tensor);
     node->inputs[node->n_inputs++] = in->tensor;
     node->inputs[node->n_inputs++] = w_id;

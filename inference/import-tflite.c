@@ -337,18 +337,6 @@ make_tensor (Reader *r, guint32 i)
   return TRUE;
 }
 
-static int
-add_const (QrGraph *graph, const char *name, int rank, const int *dims, float *data)
-{
-  int id = qr_graph_add_tensor (graph, name);
-  QrTensor *t = qr_graph_tensor (graph, id);
-  t->is_const = TRUE;
-  t->shape.rank = rank;
-  memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
-  t->data = data;
-  return id;
-}
-
 static gboolean
 activation (Reader *r, int fused, QrActivation *act, const char *op_name)
 {
@@ -472,7 +460,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
             dims[3] = mult;
             {
               g_autofree char *name = g_strconcat (w->name, "/hwcm", NULL);
-              wid = add_const (r->graph, name, 4, dims, g_memdup2 (w->data, qr_shape_size (&w->shape) * sizeof (float)));
+              wid = qr_graph_add_const (r->graph, name, 4, dims, g_memdup2 (w->data, qr_shape_size (&w->shape) * sizeof (float)));
             }
           }
         else
@@ -485,7 +473,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
                 for (int x = 0; x < KW; x++)
                   for (int i = 0; i < I; i++)
                     t[(((gsize) y * KW + x) * I + i) * O + o] = w->data[(((gsize) o * KH + y) * KW + x) * I + i];
-            wid = add_const (r->graph, name, 4, dims, t);
+            wid = qr_graph_add_const (r->graph, name, 4, dims, t);
           }
         node = node_for (r, depthwise ? QR_OP_DEPTHWISE : QR_OP_CONV2D, op_name, out);
         node->inputs[node->n_inputs++] = in[0];
@@ -574,7 +562,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
         for (guint32 i = 0; i < n_in; i++)
           node->inputs[node->n_inputs++] = in[i];
         value[0] = (float) axis;
-        node->inputs[node->n_inputs++] = add_const (r->graph, name, 1, dims, value);
+        node->inputs[node->n_inputs++] = qr_graph_add_const (r->graph, name, 1, dims, value);
         if (!activation (r, (int) int_field (b, opts, 1, 1, 0), &act, op_name))
           return FALSE;
         with_activation (r, node, act);
@@ -596,7 +584,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
           shape[0] = -1; /* the batch */
         node = node_for (r, QR_OP_RESHAPE, op_name, out);
         node->inputs[node->n_inputs++] = in[0];
-        node->inputs[node->n_inputs++] = add_const (r->graph, name, 1, dims, shape);
+        node->inputs[node->n_inputs++] = qr_graph_add_const (r->graph, name, 1, dims, shape);
         return TRUE;
       }
 

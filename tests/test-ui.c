@@ -21,6 +21,24 @@ void quorum_register_resource (void);
 
 static gboolean have_display;
 static GtkWidget *find_type (GtkWidget *root, GType type);
+
+/* n copies of a demo photo named like prefix00.jpg, each with one byte changed so that no two
+ * files share a hash (the indexer would take them for one file moved). */
+static void
+copy_photo_variants (const char *dir, const char *photo, int n, const char *prefix)
+{
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, photo, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *to = g_strdup_printf ("%s/%s%02d.jpg", dir, prefix, i);
+      bytes[len - 3] = (char) i;
+      test_write_bytes (to, bytes, len);
+    }
+}
 static GtkWidget *find_named (GtkWidget *root, const char *name);
 
 static void
@@ -603,11 +621,8 @@ static void
 test_cancel_detect (void)
 {
   g_autofree char *tmp = test_make_tmpdir ();
-  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-horses.jpg", NULL);
-  g_autofree char *bytes = NULL;
   g_autoptr (GError) error = NULL;
   QrWindow *window;
-  gsize len;
   guint left;
 
   if (!have_display)
@@ -620,14 +635,7 @@ test_cancel_detect (void)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-  for (int i = 0; i < 48; i++)
-    {
-      g_autofree char *to = g_strdup_printf ("%s/horses%02d.jpg", tmp, i);
-      /* a different last byte each, so that no two files share a hash */
-      bytes[len - 3] = (char) i;
-      test_write_bytes (to, bytes, len);
-    }
+  copy_photo_variants (tmp, "darknet-horses.jpg", 48, "horses");
   window = qr_window_new (NULL, NULL);
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (qr_window_open_collection (window, tmp, &error));
@@ -778,12 +786,9 @@ static void
 test_detect_selection (void)
 {
   g_autofree char *tmp = test_make_tmpdir ();
-  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
-  g_autofree char *bytes = NULL;
   g_autoptr (GError) error = NULL;
   GtkSelectionModel *selection;
   QrWindow *window;
-  gsize len;
 
   if (!have_display)
     {
@@ -795,13 +800,7 @@ test_detect_selection (void)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-  for (int i = 0; i < 3; i++)
-    {
-      g_autofree char *to = g_strdup_printf ("%s/dog%d.jpg", tmp, i);
-      bytes[len - 3] = (char) i;
-      test_write_bytes (to, bytes, len);
-    }
+  copy_photo_variants (tmp, "darknet-dog.jpg", 3, "dog");
   window = qr_window_new (NULL, NULL);
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (qr_window_open_collection (window, tmp, &error));
@@ -817,7 +816,7 @@ test_detect_selection (void)
     gint64 run = qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id, &error);
     g_autoptr (GPtrArray) todo = qr_catalog_list_images_to_run (catalog, run, &error);
     g_assert_cmpuint (todo->len, ==, 1);
-    g_assert_cmpstr (((QrImageRecord *) todo->pdata[0])->path, ==, "dog1.jpg");
+    g_assert_cmpstr (((QrImageRecord *) todo->pdata[0])->path, ==, "dog01.jpg");
   }
   g_assert_true (gtk_selection_model_select_item (selection, 1, TRUE));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));

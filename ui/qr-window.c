@@ -95,8 +95,32 @@ toast (QrWindow *self, const char *message)
 
 static void show_page (QrWindow *self, const char *page);
 
-/* The sidebar: the catalog's views with their counts, then one row per class. Each row carries
- * its view and class id as data. */
+/* One sidebar row: a title and its count; the row carries its view and class (or review kind) as
+ * data; sub-rows are indented. */
+static void
+add_sidebar_row (QrWindow *self, const char *title, gint64 n, QrImageView view, gint64 class_id, gboolean indent)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+  GtkWidget *label = gtk_label_new (title);
+  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, n);
+  GtkWidget *count = gtk_label_new (text);
+  GtkWidget *row = gtk_list_box_row_new ();
+
+  gtk_widget_set_hexpand (label, TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  if (indent)
+    gtk_widget_set_margin_start (label, 12);
+  gtk_widget_add_css_class (count, "dim-label");
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), count);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (view));
+  g_object_set_data (G_OBJECT (row), "class", GSIZE_TO_POINTER ((gsize) class_id));
+  gtk_list_box_append (self->sidebar, row);
+}
+
+/* The sidebar: the catalog's views with their counts, the review queue's kinds, then one row per
+ * class. */
 static void
 rebuild_sidebar (QrWindow *self)
 {
@@ -118,23 +142,7 @@ rebuild_sidebar (QrWindow *self)
     return;
   qr_catalog_count_views (self->catalog, counts, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
-    {
-      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-      GtkWidget *label = gtk_label_new (_(titles[i]));
-      g_autofree char *n = g_strdup_printf ("%" G_GINT64_FORMAT, counts[i]);
-      GtkWidget *count = gtk_label_new (n);
-      GtkWidget *row = gtk_list_box_row_new ();
-
-      gtk_widget_set_hexpand (label, TRUE);
-      gtk_label_set_xalign (GTK_LABEL (label), 0);
-      gtk_widget_add_css_class (count, "dim-label");
-      gtk_box_append (GTK_BOX (box), label);
-      gtk_box_append (GTK_BOX (box), count);
-      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-      g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (views[i]));
-      g_object_set_data (G_OBJECT (row), "class", GINT_TO_POINTER (0));
-      gtk_list_box_append (self->sidebar, row);
-    }
+    add_sidebar_row (self, _(titles[i]), counts[i], views[i], 0, FALSE);
   /* the review queue's kinds, each with the images that have one open */
   {
     static const char *const kind_titles[] = { N_("Missing labels"), N_("Spurious labels"), N_("Wrong classes"),
@@ -142,48 +150,13 @@ rebuild_sidebar (QrWindow *self)
     gint64 kinds[5] = { 0 };
     if (counts[4] > 0 && qr_catalog_count_review_kinds (self->catalog, kinds, NULL))
       for (int k = 0; k < 5; k++)
-        {
-          GtkWidget *box, *label, *count, *row;
-          g_autofree char *n = NULL;
-          if (kinds[k] == 0)
-            continue;
-          box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-          label = gtk_label_new (_(kind_titles[k]));
-          n = g_strdup_printf ("%" G_GINT64_FORMAT, kinds[k]);
-          count = gtk_label_new (n);
-          row = gtk_list_box_row_new ();
-          gtk_widget_set_hexpand (label, TRUE);
-          gtk_label_set_xalign (GTK_LABEL (label), 0);
-          gtk_widget_set_margin_start (label, 12);
-          gtk_widget_add_css_class (count, "dim-label");
-          gtk_box_append (GTK_BOX (box), label);
-          gtk_box_append (GTK_BOX (box), count);
-          gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-          g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (QR_VIEW_REVIEW));
-          g_object_set_data (G_OBJECT (row), "class", GINT_TO_POINTER (k + 1));
-          gtk_list_box_append (self->sidebar, row);
-        }
+        if (kinds[k] > 0)
+          add_sidebar_row (self, _(kind_titles[k]), kinds[k], QR_VIEW_REVIEW, k + 1, TRUE);
   }
   if (qr_catalog_class_image_counts (self->catalog, &ids, &names, &class_counts, NULL))
     for (guint i = 0; i < ids->len; i++)
-      {
-        GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
-        GtkWidget *label = gtk_label_new (names->pdata[i]);
-        g_autofree char *n = g_strdup_printf ("%" G_GINT64_FORMAT, g_array_index (class_counts, gint64, i));
-        GtkWidget *count = gtk_label_new (n);
-        GtkWidget *row = gtk_list_box_row_new ();
-
-        gtk_widget_set_hexpand (label, TRUE);
-        gtk_label_set_xalign (GTK_LABEL (label), 0);
-        gtk_widget_set_margin_start (label, 12);
-        gtk_widget_add_css_class (count, "dim-label");
-        gtk_box_append (GTK_BOX (box), label);
-        gtk_box_append (GTK_BOX (box), count);
-        gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-        g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (QR_VIEW_CLASS));
-        g_object_set_data (G_OBJECT (row), "class", GSIZE_TO_POINTER ((gsize) g_array_index (ids, gint64, i)));
-        gtk_list_box_append (self->sidebar, row);
-      }
+      add_sidebar_row (self, names->pdata[i], g_array_index (class_counts, gint64, i), QR_VIEW_CLASS,
+                       g_array_index (ids, gint64, i), TRUE);
   g_signal_handlers_block_matched (self->sidebar, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_list_box_select_row (self->sidebar, gtk_list_box_get_row_at_index (self->sidebar, selected_index)
                                             ? gtk_list_box_get_row_at_index (self->sidebar, selected_index)
