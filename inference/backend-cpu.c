@@ -55,7 +55,9 @@ take_buffer (CpuBackend *self, gsize size)
     }
   if (best < 0)
     {
-      Buffer b = { g_new0 (float, MAX (size, 1)), MAX (size, 1), FALSE };
+      Buffer b = { g_try_new0 (float, MAX (size, 1)), MAX (size, 1), FALSE };
+      if (b.data == NULL)
+        return -1;   /* the caller says how much was asked */
       g_array_append_val (self->buffers, b);
       best = (int) self->buffers->len - 1;
     }
@@ -107,6 +109,13 @@ cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
         {
           QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
           t->buffer = take_buffer (self, qr_shape_size (&t->shape));
+          if (t->buffer < 0)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for %s (%.1f GB) at "
+                           "batch %d", graph->source, t->name, (double) qr_shape_size (&t->shape) * 4 / 1e9, batch);
+              free_buffers (self);
+              return FALSE;
+            }
         }
       for (int i = 0; i < node->n_inputs; i++)
         {
@@ -125,7 +134,14 @@ cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
     }
   for (guint i = 0; i < self->buffers->len; i++)
     total += g_array_index (self->buffers, Buffer, i).size;
-  self->scratch = g_new (float, MAX (self->scratch_size, 1));
+  self->scratch = g_try_new (float, MAX (self->scratch_size, 1));
+  if (self->scratch == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for %.1f GB of scratch space",
+                   graph->source, (double) self->scratch_size * 4 / 1e9);
+      free_buffers (self);
+      return FALSE;
+    }
   self->batch = batch;
   g_debug ("%s: planned batch %d: %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch, self->buffers->len,
            (double) total * 4 / 1e6, (double) self->scratch_size * 4 / 1e6);

@@ -482,6 +482,17 @@ build_conv (Builder *b, Section *s, int index, Layer *in, Layer *out, GError **e
 
   per_filter = (gsize) (in->c / groups) * (gsize) size * (gsize) size;
   n_weights = per_filter * (gsize) filters;
+  /* before allocating anything: a damaged cfg (filters=900000) must not ask for gigabytes */
+  {
+    guint64 bytes = ((guint64) n_weights + (guint64) filters * (bn ? 4 : 1)) * sizeof (float);
+    if (n_weights > (G_GUINT64_CONSTANT (1) << 30))
+      return fail_at (path, s->line, error, QR_ENGINE_ERROR_UNSUPPORTED, "layer %d would have %" G_GSIZE_FORMAT
+                      " weights: too large", index, n_weights);
+    if (b->rand == NULL && b->needed + bytes > b->n_bytes)
+      return fail_at (b->weights_path, 0, error, QR_ENGINE_ERROR_WEIGHTS, "the file has %" G_GSIZE_FORMAT " bytes; the "
+                      "network in %s needs at least %" G_GUINT64_FORMAT " by layer %d (%s:%d): short, truncated, or "
+                      "another cfg's weights", b->n_bytes, path, (guint64) b->needed + bytes, index, path, s->line);
+  }
   bias = g_new (float, filters);
   take (b, bias, (gsize) filters, bn ? W_BIAS : W_HEAD_BIAS, 0);
   if (bn)

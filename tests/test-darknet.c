@@ -326,6 +326,76 @@ test_bad_input (void)
         (void) path;
       }
   }
+  /* a damaged number asks for no gigabytes: the weights file is checked first */
+  {
+    GString *edited = g_string_new (tiny_cfg);
+    g_string_replace (edited, "filters=8", "filters=900000", 1);
+    g_free (cfg);
+    cfg = write_cfg (tmp, edited->str);
+    g_string_free (edited, TRUE);
+    graph = qr_graph_load_darknet (cfg, weights, 0, 0, NULL, &error);
+    g_assert_null (graph);
+    g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS);
+    g_assert_nonnull (strstr (error->message, "needs at least"));
+    g_assert_nonnull (strstr (error->message, "bad.cfg:6"));
+    g_clear_error (&error);
+  }
+  test_remove_tree (tmp);
+}
+
+/* Damaged cfgs: four of the official cfgs cut at random places and with random bytes
+ * overwritten, against a weights file made for the intact cfg; each load is an error naming the
+ * cfg or the weights, or a graph — never a crash (this also runs under ASan). */
+static void
+test_damaged_cfgs (void)
+{
+  static const char *const names[] = { "yolov2-tiny.cfg", "yolov3-tiny.cfg", "yolov4-tiny.cfg", "yolov7-tiny.cfg" };
+  g_autofree char *tmp = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  int refused = 0, loaded = 0;
+
+  if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("the Darknet cfgs are not beside the source tree (../shared/models/darknet)");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  for (guint m = 0; m < G_N_ELEMENTS (names); m++)
+    {
+      g_autofree char *cfg = copy_cfg (names[m], tmp, 64, 64);
+      g_autofree char *weights = weights_beside (cfg);
+      g_autofree char *text = NULL;
+      g_autoptr (GError) error = NULL;
+      gsize len;
+      g_assert_true (qr_darknet_write_random_weights (cfg, weights, 1, &error));
+      g_assert_true (g_file_get_contents (cfg, &text, &len, NULL));
+      for (int trial = 0; trial < 12; trial++)
+        {
+          g_autofree char *copy = g_memdup2 (text, len);
+          g_autofree char *damaged = g_build_filename (tmp, "damaged.cfg", NULL);
+          gsize n = len;
+          QrGraph *graph;
+          if (trial < 6)
+            n = (gsize) g_rand_int_range (rand, 0, (gint32) len);
+          else
+            for (int k = 0; k < 4; k++)
+              copy[g_rand_int_range (rand, 0, (gint32) len)] = (char) g_rand_int_range (rand, 1, 256);
+          test_write_bytes (damaged, copy, n);
+          graph = qr_graph_load_darknet (damaged, weights, 0, 0, NULL, &error);
+          if (graph == NULL)
+            {
+              g_assert_nonnull (error);
+              g_assert_true (strstr (error->message, "damaged.cfg") != NULL || strstr (error->message, ".weights") != NULL);
+              refused++;
+            }
+          else
+            loaded++;
+          qr_graph_free (graph);
+          g_clear_error (&error);
+        }
+    }
+  g_test_message ("damaged cfgs: %d refused with an error, %d still loaded", refused, loaded);
+  g_assert_cmpint (refused, >, 0);
   test_remove_tree (tmp);
 }
 
@@ -421,6 +491,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/darknet/bad-input", test_bad_input);
   g_test_add_func ("/darknet/letterbox", test_letterbox);
+  g_test_add_func ("/darknet/damaged-cfgs", test_damaged_cfgs);
   g_test_add_func ("/darknet/diou-nms", test_diou_nms);
   return g_test_run ();
 }
