@@ -776,6 +776,14 @@ test_review_queue (void)
     g_assert_cmpint (class_id, ==, cat);
     g_assert_cmpuint (open->len, >=, 1);
   }
+  /* back in the gallery, Y decides nothing: there is no image on screen */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-gallery", NULL));
+  gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, cat);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);
 }

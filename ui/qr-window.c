@@ -232,6 +232,11 @@ show_page (QrWindow *self, const char *page)
   gtk_widget_set_visible (GTK_WIDGET (self->layers_button), viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-gallery", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.next-image", viewer);
+  /* Y, N, E, S decide on the image on screen's items: only in the viewer */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "review.accept", viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "review.keep", viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "review.edit", viewer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "review.skip", viewer);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.previous-image", viewer);
   if (viewer)
     gtk_widget_grab_focus (GTK_WIDGET (self->canvas));
@@ -988,6 +993,8 @@ decide (QrWindow *self, const char *decision)
   QrMistakeRecord *m;
   int index = self->review_selected >= 0 ? self->review_selected : 0;
 
+  if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
+    return;   /* the keys decide on the image on screen, and there is none */
   if (self->history == NULL || self->review_items == NULL || (guint) index >= self->review_items->len)
     {
       toast (self, _("No review item on this image"));
