@@ -1652,10 +1652,13 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   return step_done (self, stmt, error);
 }
 
-/* An image's open review items: those whose key has no live decision. */
+/* A review item m is open while its key has no live decision: the one rule for the queue. */
+#define UNDECIDED \
+  "NOT EXISTS (SELECT 1 FROM decisions x WHERE x.item_key = m.item_key AND x.undone_us IS NULL)"
+
+/* An image's highest open review item. */
 #define OPEN_MISTAKES(image) \
-  "(SELECT m.score FROM mistakes m WHERE m.image_id = " image " AND NOT EXISTS (SELECT 1 FROM decisions x" \
-  " WHERE x.item_key = m.item_key AND x.undone_us IS NULL) ORDER BY m.score DESC LIMIT 1)"
+  "(SELECT m.score FROM mistakes m WHERE m.image_id = " image " AND " UNDECIDED " ORDER BY m.score DESC LIMIT 1)"
 
 #define VIEW_WHERE \
   "SELECT i.id FROM images i WHERE" \
@@ -1666,8 +1669,7 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2" \
   "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))" \
   " OR (?1 = 5 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM mistakes m WHERE m.image_id = i.id" \
-  "      AND (?2 = 0 OR m.kind = ?3) AND NOT EXISTS (SELECT 1 FROM decisions x WHERE x.item_key = m.item_key" \
-  "      AND x.undone_us IS NULL)))"
+  "      AND (?2 = 0 OR m.kind = ?3) AND " UNDECIDED "))"
 
 GArray *
 qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
@@ -1710,8 +1712,7 @@ gboolean
 qr_catalog_count_review_kinds (QrCatalog *self, gint64 *counts, GError **error)
 {
   sqlite3_stmt *stmt = prepare (self, "SELECT count (DISTINCT m.image_id) FROM mistakes m JOIN images i ON i.id = m.image_id"
-                                      " WHERE i.state = 'ok' AND m.kind = ?1 AND NOT EXISTS (SELECT 1 FROM decisions x"
-                                      " WHERE x.item_key = m.item_key AND x.undone_us IS NULL)", error);
+                                      " WHERE i.state = 'ok' AND m.kind = ?1 AND " UNDECIDED, error);
   for (int k = 0; k < 5; k++)
     {
       int rc;
@@ -1863,8 +1864,7 @@ qr_catalog_list_open_mistakes (QrCatalog *self, gint64 image_id, GError **error)
                                 " m.label_class_id, lc.name, m.peer, m.x1, m.y1, m.x2, m.y2, m.votes"
                                 " FROM mistakes m LEFT JOIN classes c ON c.id = m.class_id"
                                 " LEFT JOIN classes lc ON lc.id = m.label_class_id"
-                                " WHERE (?1 < 0 OR m.image_id = ?1) AND NOT EXISTS (SELECT 1 FROM decisions x"
-                                "   WHERE x.item_key = m.item_key AND x.undone_us IS NULL)"
+                                " WHERE (?1 < 0 OR m.image_id = ?1) AND " UNDECIDED
                                 " ORDER BY m.score DESC, m.id", error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
   int rc;
