@@ -1779,25 +1779,6 @@ qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **
   return TRUE;
 }
 
-double
-qr_catalog_image_mistake_score (QrCatalog *self, gint64 image_id, GError **error)
-{
-  sqlite3_stmt *stmt = prepare (self, "SELECT " OPEN_MISTAKES ("?1"), error);
-  double score = -1;
-  int rc;
-
-  if (stmt == NULL)
-    return -1;
-  sqlite3_bind_int64 (stmt, 1, image_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
-    score = sqlite3_column_double (stmt, 0);
-  else if (rc != SQLITE_ROW)
-    set_sql_error (self, error, "reading an image's review items");
-  sqlite3_reset (stmt);
-  return score;
-}
-
 void
 qr_mistake_record_free (QrMistakeRecord *r)
 {
@@ -1952,13 +1933,16 @@ qr_catalog_set_decision_undone (QrCatalog *self, gint64 decision_id, gboolean un
 }
 
 gboolean
-qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, gint64 *detections, GError **error)
+qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, gint64 *detections,
+                              double *mistake_score, GError **error)
 {
+  /* one statement for the whole badge: it runs for every gallery cell that is bound */
   sqlite3_stmt *stmt = prepare (self,
                                 "SELECT (SELECT count(*) FROM labels WHERE image_id = ?1 AND deleted_us IS NULL),"
                                 " (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE d.image_id = ?1"
                                 "  AND r.id = (SELECT max (r2.id) FROM runs r2 WHERE r2.model_id = r.model_id"
-                                "              AND r2.state != 'failed'))", error);
+                                "              AND r2.state != 'failed')),"
+                                " " OPEN_MISTAKES ("?1"), error);
   int rc;
 
   if (stmt == NULL)
@@ -1969,6 +1953,8 @@ qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, 
     {
       *labels = sqlite3_column_int64 (stmt, 0);
       *detections = sqlite3_column_int64 (stmt, 1);
+      if (mistake_score != NULL)
+        *mistake_score = sqlite3_column_type (stmt, 2) == SQLITE_NULL ? -1 : sqlite3_column_double (stmt, 2);
     }
   else
     set_sql_error (self, error, "counting an image's boxes");

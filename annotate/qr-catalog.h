@@ -370,11 +370,13 @@ gboolean       qr_catalog_set_label_detection (QrCatalog *self,
                                             gint64       detection_id,
                                             GError     **error);
 
-/* Badge counts for one image: live labels and detections of the latest run of each model. */
+/* Badge counts for one image: live labels, detections of the latest run of each model, and (when
+ * mistake_score is not NULL) its highest open review item's score, -1 when it has none. */
 gboolean       qr_catalog_count_image_boxes (QrCatalog  *self,
                                              gint64      image_id,
                                              gint64     *labels,
                                              gint64     *detections,
+                                             double     *mistake_score,
                                              GError    **error);
 
 /* The review queue: peer pressure's items (qr-review.h computes them), each with a key that stays
@@ -410,10 +412,6 @@ gboolean       qr_catalog_replace_mistakes (QrCatalog   *self,
                                             GError     **error);
 /* Open items (no live decision), highest score first; image_id < 0: every image. */
 GPtrArray     *qr_catalog_list_open_mistakes (QrCatalog *self,
-                                            gint64       image_id,
-                                            GError     **error);
-/* The image's highest open item score, -1 when it has none. */
-double         qr_catalog_image_mistake_score (QrCatalog *self,
                                             gint64       image_id,
                                             GError     **error);
 /* decision: accepted, kept, edited or skipped; by the user running Quorum, now. */

@@ -368,8 +368,8 @@ qr_image_list_get_item (GListModel *model, guint position)
       item->width = record->width;
       item->height = record->height;
       item->state = record->state;
-      qr_catalog_count_image_boxes (self->catalog, *id, &item->n_labels, &item->n_detections, NULL);
-      item->mistake_score = qr_catalog_image_mistake_score (self->catalog, *id, NULL);
+      qr_catalog_count_image_boxes (self->catalog, *id, &item->n_labels, &item->n_detections, &item->mistake_score,
+                                    NULL);
     }
   else
     {
@@ -463,8 +463,8 @@ qr_image_list_reload (QrImageList *self, GError **error)
   while (self->catalog != NULL && g_hash_table_iter_next (&iter, NULL, &value))
     {
       QrImageItem *item = value;
-      qr_catalog_count_image_boxes (self->catalog, item->id, &item->n_labels, &item->n_detections, NULL);
-      item->mistake_score = qr_catalog_image_mistake_score (self->catalog, item->id, NULL);
+      qr_catalog_count_image_boxes (self->catalog, item->id, &item->n_labels, &item->n_detections,
+                                    &item->mistake_score, NULL);
       g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_N_LABELS]);
     }
   return read_ids (self, error);
