@@ -116,6 +116,7 @@ qr_image_item_class_init (QrImageItemClass *klass)
 static void
 qr_image_item_init (QrImageItem *self)
 {
+  self->mistake_score = -1;   /* no open review item until the catalog says so */
 }
 
 gint64 qr_image_item_get_id (QrImageItem *self) { return self->id; }
