@@ -740,6 +740,8 @@ test_review_queue (void)
   g_assert_true (gtk_widget_has_css_class (mistake_row, "inspector-mistake"));
   gtk_list_box_select_row (GTK_LIST_BOX (inspector), GTK_LIST_BOX_ROW (mistake_row));
 
+  /* the heatmap (H) on: the items stay where Y can reach them */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.heatmap", NULL));
   /* Y: accept the consensus */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL));
   {

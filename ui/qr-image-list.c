@@ -471,6 +471,15 @@ qr_image_list_reload (QrImageList *self, GError **error)
   return read_ids (self, error);
 }
 
+guint
+qr_image_list_find (QrImageList *self, gint64 id)
+{
+  for (guint i = 0; i < self->ids->len; i++)
+    if (g_array_index (self->ids, gint64, i) == id)
+      return i;
+  return G_MAXUINT;
+}
+
 void
 qr_image_list_thumbnails_changed (QrImageList *self)
 {

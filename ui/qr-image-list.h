@@ -48,6 +48,9 @@ gboolean      qr_image_list_set_view      (QrImageList *self,
                                            GError     **error);
 /* New thumbnails were stored: items that asked and found none ask again. */
 void          qr_image_list_thumbnails_changed (QrImageList *self);
+/* The position of image id in the current view, G_MAXUINT when the view does not hold it. */
+guint         qr_image_list_find          (QrImageList *self,
+                                           gint64       id);
 guint         qr_image_list_get_n_loaded_thumbnails (QrImageList *self);
 
 G_END_DECLS

@@ -83,6 +83,7 @@ struct _QrWindow
   QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
   gint64                last_job_stall_us;
   guint                 viewer_position;
+  gint64                viewer_image_id;  /* the image on screen: positions move when the list reloads */
 };
 
 G_DEFINE_FINAL_TYPE (QrWindow, qr_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -513,10 +514,12 @@ job_done (GObject *source, GAsyncResult *result, gpointer data)
   show_gallery_or_empty (self);
   if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
     {
-      /* New detections: redraw the boxes of the image on screen. */
-      g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position);
-      if (item != NULL)
-        qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, qr_image_item_get_id (item), NULL));
+      /* New detections: redraw the boxes of the image on screen, found again by id (the reload
+         may have moved it, or taken it out of the view: then J/K go on from where it was) */
+      guint position = qr_image_list_find (self->images, self->viewer_image_id);
+      if (position != G_MAXUINT)
+        self->viewer_position = position;
+      qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, self->viewer_image_id, NULL));
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     toast (self, _("Cancelled: what was done is kept"));
@@ -808,6 +811,7 @@ show_image_at (QrWindow *self, guint position)
   if (item == NULL)
     return;
   self->viewer_position = position;
+  self->viewer_image_id = qr_image_item_get_id (item);
   gtk_selection_model_select_item (GTK_SELECTION_MODEL (self->selection), position, TRUE);
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
@@ -944,12 +948,10 @@ vote_bars (const char *votes_json)
 static void
 inspector_add_review_items (QrWindow *self)
 {
-  g_autoptr (QrImageItem) item = self->images ? g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position) : NULL;
-
   g_clear_pointer (&self->review_items, g_ptr_array_unref);
-  if (item == NULL || self->catalog == NULL)
+  if (self->catalog == NULL || self->viewer_image_id <= 0)
     return;
-  self->review_items = qr_catalog_list_open_mistakes (self->catalog, qr_image_item_get_id (item), NULL);
+  self->review_items = qr_catalog_list_open_mistakes (self->catalog, self->viewer_image_id, NULL);
   for (guint i = 0; self->review_items != NULL && i < self->review_items->len; i++)
     {
       QrMistakeRecord *m = self->review_items->pdata[i];
@@ -1008,8 +1010,9 @@ decide (QrWindow *self, const char *decision)
     }
   self->review_selected = -1;
   qr_canvas_set_highlight (self->canvas, NULL);
-  qr_canvas_reload (self->canvas);   /* labels may have changed; the inspector follows */
-  qr_image_list_reload (self->images, NULL);
+  /* labels may have changed: the canvas and the inspector follow now, the sidebar's counts too;
+     the gallery reloads when the viewer is left, so positions do not move under the viewer */
+  qr_canvas_reload (self->canvas);
   rebuild_sidebar (self);
   if (g_str_equal (decision, "edited"))
     toast (self, _("Marked as edited by hand: change the label now"));
@@ -1523,18 +1526,18 @@ heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
 static void
 request_heatmap (QrWindow *self)
 {
-  g_autoptr (QrImageItem) item = g_list_model_get_item (G_LIST_MODEL (self->images), self->viewer_position);
+  g_autoptr (QrImageRecord) image = NULL;
   g_autoptr (GTask) task = NULL;
   HeatJob *job;
 
   qr_canvas_set_heatmap (self->canvas, NULL, 1);
   g_clear_pointer (&self->heat_raw, heat_raw_free);
-  g_clear_pointer (&self->review_items, g_ptr_array_unref);
   gtk_widget_set_visible (GTK_WIDGET (self->heat_box), self->heat_on);
-  if (!self->heat_on || item == NULL || self->catalog == NULL)
+  if (!self->heat_on || self->catalog == NULL
+      || (image = qr_catalog_get_image (self->catalog, self->viewer_image_id, NULL)) == NULL)
     return;
   job = g_new0 (HeatJob, 1);
-  job->path = qr_catalog_resolve_path (self->catalog, qr_image_item_get_path (item));
+  job->path = qr_catalog_resolve_path (self->catalog, image->path);
   job->detector = &self->heat_detector;
   job->lock = &self->heat_lock;
   task = g_task_new (self, self->viewer_cancellable, heatmap_ready, NULL);
@@ -1570,7 +1573,6 @@ action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
   if (!ok)
     toast (self, error->message);
   qr_canvas_reload (self->canvas);   /* an undone decision puts its item back in the inspector */
-  qr_image_list_reload (self->images, NULL);
   rebuild_sidebar (self);
 }
 
