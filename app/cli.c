@@ -57,7 +57,7 @@ static const Command commands[] = {
   { "eval", "Each peer against the reviewed labels: AP, precision, recall; peer agreement", cmd_eval },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", cmd_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", cmd_export },
-  { "bench", "Benchmarks: thumbs DIR, index, import, detect, mistakes, gallery (each against a peer)", qr_cli_bench },
+  { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); index, gallery (Quorum alone)", qr_cli_bench },
   { "devices", "The compute devices Quorum can use", cmd_devices },
   { "version", "Print the version", cmd_version },
   { "help", "Show this help", cmd_help },
