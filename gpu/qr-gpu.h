@@ -13,6 +13,8 @@ typedef enum
 {
   QR_GPU_ERROR_NO_DEVICE,
   QR_GPU_ERROR_CUDA,
+  QR_GPU_ERROR_OUT_OF_MEMORY,
+  QR_GPU_ERROR_UNSUPPORTED,
 } QrGpuError;
 
 /* Number of usable CUDA devices; 0 (and no error) when the driver or GPU is absent. */

@@ -102,6 +102,8 @@ qr_detector_options_init (QrDetectorOptions *options)
   options->max_detections = 100;
   options->n_threads = 0;
   options->flip = FALSE;
+  options->device = QR_DEVICE_AUTO;
+  options->precision = QR_PRECISION_FP16;
 }
 
 void
@@ -245,7 +247,7 @@ load_darknet (QrDetector *self_in, const char *path, GError **error)
       self->names = (char **) g_ptr_array_free (made, FALSE);
     }
   self->name = g_path_get_basename (stem);
-  self->model = qr_model_new_cpu (graph, self->options.n_threads, error);
+  self->model = qr_model_new (graph, self->options.device, self->options.precision, self->options.n_threads, error);
   if (self->model == NULL)
     return NULL;
   self->input = g_new0 (float, (gsize) self->input_w * (gsize) self->input_h * 3);
@@ -370,7 +372,7 @@ load_tflite (QrDetector *self_in, const char *path, GError **error)
   self->input_h = dims[1];
   self->input_w = dims[2];
   self->input_size = self->input_w;
-  self->model = qr_model_new_cpu (graph, self->options.n_threads, error);
+  self->model = qr_model_new (graph, self->options.device, self->options.precision, self->options.n_threads, error);
   if (self->model == NULL)
     return NULL;
   for (int i = 0; i < 2; i++)
@@ -487,7 +489,7 @@ qr_detector_load (const char *path, const QrDetectorOptions *options, GError **e
     }
   self->input_size = self->kind == QR_DETECTOR_CENTERNET ? dims[1] : dims[2];
   self->input_w = self->input_h = self->input_size;
-  self->model = qr_model_new_cpu (graph, self->options.n_threads, error);
+  self->model = qr_model_new (graph, self->options.device, self->options.precision, self->options.n_threads, error);
   if (self->model == NULL)
     return NULL;
   if (self->kind == QR_DETECTOR_NANODET && !find_nanodet_levels (self, error))

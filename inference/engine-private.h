@@ -4,6 +4,7 @@
 #pragma once
 
 #include "qr-engine.h"
+#include "quorum-config.h"
 
 #define QR_MAX_RANK 4
 #define QR_MAX_INPUTS 8
@@ -196,3 +197,8 @@ struct _QrBackend
 };
 
 QrBackend *qr_backend_cpu_new (int n_threads);
+#if QUORUM_HAVE_CUDA
+QrBackend *qr_backend_cuda_new      (QrPrecision  precision,
+                                     GError     **error);
+char      *qr_backend_cuda_describe (QrBackend   *backend);
+#endif

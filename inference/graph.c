@@ -331,7 +331,7 @@ recognise_hard_swish (QrGraph *graph)
       QrNode *mul2 = qr_graph_node (graph, g_array_index (graph->order, int, k));
       QrNode *mul1 = NULL, *relu6 = NULL, *add = NULL;
       int x = -1;
-      float c, three;
+      float c = 0, three = 0;
 
       if (mul2->dead || mul2->op != QR_OP_MUL)
         continue;

@@ -623,7 +623,7 @@ build_route (Builder *b, Section *s, int index, Layer *layers, Layer *out, GErro
   out->c = 0;
   for (int i = 0; i < n; i++)
     {
-      int from;
+      int from = 0;
       Layer *src;
       if (!resolve_layer (path, o, values[i], index, &from, error))
         return FALSE;
@@ -684,7 +684,7 @@ build_shortcut (Builder *b, Section *s, int index, Layer *layers, Layer *out, GE
 {
   const char *path = b->cfg_path;
   float values[2];
-  int n, from;
+  int n, from = 0;
   QrActivation act;
   float alpha;
   Option *o = find_option (s, "from"), *wt = find_option (s, "weights_type");

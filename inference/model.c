@@ -4,28 +4,143 @@
 #include "engine-private.h"
 
 #include <string.h>
+#if QUORUM_HAVE_CUDA
+#include "qr-gpu.h"
+#endif
+
+/* AUTO means the GPU when one is usable only once the CUDA backend has passed its tests on a GPU
+ * (tests/test-gpu.c, run on the GPU machine: ../shared/device/README.md). Until then AUTO is the
+ * CPU and the GPU is asked for by name (--device cuda). */
+#define QR_AUTO_PICKS_CUDA 0
 
 struct _QrModel
 {
   QrGraph   *graph;
   QrBackend *backend;
+  int        n_threads;
   int        batch;
+  char      *device;
 };
 
+gboolean
+qr_device_parse (const char *text, QrDevice *device)
+{
+  static const char *const names[] = { "auto", "cpu", "cuda" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (text != NULL && g_ascii_strcasecmp (text, names[i]) == 0)
+      {
+        *device = (QrDevice) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+qr_precision_parse (const char *text, QrPrecision *precision)
+{
+  static const char *const names[] = { "fp16", "tf32", "fp32" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (text != NULL && g_ascii_strcasecmp (text, names[i]) == 0)
+      {
+        *precision = (QrPrecision) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+qr_precision_to_string (QrPrecision precision)
+{
+  return precision == QR_PRECISION_FP32 ? "fp32" : precision == QR_PRECISION_TF32 ? "tf32" : "fp16";
+}
+
+/* Said once per process: a user who asked for the GPU hears why they are on the CPU, once. */
+static void
+say_cpu_fallback (const char *source, const char *why)
+{
+  static gint said = 0;
+  if (g_atomic_int_compare_and_exchange (&said, 0, 1))
+    g_message ("%s: running on the CPU: %s", source, why);
+}
+
+static gboolean
+plan_on_cpu (QrModel *model, int batch, GError **error)
+{
+  model->backend = qr_backend_cpu_new (model->n_threads);
+  g_free (model->device);
+  model->device = g_strdup ("cpu");
+  if (!model->backend->klass->prepare (model->backend, model->graph, batch, error))
+    return FALSE;
+  model->batch = batch;
+  return TRUE;
+}
+
+#if QUORUM_HAVE_CUDA
+/* TRUE with the model on the GPU; FALSE (and a message) when the CPU must do. Errors in the
+ * graph itself (shapes) are the same on both backends, so they are left to the CPU's planning
+ * to report. */
+static gboolean
+plan_on_cuda (QrModel *model, QrPrecision precision, int batch)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (qr_gpu_device_count () == 0)
+    {
+      say_cpu_fallback (model->graph->source, "this machine has no usable CUDA GPU");
+      return FALSE;
+    }
+  model->backend = qr_backend_cuda_new (precision, &local);
+  if (model->backend != NULL && model->backend->klass->prepare (model->backend, model->graph, batch, &local))
+    {
+      g_free (model->device);
+      model->device = qr_backend_cuda_describe (model->backend);
+      model->batch = batch;
+      return TRUE;
+    }
+  say_cpu_fallback (model->graph->source, local->message);
+  if (model->backend != NULL)
+    model->backend->klass->release (model->backend);
+  model->backend = NULL;
+  return FALSE;
+}
+#endif
+
 QrModel *
-qr_model_new_cpu (QrGraph *graph, int n_threads, GError **error)
+qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_threads, GError **error)
 {
   QrModel *model = g_new0 (QrModel, 1);
 
   model->graph = graph;
-  model->backend = qr_backend_cpu_new (n_threads);
-  if (!model->backend->klass->prepare (model->backend, graph, 1, error))
+  model->n_threads = n_threads;
+  if (device == QR_DEVICE_AUTO)
+    device = QR_AUTO_PICKS_CUDA ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
+  if (device == QR_DEVICE_CUDA)
+    {
+#if QUORUM_HAVE_CUDA
+      if (plan_on_cuda (model, precision, 1))
+        return model;
+#else
+      say_cpu_fallback (graph->source, "this build of Quorum has no CUDA backend");
+#endif
+    }
+  if (!plan_on_cpu (model, 1, error))
     {
       qr_model_free (model);
       return NULL;
     }
-  model->batch = 1;
   return model;
+}
+
+QrModel *
+qr_model_new_cpu (QrGraph *graph, int n_threads, GError **error)
+{
+  return qr_model_new (graph, QR_DEVICE_CPU, QR_PRECISION_FP32, n_threads, error);
+}
+
+const char *
+qr_model_get_device (QrModel *model)
+{
+  return model->device;
 }
 
 QrModel *
@@ -46,6 +161,7 @@ qr_model_free (QrModel *model)
   if (model->backend != NULL)
     model->backend->klass->release (model->backend);
   qr_graph_free (model->graph);
+  g_free (model->device);
   g_free (model);
 }
 
@@ -56,8 +172,20 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
 
   if (batch != model->batch)
     {
-      if (!model->backend->klass->prepare (model->backend, model->graph, batch, error))
-        return FALSE;
+      g_autoptr (GError) local = NULL;
+      if (!model->backend->klass->prepare (model->backend, model->graph, batch, &local))
+        {
+          /* A GPU too small for this batch: the CPU takes over (said once). */
+          if (g_str_has_prefix (model->device, "cuda"))
+            {
+              say_cpu_fallback (model->graph->source, local->message);
+              model->backend->klass->release (model->backend);
+              return plan_on_cpu (model, batch, error)
+                     && model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error);
+            }
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
       model->batch = batch;
     }
   return model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error);
@@ -86,4 +214,12 @@ qr_model_get_flops (QrModel *model)
   for (guint k = 0; k < model->graph->order->len; k++)
     total += qr_graph_node (model->graph, g_array_index (model->graph->order, int, k))->flops;
   return total; /* the shapes' counts are per image already */
+}
+
+const char *
+qr_model_get_output_name (QrModel *model, guint i)
+{
+  if (i >= model->graph->outputs->len)
+    return NULL;
+  return qr_graph_tensor (model->graph, g_array_index (model->graph->outputs, int, i))->name;
 }

@@ -32,6 +32,8 @@ typedef struct
   int   max_detections;   /* default 100 */
   int   n_threads;        /* 0: one per core */
   gboolean flip;          /* a test-time variant: detect on the mirrored image, boxes mirrored back */
+  QrDevice device;        /* default AUTO (qr-engine.h) */
+  QrPrecision precision;  /* on CUDA; default FP16 */
 } QrDetectorOptions;
 
 typedef struct _QrDetector QrDetector;

@@ -38,6 +38,31 @@ gboolean    qr_graph_get_input_shape (QrGraph           *graph,
                                       int               *rank,
                                       int               *dims);
 
+/* Where a model runs. AUTO is the CPU until the CUDA backend has passed its tests on a GPU
+ * (model.c says why); CUDA asks for the GPU and falls back to the CPU, saying so once, when the
+ * build has no CUDA, the machine no GPU, or the GPU cannot hold the network. */
+typedef enum
+{
+  QR_DEVICE_AUTO,
+  QR_DEVICE_CPU,
+  QR_DEVICE_CUDA,
+} QrDevice;
+
+/* On CUDA: FP16 convolutions on tensor cores (the default), TF32 tensor cores, or plain FP32. */
+typedef enum
+{
+  QR_PRECISION_FP16,
+  QR_PRECISION_TF32,
+  QR_PRECISION_FP32,
+} QrPrecision;
+
+/* "auto", "cpu", "cuda" / "fp16", "tf32", "fp32"; FALSE for anything else. */
+gboolean    qr_device_parse         (const char         *text,
+                                     QrDevice           *device);
+gboolean    qr_precision_parse      (const char         *text,
+                                     QrPrecision        *precision);
+const char *qr_precision_to_string  (QrPrecision         precision);
+
 /* Imports a model file (TF.js model.json) with its own outputs, planned on the CPU. */
 QrModel    *qr_model_load           (const char         *path,
                                      GError            **error);
@@ -45,6 +70,14 @@ QrModel    *qr_model_load           (const char         *path,
 QrModel    *qr_model_new_cpu        (QrGraph            *graph,
                                      int                 n_threads,
                                      GError            **error);
+/* Takes the graph; plans it for batch 1 on `device` (see QrDevice for the fallback). */
+QrModel    *qr_model_new            (QrGraph            *graph,
+                                     QrDevice            device,
+                                     QrPrecision         precision,
+                                     int                 n_threads,
+                                     GError            **error);
+/* Where it runs: "cpu" or "cuda:0 NVIDIA H100 80GB HBM3 fp16". */
+const char *qr_model_get_device     (QrModel            *model);
 void        qr_model_free           (QrModel            *model);
 /* input: the first input, batch × the input shape's other dims, float32. */
 gboolean    qr_model_run            (QrModel            *model,
@@ -58,6 +91,9 @@ const float *qr_model_get_output    (QrModel            *model,
                                      const char         *name,
                                      int                *rank,
                                      int                *dims);
+/* The name of output i, NULL past the last. */
+const char *qr_model_get_output_name (QrModel          *model,
+                                      guint             i);
 /* Multiply-adds × 2 of one batch-1 run, as the engine counts them (convolutions, matmuls). */
 double      qr_model_get_flops      (QrModel            *model);
 

@@ -1,7 +1,42 @@
-/* test-gpu.c: the CUDA side, on a machine that has a GPU; skipped (not faked) elsewhere. */
+/* test-gpu.c: the CUDA backend, on a machine that has a GPU; skipped (not faked) elsewhere.
+ *
+ * Every comparison runs one model file twice, once on the CPU backend and once on CUDA, on a real
+ * photo, and checks (a) every raw output within a tolerance of its largest magnitude, per
+ * precision: FP32 (no tensor cores) 1e-4, TF32 2e-2, FP16 3e-2 — the difference is printed so the
+ * real margins are on record; (b) the detections after NMS: every CPU box scoring ≥ 0.3 has a
+ * GPU box of the same class with IoU ≥ 0.9 and a score within 0.02 (FP32: IoU ≥ 0.99, 1e-3), and
+ * back. Models: the six Darknet cfgs with seeded random weights (raw outputs only for those: random
+ * heads make near-ties that NMS may break either way), CenterNet and NanoDet (TF.js), the SSD and
+ * BlazeFace (TFLite). Where the files live is taken from QUORUM_MODELS_DIR, QUORUM_DARKNET_DIR and
+ * QUORUM_IMAGES_DIR when set (the GPU machine has no ../shared), else from beside the source. */
 #include "qr-gpu.h"
+#include "qr-darknet.h"
+#include "qr-detector.h"
+#include "qr-box.h"
+#include "test-util.h"
 
+#include <math.h>
 #include <string.h>
+
+static const char *
+dir_from (const char *env, const char *fallback)
+{
+  const char *value = g_getenv (env);
+  return value != NULL && *value != '\0' ? value : fallback;
+}
+
+#define MODELS_DIR dir_from ("QUORUM_MODELS_DIR", QUORUM_SOURCE_DIR "/../shared/models/pretrained")
+#define DARKNET_DIR dir_from ("QUORUM_DARKNET_DIR", QUORUM_SOURCE_DIR "/../shared/models/darknet")
+#define IMAGES_DIR dir_from ("QUORUM_IMAGES_DIR", QUORUM_SOURCE_DIR "/../shared/images")
+
+static gboolean
+have_gpu (void)
+{
+  if (qr_gpu_device_count () > 0)
+    return TRUE;
+  g_test_skip ("no CUDA device on this machine");
+  return FALSE;
+}
 
 static void
 test_describe (void)
@@ -9,11 +44,8 @@ test_describe (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
 
-  if (qr_gpu_device_count () == 0)
-    {
-      g_test_skip ("no CUDA device on this machine");
-      return;
-    }
+  if (!have_gpu ())
+    return;
   text = qr_gpu_describe (&error);
   g_assert_no_error (error);
   g_test_message ("%s", text);
@@ -37,11 +69,319 @@ test_no_device_is_an_error_not_a_crash (void)
   g_assert_error (error, QR_GPU_ERROR, QR_GPU_ERROR_NO_DEVICE);
 }
 
+/* Copies a Darknet cfg into dir with the input set to w×h and writes seeded random weights. */
+static char *
+darknet_model (const char *cfg_name, const char *dir, int w, int h)
+{
+  g_autofree char *src = g_build_filename (DARKNET_DIR, cfg_name, NULL);
+  g_autofree char *text = NULL, *weights = NULL, *stem = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GError) error = NULL;
+  char *dst = g_build_filename (dir, cfg_name, NULL);
+
+  g_assert_true (g_file_get_contents (src, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "width="))
+      g_string_append_printf (out, "width=%d\n", w);
+    else if (g_str_has_prefix (lines[i], "height="))
+      g_string_append_printf (out, "height=%d\n", h);
+    else
+      g_string_append_printf (out, "%s\n", lines[i]);
+  g_assert_true (g_file_set_contents (dst, out->str, (gssize) out->len, NULL));
+  stem = g_strndup (dst, strlen (dst) - 4);
+  weights = g_strconcat (stem, ".weights", NULL);
+  g_assert_true (qr_darknet_write_random_weights (dst, weights, g_str_hash (cfg_name), &error));
+  g_assert_no_error (error);
+  return dst;
+}
+
+static QrDetector *
+load (const char *path, QrDevice device, QrPrecision precision)
+{
+  g_autoptr (GError) error = NULL;
+  QrDetectorOptions options;
+  QrDetector *detector;
+
+  qr_detector_options_init (&options);
+  options.device = device;
+  options.precision = precision;
+  options.score_threshold = 0.1f;
+  options.max_detections = 1000;
+  detector = qr_detector_load (path, &options, &error);
+  g_assert_no_error (error);
+  return detector;
+}
+
+static double
+raw_tolerance (QrPrecision precision)
+{
+  return precision == QR_PRECISION_FP32 ? 1e-4 : precision == QR_PRECISION_TF32 ? 2e-2 : 3e-2;
+}
+
+/* Largest |cpu − gpu| over every output, relative to that output's largest |cpu|. */
+static double
+compare_outputs (QrModel *cpu, QrModel *gpu)
+{
+  double worst = 0;
+
+  for (guint i = 0; qr_model_get_output_name (cpu, i) != NULL; i++)
+    {
+      const char *name = qr_model_get_output_name (cpu, i);
+      int rank_a = 0, rank_b = 0, dims_a[4], dims_b[4];
+      const float *a = qr_model_get_output (cpu, name, &rank_a, dims_a);
+      const float *b = qr_model_get_output (gpu, name, &rank_b, dims_b);
+      gsize n = 1;
+      double biggest = 1e-12, diff = 0;
+
+      g_assert_nonnull (a);
+      g_assert_nonnull (b);
+      g_assert_cmpint (rank_a, ==, rank_b);
+      for (int d = 0; d < rank_a; d++)
+        {
+          g_assert_cmpint (dims_a[d], ==, dims_b[d]);
+          n *= (gsize) dims_a[d];
+        }
+      for (gsize j = 0; j < n; j++)
+        {
+          g_assert_true (isfinite (b[j]));
+          biggest = MAX (biggest, fabs (a[j]));
+          diff = MAX (diff, fabs ((double) a[j] - b[j]));
+        }
+      g_test_message ("  %s: max |cpu − gpu| %.3g, largest |cpu| %.3g (%.2g relative)", name, diff, biggest,
+                      diff / biggest);
+      worst = MAX (worst, diff / biggest);
+    }
+  return worst;
+}
+
+/* Every box of `from` scoring ≥ 0.3 (+ slack) has its twin in `to`. */
+static void
+assert_detections_in (GArray *from, GArray *to, float slack, float min_iou, float score_tol, const char *what)
+{
+  for (guint i = 0; i < from->len; i++)
+    {
+      QrDetection *d = &g_array_index (from, QrDetection, i);
+      gboolean found = FALSE;
+      if (d->score < 0.3f + slack)
+        continue;
+      for (guint j = 0; j < to->len && !found; j++)
+        {
+          QrDetection *e = &g_array_index (to, QrDetection, j);
+          found = e->class_id == d->class_id && fabsf (e->score - d->score) <= score_tol
+                  && qr_iou_xyxy (d->x1, d->y1, d->x2, d->y2, e->x1, e->y1, e->x2, e->y2) >= min_iou;
+        }
+      if (!found)
+        g_error ("%s: class %d score %.3f at (%.0f, %.0f, %.0f, %.0f) has no twin", what, d->class_id, d->score,
+                 d->x1, d->y1, d->x2, d->y2);
+    }
+}
+
+typedef struct
+{
+  const char *model;      /* a file in MODELS_DIR, or a Darknet cfg */
+  const char *image;      /* in IMAGES_DIR */
+  QrPrecision precision;
+  gboolean    darknet;
+  int         size;       /* Darknet input */
+} Case;
+
+static void
+test_matches_cpu (gconstpointer data)
+{
+  const Case *tc = data;
+  g_autofree char *tmp = NULL, *path = NULL;
+  g_autofree char *image_path = g_build_filename (IMAGES_DIR, tc->image, NULL);
+  g_autoptr (QrDetector) cpu = NULL, gpu = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GArray) on_cpu = NULL, on_gpu = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *device;
+  double worst;
+
+  if (!have_gpu ())
+    return;
+  if (tc->darknet)
+    {
+      if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR))
+        {
+          g_test_skip ("no Darknet cfgs (set QUORUM_DARKNET_DIR)");
+          return;
+        }
+      tmp = test_make_tmpdir ();
+      path = darknet_model (tc->model, tmp, tc->size, tc->size);
+    }
+  else
+    path = g_build_filename (MODELS_DIR, tc->model, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (image_path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the model or the photo is missing (set QUORUM_MODELS_DIR and QUORUM_IMAGES_DIR)");
+      return;
+    }
+  image = qr_image_load (image_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  cpu = load (path, QR_DEVICE_CPU, tc->precision);
+  gpu = load (path, QR_DEVICE_CUDA, tc->precision);
+  device = qr_model_get_device (qr_detector_get_model (gpu));
+  g_test_message ("%s on %s", tc->model, device);
+  g_assert_true (g_str_has_prefix (device, "cuda:0"));
+  g_assert_nonnull (strstr (device, qr_precision_to_string (tc->precision)));
+
+  on_cpu = qr_detector_detect (cpu, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  on_gpu = qr_detector_detect (gpu, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  worst = compare_outputs (qr_detector_get_model (cpu), qr_detector_get_model (gpu));
+  g_test_message ("%s %s: worst relative difference %.2g (bar %.0e); %u boxes on the CPU, %u on the GPU", tc->model,
+                  qr_precision_to_string (tc->precision), worst, raw_tolerance (tc->precision), on_cpu->len,
+                  on_gpu->len);
+  g_assert_cmpfloat (worst, <=, raw_tolerance (tc->precision));
+  if (!tc->darknet)
+    {
+      gboolean exact = tc->precision == QR_PRECISION_FP32;
+      float iou = exact ? 0.99f : 0.9f, tol = exact ? 1e-3f : 0.02f;
+      assert_detections_in (on_cpu, on_gpu, 0, iou, tol, "CPU → GPU");
+      assert_detections_in (on_gpu, on_cpu, tol, iou, tol, "GPU → CPU");
+    }
+  if (tmp != NULL)
+    test_remove_tree (tmp);
+}
+
+/* A batch of two different photos gives what two runs of one give. */
+static void
+test_batch (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL;
+  g_autoptr (QrDetector) gpu = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *photos[] = { "darknet-dog.jpg", "darknet-person.jpg" };
+  g_autofree float *input = NULL;
+  g_autofree float *single[2] = { NULL, NULL };
+  gsize per_image, out_size = 0;
+  int w, h, rank, dims[4];
+  QrModel *model;
+  const char *name;
+  const float *out;
+
+  if (!have_gpu ())
+    return;
+  if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no Darknet cfgs (set QUORUM_DARKNET_DIR)");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  path = darknet_model ("yolov4-tiny.cfg", tmp, 224, 224);
+  gpu = load (path, QR_DEVICE_CUDA, QR_PRECISION_FP32);
+  model = qr_detector_get_model (gpu);
+  g_assert_true (g_str_has_prefix (qr_model_get_device (model), "cuda"));
+  qr_detector_get_input_dims (gpu, &w, &h);
+  per_image = (gsize) w * (gsize) h * 3;
+  input = g_new0 (float, per_image * 2);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
+      g_autoptr (QrImage) image = qr_image_load (p, NULL, 0, &error);
+      if (image == NULL)
+        {
+          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
+          test_remove_tree (tmp);
+          return;
+        }
+      qr_detector_preprocess (gpu, image, input + per_image * (gsize) i);
+    }
+  name = qr_model_get_output_name (model, 0);
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_true (qr_model_run (model, input + per_image * (gsize) i, 1, NULL, NULL, &error));
+      g_assert_no_error (error);
+      out = qr_model_get_output (model, name, &rank, dims);
+      out_size = 1;
+      for (int d = 0; d < rank; d++)
+        out_size *= (gsize) dims[d];
+      single[i] = g_memdup2 (out, out_size * sizeof (float));
+    }
+  g_assert_true (qr_model_run (model, input, 2, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (qr_model_get_device (model), "cuda"));
+  out = qr_model_get_output (model, name, &rank, dims);
+  g_assert_cmpint (dims[0], ==, 2);
+  for (int i = 0; i < 2; i++)
+    for (gsize j = 0; j < out_size; j++)
+      g_assert_cmpfloat (fabsf (out[(gsize) i * out_size + j] - single[i][j]), <=, 1e-4f * (1 + fabsf (single[i][j])));
+  test_remove_tree (tmp);
+}
+
+/* Asking for CUDA where there is none runs on the CPU (said once), and detects the same. */
+static void
+test_falls_back_to_cpu (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL;
+  g_autofree char *image_path = g_build_filename (IMAGES_DIR, "darknet-dog.jpg", NULL);
+  g_autoptr (QrDetector) asked = NULL, cpu = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GArray) a = NULL, b = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (qr_gpu_device_count () > 0)
+    {
+      g_test_skip ("this machine has a GPU");
+      return;
+    }
+  if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR) || !g_file_test (image_path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no Darknet cfgs or photos beside the source tree");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  path = darknet_model ("yolov3-tiny.cfg", tmp, 128, 128);
+  asked = load (path, QR_DEVICE_CUDA, QR_PRECISION_FP16);
+  g_assert_cmpstr (qr_model_get_device (qr_detector_get_model (asked)), ==, "cpu");
+  cpu = load (path, QR_DEVICE_CPU, QR_PRECISION_FP16);
+  image = qr_image_load (image_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  a = qr_detector_detect (asked, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  b = qr_detector_detect (cpu, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (a->len, ==, b->len);
+  g_assert_cmpint (memcmp (a->data, b->data, a->len * sizeof (QrDetection)), ==, 0);
+  test_remove_tree (tmp);
+}
+
+static const Case cases[] = {
+  { "yolov2-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov3-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov3.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov4-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov4.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov7-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
+  { "yolov4-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP16, TRUE, 416 },
+  { "yolov4.cfg", "darknet-dog.jpg", QR_PRECISION_FP16, TRUE, 416 },
+  { "centernet.json", "darknet-dog.jpg", QR_PRECISION_FP32, FALSE, 0 },
+  { "centernet.json", "darknet-dog.jpg", QR_PRECISION_TF32, FALSE, 0 },
+  { "centernet.json", "darknet-dog.jpg", QR_PRECISION_FP16, FALSE, 0 },
+  { "nanodet.json", "darknet-person.jpg", QR_PRECISION_FP32, FALSE, 0 },
+  { "nanodet.json", "darknet-person.jpg", QR_PRECISION_FP16, FALSE, 0 },
+  { "ssd_mobilenetv2_oidv4_fp16.tflite", "darknet-dog.jpg", QR_PRECISION_FP32, FALSE, 0 },
+  { "ssd_mobilenetv2_oidv4_fp16.tflite", "darknet-dog.jpg", QR_PRECISION_FP16, FALSE, 0 },
+  { "blazeface_short_range.tflite", "faceapi-sample4.jpg", QR_PRECISION_FP16, FALSE, 0 },
+};
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/gpu/describe", test_describe);
   g_test_add_func ("/gpu/no-device", test_no_device_is_an_error_not_a_crash);
+  g_test_add_func ("/gpu/falls-back-to-cpu", test_falls_back_to_cpu);
+  g_test_add_func ("/gpu/batch-equals-single", test_batch);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/gpu/matches-cpu/%s/%s", cases[i].model,
+                                               qr_precision_to_string (cases[i].precision));
+      g_test_add_data_func (name, &cases[i], test_matches_cpu);
+    }
   return g_test_run ();
 }

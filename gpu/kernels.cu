@@ -1,0 +1,513 @@
+/* kernels.cu: the engine's own CUDA kernels, for every op that is not a convolution or a matmul.
+ * Each mirrors its CPU kernel in inference/ops-cpu.c (same index arithmetic, same edge rules), one
+ * thread per output element in grid-stride loops, channels innermost so neighbouring threads touch
+ * neighbouring addresses. Nothing here allocates. */
+#include "cuda-private.h"
+
+#include <cuda_fp16.h>
+
+#include <math.h>
+
+namespace
+{
+
+constexpr int kThreads = 256;
+
+unsigned int
+blocks_for (gsize n)
+{
+  gsize b = (n + kThreads - 1) / kThreads;
+  if (b < 1)
+    b = 1;
+  if (b > (1u << 20))
+    b = 1u << 20; /* the loops stride over the rest */
+  return (unsigned int) b;
+}
+
+__device__ __forceinline__ float
+activate (float x, int act, float alpha)
+{
+  switch (act)
+    {
+    case QR_CUDA_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case QR_CUDA_ACT_RELU6: return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x;
+    case QR_CUDA_ACT_LEAKY_RELU: return x > 0.0f ? x : alpha * x;
+    case QR_CUDA_ACT_SIGMOID: return 1.0f / (1.0f + expf (-x));
+    case QR_CUDA_ACT_HARD_SWISH:
+      {
+        float r = x + 3.0f;
+        r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
+        return alpha * x * r;
+      }
+    case QR_CUDA_ACT_SWISH: return x / (1.0f + expf (-x));
+    case QR_CUDA_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    default: return x;
+    }
+}
+
+__device__ __forceinline__ float
+apply_binary (int op, float u, float v)
+{
+  switch (op)
+    {
+    case QR_CUDA_ADD: return u + v;
+    case QR_CUDA_SUB: return u - v;
+    case QR_CUDA_MUL: return u * v;
+    case QR_CUDA_DIV: return u / v;
+    case QR_CUDA_MAX: return fmaxf (u, v);
+    default: return fminf (u, v);
+    }
+}
+
+struct Dims4
+{
+  int d[4];
+};
+
+struct Strides4
+{
+  long long s[4];
+};
+
+#define GRID_LOOP(i, n) for (gsize i = (gsize) blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+                             i += (gsize) gridDim.x * blockDim.x)
+
+__global__ void
+k_bias_act (float *y, const float *bias, gsize rows, int channels, int act, float alpha)
+{
+  GRID_LOOP (i, rows * (gsize) channels)
+    {
+      float v = y[i];
+      if (bias != nullptr)
+        v += bias[i % (gsize) channels];
+      y[i] = activate (v, act, alpha);
+    }
+}
+
+__global__ void
+k_half_bias_act (const __half *x, float *y, const float *bias, gsize rows, int channels, int act, float alpha)
+{
+  GRID_LOOP (i, rows * (gsize) channels)
+    {
+      float v = __half2float (x[i]);
+      if (bias != nullptr)
+        v += bias[i % (gsize) channels];
+      y[i] = activate (v, act, alpha);
+    }
+}
+
+__global__ void
+k_to_half (const float *x, __half *y, gsize n)
+{
+  GRID_LOOP (i, n)
+    y[i] = __float2half_rn (x[i]);
+}
+
+/* HWIO → KRSC (output channel, kernel row, kernel column, input channel). */
+__global__ void
+k_weights (const float *hwio, float *krsc, __half *krsc_half, int kh, int kw, int c, int oc)
+{
+  gsize n = (gsize) kh * kw * c * oc;
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      int ci = (int) (rest % (gsize) c);
+      rest /= (gsize) c;
+      int kx = (int) (rest % (gsize) kw);
+      rest /= (gsize) kw;
+      int ky = (int) (rest % (gsize) kh);
+      int o = (int) (rest / (gsize) kh);
+      float v = hwio[(((gsize) ky * kw + kx) * c + ci) * oc + o];
+      if (krsc != nullptr)
+        krsc[i] = v;
+      if (krsc_half != nullptr)
+        krsc_half[i] = __float2half_rn (v);
+    }
+}
+
+__global__ void
+k_depthwise (QrCudaDepthwise p, const float *x, const float *w, const float *bias, float *y)
+{
+  int oc_total = p.c * p.m;
+  gsize n = (gsize) p.n * p.oh * p.ow * oc_total;
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      int oc = (int) (rest % (gsize) oc_total);
+      rest /= (gsize) oc_total;
+      int ox = (int) (rest % (gsize) p.ow);
+      rest /= (gsize) p.ow;
+      int oy = (int) (rest % (gsize) p.oh);
+      int b = (int) (rest / (gsize) p.oh);
+      int ci = oc / p.m;
+      float acc = bias != nullptr ? bias[oc] : 0.0f;
+      for (int ky = 0; ky < p.kh; ky++)
+        {
+          int iy = oy * p.stride[0] - p.pads[0] + ky * p.dilation[0];
+          if (iy < 0 || iy >= p.h)
+            continue;
+          for (int kx = 0; kx < p.kw; kx++)
+            {
+              int ix = ox * p.stride[1] - p.pads[2] + kx * p.dilation[1];
+              if (ix < 0 || ix >= p.w)
+                continue;
+              acc += x[(((gsize) b * p.h + iy) * p.w + ix) * p.c + ci] * w[((gsize) ky * p.kw + kx) * oc_total + oc];
+            }
+        }
+      y[i] = activate (acc, p.act, p.alpha);
+    }
+}
+
+__global__ void
+k_binary_same (int op, const float *a, const float *b, float *y, gsize n)
+{
+  GRID_LOOP (i, n)
+    y[i] = apply_binary (op, a[i], b[i]);
+}
+
+__global__ void
+k_binary (int op, const float *a, const float *b, float *y, Dims4 dims, Strides4 sa, Strides4 sb)
+{
+  gsize n = (gsize) dims.d[0] * dims.d[1] * dims.d[2] * dims.d[3];
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      long long ia = 0, ib = 0;
+      for (int d = 3; d >= 0; d--)
+        {
+          long long idx = (long long) (rest % (gsize) dims.d[d]);
+          rest /= (gsize) dims.d[d];
+          ia += idx * sa.s[d];
+          ib += idx * sb.s[d];
+        }
+      y[i] = apply_binary (op, a[ia], b[ib]);
+    }
+}
+
+__global__ void
+k_unary (int act, float alpha, const float *x, float *y, gsize n)
+{
+  GRID_LOOP (i, n)
+    y[i] = activate (x[i], act, alpha);
+}
+
+/* One thread per output element; out_dims are dims with the reduced ones set to 1. */
+__global__ void
+k_mean (const float *x, float *y, Dims4 dims, Dims4 reduced)
+{
+  int od[4];
+  gsize n = 1, count = 1;
+  for (int d = 0; d < 4; d++)
+    {
+      od[d] = reduced.d[d] ? 1 : dims.d[d];
+      n *= (gsize) od[d];
+      if (reduced.d[d])
+        count *= (gsize) dims.d[d];
+    }
+  GRID_LOOP (i, n)
+    {
+      int idx[4];
+      gsize rest = i;
+      for (int d = 3; d >= 0; d--)
+        {
+          idx[d] = (int) (rest % (gsize) od[d]);
+          rest /= (gsize) od[d];
+        }
+      float sum = 0.0f;
+      int lo[4], hi[4];
+      for (int d = 0; d < 4; d++)
+        {
+          lo[d] = reduced.d[d] ? 0 : idx[d];
+          hi[d] = reduced.d[d] ? dims.d[d] : idx[d] + 1;
+        }
+      for (int a = lo[0]; a < hi[0]; a++)
+        for (int b = lo[1]; b < hi[1]; b++)
+          for (int c = lo[2]; c < hi[2]; c++)
+            for (int e = lo[3]; e < hi[3]; e++)
+              sum += x[(((gsize) a * dims.d[1] + b) * dims.d[2] + c) * dims.d[3] + e];
+      y[i] = sum / (float) count;
+    }
+}
+
+__global__ void
+k_resize (const float *x, float *y, int N, int H, int W, int C, int OH, int OW, int nearest, int align_corners,
+          int half_pixel)
+{
+  float sh = align_corners && OH > 1 ? (float) (H - 1) / (float) (OH - 1) : (float) H / (float) OH;
+  float sw = align_corners && OW > 1 ? (float) (W - 1) / (float) (OW - 1) : (float) W / (float) OW;
+  gsize n = (gsize) N * OH * OW * C;
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      int c = (int) (rest % (gsize) C);
+      rest /= (gsize) C;
+      int ox = (int) (rest % (gsize) OW);
+      rest /= (gsize) OW;
+      int oy = (int) (rest % (gsize) OH);
+      int b = (int) (rest / (gsize) OH);
+      float fy = half_pixel ? ((float) oy + 0.5f) * sh - 0.5f : (float) oy * sh;
+      float fx = half_pixel ? ((float) ox + 0.5f) * sw - 0.5f : (float) ox * sw;
+      if (nearest)
+        {
+          int iy = align_corners ? (int) roundf (fy) : (int) floorf (half_pixel ? fy + 0.5f : fy);
+          int ix = align_corners ? (int) roundf (fx) : (int) floorf (half_pixel ? fx + 0.5f : fx);
+          iy = iy < 0 ? 0 : iy > H - 1 ? H - 1 : iy;
+          ix = ix < 0 ? 0 : ix > W - 1 ? W - 1 : ix;
+          y[i] = x[(((gsize) b * H + iy) * W + ix) * C + c];
+          continue;
+        }
+      float cy = fmaxf (fy, 0.0f), cx = fmaxf (fx, 0.0f);
+      int y0 = min ((int) floorf (cy), H - 1), x0 = min ((int) floorf (cx), W - 1);
+      int y1 = min (y0 + 1, H - 1), x1 = min (x0 + 1, W - 1);
+      float dy = cy - (float) y0, dx = cx - (float) x0;
+      float p00 = x[(((gsize) b * H + y0) * W + x0) * C + c];
+      float p01 = x[(((gsize) b * H + y0) * W + x1) * C + c];
+      float p10 = x[(((gsize) b * H + y1) * W + x0) * C + c];
+      float p11 = x[(((gsize) b * H + y1) * W + x1) * C + c];
+      float top = p00 + (p01 - p00) * dx;
+      float bottom = p10 + (p11 - p10) * dx;
+      y[i] = top + (bottom - top) * dy;
+    }
+}
+
+__global__ void
+k_pool (const float *x, float *y, int N, int H, int W, int C, int OH, int OW, int kh, int kw, int sh, int sw,
+        int pad_top, int pad_left, int is_max)
+{
+  gsize n = (gsize) N * OH * OW * C;
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      int c = (int) (rest % (gsize) C);
+      rest /= (gsize) C;
+      int ox = (int) (rest % (gsize) OW);
+      rest /= (gsize) OW;
+      int oy = (int) (rest % (gsize) OH);
+      int b = (int) (rest / (gsize) OH);
+      float acc = is_max ? -INFINITY : 0.0f;
+      int count = 0;
+      for (int ky = 0; ky < kh; ky++)
+        {
+          int iy = oy * sh - pad_top + ky;
+          if (iy < 0 || iy >= H)
+            continue;
+          for (int kx = 0; kx < kw; kx++)
+            {
+              int ix = ox * sw - pad_left + kx;
+              if (ix < 0 || ix >= W)
+                continue;
+              float v = x[(((gsize) b * H + iy) * W + ix) * C + c];
+              count++;
+              acc = is_max ? fmaxf (acc, v) : acc + v;
+            }
+        }
+      y[i] = !is_max && count > 0 ? acc / (float) count : acc;
+    }
+}
+
+__global__ void
+k_gather (const float *x, float *y, Dims4 dims, long long offset, Strides4 strides)
+{
+  gsize n = (gsize) dims.d[0] * dims.d[1] * dims.d[2] * dims.d[3];
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i;
+      long long src = offset;
+      for (int d = 3; d >= 0; d--)
+        {
+          src += (long long) (rest % (gsize) dims.d[d]) * strides.s[d];
+          rest /= (gsize) dims.d[d];
+        }
+      y[i] = x[src];
+    }
+}
+
+__global__ void
+k_pad (const float *x, float *y, Dims4 in, Dims4 out, Dims4 before, float value)
+{
+  gsize n = (gsize) out.d[0] * out.d[1] * out.d[2] * out.d[3];
+  GRID_LOOP (i, n)
+    {
+      gsize rest = i, src = 0, stride = 1;
+      bool inside = true;
+      for (int d = 3; d >= 0; d--)
+        {
+          int idx = (int) (rest % (gsize) out.d[d]) - before.d[d];
+          rest /= (gsize) out.d[d];
+          if (idx < 0 || idx >= in.d[d])
+            inside = false;
+          else
+            src += (gsize) idx * stride;
+          stride *= (gsize) in.d[d];
+        }
+      y[i] = inside ? x[src] : value;
+    }
+}
+
+__global__ void
+k_softmax (const float *x, float *y, gsize rows, int last)
+{
+  GRID_LOOP (r, rows)
+    {
+      const float *a = x + r * (gsize) last;
+      float *b = y + r * (gsize) last, mx = -INFINITY, sum = 0.0f;
+      for (int i = 0; i < last; i++)
+        mx = fmaxf (mx, a[i]);
+      for (int i = 0; i < last; i++)
+        {
+          b[i] = expf (a[i] - mx);
+          sum += b[i];
+        }
+      for (int i = 0; i < last; i++)
+        b[i] /= sum;
+    }
+}
+
+Dims4
+dims4 (const int d[4])
+{
+  Dims4 r;
+  for (int i = 0; i < 4; i++)
+    r.d[i] = d[i];
+  return r;
+}
+
+Strides4
+strides4 (const long long s[4])
+{
+  Strides4 r;
+  for (int i = 0; i < 4; i++)
+    r.s[i] = s[i];
+  return r;
+}
+
+gsize
+count4 (const int d[4])
+{
+  return (gsize) d[0] * (gsize) d[1] * (gsize) d[2] * (gsize) d[3];
+}
+
+} // namespace
+
+extern "C" {
+
+void
+qr_cuda_k_to_half (cudaStream_t stream, const float *x, void *y, gsize n)
+{
+  k_to_half<<<blocks_for (n), kThreads, 0, stream>>> (x, static_cast<__half *> (y), n);
+}
+
+void
+qr_cuda_k_half_bias_act (cudaStream_t stream, const void *x, float *y, const float *bias, gsize rows, int channels,
+                         int act, float alpha)
+{
+  k_half_bias_act<<<blocks_for (rows * (gsize) channels), kThreads, 0, stream>>> (static_cast<const __half *> (x), y, bias, rows, channels, act,
+                                                                                  alpha);
+}
+
+void
+qr_cuda_k_weights (cudaStream_t stream, const float *hwio, float *krsc, void *krsc_half, int kh, int kw, int c,
+                   int oc)
+{
+  k_weights<<<blocks_for ((gsize) kh * kw * c * oc), kThreads, 0, stream>>> (hwio, krsc, static_cast<__half *> (krsc_half),
+                                                                             kh, kw, c, oc);
+}
+
+void
+qr_cuda_bias_act (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels, QrCudaAct act, float alpha)
+{
+  if (bias == nullptr && act == QR_CUDA_ACT_NONE)
+    return;
+  k_bias_act<<<blocks_for (rows * (gsize) channels), kThreads, 0, cuda->stream>>> (y, bias, rows, channels, act,
+                                                                                   alpha);
+}
+
+void
+qr_cuda_depthwise (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias,
+                   float *y)
+{
+  gsize n = (gsize) p->n * p->oh * p->ow * p->c * p->m;
+  k_depthwise<<<blocks_for (n), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y);
+}
+
+void
+qr_cuda_binary (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y, const int out_dims[4],
+                const long long a_strides[4], const long long b_strides[4])
+{
+  gsize n = count4 (out_dims);
+  long long contiguous[4], s = 1;
+  bool same = true;
+
+  for (int d = 3; d >= 0; d--)
+    {
+      contiguous[d] = out_dims[d] == 1 ? -1 : s;
+      s *= out_dims[d];
+    }
+  for (int d = 0; d < 4; d++)
+    if (contiguous[d] >= 0 && (a_strides[d] != contiguous[d] || b_strides[d] != contiguous[d]))
+      same = false;
+  if (same)
+    k_binary_same<<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, n);
+  else
+    k_binary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, dims4 (out_dims), strides4 (a_strides),
+                                                             strides4 (b_strides));
+}
+
+void
+qr_cuda_unary (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n)
+{
+  k_unary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, x, y, n);
+}
+
+void
+qr_cuda_mean (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4])
+{
+  Dims4 r;
+  gsize n = 1;
+  for (int d = 0; d < 4; d++)
+    {
+      r.d[d] = reduced[d] ? 1 : 0;
+      n *= reduced[d] ? 1 : (gsize) dims[d];
+    }
+  k_mean<<<blocks_for (n), kThreads, 0, cuda->stream>>> (x, y, dims4 (dims), r);
+}
+
+void
+qr_cuda_resize (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow, gboolean nearest,
+                gboolean align_corners, gboolean half_pixel)
+{
+  k_resize<<<blocks_for ((gsize) n * oh * ow * c), kThreads, 0, cuda->stream>>> (x, y, n, h, w, c, oh, ow, nearest,
+                                                                                  align_corners, half_pixel);
+}
+
+void
+qr_cuda_pool (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow, int kh, int kw,
+              int sh, int sw, int pad_top, int pad_left, gboolean is_max)
+{
+  k_pool<<<blocks_for ((gsize) n * oh * ow * c), kThreads, 0, cuda->stream>>> (x, y, n, h, w, c, oh, ow, kh, kw, sh,
+                                                                                sw, pad_top, pad_left, is_max);
+}
+
+void
+qr_cuda_gather (QrCuda *cuda, const float *x, float *y, const int out_dims[4], const long long offset,
+                const long long in_strides[4])
+{
+  k_gather<<<blocks_for (count4 (out_dims)), kThreads, 0, cuda->stream>>> (x, y, dims4 (out_dims), offset,
+                                                                           strides4 (in_strides));
+}
+
+void
+qr_cuda_pad (QrCuda *cuda, const float *x, float *y, const int in_dims[4], const int out_dims[4], const int before[4],
+             float value)
+{
+  k_pad<<<blocks_for (count4 (out_dims)), kThreads, 0, cuda->stream>>> (x, y, dims4 (in_dims), dims4 (out_dims),
+                                                                        dims4 (before), value);
+}
+
+void
+qr_cuda_softmax (QrCuda *cuda, const float *x, float *y, gsize rows, int last)
+{
+  k_softmax<<<blocks_for (rows), kThreads, 0, cuda->stream>>> (x, y, rows, last);
+}
+
+} // extern "C"

@@ -1,0 +1,176 @@
+/* qr-cuda.h: the device side of the engine's CUDA backend: a context (device, stream, cuDNN and
+ * cuBLAS handles, one scratch area, an algorithm cache), device memory, cuDNN convolutions and our
+ * own kernels (kernels.cu). Tensors are float32 NHWC in device memory, as the engine lays them out
+ * on the CPU. This layer knows nothing of graphs: inference/backend-cuda.c walks the graph and
+ * calls these. Every call is asynchronous on the context's stream unless it says otherwise;
+ * errors of launches are caught by the next call that checks (qr_cuda_sync at the latest). */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _QrCuda QrCuda;
+
+typedef enum
+{
+  QR_CUDA_FP32,   /* FP32 math, no tensor cores: the reference */
+  QR_CUDA_TF32,   /* FP32 storage, TF32 tensor cores in convolutions */
+  QR_CUDA_FP16,   /* convolutions in FP16 with FP32 accumulation; activations stay FP32 between them */
+} QrCudaPrecision;
+
+/* The same activations, in the same order, as the engine's QrActivation. */
+typedef enum
+{
+  QR_CUDA_ACT_NONE,
+  QR_CUDA_ACT_RELU,
+  QR_CUDA_ACT_RELU6,
+  QR_CUDA_ACT_LEAKY_RELU,
+  QR_CUDA_ACT_SIGMOID,
+  QR_CUDA_ACT_HARD_SWISH,
+  QR_CUDA_ACT_SWISH,
+  QR_CUDA_ACT_MISH,
+} QrCudaAct;
+
+typedef enum
+{
+  QR_CUDA_ADD,
+  QR_CUDA_SUB,
+  QR_CUDA_MUL,
+  QR_CUDA_DIV,
+  QR_CUDA_MAX,
+  QR_CUDA_MIN,
+} QrCudaBinary;
+
+/* A context on device `device` (0 for the first). Fails with QR_GPU_ERROR_NO_DEVICE when there is
+ * none, QR_GPU_ERROR_CUDA when the driver, cuDNN or cuBLAS cannot start. */
+QrCuda     *qr_cuda_new            (int               device,
+                                    QrCudaPrecision   precision,
+                                    GError          **error);
+void        qr_cuda_free           (QrCuda           *cuda);
+QrCudaPrecision qr_cuda_get_precision (QrCuda        *cuda);
+const char *qr_cuda_precision_name (QrCudaPrecision   precision);
+/* "NVIDIA H100 80GB HBM3" */
+const char *qr_cuda_device_name    (QrCuda           *cuda);
+
+/* Device memory. Out of memory is QR_GPU_ERROR_OUT_OF_MEMORY, naming the size. */
+void       *qr_cuda_alloc          (QrCuda           *cuda,
+                                    gsize             bytes,
+                                    GError          **error);
+void        qr_cuda_release        (QrCuda           *cuda,
+                                    void             *device_ptr);
+gboolean    qr_cuda_upload         (QrCuda           *cuda,
+                                    void             *dst,
+                                    const void       *src,
+                                    gsize             bytes,
+                                    GError          **error);
+gboolean    qr_cuda_download       (QrCuda           *cuda,
+                                    void             *dst,
+                                    const void       *src,
+                                    gsize             bytes,
+                                    GError          **error);
+gboolean    qr_cuda_copy           (QrCuda           *cuda,
+                                    void             *dst,
+                                    const void       *src,
+                                    gsize             bytes,
+                                    GError          **error);
+/* dst[o · dst_pitch + j] = src[o · src_pitch + j], j < width, o < rows (floats): concat, split. */
+gboolean    qr_cuda_copy_2d        (QrCuda           *cuda,
+                                    float            *dst,
+                                    gsize             dst_pitch,
+                                    const float      *src,
+                                    gsize             src_pitch,
+                                    gsize             width,
+                                    gsize             rows,
+                                    GError          **error);
+/* Waits for the stream and reports any error a launch left. */
+gboolean    qr_cuda_sync           (QrCuda           *cuda,
+                                    GError          **error);
+/* Reports (without waiting) an error the last launch left. */
+gboolean    qr_cuda_check          (QrCuda           *cuda,
+                                    const char       *what,
+                                    GError          **error);
+
+/* Convolutions. Weights are given on the host in the engine's HWIO layout; upload turns them into
+ * the layout and type cuDNN wants (KRSC, FP16 when the context is FP16). */
+typedef struct
+{
+  int         n, h, w, c;      /* input */
+  int         oc, kh, kw;
+  int         oh, ow;          /* output */
+  int         stride[2];       /* h, w */
+  int         dilation[2];
+  int         pads[4];         /* top, bottom, left, right; unequal pads are padded explicitly */
+  QrCudaAct   act;
+  float       alpha;
+} QrCudaConv;
+
+void       *qr_cuda_upload_conv_weights (QrCuda        *cuda,
+                                         const float   *hwio,
+                                         int            kh,
+                                         int            kw,
+                                         int            c,
+                                         int            oc,
+                                         GError       **error);
+/* Chooses (and caches per shape) the algorithm, and grows the scratch area the convolution needs.
+ * Called once per convolution when a network is planned; may run trial convolutions. */
+gboolean    qr_cuda_conv2d_prepare (QrCuda           *cuda,
+                                    const QrCudaConv *conv,
+                                    GError          **error);
+/* y = act (conv (x, w) + bias). bias may be NULL. */
+gboolean    qr_cuda_conv2d         (QrCuda           *cuda,
+                                    const QrCudaConv *conv,
+                                    const float      *x,
+                                    const void       *weights,
+                                    const float      *bias,
+                                    float            *y,
+                                    GError          **error);
+/* Bytes of device memory the context holds for itself (scratch, workspace). */
+gsize       qr_cuda_get_scratch_bytes (QrCuda        *cuda);
+
+/* C = op(A) · op(B), row-major, FP32 (TF32 allowed in TF32 and FP16 contexts). */
+gboolean    qr_cuda_matmul         (QrCuda           *cuda,
+                                    const float      *a,
+                                    const float      *b,
+                                    float            *c,
+                                    int               m,
+                                    int               n,
+                                    int               k,
+                                    gboolean          transpose_a,
+                                    gboolean          transpose_b,
+                                    GError          **error);
+
+/* Our kernels (kernels.cu); launched on the context's stream. Shapes of rank < 4 are passed
+ * right-aligned in 4 dims with 1s in front. */
+typedef struct
+{
+  int      n, h, w, c, m;     /* input NHWC, channel multiplier */
+  int      kh, kw, oh, ow;
+  int      stride[2], dilation[2], pads[4];
+  QrCudaAct act;
+  float    alpha;
+} QrCudaDepthwise;
+
+void qr_cuda_depthwise  (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias,
+                         float *y);
+/* out[i] = a[ia] op b[ib] with per-dimension strides (0 along broadcast dimensions). */
+void qr_cuda_binary     (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
+                         const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
+void qr_cuda_unary      (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n);
+/* Mean over the dimensions flagged in `reduced` (input padded to rank 4). */
+void qr_cuda_mean       (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4]);
+void qr_cuda_resize     (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
+                         gboolean nearest, gboolean align_corners, gboolean half_pixel);
+void qr_cuda_pool       (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
+                         int kh, int kw, int sh, int sw, int pad_top, int pad_left, gboolean is_max);
+/* y[out index] = x[Σ idx_d · in_strides[d]] over out_dims. Transpose and strided slices. */
+void qr_cuda_gather     (QrCuda *cuda, const float *x, float *y, const int out_dims[4], const long long offset,
+                         const long long in_strides[4]);
+/* y = value, then x copied in at offsets (pads before each dimension). */
+void qr_cuda_pad        (QrCuda *cuda, const float *x, float *y, const int in_dims[4], const int out_dims[4],
+                         const int before[4], float value);
+void qr_cuda_softmax    (QrCuda *cuda, const float *x, float *y, gsize rows, int last);
+void qr_cuda_bias_act   (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels, QrCudaAct act,
+                         float alpha);
+
+G_END_DECLS

@@ -1,0 +1,656 @@
+/* backend-cuda.c: the engine's CUDA backend. Planning mirrors the CPU backend's (one pool of
+ * device buffers reused once a tensor's last reader has run, so memory is planned once per graph
+ * and batch size), constants go to the GPU once per graph, convolution weights once in cuDNN's
+ * layout and type, and every convolution's algorithm is chosen at planning time. A run is one
+ * upload, a walk over the nodes on one stream with no allocation and no synchronisation, and one
+ * download of the outputs. Built only with CUDA (gpu/). */
+#define G_LOG_DOMAIN "quorum-engine"
+
+#include "engine-private.h"
+#include "qr-cuda.h"
+#include "qr-gpu.h"
+
+#include <string.h>
+
+typedef struct
+{
+  float   *ptr;
+  gsize    size;   /* floats */
+  gboolean busy;
+} DevBuffer;
+
+typedef struct
+{
+  QrBackend  parent;
+  QrCuda    *cuda;
+  GArray    *buffers;     /* DevBuffer: activations */
+  float    **dev;         /* per tensor: its device memory (constants owned here, activations in buffers) */
+  gboolean  *owned;       /* per tensor: dev[] is a constant's own allocation */
+  float    **host;        /* per tensor: the host copy of a graph output */
+  void     **weights;     /* per node: a convolution's weights in cuDNN's layout */
+  guint      n_tensors;
+  guint      n_nodes;
+  int        batch;
+} CudaBackend;
+
+static gboolean
+cuda_supports_op (QrBackend *self, const QrNode *node)
+{
+  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE;
+}
+
+static void
+free_activations (CudaBackend *self)
+{
+  for (guint i = 0; i < self->buffers->len; i++)
+    qr_cuda_release (self->cuda, g_array_index (self->buffers, DevBuffer, i).ptr);
+  g_array_set_size (self->buffers, 0);
+  for (guint i = 0; i < self->n_tensors; i++)
+    {
+      if (!self->owned[i])
+        self->dev[i] = NULL;
+      g_clear_pointer (&self->host[i], g_free);
+    }
+}
+
+static gboolean
+engine_error (GError **error, GError *gpu_error, QrGraph *graph, const QrNode *node)
+{
+  int code = gpu_error->code == QR_GPU_ERROR_UNSUPPORTED ? QR_ENGINE_ERROR_UNSUPPORTED : QR_ENGINE_ERROR_SHAPE;
+  if (node != NULL)
+    g_set_error (error, QR_ENGINE_ERROR, code, "%s: node %s: %s", graph->source, node->name, gpu_error->message);
+  else
+    g_set_error (error, QR_ENGINE_ERROR, code, "%s: %s", graph->source, gpu_error->message);
+  g_error_free (gpu_error);
+  return FALSE;
+}
+
+static int
+take_buffer (CudaBackend *self, gsize size, GError **error)
+{
+  int best = -1;
+
+  for (guint i = 0; i < self->buffers->len; i++)
+    {
+      DevBuffer *b = &g_array_index (self->buffers, DevBuffer, i);
+      if (!b->busy && b->size >= size
+          && (best < 0 || b->size < g_array_index (self->buffers, DevBuffer, best).size))
+        best = (int) i;
+    }
+  if (best < 0)
+    {
+      DevBuffer b = { NULL, MAX (size, 1), FALSE };
+      b.ptr = qr_cuda_alloc (self->cuda, b.size * sizeof (float), error);
+      if (b.ptr == NULL)
+        return -1;
+      g_array_append_val (self->buffers, b);
+      best = (int) self->buffers->len - 1;
+    }
+  g_array_index (self->buffers, DevBuffer, best).busy = TRUE;
+  return best;
+}
+
+static gboolean
+is_graph_output (QrGraph *graph, int tensor)
+{
+  for (guint i = 0; i < graph->outputs->len; i++)
+    if (g_array_index (graph->outputs, int, i) == tensor)
+      return TRUE;
+  return FALSE;
+}
+
+static QrCudaAct
+cuda_act (QrActivation act)
+{
+  switch (act)
+    {
+    case QR_ACT_RELU: return QR_CUDA_ACT_RELU;
+    case QR_ACT_RELU6: return QR_CUDA_ACT_RELU6;
+    case QR_ACT_LEAKY_RELU: return QR_CUDA_ACT_LEAKY_RELU;
+    case QR_ACT_SIGMOID: return QR_CUDA_ACT_SIGMOID;
+    case QR_ACT_HARD_SWISH: return QR_CUDA_ACT_HARD_SWISH;
+    case QR_ACT_SWISH: return QR_CUDA_ACT_SWISH;
+    case QR_ACT_MISH: return QR_CUDA_ACT_MISH;
+    case QR_ACT_NONE:
+    default: return QR_CUDA_ACT_NONE;
+    }
+}
+
+static QrShape *
+shape (QrGraph *graph, int tensor)
+{
+  return &qr_graph_tensor (graph, tensor)->shape;
+}
+
+static void
+conv_params (QrGraph *graph, const QrNode *node, QrCudaConv *p)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
+  QrShape *out = shape (graph, node->outputs[0]);
+
+  memset (p, 0, sizeof *p);
+  p->n = in->dims[0];
+  p->h = in->dims[1];
+  p->w = in->dims[2];
+  p->c = in->dims[3];
+  p->kh = w->dims[0];
+  p->kw = w->dims[1];
+  p->oc = w->dims[3];
+  p->oh = out->dims[1];
+  p->ow = out->dims[2];
+  memcpy (p->stride, node->stride, sizeof p->stride);
+  memcpy (p->dilation, node->dilation, sizeof p->dilation);
+  memcpy (p->pads, node->pads, sizeof p->pads);
+  p->act = cuda_act (node->act);
+  p->alpha = node->alpha;
+}
+
+/* Constants go up once per graph (they outlive batch-size changes); a convolution's weights go up
+ * in cuDNN's layout instead of as they are. */
+static gboolean
+upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
+{
+  GError *gpu_error = NULL;
+
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      int id = g_array_index (graph->order, int, k);
+      QrNode *node = qr_graph_node (graph, id);
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+          if (!t->is_const || self->dev[node->inputs[i]] != NULL || t->data == NULL)
+            continue;
+          if (node->op == QR_OP_CONV2D && i == 1)
+            continue;
+          {
+            gsize bytes = qr_shape_size (&t->shape) * sizeof (float);
+            float *ptr = qr_cuda_alloc (self->cuda, bytes, &gpu_error);
+            if (ptr == NULL || !qr_cuda_upload (self->cuda, ptr, t->data, bytes, &gpu_error))
+              {
+                qr_cuda_release (self->cuda, ptr);
+                return engine_error (error, gpu_error, graph, node);
+              }
+            self->dev[node->inputs[i]] = ptr;
+            self->owned[node->inputs[i]] = TRUE;
+          }
+        }
+      if (node->op == QR_OP_CONV2D && self->weights[id] == NULL)
+        {
+          QrTensor *w = qr_graph_tensor (graph, node->inputs[1]);
+          if (!w->is_const || w->data == NULL)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED,
+                           "%s: node %s: the CUDA backend needs constant convolution weights", graph->source,
+                           node->name);
+              return FALSE;
+            }
+          self->weights[id] = qr_cuda_upload_conv_weights (self->cuda, w->data, w->shape.dims[0], w->shape.dims[1],
+                                                           w->shape.dims[2], w->shape.dims[3], &gpu_error);
+          if (self->weights[id] == NULL)
+            return engine_error (error, gpu_error, graph, node);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+  GError *gpu_error = NULL;
+  gsize total = 0;
+
+  if (!qr_graph_infer_shapes (graph, batch, error))
+    return FALSE;
+  if (self->n_tensors == 0)
+    {
+      self->n_tensors = graph->tensors->len;
+      self->n_nodes = graph->nodes->len;
+      self->dev = g_new0 (float *, self->n_tensors);
+      self->owned = g_new0 (gboolean, self->n_tensors);
+      self->host = g_new0 (float *, self->n_tensors);
+      self->weights = g_new0 (void *, self->n_nodes);
+    }
+  g_return_val_if_fail (self->n_tensors == graph->tensors->len, FALSE);
+  free_activations (self);
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      if (!cuda_supports_op (backend, node))
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: node %s (%s): no CUDA kernel",
+                       graph->source, node->name, node->source_op ? node->source_op : "?");
+          return FALSE;
+        }
+    }
+  if (!upload_constants (self, graph, error))
+    return FALSE;
+
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      t->last_use = -1;
+      if (!t->is_const)
+        {
+          t->buffer = -1;
+          t->data = NULL;
+        }
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int i = 0; i < node->n_inputs; i++)
+        qr_graph_tensor (graph, node->inputs[i])->last_use = (int) k;
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int o = 0; o < node->n_outputs; o++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+          t->buffer = take_buffer (self, qr_shape_size (&t->shape), &gpu_error);
+          if (t->buffer < 0)
+            {
+              free_activations (self);
+              return engine_error (error, gpu_error, graph, node);
+            }
+        }
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+          if (!t->is_const && t->buffer >= 0 && t->last_use == (int) k && !is_graph_output (graph, node->inputs[i])
+              && t->producer >= 0 && qr_graph_node (graph, t->producer)->op != QR_OP_INPUT)
+            g_array_index (self->buffers, DevBuffer, t->buffer).busy = FALSE;
+        }
+    }
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      if (!t->is_const && t->buffer >= 0)
+        self->dev[i] = g_array_index (self->buffers, DevBuffer, t->buffer).ptr;
+    }
+  for (guint i = 0; i < graph->outputs->len; i++)
+    {
+      int id = g_array_index (graph->outputs, int, i);
+      QrTensor *t = qr_graph_tensor (graph, id);
+      if (self->host[id] == NULL)
+        self->host[id] = g_try_new0 (float, MAX (qr_shape_size (&t->shape), 1));
+      if (self->host[id] == NULL)
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for the output %s",
+                       graph->source, t->name);
+          free_activations (self);
+          return FALSE;
+        }
+    }
+  /* Every convolution's algorithm now, so a run never searches or allocates. */
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrCudaConv conv;
+      if (node->op != QR_OP_CONV2D)
+        continue;
+      conv_params (graph, node, &conv);
+      if (!qr_cuda_conv2d_prepare (self->cuda, &conv, &gpu_error))
+        {
+          free_activations (self);
+          return engine_error (error, gpu_error, graph, node);
+        }
+    }
+  for (guint i = 0; i < self->buffers->len; i++)
+    total += g_array_index (self->buffers, DevBuffer, i).size;
+  self->batch = batch;
+  g_debug ("%s: planned batch %d on %s (%s): %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch,
+           qr_cuda_device_name (self->cuda), qr_cuda_precision_name (qr_cuda_get_precision (self->cuda)),
+           self->buffers->len, (double) total * 4 / 1e6, (double) qr_cuda_get_scratch_bytes (self->cuda) / 1e6);
+  return TRUE;
+}
+
+/* A shape right-aligned in 4 dimensions. */
+static void
+dims4 (const QrShape *s, int out[4])
+{
+  for (int d = 0; d < 4; d++)
+    out[d] = 1;
+  for (int d = 0; d < s->rank; d++)
+    out[4 - s->rank + d] = s->dims[d];
+}
+
+/* Strides of `s` broadcast against a rank-4 output: 0 where s has 1 or no dimension. */
+static void
+broadcast_strides (const QrShape *s, long long strides[4])
+{
+  int d4[4];
+  long long stride = 1;
+
+  dims4 (s, d4);
+  for (int d = 3; d >= 0; d--)
+    {
+      strides[d] = d4[d] == 1 ? 0 : stride;
+      stride *= d4[d];
+    }
+}
+
+static gboolean
+run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **error)
+{
+  QrCuda *cuda = self->cuda;
+  float *y = self->dev[node->outputs[0]];
+  const float *x = node->n_inputs > 0 ? self->dev[node->inputs[0]] : NULL;
+  QrShape *out = shape (graph, node->outputs[0]);
+  GError *gpu_error = NULL;
+
+  switch (node->op)
+    {
+    case QR_OP_CONV2D:
+      {
+        QrCudaConv conv;
+        conv_params (graph, node, &conv);
+        if (!qr_cuda_conv2d (cuda, &conv, x, self->weights[id], node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL,
+                             y, &gpu_error))
+          return engine_error (error, gpu_error, graph, node);
+        break;
+      }
+    case QR_OP_DEPTHWISE:
+      {
+        QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
+        QrCudaDepthwise p = { 0 };
+        p.n = in->dims[0];
+        p.h = in->dims[1];
+        p.w = in->dims[2];
+        p.c = in->dims[3];
+        p.m = w->dims[3];
+        p.kh = w->dims[0];
+        p.kw = w->dims[1];
+        p.oh = out->dims[1];
+        p.ow = out->dims[2];
+        memcpy (p.stride, node->stride, sizeof p.stride);
+        memcpy (p.dilation, node->dilation, sizeof p.dilation);
+        memcpy (p.pads, node->pads, sizeof p.pads);
+        p.act = cuda_act (node->act);
+        p.alpha = node->alpha;
+        qr_cuda_depthwise (cuda, &p, x, self->dev[node->inputs[1]],
+                           node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, y);
+        break;
+      }
+    case QR_OP_ADD:
+    case QR_OP_SUB:
+    case QR_OP_MUL:
+    case QR_OP_DIV:
+    case QR_OP_MAXIMUM:
+    case QR_OP_MINIMUM:
+      {
+        static const QrCudaBinary ops[] = {
+          [QR_OP_ADD] = QR_CUDA_ADD, [QR_OP_SUB] = QR_CUDA_SUB, [QR_OP_MUL] = QR_CUDA_MUL,
+          [QR_OP_DIV] = QR_CUDA_DIV, [QR_OP_MAXIMUM] = QR_CUDA_MAX, [QR_OP_MINIMUM] = QR_CUDA_MIN,
+        };
+        int od[4];
+        long long sa[4], sb[4];
+        dims4 (out, od);
+        broadcast_strides (shape (graph, node->inputs[0]), sa);
+        broadcast_strides (shape (graph, node->inputs[1]), sb);
+        qr_cuda_binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb);
+        break;
+      }
+    case QR_OP_ACTIVATION:
+      qr_cuda_unary (cuda, cuda_act (node->act), node->alpha, x, y, qr_shape_size (out));
+      break;
+    case QR_OP_MEAN:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        int d4[4];
+        gboolean reduced[4] = { FALSE, FALSE, FALSE, FALSE };
+        dims4 (in, d4);
+        for (int i = 0; i < node->n_axes; i++)
+          reduced[4 - in->rank + node->axes[i]] = TRUE;
+        qr_cuda_mean (cuda, x, y, d4, reduced);
+        break;
+      }
+    case QR_OP_RESIZE:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        qr_cuda_resize (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
+                        node->resize_mode == QR_RESIZE_NEAREST, node->align_corners, node->half_pixel);
+        break;
+      }
+    case QR_OP_CONCAT:
+      {
+        gsize outer = 1, inner = 1, offset = 0;
+        for (int d = 0; d < node->axis; d++)
+          outer *= (gsize) out->dims[d];
+        for (int d = node->axis + 1; d < out->rank; d++)
+          inner *= (gsize) out->dims[d];
+        for (int i = 0; i < node->n_inputs - 1; i++)
+          {
+            QrShape *s = shape (graph, node->inputs[i]);
+            gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) out->dims[node->axis] * inner;
+            if (!qr_cuda_copy_2d (cuda, y + offset, row, self->dev[node->inputs[i]], chunk, chunk, outer, &gpu_error))
+              return engine_error (error, gpu_error, graph, node);
+            offset += chunk;
+          }
+        break;
+      }
+    case QR_OP_MAXPOOL:
+    case QR_OP_AVGPOOL:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        qr_cuda_pool (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
+                      node->kernel[0], node->kernel[1], node->stride[0], node->stride[1], node->pads[0], node->pads[2],
+                      node->op == QR_OP_MAXPOOL);
+        break;
+      }
+    case QR_OP_TRANSPOSE:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        long long in_strides[QR_MAX_RANK], s4[4] = { 0, 0, 0, 0 }, stride = 1;
+        int od[4];
+        for (int d = in->rank - 1; d >= 0; d--)
+          {
+            in_strides[d] = stride;
+            stride *= in->dims[d];
+          }
+        dims4 (out, od);
+        for (int d = 0; d < out->rank; d++)
+          s4[4 - out->rank + d] = in_strides[node->axes[d]];
+        qr_cuda_gather (cuda, x, y, od, 0, s4);
+        break;
+      }
+    case QR_OP_PAD:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        int id4[4], od4[4], before[4] = { 0, 0, 0, 0 };
+        float value = node->n_inputs > 2 ? qr_graph_tensor (graph, node->inputs[2])->data[0] : 0.0f;
+        dims4 (in, id4);
+        dims4 (out, od4);
+        for (int d = 0; d < in->rank; d++)
+          before[4 - in->rank + d] = node->axes[d];
+        qr_cuda_pad (cuda, x, y, id4, od4, before, value);
+        break;
+      }
+    case QR_OP_SPLIT:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        gsize outer = 1, inner = 1, offset = 0;
+        for (int d = 0; d < node->axis; d++)
+          outer *= (gsize) in->dims[d];
+        for (int d = node->axis + 1; d < in->rank; d++)
+          inner *= (gsize) in->dims[d];
+        for (int i = 0; i < node->n_outputs; i++)
+          {
+            QrShape *s = shape (graph, node->outputs[i]);
+            gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) in->dims[node->axis] * inner;
+            if (!qr_cuda_copy_2d (cuda, self->dev[node->outputs[i]], chunk, x + offset, row, chunk, outer, &gpu_error))
+              return engine_error (error, gpu_error, graph, node);
+            offset += chunk;
+          }
+        break;
+      }
+    case QR_OP_SOFTMAX:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        int last = in->dims[in->rank - 1];
+        qr_cuda_softmax (cuda, x, y, qr_shape_size (in) / (gsize) last, last);
+        break;
+      }
+    case QR_OP_MATMUL:
+      {
+        QrShape *a = shape (graph, node->inputs[0]);
+        int k = node->transpose_a ? a->dims[0] : a->dims[1];
+        if (!qr_cuda_matmul (cuda, x, self->dev[node->inputs[1]], y, out->dims[0], out->dims[1], k, node->transpose_a,
+                             node->transpose_b, &gpu_error))
+          return engine_error (error, gpu_error, graph, node);
+        break;
+      }
+    case QR_OP_SLICE:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        long long strides[QR_MAX_RANK], s4[4] = { 0, 0, 0, 0 }, stride = 1, offset = 0;
+        int counts[4] = { 1, 1, 1, 1 };
+        for (int d = in->rank - 1; d >= 0; d--)
+          {
+            strides[d] = stride;
+            stride *= in->dims[d];
+          }
+        for (int d = 0; d < in->rank; d++)
+          {
+            counts[4 - in->rank + d] = node->axes[d];
+            s4[4 - in->rank + d] = (long long) node->step[d] * strides[d];
+            offset += (long long) node->begin[d] * strides[d];
+          }
+        qr_cuda_gather (cuda, x, y, counts, offset, s4);
+        break;
+      }
+    case QR_OP_RESHAPE:
+    case QR_OP_IDENTITY:
+    case QR_OP_CAST:
+      if (!qr_cuda_copy (cuda, y, x, qr_shape_size (out) * sizeof (float), &gpu_error))
+        return engine_error (error, gpu_error, graph, node);
+      break;
+    default:
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: node %s: no CUDA kernel for this op",
+                   graph->source, node->name);
+      return FALSE;
+    }
+  if (!qr_cuda_check (cuda, node->name, &gpu_error))
+    return engine_error (error, gpu_error, graph, node);
+  return TRUE;
+}
+
+static gboolean
+cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abort, gpointer abort_data,
+          GError **error)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+  int in_id = g_array_index (graph->inputs, int, 0);
+  QrTensor *in = qr_graph_tensor (graph, in_id);
+  GError *gpu_error = NULL;
+
+  if (self->dev[in_id] == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the input is not used by any output",
+                   graph->source);
+      return FALSE;
+    }
+  if (!qr_cuda_upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
+    return engine_error (error, gpu_error, graph, NULL);
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      int id = g_array_index (graph->order, int, k);
+      QrNode *node = qr_graph_node (graph, id);
+      if (node->op == QR_OP_INPUT)
+        continue;
+      if (abort != NULL && abort (abort_data))
+        {
+          qr_cuda_sync (self->cuda, NULL);
+          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+      if (!run_node (self, graph, node, id, error))
+        {
+          qr_cuda_sync (self->cuda, NULL);
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < graph->outputs->len; i++)
+    {
+      int id = g_array_index (graph->outputs, int, i);
+      QrTensor *t = qr_graph_tensor (graph, id);
+      const float *src = self->dev[id];
+      if (src == NULL || self->host[id] == NULL)
+        continue;
+      if (!qr_cuda_download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
+        return engine_error (error, gpu_error, graph, NULL);
+    }
+  if (!qr_cuda_sync (self->cuda, &gpu_error))
+    return engine_error (error, gpu_error, graph, NULL);
+  return TRUE;
+}
+
+static const float *
+cuda_output (QrBackend *backend, QrGraph *graph, int tensor)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+  QrTensor *t = qr_graph_tensor (graph, tensor);
+
+  if (t->is_const)
+    return t->data;
+  return tensor >= 0 && (guint) tensor < self->n_tensors ? self->host[tensor] : NULL;
+}
+
+static void
+cuda_release (QrBackend *backend)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+
+  if (self->n_tensors > 0)
+    {
+      free_activations (self);
+      for (guint i = 0; i < self->n_tensors; i++)
+        if (self->owned[i])
+          qr_cuda_release (self->cuda, self->dev[i]);
+      for (guint i = 0; i < self->n_nodes; i++)
+        qr_cuda_release (self->cuda, self->weights[i]);
+    }
+  g_free (self->dev);
+  g_free (self->owned);
+  g_free (self->host);
+  g_free (self->weights);
+  g_array_unref (self->buffers);
+  qr_cuda_free (self->cuda);
+  g_free (self);
+}
+
+static const QrBackendClass cuda_backend_class = {
+  "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release,
+};
+
+QrBackend *
+qr_backend_cuda_new (QrPrecision precision, GError **error)
+{
+  GError *gpu_error = NULL;
+  QrCuda *cuda = qr_cuda_new (0, precision == QR_PRECISION_FP16   ? QR_CUDA_FP16
+                                 : precision == QR_PRECISION_TF32 ? QR_CUDA_TF32
+                                                                  : QR_CUDA_FP32, &gpu_error);
+  CudaBackend *self;
+
+  if (cuda == NULL)
+    {
+      g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, gpu_error->message);
+      g_error_free (gpu_error);
+      return NULL;
+    }
+  self = g_new0 (CudaBackend, 1);
+  self->parent.klass = &cuda_backend_class;
+  self->cuda = cuda;
+  self->buffers = g_array_new (FALSE, TRUE, sizeof (DevBuffer));
+  return &self->parent;
+}
+
+char *
+qr_backend_cuda_describe (QrBackend *backend)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+  return g_strdup_printf ("cuda:0 %s %s", qr_cuda_device_name (self->cuda),
+                          qr_cuda_precision_name (qr_cuda_get_precision (self->cuda)));
+}
