@@ -473,9 +473,28 @@ bench_model_path (const char *name, const char *tmp, gboolean *random_weights, G
   g_autofree char *cfg_name = g_strconcat (name, ".cfg", NULL);
   g_autofree char *shared = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "darknet", cfg_name, NULL);
   g_autoptr (GError) local = NULL;
-  char *path = qr_cli_resolve_model (name, &local);
+  char *path = g_str_has_suffix (name, ".cfg") ? NULL : qr_cli_resolve_model (name, &local);
+
 
   *random_weights = FALSE;
+  if (g_str_has_suffix (name, ".cfg") && g_file_test (name, G_FILE_TEST_IS_REGULAR))
+    {
+      /* a cfg given by path: random weights unless its own are beside it */
+      g_autofree char *stem = g_strndup (name, strlen (name) - 4);
+      g_autofree char *own = g_strconcat (stem, ".weights", NULL);
+      g_autofree char *base = g_path_get_basename (stem);
+      g_clear_pointer (&shared, g_free);
+      if (g_file_test (own, G_FILE_TEST_IS_REGULAR))
+        {
+          g_free (path);
+          return g_strdup (name);
+        }
+      shared = g_strdup (name);
+      g_free (cfg_name);
+      cfg_name = g_strconcat (base, ".cfg", NULL);
+      g_free (path);
+      path = NULL;
+    }
   if (path != NULL || !g_file_test (shared, G_FILE_TEST_IS_REGULAR))
     {
       if (path == NULL)
@@ -484,7 +503,8 @@ bench_model_path (const char *name, const char *tmp, gboolean *random_weights, G
     }
   {
     g_autofree char *cfg = g_build_filename (tmp, cfg_name, NULL);
-    g_autofree char *weights = g_strconcat (tmp, G_DIR_SEPARATOR_S, name, ".weights", NULL);
+    g_autofree char *cfg_stem = g_strndup (cfg, strlen (cfg) - 4);
+    g_autofree char *weights = g_strconcat (cfg_stem, ".weights", NULL);
     g_autofree char *text = NULL;
     gsize len;
     if (!g_file_get_contents (shared, &text, &len, error) || !g_file_set_contents (cfg, text, (gssize) len, error)
@@ -495,13 +515,213 @@ bench_model_path (const char *name, const char *tmp, gboolean *random_weights, G
   }
 }
 
+/* The source tree's file: QUORUM_SOURCE_DIR from the environment (the GPU machine runs a copy of
+ * the tree elsewhere), the path compiled in, or the current folder. */
+static char *
+source_file (const char *relative)
+{
+  const char *env = g_getenv ("QUORUM_SOURCE_DIR");
+  char *path;
+
+  if (env != NULL)
+    return g_build_filename (env, relative, NULL);
+  path = g_build_filename (QUORUM_SOURCE_DIR, relative, NULL);
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    return path;
+  g_free (path);
+  return g_strdup (relative);
+}
+
+/* PyTorch on the same GPU running the same exported graph (bench/torch-peer.py): ms per batch,
+ * or < 0. The script's correctness check lines are appended to `checks`. */
+static double
+run_torch (const char *graph, const char *constants, const char *input, int batch, const char *precision, int repeat,
+           const char *check_dir, GString *checks, GError **error)
+{
+  const char *env = g_getenv ("QUORUM_TORCH_PYTHON");
+  g_autofree char *python = env != NULL ? g_strdup (env) : g_find_program_in_path ("python3");
+  g_autofree char *script = source_file ("bench/torch-peer.py");
+  g_autofree char *batch_text = g_strdup_printf ("%d", batch), *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *out = NULL, *err = NULL;
+  const char *ms;
+  int status;
+
+  if (python == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no python3 with PyTorch (set QUORUM_TORCH_PYTHON)");
+      return -1;
+    }
+  {
+    const char *argv[] = { python, script, graph, constants, input, "--batch", batch_text, "--precision", precision,
+                           "--repeat", repeat_text, "--check", check_dir, NULL };
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+      return -1;
+  }
+  ms = out ? strstr (out, "ms_per_batch ") : NULL;
+  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
+    {
+      const char *tail = err != NULL && strlen (err) > 600 ? err + strlen (err) - 600 : err;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "PyTorch failed: %s", tail ? tail : "");
+      return -1;
+    }
+  if (checks != NULL)
+    {
+      g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "check "))
+          g_string_append_printf (checks, "%s%s", checks->len ? ", " : "", lines[i] + 6);
+    }
+  return g_ascii_strtod (ms + strlen ("ms_per_batch "), NULL);
+}
+
+/* The H100's dense FP16 tensor-core peak, the yardstick the issue names. */
+#define H100_FP16_TFLOPS 989.0
+
+static int
+bench_detect_cuda (char **models, const QrImage *image, const char *image_path, const char *batches_text,
+                   const char *precisions_text, int repeat, gboolean no_peer, const char *tmp)
+{
+  g_auto (GStrv) batches = g_strsplit (batches_text ? batches_text : "1,64", ",", -1);
+  g_auto (GStrv) precisions = g_strsplit (precisions_text ? precisions_text : "fp16,fp32", ",", -1);
+  g_autoptr (GError) error = NULL;
+
+  printf ("bench detect --device cuda: %s, %d timed batches after two warm-ups, end to end (decoded image in host "
+          "memory → boxes in host memory: preprocessing, upload, network, download, decoding, NMS)\n", image_path,
+          repeat);
+  for (guint m = 0; models[m] != NULL; m++)
+    for (guint p = 0; precisions[p] != NULL; p++)
+      {
+        gboolean random_weights;
+        g_autofree char *path = bench_model_path (models[m], tmp, &random_weights, &error);
+        g_autoptr (QrDetector) detector = NULL;
+        g_autofree char *graph_path = NULL, *constants_path = NULL, *input_path = NULL, *check_dir = NULL;
+        g_autofree float *input = NULL;
+        QrDetectorOptions options;
+        QrModel *model;
+        int in_w, in_h;
+        double gflop;
+
+        if (path == NULL)
+          return qr_cli_fail (g_steal_pointer (&error));
+        qr_detector_options_init (&options);
+        options.device = QR_DEVICE_CUDA;
+        if (!qr_precision_parse (precisions[p], &options.precision))
+          {
+            fprintf (stderr, "quorum: --precision takes fp16, tf32 and fp32\n");
+            return QR_EXIT_USAGE;
+          }
+        /* made-up weights score everything near 0.5: a high bar keeps decoding to real work */
+        if (random_weights)
+          options.score_threshold = 0.95f;
+        detector = qr_detector_load (path, &options, &error);
+        if (detector == NULL)
+          return qr_cli_fail (g_steal_pointer (&error));
+        model = qr_detector_get_model (detector);
+        if (!g_str_has_prefix (qr_model_get_device (model), "cuda"))
+          {
+            fprintf (stderr, "quorum: bench detect --device cuda: the GPU is not usable here (see the message above)\n");
+            return QR_EXIT_ERROR;
+          }
+        gflop = qr_model_get_flops (model) / 1e9;
+        qr_detector_get_input_dims (detector, &in_w, &in_h);
+        if (!no_peer)
+          {
+            g_autoptr (GArray) found = qr_detector_detect (detector, image, NULL, NULL, &error);
+            if (found == NULL)
+              return qr_cli_fail (g_steal_pointer (&error));
+            graph_path = g_build_filename (tmp, "graph.json", NULL);
+            constants_path = g_build_filename (tmp, "constants.bin", NULL);
+            input_path = g_build_filename (tmp, "input.f32", NULL);
+            check_dir = g_build_filename (tmp, "check", NULL);
+            g_mkdir_with_parents (check_dir, 0700);
+            input = g_new (float, (gsize) in_w * (gsize) in_h * 3);
+            qr_detector_preprocess (detector, image, input);
+            if (!qr_model_export (model, graph_path, constants_path, &error)
+                || !g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) in_w * in_h * 3 * sizeof (float)),
+                                         &error))
+              return qr_cli_fail (g_steal_pointer (&error));
+            /* our GPU outputs of that run, for the peer's translation check */
+            for (guint o = 0; qr_model_get_output_name (model, o) != NULL; o++)
+              {
+                const char *name = qr_model_get_output_name (model, o);
+                g_autofree char *safe = g_strdelimit (g_strdup (name), "/", '_');
+                g_autofree char *file = g_strconcat (check_dir, G_DIR_SEPARATOR_S, safe, ".f32", NULL);
+                int rank, dims[4];
+                gsize n = 1;
+                const float *data = qr_model_get_output (model, name, &rank, dims);
+                for (int d = 1; d < rank; d++)
+                  n *= (gsize) dims[d];
+                if (!g_file_set_contents (file, (const char *) data, (gssize) (n * sizeof (float)), &error))
+                  return qr_cli_fail (g_steal_pointer (&error));
+              }
+          }
+        for (guint b = 0; batches[b] != NULL; b++)
+          {
+            int batch = atoi (batches[b]);
+            g_autofree const QrImage **images = NULL;
+            g_autoptr (GString) checks = g_string_new (NULL);
+            g_autoptr (GError) peer_error = NULL;
+            double ms, ours_ips, peer_ms = -1;
+            gint64 start;
+
+            if (batch < 1 || batch > 1024)
+              {
+                fprintf (stderr, "quorum: --batch takes sizes from 1 to 1024\n");
+                return QR_EXIT_USAGE;
+              }
+            images = g_new (const QrImage *, batch);
+            for (int i = 0; i < batch; i++)
+              images[i] = image;
+            for (int w = 0; w < 2; w++)
+              {
+                g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
+                if (found == NULL)
+                  return qr_cli_fail (g_steal_pointer (&error));
+              }
+            start = g_get_monotonic_time ();
+            for (int r = 0; r < repeat; r++)
+              {
+                g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
+                if (found == NULL)
+                  return qr_cli_fail (g_steal_pointer (&error));
+              }
+            ms = (double) (g_get_monotonic_time () - start) / 1000.0 / repeat;
+            ours_ips = batch * 1000.0 / ms;
+            printf ("  %-11s %s batch %-3d quorum  %8.2f ms/batch %8.1f images/s  %6.2f TFLOP/s  %5.2f%% of %.0f "
+                    "(%.2f GFLOP/image, %dx%d%s)\n", qr_detector_get_name (detector), precisions[p], batch, ms, ours_ips,
+                    gflop * ours_ips / 1e3, 100.0 * gflop * ours_ips / 1e3 / H100_FP16_TFLOPS, H100_FP16_TFLOPS, gflop,
+                    in_w, in_h, random_weights ? ", random weights" : "");
+            if (no_peer)
+              continue;
+            peer_ms = run_torch (graph_path, constants_path, input_path, batch, precisions[p], repeat, check_dir, checks,
+                                 &peer_error);
+            if (peer_ms < 0)
+              {
+                printf ("  (PyTorch not run: %s)\n", peer_error->message);
+                continue;
+              }
+            printf ("  %-11s %s batch %-3d pytorch %8.2f ms/batch %8.1f images/s  (network and transfers only; "
+                    "its outputs against ours: %s)\n", qr_detector_get_name (detector), precisions[p], batch, peer_ms,
+                    batch * 1000.0 / peer_ms, checks->str);
+            printf ("  %-11s %s batch %-3d ratio PyTorch / quorum: %.2f×\n", qr_detector_get_name (detector),
+                    precisions[p], batch, peer_ms / ms);
+          }
+        fflush (stdout);
+      }
+  return QR_EXIT_OK;
+}
+
 static int
 bench_detect (int argc, char **argv)
 {
   g_autofree char *models_text = NULL, *image_path = NULL;
   int threads = 0, repeat = 20, batch = 1;
   gboolean no_peer = FALSE;
+  g_autofree char *device_text = NULL, *batches_text = NULL, *precisions_text = NULL;
   GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu (default) or cuda: on CUDA, PyTorch runs beside", "DEVICE" },
+    { "batches", 0, 0, G_OPTION_ARG_STRING, &batches_text, "On CUDA: batch sizes (default 1,64)", "LIST" },
+    { "precisions", 0, 0, G_OPTION_ARG_STRING, &precisions_text, "On CUDA: fp16, tf32, fp32 (default fp16,fp32)", "LIST" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &models_text, "Comma-separated models (default centernet,nanodet,"
       "yolov4-tiny,yolov3-tiny)", "NAMES" },
     { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo to run on (default: the demo's darknet-dog.jpg)", "PATH" },
@@ -531,6 +751,14 @@ bench_detect (int argc, char **argv)
   tmp = g_dir_make_tmp ("quorum-bench-XXXXXX", &error);
   if (tmp == NULL)
     return qr_cli_fail (g_steal_pointer (&error));
+  if (device_text != NULL && g_str_equal (device_text, "cuda"))
+    {
+      int status = bench_detect_cuda (models, image, image_path, batches_text, precisions_text, repeat, no_peer, tmp);
+      qr_remove_tree (tmp);
+      return status;
+    }
+  if (device_text != NULL && !g_str_equal (device_text, "cpu"))
+    return qr_cli_usage_error (context, "--device is cpu or cuda");
 
   printf ("bench detect: %s, batch %d, %d timed runs after one warm-up, %d threads of %u cores\n", image_path, batch, repeat,
           threads > 0 ? threads : (int) g_get_num_processors (), g_get_num_processors ());

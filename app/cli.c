@@ -745,6 +745,13 @@ detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *
   return QR_EXIT_OK;
 }
 
+static gboolean
+parse_device (const char *device_text, const char *precision_text, QrDetectorOptions *options)
+{
+  return (device_text == NULL || qr_device_parse (device_text, &options->device))
+         && (precision_text == NULL || qr_precision_parse (precision_text, &options->precision));
+}
+
 static int
 cmd_detect (int argc, char **argv)
 {
@@ -752,7 +759,7 @@ cmd_detect (int argc, char **argv)
   g_auto (GStrv) images = NULL;
   double threshold = 0.25;
   int threads = 0;
-  g_autofree char *collection = NULL, *db = NULL;
+  g_autofree char *collection = NULL, *db = NULL, *device_text = NULL, *precision_text = NULL;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model.json", "NAME|PATH" },
@@ -761,6 +768,8 @@ cmd_detect (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score reported (default 0.25)", "SCORE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default auto: the CPU for now)", "DEVICE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_text, "On CUDA: fp16 (default), tf32 or fp32", "P" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
     { NULL }
   };
@@ -788,6 +797,8 @@ cmd_detect (int argc, char **argv)
   qr_detector_options_init (&options);
   options.score_threshold = (float) threshold;
   options.n_threads = threads;
+  if (!parse_device (device_text, precision_text, &options))
+    return qr_cli_usage_error (context, "--device is cpu, cuda or auto; --precision is fp16, tf32 or fp32");
   detector = qr_detector_load (path, &options, &error);
   if (detector == NULL)
     return qr_cli_fail (error);
@@ -831,7 +842,7 @@ static int
 cmd_peers (int argc, char **argv)
 {
   CommonOptions common = { 0 };
-  g_autofree char *peers_text = NULL;
+  g_autofree char *peers_text = NULL, *device_text = NULL, *precision_text = NULL;
   double threshold = 0.1;
   int threads = 0, status = QR_EXIT_OK;
   GOptionEntry entries[] = {
@@ -839,6 +850,8 @@ cmd_peers (int argc, char **argv)
       DEFAULT_PEERS ")", "LIST" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score a peer reports (default 0.1: weak votes count)", "SCORE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default auto: the CPU for now)", "DEVICE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_text, "On CUDA: fp16 (default), tf32 or fp32", "P" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— run the peers over a collection (resumable)");
@@ -876,6 +889,11 @@ cmd_peers (int argc, char **argv)
       options.score_threshold = (float) threshold;
       options.n_threads = threads;
       options.flip = flip;
+      if (!parse_device (device_text, precision_text, &options))
+        {
+          status = qr_cli_usage_error (context, "--device is cpu, cuda or auto; --precision is fp16, tf32 or fp32");
+          break;
+        }
       detector = qr_detector_load (path, &options, &error);
       if (detector == NULL)
         {

@@ -164,6 +164,14 @@ qr_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help_accels);
 }
 
+/* Quitting while a model runs: cancel it and let it return before the libraries it uses go. */
+static void
+qr_application_shutdown (GApplication *app)
+{
+  qr_window_stop_workers ();
+  G_APPLICATION_CLASS (qr_application_parent_class)->shutdown (app);
+}
+
 static void
 qr_application_dispose (GObject *object)
 {
@@ -178,6 +186,7 @@ qr_application_class_init (QrApplicationClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = qr_application_dispose;
   app_class->startup = qr_application_startup;
+  app_class->shutdown = qr_application_shutdown;
   app_class->activate = qr_application_activate;
   app_class->open = qr_application_open;
 }

@@ -76,6 +76,9 @@ struct _QrDetector
   int                input_w, input_h;
   float              scale_x, scale_y, pad_x, pad_y;   /* of the last letterbox */
   float             *heat;           /* the finest head's class scores, image part only */
+  int                item;           /* the batch item being decoded */
+  float             *batch_input;    /* inputs of a batch of more than one */
+  int                batch_capacity;
   int                heat_rows, heat_cols;
   float              heat_to_cell;
   /* SSD and BlazeFace */
@@ -113,6 +116,7 @@ qr_detector_free (QrDetector *self)
     return;
   qr_model_free (self->model);
   g_free (self->input);
+  g_free (self->batch_input);
   for (int i = 0; i < 6; i++)
     g_free (self->level_names[i]);
   qr_darknet_info_clear (&self->darknet);
@@ -551,8 +555,15 @@ qr_detector_get_class_name (QrDetector *self, int class_id)
 
 /* Darknet's letterbox: the image scaled to fit (integer sizes, as Darknet rounds them), centred,
  * the border 0.5; values 0..1, NHWC, RGB. */
-static float
-letterbox (QrDetector *self, const QrImage *image, float *input)
+/* Where an image landed in the input: its scale (x and y) and the border before it. Preprocessing
+ * writes only this and the input, so the images of a batch are prepared in parallel. */
+typedef struct
+{
+  float scale, scale_x, scale_y, pad_x, pad_y;
+} Fit;
+
+static void
+letterbox (QrDetector *self, const QrImage *image, float *input, Fit *fit)
 {
   int nw = self->input_w, nh = self->input_h, w, h, x0, y0;
   g_autoptr (QrImage) fitted = NULL;
@@ -579,17 +590,16 @@ letterbox (QrDetector *self, const QrImage *image, float *input)
       for (int k = 0; k < w * 3; k++)
         q[k] = (float) p[k] * (1.0f / 255.0f);
     }
-  self->scale_x = (float) w / (float) image->width;
-  self->scale_y = (float) h / (float) image->height;
-  self->pad_x = (float) x0;
-  self->pad_y = (float) y0;
-  return self->scale_x;
+  fit->scale = fit->scale_x = (float) w / (float) image->width;
+  fit->scale_y = (float) h / (float) image->height;
+  fit->pad_x = (float) x0;
+  fit->pad_y = (float) y0;
 }
 
 /* SSD: the image stretched to the input, −1..1. BlazeFace: fitted and centred (a black border),
  * −1..1, as MediaPipe feeds it. */
-static float
-fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_aspect)
+static void
+fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_aspect, Fit *fit)
 {
   int nw = self->input_w, nh = self->input_h, w = nw, h = nh, x0 = 0, y0 = 0;
   g_autoptr (QrImage) fitted = NULL;
@@ -612,20 +622,25 @@ fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_
       for (int k = 0; k < w * 3; k++)
         q[k] = (float) p[k] / 127.5f - 1.0f;
     }
-  self->scale_x = (float) w / (float) image->width;
-  self->scale_y = (float) h / (float) image->height;
-  self->pad_x = (float) x0;
-  self->pad_y = (float) y0;
-  return self->scale_x;
+  fit->scale = fit->scale_x = (float) w / (float) image->width;
+  fit->scale_y = (float) h / (float) image->height;
+  fit->pad_x = (float) x0;
+  fit->pad_y = (float) y0;
 }
 
-float
-qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
+static void
+preprocess (QrDetector *self, const QrImage *image, float *input, Fit *fit)
 {
   if (self->kind == QR_DETECTOR_YOLO)
-    return letterbox (self, image, input);
+    {
+      letterbox (self, image, input, fit);
+      return;
+    }
   if (self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE)
-    return fit_signed (self, image, input, self->kind == QR_DETECTOR_BLAZEFACE);
+    {
+      fit_signed (self, image, input, self->kind == QR_DETECTOR_BLAZEFACE, fit);
+      return;
+    }
   int size = self->input_size;
   float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
   int w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
@@ -654,7 +669,23 @@ qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
             input[2 * plane + at] = ((float) p[0] - 123.675f) / 58.395f;
           }
       }
-  return (float) w / (float) image->width;
+  fit->scale = fit->scale_x = (float) w / (float) image->width;
+  fit->scale_y = (float) h / (float) image->height;
+  fit->pad_x = fit->pad_y = 0;
+}
+
+float
+qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
+{
+  Fit fit;
+
+  preprocess (self, image, input, &fit);
+  self->scale = fit.scale;
+  self->scale_x = fit.scale_x;
+  self->scale_y = fit.scale_y;
+  self->pad_x = fit.pad_x;
+  self->pad_y = fit.pad_y;
+  return fit.scale;
 }
 
 float
@@ -715,12 +746,26 @@ qr_detections_nms_diou (GArray *detections, float iou, float beta)
   nms (detections, iou, MAX (beta, 0.0f));
 }
 
+/* An output of the batch item being decoded (outputs are batch-major). */
+static const float *
+item_output (QrDetector *self, const char *name, int *rank, int *dims)
+{
+  const float *data = qr_model_get_output (self->model, name, rank, dims);
+  gsize per_item = 1;
+
+  if (data == NULL || self->item == 0)
+    return data;
+  for (int d = 1; d < *rank; d++)
+    per_item *= (gsize) dims[d];
+  return data + per_item * (gsize) self->item;
+}
+
 static void
 decode_centernet (QrDetector *self, const QrImage *image, GArray *out)
 {
   int rank, hd[4], wd[4];
-  const float *heat = qr_model_get_output (self->model, "tower_0/keypoints", &rank, hd);
-  const float *wh = qr_model_get_output (self->model, "tower_0/wh", &rank, wd);
+  const float *heat = item_output (self, "tower_0/keypoints", &rank, hd);
+  const float *wh = item_output (self, "tower_0/wh", &rank, wd);
   int H = hd[1], W = hd[2], C = hd[3];
   float stride = (float) self->input_size / (float) W;
 
@@ -763,8 +808,8 @@ decode_nanodet (QrDetector *self, const QrImage *image, GArray *out)
   for (int l = 0; l < 3; l++)
     {
       int rank, sd[4], bd[4];
-      const float *scores = qr_model_get_output (self->model, self->levels[l].scores, &rank, sd);
-      const float *boxes = qr_model_get_output (self->model, self->levels[l].boxes, &rank, bd);
+      const float *scores = item_output (self, self->levels[l].scores, &rank, sd);
+      const float *boxes = item_output (self, self->levels[l].boxes, &rank, bd);
       int cells = sd[1], C = sd[2], bins = bd[2] / 4, side = (int) lround (sqrt ((double) cells));
       float stride = (float) self->levels[l].stride;
 
@@ -828,7 +873,7 @@ decode_yolo (QrDetector *self, const QrImage *image, GArray *out)
   for (int h = 0; h < self->darknet.n_heads; h++)
     {
       int rank, dims[4];
-      qr_model_get_output (self->model, self->darknet.heads[h].output, &rank, dims);
+      item_output (self, self->darknet.heads[h].output, &rank, dims);
       if (dims[2] > finest_cols)
         {
           finest = h;
@@ -840,7 +885,7 @@ decode_yolo (QrDetector *self, const QrImage *image, GArray *out)
     {
       const QrDarknetHead *head = &self->darknet.heads[h];
       int rank, dims[4];
-      const float *raw = qr_model_get_output (self->model, head->output, &rank, dims);
+      const float *raw = item_output (self, head->output, &rank, dims);
       int H = dims[1], W = dims[2], C = dims[3], K = head->classes, stride = 5 + K;
       float s = head->scale_x_y;
       g_autofree float *probs = g_new (float, K);
@@ -939,8 +984,8 @@ static void
 decode_anchors (QrDetector *self, GArray *out)
 {
   int rank, bd[4], sd[4];
-  const float *boxes = qr_model_get_output (self->model, self->boxes_output, &rank, bd);
-  const float *scores = qr_model_get_output (self->model, self->scores_output, &rank, sd);
+  const float *boxes = item_output (self, self->boxes_output, &rank, bd);
+  const float *scores = item_output (self, self->scores_output, &rank, sd);
   gboolean face = self->kind == QR_DETECTOR_BLAZEFACE;
   int first = face ? 0 : 1, K = sd[2];
   float in_w = (float) self->input_w, in_h = (float) self->input_h;
@@ -996,18 +1041,17 @@ mirror (const QrImage *image)
   return out;
 }
 
-GArray *
-qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, gpointer abort_data, GError **error)
+typedef struct
 {
-  GArray *detections;
-  g_autoptr (QrImage) mirrored = self->options.flip ? mirror (image) : NULL;
+  Fit      fit;
+  QrImage *mirrored;
+} BatchItem;
 
-  if (mirrored != NULL)
-    image = mirrored;
-  self->scale = qr_detector_preprocess (self, image, self->input);
-  if (!qr_model_run (self->model, self->input, 1, abort, abort_data, error))
-    return NULL;
-  detections = g_array_new (FALSE, FALSE, sizeof (QrDetection));
+static GArray *
+decode_item (QrDetector *self, const QrImage *image, gboolean mirrored)
+{
+  GArray *detections = g_array_new (FALSE, FALSE, sizeof (QrDetection));
+
   if (self->kind == QR_DETECTOR_CENTERNET)
     decode_centernet (self, image, detections);
   else if (self->kind == QR_DETECTOR_NANODET)
@@ -1031,7 +1075,7 @@ qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, g
       d->x2 = CLAMP (d->x2, 0, (float) image->width);
       d->y1 = CLAMP (d->y1, 0, (float) image->height);
       d->y2 = CLAMP (d->y2, 0, (float) image->height);
-      if (mirrored != NULL)
+      if (mirrored)
         {
           float x1 = (float) image->width - d->x2, x2 = (float) image->width - d->x1;
           d->x1 = x1;
@@ -1039,6 +1083,80 @@ qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, g
         }
     }
   return detections;
+}
+
+GPtrArray *
+qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n, QrAbortFunc abort,
+                          gpointer abort_data, GError **error)
+{
+  gsize per_image = (gsize) self->input_w * (gsize) self->input_h * 3;
+  g_autofree BatchItem *items = g_new0 (BatchItem, MAX (n, 1));
+  GPtrArray *results = NULL;
+  float *input = self->input;
+
+  g_return_val_if_fail (n >= 1, NULL);
+  if (n > 1)
+    {
+      if (n > self->batch_capacity)
+        {
+          g_free (self->batch_input);
+          self->batch_input = g_try_new (float, per_image * (gsize) n);
+          self->batch_capacity = self->batch_input != NULL ? n : 0;
+          if (self->batch_input == NULL)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for a batch of %d",
+                           self->name, n);
+              return NULL;
+            }
+        }
+      input = self->batch_input;
+    }
+  /* the images of a batch are resized in parallel: on a GPU this is the CPU's share of the work */
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+  for (int b = 0; b < n; b++)
+    {
+      const QrImage *image = images[b];
+      if (self->options.flip)
+        image = items[b].mirrored = mirror (images[b]);
+      preprocess (self, image, input + per_image * (gsize) b, &items[b].fit);
+    }
+  if (qr_model_run (self->model, input, n, abort, abort_data, error))
+    {
+      results = g_ptr_array_new_full ((guint) n, (GDestroyNotify) g_array_unref);
+      /* The last item decoded leaves its heatmap: decode item 0 last. */
+      for (int b = n - 1; b >= 0; b--)
+        {
+          self->item = b;
+          self->scale = items[b].fit.scale;
+          self->scale_x = items[b].fit.scale_x;
+          self->scale_y = items[b].fit.scale_y;
+          self->pad_x = items[b].fit.pad_x;
+          self->pad_y = items[b].fit.pad_y;
+          g_ptr_array_add (results, decode_item (self, items[b].mirrored ? items[b].mirrored : images[b],
+                                                 items[b].mirrored != NULL));
+        }
+      self->item = 0;
+      /* added last-first: put them back in order */
+      for (guint i = 0; i < results->len / 2; i++)
+        {
+          gpointer t = results->pdata[i];
+          results->pdata[i] = results->pdata[results->len - 1 - i];
+          results->pdata[results->len - 1 - i] = t;
+        }
+    }
+  for (int b = 0; b < n; b++)
+    g_clear_pointer (&items[b].mirrored, qr_image_free);
+  return results;
+}
+
+GArray *
+qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, gpointer abort_data, GError **error)
+{
+  g_autoptr (GPtrArray) results = qr_detector_detect_batch (self, &image, 1, abort, abort_data, error);
+
+  if (results == NULL)
+    return NULL;
+  return g_array_ref (g_ptr_array_index (results, 0));
 }
 
 const float *

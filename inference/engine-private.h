@@ -167,6 +167,12 @@ gboolean qr_graph_infer_shapes_node (QrGraph *graph,
                                      int      batch,
                                      GError **error);
 QrGraph *qr_graph_new          (const char  *source);
+/* export-graph.c: JSON + raw float32 constants, shapes at batch 1; planned_batch is restored. */
+gboolean qr_graph_export       (QrGraph     *graph,
+                                int          planned_batch,
+                                const char  *json_path,
+                                const char  *bin_path,
+                                GError     **error);
 
 /* The CPU kernels: run one node with its tensors' data pointers set. scratch is at least
  * qr_cpu_scratch_size (node) floats. */

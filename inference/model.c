@@ -113,7 +113,21 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
   model->graph = graph;
   model->n_threads = n_threads;
   if (device == QR_DEVICE_AUTO)
-    device = QR_AUTO_PICKS_CUDA ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
+    {
+      /* QUORUM_DEVICE / QUORUM_PRECISION choose for AUTO: how the engine's own test suites are run
+       * on the GPU unchanged. */
+      const char *env = g_getenv ("QUORUM_DEVICE");
+      QrDevice chosen;
+      if (env != NULL && qr_device_parse (env, &chosen) && chosen != QR_DEVICE_AUTO)
+        {
+          QrPrecision p;
+          device = chosen;
+          if (qr_precision_parse (g_getenv ("QUORUM_PRECISION"), &p))
+            precision = p;
+        }
+      else
+        device = QR_AUTO_PICKS_CUDA ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
+    }
   if (device == QR_DEVICE_CUDA)
     {
 #if QUORUM_HAVE_CUDA
@@ -222,4 +236,10 @@ qr_model_get_output_name (QrModel *model, guint i)
   if (i >= model->graph->outputs->len)
     return NULL;
   return qr_graph_tensor (model->graph, g_array_index (model->graph->outputs, int, i))->name;
+}
+
+gboolean
+qr_model_export (QrModel *model, const char *json_path, const char *bin_path, GError **error)
+{
+  return qr_graph_export (model->graph, model->batch, json_path, bin_path, error);
 }

@@ -74,6 +74,14 @@ GArray       *qr_detector_detect           (QrDetector               *self,
                                             QrAbortFunc               abort,
                                             gpointer                  abort_data,
                                             GError                  **error);
+/* n images in one run of the model (one batch): a GPtrArray of n GArrays of QrDetection, in the
+ * images' order. The heatmap afterwards is the first image's. */
+GPtrArray    *qr_detector_detect_batch     (QrDetector               *self,
+                                            const QrImage *const     *images,
+                                            int                       n,
+                                            QrAbortFunc               abort,
+                                            gpointer                  abort_data,
+                                            GError                  **error);
 /* After a detect: the class-score heatmap (rows × cols × classes, scores in 0..1) and the scale
  * from image pixels to heatmap cells. NanoDet gives its stride-8 map. */
 const float  *qr_detector_get_heatmap      (QrDetector               *self,

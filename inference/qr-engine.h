@@ -39,7 +39,7 @@ gboolean    qr_graph_get_input_shape (QrGraph           *graph,
                                       int               *dims);
 
 /* Where a model runs. AUTO is the CPU until the CUDA backend has passed its tests on a GPU
- * (model.c says why); CUDA asks for the GPU and falls back to the CPU, saying so once, when the
+ * (model.c says why), or what the environment's QUORUM_DEVICE (and QUORUM_PRECISION) say; CUDA asks for the GPU and falls back to the CPU, saying so once, when the
  * build has no CUDA, the machine no GPU, or the GPU cannot hold the network. */
 typedef enum
 {
@@ -91,6 +91,12 @@ const float *qr_model_get_output    (QrModel            *model,
                                      const char         *name,
                                      int                *rank,
                                      int                *dims);
+/* Writes the planned network for another framework to run (export-graph.c): json_path holds
+ * the nodes and batch-1 shapes, bin_path the constants as raw float32. */
+gboolean    qr_model_export         (QrModel            *model,
+                                     const char         *json_path,
+                                     const char         *bin_path,
+                                     GError            **error);
 /* The name of output i, NULL past the last. */
 const char *qr_model_get_output_name (QrModel          *model,
                                       guint             i);

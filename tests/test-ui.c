@@ -958,5 +958,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
   g_test_add_func ("/ui/window/detect-over-a-selection", test_detect_selection);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
-  return g_test_run ();
+  {
+    int status = g_test_run ();
+    qr_window_stop_workers ();
+    return status;
+  }
 }

@@ -76,6 +76,7 @@ struct _QrWindow
   GtkScale             *heat_scale;
   GMutex                heat_lock;
   gboolean              heat_on;
+  gboolean              disposing;     /* no new background work */
   char                 *collection;
 
   JobPhase              job_phase;
@@ -277,6 +278,7 @@ typedef struct
   char     *model;
   double    threshold;
   int       threads;
+  char     *device;
 } Job;
 
 typedef struct
@@ -293,6 +295,7 @@ job_free (Job *job)
   g_free (job->root);
   g_free (job->db_path);
   g_free (job->model);
+  g_free (job->device);
   if (job->only != NULL)
     g_array_unref (job->only);
   g_free (job);
@@ -451,6 +454,8 @@ run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *
   qr_detector_options_init (&options);
   options.n_threads = job->threads > 0 ? job->threads : MAX (1, (int) g_get_num_processors () - 1);
   options.score_threshold = (float) job->threshold;
+  if (job->device == NULL || !qr_device_parse (job->device, &options.device))
+    options.device = QR_DEVICE_AUTO;
   catalog = qr_catalog_open (job->root, job->db_path, &error);
   if (catalog == NULL || (path = qr_find_model (job->model, &error)) == NULL
       || (detector = qr_detector_load (path, &options, &error)) == NULL)
@@ -588,13 +593,77 @@ action_update_review (GtkWidget *widget, const char *name, GVariant *param)
   start_job_with (QR_WINDOW (widget), run_review_job, _("Updating the review queue…"));
 }
 
+/* Background work still running when a window goes away (or the process exits) must not outlive
+ * what it uses: workers are counted, and dispose cancels them and waits for them to return. */
+static GMutex workers_lock;
+static GCond workers_cond;
+static int workers_running;
+static GPtrArray *workers_cancellables;   /* of the running workers, for quitting */
+
+static void
+tracked_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GTaskThreadFunc func = (GTaskThreadFunc) g_object_get_data (G_OBJECT (task), "qr-worker-func");
+
+  func (task, source, task_data, cancellable);
+  g_mutex_lock (&workers_lock);
+  workers_running--;
+  if (cancellable != NULL)
+    g_ptr_array_remove (workers_cancellables, cancellable);
+  g_cond_broadcast (&workers_cond);
+  g_mutex_unlock (&workers_lock);
+}
+
+/* Runs func in a thread, counted (see wait_for_workers). */
+static void
+run_tracked (GTask *task, GTaskThreadFunc func)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  g_mutex_lock (&workers_lock);
+  workers_running++;
+  if (workers_cancellables == NULL)
+    workers_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
+  if (cancellable != NULL)
+    g_ptr_array_add (workers_cancellables, g_object_ref (cancellable));
+  g_mutex_unlock (&workers_lock);
+  g_object_set_data (G_OBJECT (task), "qr-worker-func", (gpointer) func);
+  g_task_run_in_thread (task, tracked_thread);
+}
+
+/* Cancelled work returns within a network node or an image; 30 s is a bound, not an estimate. */
+static void
+wait_for_workers (void)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&workers_lock);
+  while (workers_running > 0)
+    if (!g_cond_wait_until (&workers_cond, &workers_lock, end))
+      {
+        g_warning ("%d background jobs still running after 30 s", workers_running);
+        break;
+      }
+  g_mutex_unlock (&workers_lock);
+}
+
+void
+qr_window_stop_workers (void)
+{
+  g_mutex_lock (&workers_lock);
+  for (guint i = 0; workers_cancellables != NULL && i < workers_cancellables->len; i++)
+    g_cancellable_cancel (g_ptr_array_index (workers_cancellables, i));
+  g_mutex_unlock (&workers_lock);
+  wait_for_workers ();
+}
+
 static void
 start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
 {
   Job *job;
   g_autoptr (GTask) task = NULL;
 
-  if (self->catalog == NULL)
+  if (self->catalog == NULL || self->disposing)
     return;
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
@@ -608,6 +677,7 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   job->model = self->settings ? g_settings_get_string (self->settings, "detect-model") : g_strdup ("centernet");
   job->threshold = self->settings ? g_settings_get_double (self->settings, "detect-threshold") : 0.25;
   job->threads = self->settings ? g_settings_get_int (self->settings, "cpu-threads") : 0;
+  job->device = self->settings ? g_settings_get_string (self->settings, "device") : g_strdup ("auto");
   job->only = g_steal_pointer (&self->detect_only);
   task = g_task_new (self, self->job_cancellable, job_done, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
@@ -620,7 +690,7 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   self->job_stalls = qr_stall_monitor_new ();
-  g_task_run_in_thread (task, func);
+  run_tracked (task, func);
 }
 
 static void
@@ -808,7 +878,7 @@ show_image_at (QrWindow *self, guint position)
   g_autoptr (GTask) task = NULL;
   g_autofree char *subtitle = NULL;
 
-  if (item == NULL)
+  if (item == NULL || self->disposing)
     return;
   self->viewer_position = position;
   self->viewer_image_id = qr_image_item_get_id (item);
@@ -837,7 +907,7 @@ show_image_at (QrWindow *self, guint position)
 
   task = g_task_new (self, self->viewer_cancellable, viewer_loaded, NULL);
   g_task_set_task_data (task, qr_catalog_resolve_path (self->catalog, qr_image_item_get_path (item)), g_free);
-  g_task_run_in_thread (task, load_full_image);
+  run_tracked (task, load_full_image);
 }
 
 static void
@@ -1439,7 +1509,8 @@ compute_heatmap (GTask *task, gpointer source, gpointer task_data, GCancellable 
       g_autofree char *model = qr_find_model ("centernet", &error);
       *job->detector = model ? qr_detector_load (model, NULL, &error) : NULL;
     }
-  if (*job->detector == NULL || (found = qr_detector_detect (*job->detector, image, NULL, NULL, &error)) == NULL)
+  if (*job->detector == NULL
+      || (found = qr_detector_detect (*job->detector, image, job_cancelled, cancellable, &error)) == NULL)
     {
       g_mutex_unlock (job->lock);
       g_task_return_error (task, error);
@@ -1533,7 +1604,7 @@ request_heatmap (QrWindow *self)
   qr_canvas_set_heatmap (self->canvas, NULL, 1);
   g_clear_pointer (&self->heat_raw, heat_raw_free);
   gtk_widget_set_visible (GTK_WIDGET (self->heat_box), self->heat_on);
-  if (!self->heat_on || self->catalog == NULL
+  if (!self->heat_on || self->catalog == NULL || self->disposing
       || (image = qr_catalog_get_image (self->catalog, self->viewer_image_id, NULL)) == NULL)
     return;
   job = g_new0 (HeatJob, 1);
@@ -1542,7 +1613,7 @@ request_heatmap (QrWindow *self)
   job->lock = &self->heat_lock;
   task = g_task_new (self, self->viewer_cancellable, heatmap_ready, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify) heat_job_free);
-  g_task_run_in_thread (task, compute_heatmap);
+  run_tracked (task, compute_heatmap);
 }
 
 static void
@@ -1649,10 +1720,12 @@ qr_window_dispose (GObject *object)
 {
   QrWindow *self = QR_WINDOW (object);
 
+  self->disposing = TRUE;
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
+  wait_for_workers ();
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_pointer (&self->detect_only, g_array_unref);

@@ -25,5 +25,8 @@ gint64     qr_window_get_last_job_stall_us (QrWindow *self);
 /* The gallery's grid (benchmarks drive its scrolling). */
 GtkWidget *qr_window_get_grid_view  (QrWindow       *self);
 GListModel *qr_window_get_images       (QrWindow       *self);
+/* Cancels every window's background work and waits (30 s at most) for it to return: before
+ * quitting, so no worker outlives what it uses. */
+void        qr_window_stop_workers     (void);
 
 G_END_DECLS
