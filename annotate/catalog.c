@@ -1669,18 +1669,24 @@ qr_catalog_set_label_detection (QrCatalog *self, gint64 label_id, gint64 detecti
   " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2" \
   "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))" \
   " OR (?1 = 5 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM mistakes m WHERE m.image_id = i.id" \
-  "      AND (?2 = 0 OR m.kind = ?3) AND " UNDECIDED "))"
+  "      AND " REVIEW_FILTER " AND " UNDECIDED "))"
 
-GArray *
-qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
+/* The review view's filter on an item m: ?2 ≠ 0 keeps the kind ?3, ?4 ≠ 0 the class ?4. */
+#define REVIEW_FILTER "(?2 = 0 OR m.kind = ?3) AND (?4 = 0 OR m.class_id = ?4 OR m.label_class_id = ?4)"
+
+static GArray *
+list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_class, QrImageSort sort, GError **error)
 {
   /* One statement per sort order: ORDER BY cannot be a parameter. The review queue is always
-   * by score. */
+   * by score: the best item among those its filter keeps. */
   static const char *const by_name = VIEW_WHERE " ORDER BY i.state = 'unreadable', i.path";
   static const char *const by_date = VIEW_WHERE " ORDER BY i.state = 'unreadable', i.mtime_us DESC, i.path";
   static const char *const by_mistakes =
     VIEW_WHERE " ORDER BY i.state = 'unreadable', coalesce (" OPEN_MISTAKES ("i.id") ", -1) DESC, i.path";
-  sqlite3_stmt *stmt = prepare (self, sort == QR_SORT_MISTAKES || view == QR_VIEW_REVIEW ? by_mistakes
+  static const char *const review =
+    VIEW_WHERE " ORDER BY (SELECT max (m.score) FROM mistakes m WHERE m.image_id = i.id AND " REVIEW_FILTER
+    " AND " UNDECIDED ") DESC, i.path";
+  sqlite3_stmt *stmt = prepare (self, view == QR_VIEW_REVIEW ? review : sort == QR_SORT_MISTAKES ? by_mistakes
                                       : sort == QR_SORT_NEWEST ? by_date : by_name, error);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   int rc;
@@ -1688,10 +1694,20 @@ qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImag
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int (stmt, 1, (int) view);
-  sqlite3_bind_int64 (stmt, 2, class_id);
-  /* the review view: class_id 1..5 picks one kind of item */
-  if (view == QR_VIEW_REVIEW && class_id >= 1 && class_id <= 5)
-    sqlite3_bind_text (stmt, 3, qr_review_kind_names[class_id - 1], -1, SQLITE_STATIC);
+  /* the review view: class_id 1..5 picks one kind of item, review_class one class */
+  if (view == QR_VIEW_REVIEW)
+    {
+      gboolean one_kind = class_id >= 1 && class_id <= 5;
+      sqlite3_bind_int64 (stmt, 2, one_kind ? class_id : 0);
+      sqlite3_bind_text (stmt, 3, one_kind ? qr_review_kind_names[class_id - 1] : "", -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 4, review_class);
+    }
+  else
+    {
+      sqlite3_bind_int64 (stmt, 2, class_id);
+      sqlite3_bind_null (stmt, 3);
+      sqlite3_bind_int64 (stmt, 4, 0);
+    }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
@@ -1704,6 +1720,58 @@ qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImag
       return NULL;
     }
   return g_steal_pointer (&ids);
+}
+
+GArray *
+qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
+{
+  return list_view (self, view, class_id, 0, sort, error);
+}
+
+GArray *
+qr_catalog_list_review (QrCatalog *self, int kind, gint64 class_id, GError **error)
+{
+  return list_view (self, QR_VIEW_REVIEW, kind, class_id, QR_SORT_MISTAKES, error);
+}
+
+gboolean
+qr_catalog_review_classes (QrCatalog *self, int kind, GArray **ids, GPtrArray **names, GArray **counts,
+                           GError **error)
+{
+  sqlite3_stmt *stmt = prepare (self,
+                                "WITH open (image_id, cls) AS ("
+                                "  SELECT m.image_id, m.class_id FROM mistakes m JOIN images i ON i.id = m.image_id"
+                                "  WHERE i.state = 'ok' AND (?1 = '' OR m.kind = ?1) AND " UNDECIDED
+                                "  UNION SELECT m.image_id, m.label_class_id FROM mistakes m JOIN images i ON i.id = m.image_id"
+                                "  WHERE i.state = 'ok' AND m.label_class_id IS NOT NULL AND (?1 = '' OR m.kind = ?1) AND "
+                                UNDECIDED ")"
+                                " SELECT o.cls, c.name, count (DISTINCT o.image_id) FROM open o JOIN classes c ON c.id = o.cls"
+                                " GROUP BY o.cls ORDER BY count (DISTINCT o.image_id) DESC, c.name", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, kind >= 1 && kind <= 5 ? qr_review_kind_names[kind - 1] : "", -1, SQLITE_STATIC);
+  *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  *names = g_ptr_array_new_with_free_func (g_free);
+  *counts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0), n = sqlite3_column_int64 (stmt, 2);
+      g_array_append_val (*ids, id);
+      g_ptr_array_add (*names, g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+      g_array_append_val (*counts, n);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      g_clear_pointer (ids, g_array_unref);
+      g_clear_pointer (names, g_ptr_array_unref);
+      g_clear_pointer (counts, g_array_unref);
+      set_sql_error (self, error, "listing the review queue's classes");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 const char *const qr_review_kind_names[5] = { "missing", "spurious", "wrong_class", "poorly_located", "model_mistake" };

@@ -402,6 +402,21 @@ void           qr_mistake_record_free      (QrMistakeRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrMistakeRecord, qr_mistake_record_free)
 
 extern const char *const qr_review_kind_names[5];
+/* The review queue filtered: kind 1..5 (qr_review_kind_names[kind − 1]) or 0 for every kind,
+ * class_id a class (the consensus's or the label's) or 0 for every class; images by their best
+ * item that the filter keeps. */
+GArray        *qr_catalog_list_review      (QrCatalog   *self,
+                                            int          kind,
+                                            gint64       class_id,
+                                            GError     **error);
+/* The classes that have open review items (of kind, 0: any), with how many images hold them,
+ * most first. */
+gboolean       qr_catalog_review_classes   (QrCatalog   *self,
+                                            int          kind,
+                                            GArray     **ids,
+                                            GPtrArray  **names,
+                                            GArray     **counts,
+                                            GError     **error);
 /* Images with open items of each kind, in qr_review_kind_names' order (counts has 5 slots). */
 gboolean       qr_catalog_count_review_kinds (QrCatalog *self,
                                             gint64      *counts,

@@ -912,10 +912,11 @@ static int
 cmd_review (int argc, char **argv)
 {
   CommonOptions common = { 0 };
-  g_autofree char *kind_text = NULL, *peers_text = NULL;
+  g_autofree char *kind_text = NULL, *peers_text = NULL, *class_text = NULL;
   int top = 50, status;
   GOptionEntry entries[] = {
     { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_text, "missing, spurious, wrong_class, poorly_located or model_mistake", "KIND" },
+    { "class", 0, 0, G_OPTION_ARG_STRING, &class_text, "Only items of this class (the consensus's, or the label's)", "NAME" },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top, "How many (default 50; 0 for all)", "N" },
     { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default: every model with a run)", "LIST" },
     { NULL }
@@ -976,6 +977,21 @@ cmd_review (int argc, char **argv)
       status = qr_cli_fail (error);
       goto out;
     }
+  if (class_text != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+      gboolean known = FALSE;
+      g_hash_table_iter_init (&iter, review->class_names);
+      while (!known && g_hash_table_iter_next (&iter, NULL, &value))
+        known = g_strcmp0 (value, class_text) == 0;
+      if (!known)
+        {
+          fprintf (stderr, "quorum: no class named \"%s\" in %s\n", class_text, qr_catalog_get_root (catalog));
+          status = QR_EXIT_ERROR;
+          goto out;
+        }
+    }
   for (guint i = 0; i < review->items->len && (top <= 0 || shown < (guint) top); i++)
     {
       QrReviewItem *r = &g_array_index (review->items, QrReviewItem, i);
@@ -987,6 +1003,13 @@ cmd_review (int argc, char **argv)
 
       if (kind_text != NULL && r->mistake.kind != want_kind)
         continue;
+      if (class_text != NULL)
+        {
+          gint64 lc = r->mistake.label_class_id;
+          const char *label_class = lc >= 0 ? g_hash_table_lookup (review->class_names, &lc) : NULL;
+          if (g_strcmp0 (class_name, class_text) != 0 && g_strcmp0 (label_class, class_text) != 0)
+            continue;
+        }
       shown++;
       image = qr_catalog_get_image (catalog, r->image_id, NULL);
       append_json_string (line, image ? image->path : "?");

@@ -531,6 +531,32 @@ test_review_decisions (Fixture *f, gconstpointer data)
     g_assert_cmpint (kinds[2], ==, 1);   /* wrong class */
     g_assert_cmpint (kinds[1], ==, 0);
   }
+  /* filtered by class (the consensus's or the label's) and kind */
+  {
+    gint64 bird = qr_catalog_ensure_class (catalog, "bird", &error);
+    g_autoptr (GArray) dogs = qr_catalog_list_review (catalog, 0, dog, &error);
+    g_autoptr (GArray) cats = qr_catalog_list_review (catalog, 0, cat, &error);
+    g_autoptr (GArray) birds = qr_catalog_list_review (catalog, 0, bird, &error);
+    g_autoptr (GArray) missing_dogs = qr_catalog_list_review (catalog, 1, dog, &error);
+    g_autoptr (GArray) missing_cats = qr_catalog_list_review (catalog, 1, cat, &error);
+    g_autoptr (GArray) ids = NULL, counts = NULL;
+    g_autoptr (GPtrArray) names = NULL;
+    g_assert_no_error (error);
+    g_assert_cmpuint (dogs->len, ==, 1);
+    g_assert_cmpuint (cats->len, ==, 1);
+    g_assert_cmpuint (birds->len, ==, 0);
+    g_assert_cmpuint (missing_dogs->len, ==, 0);
+    g_assert_cmpuint (missing_cats->len, ==, 1);
+    g_assert_true (qr_catalog_review_classes (catalog, 0, &ids, &names, &counts, &error));
+    g_assert_cmpuint (ids->len, ==, 2);   /* cat and dog; no bird */
+    for (guint i = 0; i < names->len; i++)
+      g_assert_true (g_str_equal (names->pdata[i], "cat") || g_str_equal (names->pdata[i], "dog"));
+    g_clear_pointer (&ids, g_array_unref);
+    g_clear_pointer (&names, g_ptr_array_unref);
+    g_clear_pointer (&counts, g_array_unref);
+    g_assert_true (qr_catalog_review_classes (catalog, 2, &ids, &names, &counts, &error));
+    g_assert_cmpuint (ids->len, ==, 0);   /* no spurious items */
+  }
   /* accept the consensus: the label becomes a dog, the item leaves the queue */
   history = qr_history_new (catalog);
   g_assert_cmpint (qr_history_decide (history, wrong, "accepted", &error), >, 0);

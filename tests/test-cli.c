@@ -347,6 +347,23 @@ test_peers_and_review (Fixture *f, gconstpointer data)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* --class keeps the items whose consensus or label is that class; an unknown class is an error */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "list", "--top", "0", "--class", "cat", "--db", f->db,
+                                                             "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  g_strfreev (lines);
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    g_assert_true (strstr (lines[i], "\"class\": \"cat\"") != NULL || strstr (lines[i], "\"label_class\": \"cat\"") != NULL);
+  g_assert_null (strstr (out, "\"kind\": \"spurious\""));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "list", "--class", "unicorn", "--db", f->db, "-c", f->dir,
+                                                             NULL }, NULL, &out, &err)), ==, 1);
+  g_assert_nonnull (strstr (err, "unicorn"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
   /* No image is reviewed yet: eval says so; with every label it reports each peer. */
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "eval", "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)),
                    ==, 1);

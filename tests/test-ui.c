@@ -719,15 +719,41 @@ test_review_queue (void)
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (qr_window_open_collection (window, tmp, &error));
   spin_until (window_idle, window, 30);
-  /* the Review Queue row of the sidebar */
-  sidebar = find_type (GTK_WIDGET (window), GTK_TYPE_LIST_BOX);
+  /* the Review Queue row of the sidebar (the first: every kind) */
+  sidebar = find_named (GTK_WIDGET (window), "sidebar");
+  g_assert_nonnull (sidebar);
   for (GtkWidget *row = gtk_widget_get_first_child (sidebar); row != NULL; row = gtk_widget_get_next_sibling (row))
     if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "view")) == QR_VIEW_REVIEW)
-      gtk_list_box_select_row (GTK_LIST_BOX (sidebar), GTK_LIST_BOX_ROW (row));
+      {
+        gtk_list_box_select_row (GTK_LIST_BOX (sidebar), GTK_LIST_BOX_ROW (row));
+        break;
+      }
+  g_assert_true (qr_image_list_get_view (QR_IMAGE_LIST (qr_window_get_images (window)), NULL) == QR_VIEW_REVIEW);
   g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
   {
     g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
     g_assert_cmpfloat (qr_image_item_get_mistake_score (item), >, 0.5);
+  }
+  /* the class filter: every class with open items (the consensus's dog, the label's cat) */
+  {
+    GtkWidget *dropdown = find_named (GTK_WIDGET (window), "review-class");
+    GListModel *choices;
+    gboolean saw_dog = FALSE, saw_cat = FALSE;
+    g_assert_nonnull (dropdown);
+    g_assert_true (gtk_widget_get_visible (dropdown));
+    choices = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+    g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 3);
+    for (guint i = 1; i < 3; i++)
+      {
+        const char *text = gtk_string_list_get_string (GTK_STRING_LIST (choices), i);
+        saw_dog |= g_str_has_prefix (text, "dog (1)");
+        saw_cat |= g_str_has_prefix (text, "cat (1)");
+      }
+    g_assert_true (saw_dog && saw_cat);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 1);
+    g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 0);
+    g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
   }
   g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
   for (int i = 0; i < 20; i++)

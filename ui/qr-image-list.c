@@ -55,6 +55,7 @@ struct _QrImageList
 
   QrImageView  view;
   gint64       view_class;
+  gint64       review_class;  /* the review view's class filter, 0 for all */
   QrImageSort  sort;
   guint64      sequence;     /* request counter: higher is newer */
   guint        generation;   /* bumped when the catalog changes: stale answers are dropped */
@@ -405,7 +406,9 @@ read_ids (QrImageList *self, GError **error)
   if (self->catalog != NULL)
     {
       /* Missing files are not shown; unreadable ones are, after the others, with their reason. */
-      ids = qr_catalog_list_view (self->catalog, self->view, self->view_class, self->sort, error);
+      ids = self->view == QR_VIEW_REVIEW
+              ? qr_catalog_list_review (self->catalog, (int) self->view_class, self->review_class, error)
+              : qr_catalog_list_view (self->catalog, self->view, self->view_class, self->sort, error);
       if (ids == NULL)
         return FALSE;
     }
@@ -450,6 +453,27 @@ qr_image_list_set_view (QrImageList *self, QrImageView view, gint64 class_id, Qr
   self->view_class = class_id;
   self->sort = sort;
   return read_ids (self, error);
+}
+
+gboolean
+qr_image_list_set_review_class (QrImageList *self, gint64 class_id, GError **error)
+{
+  self->review_class = class_id;
+  return self->view == QR_VIEW_REVIEW ? read_ids (self, error) : TRUE;
+}
+
+gint64
+qr_image_list_get_review_class (QrImageList *self)
+{
+  return self->review_class;
+}
+
+QrImageView
+qr_image_list_get_view (QrImageList *self, gint64 *class_id)
+{
+  if (class_id != NULL)
+    *class_id = self->view_class;
+  return self->view;
 }
 
 gboolean

@@ -40,6 +40,13 @@ gboolean      qr_image_list_set_catalog   (QrImageList *self,
 /* Re-reads the ids (after indexing); items already made are kept. */
 gboolean      qr_image_list_reload        (QrImageList *self,
                                            GError     **error);
+/* The review view's class filter (0: every class); kept across views, used by the review view. */
+gboolean      qr_image_list_set_review_class (QrImageList *self,
+                                              gint64       class_id,
+                                              GError     **error);
+gint64        qr_image_list_get_review_class (QrImageList *self);
+QrImageView   qr_image_list_get_view      (QrImageList *self,
+                                           gint64      *class_id);
 /* Shows one view of the catalog (qr_catalog_list_view). */
 gboolean      qr_image_list_set_view      (QrImageList *self,
                                            QrImageView  view,

@@ -72,6 +72,9 @@ struct _QrWindow
   struct _HeatRaw      *heat_raw;       /* the image on screen's class scores, kept for recolouring */
   GtkBox               *heat_box;       /* the opacity slider, shown while the heatmap is on */
   GtkMenuButton        *layers_button;
+  GtkDropDown          *review_class_dropdown;
+  GArray               *review_class_ids;   /* the dropdown's classes; position 0 is "All classes" */
+  gboolean              review_class_updating;
   GtkBox               *layers_box;
   GtkScale             *heat_scale;
   GMutex                heat_lock;
@@ -181,6 +184,57 @@ current_sort (QrWindow *self)
                                                                                                : QR_SORT_NAME;
 }
 
+/* The review view's class filter: the classes with open items of the view's kind, each with its
+ * image count; shown only in the review views. Keeps the chosen class when it still has items. */
+static void
+update_review_classes (QrWindow *self)
+{
+  gint64 kind = 0, keep = qr_image_list_get_review_class (self->images);
+  QrImageView view = qr_image_list_get_view (self->images, &kind);
+  g_autoptr (GtkStringList) list = gtk_string_list_new (NULL);
+  g_autoptr (GArray) ids = NULL, counts = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  guint selected = 0;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->review_class_dropdown), view == QR_VIEW_REVIEW);
+  if (view != QR_VIEW_REVIEW || self->catalog == NULL)
+    return;
+  g_clear_pointer (&self->review_class_ids, g_array_unref);
+  self->review_class_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (self->review_class_ids, (gint64) { 0 });
+  gtk_string_list_append (list, _("All Classes"));
+  if (qr_catalog_review_classes (self->catalog, (int) kind, &ids, &names, &counts, NULL))
+    for (guint i = 0; i < ids->len; i++)
+      {
+        g_autofree char *text = g_strdup_printf ("%s (%" G_GINT64_FORMAT ")", (const char *) names->pdata[i],
+                                                 g_array_index (counts, gint64, i));
+        g_array_append_val (self->review_class_ids, g_array_index (ids, gint64, i));
+        gtk_string_list_append (list, text);
+        if (g_array_index (ids, gint64, i) == keep)
+          selected = i + 1;
+      }
+  self->review_class_updating = TRUE;
+  gtk_drop_down_set_model (self->review_class_dropdown, G_LIST_MODEL (list));
+  gtk_drop_down_set_selected (self->review_class_dropdown, selected);
+  self->review_class_updating = FALSE;
+  if (selected == 0 && keep != 0)
+    qr_image_list_set_review_class (self->images, 0, NULL);
+}
+
+static void
+review_class_selected (GtkDropDown *dropdown, GParamSpec *pspec, QrWindow *self)
+{
+  guint i = gtk_drop_down_get_selected (dropdown);
+  g_autoptr (GError) error = NULL;
+
+  if (self->review_class_updating || self->review_class_ids == NULL || i >= self->review_class_ids->len)
+    return;
+  if (!qr_image_list_set_review_class (self->images, g_array_index (self->review_class_ids, gint64, i), &error))
+    g_warning ("%s", error->message);
+  if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
+    show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
+}
+
 static void
 sidebar_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
 {
@@ -192,6 +246,7 @@ sidebar_selected (GtkListBox *box, GtkListBoxRow *row, QrWindow *self)
                                (gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "class")),
                                current_sort (self), &error))
     g_warning ("%s", error->message);
+  update_review_classes (self);
   if (!g_str_equal (gtk_stack_get_visible_child_name (self->stack), "viewer"))
     show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
 }
@@ -1738,6 +1793,7 @@ qr_window_dispose (GObject *object)
   g_mutex_unlock (&self->heat_lock);
   g_clear_pointer (&self->heat_raw, heat_raw_free);
   g_clear_pointer (&self->review_items, g_ptr_array_unref);
+  g_clear_pointer (&self->review_class_ids, g_array_unref);
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->viewer_cancellable);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
@@ -1773,6 +1829,7 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, inspector);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_button);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, review_class_dropdown);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_scale);
   gtk_widget_class_bind_template_callback (widget_class, heat_opacity_changed);
@@ -1860,6 +1917,9 @@ qr_window_init (QrWindow *self)
   g_signal_connect (self->canvas, "changed", G_CALLBACK (heatmap_selection_changed), self);
   g_signal_connect (self->inspector, "row-selected", G_CALLBACK (inspector_selected), self);
   g_signal_connect (self->sidebar, "row-selected", G_CALLBACK (sidebar_selected), self);
+  g_signal_connect (self->review_class_dropdown, "notify::selected", G_CALLBACK (review_class_selected), self);
+  gtk_widget_set_name (GTK_WIDGET (self->review_class_dropdown), "review-class");
+  gtk_widget_set_name (GTK_WIDGET (self->sidebar), "sidebar");
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
