@@ -134,6 +134,7 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
       if (plan_on_cuda (model, precision, 1))
         return model;
 #else
+      (void) precision; /* CUDA's only */
       say_cpu_fallback (graph->source, "this build of Quorum has no CUDA backend");
 #endif
     }
