@@ -323,13 +323,17 @@ test_window_detect (void)
     GtkWidget *inspector = NULL, *row;
     guint rows = 0, visible = 0;
     GPtrArray *boxes;
+    gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
     g_signal_emit_by_name (grid, "activate", 0);
-    for (int i = 0; i < 50; i++)
-      g_main_context_iteration (NULL, FALSE);
     canvas = QR_CANVAS (find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
     inspector = find_named (GTK_WIDGET (window), "inspector");
     g_assert_nonnull (canvas);
     g_assert_nonnull (inspector);
+    /* the photo loads in a worker: wait for it (and its boxes), not for a number of iterations */
+    while (qr_canvas_get_overlays (canvas) == NULL && g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, FALSE);
+    for (int i = 0; i < 20; i++)
+      g_main_context_iteration (NULL, FALSE);
     boxes = qr_canvas_get_overlays (canvas);
     g_assert_nonnull (boxes);
     for (guint i = 0; i < boxes->len; i++)

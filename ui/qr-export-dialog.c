@@ -82,7 +82,9 @@ export_progress (guint64 done, guint64 total, gpointer data)
 
   p->dialog = g_object_ref (job->dialog);
   p->fraction = total > 0 ? (double) done / (double) total : 0;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, apply_progress, p, progress_free);
+  /* queued, never run here: g_main_context_invoke may run it in this worker when the main loop is
+   * not iterating at that instant, and GTK belongs to the main thread */
+  g_idle_add_full (G_PRIORITY_DEFAULT, apply_progress, p, progress_free);
 }
 
 static void

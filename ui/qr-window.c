@@ -13,6 +13,7 @@
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 #include "qr-stall-monitor.h"
+#include "qr-jobs.h"
 #include "qr-preferences.h"
 #include "qr-review.h"
 #include "qr-eval-window.h"
@@ -334,6 +335,8 @@ typedef struct
   double    threshold;
   int       threads;
   char     *device;
+  int       thumbnail_size;   /* 0: the default */
+  QrJob    *handle;   /* set by the worker when it starts: where reports go */
 } Job;
 
 typedef struct
@@ -356,20 +359,13 @@ job_free (Job *job)
   g_free (job);
 }
 
+/* On the main loop, coalesced by the scheduler (qr-jobs.h): the job bar. */
 static void
-job_progress_free (gpointer data)
+on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer data)
 {
-  JobProgress *p = data;
-  g_object_unref (p->window);
-  g_free (p);
-}
-
-static gboolean
-apply_progress (gpointer data)
-{
-  JobProgress *p = data;
-  QrWindow *self = p->window;
+  QrWindow *self = data;
   gint64 now = g_get_monotonic_time ();
+  JobProgress progress = { self, (JobPhase) phase, done, total }, *p = &progress;
 
   if (p->phase != self->job_phase)
     {
@@ -385,7 +381,7 @@ apply_progress (gpointer data)
       qr_image_list_reload (self->images, NULL);
       update_subtitle (self);
       show_gallery_or_empty (self);
-      return G_SOURCE_REMOVE;
+      return;
     case JOB_PHASE_THUMBS:
       gtk_label_set_text (self->job_label, _("Making thumbnails…"));
       qr_image_list_thumbnails_changed (self->images);
@@ -413,19 +409,12 @@ apply_progress (gpointer data)
       gtk_progress_bar_pulse (self->job_progress);
       gtk_label_set_text (self->job_rate, "");
     }
-  return G_SOURCE_REMOVE;
 }
 
 static void
 post_progress (Job *job, JobPhase phase, guint64 done, guint64 total)
 {
-  JobProgress *p = g_new (JobProgress, 1);
-
-  p->window = g_object_ref (job->window);
-  p->phase = phase;
-  p->done = done;
-  p->total = total;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, apply_progress, p, job_progress_free);
+  qr_job_report (job->handle, (int) phase, done, total);
 }
 
 static void
@@ -440,45 +429,34 @@ thumbs_progress (guint64 done, guint64 total, gpointer data)
   post_progress (data, JOB_PHASE_THUMBS, done, total);
 }
 
-static void
-run_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static char *
+run_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
 {
-  Job *job = task_data;
+  Job *job = data;
   g_autoptr (QrCatalog) catalog = NULL;
-  GError *error = NULL;
   QrIndexStats istats;
   QrThumbnailStats tstats;
   QrThumbnailOptions options;
 
-  catalog = qr_catalog_open (job->root, job->db_path, &error);
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
   if (catalog == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return NULL;
   post_progress (job, JOB_PHASE_INDEX, 0, 0);
-  if (!qr_index_collection (catalog, NULL, &istats, index_progress, job, cancellable, &error))
+  if (!qr_index_collection (catalog, NULL, &istats, index_progress, job, cancellable, error))
     {
       post_progress (job, JOB_PHASE_INDEXED, 0, 0);
-      g_task_return_error (task, error);
-      return;
+      return NULL;
     }
   post_progress (job, JOB_PHASE_INDEXED, 0, 0);
   qr_thumbnail_options_init (&options);
-  if (job->window->settings != NULL)
-    options.max_side = g_settings_get_int (job->window->settings, "thumbnail-size");
+  options.max_side = job->thumbnail_size > 0 ? job->thumbnail_size : options.max_side;
   post_progress (job, JOB_PHASE_THUMBS, 0, 0);
-  if (!qr_thumbnails_update (catalog, &options, &tstats, thumbs_progress, job, cancellable, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!qr_thumbnails_update (catalog, &options, &tstats, thumbs_progress, job, cancellable, error))
+    return NULL;
   post_progress (job, JOB_PHASE_THUMBS, tstats.made, tstats.made);
-  g_task_return_pointer (task,
-                         g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made"),
-                                          istats.seen, istats.added + istats.moved, istats.changed,
-                                          istats.removed, tstats.made),
-                         g_free);
+  return g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made"), istats.seen,
+                          istats.added + istats.moved, istats.changed, istats.removed, tstats.made);
 }
 
 static gboolean
@@ -494,66 +472,52 @@ detect_progress (guint64 done, guint64 total, gpointer data)
 }
 
 /* Detect: CenterNet over the collection as a catalog run; a cancel keeps the finished images. */
-static void
-run_detect_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static char *
+run_detect_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
 {
-  Job *job = task_data;
+  Job *job = data;
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (QrDetector) detector = NULL;
   g_autofree char *path = NULL;
-  GError *error = NULL;
   QrRunStats stats;
   QrDetectorOptions options;
 
+  job->handle = qjob;
   /* by default one core is left to the main loop and its drawing */
   qr_detector_options_init (&options);
   options.n_threads = job->threads > 0 ? job->threads : MAX (1, (int) g_get_num_processors () - 1);
   options.score_threshold = (float) job->threshold;
   if (job->device == NULL || !qr_device_parse (job->device, &options.device))
     options.device = QR_DEVICE_AUTO;
-  catalog = qr_catalog_open (job->root, job->db_path, &error);
-  if (catalog == NULL || (path = qr_find_model (job->model, &error)) == NULL
-      || (detector = qr_detector_load (path, &options, &error)) == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL || (path = qr_find_model (job->model, error)) == NULL
+      || (detector = qr_detector_load (path, &options, error)) == NULL)
+    return NULL;
   post_progress (job, JOB_PHASE_DETECT, 0, 0);
   if (!qr_run_detector_on (catalog, detector, job->model, path, job->threshold, job->only, job_cancelled, cancellable,
-                           detect_progress,
-                        job, &stats, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+                           detect_progress, job, &stats, error))
+    return NULL;
   if (stats.stopped)
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
-      return;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return NULL;
     }
   /* the review queue follows the newest runs */
   {
     gint64 items = qr_review_update (catalog, NULL, NULL);
     if (items >= 0)
-      {
-        g_task_return_pointer (task, g_strdup_printf (_("%s: %u images, %u detections; %" G_GINT64_FORMAT
-                                                        " review items"), job->model, stats.images, stats.detections,
-                                                      items), g_free);
-        return;
-      }
+      return g_strdup_printf (_("%s: %u images, %u detections; %" G_GINT64_FORMAT " review items"), job->model,
+                              stats.images, stats.detections, items);
   }
-  g_task_return_pointer (task, g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images,
-                                                stats.detections),
-                         g_free);
+  return g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images, stats.detections);
 }
 
+/* On the main loop, once, after the job's last report. */
 static void
-job_done (GObject *source, GAsyncResult *result, gpointer data)
+on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer data)
 {
-  QrWindow *self = QR_WINDOW (source);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *summary = g_task_propagate_pointer (G_TASK (result), &error);
-  GCancellable *cancellable = g_task_get_cancellable (G_TASK (result));
+  QrWindow *self = QR_WINDOW (data);
+  GCancellable *cancellable = qr_job_get_cancellable (qjob);
 
   if (cancellable == self->job_cancellable)
     {
@@ -623,24 +587,21 @@ models_folder_changed (GSettings *settings, const char *key, QrWindow *self)
 }
 
 /* Update Review Queue: peer pressure over every model's newest run and the labels, stored. */
-static void
-run_review_job (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+static char *
+run_review_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
 {
-  Job *job = task_data;
+  Job *job = data;
   g_autoptr (QrCatalog) catalog = NULL;
-  GError *error = NULL;
   gint64 items;
 
-  catalog = qr_catalog_open (job->root, job->db_path, &error);
-  if (catalog == NULL || (items = qr_review_update (catalog, NULL, &error)) < 0)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_strdup_printf (_("Review queue: %" G_GINT64_FORMAT " items"), items), g_free);
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL || (items = qr_review_update (catalog, NULL, error)) < 0)
+    return NULL;
+  return g_strdup_printf (_("Review queue: %" G_GINT64_FORMAT " items"), items);
 }
 
-static void start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label);
+static void start_job_with (QrWindow *self, QrJobFunc func, const char *label);
 
 static void
 action_update_review (GtkWidget *widget, const char *name, GVariant *param)
@@ -705,6 +666,8 @@ wait_for_workers (void)
 void
 qr_window_stop_workers (void)
 {
+  if (!qr_jobs_wait (TRUE, 30 * G_USEC_PER_SEC))
+    g_warning ("background jobs still running after 30 s");
   g_mutex_lock (&workers_lock);
   for (guint i = 0; workers_cancellables != NULL && i < workers_cancellables->len; i++)
     g_cancellable_cancel (g_ptr_array_index (workers_cancellables, i));
@@ -713,10 +676,10 @@ qr_window_stop_workers (void)
 }
 
 static void
-start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
+start_job_with (QrWindow *self, QrJobFunc func, const char *label)
 {
   Job *job;
-  g_autoptr (GTask) task = NULL;
+  g_autoptr (QrJob) handle = NULL;
 
   if (self->catalog == NULL || self->disposing)
     return;
@@ -734,9 +697,7 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   job->threads = self->settings ? g_settings_get_int (self->settings, "cpu-threads") : 0;
   job->device = self->settings ? g_settings_get_string (self->settings, "device") : g_strdup ("auto");
   job->only = g_steal_pointer (&self->detect_only);
-  task = g_task_new (self, self->job_cancellable, job_done, NULL);
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_set_name (task, "quorum-collection-job");
+  job->thumbnail_size = self->settings ? g_settings_get_int (self->settings, "thumbnail-size") : 0;
 
   gtk_label_set_text (self->job_label, label);
   gtk_label_set_text (self->job_rate, "");
@@ -745,7 +706,9 @@ start_job_with (QrWindow *self, GTaskThreadFunc func, const char *label)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   self->job_stalls = qr_stall_monitor_new ();
-  run_tracked (task, func);
+  /* the job keeps the window alive until its end is delivered */
+  handle = qr_job_start ("quorum-job", func, job, (GDestroyNotify) job_free, self->job_cancellable, on_job_progress,
+                         on_job_done, g_object_ref (self), g_object_unref);
 }
 
 static void

@@ -1,0 +1,240 @@
+/* jobs.c: see qr-jobs.h. */
+#define G_LOG_DOMAIN "quorum-jobs"
+
+#include "qr-jobs.h"
+
+typedef struct
+{
+  int     phase;
+  guint64 done, total;
+} Report;
+
+struct _QrJob
+{
+  gint              ref;
+  char             *name;
+  QrJobFunc         func;
+  gpointer          data;
+  GDestroyNotify    destroy;
+  GCancellable     *cancellable;
+  QrJobProgressFunc progress;
+  QrJobDoneFunc     done;
+  gpointer          user_data;
+  GDestroyNotify    user_destroy;
+  GMainContext     *context;
+
+  GMutex            lock;
+  GArray           *reports;        /* Report, waiting for the main context */
+  gboolean          flush_queued;
+  guint             made, delivered;
+  char             *summary;
+  GError           *error;
+};
+
+/* Every job whose worker runs, for qr_jobs_wait. */
+static GMutex running_lock;
+static GCond running_cond;
+static GPtrArray *running;
+
+/* Always queued on the job's context, never run here: g_main_context_invoke would run it in the
+ * worker itself whenever the main thread is not iterating at that moment (the worker can then
+ * acquire the global default context), and GTK must only be touched from the main thread. */
+static void
+queue_on (GMainContext *context, GSourceFunc func, gpointer data, GDestroyNotify destroy)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, destroy);
+  g_source_set_static_name (source, "quorum-job");
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
+QrJob *
+qr_job_ref (QrJob *job)
+{
+  g_atomic_int_inc (&job->ref);
+  return job;
+}
+
+void
+qr_job_unref (QrJob *job)
+{
+  if (job == NULL || !g_atomic_int_dec_and_test (&job->ref))
+    return;
+  if (job->destroy != NULL)
+    job->destroy (job->data);
+  if (job->user_destroy != NULL)
+    job->user_destroy (job->user_data);
+  g_clear_object (&job->cancellable);
+  g_main_context_unref (job->context);
+  g_array_unref (job->reports);
+  g_mutex_clear (&job->lock);
+  g_free (job->summary);
+  g_clear_error (&job->error);
+  g_free (job->name);
+  g_free (job);
+}
+
+/* On the main context: every waiting report, in order. */
+static void
+deliver_reports (QrJob *job)
+{
+  g_autoptr (GArray) reports = NULL;
+
+  g_mutex_lock (&job->lock);
+  reports = job->reports;
+  job->reports = g_array_new (FALSE, FALSE, sizeof (Report));
+  job->flush_queued = FALSE;
+  job->delivered += reports->len;
+  g_mutex_unlock (&job->lock);
+  for (guint i = 0; i < reports->len && job->progress != NULL; i++)
+    {
+      Report *r = &g_array_index (reports, Report, i);
+      job->progress (job, r->phase, r->done, r->total, job->user_data);
+    }
+}
+
+static gboolean
+flush_reports (gpointer data)
+{
+  deliver_reports (data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+qr_job_report (QrJob *job, int phase, guint64 done, guint64 total)
+{
+  gboolean queue;
+  Report r = { phase, done, total };
+
+  g_mutex_lock (&job->lock);
+  job->made++;
+  /* the same phase as the last waiting report: only the newest counts */
+  if (job->reports->len > 0 && g_array_index (job->reports, Report, job->reports->len - 1).phase == phase)
+    g_array_index (job->reports, Report, job->reports->len - 1) = r;
+  else
+    g_array_append_val (job->reports, r);
+  queue = !job->flush_queued;
+  job->flush_queued = TRUE;
+  g_mutex_unlock (&job->lock);
+  if (queue)
+    queue_on (job->context, flush_reports, qr_job_ref (job), (GDestroyNotify) qr_job_unref);
+}
+
+static gboolean
+deliver_done (gpointer data)
+{
+  QrJob *job = data;
+
+  deliver_reports (job);   /* the last reports come before the end */
+  if (job->done != NULL)
+    job->done (job, job->summary, job->error, job->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+worker (gpointer data)
+{
+  QrJob *job = data;
+  GError *error = NULL;
+  char *summary = job->func (job, job->data, job->cancellable, &error);
+
+  job->summary = summary;
+  job->error = summary == NULL && error == NULL
+                 ? g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "the job failed without saying why")
+                 : error;
+  if (summary != NULL && error != NULL)
+    g_clear_error (&job->error);
+  queue_on (job->context, deliver_done, qr_job_ref (job), (GDestroyNotify) qr_job_unref);
+  g_mutex_lock (&running_lock);
+  g_ptr_array_remove (running, job);
+  g_cond_broadcast (&running_cond);
+  g_mutex_unlock (&running_lock);
+  qr_job_unref (job);   /* the worker's reference */
+  return NULL;
+}
+
+QrJob *
+qr_job_start (const char *name, QrJobFunc func, gpointer data, GDestroyNotify destroy, GCancellable *cancellable,
+              QrJobProgressFunc progress, QrJobDoneFunc done, gpointer user_data, GDestroyNotify user_destroy)
+{
+  QrJob *job = g_new0 (QrJob, 1);
+  GThread *thread;
+
+  job->ref = 2;   /* the caller's and the worker's */
+  job->name = g_strdup (name);
+  job->func = func;
+  job->data = data;
+  job->destroy = destroy;
+  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+  job->progress = progress;
+  job->done = done;
+  job->user_data = user_data;
+  job->user_destroy = user_destroy;
+  job->context = g_main_context_ref_thread_default ();
+  job->reports = g_array_new (FALSE, FALSE, sizeof (Report));
+  g_mutex_init (&job->lock);
+  g_mutex_lock (&running_lock);
+  if (running == NULL)
+    running = g_ptr_array_new ();
+  g_ptr_array_add (running, job);
+  g_mutex_unlock (&running_lock);
+  thread = g_thread_new (name, worker, job);
+  g_thread_unref (thread);
+  return job;
+}
+
+void
+qr_job_cancel (QrJob *job)
+{
+  g_cancellable_cancel (job->cancellable);
+}
+
+GCancellable *
+qr_job_get_cancellable (QrJob *job)
+{
+  return job->cancellable;
+}
+
+const char *
+qr_job_get_name (QrJob *job)
+{
+  return job->name;
+}
+
+void
+qr_job_get_report_counts (QrJob *job, guint *made, guint *delivered)
+{
+  g_mutex_lock (&job->lock);
+  *made = job->made;
+  *delivered = job->delivered;
+  g_mutex_unlock (&job->lock);
+}
+
+gboolean
+qr_jobs_wait (gboolean cancel, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&running_lock);
+  for (guint i = 0; cancel && running != NULL && i < running->len; i++)
+    g_cancellable_cancel (((QrJob *) running->pdata[i])->cancellable);
+  while (running != NULL && running->len > 0 && ok)
+    ok = g_cond_wait_until (&running_cond, &running_lock, end);
+  ok = running == NULL || running->len == 0;
+  g_mutex_unlock (&running_lock);
+  return ok;
+}
+
+guint
+qr_jobs_running (void)
+{
+  guint n;
+  g_mutex_lock (&running_lock);
+  n = running != NULL ? running->len : 0;
+  g_mutex_unlock (&running_lock);
+  return n;
+}
