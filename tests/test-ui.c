@@ -591,6 +591,36 @@ test_canvas_editing (void)
       g_assert_cmpfloat (orig.x2, ==, start.x2);
       g_assert_cmpfloat (orig.y2, ==, start.y2);
     }
+    /* at fit size a plain drag on empty space draws too (there is nothing to pan); zoomed in, the
+     * same drag pans and draws nothing */
+    {
+      g_autoptr (GPtrArray) labels = NULL;
+      double px, py, qx, qy;
+      qr_canvas_reload (QR_CANVAS (canvas));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &cx, &cy);
+      g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 30.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 30.0);
+      labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 2);
+      g_assert_true (qr_history_undo (history, &error));
+      g_clear_pointer (&labels, g_ptr_array_unref);
+      qr_canvas_reload (QR_CANVAS (canvas));
+      g_signal_emit_by_name (click, "pressed", 1, cx, cy);   /* nothing there: nothing selected */
+      g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), <, 0);
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &px, &py);
+      g_signal_emit_by_name (drag, "drag-begin", px, py);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 30.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 30.0);
+      labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 1);
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &qx, &qy);
+      g_assert_cmpfloat (fabs (qx - (px + 30)), <, 0.01);   /* the image moved with the pointer */
+      g_assert_cmpfloat (fabs (qy - (py + 30)), <, 0.01);
+      qr_canvas_zoom_fit (QR_CANVAS (canvas));
+    }
     g_assert_no_error (error);
   }
   gtk_window_destroy (GTK_WINDOW (window));

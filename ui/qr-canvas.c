@@ -431,7 +431,16 @@ on_drag_begin (GtkGestureDrag *gesture, double x, double y, QrCanvas *self)
         {
           self->drag_mode = DRAG_MOVE;
           self->drag_box = self->drag_origin = sel->box;
+          return;
         }
+    }
+  /* On empty space at fit size there is nothing to pan: a drag there draws a new box. Zoomed in,
+   * a drag pans, and B (or Space for panning over boxes) says which is meant. */
+  if (self->zoom <= 1.0 + 1e-9 && hit_test (self, ix, iy) < 0 && ix >= 0 && iy >= 0 && ix <= self->image_width
+      && iy <= self->image_height)
+    {
+      self->drag_mode = DRAG_DRAW;
+      self->drag_box = (QrBox) { ix, iy, ix, iy };
     }
 }
 
