@@ -532,46 +532,54 @@ source_file (const char *relative)
   return g_strdup (relative);
 }
 
-/* PyTorch on the same GPU running the same exported graph (bench/torch-peer.py): ms per batch,
- * or < 0. The script's correctness check lines are appended to `checks`. */
-static double
-run_torch (const char *graph, const char *constants, const char *input, int batch, const char *precision, int repeat,
-           const char *check_dir, GString *checks, GError **error)
+/* PyTorch on the same GPU running the same exported graph (bench/torch-peer.py), every batch size
+ * in one process: ms[i] per batch of batches[i] (< 0 where it gave none); FALSE when it could not
+ * run. The script's correctness check lines are appended to `checks`. */
+static gboolean
+run_torch (const char *graph, const char *constants, const char *input, char **batches, double *ms_out,
+           const char *precision, int repeat, const char *check_dir, GString *checks, GError **error)
 {
   const char *env = g_getenv ("QUORUM_TORCH_PYTHON");
   g_autofree char *python = env != NULL ? g_strdup (env) : g_find_program_in_path ("python3");
   g_autofree char *script = source_file ("bench/torch-peer.py");
-  g_autofree char *batch_text = g_strdup_printf ("%d", batch), *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *batches_text = g_strjoinv (",", batches), *repeat_text = g_strdup_printf ("%d", repeat);
   g_autofree char *out = NULL, *err = NULL;
-  const char *ms;
+  g_auto (GStrv) lines = NULL;
+  gboolean any = FALSE;
   int status;
 
+  for (guint b = 0; batches[b] != NULL; b++)
+    ms_out[b] = -1;
   if (python == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no python3 with PyTorch (set QUORUM_TORCH_PYTHON)");
-      return -1;
+      return FALSE;
     }
   {
-    const char *argv[] = { python, script, graph, constants, input, "--batch", batch_text, "--precision", precision,
+    const char *argv[] = { python, script, graph, constants, input, "--batches", batches_text, "--precision", precision,
                            "--repeat", repeat_text, "--check", check_dir, NULL };
     if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
-      return -1;
+      return FALSE;
   }
-  ms = out ? strstr (out, "ms_per_batch ") : NULL;
-  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
+  lines = g_strsplit (out ? out : "", "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      int batch;
+      double ms;
+      if (sscanf (lines[i], "batch %d ms_per_batch %lf", &batch, &ms) == 2)
+        for (guint b = 0; batches[b] != NULL; b++)
+          if (atoi (batches[b]) == batch)
+            ms_out[b] = ms, any = TRUE;
+      if (g_str_has_prefix (lines[i], "check ") && checks != NULL)
+        g_string_append_printf (checks, "%s%s", checks->len ? ", " : "", lines[i] + 6);
+    }
+  if (!g_spawn_check_wait_status (status, NULL) || !any)
     {
       const char *tail = err != NULL && strlen (err) > 600 ? err + strlen (err) - 600 : err;
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "PyTorch failed: %s", tail ? tail : "");
-      return -1;
+      return any;
     }
-  if (checks != NULL)
-    {
-      g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
-      for (guint i = 0; lines[i] != NULL; i++)
-        if (g_str_has_prefix (lines[i], "check "))
-          g_string_append_printf (checks, "%s%s", checks->len ? ", " : "", lines[i] + 6);
-    }
-  return g_ascii_strtod (ms + strlen ("ms_per_batch "), NULL);
+  return TRUE;
 }
 
 /* The H100's dense FP16 tensor-core peak, the yardstick the issue names. */
@@ -655,57 +663,70 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
                   return qr_cli_fail (g_steal_pointer (&error));
               }
           }
-        for (guint b = 0; batches[b] != NULL; b++)
-          {
-            int batch = atoi (batches[b]);
-            g_autofree const QrImage **images = NULL;
-            g_autoptr (GString) checks = g_string_new (NULL);
-            g_autoptr (GError) peer_error = NULL;
-            double ms, ours_ips, peer_ms = -1;
-            gint64 start;
+        {
+          guint n_batches = g_strv_length (batches);
+          g_autofree double *ours = g_new0 (double, n_batches), *theirs = g_new0 (double, n_batches);
+          g_autoptr (GString) checks = g_string_new (NULL);
+          g_autoptr (GError) peer_error = NULL;
+          for (guint b = 0; batches[b] != NULL; b++)
+            {
+              int batch = atoi (batches[b]);
+              g_autofree const QrImage **images = NULL;
+              double ms, ours_ips;
+              gint64 start;
 
-            if (batch < 1 || batch > 1024)
-              {
-                fprintf (stderr, "quorum: --batch takes sizes from 1 to 1024\n");
-                return QR_EXIT_USAGE;
-              }
-            images = g_new (const QrImage *, batch);
-            for (int i = 0; i < batch; i++)
-              images[i] = image;
-            for (int w = 0; w < 2; w++)
-              {
-                g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
-                if (found == NULL)
-                  return qr_cli_fail (g_steal_pointer (&error));
-              }
-            start = g_get_monotonic_time ();
-            for (int r = 0; r < repeat; r++)
-              {
-                g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
-                if (found == NULL)
-                  return qr_cli_fail (g_steal_pointer (&error));
-              }
-            ms = (double) (g_get_monotonic_time () - start) / 1000.0 / repeat;
-            ours_ips = batch * 1000.0 / ms;
-            printf ("  %-11s %s batch %-3d quorum  %8.2f ms/batch %8.1f images/s  %6.2f TFLOP/s  %5.2f%% of %.0f "
-                    "(%.2f GFLOP/image, %dx%d%s)\n", qr_detector_get_name (detector), precisions[p], batch, ms, ours_ips,
-                    gflop * ours_ips / 1e3, 100.0 * gflop * ours_ips / 1e3 / H100_FP16_TFLOPS, H100_FP16_TFLOPS, gflop,
-                    in_w, in_h, random_weights ? ", random weights" : "");
-            if (no_peer)
-              continue;
-            peer_ms = run_torch (graph_path, constants_path, input_path, batch, precisions[p], repeat, check_dir, checks,
-                                 &peer_error);
-            if (peer_ms < 0)
-              {
+              if (batch < 1 || batch > 1024)
+                {
+                  fprintf (stderr, "quorum: --batch takes sizes from 1 to 1024\n");
+                  return QR_EXIT_USAGE;
+                }
+              images = g_new (const QrImage *, batch);
+              for (int i = 0; i < batch; i++)
+                images[i] = image;
+              for (int w = 0; w < 2; w++)
+                {
+                  g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
+                  if (found == NULL)
+                    return qr_cli_fail (g_steal_pointer (&error));
+                }
+              start = g_get_monotonic_time ();
+              for (int r = 0; r < repeat; r++)
+                {
+                  g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, batch, NULL, NULL, &error);
+                  if (found == NULL)
+                    return qr_cli_fail (g_steal_pointer (&error));
+                }
+              ms = (double) (g_get_monotonic_time () - start) / 1000.0 / repeat;
+              ours_ips = batch * 1000.0 / ms;
+              printf ("  %-11s %s batch %-3d quorum  %8.2f ms/batch %8.1f images/s  %6.2f TFLOP/s  %5.2f%% of %.0f "
+                      "(%.2f GFLOP/image, %dx%d%s)\n", qr_detector_get_name (detector), precisions[p], batch, ms, ours_ips,
+                      gflop * ours_ips / 1e3, 100.0 * gflop * ours_ips / 1e3 / H100_FP16_TFLOPS, H100_FP16_TFLOPS, gflop,
+                      in_w, in_h, random_weights ? ", random weights" : "");
+              fflush (stdout);
+              ours[b] = ms;
+            }
+          if (!no_peer)
+            {
+              if (!run_torch (graph_path, constants_path, input_path, batches, theirs, precisions[p], repeat, check_dir,
+                              checks, &peer_error))
                 printf ("  (PyTorch not run: %s)\n", peer_error->message);
-                continue;
-              }
-            printf ("  %-11s %s batch %-3d pytorch %8.2f ms/batch %8.1f images/s  (network and transfers only; "
-                    "its outputs against ours: %s)\n", qr_detector_get_name (detector), precisions[p], batch, peer_ms,
-                    batch * 1000.0 / peer_ms, checks->str);
-            printf ("  %-11s %s batch %-3d ratio PyTorch / quorum: %.2f×\n", qr_detector_get_name (detector),
-                    precisions[p], batch, peer_ms / ms);
-          }
+              else if (peer_error != NULL)
+                printf ("  (PyTorch stopped part way: %s)\n", peer_error->message);
+              for (guint b = 0; batches[b] != NULL; b++)
+                {
+                  if (theirs[b] <= 0)
+                    continue;
+                  printf ("  %-11s %s batch %-3s pytorch %8.2f ms/batch %8.1f images/s  (network and transfers only)\n",
+                          qr_detector_get_name (detector), precisions[p], batches[b], theirs[b],
+                          atoi (batches[b]) * 1000.0 / theirs[b]);
+                  printf ("  %-11s %s batch %-3s ratio PyTorch / quorum: %.2f×\n", qr_detector_get_name (detector),
+                          precisions[p], batches[b], theirs[b] / ours[b]);
+                }
+              if (checks->len > 0)
+                printf ("  %-11s %s PyTorch's outputs against ours (largest difference / largest value): %s\n",
+                        qr_detector_get_name (detector), precisions[p], checks->str);
+            }
+        }
         fflush (stdout);
       }
   return QR_EXIT_OK;
