@@ -582,6 +582,47 @@ run_torch (const char *graph, const char *constants, const char *input, char **b
   return TRUE;
 }
 
+/* Writes what another framework needs to run the detector's network as Quorum did in its last
+ * run: dir/graph.json, dir/constants.bin, dir/input.f32 (one image, preprocessed) and
+ * dir/check/NAME.f32 (Quorum's outputs for that image). */
+static gboolean
+export_for_peer (QrDetector *detector, const QrImage *image, const char *dir, GError **error)
+{
+  QrModel *model = qr_detector_get_model (detector);
+  g_autofree char *graph_path = g_build_filename (dir, "graph.json", NULL);
+  g_autofree char *constants_path = g_build_filename (dir, "constants.bin", NULL);
+  g_autofree char *input_path = g_build_filename (dir, "input.f32", NULL);
+  g_autofree char *check_dir = g_build_filename (dir, "check", NULL);
+  g_autoptr (GArray) found = qr_detector_detect (detector, image, NULL, NULL, error);
+  g_autofree float *input = NULL;
+  int in_w, in_h;
+
+  if (found == NULL)
+    return FALSE;
+  g_mkdir_with_parents (check_dir, 0700);
+  qr_detector_get_input_dims (detector, &in_w, &in_h);
+  input = g_new (float, (gsize) in_w * (gsize) in_h * 3);
+  qr_detector_preprocess (detector, image, input);
+  if (!qr_model_export (model, graph_path, constants_path, error)
+      || !g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) in_w * in_h * 3 * sizeof (float)),
+                               error))
+    return FALSE;
+  for (guint o = 0; qr_model_get_output_name (model, o) != NULL; o++)
+    {
+      const char *name = qr_model_get_output_name (model, o);
+      g_autofree char *safe = g_strdelimit (g_strdup (name), "/", '_');
+      g_autofree char *file = g_strconcat (check_dir, G_DIR_SEPARATOR_S, safe, ".f32", NULL);
+      int rank, dims[4];
+      gsize n = 1;
+      const float *data = qr_model_get_output (model, name, &rank, dims);
+      for (int d = 1; d < rank; d++)
+        n *= (gsize) dims[d];
+      if (!g_file_set_contents (file, (const char *) data, (gssize) (n * sizeof (float)), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The H100's dense FP16 tensor-core peak, the yardstick the issue names. */
 #define H100_FP16_TFLOPS 989.0
 
@@ -603,7 +644,6 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
         g_autofree char *path = bench_model_path (models[m], tmp, &random_weights, &error);
         g_autoptr (QrDetector) detector = NULL;
         g_autofree char *graph_path = NULL, *constants_path = NULL, *input_path = NULL, *check_dir = NULL;
-        g_autofree float *input = NULL;
         QrDetectorOptions options;
         QrModel *model;
         int in_w, in_h;
@@ -634,34 +674,13 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
         qr_detector_get_input_dims (detector, &in_w, &in_h);
         if (!no_peer)
           {
-            g_autoptr (GArray) found = qr_detector_detect (detector, image, NULL, NULL, &error);
-            if (found == NULL)
-              return qr_cli_fail (g_steal_pointer (&error));
+            /* our GPU outputs of one run, for the peer's translation check */
             graph_path = g_build_filename (tmp, "graph.json", NULL);
             constants_path = g_build_filename (tmp, "constants.bin", NULL);
             input_path = g_build_filename (tmp, "input.f32", NULL);
             check_dir = g_build_filename (tmp, "check", NULL);
-            g_mkdir_with_parents (check_dir, 0700);
-            input = g_new (float, (gsize) in_w * (gsize) in_h * 3);
-            qr_detector_preprocess (detector, image, input);
-            if (!qr_model_export (model, graph_path, constants_path, &error)
-                || !g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) in_w * in_h * 3 * sizeof (float)),
-                                         &error))
+            if (!export_for_peer (detector, image, tmp, &error))
               return qr_cli_fail (g_steal_pointer (&error));
-            /* our GPU outputs of that run, for the peer's translation check */
-            for (guint o = 0; qr_model_get_output_name (model, o) != NULL; o++)
-              {
-                const char *name = qr_model_get_output_name (model, o);
-                g_autofree char *safe = g_strdelimit (g_strdup (name), "/", '_');
-                g_autofree char *file = g_strconcat (check_dir, G_DIR_SEPARATOR_S, safe, ".f32", NULL);
-                int rank, dims[4];
-                gsize n = 1;
-                const float *data = qr_model_get_output (model, name, &rank, dims);
-                for (int d = 1; d < rank; d++)
-                  n *= (gsize) dims[d];
-                if (!g_file_set_contents (file, (const char *) data, (gssize) (n * sizeof (float)), &error))
-                  return qr_cli_fail (g_steal_pointer (&error));
-              }
           }
         {
           guint n_batches = g_strv_length (batches);
@@ -738,8 +757,10 @@ bench_detect (int argc, char **argv)
   g_autofree char *models_text = NULL, *image_path = NULL;
   int threads = 0, repeat = 20, batch = 1;
   gboolean no_peer = FALSE;
-  g_autofree char *device_text = NULL, *batches_text = NULL, *precisions_text = NULL;
+  g_autofree char *device_text = NULL, *batches_text = NULL, *precisions_text = NULL, *export_dir = NULL;
   GOptionEntry entries[] = {
+    { "export", 0, 0, G_OPTION_ARG_FILENAME, &export_dir, "Write the first model's network, an input and Quorum's "
+      "outputs there for another framework (bench/torch-peer.py reads them)", "DIR" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu (default) or cuda: on CUDA, PyTorch runs beside", "DEVICE" },
     { "batches", 0, 0, G_OPTION_ARG_STRING, &batches_text, "On CUDA: batch sizes (default 1,64)", "LIST" },
     { "precisions", 0, 0, G_OPTION_ARG_STRING, &precisions_text, "On CUDA: fp16, tf32, fp32 (default fp16,fp32)", "LIST" },
@@ -780,6 +801,23 @@ bench_detect (int argc, char **argv)
     }
   if (device_text != NULL && !g_str_equal (device_text, "cpu"))
     return qr_cli_usage_error (context, "--device is cpu or cuda");
+  if (export_dir != NULL)
+    {
+      gboolean random_weights;
+      g_autofree char *path = bench_model_path (models[0], tmp, &random_weights, &error);
+      g_autoptr (QrDetector) detector = NULL;
+      if (path == NULL || (detector = qr_detector_load (path, NULL, &error)) == NULL
+          || g_mkdir_with_parents (export_dir, 0755) != 0 || !export_for_peer (detector, image, export_dir, &error))
+        {
+          qr_remove_tree (tmp);
+          if (error == NULL)
+            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot make the folder", export_dir);
+          return qr_cli_fail (g_steal_pointer (&error));
+        }
+      printf ("%s: %s's network, an input and its outputs\n", export_dir, qr_detector_get_name (detector));
+      qr_remove_tree (tmp);
+      return QR_EXIT_OK;
+    }
 
   printf ("bench detect: %s, batch %d, %d timed runs after one warm-up, %d threads of %u cores\n", image_path, batch, repeat,
           threads > 0 ? threads : (int) g_get_num_processors (), g_get_num_processors ());
