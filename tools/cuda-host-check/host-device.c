@@ -1,0 +1,246 @@
+/* host-device.c: gpu/qr-cuda.h implemented in host memory, for tools/cuda-host-check/run.sh.
+ * NOT a GPU test and not part of the test suite: it lets the CUDA backend's own code
+ * (inference/backend-cuda.c: memory planning, constants and weight layout, the index and stride
+ * arithmetic it hands the kernels) run on a machine without a GPU, so mapping mistakes show up
+ * before device time is spent. The loops are kernels.cu's bodies run on the CPU; the convolution
+ * is a direct loop over KRSC weights; allocations are filled with NaN so a read of memory no
+ * kernel wrote shows. What it cannot check: cuDNN itself, the real kernels, context.c. */
+#include "qr-cuda.h"
+#include "qr-gpu.h"
+#include <math.h>
+#include <string.h>
+
+struct _QrCuda { QrCudaPrecision precision; };
+GQuark qr_gpu_error_quark (void) { return g_quark_from_static_string ("emu"); }
+int qr_gpu_device_count (void) { return 1; }
+char *qr_gpu_describe (GError **e) { return g_strdup ("cuda:0 emu\n"); }
+QrCuda *qr_cuda_new (int d, QrCudaPrecision p, GError **e) { QrCuda *c = g_new0 (QrCuda, 1); c->precision = p; return c; }
+void qr_cuda_free (QrCuda *c) { g_free (c); }
+QrCudaPrecision qr_cuda_get_precision (QrCuda *c) { return c->precision; }
+const char *qr_cuda_precision_name (QrCudaPrecision p) { return p == QR_CUDA_FP16 ? "fp16" : p == QR_CUDA_TF32 ? "tf32" : "fp32"; }
+const char *qr_cuda_device_name (QrCuda *c) { return "emu"; }
+void *qr_cuda_alloc (QrCuda *c, gsize b, GError **e) { float *p = g_malloc (MAX (b, 4)); for (gsize i = 0; i < MAX (b, 4) / 4; i++) p[i] = NAN; return p; }
+void qr_cuda_release (QrCuda *c, void *p) { g_free (p); }
+gboolean qr_cuda_upload (QrCuda *c, void *d, const void *s, gsize b, GError **e) { memcpy (d, s, b); return TRUE; }
+gboolean qr_cuda_download (QrCuda *c, void *d, const void *s, gsize b, GError **e) { memcpy (d, s, b); return TRUE; }
+gboolean qr_cuda_copy (QrCuda *c, void *d, const void *s, gsize b, GError **e) { if (d != s) memmove (d, s, b); return TRUE; }
+gboolean qr_cuda_copy_2d (QrCuda *c, float *d, gsize dp, const float *s, gsize sp, gsize w, gsize rows, GError **e)
+{ for (gsize r = 0; r < rows; r++) memcpy (d + r * dp, s + r * sp, w * 4); return TRUE; }
+gboolean qr_cuda_sync (QrCuda *c, GError **e) { return TRUE; }
+gboolean qr_cuda_check (QrCuda *c, const char *w, GError **e) { return TRUE; }
+gsize qr_cuda_get_scratch_bytes (QrCuda *c) { return 0; }
+
+static float activate (float x, int act, float alpha)
+{
+  switch (act)
+    {
+    case QR_CUDA_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case QR_CUDA_ACT_RELU6: return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x;
+    case QR_CUDA_ACT_LEAKY_RELU: return x > 0.0f ? x : alpha * x;
+    case QR_CUDA_ACT_SIGMOID: return 1.0f / (1.0f + expf (-x));
+    case QR_CUDA_ACT_HARD_SWISH: { float r = x + 3.0f; r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r; return alpha * x * r; }
+    case QR_CUDA_ACT_SWISH: return x / (1.0f + expf (-x));
+    case QR_CUDA_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    default: return x;
+    }
+}
+
+typedef struct { int kh, kw, c, oc; float *krsc; } W;
+void *qr_cuda_upload_conv_weights (QrCuda *cu, const float *hwio, int kh, int kw, int c, int oc, GError **e)
+{
+  gsize n = (gsize) kh * kw * c * oc;
+  float *krsc = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i;
+      int ci = (int) (rest % (gsize) c); rest /= (gsize) c;
+      int kx = (int) (rest % (gsize) kw); rest /= (gsize) kw;
+      int ky = (int) (rest % (gsize) kh);
+      int o = (int) (rest / (gsize) kh);
+      krsc[i] = hwio[(((gsize) ky * kw + kx) * c + ci) * oc + o];
+    }
+  return krsc;
+}
+gboolean qr_cuda_conv2d_prepare (QrCuda *c, const QrCudaConv *p, GError **e) { return TRUE; }
+gboolean qr_cuda_conv2d (QrCuda *cu, const QrCudaConv *p, const float *x, const void *wv, const float *bias, float *y, GError **e)
+{
+  const float *w = wv;
+  for (int n = 0; n < p->n; n++)
+    for (int oy = 0; oy < p->oh; oy++)
+      for (int ox = 0; ox < p->ow; ox++)
+        for (int o = 0; o < p->oc; o++)
+          {
+            double acc = 0;
+            for (int ky = 0; ky < p->kh; ky++)
+              {
+                int iy = oy * p->stride[0] - p->pads[0] + ky * p->dilation[0];
+                if (iy < 0 || iy >= p->h) continue;
+                for (int kx = 0; kx < p->kw; kx++)
+                  {
+                    int ix = ox * p->stride[1] - p->pads[2] + kx * p->dilation[1];
+                    if (ix < 0 || ix >= p->w) continue;
+                    const float *xs = x + (((gsize) n * p->h + iy) * p->w + ix) * p->c;
+                    const float *ws = w + (((gsize) o * p->kh + ky) * p->kw + kx) * p->c;
+                    for (int c = 0; c < p->c; c++) acc += xs[c] * ws[c];
+                  }
+              }
+            float v = (float) acc + (bias ? bias[o] : 0);
+            y[(((gsize) n * p->oh + oy) * p->ow + ox) * p->oc + o] = activate (v, p->act, p->alpha);
+          }
+  return TRUE;
+}
+gboolean qr_cuda_matmul (QrCuda *c, const float *a, const float *b, float *y, int m, int n, int k, gboolean ta, gboolean tb, GError **e)
+{
+  for (int i = 0; i < m; i++) for (int j = 0; j < n; j++)
+    { double acc = 0; for (int q = 0; q < k; q++) acc += (ta ? a[q * m + i] : a[i * k + q]) * (tb ? b[j * k + q] : b[q * n + j]); y[i * n + j] = (float) acc; }
+  return TRUE;
+}
+void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias, float *y)
+{
+  int oc_total = p->c * p->m;
+  gsize n = (gsize) p->n * p->oh * p->ow * oc_total;
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i;
+      int oc = (int) (rest % (gsize) oc_total); rest /= (gsize) oc_total;
+      int ox = (int) (rest % (gsize) p->ow); rest /= (gsize) p->ow;
+      int oy = (int) (rest % (gsize) p->oh);
+      int b = (int) (rest / (gsize) p->oh);
+      int ci = oc / p->m;
+      float acc = bias != NULL ? bias[oc] : 0.0f;
+      for (int ky = 0; ky < p->kh; ky++)
+        {
+          int iy = oy * p->stride[0] - p->pads[0] + ky * p->dilation[0];
+          if (iy < 0 || iy >= p->h) continue;
+          for (int kx = 0; kx < p->kw; kx++)
+            {
+              int ix = ox * p->stride[1] - p->pads[2] + kx * p->dilation[1];
+              if (ix < 0 || ix >= p->w) continue;
+              acc += x[(((gsize) b * p->h + iy) * p->w + ix) * p->c + ci] * w[((gsize) ky * p->kw + kx) * oc_total + oc];
+            }
+        }
+      y[i] = activate (acc, p->act, p->alpha);
+    }
+}
+static float apply_binary (int op, float u, float v)
+{ switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); default: return fminf (u, v); } }
+void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b, float *y, const int d4[4], const long long sa[4], const long long sb[4])
+{
+  gsize n = (gsize) d4[0] * d4[1] * d4[2] * d4[3];
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i; long long ia = 0, ib = 0;
+      for (int d = 3; d >= 0; d--) { long long idx = (long long) (rest % (gsize) d4[d]); rest /= (gsize) d4[d]; ia += idx * sa[d]; ib += idx * sb[d]; }
+      y[i] = apply_binary (op, a[ia], b[ib]);
+    }
+}
+void qr_cuda_unary (QrCuda *cu, QrCudaAct act, float alpha, const float *x, float *y, gsize n)
+{ for (gsize i = 0; i < n; i++) y[i] = activate (x[i], act, alpha); }
+void qr_cuda_mean (QrCuda *cu, const float *x, float *y, const int dims[4], const gboolean reduced[4])
+{
+  int od[4]; gsize n = 1, count = 1;
+  for (int d = 0; d < 4; d++) { od[d] = reduced[d] ? 1 : dims[d]; n *= (gsize) od[d]; if (reduced[d]) count *= (gsize) dims[d]; }
+  for (gsize i = 0; i < n; i++)
+    {
+      int idx[4]; gsize rest = i;
+      for (int d = 3; d >= 0; d--) { idx[d] = (int) (rest % (gsize) od[d]); rest /= (gsize) od[d]; }
+      float sum = 0; int lo[4], hi[4];
+      for (int d = 0; d < 4; d++) { lo[d] = reduced[d] ? 0 : idx[d]; hi[d] = reduced[d] ? dims[d] : idx[d] + 1; }
+      for (int a = lo[0]; a < hi[0]; a++) for (int b = lo[1]; b < hi[1]; b++) for (int c = lo[2]; c < hi[2]; c++) for (int e = lo[3]; e < hi[3]; e++)
+        sum += x[(((gsize) a * dims[1] + b) * dims[2] + c) * dims[3] + e];
+      y[i] = sum / (float) count;
+    }
+}
+void qr_cuda_resize (QrCuda *cu, const float *x, float *y, int N, int H, int W, int C, int OH, int OW, gboolean nearest, gboolean align_corners, gboolean half_pixel)
+{
+  float sh = align_corners && OH > 1 ? (float) (H - 1) / (float) (OH - 1) : (float) H / (float) OH;
+  float sw = align_corners && OW > 1 ? (float) (W - 1) / (float) (OW - 1) : (float) W / (float) OW;
+  gsize n = (gsize) N * OH * OW * C;
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i;
+      int c = (int) (rest % (gsize) C); rest /= (gsize) C;
+      int ox = (int) (rest % (gsize) OW); rest /= (gsize) OW;
+      int oy = (int) (rest % (gsize) OH);
+      int b = (int) (rest / (gsize) OH);
+      float fy = half_pixel ? ((float) oy + 0.5f) * sh - 0.5f : (float) oy * sh;
+      float fx = half_pixel ? ((float) ox + 0.5f) * sw - 0.5f : (float) ox * sw;
+      if (nearest)
+        {
+          int iy = align_corners ? (int) roundf (fy) : (int) floorf (half_pixel ? fy + 0.5f : fy);
+          int ix = align_corners ? (int) roundf (fx) : (int) floorf (half_pixel ? fx + 0.5f : fx);
+          iy = iy < 0 ? 0 : iy > H - 1 ? H - 1 : iy; ix = ix < 0 ? 0 : ix > W - 1 ? W - 1 : ix;
+          y[i] = x[(((gsize) b * H + iy) * W + ix) * C + c];
+          continue;
+        }
+      float cy = fmaxf (fy, 0.0f), cx = fmaxf (fx, 0.0f);
+      int y0 = MIN ((int) floorf (cy), H - 1), x0 = MIN ((int) floorf (cx), W - 1);
+      int y1 = MIN (y0 + 1, H - 1), x1 = MIN (x0 + 1, W - 1);
+      float dy = cy - (float) y0, dx = cx - (float) x0;
+      float p00 = x[(((gsize) b * H + y0) * W + x0) * C + c], p01 = x[(((gsize) b * H + y0) * W + x1) * C + c];
+      float p10 = x[(((gsize) b * H + y1) * W + x0) * C + c], p11 = x[(((gsize) b * H + y1) * W + x1) * C + c];
+      float top = p00 + (p01 - p00) * dx, bottom = p10 + (p11 - p10) * dx;
+      y[i] = top + (bottom - top) * dy;
+    }
+}
+void qr_cuda_pool (QrCuda *cu, const float *x, float *y, int N, int H, int W, int C, int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, gboolean is_max)
+{
+  gsize n = (gsize) N * OH * OW * C;
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i;
+      int c = (int) (rest % (gsize) C); rest /= (gsize) C;
+      int ox = (int) (rest % (gsize) OW); rest /= (gsize) OW;
+      int oy = (int) (rest % (gsize) OH);
+      int b = (int) (rest / (gsize) OH);
+      float acc = is_max ? -INFINITY : 0.0f; int count = 0;
+      for (int ky = 0; ky < kh; ky++)
+        {
+          int iy = oy * sh - pt + ky; if (iy < 0 || iy >= H) continue;
+          for (int kx = 0; kx < kw; kx++)
+            {
+              int ix = ox * sw - pl + kx; if (ix < 0 || ix >= W) continue;
+              float v = x[(((gsize) b * H + iy) * W + ix) * C + c]; count++;
+              acc = is_max ? fmaxf (acc, v) : acc + v;
+            }
+        }
+      y[i] = !is_max && count > 0 ? acc / (float) count : acc;
+    }
+}
+void qr_cuda_gather (QrCuda *cu, const float *x, float *y, const int d4[4], const long long offset, const long long s4[4])
+{
+  gsize n = (gsize) d4[0] * d4[1] * d4[2] * d4[3];
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i; long long src = offset;
+      for (int d = 3; d >= 0; d--) { src += (long long) (rest % (gsize) d4[d]) * s4[d]; rest /= (gsize) d4[d]; }
+      y[i] = x[src];
+    }
+}
+void qr_cuda_pad (QrCuda *cu, const float *x, float *y, const int in[4], const int out[4], const int before[4], float value)
+{
+  gsize n = (gsize) out[0] * out[1] * out[2] * out[3];
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize rest = i, src = 0, stride = 1; gboolean inside = TRUE;
+      for (int d = 3; d >= 0; d--)
+        {
+          int idx = (int) (rest % (gsize) out[d]) - before[d]; rest /= (gsize) out[d];
+          if (idx < 0 || idx >= in[d]) inside = FALSE; else src += (gsize) idx * stride;
+          stride *= (gsize) in[d];
+        }
+      y[i] = inside ? x[src] : value;
+    }
+}
+void qr_cuda_softmax (QrCuda *cu, const float *x, float *y, gsize rows, int last)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *a = x + r * last; float *b = y + r * last, mx = -INFINITY, sum = 0;
+      for (int i = 0; i < last; i++) mx = fmaxf (mx, a[i]);
+      for (int i = 0; i < last; i++) { b[i] = expf (a[i] - mx); sum += b[i]; }
+      for (int i = 0; i < last; i++) b[i] /= sum;
+    }
+}
+void qr_cuda_bias_act (QrCuda *cu, float *y, const float *bias, gsize rows, int ch, QrCudaAct act, float alpha)
+{ for (gsize i = 0; i < rows * ch; i++) y[i] = activate (y[i] + (bias ? bias[i % ch] : 0), act, alpha); }

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Runs the CUDA backend's code (inference/backend-cuda.c) over host-device.c, a host-memory
+# implementation of gpu/qr-cuda.h, with the GPU test suite and the engine's op tests: a check of
+# the backend's planning and index arithmetic on a machine with no GPU. Not a GPU test (see
+# host-device.c); the real one is tools/gpu-check.sh + tools/gpu-run.sh on the GPU machine.
+# Needs build-gpu/quorum-config.h (tools/gpu-check.sh or a CUDA build makes it).
+set -eu
+cd "$(dirname "$0")/../.."
+out=${TMPDIR:-/tmp}/quorum-cuda-host-check
+mkdir -p "$out"
+stb=$(dirname "$(find /usr/include -name stb_image.h | head -1)")
+flags="-O2 -fopenmp -w -I build-gpu -I inference -I gpu -I annotate -I tests -I $stb
+       -DQUORUM_SOURCE_DIR=\"$PWD\" -DQUORUM_DEMO_DIR=\"$PWD/resources/demo\""
+libs=$(pkg-config --cflags --libs glib-2.0 gio-2.0 json-glib-1.0 libjpeg libwebp openblas)
+for t in test-gpu test-engine; do
+  # shellcheck disable=SC2086
+  gcc $flags inference/*.c annotate/files.c tools/cuda-host-check/host-device.c "tests/$t.c" tests/test-util.c \
+      $libs -lm -o "$out/$t"
+done
+"$out/test-gpu" -k "$@" 2>&1 | grep -v DEBUG
+QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32 "$out/test-engine" -k 2>&1 | grep -v DEBUG
