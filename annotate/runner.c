@@ -4,6 +4,7 @@
 #include "quorum-config.h"
 #include "qr-runner.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 G_LOCK_DEFINE_STATIC (models_folder);
@@ -196,75 +197,122 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
     }
   stats->remaining = todo->len;
 
-  batch_started = g_get_monotonic_time ();
-  for (guint i = 0; i < todo->len; i++)
-    {
-      QrImageRecord *r = todo->pdata[i];
-      g_autofree char *file = NULL;
-      g_autoptr (GError) image_error = NULL;
-      g_autoptr (QrImage) image = NULL;
-      g_autoptr (GArray) found = NULL;
+  /* Images go through the network `step` at a time: one on the CPU (batching gains nothing there),
+   * 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it). The
+   * images of a step are decoded in parallel. Storing is per image as before: a transaction per
+   * 32 images or 2 s, progress at each commit. */
+  {
+    const char *env = g_getenv ("QUORUM_RUN_BATCH");
+    guint step = g_str_has_prefix (qr_model_get_device (qr_detector_get_model (detector)), "cuda") ? 16 : 1;
+    if (env != NULL && atoi (env) > 0)
+      step = (guint) atoi (env);
+    batch_started = g_get_monotonic_time ();
+    for (guint i = 0; i < todo->len; i += step)
+      {
+        guint n = MIN (step, todo->len - i), n_ok = 0;
+        g_autofree QrImage **images = g_new0 (QrImage *, n);
+        g_autofree GError **image_errors = g_new0 (GError *, n);
+        g_autofree const QrImage **readable = g_new0 (const QrImage *, n);
+        g_autoptr (GPtrArray) results = NULL;
+        gboolean failed = FALSE;
 
-      if (abort != NULL && abort (abort_data))
-        {
-          stats->stopped = TRUE;
-          break;
-        }
-      file = qr_catalog_resolve_path (catalog, r->path);
-      image = qr_image_load (file, NULL, 0, &image_error);
-      if (in_batch == 0 && !qr_catalog_begin (catalog, error))
-        goto fail;
-      if (image == NULL)
-        {
-          /* Unreadable after all: say so in the catalog and go on. */
-          if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_error->message, error))
-            goto fail;
-        }
-      else
-        {
-          found = qr_detector_detect (detector, image, abort, abort_data, &local_error);
-          if (found == NULL)
-            {
-              if (g_error_matches (local_error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
-                {
-                  g_clear_error (&local_error);
-                  stats->stopped = TRUE;
-                  break;
-                }
-              g_propagate_error (error, local_error);
-              goto fail;
-            }
-          for (guint k = 0; k < found->len; k++)
-            {
-              QrDetection *d = &g_array_index (found, QrDetection, k);
-              gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
-              QrBox box = { d->x1, d->y1, d->x2, d->y2 };
-              if (cls == 0)
-                {
-                  cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id), error);
-                  if (cls < 0)
-                    goto fail;
-                  g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
-                }
-              if (qr_catalog_add_detection (catalog, stats->run_id, r->id, cls, d->score, &box, error) < 0)
+        if (abort != NULL && abort (abort_data))
+          {
+            stats->stopped = TRUE;
+            break;
+          }
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+        for (guint j = 0; j < n; j++)
+          {
+            QrImageRecord *r = todo->pdata[i + j];
+            g_autofree char *file = qr_catalog_resolve_path (catalog, r->path);
+            images[j] = qr_image_load (file, NULL, 0, &image_errors[j]);
+          }
+        for (guint j = 0; j < n; j++)
+          if (images[j] != NULL)
+            readable[n_ok++] = images[j];
+        if (n_ok > 0)
+          {
+            results = qr_detector_detect_batch (detector, readable, (int) n_ok, abort, abort_data, &local_error);
+            if (results == NULL)
+              {
+                for (guint j = 0; j < n; j++)
+                  {
+                    g_clear_pointer (&images[j], qr_image_free);
+                    g_clear_error (&image_errors[j]);
+                  }
+                if (g_error_matches (local_error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+                  {
+                    g_clear_error (&local_error);
+                    stats->stopped = TRUE;
+                    break;
+                  }
+                g_propagate_error (error, local_error);
                 goto fail;
-              stats->detections++;
-            }
-        }
-      if (!qr_catalog_mark_run_image (catalog, stats->run_id, r->id, error))
-        goto fail;
-      stats->images++;
-      in_batch++;
-      if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
-        {
-          if (!qr_catalog_commit (catalog, error))
-            goto fail;
-          in_batch = 0;
-          batch_started = g_get_monotonic_time ();
-          if (progress != NULL)
-            progress (stats->images, todo->len, progress_data);
-        }
-    }
+              }
+          }
+        for (guint j = 0, k_ok = 0; j < n && !failed; j++)
+          {
+            QrImageRecord *r = todo->pdata[i + j];
+            if (in_batch == 0 && !qr_catalog_begin (catalog, error))
+              failed = TRUE;
+            else if (images[j] == NULL)
+              {
+                /* Unreadable after all: say so in the catalog and go on. */
+                if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_errors[j]->message,
+                                                 error))
+                  failed = TRUE;
+              }
+            else
+              {
+                GArray *found = g_ptr_array_index (results, k_ok++);
+                for (guint k = 0; k < found->len && !failed; k++)
+                  {
+                    QrDetection *d = &g_array_index (found, QrDetection, k);
+                    gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
+                    QrBox box = { d->x1, d->y1, d->x2, d->y2 };
+                    if (cls == 0)
+                      {
+                        cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id),
+                                                       error);
+                        if (cls < 0)
+                          {
+                            failed = TRUE;
+                            break;
+                          }
+                        g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
+                      }
+                    if (qr_catalog_add_detection (catalog, stats->run_id, r->id, cls, d->score, &box, error) < 0)
+                      failed = TRUE;
+                    else
+                      stats->detections++;
+                  }
+              }
+            if (!failed && !qr_catalog_mark_run_image (catalog, stats->run_id, r->id, error))
+              failed = TRUE;
+            if (failed)
+              break;
+            stats->images++;
+            in_batch++;
+            if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
+              {
+                if (!qr_catalog_commit (catalog, error))
+                  failed = TRUE;
+                in_batch = 0;
+                batch_started = g_get_monotonic_time ();
+                if (!failed && progress != NULL)
+                  progress (stats->images, todo->len, progress_data);
+              }
+          }
+        for (guint j = 0; j < n; j++)
+          {
+            g_clear_pointer (&images[j], qr_image_free);
+            g_clear_error (&image_errors[j]);
+          }
+        if (failed)
+          goto fail;
+      }
+  }
   if (in_batch > 0)
     {
       if (!qr_catalog_commit (catalog, error))

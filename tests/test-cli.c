@@ -276,6 +276,89 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "1 runs"));
 }
 
+static int
+by_image_then_score (gconstpointer a, gconstpointer b)
+{
+  const QrDetectionRecord *x = a, *y = b;
+  if (x->image_id != y->image_id)
+    return x->image_id < y->image_id ? -1 : 1;
+  return x->score > y->score ? -1 : x->score < y->score ? 1 : 0;
+}
+
+/* The runner sends images through the network a batch at a time on a GPU; forced here on the CPU
+ * (QUORUM_RUN_BATCH), with an unreadable file inside a batch, it stores what one at a time does. */
+static void
+test_detect_collection_batched (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg", "darknet-person.jpg", "darknet-eagle.jpg" };
+  g_autofree char *db2 = g_build_filename (f->tmp, "second.sqlite", NULL);
+  g_autofree char *broken = g_build_filename (f->dir, "b-broken.jpg", NULL);
+  g_autoptr (GArray) one = NULL, batched = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[i], NULL);
+      g_autofree char *to = g_build_filename (f->dir, names[i], NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+      test_write_bytes (to, bytes, len);
+      if (i == 0)
+        test_write_bytes (broken, bytes, len / 3);   /* sorts between them: cut short */
+    }
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const char *db = pass == 0 ? f->db : db2;
+      g_autofree char *out = NULL, *err = NULL;
+      g_autoptr (QrCatalog) catalog = NULL;
+      g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "-q", "--db", db, "--collection", f->dir, NULL },
+                                              (const char *[]) { "QUORUM_RUN_BATCH", pass == 0 ? "1" : "3", NULL }, &out,
+                                              &err)), ==, 0);
+      catalog = qr_catalog_open (f->dir, db, &error);
+      g_assert_no_error (error);
+      {
+        /* image ids differ between the two catalogs: key each box by its file's name */
+        g_autoptr (GArray) found = qr_catalog_list_detections (catalog, 1, &error);
+        GArray *keyed = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
+        g_assert_no_error (error);
+        for (guint i = 0; i < found->len; i++)
+          {
+            QrDetectionRecord d = g_array_index (found, QrDetectionRecord, i);
+            g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d.image_id, &error);
+            d.image_id = (gint64) g_str_hash (image->path);
+            g_array_append_val (keyed, d);
+          }
+        g_array_sort (keyed, by_image_then_score);
+        if (pass == 0)
+          one = keyed;
+        else
+          batched = keyed;
+      }
+      {
+        QrCatalogStats stats;
+        g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+        g_assert_cmpint (stats.images_unreadable, ==, 1);
+      }
+    }
+  g_assert_cmpuint (one->len, >, 10);
+  g_assert_cmpuint (batched->len, ==, one->len);
+  for (guint i = 0; i < one->len; i++)
+    {
+      QrDetectionRecord *a = &g_array_index (one, QrDetectionRecord, i), *b = &g_array_index (batched, QrDetectionRecord, i);
+      g_assert_cmpint (a->image_id, ==, b->image_id);
+      g_assert_cmpint (a->class_id, ==, b->class_id);
+      g_assert_cmpfloat (fabsf (a->score - b->score), <, 1e-4f);
+      g_assert_cmpfloat (fabs (a->box.x1 - b->box.x1), <, 0.05);
+      g_assert_cmpfloat (fabs (a->box.y2 - b->box.y2), <, 0.05);
+    }
+}
+
 static void
 test_peers_and_review (Fixture *f, gconstpointer data)
 {
@@ -469,6 +552,7 @@ main (int argc, char **argv)
   ADD ("/cli/index/killed-midway-loses-nothing", test_crash_mid_index);
   ADD ("/cli/detect/images-json-lines", test_detect_images);
   ADD ("/cli/detect/collection-killed-then-resumed", test_detect_collection_resumes);
+  ADD ("/cli/detect/collection-batched-equals-one-at-a-time", test_detect_collection_batched);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
 #undef ADD
