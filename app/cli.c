@@ -21,9 +21,6 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <json-glib/json-glib.h>
-#if QUORUM_HAVE_CUDA
-#include "qr-gpu.h"
-#endif
 
 typedef struct
 {
@@ -1229,7 +1226,7 @@ cmd_devices (int argc, char **argv)
 #if QUORUM_HAVE_CUDA
   {
     g_autoptr (GError) error = NULL;
-    g_autofree char *text = qr_gpu_describe (&error);
+    g_autofree char *text = qr_engine_cuda_describe (&error);
     if (text != NULL)
       fputs (text, stdout);
     else

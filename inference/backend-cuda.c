@@ -7,10 +7,13 @@
 #define G_LOG_DOMAIN "quorum-engine"
 
 #include "engine-private.h"
-#include "qr-cuda.h"
-#include "qr-gpu.h"
+#include "qr-cuda-api.h"
+#include "qr-gpu.h"   /* its error codes */
 
 #include <string.h>
+
+/* The CUDA module's functions (set when the first CUDA backend is made). */
+static const QrCudaApi *api;
 
 typedef struct
 {
@@ -43,7 +46,7 @@ static void
 free_activations (CudaBackend *self)
 {
   for (guint i = 0; i < self->buffers->len; i++)
-    qr_cuda_release (self->cuda, g_array_index (self->buffers, DevBuffer, i).ptr);
+    api->release (self->cuda, g_array_index (self->buffers, DevBuffer, i).ptr);
   g_array_set_size (self->buffers, 0);
   for (guint i = 0; i < self->n_tensors; i++)
     {
@@ -80,7 +83,7 @@ take_buffer (CudaBackend *self, gsize size, GError **error)
   if (best < 0)
     {
       DevBuffer b = { NULL, MAX (size, 1), FALSE };
-      b.ptr = qr_cuda_alloc (self->cuda, b.size * sizeof (float), error);
+      b.ptr = api->alloc (self->cuda, b.size * sizeof (float), error);
       if (b.ptr == NULL)
         return -1;
       g_array_append_val (self->buffers, b);
@@ -165,10 +168,10 @@ upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
             continue;
           {
             gsize bytes = qr_shape_size (&t->shape) * sizeof (float);
-            float *ptr = qr_cuda_alloc (self->cuda, bytes, &gpu_error);
-            if (ptr == NULL || !qr_cuda_upload (self->cuda, ptr, t->data, bytes, &gpu_error))
+            float *ptr = api->alloc (self->cuda, bytes, &gpu_error);
+            if (ptr == NULL || !api->upload (self->cuda, ptr, t->data, bytes, &gpu_error))
               {
-                qr_cuda_release (self->cuda, ptr);
+                api->release (self->cuda, ptr);
                 return engine_error (error, gpu_error, graph, node);
               }
             self->dev[node->inputs[i]] = ptr;
@@ -185,7 +188,7 @@ upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
                            node->name);
               return FALSE;
             }
-          self->weights[id] = qr_cuda_upload_conv_weights (self->cuda, w->data, w->shape.dims[0], w->shape.dims[1],
+          self->weights[id] = api->upload_conv_weights (self->cuda, w->data, w->shape.dims[0], w->shape.dims[1],
                                                            w->shape.dims[2], w->shape.dims[3], &gpu_error);
           if (self->weights[id] == NULL)
             return engine_error (error, gpu_error, graph, node);
@@ -292,7 +295,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       if (node->op != QR_OP_CONV2D)
         continue;
       conv_params (graph, node, &conv);
-      if (!qr_cuda_conv2d_prepare (self->cuda, &conv, &gpu_error))
+      if (!api->conv2d_prepare (self->cuda, &conv, &gpu_error))
         {
           free_activations (self);
           return engine_error (error, gpu_error, graph, node);
@@ -302,8 +305,8 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
     total += g_array_index (self->buffers, DevBuffer, i).size;
   self->batch = batch;
   g_debug ("%s: planned batch %d on %s (%s): %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch,
-           qr_cuda_device_name (self->cuda), qr_cuda_precision_name (qr_cuda_get_precision (self->cuda)),
-           self->buffers->len, (double) total * 4 / 1e6, (double) qr_cuda_get_scratch_bytes (self->cuda) / 1e6);
+           api->device_name (self->cuda), api->precision_name (api->get_precision (self->cuda)),
+           self->buffers->len, (double) total * 4 / 1e6, (double) api->get_scratch_bytes (self->cuda) / 1e6);
   return TRUE;
 }
 
@@ -347,7 +350,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
       {
         QrCudaConv conv;
         conv_params (graph, node, &conv);
-        if (!qr_cuda_conv2d (cuda, &conv, x, self->weights[id], node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL,
+        if (!api->conv2d (cuda, &conv, x, self->weights[id], node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL,
                              y, &gpu_error))
           return engine_error (error, gpu_error, graph, node);
         break;
@@ -370,7 +373,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
         memcpy (p.pads, node->pads, sizeof p.pads);
         p.act = cuda_act (node->act);
         p.alpha = node->alpha;
-        qr_cuda_depthwise (cuda, &p, x, self->dev[node->inputs[1]],
+        api->depthwise (cuda, &p, x, self->dev[node->inputs[1]],
                            node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, y);
         break;
       }
@@ -390,11 +393,11 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
         dims4 (out, od);
         broadcast_strides (shape (graph, node->inputs[0]), sa);
         broadcast_strides (shape (graph, node->inputs[1]), sb);
-        qr_cuda_binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb);
+        api->binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb);
         break;
       }
     case QR_OP_ACTIVATION:
-      qr_cuda_unary (cuda, cuda_act (node->act), node->alpha, x, y, qr_shape_size (out));
+      api->unary (cuda, cuda_act (node->act), node->alpha, x, y, qr_shape_size (out));
       break;
     case QR_OP_MEAN:
       {
@@ -404,13 +407,13 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
         dims4 (in, d4);
         for (int i = 0; i < node->n_axes; i++)
           reduced[4 - in->rank + node->axes[i]] = TRUE;
-        qr_cuda_mean (cuda, x, y, d4, reduced);
+        api->mean (cuda, x, y, d4, reduced);
         break;
       }
     case QR_OP_RESIZE:
       {
         QrShape *in = shape (graph, node->inputs[0]);
-        qr_cuda_resize (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
+        api->resize (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
                         node->resize_mode == QR_RESIZE_NEAREST, node->align_corners, node->half_pixel);
         break;
       }
@@ -425,7 +428,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
           {
             QrShape *s = shape (graph, node->inputs[i]);
             gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) out->dims[node->axis] * inner;
-            if (!qr_cuda_copy_2d (cuda, y + offset, row, self->dev[node->inputs[i]], chunk, chunk, outer, &gpu_error))
+            if (!api->copy_2d (cuda, y + offset, row, self->dev[node->inputs[i]], chunk, chunk, outer, &gpu_error))
               return engine_error (error, gpu_error, graph, node);
             offset += chunk;
           }
@@ -435,7 +438,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
     case QR_OP_AVGPOOL:
       {
         QrShape *in = shape (graph, node->inputs[0]);
-        qr_cuda_pool (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
+        api->pool (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
                       node->kernel[0], node->kernel[1], node->stride[0], node->stride[1], node->pads[0], node->pads[2],
                       node->op == QR_OP_MAXPOOL);
         break;
@@ -453,7 +456,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
         dims4 (out, od);
         for (int d = 0; d < out->rank; d++)
           s4[4 - out->rank + d] = in_strides[node->axes[d]];
-        qr_cuda_gather (cuda, x, y, od, 0, s4);
+        api->gather (cuda, x, y, od, 0, s4);
         break;
       }
     case QR_OP_PAD:
@@ -465,7 +468,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
         dims4 (out, od4);
         for (int d = 0; d < in->rank; d++)
           before[4 - in->rank + d] = node->axes[d];
-        qr_cuda_pad (cuda, x, y, id4, od4, before, value);
+        api->pad (cuda, x, y, id4, od4, before, value);
         break;
       }
     case QR_OP_SPLIT:
@@ -480,7 +483,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
           {
             QrShape *s = shape (graph, node->outputs[i]);
             gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) in->dims[node->axis] * inner;
-            if (!qr_cuda_copy_2d (cuda, self->dev[node->outputs[i]], chunk, x + offset, row, chunk, outer, &gpu_error))
+            if (!api->copy_2d (cuda, self->dev[node->outputs[i]], chunk, x + offset, row, chunk, outer, &gpu_error))
               return engine_error (error, gpu_error, graph, node);
             offset += chunk;
           }
@@ -490,14 +493,14 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
       {
         QrShape *in = shape (graph, node->inputs[0]);
         int last = in->dims[in->rank - 1];
-        qr_cuda_softmax (cuda, x, y, qr_shape_size (in) / (gsize) last, last);
+        api->softmax (cuda, x, y, qr_shape_size (in) / (gsize) last, last);
         break;
       }
     case QR_OP_MATMUL:
       {
         QrShape *a = shape (graph, node->inputs[0]);
         int k = node->transpose_a ? a->dims[0] : a->dims[1];
-        if (!qr_cuda_matmul (cuda, x, self->dev[node->inputs[1]], y, out->dims[0], out->dims[1], k, node->transpose_a,
+        if (!api->matmul (cuda, x, self->dev[node->inputs[1]], y, out->dims[0], out->dims[1], k, node->transpose_a,
                              node->transpose_b, &gpu_error))
           return engine_error (error, gpu_error, graph, node);
         break;
@@ -518,13 +521,13 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
             s4[4 - in->rank + d] = (long long) node->step[d] * strides[d];
             offset += (long long) node->begin[d] * strides[d];
           }
-        qr_cuda_gather (cuda, x, y, counts, offset, s4);
+        api->gather (cuda, x, y, counts, offset, s4);
         break;
       }
     case QR_OP_RESHAPE:
     case QR_OP_IDENTITY:
     case QR_OP_CAST:
-      if (!qr_cuda_copy (cuda, y, x, qr_shape_size (out) * sizeof (float), &gpu_error))
+      if (!api->copy (cuda, y, x, qr_shape_size (out) * sizeof (float), &gpu_error))
         return engine_error (error, gpu_error, graph, node);
       break;
     default:
@@ -532,7 +535,7 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
                    graph->source, node->name);
       return FALSE;
     }
-  if (!qr_cuda_check (cuda, node->name, &gpu_error))
+  if (!api->check (cuda, node->name, &gpu_error))
     return engine_error (error, gpu_error, graph, node);
   return TRUE;
 }
@@ -552,7 +555,7 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
                    graph->source);
       return FALSE;
     }
-  if (!qr_cuda_upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
+  if (!api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
     return engine_error (error, gpu_error, graph, NULL);
   for (guint k = 0; k < graph->order->len; k++)
     {
@@ -562,13 +565,13 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
         continue;
       if (abort != NULL && abort (abort_data))
         {
-          qr_cuda_sync (self->cuda, NULL);
+          api->sync (self->cuda, NULL);
           g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
           return FALSE;
         }
       if (!run_node (self, graph, node, id, error))
         {
-          qr_cuda_sync (self->cuda, NULL);
+          api->sync (self->cuda, NULL);
           return FALSE;
         }
     }
@@ -579,10 +582,10 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
       const float *src = self->dev[id];
       if (src == NULL || self->host[id] == NULL)
         continue;
-      if (!qr_cuda_download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
+      if (!api->download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
         return engine_error (error, gpu_error, graph, NULL);
     }
-  if (!qr_cuda_sync (self->cuda, &gpu_error))
+  if (!api->sync (self->cuda, &gpu_error))
     return engine_error (error, gpu_error, graph, NULL);
   return TRUE;
 }
@@ -608,16 +611,16 @@ cuda_release (QrBackend *backend)
       free_activations (self);
       for (guint i = 0; i < self->n_tensors; i++)
         if (self->owned[i])
-          qr_cuda_release (self->cuda, self->dev[i]);
+          api->release (self->cuda, self->dev[i]);
       for (guint i = 0; i < self->n_nodes; i++)
-        qr_cuda_release (self->cuda, self->weights[i]);
+        api->release (self->cuda, self->weights[i]);
     }
   g_free (self->dev);
   g_free (self->owned);
   g_free (self->host);
   g_free (self->weights);
   g_array_unref (self->buffers);
-  qr_cuda_free (self->cuda);
+  api->free (self->cuda);
   g_free (self);
 }
 
@@ -629,10 +632,15 @@ QrBackend *
 qr_backend_cuda_new (QrPrecision precision, GError **error)
 {
   GError *gpu_error = NULL;
-  QrCuda *cuda = qr_cuda_new (0, precision == QR_PRECISION_FP16   ? QR_CUDA_FP16
-                                 : precision == QR_PRECISION_TF32 ? QR_CUDA_TF32
-                                                                  : QR_CUDA_FP32, &gpu_error);
+  QrCuda *cuda;
   CudaBackend *self;
+
+  api = qr_cuda_api (error);
+  if (api == NULL)
+    return NULL;
+  cuda = api->new (0, precision == QR_PRECISION_FP16   ? QR_CUDA_FP16
+                      : precision == QR_PRECISION_TF32 ? QR_CUDA_TF32
+                                                       : QR_CUDA_FP32, &gpu_error);
 
   if (cuda == NULL)
     {
@@ -651,6 +659,6 @@ char *
 qr_backend_cuda_describe (QrBackend *backend)
 {
   CudaBackend *self = (CudaBackend *) backend;
-  return g_strdup_printf ("cuda:0 %s %s", qr_cuda_device_name (self->cuda),
-                          qr_cuda_precision_name (qr_cuda_get_precision (self->cuda)));
+  return g_strdup_printf ("cuda:0 %s %s", api->device_name (self->cuda),
+                          api->precision_name (api->get_precision (self->cuda)));
 }

@@ -5,7 +5,7 @@
 
 #include <string.h>
 #if QUORUM_HAVE_CUDA
-#include "qr-gpu.h"
+#include "qr-cuda-api.h"
 #endif
 
 /* AUTO means the GPU when one is usable only once the CUDA backend has passed its tests on a GPU
@@ -54,6 +54,37 @@ qr_precision_to_string (QrPrecision precision)
   return precision == QR_PRECISION_FP32 ? "fp32" : precision == QR_PRECISION_TF32 ? "tf32" : "fp16";
 }
 
+int
+qr_engine_cuda_device_count (void)
+{
+#if QUORUM_HAVE_CUDA
+  const QrCudaApi *api = qr_cuda_api (NULL);
+  return api != NULL ? api->device_count () : 0;
+#else
+  return 0;
+#endif
+}
+
+char *
+qr_engine_cuda_describe (GError **error)
+{
+#if QUORUM_HAVE_CUDA
+  const QrCudaApi *api = qr_cuda_api (error);
+  g_autoptr (GError) local = NULL;
+  char *text;
+
+  if (api == NULL)
+    return NULL;
+  text = api->describe (&local);
+  if (text == NULL)
+    g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, local->message);
+  return text;
+#else
+  g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "this build of Quorum has no CUDA backend");
+  return NULL;
+#endif
+}
+
 /* Said once per process: a user who asked for the GPU hears why they are on the CPU, once. */
 static void
 say_cpu_fallback (const char *source, const char *why)
@@ -84,9 +115,11 @@ plan_on_cuda (QrModel *model, QrPrecision precision, int batch)
 {
   g_autoptr (GError) local = NULL;
 
-  if (qr_gpu_device_count () == 0)
+  if (qr_engine_cuda_device_count () == 0)
     {
-      say_cpu_fallback (model->graph->source, "this machine has no usable CUDA GPU");
+      g_autoptr (GError) why = NULL;
+      g_autofree char *text = qr_engine_cuda_describe (&why);
+      say_cpu_fallback (model->graph->source, why != NULL ? why->message : "this machine has no usable CUDA GPU");
       return FALSE;
     }
   model->backend = qr_backend_cuda_new (precision, &local);

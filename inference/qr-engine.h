@@ -56,6 +56,12 @@ typedef enum
   QR_PRECISION_FP32,
 } QrPrecision;
 
+/* CUDA devices usable (0 when the build has no CUDA, the CUDA module or driver will not load, or
+ * there is no GPU). Asking loads the CUDA module (and cuDNN, cuBLAS): only when CUDA is wanted. */
+int         qr_engine_cuda_device_count (void);
+/* One line per device plus the cuDNN and cuBLAS versions; NULL with an error saying why not. */
+char       *qr_engine_cuda_describe (GError            **error);
+
 /* "auto", "cpu", "cuda" / "fp16", "tf32", "fp32"; FALSE for anything else. */
 gboolean    qr_device_parse         (const char         *text,
                                      QrDevice           *device);

@@ -9,7 +9,6 @@
  * heads make near-ties that NMS may break either way), CenterNet and NanoDet (TF.js), the SSD and
  * BlazeFace (TFLite). Where the files live is taken from QUORUM_MODELS_DIR, QUORUM_DARKNET_DIR and
  * QUORUM_IMAGES_DIR when set (the GPU machine has no ../shared), else from beside the source. */
-#include "qr-gpu.h"
 #include "qr-darknet.h"
 #include "qr-detector.h"
 #include "qr-box.h"
@@ -32,7 +31,7 @@ dir_from (const char *env, const char *fallback)
 static gboolean
 have_gpu (void)
 {
-  if (qr_gpu_device_count () > 0)
+  if (qr_engine_cuda_device_count () > 0)
     return TRUE;
   g_test_skip ("no CUDA device on this machine");
   return FALSE;
@@ -46,7 +45,7 @@ test_describe (void)
 
   if (!have_gpu ())
     return;
-  text = qr_gpu_describe (&error);
+  text = qr_engine_cuda_describe (&error);
   g_assert_no_error (error);
   g_test_message ("%s", text);
   g_assert_nonnull (strstr (text, "cuda:0 "));
@@ -59,14 +58,15 @@ test_no_device_is_an_error_not_a_crash (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *text = NULL;
 
-  if (qr_gpu_device_count () > 0)
+  if (qr_engine_cuda_device_count () > 0)
     {
       g_test_skip ("this machine has a GPU");
       return;
     }
-  text = qr_gpu_describe (&error);
+  text = qr_engine_cuda_describe (&error);
   g_assert_null (text);
-  g_assert_error (error, QR_GPU_ERROR, QR_GPU_ERROR_NO_DEVICE);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED);
+  g_test_message ("%s", error->message);
 }
 
 /* Copies a Darknet cfg into dir with the input set to w×h and writes seeded random weights. */
@@ -324,7 +324,7 @@ test_falls_back_to_cpu (void)
   g_autoptr (GArray) a = NULL, b = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (qr_gpu_device_count () > 0)
+  if (qr_engine_cuda_device_count () > 0)
     {
       g_test_skip ("this machine has a GPU");
       return;

@@ -12,7 +12,7 @@ cmake --build build-gpu -j"$(nproc)"
 rm -rf .devbin .devdata
 mkdir -p .devbin .devdata/shared/models/pretrained .devdata/shared/images
 cp build-gpu/quorum build-gpu/tests/test-gpu build-gpu/tests/test-engine build-gpu/tests/test-darknet \
-   build-gpu/tests/test-tflite .devbin/
+   build-gpu/tests/test-tflite build-gpu/gpu/libquorum-cuda.so .devbin/
 ../shared/device/bundle-libs .devbin/*
 # the GPU machine has its own OpenBLAS (../shared/device/README.md); ours would take half the carry
 rm -f .devlibs/libopenblas.so.0

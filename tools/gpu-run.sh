@@ -19,6 +19,7 @@ export QUORUM_MODELS_DIR="$here/.devdata/shared/models/pretrained"
 export QUORUM_DARKNET_DIR="$here/.devdata/shared/models/darknet"
 export QUORUM_IMAGES_DIR="$here/.devdata/shared/images"
 export QUORUM_SOURCE_DIR="$here"
+export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 {
   nvidia-smi -L
   .devbin/quorum devices

@@ -1,0 +1,65 @@
+/* qr-cuda-api.h: the CUDA side as a table of functions. The CUDA code (gpu/) is built as a module,
+ * libquorum-cuda.so, that the engine opens only when a model is asked to run on CUDA: a process
+ * that never does so never loads cuDNN or cuBLAS (a third of a second and 200 MB each start),
+ * and a build with CUDA still starts on a machine without the CUDA libraries. The module exports
+ * one function, qr_cuda_module_api, returning this table; inference/cuda-loader.c finds and opens
+ * it. Each entry is the qr-cuda.h / qr-gpu.h function of the same name. */
+#pragma once
+
+#include "qr-cuda.h"
+
+G_BEGIN_DECLS
+
+#define QR_CUDA_API_VERSION 1
+
+typedef struct
+{
+  int          version;   /* QR_CUDA_API_VERSION */
+  int        (*device_count)        (void);
+  char      *(*describe)            (GError **error);
+  QrCuda    *(*new)                 (int device, QrCudaPrecision precision, GError **error);
+  void       (*free)                (QrCuda *cuda);
+  QrCudaPrecision (*get_precision)  (QrCuda *cuda);
+  const char *(*precision_name)     (QrCudaPrecision precision);
+  const char *(*device_name)        (QrCuda *cuda);
+  void      *(*alloc)               (QrCuda *cuda, gsize bytes, GError **error);
+  void       (*release)             (QrCuda *cuda, void *device_ptr);
+  gboolean   (*upload)              (QrCuda *cuda, void *dst, const void *src, gsize bytes, GError **error);
+  gboolean   (*download)            (QrCuda *cuda, void *dst, const void *src, gsize bytes, GError **error);
+  gboolean   (*copy)                (QrCuda *cuda, void *dst, const void *src, gsize bytes, GError **error);
+  gboolean   (*copy_2d)             (QrCuda *cuda, float *dst, gsize dst_pitch, const float *src, gsize src_pitch,
+                                     gsize width, gsize rows, GError **error);
+  gboolean   (*sync)                (QrCuda *cuda, GError **error);
+  gboolean   (*check)               (QrCuda *cuda, const char *what, GError **error);
+  void      *(*upload_conv_weights) (QrCuda *cuda, const float *hwio, int kh, int kw, int c, int oc, GError **error);
+  gboolean   (*conv2d_prepare)      (QrCuda *cuda, const QrCudaConv *conv, GError **error);
+  gboolean   (*conv2d)              (QrCuda *cuda, const QrCudaConv *conv, const float *x, const void *weights,
+                                     const float *bias, float *y, GError **error);
+  gsize      (*get_scratch_bytes)   (QrCuda *cuda);
+  gboolean   (*matmul)              (QrCuda *cuda, const float *a, const float *b, float *c, int m, int n, int k,
+                                     gboolean transpose_a, gboolean transpose_b, GError **error);
+  void       (*depthwise)           (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w,
+                                     const float *bias, float *y);
+  void       (*binary)              (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
+                                     const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
+  void       (*unary)               (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n);
+  void       (*mean)                (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4]);
+  void       (*resize)              (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
+                                     gboolean nearest, gboolean align_corners, gboolean half_pixel);
+  void       (*pool)                (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
+                                     int kh, int kw, int sh, int sw, int pad_top, int pad_left, gboolean is_max);
+  void       (*gather)              (QrCuda *cuda, const float *x, float *y, const int out_dims[4], const long long offset,
+                                     const long long in_strides[4]);
+  void       (*pad)                 (QrCuda *cuda, const float *x, float *y, const int in_dims[4], const int out_dims[4],
+                                     const int before[4], float value);
+  void       (*softmax)             (QrCuda *cuda, const float *x, float *y, gsize rows, int last);
+} QrCudaApi;
+
+/* The module's one export. */
+const QrCudaApi *qr_cuda_module_api (void);
+
+/* In the engine (inference/cuda-loader.c): the module's table, opened on first call; NULL with an
+ * error saying why when it cannot be had. */
+const QrCudaApi *qr_cuda_api        (GError **error);
+
+G_END_DECLS
