@@ -32,8 +32,13 @@ qr_gpu_describe (GError **error)
 
   if (status != cudaSuccess || count == 0)
     {
+      /* the runtime's words for a machine with no NVIDIA driver ("driver version is insufficient
+       * for CUDA runtime version") read as if an update would help: say what is missing */
       g_set_error (error, QR_GPU_ERROR, QR_GPU_ERROR_NO_DEVICE, "no CUDA device: %s",
-                   status != cudaSuccess ? cudaGetErrorString (status) : "none found");
+                   status == cudaErrorInsufficientDriver ? "no NVIDIA driver able to run CUDA 13 (none, or an older one)"
+                   : status == cudaErrorNoDevice         ? "no NVIDIA GPU on this machine"
+                   : status != cudaSuccess               ? cudaGetErrorString (status)
+                                                         : "none found");
       cudaGetLastError ();
       return NULL;
     }
