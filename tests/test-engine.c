@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #define MODELS_DIR QUORUM_SOURCE_DIR "/../shared/models/pretrained"
 
@@ -836,6 +837,75 @@ test_detect_batch (void)
     qr_image_free (images[i]);
 }
 
+/* The exported network (for the PyTorch peer): every node in order with its op, the outputs named,
+ * and each constant's bytes in the blob at its offset. */
+static void
+test_export (void)
+{
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  g_autofree char *tmp = NULL, *json = NULL, *bin = NULL, *blob = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *root, *tensors;
+  JsonArray *nodes;
+  gsize blob_len = 0, expected = 0;
+  guint n_conv = 0;
+  QrModel *model;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  json = g_build_filename (tmp, "graph.json", NULL);
+  bin = g_build_filename (tmp, "constants.bin", NULL);
+  detector = qr_detector_load (model_path, NULL, &error);
+  g_assert_no_error (error);
+  model = qr_detector_get_model (detector);
+  g_assert_true (qr_model_export (model, json, bin, &error));
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_file (parser, json, &error));
+  g_assert_true (g_file_get_contents (bin, &blob, &blob_len, &error));
+  root = json_node_get_object (json_parser_get_root (parser));
+  nodes = json_object_get_array_member (root, "nodes");
+  tensors = json_object_get_object_member (root, "tensors");
+  g_assert_cmpuint (json_array_get_length (nodes), >, 50);
+  for (guint i = 0; i < json_array_get_length (nodes); i++)
+    {
+      const char *op = json_object_get_string_member (json_array_get_object_element (nodes, i), "op");
+      g_assert_cmpstr (op, !=, "unsupported");
+      n_conv += g_str_equal (op, "conv2d");
+    }
+  g_assert_cmpuint (n_conv, >, 10);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (root, "outputs"), 0), ==,
+                   qr_model_get_output_name (model, 0));
+  {
+    g_autoptr (GList) names = json_object_get_members (tensors);
+    for (GList *l = names; l != NULL; l = l->next)
+      {
+        JsonObject *t = json_object_get_object_member (tensors, l->data);
+        JsonArray *shape = json_object_get_array_member (t, "shape");
+        gsize n = 1;
+        if (!json_object_has_member (t, "offset"))
+          continue;
+        for (guint d = 0; d < json_array_get_length (shape); d++)
+          n *= (gsize) json_array_get_int_element (shape, d);
+        g_assert_cmpint (json_object_get_int_member (t, "offset"), ==, (gint64) expected);
+        expected += n * sizeof (float);
+      }
+  }
+  g_assert_cmpuint (blob_len, ==, expected);
+  /* the model still runs at the batch it was planned for */
+  {
+    g_autoptr (QrImage) image = test_gradient_image (320, 240, 3);
+    g_autoptr (GArray) found = qr_detector_detect (detector, image, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  test_remove_tree (tmp);
+}
+
 static void
 test_bad_models (void)
 {
@@ -955,5 +1025,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
   g_test_add_func ("/engine/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
   g_test_add_func ("/engine/detect/batch-equals-one-at-a-time", test_detect_batch);
+  g_test_add_func ("/engine/export/graph-and-constants", test_export);
   return g_test_run ();
 }
