@@ -1223,7 +1223,6 @@ static int
 cmd_devices (int argc, char **argv)
 {
   printf ("cpu: %u cores\n", g_get_num_processors ());
-#if QUORUM_HAVE_CUDA
   {
     g_autoptr (GError) error = NULL;
     g_autofree char *text = qr_engine_cuda_describe (&error);
@@ -1232,9 +1231,6 @@ cmd_devices (int argc, char **argv)
     else
       printf ("cuda: unavailable (%s)\n", error->message);
   }
-#else
-  printf ("cuda: not built (this build has no CUDA backend)\n");
-#endif
   return QR_EXIT_OK;
 }
 
