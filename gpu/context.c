@@ -466,3 +466,44 @@ qr_cuda_matmul (QrCuda *cuda, const float *a, const float *b, float *c, int m, i
                                  transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b, transpose_b ? k : n, a,
                                  transpose_a ? m : k, &zero, c, n), "matmul", error);
 }
+
+gboolean
+qr_cuda_capture_begin (QrCuda *cuda, GError **error)
+{
+  return cuda_ok (cudaStreamBeginCapture (cuda->stream, cudaStreamCaptureModeThreadLocal), "starting a CUDA graph",
+                  error);
+}
+
+void *
+qr_cuda_capture_end (QrCuda *cuda, GError **error)
+{
+  cudaGraph_t graph = NULL;
+  cudaGraphExec_t exec = NULL;
+  cudaError_t status = cudaStreamEndCapture (cuda->stream, &graph);
+
+  if (status != cudaSuccess || graph == NULL)
+    {
+      if (graph != NULL)
+        cudaGraphDestroy (graph);
+      cuda_ok (status != cudaSuccess ? status : cudaErrorStreamCaptureInvalidated, "capturing a CUDA graph", error);
+      return NULL;
+    }
+  status = cudaGraphInstantiate (&exec, graph, 0);
+  cudaGraphDestroy (graph);
+  if (!cuda_ok (status, "instantiating a CUDA graph", error))
+    return NULL;
+  return exec;
+}
+
+gboolean
+qr_cuda_graph_launch (QrCuda *cuda, void *graph, GError **error)
+{
+  return cuda_ok (cudaGraphLaunch ((cudaGraphExec_t) graph, cuda->stream), "launching a CUDA graph", error);
+}
+
+void
+qr_cuda_graph_free (QrCuda *cuda, void *graph)
+{
+  if (graph != NULL)
+    cudaGraphExecDestroy ((cudaGraphExec_t) graph);
+}

@@ -35,6 +35,10 @@ static const QrCudaApi api = {
   qr_cuda_gather,
   qr_cuda_pad,
   qr_cuda_softmax,
+  qr_cuda_capture_begin,
+  qr_cuda_capture_end,
+  qr_cuda_graph_launch,
+  qr_cuda_graph_free,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

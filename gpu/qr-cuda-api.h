@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 1
+#define QR_CUDA_API_VERSION 2
 
 typedef struct
 {
@@ -53,6 +53,10 @@ typedef struct
   void       (*pad)                 (QrCuda *cuda, const float *x, float *y, const int in_dims[4], const int out_dims[4],
                                      const int before[4], float value);
   void       (*softmax)             (QrCuda *cuda, const float *x, float *y, gsize rows, int last);
+  gboolean   (*capture_begin)       (QrCuda *cuda, GError **error);
+  void      *(*capture_end)         (QrCuda *cuda, GError **error);
+  gboolean   (*graph_launch)        (QrCuda *cuda, void *graph, GError **error);
+  void       (*graph_free)          (QrCuda *cuda, void *graph);
 } QrCudaApi;
 
 /* The module's one export. */

@@ -125,6 +125,19 @@ gboolean    qr_cuda_conv2d         (QrCuda           *cuda,
                                     const float      *bias,
                                     float            *y,
                                     GError          **error);
+/* CUDA graphs: what is launched on the context's stream between capture_begin and capture_end
+ * becomes one graph, replayed by graph_launch (a forward pass becomes one launch instead of
+ * hundreds). A capture that fails leaves the stream usable and says why. */
+gboolean    qr_cuda_capture_begin  (QrCuda           *cuda,
+                                    GError          **error);
+void       *qr_cuda_capture_end    (QrCuda           *cuda,
+                                    GError          **error);
+gboolean    qr_cuda_graph_launch   (QrCuda           *cuda,
+                                    void             *graph,
+                                    GError          **error);
+void        qr_cuda_graph_free     (QrCuda           *cuda,
+                                    void             *graph);
+
 /* Bytes of device memory the context holds for itself (scratch, workspace). */
 gsize       qr_cuda_get_scratch_bytes (QrCuda        *cuda);
 

@@ -34,6 +34,9 @@ typedef struct
   guint      n_tensors;
   guint      n_nodes;
   int        batch;
+  guint      runs;          /* at this batch size */
+  void      *graph;         /* the forward pass captured as a CUDA graph, from the second run on */
+  gboolean   graph_failed;  /* capture did not work here: eager from now on */
 } CudaBackend;
 
 static gboolean
@@ -216,6 +219,10 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       self->weights = g_new0 (void *, self->n_nodes);
     }
   g_return_val_if_fail (self->n_tensors == graph->tensors->len, FALSE);
+  /* a new plan moves every buffer: a captured pass would write to the old ones */
+  api->graph_free (self->cuda, self->graph);
+  self->graph = NULL;
+  self->runs = 0;
   free_activations (self);
   for (guint k = 0; k < graph->order->len; k++)
     {
@@ -540,6 +547,74 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
   return TRUE;
 }
 
+/* The node walk, eager. */
+static gboolean
+walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      int id = g_array_index (graph->order, int, k);
+      QrNode *node = qr_graph_node (graph, id);
+      if (node->op == QR_OP_INPUT)
+        continue;
+      if (abort != NULL && abort (abort_data))
+        {
+          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+      if (!run_node (self, graph, node, id, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+graphs_wanted (void)
+{
+  return g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
+}
+
+/* The first run at a batch size is eager (it proves the plan); the second is captured as a CUDA
+ * graph and every later one replays it: hundreds of launches become one. Where capture fails the
+ * backend says so (debug) and stays eager. A cancel is looked at between nodes when eager, before
+ * the launch when replaying (a replay is milliseconds). */
+static gboolean
+forward (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+{
+  GError *local = NULL;
+
+  if (self->graph == NULL && self->runs > 0 && !self->graph_failed && graphs_wanted ())
+    {
+      if (api->capture_begin (self->cuda, &local))
+        {
+          gboolean walked = walk (self, graph, NULL, NULL, &local);
+          void *exec = api->capture_end (self->cuda, walked ? &local : NULL);
+          if (walked && exec != NULL)
+            self->graph = exec;
+          else
+            api->graph_free (self->cuda, exec);
+        }
+      if (self->graph == NULL)
+        {
+          g_debug ("%s: no CUDA graph, eager launches: %s", graph->source, local ? local->message : "capture failed");
+          self->graph_failed = TRUE;
+        }
+      g_clear_error (&local);
+    }
+  if (self->graph != NULL)
+    {
+      if (abort != NULL && abort (abort_data))
+        {
+          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
+      if (!api->graph_launch (self->cuda, self->graph, &local))
+        return engine_error (error, local, graph, NULL);
+      return TRUE;
+    }
+  return walk (self, graph, abort, abort_data, error);
+}
+
 static gboolean
 cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abort, gpointer abort_data,
           GError **error)
@@ -557,23 +632,10 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
     }
   if (!api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
     return engine_error (error, gpu_error, graph, NULL);
-  for (guint k = 0; k < graph->order->len; k++)
+  if (!forward (self, graph, abort, abort_data, error))
     {
-      int id = g_array_index (graph->order, int, k);
-      QrNode *node = qr_graph_node (graph, id);
-      if (node->op == QR_OP_INPUT)
-        continue;
-      if (abort != NULL && abort (abort_data))
-        {
-          api->sync (self->cuda, NULL);
-          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
-          return FALSE;
-        }
-      if (!run_node (self, graph, node, id, error))
-        {
-          api->sync (self->cuda, NULL);
-          return FALSE;
-        }
+      api->sync (self->cuda, NULL);
+      return FALSE;
     }
   for (guint i = 0; i < graph->outputs->len; i++)
     {
@@ -587,6 +649,7 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
     }
   if (!api->sync (self->cuda, &gpu_error))
     return engine_error (error, gpu_error, graph, NULL);
+  self->runs++;
   return TRUE;
 }
 
@@ -606,6 +669,7 @@ cuda_release (QrBackend *backend)
 {
   CudaBackend *self = (CudaBackend *) backend;
 
+  api->graph_free (self->cuda, self->graph);
   if (self->n_tensors > 0)
     {
       free_activations (self);

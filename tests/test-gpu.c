@@ -313,6 +313,58 @@ test_batch (void)
   test_remove_tree (tmp);
 }
 
+/* From the second run on the forward pass is a replayed CUDA graph: it gives what the first
+ * (eager) run gave. */
+static void
+test_graph_replay (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL;
+  g_autofree char *photo = g_build_filename (IMAGES_DIR, "darknet-dog.jpg", NULL);
+  g_autoptr (QrDetector) gpu = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *input = NULL, *first = NULL;
+  gsize n = 1;
+  int w, h, rank, dims[4];
+  QrModel *model;
+  const char *name;
+  const float *out;
+
+  if (!have_gpu ())
+    return;
+  if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR) || !g_file_test (photo, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no Darknet cfgs or photos (set QUORUM_DARKNET_DIR and QUORUM_IMAGES_DIR)");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  path = darknet_model ("yolov4-tiny.cfg", tmp, 224, 224);
+  gpu = load (path, QR_DEVICE_CUDA, QR_PRECISION_FP16);
+  model = qr_detector_get_model (gpu);
+  image = qr_image_load (photo, NULL, 0, &error);
+  g_assert_no_error (error);
+  qr_detector_get_input_dims (gpu, &w, &h);
+  input = g_new (float, (gsize) w * (gsize) h * 3);
+  qr_detector_preprocess (gpu, image, input);
+  name = qr_model_get_output_name (model, 0);
+  for (int run = 0; run < 4; run++)
+    {
+      g_assert_true (qr_model_run (model, input, 1, NULL, NULL, &error));
+      g_assert_no_error (error);
+      out = qr_model_get_output (model, name, &rank, dims);
+      if (run == 0)
+        {
+          for (int d = 0; d < rank; d++)
+            n *= (gsize) dims[d];
+          first = g_memdup2 (out, n * sizeof (float));
+          continue;
+        }
+      for (gsize j = 0; j < n; j++)
+        g_assert_cmpfloat (fabsf (out[j] - first[j]), <=, 1e-5f * (1 + fabsf (first[j])));
+    }
+  test_remove_tree (tmp);
+}
+
 /* Asking for CUDA where there is none runs on the CPU (said once), and detects the same. */
 static void
 test_falls_back_to_cpu (void)
@@ -377,6 +429,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu/no-device", test_no_device_is_an_error_not_a_crash);
   g_test_add_func ("/gpu/falls-back-to-cpu", test_falls_back_to_cpu);
   g_test_add_func ("/gpu/batch-equals-single", test_batch);
+  g_test_add_func ("/gpu/graph-replay-equals-eager", test_graph_replay);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *name = g_strdup_printf ("/gpu/matches-cpu/%s/%s", cases[i].model,

@@ -244,3 +244,10 @@ void qr_cuda_softmax (QrCuda *cu, const float *x, float *y, gsize rows, int last
 }
 void qr_cuda_bias_act (QrCuda *cu, float *y, const float *bias, gsize rows, int ch, QrCudaAct act, float alpha)
 { for (gsize i = 0; i < rows * ch; i++) y[i] = activate (y[i] + (bias ? bias[i % ch] : 0), act, alpha); }
+
+/* No graphs here: the backend's fallback to eager launches is what gets exercised. */
+gboolean qr_cuda_capture_begin (QrCuda *c, GError **e)
+{ g_set_error_literal (e, qr_gpu_error_quark (), 0, "the host check has no CUDA graphs"); return FALSE; }
+void *qr_cuda_capture_end (QrCuda *c, GError **e) { return NULL; }
+gboolean qr_cuda_graph_launch (QrCuda *c, void *g, GError **e) { return FALSE; }
+void qr_cuda_graph_free (QrCuda *c, void *g) { }
