@@ -363,6 +363,33 @@ k_softmax (const float *x, float *y, gsize rows, int last)
     }
 }
 
+__global__ void
+k_place_input (const guint8 *fitted, int w, int h, int x0, int y0, QrCudaInputFormat f, float *dst)
+{
+  gsize n = (gsize) f.width * f.height * 3;
+  GRID_LOOP (i, n)
+    {
+      int c, x, y;
+      if (f.nchw)
+        {
+          gsize plane = (gsize) f.width * f.height;
+          c = (int) (i / plane);
+          y = (int) ((i % plane) / (gsize) f.width);
+          x = (int) (i % (gsize) f.width);
+        }
+      else
+        {
+          c = (int) (i % 3);
+          x = (int) ((i / 3) % (gsize) f.width);
+          y = (int) (i / 3 / (gsize) f.width);
+        }
+      if (x < x0 || x >= x0 + w || y < y0 || y >= y0 + h)
+        dst[i] = f.fill;
+      else
+        dst[i] = ((float) fitted[((gsize) (y - y0) * w + (x - x0)) * 3 + f.perm[c]] - f.sub[c]) / f.div[c];
+    }
+}
+
 Dims4
 dims4 (const int d[4])
 {
@@ -502,6 +529,14 @@ qr_cuda_pad (QrCuda *cuda, const float *x, float *y, const int in_dims[4], const
 {
   k_pad<<<blocks_for (count4 (out_dims)), kThreads, 0, cuda->stream>>> (x, y, dims4 (in_dims), dims4 (out_dims),
                                                                         dims4 (before), value);
+}
+
+void
+qr_cuda_place_input (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0, const QrCudaInputFormat *format,
+                     float *dst)
+{
+  k_place_input<<<blocks_for ((gsize) format->width * format->height * 3), kThreads, 0, cuda->stream>>> (
+    fitted, w, h, x0, y0, *format, dst);
 }
 
 void

@@ -39,6 +39,7 @@ static const QrCudaApi api = {
   qr_cuda_capture_end,
   qr_cuda_graph_launch,
   qr_cuda_graph_free,
+  qr_cuda_place_input,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

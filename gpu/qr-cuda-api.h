@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 2
+#define QR_CUDA_API_VERSION 3
 
 typedef struct
 {
@@ -57,6 +57,8 @@ typedef struct
   void      *(*capture_end)         (QrCuda *cuda, GError **error);
   gboolean   (*graph_launch)        (QrCuda *cuda, void *graph, GError **error);
   void       (*graph_free)          (QrCuda *cuda, void *graph);
+  void       (*place_input)         (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0,
+                                     const QrCudaInputFormat *format, float *dst);
 } QrCudaApi;
 
 /* The module's one export. */

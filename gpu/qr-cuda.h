@@ -186,4 +186,19 @@ void qr_cuda_softmax    (QrCuda *cuda, const float *x, float *y, gsize rows, int
 void qr_cuda_bias_act   (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels, QrCudaAct act,
                          float alpha);
 
+/* Preprocessing: how a fitted 8-bit RGB image becomes one item of a network's input. */
+typedef struct
+{
+  int   width, height;    /* the input item */
+  int   nchw;             /* planar (NanoDet) rather than interleaved */
+  int   perm[3];          /* input channel c reads the image's channel perm[c] (BGR: 2, 1, 0) */
+  float sub[3], div[3];   /* value = (pixel − sub) / div */
+  float fill;             /* outside the image */
+} QrCudaInputFormat;
+
+/* Writes one input item at dst from the w×h image at fitted (device memory, RGB bytes) placed
+ * with its top-left corner at (x0, y0). */
+void qr_cuda_place_input (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0,
+                          const QrCudaInputFormat *format, float *dst);
+
 G_END_DECLS

@@ -36,6 +36,8 @@ typedef struct
   int        batch;
   guint      runs;          /* at this batch size */
   void      *graph;         /* the forward pass captured as a CUDA graph, from the second run on */
+  guint8    *staging;       /* 8-bit images on their way into the input */
+  gsize      staging_bytes;
   gboolean   graph_failed;  /* capture did not work here: eager from now on */
 } CudaBackend;
 
@@ -615,6 +617,9 @@ forward (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_da
   return walk (self, graph, abort, abort_data, error);
 }
 
+static gboolean finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
+                            GError **error);
+
 static gboolean
 cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abort, gpointer abort_data,
           GError **error)
@@ -632,6 +637,60 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
     }
   if (!api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
     return engine_error (error, gpu_error, graph, NULL);
+  return finish_run (self, graph, abort, abort_data, error);
+}
+
+/* The 8-bit images go up as they are (a quarter of the floats' bytes) and one kernel per image
+ * places, converts and normalises it into the input. */
+static gboolean
+cuda_run_placed (QrBackend *backend, QrGraph *graph, const guint8 *pixels, gsize n_bytes, const QrInputImage *images,
+                 int n, const QrInputFormat *format, int width, int height, QrAbortFunc abort, gpointer abort_data,
+                 GError **error)
+{
+  CudaBackend *self = (CudaBackend *) backend;
+  int in_id = g_array_index (graph->inputs, int, 0);
+  QrTensor *in = qr_graph_tensor (graph, in_id);
+  gsize per_item = (gsize) width * (gsize) height * 3;
+  GError *gpu_error = NULL;
+  QrCudaInputFormat f = { width, height, format->nchw, { 0 }, { 0 }, { 0 }, format->fill };
+
+  if (self->dev[in_id] == NULL || per_item * (gsize) n != qr_shape_size (&in->shape))
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: %d inputs of %d×%d×3 do not fill the input %s",
+                   graph->source, n, width, height, in->name);
+      return FALSE;
+    }
+  for (int c = 0; c < 3; c++)
+    {
+      f.perm[c] = format->perm[c];
+      f.sub[c] = format->sub[c];
+      f.div[c] = format->div[c];
+    }
+  if (n_bytes > self->staging_bytes)
+    {
+      guint8 *bigger = api->alloc (self->cuda, n_bytes, &gpu_error);
+      if (bigger == NULL)
+        return engine_error (error, gpu_error, graph, NULL);
+      api->sync (self->cuda, NULL);
+      api->release (self->cuda, self->staging);
+      self->staging = bigger;
+      self->staging_bytes = n_bytes;
+    }
+  if (!api->upload (self->cuda, self->staging, pixels, n_bytes, &gpu_error))
+    return engine_error (error, gpu_error, graph, NULL);
+  for (int b = 0; b < n; b++)
+    api->place_input (self->cuda, self->staging + images[b].offset, images[b].w, images[b].h, images[b].x0,
+                      images[b].y0, &f, self->dev[in_id] + per_item * (gsize) b);
+  if (!api->check (self->cuda, "placing the inputs", &gpu_error))
+    return engine_error (error, gpu_error, graph, NULL);
+  return finish_run (self, graph, abort, abort_data, error);
+}
+
+static gboolean
+finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+{
+  GError *gpu_error = NULL;
+
   if (!forward (self, graph, abort, abort_data, error))
     {
       api->sync (self->cuda, NULL);
@@ -670,6 +729,7 @@ cuda_release (QrBackend *backend)
   CudaBackend *self = (CudaBackend *) backend;
 
   api->graph_free (self->cuda, self->graph);
+  api->release (self->cuda, self->staging);
   if (self->n_tensors > 0)
     {
       free_activations (self);
@@ -689,7 +749,7 @@ cuda_release (QrBackend *backend)
 }
 
 static const QrBackendClass cuda_backend_class = {
-  "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release,
+  "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release, cuda_run_placed,
 };
 
 QrBackend *

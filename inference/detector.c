@@ -1045,7 +1045,118 @@ typedef struct
 {
   Fit      fit;
   QrImage *mirrored;
+  QrImage *fitted;     /* for a backend that places inputs itself */
+  int      x0, y0;
 } BatchItem;
+
+/* The geometry of preprocess () without writing the input: the fitted size, where it goes, and
+ * the Fit the decoders use. (For backends that place 8-bit images themselves; the GPU tests hold
+ * the two to the same outputs.) */
+static void
+placement (QrDetector *self, const QrImage *image, int *w, int *h, int *x0, int *y0, Fit *fit)
+{
+  int nw = self->input_w, nh = self->input_h;
+
+  *x0 = *y0 = 0;
+  if (self->kind == QR_DETECTOR_YOLO)
+    {
+      if ((double) nw / image->width < (double) nh / image->height)
+        {
+          *w = nw;
+          *h = MAX (1, (int) ((gint64) image->height * nw / image->width));
+        }
+      else
+        {
+          *h = nh;
+          *w = MAX (1, (int) ((gint64) image->width * nh / image->height));
+        }
+      *x0 = (nw - *w) / 2;
+      *y0 = (nh - *h) / 2;
+    }
+  else if (self->kind == QR_DETECTOR_SSD)
+    {
+      *w = nw;
+      *h = nh;
+    }
+  else if (self->kind == QR_DETECTOR_BLAZEFACE)
+    {
+      float s = MIN ((float) nw / (float) image->width, (float) nh / (float) image->height);
+      *w = CLAMP ((int) lroundf ((float) image->width * s), 1, nw);
+      *h = CLAMP ((int) lroundf ((float) image->height * s), 1, nh);
+      *x0 = (nw - *w) / 2;
+      *y0 = (nh - *h) / 2;
+    }
+  else
+    {
+      int size = self->input_size;
+      float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
+      *w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
+      *h = MAX (1, MIN (size, (int) lroundf ((float) image->height * scale)));
+    }
+  fit->scale = fit->scale_x = (float) *w / (float) image->width;
+  fit->scale_y = (float) *h / (float) image->height;
+  fit->pad_x = (float) *x0;
+  fit->pad_y = (float) *y0;
+}
+
+/* The value each detector wants from a pixel (as preprocess () writes it). */
+static void
+input_format (QrDetector *self, QrInputFormat *f)
+{
+  static const QrInputFormat plain = { FALSE, { 0, 1, 2 }, { 0, 0, 0 }, { 1, 1, 1 }, 0 };
+  static const QrInputFormat nanodet = { TRUE, { 2, 1, 0 }, { 103.53f, 116.28f, 123.675f }, { 57.375f, 57.12f, 58.395f },
+                                         0 };
+  static const QrInputFormat yolo = { FALSE, { 0, 1, 2 }, { 0, 0, 0 }, { 255, 255, 255 }, 0.5f };
+  static const QrInputFormat signed_unit = { FALSE, { 0, 1, 2 }, { 127.5f, 127.5f, 127.5f }, { 127.5f, 127.5f, 127.5f },
+                                             -1 };
+
+  *f = self->kind == QR_DETECTOR_NANODET ? nanodet
+       : self->kind == QR_DETECTOR_YOLO  ? yolo
+       : self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE ? signed_unit
+                                                                                : plain;
+}
+
+/* The batch through a backend that places 8-bit images itself: resize here (in parallel), the
+ * rest there. FALSE with error as qr_model_run_placed; items' Fits are filled. */
+static gboolean
+run_placed (QrDetector *self, const QrImage *const *images, int n, BatchItem *items, QrAbortFunc abort,
+            gpointer abort_data, GError **error)
+{
+  g_autofree QrInputImage *placed = g_new0 (QrInputImage, n);
+  g_autofree guint8 *pixels = NULL;
+  gsize total = 0;
+  QrInputFormat format;
+
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+  for (int b = 0; b < n; b++)
+    {
+      const QrImage *image = items[b].mirrored ? items[b].mirrored : images[b];
+      int w, h;
+      placement (self, image, &w, &h, &items[b].x0, &items[b].y0, &items[b].fit);
+      items[b].fitted = qr_image_resize (image, w, h);
+    }
+  for (int b = 0; b < n; b++)
+    {
+      placed[b].offset = total;
+      placed[b].w = items[b].fitted->width;
+      placed[b].h = items[b].fitted->height;
+      placed[b].x0 = items[b].x0;
+      placed[b].y0 = items[b].y0;
+      total += (gsize) placed[b].w * (gsize) placed[b].h * 3;
+    }
+  pixels = g_try_malloc (MAX (total, 1));
+  if (pixels == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for a batch of %d", self->name,
+                   n);
+      return FALSE;
+    }
+  for (int b = 0; b < n; b++)
+    memcpy (pixels + placed[b].offset, items[b].fitted->pixels, (gsize) placed[b].w * (gsize) placed[b].h * 3);
+  input_format (self, &format);
+  return qr_model_run_placed (self->model, pixels, total, placed, n, &format, self->input_w, self->input_h, abort,
+                              abort_data, error);
+}
 
 static GArray *
 decode_item (QrDetector *self, const QrImage *image, gboolean mirrored)
@@ -1093,6 +1204,7 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
   g_autofree BatchItem *items = g_new0 (BatchItem, MAX (n, 1));
   GPtrArray *results = NULL;
   float *input = self->input;
+  gboolean ran;
 
   g_return_val_if_fail (n >= 1, NULL);
   if (n > 1)
@@ -1111,16 +1223,32 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
         }
       input = self->batch_input;
     }
-  /* the images of a batch are resized in parallel: on a GPU this is the CPU's share of the work */
-#pragma omp parallel for schedule(dynamic) if (n > 1)
-  for (int b = 0; b < n; b++)
+  if (self->options.flip)
+    for (int b = 0; b < n; b++)
+      items[b].mirrored = mirror (images[b]);
+  ran = FALSE;
+  if (qr_model_can_place_input (self->model))
     {
-      const QrImage *image = images[b];
-      if (self->options.flip)
-        image = items[b].mirrored = mirror (images[b]);
-      preprocess (self, image, input + per_image * (gsize) b, &items[b].fit);
+      g_autoptr (GError) local = NULL;
+      ran = run_placed (self, images, n, items, abort, abort_data, &local);
+      /* handed over to the CPU mid-way (a batch too big for the GPU): prepare the inputs here */
+      if (!ran && !(g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED)
+                    && !qr_model_can_place_input (self->model)))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          goto out;
+        }
     }
-  if (qr_model_run (self->model, input, n, abort, abort_data, error))
+  if (!ran)
+    {
+      /* the images of a batch are resized in parallel */
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+      for (int b = 0; b < n; b++)
+        preprocess (self, items[b].mirrored ? items[b].mirrored : images[b], input + per_image * (gsize) b,
+                    &items[b].fit);
+      ran = qr_model_run (self->model, input, n, abort, abort_data, error);
+    }
+  if (ran)
     {
       results = g_ptr_array_new_full ((guint) n, (GDestroyNotify) g_array_unref);
       /* The last item decoded leaves its heatmap: decode item 0 last. */
@@ -1144,8 +1272,12 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
           results->pdata[results->len - 1 - i] = t;
         }
     }
+out:
   for (int b = 0; b < n; b++)
-    g_clear_pointer (&items[b].mirrored, qr_image_free);
+    {
+      g_clear_pointer (&items[b].mirrored, qr_image_free);
+      g_clear_pointer (&items[b].fitted, qr_image_free);
+    }
   return results;
 }
 

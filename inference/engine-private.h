@@ -195,6 +195,10 @@ typedef struct
                             gpointer abort_data, GError **error);
   const float *(*output)   (QrBackend *self, QrGraph *graph, int tensor);
   void      (*release)     (QrBackend *self);
+  /* optional: inputs placed by the backend from 8-bit images (qr-engine.h) */
+  gboolean  (*run_placed)  (QrBackend *self, QrGraph *graph, const guint8 *pixels, gsize n_bytes,
+                            const QrInputImage *images, int n, const QrInputFormat *format, int width, int height,
+                            QrAbortFunc abort, gpointer abort_data, GError **error);
 } QrBackendClass;
 
 struct _QrBackend

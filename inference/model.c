@@ -277,3 +277,48 @@ qr_model_export (QrModel *model, const char *json_path, const char *bin_path, GE
 {
   return qr_graph_export (model->graph, model->batch, json_path, bin_path, error);
 }
+
+gboolean
+qr_model_can_place_input (QrModel *model)
+{
+  return model->backend->klass->run_placed != NULL;
+}
+
+gboolean
+qr_model_run_placed (QrModel *model, const guint8 *pixels, gsize n_bytes, const QrInputImage *images, int n,
+                     const QrInputFormat *format, int width, int height, QrAbortFunc abort, gpointer abort_data,
+                     GError **error)
+{
+  g_return_val_if_fail (model != NULL && pixels != NULL && n > 0, FALSE);
+
+  if (n != model->batch)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!model->backend->klass->prepare (model->backend, model->graph, n, &local))
+        {
+          /* as in qr_model_run: a GPU too small for this batch hands over to the CPU, and the
+           * caller, told so, prepares the inputs itself */
+          if (g_str_has_prefix (model->device, "cuda"))
+            {
+              say_cpu_fallback (model->graph->source, local->message);
+              model->backend->klass->release (model->backend);
+              if (!plan_on_cpu (model, n, error))
+                return FALSE;
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: now on the CPU",
+                           model->graph->source);
+              return FALSE;
+            }
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      model->batch = n;
+    }
+  if (model->backend->klass->run_placed == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: the %s backend does not place inputs",
+                   model->graph->source, model->backend->klass->name);
+      return FALSE;
+    }
+  return model->backend->klass->run_placed (model->backend, model->graph, pixels, n_bytes, images, n, format, width,
+                                            height, abort, abort_data, error);
+}

@@ -103,6 +103,38 @@ gboolean    qr_model_export         (QrModel            *model,
                                      const char         *json_path,
                                      const char         *bin_path,
                                      GError            **error);
+/* Preprocessing on the device: 8-bit images, already resized, placed into the input and turned
+ * into its values by the backend (one kernel per image on CUDA). An image is w×h RGB bytes at
+ * offset in the pixel buffer, its top-left corner at (x0, y0) of its input item. */
+typedef struct
+{
+  gsize offset;
+  int   w, h, x0, y0;
+} QrInputImage;
+
+/* How pixels become input values: value = (pixel[perm[c]] − sub[c]) / div[c]; fill outside. */
+typedef struct
+{
+  gboolean nchw;
+  int      perm[3];
+  float    sub[3], div[3];
+  float    fill;
+} QrInputFormat;
+
+/* TRUE when the model's backend places inputs itself (CUDA). */
+gboolean    qr_model_can_place_input (QrModel           *model);
+/* A run of n images placed as described; the input item is width × height. */
+gboolean    qr_model_run_placed     (QrModel            *model,
+                                     const guint8       *pixels,
+                                     gsize               n_bytes,
+                                     const QrInputImage *images,
+                                     int                 n,
+                                     const QrInputFormat *format,
+                                     int                 width,
+                                     int                 height,
+                                     QrAbortFunc         abort,
+                                     gpointer            abort_data,
+                                     GError            **error);
 /* The name of output i, NULL past the last. */
 const char *qr_model_get_output_name (QrModel          *model,
                                       guint             i);

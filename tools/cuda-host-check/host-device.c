@@ -251,3 +251,25 @@ gboolean qr_cuda_capture_begin (QrCuda *c, GError **e)
 void *qr_cuda_capture_end (QrCuda *c, GError **e) { return NULL; }
 gboolean qr_cuda_graph_launch (QrCuda *c, void *g, GError **e) { return FALSE; }
 void qr_cuda_graph_free (QrCuda *c, void *g) { }
+
+void qr_cuda_place_input (QrCuda *cu, const guint8 *fitted, int w, int h, int x0, int y0, const QrCudaInputFormat *f, float *dst)
+{
+  gsize n = (gsize) f->width * f->height * 3;
+  for (gsize i = 0; i < n; i++)
+    {
+      int c, x, y;
+      if (f->nchw)
+        {
+          gsize plane = (gsize) f->width * f->height;
+          c = (int) (i / plane); y = (int) ((i % plane) / (gsize) f->width); x = (int) (i % (gsize) f->width);
+        }
+      else
+        {
+          c = (int) (i % 3); x = (int) ((i / 3) % (gsize) f->width); y = (int) (i / 3 / (gsize) f->width);
+        }
+      if (x < x0 || x >= x0 + w || y < y0 || y >= y0 + h)
+        dst[i] = f->fill;
+      else
+        dst[i] = ((float) fitted[((gsize) (y - y0) * w + (x - x0)) * 3 + f->perm[c]] - f->sub[c]) / f->div[c];
+    }
+}
