@@ -1,6 +1,6 @@
-/* backend-cpu.c: the CPU backend. Preparing plans memory once per graph and batch size: each
- * activation gets a buffer from a pool, and a buffer returns to the pool after the last node that
- * reads it, so a 500-node network runs in a handful of buffers. Running is then a walk over the
+/* backend-cpu.c: the CPU backend. Preparing allocates the buffers of the memory plan once per
+ * graph and batch size (qr_graph_plan_buffers: a buffer is reused after the last node that reads
+ * it, so a 500-node network runs in a handful of buffers). Running is then a walk over the
  * nodes with no allocation. */
 #define G_LOG_DOMAIN "quorum-engine"
 
@@ -12,7 +12,6 @@ typedef struct
 {
   float   *data;
   gsize    size;     /* floats */
-  gboolean busy;
 } Buffer;
 
 typedef struct
@@ -41,39 +40,6 @@ free_buffers (CpuBackend *self)
   self->scratch_size = 0;
 }
 
-static int
-take_buffer (CpuBackend *self, gsize size)
-{
-  int best = -1;
-
-  for (guint i = 0; i < self->buffers->len; i++)
-    {
-      Buffer *b = &g_array_index (self->buffers, Buffer, i);
-      if (!b->busy && b->size >= size
-          && (best < 0 || b->size < g_array_index (self->buffers, Buffer, best).size))
-        best = (int) i;
-    }
-  if (best < 0)
-    {
-      Buffer b = { g_try_new0 (float, MAX (size, 1)), MAX (size, 1), FALSE };
-      if (b.data == NULL)
-        return -1;   /* the caller says how much was asked */
-      g_array_append_val (self->buffers, b);
-      best = (int) self->buffers->len - 1;
-    }
-  g_array_index (self->buffers, Buffer, best).busy = TRUE;
-  return best;
-}
-
-static gboolean
-is_graph_output (QrGraph *graph, int tensor)
-{
-  for (guint i = 0; i < graph->outputs->len; i++)
-    if (g_array_index (graph->outputs, int, i) == tensor)
-      return TRUE;
-  return FALSE;
-}
-
 static gboolean
 cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
 {
@@ -85,47 +51,29 @@ cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   free_buffers (self);
   qr_cpu_set_threads (self->n_threads);
 
+  for (guint k = 0; k < graph->order->len; k++)
+    self->scratch_size = MAX (self->scratch_size,
+                              qr_cpu_scratch_size (graph, qr_graph_node (graph, g_array_index (graph->order, int, k))));
   for (guint i = 0; i < graph->tensors->len; i++)
-    {
-      QrTensor *t = qr_graph_tensor (graph, (int) i);
-      t->last_use = -1;
-      if (!t->is_const)
-        {
-          t->buffer = -1;
-          t->data = NULL;
-        }
-    }
-  for (guint k = 0; k < graph->order->len; k++)
-    {
-      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      for (int i = 0; i < node->n_inputs; i++)
-        qr_graph_tensor (graph, node->inputs[i])->last_use = (int) k;
-      self->scratch_size = MAX (self->scratch_size, qr_cpu_scratch_size (graph, node));
-    }
-  for (guint k = 0; k < graph->order->len; k++)
-    {
-      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      for (int o = 0; o < node->n_outputs; o++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
-          t->buffer = take_buffer (self, qr_shape_size (&t->shape));
-          if (t->buffer < 0)
-            {
-              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for %s (%.1f GB) at "
-                           "batch %d", graph->source, t->name, (double) qr_shape_size (&t->shape) * 4 / 1e9, batch);
-              free_buffers (self);
-              return FALSE;
-            }
-        }
-      for (int i = 0; i < node->n_inputs; i++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
-          if (!t->is_const && t->buffer >= 0 && t->last_use == (int) k && !is_graph_output (graph, node->inputs[i])
-              && qr_graph_tensor (graph, node->inputs[i])->producer >= 0
-              && qr_graph_node (graph, t->producer)->op != QR_OP_INPUT)
-            g_array_index (self->buffers, Buffer, t->buffer).busy = FALSE;
-        }
-    }
+    if (!qr_graph_tensor (graph, (int) i)->is_const)
+      qr_graph_tensor (graph, (int) i)->data = NULL;
+  {
+    g_autoptr (GArray) plan = qr_graph_plan_buffers (graph);
+    for (guint b = 0; b < plan->len; b++)
+      {
+        QrPlannedBuffer *p = &g_array_index (plan, QrPlannedBuffer, b);
+        Buffer buffer = { g_try_new0 (float, p->size), p->size };
+        if (buffer.data == NULL)
+          {
+            g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for %s (%.1f GB) at "
+                         "batch %d", graph->source, qr_graph_tensor (graph, p->first_tensor)->name,
+                         (double) p->size * 4 / 1e9, batch);
+            free_buffers (self);
+            return FALSE;
+          }
+        g_array_append_val (self->buffers, buffer);
+      }
+  }
   for (guint i = 0; i < graph->tensors->len; i++)
     {
       QrTensor *t = qr_graph_tensor (graph, (int) i);

@@ -1,7 +1,7 @@
-/* backend-cuda.c: the engine's CUDA backend. Planning mirrors the CPU backend's (one pool of
- * device buffers reused once a tensor's last reader has run, so memory is planned once per graph
- * and batch size), constants go to the GPU once per graph, convolution weights once in cuDNN's
- * layout and type, and every convolution's algorithm is chosen at planning time. A run is one
+/* backend-cuda.c: the engine's CUDA backend. Memory follows the CPU backend's plan
+ * (qr_graph_plan_buffers), in device memory, once per graph and batch size; constants go to the
+ * GPU once per graph, convolution weights once in cuDNN's layout and type, and every
+ * convolution's algorithm is chosen at planning time. A run is one
  * upload, a walk over the nodes on one stream with no allocation and no synchronisation, and one
  * download of the outputs. Built only with CUDA (gpu/). */
 #define G_LOG_DOMAIN "quorum-engine"
@@ -19,7 +19,6 @@ typedef struct
 {
   float   *ptr;
   gsize    size;   /* floats */
-  gboolean busy;
 } DevBuffer;
 
 typedef struct
@@ -70,40 +69,6 @@ engine_error (GError **error, GError *gpu_error, QrGraph *graph, const QrNode *n
   else
     g_set_error (error, QR_ENGINE_ERROR, code, "%s: %s", graph->source, gpu_error->message);
   g_error_free (gpu_error);
-  return FALSE;
-}
-
-static int
-take_buffer (CudaBackend *self, gsize size, GError **error)
-{
-  int best = -1;
-
-  for (guint i = 0; i < self->buffers->len; i++)
-    {
-      DevBuffer *b = &g_array_index (self->buffers, DevBuffer, i);
-      if (!b->busy && b->size >= size
-          && (best < 0 || b->size < g_array_index (self->buffers, DevBuffer, best).size))
-        best = (int) i;
-    }
-  if (best < 0)
-    {
-      DevBuffer b = { NULL, MAX (size, 1), FALSE };
-      b.ptr = api->alloc (self->cuda, b.size * sizeof (float), error);
-      if (b.ptr == NULL)
-        return -1;
-      g_array_append_val (self->buffers, b);
-      best = (int) self->buffers->len - 1;
-    }
-  g_array_index (self->buffers, DevBuffer, best).busy = TRUE;
-  return best;
-}
-
-static gboolean
-is_graph_output (QrGraph *graph, int tensor)
-{
-  for (guint i = 0; i < graph->outputs->len; i++)
-    if (g_array_index (graph->outputs, int, i) == tensor)
-      return TRUE;
   return FALSE;
 }
 
@@ -242,40 +207,24 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   for (guint i = 0; i < graph->tensors->len; i++)
     {
       QrTensor *t = qr_graph_tensor (graph, (int) i);
-      t->last_use = -1;
       if (!t->is_const)
-        {
-          t->buffer = -1;
-          t->data = NULL;
-        }
+        t->data = NULL;   /* device memory: nothing for the host to read */
     }
-  for (guint k = 0; k < graph->order->len; k++)
-    {
-      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      for (int i = 0; i < node->n_inputs; i++)
-        qr_graph_tensor (graph, node->inputs[i])->last_use = (int) k;
-    }
-  for (guint k = 0; k < graph->order->len; k++)
-    {
-      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      for (int o = 0; o < node->n_outputs; o++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
-          t->buffer = take_buffer (self, qr_shape_size (&t->shape), &gpu_error);
-          if (t->buffer < 0)
-            {
-              free_activations (self);
-              return engine_error (error, gpu_error, graph, node);
-            }
-        }
-      for (int i = 0; i < node->n_inputs; i++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
-          if (!t->is_const && t->buffer >= 0 && t->last_use == (int) k && !is_graph_output (graph, node->inputs[i])
-              && t->producer >= 0 && qr_graph_node (graph, t->producer)->op != QR_OP_INPUT)
-            g_array_index (self->buffers, DevBuffer, t->buffer).busy = FALSE;
-        }
-    }
+  {
+    g_autoptr (GArray) plan = qr_graph_plan_buffers (graph);
+    for (guint b = 0; b < plan->len; b++)
+      {
+        QrPlannedBuffer *p = &g_array_index (plan, QrPlannedBuffer, b);
+        DevBuffer buffer = { api->alloc (self->cuda, p->size * sizeof (float), &gpu_error), p->size };
+        if (buffer.ptr == NULL)
+          {
+            free_activations (self);
+            return engine_error (error, gpu_error, graph,
+                                 qr_graph_node (graph, qr_graph_tensor (graph, p->first_tensor)->producer));
+          }
+        g_array_append_val (self->buffers, buffer);
+      }
+  }
   for (guint i = 0; i < graph->tensors->len; i++)
     {
       QrTensor *t = qr_graph_tensor (graph, (int) i);

@@ -167,6 +167,20 @@ gboolean qr_graph_infer_shapes_node (QrGraph *graph,
                                      int      batch,
                                      GError **error);
 QrGraph *qr_graph_new          (const char  *source);
+/* The memory plan both backends follow, after qr_graph_infer_shapes: every tensor a node makes
+ * gets a buffer (tensor->buffer), best fit among the buffers free at that point, a new one when
+ * none fits; a buffer is free again after the last node that reads its tensor (tensor->last_use
+ * is set), except the input's and the graph's outputs'. Returns the buffers (QrPlannedBuffer). */
+typedef struct
+{
+  gsize size;          /* floats, at least 1 */
+  int   first_tensor;  /* the tensor it was made for, for messages */
+} QrPlannedBuffer;
+
+GArray  *qr_graph_plan_buffers (QrGraph     *graph);
+gboolean qr_graph_is_output    (QrGraph     *graph,
+                                int          tensor);
+
 /* export-graph.c: JSON + raw float32 constants, shapes at batch 1; planned_batch is restored. */
 gboolean qr_graph_export       (QrGraph     *graph,
                                 int          planned_batch,

@@ -210,13 +210,68 @@ order_nodes (QrGraph *graph, GError **error)
   return TRUE;
 }
 
-static gboolean
-is_output (QrGraph *graph, int tensor)
+gboolean
+qr_graph_is_output (QrGraph *graph, int tensor)
 {
   for (guint i = 0; i < graph->outputs->len; i++)
     if (g_array_index (graph->outputs, int, i) == tensor)
       return TRUE;
   return FALSE;
+}
+
+GArray *
+qr_graph_plan_buffers (QrGraph *graph)
+{
+  GArray *buffers = g_array_new (FALSE, FALSE, sizeof (QrPlannedBuffer));
+  g_autoptr (GArray) busy = g_array_new (FALSE, TRUE, sizeof (gboolean));
+
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      t->last_use = -1;
+      if (!t->is_const)
+        t->buffer = -1;
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int i = 0; i < node->n_inputs; i++)
+        qr_graph_tensor (graph, node->inputs[i])->last_use = (int) k;
+    }
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      for (int o = 0; o < node->n_outputs; o++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+          gsize size = qr_shape_size (&t->shape);
+          int best = -1;
+          for (guint b = 0; b < buffers->len; b++)
+            {
+              gsize have = g_array_index (buffers, QrPlannedBuffer, b).size;
+              if (!g_array_index (busy, gboolean, b) && have >= size
+                  && (best < 0 || have < g_array_index (buffers, QrPlannedBuffer, best).size))
+                best = (int) b;
+            }
+          if (best < 0)
+            {
+              QrPlannedBuffer b = { MAX (size, 1), node->outputs[o] };
+              g_array_append_val (buffers, b);
+              g_array_set_size (busy, buffers->len);
+              best = (int) buffers->len - 1;
+            }
+          g_array_index (busy, gboolean, best) = TRUE;
+          t->buffer = best;
+        }
+      for (int i = 0; i < node->n_inputs; i++)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
+          if (!t->is_const && t->buffer >= 0 && t->last_use == (int) k && !qr_graph_is_output (graph, node->inputs[i])
+              && t->producer >= 0 && qr_graph_node (graph, t->producer)->op != QR_OP_INPUT)
+            g_array_index (busy, gboolean, t->buffer) = FALSE;
+        }
+    }
+  return buffers;
 }
 
 static void
@@ -364,8 +419,8 @@ recognise_hard_swish (QrGraph *graph)
       {
         int c1, c2, c3;
         if (single_consumer (graph, mul1->outputs[0], &c1) != 1 || single_consumer (graph, add->outputs[0], &c2) != 1
-            || single_consumer (graph, relu6->outputs[0], &c3) != 1 || is_output (graph, mul1->outputs[0])
-            || is_output (graph, add->outputs[0]) || is_output (graph, relu6->outputs[0]))
+            || single_consumer (graph, relu6->outputs[0], &c3) != 1 || qr_graph_is_output (graph, mul1->outputs[0])
+            || qr_graph_is_output (graph, add->outputs[0]) || qr_graph_is_output (graph, relu6->outputs[0]))
           continue;
       }
       mul1->dead = add->dead = relu6->dead = TRUE;
@@ -391,7 +446,7 @@ fuse_activations (QrGraph *graph)
       if (act->dead || act->op != QR_OP_ACTIVATION)
         continue;
       in = qr_graph_tensor (graph, act->inputs[0]);
-      if (in->producer < 0 || is_output (graph, act->inputs[0]))
+      if (in->producer < 0 || qr_graph_is_output (graph, act->inputs[0]))
         continue;
       conv = qr_graph_node (graph, in->producer);
       if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->act != QR_ACT_NONE
@@ -414,12 +469,12 @@ drop_identities (QrGraph *graph)
       QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
       if (node->dead || (node->op != QR_OP_IDENTITY && node->op != QR_OP_CAST))
         continue;
-      if (is_output (graph, node->outputs[0]))
+      if (qr_graph_is_output (graph, node->outputs[0]))
         {
           /* An output named by an Identity (tower_0/keypoints): the producer writes it directly. */
           QrTensor *src = qr_graph_tensor (graph, node->inputs[0]);
           QrTensor *dst = qr_graph_tensor (graph, node->outputs[0]);
-          if (src->producer < 0 || src->is_const || is_output (graph, node->inputs[0]))
+          if (src->producer < 0 || src->is_const || qr_graph_is_output (graph, node->inputs[0]))
             continue;
           {
             int consumer;
@@ -539,7 +594,7 @@ push_transpose (QrGraph *graph, int u_id)
   int u_out, mid, perm_id;
   QrNode *t;
 
-  if (u->dead || u->n_outputs != 1 || is_output (graph, u->outputs[0]))
+  if (u->dead || u->n_outputs != 1 || qr_graph_is_output (graph, u->outputs[0]))
     return FALSE;
   u_out = u->outputs[0];
 
@@ -704,7 +759,7 @@ fuse_pads (QrGraph *graph)
       QrNode *next;
 
       if (pad->dead || pad->op != QR_OP_PAD || const_values (graph, pad->inputs[1], pads, 8) != 8
-          || pads[0] || pads[1] || pads[6] || pads[7] || is_output (graph, pad->outputs[0])
+          || pads[0] || pads[1] || pads[6] || pads[7] || qr_graph_is_output (graph, pad->outputs[0])
           || single_consumer (graph, pad->outputs[0], &consumer) != 1)
         continue;
       value = pad->n_inputs > 2 ? qr_graph_tensor (graph, pad->inputs[2])->data[0] : 0.0f;
@@ -754,7 +809,7 @@ fold_scales (QrGraph *graph)
         continue;
       in = qr_graph_tensor (graph, mul->inputs[1 - side]);
       c = qr_graph_tensor (graph, mul->inputs[side]);
-      if (in->producer < 0 || is_output (graph, mul->inputs[1 - side]))
+      if (in->producer < 0 || qr_graph_is_output (graph, mul->inputs[1 - side]))
         continue;
       conv = qr_graph_node (graph, in->producer);
       if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->act != QR_ACT_NONE
@@ -804,7 +859,7 @@ fuse_bias (QrGraph *graph)
         continue;
       in = qr_graph_tensor (graph, add->inputs[1 - side]);
       c = qr_graph_tensor (graph, add->inputs[side]);
-      if (in->producer < 0 || is_output (graph, add->inputs[1 - side]))
+      if (in->producer < 0 || qr_graph_is_output (graph, add->inputs[1 - side]))
         continue;
       conv = qr_graph_node (graph, in->producer);
       if ((conv->op != QR_OP_CONV2D && conv->op != QR_OP_DEPTHWISE) || conv->n_inputs != 2 || conv->act != QR_ACT_NONE
