@@ -562,25 +562,64 @@ typedef struct
   float scale, scale_x, scale_y, pad_x, pad_y;
 } Fit;
 
+/* Where an image goes in the input, for every detector: the size it is resized to, its top-left
+ * corner, and the Fit the decoders use. YOLO: Darknet's letterbox (centred); SSD: stretched;
+ * BlazeFace: fitted and centred; CenterNet and NanoDet: fitted top-left. */
 static void
-letterbox (QrDetector *self, const QrImage *image, float *input, Fit *fit)
+placement (QrDetector *self, const QrImage *image, int *w, int *h, int *x0, int *y0, Fit *fit)
 {
-  int nw = self->input_w, nh = self->input_h, w, h, x0, y0;
-  g_autoptr (QrImage) fitted = NULL;
+  int nw = self->input_w, nh = self->input_h;
 
-  if ((double) nw / image->width < (double) nh / image->height)
+  *x0 = *y0 = 0;
+  if (self->kind == QR_DETECTOR_YOLO)
     {
-      w = nw;
-      h = MAX (1, (int) ((gint64) image->height * nw / image->width));
+      if ((double) nw / image->width < (double) nh / image->height)
+        {
+          *w = nw;
+          *h = MAX (1, (int) ((gint64) image->height * nw / image->width));
+        }
+      else
+        {
+          *h = nh;
+          *w = MAX (1, (int) ((gint64) image->width * nh / image->height));
+        }
+      *x0 = (nw - *w) / 2;
+      *y0 = (nh - *h) / 2;
+    }
+  else if (self->kind == QR_DETECTOR_SSD)
+    {
+      *w = nw;
+      *h = nh;
+    }
+  else if (self->kind == QR_DETECTOR_BLAZEFACE)
+    {
+      float s = MIN ((float) nw / (float) image->width, (float) nh / (float) image->height);
+      *w = CLAMP ((int) lroundf ((float) image->width * s), 1, nw);
+      *h = CLAMP ((int) lroundf ((float) image->height * s), 1, nh);
+      *x0 = (nw - *w) / 2;
+      *y0 = (nh - *h) / 2;
     }
   else
     {
-      h = nh;
-      w = MAX (1, (int) ((gint64) image->width * nh / image->height));
+      int size = self->input_size;
+      float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
+      *w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
+      *h = MAX (1, MIN (size, (int) lroundf ((float) image->height * scale)));
     }
-  x0 = (nw - w) / 2;
-  y0 = (nh - h) / 2;
-  fitted = qr_image_resize (image, w, h);
+  fit->scale = fit->scale_x = (float) *w / (float) image->width;
+  fit->scale_y = (float) *h / (float) image->height;
+  fit->pad_x = (float) *x0;
+  fit->pad_y = (float) *y0;
+}
+
+/* The CPU's input writers, one per value convention (the same as input_format () describes for a
+ * backend that places images itself). */
+static void
+write_unit (QrDetector *self, const QrImage *fitted, int x0, int y0, float *input)
+{
+  int nw = self->input_w, nh = self->input_h, w = fitted->width, h = fitted->height;
+
+  /* YOLO: 0..1, the border 0.5 */
   for (gsize i = 0; i < (gsize) nw * (gsize) nh * 3; i++)
     input[i] = 0.5f;
   for (int y = 0; y < h; y++)
@@ -590,29 +629,14 @@ letterbox (QrDetector *self, const QrImage *image, float *input, Fit *fit)
       for (int k = 0; k < w * 3; k++)
         q[k] = (float) p[k] * (1.0f / 255.0f);
     }
-  fit->scale = fit->scale_x = (float) w / (float) image->width;
-  fit->scale_y = (float) h / (float) image->height;
-  fit->pad_x = (float) x0;
-  fit->pad_y = (float) y0;
 }
 
-/* SSD: the image stretched to the input, −1..1. BlazeFace: fitted and centred (a black border),
- * −1..1, as MediaPipe feeds it. */
 static void
-fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_aspect, Fit *fit)
+write_signed (QrDetector *self, const QrImage *fitted, int x0, int y0, float *input)
 {
-  int nw = self->input_w, nh = self->input_h, w = nw, h = nh, x0 = 0, y0 = 0;
-  g_autoptr (QrImage) fitted = NULL;
+  int nw = self->input_w, nh = self->input_h, w = fitted->width, h = fitted->height;
 
-  if (keep_aspect)
-    {
-      float s = MIN ((float) nw / (float) image->width, (float) nh / (float) image->height);
-      w = CLAMP ((int) lroundf ((float) image->width * s), 1, nw);
-      h = CLAMP ((int) lroundf ((float) image->height * s), 1, nh);
-      x0 = (nw - w) / 2;
-      y0 = (nh - h) / 2;
-    }
-  fitted = qr_image_resize (image, w, h);
+  /* SSD and BlazeFace: −1..1, as MediaPipe feeds them; BlazeFace's border black */
   for (gsize i = 0; i < (gsize) nw * (gsize) nh * 3; i++)
     input[i] = -1.0f;
   for (int y = 0; y < h; y++)
@@ -622,30 +646,12 @@ fit_signed (QrDetector *self, const QrImage *image, float *input, gboolean keep_
       for (int k = 0; k < w * 3; k++)
         q[k] = (float) p[k] / 127.5f - 1.0f;
     }
-  fit->scale = fit->scale_x = (float) w / (float) image->width;
-  fit->scale_y = (float) h / (float) image->height;
-  fit->pad_x = (float) x0;
-  fit->pad_y = (float) y0;
 }
 
 static void
-preprocess (QrDetector *self, const QrImage *image, float *input, Fit *fit)
+write_tfjs (QrDetector *self, const QrImage *fitted, float *input)
 {
-  if (self->kind == QR_DETECTOR_YOLO)
-    {
-      letterbox (self, image, input, fit);
-      return;
-    }
-  if (self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE)
-    {
-      fit_signed (self, image, input, self->kind == QR_DETECTOR_BLAZEFACE, fit);
-      return;
-    }
-  int size = self->input_size;
-  float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
-  int w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
-  int h = MAX (1, MIN (size, (int) lroundf ((float) image->height * scale)));
-  g_autoptr (QrImage) fitted = qr_image_resize (image, w, h);
+  int size = self->input_size, w = fitted->width, h = fitted->height;
   gsize plane = (gsize) size * (gsize) size;
 
   memset (input, 0, plane * 3 * sizeof (float));
@@ -669,9 +675,22 @@ preprocess (QrDetector *self, const QrImage *image, float *input, Fit *fit)
             input[2 * plane + at] = ((float) p[0] - 123.675f) / 58.395f;
           }
       }
-  fit->scale = fit->scale_x = (float) w / (float) image->width;
-  fit->scale_y = (float) h / (float) image->height;
-  fit->pad_x = fit->pad_y = 0;
+}
+
+static void
+preprocess (QrDetector *self, const QrImage *image, float *input, Fit *fit)
+{
+  int w, h, x0, y0;
+  g_autoptr (QrImage) fitted = NULL;
+
+  placement (self, image, &w, &h, &x0, &y0, fit);
+  fitted = qr_image_resize (image, w, h);
+  if (self->kind == QR_DETECTOR_YOLO)
+    write_unit (self, fitted, x0, y0, input);
+  else if (self->kind == QR_DETECTOR_SSD || self->kind == QR_DETECTOR_BLAZEFACE)
+    write_signed (self, fitted, x0, y0, input);
+  else
+    write_tfjs (self, fitted, input);
 }
 
 float
@@ -1048,56 +1067,6 @@ typedef struct
   QrImage *fitted;     /* for a backend that places inputs itself */
   int      x0, y0;
 } BatchItem;
-
-/* The geometry of preprocess () without writing the input: the fitted size, where it goes, and
- * the Fit the decoders use. (For backends that place 8-bit images themselves; the GPU tests hold
- * the two to the same outputs.) */
-static void
-placement (QrDetector *self, const QrImage *image, int *w, int *h, int *x0, int *y0, Fit *fit)
-{
-  int nw = self->input_w, nh = self->input_h;
-
-  *x0 = *y0 = 0;
-  if (self->kind == QR_DETECTOR_YOLO)
-    {
-      if ((double) nw / image->width < (double) nh / image->height)
-        {
-          *w = nw;
-          *h = MAX (1, (int) ((gint64) image->height * nw / image->width));
-        }
-      else
-        {
-          *h = nh;
-          *w = MAX (1, (int) ((gint64) image->width * nh / image->height));
-        }
-      *x0 = (nw - *w) / 2;
-      *y0 = (nh - *h) / 2;
-    }
-  else if (self->kind == QR_DETECTOR_SSD)
-    {
-      *w = nw;
-      *h = nh;
-    }
-  else if (self->kind == QR_DETECTOR_BLAZEFACE)
-    {
-      float s = MIN ((float) nw / (float) image->width, (float) nh / (float) image->height);
-      *w = CLAMP ((int) lroundf ((float) image->width * s), 1, nw);
-      *h = CLAMP ((int) lroundf ((float) image->height * s), 1, nh);
-      *x0 = (nw - *w) / 2;
-      *y0 = (nh - *h) / 2;
-    }
-  else
-    {
-      int size = self->input_size;
-      float scale = MIN ((float) size / (float) image->width, (float) size / (float) image->height);
-      *w = MAX (1, MIN (size, (int) lroundf ((float) image->width * scale)));
-      *h = MAX (1, MIN (size, (int) lroundf ((float) image->height * scale)));
-    }
-  fit->scale = fit->scale_x = (float) *w / (float) image->width;
-  fit->scale_y = (float) *h / (float) image->height;
-  fit->pad_x = (float) *x0;
-  fit->pad_y = (float) *y0;
-}
 
 /* The value each detector wants from a pixel (as preprocess () writes it). */
 static void
