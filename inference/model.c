@@ -138,6 +138,30 @@ plan_on_cuda (QrModel *model, QrPrecision precision, int batch)
 }
 #endif
 
+/* Plans for a new batch size. A GPU too small for it hands the model over to the CPU (said
+ * once), which plans the same batch. */
+static gboolean
+plan_for_batch (QrModel *model, int batch, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (batch == model->batch)
+    return TRUE;
+  if (!model->backend->klass->prepare (model->backend, model->graph, batch, &local))
+    {
+      if (!g_str_has_prefix (model->device, "cuda"))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      say_cpu_fallback (model->graph->source, local->message);
+      model->backend->klass->release (model->backend);
+      return plan_on_cpu (model, batch, error);
+    }
+  model->batch = batch;
+  return TRUE;
+}
+
 QrModel *
 qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_threads, GError **error)
 {
@@ -218,24 +242,8 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
 {
   g_return_val_if_fail (model != NULL && input != NULL && batch > 0, FALSE);
 
-  if (batch != model->batch)
-    {
-      g_autoptr (GError) local = NULL;
-      if (!model->backend->klass->prepare (model->backend, model->graph, batch, &local))
-        {
-          /* A GPU too small for this batch: the CPU takes over (said once). */
-          if (g_str_has_prefix (model->device, "cuda"))
-            {
-              say_cpu_fallback (model->graph->source, local->message);
-              model->backend->klass->release (model->backend);
-              return plan_on_cpu (model, batch, error)
-                     && model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error);
-            }
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      model->batch = batch;
-    }
+  if (!plan_for_batch (model, batch, error))
+    return FALSE;
   return model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error);
 }
 
@@ -291,28 +299,9 @@ qr_model_run_placed (QrModel *model, const guint8 *pixels, gsize n_bytes, const 
 {
   g_return_val_if_fail (model != NULL && pixels != NULL && n > 0, FALSE);
 
-  if (n != model->batch)
-    {
-      g_autoptr (GError) local = NULL;
-      if (!model->backend->klass->prepare (model->backend, model->graph, n, &local))
-        {
-          /* as in qr_model_run: a GPU too small for this batch hands over to the CPU, and the
-           * caller, told so, prepares the inputs itself */
-          if (g_str_has_prefix (model->device, "cuda"))
-            {
-              say_cpu_fallback (model->graph->source, local->message);
-              model->backend->klass->release (model->backend);
-              if (!plan_on_cpu (model, n, error))
-                return FALSE;
-              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: now on the CPU",
-                           model->graph->source);
-              return FALSE;
-            }
-          g_propagate_error (error, g_steal_pointer (&local));
-          return FALSE;
-        }
-      model->batch = n;
-    }
+  if (!plan_for_batch (model, n, error))
+    return FALSE;
+  /* the CPU took over (or never placed inputs): the caller, told so, prepares them itself */
   if (model->backend->klass->run_placed == NULL)
     {
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: the %s backend does not place inputs",
