@@ -276,6 +276,21 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "1 runs"));
 }
 
+/* The demo photos named, copied into dir. */
+static void
+copy_demo_photos (const char *dir, const char *const *names, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[i], NULL);
+      g_autofree char *to = g_build_filename (dir, names[i], NULL);
+      g_autofree char *bytes = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+      test_write_bytes (to, bytes, len);
+    }
+}
+
 static int
 by_image_then_score (gconstpointer a, gconstpointer b)
 {
@@ -301,17 +316,15 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[i], NULL);
-      g_autofree char *to = g_build_filename (f->dir, names[i], NULL);
-      g_autofree char *bytes = NULL;
-      gsize len;
-      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-      test_write_bytes (to, bytes, len);
-      if (i == 0)
-        test_write_bytes (broken, bytes, len / 3);   /* sorts between them: cut short */
-    }
+  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
+  {
+    /* a photo cut short, sorting between the others */
+    g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[0], NULL);
+    g_autofree char *bytes = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+    test_write_bytes (broken, bytes, len / 3);
+  }
   for (int pass = 0; pass < 2; pass++)
     {
       const char *db = pass == 0 ? f->db : db2;
@@ -373,15 +386,7 @@ test_peers_and_review (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[i], NULL);
-      g_autofree char *to = g_build_filename (f->dir, names[i], NULL);
-      g_autofree char *bytes = NULL;
-      gsize len;
-      g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-      test_write_bytes (to, bytes, len);
-    }
+  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet,nanodet,centernet-flip",
                                                              "--db", f->db, "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
   g_clear_pointer (&out, g_free);
