@@ -31,10 +31,57 @@ struct _QrJob
   GError           *error;
 };
 
-/* Every job whose worker runs, for qr_jobs_wait. */
+/* Every worker running, jobs' and others': its cancellable (may be NULL) and who started it (may
+ * be NULL), for qr_jobs_wait and qr_jobs_wait_owner. */
+typedef struct
+{
+  GCancellable *cancellable;
+  gconstpointer owner;
+} Worker;
+
 static GMutex running_lock;
 static GCond running_cond;
-static GPtrArray *running;
+static GArray *running;   /* Worker */
+
+void
+qr_jobs_worker_begin (GCancellable *cancellable, gconstpointer owner)
+{
+  Worker w = { cancellable != NULL ? g_object_ref (cancellable) : NULL, owner };
+
+  g_mutex_lock (&running_lock);
+  if (running == NULL)
+    running = g_array_new (FALSE, FALSE, sizeof (Worker));
+  g_array_append_val (running, w);
+  g_mutex_unlock (&running_lock);
+}
+
+void
+qr_jobs_worker_end (GCancellable *cancellable, gconstpointer owner)
+{
+  g_mutex_lock (&running_lock);
+  for (guint i = 0; i < running->len; i++)
+    {
+      Worker *w = &g_array_index (running, Worker, i);
+      if (w->cancellable == cancellable && w->owner == owner)
+        {
+          g_clear_object (&w->cancellable);
+          g_array_remove_index (running, i);
+          break;
+        }
+    }
+  g_cond_broadcast (&running_cond);
+  g_mutex_unlock (&running_lock);
+}
+
+/* Running workers of owner, or all when any is TRUE; the lock held. */
+static guint
+count_running (gconstpointer owner, gboolean any)
+{
+  guint n = 0;
+  for (guint i = 0; running != NULL && i < running->len; i++)
+    n += any || g_array_index (running, Worker, i).owner == owner;
+  return n;
+}
 
 /* Always queued on the job's context, never run here: g_main_context_invoke would run it in the
  * worker itself whenever the main thread is not iterating at that moment (the worker can then
@@ -148,10 +195,7 @@ worker (gpointer data)
   if (summary != NULL && error != NULL)
     g_clear_error (&job->error);
   queue_on (job->context, deliver_done, qr_job_ref (job), (GDestroyNotify) qr_job_unref);
-  g_mutex_lock (&running_lock);
-  g_ptr_array_remove (running, job);
-  g_cond_broadcast (&running_cond);
-  g_mutex_unlock (&running_lock);
+  qr_jobs_worker_end (job->cancellable, NULL);
   qr_job_unref (job);   /* the worker's reference */
   return NULL;
 }
@@ -176,11 +220,7 @@ qr_job_start (const char *name, QrJobFunc func, gpointer data, GDestroyNotify de
   job->context = g_main_context_ref_thread_default ();
   job->reports = g_array_new (FALSE, FALSE, sizeof (Report));
   g_mutex_init (&job->lock);
-  g_mutex_lock (&running_lock);
-  if (running == NULL)
-    running = g_ptr_array_new ();
-  g_ptr_array_add (running, job);
-  g_mutex_unlock (&running_lock);
+  qr_jobs_worker_begin (job->cancellable, NULL);
   thread = g_thread_new (name, worker, job);
   g_thread_unref (thread);
   return job;
@@ -221,10 +261,25 @@ qr_jobs_wait (gboolean cancel, gint64 timeout_us)
 
   g_mutex_lock (&running_lock);
   for (guint i = 0; cancel && running != NULL && i < running->len; i++)
-    g_cancellable_cancel (((QrJob *) running->pdata[i])->cancellable);
-  while (running != NULL && running->len > 0 && ok)
+    if (g_array_index (running, Worker, i).cancellable != NULL)
+      g_cancellable_cancel (g_array_index (running, Worker, i).cancellable);
+  while (count_running (NULL, TRUE) > 0 && ok)
     ok = g_cond_wait_until (&running_cond, &running_lock, end);
-  ok = running == NULL || running->len == 0;
+  ok = count_running (NULL, TRUE) == 0;
+  g_mutex_unlock (&running_lock);
+  return ok;
+}
+
+gboolean
+qr_jobs_wait_owner (gconstpointer owner, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&running_lock);
+  while (count_running (owner, FALSE) > 0 && ok)
+    ok = g_cond_wait_until (&running_cond, &running_lock, end);
+  ok = count_running (owner, FALSE) == 0;
   g_mutex_unlock (&running_lock);
   return ok;
 }
@@ -234,7 +289,7 @@ qr_jobs_running (void)
 {
   guint n;
   g_mutex_lock (&running_lock);
-  n = running != NULL ? running->len : 0;
+  n = count_running (NULL, TRUE);
   g_mutex_unlock (&running_lock);
   return n;
 }

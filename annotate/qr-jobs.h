@@ -56,12 +56,23 @@ void          qr_job_get_report_counts (QrJob          *job,
 QrJob        *qr_job_ref            (QrJob             *job);
 void          qr_job_unref          (QrJob             *job);
 
+/* A worker started some other way (a GTask) that qr_jobs_wait should also cancel (through
+ * cancellable, which may be NULL) and wait for: begin before it starts, end when it returns,
+ * with the same cancellable and owner (who started it, for qr_jobs_wait_owner). */
+void          qr_jobs_worker_begin  (GCancellable      *cancellable,
+                                     gconstpointer      owner);
+void          qr_jobs_worker_end    (GCancellable      *cancellable,
+                                     gconstpointer      owner);
+/* Waits (at most timeout_us) for the workers owner began; FALSE when some still run. */
+gboolean      qr_jobs_wait_owner    (gconstpointer      owner,
+                                     gint64             timeout_us);
+
 /* Cancels every running job (cancel TRUE) and waits until each worker has returned, at most
  * timeout_us; FALSE when some are still running then. Done callbacks not yet delivered are
  * delivered later by the main context as usual. */
 gboolean      qr_jobs_wait          (gboolean           cancel,
                                      gint64             timeout_us);
-/* Jobs whose worker has not returned yet. */
+/* Workers (jobs' and others') that have not returned yet. */
 guint         qr_jobs_running       (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrJob, qr_job_unref)

@@ -132,6 +132,25 @@ test_wait_cancels (void)
   g_array_unref (b.phases);
 }
 
+/* A worker started elsewhere (the viewer's GTasks) is counted with the jobs: its owner can wait
+ * for it alone, and quitting cancels it. */
+static void
+test_outside_worker (void)
+{
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  int owner, other;
+
+  qr_jobs_worker_begin (cancellable, &owner);
+  g_assert_cmpuint (qr_jobs_running (), ==, 1);
+  g_assert_false (qr_jobs_wait_owner (&owner, 20000));
+  g_assert_true (qr_jobs_wait_owner (&other, 20000));
+  g_assert_false (qr_jobs_wait (TRUE, 20000));
+  g_assert_true (g_cancellable_is_cancelled (cancellable));
+  qr_jobs_worker_end (cancellable, &owner);
+  g_assert_true (qr_jobs_wait_owner (&owner, 20000));
+  g_assert_cmpuint (qr_jobs_running (), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -139,5 +158,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jobs/reports-coalesce-in-order", test_reports_coalesce);
   g_test_add_func ("/jobs/cancel-between-batches", test_cancel);
   g_test_add_func ("/jobs/wait-cancels-every-worker", test_wait_cancels);
+  g_test_add_func ("/jobs/outside-worker-counted", test_outside_worker);
   return g_test_run ();
 }

@@ -609,70 +609,32 @@ action_update_review (GtkWidget *widget, const char *name, GVariant *param)
   start_job_with (QR_WINDOW (widget), run_review_job, _("Updating the review queue…"));
 }
 
-/* Background work still running when a window goes away (or the process exits) must not outlive
- * what it uses: workers are counted, and dispose cancels them and waits for them to return. */
-static GMutex workers_lock;
-static GCond workers_cond;
-static int workers_running;
-static GPtrArray *workers_cancellables;   /* of the running workers, for quitting */
-
+/* The viewer's own workers (the full photo, the heatmap) are GTasks; the scheduler counts them
+ * with the jobs (owned by the window), so that the window going away waits for its own and the
+ * app quitting cancels and waits for every one. */
 static void
 tracked_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   GTaskThreadFunc func = (GTaskThreadFunc) g_object_get_data (G_OBJECT (task), "qr-worker-func");
 
   func (task, source, task_data, cancellable);
-  g_mutex_lock (&workers_lock);
-  workers_running--;
-  if (cancellable != NULL)
-    g_ptr_array_remove (workers_cancellables, cancellable);
-  g_cond_broadcast (&workers_cond);
-  g_mutex_unlock (&workers_lock);
+  qr_jobs_worker_end (cancellable, source);
 }
 
-/* Runs func in a thread, counted (see wait_for_workers). */
 static void
 run_tracked (GTask *task, GTaskThreadFunc func)
 {
-  GCancellable *cancellable = g_task_get_cancellable (task);
-
-  g_mutex_lock (&workers_lock);
-  workers_running++;
-  if (workers_cancellables == NULL)
-    workers_cancellables = g_ptr_array_new_with_free_func (g_object_unref);
-  if (cancellable != NULL)
-    g_ptr_array_add (workers_cancellables, g_object_ref (cancellable));
-  g_mutex_unlock (&workers_lock);
+  qr_jobs_worker_begin (g_task_get_cancellable (task), g_task_get_source_object (task));
   g_object_set_data (G_OBJECT (task), "qr-worker-func", (gpointer) func);
   g_task_run_in_thread (task, tracked_thread);
 }
 
 /* Cancelled work returns within a network node or an image; 30 s is a bound, not an estimate. */
-static void
-wait_for_workers (void)
-{
-  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  g_mutex_lock (&workers_lock);
-  while (workers_running > 0)
-    if (!g_cond_wait_until (&workers_cond, &workers_lock, end))
-      {
-        g_warning ("%d background jobs still running after 30 s", workers_running);
-        break;
-      }
-  g_mutex_unlock (&workers_lock);
-}
-
 void
 qr_window_stop_workers (void)
 {
   if (!qr_jobs_wait (TRUE, 30 * G_USEC_PER_SEC))
-    g_warning ("background jobs still running after 30 s");
-  g_mutex_lock (&workers_lock);
-  for (guint i = 0; workers_cancellables != NULL && i < workers_cancellables->len; i++)
-    g_cancellable_cancel (g_ptr_array_index (workers_cancellables, i));
-  g_mutex_unlock (&workers_lock);
-  wait_for_workers ();
+    g_warning ("%u background jobs still running after 30 s", qr_jobs_running ());
 }
 
 static void
@@ -1743,7 +1705,9 @@ qr_window_dispose (GObject *object)
     g_cancellable_cancel (self->job_cancellable);
   if (self->viewer_cancellable != NULL)
     g_cancellable_cancel (self->viewer_cancellable);
-  wait_for_workers ();
+  /* the viewer's workers (the job, if any, holds a reference and ends before this runs) */
+  if (!qr_jobs_wait_owner (self, 30 * G_USEC_PER_SEC))
+    g_warning ("the viewer's background work still running after 30 s");
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_pointer (&self->detect_only, g_array_unref);
