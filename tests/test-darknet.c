@@ -34,31 +34,13 @@ have_opencv (void)
   return known;
 }
 
-/* Copies cfg into dir as NAME.cfg with the input set to w×h. */
+/* Copies cfg into dir with the input set to w×h and thresh lowered: OpenCV zeroes [region]
+ * scores under it. */
 static char *
 copy_cfg (const char *cfg_name, const char *dir, int w, int h)
 {
   g_autofree char *src = g_build_filename (DARKNET_DIR, cfg_name, NULL);
-  g_autofree char *text = NULL;
-  g_autoptr (GString) out = g_string_new (NULL);
-  g_auto (GStrv) lines = NULL;
-  char *dst = g_build_filename (dir, cfg_name, NULL);
-
-  g_assert_true (g_file_get_contents (src, &text, NULL, NULL));
-  lines = g_strsplit (text, "\n", -1);
-  for (int i = 0; lines[i] != NULL; i++)
-    {
-      if (g_str_has_prefix (lines[i], "width="))
-        g_string_append_printf (out, "width=%d\n", w);
-      else if (g_str_has_prefix (lines[i], "height="))
-        g_string_append_printf (out, "height=%d\n", h);
-      else if (g_str_has_prefix (lines[i], "thresh"))
-        g_string_append (out, "thresh=0.001\n"); /* OpenCV zeroes [region] scores under it */
-      else
-        g_string_append_printf (out, "%s\n", lines[i]);
-    }
-  g_assert_true (g_file_set_contents (dst, out->str, (gssize) out->len, NULL));
-  return dst;
+  return test_copy_darknet_cfg (src, dir, w, h, "0.001");
 }
 
 static char *

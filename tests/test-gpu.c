@@ -74,22 +74,10 @@ static char *
 darknet_model (const char *cfg_name, const char *dir, int w, int h)
 {
   g_autofree char *src = g_build_filename (DARKNET_DIR, cfg_name, NULL);
-  g_autofree char *text = NULL, *weights = NULL, *stem = NULL;
-  g_autoptr (GString) out = g_string_new (NULL);
-  g_auto (GStrv) lines = NULL;
+  g_autofree char *weights = NULL, *stem = NULL;
   g_autoptr (GError) error = NULL;
-  char *dst = g_build_filename (dir, cfg_name, NULL);
+  char *dst = test_copy_darknet_cfg (src, dir, w, h, NULL);
 
-  g_assert_true (g_file_get_contents (src, &text, NULL, NULL));
-  lines = g_strsplit (text, "\n", -1);
-  for (int i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], "width="))
-      g_string_append_printf (out, "width=%d\n", w);
-    else if (g_str_has_prefix (lines[i], "height="))
-      g_string_append_printf (out, "height=%d\n", h);
-    else
-      g_string_append_printf (out, "%s\n", lines[i]);
-  g_assert_true (g_file_set_contents (dst, out->str, (gssize) out->len, NULL));
   stem = g_strndup (dst, strlen (dst) - 4);
   weights = g_strconcat (stem, ".weights", NULL);
   g_assert_true (qr_darknet_write_random_weights (dst, weights, g_str_hash (cfg_name), &error));

@@ -122,3 +122,28 @@ test_mean_abs_diff (const QrImage *a, const QrImage *b)
     sum += abs ((int) a->pixels[i] - (int) b->pixels[i]);
   return sum / (double) n;
 }
+
+char *
+test_copy_darknet_cfg (const char *src, const char *dir, int w, int h, const char *thresh)
+{
+  g_autofree char *text = NULL, *name = g_path_get_basename (src);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_auto (GStrv) lines = NULL;
+  char *dst = g_build_filename (dir, name, NULL);
+
+  g_assert_true (g_file_get_contents (src, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "width="))
+        g_string_append_printf (out, "width=%d\n", w);
+      else if (g_str_has_prefix (lines[i], "height="))
+        g_string_append_printf (out, "height=%d\n", h);
+      else if (thresh != NULL && g_str_has_prefix (lines[i], "thresh"))
+        g_string_append_printf (out, "thresh=%s\n", thresh);
+      else
+        g_string_append_printf (out, "%s\n", lines[i]);
+    }
+  g_assert_true (g_file_set_contents (dst, out->str, (gssize) out->len, NULL));
+  return dst;
+}

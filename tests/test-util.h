@@ -25,6 +25,13 @@ void     test_write_bytes    (const char  *path,
                               const void  *data,
                               gsize        len);
 char    *test_make_tmpdir    (void);
+/* Copies the Darknet cfg at src into dir (same file name) with the input set to w×h and, when
+ * thresh is not NULL, every thresh= line set to it. Returns the copy's path. */
+char    *test_copy_darknet_cfg (const char *src,
+                                const char *dir,
+                                int         w,
+                                int         h,
+                                const char *thresh);
 void     test_remove_tree    (const char  *path);
 /* The mean absolute difference of two same-sized images, per channel value. */
 double   test_mean_abs_diff  (const QrImage *a,
