@@ -221,8 +221,10 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
             else
               known *= (gsize) out.dims[i];
           }
-        /* Converted graphs often say 1 for the batch: scale it to the batch planned for. */
-        if (unknown < 0 && known != total && n > 0 && out.dims[0] == 1 && known * (gsize) batch == total)
+        /* Converted graphs often say 1 for the batch ([1, -1, 80], [1, 3, 13, 13]): where the
+         * input carries the batch planned for, so does the output. */
+        if (n > 0 && values[0] == 1 && batch > 1 && in->rank > 0 && in->dims[0] == batch
+            && (unknown >= 0 || known * (gsize) batch == total))
           out.dims[0] = batch, known *= (gsize) batch;
         if (unknown >= 0)
           {

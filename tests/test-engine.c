@@ -785,9 +785,9 @@ test_centernet_dog (void)
 
 /* Two photos in one batch (and mirrored, the flip peer's way) give what one at a time gives. */
 static void
-test_detect_batch (void)
+test_detect_batch (gconstpointer data)
 {
-  g_autofree char *model_path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, (const char *) data, NULL);
   const char *names[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-dog.jpg" };
   g_autoptr (GError) error = NULL;
   QrImage *images[3] = { NULL, NULL, NULL };
@@ -1024,7 +1024,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
   g_test_add_func ("/engine/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
   g_test_add_func ("/engine/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
-  g_test_add_func ("/engine/detect/batch-equals-one-at-a-time", test_detect_batch);
+  g_test_add_data_func ("/engine/detect/batch-equals-one-at-a-time/centernet", "centernet.json", test_detect_batch);
+  g_test_add_data_func ("/engine/detect/batch-equals-one-at-a-time/nanodet", "nanodet.json", test_detect_batch);
   g_test_add_func ("/engine/export/graph-and-constants", test_export);
   return g_test_run ();
 }
