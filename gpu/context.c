@@ -180,6 +180,34 @@ qr_cuda_release (QrCuda *cuda, void *device_ptr)
     cudaFree (device_ptr);
 }
 
+/* Page-locked host memory: copies to and from it run at the bus's full speed (the outputs of a
+ * batch of 64 CenterNet images are 350 MB). */
+void *
+qr_cuda_alloc_host (QrCuda *cuda, gsize bytes, GError **error)
+{
+  void *ptr = NULL;
+  cudaError_t status;
+
+  cudaSetDevice (cuda->device);
+  status = cudaMallocHost (&ptr, MAX (bytes, 4));
+  if (status != cudaSuccess)
+    {
+      cudaGetLastError ();
+      g_set_error (error, QR_GPU_ERROR, QR_GPU_ERROR_OUT_OF_MEMORY, "%s: could not allocate %.1f MB of page-locked memory: %s",
+                   cuda->name, (double) bytes / 1e6, cudaGetErrorString (status));
+      return NULL;
+    }
+  return ptr;
+}
+
+void
+qr_cuda_release_host (QrCuda *cuda, void *host_ptr)
+{
+  (void) cuda;
+  if (host_ptr != NULL)
+    cudaFreeHost (host_ptr);
+}
+
 gboolean
 qr_cuda_upload (QrCuda *cuda, void *dst, const void *src, gsize bytes, GError **error)
 {

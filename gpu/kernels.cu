@@ -12,6 +12,7 @@ namespace
 {
 
 constexpr int kThreads = 256;
+constexpr int kMeanThreads = 256;   // a power of two: k_mean halves it
 
 unsigned int
 blocks_for (gsize n)
@@ -192,40 +193,82 @@ k_unary (int act, float alpha, const float *x, float *y, gsize n)
 }
 
 /* One thread per output element; out_dims are dims with the reduced ones set to 1. */
+/* Mean over any axes: a block per output value, its threads summing strided parts of the reduced
+ * values, then a fixed-order tree in shared memory (no atomics: every run gives the same bits). */
 __global__ void
 k_mean (const float *x, float *y, Dims4 dims, Dims4 reduced)
 {
-  int od[4];
-  gsize n = 1, count = 1;
+  __shared__ float part[kMeanThreads];
+  int od[4], rd[4];
+  gsize count = 1;
   for (int d = 0; d < 4; d++)
     {
       od[d] = reduced.d[d] ? 1 : dims.d[d];
-      n *= (gsize) od[d];
-      if (reduced.d[d])
-        count *= (gsize) dims.d[d];
+      rd[d] = reduced.d[d] ? dims.d[d] : 1;
+      count *= (gsize) rd[d];
     }
-  GRID_LOOP (i, n)
+  gsize out = blockIdx.x, rest = out;
+  int idx[4];
+  for (int d = 3; d >= 0; d--)
     {
-      int idx[4];
-      gsize rest = i;
+      idx[d] = (int) (rest % (gsize) od[d]);
+      rest /= (gsize) od[d];
+    }
+  float sum = 0.0f;
+  for (gsize j = threadIdx.x; j < count; j += blockDim.x)
+    {
+      int at[4];
+      gsize r = j;
       for (int d = 3; d >= 0; d--)
         {
-          idx[d] = (int) (rest % (gsize) od[d]);
-          rest /= (gsize) od[d];
+          at[d] = reduced.d[d] ? (int) (r % (gsize) rd[d]) : idx[d];
+          if (reduced.d[d])
+            r /= (gsize) rd[d];
         }
-      float sum = 0.0f;
-      int lo[4], hi[4];
-      for (int d = 0; d < 4; d++)
+      sum += x[(((gsize) at[0] * dims.d[1] + at[1]) * dims.d[2] + at[2]) * dims.d[3] + at[3]];
+    }
+  part[threadIdx.x] = sum;
+  __syncthreads ();
+  for (int half = blockDim.x / 2; half > 0; half /= 2)
+    {
+      if ((int) threadIdx.x < half)
+        part[threadIdx.x] += part[threadIdx.x + half];
+      __syncthreads ();
+    }
+  if (threadIdx.x == 0)
+    y[out] = part[0] / (float) count;
+}
+
+/* The common case, NHWC global average pooling (H and W reduced): a block per batch item and 32
+ * channels, 32 × 32 threads, each row of 32 reading 32 consecutive channels (coalesced). */
+__global__ void
+k_mean_spatial (const float *x, float *y, int HW, int C)
+{
+  __shared__ float part[32][33];
+  int c = blockIdx.x * 32 + threadIdx.x, n = blockIdx.y;
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  if (c < C)
+    {
+      const float *base = x + (gsize) n * HW * C + c;
+      int p = threadIdx.y;
+      for (; p + 96 < HW; p += 128)
         {
-          lo[d] = reduced.d[d] ? 0 : idx[d];
-          hi[d] = reduced.d[d] ? dims.d[d] : idx[d] + 1;
+          s0 += base[(gsize) p * C];
+          s1 += base[(gsize) (p + 32) * C];
+          s2 += base[(gsize) (p + 64) * C];
+          s3 += base[(gsize) (p + 96) * C];
         }
-      for (int a = lo[0]; a < hi[0]; a++)
-        for (int b = lo[1]; b < hi[1]; b++)
-          for (int c = lo[2]; c < hi[2]; c++)
-            for (int e = lo[3]; e < hi[3]; e++)
-              sum += x[(((gsize) a * dims.d[1] + b) * dims.d[2] + c) * dims.d[3] + e];
-      y[i] = sum / (float) count;
+      for (; p < HW; p += 32)
+        s0 += base[(gsize) p * C];
+    }
+  part[threadIdx.y][threadIdx.x] = (s0 + s1) + (s2 + s3);
+  __syncthreads ();
+  if (threadIdx.y == 0 && c < C)
+    {
+      float total = 0.0f;
+      for (int k = 0; k < 32; k++)
+        total += part[k][threadIdx.x];
+      y[(gsize) n * C + c] = total / (float) HW;
     }
 }
 
@@ -390,6 +433,43 @@ k_place_input (const guint8 *fitted, int w, int h, int x0, int y0, QrCudaInputFo
     }
 }
 
+/* qr_image_resize on the GPU: the same taps, the same order of sums, no fused multiply-adds
+ * (__fmul_rn / __fadd_rn), so every byte matches the CPU's. */
+__global__ void
+k_resize_rows (const guint8 *src, int sw, int sh, int dw, const int *first, const int *count, const float *weights,
+               int max_taps, float *tmp)
+{
+  gsize n = (gsize) sh * dw * 3;
+  GRID_LOOP (i, n)
+    {
+      int ch = (int) (i % 3), x = (int) ((i / 3) % (gsize) dw), y = (int) (i / 3 / (gsize) dw);
+      const float *w = weights + (gsize) x * max_taps;
+      const guint8 *s = src + ((gsize) y * sw + first[x]) * 3 + ch;
+      float r = 0.0f;
+      for (int k = 0; k < count[x]; k++)
+        r = __fadd_rn (r, __fmul_rn (w[k], (float) s[k * 3]));
+      tmp[i] = r;
+    }
+}
+
+__global__ void
+k_resize_cols (const float *tmp, int dw, int dh, const int *first, const int *count, const float *weights,
+               int max_taps, guint8 *dst)
+{
+  gsize row = (gsize) dw * 3, n = row * dh;
+  GRID_LOOP (i, n)
+    {
+      int y = (int) (i / row);
+      gsize x = i % row;
+      const float *w = weights + (gsize) y * max_taps;
+      float v = 0.0f;
+      for (int k = 0; k < count[y]; k++)
+        v = __fadd_rn (v, __fmul_rn (w[k], tmp[(gsize) (first[y] + k) * row + x]));
+      v = __fadd_rn (v, 0.5f);
+      dst[i] = (guint8) (v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+    }
+}
+
 Dims4
 dims4 (const int d[4])
 {
@@ -496,7 +576,13 @@ qr_cuda_mean (QrCuda *cuda, const float *x, float *y, const int dims[4], const g
       r.d[d] = reduced[d] ? 1 : 0;
       n *= reduced[d] ? 1 : (gsize) dims[d];
     }
-  k_mean<<<blocks_for (n), kThreads, 0, cuda->stream>>> (x, y, dims4 (dims), r);
+  if (!reduced[0] && reduced[1] && reduced[2] && !reduced[3])
+    {
+      dim3 grid ((unsigned) ((dims[3] + 31) / 32), (unsigned) dims[0]), block (32, 32);
+      k_mean_spatial<<<grid, block, 0, cuda->stream>>> (x, y, dims[1] * dims[2], dims[3]);
+      return;
+    }
+  k_mean<<<(unsigned) n, kMeanThreads, 0, cuda->stream>>> (x, y, dims4 (dims), r);
 }
 
 void
@@ -537,6 +623,16 @@ qr_cuda_place_input (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, i
 {
   k_place_input<<<blocks_for ((gsize) format->width * format->height * 3), kThreads, 0, cuda->stream>>> (
     fitted, w, h, x0, y0, *format, dst);
+}
+
+void
+qr_cuda_resize_u8 (QrCuda *cuda, const guint8 *src, int sw, int sh, int dw, int dh, const QrCudaTaps *x,
+                   const QrCudaTaps *y, float *tmp, guint8 *dst)
+{
+  k_resize_rows<<<blocks_for ((gsize) sh * dw * 3), kThreads, 0, cuda->stream>>> (src, sw, sh, dw, x->first, x->count,
+                                                                                  x->weights, x->max_taps, tmp);
+  k_resize_cols<<<blocks_for ((gsize) dh * dw * 3), kThreads, 0, cuda->stream>>> (tmp, dw, dh, y->first, y->count,
+                                                                                  y->weights, y->max_taps, dst);
 }
 
 void

@@ -40,6 +40,9 @@ static const QrCudaApi api = {
   qr_cuda_graph_launch,
   qr_cuda_graph_free,
   qr_cuda_place_input,
+  qr_cuda_alloc_host,
+  qr_cuda_release_host,
+  qr_cuda_resize_u8,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 3
+#define QR_CUDA_API_VERSION 4
 
 typedef struct
 {
@@ -59,6 +59,10 @@ typedef struct
   void       (*graph_free)          (QrCuda *cuda, void *graph);
   void       (*place_input)         (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0,
                                      const QrCudaInputFormat *format, float *dst);
+  void      *(*alloc_host)          (QrCuda *cuda, gsize bytes, GError **error);
+  void       (*release_host)        (QrCuda *cuda, void *host_ptr);
+  void       (*resize_u8)           (QrCuda *cuda, const guint8 *src, int sw, int sh, int dw, int dh,
+                                     const QrCudaTaps *x, const QrCudaTaps *y, float *tmp, guint8 *dst);
 } QrCudaApi;
 
 /* The module's one export. */

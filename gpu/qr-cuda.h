@@ -59,6 +59,12 @@ void       *qr_cuda_alloc          (QrCuda           *cuda,
                                     GError          **error);
 void        qr_cuda_release        (QrCuda           *cuda,
                                     void             *device_ptr);
+/* Page-locked host memory, for the outputs the host reads after each run. */
+void       *qr_cuda_alloc_host     (QrCuda           *cuda,
+                                    gsize             bytes,
+                                    GError          **error);
+void        qr_cuda_release_host   (QrCuda           *cuda,
+                                    void             *host_ptr);
 gboolean    qr_cuda_upload         (QrCuda           *cuda,
                                     void             *dst,
                                     const void       *src,
@@ -200,5 +206,20 @@ typedef struct
  * with its top-left corner at (x0, y0). */
 void qr_cuda_place_input (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0,
                           const QrCudaInputFormat *format, float *dst);
+
+/* One axis of the engine's resize (inference/image-private.h's QrTaps), in device memory. */
+typedef struct
+{
+  const int   *first;
+  const int   *count;
+  const float *weights;
+  int          max_taps;
+} QrCudaTaps;
+
+/* Resizes the sw×sh RGB bytes at src to dw×dh at dst as qr_image_resize does, the same sums in
+ * the same order without fused multiply-adds, so the bytes are the CPU's: rows first into tmp
+ * (sh × dw × 3 floats), then columns, rounded and clamped. */
+void qr_cuda_resize_u8 (QrCuda *cuda, const guint8 *src, int sw, int sh, int dw, int dh, const QrCudaTaps *x,
+                        const QrCudaTaps *y, float *tmp, guint8 *dst);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #define G_LOG_DOMAIN "quorum-engine"
 
 #include "engine-private.h"
+#include "image-private.h"   /* QrTaps: the GPU resizes as the CPU does */
 #include "qr-cuda-api.h"
 #include "qr-gpu.h"   /* its error codes */
 
@@ -29,15 +30,24 @@ typedef struct
   float    **dev;         /* per tensor: its device memory (constants owned here, activations in buffers) */
   gboolean  *owned;       /* per tensor: dev[] is a constant's own allocation */
   float    **host;        /* per tensor: the host copy of a graph output */
+  gboolean  *pinned;      /* per tensor: host[] is page-locked (else plain memory, where that failed) */
   void     **weights;     /* per node: a convolution's weights in cuDNN's layout */
   guint      n_tensors;
   guint      n_nodes;
   int        batch;
   guint      runs;          /* at this batch size */
   void      *graph;         /* the forward pass captured as a CUDA graph, from the second run on */
-  guint8    *staging;       /* 8-bit images on their way into the input */
+  guint8    *staging;       /* 8-bit images on their way into the input, and resized */
   gsize      staging_bytes;
+  guint8    *resize_area;   /* the resize's taps, then its row-pass floats */
+  gsize      resize_bytes;
   gboolean   graph_failed;  /* capture did not work here: eager from now on */
+  /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
+  gboolean   profile;
+  guint      profiled_runs;
+  double     op_us[QR_N_OPS];
+  double    *node_us;       /* per node */
+  QrGraph   *profiled;      /* the graph planned last (borrowed: the model frees it after us) */
 } CudaBackend;
 
 static gboolean
@@ -56,7 +66,12 @@ free_activations (CudaBackend *self)
     {
       if (!self->owned[i])
         self->dev[i] = NULL;
-      g_clear_pointer (&self->host[i], g_free);
+      if (self->pinned[i])
+        api->release_host (self->cuda, self->host[i]);
+      else
+        g_free (self->host[i]);
+      self->host[i] = NULL;
+      self->pinned[i] = FALSE;
     }
 }
 
@@ -167,6 +182,8 @@ upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
   return TRUE;
 }
 
+static void report_profile (CudaBackend *self, QrGraph *graph);
+
 static gboolean
 cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
 {
@@ -174,6 +191,8 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   GError *gpu_error = NULL;
   gsize total = 0;
 
+  if (self->profiled == graph)
+    report_profile (self, graph);   /* before the shapes change to the new batch */
   if (!qr_graph_infer_shapes (graph, batch, error))
     return FALSE;
   if (self->n_tensors == 0)
@@ -183,8 +202,11 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       self->dev = g_new0 (float *, self->n_tensors);
       self->owned = g_new0 (gboolean, self->n_tensors);
       self->host = g_new0 (float *, self->n_tensors);
+      self->pinned = g_new0 (gboolean, self->n_tensors);
       self->weights = g_new0 (void *, self->n_nodes);
+      self->node_us = g_new0 (double, self->n_nodes);
     }
+  self->profiled = graph;
   g_return_val_if_fail (self->n_tensors == graph->tensors->len, FALSE);
   /* a new plan moves every buffer: a captured pass would write to the old ones */
   api->graph_free (self->cuda, self->graph);
@@ -235,8 +257,14 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
     {
       int id = g_array_index (graph->outputs, int, i);
       QrTensor *t = qr_graph_tensor (graph, id);
+      gsize bytes = MAX (qr_shape_size (&t->shape), 1) * sizeof (float);
       if (self->host[id] == NULL)
-        self->host[id] = g_try_new0 (float, MAX (qr_shape_size (&t->shape), 1));
+        {
+          self->host[id] = api->alloc_host (self->cuda, bytes, NULL);
+          self->pinned[id] = self->host[id] != NULL;
+        }
+      if (self->host[id] == NULL)
+        self->host[id] = g_try_malloc0 (bytes);
       if (self->host[id] == NULL)
         {
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for the output %s",
@@ -499,9 +527,64 @@ run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **erro
 }
 
 /* The node walk, eager. */
+/* The profile of the runs since the last plan, as a message: time per op kind and the slowest
+ * nodes, per run. Synchronising after every node adds a launch's latency to each. */
+static void
+report_profile (CudaBackend *self, QrGraph *graph)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autofree guint *order = NULL;
+  double total = 0;
+  guint n = 0;
+
+  if (!self->profile || self->profiled_runs == 0)
+    return;
+  for (int op = 0; op < QR_N_OPS; op++)
+    total += self->op_us[op];
+  g_string_append_printf (text, "%s: profile of %u runs at batch %d on %s (%s): %.3f ms per run\n", graph->source,
+                          self->profiled_runs, self->batch, api->device_name (self->cuda),
+                          api->precision_name (api->get_precision (self->cuda)), total / 1000.0 / self->profiled_runs);
+  for (int op = 0; op < QR_N_OPS; op++)
+    if (self->op_us[op] > 0)
+      g_string_append_printf (text, "  %-12s %8.3f ms (%4.1f%%)\n", qr_op_name ((QrOpType) op),
+                              self->op_us[op] / 1000.0 / self->profiled_runs, 100.0 * self->op_us[op] / total);
+  order = g_new (guint, self->n_nodes);
+  for (guint i = 0; i < self->n_nodes; i++)
+    if (self->node_us[i] > 0)
+      order[n++] = i;
+  for (guint i = 0; i < n && i < 12; i++)   /* the slowest twelve, by selection */
+    {
+      guint best = i;
+      for (guint j = i + 1; j < n; j++)
+        if (self->node_us[order[j]] > self->node_us[order[best]])
+          best = j;
+      guint t = order[i];
+      order[i] = order[best];
+      order[best] = t;
+      QrNode *node = qr_graph_node (graph, (int) order[i]);
+      QrShape *out = &qr_graph_tensor (graph, node->outputs[0])->shape;
+      g_string_append_printf (text, "  slowest: %-40s %-10s %8.3f ms  out [%d %d %d %d]\n", node->name,
+                              qr_op_name (node->op), self->node_us[order[i]] / 1000.0 / self->profiled_runs,
+                              out->dims[0], out->rank > 1 ? out->dims[1] : 0, out->rank > 2 ? out->dims[2] : 0,
+                              out->rank > 3 ? out->dims[3] : 0);
+    }
+  g_message ("%s", text->str);
+  memset (self->op_us, 0, sizeof self->op_us);
+  memset (self->node_us, 0, sizeof (double) * self->n_nodes);
+  self->profiled_runs = 0;
+}
+
 static gboolean
 walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
+  gboolean timed = self->profile && self->node_us != NULL;
+  gint64 before = 0;
+
+  if (timed)
+    {
+      api->sync (self->cuda, NULL);
+      before = g_get_monotonic_time ();
+    }
   for (guint k = 0; k < graph->order->len; k++)
     {
       int id = g_array_index (graph->order, int, k);
@@ -515,14 +598,25 @@ walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
         }
       if (!run_node (self, graph, node, id, error))
         return FALSE;
+      if (timed)
+        {
+          gint64 after;
+          api->sync (self->cuda, NULL);
+          after = g_get_monotonic_time ();
+          self->op_us[node->op] += (double) (after - before);
+          self->node_us[id] += (double) (after - before);
+          before = after;
+        }
     }
+  if (timed)
+    self->profiled_runs++;
   return TRUE;
 }
 
 static gboolean
-graphs_wanted (void)
+graphs_wanted (CudaBackend *self)
 {
-  return g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
+  return !self->profile && g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
 }
 
 /* The first run at a batch size is eager (it proves the plan); the second is captured as a CUDA
@@ -534,7 +628,7 @@ forward (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_da
 {
   GError *local = NULL;
 
-  if (self->graph == NULL && self->runs > 0 && !self->graph_failed && graphs_wanted ())
+  if (self->graph == NULL && self->runs > 0 && !self->graph_failed && graphs_wanted (self))
     {
       if (api->capture_begin (self->cuda, &local))
         {
@@ -589,12 +683,62 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
   return finish_run (self, graph, abort, abort_data, error);
 }
 
-/* The 8-bit images go up as they are (a quarter of the floats' bytes) and one kernel per image
- * places, converts and normalises it into the input. */
+/* Grows one of the backend's device areas to at least `bytes`. */
 static gboolean
-cuda_run_placed (QrBackend *backend, QrGraph *graph, const guint8 *pixels, gsize n_bytes, const QrInputImage *images,
-                 int n, const QrInputFormat *format, int width, int height, QrAbortFunc abort, gpointer abort_data,
-                 GError **error)
+reserve (CudaBackend *self, guint8 **area, gsize *size, gsize bytes, GError **error)
+{
+  guint8 *bigger;
+
+  if (bytes <= *size)
+    return TRUE;
+  bigger = api->alloc (self->cuda, bytes, error);
+  if (bigger == NULL)
+    return FALSE;
+  api->sync (self->cuda, NULL);
+  api->release (self->cuda, *area);
+  *area = bigger;
+  *size = bytes;
+  return TRUE;
+}
+
+#define ALIGN16(x) (((x) + 15) & ~(gsize) 15)
+
+/* One image's taps, packed for upload: x first/count/weights then y's. */
+typedef struct
+{
+  QrTaps     x, y;
+  gsize      at;       /* offset of this image's taps in the packed area */
+  QrCudaTaps dx, dy;   /* where they are on the device */
+} ImageTaps;
+
+static gsize
+taps_bytes (const QrTaps *t, int n)
+{
+  return ALIGN16 ((gsize) n * sizeof (int)) * 2 + ALIGN16 ((gsize) n * (gsize) t->max_taps * sizeof (float));
+}
+
+/* Copies t (n outputs) to host + at and describes where it lands in device memory at dev + at. */
+static gsize
+pack_taps (const QrTaps *t, int n, guint8 *host, const guint8 *dev, gsize at, QrCudaTaps *out)
+{
+  gsize ints = ALIGN16 ((gsize) n * sizeof (int)), floats = (gsize) n * (gsize) t->max_taps * sizeof (float);
+
+  memcpy (host + at, t->first, (gsize) n * sizeof (int));
+  memcpy (host + at + ints, t->count, (gsize) n * sizeof (int));
+  memcpy (host + at + 2 * ints, t->weights, floats);
+  out->first = (const int *) (dev + at);
+  out->count = (const int *) (dev + at + ints);
+  out->weights = (const float *) (dev + at + 2 * ints);
+  out->max_taps = t->max_taps;
+  return at + 2 * ints + ALIGN16 (floats);
+}
+
+/* The 8-bit images go up as they are (decoded, not yet resized: a quarter of the floats' bytes
+ * and none of the CPU's resampling); on the GPU each is resized (the CPU's taps and sums), then
+ * placed, converted and normalised into the input. */
+static gboolean
+cuda_run_placed (QrBackend *backend, QrGraph *graph, const QrInputImage *images, int n, const QrInputFormat *format,
+                 int width, int height, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   CudaBackend *self = (CudaBackend *) backend;
   int in_id = g_array_index (graph->inputs, int, 0);
@@ -602,6 +746,11 @@ cuda_run_placed (QrBackend *backend, QrGraph *graph, const guint8 *pixels, gsize
   gsize per_item = (gsize) width * (gsize) height * 3;
   GError *gpu_error = NULL;
   QrCudaInputFormat f = { width, height, format->nchw, { 0 }, { 0 }, { 0 }, format->fill };
+  g_autofree gsize *src_at = g_new0 (gsize, n), *fit_at = g_new0 (gsize, n);
+  g_autofree ImageTaps *taps = g_new0 (ImageTaps, n);
+  g_autofree guint8 *packed = NULL;
+  gsize total = 0, taps_total = 0, tmp_bytes = 0;
+  gboolean ok = TRUE;
 
   if (self->dev[in_id] == NULL || per_item * (gsize) n != qr_shape_size (&in->shape))
     {
@@ -615,23 +764,67 @@ cuda_run_placed (QrBackend *backend, QrGraph *graph, const guint8 *pixels, gsize
       f.sub[c] = format->sub[c];
       f.div[c] = format->div[c];
     }
-  if (n_bytes > self->staging_bytes)
-    {
-      guint8 *bigger = api->alloc (self->cuda, n_bytes, &gpu_error);
-      if (bigger == NULL)
-        return engine_error (error, gpu_error, graph, NULL);
-      api->sync (self->cuda, NULL);
-      api->release (self->cuda, self->staging);
-      self->staging = bigger;
-      self->staging_bytes = n_bytes;
-    }
-  if (!api->upload (self->cuda, self->staging, pixels, n_bytes, &gpu_error))
-    return engine_error (error, gpu_error, graph, NULL);
+  /* the staging area: each source image, then each resized one */
   for (int b = 0; b < n; b++)
-    api->place_input (self->cuda, self->staging + images[b].offset, images[b].w, images[b].h, images[b].x0,
-                      images[b].y0, &f, self->dev[in_id] + per_item * (gsize) b);
-  if (!api->check (self->cuda, "placing the inputs", &gpu_error))
-    return engine_error (error, gpu_error, graph, NULL);
+    {
+      src_at[b] = total;
+      total += ALIGN16 ((gsize) images[b].src_w * (gsize) images[b].src_h * 3);
+    }
+  for (int b = 0; b < n; b++)
+    {
+      gboolean resize = images[b].src_w != images[b].w || images[b].src_h != images[b].h;
+      fit_at[b] = resize ? total : src_at[b];
+      if (!resize)
+        continue;
+      total += ALIGN16 ((gsize) images[b].w * (gsize) images[b].h * 3);
+      qr_taps_init (&taps[b].x, images[b].src_w, images[b].w);
+      qr_taps_init (&taps[b].y, images[b].src_h, images[b].h);
+      taps[b].at = taps_total;
+      taps_total += taps_bytes (&taps[b].x, images[b].w) + taps_bytes (&taps[b].y, images[b].h);
+      tmp_bytes = MAX (tmp_bytes, (gsize) images[b].src_h * (gsize) images[b].w * 3 * sizeof (float));
+    }
+  if (!reserve (self, &self->staging, &self->staging_bytes, total, &gpu_error)
+      || !reserve (self, &self->resize_area, &self->resize_bytes, ALIGN16 (taps_total) + tmp_bytes, &gpu_error))
+    {
+      ok = engine_error (error, gpu_error, graph, NULL);
+      goto out;
+    }
+  for (int b = 0; b < n && ok; b++)
+    if (!api->upload (self->cuda, self->staging + src_at[b], images[b].pixels,
+                      (gsize) images[b].src_w * (gsize) images[b].src_h * 3, &gpu_error))
+      ok = engine_error (error, gpu_error, graph, NULL);
+  if (ok && taps_total > 0)
+    {
+      packed = g_malloc (taps_total);
+      for (int b = 0; b < n; b++)
+        if (taps[b].x.first != NULL)
+          {
+            gsize at = pack_taps (&taps[b].x, images[b].w, packed, self->resize_area, taps[b].at, &taps[b].dx);
+            pack_taps (&taps[b].y, images[b].h, packed, self->resize_area, at, &taps[b].dy);
+          }
+      if (!api->upload (self->cuda, self->resize_area, packed, taps_total, &gpu_error))
+        ok = engine_error (error, gpu_error, graph, NULL);
+    }
+  for (int b = 0; b < n && ok; b++)
+    {
+      if (taps[b].x.first != NULL)
+        api->resize_u8 (self->cuda, self->staging + src_at[b], images[b].src_w, images[b].src_h, images[b].w,
+                        images[b].h, &taps[b].dx, &taps[b].dy, (float *) (self->resize_area + ALIGN16 (taps_total)),
+                        self->staging + fit_at[b]);
+      api->place_input (self->cuda, self->staging + fit_at[b], images[b].w, images[b].h, images[b].x0, images[b].y0,
+                        &f, self->dev[in_id] + per_item * (gsize) b);
+    }
+  if (ok && !api->check (self->cuda, "placing the inputs", &gpu_error))
+    ok = engine_error (error, gpu_error, graph, NULL);
+out:
+  for (int b = 0; b < n; b++)
+    if (taps[b].x.first != NULL)
+      {
+        qr_taps_clear (&taps[b].x);
+        qr_taps_clear (&taps[b].y);
+      }
+  if (!ok)
+    return FALSE;
   return finish_run (self, graph, abort, abort_data, error);
 }
 
@@ -677,8 +870,11 @@ cuda_release (QrBackend *backend)
 {
   CudaBackend *self = (CudaBackend *) backend;
 
+  if (self->profiled != NULL)
+    report_profile (self, self->profiled);
   api->graph_free (self->cuda, self->graph);
   api->release (self->cuda, self->staging);
+  api->release (self->cuda, self->resize_area);
   if (self->n_tensors > 0)
     {
       free_activations (self);
@@ -691,7 +887,9 @@ cuda_release (QrBackend *backend)
   g_free (self->dev);
   g_free (self->owned);
   g_free (self->host);
+  g_free (self->pinned);
   g_free (self->weights);
+  g_free (self->node_us);
   g_array_unref (self->buffers);
   api->free (self->cuda);
   g_free (self);
@@ -725,6 +923,7 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
   self->parent.klass = &cuda_backend_class;
   self->cuda = cuda;
   self->buffers = g_array_new (FALSE, TRUE, sizeof (DevBuffer));
+  self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;
 }
 

@@ -58,6 +58,13 @@ typedef struct
   const char *boxes;
 } NanodetLevel;
 
+/* Where an image landed in the input: its scale (x and y) and the border before it. Preprocessing
+ * writes only this and the input, so the images of a batch are prepared in parallel. */
+typedef struct
+{
+  float scale, scale_x, scale_y, pad_x, pad_y;
+} Fit;
+
 struct _QrDetector
 {
   QrDetectorKind     kind;
@@ -76,11 +83,13 @@ struct _QrDetector
   int                input_w, input_h;
   float              scale_x, scale_y, pad_x, pad_y;   /* of the last letterbox */
   float             *heat;           /* the finest head's class scores, image part only */
-  int                item;           /* the batch item being decoded */
   float             *batch_input;    /* inputs of a batch of more than one */
   int                batch_capacity;
   int                heat_rows, heat_cols;
   float              heat_to_cell;
+  gint64             prepare_us, network_us, decode_us;   /* of the last detect */
+  Fit                heat_fit;       /* the first item's, for the heatmap */
+  gboolean           heat_stale;     /* YOLO: heat is yet to be made for the last detect */
   /* SSD and BlazeFace */
   GArray            *anchors;        /* QrAnchor */
   char              *boxes_output, *scores_output;
@@ -553,14 +562,16 @@ qr_detector_get_class_name (QrDetector *self, int class_id)
   return qr_coco_class_name (class_id);
 }
 
-/* Darknet's letterbox: the image scaled to fit (integer sizes, as Darknet rounds them), centred,
- * the border 0.5; values 0..1, NHWC, RGB. */
-/* Where an image landed in the input: its scale (x and y) and the border before it. Preprocessing
- * writes only this and the input, so the images of a batch are prepared in parallel. */
+/* What decoding one batch item needs besides the model's outputs: its place in the batch and its
+ * letterbox. Items decode in parallel, each with its own. yolo_heat fills heat. */
 typedef struct
 {
-  float scale, scale_x, scale_y, pad_x, pad_y;
-} Fit;
+  int     item;
+  Fit     fit;
+  float  *heat;
+  int     heat_rows, heat_cols;
+  float   heat_to_cell;
+} Decode;
 
 /* Where an image goes in the input, for every detector: the size it is resized to, its top-left
  * corner, and the Fit the decoders use. YOLO: Darknet's letterbox (centred); SSD: stretched;
@@ -767,24 +778,24 @@ qr_detections_nms_diou (GArray *detections, float iou, float beta)
 
 /* An output of the batch item being decoded (outputs are batch-major). */
 static const float *
-item_output (QrDetector *self, const char *name, int *rank, int *dims)
+item_output (const QrDetector *self, const Decode *dec, const char *name, int *rank, int *dims)
 {
   const float *data = qr_model_get_output (self->model, name, rank, dims);
   gsize per_item = 1;
 
-  if (data == NULL || self->item == 0)
+  if (data == NULL || dec->item == 0)
     return data;
   for (int d = 1; d < *rank; d++)
     per_item *= (gsize) dims[d];
-  return data + per_item * (gsize) self->item;
+  return data + per_item * (gsize) dec->item;
 }
 
 static void
-decode_centernet (QrDetector *self, const QrImage *image, GArray *out)
+decode_centernet (const QrDetector *self, const Decode *dec, GArray *out)
 {
   int rank, hd[4], wd[4];
-  const float *heat = item_output (self, "tower_0/keypoints", &rank, hd);
-  const float *wh = item_output (self, "tower_0/wh", &rank, wd);
+  const float *heat = item_output (self, dec, "tower_0/keypoints", &rank, hd);
+  const float *wh = item_output (self, dec, "tower_0/wh", &rank, wd);
   int H = hd[1], W = hd[2], C = hd[3];
   float stride = (float) self->input_size / (float) W;
 
@@ -813,22 +824,22 @@ decode_centernet (QrDetector *self, const QrImage *image, GArray *out)
           side = wh + ((gsize) y * (gsize) W + (gsize) x) * 4;
           d.class_id = c;
           d.score = v;
-          d.x1 = (stride * (float) x - side[0]) / self->scale;
-          d.y1 = (stride * (float) y - side[1]) / self->scale;
-          d.x2 = (stride * (float) x + side[2]) / self->scale;
-          d.y2 = (stride * (float) y + side[3]) / self->scale;
+          d.x1 = (stride * (float) x - side[0]) / dec->fit.scale;
+          d.y1 = (stride * (float) y - side[1]) / dec->fit.scale;
+          d.x2 = (stride * (float) x + side[2]) / dec->fit.scale;
+          d.y2 = (stride * (float) y + side[3]) / dec->fit.scale;
           g_array_append_val (out, d);
         }
 }
 
 static void
-decode_nanodet (QrDetector *self, const QrImage *image, GArray *out)
+decode_nanodet (const QrDetector *self, const Decode *dec, GArray *out)
 {
   for (int l = 0; l < 3; l++)
     {
       int rank, sd[4], bd[4];
-      const float *scores = item_output (self, self->levels[l].scores, &rank, sd);
-      const float *boxes = item_output (self, self->levels[l].boxes, &rank, bd);
+      const float *scores = item_output (self, dec, self->levels[l].scores, &rank, sd);
+      const float *boxes = item_output (self, dec, self->levels[l].boxes, &rank, bd);
       int cells = sd[1], C = sd[2], bins = bd[2] / 4, side = (int) lround (sqrt ((double) cells));
       float stride = (float) self->levels[l].stride;
 
@@ -865,10 +876,10 @@ decode_nanodet (QrDetector *self, const QrImage *image, GArray *out)
                 continue;
               d.class_id = c;
               d.score = s[c];
-              d.x1 = (cx - dist[0]) / self->scale;
-              d.y1 = (cy - dist[1]) / self->scale;
-              d.x2 = (cx + dist[2]) / self->scale;
-              d.y2 = (cy + dist[3]) / self->scale;
+              d.x1 = (cx - dist[0]) / dec->fit.scale;
+              d.y1 = (cy - dist[1]) / dec->fit.scale;
+              d.x2 = (cx + dist[2]) / dec->fit.scale;
+              d.y2 = (cy + dist[3]) / dec->fit.scale;
               g_array_append_val (out, d);
             }
         }
@@ -881,101 +892,134 @@ sigmoid (float x)
   return 1.0f / (1.0f + expf (-x));
 }
 
-/* Decodes every head (see the top of the file); keeps the finest head's class scores as the
- * heatmap, cut to the part of the letterbox the image covers. */
-static void
-decode_yolo (QrDetector *self, const QrImage *image, GArray *out)
+static float
+cell_objectness (const QrDarknetHead *head, const float *t)
 {
-  float thresh = self->options.score_threshold;
+  return head->new_coords ? t[4] : sigmoid (t[4]);
+}
+
+/* A cell-anchor's class scores (objectness × class probability) into probs. */
+static void
+cell_class_scores (const QrDarknetHead *head, const float *t, float obj, float *probs)
+{
+  int K = head->classes;
+
+  if (head->region)
+    {
+      float max = t[5], sum = 0;
+      for (int c = 1; c < K; c++)
+        max = fmaxf (max, t[5 + c]);
+      for (int c = 0; c < K; c++)
+        sum += probs[c] = expf (t[5 + c] - max);
+      for (int c = 0; c < K; c++)
+        probs[c] = obj * probs[c] / sum;
+    }
+  else if (head->new_coords)
+    for (int c = 0; c < K; c++)
+      probs[c] = obj * t[5 + c];
+  else
+    for (int c = 0; c < K; c++)
+      probs[c] = obj * sigmoid (t[5 + c]);
+}
+
+/* The head with the finest grid: the heatmap's. */
+static int
+finest_head (const QrDetector *self, const Decode *dec)
+{
   int finest = 0, finest_cols = 0;
 
   for (int h = 0; h < self->darknet.n_heads; h++)
     {
       int rank, dims[4];
-      item_output (self, self->darknet.heads[h].output, &rank, dims);
+      item_output (self, dec, self->darknet.heads[h].output, &rank, dims);
       if (dims[2] > finest_cols)
         {
           finest = h;
           finest_cols = dims[2];
         }
     }
+  return finest;
+}
+
+/* The finest head's class scores, max over its anchors, over the grid cells that fall on the
+ * image (not on the letterbox's border): computed when asked for (qr_detector_get_heatmap), as
+ * it costs every cell's every class score, which decoding skips for empty cells. */
+static void
+yolo_heat (const QrDetector *self, Decode *dec)
+{
+  const QrDarknetHead *head = &self->darknet.heads[finest_head (self, dec)];
+  int rank, dims[4];
+  const float *raw = item_output (self, dec, head->output, &rank, dims);
+  int H = dims[1], W = dims[2], C = dims[3], K = head->classes;
+  int c0 = (int) floorf (dec->fit.pad_x * (float) W / (float) self->input_w);
+  int r0 = (int) floorf (dec->fit.pad_y * (float) H / (float) self->input_h);
+  int cols = MAX (1, W - 2 * c0), rows = MAX (1, H - 2 * r0);
+  g_autofree float *probs = g_new (float, K);
+
+  dec->heat = g_new0 (float, (gsize) rows * (gsize) cols * (gsize) K);
+  dec->heat_rows = rows;
+  dec->heat_cols = cols;
+  dec->heat_to_cell = dec->fit.scale_x * (float) W / (float) self->input_w;
+  for (int j = r0; j < r0 + rows && j < H; j++)
+    for (int i = c0; i < c0 + cols && i < W; i++)
+      for (int a = 0; a < head->n_anchors; a++)
+        {
+          const float *t = raw + ((gsize) j * (gsize) W + (gsize) i) * (gsize) C + (gsize) a * (gsize) (5 + K);
+          float *cell = dec->heat + ((gsize) (j - r0) * (gsize) cols + (gsize) (i - c0)) * (gsize) K;
+          cell_class_scores (head, t, cell_objectness (head, t), probs);
+          for (int c = 0; c < K; c++)
+            cell[c] = fmaxf (cell[c], probs[c]);
+        }
+}
+
+/* Decodes every head (see the top of the file). */
+static void
+decode_yolo (const QrDetector *self, Decode *dec, GArray *out)
+{
+  float thresh = self->options.score_threshold;
 
   for (int h = 0; h < self->darknet.n_heads; h++)
     {
       const QrDarknetHead *head = &self->darknet.heads[h];
       int rank, dims[4];
-      const float *raw = item_output (self, head->output, &rank, dims);
+      const float *raw = item_output (self, dec, head->output, &rank, dims);
       int H = dims[1], W = dims[2], C = dims[3], K = head->classes, stride = 5 + K;
       float s = head->scale_x_y;
       g_autofree float *probs = g_new (float, K);
-      float *heat = NULL;
-      int r0 = 0, c0 = 0, rows = H, cols = W;
-
-      if (h == finest)
-        {
-          /* the grid cells that fall on the image, not on the letterbox's border */
-          c0 = (int) floorf (self->pad_x * (float) W / (float) self->input_w);
-          r0 = (int) floorf (self->pad_y * (float) H / (float) self->input_h);
-          cols = MAX (1, W - 2 * c0);
-          rows = MAX (1, H - 2 * r0);
-          g_free (self->heat);
-          self->heat = heat = g_new0 (float, (gsize) rows * (gsize) cols * (gsize) K);
-          self->heat_rows = rows;
-          self->heat_cols = cols;
-          self->heat_to_cell = self->scale_x * (float) W / (float) self->input_w;
-        }
 
       for (int j = 0; j < H; j++)
         for (int i = 0; i < W; i++)
           for (int a = 0; a < head->n_anchors; a++)
             {
               const float *t = raw + ((gsize) j * (gsize) W + (gsize) i) * (gsize) C + (gsize) a * (gsize) stride;
-              float obj, bx, by, bw, bh;
               float aw = head->anchors[2 * a], ah = head->anchors[2 * a + 1];
+              float obj = cell_objectness (head, t), bx, by, bw, bh;
 
+              /* most cells hold nothing: their class scores are left to the heatmap */
+              if (obj <= thresh)
+                continue;
               if (head->region)
                 {
-                  float max = t[5], sum = 0;
-                  obj = sigmoid (t[4]);
                   bx = ((float) i + sigmoid (t[0])) / (float) W;
                   by = ((float) j + sigmoid (t[1])) / (float) H;
                   bw = expf (t[2]) * aw / (float) W;
                   bh = expf (t[3]) * ah / (float) H;
-                  for (int c = 1; c < K; c++)
-                    max = fmaxf (max, t[5 + c]);
-                  for (int c = 0; c < K; c++)
-                    sum += probs[c] = expf (t[5 + c] - max);
-                  for (int c = 0; c < K; c++)
-                    probs[c] = obj * probs[c] / sum;
                 }
               else if (head->new_coords)
                 {
-                  obj = t[4];
                   bx = ((float) i + t[0] * s - 0.5f * (s - 1.0f)) / (float) W;
                   by = ((float) j + t[1] * s - 0.5f * (s - 1.0f)) / (float) H;
                   bw = t[2] * t[2] * 4.0f * aw / (float) self->input_w;
                   bh = t[3] * t[3] * 4.0f * ah / (float) self->input_h;
-                  for (int c = 0; c < K; c++)
-                    probs[c] = obj * t[5 + c];
                 }
               else
                 {
-                  obj = sigmoid (t[4]);
                   bx = ((float) i + sigmoid (t[0]) * s - 0.5f * (s - 1.0f)) / (float) W;
                   by = ((float) j + sigmoid (t[1]) * s - 0.5f * (s - 1.0f)) / (float) H;
                   bw = expf (t[2]) * aw / (float) self->input_w;
                   bh = expf (t[3]) * ah / (float) self->input_h;
-                  for (int c = 0; c < K; c++)
-                    probs[c] = obj * sigmoid (t[5 + c]);
                 }
-              if (heat != NULL && j >= r0 && j < r0 + rows && i >= c0 && i < c0 + cols)
-                {
-                  float *cell = heat + ((gsize) (j - r0) * (gsize) cols + (gsize) (i - c0)) * (gsize) K;
-                  for (int c = 0; c < K; c++)
-                    cell[c] = fmaxf (cell[c], probs[c]);
-                }
-              if (obj <= thresh)
-                continue;
+              cell_class_scores (head, t, obj, probs);
               bx *= (float) self->input_w;
               by *= (float) self->input_h;
               bw *= (float) self->input_w;
@@ -987,30 +1031,27 @@ decode_yolo (QrDetector *self, const QrImage *image, GArray *out)
                     continue;
                   d.class_id = c;
                   d.score = probs[c];
-                  d.x1 = (bx - bw / 2 - self->pad_x) / self->scale_x;
-                  d.x2 = (bx + bw / 2 - self->pad_x) / self->scale_x;
-                  d.y1 = (by - bh / 2 - self->pad_y) / self->scale_y;
-                  d.y2 = (by + bh / 2 - self->pad_y) / self->scale_y;
+                  d.x1 = (bx - bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+                  d.x2 = (bx + bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+                  d.y1 = (by - bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
+                  d.y2 = (by + bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
                   g_array_append_val (out, d);
                 }
             }
     }
-  (void) image;
 }
 
 /* SSD and BlazeFace: anchors plus offsets (see the top of the file). */
 static void
-decode_anchors (QrDetector *self, GArray *out)
+decode_anchors (const QrDetector *self, const Decode *dec, GArray *out)
 {
   int rank, bd[4], sd[4];
-  const float *boxes = item_output (self, self->boxes_output, &rank, bd);
-  const float *scores = item_output (self, self->scores_output, &rank, sd);
+  const float *boxes = item_output (self, dec, self->boxes_output, &rank, bd);
+  const float *scores = item_output (self, dec, self->scores_output, &rank, sd);
   gboolean face = self->kind == QR_DETECTOR_BLAZEFACE;
   int first = face ? 0 : 1, K = sd[2];
   float in_w = (float) self->input_w, in_h = (float) self->input_h;
 
-  g_free (self->heat);
-  self->heat = NULL;
   for (guint i = 0; i < self->anchors->len; i++)
     {
       const QrAnchor *a = &g_array_index (self->anchors, QrAnchor, i);
@@ -1040,10 +1081,10 @@ decode_anchors (QrDetector *self, GArray *out)
             continue;
           d.class_id = c - first;
           d.score = score;
-          d.x1 = ((cx - w / 2) * in_w - self->pad_x) / self->scale_x;
-          d.x2 = ((cx + w / 2) * in_w - self->pad_x) / self->scale_x;
-          d.y1 = ((cy - h / 2) * in_h - self->pad_y) / self->scale_y;
-          d.y2 = ((cy + h / 2) * in_h - self->pad_y) / self->scale_y;
+          d.x1 = ((cx - w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
+          d.x2 = ((cx + w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
+          d.y1 = ((cy - h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
+          d.y2 = ((cy + h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
           g_array_append_val (out, d);
         }
     }
@@ -1085,61 +1126,59 @@ input_format (QrDetector *self, QrInputFormat *f)
                                                                                 : plain;
 }
 
-/* The batch through a backend that places 8-bit images itself: resize here (in parallel), the
- * rest there. FALSE with error as qr_model_run_placed; items' Fits are filled. */
+/* Whether the GPU resizes too (the default; QUORUM_GPU_RESIZE=0 resizes on the CPU, to compare). */
 static gboolean
-run_placed (QrDetector *self, const QrImage *const *images, int n, BatchItem *items, QrAbortFunc abort,
-            gpointer abort_data, GError **error)
+resize_on_device (void)
+{
+  return g_strcmp0 (g_getenv ("QUORUM_GPU_RESIZE"), "0") != 0;
+}
+
+/* The batch through a backend that places 8-bit images itself: the decoded images go as they
+ * are (resized there, as qr_image_resize would) or resized here in parallel. FALSE with error as
+ * qr_model_run_placed; items' Fits are filled. */
+static gboolean
+run_placed (QrDetector *self, const QrImage *const *images, int n, BatchItem *items, gint64 *prepared,
+            QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   g_autofree QrInputImage *placed = g_new0 (QrInputImage, n);
-  g_autofree guint8 *pixels = NULL;
-  gsize total = 0;
+  gboolean on_device = resize_on_device ();
   QrInputFormat format;
 
-#pragma omp parallel for schedule(dynamic) if (n > 1)
+#pragma omp parallel for schedule(dynamic) if (n > 1 && !on_device)
   for (int b = 0; b < n; b++)
     {
       const QrImage *image = items[b].mirrored ? items[b].mirrored : images[b];
+      const QrImage *source = image;
       int w, h;
       placement (self, image, &w, &h, &items[b].x0, &items[b].y0, &items[b].fit);
-      items[b].fitted = qr_image_resize (image, w, h);
-    }
-  for (int b = 0; b < n; b++)
-    {
-      placed[b].offset = total;
-      placed[b].w = items[b].fitted->width;
-      placed[b].h = items[b].fitted->height;
+      if (!on_device)
+        source = items[b].fitted = qr_image_resize (image, w, h);
+      placed[b].pixels = source->pixels;
+      placed[b].src_w = source->width;
+      placed[b].src_h = source->height;
+      placed[b].w = w;
+      placed[b].h = h;
       placed[b].x0 = items[b].x0;
       placed[b].y0 = items[b].y0;
-      total += (gsize) placed[b].w * (gsize) placed[b].h * 3;
     }
-  pixels = g_try_malloc (MAX (total, 1));
-  if (pixels == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: not enough memory for a batch of %d", self->name,
-                   n);
-      return FALSE;
-    }
-  for (int b = 0; b < n; b++)
-    memcpy (pixels + placed[b].offset, items[b].fitted->pixels, (gsize) placed[b].w * (gsize) placed[b].h * 3);
   input_format (self, &format);
-  return qr_model_run_placed (self->model, pixels, total, placed, n, &format, self->input_w, self->input_h, abort,
-                              abort_data, error);
+  *prepared = g_get_monotonic_time ();
+  return qr_model_run_placed (self->model, placed, n, &format, self->input_w, self->input_h, abort, abort_data, error);
 }
 
 static GArray *
-decode_item (QrDetector *self, const QrImage *image, gboolean mirrored)
+decode_item (const QrDetector *self, Decode *dec, const QrImage *image, gboolean mirrored)
 {
   GArray *detections = g_array_new (FALSE, FALSE, sizeof (QrDetection));
 
   if (self->kind == QR_DETECTOR_CENTERNET)
-    decode_centernet (self, image, detections);
+    decode_centernet (self, dec, detections);
   else if (self->kind == QR_DETECTOR_NANODET)
-    decode_nanodet (self, image, detections);
+    decode_nanodet (self, dec, detections);
   else if (self->kind == QR_DETECTOR_YOLO)
-    decode_yolo (self, image, detections);
+    decode_yolo (self, dec, detections);
   else
-    decode_anchors (self, detections);
+    decode_anchors (self, dec, detections);
   if (self->kind == QR_DETECTOR_YOLO && self->darknet.heads[0].nms == QR_DARKNET_NMS_DIOU)
     qr_detections_nms_diou (detections, self->options.nms_iou, self->darknet.heads[0].beta_nms);
   else if (self->kind == QR_DETECTOR_BLAZEFACE)
@@ -1173,6 +1212,7 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
   g_autofree BatchItem *items = g_new0 (BatchItem, MAX (n, 1));
   GPtrArray *results = NULL;
   float *input = self->input;
+  gint64 start = g_get_monotonic_time (), prepared = start;
   gboolean ran;
 
   g_return_val_if_fail (n >= 1, NULL);
@@ -1199,7 +1239,7 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
   if (qr_model_can_place_input (self->model))
     {
       g_autoptr (GError) local = NULL;
-      ran = run_placed (self, images, n, items, abort, abort_data, &local);
+      ran = run_placed (self, images, n, items, &prepared, abort, abort_data, &local);
       /* handed over to the CPU mid-way (a batch too big for the GPU): prepare the inputs here */
       if (!ran && !(g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED)
                     && !qr_model_can_place_input (self->model)))
@@ -1215,31 +1255,39 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
       for (int b = 0; b < n; b++)
         preprocess (self, items[b].mirrored ? items[b].mirrored : images[b], input + per_image * (gsize) b,
                     &items[b].fit);
+      prepared = g_get_monotonic_time ();
       ran = qr_model_run (self->model, input, n, abort, abort_data, error);
     }
   if (ran)
     {
+      g_autofree Decode *decs = g_new0 (Decode, n);
+      g_autofree GArray **found = g_new0 (GArray *, n);
+      gint64 decoding = g_get_monotonic_time ();
+
+      /* items decode in parallel; the first keeps its heatmap */
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+      for (int b = 0; b < n; b++)
+        {
+          decs[b].item = b;
+          decs[b].fit = items[b].fit;
+          found[b] = decode_item (self, &decs[b], items[b].mirrored ? items[b].mirrored : images[b],
+                                  items[b].mirrored != NULL);
+        }
       results = g_ptr_array_new_full ((guint) n, (GDestroyNotify) g_array_unref);
-      /* The last item decoded leaves its heatmap: decode item 0 last. */
-      for (int b = n - 1; b >= 0; b--)
-        {
-          self->item = b;
-          self->scale = items[b].fit.scale;
-          self->scale_x = items[b].fit.scale_x;
-          self->scale_y = items[b].fit.scale_y;
-          self->pad_x = items[b].fit.pad_x;
-          self->pad_y = items[b].fit.pad_y;
-          g_ptr_array_add (results, decode_item (self, items[b].mirrored ? items[b].mirrored : images[b],
-                                                 items[b].mirrored != NULL));
-        }
-      self->item = 0;
-      /* added last-first: put them back in order */
-      for (guint i = 0; i < results->len / 2; i++)
-        {
-          gpointer t = results->pdata[i];
-          results->pdata[i] = results->pdata[results->len - 1 - i];
-          results->pdata[results->len - 1 - i] = t;
-        }
+      for (int b = 0; b < n; b++)
+        g_ptr_array_add (results, found[b]);
+      self->scale = items[0].fit.scale;
+      self->scale_x = items[0].fit.scale_x;
+      self->scale_y = items[0].fit.scale_y;
+      self->pad_x = items[0].fit.pad_x;
+      self->pad_y = items[0].fit.pad_y;
+      /* YOLO's heatmap is the first item's, made when asked for */
+      g_clear_pointer (&self->heat, g_free);
+      self->heat_fit = items[0].fit;
+      self->heat_stale = self->kind == QR_DETECTOR_YOLO;
+      self->prepare_us = prepared - start;
+      self->network_us = decoding - prepared;
+      self->decode_us = g_get_monotonic_time () - decoding;
     }
 out:
   for (int b = 0; b < n; b++)
@@ -1260,6 +1308,14 @@ qr_detector_detect (QrDetector *self, const QrImage *image, QrAbortFunc abort, g
   return g_array_ref (g_ptr_array_index (results, 0));
 }
 
+void
+qr_detector_get_timings (QrDetector *self, double *prepare_ms, double *network_ms, double *decode_ms)
+{
+  *prepare_ms = (double) self->prepare_us / 1000.0;
+  *network_ms = (double) self->network_us / 1000.0;
+  *decode_ms = (double) self->decode_us / 1000.0;
+}
+
 const float *
 qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, float *image_to_cell)
 {
@@ -1275,6 +1331,17 @@ qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, f
     }
   if (self->kind == QR_DETECTOR_YOLO)
     {
+      if (self->heat_stale)
+        {
+          Decode dec = { 0 };
+          dec.fit = self->heat_fit;
+          yolo_heat (self, &dec);
+          self->heat = dec.heat;
+          self->heat_rows = dec.heat_rows;
+          self->heat_cols = dec.heat_cols;
+          self->heat_to_cell = dec.heat_to_cell;
+          self->heat_stale = FALSE;
+        }
       *rows = self->heat_rows;
       *cols = self->heat_cols;
       *classes = self->n_classes;

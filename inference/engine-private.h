@@ -40,6 +40,10 @@ typedef enum
   QR_OP_CAST,            /* a no-op for float-held values */
   QR_OP_UNSUPPORTED,     /* imported, but an error if the outputs need it */
 } QrOpType;
+#define QR_N_OPS (QR_OP_UNSUPPORTED + 1)
+
+/* "conv2d", "depthwise", …: the op's name in exported graphs and profiles. */
+const char *qr_op_name (QrOpType op);
 
 typedef enum
 {
@@ -210,9 +214,9 @@ typedef struct
   const float *(*output)   (QrBackend *self, QrGraph *graph, int tensor);
   void      (*release)     (QrBackend *self);
   /* optional: inputs placed by the backend from 8-bit images (qr-engine.h) */
-  gboolean  (*run_placed)  (QrBackend *self, QrGraph *graph, const guint8 *pixels, gsize n_bytes,
-                            const QrInputImage *images, int n, const QrInputFormat *format, int width, int height,
-                            QrAbortFunc abort, gpointer abort_data, GError **error);
+  gboolean  (*run_placed)  (QrBackend *self, QrGraph *graph, const QrInputImage *images, int n,
+                            const QrInputFormat *format, int width, int height, QrAbortFunc abort,
+                            gpointer abort_data, GError **error);
 } QrBackendClass;
 
 struct _QrBackend

@@ -10,8 +10,8 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
-static const char *
-op_name (QrOpType op)
+const char *
+qr_op_name (QrOpType op)
 {
   static const char *const names[] = {
     [QR_OP_INPUT] = "input", [QR_OP_CONST] = "const", [QR_OP_CONV2D] = "conv2d", [QR_OP_DEPTHWISE] = "depthwise",
@@ -111,7 +111,7 @@ export_graph (QrGraph *graph, const char *json_path, const char *bin_path, GErro
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, node->name);
       json_builder_set_member_name (b, "op");
-      json_builder_add_string_value (b, op_name (node->op));
+      json_builder_add_string_value (b, qr_op_name (node->op));
       add_tensor_list (b, graph, "inputs", node->inputs, node->n_inputs);
       add_tensor_list (b, graph, "outputs", node->outputs, node->n_outputs);
       json_builder_set_member_name (b, "act");

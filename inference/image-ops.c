@@ -3,7 +3,7 @@
  * thumbnails do not alias, and bilinear (half-pixel centres) when enlarging. */
 #define G_LOG_DOMAIN "quorum-image"
 
-#include "qr-image.h"
+#include "image-private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,24 +46,16 @@ qr_image_orient (const QrImage *image,
   return out;
 }
 
-typedef struct
-{
-  int    *first;   /* first source index per output index */
-  int    *count;   /* taps per output index */
-  float  *weights; /* max_taps per output index */
-  int     max_taps;
-} Taps;
-
-static void
-taps_clear (Taps *taps)
+void
+qr_taps_clear (QrTaps *taps)
 {
   g_free (taps->first);
   g_free (taps->count);
   g_free (taps->weights);
 }
 
-static void
-taps_init (Taps *taps, int src, int dst)
+void
+qr_taps_init (QrTaps *taps, int src, int dst)
 {
   double scale = (double) src / dst;
 
@@ -108,14 +100,14 @@ qr_image_resize (const QrImage *image,
                  int            width,
                  int            height)
 {
-  Taps tx, ty;
+  QrTaps tx, ty;
   float *tmp;
   QrImage *out;
 
   g_return_val_if_fail (image != NULL && width > 0 && height > 0, NULL);
 
-  taps_init (&tx, image->width, width);
-  taps_init (&ty, image->height, height);
+  qr_taps_init (&tx, image->width, width);
+  qr_taps_init (&ty, image->height, height);
   tmp = g_new (float, (gsize) image->height * (gsize) width * 3);
 
   for (int y = 0; y < image->height; y++)
@@ -155,8 +147,8 @@ qr_image_resize (const QrImage *image,
     }
 
   g_free (tmp);
-  taps_clear (&tx);
-  taps_clear (&ty);
+  qr_taps_clear (&tx);
+  qr_taps_clear (&ty);
   return out;
 }
 

@@ -8,10 +8,10 @@
 #include "qr-cuda-api.h"
 #endif
 
-/* AUTO means the GPU when one is usable only once the CUDA backend has passed its tests on a GPU
- * (tests/test-gpu.c, run on the GPU machine: ../shared/device/README.md). Until then AUTO is the
- * CPU and the GPU is asked for by name (--device cuda). */
-#define QR_AUTO_PICKS_CUDA 0
+/* AUTO means the GPU where one is usable (the CUDA backend has passed tests/test-gpu.c on an H100:
+ * ../shared/device/README.md), the CPU elsewhere, without a word: only a device asked for by
+ * name and not had is worth a message. 0 here makes AUTO the CPU everywhere. */
+#define QR_AUTO_PICKS_CUDA 1
 
 struct _QrModel
 {
@@ -183,7 +183,7 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
             precision = p;
         }
       else
-        device = QR_AUTO_PICKS_CUDA ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
+        device = QR_AUTO_PICKS_CUDA && qr_engine_cuda_device_count () > 0 ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
     }
   if (device == QR_DEVICE_CUDA)
     {
@@ -293,11 +293,10 @@ qr_model_can_place_input (QrModel *model)
 }
 
 gboolean
-qr_model_run_placed (QrModel *model, const guint8 *pixels, gsize n_bytes, const QrInputImage *images, int n,
-                     const QrInputFormat *format, int width, int height, QrAbortFunc abort, gpointer abort_data,
-                     GError **error)
+qr_model_run_placed (QrModel *model, const QrInputImage *images, int n, const QrInputFormat *format, int width,
+                     int height, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
-  g_return_val_if_fail (model != NULL && pixels != NULL && n > 0, FALSE);
+  g_return_val_if_fail (model != NULL && images != NULL && n > 0, FALSE);
 
   if (!plan_for_batch (model, n, error))
     return FALSE;
@@ -308,6 +307,6 @@ qr_model_run_placed (QrModel *model, const guint8 *pixels, gsize n_bytes, const 
                    model->graph->source, model->backend->klass->name);
       return FALSE;
     }
-  return model->backend->klass->run_placed (model->backend, model->graph, pixels, n_bytes, images, n, format, width,
-                                            height, abort, abort_data, error);
+  return model->backend->klass->run_placed (model->backend, model->graph, images, n, format, width, height, abort,
+                                            abort_data, error);
 }

@@ -82,6 +82,12 @@ GPtrArray    *qr_detector_detect_batch     (QrDetector               *self,
                                             QrAbortFunc               abort,
                                             gpointer                  abort_data,
                                             GError                  **error);
+/* Where the last detect's time went, in ms: preparing the inputs on the CPU (resizing, and on
+ * the CPU backend converting), the network (upload, run, download) and decoding (+ NMS). */
+void          qr_detector_get_timings      (QrDetector               *self,
+                                            double                   *prepare_ms,
+                                            double                   *network_ms,
+                                            double                   *decode_ms);
 /* After a detect: the class-score heatmap (rows × cols × classes, scores in 0..1) and the scale
  * from image pixels to heatmap cells. NanoDet gives its stride-8 map. */
 const float  *qr_detector_get_heatmap      (QrDetector               *self,

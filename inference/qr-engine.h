@@ -103,13 +103,15 @@ gboolean    qr_model_export         (QrModel            *model,
                                      const char         *json_path,
                                      const char         *bin_path,
                                      GError            **error);
-/* Preprocessing on the device: 8-bit images, already resized, placed into the input and turned
- * into its values by the backend (one kernel per image on CUDA). An image is w×h RGB bytes at
- * offset in the pixel buffer, its top-left corner at (x0, y0) of its input item. */
+/* Preprocessing on the device: 8-bit images resized (where src_w × src_h is not w × h), placed
+ * into the input and turned into its values by the backend (CUDA: two kernels to resize, the
+ * same bytes as qr_image_resize, one to place). An image is src_w × src_h RGB bytes at pixels,
+ * resized to w × h, its top-left corner at (x0, y0) of its input item. */
 typedef struct
 {
-  gsize offset;
-  int   w, h, x0, y0;
+  const guint8 *pixels;
+  int           src_w, src_h;
+  int           w, h, x0, y0;
 } QrInputImage;
 
 /* How pixels become input values: value = (pixel[perm[c]] − sub[c]) / div[c]; fill outside. */
@@ -125,8 +127,6 @@ typedef struct
 gboolean    qr_model_can_place_input (QrModel           *model);
 /* A run of n images placed as described; the input item is width × height. */
 gboolean    qr_model_run_placed     (QrModel            *model,
-                                     const guint8       *pixels,
-                                     gsize               n_bytes,
                                      const QrInputImage *images,
                                      int                 n,
                                      const QrInputFormat *format,

@@ -427,6 +427,75 @@ test_letterbox (void)
   test_remove_tree (tmp);
 }
 
+static float
+sigmoidf (float x)
+{
+  return 1.0f / (1.0f + expf (-x));
+}
+
+/* The heatmap (made only when asked for) is the finest head's objectness × class score, max over
+ * its anchors, over the grid cells on the image: worked out here from the raw output; after a
+ * batch it is the first image's. */
+static void
+test_heatmap (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *cfg = write_cfg (tmp, tiny_cfg);
+  g_autofree char *weights = g_build_filename (tmp, "bad.weights", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (QrImage) image = test_gradient_image (64, 32, 3), other = test_gradient_image (40, 40, 5);
+  g_autoptr (GArray) found = NULL;
+  g_autoptr (GPtrArray) batch = NULL;
+  g_autofree float *expected = NULL;
+  const QrImage *both[2];
+  const float *heat, *raw;
+  int rows, cols, classes, rank, dims[4];
+  float to_cell;
+  QrModel *model;
+
+  g_assert_true (qr_darknet_write_random_weights (cfg, weights, 7, &error));
+  detector = qr_detector_load (weights, NULL, &error);
+  g_assert_no_error (error);
+  found = qr_detector_detect (detector, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  model = qr_detector_get_model (detector);
+  raw = qr_model_get_output (model, qr_model_get_output_name (model, 0), &rank, dims);
+  g_assert_cmpint (dims[1], ==, 16);
+  g_assert_cmpint (dims[3], ==, 255);
+  /* 64×32 → 32×16 letterboxed with 8 rows above and below: grid rows 4..11 are the image's */
+  expected = g_new0 (float, 8 * 16 * 80);
+  for (int r = 0; r < 8; r++)
+    for (int c = 0; c < 16; c++)
+      for (int a = 0; a < 3; a++)
+        {
+          const float *t = raw + ((gsize) (r + 4) * 16 + (gsize) c) * 255 + (gsize) a * 85;
+          for (int k = 0; k < 80; k++)
+            {
+              float *e = &expected[((gsize) r * 16 + (gsize) c) * 80 + (gsize) k];
+              *e = fmaxf (*e, sigmoidf (t[4]) * sigmoidf (t[5 + k]));
+            }
+        }
+  heat = qr_detector_get_heatmap (detector, &rows, &cols, &classes, &to_cell);
+  g_assert_nonnull (heat);
+  g_assert_cmpint (rows, ==, 8);
+  g_assert_cmpint (cols, ==, 16);
+  g_assert_cmpint (classes, ==, 80);
+  g_assert_cmpfloat_with_epsilon (to_cell, 0.25, 1e-6);   /* 64 image pixels → 16 cells */
+  for (int i = 0; i < 8 * 16 * 80; i++)
+    g_assert_cmpfloat_with_epsilon (heat[i], expected[i], 1e-6);
+
+  both[0] = image;
+  both[1] = other;
+  batch = qr_detector_detect_batch (detector, both, 2, NULL, NULL, &error);
+  g_assert_no_error (error);
+  heat = qr_detector_get_heatmap (detector, &rows, &cols, &classes, &to_cell);
+  g_assert_cmpint (rows, ==, 8);
+  for (int i = 0; i < 8 * 16 * 80; i++)
+    g_assert_cmpfloat_with_epsilon (heat[i], expected[i], 1e-6);
+  test_remove_tree (tmp);
+}
+
 /* DIoU NMS against numbers worked by hand. */
 static void
 test_diou_nms (void)
@@ -475,5 +544,6 @@ main (int argc, char **argv)
   g_test_add_func ("/darknet/letterbox", test_letterbox);
   g_test_add_func ("/darknet/damaged-cfgs", test_damaged_cfgs);
   g_test_add_func ("/darknet/diou-nms", test_diou_nms);
+  g_test_add_func ("/darknet/heatmap", test_heatmap);
   return g_test_run ();
 }

@@ -86,7 +86,7 @@ darknet_model (const char *cfg_name, const char *dir, int w, int h)
 }
 
 static QrDetector *
-load (const char *path, QrDevice device, QrPrecision precision)
+load_with (const char *path, QrDevice device, QrPrecision precision, float threshold)
 {
   g_autoptr (GError) error = NULL;
   QrDetectorOptions options;
@@ -95,11 +95,17 @@ load (const char *path, QrDevice device, QrPrecision precision)
   qr_detector_options_init (&options);
   options.device = device;
   options.precision = precision;
-  options.score_threshold = 0.1f;
+  options.score_threshold = threshold;
   options.max_detections = 1000;
   detector = qr_detector_load (path, &options, &error);
   g_assert_no_error (error);
   return detector;
+}
+
+static QrDetector *
+load (const char *path, QrDevice device, QrPrecision precision)
+{
+  return load_with (path, device, precision, 0.1f);
 }
 
 static double
@@ -186,7 +192,8 @@ test_matches_cpu (gconstpointer data)
   g_autoptr (GArray) on_cpu = NULL, on_gpu = NULL;
   g_autoptr (GError) error = NULL;
   const char *device;
-  double worst;
+  double worst, cpu_s;
+  gint64 start;
 
   if (!have_gpu ())
     return;
@@ -209,17 +216,24 @@ test_matches_cpu (gconstpointer data)
     }
   image = qr_image_load (image_path, NULL, 0, &error);
   g_assert_no_error (error);
-  cpu = load (path, QR_DEVICE_CPU, tc->precision);
-  gpu = load (path, QR_DEVICE_CUDA, tc->precision);
+  /* random weights score every box near 0.5: at 0.1, yolov4 at 416 hands NMS 850,000 boxes; the raw
+   * outputs are what is compared there */
+  cpu = load_with (path, QR_DEVICE_CPU, tc->precision, tc->darknet ? 0.9f : 0.1f);
+  gpu = load_with (path, QR_DEVICE_CUDA, tc->precision, tc->darknet ? 0.9f : 0.1f);
   device = qr_model_get_device (qr_detector_get_model (gpu));
   g_test_message ("%s on %s", tc->model, device);
   g_assert_true (g_str_has_prefix (device, "cuda:0"));
   g_assert_nonnull (strstr (device, qr_precision_to_string (tc->precision)));
 
+  start = g_get_monotonic_time ();
   on_cpu = qr_detector_detect (cpu, image, NULL, NULL, &error);
   g_assert_no_error (error);
+  cpu_s = (double) (g_get_monotonic_time () - start) / 1e6;
+  start = g_get_monotonic_time ();
   on_gpu = qr_detector_detect (gpu, image, NULL, NULL, &error);
   g_assert_no_error (error);
+  g_test_message ("first detect: %.2f s on the CPU, %.2f s on the GPU (planning included)", cpu_s,
+                  (double) (g_get_monotonic_time () - start) / 1e6);
   worst = compare_outputs (qr_detector_get_model (cpu), qr_detector_get_model (gpu));
   g_test_message ("%s %s: worst relative difference %.2g (bar %.0e); %u boxes on the CPU, %u on the GPU", tc->model,
                   qr_precision_to_string (tc->precision), worst, raw_tolerance (tc->precision), on_cpu->len,

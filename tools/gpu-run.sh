@@ -20,17 +20,48 @@ export QUORUM_DARKNET_DIR="$here/.devdata/shared/models/darknet"
 export QUORUM_IMAGES_DIR="$here/.devdata/shared/images"
 export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
+# What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
+# prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op).
+GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
+ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/")}
+BENCH=${BENCH:-centernet.json:80:fp16,fp32 nanodet.json:60:fp16,fp32 yolov4-tiny.cfg:60:fp16,fp32 yolov4.cfg:100:fp16,fp32}
+PROFILE=${PROFILE:-centernet.json yolov4-tiny.cfg}
+export GPU_TESTS ENGINE_TESTS
+model_path () {
+  case $1 in *.cfg) echo "$QUORUM_DARKNET_DIR/$1" ;; *) echo "$QUORUM_MODELS_DIR/$1" ;; esac
+}
 {
+  date -u +%T
   nvidia-smi -L
   .devbin/quorum devices
+  echo "profilers: $(command -v nsys ncu compute-sanitizer | tr '\n' ' ')"
+  # the op tests on CUDA beside test-gpu (both correctness, 16 cores): its output is shown after;
+  # each test in its own process, so that a crash costs one test, not the rest
+  (export QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32
+   timeout 100 sh -c 'for t in $ENGINE_TESTS; do timeout 40 .devbin/test-engine -p "$t" 2>&1 || echo "FAILED ($?): $t"; done' \
+     > "$out/test-engine.txt" 2>&1; echo "exit $?" >> "$out/test-engine.txt") &
   echo "== test-gpu"
-  timeout 240 .devbin/test-gpu -k --verbose 2>&1 | grep -v "^# quorum-engine-DEBUG"
+  timeout 150 sh -c 'for t in $GPU_TESTS; do timeout 60 .devbin/test-gpu -p "$t" --verbose 2>&1 || echo "FAILED ($?): $t"; done' \
+    2>&1 | grep -v -E "DEBUG|^# (Start|End) of|random seed|^1\.\.1$"
+  wait
   echo "== test-engine on CUDA (fp32)"
-  QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32 timeout 120 .devbin/test-engine -k 2>&1
-  echo "== bench (one model at a time: a failure costs one model, not the rest)"
-  for model in "$QUORUM_MODELS_DIR/centernet.json" "$QUORUM_MODELS_DIR/nanodet.json" \
-               "$QUORUM_DARKNET_DIR/yolov4-tiny.cfg" "$QUORUM_DARKNET_DIR/yolov4.cfg"; do
-    timeout 90 .devbin/quorum bench detect --device cuda --repeat 10 --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" \
-      --model "$model" 2>&1 | grep -v "DEBUG"
+  grep -E "^(ok|not ok|FAILED|exit)|ERROR" "$out/test-engine.txt"
+  date -u +%T
+  echo "== bench (one model at a time: a failure costs one model, not the rest; planning logged in bench-*.log)"
+  for spec in $BENCH; do
+    name=${spec%%:*}; rest=${spec#*:}; limit=${rest%%:*}; precisions=${rest#*:}
+    G_MESSAGES_DEBUG=quorum-gpu,quorum-engine timeout "$limit" .devbin/quorum bench detect --device cuda --repeat 10 \
+      --precisions "$precisions" --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path "$name")" \
+      2> "$out/bench-$name.log"
+    echo "($name: exit $?, $(date -u +%T))"
+    grep -E -i "segmentation|error|critical|warning" "$out/bench-$name.log" | head -5
   done
+  echo "== profile (synchronised after every node: per-op shares, not speeds)"
+  for name in $PROFILE; do
+    QUORUM_CUDA_PROFILE=1 timeout 60 .devbin/quorum bench detect --device cuda --repeat 3 --precisions fp16 --no-peer \
+      --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path "$name")" > /dev/null 2> "$out/profile-$name.log"
+    echo "($name: exit $?)"
+    grep -v DEBUG "$out/profile-$name.log"
+  done
+  date -u +%T
 } 2>&1 | tee "$out/gpu-run.txt"

@@ -21,6 +21,8 @@ const char *qr_cuda_precision_name (QrCudaPrecision p) { return p == QR_CUDA_FP1
 const char *qr_cuda_device_name (QrCuda *c) { return "emu"; }
 void *qr_cuda_alloc (QrCuda *c, gsize b, GError **e) { float *p = g_malloc (MAX (b, 4)); for (gsize i = 0; i < MAX (b, 4) / 4; i++) p[i] = NAN; return p; }
 void qr_cuda_release (QrCuda *c, void *p) { g_free (p); }
+void *qr_cuda_alloc_host (QrCuda *c, gsize b, GError **e) { return g_malloc (MAX (b, 4)); }
+void qr_cuda_release_host (QrCuda *c, void *p) { g_free (p); }
 gboolean qr_cuda_upload (QrCuda *c, void *d, const void *s, gsize b, GError **e) { memcpy (d, s, b); return TRUE; }
 gboolean qr_cuda_download (QrCuda *c, void *d, const void *s, gsize b, GError **e) { memcpy (d, s, b); return TRUE; }
 gboolean qr_cuda_copy (QrCuda *c, void *d, const void *s, gsize b, GError **e) { if (d != s) memmove (d, s, b); return TRUE; }
@@ -271,5 +273,33 @@ void qr_cuda_place_input (QrCuda *cu, const guint8 *fitted, int w, int h, int x0
         dst[i] = f->fill;
       else
         dst[i] = ((float) fitted[((gsize) (y - y0) * w + (x - x0)) * 3 + f->perm[c]] - f->sub[c]) / f->div[c];
+    }
+}
+
+/* k_resize_rows and k_resize_cols, one loop each */
+void qr_cuda_resize_u8 (QrCuda *cu, const guint8 *src, int sw, int sh, int dw, int dh, const QrCudaTaps *tx,
+                        const QrCudaTaps *ty, float *tmp, guint8 *dst)
+{
+  gsize n = (gsize) sh * dw * 3, row = (gsize) dw * 3;
+  for (gsize i = 0; i < n; i++)
+    {
+      int ch = (int) (i % 3), x = (int) ((i / 3) % (gsize) dw), y = (int) (i / 3 / (gsize) dw);
+      const float *w = tx->weights + (gsize) x * tx->max_taps;
+      const guint8 *s = src + ((gsize) y * sw + tx->first[x]) * 3 + ch;
+      float r = 0.0f;
+      for (int k = 0; k < tx->count[x]; k++)
+        r = r + w[k] * (float) s[k * 3];
+      tmp[i] = r;
+    }
+  for (gsize i = 0; i < row * dh; i++)
+    {
+      int y = (int) (i / row);
+      gsize x = i % row;
+      const float *w = ty->weights + (gsize) y * ty->max_taps;
+      float v = 0.0f;
+      for (int k = 0; k < ty->count[y]; k++)
+        v = v + w[k] * tmp[(gsize) (ty->first[y] + k) * row + x];
+      v = v + 0.5f;
+      dst[i] = (guint8) (v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
     }
 }
