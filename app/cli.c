@@ -765,7 +765,7 @@ cmd_detect (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score reported (default 0.25)", "SCORE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default auto: the CPU for now)", "DEVICE" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default: the GPU where one is usable, else the CPU)", "DEVICE" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_text, "On CUDA: fp16 (default), tf32 or fp32", "P" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
     { NULL }
@@ -847,7 +847,7 @@ cmd_peers (int argc, char **argv)
       DEFAULT_PEERS ")", "LIST" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score a peer reports (default 0.1: weak votes count)", "SCORE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default auto: the CPU for now)", "DEVICE" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default: the GPU where one is usable, else the CPU)", "DEVICE" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_text, "On CUDA: fp16 (default), tf32 or fp32", "P" },
     { NULL }
   };
