@@ -404,6 +404,78 @@ test_falls_back_to_cpu (void)
   test_remove_tree (tmp);
 }
 
+/* Several peers on one GPU at once: two networks, each with its own context and stream, driven
+ * from two threads at the same time, give what each gives alone. */
+typedef struct
+{
+  QrDetector    *detector;
+  const QrImage *image;
+  GArray        *found[4];
+} PeerRun;
+
+static gpointer
+run_peer (gpointer data)
+{
+  PeerRun *run = data;
+  for (int i = 0; i < 4; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      run->found[i] = qr_detector_detect (run->detector, run->image, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  return NULL;
+}
+
+static void
+test_peers_at_once (void)
+{
+  const char *models[2] = { "centernet.json", "nanodet.json" };
+  g_autofree char *photo = g_build_filename (IMAGES_DIR, "darknet-dog.jpg", NULL);
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GError) error = NULL;
+  PeerRun runs[2] = { { NULL } };
+  GArray *alone[2] = { NULL, NULL };
+  GThread *threads[2];
+
+  if (!have_gpu ())
+    return;
+  for (int m = 0; m < 2; m++)
+    {
+      g_autofree char *path = g_build_filename (MODELS_DIR, models[m], NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_test_skip ("the pretrained models are missing (set QUORUM_MODELS_DIR)");
+          return;
+        }
+    }
+  image = qr_image_load (photo, NULL, 0, &error);
+  g_assert_no_error (error);
+  for (int m = 0; m < 2; m++)
+    {
+      g_autofree char *path = g_build_filename (MODELS_DIR, models[m], NULL);
+      runs[m].detector = load (path, QR_DEVICE_CUDA, QR_PRECISION_FP32);
+      runs[m].image = image;
+      alone[m] = qr_detector_detect (runs[m].detector, image, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (alone[m]->len, >, 0);
+    }
+  for (int m = 0; m < 2; m++)
+    threads[m] = g_thread_new ("peer", run_peer, &runs[m]);
+  for (int m = 0; m < 2; m++)
+    g_thread_join (threads[m]);
+  for (int m = 0; m < 2; m++)
+    {
+      for (int i = 0; i < 4; i++)
+        {
+          assert_detections_in (alone[m], runs[m].found[i], 0, 0.999f, 1e-5f, "alone → at once");
+          assert_detections_in (runs[m].found[i], alone[m], 0, 0.999f, 1e-5f, "at once → alone");
+          g_array_unref (runs[m].found[i]);
+        }
+      g_array_unref (alone[m]);
+      qr_detector_free (runs[m].detector);
+    }
+}
+
 static const Case cases[] = {
   { "yolov2-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
   { "yolov3-tiny.cfg", "darknet-dog.jpg", QR_PRECISION_FP32, TRUE, 160 },
@@ -432,6 +504,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu/falls-back-to-cpu", test_falls_back_to_cpu);
   g_test_add_func ("/gpu/batch-equals-single", test_batch);
   g_test_add_func ("/gpu/graph-replay-equals-eager", test_graph_replay);
+  g_test_add_func ("/gpu/peers-at-once", test_peers_at_once);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *name = g_strdup_printf ("/gpu/matches-cpu/%s/%s", cases[i].model,
