@@ -120,6 +120,14 @@ spin_while_busy (QrWindow *window, double timeout_s)
     g_main_context_iteration (NULL, TRUE);
 }
 
+static void
+spin_for (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+}
+
 int
 qr_cli_bench_gallery (int argc, char **argv)
 {
@@ -245,29 +253,38 @@ qr_cli_bench_gallery (int argc, char **argv)
 
   if (detect)
     {
-      g_autofree char *demo = g_build_filename (tmp, "demo", NULL);
-      g_autoptr (GDir) dir = g_dir_open (QUORUM_DEMO_DIR_SOURCE, 0, &error);
-      const char *name;
-      if (dir == NULL)
-        goto fail;
-      g_mkdir_with_parents (demo, 0700);
-      while ((name = g_dir_read_name (dir)) != NULL)
+      /* twice, each on its own copy of the photos: started once the window has drawn the index's
+       * end (the detection's own stalls), and started the moment the index ends (its last frames,
+       * the gallery and the sidebar redrawn whole, land in the detection's time) */
+      for (int at_once = 0; at_once < 2; at_once++)
         {
-          g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR_SOURCE, name, NULL);
-          g_autofree char *to = g_build_filename (demo, name, NULL);
-          g_autofree char *bytes = NULL;
-          gsize len;
-          if (g_file_get_contents (from, &bytes, &len, NULL))
-            g_file_set_contents (to, bytes, (gssize) len, NULL);
+          g_autofree char *demo = g_build_filename (tmp, at_once ? "demo-at-once" : "demo", NULL);
+          g_autoptr (GDir) dir = g_dir_open (QUORUM_DEMO_DIR_SOURCE, 0, &error);
+          const char *name;
+          if (dir == NULL)
+            goto fail;
+          g_mkdir_with_parents (demo, 0700);
+          while ((name = g_dir_read_name (dir)) != NULL)
+            {
+              g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR_SOURCE, name, NULL);
+              g_autofree char *to = g_build_filename (demo, name, NULL);
+              g_autofree char *bytes = NULL;
+              gsize len;
+              if (g_file_get_contents (from, &bytes, &len, NULL))
+                g_file_set_contents (to, bytes, (gssize) len, NULL);
+            }
+          if (!qr_window_open_collection (window, demo, &error))
+            goto fail;
+          spin_while_busy (window, 120);
+          if (!at_once)
+            spin_for (0.5);
+          start = g_get_monotonic_time ();
+          gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL);
+          spin_while_busy (window, 600);
+          printf ("  detection over the %s demo photos in the window, %s: %.1f s, main loop's longest stall %.1f ms\n",
+                  "18", at_once ? "started the moment indexing ended" : "started 0.5 s after indexing ended",
+                  seconds_since (start), (double) qr_window_get_last_job_stall_us (window) / 1000.0);
         }
-      if (!qr_window_open_collection (window, demo, &error))
-        goto fail;
-      spin_while_busy (window, 120);
-      start = g_get_monotonic_time ();
-      gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL);
-      spin_while_busy (window, 600);
-      printf ("  detection over the %s demo photos in the window: %.1f s, main loop's longest stall %.1f ms\n",
-              "18", seconds_since (start), (double) qr_window_get_last_job_stall_us (window) / 1000.0);
     }
   gtk_window_destroy (GTK_WINDOW (window));
   qr_remove_tree (tmp);
