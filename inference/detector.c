@@ -797,39 +797,50 @@ decode_centernet (const QrDetector *self, const Decode *dec, GArray *out)
   const float *heat = item_output (self, dec, "tower_0/keypoints", &rank, hd);
   const float *wh = item_output (self, dec, "tower_0/wh", &rank, wd);
   int H = hd[1], W = hd[2], C = hd[3];
-  float stride = (float) self->input_size / (float) W;
+  float stride = (float) self->input_size / (float) W, thr = self->options.score_threshold;
 
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++)
-      for (int c = 0; c < C; c++)
-        {
-          float v = heat[((gsize) y * (gsize) W + (gsize) x) * (gsize) C + (gsize) c];
-          gboolean peak = TRUE;
-          const float *side;
-          QrDetection d;
+      {
+        const float *cell = heat + ((gsize) y * (gsize) W + (gsize) x) * (gsize) C;
+        int any = 0;
 
-          if (v < self->options.score_threshold)
-            continue;
-          /* a peak: no larger value in the 3×3 window (SAME max pooling, then equality) */
-          for (int dy = -1; dy <= 1 && peak; dy++)
-            for (int dx = -1; dx <= 1 && peak; dx++)
-              {
-                int yy = y + dy, xx = x + dx;
-                if (yy >= 0 && yy < H && xx >= 0 && xx < W
-                    && heat[((gsize) yy * (gsize) W + (gsize) xx) * (gsize) C + (gsize) c] > v)
-                  peak = FALSE;
-              }
-          if (!peak)
-            continue;
-          side = wh + ((gsize) y * (gsize) W + (gsize) x) * 4;
-          d.class_id = c;
-          d.score = v;
-          d.x1 = (stride * (float) x - side[0]) / dec->fit.scale;
-          d.y1 = (stride * (float) y - side[1]) / dec->fit.scale;
-          d.x2 = (stride * (float) x + side[2]) / dec->fit.scale;
-          d.y2 = (stride * (float) y + side[3]) / dec->fit.scale;
-          g_array_append_val (out, d);
-        }
+        /* almost every cell is below the threshold in every class: a branch-free pass (vectorised)
+         * finds the few that are not */
+        for (int c = 0; c < C; c++)
+          any |= cell[c] >= thr;
+        if (!any)
+          continue;
+        for (int c = 0; c < C; c++)
+          {
+            float v = cell[c];
+            gboolean peak = TRUE;
+            const float *side;
+            QrDetection d;
+
+            if (v < thr)
+              continue;
+            /* a peak: no larger value in the 3×3 window (SAME max pooling, then equality) */
+            for (int dy = -1; dy <= 1 && peak; dy++)
+              for (int dx = -1; dx <= 1 && peak; dx++)
+                {
+                  int yy = y + dy, xx = x + dx;
+                  if (yy >= 0 && yy < H && xx >= 0 && xx < W
+                      && heat[((gsize) yy * (gsize) W + (gsize) xx) * (gsize) C + (gsize) c] > v)
+                    peak = FALSE;
+                }
+            if (!peak)
+              continue;
+            side = wh + ((gsize) y * (gsize) W + (gsize) x) * 4;
+            d.class_id = c;
+            d.score = v;
+            d.x1 = (stride * (float) x - side[0]) / dec->fit.scale;
+            d.y1 = (stride * (float) y - side[1]) / dec->fit.scale;
+            d.x2 = (stride * (float) x + side[2]) / dec->fit.scale;
+            d.y2 = (stride * (float) y + side[3]) / dec->fit.scale;
+            g_array_append_val (out, d);
+          }
+      }
 }
 
 static void
