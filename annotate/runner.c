@@ -136,6 +136,64 @@ run_params (QrDetector *detector, double threshold)
   return g_string_free (json, FALSE);
 }
 
+/* The decoded images of one step of a run: decoded on the calling thread, or on a thread of its
+ * own while the step before runs on the GPU. */
+typedef struct
+{
+  QrCatalog  *catalog;
+  GPtrArray  *todo;      /* QrImageRecord */
+  guint       first, n;
+  QrImage   **images;    /* NULL where unreadable, with errors[j] */
+  GError    **errors;
+  GThread    *thread;    /* the decoding thread, until joined */
+} Step;
+
+static Step *
+step_new (QrCatalog *catalog, GPtrArray *todo, guint first, guint n)
+{
+  Step *step = g_new0 (Step, 1);
+  step->catalog = catalog;
+  step->todo = todo;
+  step->first = first;
+  step->n = n;
+  step->images = g_new0 (QrImage *, n);
+  step->errors = g_new0 (GError *, n);
+  return step;
+}
+
+static gpointer
+step_decode (gpointer data)
+{
+  Step *step = data;
+
+  /* the images of a step are decoded in parallel */
+#pragma omp parallel for schedule(dynamic) if (step->n > 1)
+  for (guint j = 0; j < step->n; j++)
+    {
+      QrImageRecord *r = step->todo->pdata[step->first + j];
+      g_autofree char *file = qr_catalog_resolve_path (step->catalog, r->path);
+      step->images[j] = qr_image_load (file, NULL, 0, &step->errors[j]);
+    }
+  return NULL;
+}
+
+static void
+step_free (Step *step)
+{
+  if (step == NULL)
+    return;
+  if (step->thread != NULL)
+    g_thread_join (step->thread);
+  for (guint j = 0; j < step->n; j++)
+    {
+      g_clear_pointer (&step->images[j], qr_image_free);
+      g_clear_error (&step->errors[j]);
+    }
+  g_free (step->images);
+  g_free (step->errors);
+  g_free (step);
+}
+
 gboolean
 qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, const char *path, double threshold,
                  QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress, gpointer progress_data,
@@ -199,48 +257,55 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
 
   /* Images go through the network `step` at a time: one on the CPU (batching gains nothing there),
    * 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it). The
-   * images of a step are decoded in parallel. Storing is per image as before: a transaction per
-   * 32 images or 2 s, progress at each commit. */
+   * images of a step are decoded in parallel and, when steps are batches, the next step's while
+   * this one runs (the GPU computes while the CPU decodes; QUORUM_RUN_PIPELINE=0 turns it off).
+   * Storing is per image as before: a transaction per 32 images or 2 s, progress at each commit. */
   {
     const char *env = g_getenv ("QUORUM_RUN_BATCH");
     guint step = g_str_has_prefix (qr_model_get_device (qr_detector_get_model (detector)), "cuda") ? 16 : 1;
+    gboolean pipeline;
+    Step *next = NULL;
+
     if (env != NULL && atoi (env) > 0)
       step = (guint) atoi (env);
+    pipeline = step > 1 && g_strcmp0 (g_getenv ("QUORUM_RUN_PIPELINE"), "0") != 0;
     batch_started = g_get_monotonic_time ();
     for (guint i = 0; i < todo->len; i += step)
       {
         guint n = MIN (step, todo->len - i), n_ok = 0;
-        g_autofree QrImage **images = g_new0 (QrImage *, n);
-        g_autofree GError **image_errors = g_new0 (GError *, n);
         g_autofree const QrImage **readable = g_new0 (const QrImage *, n);
         g_autoptr (GPtrArray) results = NULL;
         gboolean failed = FALSE;
+        Step *cur;
 
         if (abort != NULL && abort (abort_data))
           {
             stats->stopped = TRUE;
             break;
           }
-#pragma omp parallel for schedule(dynamic) if (n > 1)
-        for (guint j = 0; j < n; j++)
+        if (next != NULL)
           {
-            QrImageRecord *r = todo->pdata[i + j];
-            g_autofree char *file = qr_catalog_resolve_path (catalog, r->path);
-            images[j] = qr_image_load (file, NULL, 0, &image_errors[j]);
+            cur = next;
+            g_thread_join (cur->thread);
+            cur->thread = NULL;
+            next = NULL;
+          }
+        else
+          step_decode (cur = step_new (catalog, todo, i, n));
+        if (pipeline && i + step < todo->len)
+          {
+            next = step_new (catalog, todo, i + step, MIN (step, todo->len - i - step));
+            next->thread = g_thread_new ("quorum-decode", step_decode, next);
           }
         for (guint j = 0; j < n; j++)
-          if (images[j] != NULL)
-            readable[n_ok++] = images[j];
+          if (cur->images[j] != NULL)
+            readable[n_ok++] = cur->images[j];
         if (n_ok > 0)
           {
             results = qr_detector_detect_batch (detector, readable, (int) n_ok, abort, abort_data, &local_error);
             if (results == NULL)
               {
-                for (guint j = 0; j < n; j++)
-                  {
-                    g_clear_pointer (&images[j], qr_image_free);
-                    g_clear_error (&image_errors[j]);
-                  }
+                step_free (cur);
                 if (g_error_matches (local_error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
                   {
                     g_clear_error (&local_error);
@@ -248,6 +313,7 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
                     break;
                   }
                 g_propagate_error (error, local_error);
+                step_free (next);
                 goto fail;
               }
           }
@@ -256,10 +322,10 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
             QrImageRecord *r = todo->pdata[i + j];
             if (in_batch == 0 && !qr_catalog_begin (catalog, error))
               failed = TRUE;
-            else if (images[j] == NULL)
+            else if (cur->images[j] == NULL)
               {
                 /* Unreadable after all: say so in the catalog and go on. */
-                if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, image_errors[j]->message,
+                if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, cur->errors[j]->message,
                                                  error))
                   failed = TRUE;
               }
@@ -304,14 +370,14 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
                   progress (stats->images, todo->len, progress_data);
               }
           }
-        for (guint j = 0; j < n; j++)
-          {
-            g_clear_pointer (&images[j], qr_image_free);
-            g_clear_error (&image_errors[j]);
-          }
+        step_free (cur);
         if (failed)
-          goto fail;
+          {
+            step_free (next);
+            goto fail;
+          }
       }
+    step_free (next);   /* a step decoded ahead of a stop */
   }
   if (in_batch > 0)
     {

@@ -247,9 +247,10 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
       test_write_jpeg (path, image, 1);
     }
   /* Killed (SIGKILL, no cleanup) right after the first batch is committed (32 images, or fewer
-   * when two seconds pass first on a slow machine). */
+   * when two seconds pass first on a slow machine). data: the runner's step (QUORUM_RUN_BATCH);
+   * above 1 the next step is being decoded on another thread as the kill comes. */
   status = run_quorum ((const char *[]) { "detect", "-q", "--db", f->db, "--collection", f->dir, NULL },
-                       (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", NULL }, &out, &err);
+                       (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", "QUORUM_RUN_BATCH", data, NULL }, &out, &err);
   g_assert_true (WIFSIGNALED (status));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
@@ -265,8 +266,8 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
     expected = g_strdup_printf ("run 1 of centernet: %u images", left->len);
   }
   /* The rerun resumes the same run with the images left. */
-  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--db", f->db, "--collection", f->dir, NULL }, NULL,
-                                          &out, &err)), ==, 0);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "detect", "--db", f->db, "--collection", f->dir, NULL },
+                                          (const char *[]) { "QUORUM_RUN_BATCH", data, NULL }, &out, &err)), ==, 0);
   g_assert_nonnull (strstr (out, expected));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
@@ -556,7 +557,10 @@ main (int argc, char **argv)
   ADD ("/cli/index-thumbs-info-json", test_index_info_json);
   ADD ("/cli/index/killed-midway-loses-nothing", test_crash_mid_index);
   ADD ("/cli/detect/images-json-lines", test_detect_images);
-  ADD ("/cli/detect/collection-killed-then-resumed", test_detect_collection_resumes);
+  g_test_add ("/cli/detect/collection-killed-then-resumed", Fixture, "1", fixture_set_up, test_detect_collection_resumes,
+              fixture_tear_down);
+  g_test_add ("/cli/detect/collection-killed-then-resumed-in-batches", Fixture, "5", fixture_set_up,
+              test_detect_collection_resumes, fixture_tear_down);
   ADD ("/cli/detect/collection-batched-equals-one-at-a-time", test_detect_collection_batched);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
