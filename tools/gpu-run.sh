@@ -21,7 +21,8 @@ export QUORUM_IMAGES_DIR="$here/.devdata/shared/images"
 export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
-# prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op).
+# prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
+# RUNNER=0 (skips timing a run over a folder); BENCH=none and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
 ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/")}
 BENCH=${BENCH:-centernet.json:80:fp16,fp32 nanodet.json:60:fp16,fp32 yolov4-tiny.cfg:60:fp16,fp32 yolov4.cfg:100:fp16,fp32}
@@ -49,6 +50,7 @@ model_path () {
   date -u +%T
   echo "== bench (one model at a time: a failure costs one model, not the rest; planning logged in bench-*.log)"
   for spec in $BENCH; do
+    [ "$spec" = none ] && continue
     name=${spec%%:*}; rest=${spec#*:}; limit=${rest%%:*}; precisions=${rest#*:}
     G_MESSAGES_DEBUG=quorum-gpu,quorum-engine timeout "$limit" .devbin/quorum bench detect --device cuda --repeat 10 \
       --precisions "$precisions" --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path "$name")" \
@@ -56,8 +58,25 @@ model_path () {
     echo "($name: exit $?, $(date -u +%T))"
     grep -E -i "segmentation|error|critical|warning" "$out/bench-$name.log" | head -5
   done
+  if [ "${RUNNER:-1}" = 1 ]; then
+    copies=${RUNNER_COPIES:-100}
+    echo "== runner: quorum detect --device cuda over $copies copies of the photos, JPEG decoding overlapped with the GPU or not"
+    rm -rf /tmp/quorum-runner && mkdir -p /tmp/quorum-runner/photos
+    for i in $(seq 1 "$copies"); do
+      for f in "$QUORUM_IMAGES_DIR"/*.jpg; do cp "$f" "/tmp/quorum-runner/photos/$i-$(basename "$f")"; done
+    done
+    for pipeline in 0 1 0 1; do
+      rm -f /tmp/quorum-runner/db.sqlite*
+      .devbin/quorum index -q --db /tmp/quorum-runner/db.sqlite /tmp/quorum-runner/photos > /dev/null 2>&1
+      start=$(date +%s.%N)
+      QUORUM_RUN_PIPELINE=$pipeline timeout 60 .devbin/quorum detect -q --device cuda --db /tmp/quorum-runner/db.sqlite \
+        --collection /tmp/quorum-runner/photos > /dev/null 2>&1
+      echo "pipeline=$pipeline: exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
+    done
+  fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do
+    [ "$name" = none ] && continue
     QUORUM_CUDA_PROFILE=1 timeout 60 .devbin/quorum bench detect --device cuda --repeat 3 --precisions fp16 --no-peer \
       --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path "$name")" > /dev/null 2> "$out/profile-$name.log"
     echo "($name: exit $?)"
