@@ -73,6 +73,10 @@ model_path () {
         --collection /tmp/quorum-runner/photos > /dev/null 2>&1
       echo "pipeline=$pipeline: exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
     done
+    start=$(date +%s.%N)
+    timeout 120 .devbin/quorum peers run -q --device cuda --db /tmp/quorum-runner/db.sqlite \
+      --collection /tmp/quorum-runner/photos > /dev/null 2>&1
+    echo "peers run (the default peers, one after another, over the same photos): exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
   fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do
