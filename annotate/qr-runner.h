@@ -44,6 +44,28 @@ gboolean qr_run_detector_on (QrCatalog      *catalog,
                              QrRunStats     *stats,
                              GError        **error);
 
+/* One of several detectors run together over a collection (qr_run_peers). */
+typedef struct
+{
+  QrDetector *detector;
+  const char *name;     /* the model's name in the catalog */
+  const char *path;
+  QrRunStats  stats;    /* filled by the run */
+} QrPeerRun;
+
+/* Several detectors over a collection in one pass, each with its own resumable run as
+ * qr_run_detector: every photo is decoded once for all of them, and on a GPU their networks run
+ * at the same time (each model has its own stream). progress counts photos. */
+gboolean qr_run_peers       (QrCatalog      *catalog,
+                             QrPeerRun      *peers,
+                             guint           n_peers,
+                             double          threshold,
+                             QrAbortFunc     abort,
+                             gpointer        abort_data,
+                             QrProgressFunc  progress,
+                             gpointer        progress_data,
+                             GError        **error);
+
 /* The folder where the user's models live (default $XDG_DATA_HOME/quorum/models); the app sets
  * it from its preferences. Thread-safe. */
 void       qr_set_models_folder (const char *dir);

@@ -194,6 +194,306 @@ step_free (Step *step)
   g_free (step);
 }
 
+/* A peer in a pass over a collection: its run, the images it still needs, its results for the
+ * current step. */
+typedef struct
+{
+  QrPeerRun      *run;
+  GPtrArray      *todo;        /* QrImageRecord, owned */
+  GHashTable     *needs;       /* image id (gint64 *, into todo's records) */
+  GHashTable     *class_ids;   /* detector class + 1 → catalog class id */
+  const QrImage **readable;    /* of the current step */
+  guint           n_readable;
+  GPtrArray      *results;
+  GError         *error;
+  QrAbortFunc     abort;
+  gpointer        abort_data;
+} Peer;
+
+static gpointer
+peer_detect (gpointer data)
+{
+  Peer *peer = data;
+
+  if (peer->n_readable > 0)
+    peer->results = qr_detector_detect_batch (peer->run->detector, peer->readable, (int) peer->n_readable, peer->abort,
+                                              peer->abort_data, &peer->error);
+  return NULL;
+}
+
+/* Opens (or resumes) a peer's run and lists what it still needs, `only` those when given. */
+static gboolean
+peer_open (QrCatalog *catalog, Peer *peer, double threshold, GArray *only, GError **error)
+{
+  QrPeerRun *run = peer->run;
+  g_autofree char *params = run_params (run->detector, threshold);
+  gint64 model_id = qr_catalog_find_model (catalog, run->name, NULL);
+  GError *local_error = NULL;
+
+  memset (&run->stats, 0, sizeof run->stats);
+  if (model_id < 0
+      && (model_id = qr_catalog_add_model (catalog, run->name, qr_detector_get_format (run->detector), run->path,
+                                           error)) < 0)
+    return FALSE;
+  run->stats.run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (run->stats.run_id < 0 && (run->stats.run_id = qr_catalog_start_run (catalog, model_id, params, error)) < 0)
+    return FALSE;
+  peer->todo = qr_catalog_list_images_to_run (catalog, run->stats.run_id, error);
+  if (peer->todo == NULL)
+    return FALSE;
+  if (only != NULL)
+    {
+      /* a selection: the same run, so that Detect over everything later does only the rest */
+      g_autoptr (GHashTable) wanted = g_hash_table_new (g_int64_hash, g_int64_equal);
+      guint kept = 0;
+      for (guint i = 0; i < only->len; i++)
+        g_hash_table_add (wanted, &g_array_index (only, gint64, i));
+      for (guint i = 0; i < peer->todo->len; i++)
+        {
+          QrImageRecord *r = peer->todo->pdata[i];
+          if (g_hash_table_contains (wanted, &r->id))
+            {
+              peer->todo->pdata[i] = peer->todo->pdata[kept];
+              peer->todo->pdata[kept++] = r;
+            }
+        }
+      g_ptr_array_set_size (peer->todo, kept);
+    }
+  run->stats.remaining = peer->todo->len;
+  peer->needs = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < peer->todo->len; i++)
+    g_hash_table_add (peer->needs, &((QrImageRecord *) peer->todo->pdata[i])->id);
+  peer->class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  return TRUE;
+}
+
+static void
+peer_clear (Peer *peer)
+{
+  g_clear_pointer (&peer->needs, g_hash_table_unref);
+  g_clear_pointer (&peer->todo, g_ptr_array_unref);
+  g_clear_pointer (&peer->class_ids, g_hash_table_unref);
+  g_clear_pointer (&peer->results, g_ptr_array_unref);
+  g_clear_pointer (&peer->readable, g_free);
+  g_clear_error (&peer->error);
+}
+
+/* Stores a peer's boxes for one image in its run. */
+static gboolean
+peer_store (QrCatalog *catalog, Peer *peer, const QrImageRecord *r, GArray *found, GError **error)
+{
+  QrDetector *detector = peer->run->detector;
+
+  for (guint k = 0; k < found->len; k++)
+    {
+      QrDetection *d = &g_array_index (found, QrDetection, k);
+      gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (peer->class_ids, GINT_TO_POINTER (d->class_id + 1)));
+      QrBox box = { d->x1, d->y1, d->x2, d->y2 };
+      if (cls == 0)
+        {
+          cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id), error);
+          if (cls < 0)
+            return FALSE;
+          g_hash_table_insert (peer->class_ids, GINT_TO_POINTER (d->class_id + 1), GSIZE_TO_POINTER ((gsize) cls));
+        }
+      if (qr_catalog_add_detection (catalog, peer->run->stats.run_id, r->id, cls, d->score, &box, error) < 0)
+        return FALSE;
+      peer->run->stats.detections++;
+    }
+  return TRUE;
+}
+
+/* The pass behind qr_run_detector_on and qr_run_peers. */
+static gboolean
+run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double threshold, GArray *only, QrAbortFunc abort,
+              gpointer abort_data, QrProgressFunc progress, gpointer progress_data, GError **error)
+{
+  g_autofree Peer *peers = g_new0 (Peer, MAX (n_peers, 1));
+  g_autoptr (GPtrArray) todo = g_ptr_array_new ();   /* every image some peer needs (borrowed) */
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  const char *env = g_getenv ("QUORUM_RUN_BATCH");
+  gboolean on_gpu = n_peers > 0, pipeline, together, stopped = FALSE, ok = FALSE;
+  gint64 batch_started;
+  guint step, in_batch = 0, done = 0;
+  Step *next = NULL;
+
+  for (guint p = 0; p < n_peers; p++)
+    {
+      peers[p].run = &runs[p];
+      peers[p].abort = abort;
+      peers[p].abort_data = abort_data;
+      if (!peer_open (catalog, &peers[p], threshold, only, error))
+        goto out;
+      for (guint i = 0; i < peers[p].todo->len; i++)
+        {
+          QrImageRecord *r = peers[p].todo->pdata[i];
+          if (g_hash_table_add (seen, &r->id))
+            g_ptr_array_add (todo, r);
+        }
+      on_gpu = on_gpu && g_str_has_prefix (qr_model_get_device (qr_detector_get_model (runs[p].detector)), "cuda");
+    }
+
+  /* Images go through the networks `step` at a time: one on the CPU (batching gains nothing
+   * there), 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it).
+   * Each image is decoded once for every peer; the images of a step are decoded in parallel and,
+   * when steps are batches, the next step's while this one runs (the GPU computes while the CPU
+   * decodes; QUORUM_RUN_PIPELINE=0 turns it off). On a GPU the peers' networks run at the same
+   * time, each from its own thread on its own stream (QUORUM_PEERS_TOGETHER=0 / 1 says otherwise).
+   * Storing is per image: a transaction per 32 images or 2 s, progress at each commit. */
+  step = on_gpu ? 16 : 1;
+  if (env != NULL && atoi (env) > 0)
+    step = (guint) atoi (env);
+  pipeline = step > 1 && g_strcmp0 (g_getenv ("QUORUM_RUN_PIPELINE"), "0") != 0;
+  env = g_getenv ("QUORUM_PEERS_TOGETHER");
+  together = n_peers > 1 && (env != NULL ? g_str_equal (env, "1") : on_gpu);
+  for (guint p = 0; p < n_peers; p++)
+    peers[p].readable = g_new0 (const QrImage *, step);
+  batch_started = g_get_monotonic_time ();
+  for (guint i = 0; i < todo->len; i += step)
+    {
+      guint n = MIN (step, todo->len - i);
+      g_autofree guint *k_next = g_new0 (guint, MAX (n_peers, 1));
+      g_autofree GThread **threads = g_new0 (GThread *, MAX (n_peers, 1));
+      gboolean failed = FALSE;
+      Step *cur;
+
+      if (abort != NULL && abort (abort_data))
+        {
+          stopped = TRUE;
+          break;
+        }
+      if (next != NULL)
+        {
+          cur = next;
+          g_thread_join (cur->thread);
+          cur->thread = NULL;
+          next = NULL;
+        }
+      else
+        step_decode (cur = step_new (catalog, todo, i, n));
+      if (pipeline && i + step < todo->len)
+        {
+          next = step_new (catalog, todo, i + step, MIN (step, todo->len - i - step));
+          next->thread = g_thread_new ("quorum-decode", step_decode, next);
+        }
+      for (guint p = 0; p < n_peers; p++)
+        {
+          peers[p].n_readable = 0;
+          g_clear_pointer (&peers[p].results, g_ptr_array_unref);
+          for (guint j = 0; j < n; j++)
+            if (cur->images[j] != NULL
+                && g_hash_table_contains (peers[p].needs, &((QrImageRecord *) todo->pdata[i + j])->id))
+              peers[p].readable[peers[p].n_readable++] = cur->images[j];
+          if (together)
+            threads[p] = g_thread_new ("quorum-peer", peer_detect, &peers[p]);
+          else
+            peer_detect (&peers[p]);
+        }
+      for (guint p = 0; p < n_peers; p++)
+        if (threads[p] != NULL)
+          g_thread_join (threads[p]);
+      for (guint p = 0; p < n_peers && !failed; p++)
+        if (peers[p].error != NULL)
+          {
+            if (g_error_matches (peers[p].error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+              stopped = TRUE;
+            else
+              {
+                g_propagate_error (error, g_steal_pointer (&peers[p].error));
+                failed = TRUE;
+              }
+          }
+      if (stopped && !failed)
+        {
+          step_free (cur);
+          break;
+        }
+      for (guint j = 0; j < n && !failed; j++)
+        {
+          QrImageRecord *r = todo->pdata[i + j];
+          if (in_batch == 0 && !qr_catalog_begin (catalog, error))
+            {
+              failed = TRUE;
+              break;
+            }
+          /* unreadable after all: said in the catalog, and done for every run that wanted it */
+          if (cur->images[j] == NULL
+              && !qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, cur->errors[j]->message, error))
+            failed = TRUE;
+          for (guint p = 0; p < n_peers && !failed; p++)
+            {
+              if (!g_hash_table_contains (peers[p].needs, &r->id))
+                continue;
+              if (cur->images[j] != NULL
+                  && !peer_store (catalog, &peers[p], r, g_ptr_array_index (peers[p].results, k_next[p]++), error))
+                failed = TRUE;
+              else if (!qr_catalog_mark_run_image (catalog, runs[p].stats.run_id, r->id, error))
+                failed = TRUE;
+              else
+                runs[p].stats.images++;
+            }
+          if (failed)
+            break;
+          done++;
+          in_batch++;
+          if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
+            {
+              if (!qr_catalog_commit (catalog, error))
+                failed = TRUE;
+              in_batch = 0;
+              batch_started = g_get_monotonic_time ();
+              if (!failed && progress != NULL)
+                progress (done, todo->len, progress_data);
+            }
+        }
+      step_free (cur);
+      if (failed)
+        goto fail;
+    }
+  step_free (g_steal_pointer (&next));   /* a step decoded ahead of a stop */
+  if (in_batch > 0)
+    {
+      if (!qr_catalog_commit (catalog, error))
+        goto fail;
+      if (progress != NULL)
+        progress (done, todo->len, progress_data);
+    }
+  /* a stop, or a selection, leaves the runs open for the rest of the collection */
+  ok = TRUE;
+  for (guint p = 0; p < n_peers; p++)
+    {
+      runs[p].stats.stopped = stopped;
+      if (ok && !qr_catalog_finish_run (catalog, runs[p].stats.run_id, stopped || only != NULL ? "cancelled" : "done",
+                                        error))
+        ok = FALSE;
+    }
+  goto out;
+
+fail:
+  step_free (g_steal_pointer (&next));
+  qr_catalog_rollback (catalog);
+  for (guint p = 0; p < n_peers; p++)
+    if (runs[p].stats.run_id > 0)
+      qr_catalog_finish_run (catalog, runs[p].stats.run_id, "failed", NULL);
+out:
+  for (guint p = 0; p < n_peers; p++)
+    peer_clear (&peers[p]);
+  return ok;
+}
+
+gboolean
+qr_run_peers (QrCatalog *catalog, QrPeerRun *peers, guint n_peers, double threshold, QrAbortFunc abort,
+              gpointer abort_data, QrProgressFunc progress, gpointer progress_data, GError **error)
+{
+  g_return_val_if_fail (n_peers > 0, FALSE);
+  return run_peers_on (catalog, peers, n_peers, threshold, NULL, abort, abort_data, progress, progress_data, error);
+}
+
 gboolean
 qr_run_detector (QrCatalog *catalog, QrDetector *detector, const char *name, const char *path, double threshold,
                  QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress, gpointer progress_data,
@@ -208,189 +508,10 @@ qr_run_detector_on (QrCatalog *catalog, QrDetector *detector, const char *name, 
                     GArray *only, QrAbortFunc abort, gpointer abort_data, QrProgressFunc progress,
                     gpointer progress_data, QrRunStats *stats, GError **error)
 {
-  g_autoptr (GPtrArray) todo = NULL;
-  g_autoptr (GHashTable) class_ids = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_autofree char *params = run_params (detector, threshold);
-  QrRunStats local;
-  gint64 model_id, batch_started;
-  guint in_batch = 0;
-  GError *local_error = NULL;
+  QrPeerRun run = { detector, name, path, { 0 } };
+  gboolean ok = run_peers_on (catalog, &run, 1, threshold, only, abort, abort_data, progress, progress_data, error);
 
-  if (stats == NULL)
-    stats = &local;
-  memset (stats, 0, sizeof *stats);
-  model_id = qr_catalog_find_model (catalog, name, NULL);
-  if (model_id < 0
-      && (model_id = qr_catalog_add_model (catalog, name,
-                                           qr_detector_get_format (detector), path, error)) < 0)
-    return FALSE;
-  stats->run_id = qr_catalog_find_resumable_run (catalog, model_id, params, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  if (stats->run_id < 0 && (stats->run_id = qr_catalog_start_run (catalog, model_id, params, error)) < 0)
-    return FALSE;
-  todo = qr_catalog_list_images_to_run (catalog, stats->run_id, error);
-  if (todo == NULL)
-    return FALSE;
-  if (only != NULL)
-    {
-      /* a selection: the same run, so that Detect over everything later does only the rest */
-      g_autoptr (GHashTable) wanted = g_hash_table_new (g_int64_hash, g_int64_equal);
-      guint kept = 0;
-      for (guint i = 0; i < only->len; i++)
-        g_hash_table_add (wanted, &g_array_index (only, gint64, i));
-      for (guint i = 0; i < todo->len; i++)
-        {
-          QrImageRecord *r = todo->pdata[i];
-          if (g_hash_table_contains (wanted, &r->id))
-            {
-              todo->pdata[i] = todo->pdata[kept];
-              todo->pdata[kept++] = r;
-            }
-        }
-      g_ptr_array_set_size (todo, kept);
-    }
-  stats->remaining = todo->len;
-
-  /* Images go through the network `step` at a time: one on the CPU (batching gains nothing there),
-   * 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it). The
-   * images of a step are decoded in parallel and, when steps are batches, the next step's while
-   * this one runs (the GPU computes while the CPU decodes; QUORUM_RUN_PIPELINE=0 turns it off).
-   * Storing is per image as before: a transaction per 32 images or 2 s, progress at each commit. */
-  {
-    const char *env = g_getenv ("QUORUM_RUN_BATCH");
-    guint step = g_str_has_prefix (qr_model_get_device (qr_detector_get_model (detector)), "cuda") ? 16 : 1;
-    gboolean pipeline;
-    Step *next = NULL;
-
-    if (env != NULL && atoi (env) > 0)
-      step = (guint) atoi (env);
-    pipeline = step > 1 && g_strcmp0 (g_getenv ("QUORUM_RUN_PIPELINE"), "0") != 0;
-    batch_started = g_get_monotonic_time ();
-    for (guint i = 0; i < todo->len; i += step)
-      {
-        guint n = MIN (step, todo->len - i), n_ok = 0;
-        g_autofree const QrImage **readable = g_new0 (const QrImage *, n);
-        g_autoptr (GPtrArray) results = NULL;
-        gboolean failed = FALSE;
-        Step *cur;
-
-        if (abort != NULL && abort (abort_data))
-          {
-            stats->stopped = TRUE;
-            break;
-          }
-        if (next != NULL)
-          {
-            cur = next;
-            g_thread_join (cur->thread);
-            cur->thread = NULL;
-            next = NULL;
-          }
-        else
-          step_decode (cur = step_new (catalog, todo, i, n));
-        if (pipeline && i + step < todo->len)
-          {
-            next = step_new (catalog, todo, i + step, MIN (step, todo->len - i - step));
-            next->thread = g_thread_new ("quorum-decode", step_decode, next);
-          }
-        for (guint j = 0; j < n; j++)
-          if (cur->images[j] != NULL)
-            readable[n_ok++] = cur->images[j];
-        if (n_ok > 0)
-          {
-            results = qr_detector_detect_batch (detector, readable, (int) n_ok, abort, abort_data, &local_error);
-            if (results == NULL)
-              {
-                step_free (cur);
-                if (g_error_matches (local_error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
-                  {
-                    g_clear_error (&local_error);
-                    stats->stopped = TRUE;
-                    break;
-                  }
-                g_propagate_error (error, local_error);
-                step_free (next);
-                goto fail;
-              }
-          }
-        for (guint j = 0, k_ok = 0; j < n && !failed; j++)
-          {
-            QrImageRecord *r = todo->pdata[i + j];
-            if (in_batch == 0 && !qr_catalog_begin (catalog, error))
-              failed = TRUE;
-            else if (cur->images[j] == NULL)
-              {
-                /* Unreadable after all: say so in the catalog and go on. */
-                if (!qr_catalog_set_image_state (catalog, r->id, QR_IMAGE_STATE_UNREADABLE, cur->errors[j]->message,
-                                                 error))
-                  failed = TRUE;
-              }
-            else
-              {
-                GArray *found = g_ptr_array_index (results, k_ok++);
-                for (guint k = 0; k < found->len && !failed; k++)
-                  {
-                    QrDetection *d = &g_array_index (found, QrDetection, k);
-                    gint64 cls = GPOINTER_TO_SIZE (g_hash_table_lookup (class_ids, GINT_TO_POINTER (d->class_id)));
-                    QrBox box = { d->x1, d->y1, d->x2, d->y2 };
-                    if (cls == 0)
-                      {
-                        cls = qr_catalog_ensure_class (catalog, qr_detector_get_class_name (detector, d->class_id),
-                                                       error);
-                        if (cls < 0)
-                          {
-                            failed = TRUE;
-                            break;
-                          }
-                        g_hash_table_insert (class_ids, GINT_TO_POINTER (d->class_id), GSIZE_TO_POINTER ((gsize) cls));
-                      }
-                    if (qr_catalog_add_detection (catalog, stats->run_id, r->id, cls, d->score, &box, error) < 0)
-                      failed = TRUE;
-                    else
-                      stats->detections++;
-                  }
-              }
-            if (!failed && !qr_catalog_mark_run_image (catalog, stats->run_id, r->id, error))
-              failed = TRUE;
-            if (failed)
-              break;
-            stats->images++;
-            in_batch++;
-            if (in_batch >= 32 || g_get_monotonic_time () - batch_started > 2 * G_USEC_PER_SEC)
-              {
-                if (!qr_catalog_commit (catalog, error))
-                  failed = TRUE;
-                in_batch = 0;
-                batch_started = g_get_monotonic_time ();
-                if (!failed && progress != NULL)
-                  progress (stats->images, todo->len, progress_data);
-              }
-          }
-        step_free (cur);
-        if (failed)
-          {
-            step_free (next);
-            goto fail;
-          }
-      }
-    step_free (next);   /* a step decoded ahead of a stop */
-  }
-  if (in_batch > 0)
-    {
-      if (!qr_catalog_commit (catalog, error))
-        goto fail;
-      if (progress != NULL)
-        progress (stats->images, todo->len, progress_data);
-    }
-  /* a selection leaves the run open for the rest of the collection, like a cancel */
-  return qr_catalog_finish_run (catalog, stats->run_id, stats->stopped || only != NULL ? "cancelled" : "done", error);
-
-fail:
-  qr_catalog_rollback (catalog);
-  qr_catalog_finish_run (catalog, stats->run_id, "failed", NULL);
-  return FALSE;
+  if (stats != NULL)
+    *stats = run.stats;
+  return ok;
 }

@@ -742,6 +742,43 @@ detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *
   return QR_EXIT_OK;
 }
 
+/* The peers over a collection in one pass (qr_run_peers), each with its own run. */
+static int
+peers_collection (const char *dir, const char *db, gboolean quiet, QrPeerRun *runs, guint n_peers, double threshold)
+{
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  QrCliProgress progress;
+  struct sigaction action = { 0 }, previous;
+  gboolean ok;
+
+  catalog = qr_cli_open_catalog (dir, db, &error);
+  if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
+    return qr_cli_fail (error);
+  action.sa_handler = on_interrupt;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, &previous);
+  qr_cli_progress_init (&progress, "Peers", quiet);
+  ok = qr_run_peers (catalog, runs, n_peers, threshold, abort_if_interrupted, NULL, qr_cli_progress_update, &progress,
+                     &error);
+  qr_cli_progress_end (&progress);
+  sigaction (SIGINT, &previous, NULL);
+  if (!ok)
+    return qr_cli_fail (error);
+  for (guint i = 0; i < n_peers; i++)
+    {
+      const QrRunStats *stats = &runs[i].stats;
+      if (stats->stopped)
+        fprintf (stderr, "quorum: %s interrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
+                 runs[i].name, stats->images, stats->remaining, stats->detections);
+      else if (!quiet)
+        printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog),
+                stats->run_id, runs[i].name, stats->images, stats->detections,
+                stats->remaining == 0 ? " (already complete)" : "");
+    }
+  return n_peers > 0 && runs[0].stats.stopped ? QR_EXIT_ERROR : QR_EXIT_OK;
+}
+
 static gboolean
 parse_device (const char *device_text, const char *precision_text, QrDetectorOptions *options)
 {
@@ -852,7 +889,9 @@ cmd_peers (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— run the peers over a collection (resumable)");
-  g_auto (GStrv) peers = NULL;
+  g_auto (GStrv) peers = NULL, names = NULL, paths = NULL;
+  g_autofree QrPeerRun *runs = NULL;
+  guint n_peers = 0;
   GError *error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -869,18 +908,22 @@ cmd_peers (int argc, char **argv)
       goto out;
     }
   peers = g_strsplit (peers_text ? peers_text : DEFAULT_PEERS, ",", -1);
-  for (guint i = 0; peers[i] != NULL && status == QR_EXIT_OK; i++)
+  n_peers = g_strv_length (peers);
+  runs = g_new0 (QrPeerRun, MAX (n_peers, 1));
+  names = g_new0 (char *, n_peers + 1);
+  paths = g_new0 (char *, n_peers + 1);
+  /* every peer loads before any runs: a missing model is said at once */
+  for (guint i = 0; i < n_peers; i++)
     {
       gboolean flip = g_str_has_suffix (peers[i], "-flip");
       g_autofree char *base = flip ? g_strndup (peers[i], strlen (peers[i]) - 5) : g_strdup (peers[i]);
-      g_autofree char *path = qr_cli_resolve_model (base, &error);
-      g_autoptr (QrDetector) detector = NULL;
       QrDetectorOptions options;
 
-      if (path == NULL)
+      paths[i] = qr_cli_resolve_model (base, &error);
+      if (paths[i] == NULL)
         {
           status = qr_cli_fail (error);
-          break;
+          goto out;
         }
       qr_detector_options_init (&options);
       options.score_threshold = (float) threshold;
@@ -889,18 +932,23 @@ cmd_peers (int argc, char **argv)
       if (!parse_device (device_text, precision_text, &options))
         {
           status = qr_cli_usage_error (context, "--device is cpu, cuda or auto; --precision is fp16, tf32 or fp32");
-          break;
+          goto out;
         }
-      detector = qr_detector_load (path, &options, &error);
-      if (detector == NULL)
+      runs[i].detector = qr_detector_load (paths[i], &options, &error);
+      if (runs[i].detector == NULL)
         {
           status = qr_cli_fail (error);
-          break;
+          goto out;
         }
-      status = detect_collection (common.collection ? common.collection : ".", common.db, common.quiet, detector, peers[i],
-                                  path, threshold);
+      names[i] = model_display_name (peers[i]);
+      runs[i].name = names[i];
+      runs[i].path = paths[i];
     }
+  status = peers_collection (common.collection ? common.collection : ".", common.db, common.quiet, runs, n_peers,
+                             threshold);
 out:
+  for (guint i = 0; runs != NULL && i < n_peers; i++)
+    g_clear_pointer (&runs[i].detector, qr_detector_free);
   common_options_clear (&common);
   return status;
 }

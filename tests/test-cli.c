@@ -373,6 +373,87 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
     }
 }
 
+/* Peers in one pass: their networks at the same time (forced here on the CPU, as on a GPU) and in
+ * batches, each photo decoded once for all, store what they store one after another. */
+static void
+test_peers_together (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg", "darknet-person.jpg", "darknet-eagle.jpg" };
+  g_autofree char *db2 = g_build_filename (f->tmp, "second.sqlite", NULL);
+  g_autofree char *broken = g_build_filename (f->dir, "b-broken.jpg", NULL);
+  GArray *apart[2] = { NULL, NULL };
+  g_autoptr (GError) error = NULL;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
+  {
+    g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[0], NULL);
+    g_autofree char *bytes = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+    test_write_bytes (broken, bytes, len / 3);
+  }
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const char *db = pass == 0 ? f->db : db2;
+      g_autofree char *out = NULL, *err = NULL;
+      g_autoptr (QrCatalog) catalog = NULL;
+      g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "--peers", "centernet,nanodet-flip", "--db",
+                                                                 db, "-c", f->dir, NULL },
+                                              pass == 0 ? (const char *[]) { "QUORUM_PEERS_TOGETHER", "0", NULL }
+                                                        : (const char *[]) { "QUORUM_PEERS_TOGETHER", "1",
+                                                                             "QUORUM_RUN_BATCH", "3", NULL },
+                                              &out, &err)), ==, 0);
+      g_assert_nonnull (strstr (out, "of centernet: 4 images"));
+      g_assert_nonnull (strstr (out, "of nanodet-flip: 4 images"));
+      catalog = qr_catalog_open (f->dir, db, &error);
+      g_assert_no_error (error);
+      for (gint64 run = 1; run <= 2; run++)
+        {
+          g_autoptr (GArray) found = qr_catalog_list_detections (catalog, run, &error);
+          GArray *keyed = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
+          g_assert_no_error (error);
+          for (guint i = 0; i < found->len; i++)
+            {
+              QrDetectionRecord d = g_array_index (found, QrDetectionRecord, i);
+              g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d.image_id, &error);
+              d.image_id = (gint64) g_str_hash (image->path);
+              g_array_append_val (keyed, d);
+            }
+          g_array_sort (keyed, by_image_then_score);
+          if (pass == 0)
+            apart[run - 1] = keyed;
+          else
+            {
+              GArray *a = apart[run - 1];
+              g_assert_cmpuint (a->len, >, 5);
+              g_assert_cmpuint (keyed->len, ==, a->len);
+              for (guint i = 0; i < a->len; i++)
+                {
+                  QrDetectionRecord *x = &g_array_index (a, QrDetectionRecord, i), *y = &g_array_index (keyed, QrDetectionRecord, i);
+                  g_assert_cmpint (x->image_id, ==, y->image_id);
+                  g_assert_cmpint (x->class_id, ==, y->class_id);
+                  g_assert_cmpfloat (fabsf (x->score - y->score), <, 1e-4f);
+                  g_assert_cmpfloat (fabs (x->box.x1 - y->box.x1), <, 0.05);
+                }
+              g_array_unref (keyed);
+            }
+        }
+      {
+        QrCatalogStats stats;
+        g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+        g_assert_cmpint (stats.images_unreadable, ==, 1);
+        g_assert_cmpint (stats.runs, ==, 2);
+      }
+    }
+  for (int run = 0; run < 2; run++)
+    g_array_unref (apart[run]);
+}
+
 static void
 test_peers_and_review (Fixture *f, gconstpointer data)
 {
@@ -563,6 +644,7 @@ main (int argc, char **argv)
               test_detect_collection_resumes, fixture_tear_down);
   ADD ("/cli/detect/collection-batched-equals-one-at-a-time", test_detect_collection_batched);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
+  ADD ("/cli/peers/together-equals-one-after-another", test_peers_together);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
 #undef ADD
   return g_test_run ();

@@ -73,10 +73,14 @@ model_path () {
         --collection /tmp/quorum-runner/photos > /dev/null 2>&1
       echo "pipeline=$pipeline: exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
     done
-    start=$(date +%s.%N)
-    timeout 120 .devbin/quorum peers run -q --device cuda --db /tmp/quorum-runner/db.sqlite \
-      --collection /tmp/quorum-runner/photos > /dev/null 2>&1
-    echo "peers run (the default peers, one after another, over the same photos): exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
+    for together in 0 1; do
+      rm -f /tmp/quorum-runner/db.sqlite*
+      .devbin/quorum index -q --db /tmp/quorum-runner/db.sqlite /tmp/quorum-runner/photos > /dev/null 2>&1
+      start=$(date +%s.%N)
+      QUORUM_PEERS_TOGETHER=$together timeout 120 .devbin/quorum peers run -q --device cuda \
+        --db /tmp/quorum-runner/db.sqlite --collection /tmp/quorum-runner/photos > /dev/null 2>&1
+      echo "peers run (the four default peers, one pass; networks at the same time: $together): exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
+    done
   fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do
