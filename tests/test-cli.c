@@ -454,6 +454,61 @@ test_peers_together (Fixture *f, gconstpointer data)
     g_array_unref (apart[run]);
 }
 
+/* Peers killed mid-pass (SIGKILL after the first commit, networks together, a batch being decoded)
+ * lose nothing: the catalog is whole and the rerun finishes both runs. */
+static void
+test_peers_killed_then_resumed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  for (int i = 0; i < 40; i++)
+    {
+      g_autoptr (QrImage) image = test_gradient_image (96, 64, (guint) i);
+      g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", f->dir, i);
+      test_write_jpeg (path, image, 1);
+    }
+  status = run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet,nanodet", "--db", f->db, "-c", f->dir,
+                                          NULL },
+                       (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", "QUORUM_RUN_BATCH", "5", "QUORUM_PEERS_TOGETHER", "1",
+                                          NULL }, &out, &err);
+  g_assert_true (WIFSIGNALED (status));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_assert_true (qr_catalog_check_integrity (catalog, &error));
+    for (gint64 run = 1; run <= 2; run++)
+      {
+        g_autoptr (GPtrArray) left = qr_catalog_list_images_to_run (catalog, run, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (left->len, <, 40);   /* the first commit's images are kept */
+      }
+  }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet,nanodet", "--db", f->db,
+                                                             "-c", f->dir, NULL },
+                                          (const char *[]) { "QUORUM_RUN_BATCH", "5", "QUORUM_PEERS_TOGETHER", "1", NULL },
+                                          &out, &err)), ==, 0);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    QrCatalogStats stats;
+    g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+    g_assert_cmpint (stats.runs, ==, 2);   /* resumed, not started again */
+    for (gint64 run = 1; run <= 2; run++)
+      {
+        g_autoptr (GPtrArray) left = qr_catalog_list_images_to_run (catalog, run, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (left->len, ==, 0);
+      }
+  }
+}
+
 static void
 test_peers_and_review (Fixture *f, gconstpointer data)
 {
@@ -645,6 +700,7 @@ main (int argc, char **argv)
   ADD ("/cli/detect/collection-batched-equals-one-at-a-time", test_detect_collection_batched);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
   ADD ("/cli/peers/together-equals-one-after-another", test_peers_together);
+  ADD ("/cli/peers/killed-then-resumed", test_peers_killed_then_resumed);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
 #undef ADD
   return g_test_run ();
