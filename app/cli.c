@@ -704,18 +704,17 @@ model_display_name (const char *name)
   return g_steal_pointer (&base);
 }
 
-/* Detects over a collection as a run of the catalog (qr-runner.h): Ctrl-C keeps what is done. */
+/* Detectors over a collection in one pass, each as a run of the catalog (qr_run_peers): Ctrl-C
+ * keeps what is done. what: the progress line's word. */
 static int
-detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *detector, const char *model_name,
-                   const char *model_path, double threshold)
+run_collection (const char *dir, const char *db, gboolean quiet, const char *what, QrPeerRun *runs, guint n_peers,
+                double threshold)
 {
   g_autoptr (QrCatalog) catalog = NULL;
-  g_autofree char *name = model_display_name (model_name);
   GError *error = NULL;
   QrCliProgress progress;
-  QrRunStats stats;
   struct sigaction action = { 0 }, previous;
-  gboolean ok;
+  gboolean ok, stopped = FALSE;
 
   catalog = qr_cli_open_catalog (dir, db, &error);
   if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
@@ -723,42 +722,7 @@ detect_collection (const char *dir, const char *db, gboolean quiet, QrDetector *
   action.sa_handler = on_interrupt;
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, &previous);
-  qr_cli_progress_init (&progress, "Detecting", quiet);
-  ok = qr_run_detector (catalog, detector, name, model_path, threshold, abort_if_interrupted, NULL, qr_cli_progress_update,
-                        &progress, &stats, &error);
-  qr_cli_progress_end (&progress);
-  sigaction (SIGINT, &previous, NULL);
-  if (!ok)
-    return qr_cli_fail (error);
-  if (stats.stopped)
-    {
-      fprintf (stderr, "quorum: interrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
-               stats.images, stats.remaining, stats.detections);
-      return QR_EXIT_ERROR;
-    }
-  if (!quiet)
-    printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog),
-            stats.run_id, name, stats.images, stats.detections, stats.remaining == 0 ? " (already complete)" : "");
-  return QR_EXIT_OK;
-}
-
-/* The peers over a collection in one pass (qr_run_peers), each with its own run. */
-static int
-peers_collection (const char *dir, const char *db, gboolean quiet, QrPeerRun *runs, guint n_peers, double threshold)
-{
-  g_autoptr (QrCatalog) catalog = NULL;
-  GError *error = NULL;
-  QrCliProgress progress;
-  struct sigaction action = { 0 }, previous;
-  gboolean ok;
-
-  catalog = qr_cli_open_catalog (dir, db, &error);
-  if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
-    return qr_cli_fail (error);
-  action.sa_handler = on_interrupt;
-  sigemptyset (&action.sa_mask);
-  sigaction (SIGINT, &action, &previous);
-  qr_cli_progress_init (&progress, "Peers", quiet);
+  qr_cli_progress_init (&progress, what, quiet);
   ok = qr_run_peers (catalog, runs, n_peers, threshold, abort_if_interrupted, NULL, qr_cli_progress_update, &progress,
                      &error);
   qr_cli_progress_end (&progress);
@@ -769,14 +733,16 @@ peers_collection (const char *dir, const char *db, gboolean quiet, QrPeerRun *ru
     {
       const QrRunStats *stats = &runs[i].stats;
       if (stats->stopped)
-        fprintf (stderr, "quorum: %s interrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
-                 runs[i].name, stats->images, stats->remaining, stats->detections);
+        fprintf (stderr, "quorum: %s%sinterrupted after %u of %u images; their %u detections are kept, rerun to resume\n",
+                 n_peers > 1 ? runs[i].name : "", n_peers > 1 ? " " : "", stats->images, stats->remaining,
+                 stats->detections);
       else if (!quiet)
         printf ("%s: run %" G_GINT64_FORMAT " of %s: %u images, %u detections%s\n", qr_catalog_get_root (catalog),
                 stats->run_id, runs[i].name, stats->images, stats->detections,
                 stats->remaining == 0 ? " (already complete)" : "");
+      stopped = stopped || stats->stopped;
     }
-  return n_peers > 0 && runs[0].stats.stopped ? QR_EXIT_ERROR : QR_EXIT_OK;
+  return stopped ? QR_EXIT_ERROR : QR_EXIT_OK;
 }
 
 static gboolean
@@ -837,7 +803,11 @@ cmd_detect (int argc, char **argv)
   if (detector == NULL)
     return qr_cli_fail (error);
   if (collection != NULL)
-    return detect_collection (collection, db, quiet, detector, model_name ? model_name : "centernet", path, threshold);
+    {
+      g_autofree char *name = model_display_name (model_name ? model_name : "centernet");
+      QrPeerRun run = { detector, name, path, { 0 } };
+      return run_collection (collection, db, quiet, "Detecting", &run, 1, threshold);
+    }
 
   for (guint i = 0; images[i] != NULL; i++)
     {
@@ -944,8 +914,8 @@ cmd_peers (int argc, char **argv)
       runs[i].name = names[i];
       runs[i].path = paths[i];
     }
-  status = peers_collection (common.collection ? common.collection : ".", common.db, common.quiet, runs, n_peers,
-                             threshold);
+  status = run_collection (common.collection ? common.collection : ".", common.db, common.quiet, "Peers", runs, n_peers,
+                           threshold);
 out:
   for (guint i = 0; runs != NULL && i < n_peers; i++)
     g_clear_pointer (&runs[i].detector, qr_detector_free);
