@@ -226,6 +226,18 @@ test_detect_images (Fixture *f, gconstpointer data)
   g_assert_true (dog);
 }
 
+/* n small generated photos, 00.jpg onwards: a collection long enough to be killed part way. */
+static void
+write_gradient_photos (const char *dir, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      g_autoptr (QrImage) image = test_gradient_image (96, 64, (guint) i);
+      g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", dir, i);
+      test_write_jpeg (path, image, 1);
+    }
+}
+
 static void
 test_detect_collection_resumes (Fixture *f, gconstpointer data)
 {
@@ -240,12 +252,7 @@ test_detect_collection_resumes (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  for (int i = 0; i < 40; i++)
-    {
-      g_autoptr (QrImage) image = test_gradient_image (96, 64, (guint) i);
-      g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", f->dir, i);
-      test_write_jpeg (path, image, 1);
-    }
+  write_gradient_photos (f->dir, 40);
   /* Killed (SIGKILL, no cleanup) right after the first batch is committed (32 images, or fewer
    * when two seconds pass first on a slow machine). data: the runner's step (QUORUM_RUN_BATCH);
    * above 1 the next step is being decoded on another thread as the kill comes. */
@@ -301,14 +308,64 @@ by_image_then_score (gconstpointer a, gconstpointer b)
   return x->score > y->score ? -1 : x->score < y->score ? 1 : 0;
 }
 
+/* Four demo photos and, sorting between them, one cut short: dir's collection for the tests
+ * that compare two ways of running over it. */
+static void
+copy_photos_and_a_broken_one (const char *dir)
+{
+  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg", "darknet-person.jpg", "darknet-eagle.jpg" };
+  g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[0], NULL);
+  g_autofree char *broken = g_build_filename (dir, "b-broken.jpg", NULL);
+  g_autofree char *bytes = NULL;
+  gsize len;
+
+  copy_demo_photos (dir, names, G_N_ELEMENTS (names));
+  g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
+  test_write_bytes (broken, bytes, len / 3);
+}
+
+/* A run's boxes keyed by their file's name (image ids differ between catalogs), sorted. */
+static GArray *
+keyed_detections (QrCatalog *catalog, gint64 run)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) found = qr_catalog_list_detections (catalog, run, &error);
+  GArray *keyed = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < found->len; i++)
+    {
+      QrDetectionRecord d = g_array_index (found, QrDetectionRecord, i);
+      g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d.image_id, &error);
+      g_assert_no_error (error);
+      d.image_id = (gint64) g_str_hash (image->path);
+      g_array_append_val (keyed, d);
+    }
+  g_array_sort (keyed, by_image_then_score);
+  return keyed;
+}
+
+static void
+assert_same_detections (GArray *a, GArray *b)
+{
+  g_assert_cmpuint (b->len, ==, a->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      QrDetectionRecord *x = &g_array_index (a, QrDetectionRecord, i), *y = &g_array_index (b, QrDetectionRecord, i);
+      g_assert_cmpint (x->image_id, ==, y->image_id);
+      g_assert_cmpint (x->class_id, ==, y->class_id);
+      g_assert_cmpfloat (fabsf (x->score - y->score), <, 1e-4f);
+      g_assert_cmpfloat (fabs (x->box.x1 - y->box.x1), <, 0.05);
+      g_assert_cmpfloat (fabs (x->box.y2 - y->box.y2), <, 0.05);
+    }
+}
+
 /* The runner sends images through the network a batch at a time on a GPU; forced here on the CPU
  * (QUORUM_RUN_BATCH), with an unreadable file inside a batch, it stores what one at a time does. */
 static void
 test_detect_collection_batched (Fixture *f, gconstpointer data)
 {
-  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg", "darknet-person.jpg", "darknet-eagle.jpg" };
   g_autofree char *db2 = g_build_filename (f->tmp, "second.sqlite", NULL);
-  g_autofree char *broken = g_build_filename (f->dir, "b-broken.jpg", NULL);
   g_autoptr (GArray) one = NULL, batched = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -317,15 +374,7 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
-  {
-    /* a photo cut short, sorting between the others */
-    g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[0], NULL);
-    g_autofree char *bytes = NULL;
-    gsize len;
-    g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-    test_write_bytes (broken, bytes, len / 3);
-  }
+  copy_photos_and_a_broken_one (f->dir);
   for (int pass = 0; pass < 2; pass++)
     {
       const char *db = pass == 0 ? f->db : db2;
@@ -336,24 +385,10 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
                                               &err)), ==, 0);
       catalog = qr_catalog_open (f->dir, db, &error);
       g_assert_no_error (error);
-      {
-        /* image ids differ between the two catalogs: key each box by its file's name */
-        g_autoptr (GArray) found = qr_catalog_list_detections (catalog, 1, &error);
-        GArray *keyed = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
-        g_assert_no_error (error);
-        for (guint i = 0; i < found->len; i++)
-          {
-            QrDetectionRecord d = g_array_index (found, QrDetectionRecord, i);
-            g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d.image_id, &error);
-            d.image_id = (gint64) g_str_hash (image->path);
-            g_array_append_val (keyed, d);
-          }
-        g_array_sort (keyed, by_image_then_score);
-        if (pass == 0)
-          one = keyed;
-        else
-          batched = keyed;
-      }
+      if (pass == 0)
+        one = keyed_detections (catalog, 1);
+      else
+        batched = keyed_detections (catalog, 1);
       {
         QrCatalogStats stats;
         g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
@@ -361,16 +396,7 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
       }
     }
   g_assert_cmpuint (one->len, >, 10);
-  g_assert_cmpuint (batched->len, ==, one->len);
-  for (guint i = 0; i < one->len; i++)
-    {
-      QrDetectionRecord *a = &g_array_index (one, QrDetectionRecord, i), *b = &g_array_index (batched, QrDetectionRecord, i);
-      g_assert_cmpint (a->image_id, ==, b->image_id);
-      g_assert_cmpint (a->class_id, ==, b->class_id);
-      g_assert_cmpfloat (fabsf (a->score - b->score), <, 1e-4f);
-      g_assert_cmpfloat (fabs (a->box.x1 - b->box.x1), <, 0.05);
-      g_assert_cmpfloat (fabs (a->box.y2 - b->box.y2), <, 0.05);
-    }
+  assert_same_detections (one, batched);
 }
 
 /* Peers in one pass: their networks at the same time (forced here on the CPU, as on a GPU) and in
@@ -378,10 +404,8 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
 static void
 test_peers_together (Fixture *f, gconstpointer data)
 {
-  const char *names[] = { "darknet-dog.jpg", "darknet-horses.jpg", "darknet-person.jpg", "darknet-eagle.jpg" };
   g_autofree char *db2 = g_build_filename (f->tmp, "second.sqlite", NULL);
-  g_autofree char *broken = g_build_filename (f->dir, "b-broken.jpg", NULL);
-  GArray *apart[2] = { NULL, NULL };
+  g_autoptr (GArray) apart_centernet = NULL, apart_nanodet = NULL;
   g_autoptr (GError) error = NULL;
 
   if (!have_models ())
@@ -389,14 +413,7 @@ test_peers_together (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
-  {
-    g_autofree char *from = g_build_filename (QUORUM_DEMO_DIR, names[0], NULL);
-    g_autofree char *bytes = NULL;
-    gsize len;
-    g_assert_true (g_file_get_contents (from, &bytes, &len, NULL));
-    test_write_bytes (broken, bytes, len / 3);
-  }
+  copy_photos_and_a_broken_one (f->dir);
   for (int pass = 0; pass < 2; pass++)
     {
       const char *db = pass == 0 ? f->db : db2;
@@ -412,36 +429,18 @@ test_peers_together (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (out, "of nanodet-flip: 4 images"));
       catalog = qr_catalog_open (f->dir, db, &error);
       g_assert_no_error (error);
-      for (gint64 run = 1; run <= 2; run++)
+      if (pass == 0)
         {
-          g_autoptr (GArray) found = qr_catalog_list_detections (catalog, run, &error);
-          GArray *keyed = g_array_new (FALSE, FALSE, sizeof (QrDetectionRecord));
-          g_assert_no_error (error);
-          for (guint i = 0; i < found->len; i++)
-            {
-              QrDetectionRecord d = g_array_index (found, QrDetectionRecord, i);
-              g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d.image_id, &error);
-              d.image_id = (gint64) g_str_hash (image->path);
-              g_array_append_val (keyed, d);
-            }
-          g_array_sort (keyed, by_image_then_score);
-          if (pass == 0)
-            apart[run - 1] = keyed;
-          else
-            {
-              GArray *a = apart[run - 1];
-              g_assert_cmpuint (a->len, >, 5);
-              g_assert_cmpuint (keyed->len, ==, a->len);
-              for (guint i = 0; i < a->len; i++)
-                {
-                  QrDetectionRecord *x = &g_array_index (a, QrDetectionRecord, i), *y = &g_array_index (keyed, QrDetectionRecord, i);
-                  g_assert_cmpint (x->image_id, ==, y->image_id);
-                  g_assert_cmpint (x->class_id, ==, y->class_id);
-                  g_assert_cmpfloat (fabsf (x->score - y->score), <, 1e-4f);
-                  g_assert_cmpfloat (fabs (x->box.x1 - y->box.x1), <, 0.05);
-                }
-              g_array_unref (keyed);
-            }
+          apart_centernet = keyed_detections (catalog, 1);
+          apart_nanodet = keyed_detections (catalog, 2);
+          g_assert_cmpuint (apart_centernet->len, >, 5);
+          g_assert_cmpuint (apart_nanodet->len, >, 5);
+        }
+      else
+        {
+          g_autoptr (GArray) centernet = keyed_detections (catalog, 1), nanodet = keyed_detections (catalog, 2);
+          assert_same_detections (apart_centernet, centernet);
+          assert_same_detections (apart_nanodet, nanodet);
         }
       {
         QrCatalogStats stats;
@@ -450,8 +449,6 @@ test_peers_together (Fixture *f, gconstpointer data)
         g_assert_cmpint (stats.runs, ==, 2);
       }
     }
-  for (int run = 0; run < 2; run++)
-    g_array_unref (apart[run]);
 }
 
 /* Peers killed mid-pass (SIGKILL after the first commit, networks together, a batch being decoded)
@@ -468,12 +465,7 @@ test_peers_killed_then_resumed (Fixture *f, gconstpointer data)
       g_test_skip ("the pretrained models are not beside the source tree");
       return;
     }
-  for (int i = 0; i < 40; i++)
-    {
-      g_autoptr (QrImage) image = test_gradient_image (96, 64, (guint) i);
-      g_autofree char *path = g_strdup_printf ("%s/%02d.jpg", f->dir, i);
-      test_write_jpeg (path, image, 1);
-    }
+  write_gradient_photos (f->dir, 40);
   status = run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet,nanodet", "--db", f->db, "-c", f->dir,
                                           NULL },
                        (const char *[]) { "QUORUM_TEST_KILL_AFTER", "1", "QUORUM_RUN_BATCH", "5", "QUORUM_PEERS_TOGETHER", "1",
