@@ -72,7 +72,6 @@ struct _QrDetector
   QrDetectorOptions  options;
   int                input_size;
   float             *input;
-  float              scale;          /* image → input pixels, of the last run */
   NanodetLevel       levels[3];
   char              *level_names[6];
   /* YOLO */
@@ -81,14 +80,13 @@ struct _QrDetector
   int                n_classes;
   char              *name;
   int                input_w, input_h;
-  float              scale_x, scale_y, pad_x, pad_y;   /* of the last letterbox */
   float             *heat;           /* the finest head's class scores, image part only */
   float             *batch_input;    /* inputs of a batch of more than one */
   int                batch_capacity;
   int                heat_rows, heat_cols;
   float              heat_to_cell;
   gint64             prepare_us, network_us, decode_us;   /* of the last detect */
-  Fit                heat_fit;       /* the first item's, for the heatmap */
+  Fit                fit;            /* where the last detect's (first) image landed: the heatmap's */
   gboolean           heat_stale;     /* YOLO: heat is yet to be made for the last detect */
   /* SSD and BlazeFace */
   GArray            *anchors;        /* QrAnchor */
@@ -710,11 +708,6 @@ qr_detector_preprocess (QrDetector *self, const QrImage *image, float *input)
   Fit fit;
 
   preprocess (self, image, input, &fit);
-  self->scale = fit.scale;
-  self->scale_x = fit.scale_x;
-  self->scale_y = fit.scale_y;
-  self->pad_x = fit.pad_x;
-  self->pad_y = fit.pad_y;
   return fit.scale;
 }
 
@@ -1287,14 +1280,9 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
       results = g_ptr_array_new_full ((guint) n, (GDestroyNotify) g_array_unref);
       for (int b = 0; b < n; b++)
         g_ptr_array_add (results, found[b]);
-      self->scale = items[0].fit.scale;
-      self->scale_x = items[0].fit.scale_x;
-      self->scale_y = items[0].fit.scale_y;
-      self->pad_x = items[0].fit.pad_x;
-      self->pad_y = items[0].fit.pad_y;
-      /* YOLO's heatmap is the first item's, made when asked for */
+      /* the heatmap is the first item's (YOLO's made when asked for) */
       g_clear_pointer (&self->heat, g_free);
-      self->heat_fit = items[0].fit;
+      self->fit = items[0].fit;
       self->heat_stale = self->kind == QR_DETECTOR_YOLO;
       self->prepare_us = prepared - start;
       self->network_us = decoding - prepared;
@@ -1345,7 +1333,7 @@ qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, f
       if (self->heat_stale)
         {
           Decode dec = { 0 };
-          dec.fit = self->heat_fit;
+          dec.fit = self->fit;
           yolo_heat (self, &dec);
           self->heat = dec.heat;
           self->heat_rows = dec.heat_rows;
@@ -1372,6 +1360,6 @@ qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, f
       *rows = *cols = (int) lround (sqrt ((double) dims[1]));
       *classes = dims[2];
     }
-  *image_to_cell = self->scale * (float) *cols / (float) self->input_size;
+  *image_to_cell = self->fit.scale * (float) *cols / (float) self->input_size;
   return data;
 }
