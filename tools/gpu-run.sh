@@ -28,6 +28,10 @@ ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/")}
 BENCH=${BENCH:-centernet.json:80:fp16,fp32 nanodet.json:60:fp16,fp32 yolov4-tiny.cfg:60:fp16,fp32 yolov4.cfg:100:fp16,fp32}
 PROFILE=${PROFILE:-centernet.json yolov4-tiny.cfg}
 export GPU_TESTS ENGINE_TESTS
+fresh_catalog () {   # the runner's timings each start from an indexed, undetected catalog
+  rm -f /tmp/quorum-runner/db.sqlite*
+  .devbin/quorum index -q --db /tmp/quorum-runner/db.sqlite /tmp/quorum-runner/photos > /dev/null 2>&1
+}
 model_path () {
   case $1 in *.cfg) echo "$QUORUM_DARKNET_DIR/$1" ;; *) echo "$QUORUM_MODELS_DIR/$1" ;; esac
 }
@@ -66,16 +70,14 @@ model_path () {
       for f in "$QUORUM_IMAGES_DIR"/*.jpg; do cp "$f" "/tmp/quorum-runner/photos/$i-$(basename "$f")"; done
     done
     for pipeline in 0 1 0 1; do
-      rm -f /tmp/quorum-runner/db.sqlite*
-      .devbin/quorum index -q --db /tmp/quorum-runner/db.sqlite /tmp/quorum-runner/photos > /dev/null 2>&1
+      fresh_catalog
       start=$(date +%s.%N)
       QUORUM_RUN_PIPELINE=$pipeline timeout 60 .devbin/quorum detect -q --device cuda --db /tmp/quorum-runner/db.sqlite \
         --collection /tmp/quorum-runner/photos > /dev/null 2>&1
       echo "pipeline=$pipeline: exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
     done
     for together in 0 1; do
-      rm -f /tmp/quorum-runner/db.sqlite*
-      .devbin/quorum index -q --db /tmp/quorum-runner/db.sqlite /tmp/quorum-runner/photos > /dev/null 2>&1
+      fresh_catalog
       start=$(date +%s.%N)
       QUORUM_PEERS_TOGETHER=$together timeout 120 .devbin/quorum peers run -q --device cuda \
         --db /tmp/quorum-runner/db.sqlite --collection /tmp/quorum-runner/photos > /dev/null 2>&1
