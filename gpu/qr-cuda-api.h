@@ -2,7 +2,7 @@
  * libquorum-cuda.so, that the engine opens only when a model is asked to run on CUDA: a process
  * that never does so never loads cuDNN or cuBLAS (a third of a second and 200 MB each start),
  * and a build with CUDA still starts on a machine without the CUDA libraries. The module exports
- * one function, qr_cuda_module_api, returning this table; inference/cuda-loader.c finds and opens
+ * one function, qr_cuda_module_api, returning this table; inference/engine/cuda-loader.c finds and opens
  * it. Each entry is the qr-cuda.h / qr-gpu.h function of the same name. */
 #pragma once
 
@@ -68,7 +68,7 @@ typedef struct
 /* The module's one export. */
 const QrCudaApi *qr_cuda_module_api (void);
 
-/* In the engine (inference/cuda-loader.c): the module's table, opened on first call; NULL with an
+/* In the engine (inference/engine/cuda-loader.c): the module's table, opened on first call; NULL with an
  * error saying why when it cannot be had. */
 const QrCudaApi *qr_cuda_api        (GError **error);
 

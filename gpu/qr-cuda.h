@@ -1,7 +1,7 @@
 /* qr-cuda.h: the device side of the engine's CUDA backend: a context (device, stream, cuDNN and
  * cuBLAS handles, one scratch area, an algorithm cache), device memory, cuDNN convolutions and our
  * own kernels (kernels.cu). Tensors are float32 NHWC in device memory, as the engine lays them out
- * on the CPU. This layer knows nothing of graphs: inference/backend-cuda.c walks the graph and
+ * on the CPU. This layer knows nothing of graphs: inference/engine/backend-cuda.c walks the graph and
  * calls these. Every call is asynchronous on the context's stream unless it says otherwise;
  * errors of launches are caught by the next call that checks (qr_cuda_sync at the latest). */
 #pragma once
@@ -207,7 +207,7 @@ typedef struct
 void qr_cuda_place_input (QrCuda *cuda, const guint8 *fitted, int w, int h, int x0, int y0,
                           const QrCudaInputFormat *format, float *dst);
 
-/* One axis of the engine's resize (inference/image-private.h's QrTaps), in device memory. */
+/* One axis of the engine's resize (inference/image/image-private.h's QrTaps), in device memory. */
 typedef struct
 {
   const int   *first;

@@ -1,5 +1,5 @@
 /* test-peers.c: peer-pressure scores on constructed cases, each expectation worked out by hand
- * from the formulas in inference/peers.c. Three peers; classes 1 = dog, 2 = cat. */
+ * from the formulas in inference/mistakes/peers.c. Three peers; classes 1 = dog, 2 = cat. */
 #include "qr-peers.h"
 #include "qr-eval.h"
 

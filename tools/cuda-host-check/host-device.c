@@ -1,6 +1,6 @@
 /* host-device.c: gpu/qr-cuda.h implemented in host memory, for tools/cuda-host-check/run.sh.
  * NOT a GPU test and not part of the test suite: it lets the CUDA backend's own code
- * (inference/backend-cuda.c: memory planning, constants and weight layout, the index and stride
+ * (inference/engine/backend-cuda.c: memory planning, constants and weight layout, the index and stride
  * arithmetic it hands the kernels) run on a machine without a GPU, so mapping mistakes show up
  * before device time is spent. The loops are kernels.cu's bodies run on the CPU; the convolution
  * is a direct loop over KRSC weights; allocations are filled with NaN so a read of memory no

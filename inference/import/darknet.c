@@ -1,4 +1,4 @@
-/* import-darknet.c: Darknet .cfg + .weights into the engine's graph.
+/* darknet.c: Darknet .cfg + .weights into the engine's graph.
  *
  * The cfg is an INI-like list of sections; each section after [net] is a layer, numbered from 0,
  * and [route]/[shortcut] name earlier layers by absolute index or by offset (−1: the previous one).

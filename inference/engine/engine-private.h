@@ -185,7 +185,7 @@ GArray  *qr_graph_plan_buffers (QrGraph     *graph);
 gboolean qr_graph_is_output    (QrGraph     *graph,
                                 int          tensor);
 
-/* export-graph.c: JSON + raw float32 constants, shapes at batch 1; planned_batch is restored. */
+/* export.c: JSON + raw float32 constants, shapes at batch 1; planned_batch is restored. */
 gboolean qr_graph_export       (QrGraph     *graph,
                                 int          planned_batch,
                                 const char  *json_path,

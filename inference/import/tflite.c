@@ -1,4 +1,4 @@
-/* import-tflite.c: TensorFlow Lite flatbuffers into the engine's graph, read by hand (no
+/* tflite.c: TensorFlow Lite flatbuffers into the engine's graph, read by hand (no
  * flatbuffers library): the Model table's operator codes, first subgraph and buffers.
  *
  * A flatbuffer is offsets all the way down: a table starts with a signed 32-bit offset back to its

@@ -1,4 +1,4 @@
-/* export-graph.c: a planned graph written out as JSON (nodes in execution order, attributes,
+/* export.c: a planned graph written out as JSON (nodes in execution order, attributes,
  * batch-1 shapes) plus one raw little-endian float32 file of its constants, so that another
  * framework can execute exactly the network Quorum runs: bench/torch-peer.py does, to time
  * PyTorch beside us on the same GPU. */

@@ -1,4 +1,4 @@
-/* image-ops.c: pixel operations on decoded RGB images (orientation, resizing) and encoders.
+/* ops.c: pixel operations on decoded RGB images (orientation, resizing) and encoders.
  * The resize is separable with precomputed taps: a true area average when shrinking, so
  * thumbnails do not alias, and bilinear (half-pixel centres) when enlarging. */
 #define G_LOG_DOMAIN "quorum-image"

@@ -1,4 +1,4 @@
-/* image-decode.c: turns encoded bytes into oriented 8-bit RGB.
+/* decode.c: turns encoded bytes into oriented 8-bit RGB.
  * JPEG goes through libjpeg-turbo (with DCT scaling for thumbnails and strict truncation checks),
  * WebP through libwebp, the rest through stb_image. Limits are checked on the header first. */
 #define G_LOG_DOMAIN "quorum-image"

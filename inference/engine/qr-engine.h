@@ -97,7 +97,7 @@ const float *qr_model_get_output    (QrModel            *model,
                                      const char         *name,
                                      int                *rank,
                                      int                *dims);
-/* Writes the planned network for another framework to run (export-graph.c): json_path holds
+/* Writes the planned network for another framework to run (export.c): json_path holds
  * the nodes and batch-1 shapes, bin_path the constants as raw float32. */
 gboolean    qr_model_export         (QrModel            *model,
                                      const char         *json_path,

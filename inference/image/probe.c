@@ -1,4 +1,4 @@
-/* image-probe.c: reads an image's format, size and EXIF orientation from its header alone.
+/* probe.c: reads an image's format, size and EXIF orientation from its header alone.
  * Indexing 100k images must not decode them, so JPEG, PNG and WebP headers are walked here
  * by hand (with a cheap completeness check: EOI / IEND / RIFF size); the rarer formats ask stb. */
 #define G_LOG_DOMAIN "quorum-image"

@@ -1,4 +1,4 @@
-/* import-tfjs.c: TF.js graph models: model.json (a TensorFlow GraphDef as JSON, plus a weights
+/* tfjs.c: TF.js graph models: model.json (a TensorFlow GraphDef as JSON, plus a weights
  * manifest) and its .bin shards. Weights may be float32, int32, or quantised to float16 or
  * uint8/uint16 (value = q · scale + min); every weight file is checked against the manifest's
  * size before anything is read from it. */
