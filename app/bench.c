@@ -925,7 +925,7 @@ bench_detect (int argc, char **argv)
           input_path = g_build_filename (tmp, "input.f32", NULL);
           if (!g_file_set_contents (input_path, (const char *) input, (gssize) (per_image * sizeof (float)), &error))
             goto fail;
-          if (qr_detector_get_kind (detector) == QR_DETECTOR_YOLO)
+          if (g_str_equal (qr_detector_get_family (detector), "yolo"))
             {
               g_autofree char *stem = g_strndup (path, strlen (path) - 4);
               g_autofree char *weights = g_strconcat (stem, ".weights", NULL);
@@ -934,7 +934,7 @@ bench_detect (int argc, char **argv)
             }
           else
             {
-              shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
+              shape = g_str_equal (qr_detector_get_family (detector), "centernet") ? g_strdup_printf ("1,%d,%d,3", size, size)
                                                                                 : g_strdup_printf ("1,3,%d,%d", size, size);
               peer_ms = run_tfjs_wasm (path, input_path, shape, repeat, tmp, &peer_error);
             }
@@ -948,7 +948,7 @@ bench_detect (int argc, char **argv)
         {
           printf ("  %-11s %-12s %7.1f ms/image  %6.1f images/s  (model only: %s)\n", qr_detector_get_name (detector),
                   peer_name, peer_ms, 1000.0 / peer_ms,
-                  qr_detector_get_kind (detector) == QR_DETECTOR_YOLO ? "cv2.dnn, CPU backend, median" : "tfjs-backend-wasm");
+                  g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, median" : "tfjs-backend-wasm");
           printf ("  %-11s ratio %s / quorum: %.2f×\n", qr_detector_get_name (detector), peer_name, peer_ms / ours_ms);
         }
     }

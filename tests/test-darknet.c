@@ -101,7 +101,7 @@ test_matches_opencv (gconstpointer data)
   options.max_detections = 100000;
   detector = qr_detector_load (cfg, &options, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (qr_detector_get_kind (detector), ==, QR_DETECTOR_YOLO);
+  g_assert_cmpstr (qr_detector_get_family (detector), ==, "yolo");
   g_assert_cmpint (qr_detector_get_n_classes (detector), ==, 80);
   g_assert_cmpstr (qr_detector_get_class_name (detector, 16), ==, "dog");
   /* COCO's names, not Darknet's spellings, whether or not coco.names is beside the cfg */

@@ -619,7 +619,7 @@ compare_with_tfjs (const char *model_file, const char *image_name, const char *c
   detections = qr_detector_detect (detector, image, NULL, NULL, &error);
   g_assert_no_error (error);
 
-  shape = qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET ? g_strdup_printf ("1,%d,%d,3", size, size)
+  shape = g_str_equal (qr_detector_get_family (detector), "centernet") ? g_strdup_printf ("1,%d,%d,3", size, size)
                                                                     : g_strdup_printf ("1,3,%d,%d", size, size);
   g_ptr_array_add (argv, g_strdup (node));
   g_ptr_array_add (argv, g_strdup (script));
@@ -665,7 +665,7 @@ compare_with_tfjs (const char *model_file, const char *image_name, const char *c
     }
   /* CenterNet's own graph decodes too (top 100 peaks: x1, y1, x2, y2, score, class in input
    * pixels): each of its boxes over the threshold is one of ours, same class, IoU ≥ 0.99. */
-  if (qr_detector_get_kind (detector) == QR_DETECTOR_CENTERNET)
+  if (g_str_equal (qr_detector_get_family (detector), "centernet"))
     {
       gsize n;
       g_autofree float *theirs = read_f32 (tmp, "tower_0_detections", &n);

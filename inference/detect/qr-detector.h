@@ -1,6 +1,7 @@
 /* qr-detector.h: object detectors built on the engine: a model file plus the pre- and
- * post-processing its family needs (CenterNet's heatmap peaks, NanoDet's distribution boxes),
- * giving boxes in the original image's pixels. */
+ * post-processing its family needs (CenterNet's heatmap peaks, NanoDet's distribution boxes,
+ * YOLO's heads, the anchors of the SSD and BlazeFace), giving boxes in the original image's
+ * pixels. Each family is one file in detect/families/ (detector-private.h says what one holds). */
 #pragma once
 
 #include <glib.h>
@@ -8,15 +9,6 @@
 #include "qr-image.h"
 
 G_BEGIN_DECLS
-
-typedef enum
-{
-  QR_DETECTOR_CENTERNET,
-  QR_DETECTOR_NANODET,
-  QR_DETECTOR_YOLO,       /* a Darknet cfg + weights: YOLOv2 … YOLOv7 */
-  QR_DETECTOR_SSD,        /* a TFLite SSD-MobileNetV2 without its post-processing (1917 anchors) */
-  QR_DETECTOR_BLAZEFACE,  /* MediaPipe's BlazeFace (short range, 896 anchors): one class, "face" */
-} QrDetectorKind;
 
 typedef struct
 {
@@ -48,7 +40,8 @@ QrDetector   *qr_detector_load             (const char               *path,
                                             const QrDetectorOptions  *options,
                                             GError                  **error);
 void          qr_detector_free             (QrDetector               *self);
-QrDetectorKind qr_detector_get_kind        (QrDetector               *self);
+/* The family that read the model: "centernet", "nanodet", "yolo" (Darknet), "ssd", "blazeface". */
+const char   *qr_detector_get_family       (QrDetector               *self);
 const char   *qr_detector_get_name         (QrDetector               *self);
 /* The file format it was loaded from: "tfjs", "darknet" or "tflite". */
 const char   *qr_detector_get_format       (QrDetector               *self);

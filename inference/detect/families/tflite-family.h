@@ -1,0 +1,49 @@
+/* tflite-family.h: what the TFLite anchor detectors (the SSD, BlazeFace) share: a graph with one
+ * RGB NHWC input and two outputs, boxes [anchors, 4 or 16] and scores [anchors, classes], offsets
+ * from a fixed set of anchors, values −1..1. */
+#pragma once
+
+#include "detector-private.h"
+
+typedef struct
+{
+  float cx, cy, w, h;   /* normalised to the input */
+} QrAnchor;
+
+/* The family's data. */
+typedef struct
+{
+  GArray *anchors;      /* QrAnchor, set by the family */
+  char   *boxes_output;
+  char   *scores_output;
+  int     coords;       /* values per box: 4, or 16 with keypoints */
+  int     n_anchors;
+  int     n_classes;    /* score columns, a background included */
+} QrTfliteAnchors;
+
+/* Loads path's graph, binds it and finds its two outputs (self->data: a QrTfliteAnchors). */
+gboolean qr_tflite_family_load    (QrDetector       *self,
+                                   const char       *path,
+                                   GError          **error);
+void     qr_tflite_family_free    (gpointer          data);
+/* The error for a TFLite model of neither known shape (a family's NOT_MINE). */
+void     qr_tflite_family_unknown (QrDetector       *self,
+                                   const char       *path,
+                                   GError          **error);
+void     qr_tflite_family_write_input (const QrDetector *self,
+                                   const QrImage    *fitted,
+                                   int               x0,
+                                   int               y0,
+                                   float            *input);
+/* Anchor i's boxes, one per class from first (the SSD's class 0 is the background): score
+ * σ(clip (logit, ±100)); (cx, cy, w, h) normalised to the input. */
+void     qr_tflite_family_emit    (const QrDetector *self,
+                                   const QrDecode   *dec,
+                                   const float      *scores,
+                                   int               first,
+                                   int               n_scores,
+                                   float             cx,
+                                   float             cy,
+                                   float             w,
+                                   float             h,
+                                   GArray           *out);
