@@ -66,17 +66,4 @@ gboolean qr_run_peers       (QrCatalog      *catalog,
                              gpointer        progress_data,
                              GError        **error);
 
-/* The folder where the user's models live (default $XDG_DATA_HOME/quorum/models); the app sets
- * it from its preferences. Thread-safe. */
-void       qr_set_models_folder (const char *dir);
-char      *qr_get_models_folder (void);
-/* The names of the detectors that can be found (that folder, $QUORUM_MODELS_DIR, the shared
- * models beside the source tree): TF.js, Darknet with weights, TFLite; sorted. */
-GPtrArray *qr_list_models      (void);
-/* Where a model name (centernet, nanodet, a file stem) is: the user's models folder, then
- * $QUORUM_MODELS_DIR, then beside the source tree (../shared/models/pretrained, for developers).
- * A path is returned as it is. */
-char      *qr_find_model        (const char *name,
-                                 GError    **error);
-
 G_END_DECLS

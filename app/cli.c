@@ -686,24 +686,6 @@ abort_if_interrupted (gpointer data)
   return interrupted != 0;
 }
 
-/* The name a model is registered under: its short name, or the file's stem for a path. */
-static char *
-model_display_name (const char *name)
-{
-  g_autofree char *base = g_path_get_basename (name);
-  if (g_str_has_suffix (base, ".json") || g_str_has_suffix (base, ".cfg") || g_str_has_suffix (base, ".tflite"))
-    *strrchr (base, '.') = '\0';
-  else if (g_str_has_suffix (base, ".weights"))
-    base[strlen (base) - 8] = '\0';
-  if (g_str_equal (base, "model"))
-    {
-      g_autofree char *dir = g_path_get_dirname (name);
-      g_free (base);
-      base = g_path_get_basename (dir);
-    }
-  return g_steal_pointer (&base);
-}
-
 /* Detectors over a collection in one pass, each as a run of the catalog (qr_run_peers): Ctrl-C
  * keeps what is done. what: the progress line's word. */
 static int
@@ -804,7 +786,7 @@ cmd_detect (int argc, char **argv)
     return qr_cli_fail (error);
   if (collection != NULL)
     {
-      g_autofree char *name = model_display_name (model_name ? model_name : "centernet");
+      g_autofree char *name = qr_model_name_from_path (model_name ? model_name : "centernet");
       QrPeerRun run = { detector, name, path, { 0 } };
       return run_collection (collection, db, quiet, "Detecting", &run, 1, threshold);
     }
@@ -910,7 +892,7 @@ cmd_peers (int argc, char **argv)
           status = qr_cli_fail (error);
           goto out;
         }
-      names[i] = model_display_name (peers[i]);
+      names[i] = qr_model_name_from_path (peers[i]);
       runs[i].name = names[i];
       runs[i].path = paths[i];
     }

@@ -103,6 +103,22 @@ void          qr_detections_nms_diou       (GArray                   *detections
 float         qr_box_iou                   (const QrDetection        *a,
                                             const QrDetection        *b);
 
+/* Model files (model-files.c). The folder where the user's models live (default
+ * $XDG_DATA_HOME/quorum/models); the app sets it from its preferences. Thread-safe. */
+void          qr_set_models_folder         (const char               *dir);
+char         *qr_get_models_folder         (void);
+/* The names of the detectors that can be found (that folder, $QUORUM_MODELS_DIR, the shared
+ * models beside the source tree): every family's files (a Darknet cfg with its weights); sorted. */
+GPtrArray    *qr_list_models               (void);
+/* Where a model name (centernet, nanodet, a file stem) is: the user's models folder, then
+ * $QUORUM_MODELS_DIR, then beside the source tree (../shared/models/pretrained, for developers).
+ * A path is returned as it is. */
+char         *qr_find_model                (const char               *name,
+                                            GError                  **error);
+/* The name a model is known by from its name or path: the file's stem, or for a file called
+ * model.json the folder's name. */
+char         *qr_model_name_from_path      (const char               *name);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrDetector, qr_detector_free)
 
 G_END_DECLS
