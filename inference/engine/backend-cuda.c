@@ -6,49 +6,13 @@
  * download of the outputs. Built only with CUDA (gpu/). */
 #define G_LOG_DOMAIN "quorum-engine"
 
-#include "engine-private.h"
+#include "backend-cuda-private.h"
 #include "image-private.h"   /* QrTaps: the GPU resizes as the CPU does */
-#include "qr-cuda-api.h"
-#include "qr-gpu.h"   /* its error codes */
 
 #include <string.h>
 
 /* The CUDA module's functions (set when the first CUDA backend is made). */
 static const QrCudaApi *api;
-
-typedef struct
-{
-  float   *ptr;
-  gsize    size;   /* floats */
-} DevBuffer;
-
-typedef struct
-{
-  QrBackend  parent;
-  QrCuda    *cuda;
-  GArray    *buffers;     /* DevBuffer: activations */
-  float    **dev;         /* per tensor: its device memory (constants owned here, activations in buffers) */
-  gboolean  *owned;       /* per tensor: dev[] is a constant's own allocation */
-  float    **host;        /* per tensor: the host copy of a graph output */
-  gboolean  *pinned;      /* per tensor: host[] is page-locked (else plain memory, where that failed) */
-  void     **weights;     /* per node: a convolution's weights in cuDNN's layout */
-  guint      n_tensors;
-  guint      n_nodes;
-  int        batch;
-  guint      runs;          /* at this batch size */
-  void      *graph;         /* the forward pass captured as a CUDA graph, from the second run on */
-  guint8    *staging;       /* 8-bit images on their way into the input, and resized */
-  gsize      staging_bytes;
-  guint8    *resize_area;   /* the resize's taps, then its row-pass floats */
-  gsize      resize_bytes;
-  gboolean   graph_failed;  /* capture did not work here: eager from now on */
-  /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
-  gboolean   profile;
-  guint      profiled_runs;
-  double     op_us[QR_N_OPS];
-  double    *node_us;       /* per node */
-  QrGraph   *profiled;      /* the graph planned last (borrowed: the model frees it after us) */
-} CudaBackend;
 
 static gboolean
 cuda_supports_op (QrBackend *self, const QrNode *node)
@@ -57,10 +21,10 @@ cuda_supports_op (QrBackend *self, const QrNode *node)
 }
 
 static void
-free_activations (CudaBackend *self)
+free_activations (QrCudaBackend *self)
 {
   for (guint i = 0; i < self->buffers->len; i++)
-    api->release (self->cuda, g_array_index (self->buffers, DevBuffer, i).ptr);
+    api->release (self->cuda, g_array_index (self->buffers, QrDevBuffer, i).ptr);
   g_array_set_size (self->buffers, 0);
   for (guint i = 0; i < self->n_tensors; i++)
     {
@@ -75,68 +39,10 @@ free_activations (CudaBackend *self)
     }
 }
 
-static gboolean
-engine_error (GError **error, GError *gpu_error, QrGraph *graph, const QrNode *node)
-{
-  int code = gpu_error->code == QR_GPU_ERROR_UNSUPPORTED ? QR_ENGINE_ERROR_UNSUPPORTED : QR_ENGINE_ERROR_SHAPE;
-  if (node != NULL)
-    g_set_error (error, QR_ENGINE_ERROR, code, "%s: node %s: %s", graph->source, node->name, gpu_error->message);
-  else
-    g_set_error (error, QR_ENGINE_ERROR, code, "%s: %s", graph->source, gpu_error->message);
-  g_error_free (gpu_error);
-  return FALSE;
-}
-
-static QrCudaAct
-cuda_act (QrActivation act)
-{
-  switch (act)
-    {
-    case QR_ACT_RELU: return QR_CUDA_ACT_RELU;
-    case QR_ACT_RELU6: return QR_CUDA_ACT_RELU6;
-    case QR_ACT_LEAKY_RELU: return QR_CUDA_ACT_LEAKY_RELU;
-    case QR_ACT_SIGMOID: return QR_CUDA_ACT_SIGMOID;
-    case QR_ACT_HARD_SWISH: return QR_CUDA_ACT_HARD_SWISH;
-    case QR_ACT_SWISH: return QR_CUDA_ACT_SWISH;
-    case QR_ACT_MISH: return QR_CUDA_ACT_MISH;
-    case QR_ACT_NONE:
-    default: return QR_CUDA_ACT_NONE;
-    }
-}
-
-static QrShape *
-shape (QrGraph *graph, int tensor)
-{
-  return &qr_graph_tensor (graph, tensor)->shape;
-}
-
-static void
-conv_params (QrGraph *graph, const QrNode *node, QrCudaConv *p)
-{
-  QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
-  QrShape *out = shape (graph, node->outputs[0]);
-
-  memset (p, 0, sizeof *p);
-  p->n = in->dims[0];
-  p->h = in->dims[1];
-  p->w = in->dims[2];
-  p->c = in->dims[3];
-  p->kh = w->dims[0];
-  p->kw = w->dims[1];
-  p->oc = w->dims[3];
-  p->oh = out->dims[1];
-  p->ow = out->dims[2];
-  memcpy (p->stride, node->stride, sizeof p->stride);
-  memcpy (p->dilation, node->dilation, sizeof p->dilation);
-  memcpy (p->pads, node->pads, sizeof p->pads);
-  p->act = cuda_act (node->act);
-  p->alpha = node->alpha;
-}
-
 /* Constants go up once per graph (they outlive batch-size changes); a convolution's weights go up
  * in cuDNN's layout instead of as they are. */
 static gboolean
-upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
+upload_constants (QrCudaBackend *self, QrGraph *graph, GError **error)
 {
   GError *gpu_error = NULL;
 
@@ -157,7 +63,7 @@ upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
             if (ptr == NULL || !api->upload (self->cuda, ptr, t->data, bytes, &gpu_error))
               {
                 api->release (self->cuda, ptr);
-                return engine_error (error, gpu_error, graph, node);
+                return qr_cuda_backend_error (error, gpu_error, graph, node);
               }
             self->dev[node->inputs[i]] = ptr;
             self->owned[node->inputs[i]] = TRUE;
@@ -176,18 +82,18 @@ upload_constants (CudaBackend *self, QrGraph *graph, GError **error)
           self->weights[id] = api->upload_conv_weights (self->cuda, w->data, w->shape.dims[0], w->shape.dims[1],
                                                            w->shape.dims[2], w->shape.dims[3], &gpu_error);
           if (self->weights[id] == NULL)
-            return engine_error (error, gpu_error, graph, node);
+            return qr_cuda_backend_error (error, gpu_error, graph, node);
         }
     }
   return TRUE;
 }
 
-static void report_profile (CudaBackend *self, QrGraph *graph);
+static void report_profile (QrCudaBackend *self, QrGraph *graph);
 
 static gboolean
 cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
   GError *gpu_error = NULL;
   gsize total = 0;
 
@@ -237,11 +143,11 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
     for (guint b = 0; b < plan->len; b++)
       {
         QrPlannedBuffer *p = &g_array_index (plan, QrPlannedBuffer, b);
-        DevBuffer buffer = { api->alloc (self->cuda, p->size * sizeof (float), &gpu_error), p->size };
+        QrDevBuffer buffer = { api->alloc (self->cuda, p->size * sizeof (float), &gpu_error), p->size };
         if (buffer.ptr == NULL)
           {
             free_activations (self);
-            return engine_error (error, gpu_error, graph,
+            return qr_cuda_backend_error (error, gpu_error, graph,
                                  qr_graph_node (graph, qr_graph_tensor (graph, p->first_tensor)->producer));
           }
         g_array_append_val (self->buffers, buffer);
@@ -251,7 +157,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
     {
       QrTensor *t = qr_graph_tensor (graph, (int) i);
       if (!t->is_const && t->buffer >= 0)
-        self->dev[i] = g_array_index (self->buffers, DevBuffer, t->buffer).ptr;
+        self->dev[i] = g_array_index (self->buffers, QrDevBuffer, t->buffer).ptr;
     }
   for (guint i = 0; i < graph->outputs->len; i++)
     {
@@ -280,15 +186,15 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       QrCudaConv conv;
       if (node->op != QR_OP_CONV2D)
         continue;
-      conv_params (graph, node, &conv);
+      qr_cuda_backend_conv_params (graph, node, &conv);
       if (!api->conv2d_prepare (self->cuda, &conv, &gpu_error))
         {
           free_activations (self);
-          return engine_error (error, gpu_error, graph, node);
+          return qr_cuda_backend_error (error, gpu_error, graph, node);
         }
     }
   for (guint i = 0; i < self->buffers->len; i++)
-    total += g_array_index (self->buffers, DevBuffer, i).size;
+    total += g_array_index (self->buffers, QrDevBuffer, i).size;
   self->batch = batch;
   g_debug ("%s: planned batch %d on %s (%s): %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch,
            api->device_name (self->cuda), api->precision_name (api->get_precision (self->cuda)),
@@ -296,241 +202,10 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   return TRUE;
 }
 
-/* A shape right-aligned in 4 dimensions. */
-static void
-dims4 (const QrShape *s, int out[4])
-{
-  for (int d = 0; d < 4; d++)
-    out[d] = 1;
-  for (int d = 0; d < s->rank; d++)
-    out[4 - s->rank + d] = s->dims[d];
-}
-
-/* Strides of `s` broadcast against a rank-4 output: 0 where s has 1 or no dimension. */
-static void
-broadcast_strides (const QrShape *s, long long strides[4])
-{
-  int d4[4];
-  long long stride = 1;
-
-  dims4 (s, d4);
-  for (int d = 3; d >= 0; d--)
-    {
-      strides[d] = d4[d] == 1 ? 0 : stride;
-      stride *= d4[d];
-    }
-}
-
-static gboolean
-run_node (CudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **error)
-{
-  QrCuda *cuda = self->cuda;
-  float *y = self->dev[node->outputs[0]];
-  const float *x = node->n_inputs > 0 ? self->dev[node->inputs[0]] : NULL;
-  QrShape *out = shape (graph, node->outputs[0]);
-  GError *gpu_error = NULL;
-
-  switch (node->op)
-    {
-    case QR_OP_CONV2D:
-      {
-        QrCudaConv conv;
-        conv_params (graph, node, &conv);
-        if (!api->conv2d (cuda, &conv, x, self->weights[id], node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL,
-                             y, &gpu_error))
-          return engine_error (error, gpu_error, graph, node);
-        break;
-      }
-    case QR_OP_DEPTHWISE:
-      {
-        QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
-        QrCudaDepthwise p = { 0 };
-        p.n = in->dims[0];
-        p.h = in->dims[1];
-        p.w = in->dims[2];
-        p.c = in->dims[3];
-        p.m = w->dims[3];
-        p.kh = w->dims[0];
-        p.kw = w->dims[1];
-        p.oh = out->dims[1];
-        p.ow = out->dims[2];
-        memcpy (p.stride, node->stride, sizeof p.stride);
-        memcpy (p.dilation, node->dilation, sizeof p.dilation);
-        memcpy (p.pads, node->pads, sizeof p.pads);
-        p.act = cuda_act (node->act);
-        p.alpha = node->alpha;
-        api->depthwise (cuda, &p, x, self->dev[node->inputs[1]],
-                           node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, y);
-        break;
-      }
-    case QR_OP_ADD:
-    case QR_OP_SUB:
-    case QR_OP_MUL:
-    case QR_OP_DIV:
-    case QR_OP_MAXIMUM:
-    case QR_OP_MINIMUM:
-      {
-        static const QrCudaBinary ops[] = {
-          [QR_OP_ADD] = QR_CUDA_ADD, [QR_OP_SUB] = QR_CUDA_SUB, [QR_OP_MUL] = QR_CUDA_MUL,
-          [QR_OP_DIV] = QR_CUDA_DIV, [QR_OP_MAXIMUM] = QR_CUDA_MAX, [QR_OP_MINIMUM] = QR_CUDA_MIN,
-        };
-        int od[4];
-        long long sa[4], sb[4];
-        dims4 (out, od);
-        broadcast_strides (shape (graph, node->inputs[0]), sa);
-        broadcast_strides (shape (graph, node->inputs[1]), sb);
-        api->binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb);
-        break;
-      }
-    case QR_OP_ACTIVATION:
-      api->unary (cuda, cuda_act (node->act), node->alpha, x, y, qr_shape_size (out));
-      break;
-    case QR_OP_MEAN:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        int d4[4];
-        gboolean reduced[4] = { FALSE, FALSE, FALSE, FALSE };
-        dims4 (in, d4);
-        for (int i = 0; i < node->n_axes; i++)
-          reduced[4 - in->rank + node->axes[i]] = TRUE;
-        api->mean (cuda, x, y, d4, reduced);
-        break;
-      }
-    case QR_OP_RESIZE:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        api->resize (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
-                        node->resize_mode == QR_RESIZE_NEAREST, node->align_corners, node->half_pixel);
-        break;
-      }
-    case QR_OP_CONCAT:
-      {
-        gsize outer = 1, inner = 1, offset = 0;
-        for (int d = 0; d < node->axis; d++)
-          outer *= (gsize) out->dims[d];
-        for (int d = node->axis + 1; d < out->rank; d++)
-          inner *= (gsize) out->dims[d];
-        for (int i = 0; i < node->n_inputs - 1; i++)
-          {
-            QrShape *s = shape (graph, node->inputs[i]);
-            gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) out->dims[node->axis] * inner;
-            if (!api->copy_2d (cuda, y + offset, row, self->dev[node->inputs[i]], chunk, chunk, outer, &gpu_error))
-              return engine_error (error, gpu_error, graph, node);
-            offset += chunk;
-          }
-        break;
-      }
-    case QR_OP_MAXPOOL:
-    case QR_OP_AVGPOOL:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        api->pool (cuda, x, y, in->dims[0], in->dims[1], in->dims[2], in->dims[3], out->dims[1], out->dims[2],
-                      node->kernel[0], node->kernel[1], node->stride[0], node->stride[1], node->pads[0], node->pads[2],
-                      node->op == QR_OP_MAXPOOL);
-        break;
-      }
-    case QR_OP_TRANSPOSE:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        long long in_strides[QR_MAX_RANK], s4[4] = { 0, 0, 0, 0 }, stride = 1;
-        int od[4];
-        for (int d = in->rank - 1; d >= 0; d--)
-          {
-            in_strides[d] = stride;
-            stride *= in->dims[d];
-          }
-        dims4 (out, od);
-        for (int d = 0; d < out->rank; d++)
-          s4[4 - out->rank + d] = in_strides[node->axes[d]];
-        api->gather (cuda, x, y, od, 0, s4);
-        break;
-      }
-    case QR_OP_PAD:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        int id4[4], od4[4], before[4] = { 0, 0, 0, 0 };
-        float value = node->n_inputs > 2 ? qr_graph_tensor (graph, node->inputs[2])->data[0] : 0.0f;
-        dims4 (in, id4);
-        dims4 (out, od4);
-        for (int d = 0; d < in->rank; d++)
-          before[4 - in->rank + d] = node->axes[d];
-        api->pad (cuda, x, y, id4, od4, before, value);
-        break;
-      }
-    case QR_OP_SPLIT:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        gsize outer = 1, inner = 1, offset = 0;
-        for (int d = 0; d < node->axis; d++)
-          outer *= (gsize) in->dims[d];
-        for (int d = node->axis + 1; d < in->rank; d++)
-          inner *= (gsize) in->dims[d];
-        for (int i = 0; i < node->n_outputs; i++)
-          {
-            QrShape *s = shape (graph, node->outputs[i]);
-            gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) in->dims[node->axis] * inner;
-            if (!api->copy_2d (cuda, self->dev[node->outputs[i]], chunk, x + offset, row, chunk, outer, &gpu_error))
-              return engine_error (error, gpu_error, graph, node);
-            offset += chunk;
-          }
-        break;
-      }
-    case QR_OP_SOFTMAX:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        int last = in->dims[in->rank - 1];
-        api->softmax (cuda, x, y, qr_shape_size (in) / (gsize) last, last);
-        break;
-      }
-    case QR_OP_MATMUL:
-      {
-        QrShape *a = shape (graph, node->inputs[0]);
-        int k = node->transpose_a ? a->dims[0] : a->dims[1];
-        if (!api->matmul (cuda, x, self->dev[node->inputs[1]], y, out->dims[0], out->dims[1], k, node->transpose_a,
-                             node->transpose_b, &gpu_error))
-          return engine_error (error, gpu_error, graph, node);
-        break;
-      }
-    case QR_OP_SLICE:
-      {
-        QrShape *in = shape (graph, node->inputs[0]);
-        long long strides[QR_MAX_RANK], s4[4] = { 0, 0, 0, 0 }, stride = 1, offset = 0;
-        int counts[4] = { 1, 1, 1, 1 };
-        for (int d = in->rank - 1; d >= 0; d--)
-          {
-            strides[d] = stride;
-            stride *= in->dims[d];
-          }
-        for (int d = 0; d < in->rank; d++)
-          {
-            counts[4 - in->rank + d] = node->axes[d];
-            s4[4 - in->rank + d] = (long long) node->step[d] * strides[d];
-            offset += (long long) node->begin[d] * strides[d];
-          }
-        api->gather (cuda, x, y, counts, offset, s4);
-        break;
-      }
-    case QR_OP_RESHAPE:
-    case QR_OP_IDENTITY:
-    case QR_OP_CAST:
-      if (!api->copy (cuda, y, x, qr_shape_size (out) * sizeof (float), &gpu_error))
-        return engine_error (error, gpu_error, graph, node);
-      break;
-    default:
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: node %s: no CUDA kernel for this op",
-                   graph->source, node->name);
-      return FALSE;
-    }
-  if (!api->check (cuda, node->name, &gpu_error))
-    return engine_error (error, gpu_error, graph, node);
-  return TRUE;
-}
-
-/* The node walk, eager. */
 /* The profile of the runs since the last plan, as a message: time per op kind and the slowest
  * nodes, per run. Synchronising after every node adds a launch's latency to each. */
 static void
-report_profile (CudaBackend *self, QrGraph *graph)
+report_profile (QrCudaBackend *self, QrGraph *graph)
 {
   g_autoptr (GString) text = g_string_new (NULL);
   g_autofree guint *order = NULL;
@@ -575,7 +250,7 @@ report_profile (CudaBackend *self, QrGraph *graph)
 }
 
 static gboolean
-walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+walk (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   gboolean timed = self->profile && self->node_us != NULL;
   gint64 before = 0;
@@ -596,7 +271,7 @@ walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
           g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "cancelled");
           return FALSE;
         }
-      if (!run_node (self, graph, node, id, error))
+      if (!qr_cuda_backend_run_node (self, graph, node, id, error))
         return FALSE;
       if (timed)
         {
@@ -614,7 +289,7 @@ walk (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
 }
 
 static gboolean
-graphs_wanted (CudaBackend *self)
+graphs_wanted (QrCudaBackend *self)
 {
   return !self->profile && g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
 }
@@ -624,7 +299,7 @@ graphs_wanted (CudaBackend *self)
  * backend says so (debug) and stays eager. A cancel is looked at between nodes when eager, before
  * the launch when replaying (a replay is milliseconds). */
 static gboolean
-forward (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+forward (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   GError *local = NULL;
 
@@ -654,20 +329,20 @@ forward (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_da
           return FALSE;
         }
       if (!api->graph_launch (self->cuda, self->graph, &local))
-        return engine_error (error, local, graph, NULL);
+        return qr_cuda_backend_error (error, local, graph, NULL);
       return TRUE;
     }
   return walk (self, graph, abort, abort_data, error);
 }
 
-static gboolean finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
+static gboolean finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data,
                             GError **error);
 
 static gboolean
 cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abort, gpointer abort_data,
           GError **error)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
   int in_id = g_array_index (graph->inputs, int, 0);
   QrTensor *in = qr_graph_tensor (graph, in_id);
   GError *gpu_error = NULL;
@@ -679,13 +354,13 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
       return FALSE;
     }
   if (!api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
-    return engine_error (error, gpu_error, graph, NULL);
+    return qr_cuda_backend_error (error, gpu_error, graph, NULL);
   return finish_run (self, graph, abort, abort_data, error);
 }
 
 /* Grows one of the backend's device areas to at least `bytes`. */
 static gboolean
-reserve (CudaBackend *self, guint8 **area, gsize *size, gsize bytes, GError **error)
+reserve (QrCudaBackend *self, guint8 **area, gsize *size, gsize bytes, GError **error)
 {
   guint8 *bigger;
 
@@ -740,7 +415,7 @@ static gboolean
 cuda_run_placed (QrBackend *backend, QrGraph *graph, const QrInputImage *images, int n, const QrInputFormat *format,
                  int width, int height, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
   int in_id = g_array_index (graph->inputs, int, 0);
   QrTensor *in = qr_graph_tensor (graph, in_id);
   gsize per_item = (gsize) width * (gsize) height * 3;
@@ -786,13 +461,13 @@ cuda_run_placed (QrBackend *backend, QrGraph *graph, const QrInputImage *images,
   if (!reserve (self, &self->staging, &self->staging_bytes, total, &gpu_error)
       || !reserve (self, &self->resize_area, &self->resize_bytes, ALIGN16 (taps_total) + tmp_bytes, &gpu_error))
     {
-      ok = engine_error (error, gpu_error, graph, NULL);
+      ok = qr_cuda_backend_error (error, gpu_error, graph, NULL);
       goto out;
     }
   for (int b = 0; b < n && ok; b++)
     if (!api->upload (self->cuda, self->staging + src_at[b], images[b].pixels,
                       (gsize) images[b].src_w * (gsize) images[b].src_h * 3, &gpu_error))
-      ok = engine_error (error, gpu_error, graph, NULL);
+      ok = qr_cuda_backend_error (error, gpu_error, graph, NULL);
   if (ok && taps_total > 0)
     {
       packed = g_malloc (taps_total);
@@ -803,7 +478,7 @@ cuda_run_placed (QrBackend *backend, QrGraph *graph, const QrInputImage *images,
             pack_taps (&taps[b].y, images[b].h, packed, self->resize_area, at, &taps[b].dy);
           }
       if (!api->upload (self->cuda, self->resize_area, packed, taps_total, &gpu_error))
-        ok = engine_error (error, gpu_error, graph, NULL);
+        ok = qr_cuda_backend_error (error, gpu_error, graph, NULL);
     }
   for (int b = 0; b < n && ok; b++)
     {
@@ -815,7 +490,7 @@ cuda_run_placed (QrBackend *backend, QrGraph *graph, const QrInputImage *images,
                         &f, self->dev[in_id] + per_item * (gsize) b);
     }
   if (ok && !api->check (self->cuda, "placing the inputs", &gpu_error))
-    ok = engine_error (error, gpu_error, graph, NULL);
+    ok = qr_cuda_backend_error (error, gpu_error, graph, NULL);
 out:
   for (int b = 0; b < n; b++)
     if (taps[b].x.first != NULL)
@@ -829,7 +504,7 @@ out:
 }
 
 static gboolean
-finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
+finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   GError *gpu_error = NULL;
 
@@ -846,10 +521,10 @@ finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort
       if (src == NULL || self->host[id] == NULL)
         continue;
       if (!api->download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
-        return engine_error (error, gpu_error, graph, NULL);
+        return qr_cuda_backend_error (error, gpu_error, graph, NULL);
     }
   if (!api->sync (self->cuda, &gpu_error))
-    return engine_error (error, gpu_error, graph, NULL);
+    return qr_cuda_backend_error (error, gpu_error, graph, NULL);
   self->runs++;
   return TRUE;
 }
@@ -857,7 +532,7 @@ finish_run (CudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort
 static const float *
 cuda_output (QrBackend *backend, QrGraph *graph, int tensor)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
   QrTensor *t = qr_graph_tensor (graph, tensor);
 
   if (t->is_const)
@@ -868,7 +543,7 @@ cuda_output (QrBackend *backend, QrGraph *graph, int tensor)
 static void
 cuda_release (QrBackend *backend)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
 
   if (self->profiled != NULL)
     report_profile (self, self->profiled);
@@ -904,7 +579,7 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
 {
   GError *gpu_error = NULL;
   QrCuda *cuda;
-  CudaBackend *self;
+  QrCudaBackend *self;
 
   api = qr_cuda_api (error);
   if (api == NULL)
@@ -919,10 +594,11 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
       g_error_free (gpu_error);
       return NULL;
     }
-  self = g_new0 (CudaBackend, 1);
+  self = g_new0 (QrCudaBackend, 1);
   self->parent.klass = &cuda_backend_class;
+  self->api = api;
   self->cuda = cuda;
-  self->buffers = g_array_new (FALSE, TRUE, sizeof (DevBuffer));
+  self->buffers = g_array_new (FALSE, TRUE, sizeof (QrDevBuffer));
   self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;
 }
@@ -930,7 +606,7 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
 char *
 qr_backend_cuda_describe (QrBackend *backend)
 {
-  CudaBackend *self = (CudaBackend *) backend;
+  QrCudaBackend *self = (QrCudaBackend *) backend;
   return g_strdup_printf ("cuda:0 %s %s", api->device_name (self->cuda),
                           api->precision_name (api->get_precision (self->cuda)));
 }

@@ -161,6 +161,15 @@ char    *qr_shape_to_string    (const QrShape *shape);
 /* Load-time work: cut at the outputs, topological order, constant folding, rewrites. */
 gboolean qr_graph_finish       (QrGraph     *graph,
                                 GError     **error);
+/* rewrite.c: constants folded, identities, transposes, pads, scales, biases and activations
+ * folded away (each a graph that computes the same), the order compacted after each. */
+gboolean qr_graph_rewrite      (QrGraph     *graph,
+                                GError     **error);
+/* Orders the nodes that the outputs need (everything else is cut away). */
+gboolean qr_graph_order_nodes  (QrGraph     *graph,
+                                GError     **error);
+/* Drops the dead nodes from the order. */
+void     qr_graph_compact_order (QrGraph    *graph);
 /* Shapes for a batch size (the inputs' first dimension). */
 gboolean qr_graph_infer_shapes (QrGraph     *graph,
                                 int          batch,

@@ -1,11 +1,8 @@
 /* tflite.c: TensorFlow Lite flatbuffers into the engine's graph, read by hand (no
  * flatbuffers library): the Model table's operator codes, first subgraph and buffers.
  *
- * A flatbuffer is offsets all the way down: a table starts with a signed 32-bit offset back to its
- * vtable (u16 vtable size, u16 table size, then one u16 offset per field, 0 for absent); fields
- * that are tables, vectors or strings hold an unsigned 32-bit offset from where they are stored.
- * Every offset is checked against the file before it is followed, so a damaged file is an error
- * that names the byte, never a crash.
+ * The flatbuffer is read through flatbuffer.c, which checks every offset against the file before
+ * it is followed, so a damaged file is an error that names the byte, never a crash.
  *
  * TFLite is NHWC like the graph. Convolution filters are stored (out, kh, kw, in) and are
  * transposed to HWIO; depthwise filters (1, kh, kw, channels × multiplier) are already in the
@@ -15,6 +12,7 @@
 
 #include "engine-private.h"
 #include "qr-tflite.h"
+#include "flatbuffer.h"
 
 #include <math.h>
 #include <string.h>
@@ -48,161 +46,6 @@ enum
 enum { T_FLOAT32 = 0, T_FLOAT16 = 1, T_INT32 = 2, T_UINT8 = 3, T_INT64 = 4, T_INT8 = 9 };
 enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3, ACT_TANH = 4 };
 
-typedef struct
-{
-  const guint8 *data;
-  gsize         size;
-  const char   *path;
-  GError      **error;
-  gboolean      failed;
-} Buf;
-
-static void
-bad (Buf *b, gsize at, const char *what)
-{
-  if (!b->failed)
-    g_set_error (b->error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: byte %" G_GSIZE_FORMAT ": %s (a damaged or "
-                 "truncated TFLite file?)", b->path, at, what);
-  b->failed = TRUE;
-}
-
-static guint32
-u32 (Buf *b, gsize at)
-{
-  guint32 v;
-  if (b->failed || at > b->size || b->size - at < 4)
-    {
-      bad (b, at, "an offset past the end of the file");
-      return 0;
-    }
-  memcpy (&v, b->data + at, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static guint16
-u16 (Buf *b, gsize at)
-{
-  guint16 v;
-  if (b->failed || at > b->size || b->size - at < 2)
-    {
-      bad (b, at, "an offset past the end of the file");
-      return 0;
-    }
-  memcpy (&v, b->data + at, 2);
-  return GUINT16_FROM_LE (v);
-}
-
-/* The position of field `field` of the table at `table`, or 0 when absent. */
-static gsize
-field (Buf *b, gsize table, int field)
-{
-  gint32 back = (gint32) u32 (b, table);
-  gsize vtable = (gsize) ((gint64) table - back);
-  guint16 vsize, off;
-
-  if (b->failed)
-    return 0;
-  if ((gint64) table - back < 0 || vtable >= b->size)
-    {
-      bad (b, table, "a table's vtable lies outside the file");
-      return 0;
-    }
-  vsize = u16 (b, vtable);
-  if ((gsize) (4 + 2 * field + 2) > vsize)
-    return 0;
-  off = u16 (b, vtable + 4 + 2 * (gsize) field);
-  return off == 0 ? 0 : table + off;
-}
-
-static gint64
-int_field (Buf *b, gsize table, int f, int bytes, gint64 fallback)
-{
-  gsize at = field (b, table, f);
-  if (at == 0)
-    return fallback;
-  if (at + (gsize) bytes > b->size)
-    {
-      bad (b, at, "a field past the end of the file");
-      return fallback;
-    }
-  switch (bytes)
-    {
-    case 1: return (gint8) b->data[at];
-    case 2: return (gint16) u16 (b, at);
-    default: return (gint32) u32 (b, at);
-    }
-}
-
-static guint64
-u64_field (Buf *b, gsize table, int f)
-{
-  gsize at = field (b, table, f);
-  guint64 v;
-  if (at == 0)
-    return 0;
-  if (at + 8 > b->size)
-    {
-      bad (b, at, "a field past the end of the file");
-      return 0;
-    }
-  memcpy (&v, b->data + at, 8);
-  return GUINT64_FROM_LE (v);
-}
-
-/* Follows an offset field: the table, vector or string it points at, or 0. */
-static gsize
-ref_field (Buf *b, gsize table, int f)
-{
-  gsize at = field (b, table, f);
-  gsize target;
-  if (at == 0)
-    return 0;
-  target = at + u32 (b, at);
-  if (!b->failed && target >= b->size)
-    bad (b, at, "an offset past the end of the file");
-  return b->failed ? 0 : target;
-}
-
-/* A vector at v: its length, with its elements checked to fit. */
-static guint32
-vec_len (Buf *b, gsize v, gsize element)
-{
-  guint32 n;
-  if (v == 0)
-    return 0;
-  n = u32 (b, v);
-  if (!b->failed && (gsize) n > (b->size - v - 4) / element)
-    {
-      bad (b, v, "a vector longer than the file");
-      return 0;
-    }
-  return n;
-}
-
-static gsize
-vec_table (Buf *b, gsize v, guint32 i)
-{
-  gsize at = v + 4 + 4 * (gsize) i;
-  gsize target = at + u32 (b, at);
-  if (!b->failed && target >= b->size)
-    bad (b, at, "an offset past the end of the file");
-  return b->failed ? 0 : target;
-}
-
-static gint32
-vec_int (Buf *b, gsize v, guint32 i)
-{
-  return (gint32) u32 (b, v + 4 + 4 * (gsize) i);
-}
-
-static char *
-string_field (Buf *b, gsize table, int f)
-{
-  gsize s = ref_field (b, table, f);
-  guint32 n = vec_len (b, s, 1);
-  return s == 0 ? g_strdup ("") : g_strndup ((const char *) b->data + s + 4, n);
-}
-
 /* fp16 → fp32 (the same conversion the TF.js importer uses) */
 static float
 half (guint16 h)
@@ -224,7 +67,7 @@ half (guint16 h)
 
 typedef struct
 {
-  Buf      buf;
+  QrFlatbuffer      buf;
   QrGraph *graph;
   gsize    buffers;        /* the Model's buffers vector */
   gsize    tensors;        /* the subgraph's tensors vector */
@@ -253,13 +96,13 @@ fail (Reader *r, int code, const char *format, ...)
 static gboolean
 make_tensor (Reader *r, guint32 i)
 {
-  Buf *b = &r->buf;
-  gsize t = vec_table (b, r->tensors, i);
-  gsize shape = ref_field (b, t, 0);
-  guint32 rank = vec_len (b, shape, 4);
-  int type = (int) int_field (b, t, 1, 1, T_FLOAT32);
-  guint32 buffer = (guint32) int_field (b, t, 2, 4, 0);
-  g_autofree char *name = string_field (b, t, 3);
+  QrFlatbuffer *b = &r->buf;
+  gsize t = qr_fb_vec_table (b, r->tensors, i);
+  gsize shape = qr_fb_ref (b, t, 0);
+  guint32 rank = qr_fb_vec_len (b, shape, 4);
+  int type = (int) qr_fb_int (b, t, 1, 1, T_FLOAT32);
+  guint32 buffer = (guint32) qr_fb_int (b, t, 2, 4, 0);
+  g_autofree char *name = qr_fb_string (b, t, 3);
   g_autofree char *unique = NULL;
   QrTensor *tensor;
   int id;
@@ -276,31 +119,31 @@ make_tensor (Reader *r, guint32 i)
   tensor->shape.rank = (int) rank;
   for (guint32 d = 0; d < rank; d++)
     {
-      gint32 v = vec_int (b, shape, d);
+      gint32 v = qr_fb_vec_int (b, shape, d);
       tensor->shape.dims[d] = v > 0 ? v : 1;
     }
 
   /* buffer 0 is the empty sentinel; a constant has a non-empty one */
   if (buffer != 0)
     {
-      guint32 n_buffers = vec_len (b, r->buffers, 4);
+      guint32 n_buffers = qr_fb_vec_len (b, r->buffers, 4);
       gsize bt, data, offset;
       const guint8 *bytes = NULL;
       gsize n_bytes = 0, count = qr_shape_size (&tensor->shape), element;
 
       if (buffer >= n_buffers)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s names buffer %u of %u", name, buffer, n_buffers);
-      bt = vec_table (b, r->buffers, buffer);
-      data = ref_field (b, bt, 0);
-      offset = (gsize) u64_field (b, bt, 1);
+      bt = qr_fb_vec_table (b, r->buffers, buffer);
+      data = qr_fb_ref (b, bt, 0);
+      offset = (gsize) qr_fb_u64 (b, bt, 1);
       if (data != 0)
         {
-          n_bytes = vec_len (b, data, 1);
+          n_bytes = qr_fb_vec_len (b, data, 1);
           bytes = b->data + data + 4;
         }
       else if (offset > 1)
         {
-          guint64 size = u64_field (b, bt, 2);
+          guint64 size = qr_fb_u64 (b, bt, 2);
           if (offset > b->size || size > b->size - offset)
             return fail (r, QR_ENGINE_ERROR_WEIGHTS, "tensor %s: its data (%" G_GUINT64_FORMAT " bytes at %" G_GSIZE_FORMAT
                          ") lies past the end of the file", name, size, offset);
@@ -392,9 +235,9 @@ padding (Reader *r, int value, QrNode *node)
 static gboolean
 add_operator (Reader *r, gsize op, int code, const char *op_name)
 {
-  Buf *b = &r->buf;
-  gsize ins = ref_field (b, op, 1), outs = ref_field (b, op, 2), opts = ref_field (b, op, 4);
-  guint32 n_in = vec_len (b, ins, 4), n_out = vec_len (b, outs, 4);
+  QrFlatbuffer *b = &r->buf;
+  gsize ins = qr_fb_ref (b, op, 1), outs = qr_fb_ref (b, op, 2), opts = qr_fb_ref (b, op, 4);
+  guint32 n_in = qr_fb_vec_len (b, ins, 4), n_out = qr_fb_vec_len (b, outs, 4);
   int in[QR_MAX_INPUTS] = { 0 }, out;
   QrNode *node;
   QrActivation act = QR_ACT_NONE;
@@ -407,13 +250,13 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "op %s with %u inputs", op_name, n_in);
   for (guint32 i = 0; i < n_in; i++)
     {
-      gint32 t = vec_int (b, ins, i);
+      gint32 t = qr_fb_vec_int (b, ins, i);
       if (t < -1 || t >= (gint32) r->n_tensors)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s reads tensor %d of %u", op_name, t, r->n_tensors);
       in[i] = t < 0 ? -1 : r->ids[t];
     }
   {
-    gint32 t = vec_int (b, outs, 0);
+    gint32 t = qr_fb_vec_int (b, outs, 0);
     if (t < 0 || t >= (gint32) r->n_tensors)
       return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s writes tensor %d of %u", op_name, t, r->n_tensors);
     out = r->ids[t];
@@ -452,7 +295,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
         if (depthwise)
           {
             int dims[4] = { KH, KW, I, 1 };
-            int mult = (int) int_field (b, opts, 3, 4, 1);
+            int mult = (int) qr_fb_int (b, opts, 3, 4, 1);
             if (mult < 1 || O != 1)
               return fail (r, QR_ENGINE_ERROR_FORMAT, "%s: depthwise filters of shape (%d, %d, %d, %d)", op_name, O, KH, KW, I);
             /* (1, kh, kw, C·m) is (kh, kw, C, m) in memory */
@@ -480,14 +323,14 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
         node->inputs[node->n_inputs++] = wid;
         if (n_in > 2 && in[2] >= 0)
           node->inputs[node->n_inputs++] = in[2];
-        if (!padding (r, (int) int_field (b, opts, 0, 1, 0), node))
+        if (!padding (r, (int) qr_fb_int (b, opts, 0, 1, 0), node))
           return FALSE;
-        node->stride[1] = (int) int_field (b, opts, 1, 4, 1);
-        node->stride[0] = (int) int_field (b, opts, 2, 4, 1);
-        if (!activation (r, (int) int_field (b, opts, depthwise ? 4 : 3, 1, 0), &node->act, op_name))
+        node->stride[1] = (int) qr_fb_int (b, opts, 1, 4, 1);
+        node->stride[0] = (int) qr_fb_int (b, opts, 2, 4, 1);
+        if (!activation (r, (int) qr_fb_int (b, opts, depthwise ? 4 : 3, 1, 0), &node->act, op_name))
           return FALSE;
-        node->dilation[1] = (int) int_field (b, opts, depthwise ? 5 : 4, 4, 1);
-        node->dilation[0] = (int) int_field (b, opts, depthwise ? 6 : 5, 4, 1);
+        node->dilation[1] = (int) qr_fb_int (b, opts, depthwise ? 5 : 4, 4, 1);
+        node->dilation[0] = (int) qr_fb_int (b, opts, depthwise ? 6 : 5, 4, 1);
         if (node->stride[0] < 1 || node->stride[1] < 1 || node->dilation[0] < 1 || node->dilation[1] < 1)
           return fail (r, QR_ENGINE_ERROR_FORMAT, "%s: strides and dilations must be positive", node->name);
         return TRUE;
@@ -497,15 +340,15 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
     case OP_AVERAGE_POOL_2D:
       node = node_for (r, code == OP_MAX_POOL_2D ? QR_OP_MAXPOOL : QR_OP_AVGPOOL, op_name, out);
       node->inputs[node->n_inputs++] = in[0];
-      if (!padding (r, (int) int_field (b, opts, 0, 1, 0), node))
+      if (!padding (r, (int) qr_fb_int (b, opts, 0, 1, 0), node))
         return FALSE;
-      node->stride[1] = (int) int_field (b, opts, 1, 4, 1);
-      node->stride[0] = (int) int_field (b, opts, 2, 4, 1);
-      node->kernel[1] = (int) int_field (b, opts, 3, 4, 1);
-      node->kernel[0] = (int) int_field (b, opts, 4, 4, 1);
+      node->stride[1] = (int) qr_fb_int (b, opts, 1, 4, 1);
+      node->stride[0] = (int) qr_fb_int (b, opts, 2, 4, 1);
+      node->kernel[1] = (int) qr_fb_int (b, opts, 3, 4, 1);
+      node->kernel[0] = (int) qr_fb_int (b, opts, 4, 4, 1);
       if (node->stride[0] < 1 || node->stride[1] < 1 || node->kernel[0] < 1 || node->kernel[1] < 1)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "%s: pool sizes and strides must be positive", node->name);
-      if (!activation (r, (int) int_field (b, opts, 5, 1, 0), &act, op_name))
+      if (!activation (r, (int) qr_fb_int (b, opts, 5, 1, 0), &act, op_name))
         return FALSE;
       with_activation (r, node, act);
       return TRUE;
@@ -518,7 +361,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
       node = node_for (r, code == OP_ADD ? QR_OP_ADD : code == OP_SUB ? QR_OP_SUB : QR_OP_MUL, op_name, out);
       node->inputs[node->n_inputs++] = in[0];
       node->inputs[node->n_inputs++] = in[1];
-      if (!activation (r, (int) int_field (b, opts, 0, 1, 0), &act, op_name))
+      if (!activation (r, (int) qr_fb_int (b, opts, 0, 1, 0), &act, op_name))
         return FALSE;
       with_activation (r, node, act);
       return TRUE;
@@ -535,11 +378,11 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
       return TRUE;
 
     case OP_SOFTMAX:
-      if (int_field (b, opts, 0, 4, 0) != 0)
+      if (qr_fb_int (b, opts, 0, 4, 0) != 0)
         {
           float beta;
-          gsize at = field (b, opts, 0);
-          guint32 bits = u32 (b, at);
+          gsize at = qr_fb_field (b, opts, 0);
+          guint32 bits = qr_fb_u32 (b, at);
           memcpy (&beta, &bits, 4);
           if (beta != 1.0f)
             return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s: softmax with beta %g", op_name, beta);
@@ -550,7 +393,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
 
     case OP_CONCATENATION:
       {
-        int axis = (int) int_field (b, opts, 0, 4, 0), dims[1] = { 1 };
+        int axis = (int) qr_fb_int (b, opts, 0, 4, 0), dims[1] = { 1 };
         float *value = g_new (float, 1);
         g_autofree char *name = g_strconcat (qr_graph_tensor (r->graph, out)->name, "/axis", NULL);
         if (n_in < 1 || n_in > QR_MAX_INPUTS - 1)
@@ -563,7 +406,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
           node->inputs[node->n_inputs++] = in[i];
         value[0] = (float) axis;
         node->inputs[node->n_inputs++] = qr_graph_add_const (r->graph, name, 1, dims, value);
-        if (!activation (r, (int) int_field (b, opts, 1, 1, 0), &act, op_name))
+        if (!activation (r, (int) qr_fb_int (b, opts, 1, 1, 0), &act, op_name))
           return FALSE;
         with_activation (r, node, act);
         return TRUE;
@@ -597,7 +440,7 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
       node->inputs[node->n_inputs++] = in[0];
       node->inputs[node->n_inputs++] = in[1];
       if (code == OP_MEAN)
-        node->keep_dims = int_field (b, opts, 0, 1, 0) != 0;
+        node->keep_dims = qr_fb_int (b, opts, 0, 1, 0) != 0;
       return TRUE;
 
     case OP_RESIZE_BILINEAR:
@@ -608,8 +451,8 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
       node->inputs[node->n_inputs++] = in[0];
       node->inputs[node->n_inputs++] = in[1];
       node->resize_mode = code == OP_RESIZE_BILINEAR ? QR_RESIZE_BILINEAR : QR_RESIZE_NEAREST;
-      node->align_corners = int_field (b, opts, code == OP_RESIZE_BILINEAR ? 2 : 0, 1, 0) != 0;
-      node->half_pixel = int_field (b, opts, code == OP_RESIZE_BILINEAR ? 3 : 1, 1, 0) != 0;
+      node->align_corners = qr_fb_int (b, opts, code == OP_RESIZE_BILINEAR ? 2 : 0, 1, 0) != 0;
+      node->half_pixel = qr_fb_int (b, opts, code == OP_RESIZE_BILINEAR ? 3 : 1, 1, 0) != 0;
       return TRUE;
 
     default:
@@ -656,7 +499,7 @@ qr_graph_load_tflite (const char *path, GError **error)
   g_autofree int *codes = NULL;
   g_autofree int *ids = NULL;
   Reader r = { 0 };
-  Buf *b = &r.buf;
+  QrFlatbuffer *b = &r.buf;
   gsize model, opcodes, subgraphs, subgraph, operators, inputs, outputs;
   guint32 n_codes, n_ops, n_inputs, n_outputs;
 
@@ -677,14 +520,14 @@ qr_graph_load_tflite (const char *path, GError **error)
     }
   graph = qr_graph_new (path);
   r.graph = graph;
-  model = u32 (b, 0);
-  opcodes = ref_field (b, model, 1);
-  subgraphs = ref_field (b, model, 2);
-  r.buffers = ref_field (b, model, 4);
-  n_codes = vec_len (b, opcodes, 4);
+  model = qr_fb_u32 (b, 0);
+  opcodes = qr_fb_ref (b, model, 1);
+  subgraphs = qr_fb_ref (b, model, 2);
+  r.buffers = qr_fb_ref (b, model, 4);
+  n_codes = qr_fb_vec_len (b, opcodes, 4);
   if (b->failed)
     return NULL;
-  if (vec_len (b, subgraphs, 4) < 1)
+  if (qr_fb_vec_len (b, subgraphs, 4) < 1)
     {
       fail (&r, QR_ENGINE_ERROR_FORMAT, "no subgraph");
       return NULL;
@@ -692,26 +535,26 @@ qr_graph_load_tflite (const char *path, GError **error)
   codes = g_new (int, MAX (n_codes, 1));
   for (guint32 i = 0; i < n_codes; i++)
     {
-      gsize oc = vec_table (b, opcodes, i);
-      int deprecated = (int) int_field (b, oc, 0, 1, 0), builtin = (int) int_field (b, oc, 3, 4, 0);
+      gsize oc = qr_fb_vec_table (b, opcodes, i);
+      int deprecated = (int) qr_fb_int (b, oc, 0, 1, 0), builtin = (int) qr_fb_int (b, oc, 3, 4, 0);
       codes[i] = MAX (deprecated, builtin);
       if (codes[i] == 32)
         {
-          g_autofree char *custom = string_field (b, oc, 1);
+          g_autofree char *custom = qr_fb_string (b, oc, 1);
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: custom op %s is not supported", path,
                        custom);
           return NULL;
         }
     }
-  subgraph = vec_table (b, subgraphs, 0);
-  r.tensors = ref_field (b, subgraph, 0);
-  inputs = ref_field (b, subgraph, 1);
-  outputs = ref_field (b, subgraph, 2);
-  operators = ref_field (b, subgraph, 3);
-  r.n_tensors = vec_len (b, r.tensors, 4);
-  n_inputs = vec_len (b, inputs, 4);
-  n_outputs = vec_len (b, outputs, 4);
-  n_ops = vec_len (b, operators, 4);
+  subgraph = qr_fb_vec_table (b, subgraphs, 0);
+  r.tensors = qr_fb_ref (b, subgraph, 0);
+  inputs = qr_fb_ref (b, subgraph, 1);
+  outputs = qr_fb_ref (b, subgraph, 2);
+  operators = qr_fb_ref (b, subgraph, 3);
+  r.n_tensors = qr_fb_vec_len (b, r.tensors, 4);
+  n_inputs = qr_fb_vec_len (b, inputs, 4);
+  n_outputs = qr_fb_vec_len (b, outputs, 4);
+  n_ops = qr_fb_vec_len (b, operators, 4);
   if (b->failed)
     return NULL;
   ids = r.ids = g_new (int, MAX (r.n_tensors, 1));
@@ -726,7 +569,7 @@ qr_graph_load_tflite (const char *path, GError **error)
     }
   for (guint32 i = 0; i < n_inputs; i++)
     {
-      gint32 t = vec_int (b, inputs, i);
+      gint32 t = qr_fb_vec_int (b, inputs, i);
       QrNode *node;
       if (t < 0 || t >= (gint32) r.n_tensors)
         {
@@ -739,8 +582,8 @@ qr_graph_load_tflite (const char *path, GError **error)
     }
   for (guint32 k = 0; k < n_ops; k++)
     {
-      gsize op = vec_table (b, operators, k);
-      guint32 index = (guint32) int_field (b, op, 0, 4, 0);
+      gsize op = qr_fb_vec_table (b, operators, k);
+      guint32 index = (guint32) qr_fb_int (b, op, 0, 4, 0);
       if (b->failed)
         return NULL;
       if (index >= n_codes)
@@ -753,7 +596,7 @@ qr_graph_load_tflite (const char *path, GError **error)
     }
   for (guint32 i = 0; i < n_outputs; i++)
     {
-      gint32 t = vec_int (b, outputs, i);
+      gint32 t = qr_fb_vec_int (b, outputs, i);
       if (t < 0 || t >= (gint32) r.n_tensors)
         {
           fail (&r, QR_ENGINE_ERROR_FORMAT, "output tensor %d of %u", t, r.n_tensors);

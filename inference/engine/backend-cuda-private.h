@@ -1,0 +1,62 @@
+/* backend-cuda-private.h: the CUDA backend's two files: backend-cuda.c (planning, uploads, the
+ * walk, CUDA graphs, placed inputs, outputs) and cuda-nodes.c (one node's launch). */
+#pragma once
+
+#include "engine-private.h"
+#include "qr-cuda-api.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  float   *ptr;
+  gsize    size;   /* floats */
+} QrDevBuffer;
+
+typedef struct
+{
+  QrBackend  parent;
+  const QrCudaApi *api;   /* the CUDA module's functions */
+  QrCuda    *cuda;
+  GArray    *buffers;     /* QrDevBuffer: activations */
+  float    **dev;         /* per tensor: its device memory (constants owned here, activations in buffers) */
+  gboolean  *owned;       /* per tensor: dev[] is a constant's own allocation */
+  float    **host;        /* per tensor: the host copy of a graph output */
+  gboolean  *pinned;      /* per tensor: host[] is page-locked (else plain memory, where that failed) */
+  void     **weights;     /* per node: a convolution's weights in cuDNN's layout */
+  guint      n_tensors;
+  guint      n_nodes;
+  int        batch;
+  guint      runs;          /* at this batch size */
+  void      *graph;         /* the forward pass captured as a CUDA graph, from the second run on */
+  guint8    *staging;       /* 8-bit images on their way into the input, and resized */
+  gsize      staging_bytes;
+  guint8    *resize_area;   /* the resize's taps, then its row-pass floats */
+  gsize      resize_bytes;
+  gboolean   graph_failed;  /* capture did not work here: eager from now on */
+  /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
+  gboolean   profile;
+  guint      profiled_runs;
+  double     op_us[QR_N_OPS];
+  double    *node_us;       /* per node */
+  QrGraph   *profiled;      /* the graph planned last (borrowed: the model frees it after us) */
+} QrCudaBackend;
+
+/* A GPU error as the engine's (UNSUPPORTED stays so: the model falls back to the CPU), naming
+ * the graph and the node; gpu_error is freed. FALSE. */
+gboolean qr_cuda_backend_error       (GError         **error,
+                                      GError          *gpu_error,
+                                      QrGraph         *graph,
+                                      const QrNode    *node);
+/* A convolution node's parameters as the CUDA module takes them. */
+void     qr_cuda_backend_conv_params (QrGraph         *graph,
+                                      const QrNode    *node,
+                                      QrCudaConv      *p);
+/* Launches node (id) on the backend's stream; no synchronisation. */
+gboolean qr_cuda_backend_run_node    (QrCudaBackend   *self,
+                                      QrGraph         *graph,
+                                      QrNode          *node,
+                                      int              id,
+                                      GError         **error);
+
+G_END_DECLS
