@@ -1,4 +1,4 @@
-/* dataset-coco.c: COCO detection JSON (images, categories, annotations with bbox = x, y, w, h;
+/* coco.c: COCO detection JSON (images, categories, annotations with bbox = x, y, w, h;
  * iscrowd kept) and COCO captions files. Read with the streaming scanner: a million annotations
  * parse in about a second, segmentation polygons are skipped in place. */
 #define G_LOG_DOMAIN "quorum-dataset"
@@ -305,7 +305,7 @@ out:
   return ok;
 }
 
-gboolean
+static gboolean
 ds_read_coco (Dataset *ds, const QrImportOptions *options, GError **error)
 {
   if (!read_coco_file (ds, options->path, options->max_file_size, FALSE, error))
@@ -333,7 +333,7 @@ append_json_string (GString *out, const char *s)
   g_string_append_c (out, '"');
 }
 
-gboolean
+static gboolean
 ds_write_coco (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
@@ -389,3 +389,10 @@ ds_write_coco (Dataset *ds, const char *dir, const char *split_name, gboolean wa
   g_string_append (out, "]}\n");
   return ds_write_file (dir, relative, out->str, out->len, error);
 }
+
+const DsFormat ds_format_coco = {
+  .name = "coco",
+  .images_folder = NULL,
+  .read = ds_read_coco,
+  .write = ds_write_coco,
+};

@@ -17,13 +17,19 @@ G_DEFINE_QUARK (quorum-dataset-error-quark, qr_dataset_error)
 /* A box may overshoot the image by this much (rounding in other tools) and is then clamped. */
 #define EDGE_TOLERANCE 1.0
 
-static const char *const format_names[] = { "coco", "yolo", "voc", "csv" };
+/* The formats, one file each (coco.c, yolo.c, voc.c, csv.c), by QrDatasetFormat. */
+static const DsFormat *const formats[] = {
+  [QR_DATASET_COCO] = &ds_format_coco,
+  [QR_DATASET_YOLO] = &ds_format_yolo,
+  [QR_DATASET_VOC] = &ds_format_voc,
+  [QR_DATASET_CSV] = &ds_format_csv,
+};
 
 gboolean
 qr_dataset_format_from_string (const char *name, QrDatasetFormat *format)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (format_names); i++)
-    if (g_ascii_strcasecmp (name, format_names[i]) == 0)
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    if (g_ascii_strcasecmp (name, formats[i]->name) == 0)
       {
         *format = (QrDatasetFormat) i;
         return TRUE;
@@ -34,7 +40,7 @@ qr_dataset_format_from_string (const char *name, QrDatasetFormat *format)
 const char *
 qr_dataset_format_to_string (QrDatasetFormat format)
 {
-  return (guint) format < G_N_ELEMENTS (format_names) ? format_names[format] : "unknown";
+  return (guint) format < G_N_ELEMENTS (formats) ? formats[format]->name : "unknown";
 }
 
 static void
@@ -380,6 +386,7 @@ qr_dataset_import (QrCatalog             *catalog,
 
   g_return_val_if_fail (QR_IS_CATALOG (catalog), FALSE);
   g_return_val_if_fail (options != NULL && options->path != NULL, FALSE);
+  g_return_val_if_fail ((guint) options->format < G_N_ELEMENTS (formats), FALSE);
 
   if (stats == NULL)
     stats = &local_stats;
@@ -388,14 +395,7 @@ qr_dataset_import (QrCatalog             *catalog,
   {
     /* The readers test *error to tell "done" from "failed": give them a real one. */
     GError *local = NULL;
-    switch (options->format)
-      {
-      case QR_DATASET_COCO: ok = ds_read_coco (ds, options, &local); break;
-      case QR_DATASET_YOLO: ok = ds_read_yolo (ds, options, &local); break;
-      case QR_DATASET_VOC: ok = ds_read_voc (ds, options, &local); break;
-      case QR_DATASET_CSV: ok = ds_read_csv (ds, options, &local); break;
-      default: g_assert_not_reached ();
-      }
+    ok = formats[options->format]->read (ds, options, &local);
     if (!ok)
       {
         g_propagate_error (error, local);
@@ -537,8 +537,8 @@ qr_image_fold (const char *path, guint64 seed, int n_folds)
 char *
 ds_image_destination (QrDatasetFormat format, const char *split_name, const char *file)
 {
-  if (format == QR_DATASET_VOC)
-    return g_build_filename ("JPEGImages", file, NULL);
+  if (formats[format]->images_folder != NULL)
+    return g_build_filename (formats[format]->images_folder, file, NULL);
   return split_name ? g_build_filename ("images", split_name, file, NULL) : g_build_filename ("images", file, NULL);
 }
 
@@ -600,6 +600,7 @@ qr_dataset_export (QrCatalog             *catalog,
 
   g_return_val_if_fail (QR_IS_CATALOG (catalog), FALSE);
   g_return_val_if_fail (options != NULL && options->out_dir != NULL, FALSE);
+  g_return_val_if_fail ((guint) options->format < G_N_ELEMENTS (formats), FALSE);
 
   if (stats == NULL)
     stats = &local_stats;
@@ -702,14 +703,7 @@ qr_dataset_export (QrCatalog             *catalog,
       const char *split_name = split ? (pass == 0 ? "train" : "val") : NULL;
       gboolean want_val = pass == 1;
 
-      switch (options->format)
-        {
-        case QR_DATASET_COCO: ok = ds_write_coco (ds, staging, split_name, want_val, error); break;
-        case QR_DATASET_YOLO: ok = ds_write_yolo (ds, staging, split_name, want_val, error); break;
-        case QR_DATASET_VOC: ok = ds_write_voc (ds, staging, split_name, want_val, error); break;
-        case QR_DATASET_CSV: ok = ds_write_csv (ds, staging, split_name, want_val, error); break;
-        default: g_assert_not_reached ();
-        }
+      ok = formats[options->format]->write (ds, staging, split_name, want_val, error);
       if (!ok)
         goto out;
       ok = FALSE;

@@ -1,4 +1,4 @@
-/* dataset-csv.c: one box a row, `image,x1,y1,x2,y2,class` in image pixels, RFC 4180 quoting (so
+/* csv.c: one box a row, `image,x1,y1,x2,y2,class` in image pixels, RFC 4180 quoting (so
  * names with commas, quotes or newlines survive). A row with only the image (`img.jpg,,,,,`)
  * lists an image without labels. A first row naming the columns is optional. */
 #define G_LOG_DOMAIN "quorum-dataset"
@@ -66,7 +66,7 @@ next_record (const char **p, const char *end, GPtrArray *fields, guint *line, gb
   return TRUE;
 }
 
-gboolean
+static gboolean
 ds_read_csv (Dataset *ds, const QrImportOptions *options, GError **error)
 {
   gsize len = 0;
@@ -159,7 +159,7 @@ append_field (GString *out, const char *s)
   g_string_append_c (out, '"');
 }
 
-gboolean
+static gboolean
 ds_write_csv (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error)
 {
   g_autoptr (GString) out = g_string_new ("image,x1,y1,x2,y2,class\n");
@@ -195,3 +195,10 @@ ds_write_csv (Dataset *ds, const char *dir, const char *split_name, gboolean wan
     }
   return ds_write_file (dir, name, out->str, out->len, error);
 }
+
+const DsFormat ds_format_csv = {
+  .name = "csv",
+  .images_folder = NULL,
+  .read = ds_read_csv,
+  .write = ds_write_csv,
+};

@@ -82,17 +82,19 @@ void     ds_append_number (GString   *out,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Dataset, ds_free)
 
-/* Readers fill ds; writers write the images with val == want_val under dir. split_name is
- * "train", "val" or NULL (no split). */
-gboolean ds_read_coco  (Dataset *ds, const QrImportOptions *options, GError **error);
-gboolean ds_read_yolo  (Dataset *ds, const QrImportOptions *options, GError **error);
-gboolean ds_read_voc   (Dataset *ds, const QrImportOptions *options, GError **error);
-gboolean ds_read_csv   (Dataset *ds, const QrImportOptions *options, GError **error);
+/* A format: its name (--format), a reader that fills ds, and a writer that writes the images with
+ * val == want_val under dir (split_name "train", "val" or NULL: no split). images_folder: where
+ * copied or linked images go, NULL for images/[SPLIT/]. Each format's file defines its own;
+ * dataset.c lists them by QrDatasetFormat. */
+typedef struct
+{
+  const char *name;
+  const char *images_folder;
+  gboolean  (*read)  (Dataset *ds, const QrImportOptions *options, GError **error);
+  gboolean  (*write) (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error);
+} DsFormat;
 
-gboolean ds_write_coco (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error);
-gboolean ds_write_yolo (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error);
-gboolean ds_write_voc  (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error);
-gboolean ds_write_csv  (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error);
+extern const DsFormat ds_format_coco, ds_format_yolo, ds_format_voc, ds_format_csv;
 
 /* Where exported images go (relative to the export folder) when copied or linked. */
 char    *ds_image_destination (QrDatasetFormat format,

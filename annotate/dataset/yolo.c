@@ -1,4 +1,4 @@
-/* dataset-yolo.c: YOLO/Darknet labels: one .txt per image with `class cx cy w h` in fractions of
+/* yolo.c: YOLO/Darknet labels: one .txt per image with `class cx cy w h` in fractions of
  * the image's size (Ultralytics' polygon lines, `class x y x y …`, are read as their bounding
  * box), plus a names file. Files under a labels/ folder pair with images by path; a leading
  * train/ or val/ folder is dropped when the collection has no such folder. */
@@ -159,7 +159,7 @@ parse_one (const char *path, const char *relative, gpointer data, GError **error
   return parse_label_file (walk->ds, path, relative, walk->n_names, walk->max_size, error);
 }
 
-gboolean
+static gboolean
 ds_read_yolo (Dataset *ds, const QrImportOptions *options, GError **error)
 {
   g_autofree char *names_path = NULL;
@@ -200,7 +200,7 @@ append_yaml_string (GString *out, const char *s)
   g_string_append_c (out, '"');
 }
 
-gboolean
+static gboolean
 ds_write_yolo (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error)
 {
   g_autoptr (GString) names = g_string_new (NULL);
@@ -252,3 +252,10 @@ ds_write_yolo (Dataset *ds, const char *dir, const char *split_name, gboolean wa
   return ds_write_file (dir, "classes.txt", names->str, names->len, error)
          && ds_write_file (dir, "data.yaml", yaml->str, yaml->len, error);
 }
+
+const DsFormat ds_format_yolo = {
+  .name = "yolo",
+  .images_folder = NULL,
+  .read = ds_read_yolo,
+  .write = ds_write_yolo,
+};

@@ -1,4 +1,4 @@
-/* dataset-voc.c: Pascal VOC XML, one file per image. Parsed with GMarkup, which knows only XML's
+/* voc.c: Pascal VOC XML, one file per image. Parsed with GMarkup, which knows only XML's
  * five predefined entities: no DTD is read and no external entity is ever fetched (a DOCTYPE is
  * refused outright). VOC pixel coordinates are 1-based: xmin = x1 + 1, xmax = x2. */
 #define G_LOG_DOMAIN "quorum-dataset"
@@ -214,7 +214,7 @@ parse_one (const char *path, const char *relative, gpointer data, GError **error
   return parse_xml (walk->ds, path, relative, walk->max_size, error);
 }
 
-gboolean
+static gboolean
 ds_read_voc (Dataset *ds, const QrImportOptions *options, GError **error)
 {
   g_autofree char *annotations = g_build_filename (options->path, "Annotations", NULL);
@@ -251,7 +251,7 @@ append_coordinate (GString *out, const char *name, double value)
   g_string_append_printf (out, "</%s>\n", name);
 }
 
-gboolean
+static gboolean
 ds_write_voc (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error)
 {
   g_autoptr (GString) list = g_string_new (NULL);
@@ -300,3 +300,10 @@ ds_write_voc (Dataset *ds, const char *dir, const char *split_name, gboolean wan
     }
   return ds_write_file (dir, list_name, list->str, list->len, error);
 }
+
+const DsFormat ds_format_voc = {
+  .name = "voc",
+  .images_folder = "JPEGImages",
+  .read = ds_read_voc,
+  .write = ds_write_voc,
+};
