@@ -6,6 +6,7 @@
 #include <glib.h>
 #include "qr-catalog.h"
 #include "qr-indexer.h"
+#include "qr-runner.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +50,76 @@ QrCatalog *qr_cli_open_catalog  (const char  *dir,
 char    *qr_cli_resolve_model   (const char  *name,
                                  GError     **error);
 
+/* Options every collection command shares. */
+typedef struct
+{
+  char     *collection;
+  char     *db;
+  gboolean  quiet;
+  char    **rest;
+} QrCliCommon;
+
+void     qr_cli_common_clear    (QrCliCommon    *common);
+/* --collection, --db, --quiet and the positional arguments; positional: how --help names them
+ * ("[DIR]", "PATH", "OUT"). */
+void     qr_cli_add_common_entries_named (GOptionContext *context,
+                                          QrCliCommon    *common,
+                                          const char     *positional);
+void     qr_cli_add_common_entries (GOptionContext *context,
+                                    QrCliCommon    *common);
+/* Parses; returns -1 to go on, else an exit code. DIR may come as an argument. */
+int      qr_cli_parse_collection_command (GOptionContext *context,
+                                          QrCliCommon    *common,
+                                          int             argc,
+                                          char          **argv);
+/* "K/N": fold K (0-based) of N, N from 2 to 100. */
+gboolean qr_cli_parse_fold      (const char  *text,
+                                 int         *fold,
+                                 int         *n);
+/* s as a JSON string, quoted and escaped. */
+void     qr_cli_append_json_string (GString    *out,
+                                    const char *s);
+
+/* Detectors over a collection in one pass, each as a resumable run of the catalog: Ctrl-C keeps
+ * what is done. what: the progress line's word. An exit code. */
+int      qr_cli_run_collection  (const char  *dir,
+                                 const char  *db,
+                                 gboolean     quiet,
+                                 const char  *what,
+                                 QrPeerRun   *runs,
+                                 guint        n_peers,
+                                 double       threshold);
+/* --device and --precision into options; FALSE when either is not a known word. */
+gboolean qr_cli_parse_device    (const char        *device_text,
+                                 const char        *precision_text,
+                                 QrDetectorOptions *options);
+
+/* The commands, by group (cli-collection.c, cli-detection.c, cli-review.c, cli-datasets.c). */
+int      qr_cli_index           (int     argc,
+                                 char  **argv);
+int      qr_cli_info            (int     argc,
+                                 char  **argv);
+int      qr_cli_thumbs          (int     argc,
+                                 char  **argv);
+int      qr_cli_detect          (int     argc,
+                                 char  **argv);
+int      qr_cli_models          (int     argc,
+                                 char  **argv);
+int      qr_cli_devices         (int     argc,
+                                 char  **argv);
+int      qr_cli_peers           (int     argc,
+                                 char  **argv);
+int      qr_cli_review          (int     argc,
+                                 char  **argv);
+int      qr_cli_eval            (int     argc,
+                                 char  **argv);
+int      qr_cli_import          (int     argc,
+                                 char  **argv);
+int      qr_cli_export          (int     argc,
+                                 char  **argv);
+
+int      qr_cli_bench_detect    (int     argc,
+                                 char  **argv);
 int      qr_cli_bench_mistakes  (int     argc,
                                  char  **argv);
 int      qr_cli_bench           (int     argc,
