@@ -293,3 +293,20 @@ qr_jobs_running (void)
   g_mutex_unlock (&running_lock);
   return n;
 }
+
+static void
+tracked_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GTaskThreadFunc func = (GTaskThreadFunc) g_object_get_data (G_OBJECT (task), "qr-worker-func");
+
+  func (task, source, task_data, cancellable);
+  qr_jobs_worker_end (cancellable, source);
+}
+
+void
+qr_jobs_run_task (GTask *task, GTaskThreadFunc func)
+{
+  qr_jobs_worker_begin (g_task_get_cancellable (task), g_task_get_source_object (task));
+  g_object_set_data (G_OBJECT (task), "qr-worker-func", (gpointer) func);
+  g_task_run_in_thread (task, tracked_thread);
+}

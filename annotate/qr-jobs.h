@@ -63,6 +63,11 @@ void          qr_jobs_worker_begin  (GCancellable      *cancellable,
                                      gconstpointer      owner);
 void          qr_jobs_worker_end    (GCancellable      *cancellable,
                                      gconstpointer      owner);
+/* Runs task's func in a thread (g_task_run_in_thread) as a worker counted as above, its owner
+ * the task's source object: how the app's own GTasks (the viewer's photo and heatmap) join the
+ * scheduler, so that a window going away waits for its own and quitting cancels them all. */
+void          qr_jobs_run_task      (GTask             *task,
+                                     GTaskThreadFunc    func);
 /* Waits (at most timeout_us) for the workers owner began; FALSE when some still run. */
 gboolean      qr_jobs_wait_owner    (gconstpointer      owner,
                                      gint64             timeout_us);

@@ -1,0 +1,107 @@
+/* qr-job-bar.c: see qr-job-bar.h. The bar knows nothing of jobs: the window's job code
+ * (qr-window-jobs.c) tells it what to show. */
+#define G_LOG_DOMAIN "quorum-window"
+
+#include "qr-job-bar.h"
+
+#include <glib/gi18n.h>
+
+struct _QrJobBar
+{
+  GtkWidget       parent_instance;
+
+  /* Template widgets */
+  GtkRevealer    *revealer;
+  GtkLabel       *label;
+  GtkProgressBar *progress;
+  GtkLabel       *rate;
+
+  int             phase;
+  gint64          phase_started_us;
+};
+
+G_DEFINE_FINAL_TYPE (QrJobBar, qr_job_bar, GTK_TYPE_WIDGET)
+
+void
+qr_job_bar_start (QrJobBar *self, const char *label)
+{
+  gtk_label_set_text (self->label, label);
+  gtk_label_set_text (self->rate, "");
+  gtk_progress_bar_set_fraction (self->progress, 0);
+  gtk_revealer_set_reveal_child (self->revealer, TRUE);
+}
+
+void
+qr_job_bar_set_phase (QrJobBar *self, int phase)
+{
+  if (phase != self->phase)
+    {
+      self->phase = phase;
+      self->phase_started_us = g_get_monotonic_time ();
+    }
+}
+
+void
+qr_job_bar_progress (QrJobBar *self, int phase, const char *label, guint64 done, guint64 total)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  qr_job_bar_set_phase (self, phase);
+  if (label != NULL)
+    gtk_label_set_text (self->label, label);
+  if (total > 0)
+    {
+      double elapsed = (double) (now - self->phase_started_us) / G_USEC_PER_SEC;
+      double rate = elapsed > 0.2 ? (double) done / elapsed : 0;
+      g_autofree char *text = NULL;
+
+      gtk_progress_bar_set_fraction (self->progress, (double) done / (double) total);
+      if (rate > 0)
+        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %.0f/s · %.0f s left"),
+                                done, total, rate, (double) (total - done) / rate);
+      else
+        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT), done, total);
+      gtk_label_set_text (self->rate, text);
+    }
+  else
+    {
+      gtk_progress_bar_pulse (self->progress);
+      gtk_label_set_text (self->rate, "");
+    }
+}
+
+void
+qr_job_bar_finish (QrJobBar *self)
+{
+  gtk_revealer_set_reveal_child (self->revealer, FALSE);
+}
+
+static void
+qr_job_bar_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), QR_TYPE_JOB_BAR);
+  /* the template's top child has no id: it goes with the widget */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (object))) != NULL;)
+    gtk_widget_unparent (child);
+  G_OBJECT_CLASS (qr_job_bar_parent_class)->dispose (object);
+}
+
+static void
+qr_job_bar_class_init (QrJobBarClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = qr_job_bar_dispose;
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quorum/Quorum/ui/qr-job-bar.ui");
+  gtk_widget_class_bind_template_child (widget_class, QrJobBar, revealer);
+  gtk_widget_class_bind_template_child (widget_class, QrJobBar, label);
+  gtk_widget_class_bind_template_child (widget_class, QrJobBar, progress);
+  gtk_widget_class_bind_template_child (widget_class, QrJobBar, rate);
+}
+
+static void
+qr_job_bar_init (QrJobBar *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

@@ -1,0 +1,256 @@
+/* qr-window-actions.c: the window's actions, everything a menu, a key or a test can trigger, and
+ * their keys. Each is a few lines that hand the work to the part that owns it: the viewer page
+ * (review decisions, heatmap, inspector), the job code (index, detect, review queue), the history
+ * (undo), the dialogs. */
+#define G_LOG_DOMAIN "quorum-window"
+
+#include "qr-window-private.h"
+#include "qr-export-dialog.h"
+#include "qr-preferences.h"
+#include "qr-eval-window.h"
+
+#include <glib/gi18n.h>
+
+static void
+action_preferences (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->settings == NULL)
+    {
+      qr_window_toast (self, _("Preferences need the app's settings schema (run Quorum as installed or from the build tree)"));
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (qr_preferences_new (GTK_WINDOW (self), self->settings)));
+}
+
+static void
+action_evaluate (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->catalog == NULL)
+    return;
+  /* every label when nothing is reviewed yet: a plot of something rather than of nothing */
+  {
+    QrCatalogStats stats;
+    gboolean all = !qr_catalog_get_stats (self->catalog, &stats, NULL) || stats.reviewed == 0;
+    gtk_window_present (GTK_WINDOW (qr_eval_window_new (GTK_WINDOW (self), self->catalog, all)));
+  }
+}
+
+static void
+action_update_review (GtkWidget *widget, const char *name, GVariant *param)
+{
+  qr_window_start_review_update (QR_WINDOW (widget));
+}
+
+/* Y, N, E, S: a decision on the image on screen's review item (none in the gallery). */
+static void
+action_review (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  const char *decision = g_str_equal (name, "review.accept") ? "accepted"
+                         : g_str_equal (name, "review.keep") ? "kept"
+                         : g_str_equal (name, "review.edit") ? "edited"
+                                                             : "skipped";
+
+  if (!qr_window_is_viewing (self))
+    return;   /* the keys decide on the image on screen, and there is none */
+  /* labels may have changed: the sidebar's counts follow; the gallery reloads when the viewer is
+     left, so positions do not move under the viewer */
+  if (qr_viewer_page_decide (self->viewer, decision))
+    qr_window_rebuild_sidebar (self);
+}
+
+static void
+action_inspector (GtkWidget *widget, const char *name, GVariant *param)
+{
+  qr_viewer_page_toggle_inspector (QR_WINDOW (widget)->viewer);
+}
+
+static void
+action_heatmap (GtkWidget *widget, const char *name, GVariant *param)
+{
+  qr_viewer_page_toggle_heatmap (QR_WINDOW (widget)->viewer);
+}
+
+static void
+folder_chosen (GtkNativeDialog *dialog, int response, QrWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = folder ? g_file_get_path (folder) : NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (path != NULL && !qr_window_open_collection (self, path, &error))
+        qr_window_toast (self, error->message);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+action_open_folder (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (_("Open a Collection Folder"), GTK_WINDOW (self),
+                                                              GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"),
+                                                              _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+action_open_recent (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+
+  if (!qr_window_open_collection (self, g_variant_get_string (param, NULL), &error))
+    qr_window_toast (self, error->message);
+}
+
+static void
+action_export (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  QrExportDialog *dialog;
+
+  if (self->catalog == NULL)
+    return;
+  dialog = qr_export_dialog_new (GTK_WINDOW (self), qr_catalog_get_root (self->catalog),
+                                 qr_catalog_get_db_path (self->catalog));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+action_detect (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  if (self->catalog == NULL)
+    return;
+  /* more than one image selected in the gallery: Detect runs over those (one selected image is
+   * just where the keyboard is, so the whole collection runs) */
+  g_clear_pointer (&self->detect_only, g_array_unref);
+  if (g_str_equal (gtk_stack_get_visible_child_name (self->stack), "gallery")
+      && (self->detect_only = qr_gallery_page_get_selected_ids (self->gallery)) != NULL)
+    {
+      g_autofree char *label = g_strdup_printf (_("Detecting objects in %u selected images…"), self->detect_only->len);
+      qr_window_start_detect (self, label);
+      return;
+    }
+  qr_window_start_detect (self, _("Detecting objects…"));
+}
+
+static void
+action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  gboolean ok;
+
+  if (self->history == NULL)
+    return;
+  ok = g_str_equal (name, "win.undo") ? qr_history_undo (self->history, &error) : qr_history_redo (self->history, &error);
+  if (!ok)
+    qr_window_toast (self, error->message);
+  /* an undone decision puts its item back in the inspector */
+  qr_canvas_reload (qr_viewer_page_get_canvas (self->viewer));
+  qr_window_rebuild_sidebar (self);
+}
+
+static void
+action_reindex (GtkWidget *widget, const char *name, GVariant *param)
+{
+  qr_window_start_index (QR_WINDOW (widget));
+}
+
+static void
+action_cancel_job (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+}
+
+static void
+action_show_gallery (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  guint n;
+
+  qr_viewer_page_clear (self->viewer);
+  /* Edits in the viewer change badges and may move images out of the current view. */
+  qr_image_list_reload (self->images, NULL);
+  qr_window_update_subtitle (self);
+  qr_window_show_page (self, "gallery");
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  if (n > 0)
+    qr_gallery_page_scroll_to (self->gallery, MIN (self->viewer_position, n - 1));
+}
+
+static void
+action_step_image (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  gboolean next = g_str_equal (name, "win.next-image");
+
+  if (n == 0)
+    return;
+  if (next && self->viewer_position + 1 < n)
+    qr_window_show_image_at (self, self->viewer_position + 1);
+  else if (!next && self->viewer_position > 0)
+    qr_window_show_image_at (self, self->viewer_position - 1);
+}
+
+void
+qr_window_class_add_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, action_open_folder);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
+  gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
+  gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
+  gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, action_undo_redo);
+  gtk_widget_class_install_action (widget_class, "win.heatmap", NULL, action_heatmap);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, 0, "win.heatmap", NULL);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, action_undo_redo);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_install_action (widget_class, "win.cancel-job", NULL, action_cancel_job);
+  gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
+  gtk_widget_class_install_action (widget_class, "win.inspector", NULL, action_inspector);
+  gtk_widget_class_install_action (widget_class, "win.evaluate", NULL, action_evaluate);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.evaluate", NULL);
+  gtk_widget_class_install_action (widget_class, "review.accept", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.keep", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.edit", NULL, action_review);
+  gtk_widget_class_install_action (widget_class, "review.skip", NULL, action_review);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_y, 0, "review.accept", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, 0, "review.keep", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, 0, "review.edit", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "review.skip", NULL);
+  gtk_widget_class_install_action (widget_class, "win.update-review", NULL, action_update_review);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.inspector", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
+  gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);
+  gtk_widget_class_install_action (widget_class, "win.next-image", NULL, action_step_image);
+  gtk_widget_class_install_action (widget_class, "win.previous-image", NULL, action_step_image);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open-folder", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.reindex", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.detect", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, GDK_CONTROL_MASK, "win.cancel-job", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.show-gallery", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_j, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "win.next-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, 0, "win.previous-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "win.previous-image", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "win.previous-image", NULL);
+}

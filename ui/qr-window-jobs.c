@@ -1,0 +1,307 @@
+/* qr-window-jobs.c: the window's background jobs, one at a time on the scheduler (qr-jobs.h):
+ * index then thumbnails (on opening a collection and F5), Detect (Ctrl+R, over the collection or
+ * the gallery's selection, as a resumable catalog run), Update Review Queue. Each opens its own
+ * catalog connection on its worker; progress reaches the job bar coalesced, and the end
+ * refreshes the gallery, the sidebar and the boxes on screen, with a toast. */
+#define G_LOG_DOMAIN "quorum-window"
+
+#include "qr-window-private.h"
+#include "qr-runner.h"
+#include "qr-indexer.h"
+#include "qr-thumbnailer.h"
+#include "qr-review.h"
+
+#include <glib/gi18n.h>
+
+typedef enum
+{
+  JOB_PHASE_INDEX,
+  JOB_PHASE_INDEXED,   /* indexing done: the gallery reloads */
+  JOB_PHASE_THUMBS,
+  JOB_PHASE_DETECT,
+} JobPhase;
+
+typedef struct
+{
+  char     *root;
+  char     *db_path;
+  QrWindow *window;   /* kept alive by the task's source object */
+  JobPhase  phase;
+  /* Detect: read from the preferences when the job starts */
+  GArray   *only;     /* image ids, NULL: the whole collection */
+  char     *model;
+  double    threshold;
+  int       threads;
+  char     *device;
+  int       thumbnail_size;   /* 0: the default */
+  QrJob    *handle;   /* set by the worker when it starts: where reports go */
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->root);
+  g_free (job->db_path);
+  g_free (job->model);
+  g_free (job->device);
+  if (job->only != NULL)
+    g_array_unref (job->only);
+  g_free (job);
+}
+
+/* On the main loop, coalesced by the scheduler (qr-jobs.h): the job bar. */
+static void
+on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer data)
+{
+  QrWindow *self = data;
+  const char *label = NULL;
+
+  switch ((JobPhase) phase)
+    {
+    case JOB_PHASE_INDEX:
+      label = _("Indexing…");
+      break;
+    case JOB_PHASE_INDEXED:
+      qr_job_bar_set_phase (self->job_bar, phase);
+      qr_image_list_reload (self->images, NULL);
+      qr_window_update_subtitle (self);
+      qr_window_show_gallery_or_empty (self);
+      return;
+    case JOB_PHASE_THUMBS:
+      label = _("Making thumbnails…");
+      qr_image_list_thumbnails_changed (self->images);
+      break;
+    case JOB_PHASE_DETECT:
+      label = _("Detecting objects…");
+      break;
+    }
+  qr_job_bar_progress (self->job_bar, phase, label, done, total);
+}
+
+static void
+post_progress (Job *job, JobPhase phase, guint64 done, guint64 total)
+{
+  qr_job_report (job->handle, (int) phase, done, total);
+}
+
+static void
+index_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_INDEX, done, total);
+}
+
+static void
+thumbs_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_THUMBS, done, total);
+}
+
+static char *
+run_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Job *job = data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  QrIndexStats istats;
+  QrThumbnailStats tstats;
+  QrThumbnailOptions options;
+
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL)
+    return NULL;
+  post_progress (job, JOB_PHASE_INDEX, 0, 0);
+  if (!qr_index_collection (catalog, NULL, &istats, index_progress, job, cancellable, error))
+    {
+      post_progress (job, JOB_PHASE_INDEXED, 0, 0);
+      return NULL;
+    }
+  post_progress (job, JOB_PHASE_INDEXED, 0, 0);
+  qr_thumbnail_options_init (&options);
+  options.max_side = job->thumbnail_size > 0 ? job->thumbnail_size : options.max_side;
+  post_progress (job, JOB_PHASE_THUMBS, 0, 0);
+  if (!qr_thumbnails_update (catalog, &options, &tstats, thumbs_progress, job, cancellable, error))
+    return NULL;
+  post_progress (job, JOB_PHASE_THUMBS, tstats.made, tstats.made);
+  return g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made"), istats.seen,
+                          istats.added + istats.moved, istats.changed, istats.removed, tstats.made);
+}
+
+static gboolean
+job_cancelled (gpointer data)
+{
+  return g_cancellable_is_cancelled (data);
+}
+
+static void
+detect_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_DETECT, done, total);
+}
+
+/* Detect: CenterNet over the collection as a catalog run; a cancel keeps the finished images. */
+static char *
+run_detect_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Job *job = data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autofree char *path = NULL;
+  QrRunStats stats;
+  QrDetectorOptions options;
+
+  job->handle = qjob;
+  /* by default one core is left to the main loop and its drawing */
+  qr_detector_options_init (&options);
+  options.n_threads = job->threads > 0 ? job->threads : MAX (1, (int) g_get_num_processors () - 1);
+  options.score_threshold = (float) job->threshold;
+  if (job->device == NULL || !qr_device_parse (job->device, &options.device))
+    options.device = QR_DEVICE_AUTO;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL || (path = qr_find_model (job->model, error)) == NULL
+      || (detector = qr_detector_load (path, &options, error)) == NULL)
+    return NULL;
+  post_progress (job, JOB_PHASE_DETECT, 0, 0);
+  if (!qr_run_detector_on (catalog, detector, job->model, path, job->threshold, job->only, job_cancelled, cancellable,
+                           detect_progress, job, &stats, error))
+    return NULL;
+  if (stats.stopped)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return NULL;
+    }
+  /* the review queue follows the newest runs */
+  {
+    gint64 items = qr_review_update (catalog, NULL, NULL);
+    if (items >= 0)
+      return g_strdup_printf (_("%s: %u images, %u detections; %" G_GINT64_FORMAT " review items"), job->model,
+                              stats.images, stats.detections, items);
+  }
+  return g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images, stats.detections);
+}
+
+/* On the main loop, once, after the job's last report. */
+static void
+on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (data);
+  GCancellable *cancellable = qr_job_get_cancellable (qjob);
+
+  if (cancellable == self->job_cancellable)
+    {
+      g_clear_object (&self->job_cancellable);
+      qr_job_bar_finish (self->job_bar);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", FALSE);
+      if (self->job_stalls != NULL)
+        {
+          self->last_job_stall_us = qr_stall_monitor_get_longest_us (self->job_stalls);
+          g_debug ("main loop during the job: longest stall %.1f ms, %u over 50 ms",
+                   (double) self->last_job_stall_us / 1000.0, qr_stall_monitor_get_n_over_50ms (self->job_stalls));
+          g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
+        }
+    }
+  qr_image_list_thumbnails_changed (self->images);
+  qr_image_list_reload (self->images, NULL);   /* new model boxes: badge counts */
+  qr_window_update_subtitle (self);
+  qr_window_show_gallery_or_empty (self);
+  if (qr_window_is_viewing (self))
+    {
+      /* New detections: redraw the boxes of the image on screen, found again by id (the reload
+         may have moved it, or taken it out of the view: then J/K go on from where it was) */
+      guint position = qr_image_list_find (self->images, self->viewer_image_id);
+      if (position != G_MAXUINT)
+        self->viewer_position = position;
+      qr_viewer_page_reload_boxes (self->viewer);
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    qr_window_toast (self, _("Cancelled: what was done is kept"));
+  else if (error != NULL)
+    qr_window_toast (self, error->message);
+  else if (summary != NULL)
+    qr_window_toast (self, summary);
+}
+
+/* Update Review Queue: peer pressure over every model's newest run and the labels, stored. */
+static char *
+run_review_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Job *job = data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  gint64 items;
+
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL || (items = qr_review_update (catalog, NULL, error)) < 0)
+    return NULL;
+  return g_strdup_printf (_("Review queue: %" G_GINT64_FORMAT " items"), items);
+}
+
+/* Cancelled work returns within a network node or an image; 30 s is a bound, not an estimate. */
+void
+qr_window_stop_workers (void)
+{
+  if (!qr_jobs_wait (TRUE, 30 * G_USEC_PER_SEC))
+    g_warning ("%u background jobs still running after 30 s", qr_jobs_running ());
+}
+
+static void
+start_job_with (QrWindow *self, QrJobFunc func, const char *label)
+{
+  Job *job;
+  g_autoptr (QrJob) handle = NULL;
+
+  if (self->catalog == NULL || self->disposing)
+    return;
+  if (self->job_cancellable != NULL)
+    g_cancellable_cancel (self->job_cancellable);
+  g_clear_object (&self->job_cancellable);
+  self->job_cancellable = g_cancellable_new ();
+
+  job = g_new0 (Job, 1);
+  job->root = g_strdup (qr_catalog_get_root (self->catalog));
+  job->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
+  job->window = self;
+  job->model = self->settings ? g_settings_get_string (self->settings, "detect-model") : g_strdup ("centernet");
+  job->threshold = self->settings ? g_settings_get_double (self->settings, "detect-threshold") : 0.25;
+  job->threads = self->settings ? g_settings_get_int (self->settings, "cpu-threads") : 0;
+  job->device = self->settings ? g_settings_get_string (self->settings, "device") : g_strdup ("auto");
+  job->only = g_steal_pointer (&self->detect_only);
+  job->thumbnail_size = self->settings ? g_settings_get_int (self->settings, "thumbnail-size") : 0;
+
+  qr_job_bar_start (self->job_bar, label);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
+  g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
+  self->job_stalls = qr_stall_monitor_new ();
+  /* the job keeps the window alive until its end is delivered */
+  handle = qr_job_start ("quorum-job", func, job, (GDestroyNotify) job_free, self->job_cancellable, on_job_progress,
+                         on_job_done, g_object_ref (self), g_object_unref);
+}
+
+void
+qr_window_start_index (QrWindow *self)
+{
+  start_job_with (self, run_job, _("Indexing…"));
+}
+
+void
+qr_window_start_detect (QrWindow *self, const char *label)
+{
+  start_job_with (self, run_detect_job, label);
+}
+
+void
+qr_window_start_review_update (QrWindow *self)
+{
+  start_job_with (self, run_review_job, _("Updating the review queue…"));
+}
+
+gboolean
+qr_window_is_busy (QrWindow *self)
+{
+  return self->job_cancellable != NULL;
+}
+
+gint64
+qr_window_get_last_job_stall_us (QrWindow *self)
+{
+  return self->last_job_stall_us;
+}

@@ -1,0 +1,86 @@
+/* qr-window-private.h: the window's state, shared by its three files: qr-window.c (the shell:
+ * header bar, sidebar, pages, opening a collection, settings), qr-window-actions.c (everything a
+ * menu, a key or a test can trigger) and qr-window-jobs.c (the background jobs and their bar).
+ * The pages own their widgets and work: gallery/qr-gallery-page.c, viewer/qr-viewer-page.c. */
+#pragma once
+
+#include "qr-window.h"
+#include "qr-gallery-page.h"
+#include "qr-sidebar.h"
+#include "qr-viewer-page.h"
+#include "qr-layer-list.h"
+#include "qr-job-bar.h"
+#include "qr-image-list.h"
+#include "qr-history.h"
+#include "qr-jobs.h"
+#include "qr-stall-monitor.h"
+
+G_BEGIN_DECLS
+
+struct _QrWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwWindowTitle       *window_title;
+  AdwToastOverlay      *toast_overlay;
+  AdwStatusPage        *status_page;
+  GtkStack             *stack;
+  QrGalleryPage        *gallery;
+  QrViewerPage         *viewer;
+  QrSidebar            *sidebar;
+  AdwFlap              *sidebar_flap;
+  GtkButton            *back_button;
+  GtkWidget            *score_box;
+  GtkScale             *score_scale;
+  GtkBox               *heat_box;       /* the heatmap's opacity, shown while the heatmap is on */
+  GtkScale             *heat_scale;
+  GtkMenuButton        *layers_button;
+  QrLayerList          *layers_box;
+  GtkDropDown          *review_class_dropdown;
+  QrJobBar             *job_bar;
+  GMenu                *recent_section;
+
+  /* Owned references */
+  GSettings            *settings;       /* NULL when no schema is installed */
+  QrCatalog            *catalog;        /* the main thread's connection */
+  QrHistory            *history;        /* label edits of this collection, for undo */
+  QrImageList          *images;
+  GArray               *detect_only;    /* image ids for the next Detect, NULL: all */
+  GCancellable         *job_cancellable;
+  GArray               *review_class_ids;   /* the dropdown's classes; position 0 is "All classes" */
+  QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
+  char                 *collection;
+
+  gboolean              review_class_updating;
+  gboolean              disposing;      /* no new background work */
+  gint64                last_job_stall_us;
+  guint                 viewer_position;
+  gint64                viewer_image_id;  /* the image on screen: positions move when the list reloads */
+};
+
+/* qr-window.c */
+void     qr_window_toast                 (QrWindow   *self,
+                                          const char *message);
+/* page: "empty", "gallery" or "viewer"; the header and the actions follow. */
+void     qr_window_show_page             (QrWindow   *self,
+                                          const char *page);
+gboolean qr_window_is_viewing            (QrWindow   *self);
+void     qr_window_show_gallery_or_empty (QrWindow   *self);
+/* The title, the subtitle's counts and the sidebar, from the catalog. */
+void     qr_window_update_subtitle       (QrWindow   *self);
+void     qr_window_rebuild_sidebar       (QrWindow   *self);
+void     qr_window_show_image_at         (QrWindow   *self,
+                                          guint       position);
+
+/* qr-window-actions.c: installs the window's actions and their keys. */
+void     qr_window_class_add_actions     (GtkWidgetClass *widget_class);
+
+/* qr-window-jobs.c: one job at a time (a new one cancels the one running). */
+void     qr_window_start_index           (QrWindow   *self);
+/* Detect over detect_only (NULL: the whole collection); label says which. */
+void     qr_window_start_detect          (QrWindow   *self,
+                                          const char *label);
+void     qr_window_start_review_update   (QrWindow   *self);
+
+G_END_DECLS

@@ -1,0 +1,381 @@
+/* qr-viewer-page.c: see qr-viewer-page.h. Its workers (the full photo, the heatmap) are GTasks
+ * counted by the scheduler (qr_jobs_run_task) with the page as their owner: the page going away
+ * cancels and waits for its own. */
+#define G_LOG_DOMAIN "quorum-window"
+
+#include "qr-viewer-page.h"
+#include "qr-inspector.h"
+#include "qr-heatmap.h"
+#include "qr-jobs.h"
+
+#include <glib/gi18n.h>
+
+struct _QrViewerPage
+{
+  GtkWidget     parent_instance;
+
+  /* Template widgets */
+  AdwFlap      *inspector_flap;
+  QrCanvas     *canvas;
+  QrInspector  *inspector;
+
+  /* Owned references */
+  QrCatalog    *catalog;
+  QrHistory    *history;
+  GCancellable *cancellable;     /* the image on screen's workers */
+  QrDetector   *heat_detector;   /* for heatmaps; used by one task at a time (heat_lock) */
+  QrHeatmap    *heat;            /* the image on screen's class scores, kept for recolouring */
+  GMutex        heat_lock;
+
+  gint64        image_id;        /* the image on screen */
+  int           image_width, image_height;
+  gboolean      heat_on;
+  const char   *heat_class;      /* the class the heatmap shows: a name, or "All classes" */
+  gboolean      disposing;       /* no new background work */
+};
+
+G_DEFINE_FINAL_TYPE (QrViewerPage, qr_viewer_page, GTK_TYPE_WIDGET)
+
+enum { PROP_0, PROP_HEATMAP_ON, PROP_HEATMAP_CLASS, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+static void
+toast (QrViewerPage *self, const char *message)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+  else
+    g_message ("%s", message);
+}
+
+/* The full photo */
+
+static void
+photo_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (texture == NULL)
+    {
+      toast (self, error->message);
+      return;
+    }
+  qr_canvas_set_image (self->canvas, texture, self->image_width, self->image_height);
+}
+
+static void
+load_photo (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  g_autoptr (QrImage) image = qr_image_load (task_data, NULL, 0, &error);
+  GBytes *pixels;
+  gsize stride;
+  GdkTexture *texture;
+
+  if (image == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  stride = (gsize) image->width * 3;
+  pixels = g_bytes_new_take (g_steal_pointer (&image->pixels), stride * (gsize) image->height);
+  texture = gdk_memory_texture_new (image->width, image->height, GDK_MEMORY_R8G8B8, pixels, stride);
+  g_bytes_unref (pixels);
+  if (!g_task_return_error_if_cancelled (task))
+    g_task_return_pointer (task, texture, g_object_unref);
+  else
+    g_object_unref (texture);
+}
+
+/* The heatmap (H): CenterNet's class scores for the image on screen, coloured for the selected
+ * box's class, or the maximum over all classes when no box is selected. */
+
+static void
+show_heatmap (QrViewerPage *self)
+{
+  GPtrArray *boxes = qr_canvas_get_overlays (self->canvas);
+  int selected = qr_canvas_get_selected (self->canvas);
+  const char *class_name = NULL, *shown;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  if (!self->heat_on || self->heat == NULL)
+    return;
+  if (boxes != NULL && selected >= 0 && (guint) selected < boxes->len)
+    class_name = ((QrOverlayBox *) boxes->pdata[selected])->class_name;
+  texture = qr_heatmap_colour (self->heat, class_name, &shown);
+  qr_canvas_set_heatmap (self->canvas, texture, qr_heatmap_get_cell_size (self->heat));
+  self->heat_class = shown != NULL ? shown : _("All classes");
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_CLASS]);
+}
+
+static void
+canvas_changed (QrCanvas *canvas, QrViewerPage *self)
+{
+  show_heatmap (self);
+}
+
+typedef struct
+{
+  char        *path;
+  QrDetector **detector;   /* the page's, made on first use */
+  GMutex      *lock;
+} HeatJob;
+
+static void
+heat_job_free (HeatJob *job)
+{
+  g_free (job->path);
+  g_free (job);
+}
+
+static void
+compute_heatmap (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  HeatJob *job = task_data;
+  GError *error = NULL;
+  QrHeatmap *heat = qr_heatmap_compute (job->path, job->detector, job->lock, cancellable, &error);
+
+  if (heat == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, heat, (GDestroyNotify) qr_heatmap_free);
+}
+
+static void
+heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (source);
+  g_autoptr (GError) error = NULL;
+  QrHeatmap *heat = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (heat == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        toast (self, error->message);
+      return;
+    }
+  qr_heatmap_free (self->heat);
+  self->heat = heat;
+  show_heatmap (self);
+}
+
+static void
+request_heatmap (QrViewerPage *self)
+{
+  g_autoptr (QrImageRecord) image = NULL;
+  g_autoptr (GTask) task = NULL;
+  HeatJob *job;
+
+  qr_canvas_set_heatmap (self->canvas, NULL, 1);
+  g_clear_pointer (&self->heat, qr_heatmap_free);
+  if (!self->heat_on || self->catalog == NULL || self->disposing
+      || (image = qr_catalog_get_image (self->catalog, self->image_id, NULL)) == NULL)
+    return;
+  job = g_new0 (HeatJob, 1);
+  job->path = qr_catalog_resolve_path (self->catalog, image->path);
+  job->detector = &self->heat_detector;
+  job->lock = &self->heat_lock;
+  task = g_task_new (self, self->cancellable, heatmap_ready, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) heat_job_free);
+  qr_jobs_run_task (task, compute_heatmap);
+}
+
+static void
+request_heatmap_idle (gpointer data)
+{
+  request_heatmap (data);
+}
+
+void
+qr_viewer_page_toggle_heatmap (QrViewerPage *self)
+{
+  self->heat_on = !self->heat_on;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_ON]);
+  request_heatmap (self);
+}
+
+gboolean
+qr_viewer_page_get_heatmap_on (QrViewerPage *self)
+{
+  return self->heat_on;
+}
+
+/* The image on screen */
+
+void
+qr_viewer_page_show_image (QrViewerPage *self, QrCatalog *catalog, QrHistory *history, QrImageItem *item)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (self->disposing)
+    return;
+  g_set_object (&self->catalog, catalog);
+  g_set_object (&self->history, history);
+  self->image_id = qr_image_item_get_id (item);
+  self->image_width = qr_image_item_get_width (item);
+  self->image_height = qr_image_item_get_height (item);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  /* The thumbnail stands in until the full image is decoded; boxes are drawn at once. */
+  qr_canvas_set_image (self->canvas, qr_image_item_get_thumbnail (item), self->image_width, self->image_height);
+  qr_canvas_set_highlight (self->canvas, NULL);
+  qr_inspector_set_image (self->inspector, catalog, self->image_id);
+  qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (catalog, self->image_id, NULL));
+  qr_canvas_set_editing (self->canvas, history, self->image_id);
+  /* the previous image's heatmap must not linger */
+  if (self->heat_on)
+    g_idle_add_once ((GSourceOnceFunc) request_heatmap_idle, self);
+  else
+    qr_canvas_set_heatmap (self->canvas, NULL, 1);
+
+  task = g_task_new (self, self->cancellable, photo_loaded, NULL);
+  g_task_set_task_data (task, qr_catalog_resolve_path (catalog, qr_image_item_get_path (item)), g_free);
+  qr_jobs_run_task (task, load_photo);
+}
+
+void
+qr_viewer_page_clear (QrViewerPage *self)
+{
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  qr_canvas_set_image (self->canvas, NULL, 0, 0);
+  qr_canvas_set_overlays (self->canvas, NULL);
+}
+
+void
+qr_viewer_page_reload_boxes (QrViewerPage *self)
+{
+  if (self->catalog != NULL)
+    qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (self->catalog, self->image_id, NULL));
+}
+
+/* Review items: Y accepts the peers' consensus, N keeps the label as it is, E marks it edited by
+ * hand (then edit), S skips; each is stored with who and when, and Ctrl+Z undoes it. */
+gboolean
+qr_viewer_page_decide (QrViewerPage *self, const char *decision)
+{
+  g_autoptr (GError) error = NULL;
+  const QrMistakeRecord *item = qr_inspector_get_review_item (self->inspector);
+
+  if (self->history == NULL || item == NULL)
+    {
+      toast (self, _("No review item on this image"));
+      return FALSE;
+    }
+  if (qr_history_decide (self->history, item, decision, &error) < 0)
+    {
+      toast (self, error->message);
+      return FALSE;
+    }
+  qr_inspector_forget_review_item (self->inspector);
+  qr_canvas_set_highlight (self->canvas, NULL);
+  /* labels may have changed: the canvas and the inspector follow now */
+  qr_canvas_reload (self->canvas);
+  if (g_str_equal (decision, "edited"))
+    toast (self, _("Marked as edited by hand: change the label now"));
+  return TRUE;
+}
+
+void
+qr_viewer_page_toggle_inspector (QrViewerPage *self)
+{
+  adw_flap_set_reveal_flap (self->inspector_flap, !adw_flap_get_reveal_flap (self->inspector_flap));
+}
+
+QrCanvas *
+qr_viewer_page_get_canvas (QrViewerPage *self)
+{
+  return self->canvas;
+}
+
+static void
+qr_viewer_page_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_HEATMAP_ON:
+      g_value_set_boolean (value, self->heat_on);
+      break;
+    case PROP_HEATMAP_CLASS:
+      g_value_set_string (value, self->heat_class);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+qr_viewer_page_dispose (GObject *object)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (object);
+
+  self->disposing = TRUE;
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  if (!qr_jobs_wait_owner (self, 30 * G_USEC_PER_SEC))
+    g_warning ("the viewer's background work still running after 30 s");
+  gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_VIEWER_PAGE);
+  /* the template's top child has no id: it goes with the widget */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
+  g_mutex_lock (&self->heat_lock);
+  g_clear_pointer (&self->heat_detector, qr_detector_free);
+  g_mutex_unlock (&self->heat_lock);
+  g_clear_pointer (&self->heat, qr_heatmap_free);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->history);
+  g_clear_object (&self->catalog);
+  G_OBJECT_CLASS (qr_viewer_page_parent_class)->dispose (object);
+}
+
+static void
+qr_viewer_page_finalize (GObject *object)
+{
+  g_mutex_clear (&QR_VIEWER_PAGE (object)->heat_lock);
+  G_OBJECT_CLASS (qr_viewer_page_parent_class)->finalize (object);
+}
+
+static void
+qr_viewer_page_class_init (QrViewerPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = qr_viewer_page_get_property;
+  object_class->dispose = qr_viewer_page_dispose;
+  object_class->finalize = qr_viewer_page_finalize;
+  properties[PROP_HEATMAP_ON] = g_param_spec_boolean ("heatmap-on", NULL, NULL, FALSE,
+                                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEATMAP_CLASS] = g_param_spec_string ("heatmap-class", NULL, NULL, NULL,
+                                                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (QR_TYPE_CANVAS);
+  g_type_ensure (QR_TYPE_INSPECTOR);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quorum/Quorum/ui/qr-viewer-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, QrViewerPage, inspector_flap);
+  gtk_widget_class_bind_template_child (widget_class, QrViewerPage, canvas);
+  gtk_widget_class_bind_template_child (widget_class, QrViewerPage, inspector);
+}
+
+static void
+qr_viewer_page_init (QrViewerPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_mutex_init (&self->heat_lock);
+  qr_inspector_set_canvas (self->inspector, self->canvas);
+  g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (canvas_changed), self);
+  g_signal_connect (self->canvas, "changed", G_CALLBACK (canvas_changed), self);
+}
