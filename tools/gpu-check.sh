@@ -11,7 +11,7 @@ cmake -S . -B build-gpu -DQUORUM_GUI=OFF -DQUORUM_CUDA=ON -DCMAKE_BUILD_TYPE=Rel
 cmake --build build-gpu -j"$(nproc)"
 rm -rf .devbin .devdata
 mkdir -p .devbin .devdata/shared/models/pretrained .devdata/shared/images
-cp build-gpu/quorum build-gpu/tests/test-gpu build-gpu/tests/test-engine build-gpu/tests/test-darknet \
+cp build-gpu/quorum build-gpu/tests/test-gpu build-gpu/tests/test-engine build-gpu/tests/test-models build-gpu/tests/test-darknet \
    build-gpu/tests/test-tflite build-gpu/gpu/libquorum-cuda.so .devbin/
 ../shared/device/bundle-libs .devbin/*
 # the GPU machine has its own OpenBLAS (../shared/device/README.md); ours would take half the carry

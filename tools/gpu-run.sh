@@ -24,7 +24,7 @@ export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
 # RUNNER=0 (skips timing a run over a folder); BENCH=none and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
-ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/")}
+ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/"; .devbin/test-models -l | grep "^/")}
 BENCH=${BENCH:-centernet.json:80:fp16,fp32 nanodet.json:60:fp16,fp32 yolov4-tiny.cfg:60:fp16,fp32 yolov4.cfg:100:fp16,fp32}
 PROFILE=${PROFILE:-centernet.json yolov4-tiny.cfg}
 export GPU_TESTS ENGINE_TESTS
@@ -43,13 +43,14 @@ model_path () {
   # the op tests on CUDA beside test-gpu (both correctness, 16 cores): its output is shown after;
   # each test in its own process, so that a crash costs one test, not the rest
   (export QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32
-   timeout 100 sh -c 'for t in $ENGINE_TESTS; do timeout 40 .devbin/test-engine -p "$t" 2>&1 || echo "FAILED ($?): $t"; done' \
+   timeout 100 sh -c 'for t in $ENGINE_TESTS; do case $t in /models/*) b=test-models ;; *) b=test-engine ;; esac
+                      timeout 40 .devbin/$b -p "$t" 2>&1 || echo "FAILED ($?): $t"; done' \
      > "$out/test-engine.txt" 2>&1; echo "exit $?" >> "$out/test-engine.txt") &
   echo "== test-gpu"
   timeout 150 sh -c 'for t in $GPU_TESTS; do timeout 60 .devbin/test-gpu -p "$t" --verbose 2>&1 || echo "FAILED ($?): $t"; done' \
     2>&1 | grep -v -E "DEBUG|^# (Start|End) of|random seed|^1\.\.1$"
   wait
-  echo "== test-engine on CUDA (fp32)"
+  echo "== test-engine and test-models on CUDA (fp32)"
   grep -E "^(ok|not ok|FAILED|exit)|ERROR" "$out/test-engine.txt"
   date -u +%T
   echo "== bench (one model at a time: a failure costs one model, not the rest; planning logged in bench-*.log)"

@@ -1,0 +1,477 @@
+/* test-viewer.c: the viewer, driven as a user drives it: the canvas drawing, zooming and
+ * filtering boxes; editing (accept, reject, relabel, nudge, delete, draw, move, resize, undo);
+ * and the review queue in the window (the sidebar's queue, the class filter, the inspector's
+ * items, Y, the heatmap, evaluation, undo). Needs a display; skipped without one. */
+#include "qr-image-list.h"
+#include "qr-indexer.h"
+#include "qr-thumbnailer.h"
+#include "qr-window.h"
+#include "qr-export-dialog.h"
+#include "qr-canvas.h"
+#include "qr-history.h"
+#include "qr-dataset.h"
+#include "qr-preferences.h"
+#include "qr-review.h"
+#include "qr-eval-window.h"
+#include "quorum-config.h"
+#include "test-util.h"
+#include "test-ui-util.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+static void
+test_canvas (void)
+{
+  GtkWidget *window, *canvas;
+  g_autoptr (GBytes) pixels = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  GPtrArray *overlays = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_overlay_box_free);
+  const char *sources[] = { "label", "centernet", "nanodet" };
+  float scores[] = { 1.0f, 0.8f, 0.1f };
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  pixels = g_bytes_new_take (g_malloc0 (64 * 48 * 3), 64 * 48 * 3);
+  texture = gdk_memory_texture_new (64, 48, GDK_MEMORY_R8G8B8, pixels, 64 * 3);
+  for (int i = 0; i < 3; i++)
+    {
+      QrOverlayBox *b = g_new0 (QrOverlayBox, 1);
+      b->class_name = g_strdup ("dog");
+      b->source = g_strdup (sources[i]);
+      b->score = scores[i];
+      b->is_label = i == 0;
+      b->box = (QrBox) { 10, 10, 40, 30 };
+      g_ptr_array_add (overlays, b);
+    }
+  window = gtk_window_new ();
+  canvas = qr_canvas_new ();
+  gtk_window_set_child (GTK_WINDOW (window), canvas);
+  gtk_window_set_default_size (GTK_WINDOW (window), 320, 240);
+  gtk_window_present (GTK_WINDOW (window));
+  qr_canvas_set_image (QR_CANVAS (canvas), texture, 640, 480);
+  qr_canvas_set_overlays (QR_CANVAS (canvas), overlays);
+  /* the label and the confident detection; the 0.1 one is under the 0.3 threshold */
+  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 2);
+  qr_canvas_set_score_threshold (QR_CANVAS (canvas), 0.05);
+  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 3);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+  g_assert_cmpfloat (qr_canvas_get_zoom (QR_CANVAS (canvas)), >, 1.0);
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-fit", NULL));
+  g_assert_cmpfloat (qr_canvas_get_zoom (QR_CANVAS (canvas)), ==, 1.0);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+test_canvas_editing (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *db = g_build_filename (tmp, "c.sqlite", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (QrHistory) history = NULL;
+  g_autoptr (QrImageRecord) record = qr_image_record_new ();
+  QrBox box = { 10, 20, 110, 120 }, got;
+  gint64 dog, cat, model, run, class_id;
+  GtkWidget *window, *canvas;
+  QrCatalogStats stats;
+  int det_index = -1;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  catalog = qr_catalog_open (tmp, db, &error);
+  record->path = g_strdup ("x.jpg");
+  record->width = 640;
+  record->height = 480;
+  g_assert_true (qr_catalog_put_image (catalog, record, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  cat = qr_catalog_ensure_class (catalog, "cat", &error);
+  model = qr_catalog_add_model (catalog, "centernet", "tfjs", NULL, &error);
+  run = qr_catalog_start_run (catalog, model, "{}", &error);
+  g_assert_cmpint (qr_catalog_add_detection (catalog, run, record->id, dog, 0.9, &box, &error), >, 0);
+  history = qr_history_new (catalog);
+
+  window = gtk_window_new ();
+  canvas = qr_canvas_new ();
+  gtk_window_set_child (GTK_WINDOW (window), canvas);
+  gtk_window_present (GTK_WINDOW (window));
+  qr_canvas_set_editing (QR_CANVAS (canvas), history, record->id);
+  qr_canvas_reload (QR_CANVAS (canvas));
+  det_index = 0; /* the only box: the detection */
+  qr_canvas_select (QR_CANVAS (canvas), det_index);
+
+  /* Reject (R/X): stored — the box is gone from the catalog's overlays — and undoable. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.reject", NULL));
+  {
+    g_autoptr (GPtrArray) overlays = qr_catalog_list_overlays (catalog, record->id, &error);
+    g_assert_cmpuint (overlays->len, ==, 0);
+  }
+  g_assert_true (qr_history_undo (history, &error));
+  qr_canvas_reload (QR_CANVAS (canvas));
+  qr_canvas_select (QR_CANVAS (canvas), det_index);
+  /* Accept (Enter/A): the detection becomes a label, selected. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.accept", NULL));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 1);
+  g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), >=, 0);
+  {
+    /* The accepted box is drawn once, as the label, not also as the model's dashed box. */
+    g_autoptr (GPtrArray) overlays = qr_catalog_list_overlays (catalog, record->id, &error);
+    g_assert_cmpuint (overlays->len, ==, 1);
+    g_assert_true (((QrOverlayBox *) overlays->pdata[0])->is_label);
+  }
+  /* 2 gives it the second class (cat); Alt+Right nudges it one pixel. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.class", "i", 2));
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.nudge", "(ii)", 1, 0));
+  {
+    g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+    QrLabelRecord *l = labels->pdata[0];
+    g_assert_cmpint (l->class_id, ==, cat);
+    g_assert_cmpfloat (l->box.x1, ==, 11);
+    g_assert_true (qr_catalog_get_label (catalog, l->id, &class_id, &got, &error));
+  }
+  /* Delete, then undo it, then undo the nudge. */
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.delete", NULL));
+  g_assert_true (qr_catalog_get_stats (catalog, &stats, &error));
+  g_assert_cmpint (stats.labels, ==, 0);
+  g_assert_true (qr_history_undo (history, &error));
+  g_assert_true (qr_history_undo (history, &error));
+  {
+    g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+    g_assert_cmpuint (labels->len, ==, 1);
+    g_assert_cmpfloat (((QrLabelRecord *) labels->pdata[0])->box.x1, ==, 10);
+  }
+  /* C opens the class picker: typing part of a name and Enter takes the first match; a name
+   * that matches nothing becomes a new class; each is one undo step. */
+  {
+    GtkWidget *popover = NULL, *entry;
+    gint64 zebra;
+
+    qr_canvas_reload (QR_CANVAS (canvas));
+    qr_canvas_select (QR_CANVAS (canvas), 0);   /* labels come first */
+    g_assert_true (gtk_widget_activate_action (canvas, "canvas.pick-class", NULL));
+    for (GtkWidget *c = gtk_widget_get_first_child (canvas); c != NULL; c = gtk_widget_get_next_sibling (c))
+      if (GTK_IS_POPOVER (c))
+        popover = c;
+    g_assert_nonnull (popover);
+    entry = gtk_widget_get_first_child (gtk_popover_get_child (GTK_POPOVER (popover)));
+    g_assert_true (GTK_IS_SEARCH_ENTRY (entry));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "DO");
+    g_signal_emit_by_name (entry, "activate");
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 1);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, dog);
+    }
+    g_assert_true (gtk_widget_activate_action (canvas, "canvas.pick-class", NULL));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "zebra");
+    g_signal_emit_by_name (entry, "activate");
+    {
+      g_autoptr (GPtrArray) classes = qr_catalog_list_classes (catalog, &error);
+      g_assert_true (g_ptr_array_find_with_equal_func (classes, "zebra", g_str_equal, NULL));
+    }
+    zebra = qr_catalog_ensure_class (catalog, "zebra", &error);   /* the existing id */
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, zebra);
+    }
+    g_assert_true (qr_history_undo (history, &error));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, dog);
+    }
+    g_assert_no_error (error);
+  }
+
+  /* Drags, through the canvas's own drag gesture as a pointer would drive it: move the label,
+   * resize it by its bottom-right handle, draw a new box after B; then undo all three. */
+  {
+    g_autoptr (QrImage) pixels = qr_image_new (640, 480);
+    g_autoptr (GBytes) bytes = g_bytes_new (pixels->pixels, 640 * 480 * 3);
+    g_autoptr (GdkTexture) texture = gdk_memory_texture_new (640, 480, GDK_MEMORY_R8G8B8, bytes, 640 * 3);
+    GtkGesture *drag = NULL, *click = NULL;
+    g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (canvas);
+    double x1, y1, x2, y2, cx, cy;
+    QrBox before, after, start;
+    gint64 label_id;
+
+    gtk_window_set_default_size (GTK_WINDOW (window), 700, 520);
+    qr_canvas_set_image (QR_CANVAS (canvas), texture, 640, 480);
+    while (gtk_widget_get_width (canvas) < 600)
+      g_main_context_iteration (NULL, TRUE);
+    qr_canvas_zoom_fit (QR_CANVAS (canvas));
+    for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+      {
+        g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+        if (GTK_IS_GESTURE_DRAG (c))
+          drag = GTK_GESTURE (c);
+        else if (GTK_IS_GESTURE_CLICK (c))
+          click = GTK_GESTURE (c);
+      }
+    g_assert_nonnull (drag);
+    g_assert_nonnull (click);
+    qr_canvas_reload (QR_CANVAS (canvas));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      label_id = ((QrLabelRecord *) labels->pdata[0])->id;
+      before = start = ((QrLabelRecord *) labels->pdata[0])->box;
+    }
+    qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x1, before.y1, &x1, &y1);
+    qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x2, before.y2, &x2, &y2);
+    cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+
+    /* click selects the label under the pointer; a drag from inside it moves it */
+    g_signal_emit_by_name (click, "pressed", 1, cx, cy);
+    g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), >=, 0);
+    g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+    g_signal_emit_by_name (drag, "drag-update", 40.0, 20.0);
+    g_signal_emit_by_name (drag, "drag-end", 40.0, 20.0);
+    g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &after, &error));
+    {
+      double s = (x2 - x1) / (before.x2 - before.x1);   /* widget pixels per image pixel */
+      g_assert_cmpfloat (fabs (after.x1 - (before.x1 + 40 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs (after.y1 - (before.y1 + 20 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs ((after.x2 - after.x1) - (before.x2 - before.x1)), <, 0.01);
+
+      /* the bottom-right handle: only x2 and y2 follow */
+      before = after;
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), before.x2, before.y2, &x2, &y2);
+      g_signal_emit_by_name (drag, "drag-begin", x2, y2);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 10.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 10.0);
+      g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &after, &error));
+      g_assert_cmpfloat (after.x1, ==, before.x1);
+      g_assert_cmpfloat (after.y1, ==, before.y1);
+      g_assert_cmpfloat (fabs (after.x2 - (before.x2 + 30 / s)), <, 0.01);
+      g_assert_cmpfloat (fabs (after.y2 - (before.y2 + 10 / s)), <, 0.01);
+
+      /* B, then a drag on empty space draws a new label there */
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.draw", NULL));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &cx, &cy);
+      g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+      g_signal_emit_by_name (drag, "drag-update", 50.0, 60.0);
+      g_signal_emit_by_name (drag, "drag-end", 50.0, 60.0);
+      {
+        g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+        QrLabelRecord *drawn = NULL;
+        g_assert_cmpuint (labels->len, ==, 2);
+        for (guint i = 0; i < labels->len; i++)
+          if (((QrLabelRecord *) labels->pdata[i])->id != label_id)
+            drawn = labels->pdata[i];
+        g_assert_nonnull (drawn);
+        g_assert_cmpfloat (fabs (drawn->box.x1 - 400), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.y1 - 300), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.x2 - (400 + 50 / s)), <, 0.01);
+        g_assert_cmpfloat (fabs (drawn->box.y2 - (300 + 60 / s)), <, 0.01);
+      }
+    }
+    /* three undos: the drawn box goes, the resize and the move are taken back */
+    for (int k = 0; k < 3; k++)
+      g_assert_true (qr_history_undo (history, &error));
+    {
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      QrBox orig;
+      g_assert_cmpuint (labels->len, ==, 1);
+      g_assert_true (qr_catalog_get_label (catalog, label_id, &class_id, &orig, &error));
+      g_assert_cmpfloat (orig.x1, ==, start.x1);
+      g_assert_cmpfloat (orig.y1, ==, start.y1);
+      g_assert_cmpfloat (orig.x2, ==, start.x2);
+      g_assert_cmpfloat (orig.y2, ==, start.y2);
+    }
+    /* at fit size a plain drag on empty space draws too (there is nothing to pan); zoomed in, the
+     * same drag pans and draws nothing */
+    {
+      g_autoptr (GPtrArray) labels = NULL;
+      double px, py, qx, qy;
+      qr_canvas_reload (QR_CANVAS (canvas));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &cx, &cy);
+      g_signal_emit_by_name (drag, "drag-begin", cx, cy);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 30.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 30.0);
+      labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 2);
+      g_assert_true (qr_history_undo (history, &error));
+      g_clear_pointer (&labels, g_ptr_array_unref);
+      qr_canvas_reload (QR_CANVAS (canvas));
+      g_signal_emit_by_name (click, "pressed", 1, cx, cy);   /* nothing there: nothing selected */
+      g_assert_cmpint (qr_canvas_get_selected (QR_CANVAS (canvas)), <, 0);
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+      g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &px, &py);
+      g_signal_emit_by_name (drag, "drag-begin", px, py);
+      g_signal_emit_by_name (drag, "drag-update", 30.0, 30.0);
+      g_signal_emit_by_name (drag, "drag-end", 30.0, 30.0);
+      labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+      g_assert_cmpuint (labels->len, ==, 1);
+      qr_canvas_image_to_widget (QR_CANVAS (canvas), 400, 300, &qx, &qy);
+      g_assert_cmpfloat (fabs (qx - (px + 30)), <, 0.01);   /* the image moved with the pointer */
+      g_assert_cmpfloat (fabs (qy - (py + 30)), <, 0.01);
+      qr_canvas_zoom_fit (QR_CANVAS (canvas));
+    }
+    g_assert_no_error (error);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
+/* The review queue in the app: the Review Queue view lists the image with an open item, the
+ * viewer's inspector shows the item with a bar per peer, Y accepts the consensus (the label's
+ * class is corrected and the item leaves), Ctrl+Z puts both back. */
+static void
+test_review_queue (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 5);
+  g_autofree char *path = g_build_filename (tmp, "dog.jpg", NULL);
+  QrBox dog_box = { 100, 100, 300, 400 };
+  gint64 label, dog, cat, class_id;
+  QrWindow *window;
+  GtkWidget *sidebar, *inspector, *mistake_row = NULL;
+  QrBox got;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  test_write_jpeg (path, pixels, 1);
+  {
+    /* two peers agree on a dog where the label says cat (runs written here, as a detector would) */
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) images = NULL;
+    gint64 image, a, b, run_a, run_b;
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    images = qr_catalog_list_images (catalog, -1, &error);
+    image = ((QrImageRecord *) images->pdata[0])->id;
+    dog = qr_catalog_ensure_class (catalog, "dog", &error);
+    cat = qr_catalog_ensure_class (catalog, "cat", &error);
+    label = qr_catalog_add_label (catalog, image, cat, &dog_box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+    a = qr_catalog_add_model (catalog, "peer-a", "tfjs", NULL, &error);
+    b = qr_catalog_add_model (catalog, "peer-b", "tfjs", NULL, &error);
+    run_a = qr_catalog_start_run (catalog, a, "{}", &error);
+    run_b = qr_catalog_start_run (catalog, b, "{}", &error);
+    qr_catalog_add_detection (catalog, run_a, image, dog, 0.9, &dog_box, &error);
+    qr_catalog_add_detection (catalog, run_b, image, dog, 0.85, &dog_box, &error);
+    g_assert_cmpint (qr_review_update (catalog, NULL, &error), >=, 1);
+    g_assert_no_error (error);
+  }
+
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  /* the Review Queue row of the sidebar (the first: every kind) */
+  sidebar = test_ui_find_named (GTK_WIDGET (window), "sidebar");
+  g_assert_nonnull (sidebar);
+  for (GtkWidget *row = gtk_widget_get_first_child (sidebar); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (row), "view")) == QR_VIEW_REVIEW)
+      {
+        gtk_list_box_select_row (GTK_LIST_BOX (sidebar), GTK_LIST_BOX_ROW (row));
+        break;
+      }
+  g_assert_true (qr_image_list_get_view (QR_IMAGE_LIST (qr_window_get_images (window)), NULL) == QR_VIEW_REVIEW);
+  g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_cmpfloat (qr_image_item_get_mistake_score (item), >, 0.5);
+  }
+  /* the class filter: every class with open items (the consensus's dog, the label's cat) */
+  {
+    GtkWidget *dropdown = test_ui_find_named (GTK_WIDGET (window), "review-class");
+    GListModel *choices;
+    gboolean saw_dog = FALSE, saw_cat = FALSE;
+    g_assert_nonnull (dropdown);
+    g_assert_true (gtk_widget_get_visible (dropdown));
+    choices = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+    g_assert_cmpuint (g_list_model_get_n_items (choices), ==, 3);
+    for (guint i = 1; i < 3; i++)
+      {
+        const char *text = gtk_string_list_get_string (GTK_STRING_LIST (choices), i);
+        saw_dog |= g_str_has_prefix (text, "dog (1)");
+        saw_cat |= g_str_has_prefix (text, "cat (1)");
+      }
+    g_assert_true (saw_dog && saw_cat);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 1);
+    g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 0);
+    g_assert_cmpuint (g_list_model_get_n_items (qr_window_get_images (window)), ==, 1);
+  }
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  inspector = test_ui_find_named (GTK_WIDGET (window), "inspector");
+  for (GtkWidget *c = gtk_widget_get_first_child (inspector); c != NULL && mistake_row == NULL; c = gtk_widget_get_next_sibling (c))
+    if (g_object_get_data (G_OBJECT (c), "mistake-index") != NULL)
+      mistake_row = c;
+  g_assert_nonnull (mistake_row);
+  g_assert_true (gtk_widget_has_css_class (mistake_row, "inspector-mistake"));
+  gtk_list_box_select_row (GTK_LIST_BOX (inspector), GTK_LIST_BOX_ROW (mistake_row));
+
+  /* the heatmap (H) on: the items stay where Y can reach them */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.heatmap", NULL));
+  /* Y: accept the consensus */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL));
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, dog);
+    g_assert_cmpuint (open->len, ==, 0);
+  }
+  /* Evaluation (Ctrl+I): both peers found the one labelled box; they agree with each other */
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    QrEvalWindow *eval_window = qr_eval_window_new (GTK_WINDOW (window), catalog, TRUE);
+    const QrCollectionEval *eval;
+    gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    gtk_window_present (GTK_WINDOW (eval_window));
+    while (qr_eval_window_get_eval (eval_window) == NULL && qr_eval_window_get_message (eval_window) == NULL
+           && g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, FALSE);
+    eval = qr_eval_window_get_eval (eval_window);
+    g_assert_nonnull (eval);
+    g_assert_cmpuint (eval->peer_names->len, ==, 2);
+    g_assert_cmpuint (eval->n_images, ==, 1);
+    g_assert_cmpfloat (eval->map50[0], ==, 1.0);          /* the label is a dog now: found at IoU 1 */
+    g_assert_cmpfloat (eval->agreement[0 * 2 + 1], ==, 1.0);
+    gtk_window_destroy (GTK_WINDOW (eval_window));
+  }
+  /* Ctrl+Z: the label is a cat again and the item is back */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, -1, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, cat);
+    g_assert_cmpuint (open->len, >=, 1);
+  }
+  /* back in the gallery, Y decides nothing: there is no image on screen */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-gallery", NULL));
+  gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_assert_true (qr_catalog_get_label (catalog, label, &class_id, &got, &error));
+    g_assert_cmpint (class_id, ==, cat);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  test_ui_init (&argc, &argv);
+  g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
+  g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
+  g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
+  return test_ui_run ();
+}
