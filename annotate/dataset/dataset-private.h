@@ -96,6 +96,10 @@ typedef struct
 
 extern const DsFormat ds_format_coco, ds_format_yolo, ds_format_voc, ds_format_csv;
 
+/* The format of a QrDatasetFormat, and how many there are. */
+const DsFormat *ds_format    (QrDatasetFormat format);
+guint           ds_n_formats (void);
+
 /* Where exported images go (relative to the export folder) when copied or linked. */
 char    *ds_image_destination (QrDatasetFormat format,
                                const char     *split_name,
