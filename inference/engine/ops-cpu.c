@@ -1,10 +1,10 @@
-/* ops-cpu.c: the CPU kernels. Convolutions are GEMMs (OpenBLAS SGEMM; im2col only when the kernel
- * is not 1×1/stride 1), depthwise convolutions run channel-innermost so the compiler vectorises
- * them, and every other kernel splits its outer loop across cores with OpenMP. Bias and the
- * activation are applied in the same pass over the output. */
+/* ops-cpu.c: the CPU kernels, and which one runs a node. Convolutions are GEMMs (OpenBLAS SGEMM;
+ * im2col only when the kernel is not 1×1/stride 1), depthwise convolutions run channel-innermost
+ * so the compiler vectorises them; bias and the activation are applied in the same pass over the
+ * output. Every other kernel (ops-cpu-tensor.c) splits its outer loop across cores with OpenMP. */
 #define G_LOG_DOMAIN "quorum-engine"
 
-#include "engine-private.h"
+#include "ops-cpu-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -47,29 +47,6 @@ gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb, flo
     }
 }
 
-static inline float
-activate (float x, QrActivation act, float alpha)
-{
-  switch (act)
-    {
-    case QR_ACT_RELU: return x > 0 ? x : 0;
-    case QR_ACT_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
-    case QR_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
-    case QR_ACT_SIGMOID: return 1.0f / (1.0f + expf (-x));
-    case QR_ACT_HARD_SWISH:
-      {
-        float r = x + 3.0f;
-        r = r < 0 ? 0 : r > 6 ? 6 : r;
-        return alpha * x * r;
-      }
-    case QR_ACT_SWISH: return x / (1.0f + expf (-x));
-    case QR_ACT_MISH: return x * tanhf (log1pf (expf (x)));
-    case QR_ACT_NONE:
-    default: return x;
-    }
-}
-
-/* rows × channels: out = act (out + bias). */
 static void
 bias_activate (float *out, gsize rows, int channels, const float *bias, QrActivation act, float alpha)
 {
@@ -106,18 +83,6 @@ bias_activate (float *out, gsize rows, int channels, const float *bias, QrActiva
             row[c] = activate (row[c], act, alpha);
         }
     }
-}
-
-static float *
-data (QrGraph *graph, int tensor)
-{
-  return qr_graph_tensor (graph, tensor)->data;
-}
-
-static QrShape *
-shape (QrGraph *graph, int tensor)
-{
-  return &qr_graph_tensor (graph, tensor)->shape;
 }
 
 gsize
@@ -232,399 +197,6 @@ depthwise (QrGraph *graph, QrNode *node)
         }
 }
 
-/* Element-wise binary ops with NumPy broadcasting (shapes right-aligned, rank ≤ 4). */
-static void
-binary (QrGraph *graph, QrNode *node)
-{
-  QrShape *a = shape (graph, node->inputs[0]), *b = shape (graph, node->inputs[1]);
-  QrShape *o = shape (graph, node->outputs[0]);
-  const float *x = data (graph, node->inputs[0]), *z = data (graph, node->inputs[1]);
-  float *y = data (graph, node->outputs[0]);
-  gsize n = qr_shape_size (o), na = qr_shape_size (a), nb = qr_shape_size (b);
-  gsize sa[QR_MAX_RANK] = { 0 }, sb[QR_MAX_RANK] = { 0 }, so[QR_MAX_RANK];
-  int rank = o->rank;
-  QrOpType op = node->op;
-
-#define APPLY(u, v) (op == QR_OP_ADD ? (u) + (v) : op == QR_OP_SUB ? (u) - (v) : op == QR_OP_MUL ? (u) * (v) \
-                     : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) : fminf (u, v))
-  if (na == n && nb == n)
-    {
-#pragma omp parallel for schedule(static)
-      for (gssize i = 0; i < (gssize) n; i++)
-        y[i] = APPLY (x[i], z[i]);
-      return;
-    }
-  if (nb == 1 || na == 1)
-    {
-      gboolean scalar_b = nb == 1;
-      float s = scalar_b ? z[0] : x[0];
-      const float *v = scalar_b ? x : z;
-#pragma omp parallel for schedule(static)
-      for (gssize i = 0; i < (gssize) n; i++)
-        y[i] = scalar_b ? APPLY (v[i], s) : APPLY (s, v[i]);
-      return;
-    }
-  /* One side a per-channel vector over the other's rows ([N, H, W, C] with [1 or N, 1, 1, C]): the
-   * squeeze-and-excite scaling and bias-like adds. */
-  {
-    const QrShape *big = na == n ? a : b, *small = na == n ? b : a;
-    int C = o->dims[rank - 1];
-    gboolean vector = small->rank >= 1 && small->dims[small->rank - 1] == C && qr_shape_size (big) == n;
-    int lead = 1;
-    for (int d = 0; vector && d < small->rank - 1; d++)
-      {
-        int od = o->dims[rank - small->rank + d];
-        if (d == 0 && small->rank == rank && small->dims[0] == od && od > 1)
-          lead = od; /* one vector per batch item */
-        else if (small->dims[d] != 1)
-          vector = FALSE;
-      }
-    if (vector)
-      {
-        const float *v = na == n ? z : x, *m = na == n ? x : z;
-        gboolean vector_is_b = na == n;
-        gsize rows = n / (gsize) C, rows_per_lead = rows / (gsize) lead;
-#pragma omp parallel for schedule(static)
-        for (gssize r = 0; r < (gssize) rows; r++)
-          {
-            const float *row = m + (gsize) r * (gsize) C;
-            const float *vec = v + (lead > 1 ? ((gsize) r / rows_per_lead) * (gsize) C : 0);
-            float *out = y + (gsize) r * (gsize) C;
-            if (vector_is_b)
-              for (int c = 0; c < C; c++)
-                out[c] = APPLY (row[c], vec[c]);
-            else
-              for (int c = 0; c < C; c++)
-                out[c] = APPLY (vec[c], row[c]);
-          }
-        return;
-      }
-  }
-  /* General: strides of 0 along broadcast dimensions. */
-  {
-    gsize stride_a = 1, stride_b = 1, stride_o = 1;
-    for (int d = rank - 1; d >= 0; d--)
-      {
-        int da = d - (rank - a->rank) >= 0 ? a->dims[d - (rank - a->rank)] : 1;
-        int db = d - (rank - b->rank) >= 0 ? b->dims[d - (rank - b->rank)] : 1;
-        sa[d] = da == 1 ? 0 : stride_a;
-        sb[d] = db == 1 ? 0 : stride_b;
-        so[d] = stride_o;
-        stride_a *= (gsize) da;
-        stride_b *= (gsize) db;
-        stride_o *= (gsize) o->dims[d];
-      }
-#pragma omp parallel for schedule(static)
-    for (gssize i = 0; i < (gssize) n; i++)
-      {
-        gsize rest = (gsize) i, ia = 0, ib = 0;
-        for (int d = 0; d < rank; d++)
-          {
-            gsize idx = rest / so[d];
-            rest %= so[d];
-            ia += idx * sa[d];
-            ib += idx * sb[d];
-          }
-        y[i] = APPLY (x[ia], z[ib]);
-      }
-  }
-#undef APPLY
-}
-
-static void
-unary (QrGraph *graph, QrNode *node)
-{
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  gsize n = qr_shape_size (shape (graph, node->outputs[0]));
-
-#pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n; i++)
-    y[i] = activate (x[i], node->act, node->alpha);
-}
-
-static void
-mean (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  gsize n_out = qr_shape_size (shape (graph, node->outputs[0]));
-  int dims[QR_MAX_RANK] = { 1, 1, 1, 1 };
-  gboolean reduced[QR_MAX_RANK] = { FALSE };
-  gsize count = 1;
-
-  /* Work on the input padded to rank 4. */
-  for (int d = 0; d < in->rank; d++)
-    dims[QR_MAX_RANK - in->rank + d] = in->dims[d];
-  for (int i = 0; i < node->n_axes; i++)
-    {
-      reduced[QR_MAX_RANK - in->rank + node->axes[i]] = TRUE;
-      count *= (gsize) in->dims[node->axes[i]];
-    }
-  memset (y, 0, n_out * sizeof (float));
-  {
-    /* The common case, NHWC global average pooling: reduce H and W. */
-    if (in->rank == 4 && reduced[1] && reduced[2] && !reduced[0] && !reduced[3])
-      {
-        int N = dims[0], HW = dims[1] * dims[2], C = dims[3];
-#pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++)
-          {
-            float *out = y + (gsize) n * (gsize) C;
-            for (int p = 0; p < HW; p++)
-              {
-                const float *row = x + ((gsize) n * (gsize) HW + (gsize) p) * (gsize) C;
-                for (int c = 0; c < C; c++)
-                  out[c] += row[c];
-              }
-            for (int c = 0; c < C; c++)
-              out[c] /= (float) HW;
-          }
-        return;
-      }
-    for (int i0 = 0; i0 < dims[0]; i0++)
-      for (int i1 = 0; i1 < dims[1]; i1++)
-        for (int i2 = 0; i2 < dims[2]; i2++)
-          for (int i3 = 0; i3 < dims[3]; i3++)
-            {
-              int idx[4] = { i0, i1, i2, i3 };
-              gsize o = 0;
-              for (int d = 0; d < 4; d++)
-                if (!reduced[d])
-                  o = o * (gsize) dims[d] + (gsize) idx[d];
-              y[o] += x[(((gsize) i0 * dims[1] + i1) * dims[2] + i2) * dims[3] + i3];
-            }
-    for (gsize i = 0; i < n_out; i++)
-      y[i] /= (float) count;
-  }
-}
-
-/* TensorFlow's resize: align_corners maps corner to corner; half_pixel centres samples;
- * neither (the legacy mode) maps dst · in/out. */
-static void
-resize (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  int N = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3], OH = out->dims[1], OW = out->dims[2];
-  float sh = node->align_corners && OH > 1 ? (float) (H - 1) / (float) (OH - 1) : (float) H / (float) OH;
-  float sw = node->align_corners && OW > 1 ? (float) (W - 1) / (float) (OW - 1) : (float) W / (float) OW;
-
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < N; n++)
-    for (int oy = 0; oy < OH; oy++)
-      {
-        float fy = node->half_pixel ? ((float) oy + 0.5f) * sh - 0.5f : (float) oy * sh;
-        for (int ox = 0; ox < OW; ox++)
-          {
-            float fx = node->half_pixel ? ((float) ox + 0.5f) * sw - 0.5f : (float) ox * sw;
-            float *dst = y + (((gsize) n * OH + oy) * OW + ox) * (gsize) C;
-            if (node->resize_mode == QR_RESIZE_NEAREST)
-              {
-                int iy = node->align_corners ? (int) roundf (fy) : (int) floorf (node->half_pixel ? fy + 0.5f : fy);
-                int ix = node->align_corners ? (int) roundf (fx) : (int) floorf (node->half_pixel ? fx + 0.5f : fx);
-                iy = CLAMP (iy, 0, H - 1);
-                ix = CLAMP (ix, 0, W - 1);
-                memcpy (dst, x + (((gsize) n * H + iy) * W + ix) * (gsize) C, sizeof (float) * (gsize) C);
-                continue;
-              }
-            {
-              float cy = fmaxf (fy, 0.0f), cx = fmaxf (fx, 0.0f);
-              int y0 = MIN ((int) floorf (cy), H - 1), x0 = MIN ((int) floorf (cx), W - 1);
-              int y1 = MIN (y0 + 1, H - 1), x1 = MIN (x0 + 1, W - 1);
-              float dy = cy - (float) y0, dx = cx - (float) x0;
-              const float *p00 = x + (((gsize) n * H + y0) * W + x0) * (gsize) C;
-              const float *p01 = x + (((gsize) n * H + y0) * W + x1) * (gsize) C;
-              const float *p10 = x + (((gsize) n * H + y1) * W + x0) * (gsize) C;
-              const float *p11 = x + (((gsize) n * H + y1) * W + x1) * (gsize) C;
-              for (int c = 0; c < C; c++)
-                {
-                  float top = p00[c] + (p01[c] - p00[c]) * dx;
-                  float bottom = p10[c] + (p11[c] - p10[c]) * dx;
-                  dst[c] = top + (bottom - top) * dy;
-                }
-            }
-          }
-      }
-}
-
-static void
-concat (QrGraph *graph, QrNode *node)
-{
-  QrShape *out = shape (graph, node->outputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  gsize outer = 1, inner = 1, offset = 0;
-  int n_data = node->n_inputs - 1;
-
-  for (int d = 0; d < node->axis; d++)
-    outer *= (gsize) out->dims[d];
-  for (int d = node->axis + 1; d < out->rank; d++)
-    inner *= (gsize) out->dims[d];
-  for (int i = 0; i < n_data; i++)
-    {
-      QrShape *s = shape (graph, node->inputs[i]);
-      const float *x = data (graph, node->inputs[i]);
-      gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) out->dims[node->axis] * inner;
-#pragma omp parallel for schedule(static)
-      for (gssize o = 0; o < (gssize) outer; o++)
-        memcpy (y + (gsize) o * row + offset, x + (gsize) o * chunk, chunk * sizeof (float));
-      offset += chunk;
-    }
-}
-
-static void
-pool (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  int N = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3], OH = out->dims[1], OW = out->dims[2];
-  gboolean is_max = node->op == QR_OP_MAXPOOL;
-
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int n = 0; n < N; n++)
-    for (int oy = 0; oy < OH; oy++)
-      for (int ox = 0; ox < OW; ox++)
-        {
-          float *dst = y + (((gsize) n * OH + oy) * OW + ox) * (gsize) C;
-          int count = 0;
-          for (int c = 0; c < C; c++)
-            dst[c] = is_max ? -INFINITY : 0.0f;
-          for (int ky = 0; ky < node->kernel[0]; ky++)
-            {
-              int iy = oy * node->stride[0] - node->pads[0] + ky;
-              if (iy < 0 || iy >= H)
-                continue;
-              for (int kx = 0; kx < node->kernel[1]; kx++)
-                {
-                  int ix = ox * node->stride[1] - node->pads[2] + kx;
-                  const float *src;
-                  if (ix < 0 || ix >= W)
-                    continue;
-                  src = x + (((gsize) n * H + iy) * W + ix) * (gsize) C;
-                  count++;
-                  if (is_max)
-                    for (int c = 0; c < C; c++)
-                      dst[c] = fmaxf (dst[c], src[c]);
-                  else
-                    for (int c = 0; c < C; c++)
-                      dst[c] += src[c];
-                }
-            }
-          /* TensorFlow's average pooling divides by the taps inside the image. */
-          if (!is_max && count > 0)
-            for (int c = 0; c < C; c++)
-              dst[c] /= (float) count;
-        }
-}
-
-static void
-transpose (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  gsize in_strides[QR_MAX_RANK], stride = 1, n = qr_shape_size (out);
-  int rank = in->rank;
-
-  for (int d = rank - 1; d >= 0; d--)
-    {
-      in_strides[d] = stride;
-      stride *= (gsize) in->dims[d];
-    }
-#pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n; i++)
-    {
-      gsize rest = (gsize) i, src = 0;
-      for (int d = rank - 1; d >= 0; d--)
-        {
-          gsize idx = rest % (gsize) out->dims[d];
-          rest /= (gsize) out->dims[d];
-          src += idx * in_strides[node->axes[d]];
-        }
-      y[i] = x[src];
-    }
-}
-
-static void
-pad (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  float value = node->n_inputs > 2 ? data (graph, node->inputs[2])[0] : 0.0f;
-  gsize n = qr_shape_size (out), n_in = qr_shape_size (in);
-  int rank = in->rank;
-  gsize out_strides[QR_MAX_RANK], stride = 1;
-
-  for (int d = rank - 1; d >= 0; d--)
-    {
-      out_strides[d] = stride;
-      stride *= (gsize) out->dims[d];
-    }
-  for (gsize i = 0; i < n; i++)
-    y[i] = value;
-#pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n_in; i++)
-    {
-      gsize rest = (gsize) i, dst = 0;
-      for (int d = rank - 1; d >= 0; d--)
-        {
-          gsize idx = rest % (gsize) in->dims[d];
-          rest /= (gsize) in->dims[d];
-          dst += (idx + (gsize) node->axes[d]) * out_strides[d];
-        }
-      y[dst] = x[i];
-    }
-}
-
-static void
-split (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  gsize outer = 1, inner = 1, offset = 0;
-
-  for (int d = 0; d < node->axis; d++)
-    outer *= (gsize) in->dims[d];
-  for (int d = node->axis + 1; d < in->rank; d++)
-    inner *= (gsize) in->dims[d];
-  for (int i = 0; i < node->n_outputs; i++)
-    {
-      QrShape *s = shape (graph, node->outputs[i]);
-      float *y = data (graph, node->outputs[i]);
-      gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) in->dims[node->axis] * inner;
-      for (gsize o = 0; o < outer; o++)
-        memcpy (y + o * chunk, x + o * row + offset, chunk * sizeof (float));
-      offset += chunk;
-    }
-}
-
-static void
-softmax (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  int last = in->dims[in->rank - 1];
-  gsize rows = qr_shape_size (in) / (gsize) last;
-
-#pragma omp parallel for schedule(static)
-  for (gssize r = 0; r < (gssize) rows; r++)
-    {
-      const float *a = x + (gsize) r * (gsize) last;
-      float *b = y + (gsize) r * (gsize) last, max = -INFINITY, sum = 0;
-      for (int i = 0; i < last; i++)
-        max = fmaxf (max, a[i]);
-      for (int i = 0; i < last; i++)
-        sum += b[i] = expf (a[i] - max);
-      for (int i = 0; i < last; i++)
-        b[i] /= sum;
-    }
-}
-
 static void
 matmul (QrGraph *graph, QrNode *node)
 {
@@ -635,60 +207,6 @@ matmul (QrGraph *graph, QrNode *node)
                node->transpose_b ? CblasTrans : CblasNoTrans, o->dims[0], o->dims[1], k, 1.0f,
                data (graph, node->inputs[0]), a->dims[1], data (graph, node->inputs[1]), b->dims[1], 0.0f,
                data (graph, node->outputs[0]), o->dims[1]);
-}
-
-static void
-sparse_to_dense (QrGraph *graph, QrNode *node)
-{
-  QrShape *indices = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
-  const float *idx = data (graph, node->inputs[0]), *values = data (graph, node->inputs[2]);
-  gsize n_values = qr_shape_size (shape (graph, node->inputs[2]));
-  float *y = data (graph, node->outputs[0]), fill = data (graph, node->inputs[3])[0];
-  gsize n = qr_shape_size (out), n_idx = indices->rank > 0 ? (gsize) indices->dims[0] : 1;
-  int width = indices->rank > 1 ? indices->dims[1] : 1;
-
-  for (gsize i = 0; i < n; i++)
-    y[i] = fill;
-  for (gsize i = 0; i < n_idx && qr_shape_size (indices) > 0; i++)
-    {
-      gsize flat = 0;
-      for (int d = 0; d < width; d++)
-        flat = flat * (gsize) out->dims[d] + (gsize) idx[i * (gsize) width + (gsize) d];
-      if (flat < n)
-        y[flat] = values[n_values == 1 ? 0 : i];
-    }
-}
-
-/* Slice / StridedSlice: begin, step and count per input dimension, resolved at shape time. */
-static void
-slice (QrGraph *graph, QrNode *node)
-{
-  QrShape *in = shape (graph, node->inputs[0]);
-  const float *x = data (graph, node->inputs[0]);
-  float *y = data (graph, node->outputs[0]);
-  int rank = in->rank, counts[QR_MAX_RANK] = { 1, 1, 1, 1 }, begin[QR_MAX_RANK] = { 0 }, step[QR_MAX_RANK] = { 1, 1, 1, 1 };
-  int dims[QR_MAX_RANK] = { 1, 1, 1, 1 };
-  gsize strides[QR_MAX_RANK], stride = 1, o = 0;
-
-  for (int d = 0; d < rank; d++)
-    {
-      int at = QR_MAX_RANK - rank + d;
-      counts[at] = node->axes[d];
-      begin[at] = node->begin[d];
-      step[at] = node->step[d];
-      dims[at] = in->dims[d];
-    }
-  for (int d = QR_MAX_RANK - 1; d >= 0; d--)
-    {
-      strides[d] = stride;
-      stride *= (gsize) dims[d];
-    }
-  for (int a = 0; a < counts[0]; a++)
-    for (int b = 0; b < counts[1]; b++)
-      for (int c = 0; c < counts[2]; c++)
-        for (int d = 0; d < counts[3]; d++)
-          y[o++] = x[(gsize) (begin[0] + a * step[0]) * strides[0] + (gsize) (begin[1] + b * step[1]) * strides[1]
-                     + (gsize) (begin[2] + c * step[2]) * strides[2] + (gsize) (begin[3] + d * step[3]) * strides[3]];
 }
 
 gboolean
@@ -703,20 +221,20 @@ qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
     case QR_OP_MUL:
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
-    case QR_OP_MINIMUM: binary (graph, node); break;
-    case QR_OP_ACTIVATION: unary (graph, node); break;
-    case QR_OP_MEAN: mean (graph, node); break;
-    case QR_OP_RESIZE: resize (graph, node); break;
-    case QR_OP_CONCAT: concat (graph, node); break;
+    case QR_OP_MINIMUM: qr_cpu_binary (graph, node); break;
+    case QR_OP_ACTIVATION: qr_cpu_unary (graph, node); break;
+    case QR_OP_MEAN: qr_cpu_mean (graph, node); break;
+    case QR_OP_RESIZE: qr_cpu_resize (graph, node); break;
+    case QR_OP_CONCAT: qr_cpu_concat (graph, node); break;
     case QR_OP_MAXPOOL:
-    case QR_OP_AVGPOOL: pool (graph, node); break;
-    case QR_OP_TRANSPOSE: transpose (graph, node); break;
-    case QR_OP_PAD: pad (graph, node); break;
-    case QR_OP_SPLIT: split (graph, node); break;
-    case QR_OP_SOFTMAX: softmax (graph, node); break;
+    case QR_OP_AVGPOOL: qr_cpu_pool (graph, node); break;
+    case QR_OP_TRANSPOSE: qr_cpu_transpose (graph, node); break;
+    case QR_OP_PAD: qr_cpu_pad (graph, node); break;
+    case QR_OP_SPLIT: qr_cpu_split (graph, node); break;
+    case QR_OP_SOFTMAX: qr_cpu_softmax (graph, node); break;
     case QR_OP_MATMUL: matmul (graph, node); break;
-    case QR_OP_SPARSE_TO_DENSE: sparse_to_dense (graph, node); break;
-    case QR_OP_SLICE: slice (graph, node); break;
+    case QR_OP_SPARSE_TO_DENSE: qr_cpu_sparse_to_dense (graph, node); break;
+    case QR_OP_SLICE: qr_cpu_slice (graph, node); break;
     case QR_OP_RESHAPE:
     case QR_OP_IDENTITY:
     case QR_OP_CAST:

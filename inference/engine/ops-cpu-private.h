@@ -1,0 +1,60 @@
+/* ops-cpu-private.h: what the CPU kernels' two files share: ops-cpu.c (convolutions, matmul and
+ * the dispatch) and ops-cpu-tensor.c (element-wise, reductions, resizing, layout). */
+#pragma once
+
+#include "engine-private.h"
+
+#include <math.h>
+
+G_BEGIN_DECLS
+
+static inline float
+activate (float x, QrActivation act, float alpha)
+{
+  switch (act)
+    {
+    case QR_ACT_RELU: return x > 0 ? x : 0;
+    case QR_ACT_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
+    case QR_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case QR_ACT_SIGMOID: return 1.0f / (1.0f + expf (-x));
+    case QR_ACT_HARD_SWISH:
+      {
+        float r = x + 3.0f;
+        r = r < 0 ? 0 : r > 6 ? 6 : r;
+        return alpha * x * r;
+      }
+    case QR_ACT_SWISH: return x / (1.0f + expf (-x));
+    case QR_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    case QR_ACT_NONE:
+    default: return x;
+    }
+}
+
+/* rows × channels: out = act (out + bias). */
+
+static inline float *
+data (QrGraph *graph, int tensor)
+{
+  return qr_graph_tensor (graph, tensor)->data;
+}
+
+static inline QrShape *
+shape (QrGraph *graph, int tensor)
+{
+  return &qr_graph_tensor (graph, tensor)->shape;
+}
+
+void qr_cpu_binary (QrGraph *graph, QrNode *node);
+void qr_cpu_unary (QrGraph *graph, QrNode *node);
+void qr_cpu_mean (QrGraph *graph, QrNode *node);
+void qr_cpu_resize (QrGraph *graph, QrNode *node);
+void qr_cpu_concat (QrGraph *graph, QrNode *node);
+void qr_cpu_pool (QrGraph *graph, QrNode *node);
+void qr_cpu_transpose (QrGraph *graph, QrNode *node);
+void qr_cpu_pad (QrGraph *graph, QrNode *node);
+void qr_cpu_split (QrGraph *graph, QrNode *node);
+void qr_cpu_softmax (QrGraph *graph, QrNode *node);
+void qr_cpu_sparse_to_dense (QrGraph *graph, QrNode *node);
+void qr_cpu_slice (QrGraph *graph, QrNode *node);
+
+G_END_DECLS

@@ -1,0 +1,456 @@
+/* ops-cpu-tensor.c: the CPU kernels other than convolutions: element-wise ops with broadcasting,
+ * activations, means, resizing, concatenation, pooling, transposes, padding, splits, softmax,
+ * slices. Each splits its outer loop across cores with OpenMP. */
+#define G_LOG_DOMAIN "quorum-engine"
+
+#include "ops-cpu-private.h"
+
+#include <string.h>
+#include <omp.h>
+
+/* Element-wise binary ops with NumPy broadcasting (shapes right-aligned, rank ≤ 4). */
+void
+qr_cpu_binary (QrGraph *graph, QrNode *node)
+{
+  QrShape *a = shape (graph, node->inputs[0]), *b = shape (graph, node->inputs[1]);
+  QrShape *o = shape (graph, node->outputs[0]);
+  const float *x = data (graph, node->inputs[0]), *z = data (graph, node->inputs[1]);
+  float *y = data (graph, node->outputs[0]);
+  gsize n = qr_shape_size (o), na = qr_shape_size (a), nb = qr_shape_size (b);
+  gsize sa[QR_MAX_RANK] = { 0 }, sb[QR_MAX_RANK] = { 0 }, so[QR_MAX_RANK];
+  int rank = o->rank;
+  QrOpType op = node->op;
+
+#define APPLY(u, v) (op == QR_OP_ADD ? (u) + (v) : op == QR_OP_SUB ? (u) - (v) : op == QR_OP_MUL ? (u) * (v) \
+                     : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) : fminf (u, v))
+  if (na == n && nb == n)
+    {
+#pragma omp parallel for schedule(static)
+      for (gssize i = 0; i < (gssize) n; i++)
+        y[i] = APPLY (x[i], z[i]);
+      return;
+    }
+  if (nb == 1 || na == 1)
+    {
+      gboolean scalar_b = nb == 1;
+      float s = scalar_b ? z[0] : x[0];
+      const float *v = scalar_b ? x : z;
+#pragma omp parallel for schedule(static)
+      for (gssize i = 0; i < (gssize) n; i++)
+        y[i] = scalar_b ? APPLY (v[i], s) : APPLY (s, v[i]);
+      return;
+    }
+  /* One side a per-channel vector over the other's rows ([N, H, W, C] with [1 or N, 1, 1, C]): the
+   * squeeze-and-excite scaling and bias-like adds. */
+  {
+    const QrShape *big = na == n ? a : b, *small = na == n ? b : a;
+    int C = o->dims[rank - 1];
+    gboolean vector = small->rank >= 1 && small->dims[small->rank - 1] == C && qr_shape_size (big) == n;
+    int lead = 1;
+    for (int d = 0; vector && d < small->rank - 1; d++)
+      {
+        int od = o->dims[rank - small->rank + d];
+        if (d == 0 && small->rank == rank && small->dims[0] == od && od > 1)
+          lead = od; /* one vector per batch item */
+        else if (small->dims[d] != 1)
+          vector = FALSE;
+      }
+    if (vector)
+      {
+        const float *v = na == n ? z : x, *m = na == n ? x : z;
+        gboolean vector_is_b = na == n;
+        gsize rows = n / (gsize) C, rows_per_lead = rows / (gsize) lead;
+#pragma omp parallel for schedule(static)
+        for (gssize r = 0; r < (gssize) rows; r++)
+          {
+            const float *row = m + (gsize) r * (gsize) C;
+            const float *vec = v + (lead > 1 ? ((gsize) r / rows_per_lead) * (gsize) C : 0);
+            float *out = y + (gsize) r * (gsize) C;
+            if (vector_is_b)
+              for (int c = 0; c < C; c++)
+                out[c] = APPLY (row[c], vec[c]);
+            else
+              for (int c = 0; c < C; c++)
+                out[c] = APPLY (vec[c], row[c]);
+          }
+        return;
+      }
+  }
+  /* General: strides of 0 along broadcast dimensions. */
+  {
+    gsize stride_a = 1, stride_b = 1, stride_o = 1;
+    for (int d = rank - 1; d >= 0; d--)
+      {
+        int da = d - (rank - a->rank) >= 0 ? a->dims[d - (rank - a->rank)] : 1;
+        int db = d - (rank - b->rank) >= 0 ? b->dims[d - (rank - b->rank)] : 1;
+        sa[d] = da == 1 ? 0 : stride_a;
+        sb[d] = db == 1 ? 0 : stride_b;
+        so[d] = stride_o;
+        stride_a *= (gsize) da;
+        stride_b *= (gsize) db;
+        stride_o *= (gsize) o->dims[d];
+      }
+#pragma omp parallel for schedule(static)
+    for (gssize i = 0; i < (gssize) n; i++)
+      {
+        gsize rest = (gsize) i, ia = 0, ib = 0;
+        for (int d = 0; d < rank; d++)
+          {
+            gsize idx = rest / so[d];
+            rest %= so[d];
+            ia += idx * sa[d];
+            ib += idx * sb[d];
+          }
+        y[i] = APPLY (x[ia], z[ib]);
+      }
+  }
+#undef APPLY
+}
+
+void
+qr_cpu_unary (QrGraph *graph, QrNode *node)
+{
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  gsize n = qr_shape_size (shape (graph, node->outputs[0]));
+
+#pragma omp parallel for schedule(static)
+  for (gssize i = 0; i < (gssize) n; i++)
+    y[i] = activate (x[i], node->act, node->alpha);
+}
+
+void
+qr_cpu_mean (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  gsize n_out = qr_shape_size (shape (graph, node->outputs[0]));
+  int dims[QR_MAX_RANK] = { 1, 1, 1, 1 };
+  gboolean reduced[QR_MAX_RANK] = { FALSE };
+  gsize count = 1;
+
+  /* Work on the input padded to rank 4. */
+  for (int d = 0; d < in->rank; d++)
+    dims[QR_MAX_RANK - in->rank + d] = in->dims[d];
+  for (int i = 0; i < node->n_axes; i++)
+    {
+      reduced[QR_MAX_RANK - in->rank + node->axes[i]] = TRUE;
+      count *= (gsize) in->dims[node->axes[i]];
+    }
+  memset (y, 0, n_out * sizeof (float));
+  {
+    /* The common case, NHWC global average pooling: reduce H and W. */
+    if (in->rank == 4 && reduced[1] && reduced[2] && !reduced[0] && !reduced[3])
+      {
+        int N = dims[0], HW = dims[1] * dims[2], C = dims[3];
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+          {
+            float *out = y + (gsize) n * (gsize) C;
+            for (int p = 0; p < HW; p++)
+              {
+                const float *row = x + ((gsize) n * (gsize) HW + (gsize) p) * (gsize) C;
+                for (int c = 0; c < C; c++)
+                  out[c] += row[c];
+              }
+            for (int c = 0; c < C; c++)
+              out[c] /= (float) HW;
+          }
+        return;
+      }
+    for (int i0 = 0; i0 < dims[0]; i0++)
+      for (int i1 = 0; i1 < dims[1]; i1++)
+        for (int i2 = 0; i2 < dims[2]; i2++)
+          for (int i3 = 0; i3 < dims[3]; i3++)
+            {
+              int idx[4] = { i0, i1, i2, i3 };
+              gsize o = 0;
+              for (int d = 0; d < 4; d++)
+                if (!reduced[d])
+                  o = o * (gsize) dims[d] + (gsize) idx[d];
+              y[o] += x[(((gsize) i0 * dims[1] + i1) * dims[2] + i2) * dims[3] + i3];
+            }
+    for (gsize i = 0; i < n_out; i++)
+      y[i] /= (float) count;
+  }
+}
+
+/* TensorFlow's resize: align_corners maps corner to corner; half_pixel centres samples;
+ * neither (the legacy mode) maps dst · in/out. */
+void
+qr_cpu_resize (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  int N = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3], OH = out->dims[1], OW = out->dims[2];
+  float sh = node->align_corners && OH > 1 ? (float) (H - 1) / (float) (OH - 1) : (float) H / (float) OH;
+  float sw = node->align_corners && OW > 1 ? (float) (W - 1) / (float) (OW - 1) : (float) W / (float) OW;
+
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int oy = 0; oy < OH; oy++)
+      {
+        float fy = node->half_pixel ? ((float) oy + 0.5f) * sh - 0.5f : (float) oy * sh;
+        for (int ox = 0; ox < OW; ox++)
+          {
+            float fx = node->half_pixel ? ((float) ox + 0.5f) * sw - 0.5f : (float) ox * sw;
+            float *dst = y + (((gsize) n * OH + oy) * OW + ox) * (gsize) C;
+            if (node->resize_mode == QR_RESIZE_NEAREST)
+              {
+                int iy = node->align_corners ? (int) roundf (fy) : (int) floorf (node->half_pixel ? fy + 0.5f : fy);
+                int ix = node->align_corners ? (int) roundf (fx) : (int) floorf (node->half_pixel ? fx + 0.5f : fx);
+                iy = CLAMP (iy, 0, H - 1);
+                ix = CLAMP (ix, 0, W - 1);
+                memcpy (dst, x + (((gsize) n * H + iy) * W + ix) * (gsize) C, sizeof (float) * (gsize) C);
+                continue;
+              }
+            {
+              float cy = fmaxf (fy, 0.0f), cx = fmaxf (fx, 0.0f);
+              int y0 = MIN ((int) floorf (cy), H - 1), x0 = MIN ((int) floorf (cx), W - 1);
+              int y1 = MIN (y0 + 1, H - 1), x1 = MIN (x0 + 1, W - 1);
+              float dy = cy - (float) y0, dx = cx - (float) x0;
+              const float *p00 = x + (((gsize) n * H + y0) * W + x0) * (gsize) C;
+              const float *p01 = x + (((gsize) n * H + y0) * W + x1) * (gsize) C;
+              const float *p10 = x + (((gsize) n * H + y1) * W + x0) * (gsize) C;
+              const float *p11 = x + (((gsize) n * H + y1) * W + x1) * (gsize) C;
+              for (int c = 0; c < C; c++)
+                {
+                  float top = p00[c] + (p01[c] - p00[c]) * dx;
+                  float bottom = p10[c] + (p11[c] - p10[c]) * dx;
+                  dst[c] = top + (bottom - top) * dy;
+                }
+            }
+          }
+      }
+}
+
+void
+qr_cpu_concat (QrGraph *graph, QrNode *node)
+{
+  QrShape *out = shape (graph, node->outputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  gsize outer = 1, inner = 1, offset = 0;
+  int n_data = node->n_inputs - 1;
+
+  for (int d = 0; d < node->axis; d++)
+    outer *= (gsize) out->dims[d];
+  for (int d = node->axis + 1; d < out->rank; d++)
+    inner *= (gsize) out->dims[d];
+  for (int i = 0; i < n_data; i++)
+    {
+      QrShape *s = shape (graph, node->inputs[i]);
+      const float *x = data (graph, node->inputs[i]);
+      gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) out->dims[node->axis] * inner;
+#pragma omp parallel for schedule(static)
+      for (gssize o = 0; o < (gssize) outer; o++)
+        memcpy (y + (gsize) o * row + offset, x + (gsize) o * chunk, chunk * sizeof (float));
+      offset += chunk;
+    }
+}
+
+void
+qr_cpu_pool (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  int N = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3], OH = out->dims[1], OW = out->dims[2];
+  gboolean is_max = node->op == QR_OP_MAXPOOL;
+
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int oy = 0; oy < OH; oy++)
+      for (int ox = 0; ox < OW; ox++)
+        {
+          float *dst = y + (((gsize) n * OH + oy) * OW + ox) * (gsize) C;
+          int count = 0;
+          for (int c = 0; c < C; c++)
+            dst[c] = is_max ? -INFINITY : 0.0f;
+          for (int ky = 0; ky < node->kernel[0]; ky++)
+            {
+              int iy = oy * node->stride[0] - node->pads[0] + ky;
+              if (iy < 0 || iy >= H)
+                continue;
+              for (int kx = 0; kx < node->kernel[1]; kx++)
+                {
+                  int ix = ox * node->stride[1] - node->pads[2] + kx;
+                  const float *src;
+                  if (ix < 0 || ix >= W)
+                    continue;
+                  src = x + (((gsize) n * H + iy) * W + ix) * (gsize) C;
+                  count++;
+                  if (is_max)
+                    for (int c = 0; c < C; c++)
+                      dst[c] = fmaxf (dst[c], src[c]);
+                  else
+                    for (int c = 0; c < C; c++)
+                      dst[c] += src[c];
+                }
+            }
+          /* TensorFlow's average pooling divides by the taps inside the image. */
+          if (!is_max && count > 0)
+            for (int c = 0; c < C; c++)
+              dst[c] /= (float) count;
+        }
+}
+
+void
+qr_cpu_transpose (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  gsize in_strides[QR_MAX_RANK], stride = 1, n = qr_shape_size (out);
+  int rank = in->rank;
+
+  for (int d = rank - 1; d >= 0; d--)
+    {
+      in_strides[d] = stride;
+      stride *= (gsize) in->dims[d];
+    }
+#pragma omp parallel for schedule(static)
+  for (gssize i = 0; i < (gssize) n; i++)
+    {
+      gsize rest = (gsize) i, src = 0;
+      for (int d = rank - 1; d >= 0; d--)
+        {
+          gsize idx = rest % (gsize) out->dims[d];
+          rest /= (gsize) out->dims[d];
+          src += idx * in_strides[node->axes[d]];
+        }
+      y[i] = x[src];
+    }
+}
+
+void
+qr_cpu_pad (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  float value = node->n_inputs > 2 ? data (graph, node->inputs[2])[0] : 0.0f;
+  gsize n = qr_shape_size (out), n_in = qr_shape_size (in);
+  int rank = in->rank;
+  gsize out_strides[QR_MAX_RANK], stride = 1;
+
+  for (int d = rank - 1; d >= 0; d--)
+    {
+      out_strides[d] = stride;
+      stride *= (gsize) out->dims[d];
+    }
+  for (gsize i = 0; i < n; i++)
+    y[i] = value;
+#pragma omp parallel for schedule(static)
+  for (gssize i = 0; i < (gssize) n_in; i++)
+    {
+      gsize rest = (gsize) i, dst = 0;
+      for (int d = rank - 1; d >= 0; d--)
+        {
+          gsize idx = rest % (gsize) in->dims[d];
+          rest /= (gsize) in->dims[d];
+          dst += (idx + (gsize) node->axes[d]) * out_strides[d];
+        }
+      y[dst] = x[i];
+    }
+}
+
+void
+qr_cpu_split (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  gsize outer = 1, inner = 1, offset = 0;
+
+  for (int d = 0; d < node->axis; d++)
+    outer *= (gsize) in->dims[d];
+  for (int d = node->axis + 1; d < in->rank; d++)
+    inner *= (gsize) in->dims[d];
+  for (int i = 0; i < node->n_outputs; i++)
+    {
+      QrShape *s = shape (graph, node->outputs[i]);
+      float *y = data (graph, node->outputs[i]);
+      gsize chunk = (gsize) s->dims[node->axis] * inner, row = (gsize) in->dims[node->axis] * inner;
+      for (gsize o = 0; o < outer; o++)
+        memcpy (y + o * chunk, x + o * row + offset, chunk * sizeof (float));
+      offset += chunk;
+    }
+}
+
+void
+qr_cpu_softmax (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  int last = in->dims[in->rank - 1];
+  gsize rows = qr_shape_size (in) / (gsize) last;
+
+#pragma omp parallel for schedule(static)
+  for (gssize r = 0; r < (gssize) rows; r++)
+    {
+      const float *a = x + (gsize) r * (gsize) last;
+      float *b = y + (gsize) r * (gsize) last, max = -INFINITY, sum = 0;
+      for (int i = 0; i < last; i++)
+        max = fmaxf (max, a[i]);
+      for (int i = 0; i < last; i++)
+        sum += b[i] = expf (a[i] - max);
+      for (int i = 0; i < last; i++)
+        b[i] /= sum;
+    }
+}
+
+void
+qr_cpu_sparse_to_dense (QrGraph *graph, QrNode *node)
+{
+  QrShape *indices = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
+  const float *idx = data (graph, node->inputs[0]), *values = data (graph, node->inputs[2]);
+  gsize n_values = qr_shape_size (shape (graph, node->inputs[2]));
+  float *y = data (graph, node->outputs[0]), fill = data (graph, node->inputs[3])[0];
+  gsize n = qr_shape_size (out), n_idx = indices->rank > 0 ? (gsize) indices->dims[0] : 1;
+  int width = indices->rank > 1 ? indices->dims[1] : 1;
+
+  for (gsize i = 0; i < n; i++)
+    y[i] = fill;
+  for (gsize i = 0; i < n_idx && qr_shape_size (indices) > 0; i++)
+    {
+      gsize flat = 0;
+      for (int d = 0; d < width; d++)
+        flat = flat * (gsize) out->dims[d] + (gsize) idx[i * (gsize) width + (gsize) d];
+      if (flat < n)
+        y[flat] = values[n_values == 1 ? 0 : i];
+    }
+}
+
+/* Slice / StridedSlice: begin, step and count per input dimension, resolved at shape time. */
+void
+qr_cpu_slice (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]);
+  float *y = data (graph, node->outputs[0]);
+  int rank = in->rank, counts[QR_MAX_RANK] = { 1, 1, 1, 1 }, begin[QR_MAX_RANK] = { 0 }, step[QR_MAX_RANK] = { 1, 1, 1, 1 };
+  int dims[QR_MAX_RANK] = { 1, 1, 1, 1 };
+  gsize strides[QR_MAX_RANK], stride = 1, o = 0;
+
+  for (int d = 0; d < rank; d++)
+    {
+      int at = QR_MAX_RANK - rank + d;
+      counts[at] = node->axes[d];
+      begin[at] = node->begin[d];
+      step[at] = node->step[d];
+      dims[at] = in->dims[d];
+    }
+  for (int d = QR_MAX_RANK - 1; d >= 0; d--)
+    {
+      strides[d] = stride;
+      stride *= (gsize) dims[d];
+    }
+  for (int a = 0; a < counts[0]; a++)
+    for (int b = 0; b < counts[1]; b++)
+      for (int c = 0; c < counts[2]; c++)
+        for (int d = 0; d < counts[3]; d++)
+          y[o++] = x[(gsize) (begin[0] + a * step[0]) * strides[0] + (gsize) (begin[1] + b * step[1]) * strides[1]
+                     + (gsize) (begin[2] + c * step[2]) * strides[2] + (gsize) (begin[3] + d * step[3]) * strides[3]];
+}
