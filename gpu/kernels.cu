@@ -1,7 +1,7 @@
 /* kernels.cu: the engine's own CUDA kernels, for every op that is not a convolution or a matmul.
  * Each mirrors its CPU kernel in inference/engine/ops-cpu*.c (same index arithmetic, same edge
- * rules), one thread per output element in grid-stride loops, channels innermost so neighbouring threads touch
- * neighbouring addresses. Nothing here allocates. */
+ * rules), one thread per output element in grid-stride loops, channels innermost so neighbouring
+ * threads touch neighbouring addresses. Nothing here allocates. */
 #include "cuda-private.h"
 
 #include <cuda_fp16.h>

@@ -179,32 +179,36 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
           t->shape = shape;
           t->is_const = TRUE;
           t->data = g_new (float, MAX (n, 1));
-          for (gsize i = 0; i < n; i++)
+          /* the element type is decided once per tensor, not per element (CenterNet has millions) */
+          if (qtype != NULL && g_str_equal (qtype, "float16"))
+            for (gsize i = 0; i < n; i++)
+              {
+                guint16 h;
+                memcpy (&h, src + i * 2, 2);
+                t->data[i] = half_to_float (GUINT16_FROM_LE (h));
+              }
+          else if (qtype != NULL)
             {
-              if (qtype != NULL && g_str_equal (qtype, "float16"))
+              double scale = json_object_get_double_member_with_default (q, "scale", 1.0);
+              double min = json_object_get_double_member_with_default (q, "min", 0.0);
+              for (gsize i = 0; i < n; i++)
                 {
-                  guint16 h;
-                  memcpy (&h, src + i * 2, 2);
-                  t->data[i] = half_to_float (GUINT16_FROM_LE (h));
-                }
-              else if (qtype != NULL)
-                {
-                  double scale = json_object_get_double_member_with_default (q, "scale", 1.0);
-                  double min = json_object_get_double_member_with_default (q, "min", 0.0);
                   guint v = size == 1 ? src[i] : (guint) GUINT16_FROM_LE (((const guint16 *) src)[i]);
                   t->data[i] = (float) (v * scale + min);
                 }
-              else if (g_str_equal (dtype, "float32"))
-                memcpy (&t->data[i], src + i * 4, 4);
-              else if (g_str_equal (dtype, "int32"))
-                {
-                  gint32 v;
-                  memcpy (&v, src + i * 4, 4);
-                  t->data[i] = (float) GINT32_FROM_LE (v);
-                }
-              else
-                t->data[i] = src[i] ? 1.0f : 0.0f;
             }
+          else if (g_str_equal (dtype, "float32"))
+            memcpy (t->data, src, n * 4);
+          else if (g_str_equal (dtype, "int32"))
+            for (gsize i = 0; i < n; i++)
+              {
+                gint32 v;
+                memcpy (&v, src + i * 4, 4);
+                t->data[i] = (float) GINT32_FROM_LE (v);
+              }
+          else
+            for (gsize i = 0; i < n; i++)
+              t->data[i] = src[i] ? 1.0f : 0.0f;
           offset += n * (gsize) size;
         }
     }
