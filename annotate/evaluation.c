@@ -1,4 +1,6 @@
-/* evaluation.c: see qr-evaluation.h. */
+/* evaluation.c: each peer of a collection scored against its labels (qr-evaluation.h): the latest
+ * run of every model and the reviewed (or all) labels read from the catalog, handed to
+ * inference/mistakes/evaluate.c, with the peers' agreement and the queue's score histogram. */
 #define G_LOG_DOMAIN "quorum-eval"
 
 #include "qr-evaluation.h"

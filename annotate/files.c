@@ -1,4 +1,4 @@
-/* files.c: see qr-files.h. */
+/* files.c: small file-system helpers (qr-files.h): removing a folder tree without following links. */
 #include "qr-files.h"
 
 #include <glib/gstdio.h>

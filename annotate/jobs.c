@@ -1,4 +1,6 @@
-/* jobs.c: see qr-jobs.h. */
+/* jobs.c: the background-job scheduler (qr-jobs.h): a worker thread per job, progress coalesced
+ * onto the main context, the end delivered once after the last report, and a registry of running
+ * workers (jobs and tracked GTasks) that windows and the app wait for. */
 #define G_LOG_DOMAIN "quorum-jobs"
 
 #include "qr-jobs.h"

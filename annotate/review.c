@@ -1,4 +1,5 @@
-/* review.c: see qr-review.h. */
+/* review.c: the review queue (qr-review.h): every model's newest run and the labels gathered per
+ * image, peer pressure run over them, the items ranked, and the queue stored with stable keys. */
 #define G_LOG_DOMAIN "quorum-review"
 
 #include "qr-review.h"

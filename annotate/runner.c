@@ -1,4 +1,6 @@
-/* runner.c: see qr-runner.h. */
+/* runner.c: detectors run over a collection as resumable catalog runs (qr-runner.h): images
+ * decoded once a step for every peer (the next step decoded while this one runs), batches
+ * committed one transaction each, peers' networks side by side on a GPU. */
 #define G_LOG_DOMAIN "quorum-runner"
 
 #include "quorum-config.h"

@@ -1,4 +1,5 @@
-/* test-util.c: see test-util.h. */
+/* test-util.c: what the test programs share (test-util.h): images written and compared, files
+ * damaged on purpose, temporary folders, Darknet cfgs copied for a test. */
 #include "test-util.h"
 #include "qr-files.h"
 

@@ -1,4 +1,5 @@
-/* class-map.c: see qr-class-map.h. */
+/* class-map.c: the names peers vote under (qr-class-map.h): the tab-separated maps read, the
+ * user's over the installed one, and looked up for each model class name. */
 #define G_LOG_DOMAIN "quorum-engine"
 
 #include "quorum-config.h"

@@ -1,4 +1,5 @@
-/* qr-layer-list.c: see qr-layer-list.h. */
+/* qr-layer-list.c: the Layers popover's checks (qr-layer-list.h), one per source of boxes on the
+ * canvas, rebuilt when the sources change. */
 #define G_LOG_DOMAIN "quorum-window"
 
 #include "qr-layer-list.h"
