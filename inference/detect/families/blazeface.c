@@ -65,25 +65,20 @@ place (const QrDetector *self, const QrImage *image, int *w, int *h, int *x0, in
 }
 
 static void
-decode (const QrDetector *self, const QrDecode *dec, GArray *out)
+anchor_box (const QrDetector *self, const QrAnchor *an, const float *t, float *cx, float *cy, float *w, float *h)
 {
-  const QrTfliteAnchors *a = self->data;
-  int rank, bd[4], sd[4];
-  const float *boxes = qr_detector_item_output (self, dec, a->boxes_output, &rank, bd);
-  const float *scores = qr_detector_item_output (self, dec, a->scores_output, &rank, sd);
   float in_w = (float) self->input_w, in_h = (float) self->input_h;
 
-  for (guint i = 0; i < a->anchors->len; i++)
-    {
-      const QrAnchor *an = &g_array_index (a->anchors, QrAnchor, i);
-      const float *t = boxes + (gsize) i * (gsize) bd[2];
-      float cx = an->cx + t[0] / in_w * an->w;
-      float cy = an->cy + t[1] / in_h * an->h;
-      float w = t[2] / in_w * an->w;
-      float h = t[3] / in_h * an->h;
+  *cx = an->cx + t[0] / in_w * an->w;
+  *cy = an->cy + t[1] / in_h * an->h;
+  *w = t[2] / in_w * an->w;
+  *h = t[3] / in_h * an->h;
+}
 
-      qr_tflite_family_emit (self, dec, scores + (gsize) i * (gsize) sd[2], 0, sd[2], cx, cy, w, h, out);
-    }
+static void
+decode (const QrDetector *self, const QrDecode *dec, GArray *out)
+{
+  qr_tflite_family_decode (self, dec, 0, anchor_box, out);
 }
 
 static void

@@ -119,24 +119,18 @@ place (const QrDetector *self, const QrImage *image, int *w, int *h, int *x0, in
 }
 
 static void
+anchor_box (const QrDetector *self, const QrAnchor *an, const float *t, float *cx, float *cy, float *w, float *h)
+{
+  *cy = an->cy + t[0] / 10.0f * an->h;
+  *cx = an->cx + t[1] / 10.0f * an->w;
+  *h = expf (t[2] / 5.0f) * an->h;
+  *w = expf (t[3] / 5.0f) * an->w;
+}
+
+static void
 decode (const QrDetector *self, const QrDecode *dec, GArray *out)
 {
-  const QrTfliteAnchors *a = self->data;
-  int rank, bd[4], sd[4];
-  const float *boxes = qr_detector_item_output (self, dec, a->boxes_output, &rank, bd);
-  const float *scores = qr_detector_item_output (self, dec, a->scores_output, &rank, sd);
-
-  for (guint i = 0; i < a->anchors->len; i++)
-    {
-      const QrAnchor *an = &g_array_index (a->anchors, QrAnchor, i);
-      const float *t = boxes + (gsize) i * (gsize) bd[2];
-      float cy = an->cy + t[0] / 10.0f * an->h;
-      float cx = an->cx + t[1] / 10.0f * an->w;
-      float h = expf (t[2] / 5.0f) * an->h;
-      float w = expf (t[3] / 5.0f) * an->w;
-
-      qr_tflite_family_emit (self, dec, scores + (gsize) i * (gsize) sd[2], 1, sd[2], cx, cy, w, h, out);
-    }
+  qr_tflite_family_decode (self, dec, 1, anchor_box, out);
 }
 
 static const char *const suffixes[] = { ".tflite", NULL };

@@ -99,24 +99,34 @@ qr_tflite_family_write_input (const QrDetector *self, const QrImage *fitted, int
 }
 
 void
-qr_tflite_family_emit (const QrDetector *self, const QrDecode *dec, const float *scores, int first, int n_scores,
-                       float cx, float cy, float w, float h, GArray *out)
+qr_tflite_family_decode (const QrDetector *self, const QrDecode *dec, int first, QrAnchorBoxFunc box_of, GArray *out)
 {
+  const QrTfliteAnchors *a = self->data;
+  int rank, bd[4], sd[4];
+  const float *boxes = qr_detector_item_output (self, dec, a->boxes_output, &rank, bd);
+  const float *scores = qr_detector_item_output (self, dec, a->scores_output, &rank, sd);
   float in_w = (float) self->input_w, in_h = (float) self->input_h;
+  int K = sd[2];
 
-  for (int c = first; c < n_scores; c++)
+  for (guint i = 0; i < a->anchors->len; i++)
     {
-      float score = qr_sigmoid (CLAMP (scores[c], -100.0f, 100.0f));
-      QrDetection d;
-      if (score < self->options.score_threshold)
-        continue;
-      d.class_id = c - first;
-      d.score = score;
-      d.x1 = ((cx - w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
-      d.x2 = ((cx + w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
-      d.y1 = ((cy - h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
-      d.y2 = ((cy + h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
-      g_array_append_val (out, d);
+      const float *s = scores + (gsize) i * (gsize) K;
+      float cx, cy, w, h;
+
+      box_of (self, &g_array_index (a->anchors, QrAnchor, i), boxes + (gsize) i * (gsize) bd[2], &cx, &cy, &w, &h);
+      for (int c = first; c < K; c++)
+        {
+          float score = qr_sigmoid (CLAMP (s[c], -100.0f, 100.0f));
+          QrDetection d;
+          if (score < self->options.score_threshold)
+            continue;
+          d.class_id = c - first;
+          d.score = score;
+          d.x1 = ((cx - w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
+          d.x2 = ((cx + w / 2) * in_w - dec->fit.pad_x) / dec->fit.scale_x;
+          d.y1 = ((cy - h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
+          d.y2 = ((cy + h / 2) * in_h - dec->fit.pad_y) / dec->fit.scale_y;
+          g_array_append_val (out, d);
+        }
     }
 }
-

@@ -35,15 +35,13 @@ void     qr_tflite_family_write_input (const QrDetector *self,
                                    int               x0,
                                    int               y0,
                                    float            *input);
-/* Anchor i's boxes, one per class from first (the SSD's class 0 is the background): score
- * σ(clip (logit, ±100)); (cx, cy, w, h) normalised to the input. */
-void     qr_tflite_family_emit    (const QrDetector *self,
+/* An anchor's box (centre and size, normalised to the input) from its raw values t. */
+typedef void (*QrAnchorBoxFunc) (const QrDetector *self, const QrAnchor *anchor, const float *t, float *cx, float *cy,
+                                 float *w, float *h);
+/* Every anchor's boxes, one per class from first (the SSD's class 0 is the background): score
+ * σ(clip (logit, ±100)), the box from box_of, kept above the threshold. */
+void     qr_tflite_family_decode  (const QrDetector *self,
                                    const QrDecode   *dec,
-                                   const float      *scores,
                                    int               first,
-                                   int               n_scores,
-                                   float             cx,
-                                   float             cy,
-                                   float             w,
-                                   float             h,
+                                   QrAnchorBoxFunc   box_of,
                                    GArray           *out);
