@@ -45,6 +45,21 @@ gint64    qr_review_update       (QrCatalog          *catalog,
                                   const char *const  *peers,
                                   GError            **error);
 
+/* The objects the peers agree on, image by image (for the image–text scorers). */
+typedef struct
+{
+  GPtrArray  *peer_names;
+  GHashTable *class_names;   /* catalog class id (gint64*) → name */
+  GHashTable *objects;       /* image id (gint64*) → GArray of QrConsensus; images no peer saw
+                                anything in are absent */
+} QrConsensusSet;
+
+QrConsensusSet *qr_review_consensus   (QrCatalog          *catalog,
+                                       const char *const  *peers,
+                                       GError            **error);
+void            qr_consensus_set_free (QrConsensusSet     *set);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrReview, qr_review_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrConsensusSet, qr_consensus_set_free)
 
 G_END_DECLS

@@ -70,34 +70,46 @@ qr_review_free (QrReview *review)
   g_free (review);
 }
 
-QrReview *
-qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
+/* What every peer's newest run says, gathered per image: shared by the queue and the consensus. */
+typedef struct
 {
-  g_autoptr (QrReview) review = g_new0 (QrReview, 1);
+  GPtrArray  *peer_names;
+  GHashTable *class_names;              /* borrowed from the caller's result */
+  GArray     *runs;                     /* gint64 */
+  GHashTable *boxes_by_image;           /* image id → GArray of QrPeerBox */
+  GHashTable *image_ids;                /* every image with a box (or, for the queue, a label) */
+  GHashTable *paths;                    /* image id → path, when a peer is out of fold */
+  PeerClasses pc;
+  int         held_out[QR_PEERS_MAX], n_folds[QR_PEERS_MAX];
+  gint64      fold_seed[QR_PEERS_MAX];
+} PeerData;
+
+static void
+peer_data_clear (PeerData *pd)
+{
+  g_clear_pointer (&pd->runs, g_array_unref);
+  g_clear_pointer (&pd->boxes_by_image, g_hash_table_unref);
+  g_clear_pointer (&pd->image_ids, g_hash_table_unref);
+  g_clear_pointer (&pd->paths, g_hash_table_unref);
+  for (int p = 0; p < QR_PEERS_MAX; p++)
+    g_clear_pointer (&pd->pc.classes[p], g_hash_table_unref);
+}
+
+static gboolean
+peer_data_load (PeerData *pd, QrCatalog *catalog, const char *const *peers, GPtrArray *peer_names,
+                GHashTable *class_names, GError **error)
+{
   g_autoptr (GPtrArray) models = NULL;
-  g_autoptr (GPtrArray) labels = NULL;
-  g_autoptr (GArray) runs = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr (GHashTable) boxes_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                                 (GDestroyNotify) g_array_unref);
-  g_autoptr (GHashTable) labels_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                                  (GDestroyNotify) g_array_unref);
-  g_autoptr (GHashTable) image_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  PeerClasses pc = { 0 };
-  QrPeerOptions options;
-  int held_out[QR_PEERS_MAX], n_folds[QR_PEERS_MAX];
-  gint64 fold_seed[QR_PEERS_MAX];
-  g_autoptr (GHashTable) paths = NULL;   /* image id → path, when a peer is out of fold */
-  GHashTableIter iter;
-  gpointer key;
   GError *local = NULL;
 
-  review->peer_names = g_ptr_array_new_with_free_func (g_free);
-  review->items = g_array_new (FALSE, FALSE, sizeof (QrReviewItem));
-  if ((models = qr_catalog_list_models (catalog, error)) == NULL
-      || (review->class_names = qr_catalog_class_names (catalog, error)) == NULL
-      || (labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, error)) == NULL)
-    return NULL;
-  pc.class_names = review->class_names;
+  pd->peer_names = peer_names;
+  pd->class_names = class_names;
+  pd->pc.class_names = class_names;
+  pd->runs = g_array_new (FALSE, FALSE, sizeof (gint64));
+  pd->boxes_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_array_unref);
+  pd->image_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  if ((models = qr_catalog_list_models (catalog, error)) == NULL)
+    return FALSE;
   for (guint i = 0; i < models->len; i++)
     {
       QrModelRecord *m = models->pdata[i];
@@ -108,60 +120,110 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
       if (local != NULL)
         {
           g_propagate_error (error, local);
-          goto fail;
+          return FALSE;
         }
-      if (run < 0 || review->peer_names->len == QR_PEERS_MAX)
+      if (run < 0 || peer_names->len == QR_PEERS_MAX)
         continue;
       {
         g_autofree char *params = qr_catalog_get_run_params (catalog, run, NULL);
-        pc.classes[review->peer_names->len] = run_classes (params);
+        pd->pc.classes[peer_names->len] = run_classes (params);
       }
-      held_out[review->peer_names->len] = m->held_out_fold;
-      n_folds[review->peer_names->len] = m->n_folds;
-      fold_seed[review->peer_names->len] = m->fold_seed;
-      g_ptr_array_add (review->peer_names, g_strdup (m->name));
-      g_array_append_val (runs, run);
+      pd->held_out[peer_names->len] = m->held_out_fold;
+      pd->n_folds[peer_names->len] = m->n_folds;
+      pd->fold_seed[peer_names->len] = m->fold_seed;
+      g_ptr_array_add (peer_names, g_strdup (m->name));
+      g_array_append_val (pd->runs, run);
     }
   /* peers trained out of fold vote only on the fold they did not see */
-  for (guint p = 0; p < review->peer_names->len && paths == NULL; p++)
-    if (n_folds[p] > 0)
+  for (guint p = 0; p < peer_names->len && pd->paths == NULL; p++)
+    if (pd->n_folds[p] > 0)
       {
         g_autoptr (GPtrArray) images = qr_catalog_list_images (catalog, -1, error);
         if (images == NULL)
-          goto fail;
-        paths = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+          return FALSE;
+        pd->paths = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
         for (guint i = 0; i < images->len; i++)
           {
             QrImageRecord *r = images->pdata[i];
-            g_hash_table_insert (paths, g_memdup2 (&r->id, sizeof (gint64)), g_strdup (r->path));
+            g_hash_table_insert (pd->paths, g_memdup2 (&r->id, sizeof (gint64)), g_strdup (r->path));
           }
       }
-  if (review->peer_names->len == 0)
+  if (peer_names->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    "no peer has run on this collection yet: run `quorum peers run` (or Detect) first");
-      goto fail;
+      return FALSE;
     }
 
-  for (guint p = 0; p < runs->len; p++)
+  for (guint p = 0; p < pd->runs->len; p++)
     {
-      g_autoptr (GArray) dets = qr_catalog_list_detections (catalog, g_array_index (runs, gint64, p), error);
+      g_autoptr (GArray) dets = qr_catalog_list_detections (catalog, g_array_index (pd->runs, gint64, p), error);
       if (dets == NULL)
-        goto fail;
+        return FALSE;
       for (guint k = 0; k < dets->len; k++)
         {
           QrDetectionRecord *d = &g_array_index (dets, QrDetectionRecord, k);
-          GArray *list = g_hash_table_lookup (boxes_by_image, &d->image_id);
+          GArray *list = g_hash_table_lookup (pd->boxes_by_image, &d->image_id);
           QrPeerBox b = { (int) p, (int) d->class_id, d->score, (float) d->box.x1, (float) d->box.y1, (float) d->box.x2,
                           (float) d->box.y2 };
           if (list == NULL)
             {
               list = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
-              g_hash_table_insert (boxes_by_image, g_memdup2 (&d->image_id, sizeof (gint64)), list);
+              g_hash_table_insert (pd->boxes_by_image, g_memdup2 (&d->image_id, sizeof (gint64)), list);
             }
           g_array_append_val (list, b);
-          g_hash_table_add (image_ids, g_memdup2 (&d->image_id, sizeof (gint64)));
+          g_hash_table_add (pd->image_ids, g_memdup2 (&d->image_id, sizeof (gint64)));
         }
+    }
+  return TRUE;
+}
+
+/* The boxes of one image that count: a peer that trained on it neither votes nor dissents there.
+ * Sets pd->pc.blind for the image; *seen holds a filtered copy when one is needed. */
+static GArray *
+peer_data_image_boxes (PeerData *pd, gconstpointer key, GArray **seen)
+{
+  GArray *boxes = g_hash_table_lookup (pd->boxes_by_image, key);
+  gboolean any_blind = FALSE;
+
+  for (guint p = 0; p < pd->peer_names->len; p++)
+    {
+      const char *path = pd->paths ? g_hash_table_lookup (pd->paths, key) : NULL;
+      pd->pc.blind[p] = pd->n_folds[p] > 0 && path != NULL
+                        && qr_image_fold (path, (guint64) pd->fold_seed[p], pd->n_folds[p]) != pd->held_out[p];
+      any_blind |= pd->pc.blind[p];
+    }
+  if (any_blind && boxes != NULL)
+    {
+      *seen = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
+      for (guint b = 0; b < boxes->len; b++)
+        if (!pd->pc.blind[g_array_index (boxes, QrPeerBox, b).peer])
+          g_array_append_val (*seen, g_array_index (boxes, QrPeerBox, b));
+      boxes = *seen;
+    }
+  return boxes;
+}
+
+QrReview *
+qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
+{
+  g_autoptr (QrReview) review = g_new0 (QrReview, 1);
+  g_autoptr (GPtrArray) labels = NULL;
+  g_autoptr (GHashTable) labels_by_image = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                                  (GDestroyNotify) g_array_unref);
+  PeerData pd = { 0 };
+  QrPeerOptions options;
+  GHashTableIter iter;
+  gpointer key;
+
+  review->peer_names = g_ptr_array_new_with_free_func (g_free);
+  review->items = g_array_new (FALSE, FALSE, sizeof (QrReviewItem));
+  if ((review->class_names = qr_catalog_class_names (catalog, error)) == NULL
+      || (labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, error)) == NULL
+      || !peer_data_load (&pd, catalog, peers, review->peer_names, review->class_names, error))
+    {
+      peer_data_clear (&pd);
+      return NULL;
     }
   for (guint l = 0; l < labels->len; l++)
     {
@@ -174,36 +236,20 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
           g_hash_table_insert (labels_by_image, g_memdup2 (&r->image_id, sizeof (gint64)), list);
         }
       g_array_append_val (list, b);
-      g_hash_table_add (image_ids, g_memdup2 (&r->image_id, sizeof (gint64)));
+      g_hash_table_add (pd.image_ids, g_memdup2 (&r->image_id, sizeof (gint64)));
     }
 
   qr_peer_options_init (&options);
   options.knows = peer_knows;
-  options.knows_data = &pc;
-  g_hash_table_iter_init (&iter, image_ids);
+  options.knows_data = &pd.pc;
+  g_hash_table_iter_init (&iter, pd.image_ids);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     {
-      GArray *boxes = g_hash_table_lookup (boxes_by_image, key);
       GArray *image_labels = g_hash_table_lookup (labels_by_image, key);
       g_autoptr (GArray) seen = NULL;
+      GArray *boxes = peer_data_image_boxes (&pd, key, &seen);
       g_autoptr (GArray) mistakes = NULL;
-      gboolean any_blind = FALSE;
 
-      for (guint p = 0; p < review->peer_names->len; p++)
-        {
-          const char *path = paths ? g_hash_table_lookup (paths, key) : NULL;
-          pc.blind[p] = n_folds[p] > 0 && path != NULL && qr_image_fold (path, (guint64) fold_seed[p], n_folds[p]) != held_out[p];
-          any_blind |= pc.blind[p];
-        }
-      if (any_blind && boxes != NULL)
-        {
-          /* a peer that trained on this image neither votes nor dissents here */
-          seen = g_array_new (FALSE, FALSE, sizeof (QrPeerBox));
-          for (guint b = 0; b < boxes->len; b++)
-            if (!pc.blind[g_array_index (boxes, QrPeerBox, b).peer])
-              g_array_append_val (seen, g_array_index (boxes, QrPeerBox, b));
-          boxes = seen;
-        }
       mistakes = qr_peer_pressure (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
                                    (int) review->peer_names->len,
                                    image_labels ? (QrLabelBox *) image_labels->data : NULL,
@@ -215,14 +261,52 @@ qr_review_compute (QrCatalog *catalog, const char *const *peers, GError **error)
         }
     }
   g_array_sort (review->items, by_score);
-  for (int p = 0; p < QR_PEERS_MAX; p++)
-    g_clear_pointer (&pc.classes[p], g_hash_table_unref);
+  peer_data_clear (&pd);
   return g_steal_pointer (&review);
+}
 
-fail:
-  for (int p = 0; p < QR_PEERS_MAX; p++)
-    g_clear_pointer (&pc.classes[p], g_hash_table_unref);
-  return NULL;
+void
+qr_consensus_set_free (QrConsensusSet *set)
+{
+  if (set == NULL)
+    return;
+  g_clear_pointer (&set->peer_names, g_ptr_array_unref);
+  g_clear_pointer (&set->class_names, g_hash_table_unref);
+  g_clear_pointer (&set->objects, g_hash_table_unref);
+  g_free (set);
+}
+
+QrConsensusSet *
+qr_review_consensus (QrCatalog *catalog, const char *const *peers, GError **error)
+{
+  g_autoptr (QrConsensusSet) set = g_new0 (QrConsensusSet, 1);
+  PeerData pd = { 0 };
+  QrPeerOptions options;
+  GHashTableIter iter;
+  gpointer key;
+
+  set->peer_names = g_ptr_array_new_with_free_func (g_free);
+  set->objects = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_array_unref);
+  if ((set->class_names = qr_catalog_class_names (catalog, error)) == NULL
+      || !peer_data_load (&pd, catalog, peers, set->peer_names, set->class_names, error))
+    {
+      peer_data_clear (&pd);
+      return NULL;
+    }
+  qr_peer_options_init (&options);
+  options.knows = peer_knows;
+  options.knows_data = &pd.pc;
+  g_hash_table_iter_init (&iter, pd.image_ids);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autoptr (GArray) seen = NULL;
+      GArray *boxes = peer_data_image_boxes (&pd, key, &seen);
+      GArray *objects = qr_peer_consensus (boxes ? (QrPeerBox *) boxes->data : NULL, boxes ? boxes->len : 0,
+                                           (int) set->peer_names->len, &options);
+      g_hash_table_insert (set->objects, g_memdup2 (key, sizeof (gint64)), objects);
+    }
+  peer_data_clear (&pd);
+  return g_steal_pointer (&set);
 }
 
 char *

@@ -132,23 +132,13 @@ fill_mistake (QrMistake *m, QrMistakeKind kind, float score, const Cluster *c, i
     }
 }
 
-GArray *
-qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLabelBox *labels, guint n_labels,
-                  const QrPeerOptions *options)
+/* The clusters of one image's boxes, each with its consensus strength K. */
+static GArray *
+cluster_boxes (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrPeerOptions *options)
 {
-  QrPeerOptions defaults;
   g_autoptr (GPtrArray) sorted = g_ptr_array_sized_new (n_boxes);
-  g_autoptr (GArray) clusters = g_array_new (FALSE, TRUE, sizeof (Cluster));
-  GArray *out = g_array_new (FALSE, FALSE, sizeof (QrMistake));
+  GArray *clusters = g_array_new (FALSE, TRUE, sizeof (Cluster));
 
-  g_return_val_if_fail (n_peers >= 1 && n_peers <= QR_PEERS_MAX, out);
-  if (options == NULL)
-    {
-      qr_peer_options_init (&defaults);
-      options = &defaults;
-    }
-
-  /* Clustering */
   for (guint i = 0; i < n_boxes; i++)
     if (boxes[i].peer >= 0 && boxes[i].peer < n_peers)
       g_ptr_array_add (sorted, (gpointer) &boxes[i]);
@@ -207,6 +197,49 @@ qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLa
             c->strength = 0;
         }
     }
+  return clusters;
+}
+
+GArray *
+qr_peer_consensus (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrPeerOptions *options)
+{
+  QrPeerOptions defaults;
+  g_autoptr (GArray) clusters = NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (QrConsensus));
+
+  g_return_val_if_fail (n_peers >= 1 && n_peers <= QR_PEERS_MAX, out);
+  if (options == NULL)
+    {
+      qr_peer_options_init (&defaults);
+      options = &defaults;
+    }
+  clusters = cluster_boxes (boxes, n_boxes, n_peers, options);
+  for (guint k = 0; k < clusters->len; k++)
+    {
+      const Cluster *c = &g_array_index (clusters, Cluster, k);
+      QrConsensus o = { c->class_id, c->strength, c->x1, c->y1, c->x2, c->y2, 0 };
+      for (int p = 0; p < n_peers; p++)
+        o.n_seen += c->votes[p] > 0;
+      g_array_append_val (out, o);
+    }
+  return out;
+}
+
+GArray *
+qr_peer_pressure (const QrPeerBox *boxes, guint n_boxes, int n_peers, const QrLabelBox *labels, guint n_labels,
+                  const QrPeerOptions *options)
+{
+  QrPeerOptions defaults;
+  g_autoptr (GArray) clusters = NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (QrMistake));
+
+  g_return_val_if_fail (n_peers >= 1 && n_peers <= QR_PEERS_MAX, out);
+  if (options == NULL)
+    {
+      qr_peer_options_init (&defaults);
+      options = &defaults;
+    }
+  clusters = cluster_boxes (boxes, n_boxes, n_peers, options);
 
   /* Model mistakes: the strongest dissent in each cluster. */
   if (n_peers >= 2)

@@ -73,6 +73,21 @@ GArray *qr_peer_pressure      (const QrPeerBox     *boxes,
                                guint                n_labels,
                                const QrPeerOptions *options);
 
+/* An object the peers agree on: a cluster of their boxes with its consensus strength. */
+typedef struct
+{
+  int   class_id;
+  float strength;              /* K = m (1 − σ) over the peers that vote; 0 with fewer than two */
+  float x1, y1, x2, y2;        /* the score-weighted mean box */
+  int   n_seen;                /* peers with a box in it */
+} QrConsensus;
+
+/* The clusters peer pressure scores, for one image: a GArray of QrConsensus, in no order. */
+GArray *qr_peer_consensus     (const QrPeerBox     *boxes,
+                               guint                n_boxes,
+                               int                  n_peers,
+                               const QrPeerOptions *options);
+
 G_END_DECLS
 
 G_BEGIN_DECLS
