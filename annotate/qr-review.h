@@ -39,6 +39,8 @@ char     *qr_review_votes_json   (QrReview           *review,
  * one of them alone saw is a weak model mistake. */
 #define QR_REVIEW_MIN_SCORE 0.1
 #define QR_REVIEW_MIN_MODEL_SCORE 0.3
+/* Caption items (annotate/text/captions.c) from this score on. */
+#define QR_REVIEW_MIN_CAPTION_SCORE 0.3
 
 /* Computes and stores the queue in the catalog; returns how many items it holds, -1 on error. */
 gint64    qr_review_update       (QrCatalog          *catalog,

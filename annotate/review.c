@@ -4,6 +4,7 @@
 
 #include "qr-review.h"
 #include "qr-dataset.h"
+#include "qr-scorer.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -375,6 +376,23 @@ qr_review_update (QrCatalog *catalog, const char *const *peers, GError **error)
       r->votes = qr_review_votes_json (review, &item->mistake);
       g_ptr_array_add (records, r);
     }
+  /* caption items, when the collection has captions: judged by the zero-shot scorer */
+  {
+    g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
+    if (captions == NULL)
+      return -1;
+    if (captions->len > 0)
+      {
+        g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, error);
+        g_autoptr (GPtrArray) items = scorer ? qr_caption_mistakes (catalog, scorer, QR_REVIEW_MIN_CAPTION_SCORE, error)
+                                             : NULL;
+        if (items == NULL)
+          return -1;
+        for (guint i = 0; i < items->len; i++)
+          g_ptr_array_add (records, g_steal_pointer (&items->pdata[i]));
+        g_ptr_array_set_free_func (items, NULL);
+      }
+  }
   if (!qr_catalog_replace_mistakes (catalog, records, error))
     return -1;
   return (gint64) records->len;

@@ -407,7 +407,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, gallery\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -418,6 +418,8 @@ qr_cli_bench (int argc, char **argv)
     return bench_import (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "detect"))
     return qr_cli_bench_detect (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "captions"))
+    return qr_cli_bench_captions (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "mistakes"))
     return qr_cli_bench_mistakes (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "gallery"))
@@ -429,6 +431,6 @@ qr_cli_bench (int argc, char **argv)
       return QR_EXIT_USAGE;
     }
 #endif
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, gallery)\n", argv[1]);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, gallery)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

@@ -113,12 +113,18 @@ int      qr_cli_review          (int     argc,
                                  char  **argv);
 int      qr_cli_eval            (int     argc,
                                  char  **argv);
+int      qr_cli_search          (int     argc,
+                                 char  **argv);
+int      qr_cli_captions        (int     argc,
+                                 char  **argv);
 int      qr_cli_import          (int     argc,
                                  char  **argv);
 int      qr_cli_export          (int     argc,
                                  char  **argv);
 
 int      qr_cli_bench_detect    (int     argc,
+                                 char  **argv);
+int      qr_cli_bench_captions  (int     argc,
                                  char  **argv);
 int      qr_cli_bench_mistakes  (int     argc,
                                  char  **argv);

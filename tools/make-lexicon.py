@@ -10,6 +10,8 @@ What it writes (tab-separated, one record per line, '#' lines are comments):
                            word ("animal") has one line per class it may name
   p  PLURAL  SINGULAR      an irregular plural (WordNet's noun.exc, and a few collective nouns)
   o  WORD                  a noun naming a physical thing that maps to no class ("unknown words")
+  j  WORD                  a word above that is also an adjective ("orange"): before another word
+                           it describes that word ("an orange suit") rather than naming a thing
 
 How words are chosen. Each class names one or more WordNet synsets (a lemma and its sense number,
 checked by eye against `wn LEMMA -over`). A synset's lemmas and the lemmas of all its hyponyms
@@ -18,7 +20,9 @@ synset at a lower weight (lemon, lime → orange at 0.5: the nearest class a COC
 A word only counts in the sense its readers most likely mean: the synset that brought it in must be
 its most frequent noun sense that names a physical thing (WordNet orders a word's senses by how
 often they were tagged). So "kite" (senses 1-2 are bank cheques, 3 the toy, 4 the hawk) names the
-kite, and "head" (1: the body part) does not name a person through "head, chief". Where one word
+kite, and "head" (1: the body part) does not name a person through "head, chief". A word tagged
+more often as an adjective or verb than as a noun in WordNet's sense counts (cntlist.rev) names
+nothing ("white", "launch"), unless a class or a rule below names it. Where one word
 still reaches several classes, the higher weight wins, then the class listed first.
 """
 import os
@@ -123,7 +127,7 @@ EXTRA = [
     ("bat", "baseball bat"), ("ball", "sports ball"), ("football", "sports ball"),
     # WordNet files the young under "young mammal", not under their kind
     ("kitten", "cat"), ("kitty", "cat"), ("calf", "cow"), ("lamb", "sheep"), ("pup", "dog"),
-    ("puppy", "dog"), ("foal", "horse"), ("cub", "bear"), ("luggage", "suitcase"), ("van", "truck"),
+    ("puppy", "dog"), ("foal", "horse"), ("cub", "bear"), ("kid", "person"), ("luggage", "suitcase"), ("van", "truck"),
 ]
 # General words that name any of several classes ("an animal", "vehicles"): every class whose own
 # synset lies under the word's first sense, at a lower weight.
@@ -192,8 +196,27 @@ def closure(synsets, root):
     return seen
 
 
+def pos_counts():
+    """lemma → {pos: tagged count} from WordNet's cntlist.rev; pos n, v or a (satellites are a)."""
+    counts = {}
+    with open(os.path.join(WN, "cntlist.rev"), encoding="latin-1") as f:
+        for line in f:
+            key, _, count = line.split()
+            lemma, rest = key.split("%")
+            pos = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}[rest[0]]
+            c = counts.setdefault(lemma, {})
+            c[pos] = c.get(pos, 0) + int(count)
+    return counts
+
+
 def main():
     synsets, index = read_data()
+    counts = pos_counts()
+    adjectives = set()
+    with open(os.path.join(WN, "index.adj"), encoding="latin-1") as f:
+        for line in f:
+            if not line.startswith("  "):
+                adjectives.add(line.split()[0])
     physical = closure(synsets, index["physical_entity"][0])
     owner = {}  # synset → (weight, class order, class); the higher weight, then the earlier class
     for order, (cls, specs) in enumerate(CLASSES):
@@ -211,6 +234,9 @@ def main():
             word = norm(raw)
             if word in entries:
                 continue
+            c = counts.get(raw.lower(), {})
+            if c.get("v", 0) + c.get("a", 0) >= max(c.get("n", 0), 1) and (word, owner[s][2]) not in spec_lemmas:
+                continue  # mostly a verb or an adjective: "white", "launch"
             physical_senses = [o for o in index.get(raw.lower(), []) if o in physical]
             classes = [owner[o] for o in physical_senses if o in owner]
             if not physical_senses or physical_senses[0] not in owner:
@@ -264,6 +290,9 @@ def main():
         if base in entries or base in objects:
             out.write(f"p\t{inflected}\t{base}\n")
     out.write("p\tpeople\tperson\n")
+    for word in sorted(entries):
+        if word.replace(" ", "_") in adjectives:
+            out.write(f"j\t{word}\n")
     for word in sorted(objects):
         out.write(f"o\t{word}\n")
 

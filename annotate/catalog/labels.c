@@ -1,5 +1,5 @@
 /* labels.c: what people say is in the images: classes (one row per name), labels (boxes with
- * their source and provenance, deleted softly so that undo and export can see them), captions,
+ * their source and provenance, deleted softly so that undo and export can see them)
  * and each image's review state (reviewed, skipped). */
 #define G_LOG_DOMAIN "quorum-catalog"
 
@@ -207,31 +207,6 @@ qr_catalog_list_labels (QrCatalog *self, QrLabelFilter filter, GError **error)
       g_ptr_array_add (labels, r);
     }
   return qr_rows_end (&rows, error) ? g_steal_pointer (&labels) : NULL;
-}
-
-/* Captions */
-
-gint64
-qr_catalog_add_caption (QrCatalog *self, gint64 image_id, const char *text, const char *source, GError **error)
-{
-  return qr_catalog_insert (self, "INSERT INTO captions (image_id, text, source, created_us)"
-                                  " VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                            QR_ARGS (QR_INT (image_id), QR_TEXT (text), QR_TEXT (source), QR_INT (g_get_real_time ())),
-                            "adding a caption", error);
-}
-
-GPtrArray *
-qr_catalog_list_captions (QrCatalog *self, gint64 image_id, GError **error)
-{
-  g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
-  QrRows rows;
-
-  if (!qr_rows_start (&rows, self, "SELECT text FROM captions WHERE image_id = ?1 ORDER BY id",
-                      QR_ARGS (QR_INT (image_id)), "listing captions", error))
-    return NULL;
-  while (qr_rows_next (&rows))
-    g_ptr_array_add (texts, qr_rows_text (&rows, 0));
-  return qr_rows_end (&rows, error) ? g_steal_pointer (&texts) : NULL;
 }
 
 /* Review state */

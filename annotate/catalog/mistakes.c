@@ -17,6 +17,7 @@ qr_mistake_record_free (QrMistakeRecord *r)
   g_free (r->label_class_name);
   g_free (r->peer);
   g_free (r->votes);
+  g_free (r->reason);
   g_free (r);
 }
 
@@ -31,11 +32,12 @@ qr_catalog_replace_mistakes (QrCatalog *self, GPtrArray *records, GError **error
     {
       QrMistakeRecord *r = records->pdata[i];
       if (!qr_catalog_run (self, "INSERT INTO mistakes (image_id, item_key, kind, score, class_id, label_id,"
-                                 " label_class_id, peer, x1, y1, x2, y2, votes)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                 " label_class_id, peer, x1, y1, x2, y2, votes, caption_id, reason)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                            QR_ARGS (QR_INT (r->image_id), QR_TEXT (r->item_key), QR_TEXT (r->kind), QR_REAL (r->score),
                                     QR_ID (r->class_id), QR_ID (r->label_id), QR_ID (r->label_class_id),
-                                    QR_TEXT (r->peer), QR_BOX (&r->box), QR_TEXT (r->votes ? r->votes : "{}")),
+                                    QR_TEXT (r->peer), QR_BOX (&r->box), QR_TEXT (r->votes ? r->votes : "{}"),
+                                    QR_ID (r->caption_id > 0 ? r->caption_id : -1), QR_TEXT (r->reason)),
                            error))
         goto fail;
     }
@@ -54,7 +56,7 @@ qr_catalog_list_open_mistakes (QrCatalog *self, gint64 image_id, GError **error)
 
   if (!qr_rows_start (&rows, self,
                       "SELECT m.id, m.image_id, m.item_key, m.kind, m.score, m.class_id, c.name, m.label_id,"
-                      " m.label_class_id, lc.name, m.peer, m.x1, m.y1, m.x2, m.y2, m.votes"
+                      " m.label_class_id, lc.name, m.peer, m.x1, m.y1, m.x2, m.y2, m.votes, m.caption_id, m.reason"
                       " FROM mistakes m LEFT JOIN classes c ON c.id = m.class_id"
                       " LEFT JOIN classes lc ON lc.id = m.label_class_id"
                       " WHERE (?1 < 0 OR m.image_id = ?1) AND " QR_UNDECIDED
@@ -77,6 +79,8 @@ qr_catalog_list_open_mistakes (QrCatalog *self, gint64 image_id, GError **error)
       r->peer = qr_rows_text (&rows, 10);
       qr_rows_box (&rows, 11, &r->box);
       r->votes = qr_rows_text (&rows, 15);
+      r->caption_id = qr_rows_id (&rows, 16);
+      r->reason = qr_rows_text (&rows, 17);
       g_ptr_array_add (out, r);
     }
   return qr_rows_end (&rows, error) ? g_steal_pointer (&out) : NULL;

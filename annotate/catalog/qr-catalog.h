@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 5
+#define QR_CATALOG_SCHEMA_VERSION 6
 
 typedef enum
 {
@@ -153,7 +153,7 @@ typedef enum
   QR_VIEW_UNREADABLE,
   QR_VIEW_CLASS,        /* a label or a detection of one class */
   QR_VIEW_REVIEW,       /* images with open review items, the likeliest mistake first; the view's
-                           class_id 1..5 keeps one kind (qr_review_kind_names[class_id − 1]) */
+                           class_id 1..6 keeps one kind (qr_review_kind_names[class_id − 1]) */
 } QrImageView;
 
 typedef enum
@@ -170,7 +170,7 @@ GArray        *qr_catalog_list_view        (QrCatalog   *self,
                                             QrImageSort  sort,
                                             GError     **error);
 /* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable, review
- * (counts has 5 slots). */
+ * (counts has QR_REVIEW_N_KINDS slots). */
 gboolean       qr_catalog_count_views      (QrCatalog   *self,
                                             gint64      *counts,
                                             GError     **error);
@@ -265,6 +265,35 @@ gint64         qr_catalog_add_caption      (QrCatalog   *self,
                                             const char  *source,
                                             GError     **error);
 /* Captions of one image, oldest first (GPtrArray of strings). */
+typedef struct
+{
+  gint64  id;
+  gint64  image_id;
+  char   *text;
+  char   *source;      /* "imported", "typed", "suggested", … */
+  gboolean modified;   /* edited since it was added */
+} QrCaptionRecord;
+
+void           qr_caption_record_free      (QrCaptionRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrCaptionRecord, qr_caption_record_free)
+
+/* Live captions (not deleted) of an image, or of every image with image_id < 0, in image then
+ * insertion order: QrCaptionRecord*. */
+GPtrArray     *qr_catalog_list_caption_records (QrCatalog *self,
+                                            gint64       image_id,
+                                            GError     **error);
+QrCaptionRecord *qr_catalog_get_caption    (QrCatalog   *self,
+                                            gint64       caption_id,
+                                            GError     **error);
+gboolean       qr_catalog_set_caption_text (QrCatalog   *self,
+                                            gint64       caption_id,
+                                            const char  *text,
+                                            GError     **error);
+/* Deleted softly: undo brings it back. */
+gboolean       qr_catalog_set_caption_deleted (QrCatalog *self,
+                                            gint64       caption_id,
+                                            gboolean     deleted,
+                                            GError     **error);
 GPtrArray     *qr_catalog_list_captions    (QrCatalog   *self,
                                             gint64       image_id,
                                             GError     **error);
@@ -396,13 +425,16 @@ typedef struct
   char   *peer;              /* the dissenting peer of a model mistake */
   QrBox   box;               /* the consensus box, or the label's for spurious */
   char   *votes;             /* JSON object: peer → score, null where the peer abstains */
+  gint64  caption_id;        /* caption items: the caption; -1: none */
+  char   *reason;            /* caption items: why, in words; NULL otherwise */
 } QrMistakeRecord;
 
 void           qr_mistake_record_free      (QrMistakeRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrMistakeRecord, qr_mistake_record_free)
 
-extern const char *const qr_review_kind_names[5];
-/* The review queue filtered: kind 1..5 (qr_review_kind_names[kind − 1]) or 0 for every kind,
+#define QR_REVIEW_N_KINDS 6
+extern const char *const qr_review_kind_names[QR_REVIEW_N_KINDS];
+/* The review queue filtered: kind 1..6 (qr_review_kind_names[kind − 1]) or 0 for every kind,
  * class_id a class (the consensus's or the label's) or 0 for every class; images by their best
  * item that the filter keeps. */
 GArray        *qr_catalog_list_review      (QrCatalog   *self,
@@ -417,7 +449,7 @@ gboolean       qr_catalog_review_classes   (QrCatalog   *self,
                                             GPtrArray  **names,
                                             GArray     **counts,
                                             GError     **error);
-/* Images with open items of each kind, in qr_review_kind_names' order (counts has 5 slots). */
+/* Images with open items of each kind, in qr_review_kind_names' order (counts has QR_REVIEW_N_KINDS slots). */
 gboolean       qr_catalog_count_review_kinds (QrCatalog *self,
                                             gint64      *counts,
                                             GError     **error);

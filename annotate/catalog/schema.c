@@ -133,6 +133,13 @@ static const char *const migrations[] = {
   "ALTER TABLE models ADD COLUMN held_out_fold INTEGER;"
   "ALTER TABLE models ADD COLUMN n_folds INTEGER;"
   "ALTER TABLE models ADD COLUMN fold_seed INTEGER NOT NULL DEFAULT 0;",
+
+  /* 6: captions edited and deleted with undo (soft deletes, as labels), and caption items in the
+   *    review queue: the caption they are about and why. */
+  "ALTER TABLE captions ADD COLUMN modified_us INTEGER;"
+  "ALTER TABLE captions ADD COLUMN deleted_us INTEGER;"
+  "ALTER TABLE mistakes ADD COLUMN caption_id INTEGER;"
+  "ALTER TABLE mistakes ADD COLUMN reason TEXT;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);

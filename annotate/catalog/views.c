@@ -5,7 +5,8 @@
 
 #include "catalog-private.h"
 
-const char *const qr_review_kind_names[5] = { "missing", "spurious", "wrong_class", "poorly_located", "model_mistake" };
+const char *const qr_review_kind_names[QR_REVIEW_N_KINDS] = { "missing", "spurious", "wrong_class", "poorly_located",
+                                                              "model_mistake", "caption" };
 
 /* The review view's filter on an item m: ?2 ≠ 0 keeps the kind ?3, ?4 ≠ 0 the class ?4. */
 #define REVIEW_FILTER "(?2 = 0 OR m.kind = ?3) AND (?4 = 0 OR m.class_id = ?4 OR m.label_class_id = ?4)"
@@ -36,10 +37,10 @@ list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_cla
   const char *sql = view == QR_VIEW_REVIEW ? review : sort == QR_SORT_MISTAKES ? by_mistakes
                     : sort == QR_SORT_NEWEST ? by_date : by_name;
 
-  /* the review view: class_id 1..5 picks one kind of item, review_class one class */
+  /* the review view: class_id 1..QR_REVIEW_N_KINDS picks one kind of item, review_class one class */
   if (view == QR_VIEW_REVIEW)
     {
-      gboolean one_kind = class_id >= 1 && class_id <= 5;
+      gboolean one_kind = class_id >= 1 && class_id <= QR_REVIEW_N_KINDS;
       return qr_catalog_list_ids (self, sql,
                                   QR_ARGS (QR_INT (view), QR_INT (one_kind ? class_id : 0),
                                            QR_TEXT (one_kind ? qr_review_kind_names[class_id - 1] : ""),
@@ -78,7 +79,7 @@ qr_catalog_count_views (QrCatalog *self, gint64 *counts, GError **error)
 gboolean
 qr_catalog_count_review_kinds (QrCatalog *self, gint64 *counts, GError **error)
 {
-  for (int k = 0; k < 5; k++)
+  for (int k = 0; k < QR_REVIEW_N_KINDS; k++)
     {
       QrRows rows;
       if (!qr_rows_start (&rows, self, "SELECT count (DISTINCT m.image_id) FROM mistakes m JOIN images i"
@@ -137,7 +138,7 @@ qr_catalog_review_classes (QrCatalog *self, int kind, GArray **ids, GPtrArray **
                        QR_UNDECIDED ")"
                        " SELECT o.cls, c.name, count (DISTINCT o.image_id) FROM open o JOIN classes c ON c.id = o.cls"
                        " GROUP BY o.cls ORDER BY count (DISTINCT o.image_id) DESC, c.name",
-                       QR_ARGS (QR_TEXT (kind >= 1 && kind <= 5 ? qr_review_kind_names[kind - 1] : "")),
+                       QR_ARGS (QR_TEXT (kind >= 1 && kind <= QR_REVIEW_N_KINDS ? qr_review_kind_names[kind - 1] : "")),
                        "listing the review queue's classes", ids, names, counts, error);
 }
 

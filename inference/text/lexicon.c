@@ -21,7 +21,9 @@ struct _QrLexicon
   GHashTable     *words;     /* word or phrase → Entry* */
   GHashTable     *plurals;   /* irregular plural → singular */
   GHashTable     *objects;   /* nouns of things no class names (a set) */
+  GHashTable     *adjectives;/* lexicon words that are adjectives too (a set) */
   GStringChunk   *strings;
+  QrLexicon      *base;      /* consulted after this one, or NULL */
 };
 
 static void
@@ -40,6 +42,7 @@ lexicon_new (void)
   self->words = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
   self->plurals = g_hash_table_new (g_str_hash, g_str_equal);
   self->objects = g_hash_table_new (g_str_hash, g_str_equal);
+  self->adjectives = g_hash_table_new (g_str_hash, g_str_equal);
   self->strings = g_string_chunk_new (4096);
   return self;
 }
@@ -105,12 +108,14 @@ qr_lexicon_load (const char *path, GError **error)
                              g_string_chunk_insert_const (self->strings, f[2]));
       else if (g_str_equal (f[0], "o") && n == 2 && f[1][0])
         g_hash_table_add (self->objects, g_string_chunk_insert_const (self->strings, f[1]));
+      else if (g_str_equal (f[0], "j") && n == 2 && f[1][0])
+        g_hash_table_add (self->adjectives, g_string_chunk_insert_const (self->strings, f[1]));
       else
         goto bad;
       continue;
     bad:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s, line %u: not a lexicon record (w WORD CLASS WEIGHT, p PLURAL SINGULAR or o WORD)", path, i + 1);
+                   "%s, line %u: not a lexicon record (w WORD CLASS WEIGHT, p PLURAL SINGULAR, o WORD or j WORD)", path, i + 1);
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -160,10 +165,8 @@ void
 qr_lexicon_add_class (QrLexicon *self, const char *class_name)
 {
   g_autofree char *word = g_utf8_strdown (class_name, -1);
-  Entry *e = g_hash_table_lookup (self->words, word);
-
   /* a name the lexicon already gives a meaning keeps it ("tv" stays tv) */
-  if (e == NULL)
+  if (qr_lexicon_lookup (self, word, NULL) == NULL)
     add_word (self, word, class_name, 1.0f);
 }
 
@@ -182,8 +185,18 @@ qr_lexicon_unref (QrLexicon *self)
   g_hash_table_unref (self->words);
   g_hash_table_unref (self->plurals);
   g_hash_table_unref (self->objects);
+  g_hash_table_unref (self->adjectives);
   g_string_chunk_free (self->strings);
+  g_clear_pointer (&self->base, qr_lexicon_unref);
   g_free (self);
+}
+
+QrLexicon *
+qr_lexicon_new_overlay (QrLexicon *base)
+{
+  QrLexicon *self = lexicon_new ();
+  self->base = qr_lexicon_ref (base);
+  return self;
 }
 
 const GPtrArray *
@@ -191,7 +204,7 @@ qr_lexicon_lookup (QrLexicon *self, const char *word, const float **weights)
 {
   Entry *e = g_hash_table_lookup (self->words, word);
   if (e == NULL)
-    return NULL;
+    return self->base ? qr_lexicon_lookup (self->base, word, weights) : NULL;
   if (weights != NULL)
     *weights = (const float *) (gpointer) e->weights->data;
   return e->classes;
@@ -200,13 +213,19 @@ qr_lexicon_lookup (QrLexicon *self, const char *word, const float **weights)
 gboolean
 qr_lexicon_is_object (QrLexicon *self, const char *word)
 {
-  return g_hash_table_contains (self->objects, word);
+  return g_hash_table_contains (self->objects, word) || (self->base && qr_lexicon_is_object (self->base, word));
+}
+
+gboolean
+qr_lexicon_is_adjective (QrLexicon *self, const char *word)
+{
+  return g_hash_table_contains (self->adjectives, word) || (self->base && qr_lexicon_is_adjective (self->base, word));
 }
 
 static gboolean
 known (QrLexicon *self, const char *word)
 {
-  return g_hash_table_contains (self->words, word) || g_hash_table_contains (self->objects, word);
+  return qr_lexicon_lookup (self, word, NULL) != NULL || qr_lexicon_is_object (self, word);
 }
 
 char *
@@ -216,6 +235,8 @@ qr_lexicon_singular (QrLexicon *self, const char *word)
   static const char *const rules[][2] = { { "ses", "s" }, { "xes", "x" }, { "zes", "z" }, { "ches", "ch" },
                                           { "shes", "sh" }, { "men", "man" }, { "ies", "y" }, { "s", "" } };
   const char *irregular = g_hash_table_lookup (self->plurals, word);
+  if (irregular == NULL && self->base != NULL)
+    irregular = g_hash_table_lookup (self->base->plurals, word);
   gsize n = strlen (word);
 
   if (irregular != NULL)

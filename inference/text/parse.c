@@ -2,7 +2,9 @@
  * that is not a letter, digit or apostrophe; the longest run of up to three words the lexicon knows
  * (as written, or with its last word made singular) is a mention. Its count comes from the words
  * just before it, back to the previous mention or punctuation: a number ("two", "3"), a quantifier
- * ("several", "a group of"), a negation ("no", "without"), or the plural itself. Words left over are
+ * ("several", "a group of"), a negation ("no", "without"), or the plural itself. A one-word match
+ * that is an adjective too, followed by another word, describes that word ("an orange suit") and
+ * names nothing; a plural that is a thing of its own ("glasses") is not made singular. Words left over are
  * unknown when WordNet calls them things, ignored otherwise, and function words are neither. */
 #define G_LOG_DOMAIN "quorum-text"
 
@@ -199,7 +201,7 @@ qr_text_parse (QrLexicon *lexicon, const char *text, GError **error)
           if (broken)
             continue;
           classes = qr_lexicon_lookup (lexicon, phrase->str, &weights);
-          if (classes == NULL)
+          if (classes == NULL && !qr_lexicon_is_object (lexicon, t[i + n - 1].word))
             {
               /* the last word made singular: "hot dogs" → "hot dog" */
               singular = qr_lexicon_singular (lexicon, t[i + n - 1].word);
@@ -216,6 +218,9 @@ qr_text_parse (QrLexicon *lexicon, const char *text, GError **error)
         }
       if (classes == NULL)
         continue;
+      if (n == 1 && !plural && i + 1 < tokens->len && !t[i + 1].after_break && qr_lexicon_is_adjective (lexicon, t[i].word)
+          && !is_function_word (t[i + 1].word))
+        continue;  /* "an orange suit": a colour, not a fruit */
       {
         int count = count_before (tokens, i, floor, plural ? QR_COUNT_SEVERAL : QR_COUNT_ANY);
         guint start = i;

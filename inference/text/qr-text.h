@@ -19,6 +19,8 @@ QrLexicon  *qr_lexicon_load            (const char        *path,
 QrLexicon  *qr_lexicon_get_default     (GError           **error);
 /* A lexicon of class names only (and regular plurals): the "plain matching" baseline. */
 QrLexicon  *qr_lexicon_new_plain       (const char *const *class_names);
+/* An empty lexicon that falls back on base: for a collection's own class names. */
+QrLexicon  *qr_lexicon_new_overlay     (QrLexicon         *base);
 /* A class a collection's models or labels use: its name (lower-cased) names it. */
 void        qr_lexicon_add_class       (QrLexicon         *self,
                                         const char        *class_name);
@@ -31,6 +33,9 @@ const GPtrArray *qr_lexicon_lookup     (QrLexicon         *self,
                                         const float      **weights);
 /* Whether a word is a noun naming a physical thing that no class names ("dinosaur"). */
 gboolean    qr_lexicon_is_object       (QrLexicon         *self,
+                                        const char        *word);
+/* Whether a word the lexicon maps is an adjective too ("orange"). */
+gboolean    qr_lexicon_is_adjective    (QrLexicon         *self,
                                         const char        *word);
 /* The singular of a noun by WordNet's exceptions and rules, when the lexicon knows the result;
  * NULL otherwise. */
@@ -94,6 +99,7 @@ typedef struct
   char   *omitted_class;/* that object's class, or NULL */
   GString *explain;     /* "dog 0.82, two people 0.40 (3 seen)" */
   int     worst_group;  /* the mention group that scored lowest, −1 with none */
+  int     worst_mention;/* its best-scoring mention (an index into the query's mentions) */
   double  worst_score;
 } QrTextScore;
 

@@ -109,7 +109,7 @@ qr_text_score (const QrTextQuery *query, const QrEvidenceObject *objects, guint 
         g_string_append_printf (out->explain, " (%s: %d seen)", m->class_name,
                                 qr_text_count_present (objects, n_objects, m->class_name));
       if (out->worst_group < 0 || group_score[g] < out->worst_score)
-        out->worst_group = g, out->worst_score = group_score[g];
+        out->worst_group = g, out->worst_score = group_score[g], out->worst_mention = group_best[g];
     }
   out->mentioned = query->n_groups > 0 ? sum / query->n_groups : 0;
 

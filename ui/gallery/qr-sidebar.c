@@ -66,10 +66,11 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog)
   /* the review queue's kinds, each with the images that have one open */
   {
     static const char *const kind_titles[] = { N_("Missing labels"), N_("Spurious labels"), N_("Wrong classes"),
-                                               N_("Poorly located"), N_("Model mistakes") };
-    gint64 kinds[5] = { 0 };
+                                               N_("Poorly located"), N_("Model mistakes"), N_("Caption mistakes") };
+    gint64 kinds[QR_REVIEW_N_KINDS] = { 0 };
+    G_STATIC_ASSERT (G_N_ELEMENTS (kind_titles) == QR_REVIEW_N_KINDS);
     if (counts[4] > 0 && qr_catalog_count_review_kinds (catalog, kinds, NULL))
-      for (int k = 0; k < 5; k++)
+      for (int k = 0; k < QR_REVIEW_N_KINDS; k++)
         if (kinds[k] > 0)
           add_row (self, _(kind_titles[k]), kinds[k], QR_VIEW_REVIEW, k + 1, TRUE);
   }

@@ -1,0 +1,200 @@
+/* captions.c: captions through the scorer interface (qr-scorer.h): candidates made from the
+ * detections and ranked, a user's candidates ranked, and captions judged for the review queue.
+ *
+ * A caption's mistake score is the strongest of three signs, each 0..1:
+ *   unseen  its weakest phrase names an object the peers barely see: (0.5 − c) / 0.5 where the
+ *           lexicon's weight times the class's strongest consensus c is under 0.5;
+ *   omits   the most salient present object of a class it never names: 0.9 × salience (consensus
+ *           × min (1, √(area / 5%)));
+ *   count   a number it says (k) against n present objects: conf × |k − n| / max (k, n), conf the
+ *           class's strongest consensus, so that "four" for three faint people weighs little.
+ * The weights put a named object that is not there first: it is the plainest error. */
+#define G_LOG_DOMAIN "quorum-text"
+
+#include "qr-scorer.h"
+
+void
+qr_caption_candidate_clear (QrCaptionCandidate *c)
+{
+  g_clear_pointer (&c->text, g_free);
+  g_clear_pointer (&c->explain, g_free);
+}
+
+void
+qr_caption_verdict_clear (QrCaptionVerdict *v)
+{
+  g_clear_pointer (&v->class_name, g_free);
+  g_clear_pointer (&v->reason, g_free);
+}
+
+static int
+by_candidate_score (gconstpointer a, gconstpointer b)
+{
+  const QrCaptionCandidate *x = a, *y = b;
+  return x->score < y->score ? 1 : x->score > y->score ? -1 : g_strcmp0 (x->text, y->text);
+}
+
+GArray *
+qr_captions_rank (QrScorer *scorer, gint64 image_id, GPtrArray *texts, GError **error)
+{
+  g_autoptr (GArray) out = g_array_sized_new (FALSE, TRUE, sizeof (QrCaptionCandidate), texts->len);
+
+  g_array_set_clear_func (out, (GDestroyNotify) qr_caption_candidate_clear);
+  for (guint i = 0; i < texts->len; i++)
+    {
+      QrScorerText *t = qr_scorer_prepare_caption (scorer, texts->pdata[i], error);
+      QrScore score = { 0 };
+      QrCaptionCandidate c;
+      if (t == NULL)
+        {
+          g_prefix_error (error, "candidate %u (“%s”): ", i + 1, (const char *) texts->pdata[i]);
+          return NULL;
+        }
+      if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &score, error))
+        {
+          qr_scorer_text_free (scorer, t);
+          return NULL;
+        }
+      c.text = g_strdup (texts->pdata[i]);
+      c.score = score.score;
+      c.explain = g_steal_pointer (&score.explain);
+      qr_score_clear (&score);
+      qr_scorer_text_free (scorer, t);
+      g_array_append_val (out, c);
+    }
+  g_array_sort (out, by_candidate_score);
+  return g_steal_pointer (&out);
+}
+
+GArray *
+qr_captions_suggest (QrZeroshotScorer *words, QrScorer *ranker, gint64 image_id, guint top, GError **error)
+{
+  guint n = 0;
+  const QrEvidenceObject *objects = qr_zeroshot_scorer_get_objects (words, image_id, &n);
+  g_autoptr (GPtrArray) texts = qr_text_suggest (objects, n, 12);
+  GArray *ranked;
+
+  if (texts->len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           "the peers agree on no object in this image: nothing to say about it");
+      return NULL;
+    }
+  ranked = qr_captions_rank (ranker ? ranker : QR_SCORER (words), image_id, texts, error);
+  if (ranked != NULL && top > 0 && ranked->len > top)
+    g_array_remove_range (ranked, top, ranked->len - top);
+  return ranked;
+}
+
+gboolean
+qr_caption_judge (QrScorer *scorer, gint64 image_id, const char *text, QrCaptionVerdict *out, GError **error)
+{
+  QrScorerText *t = qr_scorer_prepare_caption (scorer, text, error);
+  QrScore s = { 0 };
+  double unseen = 0, omits = 0, count = 0;
+
+  memset (out, 0, sizeof *out);
+  if (t == NULL)
+    return FALSE;
+  if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &s, error))
+    {
+      qr_scorer_text_free (scorer, t);
+      return FALSE;
+    }
+  if (s.weakest != NULL && s.weakest_confidence < 0.5)
+    unseen = (0.5 - s.weakest_confidence) / 0.5;
+  if (s.omitted != NULL)
+    omits = 0.9 * s.omitted_salience;
+  if (s.wrong_count)
+    count = s.count_confidence * abs (s.count_said - s.count_seen) / MAX (s.count_said, s.count_seen);
+  if (unseen >= omits && unseen >= count && unseen > 0)
+    {
+      out->score = unseen;
+      out->problem = QR_CAPTION_UNSEEN;
+      out->class_name = g_strdup (s.weakest_class);
+      out->reason = s.weakest_seen > 0
+                    ? g_strdup_printf ("“%s”: the peers barely see a %s (%.2f)", s.weakest, s.weakest_class,
+                                       s.weakest_confidence)
+                    : g_strdup_printf ("mentions “%s”: no peer sees a %s", s.weakest, s.weakest_class);
+    }
+  else if (omits >= count && omits > 0)
+    {
+      out->score = omits;
+      out->problem = QR_CAPTION_OMITS;
+      out->class_name = g_strdup (s.omitted);
+      out->reason = g_strdup_printf ("leaves out the %s every peer sees (salience %.2f)", s.omitted, s.omitted_salience);
+    }
+  else if (count > 0)
+    {
+      out->score = count;
+      out->problem = QR_CAPTION_COUNT;
+      out->class_name = g_strdup (s.count_class);
+      out->reason = g_strdup_printf ("says “%s”: the peers see %d", s.count_words, s.count_seen);
+    }
+  else
+    out->problem = QR_CAPTION_FINE;
+  qr_score_clear (&s);
+  qr_scorer_text_free (scorer, t);
+  return TRUE;
+}
+
+GPtrArray *
+qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, double min_score, GError **error)
+{
+  g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
+  g_autoptr (GHashTable) class_ids = NULL;
+
+  if (captions == NULL)
+    return NULL;
+  for (guint i = 0; i < captions->len; i++)
+    {
+      QrCaptionRecord *c = captions->pdata[i];
+      QrCaptionVerdict v;
+      QrMistakeRecord *r;
+      if (!qr_caption_judge (scorer, c->image_id, c->text, &v, error))
+        {
+          g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
+          return NULL;
+        }
+      if (v.problem == QR_CAPTION_FINE || v.score < min_score)
+        {
+          qr_caption_verdict_clear (&v);
+          continue;
+        }
+      if (class_ids == NULL)
+        {
+          /* class name → id, from the catalog's classes */
+          g_autoptr (GHashTable) names = qr_catalog_class_names (catalog, error);
+          GHashTableIter iter;
+          gpointer key, value;
+          if (names == NULL)
+            {
+              qr_caption_verdict_clear (&v);
+              return NULL;
+            }
+          class_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+          g_hash_table_iter_init (&iter, names);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            g_hash_table_insert (class_ids, g_strdup (value), g_memdup2 (key, sizeof (gint64)));
+        }
+      r = g_new0 (QrMistakeRecord, 1);
+      r->image_id = c->image_id;
+      r->item_key = g_strdup_printf ("caption:%" G_GINT64_FORMAT ":caption:%" G_GINT64_FORMAT, c->image_id, c->id);
+      r->kind = g_strdup ("caption");
+      r->score = v.score;
+      {
+        const gint64 *id = v.class_name ? g_hash_table_lookup (class_ids, v.class_name) : NULL;
+        r->class_id = id ? *id : -1;
+        r->class_name = g_strdup (v.class_name);
+      }
+      r->label_id = -1;
+      r->label_class_id = -1;
+      r->votes = g_strdup ("{}");
+      r->caption_id = c->id;
+      r->reason = g_steal_pointer (&v.reason);
+      qr_caption_verdict_clear (&v);
+      g_ptr_array_add (out, r);
+    }
+  return g_steal_pointer (&out);
+}

@@ -1,0 +1,183 @@
+/* qr-scorer.h: the image–text scorer interface. A scorer turns a text and a catalog image into a
+ * score (higher: the text fits the image better) and, optionally, a map of where in the image the
+ * text is. Search, caption scores, caption suggestions and caption mistakes all go through it;
+ * the zero-shot scorer (from the peers' detections) is the first, the DMSM and CLIP plug in beside
+ * it. Scorers are made by name (qr_scorer_new) and are used from one thread at a time. */
+#pragma once
+
+#include <gio/gio.h>
+#include "qr-catalog.h"
+#include "qr-text.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  double  score;
+  char   *explain;   /* what scored: "dog 0.82, two people 0.40 (person: 3 seen)" */
+  /* for captions: the weakest phrase and the most salient object left out, NULL when none */
+  char   *weakest;   /* the phrase's words */
+  char   *weakest_class;
+  int     weakest_seen;  /* present objects of its class */
+  double  weakest_confidence; /* the lexicon's weight × the class's strongest consensus */
+  double  weakest_score;
+  char   *omitted;   /* a class */
+  double  omitted_salience;
+  int     wrong_count; /* a number said disagrees with what is seen (1), else 0 */
+  char   *count_words; /* that phrase, "five women" */
+  int     count_said, count_seen;
+  char   *count_class;
+  double  count_confidence;  /* the class's strongest consensus */
+} QrScore;
+
+void qr_score_clear (QrScore *score);
+
+/* A text prepared once for many images. */
+typedef struct
+{
+  char      *text;
+  GPtrArray *unknown;    /* words the scorer cannot use (char*) */
+  GPtrArray *ignored;    /* words that name no object, not scored (char*) */
+  gboolean   allow_empty;/* a caption: one that names nothing scorable is scored, not refused */
+  gpointer   data;       /* the scorer's own */
+} QrScorerText;
+
+#define QR_TYPE_SCORER (qr_scorer_get_type ())
+G_DECLARE_INTERFACE (QrScorer, qr_scorer, QR, SCORER, GObject)
+
+struct _QrScorerInterface
+{
+  GTypeInterface parent_iface;
+
+  const char *(*get_name)   (QrScorer *self);
+  const char *(*get_title)  (QrScorer *self);
+  gboolean    (*prepare)    (QrScorer *self, QrScorerText *text, GError **error);
+  void        (*release)    (QrScorer *self, QrScorerText *text);
+  gboolean    (*score)      (QrScorer *self, QrScorerText *text, gint64 image_id, QrTextMode mode,
+                             QrScore *out, GError **error);
+  /* The images it can score (gint64 ids, in path order). */
+  GArray     *(*candidates) (QrScorer *self, GError **error);
+  /* Optional: rows × cols values in 0..1 over the image, cell_size image pixels a cell. */
+  float      *(*phrase_map) (QrScorer *self, QrScorerText *text, const char *image_path,
+                             GCancellable *cancellable, int *rows, int *cols, double *cell_size,
+                             GError **error);
+};
+
+/* The scorers there are, in the order a menu lists them; the first is the default. */
+const char *const *qr_scorer_list_names (void);
+/* A scorer over a catalog by name; an error naming the choices when there is no such scorer, and
+ * the scorer's own error when it cannot work on this catalog (no peer runs, no model). */
+QrScorer     *qr_scorer_new          (QrCatalog   *catalog,
+                                      const char  *name,
+                                      GError     **error);
+const char   *qr_scorer_get_name     (QrScorer    *self);
+const char   *qr_scorer_get_title    (QrScorer    *self);
+/* An empty text, or one with nothing to score, is an error saying so (and naming unknown words). */
+QrScorerText *qr_scorer_prepare      (QrScorer    *self,
+                                      const char  *text,
+                                      GError     **error);
+/* A caption: also one that names nothing the scorer knows (scored on what it leaves out). */
+QrScorerText *qr_scorer_prepare_caption (QrScorer *self,
+                                      const char  *text,
+                                      GError     **error);
+void          qr_scorer_text_free    (QrScorer    *self,
+                                      QrScorerText *text);
+gboolean      qr_scorer_score        (QrScorer    *self,
+                                      QrScorerText *text,
+                                      gint64       image_id,
+                                      QrTextMode   mode,
+                                      QrScore     *out,
+                                      GError     **error);
+GArray       *qr_scorer_candidates   (QrScorer    *self,
+                                      GError     **error);
+gboolean      qr_scorer_has_phrase_map (QrScorer  *self);
+float        *qr_scorer_phrase_map   (QrScorer    *self,
+                                      QrScorerText *text,
+                                      const char  *image_path,
+                                      GCancellable *cancellable,
+                                      int         *rows,
+                                      int         *cols,
+                                      double      *cell_size,
+                                      GError     **error);
+
+/* The zero-shot scorer: peers' consensus (qr-review.h) read once at creation. */
+#define QR_TYPE_ZEROSHOT_SCORER (qr_zeroshot_scorer_get_type ())
+G_DECLARE_FINAL_TYPE (QrZeroshotScorer, qr_zeroshot_scorer, QR, ZEROSHOT_SCORER, GObject)
+
+QrScorer *qr_zeroshot_scorer_new (QrCatalog   *catalog,
+                                  gboolean     plain,
+                                  GError     **error);
+/* The consensus objects of an image as evidence (NULL when no peer saw anything there). */
+const QrEvidenceObject *qr_zeroshot_scorer_get_objects (QrZeroshotScorer *self,
+                                                        gint64            image_id,
+                                                        guint            *n_objects);
+
+/* Search: every candidate image scored, best first (QrSearchHit), at most top (0: all). */
+typedef struct
+{
+  gint64  image_id;
+  double  score;
+  char   *explain;
+} QrSearchHit;
+
+GArray *qr_search                    (QrScorer     *scorer,
+                                      QrScorerText *text,
+                                      guint         top,
+                                      GCancellable *cancellable,
+                                      GError      **error);
+
+/* Captions (captions.c) */
+
+typedef struct
+{
+  char   *text;
+  double  score;
+  char   *explain;
+} QrCaptionCandidate;
+
+void       qr_caption_candidate_clear (QrCaptionCandidate *candidate);
+/* Sentences from the image's consensus objects, ranked by ranker (NULL: the zero-shot scorer
+ * itself) as captions, best first: a GArray of QrCaptionCandidate, at most top. */
+GArray    *qr_captions_suggest       (QrZeroshotScorer *words,
+                                      QrScorer         *ranker,
+                                      gint64            image_id,
+                                      guint             top,
+                                      GError          **error);
+/* texts (char*) ranked as captions of the image, best first. Texts the scorer cannot read are
+ * an error naming the text. */
+GArray    *qr_captions_rank          (QrScorer         *scorer,
+                                      gint64            image_id,
+                                      GPtrArray        *texts,
+                                      GError          **error);
+
+typedef enum
+{
+  QR_CAPTION_FINE,
+  QR_CAPTION_UNSEEN,    /* mentions an object no peer sees */
+  QR_CAPTION_OMITS,     /* leaves out a salient object every peer sees */
+  QR_CAPTION_COUNT,     /* says a number the peers do not see */
+} QrCaptionProblem;
+
+typedef struct
+{
+  double           score;     /* 0..1, how likely the caption is wrong */
+  QrCaptionProblem problem;
+  char            *class_name;/* the class involved */
+  char            *reason;    /* in words: "mentions a cat no peer sees" */
+} QrCaptionVerdict;
+
+void       qr_caption_verdict_clear  (QrCaptionVerdict *verdict);
+/* How likely a caption of an image is a mistake, and why. */
+gboolean   qr_caption_judge          (QrScorer         *scorer,
+                                      gint64            image_id,
+                                      const char       *text,
+                                      QrCaptionVerdict *out,
+                                      GError          **error);
+/* Every live caption of the catalog judged: QrMistakeRecord* of kind "caption" scoring at least
+ * min_score, for the review queue (qr_review_update stores them with the label items). */
+GPtrArray *qr_caption_mistakes       (QrCatalog        *catalog,
+                                      QrScorer         *scorer,
+                                      double            min_score,
+                                      GError          **error);
+
+G_END_DECLS
