@@ -180,8 +180,12 @@ qr_cli_export (int argc, char **argv)
     }
   qr_cli_progress_end (&progress);
   if (!common.quiet)
-    printf ("%s: %u images (%u train, %u val), %u labels as %s\n", options.out_dir, stats.images, stats.train,
-            stats.val, stats.labels, qr_dataset_format_to_string (options.format));
+    {
+      g_autofree char *captions = stats.captions ? g_strdup_printf (" and %u captions (annotations/captions*.json)",
+                                                                  stats.captions) : g_strdup ("");
+      printf ("%s: %u images (%u train, %u val), %u labels as %s%s\n", options.out_dir, stats.images, stats.train,
+              stats.val, stats.labels, qr_dataset_format_to_string (options.format), captions);
+    }
   status = QR_EXIT_OK;
 out:
   qr_cli_common_clear (&common);

@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "quorum-cli"
 
 #include "qr-cli.h"
+#include "qr-scorer.h"
 #include "qr-review.h"
 #include "qr-evaluation.h"
 #include "qr-runner.h"
@@ -94,6 +95,34 @@ out:
   return status;
 }
 
+static int
+by_record_score (gconstpointer a, gconstpointer b)
+{
+  const QrMistakeRecord *x = *(QrMistakeRecord *const *) a, *y = *(QrMistakeRecord *const *) b;
+  return x->score < y->score ? 1 : x->score > y->score ? -1 : x->image_id < y->image_id ? -1 : x->image_id > y->image_id;
+}
+
+static void
+print_caption_item (QrCatalog *catalog, const QrMistakeRecord *r)
+{
+  g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, r->image_id, NULL);
+  g_autoptr (QrCaptionRecord) caption = qr_catalog_get_caption (catalog, r->caption_id, NULL);
+  g_autoptr (GString) line = g_string_new ("{\"image\": ");
+
+  qr_cli_append_json_string (line, image ? image->path : "?");
+  g_string_append_printf (line, ", \"kind\": \"caption\", \"score\": %.3f, \"class\": ", r->score);
+  if (r->class_name != NULL)
+    qr_cli_append_json_string (line, r->class_name);
+  else
+    g_string_append (line, "null");
+  g_string_append_printf (line, ", \"caption_id\": %" G_GINT64_FORMAT ", \"caption\": ", r->caption_id);
+  qr_cli_append_json_string (line, caption ? caption->text : "?");
+  g_string_append (line, ", \"reason\": ");
+  qr_cli_append_json_string (line, r->reason ? r->reason : "");
+  g_string_append_c (line, '}');
+  puts (line->str);
+}
+
 int
 qr_cli_review (int argc, char **argv)
 {
@@ -101,7 +130,7 @@ qr_cli_review (int argc, char **argv)
   g_autofree char *kind_text = NULL, *peers_text = NULL, *class_text = NULL;
   int top = 50, status;
   GOptionEntry entries[] = {
-    { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_text, "missing, spurious, wrong_class, poorly_located or model_mistake", "KIND" },
+    { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_text, "missing, spurious, wrong_class, poorly_located, model_mistake or caption", "KIND" },
     { "class", 0, 0, G_OPTION_ARG_STRING, &class_text, "Only items of this class (the consensus's, or the label's)", "NAME" },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top, "How many (default 50; 0 for all)", "N" },
     { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default: every model with a run)", "LIST" },
@@ -114,8 +143,9 @@ qr_cli_review (int argc, char **argv)
   GError *error = NULL;
   QrMistakeKind want_kind = QR_MISTAKE_MODEL;
   g_auto (GStrv) wanted = NULL;
-  gboolean update;
-  guint shown = 0;
+  gboolean update, want_captions;
+  guint shown = 0, next_caption = 0;
+  g_autoptr (GPtrArray) caption_items = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
   qr_cli_add_common_entries_named (context, &common, "list");
@@ -132,9 +162,10 @@ qr_cli_review (int argc, char **argv)
       goto out;
     }
   update = g_str_equal (common.rest[0], "update");
-  if (kind_text != NULL && !qr_mistake_kind_from_string (kind_text, &want_kind))
+  want_captions = kind_text == NULL || g_str_equal (kind_text, "caption");
+  if (kind_text != NULL && !g_str_equal (kind_text, "caption") && !qr_mistake_kind_from_string (kind_text, &want_kind))
     {
-      status = qr_cli_usage_error (context, "--kind must be missing, spurious, wrong_class, poorly_located or model_mistake");
+      status = qr_cli_usage_error (context, "--kind must be missing, spurious, wrong_class, poorly_located, model_mistake or caption");
       goto out;
     }
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
@@ -178,9 +209,39 @@ qr_cli_review (int argc, char **argv)
           goto out;
         }
     }
-  for (guint i = 0; i < review->items->len && (top <= 0 || shown < (guint) top); i++)
+  /* caption items (when the collection has captions), merged by score */
+  if (want_captions)
     {
-      QrReviewItem *r = &g_array_index (review->items, QrReviewItem, i);
+      g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, &error);
+      if (captions != NULL && captions->len > 0)
+        {
+          g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, &error);
+          caption_items = scorer ? qr_caption_mistakes (catalog, scorer, QR_REVIEW_MIN_CAPTION_SCORE, &error) : NULL;
+          if (caption_items != NULL)
+            g_ptr_array_sort (caption_items, by_record_score);
+        }
+      if (error != NULL)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+    }
+  for (guint i = 0; i <= review->items->len && (top <= 0 || shown < (guint) top); i++)
+    {
+      QrReviewItem *r = i < review->items->len ? &g_array_index (review->items, QrReviewItem, i) : NULL;
+      if (caption_items != NULL && next_caption < caption_items->len
+          && (r == NULL || kind_text != NULL
+              || ((QrMistakeRecord *) caption_items->pdata[next_caption])->score > r->mistake.score))
+        {
+          print_caption_item (catalog, caption_items->pdata[next_caption++]);
+          shown++;
+          i--;
+          continue;
+        }
+      if (r == NULL)
+        break;
+      if (kind_text != NULL && g_str_equal (kind_text, "caption"))
+        continue;
       g_autoptr (QrImageRecord) image = NULL;
       gint64 cls = r->mistake.class_id;
       const char *class_name = g_hash_table_lookup (review->class_names, &cls);

@@ -390,6 +390,53 @@ ds_write_coco (Dataset *ds, const char *dir, const char *split_name, gboolean wa
   return ds_write_file (dir, relative, out->str, out->len, error);
 }
 
+gboolean
+ds_write_captions (Dataset *ds, const char *dir, const char *split_name, gboolean want_val, GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autofree char *relative = split_name ? g_strdup_printf ("annotations/captions_%s.json", split_name)
+                                         : g_strdup ("annotations/captions.json");
+  guint64 annotation_id = 0;
+  gboolean first = TRUE, any = FALSE;
+
+  for (guint i = 0; i < ds->images->len && !any; i++)
+    {
+      DsImage *image = ds->images->pdata[i];
+      any = image->val == want_val && image->captions != NULL && image->captions->len > 0;
+    }
+  if (!any)
+    return TRUE;
+  g_string_append (out, "{\"info\": {\"description\": \"Captions exported by Quorum\"},\n\"licenses\": [],\n\"images\": [");
+  for (guint i = 0; i < ds->images->len; i++)
+    {
+      DsImage *image = ds->images->pdata[i];
+      if (image->val != want_val || image->captions == NULL || image->captions->len == 0)
+        continue;
+      g_string_append_printf (out, "%s\n{\"id\": %u, \"file_name\": ", first ? "" : ",", i + 1);
+      append_json_string (out, image->file);
+      g_string_append_printf (out, ", \"width\": %d, \"height\": %d}", image->width, image->height);
+      first = FALSE;
+    }
+  g_string_append (out, "],\n\"annotations\": [");
+  first = TRUE;
+  for (guint i = 0; i < ds->images->len; i++)
+    {
+      DsImage *image = ds->images->pdata[i];
+      if (image->val != want_val || image->captions == NULL)
+        continue;
+      for (guint c = 0; c < image->captions->len; c++)
+        {
+          g_string_append_printf (out, "%s\n{\"id\": %" G_GUINT64_FORMAT ", \"image_id\": %u, \"caption\": ",
+                                  first ? "" : ",", ++annotation_id, i + 1);
+          append_json_string (out, image->captions->pdata[c]);
+          g_string_append_c (out, '}');
+          first = FALSE;
+        }
+    }
+  g_string_append (out, "]}\n");
+  return ds_write_file (dir, relative, out->str, out->len, error);
+}
+
 const DsFormat ds_format_coco = {
   .name = "coco",
   .images_folder = NULL,

@@ -53,6 +53,13 @@ char    *ds_read_file    (const char *path,
                           gsize      *len,
                           GError    **error);
 /* Writes a file under a folder, making parent folders. */
+/* The images' captions as a COCO captions file (annotations/captions[_SPLIT].json), when any
+ * exported image has one. */
+gboolean ds_write_captions (Dataset  *ds,
+                            const char *dir,
+                            const char *split_name,
+                            gboolean  want_val,
+                            GError  **error);
 gboolean ds_write_file   (const char *dir,
                           const char *relative,
                           const char *data,

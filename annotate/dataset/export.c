@@ -183,6 +183,22 @@ qr_dataset_export (QrCatalog             *catalog,
                   label->box.y2, label->iscrowd);
       stats->labels++;
     }
+  {
+    g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
+    if (captions == NULL)
+      return FALSE;
+    for (guint c = 0; c < captions->len; c++)
+      {
+        QrCaptionRecord *r = captions->pdata[c];
+        DsImage *image = g_hash_table_lookup (by_id, &r->image_id);
+        if (image == NULL)
+          continue;
+        if (image->captions == NULL)
+          image->captions = g_ptr_array_new_with_free_func (g_free);
+        g_ptr_array_add (image->captions, g_strdup (r->text));
+        stats->captions++;
+      }
+  }
   for (guint i = 0; i < ds->images->len; i++)
     {
       DsImage *image = ds->images->pdata[i];
@@ -218,7 +234,8 @@ qr_dataset_export (QrCatalog             *catalog,
       const char *split_name = split ? (pass == 0 ? "train" : "val") : NULL;
       gboolean want_val = pass == 1;
 
-      ok = ds_format (options->format)->write (ds, staging, split_name, want_val, error);
+      ok = ds_format (options->format)->write (ds, staging, split_name, want_val, error)
+           && ds_write_captions (ds, staging, split_name, want_val, error);
       if (!ok)
         goto out;
       ok = FALSE;

@@ -95,6 +95,7 @@ typedef struct
 {
   guint images;
   guint labels;
+  guint captions;       /* written as a COCO captions file beside the labels */
   guint train;
   guint val;
 } QrExportStats;

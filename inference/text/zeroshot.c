@@ -123,7 +123,7 @@ qr_text_score (const QrTextQuery *query, const QrEvidenceObject *objects, guint 
       for (guint k = 0; k < query->mentions->len && !mentioned; k++)
         {
           const QrMention *m = &g_array_index (query->mentions, QrMention, k);
-          mentioned = g_str_equal (m->class_name, o->class_name);
+          mentioned = m->count != 0 && g_str_equal (m->class_name, o->class_name);
         }
       s = salience (o);
       if (!mentioned && s > out->omitted)
