@@ -13,6 +13,7 @@
 #include "qr-preferences.h"
 #include "qr-review.h"
 #include "qr-eval-window.h"
+#include "qr-viewer-page.h"
 #include "quorum-config.h"
 #include "test-util.h"
 #include "test-ui-util.h"
@@ -466,6 +467,167 @@ test_review_queue (void)
   test_remove_tree (tmp);
 }
 
+static GtkWidget *
+find_type (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+list_is_searching (gpointer data)
+{
+  return qr_image_list_is_searching (QR_IMAGE_LIST (data));
+}
+
+typedef struct
+{
+  GtkWidget  *widget;
+  const char *text;
+} LabelWait;
+
+static gboolean
+label_contains (gpointer data)
+{
+  LabelWait *w = data;
+  return strstr (gtk_label_get_text (GTK_LABEL (w->widget)), w->text) != NULL;
+}
+
+static gboolean
+heatmap_titled (gpointer data)
+{
+  g_autofree char *title = NULL;
+  g_object_get (data, "heatmap-class", &title, NULL);
+  return g_strcmp0 (title, "“two puppies”") == 0;
+}
+
+/* Ctrl+F, words typed and Enter: the dog photo first with its score on the badge; unknown words
+ * said beside the entry; T in the viewer shows where the words are. */
+static void
+test_search (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  QrWindow *window;
+  GtkWidget *entry, *status, *viewer;
+  GListModel *images;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  {
+    const char *names[] = { "a-cat.jpg", "b-dogs.jpg" };
+    g_autoptr (QrCatalog) catalog = NULL;
+    g_autoptr (GPtrArray) records = NULL;
+    gint64 dog, cat, a, b, run_a, run_b;
+    for (int i = 0; i < 2; i++)
+      {
+        g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 3 + i);
+        g_autofree char *path = g_build_filename (tmp, names[i], NULL);
+        test_write_jpeg (path, pixels, 1);
+      }
+    catalog = qr_catalog_open (tmp, NULL, &error);
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    records = qr_catalog_list_images (catalog, -1, &error);
+    dog = qr_catalog_ensure_class (catalog, "dog", &error);
+    cat = qr_catalog_ensure_class (catalog, "cat", &error);
+    a = qr_catalog_add_model (catalog, "peer-a", "tfjs", NULL, &error);
+    b = qr_catalog_add_model (catalog, "peer-b", "tfjs", NULL, &error);
+    run_a = qr_catalog_start_run (catalog, a, "{}", &error);
+    run_b = qr_catalog_start_run (catalog, b, "{}", &error);
+    for (guint i = 0; i < records->len; i++)
+      {
+        QrImageRecord *r = records->pdata[i];
+        gboolean dogs = g_str_equal (r->path, "b-dogs.jpg");
+        QrBox left = { 20, 100, 300, 400 }, right = { 340, 100, 620, 400 };
+        qr_catalog_add_detection (catalog, run_a, r->id, dogs ? dog : cat, 0.9, &left, &error);
+        qr_catalog_add_detection (catalog, run_b, r->id, dogs ? dog : cat, 0.8, &left, &error);
+        if (dogs)
+          {
+            qr_catalog_add_detection (catalog, run_a, r->id, dog, 0.7, &right, &error);
+            qr_catalog_add_detection (catalog, run_b, r->id, dog, 0.75, &right, &error);
+          }
+      }
+    g_assert_no_error (error);
+  }
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  images = qr_window_get_images (window);
+  {
+    g_autoptr (QrImageItem) first = g_list_model_get_item (images, 0);
+    g_assert_cmpstr (qr_image_item_get_path (first), ==, "a-cat.jpg");   /* by name before the search */
+  }
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
+  entry = test_ui_find_named (GTK_WIDGET (window), "gallery-search");
+  g_assert_nonnull (entry);
+  g_assert_true (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (find_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR))));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "two puppies and a tuba");
+  g_signal_emit_by_name (entry, "activate");
+  test_ui_spin_until (list_is_searching, images, 30);
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 2);
+  {
+    g_autoptr (QrImageItem) first = g_list_model_get_item (images, 0);
+    g_autoptr (QrImageItem) second = g_list_model_get_item (images, 1);
+    g_assert_cmpstr (qr_image_item_get_path (first), ==, "b-dogs.jpg");
+    g_assert_cmpfloat (qr_image_item_get_search_score (first), >, 0.5);
+    g_assert_cmpfloat (qr_image_item_get_search_score (second), <, qr_image_item_get_search_score (first));
+  }
+  status = gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (entry));
+  g_assert_true (GTK_IS_LABEL (status));
+  {
+    LabelWait w = { status, "Unknown words: tuba" };
+    test_ui_spin_until (label_contains, &w, 10);
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (status)), "2 images ranked"));
+  }
+
+  /* words that name nothing: said, and the ranking stays */
+  gtk_editable_set_text (GTK_EDITABLE (entry), "a dinosaur");
+  g_signal_emit_by_name (entry, "activate");
+  {
+    LabelWait w = { status, "unknown words: dinosaur" };
+    test_ui_spin_until (label_contains, &w, 10);
+  }
+  gtk_editable_set_text (GTK_EDITABLE (entry), "two puppies");
+  g_signal_emit_by_name (entry, "activate");
+  {
+    LabelWait w = { status, "2 images ranked" };
+    test_ui_spin_until (label_contains, &w, 10);
+  }
+
+  /* T in the viewer: the words' classes as a heatmap, titled with the words */
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  viewer = find_type (GTK_WIDGET (window), QR_TYPE_VIEWER_PAGE);
+  g_assert_nonnull (viewer);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.phrase-heatmap", NULL));
+  g_assert_true (qr_viewer_page_get_heatmap_on (QR_VIEWER_PAGE (viewer)));
+  test_ui_spin_until (heatmap_titled, viewer, 60);
+  g_assert_true (heatmap_titled (viewer));
+  /* T again: off */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.phrase-heatmap", NULL));
+  g_assert_false (qr_viewer_page_get_heatmap_on (QR_VIEWER_PAGE (viewer)));
+
+  /* closing the search shows the view again */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-gallery", NULL));
+  g_signal_emit_by_name (entry, "stop-search");
+  g_assert_false (qr_image_list_is_searching (QR_IMAGE_LIST (images)));
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -473,5 +635,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
+  g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
   return test_ui_run ();
 }

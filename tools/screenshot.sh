@@ -18,11 +18,13 @@ DISPLAY=$display GSK_RENDERER=cairo GSETTINGS_BACKEND=memory XDG_DATA_HOME=$data
 app=$!
 sleep "$wait"
 # Optional key presses before the shot (needs xdotool), e.g. QUORUM_SHOT_KEYS="ctrl+e".
-# A token sleep:N waits N seconds; click:X,Y clicks there; resize:W,H resizes the window.
+# A token sleep:N waits N seconds; click:X,Y clicks there; resize:W,H resizes the window;
+# type:WORDS types WORDS, underscores standing for spaces (type:two_dogs).
 for key in ${QUORUM_SHOT_KEYS:-}; do
   case "$key" in
     sleep:*) sleep "${key#sleep:}"; continue ;;
     click:*) xy=${key#click:}; DISPLAY=$display xdotool mousemove "${xy%,*}" "${xy#*,}" click 1; sleep 1; continue ;;
+    type:*) DISPLAY=$display xdotool type --delay 20 "$(echo "${key#type:}" | tr _ ' ')"; sleep 0.5; continue ;;
     resize:*) wh=${key#resize:}; DISPLAY=$display xdotool search --sync --onlyvisible --class quorum windowsize "${wh%,*}" "${wh#*,}" || DISPLAY=$display xdotool getactivewindow windowsize "${wh%,*}" "${wh#*,}"; sleep 2; continue ;;
   esac
   DISPLAY=$display xdotool search --name Quorum windowactivate --sync key "$key" 2>/dev/null || \

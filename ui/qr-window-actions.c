@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "quorum-window"
 
 #include "qr-window-private.h"
+#include "qr-text.h"
 #include "qr-export-dialog.h"
 #include "qr-preferences.h"
 #include "qr-eval-window.h"
@@ -71,6 +72,50 @@ static void
 action_heatmap (GtkWidget *widget, const char *name, GVariant *param)
 {
   qr_viewer_page_toggle_heatmap (QR_WINDOW (widget)->viewer);
+}
+
+static void
+action_search (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->catalog == NULL)
+    return;
+  if (qr_window_is_viewing (self))
+    qr_window_show_page (self, "gallery");
+  qr_gallery_page_start_search (self->gallery);
+}
+
+/* T in the viewer: where the search's words are. */
+static void
+action_phrase_heatmap (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrLexicon) lexicon = NULL;
+  g_autoptr (QrTextQuery) query = NULL;
+  g_autoptr (GPtrArray) classes = g_ptr_array_new ();
+
+  if (!qr_window_is_viewing (self))
+    return;
+  if (self->search_text == NULL)
+    {
+      qr_window_toast (self, _("Search with words first (Ctrl+F): T then shows where they are"));
+      return;
+    }
+  if ((lexicon = qr_lexicon_get_default (&error)) == NULL
+      || (query = qr_text_parse (lexicon, self->search_text, &error)) == NULL)
+    {
+      qr_window_toast (self, error->message);
+      return;
+    }
+  for (guint i = 0; i < query->mentions->len; i++)
+    {
+      const QrMention *m = &g_array_index (query->mentions, QrMention, i);
+      if (m->count != 0 && !g_ptr_array_find_with_equal_func (classes, m->class_name, g_str_equal, NULL))
+        g_ptr_array_add (classes, m->class_name);
+    }
+  g_ptr_array_add (classes, NULL);
+  qr_viewer_page_toggle_phrase_heatmap (self->viewer, self->search_text, (const char *const *) classes->pdata);
 }
 
 static void
@@ -216,6 +261,10 @@ qr_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, action_undo_redo);
   gtk_widget_class_install_action (widget_class, "win.heatmap", NULL, action_heatmap);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, action_search);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
+  gtk_widget_class_install_action (widget_class, "win.phrase-heatmap", NULL, action_phrase_heatmap);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, 0, "win.phrase-heatmap", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, 0, "win.heatmap", NULL);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, action_undo_redo);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);

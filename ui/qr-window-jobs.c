@@ -10,6 +10,7 @@
 #include "qr-indexer.h"
 #include "qr-thumbnailer.h"
 #include "qr-review.h"
+#include "qr-scorer.h"
 
 #include <glib/gi18n.h>
 
@@ -304,4 +305,142 @@ gint64
 qr_window_get_last_job_stall_us (QrWindow *self)
 {
   return self->last_job_stall_us;
+}
+
+/* Search (Ctrl+F): the collection ranked for a text on a worker with its own connection; a new
+ * search cancels the one running. */
+
+typedef struct
+{
+  char *db_path, *text, *scorer;
+} SearchJob;
+
+typedef struct
+{
+  GArray *ids;      /* gint64 */
+  GArray *scores;   /* double */
+  char   *status;
+} SearchResult;
+
+static void
+search_job_free (SearchJob *job)
+{
+  g_free (job->db_path);
+  g_free (job->text);
+  g_free (job->scorer);
+  g_free (job);
+}
+
+static void
+search_result_free (SearchResult *r)
+{
+  g_clear_pointer (&r->ids, g_array_unref);
+  g_clear_pointer (&r->scores, g_array_unref);
+  g_free (r->status);
+  g_free (r);
+}
+
+static void
+search_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  SearchJob *job = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open_existing (job->db_path, &error);
+  g_autoptr (QrScorer) scorer = catalog ? qr_scorer_new (catalog, job->scorer, &error) : NULL;
+  QrScorerText *text = scorer ? qr_scorer_prepare (scorer, job->text, &error) : NULL;
+  g_autoptr (GArray) hits = text ? qr_search (scorer, text, 0, cancellable, &error) : NULL;
+  SearchResult *r;
+
+  if (hits == NULL)
+    {
+      if (text != NULL)
+        qr_scorer_text_free (scorer, text);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  r = g_new0 (SearchResult, 1);
+  r->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), hits->len);
+  r->scores = g_array_sized_new (FALSE, FALSE, sizeof (double), hits->len);
+  for (guint i = 0; i < hits->len; i++)
+    {
+      QrSearchHit *h = &g_array_index (hits, QrSearchHit, i);
+      g_array_append_val (r->ids, h->image_id);
+      g_array_append_val (r->scores, h->score);
+    }
+  {
+    g_autoptr (GString) status = g_string_new (NULL);
+    /* unknown words first: they are what a person must read */
+    for (guint i = 0; i < text->unknown->len; i++)
+      g_string_append_printf (status, "%s%s", i ? ", " : _("Unknown words: "), (char *) text->unknown->pdata[i]);
+    if (status->len > 0)
+      g_string_append (status, " · ");
+    g_string_append_printf (status, _("%u images ranked"), hits->len);
+    r->status = g_string_free (g_steal_pointer (&status), FALSE);
+  }
+  qr_scorer_text_free (scorer, text);
+  g_task_return_pointer (task, r, (GDestroyNotify) search_result_free);
+}
+
+static void
+search_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (source);
+  g_autoptr (GError) error = NULL;
+  SearchResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->search_cancellable);
+  if (r == NULL)
+    {
+      qr_gallery_page_set_search_status (self->gallery, error->message);
+      return;
+    }
+  if (!qr_image_list_set_search (self->images, r->ids, r->scores, &error))
+    qr_gallery_page_set_search_status (self->gallery, error->message);
+  else
+    {
+      qr_gallery_page_set_search_status (self->gallery, r->status);
+      qr_gallery_page_scroll_to (self->gallery, 0);
+      qr_window_update_subtitle (self);
+    }
+  search_result_free (r);
+}
+
+void
+qr_window_search (QrWindow *self, const char *text, const char *scorer)
+{
+  g_autoptr (GTask) task = NULL;
+  SearchJob *job;
+
+  if (self->catalog == NULL)
+    return;
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  self->search_cancellable = g_cancellable_new ();
+  g_free (self->search_text);
+  self->search_text = g_strdup (text);
+  job = g_new0 (SearchJob, 1);
+  job->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
+  job->text = g_strdup (text);
+  job->scorer = g_strdup (scorer);
+  qr_gallery_page_set_search_status (self->gallery, _("Searching…"));
+  task = g_task_new (self, self->search_cancellable, search_ready, NULL);
+  g_task_set_task_data (task, job, (GDestroyNotify) search_job_free);
+  qr_jobs_run_task (task, search_thread);
+}
+
+void
+qr_window_stop_search (QrWindow *self)
+{
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_clear_pointer (&self->search_text, g_free);
+  if (qr_image_list_is_searching (self->images))
+    {
+      qr_image_list_set_search (self->images, NULL, NULL, NULL);
+      qr_window_update_subtitle (self);
+    }
 }

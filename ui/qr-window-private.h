@@ -48,6 +48,8 @@ struct _QrWindow
   QrImageList          *images;
   GArray               *detect_only;    /* image ids for the next Detect, NULL: all */
   GCancellable         *job_cancellable;
+  GCancellable         *search_cancellable;
+  char                 *search_text;    /* the search shown, NULL: none */
   GArray               *review_class_ids;   /* the dropdown's classes; position 0 is "All classes" */
   QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
   char                 *collection;
@@ -82,5 +84,10 @@ void     qr_window_start_index           (QrWindow   *self);
 void     qr_window_start_detect          (QrWindow   *self,
                                           const char *label);
 void     qr_window_start_review_update   (QrWindow   *self);
+/* Ctrl+F: the gallery ranked for a text (qr-scorer.h), on a worker; stop shows the view again. */
+void     qr_window_search                (QrWindow   *self,
+                                          const char *text,
+                                          const char *scorer);
+void     qr_window_stop_search           (QrWindow   *self);
 
 G_END_DECLS

@@ -56,8 +56,19 @@ heatmap_class_changed (QrViewerPage *viewer, GParamSpec *pspec, QrWindow *self)
 {
   g_autofree char *shown = NULL;
 
+  GtkWidget *title = gtk_widget_get_first_child (GTK_WIDGET (self->heat_box));
+
   g_object_get (viewer, "heatmap-class", &shown, NULL);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->heat_box), shown);
+  /* a phrase's map (T) says which words it shows in the header */
+  if (GTK_IS_LABEL (title))
+    {
+      gboolean phrase = shown != NULL && g_str_has_prefix (shown, "“");
+      gtk_label_set_text (GTK_LABEL (title), phrase ? shown : _("Heatmap"));
+      gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+      gtk_label_set_max_width_chars (GTK_LABEL (title), 28);
+      gtk_label_set_width_chars (GTK_LABEL (title), phrase ? (int) MIN (g_utf8_strlen (shown, -1), 24) : -1);
+    }
 }
 
 static QrImageSort
@@ -333,6 +344,18 @@ gallery_activated (QrGalleryPage *gallery, guint position, QrWindow *self)
 }
 
 static void
+gallery_search (QrGalleryPage *gallery, const char *text, const char *scorer, QrWindow *self)
+{
+  qr_window_search (self, text, scorer);
+}
+
+static void
+gallery_search_stopped (QrGalleryPage *gallery, QrWindow *self)
+{
+  qr_window_stop_search (self);
+}
+
+static void
 models_folder_changed (GSettings *settings, const char *key, QrWindow *self)
 {
   g_autofree char *dir = g_settings_get_string (settings, "models-folder");
@@ -375,6 +398,8 @@ qr_window_dispose (GObject *object)
   self->disposing = TRUE;
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
+  if (self->search_cancellable != NULL)
+    g_cancellable_cancel (self->search_cancellable);
   /* the viewer page waits for its own workers as it goes; the job, if any, holds a reference to
      the window and has ended before this runs */
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
@@ -385,6 +410,8 @@ qr_window_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_pointer (&self->review_class_ids, g_array_unref);
   g_clear_object (&self->job_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_clear_pointer (&self->search_text, g_free);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   G_OBJECT_CLASS (qr_window_parent_class)->dispose (object);
 }
@@ -433,6 +460,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, score_changed);
   gtk_widget_class_bind_template_callback (widget_class, heat_opacity_changed);
   gtk_widget_class_bind_template_callback (widget_class, gallery_activated);
+  gtk_widget_class_bind_template_callback (widget_class, gallery_search);
+  gtk_widget_class_bind_template_callback (widget_class, gallery_search_stopped);
   gtk_widget_class_bind_template_callback (widget_class, view_selected);
   gtk_widget_class_bind_template_callback (widget_class, heatmap_toggled);
   gtk_widget_class_bind_template_callback (widget_class, heatmap_class_changed);

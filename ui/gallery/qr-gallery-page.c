@@ -5,7 +5,10 @@
 
 #include "qr-gallery-page.h"
 
+#include "qr-scorer.h"
+
 #include <glib/gi18n.h>
+#include <math.h>
 
 struct _QrGalleryPage
 {
@@ -13,6 +16,10 @@ struct _QrGalleryPage
 
   /* Template widgets */
   GtkGridView       *grid_view;
+  GtkSearchBar      *search_bar;
+  GtkSearchEntry    *search_entry;
+  GtkDropDown       *scorer_dropdown;
+  GtkLabel          *search_status;
 
   /* Owned references */
   GtkMultiSelection *selection;   /* Ctrl/Shift-click and rubberband; Detect runs over it */
@@ -22,7 +29,7 @@ struct _QrGalleryPage
 
 G_DEFINE_FINAL_TYPE (QrGalleryPage, qr_gallery_page, GTK_TYPE_WIDGET)
 
-static guint activate_signal;
+static guint activate_signal, search_signal, search_stopped_signal;
 
 /* The tooltip is made when it is asked for: setting a tooltip text on every bind cost about 4 ms
  * a cell (measured by `quorum bench gallery`: a jump that rebinds a screen of cells took 170 ms
@@ -106,8 +113,11 @@ update_badge (QrImageItem *item, GParamSpec *pspec, GtkWidget *badge)
         counts = g_strdup_printf ("%" G_GINT64_FORMAT " ▢", labels);
       else if (detections > 0)
         counts = g_strdup_printf ("%" G_GINT64_FORMAT " ⬚", detections);
-      /* ! and the score: a likely mistake waits in the review queue */
-      if (mistake >= 0)
+      double search = qr_image_item_get_search_score (item);
+      /* ≈ and the score: the search's; ! and the score: a likely mistake waits in the review queue */
+      if (!isnan (search))
+        text = g_strdup_printf ("≈ %.2f%s%s", MAX (search, 0.0), counts ? "  " : "", counts ? counts : "");
+      else if (mistake >= 0)
         text = g_strdup_printf ("! %.2f%s%s", mistake, counts ? "  " : "", counts ? counts : "");
       else
         text = g_steal_pointer (&counts);
@@ -222,6 +232,52 @@ grid_activated (GtkGridView *view, guint position, QrGalleryPage *self)
   g_signal_emit (self, activate_signal, 0, position);
 }
 
+static const char *
+selected_scorer (QrGalleryPage *self)
+{
+  const char *const *names = qr_scorer_list_names ();
+  guint n = g_strv_length ((char **) names), at = gtk_drop_down_get_selected (self->scorer_dropdown);
+  return at < n ? names[at] : names[0];
+}
+
+static void
+search_activated (QrGalleryPage *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  g_signal_emit (self, search_signal, 0, text, selected_scorer (self));
+}
+
+static void
+search_stopped (QrGalleryPage *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  gtk_label_set_text (self->search_status, "");
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  g_signal_emit (self, search_stopped_signal, 0);
+}
+
+void
+qr_gallery_page_start_search (QrGalleryPage *self)
+{
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+void
+qr_gallery_page_search (QrGalleryPage *self, const char *text)
+{
+  qr_gallery_page_start_search (self);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), text);
+  search_activated (self);
+}
+
+void
+qr_gallery_page_set_search_status (QrGalleryPage *self, const char *status)
+{
+  gtk_label_set_text (self->search_status, status ? status : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->search_status), status);
+}
+
 static void
 qr_gallery_page_dispose (GObject *object)
 {
@@ -245,8 +301,18 @@ qr_gallery_page_class_init (QrGalleryPageClass *klass)
                                   G_TYPE_NONE, 1, G_TYPE_UINT);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/quorum/Quorum/ui/qr-gallery-page.ui");
+  search_signal = g_signal_new ("search", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  search_stopped_signal = g_signal_new ("search-stopped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                        NULL, G_TYPE_NONE, 0);
   gtk_widget_class_bind_template_child (widget_class, QrGalleryPage, grid_view);
+  gtk_widget_class_bind_template_child (widget_class, QrGalleryPage, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, QrGalleryPage, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, QrGalleryPage, scorer_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, QrGalleryPage, search_status);
   gtk_widget_class_bind_template_callback (widget_class, grid_activated);
+  gtk_widget_class_bind_template_callback (widget_class, search_activated);
+  gtk_widget_class_bind_template_callback (widget_class, search_stopped);
 }
 
 static void
@@ -262,4 +328,14 @@ qr_gallery_page_init (QrGalleryPage *self)
   g_signal_connect (factory, "unbind", G_CALLBACK (cell_unbind), self);
   gtk_grid_view_set_factory (self->grid_view, factory);
   g_object_unref (factory);
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  {
+    g_autoptr (GtkStringList) titles = gtk_string_list_new (NULL);
+    for (const char *const *name = qr_scorer_list_names (); *name != NULL; name++)
+      gtk_string_list_append (titles, g_str_equal (*name, "zeroshot") ? _("Zero-Shot (Detections)")
+                                      : g_str_equal (*name, "plain") ? _("Class Names") : *name);
+    gtk_drop_down_set_model (self->scorer_dropdown, G_LIST_MODEL (titles));
+    /* a choice only once there are several */
+    gtk_widget_set_visible (GTK_WIDGET (self->scorer_dropdown), g_strv_length ((char **) qr_scorer_list_names ()) > 1);
+  }
 }

@@ -5,6 +5,8 @@
 #define G_LOG_DOMAIN "quorum-gallery"
 
 #include "qr-image-list.h"
+
+#include <math.h>
 #include "qr-image.h"
 
 #include <string.h>
@@ -30,6 +32,7 @@ struct _QrImageItem
   gint64        n_labels;
   gint64        n_detections;
   double        mistake_score;  /* the highest open review item, -1: none */
+  double        search_score;   /* the search's score, NAN when not searching */
   gboolean      requested;   /* a request is queued or was answered with nothing */
   GList        *lru_link;    /* in list->lru while a thumbnail is held */
 };
@@ -59,6 +62,8 @@ struct _QrImageList
   QrImageSort  sort;
   guint64      sequence;     /* request counter: higher is newer */
   guint        generation;   /* bumped when the catalog changes: stale answers are dropped */
+  GArray      *search_ids;   /* while searching: the images ranked, best first; NULL otherwise */
+  GHashTable  *search_scores;/* id → double* */
 };
 
 static void qr_image_list_model_init (GListModelInterface *iface);
@@ -118,6 +123,7 @@ static void
 qr_image_item_init (QrImageItem *self)
 {
   self->mistake_score = -1;   /* no open review item until the catalog says so */
+  self->search_score = NAN;
 }
 
 gint64 qr_image_item_get_id (QrImageItem *self) { return self->id; }
@@ -130,6 +136,7 @@ GdkTexture *qr_image_item_get_thumbnail (QrImageItem *self) { return self->thumb
 gint64 qr_image_item_get_n_labels (QrImageItem *self) { return self->n_labels; }
 gint64 qr_image_item_get_n_detections (QrImageItem *self) { return self->n_detections; }
 double qr_image_item_get_mistake_score (QrImageItem *self) { return self->mistake_score; }
+double qr_image_item_get_search_score (QrImageItem *self) { return self->search_score; }
 
 const char *
 qr_image_item_get_name (QrImageItem *self)
@@ -312,6 +319,8 @@ qr_image_list_finalize (GObject *object)
 
   g_array_unref (self->ids);
   g_hash_table_unref (self->items);
+  g_clear_pointer (&self->search_ids, g_array_unref);
+  g_clear_pointer (&self->search_scores, g_hash_table_unref);
   G_OBJECT_CLASS (qr_image_list_parent_class)->finalize (object);
 }
 
@@ -378,6 +387,11 @@ qr_image_list_get_item (GListModel *model, guint position)
       item->path = g_strdup ("");
       item->state = QR_IMAGE_STATE_MISSING;
     }
+  if (self->search_scores != NULL)
+    {
+      const double *score = g_hash_table_lookup (self->search_scores, id);
+      item->search_score = score ? *score : NAN;
+    }
   g_hash_table_insert (self->items, &item->id, item);
   g_object_weak_ref (G_OBJECT (item), forget_item, self);
   return item;
@@ -403,7 +417,9 @@ read_ids (QrImageList *self, GError **error)
   guint old = self->ids->len;
   g_autoptr (GArray) ids = NULL;
 
-  if (self->catalog != NULL)
+  if (self->catalog != NULL && self->search_ids != NULL)
+    ids = g_array_copy (self->search_ids);
+  else if (self->catalog != NULL)
     {
       /* Missing files are not shown; unreadable ones are, after the others, with their reason. */
       ids = self->view == QR_VIEW_REVIEW
@@ -452,7 +468,43 @@ qr_image_list_set_view (QrImageList *self, QrImageView view, gint64 class_id, Qr
   self->view = view;
   self->view_class = class_id;
   self->sort = sort;
+  /* choosing a view ends a search */
+  g_clear_pointer (&self->search_ids, g_array_unref);
+  g_clear_pointer (&self->search_scores, g_hash_table_unref);
   return read_ids (self, error);
+}
+
+gboolean
+qr_image_list_set_search (QrImageList *self, GArray *ids, GArray *scores, GError **error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_clear_pointer (&self->search_ids, g_array_unref);
+  g_clear_pointer (&self->search_scores, g_hash_table_unref);
+  if (ids != NULL)
+    {
+      self->search_ids = g_array_copy (ids);
+      self->search_scores = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+      for (guint i = 0; i < ids->len; i++)
+        g_hash_table_insert (self->search_scores, g_memdup2 (&g_array_index (ids, gint64, i), sizeof (gint64)),
+                             g_memdup2 (&g_array_index (scores, double, i), sizeof (double)));
+    }
+  g_hash_table_iter_init (&iter, self->items);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      QrImageItem *item = value;
+      const double *score = self->search_scores ? g_hash_table_lookup (self->search_scores, &item->id) : NULL;
+      item->search_score = score ? *score : NAN;
+      g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_N_LABELS]);
+    }
+  return read_ids (self, error);
+}
+
+gboolean
+qr_image_list_is_searching (QrImageList *self)
+{
+  return self->search_ids != NULL;
 }
 
 gboolean

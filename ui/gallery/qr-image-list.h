@@ -25,6 +25,8 @@ gint64        qr_image_item_get_n_labels  (QrImageItem *self);
 gint64        qr_image_item_get_n_detections (QrImageItem *self);
 /* The image's likeliest open review item (peer pressure's score), -1 when it has none. */
 double        qr_image_item_get_mistake_score (QrImageItem *self);
+/* The current search's score for the image, NAN when no search is shown. */
+double        qr_image_item_get_search_score (QrImageItem *self);
 /* Asks the loader for the thumbnail (no-op when loaded or already asked). */
 void          qr_image_item_request_thumbnail (QrImageItem *self);
 
@@ -53,6 +55,13 @@ gboolean      qr_image_list_set_view      (QrImageList *self,
                                            gint64       class_id,
                                            QrImageSort  sort,
                                            GError     **error);
+/* Shows a search's ranking: ids (gint64) best first with their scores (double); NULL ends the
+ * search and shows the view again. Choosing a view also ends it. */
+gboolean      qr_image_list_set_search    (QrImageList *self,
+                                           GArray      *ids,
+                                           GArray      *scores,
+                                           GError     **error);
+gboolean      qr_image_list_is_searching  (QrImageList *self);
 /* New thumbnails were stored: items that asked and found none ask again. */
 void          qr_image_list_thumbnails_changed (QrImageList *self);
 /* The position of image id in the current view, G_MAXUINT when the view does not hold it. */

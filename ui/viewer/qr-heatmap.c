@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "quorum-window"
 
 #include "qr-heatmap.h"
+#include "qr-class-map.h"
 
 #include <math.h>
 
@@ -63,22 +64,24 @@ qr_heatmap_compute (const char *path, QrDetector **detector, GMutex *lock, GCanc
   return heat;
 }
 
-GdkTexture *
-qr_heatmap_colour (QrHeatmap *heat, const char *class_name, const char **shown)
+static GdkTexture *
+colour (QrHeatmap *heat, int only, const gboolean *wanted)
 {
-  int only = -1;
   guint8 *rgba;
   g_autoptr (GBytes) bytes = NULL;
 
-  for (int c = 0; class_name != NULL && c < heat->classes && only < 0; c++)
-    if (g_str_equal (heat->names[c], class_name))
-      only = c;
   rgba = g_malloc ((gsize) heat->rows * (gsize) heat->cols * 4);
   for (int i = 0; i < heat->rows * heat->cols; i++)
     {
       const float *cell = heat->data + (gsize) i * (gsize) heat->classes;
       float v = 0;
-      if (only >= 0)
+      if (wanted != NULL)
+        {
+          for (int c = 0; c < heat->classes; c++)
+            if (wanted[c])
+              v = fmaxf (v, cell[c]);
+        }
+      else if (only >= 0)
         v = cell[only];
       else
         for (int c = 0; c < heat->classes; c++)
@@ -89,9 +92,30 @@ qr_heatmap_colour (QrHeatmap *heat, const char *class_name, const char **shown)
       rgba[i * 4 + 2] = (guint8) (255 * CLAMP (v * 3 - 2, 0, 1));
       rgba[i * 4 + 3] = (guint8) (255 * v);
     }
-  *shown = only >= 0 ? heat->names[only] : NULL;
   bytes = g_bytes_new_take (rgba, (gsize) heat->rows * (gsize) heat->cols * 4);
   return gdk_memory_texture_new (heat->cols, heat->rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) heat->cols * 4);
+}
+
+GdkTexture *
+qr_heatmap_colour (QrHeatmap *heat, const char *class_name, const char **shown)
+{
+  int only = -1;
+
+  for (int c = 0; class_name != NULL && c < heat->classes && only < 0; c++)
+    if (g_str_equal (heat->names[c], class_name))
+      only = c;
+  *shown = only >= 0 ? heat->names[only] : NULL;
+  return colour (heat, only, NULL);
+}
+
+GdkTexture *
+qr_heatmap_colour_classes (QrHeatmap *heat, const char *const *classes)
+{
+  g_autofree gboolean *wanted = g_new0 (gboolean, MAX (heat->classes, 1));
+
+  for (int c = 0; c < heat->classes; c++)
+    wanted[c] = g_strv_contains (classes, qr_class_map_lookup (heat->names[c]));
+  return colour (heat, -1, wanted);
 }
 
 double

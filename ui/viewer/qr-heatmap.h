@@ -23,6 +23,10 @@ QrHeatmap  *qr_heatmap_compute (const char    *path,
 GdkTexture *qr_heatmap_colour  (QrHeatmap     *heat,
                                 const char    *class_name,
                                 const char   **shown);
+/* The maximum over the named classes (peer names, through the class map): a phrase's map, as the
+ * zero-shot scorer defines it (T). */
+GdkTexture *qr_heatmap_colour_classes (QrHeatmap *heat,
+                                       const char *const *classes);
 /* Image pixels per texel. */
 double      qr_heatmap_get_cell_size (QrHeatmap *heat);
 

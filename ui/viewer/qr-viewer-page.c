@@ -31,6 +31,8 @@ struct _QrViewerPage
   int           image_width, image_height;
   gboolean      heat_on;
   const char   *heat_class;      /* the class the heatmap shows: a name, or "All classes" */
+  char         *phrase;          /* T: the text whose classes the heatmap shows, or NULL */
+  GStrv         phrase_classes;
   gboolean      disposing;       /* no new background work */
 };
 
@@ -106,6 +108,14 @@ show_heatmap (QrViewerPage *self)
 
   if (!self->heat_on || self->heat == NULL)
     return;
+  if (self->phrase != NULL)
+    {
+      texture = qr_heatmap_colour_classes (self->heat, (const char *const *) self->phrase_classes);
+      qr_canvas_set_heatmap (self->canvas, texture, qr_heatmap_get_cell_size (self->heat));
+      self->heat_class = self->phrase;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_CLASS]);
+      return;
+    }
   if (boxes != NULL && selected >= 0 && (guint) selected < boxes->len)
     class_name = ((QrOverlayBox *) boxes->pdata[selected])->class_name;
   texture = qr_heatmap_colour (self->heat, class_name, &shown);
@@ -193,8 +203,43 @@ request_heatmap_idle (gpointer data)
 }
 
 void
+qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self, const char *text, const char *const *classes)
+{
+  g_autofree char *title = g_strdup_printf ("“%s”", text);
+  gboolean same = self->heat_on && self->phrase != NULL && g_strcmp0 (self->phrase, title) == 0;
+
+  g_clear_pointer (&self->phrase, g_free);
+  g_clear_pointer (&self->phrase_classes, g_strfreev);
+  if (same)
+    {
+      self->heat_on = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_ON]);
+      request_heatmap (self);
+      return;
+    }
+  self->phrase = g_steal_pointer (&title);
+  self->phrase_classes = g_strdupv ((char **) classes);
+  if (self->heat_on && self->heat != NULL)
+    {
+      show_heatmap (self);
+      return;
+    }
+  self->heat_on = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_ON]);
+  request_heatmap (self);
+}
+
+void
 qr_viewer_page_toggle_heatmap (QrViewerPage *self)
 {
+  /* H shows the class scores; from a phrase map it switches to them rather than off */
+  if (self->phrase != NULL && self->heat_on)
+    {
+      g_clear_pointer (&self->phrase, g_free);
+      g_clear_pointer (&self->phrase_classes, g_strfreev);
+      show_heatmap (self);
+      return;
+    }
   self->heat_on = !self->heat_on;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_ON]);
   request_heatmap (self);
@@ -332,6 +377,8 @@ qr_viewer_page_dispose (GObject *object)
   g_mutex_lock (&self->heat_lock);
   g_clear_pointer (&self->heat_detector, qr_detector_free);
   g_mutex_unlock (&self->heat_lock);
+  g_clear_pointer (&self->phrase, g_free);
+  g_clear_pointer (&self->phrase_classes, g_strfreev);
   g_clear_pointer (&self->heat, qr_heatmap_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->history);
