@@ -1,10 +1,12 @@
-/* history.c: see qr-history.h. An edit is an operation on one label with what it was before and
- * after; undo applies "before", redo "after". A new edit clears the redo stack. */
+/* history.c: see qr-history.h. An edit is an operation on one label (or caption) with what it was
+ * before and after; undo applies "before", redo "after". A new edit clears the redo stack. A
+ * caption's texts live in a pool the history owns, so that operations stay plain values. */
 #define G_LOG_DOMAIN "quorum-history"
 
 #include "qr-history.h"
 
-typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE, OP_DECISION, OP_REJECT } OpKind;
+typedef enum { OP_CREATE, OP_DELETE, OP_UPDATE, OP_DECISION, OP_REJECT, OP_CAPTION_CREATE, OP_CAPTION_DELETE,
+               OP_CAPTION_TEXT } OpKind;
 
 typedef struct
 {
@@ -13,6 +15,7 @@ typedef struct
   gint64   class_before, class_after;
   QrBox    before, after;
   gboolean joined;        /* undone and redone together with the op below it */
+  const char *text_before, *text_after;  /* OP_CAPTION_TEXT, in the pool; label_id is the caption's */
 } Op;
 
 struct _QrHistory
@@ -23,6 +26,7 @@ struct _QrHistory
   QrCatalog *catalog;
   GArray    *undo;   /* Op */
   GArray    *redo;   /* Op */
+  GStringChunk *texts;  /* captions' texts the ops point into */
 };
 
 G_DEFINE_FINAL_TYPE (QrHistory, qr_history, G_TYPE_OBJECT)
@@ -38,6 +42,7 @@ qr_history_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_array_unref (self->undo);
   g_array_unref (self->redo);
+  g_string_chunk_free (self->texts);
   G_OBJECT_CLASS (qr_history_parent_class)->finalize (object);
 }
 
@@ -54,6 +59,7 @@ qr_history_init (QrHistory *self)
 {
   self->undo = g_array_new (FALSE, FALSE, sizeof (Op));
   self->redo = g_array_new (FALSE, FALSE, sizeof (Op));
+  self->texts = g_string_chunk_new (1024);
 }
 
 QrHistory *
@@ -154,6 +160,43 @@ qr_history_reject_detection (QrHistory *self, gint64 detection_id, GError **erro
   return TRUE;
 }
 
+gint64
+qr_history_add_caption (QrHistory *self, gint64 image_id, const char *text, const char *source, GError **error)
+{
+  Op op = { OP_CAPTION_CREATE };
+
+  op.label_id = qr_catalog_add_caption (self->catalog, image_id, text, source, error);
+  if (op.label_id < 0)
+    return -1;
+  record (self, &op);
+  return op.label_id;
+}
+
+gboolean
+qr_history_set_caption_text (QrHistory *self, gint64 caption_id, const char *text, GError **error)
+{
+  g_autoptr (QrCaptionRecord) old = qr_catalog_get_caption (self->catalog, caption_id, error);
+  Op op = { OP_CAPTION_TEXT, caption_id };
+
+  if (old == NULL || !qr_catalog_set_caption_text (self->catalog, caption_id, text, error))
+    return FALSE;
+  op.text_before = g_string_chunk_insert (self->texts, old->text);
+  op.text_after = g_string_chunk_insert (self->texts, text);
+  record (self, &op);
+  return TRUE;
+}
+
+gboolean
+qr_history_delete_caption (QrHistory *self, gint64 caption_id, GError **error)
+{
+  Op op = { OP_CAPTION_DELETE, caption_id };
+
+  if (!qr_catalog_set_caption_deleted (self->catalog, caption_id, TRUE, error))
+    return FALSE;
+  record (self, &op);
+  return TRUE;
+}
+
 gboolean
 qr_history_can_undo (QrHistory *self)
 {
@@ -182,6 +225,12 @@ apply (QrHistory *self, const Op *op, gboolean forwards, GError **error)
       return qr_catalog_set_decision_undone (self->catalog, op->label_id, !forwards, error);
     case OP_REJECT:
       return qr_catalog_set_detection_rejected (self->catalog, op->label_id, forwards, error);
+    case OP_CAPTION_CREATE:
+      return qr_catalog_set_caption_deleted (self->catalog, op->label_id, !forwards, error);
+    case OP_CAPTION_DELETE:
+      return qr_catalog_set_caption_deleted (self->catalog, op->label_id, forwards, error);
+    case OP_CAPTION_TEXT:
+      return qr_catalog_set_caption_text (self->catalog, op->label_id, forwards ? op->text_after : op->text_before, error);
     case OP_UPDATE:
     default:
       return qr_catalog_update_label (self->catalog, op->label_id, forwards ? op->class_after : op->class_before,
@@ -227,6 +276,13 @@ qr_history_redo (QrHistory *self, GError **error)
 gint64
 qr_history_decide (QrHistory *self, const QrMistakeRecord *item, const char *decision, GError **error)
 {
+  return qr_history_decide_caption (self, item, decision, NULL, error);
+}
+
+gint64
+qr_history_decide_caption (QrHistory *self, const QrMistakeRecord *item, const char *decision, const char *new_text,
+                           GError **error)
+{
   gboolean accept = g_str_equal (decision, "accepted");
   Op label_op = { OP_UPDATE, item->label_id };
   Op decision_op = { OP_DECISION };
@@ -252,6 +308,18 @@ qr_history_decide (QrHistory *self, const QrMistakeRecord *item, const char *dec
       label_op.kind = OP_DELETE;
       if (!qr_catalog_delete_label (self->catalog, item->label_id, error))
         goto fail;
+      changes_label = TRUE;
+    }
+  else if (accept && g_str_equal (item->kind, "caption") && item->caption_id > 0 && new_text != NULL)
+    {
+      /* the caption becomes the text chosen for it (the best suggestion) */
+      g_autoptr (QrCaptionRecord) old = qr_catalog_get_caption (self->catalog, item->caption_id, error);
+      if (old == NULL || !qr_catalog_set_caption_text (self->catalog, item->caption_id, new_text, error))
+        goto fail;
+      label_op.kind = OP_CAPTION_TEXT;
+      label_op.label_id = item->caption_id;
+      label_op.text_before = g_string_chunk_insert (self->texts, old->text);
+      label_op.text_after = g_string_chunk_insert (self->texts, new_text);
       changes_label = TRUE;
     }
   else if (accept && item->label_id > 0

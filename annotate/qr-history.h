@@ -1,4 +1,4 @@
-/* qr-history.h: label edits with undo and redo. Every edit is written to the catalog at once (a
+/* qr-history.h: label and caption edits with undo and redo. Every edit is written to the catalog at once (a
  * killed app loses nothing); the history keeps how to reverse it. Deleting is soft, so undoing a
  * deletion restores the very row, provenance and all. */
 #pragma once
@@ -44,6 +44,26 @@ gboolean   qr_history_delete_label  (QrHistory     *self,
 gint64     qr_history_decide        (QrHistory     *self,
                                      const QrMistakeRecord *item,
                                      const char    *decision,
+                                     GError       **error);
+/* A review item about a caption decided; accepting with new_text replaces the caption's text
+ * (one undo step with the decision). qr_history_decide is this with new_text NULL. */
+gint64     qr_history_decide_caption (QrHistory    *self,
+                                     const QrMistakeRecord *item,
+                                     const char    *decision,
+                                     const char    *new_text,
+                                     GError       **error);
+/* Captions: added (source "typed", "suggested", …), edited, deleted softly; each undoable. */
+gint64     qr_history_add_caption   (QrHistory     *self,
+                                     gint64         image_id,
+                                     const char    *text,
+                                     const char    *source,
+                                     GError       **error);
+gboolean   qr_history_set_caption_text (QrHistory  *self,
+                                     gint64         caption_id,
+                                     const char    *text,
+                                     GError       **error);
+gboolean   qr_history_delete_caption (QrHistory    *self,
+                                     gint64         caption_id,
                                      GError       **error);
 gboolean   qr_history_can_undo      (QrHistory     *self);
 gboolean   qr_history_can_redo      (QrHistory     *self);

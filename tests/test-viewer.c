@@ -508,8 +508,16 @@ heatmap_titled (gpointer data)
   return g_strcmp0 (title, "“two puppies”") == 0;
 }
 
+static gboolean
+suggest_ready (gpointer window)
+{
+  GtkWidget *button = test_ui_find_named (GTK_WIDGET (window), "caption-suggest");
+  return button != NULL && gtk_widget_get_sensitive (button);
+}
+
 /* Ctrl+F, words typed and Enter: the dog photo first with its score on the badge; unknown words
- * said beside the entry; T in the viewer shows where the words are. */
+ * said beside the entry; T in the viewer shows where the words are; a caption typed in the
+ * inspector and undone; a caption item decided with Y (the best suggestion replaces it) and undone. */
 static void
 test_search (void)
 {
@@ -619,6 +627,51 @@ test_search (void)
   /* T again: off */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.phrase-heatmap", NULL));
   g_assert_false (qr_viewer_page_get_heatmap_on (QR_VIEWER_PAGE (viewer)));
+
+  /* a caption typed in the inspector, then undone */
+  {
+    GtkWidget *add = test_ui_find_named (GTK_WIDGET (window), "caption-add");
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (QrImageRecord) dogs = qr_catalog_find_image (catalog, "b-dogs.jpg", &error);
+    g_assert_nonnull (add);
+    gtk_editable_set_text (GTK_EDITABLE (add), "Two dogs side by side");
+    g_signal_emit_by_name (add, "apply");
+    for (int i = 0; i < 20; i++)
+      g_main_context_iteration (NULL, FALSE);
+    {
+      g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, dogs->id, &error);
+      g_assert_cmpuint (captions->len, ==, 1);
+      g_assert_cmpstr (((QrCaptionRecord *) captions->pdata[0])->text, ==, "Two dogs side by side");
+      g_assert_cmpstr (((QrCaptionRecord *) captions->pdata[0])->source, ==, "typed");
+    }
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+    {
+      g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, dogs->id, &error);
+      g_assert_cmpuint (captions->len, ==, 0);
+    }
+
+    /* a wrong caption becomes a review item; Y replaces it with the best suggestion; Ctrl+Z */
+    g_assert_cmpint (qr_catalog_add_caption (catalog, dogs->id, "A cat on a sofa", "imported", &error), >, 0);
+    g_assert_cmpint (qr_review_update (catalog, NULL, &error), >=, 1);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-gallery", NULL));
+    g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+    test_ui_spin_until (suggest_ready, window, 30);
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL));
+    {
+      g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, dogs->id, &error);
+      g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, dogs->id, &error);
+      const char *text = ((QrCaptionRecord *) captions->pdata[0])->text;
+      g_assert_cmpuint (captions->len, ==, 1);
+      g_assert_nonnull (strstr (text, "Two dogs"));
+      for (guint i = 0; i < open->len; i++)
+        g_assert_cmpstr (((QrMistakeRecord *) open->pdata[i])->kind, !=, "caption");
+    }
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+    {
+      g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, dogs->id, &error);
+      g_assert_cmpstr (((QrCaptionRecord *) captions->pdata[0])->text, ==, "A cat on a sofa");
+    }
+  }
 
   /* closing the search shows the view again */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-gallery", NULL));

@@ -22,7 +22,8 @@ its most frequent noun sense that names a physical thing (WordNet orders a word'
 often they were tagged). So "kite" (senses 1-2 are bank cheques, 3 the toy, 4 the hawk) names the
 kite, and "head" (1: the body part) does not name a person through "head, chief". A word tagged
 more often as an adjective or verb than as a noun in WordNet's sense counts (cntlist.rev) names
-nothing ("white", "launch"), unless a class or a rule below names it. Where one word
+nothing ("white", "launch"), unless a class or a rule below names it; so does a proper name
+(WordNet capitalises them: "Black and Tan"). Where one word
 still reaches several classes, the higher weight wins, then the class listed first.
 """
 import os
@@ -234,6 +235,8 @@ def main():
             word = norm(raw)
             if word in entries:
                 continue
+            if raw != raw.lower() and (word, owner[s][2]) not in spec_lemmas:
+                continue  # a proper name ("Black_and_Tan", "Boston"): not what a caption means
             c = counts.get(raw.lower(), {})
             if c.get("v", 0) + c.get("a", 0) >= max(c.get("n", 0), 1) and (word, owner[s][2]) not in spec_lemmas:
                 continue  # mostly a verb or an adjective: "white", "launch"

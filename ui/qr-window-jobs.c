@@ -202,6 +202,7 @@ on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer dat
     }
   qr_image_list_thumbnails_changed (self->images);
   qr_image_list_reload (self->images, NULL);   /* new model boxes: badge counts */
+  qr_viewer_page_forget_scorer (self->viewer);   /* and new consensus for captions */
   qr_window_update_subtitle (self);
   qr_window_show_gallery_or_empty (self);
   if (qr_window_is_viewing (self))

@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "quorum-window"
 
 #include "qr-inspector.h"
+#include "qr-scorer.h"
 
 #include <adwaita.h>
 
@@ -19,10 +20,14 @@ struct _QrInspector
   /* Borrowed references */
   QrCanvas   *canvas;
   QrCatalog  *catalog;
+  QrHistory  *history;
+  QrScorer   *scorer;         /* NULL until the viewer has read the peers' consensus */
   gint64      image_id;
 
   /* Owned references */
   GPtrArray  *review_items;   /* the image's open review items (QrMistakeRecord) */
+  GArray     *suggestions;    /* QrCaptionCandidate, after Suggest Captions; NULL before */
+  char       *scorer_problem; /* why captions have no scores (no peer runs) */
   int         review_selected;
   gboolean    updating;       /* rows being rebuilt or reselected: not the user's choice */
 };
@@ -90,6 +95,8 @@ kind_title (const char *kind)
     return _("Wrong class");
   if (g_str_equal (kind, "poorly_located"))
     return _("Poorly located");
+  if (g_str_equal (kind, "caption"))
+    return _("Caption");
   return _("Model mistake");
 }
 
@@ -142,7 +149,10 @@ add_review_items (QrInspector *self)
       g_autofree char *title = g_markup_printf_escaped ("%s: %s  <small>%.2f</small>", kind_title (m->kind),
                                                         m->class_name ? m->class_name : "?", m->score);
       g_autofree char *subtitle = NULL;
-      if (m->label_class_name != NULL && g_strcmp0 (m->label_class_name, m->class_name) != 0)
+      if (g_str_equal (m->kind, "caption"))
+        subtitle = g_markup_printf_escaped (_("%s · Y replaces it with the best suggestion, N keeps it, S skip"),
+                                            m->reason ? m->reason : "");
+      else if (m->label_class_name != NULL && g_strcmp0 (m->label_class_name, m->class_name) != 0)
         subtitle = g_markup_printf_escaped (_("labelled %s · Y accepts, N keeps, E edit, S skip"), m->label_class_name);
       else if (m->peer != NULL)
         subtitle = g_markup_printf_escaped (_("%s disagrees · Y agree, N keep, S skip"), m->peer);
@@ -167,8 +177,198 @@ select_review_item (QrInspector *self, int index)
     return;
   self->review_selected = index;
   m = self->review_items->pdata[index];
+  if (g_str_equal (m->kind, "caption"))
+    return;   /* about the whole image: nothing to zoom to */
   qr_canvas_set_highlight (self->canvas, &m->box);
   qr_canvas_zoom_to_box (self->canvas, &m->box);
+}
+
+/* Captions: each with its score and the words that scored, editable in place (Enter applies),
+ * deletable; a row to type a new one; Suggest Captions lists sentences made from the detections,
+ * each added with a click. Every change goes through the history: Ctrl+Z undoes it. */
+
+static void canvas_changed (QrCanvas *canvas, QrInspector *self);
+
+static void
+refresh (QrInspector *self)
+{
+  if (self->canvas != NULL)
+    canvas_changed (self->canvas, self);
+}
+
+static gboolean
+refresh_idle (gpointer data)
+{
+  refresh (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* After the row that asked has finished its signal: the list is rebuilt under it. */
+static void
+refresh_later (QrInspector *self)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, refresh_idle, g_object_ref (self), g_object_unref);
+}
+
+static void
+report (QrInspector *self, GError *error)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (error == NULL)
+    return;
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (error->message));
+  else
+    g_message ("%s", error->message);
+}
+
+static void
+caption_applied (AdwEntryRow *row, QrInspector *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (row), "caption-id"));
+
+  if (self->history == NULL || text[0] == '\0')
+    return;
+  if (g_utf8_strlen (text, -1) > QR_TEXT_MAX_CHARS)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("A caption has at most %d characters"),
+                   QR_TEXT_MAX_CHARS);
+      report (self, error);
+      return;
+    }
+  if (id > 0 ? !qr_history_set_caption_text (self->history, id, text, &error)
+             : qr_history_add_caption (self->history, self->image_id, text, "typed", &error) < 0)
+    report (self, error);
+  refresh_later (self);
+}
+
+static void
+caption_delete_clicked (GtkButton *button, QrInspector *self)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (button), "caption-id"));
+
+  if (self->history != NULL && !qr_history_delete_caption (self->history, id, &error))
+    report (self, error);
+  refresh_later (self);
+}
+
+static void
+suggestion_used (GtkButton *button, QrInspector *self)
+{
+  g_autoptr (GError) error = NULL;
+  const char *text = g_object_get_data (G_OBJECT (button), "caption-text");
+
+  if (self->history != NULL && qr_history_add_caption (self->history, self->image_id, text, "suggested", &error) < 0)
+    report (self, error);
+  refresh_later (self);
+}
+
+static void
+suggest_clicked (GtkButton *button, QrInspector *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_clear_pointer (&self->suggestions, g_array_unref);
+  if (self->scorer == NULL || !QR_IS_ZEROSHOT_SCORER (self->scorer))
+    return;
+  self->suggestions = qr_captions_suggest (QR_ZEROSHOT_SCORER (self->scorer), NULL, self->image_id, 5, &error);
+  report (self, error);
+  refresh_later (self);
+}
+
+static void
+append_unselectable (QrInspector *self, GtkWidget *row)
+{
+  gtk_list_box_append (self->list, row);
+  gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (GTK_IS_LIST_BOX_ROW (row) ? row : gtk_widget_get_parent (row)), FALSE);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (GTK_IS_LIST_BOX_ROW (row) ? row : gtk_widget_get_parent (row)), FALSE);
+}
+
+static void
+add_captions (QrInspector *self)
+{
+  g_autoptr (GPtrArray) captions = NULL;
+  GtkWidget *heading, *row, *button;
+
+  if (self->catalog == NULL || self->image_id <= 0)
+    return;
+  captions = qr_catalog_list_caption_records (self->catalog, self->image_id, NULL);
+  heading = gtk_label_new (_("Captions"));
+  gtk_widget_add_css_class (heading, "heading");
+  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  gtk_widget_set_margin_top (heading, 12);
+  gtk_widget_set_margin_start (heading, 12);
+  append_unselectable (self, heading);
+  for (guint i = 0; captions != NULL && i < captions->len; i++)
+    {
+      QrCaptionRecord *c = captions->pdata[i];
+      g_autofree char *title = NULL;
+      row = adw_entry_row_new ();
+      if (self->scorer != NULL)
+        {
+          QrScorerText *t = qr_scorer_prepare_caption (self->scorer, c->text, NULL);
+          QrScore score = { 0 };
+          if (t != NULL && qr_scorer_score (self->scorer, t, c->image_id, QR_TEXT_CAPTION, &score, NULL))
+            title = g_strdup_printf ("%.2f · %s", score.score, score.explain && score.explain[0] ? score.explain
+                                                                                                 : _("no word it knows"));
+          qr_score_clear (&score);
+          qr_scorer_text_free (self->scorer, t);
+        }
+      if (title == NULL)
+        title = g_strdup (self->scorer_problem ? self->scorer_problem : c->source ? c->source : "");
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      gtk_editable_set_text (GTK_EDITABLE (row), c->text);
+      adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (row), TRUE);
+      g_object_set_data (G_OBJECT (row), "caption-id", GSIZE_TO_POINTER ((gsize) c->id));
+      g_signal_connect (row, "apply", G_CALLBACK (caption_applied), self);
+      button = gtk_button_new_from_icon_name ("user-trash-symbolic");
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (button, "flat");
+      gtk_widget_set_tooltip_text (button, _("Delete this caption (Ctrl+Z brings it back)"));
+      g_object_set_data (G_OBJECT (button), "caption-id", GSIZE_TO_POINTER ((gsize) c->id));
+      g_signal_connect (button, "clicked", G_CALLBACK (caption_delete_clicked), self);
+      adw_entry_row_add_suffix (ADW_ENTRY_ROW (row), button);
+      gtk_widget_add_css_class (row, "inspector-caption");
+      append_unselectable (self, row);
+    }
+  row = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Add a caption"));
+  adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (row), TRUE);
+  g_signal_connect (row, "apply", G_CALLBACK (caption_applied), self);
+  gtk_widget_set_name (row, "caption-add");
+  append_unselectable (self, row);
+
+  row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Captions from the detections"));
+  button = gtk_button_new_with_mnemonic (_("_Suggest"));
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_set_sensitive (button, self->scorer != NULL);
+  gtk_widget_set_name (button, "caption-suggest");
+  if (self->scorer == NULL)
+    gtk_widget_set_tooltip_text (button, self->scorer_problem ? self->scorer_problem : _("Reading the detections…"));
+  g_signal_connect (button, "clicked", G_CALLBACK (suggest_clicked), self);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+  append_unselectable (self, row);
+  for (guint i = 0; self->suggestions != NULL && i < self->suggestions->len; i++)
+    {
+      QrCaptionCandidate *c = &g_array_index (self->suggestions, QrCaptionCandidate, i);
+      g_autofree char *subtitle = g_markup_printf_escaped ("%.2f · %s", c->score, c->explain ? c->explain : "");
+      g_autofree char *title = g_markup_escape_text (c->text, -1);
+      row = adw_action_row_new ();
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      button = gtk_button_new_with_label (_("Use"));
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      g_object_set_data_full (G_OBJECT (button), "caption-text", g_strdup (c->text), g_free);
+      g_signal_connect (button, "clicked", G_CALLBACK (suggestion_used), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+      gtk_widget_add_css_class (row, "inspector-suggestion");
+      append_unselectable (self, row);
+    }
 }
 
 static void
@@ -182,6 +382,7 @@ canvas_changed (QrCanvas *canvas, QrInspector *self)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->list))) != NULL)
     gtk_list_box_remove (self->list, child);
   add_review_items (self);
+  add_captions (self);
   for (guint i = 0; boxes != NULL && i < boxes->len; i++)
     {
       QrOverlayBox *b = boxes->pdata[i];
@@ -257,6 +458,22 @@ qr_inspector_set_image (QrInspector *self, QrCatalog *catalog, gint64 image_id)
   self->catalog = catalog;
   self->image_id = image_id;
   self->review_selected = -1;
+  g_clear_pointer (&self->suggestions, g_array_unref);
+}
+
+void
+qr_inspector_set_history (QrInspector *self, QrHistory *history)
+{
+  self->history = history;
+}
+
+void
+qr_inspector_set_scorer (QrInspector *self, QrScorer *scorer, const char *problem)
+{
+  g_set_object (&self->scorer, scorer);
+  g_free (self->scorer_problem);
+  self->scorer_problem = g_strdup (problem);
+  refresh (self);
 }
 
 const QrMistakeRecord *
@@ -285,6 +502,9 @@ qr_inspector_dispose (GObject *object)
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);
   g_clear_pointer (&self->review_items, g_ptr_array_unref);
+  g_clear_pointer (&self->suggestions, g_array_unref);
+  g_clear_pointer (&self->scorer_problem, g_free);
+  g_clear_object (&self->scorer);
   G_OBJECT_CLASS (qr_inspector_parent_class)->dispose (object);
 }
 

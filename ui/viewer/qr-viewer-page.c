@@ -6,6 +6,7 @@
 #include "qr-viewer-page.h"
 #include "qr-inspector.h"
 #include "qr-heatmap.h"
+#include "qr-scorer.h"
 #include "qr-jobs.h"
 
 #include <glib/gi18n.h>
@@ -25,6 +26,9 @@ struct _QrViewerPage
   GCancellable *cancellable;     /* the image on screen's workers */
   QrDetector   *heat_detector;   /* for heatmaps; used by one task at a time (heat_lock) */
   QrHeatmap    *heat;            /* the image on screen's class scores, kept for recolouring */
+  QrScorer     *scorer;          /* captions' scorer, read on a worker once per catalog */
+  GCancellable *scorer_cancellable;
+  QrCatalog    *scorer_for;      /* the catalog it was read from (compared, not held) */
   GMutex        heat_lock;
 
   gint64        image_id;        /* the image on screen */
@@ -251,6 +255,64 @@ qr_viewer_page_get_heatmap_on (QrViewerPage *self)
   return self->heat_on;
 }
 
+/* The captions' scorer: the peers' consensus read on a worker with its own connection. */
+
+static void
+scorer_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open_existing (data, &error);
+  QrScorer *scorer = catalog ? qr_zeroshot_scorer_new (catalog, FALSE, &error) : NULL;
+
+  if (scorer == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, scorer, g_object_unref);
+}
+
+static void
+scorer_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (source);
+  g_autoptr (GError) error = NULL;
+  QrScorer *scorer = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->scorer_cancellable);
+  g_clear_object (&self->scorer);
+  self->scorer = scorer;
+  qr_inspector_set_scorer (self->inspector, scorer, error ? error->message : NULL);
+}
+
+static void
+request_scorer (QrViewerPage *self)
+{
+  g_autoptr (GTask) task = NULL;
+
+  if (self->catalog == NULL || self->disposing || (self->scorer_for == self->catalog && (self->scorer != NULL
+                                                                                        || self->scorer_cancellable != NULL)))
+    return;
+  if (self->scorer_cancellable != NULL)
+    g_cancellable_cancel (self->scorer_cancellable);
+  g_clear_object (&self->scorer_cancellable);
+  g_clear_object (&self->scorer);
+  qr_inspector_set_scorer (self->inspector, NULL, _("Reading the detections…"));
+  self->scorer_for = self->catalog;
+  self->scorer_cancellable = g_cancellable_new ();
+  task = g_task_new (self, self->scorer_cancellable, scorer_ready, NULL);
+  g_task_set_task_data (task, g_strdup (qr_catalog_get_db_path (self->catalog)), g_free);
+  qr_jobs_run_task (task, scorer_thread);
+}
+
+void
+qr_viewer_page_forget_scorer (QrViewerPage *self)
+{
+  self->scorer_for = NULL;
+  if (self->catalog != NULL && self->image_id > 0)
+    request_scorer (self);
+}
+
 /* The image on screen */
 
 void
@@ -274,6 +336,8 @@ qr_viewer_page_show_image (QrViewerPage *self, QrCatalog *catalog, QrHistory *hi
   qr_canvas_set_image (self->canvas, qr_image_item_get_thumbnail (item), self->image_width, self->image_height);
   qr_canvas_set_highlight (self->canvas, NULL);
   qr_inspector_set_image (self->inspector, catalog, self->image_id);
+  qr_inspector_set_history (self->inspector, history);
+  request_scorer (self);
   qr_canvas_set_overlays (self->canvas, qr_catalog_list_overlays (catalog, self->image_id, NULL));
   qr_canvas_set_editing (self->canvas, history, self->image_id);
   /* the previous image's heatmap must not linger */
@@ -316,7 +380,28 @@ qr_viewer_page_decide (QrViewerPage *self, const char *decision)
       toast (self, _("No review item on this image"));
       return FALSE;
     }
-  if (qr_history_decide (self->history, item, decision, &error) < 0)
+  if (g_str_equal (item->kind, "caption") && g_str_equal (decision, "accepted"))
+    {
+      /* Y on a caption: the best suggestion replaces it */
+      g_autoptr (GArray) best = NULL;
+      g_autofree char *message = NULL;
+      if (self->scorer == NULL || !QR_IS_ZEROSHOT_SCORER (self->scorer))
+        {
+          toast (self, _("Still reading the detections: try again in a moment"));
+          return FALSE;
+        }
+      best = qr_captions_suggest (QR_ZEROSHOT_SCORER (self->scorer), NULL, self->image_id, 1, &error);
+      if (best == NULL || best->len == 0
+          || qr_history_decide_caption (self->history, item, decision,
+                                        g_array_index (best, QrCaptionCandidate, 0).text, &error) < 0)
+        {
+          toast (self, error ? error->message : _("No suggestion for this image"));
+          return FALSE;
+        }
+      message = g_strdup_printf (_("Caption replaced by “%s” (Ctrl+Z undoes)"), g_array_index (best, QrCaptionCandidate, 0).text);
+      toast (self, message);
+    }
+  else if (qr_history_decide (self->history, item, decision, &error) < 0)
     {
       toast (self, error->message);
       return FALSE;
@@ -382,6 +467,10 @@ qr_viewer_page_dispose (GObject *object)
   g_clear_pointer (&self->heat, qr_heatmap_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->history);
+  if (self->scorer_cancellable != NULL)
+    g_cancellable_cancel (self->scorer_cancellable);
+  g_clear_object (&self->scorer_cancellable);
+  g_clear_object (&self->scorer);
   g_clear_object (&self->catalog);
   G_OBJECT_CLASS (qr_viewer_page_parent_class)->dispose (object);
 }

@@ -30,6 +30,8 @@ void      qr_viewer_page_reload_boxes     (QrViewerPage *self);
 gboolean  qr_viewer_page_decide           (QrViewerPage *self,
                                            const char   *decision);
 void      qr_viewer_page_toggle_heatmap   (QrViewerPage *self);
+/* New detections: the captions' scorer is read again. */
+void      qr_viewer_page_forget_scorer    (QrViewerPage *self);
 /* T: where a text is — CenterNet's scores of the classes it mentions (classes: peer names),
  * with the text as the heatmap's title; again with the same text turns it off. */
 void      qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self,
