@@ -522,7 +522,7 @@ test_review_decisions (Fixture *f, gconstpointer data)
     g_autoptr (GArray) all = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 0, QR_SORT_NAME, &error);
     g_autoptr (GArray) wrong_only = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 3, QR_SORT_NAME, &error);
     g_autoptr (GArray) spurious_only = qr_catalog_list_view (catalog, QR_VIEW_REVIEW, 2, QR_SORT_NAME, &error);
-    gint64 kinds[5];
+    gint64 kinds[QR_REVIEW_N_KINDS];
     g_assert_cmpuint (all->len, ==, 1);
     g_assert_cmpuint (wrong_only->len, ==, 1);
     g_assert_cmpuint (spurious_only->len, ==, 0);

@@ -95,7 +95,7 @@ test_lexicon_against_wn (void)
   };
   g_autofree char *text = NULL;
   g_auto (GStrv) lines = NULL;
-  g_autoptr (GHashTable) per_class = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) per_class = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint checked = 0, agreed = 0, classes = 0;
   g_autoptr (GError) error = NULL;
 
