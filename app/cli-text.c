@@ -34,24 +34,6 @@ report (QrScorerText *text, gboolean quiet)
     }
 }
 
-/* The text of a command-line argument, checked: UTF-8 and not too long. */
-static gboolean
-check_text (const char *text, GError **error)
-{
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the text is not UTF-8");
-      return FALSE;
-    }
-  if (g_utf8_strlen (text, -1) > QR_TEXT_MAX_CHARS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the text is longer than %d characters",
-                   QR_TEXT_MAX_CHARS);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 int
 qr_cli_search (int argc, char **argv)
 {
@@ -84,7 +66,7 @@ qr_cli_search (int argc, char **argv)
       status = qr_cli_usage_error (context, "say what to look for: quorum search \"two dogs on a beach\"");
       goto out;
     }
-  if (!check_text (common.rest[0], &error)
+  if (!qr_text_check (common.rest[0], &error)
       || (catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL
       || (scorer = qr_scorer_new (catalog, scorer_name, &error)) == NULL
       || (text = qr_scorer_prepare (scorer, common.rest[0], &error)) == NULL)
@@ -237,7 +219,7 @@ qr_cli_captions (int argc, char **argv)
   if (g_str_equal (verb, "add"))
     {
       g_autofree char *text = NULL;
-      if (!check_text (common.rest[2], &error))
+      if (!qr_text_check (common.rest[2], &error))
         {
           status = qr_cli_fail (error);
           goto out;

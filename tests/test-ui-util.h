@@ -17,6 +17,9 @@ void       test_ui_spin_until     (gboolean   (*done) (gpointer),
                                    double        timeout_s);
 /* done for test_ui_spin_until: the window (a QrWindow) runs no job. */
 gboolean   test_ui_window_idle    (gpointer      window);
+/* The first widget of type under root (root included), or NULL. */
+GtkWidget *test_ui_find_type      (GtkWidget    *root,
+                                   GType         type);
 /* The widget named name (gtk_widget_set_name) under root, or NULL. */
 GtkWidget *test_ui_find_named     (GtkWidget    *root,
                                    const char   *name);

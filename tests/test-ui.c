@@ -20,21 +20,6 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
-/* The first widget of type under root, or NULL. */
-static GtkWidget *
-find_type (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* n copies of a demo photo named like prefix00.jpg, each with one byte changed so that no two
  * files share a hash (the indexer would take them for one file moved). */
 static void
@@ -274,7 +259,7 @@ test_window_detect (void)
     GPtrArray *boxes;
     gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
     g_signal_emit_by_name (grid, "activate", 0);
-    canvas = QR_CANVAS (find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
+    canvas = QR_CANVAS (test_ui_find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
     inspector = test_ui_find_named (GTK_WIDGET (window), "inspector");
     g_assert_nonnull (canvas);
     g_assert_nonnull (inspector);

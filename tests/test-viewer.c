@@ -467,20 +467,6 @@ test_review_queue (void)
   test_remove_tree (tmp);
 }
 
-static GtkWidget *
-find_type (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 list_is_searching (gpointer data)
 {
@@ -580,7 +566,7 @@ test_search (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
   entry = test_ui_find_named (GTK_WIDGET (window), "gallery-search");
   g_assert_nonnull (entry);
-  g_assert_true (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (find_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR))));
+  g_assert_true (gtk_search_bar_get_search_mode (GTK_SEARCH_BAR (test_ui_find_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR))));
   gtk_editable_set_text (GTK_EDITABLE (entry), "two puppies and a tuba");
   g_signal_emit_by_name (entry, "activate");
   test_ui_spin_until (list_is_searching, images, 30);
@@ -618,7 +604,7 @@ test_search (void)
   g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
   for (int i = 0; i < 20; i++)
     g_main_context_iteration (NULL, FALSE);
-  viewer = find_type (GTK_WIDGET (window), QR_TYPE_VIEWER_PAGE);
+  viewer = test_ui_find_type (GTK_WIDGET (window), QR_TYPE_VIEWER_PAGE);
   g_assert_nonnull (viewer);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.phrase-heatmap", NULL));
   g_assert_true (qr_viewer_page_get_heatmap_on (QR_VIEWER_PAGE (viewer)));

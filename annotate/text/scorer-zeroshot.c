@@ -126,9 +126,7 @@ zeroshot_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMod
         out->weakest = g_strdup (m->words);
         out->weakest_class = g_strdup (m->class_name);
         out->weakest_seen = qr_text_count_present (objects, n, m->class_name);
-        for (guint k = 0; k < n; k++)
-          if (g_str_equal (objects[k].class_name, m->class_name))
-            out->weakest_confidence = MAX (out->weakest_confidence, m->weight * objects[k].strength);
+        out->weakest_confidence = m->weight * qr_text_confidence (objects, n, m->class_name);
         if (m->count == 0)
           out->weakest_confidence = 1 - out->weakest_confidence;  /* "no dogs": how surely none */
         out->weakest_score = s.worst_score;
@@ -150,12 +148,8 @@ zeroshot_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMod
       seen = qr_text_count_present (objects, n, m->class_name);
       if (seen >= 1 && seen != said)
         {
-          float conf = 0;
-          for (guint k = 0; k < n; k++)
-            if (g_str_equal (objects[k].class_name, m->class_name))
-              conf = MAX (conf, objects[k].strength);
           out->wrong_count = 1;
-          out->count_confidence = conf;
+          out->count_confidence = qr_text_confidence (objects, n, m->class_name);
           out->count_class = g_strdup (m->class_name);
           out->count_words = g_strdup (m->words);
           out->count_said = said;

@@ -86,17 +86,8 @@ prepare (QrScorer *self, const char *text, gboolean allow_empty, GError **error)
   QrScorerText *t;
   g_autofree char *stripped = NULL;
 
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the text is not UTF-8");
-      return NULL;
-    }
-  if (g_utf8_strlen (text, -1) > QR_TEXT_MAX_CHARS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the text is longer than %d characters",
-                   QR_TEXT_MAX_CHARS);
-      return NULL;
-    }
+  if (!qr_text_check (text, error))
+    return NULL;
   stripped = g_strstrip (g_strdup (text));
   if (stripped[0] == '\0')
     {

@@ -154,6 +154,23 @@ add_once (GPtrArray *list, const char *word)
   g_ptr_array_add (list, g_strdup (word));
 }
 
+gboolean
+qr_text_check (const char *text, GError **error)
+{
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the text is not UTF-8");
+      return FALSE;
+    }
+  if (g_utf8_strlen (text, -1) > QR_TEXT_MAX_CHARS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the text is longer than %d characters",
+                   QR_TEXT_MAX_CHARS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 QrTextQuery *
 qr_text_parse (QrLexicon *lexicon, const char *text, GError **error)
 {
@@ -161,17 +178,8 @@ qr_text_parse (QrLexicon *lexicon, const char *text, GError **error)
   QrTextQuery *query;
   guint floor = 0;
 
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the text is not UTF-8");
-      return NULL;
-    }
-  if (g_utf8_strlen (text, -1) > QR_TEXT_MAX_CHARS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the text is longer than %d characters",
-                   QR_TEXT_MAX_CHARS);
-      return NULL;
-    }
+  if (!qr_text_check (text, error))
+    return NULL;
   tokens = tokenize (text);
   query = g_new0 (QrTextQuery, 1);
   query->mentions = g_array_new (FALSE, TRUE, sizeof (QrMention));

@@ -63,8 +63,11 @@ typedef struct
   int        n_groups;
 } QrTextQuery;
 
-/* Refuses texts over QR_TEXT_MAX_CHARS characters and texts that are not UTF-8; an empty text parses
- * to nothing (the caller says so). */
+/* Whether a text may be parsed: UTF-8 and at most QR_TEXT_MAX_CHARS characters; an error saying
+ * which it is not. */
+gboolean     qr_text_check            (const char        *text,
+                                       GError           **error);
+/* Refuses what qr_text_check refuses; an empty text parses to nothing (the caller says so). */
 QrTextQuery *qr_text_parse            (QrLexicon         *lexicon,
                                        const char        *text,
                                        GError           **error);
@@ -109,6 +112,10 @@ void    qr_text_score         (const QrTextQuery      *query,
                                QrTextMode              mode,
                                QrTextScore            *out);
 void    qr_text_score_clear   (QrTextScore            *score);
+/* The strongest consensus of an object of the class, 0 when there is none. */
+float   qr_text_confidence    (const QrEvidenceObject *objects,
+                               guint                   n_objects,
+                               const char             *class_name);
 /* How many present objects of a class (strength ≥ QR_TEXT_PRESENT). */
 int     qr_text_count_present (const QrEvidenceObject *objects,
                                guint                   n_objects,

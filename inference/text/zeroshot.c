@@ -20,8 +20,8 @@
 #define OMISSION_CAPTION 0.5
 #define OMISSION_QUERY   0.1
 
-static float
-confidence (const QrEvidenceObject *objects, guint n, const char *class_name)
+float
+qr_text_confidence (const QrEvidenceObject *objects, guint n, const char *class_name)
 {
   float best = 0;
   for (guint i = 0; i < n; i++)
@@ -82,7 +82,7 @@ qr_text_score (const QrTextQuery *query, const QrEvidenceObject *objects, guint 
   for (guint i = 0; i < query->mentions->len; i++)
     {
       const QrMention *m = &g_array_index (query->mentions, QrMention, i);
-      float conf = confidence (objects, n_objects, m->class_name);
+      float conf = qr_text_confidence (objects, n_objects, m->class_name);
       double s;
       if (m->count == 0)
         s = 1 - m->weight * conf;
