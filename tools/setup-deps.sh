@@ -4,7 +4,7 @@
 set -eu
 packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
   libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev xvfb xauth libvips-tools
-  python3-opencv python3-numpy wordnet"
+  python3-opencv python3-numpy python3-torch wordnet"
 if [ "${1:-}" != "--no-gui" ]; then
   packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick desktop-file-utils appstream"
 fi

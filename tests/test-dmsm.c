@@ -1,0 +1,415 @@
+/* test-dmsm.c: the DMSM (inference/text/dmsm.c): letter trigrams, half floats, the loss and every
+ * gradient against PyTorch on the same weights and batch (tests/reference/dmsm-torch.py, Debian's
+ * python3-torch), the saved form, and a training run on generated scenes that learns. */
+#include "qr-dmsm.h"
+#include "test-util.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#define PYTHON "/usr/bin/python3"
+
+static gboolean
+have_torch (void)
+{
+  static int known = -1;
+  if (known < 0)
+    {
+      const char *argv[] = { PYTHON, "-c", "import torch", NULL };
+      int status = 1;
+      known = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                            NULL, NULL, NULL, &status, NULL)
+              && g_spawn_check_wait_status (status, NULL);
+    }
+  return known;
+}
+
+static char *
+join_trigrams (const char *text)
+{
+  g_autoptr (GPtrArray) t = qr_dmsm_trigrams (text);
+  g_ptr_array_add (t, NULL);
+  return g_strjoinv (" ", (char **) t->pdata);
+}
+
+static void
+test_trigrams (void)
+{
+  g_autofree char *a = join_trigrams ("Dog");
+  g_autofree char *b = join_trigrams ("a  dog, on-it!");
+  g_autofree char *c = join_trigrams ("Café 2");
+  g_autofree char *d = join_trigrams ("  ,. ");
+  const char *texts[] = { "a dog", "the dog", "dogs" };
+  g_auto (GStrv) vocabulary = qr_dmsm_build_vocabulary (texts, 3, 0, 2);
+  g_autofree char *v = g_strjoinv (" ", vocabulary);
+
+  g_assert_cmpstr (a, ==, "#do dog og#");
+  g_assert_cmpstr (b, ==, "#a# #do dog og# #on on# #it it#");
+  g_assert_cmpstr (c, ==, "#ca caf afé fé# #2#");
+  g_assert_cmpstr (d, ==, "");
+  /* seen at least twice, most frequent first, ties in byte order */
+  g_assert_cmpstr (v, ==, "#do dog og#");
+}
+
+static void
+test_half (void)
+{
+  const float in[] = { 0, -0.0f, 1, -2.5f, 65504, 1e-7f, 6.1035156e-05f, 0.333333f, 1e6f, NAN };
+  guint16 h[G_N_ELEMENTS (in)];
+  float back[G_N_ELEMENTS (in)];
+
+  qr_float_to_half (in, h, G_N_ELEMENTS (in));
+  qr_half_to_float (h, back, G_N_ELEMENTS (in));
+  g_assert_cmphex (h[0], ==, 0x0000);
+  g_assert_cmphex (h[1], ==, 0x8000);
+  g_assert_cmphex (h[2], ==, 0x3c00);
+  g_assert_cmphex (h[3], ==, 0xc100);
+  g_assert_cmphex (h[4], ==, 0x7bff);
+  g_assert_cmphex (h[5], ==, 0x0002);   /* subnormal: 1e-7 / 2^-24 = 1.68 → 2 */
+  g_assert_cmphex (h[6], ==, 0x0400);   /* the smallest normal */
+  g_assert_cmphex (h[7], ==, 0x3555);
+  g_assert_cmphex (h[8], ==, 0x7c00);   /* infinity */
+  g_assert_true (isnan (back[9]));
+  for (guint i = 0; i < 8; i++)
+    g_assert_cmpfloat (fabsf (back[i] - in[i]), <=, fabsf (in[i]) * 1e-3f + 6e-8f);
+}
+
+/* Writes a float array as a JSON array member. */
+static void
+add_floats (JsonBuilder *b, const char *name, const float *values, gsize n)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (gsize i = 0; i < n; i++)
+    json_builder_add_double_value (b, values[i]);
+  json_builder_end_array (b);
+}
+
+static const char *const grad_texts[] = {
+  "A brown dog runs on the grass.",
+  "Two people ride bicycles down a street",
+  "a cat sleeps on a red sofa",
+  "three dogs and a man in the park",
+  "Zzqx",                        /* no known trigram: the biases alone */
+  "a kitchen with a stove and an oven",
+  "a dog",
+};
+
+static void
+test_gradients_match_pytorch (void)
+{
+  QrDmsmShape shape = { .image_dim = 12, .hidden = 16, .out_dim = 8, .gamma = 10 };
+  const int n = G_N_ELEMENTS (grad_texts);
+  g_auto (GStrv) vocabulary = qr_dmsm_build_vocabulary (grad_texts, n - 1, 0, 1);
+  g_autoptr (QrDmsm) model = qr_dmsm_new ((const char *const *) vocabulary, &shape, 7);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (11);
+  g_autofree float *images = g_new (float, (gsize) n * 12);
+  float mean[12], std[12];
+  float *grads[QR_DMSM_N_PARAMS];
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *case_path = g_build_filename (dir, "case.json", NULL);
+  g_autofree char *out_path = g_build_filename (dir, "torch.json", NULL);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  QrDmsmBatch batch = { grad_texts, NULL, n };
+  double loss;
+  int status = 1;
+
+  if (!have_torch ())
+    {
+      g_test_skip ("PyTorch for Python (Debian python3-torch) is not installed");
+      return;
+    }
+  for (int i = 0; i < n * 12; i++)
+    images[i] = (float) g_rand_double_range (rand, -2, 3);
+  for (int d = 0; d < 12; d++)
+    mean[d] = (float) g_rand_double_range (rand, -0.5, 0.5), std[d] = (float) g_rand_double_range (rand, 0.5, 2);
+  qr_dmsm_set_image_scaling (model, mean, std);
+  /* biases start at 0: give them values so that their gradients are tested where they matter */
+  for (guint p = 0; p < QR_DMSM_N_PARAMS; p++)
+    {
+      gsize size;
+      float *values = qr_dmsm_get_param (model, p, &size);
+      if (strstr (qr_dmsm_param_name (p), ".b") != NULL)
+        for (gsize k = 0; k < size; k++)
+          values[k] = (float) g_rand_double_range (rand, -0.3, 0.3);
+      grads[p] = g_new0 (float, size);
+    }
+  batch.images = images;
+  loss = qr_dmsm_loss (model, &batch, grads);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "image_dim");
+  json_builder_add_int_value (b, shape.image_dim);
+  json_builder_set_member_name (b, "hidden");
+  json_builder_add_int_value (b, shape.hidden);
+  json_builder_set_member_name (b, "out_dim");
+  json_builder_add_int_value (b, shape.out_dim);
+  json_builder_set_member_name (b, "gamma");
+  json_builder_add_double_value (b, shape.gamma);
+  json_builder_set_member_name (b, "vocabulary");
+  json_builder_begin_array (b);
+  for (guint i = 0; vocabulary[i]; i++)
+    json_builder_add_string_value (b, vocabulary[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "texts");
+  json_builder_begin_array (b);
+  for (int i = 0; i < n; i++)
+    json_builder_add_string_value (b, grad_texts[i]);
+  json_builder_end_array (b);
+  add_floats (b, "images", images, (gsize) n * 12);
+  add_floats (b, "scale_mean", mean, 12);
+  add_floats (b, "scale_std", std, 12);
+  json_builder_set_member_name (b, "params");
+  json_builder_begin_object (b);
+  for (guint p = 0; p < QR_DMSM_N_PARAMS; p++)
+    {
+      gsize size;
+      const float *values = qr_dmsm_get_param (model, p, &size);
+      add_floats (b, qr_dmsm_param_name (p), values, size);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  g_assert_true (json_generator_to_file (gen, case_path, &error));
+  g_assert_no_error (error);
+
+  {
+    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/dmsm-torch.py", case_path, out_path, NULL };
+    g_autofree char *err = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
+                                 &status, &error));
+    g_assert_no_error (error);
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_error ("dmsm-torch.py failed: %s", err);
+  }
+  g_assert_true (json_parser_load_from_file (parser, out_path, &error));
+  g_assert_no_error (error);
+  {
+    JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+    JsonObject *tg = json_object_get_object_member (o, "grads");
+    double torch_loss = json_object_get_double_member (o, "loss");
+
+    g_test_message ("loss: quorum %.9f, pytorch %.9f", loss, torch_loss);
+    g_assert_cmpfloat (fabs (loss - torch_loss), <=, 1e-5 * fabs (torch_loss));
+    for (guint p = 0; p < QR_DMSM_N_PARAMS; p++)
+      {
+        JsonArray *a = json_object_get_array_member (tg, qr_dmsm_param_name (p));
+        gsize size;
+        double max_diff = 0, max_value = 0;
+        qr_dmsm_get_param (model, p, &size);
+        g_assert_cmpuint (json_array_get_length (a), ==, size);
+        for (gsize k = 0; k < size; k++)
+          {
+            double t = json_array_get_double_element (a, (guint) k);
+            max_diff = MAX (max_diff, fabs (t - grads[p][k]));
+            max_value = MAX (max_value, fabs (t));
+          }
+        g_test_message ("%s: %zu values, max |quorum − pytorch| %.3g, max |pytorch| %.3g, relative %.3g",
+                        qr_dmsm_param_name (p), size, max_diff, max_value, max_diff / max_value);
+        g_assert_cmpfloat (max_value, >, 0);
+        g_assert_cmpfloat (max_diff, <=, 1e-4 * max_value);
+      }
+  }
+  for (guint p = 0; p < QR_DMSM_N_PARAMS; p++)
+    g_free (grads[p]);
+  test_remove_tree (dir);
+}
+
+static void
+test_save_load (void)
+{
+  QrDmsmShape shape = { .image_dim = 5, .hidden = 6, .out_dim = 4, .gamma = 10 };
+  g_auto (GStrv) vocabulary = qr_dmsm_build_vocabulary (grad_texts, 4, 0, 1);
+  g_autoptr (QrDmsm) model = qr_dmsm_new ((const char *const *) vocabulary, &shape, 3);
+  g_autoptr (QrDmsm) again = NULL;
+  g_autoptr (GVariant) meta_in = g_variant_ref_sink (g_variant_new_parsed ("{'backbone': <'centernet'>}"));
+  g_autoptr (GVariant) meta = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GBytes) short_bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  const float image[5] = { 1, 2, 3, 4, 5 };
+  float a[4], b[4], c[4], d[4];
+  const char *backbone = NULL;
+
+  bytes = qr_dmsm_save (model, meta_in);
+  again = qr_dmsm_load (bytes, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (again);
+  g_assert_true (g_variant_lookup (meta, "backbone", "&s", &backbone));
+  g_assert_cmpstr (backbone, ==, "centernet");
+  g_assert_cmpstr (qr_dmsm_get_vocabulary_hash (model), ==, qr_dmsm_get_vocabulary_hash (again));
+  g_assert_true (qr_dmsm_embed_text (model, "a brown dog", a, NULL));
+  g_assert_true (qr_dmsm_embed_text (again, "a brown dog", b, NULL));
+  g_assert_cmpmem (a, sizeof a, b, sizeof b);
+  qr_dmsm_embed_images (model, image, 1, c);
+  qr_dmsm_embed_images (again, image, 1, d);
+  g_assert_cmpmem (c, sizeof c, d, sizeof d);
+  g_assert_false (qr_dmsm_embed_text (model, "zzqx", a, &error));
+  g_assert_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS);
+  g_clear_error (&error);
+
+  /* cut short: refused, never read past the end */
+  short_bytes = g_bytes_new_from_bytes (bytes, 0, g_bytes_get_size (bytes) / 2);
+  g_assert_null (qr_dmsm_load (short_bytes, NULL, &error));
+  g_assert_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_FORMAT);
+}
+
+/* Generated scenes: 1–3 objects of 6 colours and 5 shapes; the image's features are fixed random
+ * vectors of each object's colour, shape and the pair, plus noise; captions name them with
+ * synonyms and counts. */
+static const char *const colours[] = { "red", "green", "blue", "yellow", "purple", "orange" };
+static const char *const shapes[][2] = {
+  { "circle", "disc" }, { "square", "box" }, { "triangle", "wedge" }, { "star", "star" }, { "ring", "hoop" },
+};
+#define SCENE_DIM 48
+
+typedef struct
+{
+  float *features;  /* n × SCENE_DIM */
+  char **captions;
+  int    n;
+} Scenes;
+
+static void
+make_scenes (Scenes *s, int n, guint seed)
+{
+  g_autoptr (GRand) fixed = g_rand_new_with_seed (1234);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  static float basis[6 + 5 + 30][SCENE_DIM];
+  const char *numbers[] = { "a", "two", "three" };
+
+  for (int b = 0; b < 41; b++)
+    for (int d = 0; d < SCENE_DIM; d++)
+      basis[b][d] = (float) g_rand_double_range (fixed, -1, 1);
+  s->n = n;
+  s->features = g_new0 (float, (gsize) n * SCENE_DIM);
+  s->captions = g_new0 (char *, n + 1);
+  for (int i = 0; i < n; i++)
+    {
+      int kinds = g_rand_int_range (rand, 1, 3);
+      GString *caption = g_string_new (NULL);
+      float *f = s->features + (gsize) i * SCENE_DIM;
+      for (int k = 0; k < kinds; k++)
+        {
+          int colour = g_rand_int_range (rand, 0, 6), shape = g_rand_int_range (rand, 0, 5);
+          int count = g_rand_int_range (rand, 1, 4);
+          for (int d = 0; d < SCENE_DIM; d++)
+            f[d] += count * (basis[colour][d] + basis[6 + shape][d] + 0.5f * basis[11 + colour * 5 % 30 + shape][d]);
+          g_string_append_printf (caption, "%s%s %s %s%s", k ? " and " : "", numbers[count - 1], colours[colour],
+                                  shapes[shape][g_rand_int_range (rand, 0, 2)], count > 1 ? "s" : "");
+        }
+      for (int d = 0; d < SCENE_DIM; d++)
+        f[d] += (float) g_rand_double_range (rand, -0.3, 0.3);
+      s->captions[i] = g_string_free (caption, FALSE);
+    }
+}
+
+static void
+scenes_clear (Scenes *s)
+{
+  g_free (s->features);
+  g_strfreev (s->captions);
+}
+
+/* Text → image recall@5 of held-out scenes among themselves. */
+static double
+recall_at_5 (QrDmsm *model, const Scenes *s)
+{
+  int O = qr_dmsm_get_shape (model)->out_dim, hits = 0;
+  g_autofree float *images = g_new (float, (gsize) s->n * O);
+  g_autofree float *text = g_new (float, O);
+
+  qr_dmsm_embed_images (model, s->features, s->n, images);
+  for (int i = 0; i < s->n; i++)
+    {
+      int better = 0;
+      double own = 0;
+      g_assert_true (qr_dmsm_embed_text (model, s->captions[i], text, NULL));
+      for (int k = 0; k < O; k++)
+        own += text[k] * images[(gsize) i * O + k];
+      for (int j = 0; j < s->n; j++)
+        {
+          double sim = 0;
+          for (int k = 0; k < O; k++)
+            sim += text[k] * images[(gsize) j * O + k];
+          better += j != i && sim > own;
+        }
+      hits += better < 5;
+    }
+  return (double) hits / s->n;
+}
+
+static void
+test_training_learns (void)
+{
+  QrDmsmShape shape = { .image_dim = SCENE_DIM, .hidden = 64, .out_dim = 32, .gamma = 10 };
+  Scenes train, held;
+  g_auto (GStrv) vocabulary = NULL;
+  g_autoptr (QrDmsm) model = NULL;
+  g_autoptr (QrDmsmTrainer) trainer = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  double before, after, first_loss = 0, last_loss = 0;
+  const int batch_size = 32;
+
+  make_scenes (&train, 400, 1);
+  make_scenes (&held, 100, 2);
+  vocabulary = qr_dmsm_build_vocabulary ((const char *const *) train.captions, (guint) train.n, 0, 1);
+  model = qr_dmsm_new ((const char *const *) vocabulary, &shape, 9);
+  trainer = qr_dmsm_trainer_new (model, 2e-3f);
+  before = recall_at_5 (model, &held);
+  for (int epoch = 0; epoch < 25; epoch++)
+    {
+      double sum = 0;
+      int steps = 0;
+      g_autofree int *order = g_new (int, train.n);
+      for (int i = 0; i < train.n; i++)
+        order[i] = i;
+      for (int i = train.n - 1; i > 0; i--)
+        {
+          int j = g_rand_int_range (rand, 0, i + 1), t = order[i];
+          order[i] = order[j], order[j] = t;
+        }
+      for (int start = 0; start + batch_size <= train.n; start += batch_size)
+        {
+          const char *texts[32];
+          float images[32 * SCENE_DIM];
+          QrDmsmBatch batch = { texts, images, batch_size };
+          for (int k = 0; k < batch_size; k++)
+            {
+              texts[k] = train.captions[order[start + k]];
+              memcpy (images + k * SCENE_DIM, train.features + (gsize) order[start + k] * SCENE_DIM,
+                      sizeof (float) * SCENE_DIM);
+            }
+          sum += qr_dmsm_trainer_step (trainer, &batch);
+          steps++;
+        }
+      if (epoch == 0)
+        first_loss = sum / steps;
+      last_loss = sum / steps;
+    }
+  after = recall_at_5 (model, &held);
+  g_test_message ("loss %.3f → %.3f; held-out recall@5 of 100 %.2f → %.2f", first_loss, last_loss, before, after);
+  g_assert_cmpfloat (last_loss, <, 0.5 * first_loss);
+  g_assert_cmpfloat (before, <, 0.2);
+  g_assert_cmpfloat (after, >, 0.5);
+  scenes_clear (&train);
+  scenes_clear (&held);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/dmsm/trigrams", test_trigrams);
+  g_test_add_func ("/dmsm/half", test_half);
+  g_test_add_func ("/dmsm/gradients-match-pytorch", test_gradients_match_pytorch);
+  g_test_add_func ("/dmsm/save-load", test_save_load);
+  g_test_add_func ("/dmsm/training-learns", test_training_learns);
+  return g_test_run ();
+}
