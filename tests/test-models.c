@@ -3,6 +3,7 @@
  * real photo; a batch against one image at a time; the export for another framework; TF.js
  * batch norm and uint8 weights; and broken model files. */
 #include "engine-private.h"
+#include "qr-backbone.h"
 #include "qr-detector.h"
 #include "test-util.h"
 
@@ -471,6 +472,81 @@ test_batchnorm_and_uint8 (void)
   test_remove_tree (tmp);
 }
 
+/* The caption model's image encoder: CenterNet cut at its backbone's last map. The map TF.js
+ * computes from the same placed input, averaged over the cells the image covers, is our pooled
+ * vector within 1e-3 of its magnitude; the map we return is TF.js's over those cells. */
+static void
+test_backbone_tfjs (void)
+{
+  const char *tensor = "tower_0/extern1/hard_swish/mul_1";
+  g_autofree char *node = reference_runner ();
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  g_autofree char *image_path = g_build_filename (QUORUM_DEMO_DIR, "darknet-horses.jpg", NULL);
+  g_autofree char *tmp = NULL, *input_path = NULL, *out = NULL, *err = NULL;
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "tfjs-run.mjs", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = NULL, fitted = NULL;
+  g_autoptr (QrBackbone) backbone = NULL;
+  g_autofree float *input = NULL, *pooled = NULL, *map = NULL, *theirs = NULL;
+  int rows, cols, C, w, h, status;
+  double cell, max_abs = 0, max_err = 0, map_err = 0;
+  gsize n;
+
+  if (!have_models () || node == NULL)
+    {
+      g_test_skip ("needs the pretrained models and the TF.js reference (npm install in tests/reference)");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  input_path = g_build_filename (tmp, "input.f32", NULL);
+  image = qr_image_load (image_path, NULL, 0, &error);
+  g_assert_no_error (error);
+  backbone = qr_backbone_new ("centernet", model_path, QR_DEVICE_CPU, &error);
+  g_assert_no_error (error);
+  C = qr_backbone_get_channels (backbone);
+  pooled = g_new (float, C);
+  g_assert_true (qr_backbone_run (backbone, image, pooled, &map, &rows, &cols, &cell, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("%d channels, %d × %d cells of %.1f pixels", C, rows, cols, cell);
+
+  /* the same placement: longer side 512, top-left, zero border */
+  w = image->width >= image->height ? 512 : (int) lround (image->width * 512.0 / image->height);
+  h = image->height >= image->width ? 512 : (int) lround (image->height * 512.0 / image->width);
+  fitted = qr_image_resize (image, w, h);
+  input = g_new0 (float, 512 * 512 * 3);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w * 3; x++)
+      input[(gsize) y * 512 * 3 + x] = fitted->pixels[(gsize) y * w * 3 + x];
+  test_write_bytes (input_path, input, 512 * 512 * 3 * sizeof (float));
+  {
+    const char *argv[] = { node, script, model_path, input_path, "1,512,512,3", tmp, "cpu", "0", tensor, NULL };
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+    g_assert_no_error (error);
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_error ("tfjs-run.mjs failed: %s", err);
+  }
+  theirs = read_f32 (tmp, "tower_0_extern1_hard_swish_mul_1", &n);
+  g_assert_cmpuint (n, ==, 16 * 16 * (gsize) C);
+  for (int c = 0; c < C; c++)
+    {
+      double mean = 0;
+      for (int r = 0; r < rows; r++)
+        for (int k = 0; k < cols; k++)
+          {
+            double v = theirs[((gsize) r * 16 + k) * C + c];
+            mean += v;
+            map_err = MAX (map_err, fabs (v - map[((gsize) r * cols + k) * C + c]));
+            max_abs = MAX (max_abs, fabs (v));
+          }
+      mean /= rows * cols;
+      max_err = MAX (max_err, fabs (mean - pooled[c]));
+    }
+  g_test_message ("map: max |tfjs| %.4g, max |ours − tfjs| %.3g; pooled: max error %.3g", max_abs, map_err, max_err);
+  g_assert_cmpfloat (map_err, <=, 1e-3 * max_abs);
+  g_assert_cmpfloat (max_err, <=, 1e-3 * max_abs);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -479,6 +555,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/tfjs/batchnorm-folds-uint8-weights", test_batchnorm_and_uint8);
   g_test_add_func ("/models/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
   g_test_add_func ("/models/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
+  g_test_add_func ("/models/tfjs/backbone-matches-tfjs", test_backbone_tfjs);
   g_test_add_func ("/models/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/centernet", "centernet.json", test_detect_batch);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/nanodet", "nanodet.json", test_detect_batch);
