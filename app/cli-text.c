@@ -185,7 +185,7 @@ qr_cli_captions (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (
-    "list [IMAGE] | suggest IMAGE | rank IMAGE --candidates FILE | add IMAGE TEXT — captions, scored");
+    "list [IMAGE] | suggest IMAGE | rank IMAGE --candidates FILE | add IMAGE TEXT | train — captions, scored");
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (QrScorer) scorer = NULL;
   g_autoptr (QrImageRecord) image = NULL;
@@ -193,8 +193,10 @@ qr_cli_captions (int argc, char **argv)
   const char *verb;
   guint n_args;
 
+  if (argc > 1 && g_str_equal (argv[1], "train"))
+    return qr_cli_captions_train (argc - 1, argv + 1);
   g_option_context_add_main_entries (context, entries, NULL);
-  qr_cli_add_common_entries_named (context, &common, "list|suggest|rank|add [IMAGE] [TEXT]");
+  qr_cli_add_common_entries_named (context, &common, "list|suggest|rank|add|train [IMAGE] [TEXT]");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       status = qr_cli_usage_error (context, error->message);

@@ -32,7 +32,7 @@ static const Command commands[] = {
   { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines); update (store for the app)", qr_cli_review },
   { "eval", "Each peer against the reviewed labels: AP, precision, recall; peer agreement", qr_cli_eval },
   { "search", "Images ranked for a text: \"TEXT\" [--top N] [--scorer NAME] (JSON lines)", qr_cli_search },
-  { "captions", "Captions scored: list [IMAGE], suggest IMAGE, rank IMAGE --candidates FILE, add IMAGE TEXT", qr_cli_captions },
+  { "captions", "Captions scored: list [IMAGE], suggest IMAGE, rank IMAGE --candidates FILE, add IMAGE TEXT, train [--epochs N]", qr_cli_captions },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", qr_cli_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", qr_cli_export },
   { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); index, gallery, captions (Quorum alone)", qr_cli_bench },

@@ -115,6 +115,8 @@ int      qr_cli_eval            (int     argc,
                                  char  **argv);
 int      qr_cli_search          (int     argc,
                                  char  **argv);
+int      qr_cli_captions_train  (int     argc,
+                                 char  **argv);
 int      qr_cli_captions        (int     argc,
                                  char  **argv);
 int      qr_cli_import          (int     argc,

@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 6
+#define QR_CATALOG_SCHEMA_VERSION 7
 
 typedef enum
 {
@@ -512,5 +512,90 @@ GBytes        *qr_catalog_get_thumbnail    (QrCatalog   *self,
 GPtrArray     *qr_catalog_list_missing_thumbnails (QrCatalog  *self,
                                                    int         max_side,
                                                    GError    **error);
+
+/* The caption model (text-models.c). Vectors are stored as float16. */
+
+/* Backbone features of images: set one image's (dim floats), and read every stored one of a
+ * backbone: ids (GArray of gint64, by id) and their rows (ids × dim floats, g_free). */
+gboolean       qr_catalog_set_image_features (QrCatalog  *self,
+                                            gint64       image_id,
+                                            const char  *backbone,
+                                            const float *features,
+                                            int          dim,
+                                            GError     **error);
+gboolean       qr_catalog_load_image_features (QrCatalog *self,
+                                            const char  *backbone,
+                                            int          dim,
+                                            GArray     **ids,
+                                            float      **features,
+                                            GError     **error);
+/* The length of a backbone's stored features: 0 when none are stored, -1 with an error. */
+int            qr_catalog_get_feature_dim  (QrCatalog   *self,
+                                            const char  *backbone,
+                                            GError     **error);
+/* Readable images (state ok) without features of backbone: GArray of gint64. */
+GArray        *qr_catalog_images_without_features (QrCatalog *self,
+                                            const char  *backbone,
+                                            GError     **error);
+
+typedef struct
+{
+  gint64  id;
+  char   *kind;              /* "dmsm" */
+  char   *state;             /* training, ready, retired */
+  char   *backbone;
+  char   *vocabulary_hash;
+  gint64  fold_seed;
+  int     epoch;             /* finished epochs */
+  int     epochs;            /* asked for */
+  char   *metrics;           /* JSON: one object per finished epoch */
+  GBytes *model;             /* the weights after epoch (NULL before the first) */
+  GBytes *trainer;           /* the optimiser's state, for resuming */
+  gint64  created_us, updated_us;
+} QrTextModelRecord;
+
+void           qr_text_model_record_free   (QrTextModelRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrTextModelRecord, qr_text_model_record_free)
+
+/* A new training run (state training, epoch 0): its id. */
+gint64         qr_catalog_add_text_model   (QrCatalog   *self,
+                                            const char  *kind,
+                                            const char  *backbone,
+                                            const char  *vocabulary_hash,
+                                            gint64       fold_seed,
+                                            int          epochs,
+                                            GError     **error);
+/* An epoch finished: its weights, optimiser state and metrics replace the last, in one write. */
+gboolean       qr_catalog_save_text_model_epoch (QrCatalog *self,
+                                            gint64       model_id,
+                                            int          epoch,
+                                            const char  *metrics,
+                                            GBytes      *model,
+                                            GBytes      *trainer,
+                                            GError     **error);
+/* Training done: the model becomes the one in use, in one transaction with its image embeddings
+ * (ids, ids × dim floats); the kind's older models are retired and their embeddings dropped. */
+gboolean       qr_catalog_finish_text_model (QrCatalog  *self,
+                                            gint64       model_id,
+                                            GArray      *ids,
+                                            const float *embeddings,
+                                            int          dim,
+                                            GError     **error);
+/* The model of kind in use: the newest ready one; with none, the newest training run with a
+ * finished epoch (a killed run stays usable). NULL (no error) when there is none. */
+QrTextModelRecord *qr_catalog_get_text_model (QrCatalog *self,
+                                            const char  *kind,
+                                            GError     **error);
+/* The newest unfinished training run of kind (to resume), NULL (no error) when none. */
+QrTextModelRecord *qr_catalog_get_unfinished_text_model (QrCatalog *self,
+                                            const char  *kind,
+                                            GError     **error);
+/* A model's stored image embeddings: FALSE with no error and *ids NULL when it has none. */
+gboolean       qr_catalog_load_image_embeddings (QrCatalog *self,
+                                            gint64       model_id,
+                                            int          dim,
+                                            GArray     **ids,
+                                            float      **embeddings,
+                                            GError     **error);
 
 G_END_DECLS

@@ -140,6 +140,34 @@ static const char *const migrations[] = {
   "ALTER TABLE captions ADD COLUMN deleted_us INTEGER;"
   "ALTER TABLE mistakes ADD COLUMN caption_id INTEGER;"
   "ALTER TABLE mistakes ADD COLUMN reason TEXT;",
+
+  /* 7: the caption model (DMSM): each image's backbone features (float16), the models trained on
+   *    the collection's captions (a row per training run; the newest ready one is used), and each
+   *    model's image embeddings (float16) for search. */
+  "CREATE TABLE image_features ("
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  backbone TEXT NOT NULL,"
+  "  data BLOB NOT NULL,"
+  "  PRIMARY KEY (image_id, backbone)) WITHOUT ROWID;"
+  "CREATE TABLE text_models ("
+  "  id INTEGER PRIMARY KEY,"
+  "  kind TEXT NOT NULL,"
+  "  state TEXT NOT NULL DEFAULT 'training' CHECK (state IN ('training', 'ready', 'retired')),"
+  "  backbone TEXT NOT NULL,"
+  "  vocabulary_hash TEXT NOT NULL,"
+  "  fold_seed INTEGER NOT NULL,"
+  "  epoch INTEGER NOT NULL DEFAULT 0,"
+  "  epochs INTEGER NOT NULL,"
+  "  metrics TEXT,"
+  "  model BLOB,"
+  "  trainer BLOB,"
+  "  created_us INTEGER NOT NULL,"
+  "  updated_us INTEGER NOT NULL);"
+  "CREATE TABLE image_embeddings ("
+  "  model_id INTEGER NOT NULL REFERENCES text_models (id) ON DELETE CASCADE,"
+  "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+  "  data BLOB NOT NULL,"
+  "  PRIMARY KEY (model_id, image_id)) WITHOUT ROWID;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);

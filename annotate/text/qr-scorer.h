@@ -112,6 +112,14 @@ const QrEvidenceObject *qr_zeroshot_scorer_get_objects (QrZeroshotScorer *self,
                                                         gint64            image_id,
                                                         guint            *n_objects);
 
+/* The caption model (DMSM) trained on the collection's captions: the model in use and its image
+ * embeddings read at creation; an error saying how to train one when there is none. */
+#define QR_TYPE_DMSM_SCORER (qr_dmsm_scorer_get_type ())
+G_DECLARE_FINAL_TYPE (QrDmsmScorer, qr_dmsm_scorer, QR, DMSM_SCORER, GObject)
+
+QrScorer *qr_dmsm_scorer_new     (QrCatalog   *catalog,
+                                  GError     **error);
+
 /* Search: every candidate image scored, best first (QrSearchHit), at most top (0: all). */
 typedef struct
 {

@@ -35,7 +35,7 @@ make_plain (QrCatalog *catalog, GError **error)
   return qr_zeroshot_scorer_new (catalog, TRUE, error);
 }
 
-/* A scorer is a row here (the DMSM and CLIP come next). */
+/* A scorer is a row here (CLIP comes next). */
 static const struct
 {
   const char *name;
@@ -43,9 +43,10 @@ static const struct
 } scorers[] = {
   { "zeroshot", make_zeroshot },
   { "plain", make_plain },
+  { "dmsm", qr_dmsm_scorer_new },
 };
 
-static const char *const scorer_names[] = { "zeroshot", "plain", NULL };
+static const char *const scorer_names[] = { "zeroshot", "plain", "dmsm", NULL };
 
 const char *const *
 qr_scorer_list_names (void)

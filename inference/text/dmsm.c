@@ -228,6 +228,12 @@ qr_dmsm_get_vocabulary (QrDmsm *self)
   return (const char *const *) self->vocabulary;
 }
 
+gboolean
+qr_dmsm_knows_trigram (QrDmsm *self, const char *trigram)
+{
+  return g_hash_table_contains (self->index, trigram);
+}
+
 const char *
 qr_dmsm_get_vocabulary_hash (QrDmsm *self)
 {
@@ -650,6 +656,55 @@ qr_dmsm_trainer_step (QrDmsmTrainer *self, const QrDmsmBatch *batch)
         }
     }
   return loss;
+}
+
+static GVariant *floats_variant (const float *values, gsize n);
+static gboolean floats_from_variant (GVariant *dict, const char *key, float *out, gsize n, GError **error);
+
+GBytes *
+qr_dmsm_trainer_save (QrDmsmTrainer *self)
+{
+  GVariantBuilder b;
+  g_autoptr (GVariant) whole = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "format", g_variant_new_uint32 (SAVED_FORMAT));
+  g_variant_builder_add (&b, "{sv}", "step", g_variant_new_uint64 (self->step));
+  g_variant_builder_add (&b, "{sv}", "learning-rate", g_variant_new_double (self->learning_rate));
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      g_autofree char *m = g_strconcat ("m.", param_names[i], NULL);
+      g_autofree char *v = g_strconcat ("v.", param_names[i], NULL);
+      g_variant_builder_add (&b, "{sv}", m, floats_variant (self->m[i], self->model->sizes[i]));
+      g_variant_builder_add (&b, "{sv}", v, floats_variant (self->v[i], self->model->sizes[i]));
+    }
+  whole = g_variant_ref_sink (g_variant_builder_end (&b));
+  return g_variant_get_data_as_bytes (whole);
+}
+
+gboolean
+qr_dmsm_trainer_restore (QrDmsmTrainer *self, GBytes *bytes, GError **error)
+{
+  g_autoptr (GVariant) dict = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+  guint64 step = 0;
+  guint32 format = 0;
+
+  if (!g_variant_lookup (dict, "format", "u", &format) || format != SAVED_FORMAT
+      || !g_variant_lookup (dict, "step", "t", &step))
+    {
+      g_set_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_FORMAT, "the caption model's training state is not one Quorum saved");
+      return FALSE;
+    }
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      g_autofree char *m = g_strconcat ("m.", param_names[i], NULL);
+      g_autofree char *v = g_strconcat ("v.", param_names[i], NULL);
+      if (!floats_from_variant (dict, m, self->m[i], self->model->sizes[i], error)
+          || !floats_from_variant (dict, v, self->v[i], self->model->sizes[i], error))
+        return FALSE;
+    }
+  self->step = step;
+  return TRUE;
 }
 
 /* ---- saved form ----------------------------------------------------------------------------- */

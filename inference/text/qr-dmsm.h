@@ -51,6 +51,8 @@ void        qr_dmsm_free               (QrDmsm              *self);
 const QrDmsmShape *qr_dmsm_get_shape   (QrDmsm              *self);
 guint       qr_dmsm_get_vocabulary_size (QrDmsm             *self);
 const char *const *qr_dmsm_get_vocabulary (QrDmsm           *self);
+gboolean    qr_dmsm_knows_trigram      (QrDmsm              *self,
+                                        const char          *trigram);
 /* SHA-256 of the vocabulary, one trigram a line. */
 const char *qr_dmsm_get_vocabulary_hash (QrDmsm             *self);
 /* The image inputs are standardised by these (image_dim each; std ≤ 0 is taken as 1). */
@@ -104,6 +106,13 @@ void        qr_dmsm_trainer_free       (QrDmsmTrainer       *self);
 /* A step on a batch: returns the batch's loss before the step. */
 double      qr_dmsm_trainer_step       (QrDmsmTrainer       *self,
                                         const QrDmsmBatch   *batch);
+
+/* The optimiser's state (step and moments) as bytes, and back into a trainer of the same model
+ * shape; a state that does not fit is an error. */
+GBytes     *qr_dmsm_trainer_save       (QrDmsmTrainer       *self);
+gboolean    qr_dmsm_trainer_restore    (QrDmsmTrainer       *self,
+                                        GBytes              *bytes,
+                                        GError             **error);
 
 /* The model as bytes (a GVariant: sizes, vocabulary, scaling, weights, and meta, an a{sv} the
  * caller owns the meaning of), and back; a model that does not read is an error. */

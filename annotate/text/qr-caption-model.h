@@ -1,0 +1,99 @@
+/* qr-caption-model.h: the DMSM (inference/text/qr-dmsm.h) trained on a collection's captions and
+ * kept in its catalog. Each image's input is its backbone features (computed once, stored as
+ * float16) followed by the peers' word-detection evidence: the strongest consensus of each class.
+ * Training holds out a fold of images, saves the model after every epoch (a killed run leaves the
+ * last finished epoch usable and resumes from it) and, when done, makes it the one in use with
+ * every image's embedding. */
+#pragma once
+
+#include <gio/gio.h>
+#include "qr-catalog.h"
+#include "qr-dmsm.h"
+#include "qr-engine.h"
+#include "qr-indexer.h"
+
+G_BEGIN_DECLS
+
+#define QR_CAPTION_MODEL_KIND     "dmsm"
+#define QR_CAPTION_MODEL_BACKBONE "centernet"
+#define QR_CAPTION_MODEL_MIN_CAPTIONS 100
+
+/* Backbone features for every readable image that has none; progress counts images. Images that
+ * fail to decode are skipped (counted in *failed). Commits every 32 images: a stop keeps them. */
+gboolean qr_caption_features_compute  (QrCatalog      *catalog,
+                                       const char     *backbone_path,
+                                       QrDevice        device,
+                                       QrAbortFunc     abort,
+                                       gpointer        abort_data,
+                                       QrProgressFunc  progress,
+                                       gpointer        progress_data,
+                                       guint          *computed,
+                                       guint          *failed,
+                                       GError        **error);
+
+/* The image tower's inputs of a catalog for a model's class list: features ++ class evidence. */
+typedef struct
+{
+  GArray  *ids;        /* gint64, by id */
+  float   *rows;       /* ids × dim */
+  int      dim;
+  int      feature_dim;
+  char   **classes;    /* the evidence's classes, in order */
+} QrCaptionInputs;
+
+void     qr_caption_inputs_clear      (QrCaptionInputs *inputs);
+/* classes NULL: the classes the peers' consensus holds, sorted (a new model's). */
+gboolean qr_caption_inputs_load       (QrCatalog       *catalog,
+                                       const char *const *classes,
+                                       QrCaptionInputs *inputs,
+                                       GError         **error);
+
+typedef struct
+{
+  int      epochs;          /* in all (a resumed run keeps its own) */
+  int      batch_size;
+  float    learning_rate;
+  int      hidden, out_dim;
+  float    gamma;
+  guint64  seed;            /* weights, order and the held-out fold */
+  int      n_folds;         /* one fold held out (0: none) */
+  guint    min_captions;
+  gboolean restart;         /* start over even when an unfinished run could resume */
+} QrCaptionTrainOptions;
+
+void     qr_caption_train_options_init (QrCaptionTrainOptions *options);
+
+typedef struct
+{
+  gint64  model_id;
+  int     epoch, epochs;
+  double  loss;             /* the epoch's mean training loss */
+  double  recall_at_5;      /* held-out captions: their image among the 5 nearest of all images */
+  double  recall_at_1;
+  guint   held_out_captions;
+  double  seconds;          /* the epoch's training time */
+  gboolean resumed;         /* this run went on from a stopped one */
+} QrCaptionEpoch;
+
+typedef void (*QrCaptionEpochFunc) (const QrCaptionEpoch *epoch,
+                                    gpointer              data);
+
+/* Trains (or resumes) on the catalog's captions; features must have been computed. The model's
+ * id; -1 with an error when there are too few captions (saying how many it needs), when nothing
+ * can be trained on, or when stopped (QR_ENGINE_ERROR_CANCELLED: the finished epochs are kept). */
+gint64   qr_caption_model_train       (QrCatalog                  *catalog,
+                                       const QrCaptionTrainOptions *options,
+                                       QrAbortFunc                 abort,
+                                       gpointer                    abort_data,
+                                       QrCaptionEpochFunc          on_epoch,
+                                       gpointer                    epoch_data,
+                                       GError                    **error);
+
+/* The model in use, with its class list (meta "classes"); NULL with an error saying how to get
+ * one when there is none. */
+QrDmsm  *qr_caption_model_load        (QrCatalog                  *catalog,
+                                       QrTextModelRecord         **record,
+                                       char                     ***classes,
+                                       GError                    **error);
+
+G_END_DECLS

@@ -1,0 +1,265 @@
+/* scorer-dmsm.c: the caption model (DMSM) as a scorer (qr-scorer.h): a text's vector from the
+ * text tower, cosine with each image's stored embedding. Its phrase map is the image tower applied
+ * to each cell of the backbone's map (before pooling), with the image's class evidence, cosine
+ * with the text: where in the image the phrase is. */
+#define G_LOG_DOMAIN "quorum-text"
+
+#include "qr-scorer.h"
+#include "qr-backbone.h"
+#include "qr-caption-model.h"
+#include "qr-detector.h"
+
+#include <math.h>
+#include <string.h>
+
+struct _QrDmsmScorer
+{
+  GObject     parent_instance;
+
+  /* Owned references */
+  QrCatalog  *catalog;
+  QrDmsm     *model;
+  char      **classes;
+  GArray     *ids;          /* images with an embedding, by id */
+  float      *embeddings;   /* ids × out_dim */
+  GHashTable *row_of;       /* image id → row + 1 */
+  QrCaptionInputs inputs;   /* for phrase maps: each image's class evidence, read on first use */
+  QrBackbone *backbone;     /* for phrase maps, loaded on first use */
+  gint64      model_id;
+  int         epoch;
+  char       *title;
+};
+
+static void qr_dmsm_scorer_iface_init (QrScorerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (QrDmsmScorer, qr_dmsm_scorer, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (QR_TYPE_SCORER, qr_dmsm_scorer_iface_init))
+
+static void
+qr_dmsm_scorer_finalize (GObject *object)
+{
+  QrDmsmScorer *self = QR_DMSM_SCORER (object);
+
+  g_clear_object (&self->catalog);
+  g_clear_pointer (&self->model, qr_dmsm_free);
+  g_clear_pointer (&self->classes, g_strfreev);
+  g_clear_pointer (&self->ids, g_array_unref);
+  g_clear_pointer (&self->embeddings, g_free);
+  g_clear_pointer (&self->row_of, g_hash_table_unref);
+  g_clear_pointer (&self->backbone, qr_backbone_free);
+  qr_caption_inputs_clear (&self->inputs);
+  g_free (self->title);
+  G_OBJECT_CLASS (qr_dmsm_scorer_parent_class)->finalize (object);
+}
+
+static void
+qr_dmsm_scorer_class_init (QrDmsmScorerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qr_dmsm_scorer_finalize;
+}
+
+static void
+qr_dmsm_scorer_init (QrDmsmScorer *self)
+{
+}
+
+QrScorer *
+qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
+{
+  g_autoptr (QrDmsmScorer) self = g_object_new (QR_TYPE_DMSM_SCORER, NULL);
+  g_autoptr (QrTextModelRecord) record = NULL;
+  g_autoptr (GError) local = NULL;
+  int O;
+
+  self->catalog = g_object_ref (catalog);
+  if ((self->model = qr_caption_model_load (catalog, &record, &self->classes, error)) == NULL)
+    return NULL;
+  self->model_id = record->id;
+  self->epoch = record->epoch;
+  O = qr_dmsm_get_shape (self->model)->out_dim;
+  if (!qr_catalog_load_image_embeddings (catalog, record->id, O, &self->ids, &self->embeddings, &local))
+    {
+      /* a run stopped before it finished has no stored embeddings: make them from the features */
+      QrCaptionInputs inputs;
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+      if (!qr_caption_inputs_load (catalog, (const char *const *) self->classes, &inputs, error))
+        return NULL;
+      if (inputs.dim != qr_dmsm_get_shape (self->model)->image_dim)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "the caption model reads %d image values but the stored features give %d: train it again",
+                       qr_dmsm_get_shape (self->model)->image_dim, inputs.dim);
+          qr_caption_inputs_clear (&inputs);
+          return NULL;
+        }
+      self->ids = g_array_ref (inputs.ids);
+      self->embeddings = g_new (float, (gsize) inputs.ids->len * (gsize) O);
+      qr_dmsm_embed_images (self->model, inputs.rows, (int) inputs.ids->len, self->embeddings);
+      qr_caption_inputs_clear (&inputs);
+    }
+  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < self->ids->len; i++)
+    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
+                         GUINT_TO_POINTER (i + 1));
+  self->title = g_strdup_printf ("Caption model (DMSM, %s%d epochs)", g_str_equal (record->state, "ready") ? "" : "stopped after ",
+                                 record->epoch);
+  return QR_SCORER (g_steal_pointer (&self));
+}
+
+static const char *
+dmsm_get_name (QrScorer *scorer)
+{
+  return "dmsm";
+}
+
+static const char *
+dmsm_get_title (QrScorer *scorer)
+{
+  return QR_DMSM_SCORER (scorer)->title;
+}
+
+static gboolean
+dmsm_prepare (QrScorer *scorer, QrScorerText *text, GError **error)
+{
+  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
+  int O = qr_dmsm_get_shape (self->model)->out_dim;
+  g_autofree float *vector = g_new (float, O);
+  g_auto (GStrv) words = g_regex_split_simple ("[^[:alnum:]]+", text->text, G_REGEX_OPTIMIZE, 0);
+
+  /* a word none of whose trigrams the model has seen is unknown to it */
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autoptr (GPtrArray) trigrams = NULL;
+      gboolean known = FALSE;
+      if (words[i][0] == '\0')
+        continue;
+      trigrams = qr_dmsm_trigrams (words[i]);
+      for (guint k = 0; k < trigrams->len && !known; k++)
+        known = qr_dmsm_knows_trigram (self->model, trigrams->pdata[k]);
+      if (!known)
+        g_ptr_array_add (text->unknown, g_utf8_strdown (words[i], -1));
+    }
+  if (!qr_dmsm_embed_text (self->model, text->text, vector, error))
+    return FALSE;
+  text->data = g_steal_pointer (&vector);
+  return TRUE;
+}
+
+static void
+dmsm_release (QrScorer *scorer, QrScorerText *text)
+{
+  g_clear_pointer (&text->data, g_free);
+}
+
+static gboolean
+dmsm_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mode, QrScore *out, GError **error)
+{
+  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
+  int O = qr_dmsm_get_shape (self->model)->out_dim;
+  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
+  const float *t = text->data;
+  double cosine = 0;
+
+  memset (out, 0, sizeof *out);
+  if (row == 0)
+    {
+      out->score = -1;
+      out->explain = g_strdup ("no features for this image (train the caption model again)");
+      return TRUE;
+    }
+  for (int k = 0; k < O; k++)
+    cosine += (double) t[k] * self->embeddings[(gsize) (row - 1) * O + k];
+  out->score = cosine;
+  out->explain = g_strdup_printf ("cosine %.2f", cosine);
+  return TRUE;
+}
+
+static GArray *
+dmsm_candidates (QrScorer *scorer, GError **error)
+{
+  return g_array_ref (QR_DMSM_SCORER (scorer)->ids);
+}
+
+static float *
+dmsm_phrase_map (QrScorer *scorer, QrScorerText *text, const char *image_path, GCancellable *cancellable,
+                 int *rows, int *cols, double *cell_size, GError **error)
+{
+  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
+  const QrDmsmShape *shape = qr_dmsm_get_shape (self->model);
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (QrImageRecord) record = NULL;
+  g_autofree float *pooled = NULL, *map = NULL, *cells = NULL, *embedded = NULL;
+  const float *evidence = NULL;
+  const float *t = text->data;
+  float *out;
+  int C, n;
+
+  if (self->backbone == NULL)
+    {
+      g_autofree char *path = qr_find_model (QR_CAPTION_MODEL_BACKBONE, error);
+      if (path == NULL || (self->backbone = qr_backbone_new (QR_CAPTION_MODEL_BACKBONE, path, QR_DEVICE_AUTO, error)) == NULL)
+        return NULL;
+    }
+  if (self->inputs.ids == NULL
+      && !qr_caption_inputs_load (self->catalog, (const char *const *) self->classes, &self->inputs, error))
+    return NULL;
+  C = qr_backbone_get_channels (self->backbone);
+  if (C + (int) g_strv_length (self->classes) != shape->image_dim)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the caption model does not read this backbone's %d channels", C);
+      return NULL;
+    }
+  if ((image = qr_image_load (image_path, NULL, 512, error)) == NULL)
+    return NULL;
+  pooled = g_new (float, C);
+  if (!qr_backbone_run (self->backbone, image, pooled, &map, rows, cols, cell_size, NULL, NULL, error))
+    return NULL;
+  /* the image's class evidence, when it is in the catalog */
+  {
+    const char *root = qr_catalog_get_root (self->catalog);
+    gsize root_len = strlen (root);
+    const char *relative = g_str_has_prefix (image_path, root) && image_path[root_len] == '/' ? image_path + root_len + 1
+                                                                                           : image_path;
+    record = qr_catalog_find_image (self->catalog, relative, NULL);
+    if (record != NULL)
+      for (guint i = 0; i < self->inputs.ids->len; i++)
+        if (g_array_index (self->inputs.ids, gint64, i) == record->id)
+          evidence = self->inputs.rows + (gsize) i * (gsize) self->inputs.dim + C;
+  }
+  /* each cell as if it were a whole image with the image's evidence: a qualitative "where" */
+  n = *rows * *cols;
+  cells = g_new0 (float, (gsize) n * (gsize) shape->image_dim);
+  for (int i = 0; i < n; i++)
+    {
+      memcpy (cells + (gsize) i * shape->image_dim, map + (gsize) i * C, sizeof (float) * (gsize) C);
+      if (evidence != NULL)
+        memcpy (cells + (gsize) i * shape->image_dim + C, evidence, sizeof (float) * (gsize) (shape->image_dim - C));
+    }
+  embedded = g_new (float, (gsize) n * (gsize) shape->out_dim);
+  qr_dmsm_embed_images (self->model, cells, n, embedded);
+  out = g_new (float, n);
+  for (int i = 0; i < n; i++)
+    {
+      double cosine = 0;
+      for (int k = 0; k < shape->out_dim; k++)
+        cosine += (double) t[k] * embedded[(gsize) i * shape->out_dim + k];
+      out[i] = (float) CLAMP (cosine, 0.0, 1.0);
+    }
+  return out;
+}
+
+static void
+qr_dmsm_scorer_iface_init (QrScorerInterface *iface)
+{
+  iface->get_name = dmsm_get_name;
+  iface->get_title = dmsm_get_title;
+  iface->prepare = dmsm_prepare;
+  iface->release = dmsm_release;
+  iface->score = dmsm_score;
+  iface->candidates = dmsm_candidates;
+  iface->phrase_map = dmsm_phrase_map;
+}
