@@ -126,6 +126,8 @@ int      qr_cli_export          (int     argc,
 
 int      qr_cli_bench_detect    (int     argc,
                                  char  **argv);
+int      qr_cli_bench_search    (int     argc,
+                                 char  **argv);
 int      qr_cli_bench_captions  (int     argc,
                                  char  **argv);
 int      qr_cli_bench_mistakes  (int     argc,

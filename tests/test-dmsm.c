@@ -2,6 +2,7 @@
  * gradient against PyTorch on the same weights and batch (tests/reference/dmsm-torch.py, Debian's
  * python3-torch), the saved form, and a training run on generated scenes that learns. */
 #include "qr-dmsm.h"
+#include "qr-vectors.h"
 #include "test-util.h"
 
 #include <json-glib/json-glib.h>
@@ -402,6 +403,57 @@ test_training_learns (void)
   scenes_clear (&held);
 }
 
+static int
+compare_desc (gconstpointer a, gconstpointer b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return x > y ? -1 : x < y;
+}
+
+/* The top k of a float16 matrix against a sort of every product computed plainly. */
+static void
+test_top_k (void)
+{
+  const gsize n = 5003;
+  const int dim = 37;   /* not a multiple of the vector width */
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  g_autofree float *values = g_new (float, n * dim);
+  g_autofree guint16 *half = g_new (guint16, n * dim);
+  g_autofree float *widened = g_new (float, n * dim);
+  g_autofree float *all = g_new (float, n);
+  float query[37], scores[20];
+  gsize rows[20];
+
+  for (gsize i = 0; i < n * dim; i++)
+    values[i] = (float) g_rand_double_range (rand, -1, 1);
+  for (int d = 0; d < dim; d++)
+    query[d] = (float) g_rand_double_range (rand, -1, 1);
+  qr_float_to_half (values, half, n * dim);
+  qr_half_to_float (half, widened, n * dim);
+  for (gsize i = 0; i < n; i++)
+    {
+      double s = 0;
+      for (int d = 0; d < dim; d++)
+        s += (double) widened[i * dim + d] * query[d];
+      all[i] = (float) s;
+    }
+  g_assert_cmpuint (qr_vectors_top_k (half, n, dim, query, 20, rows, scores), ==, 20);
+  for (guint i = 0; i < 20; i++)
+    {
+      double s = 0;
+      for (int d = 0; d < dim; d++)
+        s += (double) widened[rows[i] * dim + d] * query[d];
+      g_assert_cmpfloat (fabs (s - scores[i]), <=, 1e-4);
+      if (i > 0)
+        g_assert_cmpfloat (scores[i], <=, scores[i - 1]);
+    }
+  qsort (all, n, sizeof (float), compare_desc);
+  for (guint i = 0; i < 20; i++)
+    g_assert_cmpfloat (fabsf (all[i] - scores[i]), <=, 1e-4f);
+  /* k past n: all of them */
+  g_assert_cmpuint (qr_vectors_top_k (half, 3, dim, query, 20, rows, scores), ==, 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -410,6 +462,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dmsm/half", test_half);
   g_test_add_func ("/dmsm/gradients-match-pytorch", test_gradients_match_pytorch);
   g_test_add_func ("/dmsm/save-load", test_save_load);
+  g_test_add_func ("/dmsm/top-k", test_top_k);
   g_test_add_func ("/dmsm/training-learns", test_training_learns);
   return g_test_run ();
 }

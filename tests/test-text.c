@@ -5,12 +5,23 @@
  * caption items in the review queue, captions exported and imported back, and bad input. */
 #include "quorum-config.h"
 #include "qr-text.h"
+#include "qr-caption-model.h"
+#include "qr-detector.h"
+#include "qr-scorer.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/wait.h>
+
+typedef struct
+{
+  int      first, last;
+  gboolean resumed;
+  double   loss[10];
+} Epochs;
 
 #define SHARED_CAPTIONS QUORUM_SOURCE_DIR "/../shared/captions/captions.json"
 
@@ -491,6 +502,143 @@ test_cli (Fixture *f, gconstpointer data)
   }
 }
 
+static gboolean
+stop_after_epoch_2 (gpointer data)
+{
+  return *(int *) data >= 2;
+}
+
+static void
+count_epoch (const QrCaptionEpoch *e, gpointer data)
+{
+  Epochs *seen = data;
+  seen->last = e->epoch;
+  seen->resumed |= e->resumed;
+  if (seen->first == 0)
+    seen->first = e->epoch;
+  seen->loss[MIN (e->epoch, 9)] = e->loss;
+}
+
+/* The caption model on the demo photos and their 90 captions: too few for the default (says how
+ * many it needs); with a lower floor, a run stopped after two epochs is usable and resumes where
+ * it stopped, ending where an uninterrupted run ends; the model in use answers search. */
+static void
+test_caption_model (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (QrTextModelRecord) stopped = NULL, resumed = NULL, straight = NULL;
+  g_autoptr (QrScorer) scorer = NULL;
+  g_autofree char *centernet = NULL;
+  QrCaptionTrainOptions options;
+  Epochs seen = { 0 };
+  guint computed, failed;
+  gint64 id, id2;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the shared models and captions are not here");
+      return;
+    }
+  catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_assert_no_error (error);
+  centernet = qr_find_model ("centernet", &error);
+  g_assert_no_error (error);
+
+  qr_caption_train_options_init (&options);
+  options.epochs = 4;
+  options.hidden = 64;
+  options.out_dim = 32;
+  options.batch_size = 16;
+  options.n_folds = 6;
+  g_assert_cmpint (qr_caption_model_train (catalog, &options, NULL, NULL, NULL, NULL, &error), ==, -1);
+  g_assert_nonnull (strstr (error->message, "needs at least 100 captions; this collection has 90"));
+  g_clear_error (&error);
+  options.min_captions = 50;
+  /* no features yet */
+  g_assert_cmpint (qr_caption_model_train (catalog, &options, NULL, NULL, NULL, NULL, &error), ==, -1);
+  g_assert_nonnull (strstr (error->message, "no image has backbone features"));
+  g_clear_error (&error);
+  g_assert_true (qr_caption_features_compute (catalog, centernet, QR_DEVICE_CPU, NULL, NULL, NULL, NULL, &computed, &failed,
+                                              &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (computed, ==, 18);
+  g_assert_cmpuint (failed, ==, 0);
+
+  /* no model yet: the scorer says how to get one */
+  g_assert_null (qr_scorer_new (catalog, "dmsm", &error));
+  g_assert_nonnull (strstr (error->message, "quorum captions train"));
+  g_clear_error (&error);
+
+  /* stopped after epoch 2 */
+  g_assert_cmpint (qr_caption_model_train (catalog, &options, stop_after_epoch_2, &seen.last, count_epoch, &seen, &error),
+                   ==, -1);
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (seen.last, ==, 2);
+  g_assert_cmpfloat (seen.loss[2], <, seen.loss[1]);
+  stopped = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (stopped);
+  g_assert_cmpstr (stopped->state, ==, "training");
+  g_assert_cmpint (stopped->epoch, ==, 2);
+  scorer = qr_scorer_new (catalog, "dmsm", &error);   /* usable as it is */
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (qr_scorer_get_title (scorer), "stopped after 2"));
+  g_clear_object (&scorer);
+
+  /* resumed: epochs 3 and 4 only */
+  seen = (Epochs) { 0 };
+  id = qr_caption_model_train (catalog, &options, NULL, NULL, count_epoch, &seen, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, ==, stopped->id);
+  g_assert_true (seen.resumed);
+  g_assert_cmpint (seen.first, ==, 3);
+  g_assert_cmpint (seen.last, ==, 4);
+  resumed = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &error);
+  g_assert_cmpstr (resumed->state, ==, "ready");
+  g_assert_cmpint (resumed->epoch, ==, 4);
+  g_assert_nonnull (strstr (resumed->metrics, "\"epoch\": 4"));
+
+  /* the same four epochs without a stop: the same weights (the optimiser's state and each epoch's
+   * order are saved or seeded); it replaces the model in use only when done */
+  options.restart = TRUE;
+  id2 = qr_caption_model_train (catalog, &options, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id2, >, id);
+  straight = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &error);
+  g_assert_cmpint (straight->id, ==, id2);
+  {
+    g_autoptr (QrDmsm) a = qr_dmsm_load (resumed->model, NULL, &error);
+    g_autoptr (QrDmsm) b = qr_dmsm_load (straight->model, NULL, &error);
+    for (guint p = 0; p < QR_DMSM_N_PARAMS; p++)
+      {
+        gsize n, n2;
+        const float *x = qr_dmsm_get_param (a, p, &n), *y = qr_dmsm_get_param (b, p, &n2);
+        g_assert_cmpuint (n, ==, n2);
+        for (gsize k = 0; k < n; k++)
+          g_assert_cmpfloat (fabsf (x[k] - y[k]), <=, 1e-5f);
+      }
+  }
+
+  /* search with the model in use: a giraffe caption finds the giraffe */
+  scorer = qr_scorer_new (catalog, "dmsm", &error);
+  g_assert_no_error (error);
+  {
+    QrScorerText *text = qr_scorer_prepare (scorer, "a giraffe standing among trees", &error);
+    g_autoptr (GArray) hits = NULL;
+    g_autoptr (QrImageRecord) top = NULL;
+    g_assert_no_error (error);
+    hits = qr_search (scorer, text, 3, NULL, &error);
+    g_assert_no_error (error);
+    top = qr_catalog_get_image (catalog, g_array_index (hits, QrSearchHit, 0).image_id, &error);
+    g_assert_cmpstr (top->path, ==, "darknet-giraffe.jpg");
+    qr_scorer_text_free (scorer, text);
+  }
+  g_assert_null (qr_scorer_prepare (scorer, "xqzv", &error));
+  g_assert_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -502,5 +650,6 @@ main (int argc, char **argv)
   g_test_add_func ("/text/score-rules", test_score_rules);
   g_test_add_func ("/text/suggest", test_suggest);
   g_test_add ("/text/cli", Fixture, NULL, fixture_set_up, test_cli, fixture_tear_down);
+  g_test_add ("/text/caption-model", Fixture, NULL, fixture_set_up, test_caption_model, fixture_tear_down);
   return g_test_run ();
 }

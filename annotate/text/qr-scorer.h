@@ -57,6 +57,10 @@ struct _QrScorerInterface
                              QrScore *out, GError **error);
   /* The images it can score (gint64 ids, in path order). */
   GArray     *(*candidates) (QrScorer *self, GError **error);
+  /* Optional: the best top (0: all) candidates at once, best first (QrSearchHit), where the
+   * scorer can do better than scoring one image at a time. */
+  GArray     *(*search)     (QrScorer *self, QrScorerText *text, guint top, GCancellable *cancellable,
+                             GError **error);
   /* Optional: rows × cols values in 0..1 over the image, cell_size image pixels a cell. */
   float      *(*phrase_map) (QrScorer *self, QrScorerText *text, const char *image_path,
                              GCancellable *cancellable, int *rows, int *cols, double *cell_size,
@@ -120,13 +124,17 @@ G_DECLARE_FINAL_TYPE (QrDmsmScorer, qr_dmsm_scorer, QR, DMSM_SCORER, GObject)
 QrScorer *qr_dmsm_scorer_new     (QrCatalog   *catalog,
                                   GError     **error);
 
+/* The hit type of search; a GArray of these clears them. */
+typedef struct _QrSearchHit QrSearchHit;
+GArray *qr_search_hits_new           (guint        reserved);
+
 /* Search: every candidate image scored, best first (QrSearchHit), at most top (0: all). */
-typedef struct
+struct _QrSearchHit
 {
   gint64  image_id;
   double  score;
   char   *explain;
-} QrSearchHit;
+};
 
 GArray *qr_search                    (QrScorer     *scorer,
                                       QrScorerText *text,

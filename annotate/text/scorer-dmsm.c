@@ -8,6 +8,7 @@
 #include "qr-backbone.h"
 #include "qr-caption-model.h"
 #include "qr-detector.h"
+#include "qr-vectors.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,7 +22,7 @@ struct _QrDmsmScorer
   QrDmsm     *model;
   char      **classes;
   GArray     *ids;          /* images with an embedding, by id */
-  float      *embeddings;   /* ids × out_dim */
+  guint16    *embeddings;   /* ids × out_dim, float16 as stored: search reads half the bytes */
   GHashTable *row_of;       /* image id → row + 1 */
   QrCaptionInputs inputs;   /* for phrase maps: each image's class evidence, read on first use */
   QrBackbone *backbone;     /* for phrase maps, loaded on first use */
@@ -69,6 +70,7 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
   g_autoptr (QrDmsmScorer) self = g_object_new (QR_TYPE_DMSM_SCORER, NULL);
   g_autoptr (QrTextModelRecord) record = NULL;
   g_autoptr (GError) local = NULL;
+  g_autofree float *floats = NULL;
   int O;
 
   self->catalog = g_object_ref (catalog);
@@ -77,7 +79,7 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
   self->model_id = record->id;
   self->epoch = record->epoch;
   O = qr_dmsm_get_shape (self->model)->out_dim;
-  if (!qr_catalog_load_image_embeddings (catalog, record->id, O, &self->ids, &self->embeddings, &local))
+  if (!qr_catalog_load_image_embeddings (catalog, record->id, O, &self->ids, &floats, &local))
     {
       /* a run stopped before it finished has no stored embeddings: make them from the features */
       QrCaptionInputs inputs;
@@ -97,10 +99,12 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
           return NULL;
         }
       self->ids = g_array_ref (inputs.ids);
-      self->embeddings = g_new (float, (gsize) inputs.ids->len * (gsize) O);
-      qr_dmsm_embed_images (self->model, inputs.rows, (int) inputs.ids->len, self->embeddings);
+      floats = g_new (float, (gsize) inputs.ids->len * (gsize) O);
+      qr_dmsm_embed_images (self->model, inputs.rows, (int) inputs.ids->len, floats);
       qr_caption_inputs_clear (&inputs);
     }
+  self->embeddings = g_new (guint16, (gsize) self->ids->len * (gsize) O);
+  qr_float_to_half (floats, self->embeddings, (gsize) self->ids->len * (gsize) O);
   self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   for (guint i = 0; i < self->ids->len; i++)
     g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
@@ -163,6 +167,7 @@ dmsm_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mo
   guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
   const float *t = text->data;
   double cosine = 0;
+  g_autofree float *image = g_new (float, O);
 
   memset (out, 0, sizeof *out);
   if (row == 0)
@@ -171,11 +176,37 @@ dmsm_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mo
       out->explain = g_strdup ("no features for this image (train the caption model again)");
       return TRUE;
     }
+  qr_half_to_float (self->embeddings + (gsize) (row - 1) * O, image, (gsize) O);
   for (int k = 0; k < O; k++)
-    cosine += (double) t[k] * self->embeddings[(gsize) (row - 1) * O + k];
+    cosine += (double) t[k] * image[k];
   out->score = cosine;
   out->explain = g_strdup_printf ("cosine %.2f", cosine);
   return TRUE;
+}
+
+/* One product over every stored embedding and a top-k (qr_vectors_top_k). */
+static GArray *
+dmsm_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *cancellable, GError **error)
+{
+  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
+  guint n = self->ids->len, k = top > 0 ? MIN (top, n) : n;
+  g_autofree gsize *rows = g_new (gsize, MAX (k, 1));
+  g_autofree float *scores = g_new (float, MAX (k, 1));
+  GArray *hits = qr_search_hits_new (k);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_array_unref (hits);
+      return NULL;
+    }
+  k = qr_vectors_top_k (self->embeddings, n, qr_dmsm_get_shape (self->model)->out_dim, text->data, k, rows, scores);
+  for (guint i = 0; i < k; i++)
+    {
+      QrSearchHit hit = { g_array_index (self->ids, gint64, rows[i]), scores[i],
+                          g_strdup_printf ("cosine %.2f", scores[i]) };
+      g_array_append_val (hits, hit);
+    }
+  return hits;
 }
 
 static GArray *
@@ -261,5 +292,6 @@ qr_dmsm_scorer_iface_init (QrScorerInterface *iface)
   iface->release = dmsm_release;
   iface->score = dmsm_score;
   iface->candidates = dmsm_candidates;
+  iface->search = dmsm_search;
   iface->phrase_map = dmsm_phrase_map;
 }

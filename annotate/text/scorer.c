@@ -179,15 +179,24 @@ by_hit_score (gconstpointer a, gconstpointer b)
 }
 
 GArray *
+qr_search_hits_new (guint reserved)
+{
+  GArray *hits = g_array_sized_new (FALSE, TRUE, sizeof (QrSearchHit), reserved);
+  g_array_set_clear_func (hits, hit_clear);
+  return hits;
+}
+
+GArray *
 qr_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GArray) ids = qr_scorer_candidates (scorer, error);
+  g_autoptr (GArray) ids = NULL;
   g_autoptr (GArray) hits = NULL;
 
-  if (ids == NULL)
+  if (QR_SCORER_GET_IFACE (scorer)->search != NULL)
+    return QR_SCORER_GET_IFACE (scorer)->search (scorer, text, top, cancellable, error);
+  if ((ids = qr_scorer_candidates (scorer, error)) == NULL)
     return NULL;
-  hits = g_array_sized_new (FALSE, TRUE, sizeof (QrSearchHit), ids->len);
-  g_array_set_clear_func (hits, hit_clear);
+  hits = qr_search_hits_new (ids->len);
   for (guint i = 0; i < ids->len; i++)
     {
       QrScore score = { 0 };

@@ -1,0 +1,146 @@
+/* vectors.c: top-k dot products over a float16 matrix (qr-vectors.h). Reading half the bytes of
+ * float32 is what makes it fast: the product is bound by memory, so each row is widened in
+ * registers (F16C) and multiplied with FMA where the CPU has them, with a portable loop
+ * elsewhere. Each thread keeps a min-heap of its best k; the heaps are merged at the end. */
+#define G_LOG_DOMAIN "quorum-text"
+
+#include "qr-vectors.h"
+#include "qr-dmsm.h"
+
+#include <string.h>
+#include <omp.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#endif
+
+typedef struct
+{
+  float score;
+  gsize row;
+} Hit;
+
+/* A min-heap of at most k hits: the worst kept on top. */
+static void
+heap_push (Hit *heap, guint *size, guint k, float score, gsize row)
+{
+  guint i;
+
+  if (*size == k)
+    {
+      if (score <= heap[0].score)
+        return;
+      /* replace the worst and sift down */
+      i = 0;
+      for (;;)
+        {
+          guint l = 2 * i + 1, r = l + 1, m = i;
+          float sm = score;
+          if (l < k && heap[l].score < sm)
+            m = l, sm = heap[l].score;
+          if (r < k && heap[r].score < sm)
+            m = r;
+          if (m == i)
+            break;
+          heap[i] = heap[m];
+          i = m;
+        }
+      heap[i] = (Hit) { score, row };
+      return;
+    }
+  i = (*size)++;
+  while (i > 0 && heap[(i - 1) / 2].score > score)
+    {
+      heap[i] = heap[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+  heap[i] = (Hit) { score, row };
+}
+
+static float
+dot_portable (const guint16 *row, const float *query, int dim)
+{
+  float values[64], sum = 0;
+  for (int d = 0; d < dim; d += 64)
+    {
+      int n = MIN (64, dim - d);
+      qr_half_to_float (row + d, values, (gsize) n);
+      for (int i = 0; i < n; i++)
+        sum += values[i] * query[d + i];
+    }
+  return sum;
+}
+
+#ifdef HAVE_X86
+__attribute__ ((target ("avx2,f16c,fma"))) static float
+dot_f16c (const guint16 *row, const float *query, int dim)
+{
+  __m256 acc0 = _mm256_setzero_ps (), acc1 = _mm256_setzero_ps ();
+  int d = 0;
+  float tail = 0, lanes[8];
+
+  for (; d + 16 <= dim; d += 16)
+    {
+      __m256 a = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (row + d)));
+      __m256 b = _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (row + d + 8)));
+      acc0 = _mm256_fmadd_ps (a, _mm256_loadu_ps (query + d), acc0);
+      acc1 = _mm256_fmadd_ps (b, _mm256_loadu_ps (query + d + 8), acc1);
+    }
+  if (d < dim)
+    tail = dot_portable (row + d, query + d, dim - d);
+  _mm256_storeu_ps (lanes, _mm256_add_ps (acc0, acc1));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7] + tail;
+}
+#endif
+
+static int
+compare_hits (gconstpointer a, gconstpointer b)
+{
+  const Hit *x = a, *y = b;
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+guint
+qr_vectors_top_k (const guint16 *matrix, gsize n, int dim, const float *query, guint k, gsize *rows, float *scores)
+{
+  int threads = omp_get_max_threads ();
+  g_autofree Hit *heaps = NULL;
+  g_autofree guint *sizes = NULL;
+  g_autofree Hit *all = NULL;
+  guint total = 0;
+  float (*dot) (const guint16 *, const float *, int) = dot_portable;
+
+  k = (guint) MIN ((gsize) k, n);
+  if (k == 0)
+    return 0;
+#ifdef HAVE_X86
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("fma"))
+    dot = dot_f16c;
+#endif
+  heaps = g_new (Hit, (gsize) threads * k);
+  sizes = g_new0 (guint, threads);
+#pragma omp parallel num_threads (threads)
+  {
+    int t = omp_get_thread_num ();
+    Hit *heap = heaps + (gsize) t * k;
+#pragma omp for schedule (static)
+    for (gsize i = 0; i < n; i++)
+      heap_push (heap, &sizes[t], k, dot (matrix + i * (gsize) dim, query, dim), i);
+  }
+  all = g_new (Hit, (gsize) threads * k);
+  for (int t = 0; t < threads; t++)
+    {
+      memcpy (all + total, heaps + (gsize) t * k, sizeof (Hit) * sizes[t]);
+      total += sizes[t];
+    }
+  qsort (all, total, sizeof (Hit), compare_hits);
+  for (guint i = 0; i < k; i++)
+    {
+      rows[i] = all[i].row;
+      scores[i] = all[i].score;
+    }
+  return k;
+}
