@@ -383,9 +383,7 @@ qr_review_update (QrCatalog *catalog, const char *const *peers, GError **error)
       return -1;
     if (captions->len > 0)
       {
-        g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, error);
-        g_autoptr (GPtrArray) items = scorer ? qr_caption_mistakes (catalog, scorer, QR_REVIEW_MIN_CAPTION_SCORE, error)
-                                             : NULL;
+        g_autoptr (GPtrArray) items = qr_caption_mistakes_judged (catalog, QR_REVIEW_MIN_CAPTION_SCORE, error);
         if (items == NULL)
           return -1;
         for (guint i = 0; i < items->len; i++)

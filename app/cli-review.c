@@ -215,8 +215,7 @@ qr_cli_review (int argc, char **argv)
       g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, &error);
       if (captions != NULL && captions->len > 0)
         {
-          g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, &error);
-          caption_items = scorer ? qr_caption_mistakes (catalog, scorer, QR_REVIEW_MIN_CAPTION_SCORE, &error) : NULL;
+          caption_items = qr_caption_mistakes_judged (catalog, QR_REVIEW_MIN_CAPTION_SCORE, &error);
           if (caption_items != NULL)
             g_ptr_array_sort (caption_items, by_record_score);
         }

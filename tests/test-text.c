@@ -540,6 +540,7 @@ test_caption_model (Fixture *f, gconstpointer data)
       g_test_skip ("the shared models and captions are not here");
       return;
     }
+  g_assert_cmpint (run_quorum ((const char *[]) { "peers", "run", "-q", "--db", f->db, "-c", f->dir, NULL }, NULL, NULL), ==, 0);
   catalog = qr_catalog_open (f->dir, f->db, &error);
   g_assert_no_error (error);
   centernet = qr_find_model ("centernet", &error);
@@ -637,6 +638,40 @@ test_caption_model (Fixture *f, gconstpointer data)
   }
   g_assert_null (qr_scorer_prepare (scorer, "xqzv", &error));
   g_assert_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS);
+  g_clear_error (&error);
+
+  /* caption mistakes of the caption model's kind: a caption of the scream put on the giraffe is
+   * nearer the scream than the giraffe; the giraffe's own trained caption is fine */
+  {
+    g_autoptr (QrImageRecord) giraffe = qr_catalog_find_image (catalog, "darknet-giraffe.jpg", &error);
+    g_autoptr (GPtrArray) own = qr_catalog_list_captions (catalog, giraffe->id, &error);
+    g_autoptr (GArray) suggested = NULL;
+    QrCaptionVerdict v;
+    g_assert_true (qr_caption_judge_far (QR_DMSM_SCORER (scorer), giraffe->id, own->pdata[0], &v, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (v.problem, ==, QR_CAPTION_FINE);
+    qr_caption_verdict_clear (&v);
+    g_assert_true (qr_caption_judge_far (QR_DMSM_SCORER (scorer), giraffe->id,
+                                         "A colorful painting of a person screaming near the water.", &v, &error));
+    g_assert_no_error (error);
+    g_test_message ("swapped caption: %.2f, %s", v.score, v.reason);
+    g_assert_cmpint (v.problem, ==, QR_CAPTION_FAR);
+    g_assert_cmpfloat (v.score, >, 0.3);
+    g_assert_nonnull (strstr (v.reason, "darknet-scream.jpg"));
+    qr_caption_verdict_clear (&v);
+
+    /* suggestions: the detections' sentences and the nearest images' captions, ranked by the model */
+    {
+      g_autoptr (QrScorer) words = qr_zeroshot_scorer_new (catalog, FALSE, &error);
+      g_assert_no_error (error);
+      suggested = qr_captions_suggest (QR_ZEROSHOT_SCORER (words), scorer, giraffe->id, 50, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (suggested->len, >, 5);
+      for (guint i = 1; i < suggested->len; i++)
+        g_assert_cmpfloat (g_array_index (suggested, QrCaptionCandidate, i).score, <=,
+                           g_array_index (suggested, QrCaptionCandidate, i - 1).score);
+    }
+  }
 }
 
 int

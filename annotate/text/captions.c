@@ -12,6 +12,7 @@
 #define G_LOG_DOMAIN "quorum-text"
 
 #include "qr-scorer.h"
+#include "qr-dmsm.h"
 
 void
 qr_caption_candidate_clear (QrCaptionCandidate *c)
@@ -74,6 +75,20 @@ qr_captions_suggest (QrZeroshotScorer *words, QrScorer *ranker, gint64 image_id,
   g_autoptr (GPtrArray) texts = qr_text_suggest (objects, n, 12);
   GArray *ranked;
 
+  if (ranker != NULL && QR_IS_DMSM_SCORER (ranker))
+    {
+      g_autoptr (GPtrArray) retrieved = qr_dmsm_scorer_retrieve_captions (QR_DMSM_SCORER (ranker), image_id, 5, error);
+      if (retrieved == NULL)
+        return NULL;
+      for (guint i = 0; i < retrieved->len; i++)
+        {
+          gboolean seen = FALSE;
+          for (guint k = 0; k < texts->len && !seen; k++)
+            seen = g_ascii_strcasecmp (texts->pdata[k], retrieved->pdata[i]) == 0;
+          if (!seen)
+            g_ptr_array_add (texts, g_strdup (retrieved->pdata[i]));
+        }
+    }
   if (texts->len == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -138,8 +153,57 @@ qr_caption_judge (QrScorer *scorer, gint64 image_id, const char *text, QrCaption
   return TRUE;
 }
 
+gboolean
+qr_caption_judge_far (QrDmsmScorer *model, gint64 image_id, const char *text, QrCaptionVerdict *out, GError **error)
+{
+  QrScorer *scorer = QR_SCORER (model);
+  g_autoptr (GError) local = NULL;
+  QrScorerText *t = qr_scorer_prepare_caption (scorer, text, &local);
+  g_autoptr (GArray) hits = NULL;
+  QrScore own = { 0 };
+  const QrSearchHit *best = NULL;
+  guint ahead = 0;
+
+  memset (out, 0, sizeof *out);
+  if (t == NULL)
+    {
+      if (g_error_matches (local, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS))
+        return TRUE;   /* nothing to say */
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &own, error)
+      || (hits = qr_search (scorer, t, 11, NULL, error)) == NULL)
+    {
+      qr_score_clear (&own);
+      qr_scorer_text_free (scorer, t);
+      return FALSE;
+    }
+  for (guint i = 0; i < hits->len; i++)
+    {
+      const QrSearchHit *h = &g_array_index (hits, QrSearchHit, i);
+      if (h->image_id == image_id || h->score <= own.score)
+        continue;
+      ahead++;
+      if (best == NULL)
+        best = h;
+    }
+  if (best != NULL)
+    {
+      g_autoptr (QrImageRecord) other = qr_catalog_get_image (qr_dmsm_scorer_get_catalog (model), best->image_id, NULL);
+      out->score = CLAMP (1.5 * (best->score - own.score), 0.0, 1.0);
+      out->problem = QR_CAPTION_FAR;
+      out->reason = g_strdup_printf ("the caption model puts it nearer %s%u other image%s than its own (%s: cosine %.2f;"
+                                     " its own %.2f)", ahead >= 10 ? "at least " : "", ahead, ahead == 1 ? "" : "s",
+                                     other ? other->path : "?", best->score, own.score);
+    }
+  qr_score_clear (&own);
+  qr_scorer_text_free (scorer, t);
+  return TRUE;
+}
+
 GPtrArray *
-qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, double min_score, GError **error)
+qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, QrDmsmScorer *model, double min_score, GError **error)
 {
   g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
@@ -156,6 +220,23 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, double min_score, GEr
         {
           g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
           return NULL;
+        }
+      if (model != NULL)
+        {
+          QrCaptionVerdict far;
+          if (!qr_caption_judge_far (model, c->image_id, c->text, &far, error))
+            {
+              qr_caption_verdict_clear (&v);
+              g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
+              return NULL;
+            }
+          if (far.problem != QR_CAPTION_FINE && far.score > v.score)
+            {
+              qr_caption_verdict_clear (&v);
+              v = far;
+            }
+          else
+            qr_caption_verdict_clear (&far);
         }
       if (v.problem == QR_CAPTION_FINE || v.score < min_score)
         {
@@ -197,4 +278,19 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, double min_score, GEr
       g_ptr_array_add (out, r);
     }
   return g_steal_pointer (&out);
+}
+
+GPtrArray *
+qr_caption_mistakes_judged (QrCatalog *catalog, double min_score, GError **error)
+{
+  g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, error);
+  g_autoptr (QrScorer) model = NULL;
+  g_autoptr (GError) no_model = NULL;
+
+  if (scorer == NULL)
+    return NULL;
+  model = qr_dmsm_scorer_new (catalog, &no_model);
+  if (no_model != NULL && !g_error_matches (no_model, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_warning ("the caption model is left out of the caption review: %s", no_model->message);
+  return qr_caption_mistakes (catalog, scorer, model ? QR_DMSM_SCORER (model) : NULL, min_score, error);
 }

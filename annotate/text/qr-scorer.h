@@ -123,6 +123,13 @@ G_DECLARE_FINAL_TYPE (QrDmsmScorer, qr_dmsm_scorer, QR, DMSM_SCORER, GObject)
 
 QrScorer *qr_dmsm_scorer_new     (QrCatalog   *catalog,
                                   GError     **error);
+/* The captions of the n_images images nearest to image_id in the model's space (not its own):
+ * retrieval's caption candidates (char*). */
+QrCatalog *qr_dmsm_scorer_get_catalog (QrDmsmScorer *self);
+GPtrArray *qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self,
+                                  gint64       image_id,
+                                  guint        n_images,
+                                  GError     **error);
 
 /* The hit type of search; a GArray of these clears them. */
 typedef struct _QrSearchHit QrSearchHit;
@@ -153,7 +160,9 @@ typedef struct
 
 void       qr_caption_candidate_clear (QrCaptionCandidate *candidate);
 /* Sentences from the image's consensus objects, ranked by ranker (NULL: the zero-shot scorer
- * itself) as captions, best first: a GArray of QrCaptionCandidate, at most top. */
+ * itself) as captions, best first: a GArray of QrCaptionCandidate, at most top. With the caption
+ * model as the ranker, the captions of the most similar images join the candidates (the pipeline's
+ * retrieval stage). */
 GArray    *qr_captions_suggest       (QrZeroshotScorer *words,
                                       QrScorer         *ranker,
                                       gint64            image_id,
@@ -172,6 +181,7 @@ typedef enum
   QR_CAPTION_UNSEEN,    /* mentions an object no peer sees */
   QR_CAPTION_OMITS,     /* leaves out a salient object every peer sees */
   QR_CAPTION_COUNT,     /* says a number the peers do not see */
+  QR_CAPTION_FAR,       /* the caption model puts it nearer other images than its own */
 } QrCaptionProblem;
 
 typedef struct
@@ -189,10 +199,25 @@ gboolean   qr_caption_judge          (QrScorer         *scorer,
                                       const char       *text,
                                       QrCaptionVerdict *out,
                                       GError          **error);
-/* Every live caption of the catalog judged: QrMistakeRecord* of kind "caption" scoring at least
+/* The caption model's verdict: how far the caption's own image is from being its nearest (the
+ * cosine the best other image has over it), QR_CAPTION_FINE when its own is the nearest or the
+ * model knows none of its words. */
+gboolean   qr_caption_judge_far      (QrDmsmScorer     *model,
+                                      gint64            image_id,
+                                      const char       *text,
+                                      QrCaptionVerdict *out,
+                                      GError          **error);
+/* Every live caption of the catalog judged by scorer (and by the caption model too, when model is
+ * not NULL; the stronger verdict wins): QrMistakeRecord* of kind "caption" scoring at least
  * min_score, for the review queue (qr_review_update stores them with the label items). */
 GPtrArray *qr_caption_mistakes       (QrCatalog        *catalog,
                                       QrScorer         *scorer,
+                                      QrDmsmScorer     *model,
+                                      double            min_score,
+                                      GError          **error);
+/* The same with the zero-shot scorer and, when the collection has one, the caption model (one
+ * that cannot be read is left out with a warning). */
+GPtrArray *qr_caption_mistakes_judged (QrCatalog       *catalog,
                                       double            min_score,
                                       GError          **error);
 

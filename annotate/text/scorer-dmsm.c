@@ -283,6 +283,47 @@ dmsm_phrase_map (QrScorer *scorer, QrScorerText *text, const char *image_path, G
   return out;
 }
 
+QrCatalog *
+qr_dmsm_scorer_get_catalog (QrDmsmScorer *self)
+{
+  return self->catalog;
+}
+
+GPtrArray *
+qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self, gint64 image_id, guint n_images, GError **error)
+{
+  int O = qr_dmsm_get_shape (self->model)->out_dim;
+  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree float *query = NULL;
+  g_autofree gsize *rows = NULL;
+  g_autofree float *scores = NULL;
+  guint k;
+
+  if (row == 0)
+    return texts;   /* no features: nothing to compare with */
+  query = g_new (float, O);
+  qr_half_to_float (self->embeddings + (gsize) (row - 1) * O, query, (gsize) O);
+  rows = g_new (gsize, n_images + 1);
+  scores = g_new (float, n_images + 1);
+  k = qr_vectors_top_k (self->embeddings, self->ids->len, O, query, n_images + 1, rows, scores);
+  for (guint i = 0; i < k; i++)
+    {
+      gint64 id = g_array_index (self->ids, gint64, rows[i]);
+      g_autoptr (GPtrArray) captions = NULL;
+      if (id == image_id)
+        continue;
+      if ((captions = qr_catalog_list_captions (self->catalog, id, error)) == NULL)
+        {
+          g_ptr_array_unref (texts);
+          return NULL;
+        }
+      for (guint c = 0; c < captions->len; c++)
+        g_ptr_array_add (texts, g_strdup (captions->pdata[c]));
+    }
+  return texts;
+}
+
 static void
 qr_dmsm_scorer_iface_init (QrScorerInterface *iface)
 {
