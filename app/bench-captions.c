@@ -14,6 +14,8 @@
 
 #include "qr-cli.h"
 #include "qr-scorer.h"
+#include "qr-caption-model.h"
+#include "qr-detector.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -160,14 +162,69 @@ swap_object (QrLexicon *lexicon, const char *text, const char *const *classes, g
   return NULL;
 }
 
+/* How many of the top `done` by score were planted, ties broken at random; the scores are used up. */
+static guint
+top_hits (double *score, const gboolean *planted, guint n, guint done, GRand *rand)
+{
+  guint hits = 0;
+  for (guint pick = 0; pick < done; pick++)
+    {
+      double best = -1;
+      guint best_i = 0, n_best = 0;
+      for (guint i = 0; i < n; i++)
+        if (score[i] > best)
+          best = score[i], best_i = i, n_best = 1;
+        else if (score[i] == best && g_rand_int_range (rand, 0, (gint32) ++n_best) == 0)
+          best_i = i;
+      hits += planted[best_i];
+      score[best_i] = -2;
+    }
+  return hits;
+}
+
+/* A caption model trained in memory on train (QrCaptionPair over inputs), for the DMSM lines. */
+static QrDmsm *
+train_in_memory (const QrCaptionInputs *inputs, GArray *train, int epochs, double *seconds)
+{
+  QrCaptionTrainOptions options;
+  QrDmsm *model;
+  g_autoptr (QrDmsmTrainer) trainer = NULL;
+  gint64 started = g_get_monotonic_time ();
+
+  qr_caption_train_options_init (&options);
+  model = qr_caption_model_new (inputs, train, &options);
+  trainer = qr_dmsm_trainer_new (model, options.learning_rate);
+  for (int epoch = 0; epoch < epochs; epoch++)
+    {
+      double loss;
+      qr_caption_model_epoch (trainer, inputs, train, options.batch_size, options.seed, epoch, NULL, NULL, &loss);
+    }
+  *seconds = (double) (g_get_monotonic_time () - started) / 1e6;
+  return model;
+}
+
+/* Row of an image in inputs, -1 when it has no features. */
+static int
+input_row (const QrCaptionInputs *inputs, gint64 image_id)
+{
+  for (guint i = 0; i < inputs->ids->len; i++)
+    if (g_array_index (inputs->ids, gint64, i) == image_id)
+      return (int) i;
+  return -1;
+}
+
 int
 qr_cli_bench_captions (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
-  int trials = 400;
+  int trials = 400, dmsm_epochs = 60, dmsm_trials = 100;
   double rate = 0.1;
+  gboolean no_dmsm = FALSE;
   GOptionEntry entries[] = {
     { "trials", 'n', 0, G_OPTION_ARG_INT, &trials, "Seeded trials per kind (default 400)", "N" },
+    { "dmsm-epochs", 0, 0, G_OPTION_ARG_INT, &dmsm_epochs, "Epochs of the caption models trained here (default 60)", "N" },
+    { "dmsm-trials", 0, 0, G_OPTION_ARG_INT, &dmsm_trials, "Trials per kind with a caption model trained on their captions (default 100)", "N" },
+    { "no-dmsm", 0, 0, G_OPTION_ARG_NONE, &no_dmsm, "Leave the caption model (DMSM) out", NULL },
     { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, "Share of captions replaced (default 0.1)", "R" },
     { NULL }
   };
@@ -183,6 +240,8 @@ qr_cli_bench_captions (int argc, char **argv)
   g_autoptr (GHashTable) class_names = NULL;
   g_autoptr (GPtrArray) classes = g_ptr_array_new ();
   g_autofree double *clean = NULL;
+  QrCaptionInputs dmsm_inputs = { 0 };
+  g_autoptr (GArray) all_pairs = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   GError *error = NULL;
   int status;
 
@@ -249,6 +308,115 @@ qr_cli_bench_captions (int argc, char **argv)
             (image_ids->len + 1) / 2.0);
   }
 
+  /* the caption model: trained here in memory (the catalog keeps only its features), one caption
+   * of each photo held out for retrieval; a second one on every caption for the planted mistakes */
+  if (!no_dmsm)
+    {
+      g_autofree char *centernet = qr_find_model (QR_CAPTION_MODEL_BACKBONE, &error);
+      guint computed, failed;
+      g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+      g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+      g_autoptr (GArray) held_captions = g_array_new (FALSE, FALSE, sizeof (Caption));
+      g_autoptr (GHashTable) held_of = g_hash_table_new (g_int64_hash, g_int64_equal);
+      g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+      g_autoptr (QrScorer) held_model = NULL;
+      QrDmsm *borrowed;
+      double seconds, r1, r5, median, zr1, zr5, zmedian, caption_rank = 0;
+      guint unscorable, zunscorable;
+
+      if (centernet == NULL
+          || !qr_caption_features_compute (catalog, centernet, QR_DEVICE_AUTO, NULL, NULL, NULL, NULL, &computed, &failed,
+                                           &error)
+          || !qr_caption_inputs_load (catalog, NULL, &dmsm_inputs, &error))
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      /* one caption of each photo, picked at random, held out */
+      for (guint c = 0; c < captions->len; c++)
+        {
+          Caption *cap = &g_array_index (captions, Caption, c);
+          if (!g_hash_table_contains (held_of, &cap->image_id))
+            {
+              guint n_own = 0, pick;
+              for (guint k = 0; k < captions->len; k++)
+                n_own += g_array_index (captions, Caption, k).image_id == cap->image_id;
+              pick = (guint) g_rand_int_range (rand, 0, (gint32) n_own);
+              for (guint k = 0; k < captions->len; k++)
+                if (g_array_index (captions, Caption, k).image_id == cap->image_id && pick-- == 0)
+                  g_hash_table_insert (held_of, &cap->image_id, GUINT_TO_POINTER (k + 1));
+            }
+        }
+      for (guint c = 0; c < captions->len; c++)
+        {
+          Caption *cap = &g_array_index (captions, Caption, c);
+          int row = input_row (&dmsm_inputs, cap->image_id);
+          QrCaptionPair p = { cap->text, (guint) row };
+          if (row < 0)
+            continue;
+          g_array_append_val (all_pairs, p);
+          if (GPOINTER_TO_UINT (g_hash_table_lookup (held_of, &cap->image_id)) == c + 1)
+            {
+              g_array_append_val (held, p);
+              g_array_append_val (held_captions, *cap);
+            }
+          else
+            g_array_append_val (train, p);
+        }
+      borrowed = train_in_memory (&dmsm_inputs, train, dmsm_epochs, &seconds);
+      held_model = qr_dmsm_scorer_new_for (catalog, borrowed, &dmsm_inputs);
+      if (!retrieval (held_model, held_captions, dmsm_inputs.ids, &r1, &r5, &median, &unscorable, &error)
+          || !retrieval (zeroshot, held_captions, dmsm_inputs.ids, &zr1, &zr5, &zmedian, &zunscorable, &error))
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      /* each photo: its held-out caption's rank among every caption */
+      {
+        int O = qr_dmsm_get_shape (borrowed)->out_dim;
+        g_autofree float *texts = g_new0 (float, (gsize) all_pairs->len * (gsize) O);
+        g_autofree float *image = g_new (float, O);
+        g_autoptr (GArray) ranks = g_array_new (FALSE, FALSE, sizeof (double));
+        for (guint t = 0; t < all_pairs->len; t++)
+          qr_dmsm_embed_text (borrowed, g_array_index (all_pairs, QrCaptionPair, t).text, texts + (gsize) t * O, NULL);
+        for (guint h = 0; h < held->len; h++)
+          {
+            const QrCaptionPair *p = &g_array_index (held, QrCaptionPair, h);
+            double own = 0;
+            guint better = 0, own_index = 0;
+            qr_dmsm_embed_images (borrowed, dmsm_inputs.rows + (gsize) p->row * (gsize) dmsm_inputs.dim, 1, image);
+            for (guint t = 0; t < all_pairs->len; t++)
+              if (g_array_index (all_pairs, QrCaptionPair, t).text == p->text)
+                own_index = t;
+            for (int k = 0; k < O; k++)
+              own += (double) image[k] * texts[(gsize) own_index * O + k];
+            for (guint t = 0; t < all_pairs->len; t++)
+              {
+                double sim = 0;
+                for (int k = 0; k < O; k++)
+                  sim += (double) image[k] * texts[(gsize) t * O + k];
+                better += t != own_index && sim > own;
+              }
+            caption_rank = 1 + better;
+            g_array_append_val (ranks, caption_rank);
+          }
+        g_array_sort (ranks, compare_double);
+        caption_rank = ranks->len % 2 ? g_array_index (ranks, double, ranks->len / 2)
+                                      : (g_array_index (ranks, double, ranks->len / 2 - 1)
+                                         + g_array_index (ranks, double, ranks->len / 2)) / 2;
+      }
+      printf ("\nCaption model (DMSM) trained here on %u captions (%d epochs, %.1f s on the CPU), one caption of each of the"
+              " %u photos held out:\n", train->len, dmsm_epochs, seconds, held->len);
+      printf ("  %-28s %9s %9s %12s\n", "held-out captions as queries", "recall@1", "recall@5", "median rank");
+      printf ("  %-28s %9.3f %9.3f %12.1f\n", "DMSM", r1, r5, median);
+      printf ("  %-28s %9.3f %9.3f %12.1f   (%u name nothing it knows)\n", "zero-shot, same captions", zr1, zr5, zmedian,
+              zunscorable);
+      printf ("  %-28s %9.3f %9.3f %12.1f\n", "random", 1.0 / held->len, MIN (1.0, 5.0 / held->len), (held->len + 1) / 2.0);
+      printf ("  each photo's held-out caption among all %u captions: median rank %.1f (random %.1f)\n", all_pairs->len,
+              caption_rank, (all_pairs->len + 1) / 2.0);
+      printf ("  (small data: %u photos; a line to watch, not a result to quote)\n", held->len);
+    }
+
   /* clean captions are judged once */
   clean = g_new (double, captions->len);
   for (guint c = 0; c < captions->len; c++)
@@ -265,15 +433,21 @@ qr_cli_bench_captions (int argc, char **argv)
     }
   printf ("\nPlanted caption mistakes: %d seeded trials per kind, %.0f%% of %u captions replaced; precision at k "
           "(k = the number planted)\n", trials, rate * 100, captions->len);
-  printf ("  %-26s %6s %12s %10s\n", "kind", "k", "zero-shot", "random");
+  if (!no_dmsm)
+    printf ("  %-26s %6s %12s %18s %10s   (DMSM retrained on each trial's captions, first %d trials)\n", "kind", "k",
+            "zero-shot", "zero-shot + DMSM", "random", MIN (trials, dmsm_trials));
+  else
+    printf ("  %-26s %6s %12s %10s\n", "kind", "k", "zero-shot", "random");
   for (guint kind = 0; kind < G_N_ELEMENTS (kinds); kind++)
     {
-      double precision = 0, random_precision = 0;
+      double precision = 0, random_precision = 0, precision_both = 0;
+      int n_both = 0;
       guint k_used = 0;
       for (int trial = 0; trial < trials; trial++)
         {
           g_autoptr (GRand) rand = g_rand_new_with_seed ((guint32) (1000 * kind + (guint) trial + 1));
           g_autofree double *score = g_memdup2 (clean, sizeof (double) * captions->len);
+          g_autofree char **now = g_new0 (char *, captions->len + 1);   /* replaced texts; NULL: unchanged */
           g_autofree gboolean *planted = g_new0 (gboolean, captions->len);
           g_autofree guint *order = g_new (guint, captions->len);
           guint want = (guint) lround (rate * captions->len), done = 0, hits = 0;
@@ -312,32 +486,65 @@ qr_cli_bench_captions (int argc, char **argv)
               score[order[o]] = v.score;
               planted[order[o]] = TRUE;
               qr_caption_verdict_clear (&v);
+              now[order[o]] = g_steal_pointer (&text);
               done++;
             }
           if (done == 0)
             continue;
-          /* the top `done` by score, ties broken at random */
-          for (guint pick = 0; pick < done; pick++)
+          /* the caption model trained on the captions as they now are (mistakes included), every
+           * caption judged by it and by zero-shot, the stronger verdict kept */
+          if (!no_dmsm && trial < dmsm_trials)
             {
-              double best = -1;
-              guint best_i = 0, n_best = 0;
-              for (guint i = 0; i < captions->len; i++)
-                if (score[i] > best)
-                  best = score[i], best_i = i, n_best = 1;
-                else if (score[i] == best && g_rand_int_range (rand, 0, (gint32) ++n_best) == 0)
-                  best_i = i;
-              hits += planted[best_i];
-              score[best_i] = -2;
+              g_autoptr (GArray) pairs = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+              g_autofree double *score_both = g_new (double, captions->len);
+              g_autoptr (GRand) ties = g_rand_new_with_seed ((guint32) (7000 * kind + (guint) trial + 1));
+              g_autoptr (QrScorer) model = NULL;
+              double seconds;
+              for (guint c = 0; c < captions->len; c++)
+                {
+                  Caption *cap = &g_array_index (captions, Caption, c);
+                  int row = input_row (&dmsm_inputs, cap->image_id);
+                  QrCaptionPair p = { now[c] ? now[c] : cap->text, (guint) row };
+                  if (row >= 0)
+                    g_array_append_val (pairs, p);
+                }
+              model = qr_dmsm_scorer_new_for (catalog, train_in_memory (&dmsm_inputs, pairs, dmsm_epochs, &seconds),
+                                              &dmsm_inputs);
+              for (guint c = 0; c < captions->len; c++)
+                {
+                  Caption *cap = &g_array_index (captions, Caption, c);
+                  QrCaptionVerdict v;
+                  if (!qr_caption_judge_far (QR_DMSM_SCORER (model), cap->image_id, now[c] ? now[c] : cap->text, &v,
+                                             &error))
+                    {
+                      g_strfreev (now);
+                      now = NULL;
+                      status = qr_cli_fail (error);
+                      goto out;
+                    }
+                  score_both[c] = MAX (score[c], v.score);
+                  qr_caption_verdict_clear (&v);
+                }
+              precision_both += top_hits (score_both, planted, captions->len, done, ties) / (double) done;
+              n_both++;
             }
+          for (guint c = 0; c < captions->len; c++)
+            g_free (now[c]);
+          hits = top_hits (score, planted, captions->len, done, rand);
           precision += hits / (double) done;
           random_precision += done / (double) captions->len;
           k_used += done;
         }
-      printf ("  %-26s %6.1f %12.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
-              random_precision / trials);
+      if (n_both > 0)
+        printf ("  %-26s %6.1f %12.3f %18.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
+                precision_both / n_both, random_precision / trials);
+      else
+        printf ("  %-26s %6.1f %12.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
+                random_precision / trials);
     }
   status = QR_EXIT_OK;
 out:
+  qr_caption_inputs_clear (&dmsm_inputs);
   qr_cli_common_clear (&common);
   return status;
 }

@@ -189,16 +189,8 @@ qr_caption_train_options_init (QrCaptionTrainOptions *options)
   };
 }
 
-/* A caption to train or test on: its text and its image's row of the inputs. */
-typedef struct
-{
-  const char *text;
-  guint       row;
-} Pair;
-
-/* Held-out captions ranked against every image: recall at 1 and 5. */
-static void
-evaluate (QrDmsm *model, const QrCaptionInputs *inputs, GArray *held, double *r1, double *r5)
+void
+qr_caption_model_evaluate (QrDmsm *model, const QrCaptionInputs *inputs, GArray *held, double *r1, double *r5)
 {
   int O = qr_dmsm_get_shape (model)->out_dim;
   guint n = inputs->ids->len, hits1 = 0, hits5 = 0, counted = 0;
@@ -212,7 +204,7 @@ evaluate (QrDmsm *model, const QrCaptionInputs *inputs, GArray *held, double *r1
   qr_dmsm_embed_images (model, inputs->rows, (int) n, images);
   for (guint i = 0; i < held->len; i++)
     {
-      const Pair *p = &g_array_index (held, Pair, i);
+      const QrCaptionPair *p = &g_array_index (held, QrCaptionPair, i);
       guint better = 0;
       counted++;
       if (!qr_dmsm_embed_text (model, p->text, text, NULL))
@@ -253,10 +245,107 @@ shuffle (GArray *array, GRand *rand)
   for (guint i = array->len; i > 1; i--)
     {
       guint j = (guint) g_rand_int_range (rand, 0, (gint32) i);
-      Pair t = g_array_index (array, Pair, i - 1);
-      g_array_index (array, Pair, i - 1) = g_array_index (array, Pair, j);
-      g_array_index (array, Pair, j) = t;
+      QrCaptionPair t = g_array_index (array, QrCaptionPair, i - 1);
+      g_array_index (array, QrCaptionPair, i - 1) = g_array_index (array, QrCaptionPair, j);
+      g_array_index (array, QrCaptionPair, j) = t;
     }
+}
+
+gboolean
+qr_caption_model_epoch (QrDmsmTrainer *trainer, const QrCaptionInputs *inputs, GArray *train, int batch_size,
+                        guint64 seed, int epoch, QrAbortFunc abort, gpointer abort_data, double *loss)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed ((guint32) (seed * 7919 + (guint64) epoch));
+  g_autoptr (GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (QrCaptionPair), train->len);
+  g_autoptr (GArray) batch_pairs = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+  g_autoptr (GHashTable) in_batch = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GPtrArray) texts = g_ptr_array_new ();
+  g_autofree float *rows = g_new (float, (gsize) batch_size * (gsize) inputs->dim);
+  double loss_sum = 0;
+  int steps = 0;
+
+  g_array_append_vals (order, train->data, train->len);
+  shuffle (order, rand);
+  /* batches of distinct images: a caption whose image is already in the batch waits for the next */
+  while (order->len > 0)
+    {
+      g_array_set_size (batch_pairs, 0);
+      g_hash_table_remove_all (in_batch);
+      for (guint i = 0; i < order->len && batch_pairs->len < (guint) batch_size;)
+        {
+          QrCaptionPair p = g_array_index (order, QrCaptionPair, i);
+          if (g_hash_table_contains (in_batch, GUINT_TO_POINTER (p.row + 1)))
+            {
+              i++;
+              continue;
+            }
+          g_hash_table_add (in_batch, GUINT_TO_POINTER (p.row + 1));
+          g_array_append_val (batch_pairs, p);
+          g_array_remove_index (order, i);
+        }
+      if (batch_pairs->len < 2)
+        break;   /* the last caption(s) of one image: no negatives to learn from */
+      if (abort != NULL && abort (abort_data))
+        return FALSE;
+      g_ptr_array_set_size (texts, 0);
+      for (guint k = 0; k < batch_pairs->len; k++)
+        {
+          const QrCaptionPair *p = &g_array_index (batch_pairs, QrCaptionPair, k);
+          g_ptr_array_add (texts, (gpointer) p->text);
+          memcpy (rows + (gsize) k * (gsize) inputs->dim, inputs->rows + (gsize) p->row * (gsize) inputs->dim,
+                  sizeof (float) * (gsize) inputs->dim);
+        }
+      {
+        QrDmsmBatch batch = { (const char *const *) texts->pdata, rows, (int) batch_pairs->len };
+        loss_sum += qr_dmsm_trainer_step (trainer, &batch);
+        steps++;
+      }
+    }
+  *loss = steps > 0 ? loss_sum / steps : 0;
+  return TRUE;
+}
+
+QrDmsm *
+qr_caption_model_new (const QrCaptionInputs *inputs, GArray *train, const QrCaptionTrainOptions *options)
+{
+  g_autoptr (GPtrArray) texts = g_ptr_array_new ();
+  g_auto (GStrv) vocabulary = NULL;
+  g_autofree float *mean = g_new0 (float, inputs->dim);
+  g_autofree float *std = g_new0 (float, inputs->dim);
+  g_autoptr (GHashTable) train_rows = g_hash_table_new (g_direct_hash, g_direct_equal);
+  QrDmsmShape shape = { inputs->dim, options->hidden, options->out_dim, options->gamma };
+  QrDmsm *model;
+  guint n_rows;
+  GHashTableIter iter;
+  gpointer key;
+
+  for (guint i = 0; i < train->len; i++)
+    {
+      g_ptr_array_add (texts, (gpointer) g_array_index (train, QrCaptionPair, i).text);
+      g_hash_table_add (train_rows, GUINT_TO_POINTER (g_array_index (train, QrCaptionPair, i).row + 1));
+    }
+  vocabulary = qr_dmsm_build_vocabulary ((const char *const *) texts->pdata, texts->len, 20000, 1);
+  model = qr_dmsm_new ((const char *const *) vocabulary, &shape, options->seed);
+  /* standardise the image inputs by the training images' mean and spread */
+  n_rows = g_hash_table_size (train_rows);
+  g_hash_table_iter_init (&iter, train_rows);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      const float *row = inputs->rows + (gsize) (GPOINTER_TO_UINT (key) - 1) * (gsize) inputs->dim;
+      for (int d = 0; d < inputs->dim; d++)
+        mean[d] += row[d] / (float) n_rows;
+    }
+  g_hash_table_iter_init (&iter, train_rows);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      const float *row = inputs->rows + (gsize) (GPOINTER_TO_UINT (key) - 1) * (gsize) inputs->dim;
+      for (int d = 0; d < inputs->dim; d++)
+        std[d] += (row[d] - mean[d]) * (row[d] - mean[d]) / (float) n_rows;
+    }
+  for (int d = 0; d < inputs->dim; d++)
+    std[d] = sqrtf (std[d]);
+  qr_dmsm_set_image_scaling (model, mean, std);
+  return model;
 }
 
 gint64
@@ -270,8 +359,8 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
   g_autoptr (QrDmsmTrainer) trainer = NULL;
   g_autoptr (GHashTable) row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr (GHashTable) path_of = g_hash_table_new (g_int64_hash, g_int64_equal);
-  g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (Pair));
-  g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (Pair));
+  g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+  g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (GString) metrics = NULL;
   QrCaptionInputs inputs = { 0 };
   guint64 seed = options->seed;
@@ -362,7 +451,7 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
       QrCaptionRecord *c = captions->pdata[i];
       guint row = GPOINTER_TO_UINT (g_hash_table_lookup (row_of, &c->image_id));
       const char *path = g_hash_table_lookup (path_of, &c->image_id);
-      Pair p = { c->text, row - 1 };
+      QrCaptionPair p = { c->text, row - 1 };
       if (row == 0 || path == NULL)
         continue;   /* its image has no features (unreadable) */
       if (n_folds > 1 && qr_image_fold (path, seed, n_folds) == fold)
@@ -381,44 +470,7 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
 
   if (model == NULL)
     {
-      g_autoptr (GPtrArray) texts = g_ptr_array_new ();
-      g_auto (GStrv) vocabulary = NULL;
-      g_autofree float *mean = g_new0 (float, inputs.dim);
-      g_autofree float *std = g_new0 (float, inputs.dim);
-      g_autoptr (GHashTable) train_rows = g_hash_table_new (g_direct_hash, g_direct_equal);
-      QrDmsmShape shape = { inputs.dim, options->hidden, options->out_dim, options->gamma };
-      guint n_rows;
-
-      for (guint i = 0; i < train->len; i++)
-        {
-          g_ptr_array_add (texts, (gpointer) g_array_index (train, Pair, i).text);
-          g_hash_table_add (train_rows, GUINT_TO_POINTER (g_array_index (train, Pair, i).row + 1));
-        }
-      vocabulary = qr_dmsm_build_vocabulary ((const char *const *) texts->pdata, texts->len, 20000, 1);
-      model = qr_dmsm_new ((const char *const *) vocabulary, &shape, seed);
-      /* standardise the image inputs by the training images' mean and spread */
-      n_rows = g_hash_table_size (train_rows);
-      {
-        GHashTableIter iter;
-        gpointer key;
-        g_hash_table_iter_init (&iter, train_rows);
-        while (g_hash_table_iter_next (&iter, &key, NULL))
-          {
-            const float *row = inputs.rows + (gsize) (GPOINTER_TO_UINT (key) - 1) * (gsize) inputs.dim;
-            for (int d = 0; d < inputs.dim; d++)
-              mean[d] += row[d] / (float) n_rows;
-          }
-        g_hash_table_iter_init (&iter, train_rows);
-        while (g_hash_table_iter_next (&iter, &key, NULL))
-          {
-            const float *row = inputs.rows + (gsize) (GPOINTER_TO_UINT (key) - 1) * (gsize) inputs.dim;
-            for (int d = 0; d < inputs.dim; d++)
-              std[d] += (row[d] - mean[d]) * (row[d] - mean[d]) / (float) n_rows;
-          }
-        for (int d = 0; d < inputs.dim; d++)
-          std[d] = sqrtf (std[d]);
-      }
-      qr_dmsm_set_image_scaling (model, mean, std);
+      model = qr_caption_model_new (&inputs, train, options);
       trainer = qr_dmsm_trainer_new (model, options->learning_rate);
       model_id = qr_catalog_add_text_model (catalog, QR_CAPTION_MODEL_KIND, QR_CAPTION_MODEL_BACKBONE,
                                             qr_dmsm_get_vocabulary_hash (model), (gint64) seed, epochs, error);
@@ -432,63 +484,20 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
 
   for (int epoch = first_epoch; epoch < epochs; epoch++)
     {
-      g_autoptr (GRand) rand = g_rand_new_with_seed ((guint32) (seed * 7919 + (guint64) epoch));
-      g_autoptr (GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (Pair), train->len);
-      g_autoptr (GArray) batch_pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
-      g_autoptr (GHashTable) in_batch = g_hash_table_new (g_direct_hash, g_direct_equal);
-      g_autoptr (GPtrArray) texts = g_ptr_array_new ();
-      g_autofree float *rows = g_new (float, (gsize) options->batch_size * (gsize) inputs.dim);
       gint64 started = g_get_monotonic_time ();
-      double loss_sum = 0;
-      int steps = 0;
       QrCaptionEpoch report = { model_id, epoch + 1, epochs, 0, 0, 0, held->len, 0, resumed };
 
-      g_array_append_vals (order, train->data, train->len);
-      shuffle (order, rand);
-      /* batches of distinct images: a caption whose image is already in the batch waits for the next */
-      while (order->len > 0)
+      if (!qr_caption_model_epoch (trainer, &inputs, train, options->batch_size, seed, epoch, abort, abort_data,
+                                   &report.loss))
         {
-          g_array_set_size (batch_pairs, 0);
-          g_hash_table_remove_all (in_batch);
-          for (guint i = 0; i < order->len && batch_pairs->len < (guint) options->batch_size;)
-            {
-              Pair p = g_array_index (order, Pair, i);
-              if (g_hash_table_contains (in_batch, GUINT_TO_POINTER (p.row + 1)))
-                {
-                  i++;
-                  continue;
-                }
-              g_hash_table_add (in_batch, GUINT_TO_POINTER (p.row + 1));
-              g_array_append_val (batch_pairs, p);
-              g_array_remove_index (order, i);
-            }
-          if (batch_pairs->len < 2)
-            break;   /* the last caption(s) of one image: no negatives to learn from */
-          if (abort != NULL && abort (abort_data))
-            {
-              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
-                           "stopped in epoch %d of %d (the %d finished are kept; train again to resume)",
-                           epoch + 1, epochs, epoch);
-              qr_caption_inputs_clear (&inputs);
-              return -1;
-            }
-          g_ptr_array_set_size (texts, 0);
-          for (guint k = 0; k < batch_pairs->len; k++)
-            {
-              const Pair *p = &g_array_index (batch_pairs, Pair, k);
-              g_ptr_array_add (texts, (gpointer) p->text);
-              memcpy (rows + (gsize) k * (gsize) inputs.dim, inputs.rows + (gsize) p->row * (gsize) inputs.dim,
-                      sizeof (float) * (gsize) inputs.dim);
-            }
-          {
-            QrDmsmBatch batch = { (const char *const *) texts->pdata, rows, (int) batch_pairs->len };
-            loss_sum += qr_dmsm_trainer_step (trainer, &batch);
-            steps++;
-          }
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
+                       "stopped in epoch %d of %d (the %d finished are kept; train again to resume)",
+                       epoch + 1, epochs, epoch);
+          qr_caption_inputs_clear (&inputs);
+          return -1;
         }
       report.seconds = (double) (g_get_monotonic_time () - started) / 1e6;
-      report.loss = steps > 0 ? loss_sum / steps : 0;
-      evaluate (model, &inputs, held, &report.recall_at_1, &report.recall_at_5);
+      qr_caption_model_evaluate (model, &inputs, held, &report.recall_at_1, &report.recall_at_5);
 
       {
         g_autoptr (GBytes) saved = qr_dmsm_save (model, model_meta (&inputs, seed, n_folds, epoch + 1));

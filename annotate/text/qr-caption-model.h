@@ -89,6 +89,37 @@ gint64   qr_caption_model_train       (QrCatalog                  *catalog,
                                        gpointer                    epoch_data,
                                        GError                    **error);
 
+/* The pieces of training, for benchmarks that train in memory. A caption and its image's row of
+ * the inputs: */
+typedef struct
+{
+  const char *text;
+  guint       row;
+} QrCaptionPair;
+
+/* A fresh model for inputs: the vocabulary of the train pairs' texts, the image inputs
+ * standardised by their images' mean and spread, weights from options->seed. */
+QrDmsm  *qr_caption_model_new         (const QrCaptionInputs      *inputs,
+                                       GArray                     *train,
+                                       const QrCaptionTrainOptions *options);
+/* One epoch over train (QrCaptionPair): seeded order, batches of distinct images; the mean loss.
+ * FALSE when abort said stop. */
+gboolean qr_caption_model_epoch       (QrDmsmTrainer              *trainer,
+                                       const QrCaptionInputs      *inputs,
+                                       GArray                     *train,
+                                       int                         batch_size,
+                                       guint64                     seed,
+                                       int                         epoch,
+                                       QrAbortFunc                 abort,
+                                       gpointer                    abort_data,
+                                       double                     *loss);
+/* Held-out pairs ranked against every image of inputs: recall at 1 and 5. */
+void     qr_caption_model_evaluate    (QrDmsm                     *model,
+                                       const QrCaptionInputs      *inputs,
+                                       GArray                     *held,
+                                       double                     *recall_at_1,
+                                       double                     *recall_at_5);
+
 /* The model in use, with its class list (meta "classes"); NULL with an error saying how to get
  * one when there is none. */
 QrDmsm  *qr_caption_model_load        (QrCatalog                  *catalog,

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include "qr-catalog.h"
 #include "qr-text.h"
+#include "qr-caption-model.h"
 
 G_BEGIN_DECLS
 
@@ -125,6 +126,10 @@ QrScorer *qr_dmsm_scorer_new     (QrCatalog   *catalog,
                                   GError     **error);
 /* The captions of the n_images images nearest to image_id in the model's space (not its own):
  * retrieval's caption candidates (char*). */
+/* A scorer over a model in memory (taken) and its inputs (a benchmark's, trained there). */
+QrScorer *qr_dmsm_scorer_new_for (QrCatalog   *catalog,
+                                  QrDmsm      *model,
+                                  const QrCaptionInputs *inputs);
 QrCatalog *qr_dmsm_scorer_get_catalog (QrDmsmScorer *self);
 GPtrArray *qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self,
                                   gint64       image_id,

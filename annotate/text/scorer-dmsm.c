@@ -114,6 +114,29 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
   return QR_SCORER (g_steal_pointer (&self));
 }
 
+QrScorer *
+qr_dmsm_scorer_new_for (QrCatalog *catalog, QrDmsm *model, const QrCaptionInputs *inputs)
+{
+  QrDmsmScorer *self = g_object_new (QR_TYPE_DMSM_SCORER, NULL);
+  int O = qr_dmsm_get_shape (model)->out_dim;
+  g_autofree float *floats = g_new (float, (gsize) inputs->ids->len * (gsize) O);
+
+  self->catalog = g_object_ref (catalog);
+  self->model = model;
+  self->classes = g_strdupv (inputs->classes);
+  self->model_id = -1;
+  self->ids = g_array_copy (inputs->ids);
+  qr_dmsm_embed_images (model, inputs->rows, (int) inputs->ids->len, floats);
+  self->embeddings = g_new (guint16, (gsize) self->ids->len * (gsize) O);
+  qr_float_to_half (floats, self->embeddings, (gsize) self->ids->len * (gsize) O);
+  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < self->ids->len; i++)
+    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
+                         GUINT_TO_POINTER (i + 1));
+  self->title = g_strdup ("Caption model (DMSM, in memory)");
+  return QR_SCORER (self);
+}
+
 static const char *
 dmsm_get_name (QrScorer *scorer)
 {
