@@ -64,6 +64,20 @@ qr_dmsm_scorer_init (QrDmsmScorer *self)
 {
 }
 
+/* The image embeddings (ids × dim floats, self->ids set) kept as float16, and each id's row. */
+static void
+take_embeddings (QrDmsmScorer *self, const float *floats, int dim)
+{
+  gsize n = (gsize) self->ids->len * (gsize) dim;
+
+  self->embeddings = g_new (guint16, MAX (n, 1));
+  qr_float_to_half (floats, self->embeddings, n);
+  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < self->ids->len; i++)
+    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
+                         GUINT_TO_POINTER (i + 1));
+}
+
 QrScorer *
 qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
 {
@@ -103,12 +117,7 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
       qr_dmsm_embed_images (self->model, inputs.rows, (int) inputs.ids->len, floats);
       qr_caption_inputs_clear (&inputs);
     }
-  self->embeddings = g_new (guint16, (gsize) self->ids->len * (gsize) O);
-  qr_float_to_half (floats, self->embeddings, (gsize) self->ids->len * (gsize) O);
-  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  for (guint i = 0; i < self->ids->len; i++)
-    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
-                         GUINT_TO_POINTER (i + 1));
+  take_embeddings (self, floats, O);
   self->title = g_strdup_printf ("Caption model (DMSM, %s%d epochs)", g_str_equal (record->state, "ready") ? "" : "stopped after ",
                                  record->epoch);
   return QR_SCORER (g_steal_pointer (&self));
@@ -127,12 +136,7 @@ qr_dmsm_scorer_new_for (QrCatalog *catalog, QrDmsm *model, const QrCaptionInputs
   self->model_id = -1;
   self->ids = g_array_copy (inputs->ids);
   qr_dmsm_embed_images (model, inputs->rows, (int) inputs->ids->len, floats);
-  self->embeddings = g_new (guint16, (gsize) self->ids->len * (gsize) O);
-  qr_float_to_half (floats, self->embeddings, (gsize) self->ids->len * (gsize) O);
-  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  for (guint i = 0; i < self->ids->len; i++)
-    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
-                         GUINT_TO_POINTER (i + 1));
+  take_embeddings (self, floats, O);
   self->title = g_strdup ("Caption model (DMSM, in memory)");
   return QR_SCORER (self);
 }
