@@ -4,7 +4,7 @@
  *   bench index        first index and re-index of a generated folder of small JPEGs
  *   bench import       a generated COCO file of 1,000,000 annotations over 100,000 images
  * and the dispatch to the others: detect (bench-detect.c), mistakes (bench-mistakes.c), gallery
- * (bench-gallery.c), captions (bench-captions.c), search (bench-search.c). */
+ * (bench-gallery.c), captions (bench-captions.c), search (bench-search.c), dmsm (bench-dmsm.c). */
 #define G_LOG_DOMAIN "quorum-bench"
 
 #include "qr-cli.h"
@@ -407,7 +407,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, search, gallery\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, dmsm, search, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -420,6 +420,8 @@ qr_cli_bench (int argc, char **argv)
     return qr_cli_bench_detect (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "captions"))
     return qr_cli_bench_captions (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "dmsm"))
+    return qr_cli_bench_dmsm (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "search"))
     return qr_cli_bench_search (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "mistakes"))
@@ -433,6 +435,6 @@ qr_cli_bench (int argc, char **argv)
       return QR_EXIT_USAGE;
     }
 #endif
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, search, gallery)\n", argv[1]);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, dmsm, search, gallery)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

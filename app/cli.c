@@ -35,7 +35,7 @@ static const Command commands[] = {
   { "captions", "Captions scored: list [IMAGE], suggest IMAGE, rank IMAGE --candidates FILE, add IMAGE TEXT, train [--epochs N]", qr_cli_captions },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", qr_cli_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", qr_cli_export },
-  { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); index, gallery, captions (Quorum alone)", qr_cli_bench },
+  { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); search (beside FAISS); index, gallery, captions, dmsm (Quorum alone)", qr_cli_bench },
   { "devices", "The compute devices Quorum can use", qr_cli_devices },
   { "version", "Print the version", cmd_version },
   { "help", "Show this help", cmd_help },

@@ -128,6 +128,8 @@ int      qr_cli_bench_detect    (int     argc,
                                  char  **argv);
 int      qr_cli_bench_search    (int     argc,
                                  char  **argv);
+int      qr_cli_bench_dmsm      (int     argc,
+                                 char  **argv);
 int      qr_cli_bench_captions  (int     argc,
                                  char  **argv);
 int      qr_cli_bench_mistakes  (int     argc,

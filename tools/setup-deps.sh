@@ -3,7 +3,7 @@
 # Usage: tools/setup-deps.sh [--no-gui]
 set -eu
 packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
-  libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev xvfb xauth libvips-tools
+  libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev libcairo2-dev xvfb xauth libvips-tools
   python3-opencv python3-numpy python3-torch wordnet"
 if [ "${1:-}" != "--no-gui" ]; then
   packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick desktop-file-utils appstream"

@@ -281,7 +281,7 @@ qr_caption_model_epoch (QrDmsmTrainer *trainer, const QrCaptionInputs *inputs, G
             }
           g_hash_table_add (in_batch, GUINT_TO_POINTER (p.row + 1));
           g_array_append_val (batch_pairs, p);
-          g_array_remove_index (order, i);
+          g_array_remove_index_fast (order, i);   /* the last one takes its place: O(1), still seeded */
         }
       if (batch_pairs->len < 2)
         break;   /* the last caption(s) of one image: no negatives to learn from */
