@@ -309,13 +309,63 @@ zeroshot_scores (const CacheKey *key, char **captions, float *scores, gboolean c
   return TRUE;
 }
 
+/* --write DIR: the first n training scenes as PNGs and their captions as COCO captions
+ * (captions.json), a collection to try the caption model on in the app. */
+static int
+write_collection (const char *dir, guint64 seed, int n, int side, int variants)
+{
+  g_autoptr (GString) json = g_string_new ("{\"images\": [");
+  g_autoptr (GString) annotations = g_string_new ("], \"annotations\": [");
+  g_autofree char *json_path = g_build_filename (dir, "captions.json", NULL);
+  g_autoptr (GError) error = NULL;
+  guint caption_id = 1;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      fprintf (stderr, "quorum: %s: %s\n", dir, g_strerror (errno));
+      return QR_EXIT_ERROR;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      QrScene scene;
+      g_autoptr (QrImage) image = NULL;
+      g_autofree char *path = NULL;
+      char name[32];
+
+      g_snprintf (name, sizeof name, "scene-%05d.png", i);
+      path = g_build_filename (dir, name, NULL);
+      qr_scene_generate (seed, (guint) i, FALSE, &scene);
+      image = qr_scene_render (&scene, side);
+      if (!qr_image_save_png (image, path, &error))
+        return qr_cli_fail (g_steal_pointer (&error));
+      g_string_append_printf (json, "%s{\"id\": %d, \"file_name\": \"%s\", \"width\": %d, \"height\": %d}",
+                              i ? ", " : "", i + 1, name, side, side);
+      for (int v = 0; v < variants; v++)
+        {
+          g_autofree char *caption = qr_scene_caption (&scene, seed, (guint) v);
+          g_string_append_printf (annotations, "%s{\"id\": %u, \"image_id\": %d, \"caption\": ",
+                                  caption_id > 1 ? ", " : "", caption_id, i + 1);
+          qr_cli_append_json_string (annotations, caption);
+          g_string_append (annotations, "}");
+          caption_id++;
+        }
+    }
+  g_string_append (json, annotations->str);
+  g_string_append (json, "]}\n");
+  if (!g_file_set_contents (json_path, json->str, (gssize) json->len, &error))
+    return qr_cli_fail (g_steal_pointer (&error));
+  printf ("%d scenes and %u captions in %s (quorum import --collection %s --format coco %s)\n", n, caption_id - 1, dir,
+          dir, json_path);
+  return QR_EXIT_OK;
+}
+
 int
 qr_cli_bench_dmsm (int argc, char **argv)
 {
   int n_train = 20000, n_test = 2000, epochs = 20, side = 256, variants = 2, batch = 0;
   gint64 seed = 1;
   gboolean no_zeroshot = FALSE, quiet = FALSE;
-  g_autofree char *cache = NULL, *zeroshot_dir = NULL, *device_text = NULL;
+  g_autofree char *cache = NULL, *zeroshot_dir = NULL, *device_text = NULL, *write_dir = NULL;
   GOptionEntry entries[] = {
     { "train", 0, 0, G_OPTION_ARG_INT, &n_train, "Training scenes (default 20000)", "N" },
     { "test", 0, 0, G_OPTION_ARG_INT, &n_test, "Held-out scenes (default 2000)", "N" },
@@ -331,6 +381,8 @@ qr_cli_bench_dmsm (int argc, char **argv)
       "DIR" },
     { "no-zero-shot", 0, 0, G_OPTION_ARG_NONE, &no_zeroshot, "Leave the zero-shot scorer out", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL },
+    { "write", 0, 0, G_OPTION_ARG_FILENAME, &write_dir,
+      "Only write the --train scenes as PNGs with their captions (COCO, captions.json) into DIR", "DIR" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— the caption model on generated scenes: recall and "
@@ -362,6 +414,8 @@ qr_cli_bench_dmsm (int argc, char **argv)
       || batch < 0 || seed < 0)
     return qr_cli_usage_error (context, "--train at least 100, --test at least 50, --epochs at least 1, --side 64 to "
                                         "1024, --captions 1 to 8");
+  if (write_dir != NULL)
+    return write_collection (write_dir, (guint64) seed, n_train, side, variants);
   qr_detector_options_init (&device_options);
   if (!qr_cli_parse_device (device_text, NULL, &device_options))
     return qr_cli_usage_error (context, "--device is cpu, cuda or auto");

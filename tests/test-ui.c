@@ -13,6 +13,9 @@
 #include "qr-preferences.h"
 #include "qr-review.h"
 #include "qr-eval-window.h"
+#include "qr-caption-model-window.h"
+#include "qr-scenes.h"
+#include "qr-scorer.h"
 #include "quorum-config.h"
 #include "test-util.h"
 #include "test-ui-util.h"
@@ -512,6 +515,114 @@ test_preferences (void)
   test_remove_tree (tmp);
 }
 
+static QrCaptionModelWindow *
+find_caption_window (void)
+{
+  GListModel *tops = gtk_window_get_toplevels ();   /* transfer none */
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (QR_IS_CAPTION_MODEL_WINDOW (w))
+        return QR_CAPTION_MODEL_WINDOW (w);
+    }
+  return NULL;
+}
+
+static gboolean
+caption_epoch_saved (gpointer data)
+{
+  return strstr (qr_caption_model_window_get_summary (data), "Unfinished training run: epoch 1 of 400") != NULL;
+}
+
+/* Train Caption Model from its window, as a user does on 120 drawn scenes with a caption each:
+ * the window says there is no model, Train runs the features and the epochs as the window's job,
+ * the plot gets a point per epoch and the summary says the model is in use (and the dmsm scorer
+ * opens on it); a second run stopped after its first epoch is left to resume. */
+static void
+test_caption_model_window (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  QrCaptionModelWindow *dialog;
+  QrWindow *window;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  if (!g_file_test (QUORUM_SOURCE_DIR "/../shared/models/pretrained/centernet.json", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  {
+    g_autoptr (QrCatalog) catalog = NULL;
+    for (guint i = 0; i < 120; i++)
+      {
+        QrScene scene;
+        g_autoptr (QrImage) image = NULL;
+        g_autofree char *name = g_strdup_printf ("scene-%03u.png", i);
+        g_autofree char *path = g_build_filename (tmp, name, NULL);
+        qr_scene_generate (3, i, FALSE, &scene);
+        image = qr_scene_render (&scene, 128);
+        g_assert_true (qr_image_save_png (image, path, &error));
+      }
+    catalog = qr_catalog_open (tmp, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    for (guint i = 0; i < 120; i++)
+      {
+        QrScene scene;
+        g_autofree char *name = g_strdup_printf ("scene-%03u.png", i);
+        g_autofree char *caption = NULL;
+        g_autoptr (QrImageRecord) record = qr_catalog_find_image (catalog, name, &error);
+        g_assert_nonnull (record);
+        qr_scene_generate (3, i, FALSE, &scene);
+        caption = qr_scene_caption (&scene, 3, 0);
+        g_assert_cmpint (qr_catalog_add_caption (catalog, record->id, caption, "test", &error), >, 0);
+      }
+  }
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.caption-model", NULL));
+  dialog = find_caption_window ();
+  g_assert_nonnull (dialog);
+  g_assert_true (g_str_has_prefix (qr_caption_model_window_get_summary (dialog), "No caption model yet"));
+  g_assert_cmpuint (qr_caption_model_window_get_n_epochs (dialog), ==, 0);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-caption-model", "(ib)", 3, FALSE));
+  g_assert_true (qr_window_is_busy (window));
+  test_ui_spin_until (test_ui_window_idle, window, 180);
+  g_test_message ("%s", qr_caption_model_window_get_summary (dialog));
+  g_assert_true (g_str_has_prefix (qr_caption_model_window_get_summary (dialog), "In use: trained 3 epochs"));
+  g_assert_cmpuint (qr_caption_model_window_get_n_epochs (dialog), ==, 3);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (QrScorer) scorer = qr_scorer_new (catalog, "dmsm", &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (scorer);
+  }
+
+  /* Start over with many epochs; stop once the first is saved: the old model stays in use, the
+   * new run waits to be resumed */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.train-caption-model", "(ib)", 400, TRUE));
+  test_ui_spin_until (caption_epoch_saved, dialog, 120);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-job", NULL));
+  test_ui_spin_until (test_ui_window_idle, window, 60);
+  g_test_message ("%s", qr_caption_model_window_get_summary (dialog));
+  g_assert_true (g_str_has_prefix (qr_caption_model_window_get_summary (dialog), "In use: trained 3 epochs"));
+  g_assert_nonnull (strstr (qr_caption_model_window_get_summary (dialog), "Unfinished training run: epoch "));
+  g_assert_null (strstr (qr_caption_model_window_get_summary (dialog), "epoch 400 of 400"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_null (find_caption_window ());
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -523,5 +634,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/preferences/model-and-threshold-drive-detect", test_preferences);
   g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
   g_test_add_func ("/ui/window/detect-over-a-selection", test_detect_selection);
+  g_test_add_func ("/ui/caption-model/train-stop-resume", test_caption_model_window);
   return test_ui_run ();
 }

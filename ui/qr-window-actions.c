@@ -38,6 +38,33 @@ action_evaluate (GtkWidget *widget, const char *name, GVariant *param)
   }
 }
 
+/* Ctrl+Shift+T: the Caption Model window (one per window; presented again when open). */
+static void
+action_caption_model (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  if (self->catalog == NULL)
+    return;
+  if (self->caption_window == NULL)
+    {
+      self->caption_window = qr_caption_model_window_new (GTK_WINDOW (self), self->catalog);
+      g_object_add_weak_pointer (G_OBJECT (self->caption_window), (gpointer *) &self->caption_window);
+      if (self->job_cancellable != NULL)
+        qr_caption_model_window_refresh (self->caption_window, TRUE, NULL);
+    }
+  gtk_window_present (GTK_WINDOW (self->caption_window));
+}
+
+/* (epochs, restart): from the Caption Model window. */
+static void
+action_train_caption_model (GtkWidget *widget, const char *name, GVariant *param)
+{
+  int epochs;
+  gboolean restart;
+  g_variant_get (param, "(ib)", &epochs, &restart);
+  qr_window_start_caption_training (QR_WINDOW (widget), epochs, restart);
+}
+
 static void
 action_update_review (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -274,6 +301,10 @@ qr_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.preferences", NULL, action_preferences);
   gtk_widget_class_install_action (widget_class, "win.inspector", NULL, action_inspector);
   gtk_widget_class_install_action (widget_class, "win.evaluate", NULL, action_evaluate);
+  gtk_widget_class_install_action (widget_class, "win.caption-model", NULL, action_caption_model);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.caption-model", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_T, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.caption-model", NULL);
+  gtk_widget_class_install_action (widget_class, "win.train-caption-model", "(ib)", action_train_caption_model);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.evaluate", NULL);
   gtk_widget_class_install_action (widget_class, "review.accept", NULL, action_review);
   gtk_widget_class_install_action (widget_class, "review.keep", NULL, action_review);

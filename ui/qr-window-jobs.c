@@ -1,6 +1,7 @@
 /* qr-window-jobs.c: the window's background jobs, one at a time on the scheduler (qr-jobs.h):
  * index then thumbnails (on opening a collection and F5), Detect (Ctrl+R, over the collection or
- * the gallery's selection, as a resumable catalog run), Update Review Queue. Each opens its own
+ * the gallery's selection, as a resumable catalog run), Update Review Queue, Train Caption Model
+ * (backbone features, then epochs, each saved; the Caption Model window follows). Each opens its own
  * catalog connection on its worker; progress reaches the job bar coalesced, and the end
  * refreshes the gallery, the sidebar and the boxes on screen, with a toast. */
 #define G_LOG_DOMAIN "quorum-window"
@@ -11,6 +12,8 @@
 #include "qr-thumbnailer.h"
 #include "qr-review.h"
 #include "qr-scorer.h"
+#include "qr-caption-model.h"
+#include "qr-caption-model-window.h"
 
 #include <glib/gi18n.h>
 
@@ -20,6 +23,8 @@ typedef enum
   JOB_PHASE_INDEXED,   /* indexing done: the gallery reloads */
   JOB_PHASE_THUMBS,
   JOB_PHASE_DETECT,
+  JOB_PHASE_FEATURES,  /* the caption model's backbone features: images */
+  JOB_PHASE_TRAIN,     /* its epochs */
 } JobPhase;
 
 typedef struct
@@ -35,6 +40,9 @@ typedef struct
   int       threads;
   char     *device;
   int       thumbnail_size;   /* 0: the default */
+  /* Train Caption Model */
+  int       epochs;
+  gboolean  restart;
   QrJob    *handle;   /* set by the worker when it starts: where reports go */
 } Job;
 
@@ -75,8 +83,23 @@ on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer d
     case JOB_PHASE_DETECT:
       label = _("Detecting objects…");
       break;
+    case JOB_PHASE_FEATURES:
+      label = _("Computing image features…");
+      break;
+    case JOB_PHASE_TRAIN:
+      label = _("Training the caption model…");
+      break;
     }
   qr_job_bar_progress (self->job_bar, phase, label, done, total);
+  if (self->caption_window != NULL && (phase == JOB_PHASE_FEATURES || phase == JOB_PHASE_TRAIN))
+    {
+      g_autofree char *status = phase == JOB_PHASE_FEATURES
+                                  ? g_strdup_printf (_("Computing image features: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT),
+                                                     done, total)
+                                  : g_strdup_printf (_("Training: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " epochs done"),
+                                                     done, total);
+      qr_caption_model_window_refresh (self->caption_window, TRUE, status);
+    }
 }
 
 static void
@@ -180,6 +203,80 @@ run_detect_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **
   return g_strdup_printf (_("%s: %u images, %u detections"), job->model, stats.images, stats.detections);
 }
 
+static void
+features_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_FEATURES, done, total);
+}
+
+static void
+epoch_done (const QrCaptionEpoch *epoch, gpointer data)
+{
+  post_progress (data, JOB_PHASE_TRAIN, (guint64) epoch->epoch, (guint64) epoch->epochs);
+}
+
+/* Train Caption Model: the backbone features of images that have none, then the epochs (or the
+ * rest of an unfinished run). A stop keeps the features and the finished epochs. */
+static char *
+run_caption_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Job *job = data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *backbone = NULL;
+  QrCaptionTrainOptions options;
+  QrCatalogStats stats;
+  QrDevice device = QR_DEVICE_AUTO;
+  guint computed = 0, failed = 0;
+  gint64 model_id;
+
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL || !qr_catalog_get_stats (catalog, &stats, error))
+    return NULL;
+  /* said before minutes of features are spent */
+  if (stats.captions < QR_CAPTION_MODEL_MIN_CAPTIONS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("The caption model needs at least %d captions; this collection has %" G_GINT64_FORMAT),
+                   QR_CAPTION_MODEL_MIN_CAPTIONS, stats.captions);
+      return NULL;
+    }
+  if (job->device != NULL)
+    qr_device_parse (job->device, &device);
+  if ((backbone = qr_find_model (QR_CAPTION_MODEL_BACKBONE, error)) == NULL)
+    return NULL;
+  post_progress (job, JOB_PHASE_FEATURES, 0, 0);
+  if (!qr_caption_features_compute (catalog, backbone, device, job_cancelled, cancellable, features_progress, job,
+                                    &computed, &failed, &local))
+    {
+      if (g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED) || g_cancellable_is_cancelled (cancellable))
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  qr_caption_train_options_init (&options);
+  options.epochs = job->epochs > 0 ? job->epochs : options.epochs;
+  options.restart = job->restart;
+  post_progress (job, JOB_PHASE_TRAIN, 0, (guint64) options.epochs);
+  model_id = qr_caption_model_train (catalog, &options, job_cancelled, cancellable, epoch_done, job, &local);
+  if (model_id < 0)
+    {
+      if (g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  {
+    g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, NULL);
+    return g_strdup_printf (_("Caption model trained: %d epochs (%u images' features computed%s)"),
+                            record ? record->epoch : options.epochs, computed,
+                            failed ? _(", some images unreadable") : "");
+  }
+}
+
 /* On the main loop, once, after the job's last report. */
 static void
 on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer data)
@@ -214,6 +311,8 @@ on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer dat
         self->viewer_position = position;
       qr_viewer_page_reload_boxes (self->viewer);
     }
+  if (self->caption_window != NULL)
+    qr_caption_model_window_refresh (self->caption_window, self->job_cancellable != NULL, NULL);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     qr_window_toast (self, _("Cancelled: what was done is kept"));
   else if (error != NULL)
@@ -268,6 +367,10 @@ start_job_with (QrWindow *self, QrJobFunc func, const char *label)
   job->device = self->settings ? g_settings_get_string (self->settings, "device") : g_strdup ("auto");
   job->only = g_steal_pointer (&self->detect_only);
   job->thumbnail_size = self->settings ? g_settings_get_int (self->settings, "thumbnail-size") : 0;
+  job->epochs = self->next_caption_epochs;
+  job->restart = self->next_caption_restart;
+  self->next_caption_epochs = 0;
+  self->next_caption_restart = FALSE;
 
   qr_job_bar_start (self->job_bar, label);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
@@ -294,6 +397,17 @@ void
 qr_window_start_review_update (QrWindow *self)
 {
   start_job_with (self, run_review_job, _("Updating the review queue…"));
+}
+
+void
+qr_window_start_caption_training (QrWindow *self, int epochs, gboolean restart)
+{
+  self->next_caption_epochs = epochs;
+  self->next_caption_restart = restart;
+  start_job_with (self, run_caption_job, _("Training the caption model…"));
+  if (self->caption_window != NULL)
+    qr_caption_model_window_refresh (self->caption_window, self->job_cancellable != NULL,
+                                     _("Starting…"));
 }
 
 gboolean

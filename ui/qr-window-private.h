@@ -14,6 +14,7 @@
 #include "qr-history.h"
 #include "qr-jobs.h"
 #include "qr-stall-monitor.h"
+#include "qr-caption-model-window.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,9 @@ struct _QrWindow
   GArray               *review_class_ids;   /* the dropdown's classes; position 0 is "All classes" */
   QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
   char                 *collection;
+  QrCaptionModelWindow *caption_window; /* weak: the Caption Model window while open */
+  int                   next_caption_epochs;   /* for the next Train Caption Model job */
+  gboolean              next_caption_restart;
 
   gboolean              review_class_updating;
   gboolean              disposing;      /* no new background work */
@@ -84,6 +88,10 @@ void     qr_window_start_index           (QrWindow   *self);
 void     qr_window_start_detect          (QrWindow   *self,
                                           const char *label);
 void     qr_window_start_review_update   (QrWindow   *self);
+/* Train Caption Model: features, then epochs epochs (or resumes); restart drops an unfinished run. */
+void     qr_window_start_caption_training (QrWindow  *self,
+                                           int        epochs,
+                                           gboolean   restart);
 /* Ctrl+F: the gallery ranked for a text (qr-scorer.h), on a worker; stop shows the view again. */
 void     qr_window_search                (QrWindow   *self,
                                           const char *text,

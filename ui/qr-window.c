@@ -402,6 +402,13 @@ qr_window_dispose (GObject *object)
     g_cancellable_cancel (self->search_cancellable);
   /* the viewer page waits for its own workers as it goes; the job, if any, holds a reference to
      the window and has ended before this runs */
+  if (self->caption_window != NULL)
+    {
+      GtkWindow *dialog = GTK_WINDOW (self->caption_window);
+      g_object_remove_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->caption_window);
+      self->caption_window = NULL;
+      gtk_window_destroy (dialog);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), QR_TYPE_WINDOW);
   g_clear_pointer (&self->detect_only, g_array_unref);
   g_clear_object (&self->images);
