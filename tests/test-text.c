@@ -671,6 +671,48 @@ test_caption_model (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (g_array_index (suggested, QrCaptionCandidate, i).score, <=,
                            g_array_index (suggested, QrCaptionCandidate, i - 1).score);
     }
+
+    /* the blend: the mean of the model's cosine and the zero-shot score, the model alone for a
+     * text that names no object; its suggestions retrieve as the model's do */
+    {
+      g_autoptr (QrScorer) blend = qr_scorer_new (catalog, "blend", &error);
+      g_autoptr (QrScorer) zeroshot = qr_scorer_new (catalog, "zeroshot", &error);
+      const char *texts[] = { "a giraffe standing among trees", "a sunny afternoon outside" };
+      g_assert_no_error (error);
+      g_assert_true (qr_scorer_get_caption_model (blend) != NULL);
+      for (guint k = 0; k < G_N_ELEMENTS (texts); k++)
+        {
+          QrScorerText *b = qr_scorer_prepare (blend, texts[k], &error);
+          QrScorerText *d = qr_scorer_prepare (scorer, texts[k], &error);
+          g_autoptr (GError) none = NULL;
+          QrScorerText *z = qr_scorer_prepare (zeroshot, texts[k], &none);
+          QrScore sb = { 0 }, sd = { 0 }, sz = { 0 };
+          g_assert_no_error (error);
+          g_assert_true (qr_scorer_score (blend, b, giraffe->id, QR_TEXT_QUERY, &sb, &error));
+          g_assert_true (qr_scorer_score (scorer, d, giraffe->id, QR_TEXT_QUERY, &sd, &error));
+          if (z != NULL)
+            {
+              g_assert_true (qr_scorer_score (zeroshot, z, giraffe->id, QR_TEXT_QUERY, &sz, &error));
+              g_assert_cmpfloat_with_epsilon (sb.score, 0.5 * sd.score + 0.5 * sz.score, 1e-9);
+            }
+          else
+            g_assert_cmpfloat_with_epsilon (sb.score, sd.score, 1e-9);
+          g_test_message ("blend “%s”: %s", texts[k], sb.explain);
+          g_assert_true (k == 0 ? z != NULL : z == NULL);   /* the second names no object */
+          qr_score_clear (&sb);
+          qr_score_clear (&sd);
+          qr_score_clear (&sz);
+          qr_scorer_text_free (blend, b);
+          qr_scorer_text_free (scorer, d);
+          qr_scorer_text_free (zeroshot, z);
+        }
+      {
+        g_autoptr (QrScorer) words = qr_zeroshot_scorer_new (catalog, FALSE, &error);
+        g_autoptr (GArray) by_blend = qr_captions_suggest (QR_ZEROSHOT_SCORER (words), blend, giraffe->id, 50, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (by_blend->len, ==, suggested->len);
+      }
+    }
   }
 }
 

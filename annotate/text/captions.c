@@ -75,9 +75,10 @@ qr_captions_suggest (QrZeroshotScorer *words, QrScorer *ranker, gint64 image_id,
   g_autoptr (GPtrArray) texts = qr_text_suggest (objects, n, 12);
   GArray *ranked;
 
-  if (ranker != NULL && QR_IS_DMSM_SCORER (ranker))
+  if (ranker != NULL && qr_scorer_get_caption_model (ranker) != NULL)
     {
-      g_autoptr (GPtrArray) retrieved = qr_dmsm_scorer_retrieve_captions (QR_DMSM_SCORER (ranker), image_id, 5, error);
+      g_autoptr (GPtrArray) retrieved = qr_dmsm_scorer_retrieve_captions (qr_scorer_get_caption_model (ranker),
+                                                                          image_id, 5, error);
       if (retrieved == NULL)
         return NULL;
       for (guint i = 0; i < retrieved->len; i++)

@@ -136,6 +136,16 @@ GPtrArray *qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self,
                                   guint        n_images,
                                   GError     **error);
 
+/* The caption model and the detections together ("blend"): the mean of the DMSM's cosine and the
+ * zero-shot score (the DMSM alone for a text that names no object); an error when either cannot
+ * be made. _from: over two scorers made already (a benchmark's). */
+QrScorer *qr_blend_scorer_new      (QrCatalog   *catalog,
+                                    GError     **error);
+QrScorer *qr_blend_scorer_new_from (QrScorer    *dmsm,
+                                    QrScorer    *zeroshot);
+/* The caption model a scorer scores with: the dmsm scorer itself, the blend's, else NULL. */
+QrDmsmScorer *qr_scorer_get_caption_model (QrScorer *scorer);
+
 /* The hit type of search; a GArray of these clears them. */
 typedef struct _QrSearchHit QrSearchHit;
 GArray *qr_search_hits_new           (guint        reserved);

@@ -44,9 +44,10 @@ static const struct
   { "zeroshot", make_zeroshot },
   { "plain", make_plain },
   { "dmsm", qr_dmsm_scorer_new },
+  { "blend", qr_blend_scorer_new },
 };
 
-static const char *const scorer_names[] = { "zeroshot", "plain", "dmsm", NULL };
+static const char *const scorer_names[] = { "zeroshot", "plain", "dmsm", "blend", NULL };
 
 const char *const *
 qr_scorer_list_names (void)
