@@ -319,7 +319,9 @@ qr_cli_bench_captions (int argc, char **argv)
       g_autoptr (GArray) held_captions = g_array_new (FALSE, FALSE, sizeof (Caption));
       g_autoptr (GHashTable) held_of = g_hash_table_new (g_int64_hash, g_int64_equal);
       g_autoptr (GRand) rand = g_rand_new_with_seed (5);
-      g_autoptr (QrScorer) held_model = NULL;
+      g_autoptr (QrScorer) held_model = NULL, blend = NULL;
+      double br1, br5, bmedian;
+      guint bunscorable;
       QrDmsm *borrowed;
       double seconds, r1, r5, median, zr1, zr5, zmedian, caption_rank = 0;
       guint unscorable, zunscorable;
@@ -365,8 +367,10 @@ qr_cli_bench_captions (int argc, char **argv)
         }
       borrowed = train_in_memory (&dmsm_inputs, train, dmsm_epochs, &seconds);
       held_model = qr_dmsm_scorer_new_for (catalog, borrowed, &dmsm_inputs);
+      blend = qr_blend_scorer_new_from (held_model, zeroshot);
       if (!retrieval (held_model, held_captions, dmsm_inputs.ids, &r1, &r5, &median, &unscorable, &error)
-          || !retrieval (zeroshot, held_captions, dmsm_inputs.ids, &zr1, &zr5, &zmedian, &zunscorable, &error))
+          || !retrieval (zeroshot, held_captions, dmsm_inputs.ids, &zr1, &zr5, &zmedian, &zunscorable, &error)
+          || !retrieval (blend, held_captions, dmsm_inputs.ids, &br1, &br5, &bmedian, &bunscorable, &error))
         {
           status = qr_cli_fail (error);
           goto out;
@@ -411,6 +415,7 @@ qr_cli_bench_captions (int argc, char **argv)
       printf ("  %-28s %9.3f %9.3f %12.1f\n", "DMSM", r1, r5, median);
       printf ("  %-28s %9.3f %9.3f %12.1f   (%u name nothing it knows)\n", "zero-shot, same captions", zr1, zr5, zmedian,
               zunscorable);
+      printf ("  %-28s %9.3f %9.3f %12.1f\n", "blend (DMSM + zero-shot)", br1, br5, bmedian);
       printf ("  %-28s %9.3f %9.3f %12.1f\n", "random", 1.0 / held->len, MIN (1.0, 5.0 / held->len), (held->len + 1) / 2.0);
       printf ("  each photo's held-out caption among all %u captions: median rank %.1f (random %.1f)\n", all_pairs->len,
               caption_rank, (all_pairs->len + 1) / 2.0);
