@@ -333,7 +333,9 @@ qr_gallery_page_init (QrGalleryPage *self)
     g_autoptr (GtkStringList) titles = gtk_string_list_new (NULL);
     for (const char *const *name = qr_scorer_list_names (); *name != NULL; name++)
       gtk_string_list_append (titles, g_str_equal (*name, "zeroshot") ? _("Zero-Shot (Detections)")
-                                      : g_str_equal (*name, "plain") ? _("Class Names") : *name);
+                                      : g_str_equal (*name, "plain") ? _("Class Names")
+                                      : g_str_equal (*name, "dmsm") ? _("Caption Model")
+                                      : g_str_equal (*name, "blend") ? _("Caption Model + Detections") : *name);
     gtk_drop_down_set_model (self->scorer_dropdown, G_LIST_MODEL (titles));
     /* a choice only once there are several */
     gtk_widget_set_visible (GTK_WIDGET (self->scorer_dropdown), g_strv_length ((char **) qr_scorer_list_names ()) > 1);
