@@ -425,6 +425,80 @@ test_bad_models (void)
   test_remove_tree (tmp);
 }
 
+/* Hostile model files (issue: hardened against bad input): each refused with an error naming the
+ * file and the place, none crashes. Built here, small. */
+static void
+expect_refused (const char *tmp, const char *topology, const char *manifest, const void *weights, gsize len,
+                const char *output, const char *words)
+{
+  g_autofree char *json = g_build_filename (tmp, "model.json", NULL);
+  g_autofree char *bin = g_build_filename (tmp, "model.bin", NULL);
+  g_autofree char *text = g_strdup_printf ("{\"modelTopology\": {\"node\": [%s]}, \"weightsManifest\": [{\"paths\": "
+                                           "[\"model.bin\"], \"weights\": [%s]}]}", topology, manifest);
+  const char *outputs[] = { output, NULL };
+  g_autoptr (GError) error = NULL;
+  QrGraph *graph;
+
+  test_write_bytes (json, text, strlen (text));
+  test_write_bytes (bin, weights, len);
+  graph = qr_graph_load_tfjs (json, outputs, &error);
+  g_assert_null (graph);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, json));
+  g_assert_nonnull (strstr (error->message, words));
+}
+
+#define X_2x2x1 "{\"name\": \"x\", \"op\": \"Placeholder\", \"attr\": {\"shape\": {\"shape\": {\"dim\": [{\"size\": \"1\"}, " \
+                "{\"size\": \"4\"}, {\"size\": \"4\"}, {\"size\": \"1\"}]}}}}"
+
+static void
+test_hostile_models (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  float w[4] = { 1, 2, 3, 4 };
+  float nan_w[4] = { 1, NAN, 3, 4 };
+  float bn[1 + 4] = { 1, /* γ β mean var */ 1, 0, 0, -4 };
+  float sparse[2 + 6 + 1 + 1] = { 0 };
+  /* strides 0: a division by zero once */
+  expect_refused (tmp,
+                  X_2x2x1 ", {\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"c\", \"op\": \"Conv2D\", \"input\": [\"x\", \"w\"], "
+                  "\"attr\": {\"strides\": {\"list\": {\"i\": [\"1\", \"0\", \"0\", \"1\"]}}, \"padding\": {\"s\": \"U0FNRQ==\"}}}",
+                  "{\"name\": \"w\", \"shape\": [2, 2, 1, 1], \"dtype\": \"float32\"}", w, sizeof w, "c", "stride 0");
+  /* a NaN weight is refused at load, naming it */
+  expect_refused (tmp,
+                  X_2x2x1 ", {\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"c\", \"op\": \"Conv2D\", \"input\": [\"x\", \"w\"], "
+                  "\"attr\": {\"padding\": {\"s\": \"U0FNRQ==\"}}}",
+                  "{\"name\": \"w\", \"shape\": [2, 2, 1, 1], \"dtype\": \"float32\"}", nan_w, sizeof nan_w, "c", "weight w holds NaN");
+  /* a batch norm with a negative variance folds into NaN: refused */
+  expect_refused (tmp,
+                  X_2x2x1 ", {\"name\": \"w\", \"op\": \"Const\"}, {\"name\": \"g\", \"op\": \"Const\"}, {\"name\": \"b\", \"op\": \"Const\"},"
+                  "{\"name\": \"m\", \"op\": \"Const\"}, {\"name\": \"v\", \"op\": \"Const\"},"
+                  "{\"name\": \"c\", \"op\": \"Conv2D\", \"input\": [\"x\", \"w\"], \"attr\": {\"padding\": {\"s\": \"VkFMSUQ=\"}}},"
+                  "{\"name\": \"y\", \"op\": \"FusedBatchNormV3\", \"input\": [\"c\", \"g\", \"b\", \"m\", \"v\"], \"attr\": {\"epsilon\": {\"f\": 0.001}}}",
+                  "{\"name\": \"w\", \"shape\": [1, 1, 1, 1], \"dtype\": \"float32\"}, {\"name\": \"g\", \"shape\": [1], \"dtype\": \"float32\"},"
+                  "{\"name\": \"b\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": \"m\", \"shape\": [1], \"dtype\": \"float32\"},"
+                  "{\"name\": \"v\", \"shape\": [1], \"dtype\": \"float32\"}", bn, sizeof bn, "y", "negative variance");
+  /* a cycle: two nodes each other's input */
+  expect_refused (tmp,
+                  X_2x2x1 ", {\"name\": \"a\", \"op\": \"AddV2\", \"input\": [\"x\", \"b\"]}, {\"name\": \"b\", \"op\": \"AddV2\", \"input\": [\"a\", \"x\"]}",
+                  "{\"name\": \"w\", \"shape\": [4], \"dtype\": \"float32\"}", w, sizeof w, "b", "cycle");
+  /* SparseToDense (folded at load) with indices wider than its output: was a read out of bounds */
+  sparse[0] = 3;   /* output shape [3] */
+  expect_refused (tmp,
+                  X_2x2x1 ", {\"name\": \"i\", \"op\": \"Const\"}, {\"name\": \"s\", \"op\": \"Const\"}, {\"name\": \"v\", \"op\": \"Const\"},"
+                  "{\"name\": \"d\", \"op\": \"Const\"}, {\"name\": \"y\", \"op\": \"SparseToDense\", \"input\": [\"i\", \"s\", \"v\", \"d\"]},"
+                  "{\"name\": \"z\", \"op\": \"AddV2\", \"input\": [\"x\", \"y\"]}",
+                  "{\"name\": \"s\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": \"i\", \"shape\": [1, 6], \"dtype\": \"float32\"},"
+                  "{\"name\": \"v\", \"shape\": [1], \"dtype\": \"float32\"}, {\"name\": \"d\", \"shape\": [1], \"dtype\": \"float32\"},"
+                  "{\"name\": \"pad\", \"shape\": [1], \"dtype\": \"float32\"}",
+                  sparse, sizeof sparse, "z", "SparseToDense");
+  /* an op given fewer inputs than it reads */
+  expect_refused (tmp, X_2x2x1 ", {\"name\": \"c\", \"op\": \"Conv2D\", \"input\": [\"x\"]}",
+                  "{\"name\": \"w\", \"shape\": [4], \"dtype\": \"float32\"}", w, sizeof w, "c", "1 inputs");
+  test_remove_tree (tmp);
+}
+
 /* A TF.js file with a batch norm after a convolution and uint8-quantised weights: loads, folds
  * into one convolution, and computes what the formulas say. */
 static void
@@ -552,6 +626,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/models/tfjs/bad-model-files", test_bad_models);
+  g_test_add_func ("/models/tfjs/hostile-model-files", test_hostile_models);
   g_test_add_func ("/models/tfjs/batchnorm-folds-uint8-weights", test_batchnorm_and_uint8);
   g_test_add_func ("/models/tfjs/centernet-matches-tfjs", test_centernet_tfjs);
   g_test_add_func ("/models/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);

@@ -167,28 +167,43 @@ qr_graph_get_input_shape (QrGraph *graph, int *rank, int *dims)
 
 /* Ordering */
 
+/* Depth first from node_id, with a stack of its own (a model file can chain any number of nodes;
+ * recursion would run out of stack): each node after its inputs' producers. */
 static gboolean
 visit (QrGraph *graph, int node_id, guint8 *state, GError **error)
 {
-  QrNode *node = qr_graph_node (graph, node_id);
+  g_autoptr (GArray) stack = g_array_new (FALSE, FALSE, sizeof (int) * 2);   /* node, next input */
+  int top[2] = { node_id, 0 };
 
   if (state[node_id] == 2)
     return TRUE;
-  if (state[node_id] == 1)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the graph has a cycle through %s",
-                   graph->source, node->name);
-      return FALSE;
-    }
   state[node_id] = 1;
-  for (int i = 0; i < node->n_inputs; i++)
+  g_array_append_val (stack, top);
+  while (stack->len > 0)
     {
-      QrTensor *t = qr_graph_tensor (graph, node->inputs[i]);
-      if (t->producer >= 0 && !visit (graph, t->producer, state, error))
-        return FALSE;
+      int *frame = &g_array_index (stack, int, (stack->len - 1) * 2);
+      QrNode *node = qr_graph_node (graph, frame[0]);
+
+      if (frame[1] < node->n_inputs)
+        {
+          QrTensor *t = qr_graph_tensor (graph, node->inputs[frame[1]++]);
+          int next[2] = { t->producer, 0 };
+          if (t->producer < 0 || state[t->producer] == 2)
+            continue;
+          if (state[t->producer] == 1)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the graph has a cycle through %s",
+                           graph->source, qr_graph_node (graph, t->producer)->name);
+              return FALSE;
+            }
+          state[t->producer] = 1;
+          g_array_append_val (stack, next);
+          continue;
+        }
+      state[frame[0]] = 2;
+      g_array_append_val (graph->order, frame[0]);
+      g_array_set_size (stack, stack->len - 1);
     }
-  state[node_id] = 2;
-  g_array_append_val (graph->order, node_id);
   return TRUE;
 }
 
@@ -299,6 +314,43 @@ qr_graph_compact_order (QrGraph *graph)
   g_array_set_size (graph->order, j);
 }
 
+/* Numbers are checked at the door: a weight that is NaN or infinite would reach every score after
+ * it (and NaN passes any threshold test written as "below"). After the load-time rewrites too:
+ * folding a batch norm with a negative variance makes NaN out of finite numbers. */
+static gboolean
+check_finite (QrGraph *graph, gboolean folded, GError **error)
+{
+  /* what live nodes read: 1 as a pad's fill value only (it may be −∞: padding before a max
+   * pool), 2 otherwise (it must be finite) */
+  g_autofree guint8 *use = g_new0 (guint8, MAX (graph->tensors->len, 1));
+  for (guint i = 0; i < graph->nodes->len; i++)
+    {
+      QrNode *node = qr_graph_node (graph, (int) i);
+      for (int k = 0; !node->dead && k < node->n_inputs; k++)
+        use[node->inputs[k]] = MAX (use[node->inputs[k]], node->op == QR_OP_PAD && k == 2 ? 1 : 2);
+    }
+  for (guint i = 0; i < graph->tensors->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, (int) i);
+      gsize n;
+      if (!t->is_const || t->data == NULL || use[i] == 0)
+        continue;
+      n = qr_shape_size (&t->shape);
+      for (gsize k = 0; k < n; k++)
+        if (isnan (t->data[k]) || (isinf (t->data[k]) && !(use[i] == 1 && n == 1)))
+          {
+            g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS,
+                         folded ? "%s: weights folded into %s hold %s at %" G_GSIZE_FORMAT " (a batch norm with a "
+                                  "negative variance?)"
+                                : "%s: weight %s holds %s at %" G_GSIZE_FORMAT,
+                         graph->source, t->name ? t->name : "(unnamed)", isnan (t->data[k]) ? "NaN" : "an infinity",
+                         k);
+            return FALSE;
+          }
+    }
+  return TRUE;
+}
+
 gboolean
 qr_graph_finish (QrGraph *graph, GError **error)
 {
@@ -315,7 +367,8 @@ qr_graph_finish (QrGraph *graph, GError **error)
           return FALSE;
         }
     }
-  if (!qr_graph_rewrite (graph, error) || !qr_graph_order_nodes (graph, error))
+  if (!check_finite (graph, FALSE, error) || !qr_graph_rewrite (graph, error)
+      || !check_finite (graph, TRUE, error) || !qr_graph_order_nodes (graph, error))
     return FALSE;
   qr_graph_compact_order (graph);
   count_consumers (graph);

@@ -416,9 +416,16 @@ qr_cpu_sparse_to_dense (QrGraph *graph, QrNode *node)
   for (gsize i = 0; i < n_idx && qr_shape_size (indices) > 0; i++)
     {
       gsize flat = 0;
-      for (int d = 0; d < width; d++)
-        flat = flat * (gsize) out->dims[d] + (gsize) idx[i * (gsize) width + (gsize) d];
-      if (flat < n)
+      gboolean inside = TRUE;
+      /* an index outside the output (or not a number) writes nothing */
+      for (int d = 0; d < width && inside; d++)
+        {
+          float v = idx[i * (gsize) width + (gsize) d];
+          inside = v >= 0 && v < (float) out->dims[d];
+          if (inside)
+            flat = flat * (gsize) out->dims[d] + (gsize) v;
+        }
+      if (inside && flat < n)
         y[flat] = values[n_values == 1 ? 0 : i];
     }
 }

@@ -38,6 +38,31 @@ shape_of (QrGraph *graph, int tensor)
   return &qr_graph_tensor (graph, tensor)->shape;
 }
 
+/* A sliding window's numbers, as a model file may give them: strides, dilations and the kernel
+ * from 1 to 4096, explicit pads from 0 to 4096 (a stride of 0 would divide by zero). */
+static gboolean
+window_ok (QrGraph *graph, QrNode *node, int k_h, int k_w, GError **error)
+{
+  const int limit = 4096;
+  g_autofree char *what = NULL;
+
+  for (int i = 0; i < 2 && what == NULL; i++)
+    {
+      if (node->stride[i] < 1 || node->stride[i] > limit)
+        what = g_strdup_printf ("stride %d (from 1 to %d)", node->stride[i], limit);
+      else if (node->dilation[i] < 1 || node->dilation[i] > limit)
+        what = g_strdup_printf ("dilation %d (from 1 to %d)", node->dilation[i], limit);
+    }
+  if (what == NULL && (k_h < 1 || k_w < 1 || k_h > limit || k_w > limit))
+    what = g_strdup_printf ("kernel %d × %d (from 1 to %d)", k_h, k_w, limit);
+  for (int i = 0; i < 4 && what == NULL && node->padding == QR_PAD_EXPLICIT; i++)
+    if (node->pads[i] < 0 || node->pads[i] > limit)
+      what = g_strdup_printf ("padding %d (from 0 to %d)", node->pads[i], limit);
+  if (what != NULL)
+    return fail (graph, node, error, what);
+  return TRUE;
+}
+
 static void
 resolve_padding (QrNode *node, int in_h, int in_w, int k_h, int k_w, int *out_h, int *out_w)
 {
@@ -87,9 +112,25 @@ broadcast (QrGraph *graph, QrNode *node, QrShape *out, GError **error)
 gboolean
 qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **error)
 {
+  /* the fewest inputs each op reads (a model file may give fewer) */
+  static const int min_inputs[QR_N_OPS] = {
+    [QR_OP_CONV2D] = 2, [QR_OP_DEPTHWISE] = 2, [QR_OP_ADD] = 2, [QR_OP_SUB] = 2, [QR_OP_MUL] = 2,
+    [QR_OP_DIV] = 2, [QR_OP_MAXIMUM] = 2, [QR_OP_MINIMUM] = 2, [QR_OP_ACTIVATION] = 1, [QR_OP_MEAN] = 1,
+    [QR_OP_RESIZE] = 2, [QR_OP_CONCAT] = 1, [QR_OP_MAXPOOL] = 1, [QR_OP_AVGPOOL] = 1, [QR_OP_RESHAPE] = 2,
+    [QR_OP_TRANSPOSE] = 2, [QR_OP_PAD] = 2, [QR_OP_SPLIT] = 3, [QR_OP_SLICE] = 3, [QR_OP_SOFTMAX] = 1,
+    [QR_OP_MATMUL] = 2, [QR_OP_IDENTITY] = 1, [QR_OP_SPARSE_TO_DENSE] = 4, [QR_OP_CAST] = 1,
+  };
   QrShape out = { 0 };
-  QrShape *in = node->n_inputs > 0 ? shape_of (graph, node->inputs[0]) : NULL;
+  QrShape *in;
   int values[64];
+
+  if ((int) node->op >= 0 && node->op < QR_N_OPS && node->n_inputs < min_inputs[node->op])
+    {
+      g_autofree char *what = g_strdup_printf ("%d inputs where the op needs %d", node->n_inputs,
+                                               min_inputs[node->op]);
+      return fail (graph, node, error, what);
+    }
+  in = node->n_inputs > 0 ? shape_of (graph, node->inputs[0]) : NULL;
 
   switch (node->op)
     {
@@ -109,6 +150,8 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
                                            "convolutions are not supported)");
         if (node->op == QR_OP_DEPTHWISE && w->dims[2] != in->dims[3])
           return fail (graph, node, error, "the depthwise weights' channels differ from the input's");
+        if (!window_ok (graph, node, w->dims[0], w->dims[1], error))
+          return FALSE;
         resolve_padding (node, in->dims[1], in->dims[2], w->dims[0], w->dims[1], &oh, &ow);
         if (oh <= 0 || ow <= 0)
           return fail (graph, node, error, "the output would be empty");
@@ -130,7 +173,11 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
         int oh, ow;
         if (in->rank != 4)
           return fail (graph, node, error, "pooling needs a 4-D input");
+        if (!window_ok (graph, node, node->kernel[0], node->kernel[1], error))
+          return FALSE;
         resolve_padding (node, in->dims[1], in->dims[2], node->kernel[0], node->kernel[1], &oh, &ow);
+        if (oh <= 0 || ow <= 0)
+          return fail (graph, node, error, "the output would be empty");
         out = *in;
         out.dims[1] = oh;
         out.dims[2] = ow;
@@ -321,6 +368,24 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
         int n = const_ints (graph, node->inputs[1], values, QR_MAX_RANK);
         if (n < 0)
           return fail (graph, node, error, "SparseToDense needs a constant output shape");
+        {
+          QrShape *indices = shape_of (graph, node->inputs[0]);
+          gsize n_idx = indices->rank > 0 ? (gsize) indices->dims[0] : 1;
+          int width = indices->rank > 1 ? indices->dims[1] : 1;
+          gsize n_values = qr_shape_size (shape_of (graph, node->inputs[2]));
+          gsize total = 1;
+          if (n == 0 || indices->rank > 2 || width < 1 || width > n)
+            return fail (graph, node, error, "SparseToDense's indices do not fit its output shape");
+          if (n_values != 1 && n_values != n_idx)
+            return fail (graph, node, error, "SparseToDense needs one value, or one per index");
+          if (qr_shape_size (shape_of (graph, node->inputs[3])) < 1)
+            return fail (graph, node, error, "SparseToDense needs a default value");
+          for (int i = 0; i < n; i++)
+            {
+              if (values[i] < 1 || values[i] > (1 << 24) || (total *= (gsize) values[i]) > ((gsize) 1 << 28))
+                return fail (graph, node, error, "SparseToDense's output shape is empty or too large");
+            }
+        }
         out.rank = n;
         for (int i = 0; i < n; i++)
           out.dims[i] = values[i];

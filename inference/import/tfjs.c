@@ -579,6 +579,15 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
             {
               float gamma = qr_graph_tensor (graph, ids[1])->data[c], beta = qr_graph_tensor (graph, ids[2])->data[c];
               float mean = qr_graph_tensor (graph, ids[3])->data[c], var = qr_graph_tensor (graph, ids[4])->data[c];
+              if (!(var + (float) eps > 0))
+                {
+                  fail (path, error, QR_ENGINE_ERROR_WEIGHTS,
+                        "node %s: batch norm variance %g at channel %" G_GSIZE_FORMAT " (a negative variance)", qn->name,
+                        (double) var, c);
+                  g_free (scale);
+                  g_free (shift);
+                  return NULL;
+                }
               scale[c] = gamma / sqrtf (var + (float) eps);
               shift[c] = beta - mean * scale[c];
             }
