@@ -5,6 +5,8 @@
 #include "test-util.h"
 
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 #include <stb_image.h>
 
 typedef struct
@@ -205,7 +207,12 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_autofree char *junk = g_build_filename (f->dir, "junk.jpg", NULL);
   g_autofree char *empty = g_build_filename (f->dir, "empty.png", NULL);
   g_autofree char *missing = g_build_filename (f->dir, "nope.jpg", NULL);
+  g_autofree char *fifo = g_build_filename (f->dir, "pipe.jpg", NULL);
+  g_autofree char *folder = g_build_filename (f->dir, "folder.png", NULL);
   struct { const char *path; int code; const char *says; } cases[] = {
+    /* a FIFO named like an image used to block the open for ever */
+    { fifo, QR_IMAGE_ERROR_IO, "not a regular file (a pipe)" },
+    { folder, QR_IMAGE_ERROR_IO, "not a regular file (a folder)" },
     { jpeg, QR_IMAGE_ERROR_CORRUPT, "truncated JPEG" },
     { png, QR_IMAGE_ERROR_CORRUPT, "truncated PNG" },
     { junk, QR_IMAGE_ERROR_UNSUPPORTED, "not an image" },
@@ -219,6 +226,8 @@ test_bad_input (Fixture *f, gconstpointer data)
   test_truncate_file (png, 300);
   test_write_bytes (junk, "this is not a picture", 21);
   test_write_bytes (empty, "", 0);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -226,6 +235,7 @@ test_bad_input (Fixture *f, gconstpointer data)
       g_autoptr (QrImage) image = qr_image_load (cases[i].path, NULL, 0, &error);
       g_assert_null (image);
       g_assert_error (error, QR_IMAGE_ERROR, cases[i].code);
+      g_test_message ("%s", error->message);
       g_assert_nonnull (strstr (error->message, cases[i].says));
       g_assert_nonnull (strstr (error->message, cases[i].path));
     }

@@ -7,6 +7,7 @@
 
 #include "detector-private.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -128,6 +129,14 @@ decode_item (const QrDetector *self, const QrDecode *dec, const QrImage *image, 
   GArray *detections = g_array_new (FALSE, FALSE, sizeof (QrDetection));
 
   self->family->decode (self, dec, detections);
+  /* no NaN or infinity goes on: not into NMS (NaN passes "not below the threshold" and every
+   * comparison there), nor the catalog or JSON */
+  for (guint i = detections->len; i-- > 0;)
+    {
+      const QrDetection *d = &g_array_index (detections, QrDetection, i);
+      if (!isfinite (d->score) || !isfinite (d->x1) || !isfinite (d->y1) || !isfinite (d->x2) || !isfinite (d->y2))
+        g_array_remove_index_fast (detections, i);
+    }
   if (self->family->nms != NULL)
     self->family->nms (self, detections);
   else

@@ -9,6 +9,11 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <jpeglib.h>
 #include <jerror.h>
 #include <stb_image.h>
@@ -267,12 +272,36 @@ qr_image_load (const char          *path,
   g_autoptr (GError) local_error = NULL;
   QrImage *image;
 
-  mapped = g_mapped_file_new (path, FALSE, &local_error);
-  if (mapped == NULL)
-    {
-      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_IO, "%s", local_error->message);
-      return NULL;
-    }
+  {
+    /* opened without blocking and checked to be a plain file first: a FIFO named like an image
+     * would block the open (and the read) for ever, a folder or a device fails mmap obscurely */
+    struct stat st;
+    int fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0)
+      {
+        int saved = errno;
+        g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_IO, "%s: %s", path, g_strerror (saved));
+        return NULL;
+      }
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+      {
+        g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_IO, "%s: not a regular file (%s)", path,
+                     S_ISDIR (st.st_mode) ? "a folder" : S_ISFIFO (st.st_mode) ? "a pipe"
+                     : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device" : "not readable as an image");
+        close (fd);
+        return NULL;
+      }
+    mapped = st.st_size > 0 ? g_mapped_file_new_from_fd (fd, FALSE, &local_error) : NULL;
+    close (fd);
+    if (mapped == NULL)
+      {
+        if (local_error == NULL)
+          g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "%s: empty file (0 bytes)", path);
+        else
+          g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_IO, "%s: %s", path, local_error->message);
+        return NULL;
+      }
+  }
   image = qr_image_decode ((const guint8 *) g_mapped_file_get_contents (mapped),
                            g_mapped_file_get_length (mapped), limits, min_side_hint, &local_error);
   if (image == NULL)
