@@ -209,7 +209,13 @@ test_bad_input (Fixture *f, gconstpointer data)
   g_autofree char *missing = g_build_filename (f->dir, "nope.jpg", NULL);
   g_autofree char *fifo = g_build_filename (f->dir, "pipe.jpg", NULL);
   g_autofree char *folder = g_build_filename (f->dir, "folder.png", NULL);
+  g_autofree char *pgm = g_build_filename (f->dir, "bomb.pgm", NULL);
+  g_autofree char *bmp = g_build_filename (f->dir, "negative.bmp", NULL);
   struct { const char *path; int code; const char *says; } cases[] = {
+    /* ten bytes claiming 30000 × 13333 grey pixels: was decoded into 400 MB, and called readable */
+    { pgm, QR_IMAGE_ERROR_CORRUPT, "truncated PNM: 30000 × 13333 pixels need 399990000 bytes" },
+    /* a BMP whose header says −2147483648 × −2147483648 */
+    { bmp, QR_IMAGE_ERROR_CORRUPT, "corrupt" },
     /* a FIFO named like an image used to block the open for ever */
     { fifo, QR_IMAGE_ERROR_IO, "not a regular file (a pipe)" },
     { folder, QR_IMAGE_ERROR_IO, "not a regular file (a folder)" },
@@ -227,6 +233,13 @@ test_bad_input (Fixture *f, gconstpointer data)
   test_write_bytes (junk, "this is not a picture", 21);
   test_write_bytes (empty, "", 0);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  test_write_bytes (pgm, "P5 30000 13333 255\n", 19);
+  {
+    /* BITMAPFILEHEADER + BITMAPINFOHEADER, width and height INT32_MIN, 24 bits */
+    guint8 b[54] = { 'B', 'M', 54, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0,
+                     0, 0, 0, 0x80, 0, 0, 0, 0x80, 1, 0, 24, 0 };
+    test_write_bytes (bmp, b, sizeof b);
+  }
   g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -361,6 +361,22 @@ qr_image_probe (const guint8 *data,
                          qr_image_format_to_string (info->format), stbi_failure_reason ());
             return FALSE;
           }
+        if (w <= 0 || h <= 0)
+          {
+            g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt %s header: %d × %d pixels",
+                         qr_image_format_to_string (info->format), w, h);
+            return FALSE;
+          }
+        /* binary PGM/PPM hold their pixels raw: a header claiming more than the file holds is cut
+         * short (or a decompression bomb of ten bytes), found before anything is allocated */
+        if (info->format == QR_IMAGE_FORMAT_PNM && (data[1] == '5' || data[1] == '6')
+            && (guint64) w * (guint64) h * (data[1] == '6' ? 3u : 1u) > (guint64) len)
+          {
+            g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                         "truncated PNM: %d × %d pixels need %" G_GUINT64_FORMAT " bytes, the file has %" G_GSIZE_FORMAT,
+                         w, h, (guint64) w * (guint64) h * (data[1] == '6' ? 3u : 1u), len);
+            return FALSE;
+          }
         if (info->format == QR_IMAGE_FORMAT_UNKNOWN)
           info->format = QR_IMAGE_FORMAT_TGA; /* the one stb format without a magic number */
         info->stored_width = w;
