@@ -59,6 +59,8 @@ typedef struct
   char       *real_root;
   GPtrArray  *found;
   GError     *error;
+  guint       bad_names;     /* image files skipped: names not UTF-8 */
+  char       *bad_example;   /* the first, its bytes escaped */
 } Walk;
 
 static gboolean
@@ -113,7 +115,9 @@ walk_dir (Walk *walk, const char *relative, GCancellable *cancellable)
           FoundFile *file = g_new (FoundFile, 1);
           if (!g_utf8_validate (child, -1, NULL))
             {
-              g_debug ("skipping a file name that is not UTF-8 in %s", absolute);
+              /* the catalog keeps UTF-8 paths; the file is counted and named, not silently lost */
+              if (walk->bad_names++ == 0)
+                walk->bad_example = g_strescape (child, NULL);
               g_free (file);
               continue;
             }
@@ -249,6 +253,10 @@ qr_index_collection (QrCatalog            *catalog,
     }
   walk_dir (&walk, "", cancellable);
   free (walk.real_root);
+  stats->bad_names = walk.bad_names;
+  if (walk.bad_example != NULL)
+    g_strlcpy (stats->bad_name_example, walk.bad_example, sizeof stats->bad_name_example);
+  g_free (walk.bad_example);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
   stats->seen = found->len;

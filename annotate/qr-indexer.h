@@ -25,6 +25,8 @@ typedef struct
   guint removed;     /* newly marked missing */
   guint unchanged;
   guint unreadable;  /* among the files probed this time */
+  guint bad_names;   /* image files skipped because their names are not UTF-8 */
+  char  bad_name_example[256]; /* the first of them, its bytes escaped */
 } QrIndexStats;
 
 /* Called on the indexing thread after each committed batch. */

@@ -60,6 +60,10 @@ qr_cli_index (int argc, char **argv)
             qr_catalog_get_root (catalog), stats.seen,
             (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC, stats.added, stats.changed,
             stats.moved, stats.removed, stats.unchanged, stats.unreadable);
+  if (stats.bad_names > 0)
+    fprintf (stderr, "quorum: %u image file%s skipped: %s name is not UTF-8 (the first: %s); rename %s to index %s\n",
+             stats.bad_names, stats.bad_names == 1 ? "" : "s", stats.bad_names == 1 ? "its" : "their",
+             stats.bad_name_example, stats.bad_names == 1 ? "it" : "them", stats.bad_names == 1 ? "it" : "them");
   status = QR_EXIT_OK;
 out:
   qr_cli_common_clear (&common);

@@ -422,6 +422,24 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* A file whose name is not UTF-8 cannot go into the catalog; it is counted and named (escaped),
+ * not skipped in silence; the other files are indexed. */
+static void
+test_name_not_utf8 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (QrImage) a = test_gradient_image (40, 30, 1);
+  g_autofree char *good = in_dir (f, "cafe.jpg");
+  g_autofree char *bad = in_dir (f, "caf\xe9.jpg");
+  QrIndexStats s;
+
+  test_write_jpeg (good, a, 1);
+  test_write_jpeg (bad, a, 1);
+  index_ok (f, &s);
+  g_assert_cmpuint (s.seen, ==, 1);
+  g_assert_cmpuint (s.bad_names, ==, 1);
+  g_assert_cmpstr (s.bad_name_example, ==, "caf\\351.jpg");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -433,6 +451,7 @@ main (int argc, char **argv)
   ADD ("/index/orientation-and-pixel-limit", test_orientation_and_limit);
   ADD ("/index/skipped-entries", test_skipped_entries);
   ADD ("/index/cancel", test_cancel);
+  ADD ("/index/name-not-utf8-counted", test_name_not_utf8);
   ADD ("/thumbs/real-photos", test_thumbnails_real_photos);
   ADD ("/thumbs/bad-pixels-marked-unreadable", test_thumbnail_of_bad_pixels);
 #undef ADD

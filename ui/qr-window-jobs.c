@@ -146,6 +146,10 @@ run_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
   if (!qr_thumbnails_update (catalog, &options, &tstats, thumbs_progress, job, cancellable, error))
     return NULL;
   post_progress (job, JOB_PHASE_THUMBS, tstats.made, tstats.made);
+  if (istats.bad_names > 0)
+    return g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made · %u skipped: names not "
+                              "UTF-8 (%s)"), istats.seen, istats.added + istats.moved, istats.changed, istats.removed,
+                            tstats.made, istats.bad_names, istats.bad_name_example);
   return g_strdup_printf (_("%u images: %u new, %u changed, %u removed · %u thumbnails made"), istats.seen,
                           istats.added + istats.moved, istats.changed, istats.removed, tstats.made);
 }
