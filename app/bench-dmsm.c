@@ -231,16 +231,15 @@ run_self (const char *const *args, GError **error)
 /* The zero-shot scorer's scores: the held-out scenes written as PNGs into a collection, indexed
  * and run through the default peers as the app does, then every caption scored on every scene. */
 static gboolean
-zeroshot_scores (const CacheKey *key, char **captions, float *scores, gboolean caption_mode, const char *dir,
+zeroshot_scores (const CacheKey *key, guint n, char **captions, float *scores, gboolean caption_mode, const char *dir,
                  gboolean quiet, guint *unscorable, GError **error)
 {
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (QrScorer) scorer = NULL;
-  g_autofree gint64 *ids = g_new (gint64, key->n_test);
+  g_autofree gint64 *ids = g_new (gint64, n);
   g_autofree char *db = g_build_filename (dir, "catalog.sqlite", NULL);
-  guint n = key->n_test;
 
-  if (!g_file_test (db, G_FILE_TEST_EXISTS))
+  /* index and peers always run: a stopped run resumes, a finished one has nothing to do */
     {
       const char *index_args[] = { "index", "--db", db, "--quiet", dir, NULL };
       const char *peers_args[] = { "peers", "--collection", dir, "--db", db, "run", quiet ? "--quiet" : NULL, NULL };
@@ -253,6 +252,8 @@ zeroshot_scores (const CacheKey *key, char **captions, float *scores, gboolean c
 
           g_snprintf (name, sizeof name, "scene-%05u.png", i);
           path = g_build_filename (dir, name, NULL);
+          if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            continue;
           qr_scene_generate (key->seed, i, TRUE, &scene);
           image = qr_scene_render (&scene, (int) key->side);
           if (!qr_image_save_png (image, path, error))
@@ -261,7 +262,6 @@ zeroshot_scores (const CacheKey *key, char **captions, float *scores, gboolean c
       if (!run_self (index_args, error) || !run_self (peers_args, error))
         {
           g_prefix_error (error, "the zero-shot scorer's peers over %s: ", dir);
-          g_unlink (db);
           return FALSE;
         }
     }
@@ -359,10 +359,35 @@ write_collection (const char *dir, guint64 seed, int n, int side, int variants)
   return QR_EXIT_OK;
 }
 
+/* For each of n scenes, CANDIDATES − 1 other scenes' captions, drawn with a seed. */
+static guint *
+draw_distractors (guint n, guint32 seed)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  guint *distractors = g_new (guint, (gsize) n * (CANDIDATES - 1));
+
+  for (guint i = 0; i < n; i++)
+    for (int k = 0; k < CANDIDATES - 1; k++)
+      {
+        guint d;
+        gboolean again;
+        do
+          {
+            d = (guint) g_rand_int_range (rand, 0, (gint32) n);
+            again = d == i;
+            for (int j = 0; j < k && !again; j++)
+              again = distractors[(gsize) i * (CANDIDATES - 1) + j] == d;
+          }
+        while (again);
+        distractors[(gsize) i * (CANDIDATES - 1) + k] = d;
+      }
+  return distractors;
+}
+
 int
 qr_cli_bench_dmsm (int argc, char **argv)
 {
-  int n_train = 20000, n_test = 2000, epochs = 20, side = 256, variants = 2, batch = 0;
+  int n_train = 20000, n_test = 2000, epochs = 20, side = 256, variants = 2, batch = 0, n_eval = 0;
   gint64 seed = 1;
   gboolean no_zeroshot = FALSE, quiet = FALSE;
   g_autofree char *cache = NULL, *zeroshot_dir = NULL, *device_text = NULL, *write_dir = NULL;
@@ -380,6 +405,9 @@ qr_cli_bench_dmsm (int argc, char **argv)
       "Where the held-out scenes go for the zero-shot scorer's peers (default: beside the cache; kept for the next run)",
       "DIR" },
     { "no-zero-shot", 0, 0, G_OPTION_ARG_NONE, &no_zeroshot, "Leave the zero-shot scorer out", NULL },
+    { "compare", 0, 0, G_OPTION_ARG_INT, &n_eval,
+      "The comparison table on the first N held-out scenes (default: all; the zero-shot scorer's peers run over each)",
+      "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL },
     { "write", 0, 0, G_OPTION_ARG_FILENAME, &write_dir,
       "Only write the --train scenes as PNGs with their captions (COCO, captions.json) into DIR", "DIR" },
@@ -397,7 +425,6 @@ qr_cli_bench_dmsm (int argc, char **argv)
   g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (QrDmsmTrainer) trainer = NULL;
-  g_autoptr (GRand) rand = NULL;
   QrCaptionTrainOptions options;
   QrCaptionInputs inputs = { 0 };
   QrDetectorOptions device_options;
@@ -484,23 +511,7 @@ qr_cli_bench_dmsm (int argc, char **argv)
   printf ("Training the DMSM (%d → %d → %d image, %u trigrams → %d → %d text; batch %d, Adam %.0e), on the CPU:\n",
           inputs.dim, options.hidden, options.out_dim, qr_dmsm_get_vocabulary_size (model), options.hidden,
           options.out_dim, options.batch_size, (double) options.learning_rate);
-  rand = g_rand_new_with_seed ((guint32) seed + 17);
-  distractors = g_new (guint, (gsize) n_test * (CANDIDATES - 1));
-  for (int i = 0; i < n_test; i++)
-    for (int k = 0; k < CANDIDATES - 1; k++)
-      {
-        guint d;
-        gboolean again;
-        do
-          {
-            d = (guint) g_rand_int_range (rand, 0, n_test);
-            again = d == (guint) i;
-            for (int j = 0; j < k && !again; j++)
-              again = distractors[(gsize) i * (CANDIDATES - 1) + j] == d;
-          }
-        while (again);
-        distractors[(gsize) i * (CANDIDATES - 1) + k] = d;
-      }
+  distractors = draw_distractors ((guint) n_test, (guint32) seed + 17);
   for (int epoch = 0; epoch < epochs; epoch++)
     {
       gint64 started = g_get_monotonic_time ();
@@ -521,44 +532,57 @@ qr_cli_bench_dmsm (int argc, char **argv)
       fflush (stdout);
     }
 
-  printf ("\nHeld-out scenes: %d; text → image recall (own scene among all %d; ties broken at random) and caption re-ranking "
-          "(own caption first among %d)\n", n_test, n_test, CANDIDATES);
+  /* the comparison: every scorer on the same first n_eval held-out scenes */
+  n_eval = n_eval > 0 ? MIN (n_eval, n_test) : n_test;
+  if (n_eval < CANDIDATES)
+    n_eval = MIN (CANDIDATES, n_test);
+  g_clear_pointer (&distractors, g_free);
+  distractors = draw_distractors ((guint) n_eval, (guint32) seed + 19);
+  dmsm_scores (model, inputs.rows + (gsize) n_train * key.channels, inputs.dim, held_captions, (guint) n_eval, scores);
+  measure (scores, (guint) n_eval, distractors, &m);
+  printf ("\nHeld-out scenes: %d%s; text → image recall (own scene among all %d; ties broken at random) and caption "
+          "re-ranking (own caption first among %d)\n", n_eval, n_eval < n_test ? " (the first ones)" : "", n_eval,
+          CANDIDATES);
   printf ("  %-34s %8s %8s %8s %12s\n", "scorer", "R@1", "R@5", "R@10", "re-rank@1");
   print_metrics ("DMSM (trained here)", &m, NULL);
   if (!no_zeroshot)
     {
-      g_autofree char *dir = zeroshot_dir ? g_strdup (zeroshot_dir) : g_strconcat (cache, ".scenes", NULL);
+      g_autofree char *dir = zeroshot_dir ? g_strdup (zeroshot_dir)
+                                          : g_strdup_printf ("%s.scenes-%d", cache, n_eval);
       Metrics query, caption;
       guint unscorable, unscorable_as_caption;
       g_autofree char *extra = NULL;
+      CacheKey eval_key = key;
 
+      eval_key.n_test = (guint32) n_eval;
       if (g_mkdir_with_parents (dir, 0755) != 0)
         {
           g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", dir, g_strerror (errno));
           status = qr_cli_fail (g_steal_pointer (&error));
           goto out;
         }
-      if (!zeroshot_scores (&key, held_captions, scores, FALSE, dir, quiet, &unscorable, &error))
+      if (!zeroshot_scores (&eval_key, (guint) n_eval, held_captions, scores, FALSE, dir, quiet, &unscorable, &error))
         {
           status = qr_cli_fail (g_steal_pointer (&error));
           goto out;
         }
-      measure (scores, (guint) n_test, distractors, &query);
-      if (!zeroshot_scores (&key, held_captions, scores, TRUE, dir, quiet, &unscorable_as_caption, &error))
+      measure (scores, (guint) n_eval, distractors, &query);
+      if (!zeroshot_scores (&eval_key, (guint) n_eval, held_captions, scores, TRUE, dir, TRUE, &unscorable_as_caption,
+                            &error))
         {
           status = qr_cli_fail (g_steal_pointer (&error));
           goto out;
         }
-      measure (scores, (guint) n_test, distractors, &caption);
+      measure (scores, (guint) n_eval, distractors, &caption);
       query.rerank = caption.rerank;   /* re-ranking scores captions as captions */
-      extra = g_strdup_printf ("   (%u of %d captions name no object it knows: tied at random)", unscorable, n_test);
+      extra = g_strdup_printf ("   (%u of %d captions name no object it knows: tied at random)", unscorable, n_eval);
       print_metrics ("zero-shot (peers' consensus)", &query, extra);
     }
   {
     g_autoptr (GRand) noise = g_rand_new_with_seed ((guint32) seed + 29);
-    for (gsize k = 0; k < (gsize) n_test * n_test; k++)
+    for (gsize k = 0; k < (gsize) n_eval * n_eval; k++)
       scores[k] = (float) g_rand_double (noise);
-    measure (scores, (guint) n_test, distractors, &m);
+    measure (scores, (guint) n_eval, distractors, &m);
     print_metrics ("random", &m, NULL);
   }
   printf ("\nTraining: %.1f s an epoch on the CPU (%d epochs, %u captions, %d threads)\n", train_seconds / epochs,
