@@ -6,6 +6,8 @@
 #include "qr-caption-model-window.h"
 #include "qr-caption-model.h"
 
+#include "qr-plot.h"
+
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
@@ -35,26 +37,6 @@ struct _QrCaptionModelWindow
 G_DEFINE_FINAL_TYPE (QrCaptionModelWindow, qr_caption_model_window, ADW_TYPE_WINDOW)
 
 static void
-set_fg (cairo_t *cr, GtkWidget *widget, double alpha)
-{
-  GdkRGBA fg;
-  /* gtk_widget_get_color is GTK 4.10; Debian 12 has 4.8 */
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * alpha);
-}
-
-static void
-text (cairo_t *cr, double x, double y, const char *s, double align)
-{
-  cairo_text_extents_t ext;
-  cairo_text_extents (cr, s, &ext);
-  cairo_move_to (cr, x - ext.x_advance * align, y);
-  cairo_show_text (cr, s);
-}
-
-static void
 draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   QrCaptionModelWindow *self = data;
@@ -67,8 +49,8 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   cairo_set_font_size (cr, 12);
   if (n == 0)
     {
-      set_fg (cr, w, 0.55);
-      text (cr, width / 2.0, height / 2.0, _("Each finished epoch's loss and held-out recall appear here"), 0.5);
+      qr_plot_set_fg (cr, w, 0.55);
+      qr_plot_text (cr, width / 2.0, height / 2.0, _("Each finished epoch's loss and held-out recall appear here"), 0.5);
       return;
     }
   for (guint i = 0; i < n; i++)
@@ -76,28 +58,28 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   max_loss = max_loss > 0 ? max_loss * 1.05 : 1;
 
   /* axes and scales */
-  set_fg (cr, w, 0.25);
+  qr_plot_set_fg (cr, w, 0.25);
   cairo_set_line_width (cr, 1);
   cairo_move_to (cr, left, top);
   cairo_line_to (cr, left, bottom);
   cairo_line_to (cr, right, bottom);
   cairo_line_to (cr, right, top);
   cairo_stroke (cr);
-  set_fg (cr, w, 0.6);
+  qr_plot_set_fg (cr, w, 0.6);
   for (int k = 0; k <= 4; k++)
     {
       double y = bottom - (bottom - top) * k / 4.0;
       g_autofree char *l = g_strdup_printf ("%.2f", max_loss * k / 4.0);
       g_autofree char *r = g_strdup_printf ("%.2f", k / 4.0);
-      text (cr, left - 6, y + 4, l, 1);
-      text (cr, right + 6, y + 4, r, 0);
+      qr_plot_text (cr, left - 6, y + 4, l, 1);
+      qr_plot_text (cr, right + 6, y + 4, r, 0);
     }
   {
     g_autofree char *first = g_strdup ("1");
     g_autofree char *last = g_strdup_printf ("%d", last_epoch);
-    text (cr, left, bottom + 16, first, 0.5);
-    text (cr, right, bottom + 16, last, 0.5);
-    text (cr, (left + right) / 2, bottom + 28, _("epoch"), 0.5);
+    qr_plot_text (cr, left, bottom + 16, first, 0.5);
+    qr_plot_text (cr, right, bottom + 16, last, 0.5);
+    qr_plot_text (cr, (left + right) / 2, bottom + 28, _("epoch"), 0.5);
   }
 
 #define X_OF(e) (last_epoch > 1 ? left + (right - left) * ((e) - 1) / (double) (last_epoch - 1) : (left + right) / 2)
@@ -137,13 +119,13 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   cairo_set_source_rgb (cr, 0.90, 0.38, 0.0);
   cairo_rectangle (cr, left + 8, top - 18, 14, 3);
   cairo_fill (cr);
-  set_fg (cr, w, 0.8);
-  text (cr, left + 28, top - 12, _("training loss (left)"), 0);
+  qr_plot_set_fg (cr, w, 0.8);
+  qr_plot_text (cr, left + 28, top - 12, _("training loss (left)"), 0);
   cairo_set_source_rgb (cr, 0.21, 0.52, 0.89);
   cairo_rectangle (cr, left + 188, top - 18, 14, 3);
   cairo_fill (cr);
-  set_fg (cr, w, 0.8);
-  text (cr, left + 208, top - 12, _("held-out recall@5 (right)"), 0);
+  qr_plot_set_fg (cr, w, 0.8);
+  qr_plot_text (cr, left + 208, top - 12, _("held-out recall@5 (right)"), 0);
 }
 
 /* The run's epochs from its metrics JSON (one object per finished epoch). */

@@ -6,6 +6,8 @@
 #include "qr-eval-window.h"
 #include "qr-evaluation.h"
 
+#include "qr-plot.h"
+
 #include <glib/gi18n.h>
 
 struct _QrEvalWindow
@@ -24,26 +26,6 @@ struct _QrEvalWindow
 G_DEFINE_FINAL_TYPE (QrEvalWindow, qr_eval_window, ADW_TYPE_WINDOW)
 
 static void
-text (cairo_t *cr, double x, double y, const char *s, double align)
-{
-  cairo_text_extents_t ext;
-  cairo_text_extents (cr, s, &ext);
-  cairo_move_to (cr, x - ext.x_advance * align, y);
-  cairo_show_text (cr, s);
-}
-
-static void
-set_fg (cairo_t *cr, GtkWidget *widget, double alpha)
-{
-  GdkRGBA fg;
-  /* gtk_widget_get_color is GTK 4.10; Debian 12 has 4.8 */
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, fg.alpha * alpha);
-}
-
-static void
 draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   QrEvalWindow *self = data;
@@ -56,22 +38,22 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
   cairo_set_font_size (cr, 13);
   if (e == NULL)
     {
-      set_fg (cr, w, 0.6);
-      text (cr, width / 2.0, height / 2.0, self->message ? self->message : _("Computing…"), 0.5);
+      qr_plot_set_fg (cr, w, 0.6);
+      qr_plot_text (cr, width / 2.0, height / 2.0, self->message ? self->message : _("Computing…"), 0.5);
       return;
     }
   n = e->peer_names->len;
 
   /* 1. mAP per peer: two bars each (0.5 dark, .5:.95 light) on a 0..1 scale */
-  set_fg (cr, w, 1);
+  qr_plot_set_fg (cr, w, 1);
   cairo_set_font_size (cr, 15);
-  text (cr, x0, y, _("mAP per peer"), 0);
+  qr_plot_text (cr, x0, y, _("mAP per peer"), 0);
   cairo_set_font_size (cr, 12);
   {
     g_autofree char *sub = g_strdup_printf (_("%u images, %s labels; precision / recall at score ≥ 0.25"),
                                             e->n_images, self->all_labels ? _("all") : _("reviewed"));
-    set_fg (cr, w, 0.6);
-    text (cr, x0, y + 18, sub, 0);
+    qr_plot_set_fg (cr, w, 0.6);
+    qr_plot_text (cr, x0, y + 18, sub, 0);
   }
   y += 36;
   for (guint p = 0; p < n; p++)
@@ -79,37 +61,37 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
       double bar_w = width - 48 - 120 - 280, yy = y + p * 34;
       g_autofree char *label = g_strdup_printf ("%.3f / %.3f   P %.2f  R %.2f", e->map50[p], e->map50_95[p],
                                                 e->precision[p], e->recall[p]);
-      set_fg (cr, w, 1);
-      text (cr, x0, yy + 16, e->peer_names->pdata[p], 0);
+      qr_plot_set_fg (cr, w, 1);
+      qr_plot_text (cr, x0, yy + 16, e->peer_names->pdata[p], 0);
       cairo_set_source_rgba (cr, 0.21, 0.52, 0.89, 1);
       cairo_rectangle (cr, x0 + 120, yy + 4, MAX (bar_w, 40) * e->map50[p], 10);
       cairo_fill (cr);
       cairo_set_source_rgba (cr, 0.21, 0.52, 0.89, 0.45);
       cairo_rectangle (cr, x0 + 120, yy + 15, MAX (bar_w, 40) * e->map50_95[p], 10);
       cairo_fill (cr);
-      set_fg (cr, w, 0.8);
-      text (cr, x0 + 128 + MAX (bar_w, 40), yy + 18, label, 0);
+      qr_plot_set_fg (cr, w, 0.8);
+      qr_plot_text (cr, x0 + 128 + MAX (bar_w, 40), yy + 18, label, 0);
     }
   y += n * 34 + 30;
 
   /* 2. agreement matrix, left; 3. histogram, right */
   {
     double cell = MIN (56, (col - 130) / MAX (n, 1)), mx = x0 + 120, my = y + 40;
-    set_fg (cr, w, 1);
+    qr_plot_set_fg (cr, w, 1);
     cairo_set_font_size (cr, 15);
-    text (cr, x0, y, _("Agreement"), 0);
+    qr_plot_text (cr, x0, y, _("Agreement"), 0);
     cairo_set_font_size (cr, 11);
-    set_fg (cr, w, 0.6);
-    text (cr, x0, y + 18, _("row's boxes the column also found"), 0);
+    qr_plot_set_fg (cr, w, 0.6);
+    qr_plot_text (cr, x0, y + 18, _("row's boxes the column also found"), 0);
     for (guint q = 0; q < n; q++)
       {
-        set_fg (cr, w, 0.8);
-        text (cr, mx + q * cell + cell / 2, my - 6, e->peer_names->pdata[q], 0.5);
+        qr_plot_set_fg (cr, w, 0.8);
+        qr_plot_text (cr, mx + q * cell + cell / 2, my - 6, e->peer_names->pdata[q], 0.5);
       }
     for (guint p = 0; p < n; p++)
       {
-        set_fg (cr, w, 0.8);
-        text (cr, mx - 8, my + p * cell + cell / 2 + 4, e->peer_names->pdata[p], 1);
+        qr_plot_set_fg (cr, w, 0.8);
+        qr_plot_text (cr, mx - 8, my + p * cell + cell / 2 + 4, e->peer_names->pdata[p], 1);
         for (guint q = 0; q < n; q++)
           {
             double v = e->agreement[p * n + q];
@@ -118,7 +100,7 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
             cairo_rectangle (cr, mx + q * cell + 1, my + p * cell + 1, cell - 2, cell - 2);
             cairo_fill (cr);
             cairo_set_source_rgb (cr, v > 0.5 ? 1 : 0.1, v > 0.5 ? 1 : 0.1, v > 0.5 ? 1 : 0.1);
-            text (cr, mx + q * cell + cell / 2, my + p * cell + cell / 2 + 4, num, 0.5);
+            qr_plot_text (cr, mx + q * cell + cell / 2, my + p * cell + cell / 2 + 4, num, 0.5);
           }
       }
   }
@@ -127,14 +109,14 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
     guint most = 1;
     for (int b = 0; b < 10; b++)
       most = MAX (most, e->histogram[b]);
-    set_fg (cr, w, 1);
+    qr_plot_set_fg (cr, w, 1);
     cairo_set_font_size (cr, 15);
-    text (cr, hx, y, _("Label-mistake scores"), 0);
+    qr_plot_text (cr, hx, y, _("Label-mistake scores"), 0);
     cairo_set_font_size (cr, 11);
     {
       g_autofree char *sub = g_strdup_printf (_("%u items, by tenths of the score"), e->n_items);
-      set_fg (cr, w, 0.6);
-      text (cr, hx, y + 18, sub, 0);
+      qr_plot_set_fg (cr, w, 0.6);
+      qr_plot_text (cr, hx, y + 18, sub, 0);
     }
     for (int b = 0; b < 10; b++)
       {
@@ -144,10 +126,10 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
         cairo_set_source_rgba (cr, b >= 5 ? 0.88 : 0.21, b >= 5 ? 0.38 : 0.52, b >= 5 ? 0.0 : 0.89, 0.85);
         cairo_rectangle (cr, bx + 2, top + hh - bh, hw / 10 - 4, bh);
         cairo_fill (cr);
-        set_fg (cr, w, 0.8);
-        text (cr, bx + hw / 20, top + hh - bh - 4, count, 0.5);
-        set_fg (cr, w, 0.6);
-        text (cr, bx, top + hh + 14, tick, 0.5);
+        qr_plot_set_fg (cr, w, 0.8);
+        qr_plot_text (cr, bx + hw / 20, top + hh - bh - 4, count, 0.5);
+        qr_plot_set_fg (cr, w, 0.6);
+        qr_plot_text (cr, bx, top + hh + 14, tick, 0.5);
       }
   }
 }
