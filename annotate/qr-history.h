@@ -65,11 +65,39 @@ gboolean   qr_history_set_caption_text (QrHistory  *self,
 gboolean   qr_history_delete_caption (QrHistory    *self,
                                      gint64         caption_id,
                                      GError       **error);
+/* Marks an image reviewed (or unreviewed again), undoable; nothing is recorded when it already
+ * is. Deciding an image's last open review item marks it reviewed in the same undo step. */
+gboolean   qr_history_set_reviewed  (QrHistory     *self,
+                                     gint64         image_id,
+                                     gboolean       reviewed,
+                                     GError       **error);
 gboolean   qr_history_can_undo      (QrHistory     *self);
 gboolean   qr_history_can_redo      (QrHistory     *self);
 gboolean   qr_history_undo          (QrHistory     *self,
                                      GError       **error);
 gboolean   qr_history_redo          (QrHistory     *self,
                                      GError       **error);
+
+/* What one undo or redo changed: the image (every op records it), a label it left in place to
+ * select (-1: none), and what it did in words ("restored the deleted person box"). The history is
+ * one list for the collection, so an undo can change another image than the one on screen: the
+ * app opens that image and says what was undone. */
+typedef struct
+{
+  gint64  image_id;      /* -1: nothing was undone */
+  gint64  label_id;
+  char   *description;
+} QrHistoryStep;
+
+void       qr_history_step_clear    (QrHistoryStep *step);
+gboolean   qr_history_undo_step     (QrHistory     *self,
+                                     QrHistoryStep *step,
+                                     GError       **error);
+gboolean   qr_history_redo_step     (QrHistory     *self,
+                                     QrHistoryStep *step,
+                                     GError       **error);
+/* The image the next undo (redo: TRUE, the next redo) would change, -1 when there is none. */
+gint64     qr_history_peek          (QrHistory     *self,
+                                     gboolean       redo);
 
 G_END_DECLS

@@ -448,22 +448,31 @@ test_views (Fixture *f, gconstpointer data)
   g_assert_cmpstr (class_names->pdata[0], ==, "dog");
   g_assert_cmpint (g_array_index (class_counts, gint64, 0), ==, 2);
 
-  /* Badge counts: live labels, and boxes from each model's newest run only. */
+  /* Badge counts: live labels, and boxes from each model's newest run only, at or above the
+     Min Score given. */
   {
-    gint64 labels = -1, detections = -1;
+    QrImageCounts c;
 
-    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[0], &labels, &detections, NULL, &error));
-    g_assert_cmpint (labels, ==, 1);
-    g_assert_cmpint (detections, ==, 0);
-    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], &labels, &detections, NULL, &error));
-    g_assert_cmpint (labels, ==, 0);
-    g_assert_cmpint (detections, ==, 2);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[0], 0.0, &c, &error));
+    g_assert_cmpint (c.labels, ==, 1);
+    g_assert_cmpint (c.detections, ==, 0);
+    g_assert_false (c.reviewed);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.0, &c, &error));
+    g_assert_cmpint (c.labels, ==, 0);
+    g_assert_cmpint (c.detections, ==, 2);
     {
       gint64 rerun = qr_catalog_start_run (catalog, model, "{}", &error);
       g_assert_cmpint (qr_catalog_add_detection (catalog, rerun, ids[2], cat, 0.7, &box, &error), >, 0);
     }
-    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], &labels, &detections, NULL, &error));
-    g_assert_cmpint (detections, ==, 1);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.0, &c, &error));
+    g_assert_cmpint (c.detections, ==, 1);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.69, &c, &error));
+    g_assert_cmpint (c.detections, ==, 1);
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.71, &c, &error));
+    g_assert_cmpint (c.detections, ==, 0);
+    g_assert_true (qr_catalog_set_reviewed (catalog, ids[2], "reviewed", &error));
+    g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.0, &c, &error));
+    g_assert_true (c.reviewed);
     g_assert_no_error (error);
   }
 }
@@ -512,10 +521,9 @@ test_review_decisions (Fixture *f, gconstpointer data)
   g_assert_cmpstr (wrong->class_name, ==, "dog");
   g_assert_nonnull (strstr (wrong->votes, "\"a\": 0.900"));
   {
-    gint64 n_labels, n_detections;
-    double best = -1;
-    g_assert_true (qr_catalog_count_image_boxes (catalog, record->id, &n_labels, &n_detections, &best, &error));
-    g_assert_cmpfloat (best, >, 0);
+    QrImageCounts c = { 0, 0, -1, FALSE };
+    g_assert_true (qr_catalog_count_image_boxes (catalog, record->id, 0.0, &c, &error));
+    g_assert_cmpfloat (c.mistake_score, >, 0);
   }
 
   /* the review view, all kinds or one */
@@ -601,6 +609,119 @@ test_review_decisions (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f->db, "SELECT count(*) FROM decisions WHERE who != '' AND at_us > 0"), ==, 2);
 }
 
+/* An undo says which image it changed, which label to show and what it did; deciding an image's
+ * last open item marks it reviewed in the same undo step; Mark Reviewed is undoable. */
+static void
+test_history_steps_and_reviewed (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+  g_autoptr (QrHistory) history = qr_history_new (catalog);
+  g_autoptr (QrImageRecord) a = qr_image_record_new ();
+  g_autoptr (QrImageRecord) b = qr_image_record_new ();
+  QrBox box = { 10, 10, 50, 50 };
+  QrHistoryStep step;
+  gint64 dog, on_a, on_b;
+  g_autofree char *state = NULL;
+
+  a->path = g_strdup ("a.jpg");
+  b->path = g_strdup ("b.jpg");
+  g_assert_true (qr_catalog_put_image (catalog, a, &error));
+  g_assert_true (qr_catalog_put_image (catalog, b, &error));
+  dog = qr_catalog_ensure_class (catalog, "dog", &error);
+  on_a = qr_history_add_label (history, a->id, dog, &box, QR_LABEL_SOURCE_DRAWN, "test", &error);
+  g_assert_true (qr_history_delete_label (history, on_a, &error));
+  on_b = qr_history_add_label (history, b->id, dog, &box, QR_LABEL_SOURCE_DRAWN, "test", &error);
+  g_assert_cmpint (on_b, >, 0);
+  g_assert_cmpint (qr_history_peek (history, FALSE), ==, b->id);
+
+  /* the newest step is on b: the label drawn there goes */
+  g_assert_true (qr_history_undo_step (history, &step, &error));
+  g_assert_cmpint (step.image_id, ==, b->id);
+  g_assert_cmpint (step.label_id, ==, -1);
+  g_assert_cmpstr (step.description, ==, "removed the new dog box");
+  qr_history_step_clear (&step);
+  /* the next is on a: the deleted label comes back, and it is the one to select */
+  g_assert_cmpint (qr_history_peek (history, FALSE), ==, a->id);
+  g_assert_true (qr_history_undo_step (history, &step, &error));
+  g_assert_cmpint (step.image_id, ==, a->id);
+  g_assert_cmpint (step.label_id, ==, on_a);
+  g_assert_cmpstr (step.description, ==, "restored the deleted dog box");
+  qr_history_step_clear (&step);
+  g_assert_true (qr_history_redo_step (history, &step, &error));
+  g_assert_cmpint (step.image_id, ==, a->id);
+  g_assert_cmpstr (step.description, ==, "deleted the dog box again");
+  qr_history_step_clear (&step);
+
+  /* Mark Reviewed, and its undo */
+  g_assert_true (qr_history_set_reviewed (history, a->id, TRUE, &error));
+  state = qr_catalog_get_reviewed (catalog, a->id, &error);
+  g_assert_cmpstr (state, ==, "reviewed");
+  g_clear_pointer (&state, g_free);
+  g_assert_true (qr_history_undo_step (history, &step, &error));
+  g_assert_cmpstr (step.description, ==, "marked the image unreviewed");
+  qr_history_step_clear (&step);
+  state = qr_catalog_get_reviewed (catalog, a->id, &error);
+  g_assert_cmpstr (state, ==, "unreviewed");
+  g_clear_pointer (&state, g_free);
+
+  /* two items on b: the first decision leaves it unreviewed, the second (its last) marks it */
+  {
+    g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
+    for (int i = 0; i < 2; i++)
+      {
+        QrMistakeRecord *r = g_new0 (QrMistakeRecord, 1);
+        r->image_id = b->id;
+        r->item_key = g_strdup_printf ("missing:%d", i);
+        r->kind = g_strdup ("missing");
+        r->score = 0.9 - i * 0.1;
+        r->class_id = dog;
+        r->class_name = g_strdup ("dog");
+        r->label_id = -1;
+        r->label_class_id = -1;
+        r->caption_id = -1;
+        r->box = box;
+        r->votes = g_strdup ("{}");
+        g_ptr_array_add (items, r);
+      }
+    g_assert_true (qr_catalog_replace_mistakes (catalog, items, &error));
+  }
+  {
+    g_autoptr (GPtrArray) open = qr_catalog_list_open_mistakes (catalog, b->id, &error);
+    g_assert_cmpuint (open->len, ==, 2);
+    g_assert_cmpint (qr_catalog_count_open_items (catalog, b->id, &error), ==, 2);
+    g_assert_cmpint (qr_history_decide (history, open->pdata[0], "kept", &error), >, 0);
+    state = qr_catalog_get_reviewed (catalog, b->id, &error);
+    g_assert_cmpstr (state, ==, "unreviewed");
+    g_clear_pointer (&state, g_free);
+    g_assert_cmpint (qr_history_decide (history, open->pdata[1], "accepted", &error), >, 0);
+    g_assert_no_error (error);
+    state = qr_catalog_get_reviewed (catalog, b->id, &error);
+    g_assert_cmpstr (state, ==, "reviewed");
+    g_clear_pointer (&state, g_free);
+  }
+  {
+    g_autoptr (GArray) reviewed = qr_catalog_list_reviewed_ids (catalog, &error);
+    g_assert_cmpuint (reviewed->len, ==, 1);
+  }
+  /* one undo: the review mark, the decision and the label it added */
+  g_assert_true (qr_history_undo_step (history, &step, &error));
+  g_assert_cmpint (step.image_id, ==, b->id);
+  g_assert_cmpstr (step.description, ==, "marked the image unreviewed, took back “accepted” on the missing item, "
+                                         "removed the new dog box");
+  qr_history_step_clear (&step);
+  state = qr_catalog_get_reviewed (catalog, b->id, &error);
+  g_assert_cmpstr (state, ==, "unreviewed");
+  g_clear_pointer (&state, g_free);
+  g_assert_cmpint (qr_catalog_count_open_items (catalog, b->id, &error), ==, 1);
+  /* redo brings all three back */
+  g_assert_true (qr_history_redo_step (history, &step, &error));
+  qr_history_step_clear (&step);
+  state = qr_catalog_get_reviewed (catalog, b->id, &error);
+  g_assert_cmpstr (state, ==, "reviewed");
+  g_assert_no_error (error);
+}
+
 /* A peer trained out of fold votes only on the fold it did not see: on an image of its training
  * folds it abstains ("c": null), on its held-out fold it votes. */
 static void
@@ -669,6 +790,7 @@ main (int argc, char **argv)
   ADD ("/catalog/constraints", test_constraints);
   ADD ("/catalog/transaction/rollback", test_transaction_rollback);
   ADD ("/catalog/history/edit-undo-redo", test_history);
+  ADD ("/catalog/history/steps-and-reviewed", test_history_steps_and_reviewed);
   ADD ("/catalog/views/filters-sorts-counts", test_views);
   ADD ("/catalog/review/decide-undo-recompute", test_review_decisions);
   ADD ("/catalog/review/out-of-fold-peer", test_review_out_of_fold);

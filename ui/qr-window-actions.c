@@ -86,7 +86,16 @@ action_review (GtkWidget *widget, const char *name, GVariant *param)
   /* labels may have changed: the sidebar's counts follow; the gallery reloads when the viewer is
      left, so positions do not move under the viewer */
   if (qr_viewer_page_decide (self->viewer, decision))
-    qr_window_rebuild_sidebar (self);
+    {
+      qr_window_rebuild_sidebar (self);
+      qr_image_list_recount (self->images);
+      /* the image's last item decided: on to the next image (Preferences can turn it off); E
+         stays to edit */
+      if (!g_str_equal (decision, "edited") && qr_catalog_count_open_items (self->catalog, self->viewer_image_id, NULL) == 0
+          && (self->settings == NULL || g_settings_get_boolean (self->settings, "advance-after-review"))
+          && self->viewer_position + 1 < g_list_model_get_n_items (G_LIST_MODEL (self->images)))
+        qr_window_show_image_at (self, self->viewer_position + 1);
+    }
 }
 
 static void
@@ -215,21 +224,108 @@ action_detect (GtkWidget *widget, const char *name, GVariant *param)
   qr_window_start_detect (self, _("Detecting objects…"));
 }
 
+/* Ctrl+Z, Ctrl+Shift+Z: the history is one list for the collection. A step on another image than
+ * the one on screen opens that image first (its box selected); every step says in a toast what
+ * it changed, and where. */
 static void
 action_undo_redo (GtkWidget *widget, const char *name, GVariant *param)
 {
   QrWindow *self = QR_WINDOW (widget);
   g_autoptr (GError) error = NULL;
+  gboolean undo = g_str_equal (name, "win.undo");
+  QrHistoryStep step = { -1, -1, NULL };
   gboolean ok;
 
   if (self->history == NULL)
     return;
-  ok = g_str_equal (name, "win.undo") ? qr_history_undo (self->history, &error) : qr_history_redo (self->history, &error);
+  ok = undo ? qr_history_undo_step (self->history, &step, &error) : qr_history_redo_step (self->history, &step, &error);
   if (!ok)
     qr_window_toast (self, error->message);
+  else if (step.image_id >= 0)
+    {
+      g_autoptr (QrImageRecord) record = qr_catalog_get_image (self->catalog, step.image_id, NULL);
+      g_autofree char *message = NULL;
+      const char *where = record ? record->path : "?";
+
+      if (!qr_window_is_viewing (self) || self->viewer_image_id != step.image_id)
+        qr_window_show_image_id (self, step.image_id);
+      else
+        qr_canvas_reload (qr_viewer_page_get_canvas (self->viewer));
+      if (step.label_id > 0)
+        qr_canvas_select_label (qr_viewer_page_get_canvas (self->viewer), step.label_id);
+      /* the gallery's badge (✓, counts) follows */
+      qr_image_list_recount (self->images);
+      message = g_strdup_printf (undo ? _("Undone on %s: %s") : _("Redone on %s: %s"), where, step.description);
+      qr_window_toast_undo (self, message, undo ? "win.redo" : "win.undo");
+    }
+  qr_history_step_clear (&step);
   /* an undone decision puts its item back in the inspector */
-  qr_canvas_reload (qr_viewer_page_get_canvas (self->viewer));
+  if (!ok)
+    qr_canvas_reload (qr_viewer_page_get_canvas (self->viewer));
   qr_window_rebuild_sidebar (self);
+}
+
+/* M: the image on screen marked reviewed, or unreviewed again when it is (undoable). */
+static void
+action_mark_reviewed (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *message = NULL;
+  gboolean reviewed;
+
+  if (self->history == NULL || !qr_window_is_viewing (self))
+    {
+      qr_window_toast (self, _("Open an image to mark it reviewed"));
+      return;
+    }
+  if ((state = qr_catalog_get_reviewed (self->catalog, self->viewer_image_id, &error)) == NULL
+      || !qr_history_set_reviewed (self->history, self->viewer_image_id, !(reviewed = g_str_equal (state, "reviewed")),
+                                   &error))
+    {
+      qr_window_toast (self, error->message);
+      return;
+    }
+  qr_image_list_recount (self->images);
+  message = g_strdup (reviewed ? _("Marked unreviewed") : _("Marked reviewed"));
+  qr_window_toast_undo (self, message, "win.undo");
+}
+
+/* U: the next image of the view that is not marked reviewed (from the one on screen, or the
+ * gallery's start), opened in the viewer. */
+static void
+action_next_unreviewed (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) reviewed = NULL;
+  g_autoptr (GHashTable) done = g_hash_table_new (g_int64_hash, g_int64_equal);
+  GListModel *images = G_LIST_MODEL (self->images);
+  guint n = g_list_model_get_n_items (images);
+  guint start = qr_window_is_viewing (self) ? self->viewer_position + 1 : 0;
+
+  if (self->catalog == NULL)
+    return;
+  if ((reviewed = qr_catalog_list_reviewed_ids (self->catalog, &error)) == NULL)
+    {
+      qr_window_toast (self, error->message);
+      return;
+    }
+  for (guint i = 0; i < reviewed->len; i++)
+    g_hash_table_add (done, &g_array_index (reviewed, gint64, i));
+  for (guint k = 0; k < n; k++)
+    {
+      guint i = (start + k) % n;
+      g_autoptr (QrImageItem) item = g_list_model_get_item (images, i);
+      gint64 id = qr_image_item_get_id (item);
+      if (!g_hash_table_contains (done, &id) && qr_image_item_get_state (item) != QR_IMAGE_STATE_UNREADABLE)
+        {
+          qr_window_show_image_at (self, i);
+          return;
+        }
+    }
+  qr_window_toast (self, _("Every image here is reviewed"));
 }
 
 static void
@@ -315,6 +411,10 @@ qr_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, 0, "review.edit", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "review.skip", NULL);
   gtk_widget_class_install_action (widget_class, "win.update-review", NULL, action_update_review);
+  gtk_widget_class_install_action (widget_class, "win.mark-reviewed", NULL, action_mark_reviewed);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.mark-reviewed", NULL);
+  gtk_widget_class_install_action (widget_class, "win.next-unreviewed", NULL, action_next_unreviewed);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_u, 0, "win.next-unreviewed", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.inspector", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, GDK_CONTROL_MASK, "win.preferences", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-gallery", NULL, action_show_gallery);

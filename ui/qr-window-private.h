@@ -78,6 +78,14 @@ void     qr_window_update_subtitle       (QrWindow   *self);
 void     qr_window_rebuild_sidebar       (QrWindow   *self);
 void     qr_window_show_image_at         (QrWindow   *self,
                                           guint       position);
+/* Opens an image in the viewer by id, switching the gallery to All Images when the view shown
+ * does not hold it; FALSE when the catalog has no such image. */
+gboolean qr_window_show_image_id         (QrWindow   *self,
+                                          gint64      image_id);
+/* A toast with a button for action (win.undo: "Undo", win.redo: "Redo"). */
+void     qr_window_toast_undo            (QrWindow   *self,
+                                          const char *message,
+                                          const char *action);
 
 /* qr-window-actions.c: installs the window's actions and their keys. */
 void     qr_window_class_add_actions     (GtkWidgetClass *widget_class);

@@ -36,6 +36,9 @@ static void
 score_changed (GtkRange *range, QrWindow *self)
 {
   qr_canvas_set_score_threshold (qr_viewer_page_get_canvas (self->viewer), gtk_range_get_value (range));
+  /* the gallery's badges count what the viewer shows */
+  if (self->images != NULL)
+    qr_image_list_set_min_score (self->images, gtk_range_get_value (range));
 }
 
 static void
@@ -337,6 +340,34 @@ qr_window_show_image_at (QrWindow *self, guint position)
   qr_window_show_page (self, "viewer");
 }
 
+gboolean
+qr_window_show_image_id (QrWindow *self, gint64 image_id)
+{
+  guint position = qr_image_list_find (self->images, image_id);
+
+  if (position == G_MAXUINT)
+    {
+      /* not in the view shown: All Images holds every image */
+      qr_sidebar_select_all (self->sidebar);
+      position = qr_image_list_find (self->images, image_id);
+    }
+  if (position == G_MAXUINT)
+    return FALSE;
+  qr_window_show_image_at (self, position);
+  return TRUE;
+}
+
+void
+qr_window_toast_undo (QrWindow *self, const char *message, const char *action)
+{
+  AdwToast *toast = adw_toast_new (message);
+
+  adw_toast_set_button_label (toast, g_str_equal (action, "win.redo") ? _("Redo") : _("Undo"));
+  adw_toast_set_action_name (toast, action);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
 static void
 gallery_activated (QrGalleryPage *gallery, guint position, QrWindow *self)
 {
@@ -481,6 +512,7 @@ qr_window_init (QrWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->images = qr_image_list_new ();
+  qr_image_list_set_min_score (self->images, gtk_range_get_value (GTK_RANGE (self->score_scale)));
   qr_gallery_page_set_images (self->gallery, self->images);
   qr_layer_list_set_canvas (self->layers_box, qr_viewer_page_get_canvas (self->viewer));
   g_signal_connect (self->review_class_dropdown, "notify::selected", G_CALLBACK (review_class_selected), self);

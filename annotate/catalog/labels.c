@@ -220,6 +220,59 @@ qr_catalog_set_reviewed (QrCatalog *self, gint64 image_id, const char *state, GE
                          QR_ARGS (QR_INT (image_id), QR_TEXT (state), QR_INT (g_get_real_time ())), error);
 }
 
+char *
+qr_catalog_get_reviewed (QrCatalog *self, gint64 image_id, GError **error)
+{
+  QrRows rows;
+  char *state = NULL;
+
+  if (!qr_rows_start (&rows, self, "SELECT state FROM review WHERE image_id = ?1", QR_ARGS (QR_INT (image_id)),
+                      "reading an image's review state", error))
+    return NULL;
+  if (qr_rows_next (&rows))
+    state = qr_rows_text (&rows, 0);
+  if (!qr_rows_end (&rows, error))
+    {
+      g_free (state);
+      return NULL;
+    }
+  return state ? state : g_strdup ("unreviewed");
+}
+
+gint64
+qr_catalog_count_open_items (QrCatalog *self, gint64 image_id, GError **error)
+{
+  QrRows rows;
+  gint64 n = -1;
+
+  if (!qr_rows_start (&rows, self, "SELECT count(*) FROM mistakes m WHERE m.image_id = ?1 AND " QR_UNDECIDED,
+                      QR_ARGS (QR_INT (image_id)), "counting an image's open review items", error))
+    return -1;
+  if (qr_rows_next (&rows))
+    n = sqlite3_column_int64 (rows.stmt, 0);
+  return qr_rows_end (&rows, error) ? n : -1;
+}
+
+gint64
+qr_catalog_get_label_image (QrCatalog *self, gint64 label_id, GError **error)
+{
+  QrRows rows;
+  gint64 image_id = -1;
+
+  if (!qr_rows_start (&rows, self, "SELECT image_id FROM labels WHERE id = ?1", QR_ARGS (QR_INT (label_id)),
+                      "reading a label", error))
+    return -1;
+  if (qr_rows_next (&rows))
+    image_id = sqlite3_column_int64 (rows.stmt, 0);
+  else if (rows.rc == SQLITE_DONE)
+    {
+      qr_rows_end (&rows, NULL);
+      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_NOT_FOUND, "no label with id %" G_GINT64_FORMAT, label_id);
+      return -1;
+    }
+  return qr_rows_end (&rows, error) ? image_id : -1;
+}
+
 GArray *
 qr_catalog_list_reviewed_ids (QrCatalog *self, GError **error)
 {

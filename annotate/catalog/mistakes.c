@@ -21,6 +21,21 @@ qr_mistake_record_free (QrMistakeRecord *r)
   g_free (r);
 }
 
+QrMistakeRecord *
+qr_mistake_record_copy (const QrMistakeRecord *r)
+{
+  QrMistakeRecord *c = g_memdup2 (r, sizeof *r);
+
+  c->item_key = g_strdup (r->item_key);
+  c->kind = g_strdup (r->kind);
+  c->class_name = g_strdup (r->class_name);
+  c->label_class_name = g_strdup (r->label_class_name);
+  c->peer = g_strdup (r->peer);
+  c->votes = g_strdup (r->votes);
+  c->reason = g_strdup (r->reason);
+  return c;
+}
+
 gboolean
 qr_catalog_replace_mistakes (QrCatalog *self, GPtrArray *records, GError **error)
 {

@@ -252,6 +252,18 @@ typedef enum
 GPtrArray     *qr_catalog_list_labels      (QrCatalog     *self,
                                             QrLabelFilter  filter,
                                             GError       **error);
+/* An image's review state: "reviewed", "skipped" or "unreviewed" (also when never set). */
+char          *qr_catalog_get_reviewed     (QrCatalog   *self,
+                                            gint64       image_id,
+                                            GError     **error);
+/* How many review items of an image are still open (no live decision). */
+gint64         qr_catalog_count_open_items (QrCatalog   *self,
+                                            gint64       image_id,
+                                            GError     **error);
+/* The image a label is on (deleted or not), -1 (error set) when there is no such label. */
+gint64         qr_catalog_get_label_image  (QrCatalog   *self,
+                                            gint64       label_id,
+                                            GError     **error);
 /* Ids of images whose review state is "reviewed". */
 GArray        *qr_catalog_list_reviewed_ids (QrCatalog  *self,
                                              GError    **error);
@@ -399,14 +411,22 @@ gboolean       qr_catalog_set_label_detection (QrCatalog *self,
                                             gint64       detection_id,
                                             GError     **error);
 
-/* Badge counts for one image: live labels, detections of the latest run of each model, and (when
- * mistake_score is not NULL) its highest open review item's score, -1 when it has none. */
-gboolean       qr_catalog_count_image_boxes (QrCatalog  *self,
-                                             gint64      image_id,
-                                             gint64     *labels,
-                                             gint64     *detections,
-                                             double     *mistake_score,
-                                             GError    **error);
+/* Badge counts for one image: live labels, detections of the latest run of each model whose
+ * score is at least min_score (the viewer's Min Score; rejected ones left out), its highest open
+ * review item's score (-1 when it has none) and whether it is marked reviewed. */
+typedef struct
+{
+  gint64   labels;
+  gint64   detections;
+  double   mistake_score;
+  gboolean reviewed;
+} QrImageCounts;
+
+gboolean       qr_catalog_count_image_boxes (QrCatalog    *self,
+                                             gint64        image_id,
+                                             double        min_score,
+                                             QrImageCounts *out,
+                                             GError      **error);
 
 /* The review queue: peer pressure's items (qr-review.h computes them), each with a key that stays
  * the same when the queue is recomputed, and the decisions taken on them (who, when, undoable). */
@@ -430,6 +450,7 @@ typedef struct
 } QrMistakeRecord;
 
 void           qr_mistake_record_free      (QrMistakeRecord *record);
+QrMistakeRecord *qr_mistake_record_copy    (const QrMistakeRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrMistakeRecord, qr_mistake_record_free)
 
 #define QR_REVIEW_N_KINDS 6

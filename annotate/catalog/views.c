@@ -154,8 +154,7 @@ qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **
 }
 
 gboolean
-qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, gint64 *detections,
-                              double *mistake_score, GError **error)
+qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, double min_score, QrImageCounts *out, GError **error)
 {
   QrRows rows;
   gboolean found;
@@ -164,18 +163,20 @@ qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, gint64 *labels, 
   if (!qr_rows_start (&rows, self,
                       "SELECT (SELECT count(*) FROM labels WHERE image_id = ?1 AND deleted_us IS NULL),"
                       " (SELECT count(*) FROM detections d JOIN runs r ON r.id = d.run_id WHERE d.image_id = ?1"
+                      "  AND d.score >= ?2 AND NOT EXISTS (SELECT 1 FROM rejections j WHERE j.detection_id = d.id)"
                       "  AND r.id = (SELECT max (r2.id) FROM runs r2 WHERE r2.model_id = r.model_id"
                       "              AND r2.state != 'failed')),"
-                      " " QR_OPEN_MISTAKES ("?1"),
-                      QR_ARGS (QR_INT (image_id)), "counting an image's boxes", error))
+                      " " QR_OPEN_MISTAKES ("?1") ","
+                      " EXISTS (SELECT 1 FROM review v WHERE v.image_id = ?1 AND v.state = 'reviewed')",
+                      QR_ARGS (QR_INT (image_id), QR_REAL (min_score)), "counting an image's boxes", error))
     return FALSE;
   found = qr_rows_next (&rows);
   if (found)
     {
-      *labels = sqlite3_column_int64 (rows.stmt, 0);
-      *detections = sqlite3_column_int64 (rows.stmt, 1);
-      if (mistake_score != NULL)
-        *mistake_score = sqlite3_column_type (rows.stmt, 2) == SQLITE_NULL ? -1 : sqlite3_column_double (rows.stmt, 2);
+      out->labels = sqlite3_column_int64 (rows.stmt, 0);
+      out->detections = sqlite3_column_int64 (rows.stmt, 1);
+      out->mistake_score = sqlite3_column_type (rows.stmt, 2) == SQLITE_NULL ? -1 : sqlite3_column_double (rows.stmt, 2);
+      out->reviewed = sqlite3_column_int (rows.stmt, 3) != 0;
     }
   else if (rows.rc == SQLITE_DONE)
     rows.rc = SQLITE_ERROR;

@@ -121,6 +121,13 @@ update_badge (QrImageItem *item, GParamSpec *pspec, GtkWidget *badge)
         text = g_strdup_printf ("! %.2f%s%s", mistake, counts ? "  " : "", counts ? counts : "");
       else
         text = g_steal_pointer (&counts);
+      /* ✓: marked reviewed (by the user, or its last review item decided) */
+      if (qr_image_item_get_reviewed (item))
+        {
+          char *marked = g_strdup_printf ("✓%s%s", text ? "  " : "", text ? text : "");
+          g_free (text);
+          text = marked;
+        }
     }
   gtk_label_set_text (GTK_LABEL (badge), text ? text : "");
   gtk_widget_set_visible (badge, text != NULL);

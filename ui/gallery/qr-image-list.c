@@ -32,6 +32,7 @@ struct _QrImageItem
   gint64        n_labels;
   gint64        n_detections;
   double        mistake_score;  /* the highest open review item, -1: none */
+  gboolean      reviewed;
   double        search_score;   /* the search's score, NAN when not searching */
   gboolean      requested;   /* a request is queued or was answered with nothing */
   GList        *lru_link;    /* in list->lru while a thumbnail is held */
@@ -58,6 +59,7 @@ struct _QrImageList
 
   QrImageView  view;
   gint64       view_class;
+  double       min_score;    /* model boxes below it are not counted in badges */
   gint64       review_class;  /* the review view's class filter, 0 for all */
   QrImageSort  sort;
   guint64      sequence;     /* request counter: higher is newer */
@@ -65,6 +67,19 @@ struct _QrImageList
   GArray      *search_ids;   /* while searching: the images ranked, best first; NULL otherwise */
   GHashTable  *search_scores;/* id → double* */
 };
+
+/* The badge's counts, the list's Min Score applied to model boxes. */
+static void
+count_boxes (QrImageList *self, QrImageItem *item)
+{
+  QrImageCounts counts = { 0, 0, -1, FALSE };
+
+  qr_catalog_count_image_boxes (self->catalog, item->id, self->min_score, &counts, NULL);
+  item->n_labels = counts.labels;
+  item->n_detections = counts.detections;
+  item->mistake_score = counts.mistake_score;
+  item->reviewed = counts.reviewed;
+}
 
 static void qr_image_list_model_init (GListModelInterface *iface);
 
@@ -135,6 +150,7 @@ const char *qr_image_item_get_reason (QrImageItem *self) { return self->reason; 
 GdkTexture *qr_image_item_get_thumbnail (QrImageItem *self) { return self->thumbnail; }
 gint64 qr_image_item_get_n_labels (QrImageItem *self) { return self->n_labels; }
 gint64 qr_image_item_get_n_detections (QrImageItem *self) { return self->n_detections; }
+gboolean qr_image_item_get_reviewed (QrImageItem *self) { return self->reviewed; }
 double qr_image_item_get_mistake_score (QrImageItem *self) { return self->mistake_score; }
 double qr_image_item_get_search_score (QrImageItem *self) { return self->search_score; }
 
@@ -379,8 +395,7 @@ qr_image_list_get_item (GListModel *model, guint position)
       item->width = record->width;
       item->height = record->height;
       item->state = record->state;
-      qr_catalog_count_image_boxes (self->catalog, *id, &item->n_labels, &item->n_detections, &item->mistake_score,
-                                    NULL);
+      count_boxes (self, item);
     }
   else
     {
@@ -539,12 +554,39 @@ qr_image_list_reload (QrImageList *self, GError **error)
   g_hash_table_iter_init (&iter, self->items);
   while (self->catalog != NULL && g_hash_table_iter_next (&iter, NULL, &value))
     {
-      QrImageItem *item = value;
-      qr_catalog_count_image_boxes (self->catalog, item->id, &item->n_labels, &item->n_detections,
-                                    &item->mistake_score, NULL);
-      g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_N_LABELS]);
+      count_boxes (self, value);
+      g_object_notify_by_pspec (G_OBJECT (value), item_props[ITEM_PROP_N_LABELS]);
     }
   return read_ids (self, error);
+}
+
+void
+qr_image_list_set_min_score (QrImageList *self, double min_score)
+{
+  if (self->min_score == min_score)
+    return;
+  self->min_score = min_score;
+  qr_image_list_recount (self);
+}
+
+void
+qr_image_list_recount (QrImageList *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->items);
+  while (self->catalog != NULL && g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      count_boxes (self, value);
+      g_object_notify_by_pspec (G_OBJECT (value), item_props[ITEM_PROP_N_LABELS]);
+    }
+}
+
+double
+qr_image_list_get_min_score (QrImageList *self)
+{
+  return self->min_score;
 }
 
 guint

@@ -22,7 +22,9 @@ const char   *qr_image_item_get_reason    (QrImageItem *self);
 GdkTexture   *qr_image_item_get_thumbnail (QrImageItem *self);
 /* Badge counts, read when the item was made. */
 gint64        qr_image_item_get_n_labels  (QrImageItem *self);
+/* Model boxes at or above the list's Min Score (qr_image_list_set_min_score). */
 gint64        qr_image_item_get_n_detections (QrImageItem *self);
+gboolean      qr_image_item_get_reviewed  (QrImageItem *self);
 /* The image's likeliest open review item (peer pressure's score), -1 when it has none. */
 double        qr_image_item_get_mistake_score (QrImageItem *self);
 /* The current search's score for the image, NAN when no search is shown. */
@@ -39,6 +41,13 @@ QrImageList  *qr_image_list_new           (void);
 gboolean      qr_image_list_set_catalog   (QrImageList *self,
                                            QrCatalog   *catalog,
                                            GError     **error);
+/* Badges count model boxes at or above min_score (the viewer's Min Score); counted again now. */
+void          qr_image_list_set_min_score (QrImageList *self,
+                                           double       min_score);
+double        qr_image_list_get_min_score (QrImageList *self);
+/* The badges of the items made so far read again (an edit, a decision); the ids stay, so
+ * positions do not move under the viewer. */
+void          qr_image_list_recount       (QrImageList *self);
 /* Re-reads the ids (after indexing); items already made are kept. */
 gboolean      qr_image_list_reload        (QrImageList *self,
                                            GError     **error);

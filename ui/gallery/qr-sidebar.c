@@ -97,6 +97,14 @@ qr_sidebar_get_selected (QrSidebar *self, QrImageView *view, gint64 *class_id)
   return TRUE;
 }
 
+void
+qr_sidebar_select_all (QrSidebar *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->list, 0);
+  if (row != NULL)
+    gtk_list_box_select_row (self->list, row);   /* emits view-selected */
+}
+
 static void
 row_selected (GtkListBox *box, GtkListBoxRow *row, QrSidebar *self)
 {

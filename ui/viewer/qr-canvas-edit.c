@@ -91,6 +91,36 @@ select_label_id (QrCanvas *self, gint64 label_id)
     }
 }
 
+gboolean
+qr_canvas_select_label (QrCanvas *self, gint64 label_id)
+{
+  self->selected = -1;
+  select_label_id (self, label_id);
+  if (self->selected >= 0 && self->history != NULL)
+    {
+      gint64 class_id;
+      QrBox box;
+      if (qr_catalog_get_label (qr_history_get_catalog (self->history), label_id, &class_id, &box, NULL))
+        self->class_id = class_id;
+    }
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  qr_canvas_emit_selection (self);
+  return self->selected >= 0;
+}
+
+gboolean
+qr_canvas_start_drawing (QrCanvas *self, gint64 class_id)
+{
+  if (self->history == NULL)
+    return FALSE;
+  self->draw_mode = TRUE;
+  if (class_id > 0)
+    self->class_id = class_id;
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  return TRUE;
+}
+
 void
 qr_canvas_on_drag_begin (GtkGestureDrag *gesture, double x, double y, QrCanvas *self)
 {

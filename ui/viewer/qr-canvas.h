@@ -58,6 +58,13 @@ void       qr_canvas_reload            (QrCanvas   *self);
 int        qr_canvas_get_selected      (QrCanvas   *self);
 void       qr_canvas_select            (QrCanvas   *self,
                                         int         index);
+/* Selects a label by id (its handles shown, keys on it) and takes the focus; FALSE when it is
+ * not on screen. */
+gboolean   qr_canvas_select_label      (QrCanvas   *self,
+                                        gint64      label_id);
+/* As B: the next drag draws a label, of class_id (0: the last class used). */
+gboolean   qr_canvas_start_drawing     (QrCanvas   *self,
+                                        gint64      class_id);
 double     qr_canvas_get_zoom          (QrCanvas   *self);
 /* The boxes (borrowed; labels first), and whether one is drawn (not under the score threshold,
  * not rejected by R/X, its layer on). The "changed" signal tells when they or the threshold change (the selection

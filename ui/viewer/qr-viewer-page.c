@@ -56,6 +56,48 @@ toast (QrViewerPage *self, const char *message)
     g_message ("%s", message);
 }
 
+/* A toast with Undo in it (the window's win.undo). */
+static void
+toast_undo (QrViewerPage *self, const char *message)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  AdwToast *t;
+
+  if (overlay == NULL)
+    {
+      g_message ("%s", message);
+      return;
+    }
+  t = adw_toast_new (message);
+  adw_toast_set_button_label (t, _("Undo"));
+  adw_toast_set_action_name (t, "win.undo");
+  adw_toast_set_priority (t, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), t);
+}
+
+/* What a decision did, in words: the toast after Y, N, S. */
+static char *
+decision_message (const QrMistakeRecord *item, const char *decision)
+{
+  const char *label_class = item->label_class_name ? item->label_class_name : item->class_name;
+
+  if (g_str_equal (decision, "kept"))
+    return item->label_id > 0 ? g_strdup_printf (_("Kept the %s label as it is"), label_class ? label_class : "")
+                              : g_strdup (_("Kept as it is: no label added"));
+  if (g_str_equal (decision, "skipped"))
+    return g_strdup (_("Skipped for now"));
+  if (g_str_equal (item->kind, "missing"))
+    return g_strdup_printf (_("Added a %s label where the peers see one"), item->class_name);
+  if (g_str_equal (item->kind, "spurious"))
+    return g_strdup_printf (_("Deleted the %s label no peer sees"), label_class ? label_class : "");
+  if (g_str_equal (item->kind, "wrong_class"))
+    return g_strdup_printf (_("Made the %s label a %s"), item->label_class_name ? item->label_class_name : "",
+                            item->class_name);
+  if (g_str_equal (item->kind, "poorly_located"))
+    return g_strdup_printf (_("Moved the %s label to the peers' box"), label_class ? label_class : "");
+  return g_strdup_printf (_("Accepted the %s item"), item->kind);
+}
+
 /* The full photo */
 
 static void
@@ -368,23 +410,28 @@ qr_viewer_page_reload_boxes (QrViewerPage *self)
 }
 
 /* Review items: Y accepts the peers' consensus, N keeps the label as it is, E marks it edited by
- * hand (then edit), S skips; each is stored with who and when, and Ctrl+Z undoes it. */
+ * hand and puts the canvas on the item's box (drawing one, for a missing object), S skips; each
+ * is stored with who and when, says what it did in a toast with Undo, and Ctrl+Z undoes it. */
 gboolean
 qr_viewer_page_decide (QrViewerPage *self, const char *decision)
 {
   g_autoptr (GError) error = NULL;
-  const QrMistakeRecord *item = qr_inspector_get_review_item (self->inspector);
+  const QrMistakeRecord *found = qr_inspector_get_review_item (self->inspector);
+  g_autoptr (QrMistakeRecord) item = NULL;
+  g_autofree char *message = NULL;
+  gint64 open;
 
-  if (self->history == NULL || item == NULL)
+  if (self->history == NULL || found == NULL)
     {
       toast (self, _("No review item on this image"));
       return FALSE;
     }
+  /* a copy: the inspector lets go of its item below */
+  item = qr_mistake_record_copy (found);
   if (g_str_equal (item->kind, "caption") && g_str_equal (decision, "accepted"))
     {
       /* Y on a caption: the best suggestion replaces it */
       g_autoptr (GArray) best = NULL;
-      g_autofree char *message = NULL;
       if (self->scorer == NULL || !QR_IS_ZEROSHOT_SCORER (self->scorer))
         {
           toast (self, _("Still reading the detections: try again in a moment"));
@@ -398,8 +445,7 @@ qr_viewer_page_decide (QrViewerPage *self, const char *decision)
           toast (self, error ? error->message : _("No suggestion for this image"));
           return FALSE;
         }
-      message = g_strdup_printf (_("Caption replaced by “%s” (Ctrl+Z undoes)"), g_array_index (best, QrCaptionCandidate, 0).text);
-      toast (self, message);
+      message = g_strdup_printf (_("Caption replaced by “%s”"), g_array_index (best, QrCaptionCandidate, 0).text);
     }
   else if (qr_history_decide (self->history, item, decision, &error) < 0)
     {
@@ -411,7 +457,28 @@ qr_viewer_page_decide (QrViewerPage *self, const char *decision)
   /* labels may have changed: the canvas and the inspector follow now */
   qr_canvas_reload (self->canvas);
   if (g_str_equal (decision, "edited"))
-    toast (self, _("Marked as edited by hand: change the label now"));
+    {
+      /* E: the item's label selected for editing, or drawing started for a missing object */
+      if (item->label_id > 0 && qr_canvas_select_label (self->canvas, item->label_id))
+        toast_undo (self, _("Edit the label now: drag it or its handles, 1–9 or C for its class"));
+      else if (qr_canvas_start_drawing (self->canvas, item->class_id))
+        {
+          qr_canvas_set_highlight (self->canvas, &item->box);
+          message = g_strdup_printf (_("Draw the %s box now (drag on the photo)"), item->class_name ? item->class_name : "");
+          toast_undo (self, message);
+        }
+      return TRUE;
+    }
+  if (message == NULL)
+    message = decision_message (item, decision);
+  open = qr_catalog_count_open_items (self->catalog, self->image_id, NULL);
+  if (open == 0 && !g_str_equal (decision, "skipped"))
+    {
+      char *more = g_strdup_printf (_("%s · image reviewed"), message);
+      g_free (message);
+      message = more;
+    }
+  toast_undo (self, message);
   return TRUE;
 }
 
