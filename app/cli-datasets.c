@@ -89,10 +89,12 @@ qr_cli_export (int argc, char **argv)
   g_autofree char *format = NULL, *only = NULL, *images = NULL, *fold = NULL;
   double split = 1.0;
   gint64 seed = 0;
-  gboolean overwrite = FALSE;
+  gboolean overwrite = FALSE, allow_empty = FALSE;
   int status;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "coco, yolo, voc or csv", "FORMAT" },
+    { "allow-empty", 0, 0, G_OPTION_ARG_NONE, &allow_empty, "Write a dataset even when no image is chosen (else it "
+      "is an error)", NULL },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "all (default), reviewed or corrected", "WHICH" },
     { "split", 0, 0, G_OPTION_ARG_DOUBLE, &split, "Train share, e.g. 0.9 (default 1: no split)", "SHARE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of the split (default 0)", "N" },
@@ -164,6 +166,7 @@ qr_cli_export (int argc, char **argv)
     }
   options.out_dir = common.rest[0];
   options.overwrite = overwrite;
+  options.allow_empty = allow_empty;
 
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
   if (catalog == NULL)

@@ -123,21 +123,55 @@ print_caption_item (QrCatalog *catalog, const QrMistakeRecord *r)
   puts (line->str);
 }
 
+/* review mark IMAGE…: each image marked reviewed (or unreviewed), all in one transaction. */
+static int
+mark_reviewed (QrCliCommon *common, GOptionContext *context, gboolean unreviewed)
+{
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  guint n = 0;
+
+  if (common->rest[1] == NULL)
+    return qr_cli_usage_error (context, "name the images to mark: quorum review mark IMAGE…");
+  if ((catalog = qr_cli_open_catalog (common->collection, common->db, &error)) == NULL
+      || !qr_catalog_begin (catalog, &error))
+    return qr_cli_fail (error);
+  for (int i = 1; common->rest[i] != NULL; i++)
+    {
+      g_autoptr (QrImageRecord) image = qr_cli_find_image (catalog, common->rest[i], &error);
+      if (image == NULL
+          || !qr_catalog_set_reviewed (catalog, image->id, unreviewed ? "unreviewed" : "reviewed", &error))
+        {
+          qr_catalog_rollback (catalog);
+          g_prefix_error (&error, "%s: ", common->rest[i]);
+          return qr_cli_fail (error);
+        }
+      n++;
+    }
+  if (!qr_catalog_commit (catalog, &error))
+    return qr_cli_fail (error);
+  if (!common->quiet)
+    printf ("%u image%s marked %s\n", n, n == 1 ? "" : "s", unreviewed ? "unreviewed" : "reviewed");
+  return QR_EXIT_OK;
+}
+
 int
 qr_cli_review (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
   g_autofree char *kind_text = NULL, *peers_text = NULL, *class_text = NULL;
   int top = 50, status;
+  gboolean unreviewed = FALSE;
   GOptionEntry entries[] = {
+    { "unreviewed", 0, 0, G_OPTION_ARG_NONE, &unreviewed, "mark: mark the images unreviewed again", NULL },
     { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_text, "missing, spurious, wrong_class, poorly_located, model_mistake or caption", "KIND" },
     { "class", 0, 0, G_OPTION_ARG_STRING, &class_text, "Only items of this class (the consensus's, or the label's)", "NAME" },
     { "top", 'n', 0, G_OPTION_ARG_INT, &top, "How many (default 50; 0 for all)", "N" },
     { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers (default: every model with a run)", "LIST" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("list | update — the ranked review queue as JSON lines, "
-                                                             "or stored for the app");
+  g_autoptr (GOptionContext) context = g_option_context_new ("list | update | mark IMAGE… — the ranked review queue as "
+                                                             "JSON lines, stored for the app, or images marked reviewed");
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (QrReview) review = NULL;
   GError *error = NULL;
@@ -155,10 +189,15 @@ qr_cli_review (int argc, char **argv)
       g_clear_error (&error);
       goto out;
     }
+  if (common.rest != NULL && common.rest[0] != NULL && g_str_equal (common.rest[0], "mark"))
+    {
+      status = mark_reviewed (&common, context, unreviewed);
+      goto out;
+    }
   if (common.rest == NULL || common.rest[0] == NULL || common.rest[1] != NULL
       || !(g_str_equal (common.rest[0], "list") || g_str_equal (common.rest[0], "update")))
     {
-      status = qr_cli_usage_error (context, "say: quorum review list, or quorum review update");
+      status = qr_cli_usage_error (context, "say: quorum review list, quorum review update, or quorum review mark IMAGE…");
       goto out;
     }
   update = g_str_equal (common.rest[0], "update");

@@ -101,24 +101,6 @@ out:
   return status;
 }
 
-/* An image of the collection by its path (relative to the collection, or absolute inside it). */
-static QrImageRecord *
-find_image (QrCatalog *catalog, const char *path, GError **error)
-{
-  const char *root = qr_catalog_get_root (catalog);
-  g_autofree char *relative = NULL;
-
-  if (g_path_is_absolute (path))
-    {
-      g_autofree char *prefix = g_strconcat (root, G_DIR_SEPARATOR_S, NULL);
-      if (g_str_has_prefix (path, prefix))
-        relative = g_strdup (path + strlen (prefix));
-    }
-  if (relative == NULL)
-    relative = g_strdup (path);
-  return qr_catalog_find_image (catalog, relative, error);
-}
-
 static void
 print_candidates (GArray *ranked)
 {
@@ -213,7 +195,7 @@ qr_cli_captions (int argc, char **argv)
       goto out;
     }
   if ((catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL
-      || (n_args >= 2 && (image = find_image (catalog, common.rest[1], &error)) == NULL))
+      || (n_args >= 2 && (image = qr_cli_find_image (catalog, common.rest[1], &error)) == NULL))
     {
       status = qr_cli_fail (error);
       goto out;

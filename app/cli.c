@@ -29,7 +29,7 @@ static const Command commands[] = {
   { "detect", "Detect objects: --model NAME|PATH (TF.js, Darknet .cfg, .tflite) IMAGE… (JSON lines)", qr_cli_detect },
   { "models", "The collection's models (peers): list, add NAME PATH [--held-out K/N], remove NAME", qr_cli_models },
   { "peers", "Run every peer over a collection: run [--peers centernet,nanodet,centernet-flip,…]", qr_cli_peers },
-  { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines); update (store for the app)", qr_cli_review },
+  { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines); update (store for the app); mark IMAGE… [--unreviewed]", qr_cli_review },
   { "eval", "Each peer against the reviewed labels: AP, precision, recall; peer agreement", qr_cli_eval },
   { "search", "Images ranked for a text: \"TEXT\" [--top N] [--scorer NAME] (JSON lines)", qr_cli_search },
   { "captions", "Captions scored: list [IMAGE], suggest IMAGE, rank IMAGE --candidates FILE, add IMAGE TEXT, train [--epochs N]", qr_cli_captions },
@@ -252,4 +252,21 @@ cmd_help (int argc, char **argv)
 {
   qr_cli_print_usage (stdout);
   return QR_EXIT_OK;
+}
+
+QrImageRecord *
+qr_cli_find_image (QrCatalog *catalog, const char *path, GError **error)
+{
+  const char *root = qr_catalog_get_root (catalog);
+  g_autofree char *relative = NULL;
+
+  if (g_path_is_absolute (path))
+    {
+      g_autofree char *prefix = g_strconcat (root, G_DIR_SEPARATOR_S, NULL);
+      if (g_str_has_prefix (path, prefix))
+        relative = g_strdup (path + strlen (prefix));
+    }
+  if (relative == NULL)
+    relative = g_strdup (path);
+  return qr_catalog_find_image (catalog, relative, error);
 }

@@ -143,4 +143,9 @@ gboolean qr_bench_write_small_jpeg (const char *path,
                                     guint       seed,
                                     GError    **error);
 
+/* An image of the collection by its path (relative to the collection, or absolute inside it). */
+QrImageRecord *qr_cli_find_image (QrCatalog  *catalog,
+                                  const char *path,
+                                  GError    **error);
+
 G_END_DECLS

@@ -592,6 +592,58 @@ test_peers_and_review (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "mAP@0.5"));
   g_assert_nonnull (strstr (out, "centernet-flip"));
   g_assert_nonnull (strstr (out, "Agreement"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Exporting reviewed images when none is: an error that says why, and nothing written;
+     --allow-empty writes the empty dataset. Then one image marked reviewed from the CLI. */
+  {
+    g_autofree char *empty = g_build_filename (f->tmp, "reviewed-export", NULL);
+    g_autofree char *allowed = g_build_filename (f->tmp, "reviewed-empty", NULL);
+    g_autofree char *one = g_build_filename (f->tmp, "reviewed-one", NULL);
+    g_autofree char *reviewed_csv = g_build_filename (one, "labels.csv", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "export", "--format", "csv", "--only", "reviewed", "--db",
+                                                               f->db, "-c", f->dir, empty, NULL }, NULL, &out, &err)), ==, 1);
+    g_assert_nonnull (strstr (err, "nothing to export: no image is marked reviewed"));
+    g_assert_false (g_file_test (empty, G_FILE_TEST_EXISTS));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "export", "--format", "csv", "--only", "reviewed",
+                                                               "--allow-empty", "--db", f->db, "-c", f->dir, allowed, NULL },
+                                            NULL, &out, &err)), ==, 0);
+    g_assert_nonnull (strstr (out, "0 images"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "mark", "nowhere.jpg", "--db", f->db, "-c", f->dir,
+                                                               NULL }, NULL, &out, &err)), ==, 1);
+    g_assert_nonnull (strstr (err, "nowhere.jpg"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "mark", "darknet-dog.jpg", "--db", f->db, "-c",
+                                                               f->dir, NULL }, NULL, &out, &err)), ==, 0);
+    g_assert_nonnull (strstr (out, "1 image marked reviewed"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "info", "--db", f->db, "-c", f->dir, NULL }, NULL, &out,
+                                            &err)), ==, 0);
+    g_assert_nonnull (strstr (out, "(1 images reviewed)"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "export", "--format", "csv", "--only", "reviewed", "--db",
+                                                               f->db, "-c", f->dir, one, NULL }, NULL, &out, &err)), ==, 0);
+    g_assert_nonnull (strstr (out, "1 images"));
+    g_assert_true (g_file_get_contents (reviewed_csv, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "darknet-dog.jpg"));
+    g_assert_null (strstr (text, "darknet-horses.jpg"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    /* eval now has reviewed labels to use */
+    g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "eval", "--db", f->db, "-c", f->dir, NULL }, NULL, &out,
+                                            &err)), ==, 0);
+    g_assert_nonnull (strstr (out, "mAP@0.5"));
+  }
 }
 
 /* The other model families from the command line: a TFLite SSD detects, a Darknet cfg is added as

@@ -173,6 +173,17 @@ qr_dataset_export (QrCatalog             *catalog,
                                         : split && in_val_split (r->path, options->seed, options->split);
       g_hash_table_insert (by_id, &r->id, image);
     }
+  if (g_hash_table_size (by_id) == 0 && !options->allow_empty)
+    {
+      const char *why = options->filter == QR_LABEL_FILTER_REVIEWED
+                          ? "no image is marked reviewed (in the app: M marks the image on screen, and deciding an"
+                            " image's last review item marks it; or export all images)"
+                        : options->filter == QR_LABEL_FILTER_CORRECTED ? "no label was drawn, accepted or corrected"
+                                                                       : "the collection has no readable image";
+      g_set_error (error, QR_DATASET_ERROR, QR_DATASET_ERROR_EMPTY, "nothing to export: %s; nothing was written to %s"
+                   " (export --allow-empty writes an empty dataset)", why, out_dir);
+      return FALSE;
+    }
   for (guint l = 0; l < labels->len; l++)
     {
       QrLabelRecord *label = labels->pdata[l];

@@ -20,6 +20,7 @@ typedef enum
   QR_DATASET_ERROR_TOO_LARGE,  /* a file over the size limit */
   QR_DATASET_ERROR_EXISTS,     /* the export target exists */
   QR_DATASET_ERROR_IO,
+  QR_DATASET_ERROR_EMPTY,      /* an export that would hold no image (allow_empty not set) */
 } QrDatasetError;
 
 typedef enum
@@ -82,6 +83,7 @@ typedef struct
   int              n_folds;    /*   train the other folds — for K peers trained out of fold */
   QrExportImages   images;
   gboolean         overwrite;
+  gboolean         allow_empty; /* write a dataset with no image instead of failing */
 } QrExportOptions;
 
 /* Which of n folds an image is in: from the seed and its path only (SHA-256), so adding images
