@@ -667,6 +667,144 @@ test_search (void)
   test_remove_tree (tmp);
 }
 
+static gint64
+selected_label (QrWindow *window)
+{
+  QrCanvas *canvas = QR_CANVAS (test_ui_find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
+  int i = qr_canvas_get_selected (canvas);
+  QrOverlayBox *b = i >= 0 ? qr_canvas_get_overlays (canvas)->pdata[i] : NULL;
+  return b != NULL && b->is_label ? b->id : -1;
+}
+
+static char *
+review_state (const char *dir, gint64 image_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (dir, NULL, &error);
+  g_assert_no_error (error);
+  return qr_catalog_get_reviewed (catalog, image_id, &error);
+}
+
+/* Trust in the review loop, through the window's actions: Y on an image's last item says what it
+ * did, marks the image reviewed and opens the next; an edit on one image undone from another
+ * opens the first again with the box selected and says so; M and U. */
+static void
+test_review_trust (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 5);
+  QrBox box = { 100, 100, 300, 400 };
+  gint64 ids[3], label_a, label_b, label_c;
+  QrWindow *window;
+  g_autofree char *state = NULL;
+  const char *names[] = { "a.jpg", "b.jpg", "c.jpg" };
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (tmp, names[i], NULL);
+      test_write_jpeg (path, pixels, 1);
+    }
+  {
+    /* a: labelled cat where two peers see a dog (one wrong-class item); b and c: a dog each */
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
+    g_autoptr (GPtrArray) images = NULL;
+    gint64 dog, cat, pa, pb, run_a, run_b;
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    images = qr_catalog_list_images (catalog, -1, &error);
+    for (int i = 0; i < 3; i++)
+      ids[i] = ((QrImageRecord *) images->pdata[i])->id;
+    dog = qr_catalog_ensure_class (catalog, "dog", &error);
+    cat = qr_catalog_ensure_class (catalog, "cat", &error);
+    label_a = qr_catalog_add_label (catalog, ids[0], cat, &box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+    label_b = qr_catalog_add_label (catalog, ids[1], dog, &box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+    label_c = qr_catalog_add_label (catalog, ids[2], dog, &box, QR_LABEL_SOURCE_IMPORTED, NULL, &error);
+    pa = qr_catalog_add_model (catalog, "peer-a", "tfjs", NULL, &error);
+    pb = qr_catalog_add_model (catalog, "peer-b", "tfjs", NULL, &error);
+    run_a = qr_catalog_start_run (catalog, pa, "{}", &error);
+    run_b = qr_catalog_start_run (catalog, pb, "{}", &error);
+    for (int i = 0; i < 3; i++)
+      {
+        qr_catalog_add_detection (catalog, run_a, ids[i], dog, 0.9, &box, &error);
+        qr_catalog_add_detection (catalog, run_b, ids[i], dog, 0.85, &box, &error);
+      }
+    g_assert_cmpint (qr_review_update (catalog, NULL, &error), ==, 1);
+    g_assert_no_error (error);
+  }
+
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, -1);
+
+  /* Y on a's only item: the label becomes a dog, the toast says so, a is reviewed, b opens */
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[0]);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "review.accept", NULL));
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Made the cat label a dog · image reviewed");
+  state = review_state (tmp, ids[0]);
+  g_assert_cmpstr (state, ==, "reviewed");
+  g_clear_pointer (&state, g_free);
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[1]);
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_true (qr_image_item_get_reviewed (item));
+  }
+
+  /* on b: delete its label (select it, Delete), then go to c */
+  {
+    QrCanvas *canvas = QR_CANVAS (test_ui_find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
+    g_assert_true (qr_canvas_select_label (canvas, label_b));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (canvas), "canvas.delete", NULL));
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next-image", NULL));
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[2]);
+
+  /* Ctrl+Z on c: b opens again, its label is back and selected, and the toast says where */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[1]);
+  g_assert_cmpint (selected_label (window), ==, label_b);
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Undone on b.jpg: restored the deleted dog box");
+  /* again: a's decision and review mark are taken back; a opens with its label selected */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[0]);
+  g_assert_cmpint (selected_label (window), ==, label_a);
+  g_assert_nonnull (strstr (qr_window_get_last_toast (window), "Undone on a.jpg: marked the image unreviewed, took back"));
+  state = review_state (tmp, ids[0]);
+  g_assert_cmpstr (state, ==, "unreviewed");
+  g_clear_pointer (&state, g_free);
+
+  /* M marks the image on screen, again unmarks; U skips the reviewed images */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.mark-reviewed", NULL));
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Marked reviewed");
+  state = review_state (tmp, ids[0]);
+  g_assert_cmpstr (state, ==, "reviewed");
+  g_clear_pointer (&state, g_free);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next-image", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.mark-reviewed", NULL));   /* b */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.previous-image", NULL));  /* a */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next-unreviewed", NULL));
+  g_assert_cmpint (qr_window_get_viewer_image (window), ==, ids[2]);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.mark-reviewed", NULL));   /* c */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.next-unreviewed", NULL));
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Every image here is reviewed");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));            /* c again */
+  state = review_state (tmp, ids[2]);
+  g_assert_cmpstr (state, ==, "unreviewed");
+  (void) label_c;
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -674,6 +812,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
+  g_test_add_func ("/ui/review/trust-undo-across-images-reviewed", test_review_trust);
   g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
   return test_ui_run ();
 }

@@ -17,7 +17,20 @@ G_DEFINE_FINAL_TYPE (QrWindow, qr_window, ADW_TYPE_APPLICATION_WINDOW)
 void
 qr_window_toast (QrWindow *self, const char *message)
 {
+  g_object_set_data_full (G_OBJECT (self->toast_overlay), "last-toast", g_strdup (message), g_free);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+const char *
+qr_window_get_last_toast (QrWindow *self)
+{
+  return g_object_get_data (G_OBJECT (self->toast_overlay), "last-toast");
+}
+
+gint64
+qr_window_get_viewer_image (QrWindow *self)
+{
+  return qr_window_is_viewing (self) ? self->viewer_image_id : -1;
 }
 
 gboolean
@@ -362,6 +375,7 @@ qr_window_toast_undo (QrWindow *self, const char *message, const char *action)
 {
   AdwToast *toast = adw_toast_new (message);
 
+  g_object_set_data_full (G_OBJECT (self->toast_overlay), "last-toast", g_strdup (message), g_free);
   adw_toast_set_button_label (toast, g_str_equal (action, "win.redo") ? _("Redo") : _("Undo"));
   adw_toast_set_action_name (toast, action);
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);

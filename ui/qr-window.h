@@ -25,6 +25,10 @@ gint64     qr_window_get_last_job_stall_us (QrWindow *self);
 /* The gallery's grid (benchmarks drive its scrolling). */
 GtkWidget *qr_window_get_grid_view  (QrWindow       *self);
 GListModel *qr_window_get_images       (QrWindow       *self);
+/* The image in the viewer, -1 when the viewer is not shown. */
+gint64      qr_window_get_viewer_image (QrWindow       *self);
+/* The text of the last toast shown (by the window or its pages), NULL before the first. */
+const char *qr_window_get_last_toast   (QrWindow       *self);
 /* Cancels every window's background work and waits (30 s at most) for it to return: before
  * quitting, so no worker outlives what it uses. */
 void        qr_window_stop_workers     (void);

@@ -51,7 +51,10 @@ toast (QrViewerPage *self, const char *message)
   GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
 
   if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+    {
+      g_object_set_data_full (G_OBJECT (overlay), "last-toast", g_strdup (message), g_free);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+    }
   else
     g_message ("%s", message);
 }
@@ -68,6 +71,7 @@ toast_undo (QrViewerPage *self, const char *message)
       g_message ("%s", message);
       return;
     }
+  g_object_set_data_full (G_OBJECT (overlay), "last-toast", g_strdup (message), g_free);
   t = adw_toast_new (message);
   adw_toast_set_button_label (t, _("Undo"));
   adw_toast_set_action_name (t, "win.undo");
