@@ -162,6 +162,8 @@ qr_application_startup (GApplication *app)
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help_accels);
+  for (const QrWindowAccel *a = qr_window_get_accels (); a->action != NULL; a++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), a->action, a->keys);
 }
 
 /* Quitting while a model runs: cancel it and let it return before the libraries it uses go. */

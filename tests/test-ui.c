@@ -623,6 +623,59 @@ test_caption_model_window (void)
   test_remove_tree (tmp);
 }
 
+/* The Shortcuts window names a key for every entry: an application accelerator (the window's
+ * table) or an explicit accelerator; and every action in the table has an entry. */
+static void
+test_shortcuts_complete (void)
+{
+  g_autoptr (GtkBuilder) builder = NULL;
+  g_autoptr (GSList) objects = NULL;
+  g_autoptr (GHashTable) listed = g_hash_table_new (g_str_hash, g_str_equal);
+  guint without = 0, shortcuts = 0;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  builder = gtk_builder_new_from_resource ("/io/github/quorum/Quorum/gtk/help-overlay.ui");
+  objects = gtk_builder_get_objects (builder);
+  for (GSList *l = objects; l != NULL; l = l->next)
+    {
+      g_autofree char *accelerator = NULL, *action = NULL;
+      gboolean known = FALSE;
+      if (!GTK_IS_SHORTCUTS_SHORTCUT (l->data))
+        continue;
+      shortcuts++;
+      g_object_get (l->data, "accelerator", &accelerator, "action-name", &action, NULL);
+      if (action != NULL)
+        {
+          g_hash_table_add (listed, (gpointer) g_intern_string (action));
+          known = g_str_equal (action, "app.quit") || g_str_equal (action, "win.show-help-overlay");
+          for (const QrWindowAccel *a = qr_window_get_accels (); !known && a->action != NULL; a++)
+            known = g_str_equal (a->action, action);
+        }
+      if (!known && (accelerator == NULL || accelerator[0] == '\0'))
+        {
+          g_test_message ("no key for \"%s\"", action ? action : "?");
+          without++;
+        }
+    }
+  g_assert_cmpuint (shortcuts, >, 30);
+  g_assert_cmpuint (without, ==, 0);
+  for (const QrWindowAccel *a = qr_window_get_accels (); a->action != NULL; a++)
+    if (!g_hash_table_contains (listed, g_intern_string (a->action)))
+      g_error ("%s has keys but no entry in the Shortcuts window", a->action);
+  {
+    /* the window destroys cleanly with it open */
+    GtkWidget *window = GTK_WIDGET (gtk_builder_get_object (builder, "help_overlay"));
+    gtk_window_present (GTK_WINDOW (window));
+    for (int i = 0; i < 10; i++)
+      g_main_context_iteration (NULL, FALSE);
+    gtk_window_destroy (GTK_WINDOW (window));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -635,5 +688,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/long-detect-cancels-and-resumes", test_cancel_detect);
   g_test_add_func ("/ui/window/detect-over-a-selection", test_detect_selection);
   g_test_add_func ("/ui/caption-model/train-stop-resume", test_caption_model_window);
+  g_test_add_func ("/ui/shortcuts/every-entry-has-a-key", test_shortcuts_complete);
   return test_ui_run ();
 }

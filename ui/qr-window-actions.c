@@ -374,6 +374,32 @@ action_step_image (GtkWidget *widget, const char *name, GVariant *param)
     qr_window_show_image_at (self, self->viewer_position - 1);
 }
 
+/* The keys of the window's actions that carry a modifier or are function keys: the application
+ * sets them as its accelerators, so the Shortcuts window and menus show them. Single letters
+ * stay key bindings of the window (an application accelerator would take them from text
+ * entries); the Shortcuts window names those with its "accelerator" property. */
+static const QrWindowAccel accels[] = {
+  { "win.open-folder", { "<Control>o", NULL } },
+  { "win.reindex", { "F5", NULL } },
+  { "win.detect", { "<Control>r", NULL } },
+  { "win.export", { "<Control>e", NULL } },
+  { "win.inspector", { "F9", NULL } },
+  { "win.evaluate", { "<Control>i", NULL } },
+  { "win.caption-model", { "<Control><Shift>t", NULL } },
+  { "win.preferences", { "<Control>comma", NULL } },
+  { "win.cancel-job", { "<Control>period", NULL } },
+  { "win.search", { "<Control>f", NULL } },
+  { "win.undo", { "<Control>z", NULL } },
+  { "win.redo", { "<Control><Shift>z", NULL } },
+  { NULL, { NULL } },
+};
+
+const QrWindowAccel *
+qr_window_get_accels (void)
+{
+  return accels;
+}
+
 void
 qr_window_class_add_actions (GtkWidgetClass *widget_class)
 {

@@ -29,6 +29,16 @@ GListModel *qr_window_get_images       (QrWindow       *self);
 gint64      qr_window_get_viewer_image (QrWindow       *self);
 /* The text of the last toast shown (by the window or its pages), NULL before the first. */
 const char *qr_window_get_last_toast   (QrWindow       *self);
+/* An action and its keys (NULL-terminated), in a table ending with a NULL action: what the
+ * application sets as accelerators (qr_window_get_accels). */
+typedef struct
+{
+  const char *action;
+  const char *keys[3];
+} QrWindowAccel;
+
+const QrWindowAccel *qr_window_get_accels (void);
+
 /* Cancels every window's background work and waits (30 s at most) for it to return: before
  * quitting, so no worker outlives what it uses. */
 void        qr_window_stop_workers     (void);
