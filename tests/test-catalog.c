@@ -470,6 +470,38 @@ test_views (Fixture *f, gconstpointer data)
     g_assert_cmpint (c.detections, ==, 1);
     g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.71, &c, &error));
     g_assert_cmpint (c.detections, ==, 0);
+    /* the sidebar's class rows: labelled and predicted apart, predictions at the Min Score */
+    {
+      g_autoptr (GArray) cids = NULL;
+      g_autoptr (GPtrArray) cnames = NULL;
+      g_autoptr (GArray) labelled = NULL;
+      g_autoptr (GArray) predicted = NULL;
+      gboolean saw_cat = FALSE;
+      g_assert_true (qr_catalog_class_counts (catalog, 0.5, &cids, &cnames, &labelled, &predicted, &error));
+      for (guint i = 0; i < cids->len; i++)
+        if (g_array_index (cids, gint64, i) == cat)
+          {
+            saw_cat = TRUE;
+            g_assert_cmpint (g_array_index (predicted, gint64, i), ==, 1);   /* the rerun's 0.7 box on c */
+          }
+      g_assert_true (saw_cat);
+      g_clear_pointer (&cids, g_array_unref);
+      g_clear_pointer (&cnames, g_ptr_array_unref);
+      g_clear_pointer (&labelled, g_array_unref);
+      g_clear_pointer (&predicted, g_array_unref);
+      g_assert_true (qr_catalog_class_counts (catalog, 0.8, &cids, &cnames, &labelled, &predicted, &error));
+      for (guint i = 0; i < cids->len; i++)
+        {
+          g_assert_cmpint (g_array_index (cids, gint64, i), !=, cat);   /* nothing above 0.8, no label */
+          g_assert_cmpint (g_array_index (labelled, gint64, i) + g_array_index (predicted, gint64, i), >, 0);
+        }
+    }
+    {
+      g_autoptr (GArray) cats = qr_catalog_list_view_scored (catalog, QR_VIEW_CLASS, cat, QR_SORT_NAME, 0.5, &error);
+      g_autoptr (GArray) none = qr_catalog_list_view_scored (catalog, QR_VIEW_CLASS, cat, QR_SORT_NAME, 0.8, &error);
+      g_assert_cmpuint (cats->len, ==, 1);
+      g_assert_cmpuint (none->len, ==, 0);
+    }
     g_assert_true (qr_catalog_set_reviewed (catalog, ids[2], "reviewed", &error));
     g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.0, &c, &error));
     g_assert_true (c.reviewed);

@@ -42,7 +42,7 @@ qr_window_is_viewing (QrWindow *self)
 void
 qr_window_rebuild_sidebar (QrWindow *self)
 {
-  qr_sidebar_rebuild (self->sidebar, self->catalog);
+  qr_sidebar_rebuild (self->sidebar, self->catalog, gtk_range_get_value (GTK_RANGE (self->score_scale)));
 }
 
 static void
@@ -147,6 +147,30 @@ review_class_selected (GtkDropDown *dropdown, GParamSpec *pspec, QrWindow *self)
     qr_window_show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
 }
 
+/* The subtitle counts what the gallery shows: "12 of 18 images" under a filter or a search, the
+ * unreadable ones and how many are reviewed. */
+static void
+update_counts (QrWindow *self)
+{
+  QrCatalogStats stats;
+  g_autoptr (GString) subtitle = g_string_new (NULL);
+  guint shown = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  gint64 total;
+
+  if (self->catalog == NULL || !qr_catalog_get_stats (self->catalog, &stats, NULL))
+    return;
+  total = stats.images_ok + stats.images_unreadable;
+  if ((gint64) shown != total)
+    g_string_printf (subtitle, _("%u of %" G_GINT64_FORMAT " images"), shown, total);
+  else
+    g_string_printf (subtitle, _("%" G_GINT64_FORMAT " images"), total);
+  if (stats.images_unreadable > 0)
+    g_string_append_printf (subtitle, _(" · %" G_GINT64_FORMAT " unreadable"), stats.images_unreadable);
+  if (stats.reviewed > 0)
+    g_string_append_printf (subtitle, _(" · %" G_GINT64_FORMAT " reviewed"), stats.reviewed);
+  adw_window_title_set_subtitle (self->window_title, subtitle->str);
+}
+
 static void
 view_selected (QrSidebar *sidebar, int view, gint64 class_id, QrWindow *self)
 {
@@ -158,15 +182,15 @@ view_selected (QrSidebar *sidebar, int view, gint64 class_id, QrWindow *self)
     g_warning ("%s", error->message);
   update_review_classes (self);
   if (!qr_window_is_viewing (self))
+    update_counts (self);
+  if (!qr_window_is_viewing (self))
     qr_window_show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
 }
 
 void
 qr_window_update_subtitle (QrWindow *self)
 {
-  QrCatalogStats stats;
   g_autofree char *name = NULL;
-  g_autofree char *subtitle = NULL;
 
   if (self->catalog == NULL)
     {
@@ -177,14 +201,7 @@ qr_window_update_subtitle (QrWindow *self)
   name = g_path_get_basename (self->collection);
   adw_window_title_set_title (self->window_title, name);
   qr_window_rebuild_sidebar (self);
-  if (!qr_catalog_get_stats (self->catalog, &stats, NULL))
-    return;
-  if (stats.images_unreadable > 0)
-    subtitle = g_strdup_printf (_("%" G_GINT64_FORMAT " images · %" G_GINT64_FORMAT " unreadable"),
-                                stats.images_ok, stats.images_unreadable);
-  else
-    subtitle = g_strdup_printf (_("%" G_GINT64_FORMAT " images"), stats.images_ok);
-  adw_window_title_set_subtitle (self->window_title, subtitle);
+  update_counts (self);
 }
 
 void

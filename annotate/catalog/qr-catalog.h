@@ -169,6 +169,23 @@ GArray        *qr_catalog_list_view        (QrCatalog   *self,
                                             gint64       class_id,
                                             QrImageSort  sort,
                                             GError     **error);
+/* The same, a class view keeping model boxes at or above min_score only (the viewer's Min Score;
+ * from each model's latest run, not rejected). */
+GArray        *qr_catalog_list_view_scored (QrCatalog   *self,
+                                            QrImageView  view,
+                                            gint64       class_id,
+                                            QrImageSort  sort,
+                                            double       min_score,
+                                            GError     **error);
+/* Classes in use, each with how many images hold a live label of it (labelled) and how many a
+ * shown model box at or above min_score (predicted), labelled first, as parallel arrays. */
+gboolean       qr_catalog_class_counts     (QrCatalog   *self,
+                                            double       min_score,
+                                            GArray     **class_ids,
+                                            GPtrArray  **names,
+                                            GArray     **labelled,
+                                            GArray     **predicted,
+                                            GError     **error);
 /* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable, review
  * (counts has QR_REVIEW_N_KINDS slots). */
 gboolean       qr_catalog_count_views      (QrCatalog   *self,

@@ -11,6 +11,12 @@ const char *const qr_review_kind_names[QR_REVIEW_N_KINDS] = { "missing", "spurio
 /* The review view's filter on an item m: ?2 ≠ 0 keeps the kind ?3, ?4 ≠ 0 the class ?4. */
 #define REVIEW_FILTER "(?2 = 0 OR m.kind = ?3) AND (?4 = 0 OR m.class_id = ?4 OR m.label_class_id = ?4)"
 
+/* A detection d the viewer draws (at its Min Score): from its model's latest run that did not fail,
+ * not rejected. */
+#define SHOWN_DETECTION \
+  "d.run_id IN (SELECT max (r.id) FROM runs r WHERE r.state != 'failed' GROUP BY r.model_id)" \
+  " AND NOT EXISTS (SELECT 1 FROM rejections j WHERE j.detection_id = d.id)"
+
 #define VIEW_WHERE \
   "SELECT i.id FROM images i WHERE" \
   " (?1 = 0 AND i.state IN ('ok', 'unreadable'))" \
@@ -18,12 +24,14 @@ const char *const qr_review_kind_names[QR_REVIEW_N_KINDS] = { "missing", "spurio
   " OR (?1 = 2 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.deleted_us IS NULL))" \
   " OR (?1 = 3 AND i.state = 'unreadable')" \
   " OR (?1 = 4 AND i.state = 'ok' AND (EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?2" \
-  "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2)))" \
+  "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2" \
+  "      AND d.score >= ?5 AND " SHOWN_DETECTION ")))" \
   " OR (?1 = 5 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM mistakes m WHERE m.image_id = i.id" \
   "      AND " REVIEW_FILTER " AND " QR_UNDECIDED "))"
 
 static GArray *
-list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_class, QrImageSort sort, GError **error)
+list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_class, QrImageSort sort, double min_score,
+           GError **error)
 {
   /* One statement per sort order: ORDER BY cannot be a parameter. The review queue is always
    * by score: the best item among those its filter keeps. */
@@ -44,22 +52,29 @@ list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_cla
       return qr_catalog_list_ids (self, sql,
                                   QR_ARGS (QR_INT (view), QR_INT (one_kind ? class_id : 0),
                                            QR_TEXT (one_kind ? qr_review_kind_names[class_id - 1] : ""),
-                                           QR_INT (review_class)), "listing a view", error);
+                                           QR_INT (review_class), QR_REAL (min_score)), "listing a view", error);
     }
-  return qr_catalog_list_ids (self, sql, QR_ARGS (QR_INT (view), QR_INT (class_id), QR_NULL, QR_INT (0)),
-                              "listing a view", error);
+  return qr_catalog_list_ids (self, sql, QR_ARGS (QR_INT (view), QR_INT (class_id), QR_NULL, QR_INT (0),
+                                                  QR_REAL (min_score)), "listing a view", error);
 }
 
 GArray *
 qr_catalog_list_view (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, GError **error)
 {
-  return list_view (self, view, class_id, 0, sort, error);
+  return list_view (self, view, class_id, 0, sort, 0.0, error);
+}
+
+GArray *
+qr_catalog_list_view_scored (QrCatalog *self, QrImageView view, gint64 class_id, QrImageSort sort, double min_score,
+                             GError **error)
+{
+  return list_view (self, view, class_id, 0, sort, min_score, error);
 }
 
 GArray *
 qr_catalog_list_review (QrCatalog *self, int kind, gint64 class_id, GError **error)
 {
-  return list_view (self, QR_VIEW_REVIEW, kind, class_id, QR_SORT_MISTAKES, error);
+  return list_view (self, QR_VIEW_REVIEW, kind, class_id, QR_SORT_MISTAKES, 0.0, error);
 }
 
 gboolean
@@ -182,4 +197,44 @@ qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, double min_score
     rows.rc = SQLITE_ERROR;
   qr_rows_end (&rows, error);
   return found;
+}
+
+gboolean
+qr_catalog_class_counts (QrCatalog *self, double min_score, GArray **class_ids, GPtrArray **names, GArray **labelled,
+                         GArray **predicted, GError **error)
+{
+  QrRows rows;
+
+  if (!qr_rows_start (&rows, self,
+                      "WITH lab (cls, n) AS (SELECT class_id, count (DISTINCT image_id) FROM labels"
+                      "                      WHERE deleted_us IS NULL GROUP BY class_id),"
+                      " pred (cls, n) AS (SELECT d.class_id, count (DISTINCT d.image_id) FROM detections d"
+                      "                   WHERE d.score >= ?1 AND " SHOWN_DETECTION " GROUP BY d.class_id)"
+                      " SELECT c.id, c.name, coalesce (lab.n, 0) AS nl, coalesce (pred.n, 0) AS np FROM classes c"
+                      " LEFT JOIN lab ON lab.cls = c.id LEFT JOIN pred ON pred.cls = c.id"
+                      " WHERE nl + np > 0 ORDER BY nl DESC, np DESC, c.name",
+                      QR_ARGS (QR_REAL (min_score)), "counting classes", error))
+    return FALSE;
+  *class_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  *names = g_ptr_array_new_with_free_func (g_free);
+  *labelled = g_array_new (FALSE, FALSE, sizeof (gint64));
+  *predicted = g_array_new (FALSE, FALSE, sizeof (gint64));
+  while (qr_rows_next (&rows))
+    {
+      gint64 id = sqlite3_column_int64 (rows.stmt, 0), nl = sqlite3_column_int64 (rows.stmt, 2),
+             np = sqlite3_column_int64 (rows.stmt, 3);
+      g_array_append_val (*class_ids, id);
+      g_ptr_array_add (*names, qr_rows_text (&rows, 1));
+      g_array_append_val (*labelled, nl);
+      g_array_append_val (*predicted, np);
+    }
+  if (!qr_rows_end (&rows, error))
+    {
+      g_clear_pointer (class_ids, g_array_unref);
+      g_clear_pointer (names, g_ptr_array_unref);
+      g_clear_pointer (labelled, g_array_unref);
+      g_clear_pointer (predicted, g_array_unref);
+      return FALSE;
+    }
+  return TRUE;
 }

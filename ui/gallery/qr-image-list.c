@@ -439,7 +439,8 @@ read_ids (QrImageList *self, GError **error)
       /* Missing files are not shown; unreadable ones are, after the others, with their reason. */
       ids = self->view == QR_VIEW_REVIEW
               ? qr_catalog_list_review (self->catalog, (int) self->view_class, self->review_class, error)
-              : qr_catalog_list_view (self->catalog, self->view, self->view_class, self->sort, error);
+              : qr_catalog_list_view_scored (self->catalog, self->view, self->view_class, self->sort,
+                                                                   self->min_score, error);
       if (ids == NULL)
         return FALSE;
     }

@@ -18,13 +18,12 @@ G_DEFINE_FINAL_TYPE (QrSidebar, qr_sidebar, GTK_TYPE_WIDGET)
 
 static guint view_selected_signal;
 
-/* One row: a title and its count; sub-rows are indented. */
-static void
-add_row (QrSidebar *self, const char *title, gint64 n, QrImageView view, gint64 class_id, gboolean indent)
+/* One row: a title and its count (text); sub-rows are indented. */
+static GtkWidget *
+add_row_text (QrSidebar *self, const char *title, const char *text, QrImageView view, gint64 class_id, gboolean indent)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *label = gtk_label_new (title);
-  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, n);
   GtkWidget *count = gtk_label_new (text);
   GtkWidget *row = gtk_list_box_row_new ();
 
@@ -39,10 +38,18 @@ add_row (QrSidebar *self, const char *title, gint64 n, QrImageView view, gint64 
   g_object_set_data (G_OBJECT (row), "view", GINT_TO_POINTER (view));
   g_object_set_data (G_OBJECT (row), "class", GSIZE_TO_POINTER ((gsize) class_id));
   gtk_list_box_append (self->list, row);
+  return row;
+}
+
+static void
+add_row (QrSidebar *self, const char *title, gint64 n, QrImageView view, gint64 class_id, gboolean indent)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, n);
+  add_row_text (self, title, text, view, class_id, indent);
 }
 
 void
-qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog)
+qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog, double min_score)
 {
   static const char *const titles[] = { N_("All Images"), N_("Unlabeled"), N_("Labeled"), N_("Unreadable"),
                                         N_("Review Queue") };
@@ -51,7 +58,8 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog)
   gint64 counts[5] = { 0 };
   g_autoptr (GArray) ids = NULL;
   g_autoptr (GPtrArray) names = NULL;
-  g_autoptr (GArray) class_counts = NULL;
+  g_autoptr (GArray) labelled = NULL;
+  g_autoptr (GArray) predicted = NULL;
   GtkListBoxRow *selected = gtk_list_box_get_selected_row (self->list);
   int selected_index = selected ? gtk_list_box_row_get_index (selected) : 0;
   GtkWidget *child;
@@ -74,10 +82,20 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog)
         if (kinds[k] > 0)
           add_row (self, _(kind_titles[k]), kinds[k], QR_VIEW_REVIEW, k + 1, TRUE);
   }
-  if (qr_catalog_class_image_counts (catalog, &ids, &names, &class_counts, NULL))
+  /* each class: images labelled (▢) and images with model boxes at the Min Score (⬚), apart */
+  if (qr_catalog_class_counts (catalog, min_score, &ids, &names, &labelled, &predicted, NULL))
     for (guint i = 0; i < ids->len; i++)
-      add_row (self, names->pdata[i], g_array_index (class_counts, gint64, i), QR_VIEW_CLASS,
-               g_array_index (ids, gint64, i), TRUE);
+      {
+        gint64 nl = g_array_index (labelled, gint64, i), np = g_array_index (predicted, gint64, i);
+        g_autofree char *text = nl > 0 && np > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT " ▢  %" G_GINT64_FORMAT " ⬚", nl, np)
+                                : nl > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT " ▢", nl)
+                                         : g_strdup_printf ("%" G_GINT64_FORMAT " ⬚", np);
+        g_autofree char *tip = g_strdup_printf (_("%s: %" G_GINT64_FORMAT " images labelled, %" G_GINT64_FORMAT
+                                                  " with model boxes at Min Score %.2f or above"),
+                                                (const char *) names->pdata[i], nl, np, min_score);
+        GtkWidget *row = add_row_text (self, names->pdata[i], text, QR_VIEW_CLASS, g_array_index (ids, gint64, i), TRUE);
+        gtk_widget_set_tooltip_text (row, tip);
+      }
   g_signal_handlers_block_matched (self->list, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, self);
   gtk_list_box_select_row (self->list, gtk_list_box_get_row_at_index (self->list, selected_index)
                                          ? gtk_list_box_get_row_at_index (self->list, selected_index)

@@ -13,7 +13,8 @@ G_DECLARE_FINAL_TYPE (QrSidebar, qr_sidebar, QR, SIDEBAR, GtkWidget)
 
 /* Rebuilds the rows from catalog (NULL: none), keeping the selected position, without emitting. */
 void     qr_sidebar_rebuild      (QrSidebar  *self,
-                                  QrCatalog  *catalog);
+                                  QrCatalog  *catalog,
+                                  double      min_score);
 /* Selects All Images (emits "view-selected" when it was not selected). */
 void     qr_sidebar_select_all   (QrSidebar  *self);
 /* The selected row's view and class (or review kind); FALSE when none is selected. */
