@@ -14,11 +14,13 @@
 #include "qr-review.h"
 #include "qr-eval-window.h"
 #include "qr-viewer-page.h"
+#include "qr-overlay-style.h"
 #include "quorum-config.h"
 #include "test-util.h"
 #include "test-ui-util.h"
 
 #include <string.h>
+#include <math.h>
 #include <glib/gstdio.h>
 
 static void
@@ -48,6 +50,16 @@ test_canvas (void)
       b->box = (QrBox) { 10, 10, 40, 30 };
       g_ptr_array_add (overlays, b);
     }
+  {
+    /* a cat beside the dog */
+    QrOverlayBox *b = g_new0 (QrOverlayBox, 1);
+    b->class_name = g_strdup ("cat");
+    b->source = g_strdup ("label");
+    b->score = 1;
+    b->is_label = TRUE;
+    b->box = (QrBox) { 45, 10, 60, 30 };
+    g_ptr_array_add (overlays, b);
+  }
   window = gtk_window_new ();
   canvas = qr_canvas_new ();
   gtk_window_set_child (GTK_WINDOW (window), canvas);
@@ -55,10 +67,18 @@ test_canvas (void)
   gtk_window_present (GTK_WINDOW (window));
   qr_canvas_set_image (QR_CANVAS (canvas), texture, 640, 480);
   qr_canvas_set_overlays (QR_CANVAS (canvas), overlays);
-  /* the label and the confident detection; the 0.1 one is under the 0.3 threshold */
-  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 2);
-  qr_canvas_set_score_threshold (QR_CANVAS (canvas), 0.05);
+  /* the labels and the confident detection; the 0.1 one is under the 0.3 threshold */
   g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 3);
+  qr_canvas_set_score_threshold (QR_CANVAS (canvas), 0.05);
+  g_assert_cmpuint (qr_canvas_get_n_visible_boxes (QR_CANVAS (canvas)), ==, 4);
+  {
+    /* neighbouring classes: two colours */
+    GdkRGBA dog, cat;
+    g_assert_true (qr_canvas_class_colour (QR_CANVAS (canvas), "dog", &dog));
+    g_assert_true (qr_canvas_class_colour (QR_CANVAS (canvas), "cat", &cat));
+    g_assert_false (gdk_rgba_equal (&dog, &cat));
+    g_assert_false (qr_canvas_class_colour (QR_CANVAS (canvas), "zebra", &cat));
+  }
   for (int i = 0; i < 20; i++)
     g_main_context_iteration (NULL, FALSE);
   g_assert_true (gtk_widget_activate_action (canvas, "canvas.zoom-in", NULL));
@@ -805,11 +825,91 @@ test_review_trust (void)
   test_remove_tree (tmp);
 }
 
+/* Readable overlays, as plain functions: 20 colours before any repeats, all far apart; each class
+ * of an image its own colour; the tag text the one with more contrast; tags that neither overlap
+ * nor leave the canvas, and give way (elided) when there is no room. */
+static void
+test_overlay_style (void)
+{
+  const char *names[25];
+  g_autofree guint *colours = NULL;
+  GdkRGBA yellow, navy, c;
+  QrTagRect boxes[40], tags[40];
+  double widths[40];
+  gboolean shown[40];
+  guint n_shown = 0;
+
+  for (int i = 0; i < 24; i++)
+    names[i] = g_intern_string (g_strdup_printf ("class%02d", i));
+  names[24] = NULL;
+  colours = qr_palette_assign (names);
+  /* the first 20 classes (by name) get 20 different colours, and those colours differ visibly */
+  for (int i = 0; i < 20; i++)
+    for (int j = 0; j < i; j++)
+      {
+        GdkRGBA a, b;
+        double d;
+        g_assert_cmpuint (colours[i], !=, colours[j]);
+        qr_palette_colour (colours[i], &a);
+        qr_palette_colour (colours[j], &b);
+        d = fabs (a.red - b.red) + fabs (a.green - b.green) + fabs (a.blue - b.blue);
+        g_assert_cmpfloat (d, >, 0.12);
+      }
+  /* two classes together: the two farthest-apart colours, whatever their names */
+  {
+    const char *two[] = { "horse", "cow", NULL };
+    g_autofree guint *pair = qr_palette_assign (two);
+    g_assert_cmpuint (pair[0], !=, pair[1]);
+  }
+  /* text: dark on Kelly's yellow, white on his olive green */
+  gdk_rgba_parse (&yellow, "#f3c300");
+  gdk_rgba_parse (&navy, "#2b3d26");
+  g_assert_true (qr_overlay_text_dark (&yellow));
+  g_assert_false (qr_overlay_text_dark (&navy));
+  qr_palette_colour (0, &c);
+  g_assert_true (gdk_rgba_equal (&c, &yellow));
+
+  /* 40 boxes stacked on one spot of a 400 × 300 canvas, one at its top edge, one past its right */
+  for (int i = 0; i < 40; i++)
+    {
+      boxes[i] = (QrTagRect) { 100 + i % 3, 5 + i % 2, 80, 60 };
+      widths[i] = 90;
+    }
+  boxes[1] = (QrTagRect) { 0, 0, 50, 50 };
+  boxes[2] = (QrTagRect) { 380, 100, 50, 50 };
+  {
+    QrTagRect legend = { 0, 250, 120, 50 };
+    qr_overlay_place_tags (boxes, widths, 18, 40, 400, 300, &legend, tags, shown);
+    for (int i = 0; i < 40; i++)
+      {
+        if (!shown[i])
+          continue;
+        n_shown++;
+        g_assert_cmpfloat (tags[i].x, >=, 0);
+        g_assert_cmpfloat (tags[i].y, >=, 0);
+        g_assert_cmpfloat (tags[i].x + tags[i].width, <=, 400);
+        g_assert_cmpfloat (tags[i].y + tags[i].height, <=, 300);
+        g_assert_false (tags[i].x < legend.x + legend.width && legend.x < tags[i].x + tags[i].width
+                        && tags[i].y < legend.y + legend.height && legend.y < tags[i].y + tags[i].height);
+        for (int j = 0; j < i; j++)
+          if (shown[j])
+            g_assert_false (tags[i].x < tags[j].x + tags[j].width && tags[j].x < tags[i].x + tags[i].width
+                            && tags[i].y < tags[j].y + tags[j].height && tags[j].y < tags[i].y + tags[i].height);
+      }
+  }
+  g_assert_true (shown[0] && shown[1] && shown[2]);   /* the first ones always find room */
+  g_assert_cmpfloat (tags[1].y, ==, 0);               /* at the top edge: inside the box, not above it */
+  g_assert_cmpfloat (tags[2].x, ==, 310);             /* past the right edge: pulled back in */
+  g_assert_cmpuint (n_shown, <, 40);                  /* the rest give way */
+  g_assert_cmpuint (n_shown, >=, 5);
+}
+
 int
 main (int argc, char **argv)
 {
   test_ui_init (&argc, &argv);
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
+  g_test_add_func ("/ui/canvas/overlay-colours-and-tags", test_overlay_style);
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
   g_test_add_func ("/ui/review/trust-undo-across-images-reviewed", test_review_trust);

@@ -31,6 +31,8 @@ struct _QrCanvas
   double      drag_start_x;
   double      drag_start_y;
   double      threshold;
+  gboolean    legend_on;      /* L: the classes on screen, their colours and counts */
+  guint       n_tags_elided;  /* tags left out at the last draw: no room */
 
   /* editing */
   QrHistory  *history;        /* owned reference, NULL when not editing */

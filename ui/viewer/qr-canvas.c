@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "quorum-canvas"
 
 #include "qr-canvas-private.h"
+#include "qr-overlay-style.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -29,15 +30,6 @@ qr_canvas_emit_selection (QrCanvas *self)
   g_signal_emit (self, selection_signal, 0);
 }
 
-/* A stable colour per class: GNOME's palette, picked by the name's hash. */
-static void
-class_colour (const char *name, GdkRGBA *rgba)
-{
-  static const char *const palette[] = { "#3584e4", "#e01b24", "#33d17a", "#f6d32d", "#ff7800", "#9141ac",
-                                         "#00b4c4", "#e66100", "#2ec27e", "#c061cb", "#1c71d8", "#a51d2d" };
-  gdk_rgba_parse (rgba, palette[g_str_hash (name) % G_N_ELEMENTS (palette)]);
-}
-
 static double
 base_scale (QrCanvas *self, double width, double height)
 {
@@ -57,38 +49,211 @@ qr_canvas_image_rect (QrCanvas *self, double *x, double *y, double *scale)
   *y = (h - self->image_height * s) / 2 + self->pan_y;
 }
 
-static void
-draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s)
+static int
+compare_names (gconstpointer a, gconstpointer b)
 {
-  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-  cairo_set_font_size (cr, 12);
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The distinct classes of the boxes drawn, sorted (NULL-terminated, strings borrowed). */
+static GPtrArray *
+visible_classes (QrCanvas *self)
+{
+  GPtrArray *names = g_ptr_array_new ();
+
   for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
     {
       QrOverlayBox *b = self->overlays->pdata[i];
-      double x1 = ox + b->box.x1 * s, y1 = oy + b->box.y1 * s, x2 = ox + b->box.x2 * s, y2 = oy + b->box.y2 * s;
-      g_autofree char *text = NULL;
+      if (qr_canvas_box_visible (self, b) && !g_ptr_array_find_with_equal_func (names, b->class_name, g_str_equal, NULL))
+        g_ptr_array_add (names, b->class_name);
+    }
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return names;
+}
+
+gboolean
+qr_canvas_class_colour (QrCanvas *self, const char *class_name, GdkRGBA *rgba)
+{
+  g_autoptr (GPtrArray) names = visible_classes (self);
+  g_autofree guint *colours = qr_palette_assign ((const char *const *) names->pdata);
+
+  for (guint i = 0; names->pdata[i] != NULL; i++)
+    if (g_str_equal (names->pdata[i], class_name))
+      {
+        qr_palette_colour (colours[i], rgba);
+        return TRUE;
+      }
+  qr_palette_colour (g_str_hash (class_name), rgba);
+  return FALSE;
+}
+
+/* Tag priority: the selected box, then labels, then model boxes by score. */
+static int
+tag_order (gconstpointer a, gconstpointer b, gpointer data)
+{
+  QrCanvas *self = data;
+  const QrOverlayBox *x = *(QrOverlayBox *const *) a, *y = *(QrOverlayBox *const *) b;
+  const QrOverlayBox *sel = self->selected >= 0 && (guint) self->selected < self->overlays->len
+                              ? self->overlays->pdata[self->selected] : NULL;
+  if ((x == sel) != (y == sel))
+    return x == sel ? -1 : 1;
+  if (x->is_label != y->is_label)
+    return x->is_label ? -1 : 1;
+  return x->score > y->score ? -1 : x->score < y->score ? 1 : 0;
+}
+
+/* The legend: each class on screen, its colour, its labels (▢) and model boxes (⬚); its lines
+ * are made by legend_texts, its place (bottom left) by legend_rect, so tags keep out of it. */
+static GPtrArray *
+legend_texts (QrCanvas *self, GPtrArray *names)
+{
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; self->legend_on && i + 1 < names->len; i++)
+    {
+      guint labels = 0, boxes = 0;
+      for (guint k = 0; k < self->overlays->len; k++)
+        {
+          QrOverlayBox *b = self->overlays->pdata[k];
+          if (qr_canvas_box_visible (self, b) && g_str_equal (b->class_name, names->pdata[i]))
+            b->is_label ? labels++ : boxes++;
+        }
+      g_ptr_array_add (texts, labels && boxes ? g_strdup_printf ("%s  %u ▢ %u ⬚", (char *) names->pdata[i], labels, boxes)
+                              : labels ? g_strdup_printf ("%s  %u ▢", (char *) names->pdata[i], labels)
+                                       : g_strdup_printf ("%s  %u ⬚", (char *) names->pdata[i], boxes));
+    }
+  return texts;
+}
+
+#define LEGEND_ROW 18.0
+
+static QrTagRect
+legend_rect (cairo_t *cr, GPtrArray *texts, double h)
+{
+  double width = 0;
+
+  cairo_set_font_size (cr, 11);
+  for (guint i = 0; i < texts->len; i++)
+    {
       cairo_text_extents_t ext;
+      cairo_text_extents (cr, texts->pdata[i], &ext);
+      width = MAX (width, ext.x_advance);
+    }
+  return (QrTagRect) { 8, h - 16 - texts->len * LEGEND_ROW, width + 40, texts->len * LEGEND_ROW + 8 };
+}
+
+static void
+draw_legend (cairo_t *cr, GPtrArray *texts, const guint *colours, const QrTagRect *r)
+{
+  if (texts->len == 0)
+    return;
+  cairo_set_font_size (cr, 11);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+  cairo_rectangle (cr, r->x, r->y, r->width, r->height);
+  cairo_fill (cr);
+  for (guint i = 0; i < texts->len; i++)
+    {
       GdkRGBA c;
-      const double dash[] = { 6, 4 };
-
-      if (!qr_canvas_box_visible (self, b))
-        continue;
-      class_colour (b->class_name, &c);
-      cairo_set_source_rgba (cr, c.red, c.green, c.blue, b->is_label ? 1.0 : 0.9);
-      cairo_set_line_width (cr, b->is_label ? 3 : 2);
-      cairo_set_dash (cr, dash, b->is_label ? 0 : 2, 0);
-      cairo_rectangle (cr, x1, y1, x2 - x1, y2 - y1);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-
-      text = b->is_label ? g_strdup (b->class_name) : g_strdup_printf ("%s %.2f · %s", b->class_name, b->score, b->source);
-      cairo_text_extents (cr, text, &ext);
-      cairo_rectangle (cr, x1 - 1, y1 - ext.height - 6, ext.x_advance + 8, ext.height + 6);
+      qr_palette_colour (colours[i], &c);
+      gdk_cairo_set_source_rgba (cr, &c);
+      cairo_rectangle (cr, r->x + 8, r->y + 6 + i * LEGEND_ROW, 12, 12);
       cairo_fill (cr);
       cairo_set_source_rgb (cr, 1, 1, 1);
-      cairo_move_to (cr, x1 + 3, y1 - 4);
-      cairo_show_text (cr, text);
+      cairo_move_to (cr, r->x + 26, r->y + 16 + i * LEGEND_ROW);
+      cairo_show_text (cr, texts->pdata[i]);
     }
+}
+
+static void
+draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s, double w, double h)
+{
+  g_autoptr (GPtrArray) names = visible_classes (self);
+  g_autofree guint *colours = qr_palette_assign ((const char *const *) names->pdata);
+  g_autoptr (GPtrArray) shown = g_ptr_array_new ();
+  g_autoptr (GHashTable) sources = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree QrTagRect *rects = NULL, *tags = NULL;
+  g_autofree double *widths = NULL;
+  g_autofree gboolean *placed = NULL;
+  g_autoptr (GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) legend = NULL;
+  QrTagRect legend_at;
+  const double dash[] = { 6, 4 }, tag_h = 18;
+
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
+    {
+      QrOverlayBox *b = self->overlays->pdata[i];
+      if (!qr_canvas_box_visible (self, b))
+        continue;
+      g_ptr_array_add (shown, b);
+      if (!b->is_label)
+        g_hash_table_add (sources, b->source);
+    }
+  /* boxes: the models' first, the labels over them */
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < shown->len; i++)
+      {
+        QrOverlayBox *b = shown->pdata[i];
+        GdkRGBA c;
+        if (b->is_label != (pass == 1))
+          continue;
+        qr_canvas_class_colour (self, b->class_name, &c);
+        cairo_set_source_rgba (cr, c.red, c.green, c.blue, b->is_label ? 1.0 : 0.9);
+        cairo_set_line_width (cr, b->is_label ? 3 : 2);
+        cairo_set_dash (cr, dash, b->is_label ? 0 : 2, 0);
+        cairo_rectangle (cr, ox + b->box.x1 * s, oy + b->box.y1 * s, (b->box.x2 - b->box.x1) * s,
+                         (b->box.y2 - b->box.y1) * s);
+        cairo_stroke (cr);
+        cairo_set_dash (cr, NULL, 0, 0);
+      }
+  /* tags, most important first, where they overlap nothing and stay on the canvas; one model on
+     screen goes unnamed */
+  g_ptr_array_sort_with_data (shown, tag_order, self);
+  rects = g_new0 (QrTagRect, MAX (shown->len, 1));
+  tags = g_new0 (QrTagRect, MAX (shown->len, 1));
+  widths = g_new0 (double, MAX (shown->len, 1));
+  placed = g_new0 (gboolean, MAX (shown->len, 1));
+  cairo_set_font_size (cr, 12);
+  for (guint i = 0; i < shown->len; i++)
+    {
+      QrOverlayBox *b = shown->pdata[i];
+      cairo_text_extents_t ext;
+      char *text = b->is_label ? g_strdup (b->class_name)
+                   : g_hash_table_size (sources) > 1 ? g_strdup_printf ("%s %.2f · %s", b->class_name, b->score, b->source)
+                                                     : g_strdup_printf ("%s %.2f", b->class_name, b->score);
+      g_ptr_array_add (texts, text);
+      cairo_text_extents (cr, text, &ext);
+      widths[i] = ext.x_advance + 8;
+      rects[i] = (QrTagRect) { ox + b->box.x1 * s, oy + b->box.y1 * s, (b->box.x2 - b->box.x1) * s,
+                               (b->box.y2 - b->box.y1) * s };
+    }
+  legend = legend_texts (self, names);
+  legend_at = legend_rect (cr, legend, h);
+  cairo_set_font_size (cr, 12);
+  qr_overlay_place_tags (rects, widths, tag_h, shown->len, w, h, legend->len > 0 ? &legend_at : NULL, tags, placed);
+  self->n_tags_elided = 0;
+  for (guint i = shown->len; i-- > 0;)
+    {
+      QrOverlayBox *b = shown->pdata[i];
+      GdkRGBA c;
+      if (!placed[i])
+        {
+          self->n_tags_elided++;
+          continue;
+        }
+      qr_canvas_class_colour (self, b->class_name, &c);
+      cairo_set_source_rgba (cr, c.red, c.green, c.blue, b->is_label ? 1.0 : 0.92);
+      cairo_rectangle (cr, tags[i].x, tags[i].y, tags[i].width, tags[i].height);
+      cairo_fill (cr);
+      if (qr_overlay_text_dark (&c))
+        cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      else
+        cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_move_to (cr, tags[i].x + 4, tags[i].y + tag_h - 5);
+      cairo_show_text (cr, texts->pdata[i]);
+    }
+  draw_legend (cr, legend, colours, &legend_at);
 }
 
 gboolean
@@ -181,7 +346,7 @@ qr_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       gtk_snapshot_pop (snapshot);
     }
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, (float) w, (float) h));
-  draw_boxes (self, cr, ox, oy, s);
+  draw_boxes (self, cr, ox, oy, s, w, h);
   draw_highlight (self, cr, ox, oy, s);
   draw_selection (self, cr, ox, oy, s);
   cairo_destroy (cr);
@@ -279,6 +444,27 @@ qr_canvas_size_allocate (GtkWidget *widget, int width, int height, int baseline)
 }
 
 static void
+action_legend (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrCanvas *self = QR_CANVAS (widget);
+  self->legend_on = !self->legend_on;
+  gtk_widget_queue_draw (widget);
+}
+
+void
+qr_canvas_set_legend_visible (QrCanvas *self, gboolean visible)
+{
+  self->legend_on = visible;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+guint
+qr_canvas_get_n_tags_elided (QrCanvas *self)
+{
+  return self->n_tags_elided;
+}
+
+static void
 action_zoom (GtkWidget *widget, const char *name, GVariant *param)
 {
   QrCanvas *self = QR_CANVAS (widget);
@@ -326,6 +512,8 @@ qr_canvas_class_init (QrCanvasClass *klass)
                                    NULL, G_TYPE_NONE, 0);
   widget_class->size_allocate = qr_canvas_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "canvas");
+  gtk_widget_class_install_action (widget_class, "canvas.legend", NULL, action_legend);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, 0, "canvas.legend", NULL);
   gtk_widget_class_install_action (widget_class, "canvas.zoom-in", NULL, action_zoom);
   gtk_widget_class_install_action (widget_class, "canvas.zoom-out", NULL, action_zoom);
   gtk_widget_class_install_action (widget_class, "canvas.zoom-fit", NULL, action_zoom);
@@ -372,6 +560,7 @@ qr_canvas_init (QrCanvas *self)
   self->zoom = 1;
   self->threshold = 0.3;
   self->heat_opacity = 0.6;
+  self->legend_on = TRUE;
   {
     GtkGesture *pinch = gtk_gesture_zoom_new ();
     GtkEventController *keys = gtk_event_controller_key_new ();

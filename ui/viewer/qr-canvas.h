@@ -79,5 +79,15 @@ void       qr_canvas_image_to_widget   (QrCanvas   *self,
                                         double     *wx,
                                         double     *wy);
 guint      qr_canvas_get_n_visible_boxes (QrCanvas *self);
+/* The colour a class is drawn in now: each class on screen has its own (qr-overlay-style.h);
+ * FALSE when the class has no box on screen (its colour is then the one it would start from). */
+gboolean   qr_canvas_class_colour      (QrCanvas   *self,
+                                        const char *class_name,
+                                        GdkRGBA    *rgba);
+/* The legend (L toggles it): the classes on screen with their colours and counts. */
+void       qr_canvas_set_legend_visible (QrCanvas  *self,
+                                        gboolean    visible);
+/* How many tags the last draw left out for want of room (their boxes are drawn). */
+guint      qr_canvas_get_n_tags_elided (QrCanvas   *self);
 
 G_END_DECLS

@@ -100,39 +100,62 @@ kind_title (const char *kind)
   return _("Model mistake");
 }
 
+/* One row per peer: its name, a bar for its vote and the value ("–": it has no such class). */
 static GtkWidget *
 vote_bars (const char *votes_json)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *grid = gtk_grid_new ();
   JsonObject *votes;
   g_autoptr (GList) members = NULL;
+  int row = 0;
 
-  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (grid, GTK_ALIGN_CENTER);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 4);
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 1);
   if (!json_parser_load_from_data (parser, votes_json, -1, NULL) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return box;
+    return grid;
   votes = json_node_get_object (json_parser_get_root (parser));
   members = json_object_get_members (votes);
-  for (GList *l = members; l != NULL; l = l->next)
+  for (GList *l = members; l != NULL; l = l->next, row++)
     {
       JsonNode *node = json_object_get_member (votes, l->data);
       GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
-      g_autofree char *tip = NULL;
-      gtk_widget_set_size_request (bar, 64, 4);
+      GtkWidget *name = gtk_label_new (l->data);
+      GtkWidget *value;
+      g_autofree char *tip = NULL, *number = NULL;
+
+      gtk_widget_set_size_request (bar, 32, 4);
+      gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
       if (JSON_NODE_HOLDS_NULL (node))
         {
           tip = g_strdup_printf (_("%s has no such class"), (const char *) l->data);
           gtk_widget_set_opacity (bar, 0.3);
+          number = g_strdup ("–");
         }
       else
         {
           gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), json_node_get_double (node));
           tip = g_strdup_printf ("%s %.2f", (const char *) l->data, json_node_get_double (node));
+          number = g_strdup_printf ("%.2f", json_node_get_double (node));
         }
+      value = gtk_label_new (number);
+      gtk_label_set_xalign (GTK_LABEL (name), 1);
+      gtk_label_set_xalign (GTK_LABEL (value), 0);
+      gtk_label_set_width_chars (GTK_LABEL (value), 3);
+      gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+      gtk_label_set_width_chars (GTK_LABEL (name), 7);
+      gtk_label_set_max_width_chars (GTK_LABEL (name), 9);
+      gtk_widget_add_css_class (name, "caption");
+      gtk_widget_add_css_class (name, "dim-label");
+      gtk_widget_add_css_class (value, "caption");
+      gtk_widget_add_css_class (value, "numeric");
       gtk_widget_set_tooltip_text (bar, tip);
-      gtk_box_append (GTK_BOX (box), bar);
+      gtk_grid_attach (GTK_GRID (grid), name, 0, row, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), bar, 1, row, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), value, 2, row, 1, 1);
     }
-  return box;
+  return grid;
 }
 
 static void

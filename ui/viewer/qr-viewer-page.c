@@ -99,6 +99,9 @@ decision_message (const QrMistakeRecord *item, const char *decision)
                             item->class_name);
   if (g_str_equal (item->kind, "poorly_located"))
     return g_strdup_printf (_("Moved the %s label to the peers' box"), label_class ? label_class : "");
+  if (g_str_equal (item->kind, "model_mistake"))
+    return g_strdup_printf (_("Noted as %s's mistake on this %s"), item->peer ? item->peer : _("the model"),
+                            item->class_name ? item->class_name : _("object"));
   return g_strdup_printf (_("Accepted the %s item"), item->kind);
 }
 
