@@ -265,6 +265,9 @@ qr_canvas_on_drag_end (GtkGestureDrag *gesture, double dx, double dy, QrCanvas *
       qr_canvas_reload (self);
       select_label_id (self, id);
       qr_canvas_emit_changed (self);
+      /* a new box asks for its class at once (Escape keeps the last class used) */
+      if (id > 0)
+        gtk_widget_activate_action (GTK_WIDGET (self), "canvas.pick-class", NULL);
     }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -444,8 +447,10 @@ ensure_class_popover (QrCanvas *self)
   gtk_list_box_set_activate_on_single_click (GTK_LIST_BOX (self->class_list), TRUE);
   scroller = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
-  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 280);
-  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  /* a fixed height: the popover stays where it opened while the list filters under the typing */
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scroller), 240);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 240);
+  gtk_widget_set_size_request (scroller, 220, -1);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), self->class_list);
   gtk_box_append (GTK_BOX (box), self->class_entry);
   gtk_box_append (GTK_BOX (box), scroller);
@@ -471,16 +476,38 @@ qr_canvas_action_pick_class (GtkWidget *widget, const char *name, GVariant *para
   while ((child = gtk_widget_get_first_child (self->class_list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (self->class_list), child);
   classes = qr_catalog_list_classes (qr_history_get_catalog (self->history), NULL);
-  for (guint i = 0; classes != NULL && i < classes->len; i++)
-    {
-      GtkWidget *row = gtk_list_box_row_new ();
-      GtkWidget *label = gtk_label_new (classes->pdata[i]);
-
-      gtk_widget_set_halign (label, GTK_ALIGN_START);
-      gtk_widget_set_name (row, classes->pdata[i]);
-      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
-      gtk_list_box_append (GTK_LIST_BOX (self->class_list), row);
-    }
+  {
+    /* the last class used first; each of the first nine shows its number key */
+    g_autoptr (GHashTable) names = self->class_id > 0 ? qr_catalog_class_names (qr_history_get_catalog (self->history), NULL)
+                                                      : NULL;
+    const char *last_name = names ? g_hash_table_lookup (names, &self->class_id) : NULL;
+    for (int pass = 0; pass < 2; pass++)
+      for (guint i = 0; classes != NULL && i < classes->len; i++)
+        {
+          GtkWidget *row, *box, *label;
+          gboolean is_last = last_name != NULL && g_str_equal (classes->pdata[i], last_name);
+          if ((pass == 0) != is_last)
+            continue;
+          row = gtk_list_box_row_new ();
+          box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+          label = gtk_label_new (classes->pdata[i]);
+          gtk_widget_set_hexpand (label, TRUE);
+          gtk_widget_set_halign (label, GTK_ALIGN_START);
+          gtk_box_append (GTK_BOX (box), label);
+          if (i < 9)
+            {
+              g_autofree char *key = g_strdup_printf ("%u", i + 1);
+              GtkWidget *hint = gtk_label_new (key);
+              gtk_widget_add_css_class (hint, "dim-label");
+              gtk_widget_add_css_class (hint, "numeric");
+              gtk_widget_set_tooltip_text (hint, _("This number key gives the selected label this class"));
+              gtk_box_append (GTK_BOX (box), hint);
+            }
+          gtk_widget_set_name (row, classes->pdata[i]);
+          gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+          gtk_list_box_append (GTK_LIST_BOX (self->class_list), row);
+        }
+  }
   gtk_editable_set_text (GTK_EDITABLE (self->class_entry), "");
   qr_canvas_image_rect (self, &ox, &oy, &s);
   rect.x = (int) (ox + b->box.x1 * s);

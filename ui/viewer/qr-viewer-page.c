@@ -580,6 +580,21 @@ qr_viewer_page_class_init (QrViewerPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrViewerPage, inspector);
 }
 
+/* The viewer's keys (B, C, 1–9, Delete, 0, arrows, L…) belong to the canvas; a key that reaches
+ * the page because something else in the viewer has the focus (an inspector row just clicked, a
+ * button) is handed to the canvas, unless it is typing in a text field. */
+static gboolean
+page_key_pressed (GtkEventControllerKey *keys, guint keyval, guint keycode, GdkModifierType state, QrViewerPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
+
+  if (focus == GTK_WIDGET (self->canvas) || (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT (focus)
+                                                                || gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER))))
+    return FALSE;
+  return gtk_event_controller_key_forward (keys, GTK_WIDGET (self->canvas));
+}
+
 static void
 qr_viewer_page_init (QrViewerPage *self)
 {
@@ -588,4 +603,10 @@ qr_viewer_page_init (QrViewerPage *self)
   qr_inspector_set_canvas (self->inspector, self->canvas);
   g_signal_connect (self->canvas, "selection-changed", G_CALLBACK (canvas_changed), self);
   g_signal_connect (self->canvas, "changed", G_CALLBACK (canvas_changed), self);
+  {
+    GtkEventController *keys = gtk_event_controller_key_new ();
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_BUBBLE);
+    g_signal_connect (keys, "key-pressed", G_CALLBACK (page_key_pressed), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  }
 }
