@@ -623,6 +623,63 @@ test_caption_model_window (void)
   test_remove_tree (tmp);
 }
 
+/* Whether a window binds Escape to window.close (its own or its class's shortcuts). */
+static gboolean
+closes_on_escape (GtkWidget *window)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (window);
+  gboolean found = FALSE;
+
+  for (guint c = 0; c < g_list_model_get_n_items (controllers) && !found; c++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, c);
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (controller)) && !found; i++)
+        {
+          g_autoptr (GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), i);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+          GtkShortcutAction *action = gtk_shortcut_get_action (shortcut);
+          found = GTK_IS_KEYVAL_TRIGGER (trigger)
+                  && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == GDK_KEY_Escape
+                  && GTK_IS_NAMED_ACTION (action)
+                  && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (action)), "window.close");
+        }
+    }
+  return found;
+}
+
+/* Escape closes every dialog and secondary window. */
+static void
+test_escape_closes_windows (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = NULL;
+  GtkWidget *windows[3];
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  catalog = qr_catalog_open (tmp, NULL, &error);
+  g_assert_no_error (error);
+  windows[0] = GTK_WIDGET (qr_eval_window_new (NULL, catalog, TRUE));
+  windows[1] = GTK_WIDGET (qr_export_dialog_new (NULL, tmp, qr_catalog_get_db_path (catalog)));
+  windows[2] = GTK_WIDGET (qr_caption_model_window_new (NULL, catalog));
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_true (closes_on_escape (windows[i]));
+      gtk_window_destroy (GTK_WINDOW (windows[i]));
+    }
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_clear_object (&catalog);
+  test_remove_tree (tmp);
+}
+
 /* The Shortcuts window names a key for every entry: an application accelerator (the window's
  * table) or an explicit accelerator; and every action in the table has an entry. */
 static void
@@ -689,5 +746,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/detect-over-a-selection", test_detect_selection);
   g_test_add_func ("/ui/caption-model/train-stop-resume", test_caption_model_window);
   g_test_add_func ("/ui/shortcuts/every-entry-has-a-key", test_shortcuts_complete);
+  g_test_add_func ("/ui/shortcuts/escape-closes-windows", test_escape_closes_windows);
   return test_ui_run ();
 }

@@ -218,6 +218,7 @@ qr_eval_window_class_init (QrEvalWindowClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = qr_eval_window_dispose;
   G_OBJECT_CLASS (klass)->finalize = qr_eval_window_finalize;
+  gtk_widget_class_add_binding_action (GTK_WIDGET_CLASS (klass), GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
