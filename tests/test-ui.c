@@ -16,6 +16,7 @@
 #include "qr-caption-model-window.h"
 #include "qr-scenes.h"
 #include "qr-scorer.h"
+#include "qr-job-bar.h"
 #include "quorum-config.h"
 #include "test-util.h"
 #include "test-ui-util.h"
@@ -252,6 +253,12 @@ test_window_detect (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
   g_assert_true (qr_window_is_busy (window));
   test_ui_spin_until (test_ui_window_idle, window, 60);
+  g_assert_nonnull (strstr (qr_window_get_last_toast (window), " detections"));
+  /* again: nothing new to do, and it says so */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
+  test_ui_spin_until (test_ui_window_idle, window, 60);
+  g_assert_nonnull (strstr (qr_window_get_last_toast (window), "images already done"));
+  g_assert_true (g_str_has_prefix (qr_window_get_last_toast (window), "centernet: all "));
   /* The viewer's inspector lists the boxes drawn, each with its class and score; choosing a row
    * selects that box on the canvas. */
   {
@@ -623,6 +630,21 @@ test_caption_model_window (void)
   test_remove_tree (tmp);
 }
 
+/* The job bar's words: counts, rate and time left. */
+static void
+test_job_bar_text (void)
+{
+  g_autofree char *start = qr_job_bar_format_progress (0, 18000, "images", 0);
+  g_autofree char *running = qr_job_bar_format_progress (312, 18000, "images", 42);
+  g_autofree char *slow = qr_job_bar_format_progress (3, 20, "epochs", 0.26);
+  g_autofree char *hours = qr_job_bar_format_eta (4 * 3600);
+
+  g_assert_cmpstr (start, ==, "0 / 18000 images");   /* the C locale has no digit grouping */
+  g_assert_cmpstr (running, ==, "312 / 18000 images · 42/s · 7 min left");
+  g_assert_cmpstr (slow, ==, "3 / 20 epochs · 0.3/s · 65 s left");
+  g_assert_cmpstr (hours, ==, "4.0 h left");
+}
+
 /* Whether a window binds Escape to window.close (its own or its class's shortcuts). */
 static gboolean
 closes_on_escape (GtkWidget *window)
@@ -747,5 +769,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/caption-model/train-stop-resume", test_caption_model_window);
   g_test_add_func ("/ui/shortcuts/every-entry-has-a-key", test_shortcuts_complete);
   g_test_add_func ("/ui/shortcuts/escape-closes-windows", test_escape_closes_windows);
+  g_test_add_func ("/ui/job-bar/progress-words", test_job_bar_text);
   return test_ui_run ();
 }

@@ -41,8 +41,42 @@ qr_job_bar_set_phase (QrJobBar *self, int phase)
     }
 }
 
+/* 18000 → "18,000" (the locale's grouping, through printf's ' flag). */
+static char *
+grouped (guint64 n)
+{
+  return g_strdup_printf ("%'" G_GUINT64_FORMAT, n);
+}
+
+char *
+qr_job_bar_format_eta (double seconds)
+{
+  if (seconds < 1)
+    return g_strdup (_("under a second left"));
+  if (seconds < 90)
+    return g_strdup_printf (_("%.0f s left"), seconds);
+  if (seconds < 90 * 60)
+    return g_strdup_printf (_("%.0f min left"), seconds / 60);
+  return g_strdup_printf (_("%.1f h left"), seconds / 3600);
+}
+
+char *
+qr_job_bar_format_progress (guint64 done, guint64 total, const char *unit, double rate)
+{
+  g_autofree char *d = grouped (done), *t = grouped (total);
+  g_autofree char *eta = rate > 0 ? qr_job_bar_format_eta ((double) (total - done) / rate) : NULL;
+
+  if (unit == NULL)
+    unit = "";
+  if (rate <= 0)
+    return g_strdup_printf ("%s / %s %s", d, t, unit);
+  if (rate >= 10)
+    return g_strdup_printf ("%s / %s %s · %.0f/s · %s", d, t, unit, rate, eta);
+  return g_strdup_printf ("%s / %s %s · %.1f/s · %s", d, t, unit, rate, eta);
+}
+
 void
-qr_job_bar_progress (QrJobBar *self, int phase, const char *label, guint64 done, guint64 total)
+qr_job_bar_progress (QrJobBar *self, int phase, const char *label, const char *unit, guint64 done, guint64 total)
 {
   gint64 now = g_get_monotonic_time ();
 
@@ -53,14 +87,9 @@ qr_job_bar_progress (QrJobBar *self, int phase, const char *label, guint64 done,
     {
       double elapsed = (double) (now - self->phase_started_us) / G_USEC_PER_SEC;
       double rate = elapsed > 0.2 ? (double) done / elapsed : 0;
-      g_autofree char *text = NULL;
+      g_autofree char *text = qr_job_bar_format_progress (done, total, unit, rate);
 
       gtk_progress_bar_set_fraction (self->progress, (double) done / (double) total);
-      if (rate > 0)
-        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " · %.0f/s · %.0f s left"),
-                                done, total, rate, (double) (total - done) / rate);
-      else
-        text = g_strdup_printf (_("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT), done, total);
       gtk_label_set_text (self->rate, text);
     }
   else

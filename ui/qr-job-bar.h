@@ -18,11 +18,19 @@ void qr_job_bar_set_phase (QrJobBar  *self,
                            int         phase);
 /* A report: phase (the job's own numbering) and its label; the rate and time left are measured
  * from when the phase began. total 0: unknown, the bar pulses. */
-void qr_job_bar_progress (QrJobBar   *self,
-                          int         phase,
-                          const char *label,
-                          guint64     done,
-                          guint64     total);
+void      qr_job_bar_progress (QrJobBar   *self,
+                               int         phase,
+                               const char *label,
+                               const char *unit,
+                               guint64     done,
+                               guint64     total);
+/* "312 / 18,000 images · 42/s · 6 min left" (unit: "images", "epochs"…; rate ≤ 0: not known yet),
+ * and its last part alone. */
+char     *qr_job_bar_format_progress (guint64     done,
+                                      guint64     total,
+                                      const char *unit,
+                                      double      rate);
+char     *qr_job_bar_format_eta      (double      seconds);
 void qr_job_bar_finish   (QrJobBar   *self);
 
 G_END_DECLS

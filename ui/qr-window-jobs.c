@@ -63,7 +63,7 @@ static void
 on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer data)
 {
   QrWindow *self = data;
-  const char *label = NULL;
+  const char *label = NULL, *unit = _("images");
 
   switch ((JobPhase) phase)
     {
@@ -88,9 +88,10 @@ on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer d
       break;
     case JOB_PHASE_TRAIN:
       label = _("Training the caption model…");
+      unit = _("epochs");
       break;
     }
-  qr_job_bar_progress (self->job_bar, phase, label, done, total);
+  qr_job_bar_progress (self->job_bar, phase, label, unit, done, total);
   if (self->caption_window != NULL && (phase == JOB_PHASE_FEATURES || phase == JOB_PHASE_TRAIN))
     {
       g_autofree char *status = phase == JOB_PHASE_FEATURES
@@ -167,6 +168,16 @@ detect_progress (guint64 done, guint64 total, gpointer data)
 }
 
 /* Detect: CenterNet over the collection as a catalog run; a cancel keeps the finished images. */
+/* How many images a detect job covers: those chosen, or the readable images of the collection. */
+static guint
+n_images (QrCatalog *catalog, GArray *only)
+{
+  QrCatalogStats stats;
+  if (only != NULL)
+    return only->len;
+  return qr_catalog_get_stats (catalog, &stats, NULL) ? (guint) stats.images_ok : 0;
+}
+
 static char *
 run_detect_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
 {
@@ -197,6 +208,8 @@ run_detect_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
       return NULL;
     }
+  if (stats.images == 0 && stats.remaining == 0)
+    return g_strdup_printf (_("%s: all %u images already done"), job->model, n_images (catalog, job->only));
   /* the review queue follows the newest runs */
   {
     gint64 items = qr_review_update (catalog, NULL, NULL);
