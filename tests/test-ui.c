@@ -249,11 +249,14 @@ test_window_detect (void)
   /* the index job's last frames (the gallery replacing the empty page, the sidebar filled) are
    * drawn before the detection starts, so its stall below is the detection's own */
   spin_for (0.5);
+  /* no model boxes yet: Detect waits in the header */
+  g_assert_true (gtk_widget_get_visible (test_ui_find_named (GTK_WIDGET (window), "detect-button")));
   /* The same action Ctrl+R triggers: CenterNet over the collection, stored as a run. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
   g_assert_true (qr_window_is_busy (window));
   test_ui_spin_until (test_ui_window_idle, window, 60);
   g_assert_nonnull (strstr (qr_window_get_last_toast (window), " detections"));
+  g_assert_false (gtk_widget_get_visible (test_ui_find_named (GTK_WIDGET (window), "detect-button")));
   /* again: nothing new to do, and it says so */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));
   test_ui_spin_until (test_ui_window_idle, window, 60);

@@ -390,6 +390,7 @@ start_job_with (QrWindow *self, QrJobFunc func, const char *label)
   self->next_caption_restart = FALSE;
 
   qr_job_bar_start (self->job_bar, label);
+  gtk_widget_set_visible (GTK_WIDGET (self->detect_button), FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-job", TRUE);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   self->job_stalls = qr_stall_monitor_new ();

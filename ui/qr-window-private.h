@@ -26,6 +26,8 @@ struct _QrWindow
   AdwWindowTitle       *window_title;
   AdwToastOverlay      *toast_overlay;
   AdwStatusPage        *status_page;
+  GtkButton            *status_button;  /* the empty page's next step */
+  GtkButton            *detect_button;  /* in the header while the collection has no model boxes */
   GtkStack             *stack;
   QrGalleryPage        *gallery;
   QrViewerPage         *viewer;

@@ -144,7 +144,7 @@ review_class_selected (GtkDropDown *dropdown, GParamSpec *pspec, QrWindow *self)
   if (!qr_image_list_set_review_class (self->images, g_array_index (self->review_class_ids, gint64, i), &error))
     g_warning ("%s", error->message);
   if (!qr_window_is_viewing (self))
-    qr_window_show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
+    qr_window_show_gallery_or_empty (self);
 }
 
 /* The subtitle counts what the gallery shows: "12 of 18 images" under a filter or a search, the
@@ -184,7 +184,7 @@ view_selected (QrSidebar *sidebar, int view, gint64 class_id, QrWindow *self)
   if (!qr_window_is_viewing (self))
     update_counts (self);
   if (!qr_window_is_viewing (self))
-    qr_window_show_page (self, g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 ? "gallery" : "empty");
+    qr_window_show_gallery_or_empty (self);
 }
 
 void
@@ -228,22 +228,58 @@ qr_window_show_page (QrWindow *self, const char *page)
     gtk_widget_grab_focus (qr_gallery_page_get_grid_view (self->gallery));
 }
 
+/* The empty page says what to do next: for a view with nothing in it, why, and the button for
+ * the step that fills it (Detect for an empty review queue before any model ran). */
+static void
+set_empty_page (QrWindow *self, const char *icon, const char *title, const char *description, const char *button,
+                const char *action)
+{
+  adw_status_page_set_icon_name (self->status_page, icon);
+  adw_status_page_set_title (self->status_page, title);
+  adw_status_page_set_description (self->status_page, description);
+  gtk_widget_set_visible (GTK_WIDGET (self->status_button), button != NULL);
+  if (button != NULL)
+    {
+      gtk_button_set_label (self->status_button, button);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->status_button), action);
+    }
+}
+
 void
 qr_window_show_gallery_or_empty (QrWindow *self)
 {
+  QrCatalogStats stats;
+  gboolean have_stats = self->catalog != NULL && qr_catalog_get_stats (self->catalog, &stats, NULL);
+
+  /* Detect in the header while no model has boxes here */
+  gtk_widget_set_visible (GTK_WIDGET (self->detect_button),
+                          have_stats && stats.images_ok > 0 && stats.detections == 0 && !qr_window_is_busy (self));
   if (self->catalog != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0)
     {
       if (!qr_window_is_viewing (self))
         qr_window_show_page (self, "gallery");
       return;
     }
-  if (self->catalog != NULL)
-    {
-      adw_status_page_set_title (self->status_page, _("No Images Found"));
-      adw_status_page_set_description (self->status_page,
-                                       qr_window_is_busy (self) ? _("Looking for images…")
-                                                                : _("This folder has no images Quorum reads"));
-    }
+  if (self->catalog == NULL)
+    set_empty_page (self, "folder-pictures-symbolic", _("No Collection"), _("Open a folder of images to start"),
+                    _("_Open Folder…"), "win.open-folder");
+  else if (!have_stats || stats.images_ok + stats.images_unreadable == 0)
+    set_empty_page (self, "folder-pictures-symbolic", _("No Images Found"),
+                    qr_window_is_busy (self) ? _("Looking for images…") : _("This folder has no images Quorum reads"),
+                    qr_window_is_busy (self) ? NULL : _("_Open Another Folder…"), "win.open-folder");
+  else if (qr_image_list_get_view (self->images, NULL) == QR_VIEW_REVIEW && stats.detections == 0)
+    set_empty_page (self, "view-list-bullet-symbolic", _("The Review Queue Is Empty"),
+                    _("Detect objects to fill it: where the models disagree with each other or with the labels, the "
+                      "likely mistakes come here, the likeliest first"), _("_Detect Objects"), "win.detect");
+  else if (qr_image_list_get_view (self->images, NULL) == QR_VIEW_REVIEW)
+    set_empty_page (self, "emblem-ok-symbolic", _("Nothing Left to Review"),
+                    _("Every likely mistake has a decision. New detections or labels bring new ones: update the "
+                      "queue after a run"), _("_Update Review Queue"), "win.update-review");
+  else if (qr_image_list_is_searching (self->images))
+    set_empty_page (self, "edit-find-symbolic", _("No Matches"), _("No image matches the search"), NULL, NULL);
+  else
+    set_empty_page (self, "folder-pictures-symbolic", _("No Images Here"),
+                    _("No image of the collection is in this view: choose another in the sidebar"), NULL, NULL);
   qr_window_show_page (self, "empty");
 }
 
@@ -511,6 +547,8 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, status_page);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, status_button);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, detect_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, gallery);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, viewer);
