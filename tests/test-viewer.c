@@ -904,6 +904,54 @@ test_overlay_style (void)
   g_assert_cmpuint (n_shown, >=, 5);
 }
 
+/* A narrow window stays narrow when the viewer opens (its parts fold instead of widening it),
+ * with no GTK warning on the way (warnings are fatal here: the sidebar folding once made the
+ * header change size mid-frame). */
+static void
+test_narrow_window (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 5);
+  g_autofree char *path = g_build_filename (tmp, "a.jpg", NULL);
+  QrWindow *window;
+  int before, after;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  test_write_jpeg (path, pixels, 1);
+  window = qr_window_new (NULL, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 640, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  for (int i = 0; i < 30; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  for (int i = 0; i < 30; i++)
+    g_main_context_iteration (NULL, FALSE);
+  before = gtk_widget_get_width (GTK_WIDGET (window));
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  {
+    /* what the window asks for, the least: it fits */
+    int min, nat;
+    gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+    g_test_message ("window min width %d", min);
+    g_assert_cmpint (min, <=, 640);
+  }
+  g_assert_cmpint (qr_window_get_viewer_image (window), >, 0);
+  after = gtk_widget_get_width (GTK_WIDGET (window));
+  g_test_message ("window width %d before the viewer, %d with it", before, after);
+  g_assert_cmpint (before, <=, 640);
+  g_assert_cmpint (after, <=, 640);
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -913,6 +961,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas/accept-relabel-nudge-delete-undo", test_canvas_editing);
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
   g_test_add_func ("/ui/review/trust-undo-across-images-reviewed", test_review_trust);
+  g_test_add_func ("/ui/window/narrow-stays-narrow", test_narrow_window);
   g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
   return test_ui_run ();
 }

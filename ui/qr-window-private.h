@@ -33,9 +33,12 @@ struct _QrWindow
   QrViewerPage         *viewer;
   QrSidebar            *sidebar;
   AdwFlap              *sidebar_flap;
+  GtkWidget            *sidebar_button; /* shown while the sidebar is folded */
+  guint                 fold_idle;
   GtkButton            *back_button;
   GtkWidget            *score_box;
   GtkScale             *score_scale;
+  GtkWidget            *score_label;    /* hidden in a narrow window (the scale's tooltip says it) */
   GtkBox               *heat_box;       /* the heatmap's opacity, shown while the heatmap is on */
   GtkScale             *heat_scale;
   GtkMenuButton        *layers_button;

@@ -494,6 +494,7 @@ qr_window_dispose (GObject *object)
   QrWindow *self = QR_WINDOW (object);
 
   self->disposing = TRUE;
+  g_clear_handle_id (&self->fold_idle, g_source_remove);
   if (self->job_cancellable != NULL)
     g_cancellable_cancel (self->job_cancellable);
   if (self->search_cancellable != NULL)
@@ -554,9 +555,11 @@ qr_window_class_init (QrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, QrWindow, viewer);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, sidebar_flap);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, score_scale);
+  gtk_widget_class_bind_template_child (widget_class, QrWindow, score_label);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_box);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, heat_scale);
   gtk_widget_class_bind_template_child (widget_class, QrWindow, layers_button);
@@ -575,10 +578,45 @@ qr_window_class_init (QrWindowClass *klass)
   qr_window_class_add_actions (widget_class);
 }
 
+/* A narrow window keeps its width: header words that need room go when it is under 900 px (the
+ * window cannot be narrower than what its header asks for). */
+static void
+width_changed (QrWindow *self)
+{
+  int width = gtk_widget_get_width (GTK_WIDGET (self)), height;
+  if (self->score_label == NULL || self->disposing)
+    return;
+  if (width <= 0)
+    gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  gtk_widget_set_visible (self->score_label, width >= 900);
+}
+
+/* The sidebar's button follows the fold after the frame: the flap folds while it is being
+ * allocated, and a header child appearing then would change the header's size mid-frame (GTK then
+ * warns "Trying to snapshot AdwHeaderBar without a current allocation"). */
+static void
+fold_settled (gpointer data)
+{
+  QrWindow *self = data;
+  self->fold_idle = 0;
+  gtk_widget_set_visible (self->sidebar_button, adw_flap_get_folded (self->sidebar_flap));
+}
+
+static void
+fold_changed (QrWindow *self)
+{
+  if (self->fold_idle == 0 && !self->disposing)
+    self->fold_idle = g_idle_add_once (fold_settled, self);
+}
+
 static void
 qr_window_init (QrWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self, "notify::default-width", G_CALLBACK (width_changed), self);
+  g_signal_connect_swapped (self->sidebar_flap, "notify::folded", G_CALLBACK (fold_changed), self);
+  fold_changed (self);
+  g_signal_connect_swapped (self, "notify::maximized", G_CALLBACK (width_changed), self);
 
   self->images = qr_image_list_new ();
   qr_image_list_set_min_score (self->images, gtk_range_get_value (GTK_RANGE (self->score_scale)));

@@ -239,6 +239,38 @@ grid_activated (GtkGridView *view, guint position, QrGalleryPage *self)
   g_signal_emit (self, activate_signal, 0, position);
 }
 
+/* The scorer drop-down's button shows its choice ellipsized (a narrow window stays narrow); the
+ * list shows the titles whole. */
+static void
+title_setup (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer ellipsize)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  if (ellipsize != NULL)
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      gtk_label_set_width_chars (GTK_LABEL (label), 6);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 26);
+    }
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+title_bind (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)),
+                      gtk_string_object_get_string (gtk_list_item_get_item (item)));
+}
+
+static GtkListItemFactory *
+title_factory (gboolean ellipsize)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (title_setup), ellipsize ? GINT_TO_POINTER (1) : NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (title_bind), NULL);
+  return factory;
+}
+
 static const char *
 selected_scorer (QrGalleryPage *self)
 {
@@ -343,6 +375,10 @@ qr_gallery_page_init (QrGalleryPage *self)
                                       : g_str_equal (*name, "plain") ? _("Class Names")
                                       : g_str_equal (*name, "dmsm") ? _("Caption Model")
                                       : g_str_equal (*name, "blend") ? _("Caption Model + Detections") : *name);
+    g_autoptr (GtkListItemFactory) button = title_factory (TRUE);
+    g_autoptr (GtkListItemFactory) list = title_factory (FALSE);
+    gtk_drop_down_set_factory (self->scorer_dropdown, button);
+    gtk_drop_down_set_list_factory (self->scorer_dropdown, list);
     gtk_drop_down_set_model (self->scorer_dropdown, G_LIST_MODEL (titles));
     /* a choice only once there are several */
     gtk_widget_set_visible (GTK_WIDGET (self->scorer_dropdown), g_strv_length ((char **) qr_scorer_list_names ()) > 1);
