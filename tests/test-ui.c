@@ -7,6 +7,7 @@
 #include "qr-thumbnailer.h"
 #include "qr-window.h"
 #include "qr-export-dialog.h"
+#include "qr-import-dialog.h"
 #include "qr-canvas.h"
 #include "qr-history.h"
 #include "qr-dataset.h"
@@ -633,6 +634,86 @@ test_caption_model_window (void)
   test_remove_tree (tmp);
 }
 
+static QrImportDialog *
+find_import_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* GTK's own */
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (toplevels, i);
+      if (QR_IS_IMPORT_DIALOG (w))
+        return QR_IMPORT_DIALOG (w);
+    }
+  return NULL;
+}
+
+static gboolean
+import_idle (gpointer dialog)
+{
+  return !qr_import_dialog_is_busy (dialog);
+}
+
+/* Import Labels (Ctrl+Shift+I) through the window's action: a bad file shows its line in the
+ * dialog and stores nothing; a good one says what it imported and the gallery follows. */
+static void
+test_import_dialog (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *bad = g_build_filename (tmp, "bad.csv", NULL);
+  g_autofree char *good = g_build_filename (tmp, "good.csv", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (64, 48, 1);
+  QrWindow *window;
+  QrImportDialog *dialog;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  {
+    g_autofree char *path = g_build_filename (tmp, "a.jpg", NULL);
+    test_write_jpeg (path, pixels, 1);
+  }
+  g_assert_true (g_file_set_contents (bad, "a.jpg,1,2,30,40,dog\na.jpg,5,5,20,20,cat\na.jpg,1,2,x,40,dog\n", -1, NULL));
+  g_assert_true (g_file_set_contents (good, "a.jpg,1,2,30,40,dog\na.jpg,5,5,20,20,cat\n", -1, NULL));
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, tmp, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.import", NULL));
+  dialog = find_import_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (qr_import_dialog_get_message (dialog), ==, "");
+  /* nothing chosen: it says what is missing */
+  qr_import_dialog_start (dialog);
+  g_assert_cmpstr (qr_import_dialog_get_message (dialog), ==, "Choose the dataset's file first");
+  /* the bad file: its line, in the dialog; nothing stored */
+  qr_import_dialog_set_dataset (dialog, "csv", bad);
+  qr_import_dialog_start (dialog);
+  g_assert_true (qr_import_dialog_is_busy (dialog));
+  test_ui_spin_until (import_idle, dialog, 30);
+  g_assert_nonnull (strstr (qr_import_dialog_get_message (dialog), "bad.csv:3:"));
+  g_assert_nonnull (strstr (qr_import_dialog_get_message (dialog), "'x', is not a number"));
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_cmpint (qr_image_item_get_n_labels (item), ==, 0);
+  }
+  /* the good one: what was imported, and the gallery's badge follows */
+  qr_import_dialog_set_dataset (dialog, "csv", good);
+  qr_import_dialog_start (dialog);
+  test_ui_spin_until (import_idle, dialog, 30);
+  g_assert_cmpstr (qr_import_dialog_get_message (dialog), ==, "Imported 2 labels on 1 images (2 classes named)");
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_cmpint (qr_image_item_get_n_labels (item), ==, 2);
+  }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 /* The job bar's words: counts, rate and time left. */
 static void
 test_job_bar_text (void)
@@ -773,5 +854,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/shortcuts/every-entry-has-a-key", test_shortcuts_complete);
   g_test_add_func ("/ui/shortcuts/escape-closes-windows", test_escape_closes_windows);
   g_test_add_func ("/ui/job-bar/progress-words", test_job_bar_text);
+  g_test_add_func ("/ui/import-dialog/bad-line-then-good", test_import_dialog);
   return test_ui_run ();
 }

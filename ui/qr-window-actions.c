@@ -7,6 +7,7 @@
 #include "qr-window-private.h"
 #include "qr-text.h"
 #include "qr-export-dialog.h"
+#include "qr-import-dialog.h"
 #include "qr-preferences.h"
 #include "qr-eval-window.h"
 
@@ -204,6 +205,35 @@ action_export (GtkWidget *widget, const char *name, GVariant *param)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* After an import: the labels show in badges, the sidebar and the views. */
+static void
+labels_imported (QrWindow *self)
+{
+  qr_image_list_reload (self->images, NULL);
+  qr_window_update_subtitle (self);
+  qr_window_show_gallery_or_empty (self);
+  if (qr_window_is_viewing (self))
+    qr_viewer_page_reload_boxes (self->viewer);
+}
+
+/* Ctrl+Shift+I */
+static void
+action_import (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  QrImportDialog *dialog;
+
+  if (self->catalog == NULL)
+    {
+      qr_window_toast (self, _("Open a collection first: labels are imported onto its images"));
+      return;
+    }
+  dialog = qr_import_dialog_new (GTK_WINDOW (self), qr_catalog_get_root (self->catalog),
+                                 qr_catalog_get_db_path (self->catalog));
+  g_signal_connect_object (dialog, "imported", G_CALLBACK (labels_imported), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 action_detect (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -383,6 +413,7 @@ static const QrWindowAccel accels[] = {
   { "win.reindex", { "F5", NULL } },
   { "win.detect", { "<Control>r", NULL } },
   { "win.export", { "<Control>e", NULL } },
+  { "win.import", { "<Control><Shift>i", NULL } },
   { "win.inspector", { "F9", NULL } },
   { "win.evaluate", { "<Control>i", NULL } },
   { "win.caption-model", { "<Control><Shift>t", NULL } },
@@ -407,6 +438,9 @@ qr_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", action_open_recent);
   gtk_widget_class_install_action (widget_class, "win.reindex", NULL, action_reindex);
   gtk_widget_class_install_action (widget_class, "win.export", NULL, action_export);
+  gtk_widget_class_install_action (widget_class, "win.import", NULL, action_import);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.import", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_I, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.import", NULL);
   gtk_widget_class_install_action (widget_class, "win.detect", NULL, action_detect);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, action_undo_redo);
   gtk_widget_class_install_action (widget_class, "win.heatmap", NULL, action_heatmap);

@@ -361,6 +361,7 @@ qr_window_open_collection (QrWindow *self, const char *dir, GError **error)
   self->collection = g_strdup (qr_catalog_get_root (catalog));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.detect", TRUE);
   remember_collection (self, self->collection);
   qr_window_update_subtitle (self);
@@ -627,6 +628,7 @@ qr_window_init (QrWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reindex", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.export", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.import", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.detect", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo", FALSE);
