@@ -208,14 +208,19 @@ test_export_dialog (void)
   catalog = qr_catalog_open (images, db, &error);
   g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
 
-  /* The defaults: COCO, all labels, a 0.9 split, seed 0, into the chosen folder. */
+  /* The defaults: COCO, all labels, a 0.9 split, seed 0, beside the collection (tmp/shots-coco). */
   dialog = qr_export_dialog_new (NULL, images, db);
-  qr_export_dialog_set_folder (dialog, tmp);
+  g_assert_cmpstr (qr_export_dialog_get_folder (dialog), ==, tmp);
+  g_assert_null (qr_export_dialog_get_last_export (dialog));
   gtk_window_present (GTK_WINDOW (dialog));
   qr_export_dialog_start (dialog);
   g_assert_true (qr_export_dialog_is_busy (dialog));
   test_ui_spin_until (dialog_idle, dialog, 30);
   g_assert_true (g_file_test (exported, G_FILE_TEST_IS_REGULAR));
+  {
+    g_autofree char *made = g_build_filename (tmp, "shots-coco", NULL);
+    g_assert_cmpstr (qr_export_dialog_get_last_export (dialog), ==, made);
+  }
   gtk_window_destroy (GTK_WINDOW (dialog));
   test_remove_tree (tmp);
 }

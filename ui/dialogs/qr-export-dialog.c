@@ -28,6 +28,7 @@ struct _QrExportDialog
   char           *root;
   char           *db_path;
   char           *folder;      /* the parent folder the export goes into */
+  char           *last_export; /* the folder the last export made */
   GCancellable   *cancellable;
 };
 
@@ -135,7 +136,25 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   message = g_strdup_printf (_("Exported %u images (%u train, %u val) and %u labels to %s"), job->stats.images,
                              job->stats.train, job->stats.val, job->stats.labels, job->out_dir);
-  adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
+  {
+    AdwToast *toast = adw_toast_new (message);
+    adw_toast_set_button_label (toast, _("Open Folder"));
+    adw_toast_set_action_name (toast, "export.open-folder");
+    adw_toast_set_action_target_value (toast, g_variant_new_string (job->out_dir));
+    adw_toast_set_timeout (toast, 0);
+    g_free (self->last_export);
+    self->last_export = g_strdup (job->out_dir);
+    adw_toast_overlay_add_toast (self->toasts, toast);
+  }
+}
+
+/* The toast's Open Folder: the file manager on the new dataset. */
+static void
+action_open_folder (GtkWidget *widget, const char *name, GVariant *param)
+{
+  g_autoptr (GFile) folder = g_file_new_for_path (g_variant_get_string (param, NULL));
+  g_autofree char *uri = g_file_get_uri (folder);
+  gtk_show_uri (GTK_WINDOW (widget), uri, GDK_CURRENT_TIME);
 }
 
 static void
@@ -264,6 +283,7 @@ qr_export_dialog_finalize (GObject *object)
   g_free (self->root);
   g_free (self->db_path);
   g_free (self->folder);
+  g_free (self->last_export);
   G_OBJECT_CLASS (qr_export_dialog_parent_class)->finalize (object);
 }
 
@@ -273,6 +293,7 @@ qr_export_dialog_class_init (QrExportDialogClass *klass)
   G_OBJECT_CLASS (klass)->dispose = qr_export_dialog_dispose;
   G_OBJECT_CLASS (klass)->finalize = qr_export_dialog_finalize;
   gtk_widget_class_add_binding_action (GTK_WIDGET_CLASS (klass), GDK_KEY_Escape, 0, "window.close", NULL);
+  gtk_widget_class_install_action (GTK_WIDGET_CLASS (klass), "export.open-folder", "s", action_open_folder);
 }
 
 static void
@@ -339,18 +360,20 @@ qr_export_dialog_new (GtkWindow *parent, const char *root, const char *db_path)
 {
   QrExportDialog *self = g_object_new (QR_TYPE_EXPORT_DIALOG, "transient-for", parent, NULL);
   const char *documents = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
-  const char *default_folder = documents != NULL && g_file_test (documents, G_FILE_TEST_IS_DIR) ? documents
-                                                                                               : g_get_home_dir ();
+  g_autofree char *beside = g_path_get_dirname (root);
+  const char *fallback = documents != NULL && g_file_test (documents, G_FILE_TEST_IS_DIR) ? documents
+                                                                                         : g_get_home_dir ();
 
   self->root = g_strdup (root);
   self->db_path = g_strdup (db_path);
-  /* Datasets are often read-only, so never the collection folder: Documents (or home), shown
-   * in the dialog and easy to change. */
-  if (access (default_folder, W_OK) == 0)
-    {
-      self->folder = g_strdup (default_folder);
-      adw_action_row_set_subtitle (self->folder_row, self->folder);
-    }
+  /* Beside the collection (a new folder named after it), never inside it; where that folder
+   * cannot be written (a read-only dataset), Documents or home. Shown, and easy to change. */
+  if (access (beside, W_OK) == 0)
+    self->folder = g_strdup (beside);
+  else if (access (fallback, W_OK) == 0)
+    self->folder = g_strdup (fallback);
+  if (self->folder != NULL)
+    adw_action_row_set_subtitle (self->folder_row, self->folder);
   return self;
 }
 
@@ -366,6 +389,18 @@ void
 qr_export_dialog_start (QrExportDialog *self)
 {
   start_export (self);
+}
+
+const char *
+qr_export_dialog_get_folder (QrExportDialog *self)
+{
+  return self->folder;
+}
+
+const char *
+qr_export_dialog_get_last_export (QrExportDialog *self)
+{
+  return self->last_export;
 }
 
 gboolean

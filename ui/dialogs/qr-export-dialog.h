@@ -17,5 +17,9 @@ void            qr_export_dialog_set_folder (QrExportDialog *self,
 /* What the Export button does; for tests and actions. */
 void            qr_export_dialog_start      (QrExportDialog *self);
 gboolean        qr_export_dialog_is_busy    (QrExportDialog *self);
+/* Where exports go (by default the collection's parent folder), and the folder the last one made
+ * (NULL before the first; its toast has Open Folder). */
+const char     *qr_export_dialog_get_folder (QrExportDialog *self);
+const char     *qr_export_dialog_get_last_export (QrExportDialog *self);
 
 G_END_DECLS
