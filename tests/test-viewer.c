@@ -15,6 +15,7 @@
 #include "qr-eval-window.h"
 #include "qr-viewer-page.h"
 #include "qr-overlay-style.h"
+#include "qr-scorer.h"
 #include "quorum-config.h"
 #include "test-util.h"
 #include "test-ui-util.h"
@@ -618,6 +619,40 @@ test_search (void)
   {
     LabelWait w = { status, "2 images ranked" };
     test_ui_spin_until (label_contains, &w, 10);
+  }
+
+  /* the same bar filters by file name and by class, within the view */
+  {
+    GtkWidget *bar = test_ui_find_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR);
+    GtkWidget *dropdown = test_ui_find_type (bar, GTK_TYPE_DROP_DOWN);
+    guint n_scorers = g_strv_length ((char **) qr_scorer_list_names ());
+    g_assert_nonnull (dropdown);
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), n_scorers);   /* File Name */
+    gtk_editable_set_text (GTK_EDITABLE (entry), "CAT");
+    g_signal_emit_by_name (entry, "activate");
+    g_assert_cmpuint (g_list_model_get_n_items (images), ==, 1);
+    {
+      g_autoptr (QrImageItem) only = g_list_model_get_item (images, 0);
+      g_assert_cmpstr (qr_image_item_get_path (only), ==, "a-cat.jpg");
+      g_assert_true (isnan (qr_image_item_get_search_score (only)));   /* a filter: no score on the badge */
+    }
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (status)), "1 images named"));
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), n_scorers + 1);   /* Class */
+    gtk_editable_set_text (GTK_EDITABLE (entry), "unicorn");
+    g_signal_emit_by_name (entry, "activate");
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (status)), "No class named “unicorn”"));
+    gtk_editable_set_text (GTK_EDITABLE (entry), "Dog");
+    g_signal_emit_by_name (entry, "activate");
+    g_assert_cmpuint (g_list_model_get_n_items (images), >=, 1);
+    g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (status)), "with a Dog label or box"));
+    /* back to the words */
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), 0);
+    gtk_editable_set_text (GTK_EDITABLE (entry), "two puppies");
+    g_signal_emit_by_name (entry, "activate");
+    {
+      LabelWait w = { status, "2 images ranked" };
+      test_ui_spin_until (label_contains, &w, 10);
+    }
   }
 
   /* T in the viewer: the words' classes as a heatmap, titled with the words */

@@ -16,6 +16,7 @@
 #include "qr-caption-model-window.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 typedef enum
 {
@@ -540,6 +541,67 @@ search_ready (GObject *source, GAsyncResult *result, gpointer data)
   search_result_free (r);
 }
 
+/* Ctrl+F by file name or by class: a filter (no ranking, no scores) of the view shown, read on
+ * this thread (one indexed query). */
+static void
+filter_search (QrWindow *self, const char *text, gboolean by_class)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ids = NULL;
+  g_autoptr (GArray) scores = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *wanted = g_strstrip (g_strdup (text));
+
+  if (by_class)
+    {
+      g_autoptr (GHashTable) names = qr_catalog_class_names (self->catalog, &error);
+      GHashTableIter iter;
+      gpointer key, value;
+      gint64 class_id = 0;
+      if (names != NULL)
+        {
+          g_hash_table_iter_init (&iter, names);
+          while (class_id == 0 && g_hash_table_iter_next (&iter, &key, &value))
+            if (g_ascii_strcasecmp (value, wanted) == 0)
+              class_id = *(gint64 *) key;
+        }
+      if (class_id == 0)
+        {
+          g_autofree char *message = g_strdup_printf (_("No class named “%s” in this collection"), wanted);
+          qr_gallery_page_set_search_status (self->gallery, error ? error->message : message);
+          return;
+        }
+      ids = qr_catalog_list_view_scored (self->catalog, QR_VIEW_CLASS, class_id, QR_SORT_NAME,
+                                         qr_image_list_get_min_score (self->images), &error);
+    }
+  else
+    ids = qr_catalog_find_by_name (self->catalog, wanted, &error);
+  if (ids == NULL)
+    {
+      qr_gallery_page_set_search_status (self->gallery, error->message);
+      return;
+    }
+  scores = g_array_sized_new (FALSE, FALSE, sizeof (double), ids->len);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      double none = NAN;
+      g_array_append_val (scores, none);
+    }
+  if (!qr_image_list_set_search (self->images, ids, scores, &error))
+    {
+      qr_gallery_page_set_search_status (self->gallery, error->message);
+      return;
+    }
+  status = by_class ? g_strdup_printf (_("%u images with a %s label or box at Min Score %.2f, in this view"),
+                                       g_list_model_get_n_items (G_LIST_MODEL (self->images)), wanted,
+                                       qr_image_list_get_min_score (self->images))
+                    : g_strdup_printf (_("%u images named “…%s…” in this view"),
+                                       g_list_model_get_n_items (G_LIST_MODEL (self->images)), wanted);
+  qr_gallery_page_set_search_status (self->gallery, status);
+  qr_gallery_page_scroll_to (self->gallery, 0);
+  qr_window_update_subtitle (self);
+}
+
 void
 qr_window_search (QrWindow *self, const char *text, const char *scorer)
 {
@@ -548,6 +610,15 @@ qr_window_search (QrWindow *self, const char *text, const char *scorer)
 
   if (self->catalog == NULL)
     return;
+  if (g_str_equal (scorer, "file-name") || g_str_equal (scorer, "class"))
+    {
+      if (self->search_cancellable != NULL)
+        g_cancellable_cancel (self->search_cancellable);
+      g_clear_object (&self->search_cancellable);
+      g_clear_pointer (&self->search_text, g_free);   /* T shows words, not names */
+      filter_search (self, text, g_str_equal (scorer, "class"));
+      return;
+    }
   if (self->search_cancellable != NULL)
     g_cancellable_cancel (self->search_cancellable);
   g_clear_object (&self->search_cancellable);

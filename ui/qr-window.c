@@ -254,7 +254,9 @@ qr_window_show_gallery_or_empty (QrWindow *self)
   /* Detect in the header while no model has boxes here */
   gtk_widget_set_visible (GTK_WIDGET (self->detect_button),
                           have_stats && stats.images_ok > 0 && stats.detections == 0 && !qr_window_is_busy (self));
-  if (self->catalog != NULL && g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0)
+  /* a search keeps the gallery (and its search bar) even when nothing matches: its status says so */
+  if (self->catalog != NULL
+      && (g_list_model_get_n_items (G_LIST_MODEL (self->images)) > 0 || qr_image_list_is_searching (self->images)))
     {
       if (!qr_window_is_viewing (self))
         qr_window_show_page (self, "gallery");
@@ -275,8 +277,6 @@ qr_window_show_gallery_or_empty (QrWindow *self)
     set_empty_page (self, "emblem-ok-symbolic", _("Nothing Left to Review"),
                     _("Every likely mistake has a decision. New detections or labels bring new ones: update the "
                       "queue after a run"), _("_Update Review Queue"), "win.update-review");
-  else if (qr_image_list_is_searching (self->images))
-    set_empty_page (self, "edit-find-symbolic", _("No Matches"), _("No image matches the search"), NULL, NULL);
   else
     set_empty_page (self, "folder-pictures-symbolic", _("No Images Here"),
                     _("No image of the collection is in this view: choose another in the sidebar"), NULL, NULL);

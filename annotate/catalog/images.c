@@ -178,3 +178,11 @@ qr_catalog_list_image_ids (QrCatalog *self, int state, GError **error)
                               QR_ARGS (QR_TEXT (state >= 0 ? qr_image_state_to_string (state) : NULL)),
                               "listing images", error);
 }
+
+GArray *
+qr_catalog_find_by_name (QrCatalog *self, const char *part, GError **error)
+{
+  return qr_catalog_list_ids (self, "SELECT id FROM images WHERE state IN ('ok', 'unreadable')"
+                                    " AND instr (lower (path), lower (?1)) > 0 ORDER BY state = 'unreadable', path",
+                              QR_ARGS (QR_TEXT (part)), "finding images by name", error);
+}

@@ -137,6 +137,10 @@ QrImageRecord *qr_catalog_get_image        (QrCatalog   *self,
 QrImageRecord *qr_catalog_find_image       (QrCatalog   *self,
                                             const char  *path,
                                             GError     **error);
+/* Ids of the images whose path holds part (ASCII letters in any case), in path order. */
+GArray        *qr_catalog_find_by_name     (QrCatalog   *self,
+                                            const char  *part,
+                                            GError     **error);
 /* Every image row, in path order (GPtrArray of QrImageRecord). state < 0 means any state. */
 GPtrArray     *qr_catalog_list_images      (QrCatalog   *self,
                                             int          state,

@@ -276,7 +276,8 @@ selected_scorer (QrGalleryPage *self)
 {
   const char *const *names = qr_scorer_list_names ();
   guint n = g_strv_length ((char **) names), at = gtk_drop_down_get_selected (self->scorer_dropdown);
-  return at < n ? names[at] : names[0];
+  /* after the scorers: the two plain filters */
+  return at < n ? names[at] : at == n ? "file-name" : at == n + 1 ? "class" : names[0];
 }
 
 static void
@@ -375,12 +376,13 @@ qr_gallery_page_init (QrGalleryPage *self)
                                       : g_str_equal (*name, "plain") ? _("Class Names")
                                       : g_str_equal (*name, "dmsm") ? _("Caption Model")
                                       : g_str_equal (*name, "blend") ? _("Caption Model + Detections") : *name);
+    gtk_string_list_append (titles, _("File Name"));
+    gtk_string_list_append (titles, _("Class"));
     g_autoptr (GtkListItemFactory) button = title_factory (TRUE);
     g_autoptr (GtkListItemFactory) list = title_factory (FALSE);
     gtk_drop_down_set_factory (self->scorer_dropdown, button);
     gtk_drop_down_set_list_factory (self->scorer_dropdown, list);
     gtk_drop_down_set_model (self->scorer_dropdown, G_LIST_MODEL (titles));
-    /* a choice only once there are several */
-    gtk_widget_set_visible (GTK_WIDGET (self->scorer_dropdown), g_strv_length ((char **) qr_scorer_list_names ()) > 1);
+    gtk_widget_set_visible (GTK_WIDGET (self->scorer_dropdown), TRUE);
   }
 }

@@ -432,9 +432,7 @@ read_ids (QrImageList *self, GError **error)
   guint old = self->ids->len;
   g_autoptr (GArray) ids = NULL;
 
-  if (self->catalog != NULL && self->search_ids != NULL)
-    ids = g_array_copy (self->search_ids);
-  else if (self->catalog != NULL)
+  if (self->catalog != NULL)
     {
       /* Missing files are not shown; unreadable ones are, after the others, with their reason. */
       ids = self->view == QR_VIEW_REVIEW
@@ -443,6 +441,19 @@ read_ids (QrImageList *self, GError **error)
                                                                    self->min_score, error);
       if (ids == NULL)
         return FALSE;
+      /* a search: its ranking, kept to the images of the view */
+      if (self->search_ids != NULL)
+        {
+          g_autoptr (GHashTable) in_view = g_hash_table_new (g_int64_hash, g_int64_equal);
+          g_autoptr (GArray) found = g_array_new (FALSE, FALSE, sizeof (gint64));
+          for (guint i = 0; i < ids->len; i++)
+            g_hash_table_add (in_view, &g_array_index (ids, gint64, i));
+          for (guint i = 0; i < self->search_ids->len; i++)
+            if (g_hash_table_contains (in_view, &g_array_index (self->search_ids, gint64, i)))
+              g_array_append_val (found, g_array_index (self->search_ids, gint64, i));
+          g_array_unref (ids);
+          ids = g_steal_pointer (&found);
+        }
     }
   else
     ids = g_array_new (FALSE, FALSE, sizeof (gint64));
