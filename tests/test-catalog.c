@@ -398,7 +398,7 @@ test_views (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
   const char *names[] = { "b.jpg", "a.jpg", "c.jpg", "broken.jpg" };
-  gint64 ids[4], counts[5], dog, cat;
+  gint64 ids[4], counts[QR_VIEW_N_COUNTS], dog, cat;
   QrBox box = { 1, 1, 5, 5 };
   g_autoptr (GArray) all = NULL, unlabeled = NULL, labeled = NULL, bad = NULL, dogs = NULL, newest = NULL;
   g_autoptr (GArray) class_ids = NULL, class_counts = NULL;
@@ -439,7 +439,23 @@ test_views (Fixture *f, gconstpointer data)
   g_assert_cmpuint (bad->len, ==, 1);
   g_assert_cmpuint (dogs->len, ==, 2);  /* a label on b, a detection on c */
   g_assert_cmpint (g_array_index (newest, gint64, 0), ==, ids[2]);
-  g_assert_true (qr_catalog_count_views (catalog, counts, &error));
+  g_assert_true (qr_catalog_count_views (catalog, 0.0, counts, &error));
+  /* disagreement: c has model boxes and no label; b's dog label has no model box to confirm it */
+  g_assert_cmpint (counts[5], ==, 1);
+  g_assert_cmpint (counts[6], ==, 1);
+  {
+    g_autoptr (GArray) predicted = qr_catalog_list_view_scored (catalog, QR_VIEW_PREDICTED_UNLABELED, 0, QR_SORT_NAME,
+                                                                 0.3, &error);
+    g_autoptr (GArray) unconfirmed = qr_catalog_list_view_scored (catalog, QR_VIEW_UNCONFIRMED, 0, QR_SORT_NAME,
+                                                                   0.3, &error);
+    g_autoptr (GArray) none = qr_catalog_list_view_scored (catalog, QR_VIEW_PREDICTED_UNLABELED, 0, QR_SORT_NAME,
+                                                            0.6, &error);
+    g_assert_cmpuint (predicted->len, ==, 1);
+    g_assert_cmpint (g_array_index (predicted, gint64, 0), ==, ids[2]);
+    g_assert_cmpuint (unconfirmed->len, ==, 1);
+    g_assert_cmpint (g_array_index (unconfirmed, gint64, 0), ==, ids[0]);
+    g_assert_cmpuint (none->len, ==, 0);   /* c's boxes are 0.5: under a Min Score of 0.6 */
+  }
   g_assert_cmpint (counts[0], ==, 4);
   g_assert_cmpint (counts[1], ==, 2);
   g_assert_cmpint (counts[2], ==, 1);
@@ -506,6 +522,21 @@ test_views (Fixture *f, gconstpointer data)
     g_assert_true (qr_catalog_count_image_boxes (catalog, ids[2], 0.0, &c, &error));
     g_assert_true (c.reviewed);
     g_assert_no_error (error);
+  }
+  /* a model box on b's label (same class, IoU 1) confirms it; another class or a far box does not */
+  {
+    gint64 other = qr_catalog_add_model (catalog, "confirmer", "tfjs", NULL, &error);
+    gint64 run = qr_catalog_start_run (catalog, other, "{}", &error);
+    QrBox far = { 40, 40, 50, 50 };
+    g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[0], cat, 0.9, &box, &error), >, 0);
+    g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[0], dog, 0.9, &far, &error), >, 0);
+    g_assert_true (qr_catalog_count_views (catalog, 0.0, counts, &error));
+    g_assert_cmpint (counts[6], ==, 1);
+    g_assert_cmpint (qr_catalog_add_detection (catalog, run, ids[0], dog, 0.9, &box, &error), >, 0);
+    g_assert_true (qr_catalog_count_views (catalog, 0.0, counts, &error));
+    g_assert_cmpint (counts[6], ==, 0);
+    g_assert_true (qr_catalog_count_views (catalog, 0.95, counts, &error));
+    g_assert_cmpint (counts[6], ==, 1);   /* at 0.95 the confirming box is not shown */
   }
 }
 

@@ -158,6 +158,8 @@ typedef enum
   QR_VIEW_CLASS,        /* a label or a detection of one class */
   QR_VIEW_REVIEW,       /* images with open review items, the likeliest mistake first; the view's
                            class_id 1..6 keeps one kind (qr_review_kind_names[class_id − 1]) */
+  QR_VIEW_PREDICTED_UNLABELED,  /* readable, no live label, a model box at or above the Min Score */
+  QR_VIEW_UNCONFIRMED,  /* a live label that no model box of its class (at the Min Score) overlaps at IoU ≥ 0.5 */
 } QrImageView;
 
 typedef enum
@@ -190,9 +192,11 @@ gboolean       qr_catalog_class_counts     (QrCatalog   *self,
                                             GArray     **labelled,
                                             GArray     **predicted,
                                             GError     **error);
-/* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable, review
- * (counts has QR_REVIEW_N_KINDS slots). */
+/* How many images each view holds (for the sidebar): all, unlabeled, labeled, unreadable, review,
+ * predicted-unlabeled, unconfirmed (counts has QR_VIEW_N_COUNTS slots; the last two at min_score). */
+#define QR_VIEW_N_COUNTS 7
 gboolean       qr_catalog_count_views      (QrCatalog   *self,
+                                            double       min_score,
                                             gint64      *counts,
                                             GError     **error);
 /* Classes with the number of images that have a label or detection of each (name → count),

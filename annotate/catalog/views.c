@@ -17,6 +17,21 @@ const char *const qr_review_kind_names[QR_REVIEW_N_KINDS] = { "missing", "spurio
   "d.run_id IN (SELECT max (r.id) FROM runs r WHERE r.state != 'failed' GROUP BY r.model_id)" \
   " AND NOT EXISTS (SELECT 1 FROM rejections j WHERE j.detection_id = d.id)"
 
+/* Image `image` has no live label and a shown model box at or above `score`. */
+#define PREDICTED_UNLABELED(image, score) \
+  "NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = " image " AND l.deleted_us IS NULL)" \
+  " AND EXISTS (SELECT 1 FROM detections d WHERE d.image_id = " image " AND d.score >= " score \
+  "             AND " SHOWN_DETECTION ")"
+/* Image `image` has a live label that no shown model box of its class at or above `score`
+ * overlaps at IoU ≥ 0.5: a label no peer confirms. */
+#define UNCONFIRMED(image, score) \
+  "EXISTS (SELECT 1 FROM labels l WHERE l.image_id = " image " AND l.deleted_us IS NULL" \
+  " AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.image_id = l.image_id AND d.class_id = l.class_id" \
+  "   AND d.score >= " score " AND " SHOWN_DETECTION \
+  "   AND 2 * max (0, min (l.x2, d.x2) - max (l.x1, d.x1)) * max (0, min (l.y2, d.y2) - max (l.y1, d.y1))" \
+  "       >= (l.x2 - l.x1) * (l.y2 - l.y1) + (d.x2 - d.x1) * (d.y2 - d.y1)" \
+  "          - max (0, min (l.x2, d.x2) - max (l.x1, d.x1)) * max (0, min (l.y2, d.y2) - max (l.y1, d.y1))))"
+
 #define VIEW_WHERE \
   "SELECT i.id FROM images i WHERE" \
   " (?1 = 0 AND i.state IN ('ok', 'unreadable'))" \
@@ -27,7 +42,9 @@ const char *const qr_review_kind_names[QR_REVIEW_N_KINDS] = { "missing", "spurio
   "      AND l.deleted_us IS NULL) OR EXISTS (SELECT 1 FROM detections d WHERE d.image_id = i.id AND d.class_id = ?2" \
   "      AND d.score >= ?5 AND " SHOWN_DETECTION ")))" \
   " OR (?1 = 5 AND i.state = 'ok' AND EXISTS (SELECT 1 FROM mistakes m WHERE m.image_id = i.id" \
-  "      AND " REVIEW_FILTER " AND " QR_UNDECIDED "))"
+  "      AND " REVIEW_FILTER " AND " QR_UNDECIDED "))" \
+  " OR (?1 = 6 AND i.state = 'ok' AND " PREDICTED_UNLABELED ("i.id", "?5") ")" \
+  " OR (?1 = 7 AND i.state = 'ok' AND " UNCONFIRMED ("i.id", "?5") ")"
 
 static GArray *
 list_view (QrCatalog *self, QrImageView view, gint64 class_id, gint64 review_class, QrImageSort sort, double min_score,
@@ -77,8 +94,21 @@ qr_catalog_list_review (QrCatalog *self, int kind, gint64 class_id, GError **err
   return list_view (self, QR_VIEW_REVIEW, kind, class_id, QR_SORT_MISTAKES, 0.0, error);
 }
 
+static gint64
+count_scored (QrCatalog *self, const char *sql, double min_score, GError **error)
+{
+  QrRows rows;
+  gint64 n = -1;
+
+  if (!qr_rows_start (&rows, self, sql, QR_ARGS (QR_REAL (min_score)), "counting a view", error))
+    return -1;
+  if (qr_rows_next (&rows))
+    n = sqlite3_column_int64 (rows.stmt, 0);
+  return qr_rows_end (&rows, error) ? n : -1;
+}
+
 gboolean
-qr_catalog_count_views (QrCatalog *self, gint64 *counts, GError **error)
+qr_catalog_count_views (QrCatalog *self, double min_score, gint64 *counts, GError **error)
 {
   counts[0] = qr_catalog_count (self, "SELECT count(*) FROM images WHERE state IN ('ok', 'unreadable')", error);
   counts[1] = counts[0] < 0 ? -1 : qr_catalog_count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND NOT EXISTS"
@@ -88,7 +118,11 @@ qr_catalog_count_views (QrCatalog *self, gint64 *counts, GError **error)
   counts[3] = counts[2] < 0 ? -1 : qr_catalog_count (self, "SELECT count(*) FROM images WHERE state = 'unreadable'", error);
   counts[4] = counts[3] < 0 ? -1 : qr_catalog_count (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND "
                                                            QR_OPEN_MISTAKES ("i.id") " IS NOT NULL", error);
-  return counts[4] >= 0;
+  counts[5] = counts[4] < 0 ? -1 : count_scored (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND "
+                                                       PREDICTED_UNLABELED ("i.id", "?1"), min_score, error);
+  counts[6] = counts[5] < 0 ? -1 : count_scored (self, "SELECT count(*) FROM images i WHERE i.state = 'ok' AND "
+                                                       UNCONFIRMED ("i.id", "?1"), min_score, error);
+  return counts[6] >= 0;
 }
 
 gboolean

@@ -24,7 +24,7 @@ add_row_text (QrSidebar *self, const char *title, const char *text, QrImageView 
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *label = gtk_label_new (title);
-  GtkWidget *count = gtk_label_new (text);
+  GtkWidget *count = gtk_label_new (text ? text : "");
   GtkWidget *row = gtk_list_box_row_new ();
 
   gtk_widget_set_hexpand (label, TRUE);
@@ -42,6 +42,13 @@ add_row_text (QrSidebar *self, const char *title, const char *text, QrImageView 
 }
 
 static void
+set_row_count (GtkWidget *row, const char *text)
+{
+  GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+  gtk_label_set_text (GTK_LABEL (gtk_widget_get_last_child (box)), text);
+}
+
+static void
 add_row (QrSidebar *self, const char *title, gint64 n, QrImageView view, gint64 class_id, gboolean indent)
 {
   g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, n);
@@ -55,7 +62,7 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog, double min_score)
                                         N_("Review Queue") };
   static const QrImageView views[] = { QR_VIEW_ALL, QR_VIEW_UNLABELED, QR_VIEW_LABELED, QR_VIEW_UNREADABLE,
                                        QR_VIEW_REVIEW };
-  gint64 counts[5] = { 0 };
+  gint64 counts[QR_VIEW_N_COUNTS] = { 0 };
   g_autoptr (GArray) ids = NULL;
   g_autoptr (GPtrArray) names = NULL;
   g_autoptr (GArray) labelled = NULL;
@@ -68,7 +75,7 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog, double min_score)
     gtk_list_box_remove (self->list, child);
   if (catalog == NULL)
     return;
-  qr_catalog_count_views (catalog, counts, NULL);
+  qr_catalog_count_views (catalog, min_score, counts, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
     add_row (self, _(titles[i]), counts[i], views[i], 0, FALSE);
   /* the review queue's kinds, each with the images that have one open */
@@ -82,6 +89,20 @@ qr_sidebar_rebuild (QrSidebar *self, QrCatalog *catalog, double min_score)
         if (kinds[k] > 0)
           add_row (self, _(kind_titles[k]), kinds[k], QR_VIEW_REVIEW, k + 1, TRUE);
   }
+  /* disagreement: model boxes where nothing is labelled, labels no model box confirms (both at
+     the Min Score); shown once there are model boxes to disagree with */
+  if (counts[5] > 0 || counts[6] > 0)
+    {
+      GtkWidget *row = add_row_text (self, _("Predicted, Not Labeled"), NULL, QR_VIEW_PREDICTED_UNLABELED, 0, FALSE);
+      g_autofree char *n5 = g_strdup_printf ("%" G_GINT64_FORMAT, counts[5]);
+      g_autofree char *n6 = g_strdup_printf ("%" G_GINT64_FORMAT, counts[6]);
+      set_row_count (row, n5);
+      gtk_widget_set_tooltip_text (row, _("Images with no label and a model box at the Min Score or above"));
+      row = add_row_text (self, _("Labels No Model Confirms"), NULL, QR_VIEW_UNCONFIRMED, 0, FALSE);
+      set_row_count (row, n6);
+      gtk_widget_set_tooltip_text (row, _("Images with a label that no model box of its class overlaps (IoU 0.5, "
+                                          "at the Min Score)"));
+    }
   /* each class: images labelled (▢) and images with model boxes at the Min Score (⬚), apart */
   if (qr_catalog_class_counts (catalog, min_score, &ids, &names, &labelled, &predicted, NULL))
     for (guint i = 0; i < ids->len; i++)
