@@ -89,10 +89,12 @@ qr_cli_export (int argc, char **argv)
   g_autofree char *format = NULL, *only = NULL, *images = NULL, *fold = NULL;
   double split = 1.0;
   gint64 seed = 0;
-  gboolean overwrite = FALSE, allow_empty = FALSE;
+  gboolean overwrite = FALSE, allow_empty = FALSE, all_classes = FALSE;
   int status;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "coco, yolo, voc or csv", "FORMAT" },
+    { "all-classes", 0, 0, G_OPTION_ARG_NONE, &all_classes, "List every class of the catalog, not only those "
+      "the exported labels use (these come first either way)", NULL },
     { "allow-empty", 0, 0, G_OPTION_ARG_NONE, &allow_empty, "Write a dataset even when no image is chosen (else it "
       "is an error)", NULL },
     { "only", 0, 0, G_OPTION_ARG_STRING, &only, "all (default), reviewed or corrected", "WHICH" },
@@ -167,6 +169,7 @@ qr_cli_export (int argc, char **argv)
   options.out_dir = common.rest[0];
   options.overwrite = overwrite;
   options.allow_empty = allow_empty;
+  options.all_classes = all_classes;
 
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);
   if (catalog == NULL)

@@ -153,6 +153,7 @@ test_round_trip (Fixture *f, gconstpointer data)
   options.out_dir = out;
   options.split = 0.6;
   options.seed = 11;
+  options.all_classes = TRUE;
   g_assert_true (qr_dataset_export (f->catalog, &options, &es, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (es.images, ==, G_N_ELEMENTS (image_names));
@@ -207,6 +208,41 @@ test_round_trip (Fixture *f, gconstpointer data)
     if (format == QR_DATASET_COCO || format == QR_DATASET_YOLO)
       g_assert_cmpuint (classes->len, ==, 100);
   }
+  /* By default only the classes the labels use are listed (COCO's categories, YOLO's names). */
+  if (format == QR_DATASET_COCO || format == QR_DATASET_YOLO)
+    {
+      g_autofree char *out2 = g_strconcat (out, "-used", NULL);
+      g_autoptr (GPtrArray) labels = qr_catalog_list_labels (f->catalog, QR_LABEL_FILTER_ALL, &error);
+      g_autoptr (GHashTable) used = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr (QrCatalog) third = open_catalog (f, "c.sqlite");
+      g_autoptr (GPtrArray) classes = NULL;
+      for (guint i = 0; i < labels->len; i++)
+        g_hash_table_add (used, ((QrLabelRecord *) labels->pdata[i])->class_name);
+      options.all_classes = FALSE;
+      options.split = 1.0;
+      options.out_dir = out2;
+      g_assert_true (qr_dataset_export (f->catalog, &options, &es, NULL, NULL, NULL, &error));
+      if (format == QR_DATASET_COCO)
+        {
+          g_autofree char *file = g_build_filename (out2, "annotations", "instances.json", NULL);
+          if (!g_file_test (file, G_FILE_TEST_EXISTS))
+            {
+              g_free (file);
+              file = g_build_filename (out2, "annotations", "instances_train.json", NULL);
+            }
+          io.path = file;
+          g_assert_true (qr_dataset_import (third, &io, &is, NULL, NULL, NULL, &error));
+        }
+      else
+        {
+          io.path = out2;
+          g_assert_true (qr_dataset_import (third, &io, &is, NULL, NULL, NULL, &error));
+        }
+      g_assert_no_error (error);
+      classes = qr_catalog_list_classes (third, &error);
+      g_assert_cmpuint (g_hash_table_size (used), <, 100);
+      g_assert_cmpuint (classes->len, ==, g_hash_table_size (used));
+    }
 }
 
 static void

@@ -135,15 +135,13 @@ qr_dataset_export (QrCatalog             *catalog,
       return FALSE;
     }
 
-  /* The dataset: every catalog class (so class ids are stable across exports), the chosen images
-   * and their labels. */
+  /* The dataset: the chosen images, their labels, and the classes those labels use, in the
+   * catalog's order (all_classes: then every other class of the catalog, as before). */
   images = qr_catalog_list_images (catalog, QR_IMAGE_STATE_OK, error);
   labels = images ? qr_catalog_list_labels (catalog, options->filter, error) : NULL;
   classes = labels ? qr_catalog_list_classes (catalog, error) : NULL;
   if (classes == NULL)
     return FALSE;
-  for (guint c = 0; c < classes->len; c++)
-    ds_class (ds, classes->pdata[c]);
   if (options->filter == QR_LABEL_FILTER_REVIEWED)
     {
       g_autoptr (GArray) reviewed = qr_catalog_list_reviewed_ids (catalog, error);
@@ -184,6 +182,20 @@ qr_dataset_export (QrCatalog             *catalog,
                    " (export --allow-empty writes an empty dataset)", why, out_dir);
       return FALSE;
     }
+  {
+    g_autoptr (GHashTable) used = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint l = 0; l < labels->len; l++)
+      {
+        QrLabelRecord *label = labels->pdata[l];
+        if (g_hash_table_contains (by_id, &label->image_id))
+          g_hash_table_add (used, label->class_name);
+      }
+    for (guint c = 0; c < classes->len; c++)
+      if (g_hash_table_contains (used, classes->pdata[c]))
+        ds_class (ds, classes->pdata[c]);
+    for (guint c = 0; options->all_classes && c < classes->len; c++)
+      ds_class (ds, classes->pdata[c]);
+  }
   for (guint l = 0; l < labels->len; l++)
     {
       QrLabelRecord *label = labels->pdata[l];

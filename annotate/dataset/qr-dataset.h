@@ -84,6 +84,8 @@ typedef struct
   QrExportImages   images;
   gboolean         overwrite;
   gboolean         allow_empty; /* write a dataset with no image instead of failing */
+  gboolean         all_classes; /* every class of the catalog, not only those the labels use (these
+                                   come first either way) */
 } QrExportOptions;
 
 /* Which of n folds an image is in: from the seed and its path only (SHA-256), so adding images
