@@ -91,6 +91,32 @@ select_label_id (QrCanvas *self, gint64 label_id)
     }
 }
 
+/* The classes in the order the picker lists them and 1–9 pick them: those with labels in the
+ * collection first, then the others, each part in the catalog's order. */
+static GPtrArray *
+ordered_classes (QrCanvas *self)
+{
+  QrCatalog *catalog = qr_history_get_catalog (self->history);
+  g_autoptr (GPtrArray) all = qr_catalog_list_classes (catalog, NULL);
+  g_autoptr (GArray) ids = NULL, labelled = NULL, predicted = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+
+  if (all == NULL)
+    return out;
+  /* (labels only: no model box scores above 1.1) */
+  if (qr_catalog_class_counts (catalog, 1.1, &ids, &names, &labelled, &predicted, NULL))
+    for (guint i = 0; i < names->len; i++)
+      if (g_array_index (labelled, gint64, i) > 0)
+        g_hash_table_add (used, g_strdup (names->pdata[i]));
+  for (int pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < all->len; i++)
+      if (g_hash_table_contains (used, all->pdata[i]) == (pass == 0))
+        g_ptr_array_add (out, g_strdup (all->pdata[i]));
+  return out;
+}
+
 gboolean
 qr_canvas_select_label (QrCanvas *self, gint64 label_id)
 {
@@ -330,7 +356,7 @@ qr_canvas_action_edit (GtkWidget *widget, const char *name, GVariant *param)
     }
   else if (g_str_equal (name, "canvas.class") && b->is_label)
     {
-      g_autoptr (GPtrArray) classes = qr_catalog_list_classes (qr_history_get_catalog (self->history), NULL);
+      g_autoptr (GPtrArray) classes = ordered_classes (self);
       int n = g_variant_get_int32 (param);
       gint64 class_id;
       if (classes != NULL && n >= 1 && (guint) n <= classes->len)
@@ -475,9 +501,9 @@ qr_canvas_action_pick_class (GtkWidget *widget, const char *name, GVariant *para
   ensure_class_popover (self);
   while ((child = gtk_widget_get_first_child (self->class_list)) != NULL)
     gtk_list_box_remove (GTK_LIST_BOX (self->class_list), child);
-  classes = qr_catalog_list_classes (qr_history_get_catalog (self->history), NULL);
+  classes = ordered_classes (self);
   {
-    /* the last class used first; each of the first nine shows its number key */
+    /* the last class used first, then the classes in use; each of the first nine shows its number key */
     g_autoptr (GHashTable) names = self->class_id > 0 ? qr_catalog_class_names (qr_history_get_catalog (self->history), NULL)
                                                       : NULL;
     const char *last_name = names ? g_hash_table_lookup (names, &self->class_id) : NULL;
