@@ -12,11 +12,14 @@ int
 qr_cli_import (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
-  g_autofree char *format = NULL, *names = NULL, *captions = NULL;
+  g_autofree char *format = NULL, *names = NULL, *captions = NULL, *mode = NULL;
   gboolean allow_missing = FALSE;
   int status;
   GOptionEntry entries[] = {
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "coco, yolo, voc or csv", "FORMAT" },
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "When this dataset was imported before: skip (default: nothing is "
+      "added), replace (the earlier import's labels and captions, and those of earlier imports of this path, are "
+      "deleted first) or add (imported again beside them)", "MODE" },
     { "names", 0, 0, G_OPTION_ARG_FILENAME, &names, "YOLO: the class names file", "FILE" },
     { "captions", 0, 0, G_OPTION_ARG_FILENAME, &captions, "COCO: a captions file to import too", "FILE" },
     { "allow-missing", 0, 0, G_OPTION_ARG_NONE, &allow_missing, "Skip labels of images the collection lacks", NULL },
@@ -48,6 +51,11 @@ qr_cli_import (int argc, char **argv)
       status = qr_cli_usage_error (context, "give one dataset file or folder to import");
       goto out;
     }
+  if (mode != NULL && !qr_import_mode_from_string (mode, &options.mode))
+    {
+      status = qr_cli_usage_error (context, "--mode must be skip, replace or add");
+      goto out;
+    }
   options.path = common.rest[0];
   options.names_path = names;
   options.captions_path = captions;
@@ -68,13 +76,28 @@ qr_cli_import (int argc, char **argv)
       goto out;
     }
   qr_cli_progress_end (&progress);
-  if (!common.quiet)
+  if (stats.already_imported)
+    {
+      g_autoptr (GDateTime) at = g_date_time_new_from_unix_local (stats.already_at_us / G_USEC_PER_SEC);
+      g_autofree char *when = g_date_time_format (at, "%Y-%m-%d %H:%M");
+      /* said even with --quiet: nothing happened, and a script should be able to see why */
+      fprintf (stderr, "%s: already imported (import %" G_GINT64_FORMAT ", %s, %" G_GINT64_FORMAT " labels); nothing "
+               "added. --mode replace imports it again in place of that one, --mode add beside it\n", options.path,
+               stats.import_id, when, stats.already_labels);
+    }
+  else if (!common.quiet)
     {
       printf ("%s: imported %u labels and %u captions on %u images, %u classes", options.path, stats.labels,
               stats.captions, stats.images, stats.classes);
       if (stats.skipped > 0)
         printf (" (%u images not in the collection skipped)", stats.skipped);
-      printf ("\n");
+      if (stats.replaced_labels > 0 || stats.replaced_captions > 0)
+        printf ("; replaced %" G_GINT64_FORMAT " labels and %" G_GINT64_FORMAT " captions of earlier imports",
+                stats.replaced_labels, stats.replaced_captions);
+      printf (" (import %" G_GINT64_FORMAT ")\n", stats.import_id);
+      if (stats.earlier_same_path > 0 && options.mode == QR_IMPORT_SKIP)
+        printf ("note: import %" G_GINT64_FORMAT " read another version of this path; its labels are kept beside "
+                "these (--mode replace would have replaced them)\n", stats.earlier_same_path);
     }
   status = QR_EXIT_OK;
 out:

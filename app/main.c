@@ -4,6 +4,7 @@
 #include "qr-cli.h"
 
 #include <locale.h>
+#include <signal.h>
 #if QUORUM_GUI
 #include "qr-application.h"
 #endif
@@ -13,6 +14,9 @@ main (int    argc,
       char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Over a file-size limit (ulimit -f) a write fails with EFBIG and is reported and cleaned up like
+     a full disk, instead of SIGXFSZ killing the process mid-write. */
+  signal (SIGXFSZ, SIG_IGN);
   if (argc > 1 && qr_cli_is_command (argv[1]))
     return qr_cli_run (argc, argv);
 #if QUORUM_GUI

@@ -45,6 +45,14 @@ run_quorum (const char *const *args, const char *const *env, char **out, char **
   g_autoptr (GError) error = NULL;
   int status = -1;
 
+  /* QUORUM_TEST_ULIMIT_F in env: run under that file-size limit (KiB), through sh's ulimit */
+  for (guint i = 0; env != NULL && env[i] != NULL; i += 2)
+    if (g_str_equal (env[i], "QUORUM_TEST_ULIMIT_F"))
+      {
+        g_ptr_array_add (argv, (gpointer) "/bin/sh");
+        g_ptr_array_add (argv, (gpointer) "-c");
+        g_ptr_array_add (argv, (gpointer) "ulimit -f \"$QUORUM_TEST_ULIMIT_F\" && exec \"$0\" \"$@\"");
+      }
   g_ptr_array_add (argv, (gpointer) QUORUM_BINARY);
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
@@ -527,6 +535,20 @@ test_peers_and_review (Fixture *f, gconstpointer data)
   }
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "import", "--format", "csv", "--db", f->db, "-c", f->dir, csv, NULL },
                                           NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "(import 1)"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* the same file again: noticed, nothing added (a kill after the first commit then a rerun is
+     the same case); a bad mode is a usage error */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "import", "--format", "csv", "--db", f->db, "-c", f->dir, csv, NULL },
+                                          NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (err, "already imported (import 1, "));
+  g_assert_nonnull (strstr (err, "2 labels); nothing added"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "import", "--format", "csv", "--mode", "twice", "--db", f->db,
+                                                             "-c", f->dir, csv, NULL }, NULL, &out, &err)), ==, 2);
+  g_assert_nonnull (strstr (err, "--mode must be skip, replace or add"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "review", "list", "--top", "0", "--db", f->db, "-c", f->dir, NULL },
@@ -639,6 +661,25 @@ test_peers_and_review (Fixture *f, gconstpointer data)
     g_assert_null (strstr (text, "darknet-horses.jpg"));
     g_clear_pointer (&out, g_free);
     g_clear_pointer (&err, g_free);
+    /* over a file-size limit (ulimit -f): an error like a full disk, not SIGXFSZ, and no
+       half-written folder left */
+    {
+      g_autofree char *big = g_build_filename (f->tmp, "too-big", NULL);
+      g_autoptr (GDir) dir = NULL;
+      const char *name;
+      int status = run_quorum ((const char *[]) { "export", "--format", "coco", "--images", "copy", "--db", f->db, "-c",
+                                                  f->dir, big, NULL },
+                               (const char *[]) { "QUORUM_TEST_ULIMIT_F", "100", NULL }, &out, &err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+      g_assert_nonnull (strstr (err, "File too large"));
+      g_assert_false (g_file_test (big, G_FILE_TEST_EXISTS));
+      dir = g_dir_open (f->tmp, 0, NULL);
+      while ((name = g_dir_read_name (dir)) != NULL)
+        g_assert_false (g_str_has_prefix (name, ".partial") || strstr (name, "partial") != NULL);
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+    }
     /* eval now has reviewed labels to use */
     g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "eval", "--db", f->db, "-c", f->dir, NULL }, NULL, &out,
                                             &err)), ==, 0);

@@ -578,6 +578,87 @@ test_json_numbers (void)
   g_rand_free (rand);
 }
 
+static gint64
+live_labels (QrCatalog *catalog)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+  g_assert_no_error (error);
+  return labels->len;
+}
+
+/* The same dataset imported twice is noticed (by what it holds, from any path): skipped by default,
+ * replaced, or added again as the mode says; a changed file at the same path is imported beside
+ * the earlier version, or in its place with replace; a rollback leaves no import recorded. */
+static void
+test_import_modes (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *csv = g_build_filename (f->tmp, "labels.csv", NULL);
+  g_autofree char *copy = g_build_filename (f->tmp, "copy.csv", NULL);
+  QrImportOptions io = { QR_DATASET_CSV };
+  QrImportStats is;
+
+  g_assert_true (g_file_set_contents (csv, "plain.jpg,1,2,30,40,dog\nplain.jpg,5,5,20,20,cat\n", -1, NULL));
+  g_assert_true (g_file_set_contents (copy, "plain.jpg,1,2,30,40,dog\nplain.jpg,5,5,20,20,cat\n", -1, NULL));
+  io.path = csv;
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_false (is.already_imported);
+  g_assert_cmpint (is.import_id, >, 0);
+  g_assert_cmpint (live_labels (f->catalog), ==, 2);
+
+  /* again, and a copy elsewhere: already imported, nothing added */
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_true (is.already_imported);
+  g_assert_cmpint (is.already_labels, ==, 2);
+  io.path = copy;
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_true (is.already_imported);
+  g_assert_cmpint (live_labels (f->catalog), ==, 2);
+
+  /* add: beside; replace: in place of every earlier import of the same content */
+  io.mode = QR_IMPORT_ADD;
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_cmpint (live_labels (f->catalog), ==, 4);
+  io.mode = QR_IMPORT_REPLACE;
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_cmpint (is.replaced_labels, ==, 4);
+  g_assert_cmpint (live_labels (f->catalog), ==, 2);
+
+  /* the file changes at the same path: by default imported beside the earlier version (and said),
+     with replace in its place */
+  io.path = csv;
+  io.mode = QR_IMPORT_SKIP;
+  g_assert_true (g_file_set_contents (csv, "plain.jpg,1,2,30,40,dog\nplain.jpg,50,50,90,90,bird\n", -1, NULL));
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  g_assert_false (is.already_imported);
+  g_assert_cmpint (is.earlier_same_path, >, 0);
+  g_assert_cmpint (live_labels (f->catalog), ==, 4);
+  g_assert_true (g_file_set_contents (csv, "plain.jpg,1,2,30,40,dog\n", -1, NULL));
+  io.mode = QR_IMPORT_REPLACE;
+  g_assert_true (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+  /* the earlier versions of this path (the first file and the bird one) are gone; the copy's
+     labels, imported from another path, stay */
+  g_assert_cmpint (live_labels (f->catalog), ==, 3);
+
+  /* a failed import records nothing: a bad file, then the good one is new */
+  {
+    g_autofree char *bad = g_build_filename (f->tmp, "bad.csv", NULL);
+    g_autoptr (GPtrArray) before = qr_catalog_find_imports (f->catalog, NULL, bad, &error);
+    g_assert_true (g_file_set_contents (bad, "plain.jpg,1,2,30,40,dog\nnowhere.jpg,1,1,2,2,dog\n", -1, NULL));
+    io.path = bad;
+    io.mode = QR_IMPORT_SKIP;
+    g_assert_false (qr_dataset_import (f->catalog, &io, &is, NULL, NULL, NULL, &error));
+    g_clear_error (&error);
+    g_assert_cmpuint (before->len, ==, 0);
+    {
+      g_autoptr (GPtrArray) after = qr_catalog_find_imports (f->catalog, NULL, bad, &error);
+      g_assert_cmpuint (after->len, ==, 0);
+    }
+  }
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -592,6 +673,7 @@ main (int argc, char **argv)
   ADD ("/dataset/export/atomic", NULL, test_export_atomic);
   ADD ("/dataset/import/bad-input", NULL, test_bad_input);
   ADD ("/dataset/import/allow-missing-and-captions", NULL, test_allow_missing_and_captions);
+  ADD ("/dataset/import/twice-skip-replace-add", NULL, test_import_modes);
 #undef ADD
   g_test_add_func ("/dataset/paths/relative", test_relative_paths);
   g_test_add_func ("/dataset/json/numbers-exact", test_json_numbers);

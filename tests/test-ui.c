@@ -714,6 +714,19 @@ test_import_dialog (void)
     g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
     g_assert_cmpint (qr_image_item_get_n_labels (item), ==, 2);
   }
+  /* again: already imported, nothing added; Replace imports it in place of the first */
+  qr_import_dialog_start (dialog);
+  test_ui_spin_until (import_idle, dialog, 30);
+  g_assert_true (g_str_has_prefix (qr_import_dialog_get_message (dialog), "Already imported on "));
+  qr_import_dialog_set_mode (dialog, "replace");
+  qr_import_dialog_start (dialog);
+  test_ui_spin_until (import_idle, dialog, 30);
+  g_assert_cmpstr (qr_import_dialog_get_message (dialog), ==,
+                   "Imported 2 labels on 1 images (2 classes named), in place of 2 labels of the earlier import");
+  {
+    g_autoptr (QrImageItem) item = g_list_model_get_item (qr_window_get_images (window), 0);
+    g_assert_cmpint (qr_image_item_get_n_labels (item), ==, 2);
+  }
   gtk_window_destroy (GTK_WINDOW (dialog));
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);

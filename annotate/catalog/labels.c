@@ -279,3 +279,79 @@ qr_catalog_list_reviewed_ids (QrCatalog *self, GError **error)
   return qr_catalog_list_ids (self, "SELECT image_id FROM review WHERE state = 'reviewed' ORDER BY image_id", NULL,
                               "listing reviewed images", error);
 }
+
+/* Imports */
+
+void
+qr_import_record_free (QrImportRecord *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->digest);
+  g_free (r->format);
+  g_free (r->path);
+  g_free (r);
+}
+
+GPtrArray *
+qr_catalog_find_imports (QrCatalog *self, const char *digest, const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_import_record_free);
+  QrRows rows;
+
+  if (!qr_rows_start (&rows, self,
+                      "SELECT id, digest, format, path, labels, captions, at_us FROM imports"
+                      " WHERE (?1 IS NOT NULL AND digest = ?1) OR (?1 IS NULL AND path = ?2) ORDER BY id DESC",
+                      QR_ARGS (QR_TEXT (digest), QR_TEXT (path)), "reading the imports", error))
+    return NULL;
+  while (qr_rows_next (&rows))
+    {
+      QrImportRecord *r = g_new0 (QrImportRecord, 1);
+      r->id = sqlite3_column_int64 (rows.stmt, 0);
+      r->digest = qr_rows_text (&rows, 1);
+      r->format = qr_rows_text (&rows, 2);
+      r->path = qr_rows_text (&rows, 3);
+      r->labels = sqlite3_column_int64 (rows.stmt, 4);
+      r->captions = sqlite3_column_int64 (rows.stmt, 5);
+      r->at_us = sqlite3_column_int64 (rows.stmt, 6);
+      g_ptr_array_add (out, r);
+    }
+  return qr_rows_end (&rows, error) ? g_steal_pointer (&out) : NULL;
+}
+
+gint64
+qr_catalog_add_import (QrCatalog *self, const char *digest, const char *format, const char *path, GError **error)
+{
+  if (!qr_catalog_run (self, "INSERT INTO imports (digest, format, path, labels, captions, at_us)"
+                             " VALUES (?1, ?2, ?3, 0, 0, ?4)",
+                       QR_ARGS (QR_TEXT (digest), QR_TEXT (format), QR_TEXT (path), QR_INT (g_get_real_time ())),
+                       error))
+    return -1;
+  return sqlite3_last_insert_rowid (self->db);
+}
+
+gboolean
+qr_catalog_set_import_counts (QrCatalog *self, gint64 import_id, gint64 labels, gint64 captions, GError **error)
+{
+  return qr_catalog_run (self, "UPDATE imports SET labels = ?2, captions = ?3 WHERE id = ?1",
+                         QR_ARGS (QR_INT (import_id), QR_INT (labels), QR_INT (captions)), error);
+}
+
+gboolean
+qr_catalog_delete_import_data (QrCatalog *self, gint64 import_id, gint64 *labels, gint64 *captions, GError **error)
+{
+  g_autofree char *prefix = g_strdup_printf ("import %" G_GINT64_FORMAT ": %%", import_id);
+  gint64 now = g_get_real_time ();
+
+  if (!qr_catalog_run (self, "UPDATE labels SET deleted_us = ?2, modified_us = ?2"
+                             " WHERE deleted_us IS NULL AND provenance LIKE ?1",
+                       QR_ARGS (QR_TEXT (prefix), QR_INT (now)), error))
+    return FALSE;
+  *labels = sqlite3_changes (self->db);
+  if (!qr_catalog_run (self, "UPDATE captions SET deleted_us = ?2, modified_us = ?2"
+                             " WHERE deleted_us IS NULL AND source LIKE ?1",
+                       QR_ARGS (QR_TEXT (prefix), QR_INT (now)), error))
+    return FALSE;
+  *captions = sqlite3_changes (self->db);
+  return TRUE;
+}

@@ -22,7 +22,7 @@ typedef enum
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 7
+#define QR_CATALOG_SCHEMA_VERSION 8
 
 typedef enum
 {
@@ -288,6 +288,41 @@ gint64         qr_catalog_count_open_items (QrCatalog   *self,
 /* The image a label is on (deleted or not), -1 (error set) when there is no such label. */
 gint64         qr_catalog_get_label_image  (QrCatalog   *self,
                                             gint64       label_id,
+                                            GError     **error);
+/* Imports (schema 8): each remembered by a digest of what it held. */
+typedef struct
+{
+  gint64  id;
+  char   *digest;
+  char   *format;
+  char   *path;
+  gint64  labels;
+  gint64  captions;
+  gint64  at_us;
+} QrImportRecord;
+
+void            qr_import_record_free      (QrImportRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrImportRecord, qr_import_record_free)
+/* The imports whose digest is digest, or (digest NULL) whose path is path, newest first. */
+GPtrArray      *qr_catalog_find_imports    (QrCatalog   *self,
+                                            const char  *digest,
+                                            const char  *path,
+                                            GError     **error);
+gint64          qr_catalog_add_import      (QrCatalog   *self,
+                                            const char  *digest,
+                                            const char  *format,
+                                            const char  *path,
+                                            GError     **error);
+gboolean        qr_catalog_set_import_counts (QrCatalog *self,
+                                            gint64       import_id,
+                                            gint64       labels,
+                                            gint64       captions,
+                                            GError     **error);
+/* Soft-deletes the live labels and captions an import stored; how many in *labels, *captions. */
+gboolean        qr_catalog_delete_import_data (QrCatalog *self,
+                                            gint64       import_id,
+                                            gint64      *labels,
+                                            gint64      *captions,
                                             GError     **error);
 /* Ids of images whose review state is "reviewed". */
 GArray        *qr_catalog_list_reviewed_ids (QrCatalog  *self,

@@ -168,6 +168,19 @@ static const char *const migrations[] = {
   "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
   "  data BLOB NOT NULL,"
   "  PRIMARY KEY (model_id, image_id)) WITHOUT ROWID;",
+
+  /* 8: imports remembered by what they held (a digest of the parsed dataset), so that importing
+   *    the same dataset again is noticed; labels and captions name their import in provenance
+   *    ("import N: …"). */
+  "CREATE TABLE imports ("
+  "  id INTEGER PRIMARY KEY,"
+  "  digest TEXT NOT NULL,"
+  "  format TEXT NOT NULL,"
+  "  path TEXT NOT NULL,"
+  "  labels INTEGER NOT NULL,"
+  "  captions INTEGER NOT NULL,"
+  "  at_us INTEGER NOT NULL);"
+  "CREATE INDEX imports_digest ON imports (digest);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == QR_CATALOG_SCHEMA_VERSION);

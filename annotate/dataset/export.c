@@ -85,7 +85,13 @@ place_image (QrCatalog *catalog, const QrExportOptions *options, const char *sta
   {
     g_autoptr (GFile) from = g_file_new_for_path (source);
     g_autoptr (GFile) to = g_file_new_for_path (target);
-    return g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, error);
+    if (!g_file_copy (from, to, G_FILE_COPY_NONE, NULL, NULL, NULL, error))
+      {
+        /* GIO says "Error splicing file: File too large": say which file, and that nothing stays */
+        g_prefix_error (error, "copying %s into the export: ", source);
+        return FALSE;
+      }
+    return TRUE;
   }
 }
 

@@ -134,6 +134,92 @@ resolve_boxes (DsImage *image, QrImageRecord *record, GError **error)
 }
 
 gboolean
+qr_import_mode_from_string (const char *name, QrImportMode *mode)
+{
+  static const char *const names[] = { "skip", "replace", "add" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_strcmp0 (name, names[i]) == 0)
+      {
+        *mode = (QrImportMode) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* What a dataset holds, as a digest: its format, and every image's name, boxes (class name,
+ * corners, crowd) and captions, in the order read. The same content read from another copy or
+ * another path gives the same digest. */
+static char *
+dataset_digest (Dataset *ds, QrDatasetFormat format)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GString) line = g_string_new (NULL);
+
+  g_checksum_update (sum, (const guchar *) qr_dataset_format_to_string (format), -1);
+  for (guint i = 0; i < ds->images->len; i++)
+    {
+      DsImage *image = ds->images->pdata[i];
+      g_string_printf (line, "\nimage %s %d %d\n", image->file, image->width, image->height);
+      for (guint b = 0; b < image->boxes->len; b++)
+        {
+          DsBox *box = &g_array_index (image->boxes, DsBox, b);
+          g_string_append_printf (line, "box %s %.6g %.6g %.6g %.6g %d\n", (char *) ds->classes->pdata[box->class_index],
+                                  box->x1, box->y1, box->x2, box->y2, box->iscrowd);
+        }
+      for (guint c = 0; image->captions != NULL && c < image->captions->len; c++)
+        g_string_append_printf (line, "caption %s\n", (char *) image->captions->pdata[c]);
+      g_checksum_update (sum, (const guchar *) line->str, (gssize) line->len);
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* Before anything is added (inside the transaction): an earlier import of the same content is
+ * skipped (skip mode, *skip set) or its data deleted (replace mode, with that of earlier imports
+ * of the same path); returns FALSE on error. */
+static gboolean
+handle_earlier (QrCatalog *catalog, const QrImportOptions *options, const char *digest, const char *path,
+                QrImportStats *stats, gboolean *skip, GError **error)
+{
+  g_autoptr (GPtrArray) same = qr_catalog_find_imports (catalog, digest, NULL, error);
+  g_autoptr (GPtrArray) same_path = same ? qr_catalog_find_imports (catalog, NULL, path, error) : NULL;
+
+  *skip = FALSE;
+  if (same_path == NULL)
+    return FALSE;
+  for (guint i = 0; i < same_path->len; i++)
+    if (!g_str_equal (((QrImportRecord *) same_path->pdata[i])->digest, digest))
+      {
+        stats->earlier_same_path = ((QrImportRecord *) same_path->pdata[i])->id;
+        break;
+      }
+  if (same->len > 0 && options->mode == QR_IMPORT_SKIP)
+    {
+      QrImportRecord *r = same->pdata[0];
+      *skip = TRUE;
+      stats->already_imported = TRUE;
+      stats->import_id = r->id;
+      stats->already_at_us = r->at_us;
+      stats->already_labels = r->labels;
+      return TRUE;
+    }
+  if (options->mode == QR_IMPORT_REPLACE)
+    for (int pass = 0; pass < 2; pass++)
+      {
+        GPtrArray *list = pass == 0 ? same : same_path;
+        for (guint i = 0; i < list->len; i++)
+          {
+            gint64 labels = 0, captions = 0;
+            if (!qr_catalog_delete_import_data (catalog, ((QrImportRecord *) list->pdata[i])->id, &labels, &captions,
+                                                error))
+              return FALSE;
+            stats->replaced_labels += labels;
+            stats->replaced_captions += captions;
+          }
+      }
+  return TRUE;
+}
+
+gboolean
 qr_dataset_import (QrCatalog             *catalog,
                    const QrImportOptions *options,
                    QrImportStats         *stats,
@@ -147,6 +233,8 @@ qr_dataset_import (QrCatalog             *catalog,
   QrImportStats local_stats;
   g_autofree gint64 *class_ids = NULL;
   g_autofree char *provenance = NULL;
+  g_autofree char *digest = NULL;
+  g_autofree char *canonical = NULL;
   gboolean ok = FALSE, in_transaction = FALSE;
   gint64 started = g_get_monotonic_time ();
 
@@ -211,10 +299,29 @@ qr_dataset_import (QrCatalog             *catalog,
 
   g_debug ("%s: matched and checked after %.2f s", options->path,
            (double) (g_get_monotonic_time () - started) / G_USEC_PER_SEC);
-  provenance = g_strdup_printf ("%s:%s", qr_dataset_format_to_string (options->format), options->path);
+  digest = dataset_digest (ds, options->format);
+  canonical = g_canonicalize_filename (options->path, NULL);
   if (!qr_catalog_begin (catalog, error))
     goto out;
   in_transaction = TRUE;
+  {
+    gboolean skip;
+    if (!handle_earlier (catalog, options, digest, canonical, stats, &skip, error))
+      goto out;
+    if (skip)
+      {
+        qr_catalog_rollback (catalog);
+        in_transaction = FALSE;
+        ok = TRUE;
+        goto out;
+      }
+  }
+  if ((stats->import_id = qr_catalog_add_import (catalog, digest, qr_dataset_format_to_string (options->format),
+                                                 canonical, error)) < 0)
+    goto out;
+  /* "import N: coco:/path/instances.json": which import stored a label, for replace */
+  provenance = g_strdup_printf ("import %" G_GINT64_FORMAT ": %s:%s", stats->import_id,
+                                qr_dataset_format_to_string (options->format), canonical);
   class_ids = g_new (gint64, MAX (ds->classes->len, 1));
   for (guint c = 0; c < ds->classes->len; c++)
     if ((class_ids[c] = qr_catalog_ensure_class (catalog, ds->classes->pdata[c], error)) < 0)
@@ -250,7 +357,8 @@ qr_dataset_import (QrCatalog             *catalog,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         goto out;
     }
-  if (!qr_catalog_commit (catalog, error))
+  if (!qr_catalog_set_import_counts (catalog, stats->import_id, stats->labels, stats->captions, error)
+      || !qr_catalog_commit (catalog, error))
     goto out;
   in_transaction = FALSE;
   ok = TRUE;

@@ -37,6 +37,19 @@ const char *qr_dataset_format_to_string   (QrDatasetFormat  format);
 
 #define QR_DATASET_DEFAULT_MAX_FILE_SIZE (1024ull * 1024 * 1024)
 
+/* A dataset imported before (the same content: its digest) is skipped unless the mode says
+ * otherwise: REPLACE first deletes (softly) what earlier imports of the same content or the same
+ * path stored, ADD imports it again beside them. */
+typedef enum
+{
+  QR_IMPORT_SKIP,
+  QR_IMPORT_REPLACE,
+  QR_IMPORT_ADD,
+} QrImportMode;
+
+gboolean    qr_import_mode_from_string (const char   *name,
+                                        QrImportMode *mode);
+
 typedef struct
 {
   QrDatasetFormat  format;
@@ -46,6 +59,7 @@ typedef struct
   const char      *captions_path;   /* COCO captions file, optional */
   gboolean         allow_missing;   /* skip labels of images the collection lacks, else an error */
   guint64          max_file_size;   /* bytes; 0 = QR_DATASET_DEFAULT_MAX_FILE_SIZE */
+  QrImportMode     mode;            /* what to do with a dataset imported before (default: skip) */
 } QrImportOptions;
 
 typedef struct
@@ -55,6 +69,13 @@ typedef struct
   guint captions;
   guint classes;        /* classes named by the dataset */
   guint skipped;        /* images not in the collection (with allow_missing) */
+  gint64 import_id;     /* this import's row, or (already_imported) the earlier one's */
+  gboolean already_imported;  /* the same content was imported before: nothing stored (skip mode) */
+  gint64 already_at_us; /* when, and what it stored */
+  gint64 already_labels;
+  gint64 replaced_labels;     /* replace mode: labels and captions of earlier imports deleted */
+  gint64 replaced_captions;
+  gint64 earlier_same_path;   /* an earlier import of this path with other content (0: none) */
 } QrImportStats;
 
 gboolean qr_dataset_import (QrCatalog             *catalog,

@@ -20,6 +20,7 @@ struct _QrImportDialog
   AdwActionRow    *names_row;
   AdwActionRow    *captions_row;
   GtkSwitch       *missing_switch;
+  AdwComboRow     *mode_row;
   GtkProgressBar  *progress;
   GtkButton       *import_button;
   GtkLabel        *message;
@@ -126,6 +127,7 @@ set_busy (QrImportDialog *self, gboolean busy)
   gtk_widget_set_sensitive (GTK_WIDGET (self->names_row), !busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->captions_row), !busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->missing_switch), !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->mode_row), !busy);
   gtk_button_set_label (self->import_button, busy ? _("_Cancel") : _("_Import"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress), busy);
 }
@@ -147,8 +149,21 @@ import_done (GObject *source, GAsyncResult *result, gpointer data)
                            : error->message, TRUE);
       return;
     }
+  if (job->stats.already_imported)
+    {
+      g_autoptr (GDateTime) at = g_date_time_new_from_unix_local (job->stats.already_at_us / G_USEC_PER_SEC);
+      g_autofree char *when = g_date_time_format (at, "%Y-%m-%d %H:%M");
+      g_autofree char *said = g_strdup_printf (_("Already imported on %s (%" G_GINT64_FORMAT " labels): nothing added. "
+                                                 "Choose Replace to import it again in its place, or Add to add it "
+                                                 "beside"), when, job->stats.already_labels);
+      set_message (self, said, TRUE);
+      return;
+    }
   g_string_printf (text, _("Imported %u labels on %u images (%u classes named)"), job->stats.labels,
                    job->stats.images, job->stats.classes);
+  if (job->stats.replaced_labels > 0)
+    g_string_append_printf (text, _(", in place of %" G_GINT64_FORMAT " labels of the earlier import"),
+                            job->stats.replaced_labels);
   if (job->stats.captions > 0)
     g_string_append_printf (text, _(", %u captions"), job->stats.captions);
   if (job->stats.skipped > 0)
@@ -182,6 +197,7 @@ qr_import_dialog_start (QrImportDialog *self)
   job->options.names_path = job->options.format == QR_DATASET_YOLO ? job->names_path : NULL;
   job->options.captions_path = job->captions_path;
   job->options.allow_missing = gtk_switch_get_active (self->missing_switch);
+  job->options.mode = (QrImportMode) adw_combo_row_get_selected (self->mode_row);
 
   set_message (self, "", FALSE);
   self->cancellable = g_cancellable_new ();
@@ -372,6 +388,18 @@ qr_import_dialog_init (QrImportDialog *self)
   adw_action_row_add_suffix (ADW_ACTION_ROW (missing), GTK_WIDGET (self->missing_switch));
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (missing), GTK_WIDGET (self->missing_switch));
   adw_preferences_group_add (more, missing);
+  {
+    static const char *const modes[] = { N_("Skip it"), N_("Replace the earlier labels"), N_("Add them again"), NULL };
+    g_autoptr (GtkStringList) choices = gtk_string_list_new (NULL);
+    for (guint i = 0; modes[i] != NULL; i++)
+      gtk_string_list_append (choices, _(modes[i]));
+    self->mode_row = ADW_COMBO_ROW (adw_combo_row_new ());
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->mode_row), _("If Imported Before"));
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->mode_row), _("The same labels read again, from this or "
+                                                                    "another copy"));
+    adw_combo_row_set_model (self->mode_row, G_LIST_MODEL (choices));
+    adw_preferences_group_add (more, GTK_WIDGET (self->mode_row));
+  }
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), more);
 
   self->message = GTK_LABEL (gtk_label_new (""));
@@ -419,6 +447,14 @@ qr_import_dialog_set_dataset (QrImportDialog *self, const char *format, const ch
   g_free (self->path);
   self->path = g_strdup (path);
   show_path (self->path_row, path, _("None chosen"));
+}
+
+void
+qr_import_dialog_set_mode (QrImportDialog *self, const char *mode)
+{
+  QrImportMode m;
+  if (qr_import_mode_from_string (mode, &m))
+    adw_combo_row_set_selected (self->mode_row, (guint) m);
 }
 
 void

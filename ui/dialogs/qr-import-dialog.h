@@ -19,6 +19,9 @@ QrImportDialog *qr_import_dialog_new          (GtkWindow      *parent,
 void            qr_import_dialog_set_dataset  (QrImportDialog *self,
                                                const char     *format,
                                                const char     *path);
+/* mode: "skip", "replace" or "add" (qr_import_mode_from_string). */
+void            qr_import_dialog_set_mode     (QrImportDialog *self,
+                                               const char     *mode);
 void            qr_import_dialog_set_captions (QrImportDialog *self,
                                                const char     *path);
 /* What the Import button does; for tests and actions. */
