@@ -37,7 +37,9 @@ integer_member (JsonScan *scan, const char *key, gint64 *value, GError **error)
 
   if (!json_scan_number (scan, &v, error))
     return FALSE;
-  if (v != floor (v) || fabs (v) > 9e15)
+  if (!isfinite (v) || fabs (v) > 9e15)
+    return json_scan_fail (scan, at, error, "\"%s\" is out of range (a whole number of at most 15 digits)", key);
+  if (v != floor (v))
     return json_scan_fail (scan, at, error, "\"%s\" must be a whole number", key);
   *value = (gint64) v;
   return TRUE;

@@ -133,6 +133,29 @@ resolve_boxes (DsImage *image, QrImageRecord *record, GError **error)
   return TRUE;
 }
 
+/* A name as a message shows it: control characters escaped (a newline in a file name would
+ * otherwise break the message in two). */
+static char *
+printable (const char *name)
+{
+  GString *out = g_string_new (NULL);
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  return g_string_free (out, FALSE);
+}
+
 gboolean
 qr_import_mode_from_string (const char *name, QrImportMode *mode)
 {
@@ -273,8 +296,9 @@ qr_dataset_import (QrCatalog             *catalog,
 
       if (!qr_dataset_check_relative_path (image->file, &normalised))
         {
+          g_autofree char *shown = printable (image->file);
           g_set_error (error, QR_DATASET_ERROR, QR_DATASET_ERROR_PATH,
-                       "%s: the file name '%s' is not a path inside the collection", image->where, image->file);
+                       "%s: the file name '%s' is not a path inside the collection", image->where, shown);
           goto out;
         }
       record = image_index_find (&index, normalised);
@@ -286,9 +310,10 @@ qr_dataset_import (QrCatalog             *catalog,
               image->image_id = -1;
               continue;
             }
+          g_autofree char *shown = printable (normalised);
           g_set_error (error, QR_DATASET_ERROR, QR_DATASET_ERROR_PATH,
                        "%s: %s is not a readable image of the collection %s (index it first, or import "
-                       "with --allow-missing to skip such images)", image->where, normalised,
+                       "with --allow-missing to skip such images)", image->where, shown,
                        qr_catalog_get_root (catalog));
           goto out;
         }

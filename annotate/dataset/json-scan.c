@@ -215,6 +215,12 @@ json_scan_string (JsonScan *scan, GError **error)
       return NULL;
     }
   scan->p++;
+  if (memchr (out->str, '\0', out->len) != NULL)
+    {
+      g_string_free (out, TRUE);
+      json_scan_fail (scan, open, error, "a string holding a NUL character (\\u0000), which no name may hold");
+      return NULL;
+    }
   if (!g_utf8_validate (out->str, (gssize) out->len, NULL))
     {
       g_string_free (out, TRUE);

@@ -4,6 +4,7 @@
  * and ignored); anything else is an error naming its line, as are values that are not numbers. */
 #define G_LOG_DOMAIN "quorum-engine"
 
+#include <errno.h>
 #include "darknet-private.h"
 
 #include <math.h>
@@ -126,9 +127,13 @@ qr_cfg_int (const char *path, QrCfgSection *s, const char *key, int fallback, in
   *out = fallback;
   if (o == NULL)
     return TRUE;
+  errno = 0;
   v = strtol (o->value, &end, 10);
-  if (end == o->value || *end != '\0' || v < -1000000 || v > 1000000)
+  if (end == o->value || *end != '\0')
     return qr_cfg_fail_at (path, o->line, error, QR_ENGINE_ERROR_FORMAT, "%s: \"%s\" is not a whole number", key, o->value);
+  if (errno == ERANGE || v < -1000000 || v > 1000000)
+    return qr_cfg_fail_at (path, o->line, error, QR_ENGINE_ERROR_FORMAT,
+                           "%s: %s is out of range (from -1000000 to 1000000)", key, o->value);
   *out = (int) v;
   return TRUE;
 }

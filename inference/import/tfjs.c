@@ -137,7 +137,11 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
           int size = element_bytes (json_object_get_string_member_with_default (o, "dtype", ""),
                                     q ? json_object_get_string_member_with_default (q, "dtype", "") : NULL);
           if (size == 0)
-            return fail (path, error, QR_ENGINE_ERROR_UNSUPPORTED, "weight %s has an unsupported dtype", name);
+            return fail (path, error, QR_ENGINE_ERROR_UNSUPPORTED,
+                         "weight %s has dtype %s%s%s, which Quorum does not read (float32, int32 and bool; quantised "
+                         "uint8, uint16 and float16)", name,
+                         json_object_get_string_member_with_default (o, "dtype", "(none)"), q ? ", quantised as " : "",
+                         q ? json_object_get_string_member_with_default (q, "dtype", "(none)") : "");
           if (!read_shape (array_member (o, "shape"), &shape, path, name, error))
             return FALSE;
           expected += qr_shape_size (&shape) * (gsize) size;
@@ -427,8 +431,17 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
 
   if (!json_parser_load_from_file (parser, path, &local))
     {
-      fail (path, error, local->domain == G_FILE_ERROR ? QR_ENGINE_ERROR_IO : QR_ENGINE_ERROR_FORMAT, "%s",
-            local->message);
+      int code = local->domain == G_FILE_ERROR ? QR_ENGINE_ERROR_IO : QR_ENGINE_ERROR_FORMAT;
+      /* json-glib's parse errors already start with the path: not twice */
+      if (g_str_has_prefix (local->message, path))
+        g_set_error_literal (error, QR_ENGINE_ERROR, code, local->message);
+      else
+        fail (path, error, code, "%s", local->message);
+      return NULL;
+    }
+  if (json_parser_get_root (parser) == NULL)
+    {
+      fail (path, error, QR_ENGINE_ERROR_FORMAT, "an empty file, not a TF.js model.json");
       return NULL;
     }
   root = JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)) ? json_node_get_object (json_parser_get_root (parser)) : NULL;
