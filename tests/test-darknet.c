@@ -242,6 +242,29 @@ test_bad_input (void)
     qr_graph_free (graph);
   }
 
+  /* poisoned weights: a NaN in a convolution's kernel, an infinite or negative batch norm variance;
+     each refused at load, naming the layer, the part and the place */
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *poisoned_path = g_build_filename (tmp, "poisoned.weights", NULL);
+      g_autofree guint8 *poisoned = g_memdup2 (text, len);
+      /* layout of conv 1: biases (8), scales (8), means (8), variances (8), then the kernel */
+      gsize at = 20 + (gsize) (k == 0 ? 8 * 4 + 5 : 8 * 3 + 2) * 4;
+      float bad = k == 0 ? NAN : k == 1 ? INFINITY : -0.5f;
+      memcpy (poisoned + at, &bad, 4);
+      test_write_bytes (poisoned_path, poisoned, len);
+      graph = qr_graph_load_darknet (cfg, poisoned_path, 0, 0, NULL, &error);
+      g_assert_null (graph);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "layer 0 ("));
+      g_assert_nonnull (strstr (error->message, k == 0   ? "its weights hold nan at 5"
+                                                : k == 1 ? "its rolling variances hold inf at 2"
+                                                         : "its rolling variances hold -0.5 at 2 (a variance is never negative)"));
+      g_assert_nonnull (strstr (error->message, "poisoned.weights"));
+      g_clear_error (&error);
+    }
+
   /* truncated weights: both byte counts */
   test_truncate_file (weights, len - 6);
   graph = qr_graph_load_darknet (cfg, weights, 0, 0, NULL, &error);

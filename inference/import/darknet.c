@@ -229,6 +229,28 @@ build_conv (Builder *b, QrCfgSection *s, int index, Layer *in, Layer *out, GErro
     }
   raw = g_new (float, n_weights);
   take (b, raw, n_weights, bn ? W_KERNEL : W_HEAD_KERNEL, (int) per_filter);
+  /* checked before folding: folding hides an infinite variance (its scale becomes 0) */
+  {
+    const struct { const char *what; const float *v; gsize n; } parts[] = {
+      { "biases", bias, (gsize) filters }, { "scales", scale, bn ? (gsize) filters : 0 },
+      { "rolling means", mean, bn ? (gsize) filters : 0 }, { "rolling variances", variance, bn ? (gsize) filters : 0 },
+      { "weights", raw, n_weights } };
+    for (guint p = 0; p < G_N_ELEMENTS (parts); p++)
+      for (gsize i = 0; i < parts[p].n; i++)
+        if (!isfinite (parts[p].v[i]) || (parts[p].v == variance && parts[p].v[i] < 0))
+          {
+            g_autofree char *shown = g_strdup_printf ("%g", (double) parts[p].v[i]);
+            gboolean negative = parts[p].v == variance && !isnan (parts[p].v[i]) && parts[p].v[i] < 0;
+            const char *what = parts[p].what;
+            g_free (bias);
+            g_free (scale);
+            g_free (mean);
+            g_free (variance);
+            return qr_cfg_fail_at (b->weights_path, 0, error, QR_ENGINE_ERROR_WEIGHTS,
+                                   "layer %d (%s:%d): its %s hold %s at %" G_GSIZE_FORMAT "%s", index, path, s->line,
+                                   what, shown, i, negative ? " (a variance is never negative)" : "");
+          }
+  }
 
   /* (out, in, kh, kw) → (kh, kw, in, out); depthwise: (kh, kw, channels, 1) */
   kernel = g_new (float, n_weights);
