@@ -475,6 +475,37 @@ test_synthetic_model (void)
     (void) dw;
   }
 
+  /* poisoned weights: a NaN float32 bias, an infinite float16 filter value; each refused at
+     load, naming the tensor */
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr (GByteArray) poisoned = g_byte_array_new ();
+      const guint8 *found;
+      QrGraph *graph;
+      g_byte_array_append (poisoned, file->data, file->len);
+      found = k == 0 ? memmem (poisoned->data, poisoned->len, dw_b, sizeof dw_b)
+                     : memmem (poisoned->data, poisoned->len, conv_w16, sizeof conv_w16);
+      g_assert_nonnull (found);
+      if (k == 0)
+        {
+          float nan_value = NAN;
+          memcpy ((guint8 *) found + 2 * sizeof (float), &nan_value, sizeof nan_value);
+        }
+      else
+        {
+          guint16 inf_half = 0x7c00;
+          memcpy ((guint8 *) found + 5 * sizeof (guint16), &inf_half, sizeof inf_half);
+        }
+      test_write_bytes (path, poisoned->data, poisoned->len);
+      graph = qr_graph_load_tflite (path, &error);
+      g_assert_null (graph);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, k == 0 ? "dw/bias" : "conv/filter"));
+      g_assert_nonnull (strstr (error->message, k == 0 ? "NaN" : "inf"));
+      g_clear_error (&error);
+    }
+
   /* every truncation of the file is an error, not a crash */
   for (guint cut = 0; cut < file->len; cut += 7)
     {
