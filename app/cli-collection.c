@@ -153,8 +153,8 @@ qr_cli_info (int argc, char **argv)
   else
     {
       printf ("Collection   %s\n", qr_catalog_get_root (catalog));
-      printf ("Catalog      %s (schema %d)\n", qr_catalog_get_db_path (catalog),
-              qr_catalog_get_schema_version (catalog));
+      printf ("Catalog      %s (schema %d%s)\n", qr_catalog_get_db_path (catalog),
+              qr_catalog_get_schema_version (catalog), qr_catalog_is_read_only (catalog) ? ", read-only" : "");
       printf ("Images       %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " readable, %" G_GINT64_FORMAT
               " unreadable, %" G_GINT64_FORMAT " missing)\n",
               stats.images, stats.images_ok, stats.images_unreadable, stats.images_missing);

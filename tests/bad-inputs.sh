@@ -109,5 +109,27 @@ else
   for t in folder fifo device pgm bmp; do skip "image: $t" "the shared models are not beside the source tree"; done
 fi
 
+# A catalog on read-only storage (a read-only bind mount, in a mount namespace of its own: needs
+# root and unshare): read as it is, writes refused saying why.
+mkdir -p "$dir/ro/c"
+cp "$dir/c/a.jpg" "$dir/ro/c/"
+"$quorum" index -q -c "$dir/ro/c" --db "$dir/ro/cat.sqlite"
+if unshare -m sh -c "mount --bind '$dir/ro' '$dir/ro' && mount -o remount,bind,ro '$dir/ro'" 2>/dev/null; then
+  n=$((n + 1))
+  if unshare -m sh -c "mount --bind '$dir/ro' '$dir/ro' && mount -o remount,bind,ro '$dir/ro' &&
+       '$quorum' info -c '$dir/ro/c' --db '$dir/ro/cat.sqlite'" >"$dir/out" 2>"$dir/err" \
+     && grep -q "read-only" "$dir/out"; then
+    echo "ok $n - a read-only catalog is read (info says read-only)"
+  else
+    failed=$((failed + 1)); echo "not ok $n - a read-only catalog is read"; sed 's/^/# /' "$dir/err"
+  fi
+  check "a read-only catalog refuses writes, saying why" "the catalog is read-only" \
+    unshare -m sh -c "mount --bind '$dir/ro' '$dir/ro' && mount -o remount,bind,ro '$dir/ro' &&
+      exec '$quorum' review mark a.jpg -c '$dir/ro/c' --db '$dir/ro/cat.sqlite'"
+else
+  skip "read-only catalog: read" "no read-only bind mount here (needs root and unshare)"
+  skip "read-only catalog: writes refused" "no read-only bind mount here (needs root and unshare)"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

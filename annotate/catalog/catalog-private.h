@@ -18,6 +18,7 @@ struct _QrCatalog
   char       *root;
   char       *db_path;
   int         schema_version;
+  gboolean    read_only;   /* opened read-only: its file or folder cannot be written */
 };
 
 /* schema.c: brings the file to QR_CATALOG_SCHEMA_VERSION, one transaction per migration. */

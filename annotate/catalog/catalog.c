@@ -6,6 +6,8 @@
 
 #include "catalog-private.h"
 
+#include <unistd.h>
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -82,22 +84,48 @@ write_meta (QrCatalog *self, const char *key, const char *value, GError **error)
                          QR_ARGS (QR_TEXT (key), QR_TEXT (value)), error);
 }
 
+static int
+query_version (QrCatalog *self)
+{
+  sqlite3_stmt *stmt;
+  int version = -1;
+
+  if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+    return -1;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  return version;
+}
+
 static QrCatalog *
 open_db (const char *db_path, gboolean create, GError **error)
 {
   g_autoptr (QrCatalog) self = g_object_new (QR_TYPE_CATALOG, NULL);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   g_autofree char *dir = g_path_get_dirname (db_path);
+  g_autofree char *uri = NULL;
+  gboolean exists = g_file_test (db_path, G_FILE_TEST_IS_REGULAR);
 
   self->db_path = g_strdup (db_path);
-  if (create && g_mkdir_with_parents (dir, 0700) != 0)
+  /* An existing catalog whose file or folder cannot be written (read-only storage) is read as it
+   * is: immutable (no write-ahead log, no locks), and every write says why it cannot be. */
+  if (exists && (access (db_path, W_OK) != 0 || access (dir, W_OK) != 0))
+    {
+      g_autofree char *absolute = g_canonicalize_filename (db_path, NULL);
+      g_autofree char *file_uri = g_filename_to_uri (absolute, NULL, NULL);
+      self->read_only = TRUE;
+      flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+      uri = g_strconcat (file_uri ? file_uri : "", "?immutable=1", NULL);
+    }
+  else if (create && g_mkdir_with_parents (dir, 0700) != 0)
     {
       int saved = errno;
       g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_OPEN, "%s: cannot create the folder: %s",
                    dir, g_strerror (saved));
       return NULL;
     }
-  if (sqlite3_open_v2 (db_path, &self->db, flags, NULL) != SQLITE_OK)
+  if (sqlite3_open_v2 (uri ? uri : db_path, &self->db, flags, NULL) != SQLITE_OK)
     {
       g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_OPEN, "%s: cannot open the catalog: %s",
                    db_path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
@@ -107,15 +135,38 @@ open_db (const char *db_path, gboolean create, GError **error)
   sqlite3_busy_timeout (self->db, 10000);
   /* WAL: readers (thumbnail loaders, the GUI) never block the writer. synchronous=NORMAL in WAL
    * mode cannot corrupt the file; a power cut may lose the last transaction, a crash loses none. */
-  if (!qr_catalog_exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                        error))
+  if (!qr_catalog_exec (self, self->read_only ? "PRAGMA foreign_keys = ON;"
+                                              : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                                                " PRAGMA foreign_keys = ON;", error))
     {
       g_prefix_error (error, "not a usable catalog: ");
       return NULL;
     }
+  if (self->read_only)
+    {
+      int version = query_version (self);
+      if (version != QR_CATALOG_SCHEMA_VERSION)
+        {
+          g_set_error (error, QR_CATALOG_ERROR, version > QR_CATALOG_SCHEMA_VERSION ? QR_CATALOG_ERROR_VERSION
+                                                                                   : QR_CATALOG_ERROR_READ_ONLY,
+                       "%s: the catalog is read-only and at schema %d, and this Quorum reads schema %d: open it "
+                       "once where it can be written (it is brought up to date then), or copy it and pass --db",
+                       db_path, version, QR_CATALOG_SCHEMA_VERSION);
+          return NULL;
+        }
+      self->schema_version = version;
+      g_debug ("%s: opened read-only", db_path);
+      return g_steal_pointer (&self);
+    }
   if (!qr_catalog_migrate (self, error))
     return NULL;
   return g_steal_pointer (&self);
+}
+
+gboolean
+qr_catalog_is_read_only (QrCatalog *self)
+{
+  return self->read_only;
 }
 
 QrCatalog *
@@ -147,7 +198,7 @@ qr_catalog_open (const char  *root,
 
   /* A collection folder that moved keeps its catalog when --db names it: the root follows. */
   stored_root = read_meta (self, "root");
-  if (g_strcmp0 (stored_root, resolved) != 0)
+  if (g_strcmp0 (stored_root, resolved) != 0 && !self->read_only)
     {
       g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time ());
       if (stored_root != NULL)

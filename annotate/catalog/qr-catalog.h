@@ -19,6 +19,7 @@ typedef enum
   QR_CATALOG_ERROR_NOT_FOUND,
   QR_CATALOG_ERROR_INVALID,    /* an argument that cannot be stored (e.g. an empty class name) */
   QR_CATALOG_ERROR_ROOT,       /* the database belongs to another collection folder */
+  QR_CATALOG_ERROR_READ_ONLY,  /* a write to a catalog that could only be opened read-only */
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
@@ -99,6 +100,10 @@ QrCatalog     *qr_catalog_open_existing    (const char  *db_path,
                                             GError     **error);
 
 const char    *qr_catalog_get_root         (QrCatalog   *self);
+/* Whether the catalog was opened read-only: its file (or its folder, where SQLite keeps its
+ * write-ahead log) cannot be written, e.g. on read-only storage. Reading works; every write fails
+ * with QR_CATALOG_ERROR_READ_ONLY, saying so. */
+gboolean       qr_catalog_is_read_only     (QrCatalog   *self);
 const char    *qr_catalog_get_db_path      (QrCatalog   *self);
 int            qr_catalog_get_schema_version (QrCatalog *self);
 

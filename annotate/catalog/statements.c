@@ -11,8 +11,15 @@
 gboolean
 qr_catalog_sql_error (QrCatalog *self, GError **error, const char *what)
 {
-  g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s: %s", self->db_path, what,
-               sqlite3_errmsg (self->db));
+  int code = sqlite3_extended_errcode (self->db) & 0xff;
+
+  if (self->read_only && (code == SQLITE_READONLY || code == SQLITE_CANTOPEN))
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_READ_ONLY,
+                 "%s: the catalog is read-only (its file or folder cannot be written), so %s is not possible here; "
+                 "copy it to writable storage and pass --db, or make it writable", self->db_path, what);
+  else
+    g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s: %s", self->db_path, what,
+                 sqlite3_errmsg (self->db));
   return FALSE;
 }
 
@@ -23,8 +30,14 @@ qr_catalog_exec (QrCatalog *self, const char *sql, GError **error)
 
   if (sqlite3_exec (self->db, sql, NULL, NULL, &message) != SQLITE_OK)
     {
-      g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s", self->db_path,
-                   message ? message : sqlite3_errmsg (self->db));
+      int code = sqlite3_extended_errcode (self->db) & 0xff;
+      if (self->read_only && code == SQLITE_READONLY)
+        g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_READ_ONLY,
+                     "%s: the catalog is read-only (its file or folder cannot be written); copy it to writable "
+                     "storage and pass --db, or make it writable", self->db_path);
+      else
+        g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s", self->db_path,
+                     message ? message : sqlite3_errmsg (self->db));
       sqlite3_free (message);
       return FALSE;
     }
