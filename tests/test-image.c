@@ -7,6 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
+/* stb_image's JPEG decoder as the independent oracle: compiled here, static to this file (Quorum's
+ * own copy of stb leaves JPEG out: it always decodes JPEG with libjpeg-turbo). */
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+/* (for the rest of the file: GCC reports stb's unused static declarations at its end) */
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image.h>
 
 typedef struct
@@ -117,7 +124,7 @@ test_jpeg_matches_stb (Fixture *f, gconstpointer data)
   g_autofree char *path = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
   g_autofree char *bytes = NULL;
   gsize len;
-  int w, h, comp;
+  int w = 0, h = 0, comp = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (QrImage) ours = NULL;
   QrImage theirs;
@@ -317,6 +324,48 @@ test_exif_parser (Fixture *f, gconstpointer data)
   g_assert_cmpint (qr_exif_orientation (NULL, 0), ==, 1);
 }
 
+/* Found by fuzz-image-decode: 16-bit PNM (a grey PGM overflowed stb's buffer when asked for
+ * RGB; a PPM, and the header's numbers, which stb summed into an int without a bound) */
+static void
+test_pnm_16_bit (Fixture *f, gconstpointer data)
+{
+  guint8 pgm[13 + 8 * 6 * 2], ppm[13 + 8 * 6 * 6];
+  g_autoptr (GError) error = NULL;
+
+  memcpy (pgm, "P5\n8 6\n65535\n", 13);
+  memcpy (ppm, "P6\n8 6\n65535\n", 13);
+  for (int i = 0; i < 8 * 6; i++)
+    {
+      /* big-endian samples, scaled to 8 bits by 255 / 65535 (stb read them little-endian) */
+      pgm[13 + 2 * i] = (guint8) (i * 5), pgm[13 + 2 * i + 1] = 0x7f;
+      for (int c = 0; c < 3; c++)
+        ppm[13 + 6 * i + 2 * c] = (guint8) (i + 60 * c), ppm[13 + 6 * i + 2 * c + 1] = 0x01;
+    }
+  {
+    g_autoptr (QrImage) grey = qr_image_decode (pgm, sizeof pgm, NULL, 0, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (grey->width, ==, 8);
+    g_assert_cmpint (grey->height, ==, 6);
+    for (int i = 0; i < 8 * 6; i++)
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpuint (grey->pixels[3 * i + c], ==, (guint) (((i * 5 << 8 | 0x7f) * 255 + 32767) / 65535));
+  }
+  {
+    g_autoptr (QrImage) colour = qr_image_decode (ppm, sizeof ppm, NULL, 0, &error);
+    g_assert_no_error (error);
+    for (int i = 0; i < 8 * 6; i++)
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpuint (colour->pixels[3 * i + c], ==, (guint) ((((i + 60 * c) << 8 | 1) * 255 + 32767) / 65535));
+  }
+  {
+    static const char huge[] = "P5\n00000000000000000000004000000000 6\n255\n";
+    QrImageInfo info;
+    g_assert_false (qr_image_probe ((const guint8 *) huge, sizeof huge - 1, &info, &error));
+    g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT);
+    g_assert_nonnull (strstr (error->message, "more than 8 digits"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -331,6 +380,7 @@ main (int argc, char **argv)
   ADD ("/image/bad-input/truncated-everywhere", test_truncated_everywhere);
   ADD ("/image/resize/area-average", test_resize);
   ADD ("/image/exif/parser", test_exif_parser);
+  ADD ("/image/pnm/16-bit-and-huge-numbers", test_pnm_16_bit);
 #undef ADD
   return g_test_run ();
 }

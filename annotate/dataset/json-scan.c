@@ -45,6 +45,9 @@ json_scan_where (JsonScan *scan, const char *at)
   return g_strdup_printf ("%s:%d:%d", scan->file, line, column);
 }
 
+static gboolean fail_with_code (JsonScan *scan, const char *at, GError **error, int code, const char *format,
+                                va_list args) G_GNUC_PRINTF (5, 0);
+
 static gboolean
 fail_with_code (JsonScan *scan, const char *at, GError **error, int code, const char *format, va_list args)
 {

@@ -197,13 +197,79 @@ decode_webp (const guint8 *data,
   return image;
 }
 
+/* A binary PNM's header (P5, P6): width, height, maxval and where the samples start; FALSE when
+ * it is not one or a number is out of range. */
+static gboolean
+pnm_header (const guint8 *data, gsize len, int *width, int *height, int *maxval, gsize *offset)
+{
+  gsize i = 2;
+  int values[3];
+
+  if (len < 3 || data[0] != 'P' || (data[1] != '5' && data[1] != '6'))
+    return FALSE;
+  for (int n = 0; n < 3; n++)
+    {
+      gint64 v = 0;
+      int digits = 0;
+      while (i < len && (data[i] == ' ' || (data[i] >= '\t' && data[i] <= '\r') || data[i] == '#'))
+        {
+          if (data[i] == '#')
+            while (i < len && data[i] != '\n' && data[i] != '\r')
+              i++;
+          else
+            i++;
+        }
+      for (; i < len && g_ascii_isdigit (data[i]) && digits <= 9; i++, digits++)
+        v = v * 10 + (data[i] - '0');
+      if (digits == 0 || digits > 9 || v <= 0 || v > G_MAXINT)
+        return FALSE;
+      values[n] = (int) v;
+    }
+  /* one whitespace character ends the header */
+  if (i >= len)
+    return FALSE;
+  *width = values[0], *height = values[1], *maxval = values[2];
+  *offset = i + 1;
+  return *maxval <= 65535;
+}
+
+/* 16-bit PNM (maxval over 255): big-endian samples scaled to 8 bits. stb reads them in the
+ * machine's byte order (keeping the low byte) and mishandles grey ones: not used for these. */
+static QrImage *
+decode_pnm16 (const guint8 *data, gsize len, int width, int height, int maxval, gsize offset, GError **error)
+{
+  int channels = data[1] == '6' ? 3 : 1;
+  gsize n = (gsize) width * (gsize) height, need = n * (gsize) channels * 2;
+  QrImage *image;
+
+  if (offset > len || len - offset < need)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                   "truncated PNM: %d × %d 16-bit pixels need %" G_GSIZE_FORMAT " bytes of samples, the file has %"
+                   G_GSIZE_FORMAT, width, height, need, offset > len ? 0 : len - offset);
+      return NULL;
+    }
+  image = g_new0 (QrImage, 1);
+  image->width = width;
+  image->height = height;
+  image->pixels = g_malloc (n * 3);
+  for (gsize i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++)
+      {
+        const guint8 *p = data + offset + (i * (gsize) channels + (gsize) (channels == 3 ? c : 0)) * 2;
+        guint v = MIN ((guint) (p[0] << 8 | p[1]), (guint) maxval);
+        image->pixels[3 * i + (gsize) c] = (guint8) ((v * 255u + (guint) maxval / 2) / (guint) maxval);
+      }
+  return image;
+}
+
 static QrImage *
 decode_stb (const guint8 *data,
             gsize         len,
             QrImageFormat format,
             GError      **error)
 {
-  int w, h, comp;
+  int w, h, comp, want;
   guint8 *pixels;
   QrImage *image;
 
@@ -212,18 +278,38 @@ decode_stb (const guint8 *data,
       g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE, "file over 2 GB");
       return NULL;
     }
-  pixels = stbi_load_from_memory (data, (int) len, &w, &h, &comp, 3);
-  if (pixels == NULL)
+  if (format == QR_IMAGE_FORMAT_PNM)
+    {
+      int pw, ph, maxval;
+      gsize offset;
+      if (pnm_header (data, len, &pw, &ph, &maxval, &offset) && maxval > 255)
+        return decode_pnm16 (data, len, pw, ph, maxval, offset, error);
+    }
+  /* PNM: loaded as its own channels and widened here. Asked for 3 channels, this stb converts a
+     16-bit grey PGM with its 8-bit converter and then reads twice the buffer (a heap overflow
+     fuzz-image-decode found on a plain 16-bit PGM) */
+  want = format == QR_IMAGE_FORMAT_PNM ? 0 : 3;
+  pixels = stbi_load_from_memory (data, (int) len, &w, &h, &comp, want);
+  if (pixels == NULL || (want == 0 && comp != 1 && comp != 3))
     {
       g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT, "corrupt %s data (%s)",
-                   qr_image_format_to_string (format), stbi_failure_reason ());
+                   qr_image_format_to_string (format), pixels ? "unexpected channels" : stbi_failure_reason ());
+      stbi_image_free (pixels);
       return NULL;
     }
   image = g_new0 (QrImage, 1);
   image->width = w;
   image->height = h;
-  /* stb allocates with malloc; hand the pixels to a g_malloc buffer so qr_image_free is uniform. */
-  image->pixels = g_memdup2 (pixels, (gsize) w * (gsize) h * 3);
+  if (want == 0 && comp == 1)
+    {
+      gsize n = (gsize) w * (gsize) h;
+      image->pixels = g_malloc (n * 3);
+      for (gsize i = 0; i < n; i++)
+        image->pixels[3 * i] = image->pixels[3 * i + 1] = image->pixels[3 * i + 2] = pixels[i];
+    }
+  else
+    /* stb allocates with malloc; hand the pixels to a g_malloc buffer so qr_image_free is uniform. */
+    image->pixels = g_memdup2 (pixels, (gsize) w * (gsize) h * 3);
   stbi_image_free (pixels);
   return image;
 }

@@ -314,6 +314,43 @@ qr_image_sniff (const guint8 *data, gsize len)
   return QR_IMAGE_FORMAT_UNKNOWN;
 }
 
+/* A PNM header's numbers, checked before stb reads them: stb adds digits into an int without a
+ * bound (signed overflow, found by fuzz-image-probe), so any number over 8 digits is refused here. */
+static gboolean
+pnm_header_ok (const guint8 *data, gsize len, GError **error)
+{
+  gsize i = 2;
+  int numbers = data[1] == '1' || data[1] == '4' ? 2 : 3;
+
+  for (int n = 0; n < numbers; n++)
+    {
+      int digits = 0;
+      /* whitespace and comments between the numbers */
+      /* C's isspace, as stb's: g_ascii_isspace leaves out the vertical tab */
+      while (i < len && (data[i] == ' ' || (data[i] >= '\t' && data[i] <= '\r') || data[i] == '#'))
+        {
+          if (data[i] == '#')
+            while (i < len && data[i] != '\n' && data[i] != '\r')
+              i++;
+          else
+            i++;
+        }
+      while (i < len && g_ascii_isdigit (data[i]))
+        {
+          if (++digits > 8)
+            {
+              g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                           "corrupt pnm header: number %d of the header has more than 8 digits", n + 1);
+              return FALSE;
+            }
+          i++;
+        }
+      if (digits == 0)
+        return TRUE;   /* not a number where one is due: stb says what is wrong */
+    }
+  return TRUE;
+}
+
 gboolean
 qr_image_probe (const guint8 *data,
                 gsize         len,
@@ -351,6 +388,8 @@ qr_image_probe (const guint8 *data,
     default:
       {
         int w, h, comp;
+        if (info->format == QR_IMAGE_FORMAT_PNM && !pnm_header_ok (data, len, error))
+          return FALSE;
         if (len > G_MAXINT || !stbi_info_from_memory (data, (int) len, &w, &h, &comp))
           {
             g_set_error (error, QR_IMAGE_ERROR,

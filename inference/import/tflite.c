@@ -261,6 +261,29 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
       return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s writes tensor %d of %u", op_name, t, r->n_tensors);
     out = r->ids[t];
   }
+  /* the inputs each op reads must be there: -1 marks an optional input left out, and
+     fuzz-tflite found a DEQUANTIZE whose only input was -1 */
+  {
+    guint32 required;
+    switch (code)
+      {
+      case OP_CONV_2D: case OP_DEPTHWISE_CONV_2D: case OP_ADD: case OP_SUB: case OP_MUL: case OP_PAD:
+      case OP_TRANSPOSE: case OP_MEAN: case OP_RESIZE_BILINEAR: case OP_RESIZE_NEAREST_NEIGHBOR:
+        required = 2;
+        break;
+      case OP_CONCATENATION:
+        required = MAX (n_in, 1);
+        break;
+      default:
+        required = 1;
+        break;
+      }
+    if (n_in < required)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s has %u inputs, it needs %u", op_name, n_in, required);
+    for (guint32 i = 0; i < required; i++)
+      if (in[i] < 0)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s: input %u is left out, and it is needed", op_name, i);
+  }
 
   switch (code)
     {

@@ -43,7 +43,6 @@ qr_backbone_new (const char *name, const char *path, QrDevice device, GError **e
   g_autoptr (QrBackbone) self = g_new0 (QrBackbone, 1);
   const char *outputs[2] = { NULL, NULL };
   QrGraph *graph;
-  g_autofree float *probe = NULL;
   int rank, dims[8];
 
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)

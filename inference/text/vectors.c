@@ -12,6 +12,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <cpuid.h>
 #define HAVE_X86 1
 #endif
 
@@ -57,6 +58,16 @@ heap_push (Hit *heap, guint *size, guint k, float score, gsize row)
     }
   heap[i] = (Hit) { score, row };
 }
+
+#ifdef HAVE_X86
+/* F16C from CPUID (leaf 1, ECX bit 29): clang's __builtin_cpu_supports does not know "f16c". */
+static gboolean
+has_f16c (void)
+{
+  unsigned int a, b, c, d;
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
+#endif
 
 static float
 dot_portable (const guint16 *row, const float *query, int dim)
@@ -117,7 +128,7 @@ qr_vectors_top_k (const guint16 *matrix, gsize n, int dim, const float *query, g
   if (k == 0)
     return 0;
 #ifdef HAVE_X86
-  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("fma"))
+  if (__builtin_cpu_supports ("avx2") && has_f16c () && __builtin_cpu_supports ("fma"))
     dot = dot_f16c;
 #endif
   heaps = g_new (Hit, (gsize) threads * k);
