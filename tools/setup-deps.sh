@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs what Quorum needs from Debian 12 when it is missing (run as root, or with sudo).
-# Usage: tools/setup-deps.sh [--no-gui]
+# Usage: tools/setup-deps.sh [--no-gui | --fuzz]   (--fuzz: also clang, for tools/fuzz.sh)
 set -eu
 packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
   libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev libcairo2-dev xvfb xauth libvips-tools
   python3-opencv python3-numpy python3-torch wordnet"
-if [ "${1:-}" != "--no-gui" ]; then
+if [ "${1:-}" = "--fuzz" ]; then
+  packages="$packages clang"
+elif [ "${1:-}" != "--no-gui" ]; then
   packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick desktop-file-utils appstream"
 fi
 missing=""
