@@ -31,10 +31,10 @@ action_evaluate (GtkWidget *widget, const char *name, GVariant *param)
   QrWindow *self = QR_WINDOW (widget);
   if (self->catalog == NULL)
     return;
-  /* every label when nothing is reviewed yet: a plot of something rather than of nothing */
+  /* every label when no reviewed image has labels yet: a plot of something rather than of nothing */
   {
-    QrCatalogStats stats;
-    gboolean all = !qr_catalog_get_stats (self->catalog, &stats, NULL) || stats.reviewed == 0;
+    g_autoptr (GPtrArray) reviewed = qr_catalog_list_labels (self->catalog, QR_LABEL_FILTER_REVIEWED, NULL);
+    gboolean all = reviewed == NULL || reviewed->len == 0;
     gtk_window_present (GTK_WINDOW (qr_eval_window_new (GTK_WINDOW (self), self->catalog, all)));
   }
 }
