@@ -589,7 +589,9 @@ width_changed (QrWindow *self)
     return;
   if (width <= 0)
     gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  g_debug ("window width %d: the Min Score word %s", width, width >= 900 ? "shown" : "hidden");
   gtk_widget_set_visible (self->score_label, width >= 900);
+  gtk_widget_set_size_request (GTK_WIDGET (self->score_scale), width >= 900 ? 160 : 100, -1);
 }
 
 /* The sidebar's button follows the fold after the frame: the flap folds while it is being
@@ -618,6 +620,7 @@ qr_window_init (QrWindow *self)
   g_signal_connect_swapped (self->sidebar_flap, "notify::folded", G_CALLBACK (fold_changed), self);
   fold_changed (self);
   g_signal_connect_swapped (self, "notify::maximized", G_CALLBACK (width_changed), self);
+  g_signal_connect_swapped (self, "realize", G_CALLBACK (width_changed), self);
 
   self->images = qr_image_list_new ();
   qr_image_list_set_min_score (self->images, gtk_range_get_value (GTK_RANGE (self->score_scale)));
@@ -665,5 +668,6 @@ qr_window_new (GtkApplication *application, GSettings *settings)
                                  G_CONNECT_SWAPPED);
       }
     }
+  width_changed (self);
   return self;
 }

@@ -16,6 +16,7 @@ struct _QrCanvas
   GdkTexture *heatmap;
   double      cell_size;   /* image pixels per heatmap texel */
   double      heat_opacity;
+  char       *heat_title;     /* the heatmap's class (or words), for its legend */
   GHashTable *hidden_sources;   /* layers turned off: "label" or a model's name */
   gboolean    has_highlight;    /* a review item's consensus box, drawn dotted */
   QrBox       highlight;

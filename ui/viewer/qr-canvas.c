@@ -6,6 +6,7 @@
 
 #include "qr-canvas-private.h"
 #include "qr-overlay-style.h"
+#include "qr-heatmap.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -70,6 +71,14 @@ visible_classes (QrCanvas *self)
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return names;
+}
+
+void
+qr_canvas_set_heatmap_title (QrCanvas *self, const char *title)
+{
+  g_free (self->heat_title);
+  self->heat_title = g_strdup (title);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 gboolean
@@ -165,6 +174,49 @@ draw_legend (cairo_t *cr, GPtrArray *texts, const guint *colours, const QrTagRec
     }
 }
 
+/* The heatmap's legend, top right: what it shows and its colour scale from 0 to its top. */
+static void
+draw_heat_legend (QrCanvas *self, cairo_t *cr, double w)
+{
+  const double bar_w = 140, bar_h = 10, pad = 8;
+  g_autofree char *title = NULL;
+  cairo_text_extents_t ext;
+  double box_w, x, y = 8;
+
+  if (self->heatmap == NULL)
+    return;
+  title = g_strdup_printf (_("Heatmap: %s"), self->heat_title ? self->heat_title : _("All classes"));
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  cairo_set_font_size (cr, 11);
+  cairo_text_extents (cr, title, &ext);
+  box_w = MAX (ext.x_advance, bar_w + 24) + 2 * pad;
+  x = w - box_w - 8;
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+  cairo_rectangle (cr, x, y, box_w, 52);
+  cairo_fill (cr);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_move_to (cr, x + pad, y + 16);
+  cairo_show_text (cr, title);
+  for (int i = 0; i < (int) bar_w; i++)
+    {
+      guint8 rgba[4];
+      qr_heatmap_ramp ((float) i / (float) bar_w / 1.6f, rgba);
+      /* over black, as the opacity would show it over a dark photo */
+      cairo_set_source_rgb (cr, rgba[0] / 255.0 * rgba[3] / 255.0, rgba[1] / 255.0 * rgba[3] / 255.0,
+                            rgba[2] / 255.0 * rgba[3] / 255.0);
+      cairo_rectangle (cr, x + pad + i, y + 22, 1, bar_h);
+      cairo_fill (cr);
+    }
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_set_font_size (cr, 10);
+  cairo_move_to (cr, x + pad, y + 46);
+  cairo_show_text (cr, "0");
+  cairo_move_to (cr, x + pad + bar_w / 2 - 8, y + 46);
+  cairo_show_text (cr, "0.31");
+  cairo_move_to (cr, x + pad + bar_w - 26, y + 46);
+  cairo_show_text (cr, "≥ 0.62");
+}
+
 static void
 draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s, double w, double h)
 {
@@ -254,6 +306,7 @@ draw_boxes (QrCanvas *self, cairo_t *cr, double ox, double oy, double s, double 
       cairo_show_text (cr, texts->pdata[i]);
     }
   draw_legend (cr, legend, colours, &legend_at);
+  draw_heat_legend (self, cr, w);
 }
 
 gboolean
@@ -492,6 +545,7 @@ qr_canvas_dispose (GObject *object)
 
   g_clear_object (&self->texture);
   g_clear_object (&self->heatmap);
+  g_clear_pointer (&self->heat_title, g_free);
   g_clear_object (&self->history);
   g_clear_pointer (&self->hidden_sources, g_hash_table_unref);
   g_clear_pointer (&self->overlays, g_ptr_array_unref);

@@ -30,6 +30,9 @@ void       qr_canvas_set_heatmap       (QrCanvas   *self,
                                         GdkTexture *heatmap,
                                         double      cell_size);
 gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
+/* What the heatmap shows (a class, or the words of a search), for its legend and scale. */
+void       qr_canvas_set_heatmap_title (QrCanvas   *self,
+                                        const char *title);
 /* A review item's consensus box, drawn dotted over the boxes (NULL removes it), and a zoom that
  * centres a box and makes it about 40% of the view. */
 void       qr_canvas_set_highlight     (QrCanvas   *self,

@@ -64,6 +64,16 @@ qr_heatmap_compute (const char *path, QrDetector **detector, GMutex *lock, GCanc
   return heat;
 }
 
+void
+qr_heatmap_ramp (float score, guint8 *rgba)
+{
+  float v = CLAMP (score * 1.6f, 0, 1);
+  rgba[0] = (guint8) (255 * MIN (1, v * 2));
+  rgba[1] = (guint8) (255 * CLAMP (v * 2 - 0.6, 0, 1));
+  rgba[2] = (guint8) (255 * CLAMP (v * 3 - 2, 0, 1));
+  rgba[3] = (guint8) (255 * v);
+}
+
 static GdkTexture *
 colour (QrHeatmap *heat, int only, const gboolean *wanted)
 {
@@ -86,11 +96,7 @@ colour (QrHeatmap *heat, int only, const gboolean *wanted)
       else
         for (int c = 0; c < heat->classes; c++)
           v = fmaxf (v, cell[c]);
-      v = CLAMP (v * 1.6f, 0, 1);
-      rgba[i * 4 + 0] = (guint8) (255 * MIN (1, v * 2));
-      rgba[i * 4 + 1] = (guint8) (255 * CLAMP (v * 2 - 0.6, 0, 1));
-      rgba[i * 4 + 2] = (guint8) (255 * CLAMP (v * 3 - 2, 0, 1));
-      rgba[i * 4 + 3] = (guint8) (255 * v);
+      qr_heatmap_ramp (v, rgba + (gsize) i * 4);
     }
   bytes = g_bytes_new_take (rgba, (gsize) heat->rows * (gsize) heat->cols * 4);
   return gdk_memory_texture_new (heat->cols, heat->rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) heat->cols * 4);

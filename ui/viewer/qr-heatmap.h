@@ -29,6 +29,10 @@ GdkTexture *qr_heatmap_colour_classes (QrHeatmap *heat,
                                        const char *const *classes);
 /* Image pixels per texel. */
 double      qr_heatmap_get_cell_size (QrHeatmap *heat);
+/* The colour (RGBA) a class score is drawn in: dark red through yellow to white, transparent at
+ * 0, full from 1/1.6 up (the scale the canvas's legend shows). */
+void        qr_heatmap_ramp    (float          score,
+                                guint8        *rgba);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrHeatmap, qr_heatmap_free)
 

@@ -166,6 +166,7 @@ show_heatmap (QrViewerPage *self)
       texture = qr_heatmap_colour_classes (self->heat, (const char *const *) self->phrase_classes);
       qr_canvas_set_heatmap (self->canvas, texture, qr_heatmap_get_cell_size (self->heat));
       self->heat_class = self->phrase;
+      qr_canvas_set_heatmap_title (self->canvas, self->phrase);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_CLASS]);
       return;
     }
@@ -174,6 +175,7 @@ show_heatmap (QrViewerPage *self)
   texture = qr_heatmap_colour (self->heat, class_name, &shown);
   qr_canvas_set_heatmap (self->canvas, texture, qr_heatmap_get_cell_size (self->heat));
   self->heat_class = shown != NULL ? shown : _("All classes");
+  qr_canvas_set_heatmap_title (self->canvas, self->heat_class);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_CLASS]);
 }
 
