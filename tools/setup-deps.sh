@@ -8,7 +8,7 @@ packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg
 if [ "${1:-}" = "--fuzz" ]; then
   packages="$packages clang"
 elif [ "${1:-}" != "--no-gui" ]; then
-  packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick desktop-file-utils appstream"
+  packages="$packages libgtk-4-dev libadwaita-1-dev imagemagick desktop-file-utils appstream xdotool"
 fi
 missing=""
 for p in $packages; do

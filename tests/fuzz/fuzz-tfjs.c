@@ -14,13 +14,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   fuzz_quiet ();
   if (!shard)
     {
-      /* a shard the manifest can name ("w.bin"), so that weights and nodes are reached */
-      static const uint8_t zeros[4096];
-      g_free (fuzz_file ("w.bin", zeros, sizeof zeros));
+      /* shards the manifest can name, so that weights and nodes are reached: "w.bin" the size
+         the seed model's manifest asks (2 + 54 floats), "big.bin" 64 KB */
+      static const uint8_t zeros[65536];
+      g_free (fuzz_file ("w.bin", zeros, 224));
+      g_free (fuzz_file ("big.bin", zeros, sizeof zeros));
       shard = TRUE;
     }
   path = fuzz_file ("model.json", data, size);
-  graph = qr_graph_load_tfjs (path, NULL, &error);
+  /* the seed's last node as the output (a mutated file may name others) */
+  graph = qr_graph_load_tfjs (path, (const char *const[]) { "r", NULL }, &error);
   if (graph != NULL)
     qr_graph_free (graph);
   g_clear_error (&error);

@@ -511,6 +511,12 @@ qr_canvas_set_legend_visible (QrCanvas *self, gboolean visible)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+gboolean
+qr_canvas_get_legend_visible (QrCanvas *self)
+{
+  return self->legend_on;
+}
+
 guint
 qr_canvas_get_n_tags_elided (QrCanvas *self)
 {

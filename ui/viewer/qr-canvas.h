@@ -90,6 +90,7 @@ gboolean   qr_canvas_class_colour      (QrCanvas   *self,
 /* The legend (L toggles it): the classes on screen with their colours and counts. */
 void       qr_canvas_set_legend_visible (QrCanvas  *self,
                                         gboolean    visible);
+gboolean   qr_canvas_get_legend_visible (QrCanvas  *self);
 /* How many tags the last draw left out for want of room (their boxes are drawn). */
 guint      qr_canvas_get_n_tags_elided (QrCanvas   *self);
 
