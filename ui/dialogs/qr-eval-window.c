@@ -54,6 +54,25 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
                                             e->n_images, self->all_labels ? _("all") : _("reviewed"));
     qr_plot_set_fg (cr, w, 0.6);
     qr_plot_text (cr, x0, y + 18, sub, 0);
+    /* the two bars' legend, at the right of the subtitle */
+    {
+      cairo_text_extents_t ext;
+      double lx;
+      cairo_text_extents (cr, sub, &ext);
+      lx = x0 + ext.x_advance + 24;
+      cairo_set_source_rgba (cr, 0.21, 0.52, 0.89, 1);
+      cairo_rectangle (cr, lx, y + 9, 14, 9);
+      cairo_fill (cr);
+      qr_plot_set_fg (cr, w, 0.8);
+      qr_plot_text (cr, lx + 18, y + 18, _("mAP@0.5 (first number)"), 0);
+      cairo_text_extents (cr, _("mAP@0.5 (first number)"), &ext);
+      lx += 18 + ext.x_advance + 16;
+      cairo_set_source_rgba (cr, 0.21, 0.52, 0.89, 0.45);
+      cairo_rectangle (cr, lx, y + 9, 14, 9);
+      cairo_fill (cr);
+      qr_plot_set_fg (cr, w, 0.8);
+      qr_plot_text (cr, lx + 18, y + 18, _("mAP@0.5:0.95 (second)"), 0);
+    }
   }
   y += 36;
   for (guint p = 0; p < n; p++)
@@ -83,15 +102,18 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
     cairo_set_font_size (cr, 11);
     qr_plot_set_fg (cr, w, 0.6);
     qr_plot_text (cr, x0, y + 18, _("row's boxes the column also found"), 0);
+    /* columns are numbered (names side by side overlap); each row says its number */
     for (guint q = 0; q < n; q++)
       {
+        g_autofree char *number = g_strdup_printf ("%u", q + 1);
         qr_plot_set_fg (cr, w, 0.8);
-        qr_plot_text (cr, mx + q * cell + cell / 2, my - 6, e->peer_names->pdata[q], 0.5);
+        qr_plot_text (cr, mx + q * cell + cell / 2, my - 6, number, 0.5);
       }
     for (guint p = 0; p < n; p++)
       {
+        g_autofree char *name = g_strdup_printf ("%s  %u", (char *) e->peer_names->pdata[p], p + 1);
         qr_plot_set_fg (cr, w, 0.8);
-        qr_plot_text (cr, mx - 8, my + p * cell + cell / 2 + 4, e->peer_names->pdata[p], 1);
+        qr_plot_text (cr, mx - 8, my + p * cell + cell / 2 + 4, name, 1);
         for (guint q = 0; q < n; q++)
           {
             double v = e->agreement[p * n + q];
@@ -114,7 +136,8 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
     qr_plot_text (cr, hx, y, _("Label-mistake scores"), 0);
     cairo_set_font_size (cr, 11);
     {
-      g_autofree char *sub = g_strdup_printf (_("%u items, by tenths of the score"), e->n_items);
+      g_autofree char *sub = g_strdup_printf (_("%u items, by tenths of the score; orange: 0.5 and up, likely "
+                                                "mistakes"), e->n_items);
       qr_plot_set_fg (cr, w, 0.6);
       qr_plot_text (cr, hx, y + 18, sub, 0);
     }
