@@ -511,6 +511,15 @@ test_preferences (void)
   adw_combo_row_set_selected (ADW_COMBO_ROW (row), nanodet);
   g_assert_cmpstr (g_settings_get_string (settings, "detect-model"), ==, "nanodet");
   g_settings_set_double (settings, "detect-threshold", 0.5);
+  /* the review's "next image after the last decision" is a switch there */
+  {
+    GtkWidget *advance = test_ui_find_named (prefs, "advance-after-review");
+    g_assert_nonnull (advance);
+    g_assert_true (g_settings_get_boolean (settings, "advance-after-review"));
+    gtk_switch_set_active (GTK_SWITCH (advance), FALSE);
+    g_assert_false (g_settings_get_boolean (settings, "advance-after-review"));
+    gtk_switch_set_active (GTK_SWITCH (advance), TRUE);
+  }
   gtk_window_destroy (GTK_WINDOW (prefs));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.detect", NULL));

@@ -183,6 +183,20 @@ qr_preferences_new (GtkWindow *parent, GSettings *settings)
                              spin_row (settings, "thumbnail-size", _("Thumbnail Size"),
                                        _("Longer side in pixels, for thumbnails made from now on"), 64, 512, 32, 0));
 
+  {
+    GtkWidget *advance = adw_action_row_new ();
+    GtkWidget *toggle = gtk_switch_new ();
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (advance), _("Next Image After the Last Decision"));
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (advance),
+                                 _("When an image's last review item is decided, open the next image"));
+    gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+    g_settings_bind (settings, "advance-after-review", toggle, "active", G_SETTINGS_BIND_DEFAULT);
+    adw_action_row_add_suffix (ADW_ACTION_ROW (advance), toggle);
+    adw_action_row_set_activatable_widget (ADW_ACTION_ROW (advance), toggle);
+    gtk_widget_set_name (toggle, "advance-after-review");
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (viewer), advance);
+  }
+
   /* Models folder */
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (models), _("Models"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (models),
