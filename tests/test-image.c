@@ -366,6 +366,69 @@ test_pnm_16_bit (Fixture *f, gconstpointer data)
   }
 }
 
+typedef struct
+{
+  const guint8 *data;
+  gsize         len;
+  gboolean      ok;
+} DecodeJob;
+
+static gpointer
+decode_thread (gpointer data)
+{
+  DecodeJob *job = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = qr_image_decode (job->data, job->len, NULL, 0, &error);
+  job->ok = image != NULL && error == NULL;
+  return NULL;
+}
+
+/* Decoding memory is one budget for all threads: an image needing more than all of it is refused
+ * with its size; four threads decoding at once never hold more than the budget together (they
+ * wait their turn) and all finish. */
+static void
+test_decode_budget (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "big.png", NULL);
+  g_autoptr (QrImage) source = test_gradient_image (1200, 1200, 3);
+  g_autofree char *bytes = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len;
+  guint64 peak = 0, one = 1200ull * 1200 * 11;
+  DecodeJob jobs[4];
+  GThread *threads[4];
+
+  test_write_png (path, source);
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+
+  qr_image_set_decode_budget (4 << 20);
+  {
+    g_autoptr (QrImage) refused = qr_image_decode ((guint8 *) bytes, len, NULL, 0, &error);
+    g_assert_null (refused);
+    g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+    g_assert_nonnull (strstr (error->message, "1200 × 1200 needs about 16 MB, over the decoding memory budget of 4 MB"));
+    g_clear_error (&error);
+  }
+
+  qr_image_set_decode_budget (2 * one + one / 2);   /* room for two at once, not three */
+  for (int i = 0; i < 4; i++)
+    {
+      jobs[i] = (DecodeJob) { (guint8 *) bytes, len, FALSE };
+      threads[i] = g_thread_new ("decode", decode_thread, &jobs[i]);
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_true (jobs[i].ok);
+    }
+  qr_image_get_decode_budget (&peak);
+  g_test_message ("peak held by four threads: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes", peak,
+                  2 * one + one / 2);
+  g_assert_cmpuint (peak, <=, 2 * one + one / 2);
+  g_assert_cmpuint (peak, >=, one);
+  qr_image_set_decode_budget (0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,6 +444,7 @@ main (int argc, char **argv)
   ADD ("/image/resize/area-average", test_resize);
   ADD ("/image/exif/parser", test_exif_parser);
   ADD ("/image/pnm/16-bit-and-huge-numbers", test_pnm_16_bit);
+  ADD ("/image/limits/decode-memory-budget", test_decode_budget);
 #undef ADD
   return g_test_run ();
 }

@@ -10,6 +10,12 @@
 #include <unistd.h>
 #include <utime.h>
 #include <glib/gstdio.h>
+/* stb_image as the independent decoder, compiled here and static to this file (Quorum's own copy
+ * leaves JPEG to libjpeg-turbo); GCC reports stb's unused statics at the file's end */
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image.h>
 
 typedef struct

@@ -211,6 +211,10 @@ test_canvas_editing (void)
       g_assert_cmpint (((QrLabelRecord *) labels->pdata[0])->class_id, ==, dog);
     }
     g_assert_no_error (error);
+    /* the picker's popups and popdowns reach the display (a grab left pending would keep the
+       keyboard from later windows) */
+    for (int i = 0; i < 30; i++)
+      g_main_context_iteration (NULL, FALSE);
   }
 
   /* Drags, through the canvas's own drag gesture as a pointer would drive it: move the label,
@@ -939,82 +943,6 @@ test_overlay_style (void)
   g_assert_cmpuint (n_shown, >=, 5);
 }
 
-/* Real key presses (XTEST, through xdotool, to the focused window): after a click on an inspector
- * row took the focus away from the canvas, L still reaches the canvas (its legend goes) and B
- * still starts a box. Skips where xdotool or an X display is missing. */
-static void
-test_keys_after_inspector_click (void)
-{
-  g_autofree char *tmp = test_make_tmpdir ();
-  g_autoptr (GError) error = NULL;
-  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 5);
-  g_autofree char *path = g_build_filename (tmp, "a.jpg", NULL);
-  g_autofree char *xdotool = g_find_program_in_path ("xdotool");
-  QrWindow *window;
-  QrCanvas *canvas;
-  GtkWidget *inspector, *row = NULL;
-  int status = -1;
-
-  if (!test_ui_have_display () || xdotool == NULL || g_getenv ("DISPLAY") == NULL)
-    {
-      g_test_skip ("needs an X display and xdotool");
-      return;
-    }
-  test_write_jpeg (path, pixels, 1);
-  {
-    g_autoptr (QrCatalog) catalog = qr_catalog_open (tmp, NULL, &error);
-    g_autoptr (GPtrArray) images = NULL;
-    QrBox box = { 100, 100, 300, 400 };
-    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
-    images = qr_catalog_list_images (catalog, -1, &error);
-    qr_catalog_add_label (catalog, ((QrImageRecord *) images->pdata[0])->id,
-                          qr_catalog_ensure_class (catalog, "dog", &error), &box, QR_LABEL_SOURCE_IMPORTED, NULL,
-                          &error);
-  }
-  window = qr_window_new (NULL, NULL);
-  gtk_window_set_title (GTK_WINDOW (window), "quorum-key-test");
-  gtk_window_present (GTK_WINDOW (window));
-  g_assert_true (qr_window_open_collection (window, tmp, &error));
-  test_ui_spin_until (test_ui_window_idle, window, 30);
-  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
-  for (int i = 0; i < 50; i++)
-    g_main_context_iteration (NULL, FALSE);
-  canvas = QR_CANVAS (test_ui_find_type (GTK_WIDGET (window), QR_TYPE_CANVAS));
-  inspector = test_ui_find_named (GTK_WIDGET (window), "inspector");
-  for (GtkWidget *c = gtk_widget_get_first_child (inspector); c != NULL && row == NULL; c = gtk_widget_get_next_sibling (c))
-    if (g_object_get_data (G_OBJECT (c), "overlay-index") != NULL || ADW_IS_ACTION_ROW (c))
-      row = c;
-  g_assert_nonnull (row);
-  /* the inspector row has the focus now, as after a click on it */
-  gtk_widget_grab_focus (row);
-  g_assert_false (gtk_widget_has_focus (GTK_WIDGET (canvas)));
-  g_assert_true (qr_canvas_get_legend_visible (canvas));
-  for (int i = 0; i < 20; i++)
-    g_main_context_iteration (NULL, FALSE);
-  {
-    const char *argv[] = { xdotool, "search", "--sync", "--name", "quorum-key-test", "windowfocus", "--sync", "key",
-                           "l", NULL };
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                  NULL, NULL, &status, &error);
-  }
-  g_assert_no_error (error);
-  {
-    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-    while (qr_canvas_get_legend_visible (canvas) && g_get_monotonic_time () < end)
-      g_main_context_iteration (NULL, FALSE);
-  }
-  if (status != 0)
-    {
-      g_test_skip ("xdotool could not focus the window here");
-      gtk_window_destroy (GTK_WINDOW (window));
-      test_remove_tree (tmp);
-      return;
-    }
-  g_assert_false (qr_canvas_get_legend_visible (canvas));
-  gtk_window_destroy (GTK_WINDOW (window));
-  test_remove_tree (tmp);
-}
-
 /* A narrow window stays narrow when the viewer opens (its parts fold instead of widening it),
  * with no GTK warning on the way (warnings are fatal here: the sidebar folding once made the
  * header change size mid-frame). */
@@ -1073,7 +1001,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/review/accept-then-undo", test_review_queue);
   g_test_add_func ("/ui/review/trust-undo-across-images-reviewed", test_review_trust);
   g_test_add_func ("/ui/window/narrow-stays-narrow", test_narrow_window);
-  g_test_add_func ("/ui/viewer/keys-after-inspector-click", test_keys_after_inspector_click);
   g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
   return test_ui_run ();
 }

@@ -314,6 +314,101 @@ decode_stb (const guint8 *data,
   return image;
 }
 
+/* Decoding memory, shared by every thread: a decode reserves what it will hold at its peak
+ * (estimated from the declared size and the decoder) and waits while the others' reservations
+ * leave too little, so N decoding threads cannot exhaust the machine with N large images (a
+ * zlib-bombed PNG under the pixel limit still decodes to a gigabyte). One image needing more than
+ * the whole budget is refused with its size. The budget: QUORUM_DECODE_MEMORY_MB, else a quarter
+ * of the physical memory, from 512 MB to 8 GB. */
+static GMutex budget_lock;
+static GCond budget_cond;
+static guint64 budget_bytes, budget_in_use, budget_peak;
+
+static guint64
+default_budget (void)
+{
+  const char *env = g_getenv ("QUORUM_DECODE_MEMORY_MB");
+  long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGE_SIZE);
+  guint64 ram = pages > 0 && page > 0 ? (guint64) pages * (guint64) page : 4ull << 30;
+
+  if (env != NULL && g_ascii_strtoull (env, NULL, 10) > 0)
+    return g_ascii_strtoull (env, NULL, 10) << 20;
+  return CLAMP (ram / 4, 512ull << 20, 8ull << 30);
+}
+
+void
+qr_image_set_decode_budget (guint64 bytes)
+{
+  g_mutex_lock (&budget_lock);
+  budget_bytes = bytes > 0 ? bytes : default_budget ();
+  budget_peak = budget_in_use;
+  g_cond_broadcast (&budget_cond);
+  g_mutex_unlock (&budget_lock);
+}
+
+guint64
+qr_image_get_decode_budget (guint64 *peak)
+{
+  guint64 b;
+  g_mutex_lock (&budget_lock);
+  if (budget_bytes == 0)
+    budget_bytes = default_budget ();
+  b = budget_bytes;
+  if (peak != NULL)
+    *peak = budget_peak;
+  g_mutex_unlock (&budget_lock);
+  return b;
+}
+
+static gboolean
+budget_acquire (guint64 bytes, const QrImageInfo *info, GError **error)
+{
+  g_mutex_lock (&budget_lock);
+  if (budget_bytes == 0)
+    budget_bytes = default_budget ();
+  if (bytes > budget_bytes)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE,
+                   "image too large to decode here: %d × %d needs about %" G_GUINT64_FORMAT " MB, over the decoding "
+                   "memory budget of %" G_GUINT64_FORMAT " MB (QUORUM_DECODE_MEMORY_MB raises it)", info->width,
+                   info->height, (bytes + (1 << 20) - 1) >> 20, budget_bytes >> 20);
+      g_mutex_unlock (&budget_lock);
+      return FALSE;
+    }
+  while (budget_in_use + bytes > budget_bytes)
+    g_cond_wait (&budget_cond, &budget_lock);
+  budget_in_use += bytes;
+  budget_peak = MAX (budget_peak, budget_in_use);
+  g_mutex_unlock (&budget_lock);
+  return TRUE;
+}
+
+static void
+budget_release (guint64 bytes)
+{
+  g_mutex_lock (&budget_lock);
+  budget_in_use -= bytes;
+  g_cond_broadcast (&budget_cond);
+  g_mutex_unlock (&budget_lock);
+}
+
+/* A decode's peak memory: the RGB result, plus the decoder's own buffer where it makes one (stb:
+ * up to 16-bit RGBA, then the copy; WebP: RGB; libjpeg: rows only). */
+static guint64
+decode_bytes (const QrImageInfo *info)
+{
+  guint64 pixels = (guint64) info->width * (guint64) info->height;
+  switch (info->format)
+    {
+    case QR_IMAGE_FORMAT_JPEG:
+      return pixels * 3 + (1 << 20);
+    case QR_IMAGE_FORMAT_WEBP:
+      return pixels * 6;
+    default:
+      return pixels * 11;
+    }
+}
+
 QrImage *
 qr_image_decode (const guint8        *data,
                  gsize                len,
@@ -323,12 +418,16 @@ qr_image_decode (const guint8        *data,
 {
   QrImageInfo info;
   g_autoptr (QrImage) decoded = NULL;
+  guint64 reserved;
 
   if (!qr_image_probe (data, len, &info, error))
     return NULL;
   if (!qr_image_check_limits (&info, limits, error))
     return NULL;
 
+  reserved = decode_bytes (&info);
+  if (!budget_acquire (reserved, &info, error))
+    return NULL;
   switch (info.format)
     {
     case QR_IMAGE_FORMAT_JPEG:
@@ -341,6 +440,7 @@ qr_image_decode (const guint8        *data,
       decoded = decode_stb (data, len, info.format, error);
       break;
     }
+  budget_release (reserved);
   if (decoded == NULL)
     return NULL;
   if (info.orientation == 1)

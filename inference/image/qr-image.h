@@ -86,6 +86,12 @@ QrImage *qr_image_decode         (const guint8        *data,
                                   const QrImageLimits *limits,
                                   int                  min_side_hint,
                                   GError             **error);
+/* The memory all threads' decodes may hold at once (bytes; 0: the default — QUORUM_DECODE_MEMORY_MB,
+ * else a quarter of the physical memory, 512 MB to 8 GB). A decode waits for room; an image needing
+ * more than the whole budget is refused (QR_IMAGE_ERROR_TOO_LARGE). get returns the budget and
+ * (peak) the most held at once since it was last set. */
+void     qr_image_set_decode_budget (guint64 bytes);
+guint64  qr_image_get_decode_budget (guint64 *peak);
 /* Same, from a file; errors name the file. */
 QrImage *qr_image_load           (const char          *path,
                                   const QrImageLimits *limits,
