@@ -64,7 +64,9 @@ sleep 1
 before=$(labels)
 kill -9 "$app"; wait "$app" 2>/dev/null; app=""
 after=$(labels)
-[ "$before" -ge 1 ] && result ok "the burst drew boxes ($before labels)" || result fail "no box was drawn ($before)"
+# five of six at least: a hiccup of the display is allowed, a regression (an Escape that did not
+# close the class picker let only every other box through) is not
+[ "$before" -ge 5 ] && result ok "the burst drew boxes ($before of 6)" || result fail "only $before of 6 boxes drawn"
 [ "$after" = "$before" ] && result ok "after kill -9 every finished edit is there ($after of $before)" \
                          || result fail "after kill -9: $after labels, $before before"
 [ "$(integrity)" = ok ] && result ok "integrity_check after the kill" || result fail "integrity_check: $(integrity)"

@@ -483,7 +483,13 @@ ensure_class_popover (QrCanvas *self)
   gtk_popover_set_child (GTK_POPOVER (self->class_popover), box);
   g_signal_connect_swapped (self->class_entry, "search-changed", G_CALLBACK (class_query_changed), self);
   g_signal_connect_swapped (self->class_entry, "activate", G_CALLBACK (class_entry_activated), self);
+  /* Escape in the entry is the search entry's "stop-search": it closes the picker (the new box
+     keeps the last class used) instead of only clearing the text */
+  g_signal_connect_swapped (self->class_entry, "stop-search", G_CALLBACK (gtk_popover_popdown), self->class_popover);
   g_signal_connect (self->class_list, "row-activated", G_CALLBACK (class_row_activated), self);
+  /* closed (Escape, a click outside, a class chosen): the keys go back to the canvas, not to the
+     hidden popover's entry (where B and the digits would be typed) — kill-app.sh found it */
+  g_signal_connect_swapped (self->class_popover, "closed", G_CALLBACK (gtk_widget_grab_focus), self);
 }
 
 void
