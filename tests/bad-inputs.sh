@@ -63,6 +63,12 @@ head -c 48 /dev/zero >"$dir/w.bin"
 check "complex128 weight refused" "weight w has dtype complex128, which Quorum does not read" \
   "$quorum" detect --model "$dir/cplx.json" "$dir/c/a.jpg"
 
+# found by fuzz-tfjs: a manifest weight with no name reached json-glib's criticals
+printf '{"modelTopology":{"node":[]},"weightsManifest":[{"paths":["w.bin"],"weights":[{"shape":[2],"dtype":"float32"}]}]}' \
+  >"$dir/noname.json"
+check "a manifest weight with no name" "noname.json: weights manifest group 0, weight 0: no name" \
+  "$quorum" detect --model "$dir/noname.json" "$dir/c/a.jpg"
+
 # Darknet
 printf '[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=2147483647\nsize=1\nstride=1\nactivation=linear\n' \
   >"$dir/big.cfg"

@@ -38,6 +38,36 @@ object_member (JsonObject *object, const char *name)
                                                                          : NULL;
 }
 
+/* A member holding a string, else NULL (json-glib warns for a missing one and returns NULL for
+ * one of another type). */
+static const char *
+string_member (JsonObject *object, const char *name)
+{
+  JsonNode *node;
+  if (object == NULL || !json_object_has_member (object, name))
+    return NULL;
+  node = json_object_get_member (object, name);
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node)
+                                                                                         : NULL;
+}
+
+/* Element i of an array when it is an object, else NULL. */
+static JsonObject *
+object_element (JsonArray *array, guint i)
+{
+  JsonNode *node = json_array_get_element (array, i);
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* Element i of an array when it is a string, else NULL. */
+static const char *
+string_element (JsonArray *array, guint i)
+{
+  JsonNode *node = json_array_get_element (array, i);
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node)
+                                                                                         : NULL;
+}
+
 static JsonArray *
 array_member (JsonObject *object, const char *name)
 {
@@ -120,7 +150,7 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
 {
   for (guint g = 0; g < json_array_get_length (manifest); g++)
     {
-      JsonObject *group = json_array_get_object_element (manifest, g);
+      JsonObject *group = object_element (manifest, g);
       JsonArray *paths = array_member (group, "paths");
       JsonArray *weights = array_member (group, "weights");
       g_autoptr (GByteArray) bytes = g_byte_array_new ();
@@ -130,25 +160,29 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
         return fail (path, error, QR_ENGINE_ERROR_FORMAT, "weights manifest group %u lacks paths or weights", g);
       for (guint w = 0; w < json_array_get_length (weights); w++)
         {
-          JsonObject *o = json_array_get_object_element (weights, w);
+          JsonObject *o = object_element (weights, w);
           JsonObject *q = object_member (o, "quantization");
           QrShape shape;
-          const char *name = json_object_get_string_member_with_default (o, "name", "?");
-          int size = element_bytes (json_object_get_string_member_with_default (o, "dtype", ""),
-                                    q ? json_object_get_string_member_with_default (q, "dtype", "") : NULL);
+          const char *name = string_member (o, "name"), *dtype = string_member (o, "dtype");
+          const char *qtype = q ? string_member (q, "dtype") : NULL;
+          int size;
+          /* fuzz-tfjs found an entry without a name reaching json-glib's criticals */
+          if (o == NULL || name == NULL || dtype == NULL || (q != NULL && qtype == NULL))
+            return fail (path, error, QR_ENGINE_ERROR_FORMAT, "weights manifest group %u, weight %u: %s", g, w,
+                         o == NULL ? "not an object" : name == NULL ? "no name" : dtype == NULL ? "no dtype"
+                                                                                : "a quantization without a dtype");
+          size = element_bytes (dtype, qtype);
           if (size == 0)
             return fail (path, error, QR_ENGINE_ERROR_UNSUPPORTED,
                          "weight %s has dtype %s%s%s, which Quorum does not read (float32, int32 and bool; quantised "
-                         "uint8, uint16 and float16)", name,
-                         json_object_get_string_member_with_default (o, "dtype", "(none)"), q ? ", quantised as " : "",
-                         q ? json_object_get_string_member_with_default (q, "dtype", "(none)") : "");
+                         "uint8, uint16 and float16)", name, dtype, q ? ", quantised as " : "", q ? qtype : "");
           if (!read_shape (array_member (o, "shape"), &shape, path, name, error))
             return FALSE;
           expected += qr_shape_size (&shape) * (gsize) size;
         }
       for (guint p = 0; p < json_array_get_length (paths); p++)
         {
-          const char *shard_name = json_array_get_string_element (paths, p);
+          const char *shard_name = string_element (paths, p);
           g_autofree char *shard = NULL;
           g_autofree char *contents = NULL;
           gsize len = 0;
@@ -166,11 +200,11 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
 
       for (guint w = 0; w < json_array_get_length (weights); w++)
         {
-          JsonObject *o = json_array_get_object_element (weights, w);
+          JsonObject *o = object_element (weights, w);   /* checked above */
           JsonObject *q = object_member (o, "quantization");
-          const char *name = json_object_get_string_member (o, "name");
-          const char *dtype = json_object_get_string_member (o, "dtype");
-          const char *qtype = q ? json_object_get_string_member (q, "dtype") : NULL;
+          const char *name = string_member (o, "name");
+          const char *dtype = string_member (o, "dtype");
+          const char *qtype = q ? string_member (q, "dtype") : NULL;
           int size = element_bytes (dtype, qtype);
           QrShape shape;
           gsize n;
@@ -231,7 +265,7 @@ static char *
 attr_string (JsonObject *node, const char *name)
 {
   JsonObject *a = attr (node, name);
-  const char *b64 = a ? json_object_get_string_member_with_default (a, "s", NULL) : NULL;
+  const char *b64 = a ? string_member (a, "s") : NULL;
   gsize len = 0;
   guchar *raw;
 
@@ -328,7 +362,8 @@ fused_ops (QrNode *qn, JsonObject *node, const char *path, GError **error)
   for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
     {
       gsize len;
-      g_autofree guchar *raw = g_base64_decode (json_array_get_string_element (items, i), &len);
+      const char *item = string_element (items, i);
+      g_autofree guchar *raw = g_base64_decode (item ? item : "", &len);
       g_autofree char *op = g_strndup ((const char *) raw, len);
 
       if (g_str_equal (op, "BiasAdd"))
@@ -459,9 +494,9 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
   /* First pass: every node's output tensors, so inputs can name nodes defined later. */
   for (guint i = 0; i < json_array_get_length (nodes); i++)
     {
-      JsonObject *n = json_array_get_object_element (nodes, i);
-      const char *name = json_object_get_string_member_with_default (n, "name", NULL);
-      const char *op = json_object_get_string_member_with_default (n, "op", "");
+      JsonObject *n = object_element (nodes, i);
+      const char *name = string_member (n, "name");
+      const char *op = string_member (n, "op") ? string_member (n, "op") : "";
       QrNode *qn;
       int n_out = 1;
 
@@ -500,8 +535,8 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
   /* Second pass: ops, attributes, inputs. */
   for (guint i = 0, node_id = 0; i < json_array_get_length (nodes); i++)
     {
-      JsonObject *n = json_array_get_object_element (nodes, i);
-      const char *op = json_object_get_string_member_with_default (n, "op", "");
+      JsonObject *n = object_element (nodes, i);
+      const char *op = string_member (n, "op") ? string_member (n, "op") : "";
       JsonArray *inputs = array_member (n, "input");
       QrNode *qn;
 
@@ -523,8 +558,8 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
           t->shape.rank = dims ? (int) MIN (json_array_get_length (dims), QR_MAX_RANK) : 0;
           for (int d = 0; d < t->shape.rank; d++)
             {
-              JsonObject *dim = json_array_get_object_element (dims, (guint) d);
-              const char *size = json_object_get_string_member_with_default (dim, "size", "-1");
+              JsonObject *dim = object_element (dims, (guint) d);
+              const char *size = string_member (dim, "size") ? string_member (dim, "size") : "-1";
               int v = atoi (size);
               t->shape.dims[d] = v > 0 ? v : 1;
             }
@@ -533,9 +568,14 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
         }
       for (guint k = 0; inputs != NULL && k < json_array_get_length (inputs); k++)
         {
-          const char *input = json_array_get_string_element (inputs, k);
+          const char *input = string_element (inputs, k);
           g_autofree char *iname = NULL;
           int id;
+          if (input == NULL)
+            {
+              fail (path, error, QR_ENGINE_ERROR_FORMAT, "node %s: input %u is not a name", qn->name, k);
+              return NULL;
+            }
           if (input[0] == '^')
             continue; /* a control dependency */
           iname = strip_output_zero (input);
@@ -708,7 +748,7 @@ qr_graph_load_tfjs (const char *path, const char *const *outputs, GError **error
       for (GList *l = members; l != NULL; l = l->next)
         {
           JsonObject *o = json_object_get_object_member (outs, l->data);
-          g_autofree char *name = strip_output_zero (json_object_get_string_member_with_default (o, "name", l->data));
+          g_autofree char *name = strip_output_zero (string_member (o, "name") ? string_member (o, "name") : l->data);
           int id = qr_graph_find_tensor (graph, name);
           if (id >= 0)
             g_array_append_val (graph->outputs, id);
