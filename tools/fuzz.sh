@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 name=${1:?usage: tools/fuzz.sh NAME|all SECONDS}
 seconds=${2:?usage: tools/fuzz.sh NAME|all SECONDS}
-all="image-probe image-decode tfjs darknet tflite coco captions voc yolo csv"
+all="image-probe image-decode tfjs darknet tflite coco captions voc yolo csv dmsm"
 [ "$name" = all ] && names=$all || names=$name
 jobs=$(nproc)
 
