@@ -35,8 +35,16 @@ qr_image_format_to_string (QrImageFormat format)
 void
 qr_image_limits_init_default (QrImageLimits *limits)
 {
+  /* QUORUM_MAX_IMAGE_SIDE and QUORUM_MAX_IMAGE_MEGAPIXELS raise (or lower) the defaults */
+  const char *side = g_getenv ("QUORUM_MAX_IMAGE_SIDE"), *mp = g_getenv ("QUORUM_MAX_IMAGE_MEGAPIXELS");
+  guint64 v;
+
   limits->max_side = QR_IMAGE_DEFAULT_MAX_SIDE;
   limits->max_pixels = QR_IMAGE_DEFAULT_MAX_PIXELS;
+  if (side != NULL && (v = g_ascii_strtoull (side, NULL, 10)) > 0 && v <= G_MAXINT)
+    limits->max_side = (int) v;
+  if (mp != NULL && (v = g_ascii_strtoull (mp, NULL, 10)) > 0 && v <= 1000000)
+    limits->max_pixels = v * 1000000;
 }
 
 static guint16
@@ -444,7 +452,8 @@ qr_image_check_limits (const QrImageInfo   *info,
       || (guint64) info->stored_width * (guint64) info->stored_height > limits->max_pixels)
     {
       g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE,
-                   "image too large: %d × %d pixels is over the limit (%d per side, %.0f megapixels)",
+                   "image too large: %d × %d pixels is over the limit (%d per side, %.0f megapixels; "
+                   "QUORUM_MAX_IMAGE_SIDE and QUORUM_MAX_IMAGE_MEGAPIXELS raise it)",
                    info->stored_width, info->stored_height, limits->max_side,
                    (double) limits->max_pixels / 1e6);
       return FALSE;
