@@ -197,42 +197,6 @@ decode_webp (const guint8 *data,
   return image;
 }
 
-/* A binary PNM's header (P5, P6): width, height, maxval and where the samples start; FALSE when
- * it is not one or a number is out of range. */
-static gboolean
-pnm_header (const guint8 *data, gsize len, int *width, int *height, int *maxval, gsize *offset)
-{
-  gsize i = 2;
-  int values[3];
-
-  if (len < 3 || data[0] != 'P' || (data[1] != '5' && data[1] != '6'))
-    return FALSE;
-  for (int n = 0; n < 3; n++)
-    {
-      gint64 v = 0;
-      int digits = 0;
-      while (i < len && (data[i] == ' ' || (data[i] >= '\t' && data[i] <= '\r') || data[i] == '#'))
-        {
-          if (data[i] == '#')
-            while (i < len && data[i] != '\n' && data[i] != '\r')
-              i++;
-          else
-            i++;
-        }
-      for (; i < len && g_ascii_isdigit (data[i]) && digits <= 9; i++, digits++)
-        v = v * 10 + (data[i] - '0');
-      if (digits == 0 || digits > 9 || v <= 0 || v > G_MAXINT)
-        return FALSE;
-      values[n] = (int) v;
-    }
-  /* one whitespace character ends the header */
-  if (i >= len)
-    return FALSE;
-  *width = values[0], *height = values[1], *maxval = values[2];
-  *offset = i + 1;
-  return *maxval <= 65535;
-}
-
 /* 16-bit PNM (maxval over 255): big-endian samples scaled to 8 bits. stb reads them in the
  * machine's byte order (keeping the low byte) and mishandles grey ones: not used for these. */
 static QrImage *
@@ -278,12 +242,13 @@ decode_stb (const guint8 *data,
       g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE, "file over 2 GB");
       return NULL;
     }
-  if (format == QR_IMAGE_FORMAT_PNM)
+  if (format == QR_IMAGE_FORMAT_PNM && (data[1] == '5' || data[1] == '6'))
     {
-      int pw, ph, maxval;
+      int v[3];
       gsize offset;
-      if (pnm_header (data, len, &pw, &ph, &maxval, &offset) && maxval > 255)
-        return decode_pnm16 (data, len, pw, ph, maxval, offset, error);
+      if (qr_image_pnm_header (data, len, v, &offset) == QR_PNM_OK && v[0] > 0 && v[1] > 0 && v[2] > 255
+          && v[2] <= 65535)
+        return decode_pnm16 (data, len, v[0], v[1], v[2], offset, error);
     }
   /* PNM: loaded as its own channels and widened here. Asked for 3 channels, this stb converts a
      16-bit grey PGM with its 8-bit converter and then reads twice the buffer (a heap overflow

@@ -19,5 +19,18 @@ void          qr_taps_init   (QrTaps       *taps,
                               int           dst);
 void          qr_taps_clear  (QrTaps       *taps);
 
+typedef enum
+{
+  QR_PNM_OK,
+  QR_PNM_NOT,       /* not a complete PNM header (stb says what is wrong) */
+  QR_PNM_TOO_LONG,  /* a number of more than 8 digits */
+} QrPnmHeader;
+
+/* A PNM header's numbers: values[0..2] width, height, maxval (1 for bitmaps), *offset where the
+ * samples start. Probing refuses QR_PNM_TOO_LONG; decoding reads 16-bit samples itself. */
+QrPnmHeader   qr_image_pnm_header (const guint8 *data,
+                                   gsize         len,
+                                   int          *values,
+                                   gsize        *offset);
 QrImageFormat qr_image_sniff (const guint8 *data,
                               gsize         len);

@@ -322,19 +322,23 @@ qr_image_sniff (const guint8 *data, gsize len)
   return QR_IMAGE_FORMAT_UNKNOWN;
 }
 
-/* A PNM header's numbers, checked before stb reads them: stb adds digits into an int without a
- * bound (signed overflow, found by fuzz-image-probe), so any number over 8 digits is refused here. */
-static gboolean
-pnm_header_ok (const guint8 *data, gsize len, GError **error)
+/* A PNM header (qr-image-private.h): the magic, then width, height and (not for bitmaps)
+ * maxval, with whitespace (C's isspace, as stb's: g_ascii_isspace leaves out the vertical tab) and
+ * comments between them; one whitespace character ends it. */
+QrPnmHeader
+qr_image_pnm_header (const guint8 *data, gsize len, int *values, gsize *offset)
 {
   gsize i = 2;
-  int numbers = data[1] == '1' || data[1] == '4' ? 2 : 3;
+  int numbers;
 
+  if (len < 2 || data[0] != 'P' || data[1] < '1' || data[1] > '6')
+    return QR_PNM_NOT;
+  numbers = data[1] == '1' || data[1] == '4' ? 2 : 3;
+  values[2] = 1;
   for (int n = 0; n < numbers; n++)
     {
+      gint64 v = 0;
       int digits = 0;
-      /* whitespace and comments between the numbers */
-      /* C's isspace, as stb's: g_ascii_isspace leaves out the vertical tab */
       while (i < len && (data[i] == ' ' || (data[i] >= '\t' && data[i] <= '\r') || data[i] == '#'))
         {
           if (data[i] == '#')
@@ -343,20 +347,22 @@ pnm_header_ok (const guint8 *data, gsize len, GError **error)
           else
             i++;
         }
-      while (i < len && g_ascii_isdigit (data[i]))
+      for (; i < len && g_ascii_isdigit (data[i]); i++)
         {
+          /* stb adds the digits into an int without a bound (signed overflow, found by
+             fuzz-image-probe): more than 8 are refused before it reads them */
           if (++digits > 8)
-            {
-              g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
-                           "corrupt pnm header: number %d of the header has more than 8 digits", n + 1);
-              return FALSE;
-            }
-          i++;
+            return QR_PNM_TOO_LONG;
+          v = v * 10 + (data[i] - '0');
         }
       if (digits == 0)
-        return TRUE;   /* not a number where one is due: stb says what is wrong */
+        return QR_PNM_NOT;
+      values[n] = (int) v;
     }
-  return TRUE;
+  if (i >= len)
+    return QR_PNM_NOT;
+  *offset = i + 1;
+  return QR_PNM_OK;
 }
 
 gboolean
@@ -396,8 +402,16 @@ qr_image_probe (const guint8 *data,
     default:
       {
         int w, h, comp;
-        if (info->format == QR_IMAGE_FORMAT_PNM && !pnm_header_ok (data, len, error))
-          return FALSE;
+        {
+          int values[3];
+          gsize offset;
+          if (info->format == QR_IMAGE_FORMAT_PNM && qr_image_pnm_header (data, len, values, &offset) == QR_PNM_TOO_LONG)
+            {
+              g_set_error_literal (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                                   "corrupt pnm header: a number of the header has more than 8 digits");
+              return FALSE;
+            }
+        }
         if (len > G_MAXINT || !stbi_info_from_memory (data, (int) len, &w, &h, &comp))
           {
             g_set_error (error, QR_IMAGE_ERROR,
