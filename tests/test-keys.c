@@ -73,16 +73,18 @@ test_keys_after_inspector_click (void)
     settle = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
     while (g_get_monotonic_time () < settle)
       g_main_context_iteration (NULL, FALSE);
-    if (status == 0)
-      g_spawn_sync (NULL, (char **) key, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                    NULL, NULL, &status, &error);
+    /* up to three tries: a loaded machine may deliver the first press before the focus-in */
+    for (int attempt = 0; attempt < 3 && status == 0 && qr_canvas_get_legend_visible (canvas); attempt++)
+      {
+        gint64 end;
+        g_spawn_sync (NULL, (char **) key, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                      NULL, NULL, &status, &error);
+        end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+        while (qr_canvas_get_legend_visible (canvas) && g_get_monotonic_time () < end)
+          g_main_context_iteration (NULL, FALSE);
+      }
   }
   g_assert_no_error (error);
-  {
-    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-    while (qr_canvas_get_legend_visible (canvas) && g_get_monotonic_time () < end)
-      g_main_context_iteration (NULL, FALSE);
-  }
   if (status != 0)
     {
       g_test_skip ("xdotool could not focus the window here");
