@@ -221,6 +221,19 @@ test_export_dialog (void)
     g_autofree char *made = g_build_filename (tmp, "shots-coco", NULL);
     g_assert_cmpstr (qr_export_dialog_get_last_export (dialog), ==, made);
   }
+  /* reviewed images only: none is reviewed yet, and the dialog says why nothing was written; one
+     marked reviewed, and the export holds it alone */
+  qr_export_dialog_set_labels (dialog, "reviewed");
+  qr_export_dialog_start (dialog);
+  test_ui_spin_until (dialog_idle, dialog, 30);
+  g_assert_nonnull (strstr (qr_export_dialog_get_message (dialog), "nothing to export: no image is marked reviewed"));
+  {
+    g_autoptr (GArray) ids = qr_catalog_list_image_ids (catalog, -1, &error);
+    g_assert_true (qr_catalog_set_reviewed (catalog, g_array_index (ids, gint64, 0), "reviewed", &error));
+    qr_export_dialog_start (dialog);
+    test_ui_spin_until (dialog_idle, dialog, 30);
+    g_assert_nonnull (strstr (qr_export_dialog_get_message (dialog), "Exported 1 images"));
+  }
   gtk_window_destroy (GTK_WINDOW (dialog));
   test_remove_tree (tmp);
 }

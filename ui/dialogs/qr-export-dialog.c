@@ -29,6 +29,7 @@ struct _QrExportDialog
   char           *db_path;
   char           *folder;      /* the parent folder the export goes into */
   char           *last_export; /* the folder the last export made */
+  char           *message;     /* the last toast's words */
   GCancellable   *cancellable;
 };
 
@@ -131,11 +132,15 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
       message = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                   ? g_strdup (_("Export cancelled: nothing was written"))
                   : g_strdup (error->message);
+      g_free (self->message);
+      self->message = g_strdup (message);
       adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
       return;
     }
   message = g_strdup_printf (_("Exported %u images (%u train, %u val) and %u labels to %s"), job->stats.images,
                              job->stats.train, job->stats.val, job->stats.labels, job->out_dir);
+  g_free (self->message);
+  self->message = g_strdup (message);
   {
     AdwToast *toast = adw_toast_new (message);
     adw_toast_set_button_label (toast, _("Open Folder"));
@@ -284,6 +289,7 @@ qr_export_dialog_finalize (GObject *object)
   g_free (self->db_path);
   g_free (self->folder);
   g_free (self->last_export);
+  g_free (self->message);
   G_OBJECT_CLASS (qr_export_dialog_parent_class)->finalize (object);
 }
 
@@ -389,6 +395,21 @@ void
 qr_export_dialog_start (QrExportDialog *self)
 {
   start_export (self);
+}
+
+void
+qr_export_dialog_set_labels (QrExportDialog *self, const char *which)
+{
+  static const char *const names[] = { "all", "reviewed", "corrected" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_strcmp0 (which, names[i]) == 0)
+      adw_combo_row_set_selected (self->filter_row, i);
+}
+
+const char *
+qr_export_dialog_get_message (QrExportDialog *self)
+{
+  return self->message;
 }
 
 const char *

@@ -20,6 +20,10 @@ gboolean        qr_export_dialog_is_busy    (QrExportDialog *self);
 /* Where exports go (by default the collection's parent folder), and the folder the last one made
  * (NULL before the first; its toast has Open Folder). */
 const char     *qr_export_dialog_get_folder (QrExportDialog *self);
+/* which: "all", "reviewed" or "corrected" (the Labels row); the last toast's words (NULL first). */
+void            qr_export_dialog_set_labels (QrExportDialog *self,
+                                             const char     *which);
+const char     *qr_export_dialog_get_message (QrExportDialog *self);
 const char     *qr_export_dialog_get_last_export (QrExportDialog *self);
 
 G_END_DECLS
