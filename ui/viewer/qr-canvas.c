@@ -544,6 +544,16 @@ action_zoom (GtkWidget *widget, const char *name, GVariant *param)
     }
 }
 
+/* Small at least, but a photo's worth wide by nature: the viewer's inspector folds away (AdwFlap,
+ * natural policy) rather than leave the photo a strip in a narrow window. */
+static void
+qr_canvas_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum, int *natural,
+                   int *minimum_baseline, int *natural_baseline)
+{
+  *minimum = 100;
+  *natural = orientation == GTK_ORIENTATION_HORIZONTAL ? 560 : 420;
+}
+
 static void
 qr_canvas_dispose (GObject *object)
 {
@@ -566,6 +576,7 @@ qr_canvas_class_init (QrCanvasClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = qr_canvas_dispose;
   widget_class->snapshot = qr_canvas_snapshot;
+  widget_class->measure = qr_canvas_measure;
   changed_signal = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                  G_TYPE_NONE, 0);
   selection_signal = g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
