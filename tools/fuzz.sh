@@ -2,7 +2,8 @@
 # Runs a libFuzzer harness (tests/fuzz) for SECONDS: tools/fuzz.sh NAME|all SECONDS.
 # Builds build-fuzz with clang (ASan + UBSan + libFuzzer) the first time. The corpus grows in
 # build-fuzz/corpus/NAME, seeded from tests/fuzz/corpus/NAME and, where present, from the real
-# files in ../shared (the Darknet cfgs, the TFLite models, the demo photos); a crash is saved in
+# files in ../shared (the tiny Darknet cfgs — the big ones make each run write megabytes of
+# weights —, the TFLite models, two demo photos); a crash is saved in
 # tests/fuzz/crashes/NAME (commit it: ctest in build-fuzz replays it) and fails the run.
 # Prints each run's executions, coverage (libFuzzer's "cov") and corpus size. The saved crashes
 # are replayed first (each must now pass: they are the regression tests).
@@ -39,7 +40,7 @@ for n in $names; do
   mkdir -p "$corpus" "$crashes"
   cp -n tests/fuzz/corpus/"$n"/* "$corpus"/ 2>/dev/null || true
   case "$n" in
-    darknet) cp -n ../shared/models/darknet/*.cfg "$corpus"/ 2>/dev/null || true ;;
+    darknet) for f in ../shared/models/darknet/*tiny*.cfg; do [ -f "$f" ] && cp -n "$f" "$corpus"/; done ;;
     tflite) cp -n ../shared/models/pretrained/*.tflite "$corpus"/ 2>/dev/null || true ;;
     image-probe) cp -n resources/demo/skimage-coffee.png resources/demo/darknet-eagle.jpg "$corpus"/ 2>/dev/null || true ;;
   esac
