@@ -47,7 +47,7 @@ for n in $names; do
   log=build-fuzz/fuzz-$n.log
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      build-fuzz/tests/fuzz/fuzz-"$n" "$corpus" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 \
-       -max_len=1048576 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1; then
+       -max_len=1048576 -report_slow_units=100 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
     result="FOUND (see $log; the input is in $crashes)"
