@@ -260,6 +260,10 @@ add_operator (Reader *r, gsize op, int code, const char *op_name)
     if (t < 0 || t >= (gint32) r->n_tensors)
       return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s writes tensor %d of %u", op_name, t, r->n_tensors);
     out = r->ids[t];
+    /* an op's output holds no data of its own (fuzz-tflite: a DEQUANTIZE into a constant replaced
+       its data, and the old buffer leaked) */
+    if (qr_graph_tensor (r->graph, out)->is_const)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "op %s writes tensor %d, which holds constant data", op_name, t);
   }
   /* the inputs each op reads must be there: -1 marks an optional input left out, and
      fuzz-tflite found a DEQUANTIZE whose only input was -1 */
