@@ -186,6 +186,15 @@ test_canvas_editing (void)
     g_assert_nonnull (popover);
     entry = gtk_widget_get_first_child (gtk_popover_get_child (GTK_POPOVER (popover)));
     g_assert_true (GTK_IS_SEARCH_ENTRY (entry));
+    {
+      /* the picker keeps its size (and so its place) while the list filters under the typing:
+         its list's height is fixed */
+      GtkWidget *scroller = gtk_widget_get_next_sibling (entry);
+      g_assert_true (GTK_IS_SCROLLED_WINDOW (scroller));
+      g_assert_cmpint (gtk_scrolled_window_get_min_content_height (GTK_SCROLLED_WINDOW (scroller)), ==,
+                       gtk_scrolled_window_get_max_content_height (GTK_SCROLLED_WINDOW (scroller)));
+      g_assert_cmpint (gtk_scrolled_window_get_min_content_height (GTK_SCROLLED_WINDOW (scroller)), >, 0);
+    }
     gtk_editable_set_text (GTK_EDITABLE (entry), "DO");
     g_signal_emit_by_name (entry, "activate");
     {
