@@ -764,8 +764,8 @@ test_job_bar_text (void)
   g_autofree char *hours = qr_job_bar_format_eta (4 * 3600);
 
   g_assert_cmpstr (start, ==, "0 / 18000 images");   /* the C locale has no digit grouping */
-  g_assert_cmpstr (running, ==, "312 / 18000 images · 42/s · 7 min left");
-  g_assert_cmpstr (slow, ==, "3 / 20 epochs · 0.3/s · 65 s left");
+  g_assert_cmpstr (running, ==, "312 / 18000 images · 42 img/s · 7 min left");
+  g_assert_cmpstr (slow, ==, "3 / 20 epochs · 0.3 epochs/s · 65 s left");
   g_assert_cmpstr (hours, ==, "4.0 h left");
 }
 

@@ -65,14 +65,17 @@ qr_job_bar_format_progress (guint64 done, guint64 total, const char *unit, doubl
 {
   g_autofree char *d = grouped (done), *t = grouped (total);
   g_autofree char *eta = rate > 0 ? qr_job_bar_format_eta ((double) (total - done) / rate) : NULL;
+  const char *per;
 
   if (unit == NULL)
     unit = "";
+  /* the rate's unit: "img/s" for images, else the unit itself */
+  per = g_str_equal (unit, _("images")) ? _("img") : unit;
   if (rate <= 0)
     return g_strdup_printf ("%s / %s %s", d, t, unit);
   if (rate >= 10)
-    return g_strdup_printf ("%s / %s %s · %.0f/s · %s", d, t, unit, rate, eta);
-  return g_strdup_printf ("%s / %s %s · %.1f/s · %s", d, t, unit, rate, eta);
+    return g_strdup_printf ("%s / %s %s · %.0f %s/s · %s", d, t, unit, rate, per, eta);
+  return g_strdup_printf ("%s / %s %s · %.1f %s/s · %s", d, t, unit, rate, per, eta);
 }
 
 void

@@ -24,7 +24,7 @@ void      qr_job_bar_progress (QrJobBar   *self,
                                const char *unit,
                                guint64     done,
                                guint64     total);
-/* "312 / 18,000 images · 42/s · 6 min left" (unit: "images", "epochs"…; rate ≤ 0: not known yet),
+/* "312 / 18,000 images · 42 img/s · 6 min left" (unit: "images", "epochs"…; rate ≤ 0: not known yet),
  * and its last part alone. */
 char     *qr_job_bar_format_progress (guint64     done,
                                       guint64     total,
