@@ -24,6 +24,25 @@ qr_index_options_init (QrIndexOptions *options)
   options->batch_size = 256;
   options->n_threads = 0;
   qr_image_limits_init_default (&options->limits);
+  options->shard = 0;
+  options->n_shards = 0;
+}
+
+int
+qr_shard_of (const char *path, int n_shards)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+  guint64 v = 0;
+
+  if (n_shards <= 1)
+    return 0;
+  g_checksum_update (sum, (const guchar *) path, -1);
+  g_checksum_get_digest (sum, digest, &len);
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | digest[i];
+  return (int) (v % (guint64) n_shards);
 }
 
 gboolean
@@ -61,6 +80,7 @@ typedef struct
   GError     *error;
   guint       bad_names;     /* image files skipped: names not UTF-8 */
   char       *bad_example;   /* the first, its bytes escaped */
+  int         shard, n_shards;  /* n_shards > 1: only this shard's images */
 } Walk;
 
 static gboolean
@@ -118,6 +138,11 @@ walk_dir (Walk *walk, const char *relative, GCancellable *cancellable)
               /* the catalog keeps UTF-8 paths; the file is counted and named, not silently lost */
               if (walk->bad_names++ == 0)
                 walk->bad_example = g_strescape (child, NULL);
+              g_free (file);
+              continue;
+            }
+          if (walk->n_shards > 1 && qr_shard_of (child, walk->n_shards) != walk->shard)
+            {
               g_free (file);
               continue;
             }
@@ -245,6 +270,8 @@ qr_index_collection (QrCatalog            *catalog,
   walk.root = qr_catalog_get_root (catalog);
   walk.real_root = realpath (walk.root, NULL);
   walk.found = found;
+  walk.shard = options->shard;
+  walk.n_shards = options->n_shards;
   if (walk.real_root == NULL)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", walk.root,

@@ -14,7 +14,14 @@ typedef struct
   guint          batch_size;  /* files per transaction */
   int            n_threads;   /* probing threads; 0 = one per core */
   QrImageLimits  limits;
+  int            shard;       /* with n_shards > 1: only the images of shard `shard` (qr_shard_of) */
+  int            n_shards;
 } QrIndexOptions;
+
+/* Which of n shards an image is in: from its path in the collection alone (SHA-256), so adding
+ * images never moves another to another shard. */
+int      qr_shard_of            (const char     *path,
+                                 int             n_shards);
 
 typedef struct
 {

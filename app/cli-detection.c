@@ -27,16 +27,27 @@ abort_if_interrupted (gpointer data)
  * keeps what is done. what: the progress line's word. */
 int
 qr_cli_run_collection (const char *dir, const char *db, gboolean quiet, const char *what, QrPeerRun *runs, guint n_peers,
-                       double threshold)
+                       double threshold, int shard, int n_shards)
 {
   g_autoptr (QrCatalog) catalog = NULL;
+  g_autofree char *shard_db = NULL;
   GError *error = NULL;
   QrCliProgress progress;
+  QrIndexOptions index;
   struct sigaction action = { 0 }, previous;
   gboolean ok, stopped = FALSE;
 
+  qr_index_options_init (&index);
+  if (n_shards > 1)
+    {
+      /* a shard: its images only, in a catalog of its own */
+      index.shard = shard;
+      index.n_shards = n_shards;
+      if (db == NULL)
+        db = shard_db = qr_cli_shard_db (dir, shard, n_shards);
+    }
   catalog = qr_cli_open_catalog (dir, db, &error);
-  if (catalog == NULL || !qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error))
+  if (catalog == NULL || !qr_index_collection (catalog, &index, NULL, NULL, NULL, NULL, &error))
     return qr_cli_fail (error);
   action.sa_handler = on_interrupt;
   sigemptyset (&action.sa_mask);
@@ -78,10 +89,13 @@ qr_cli_detect (int argc, char **argv)
   g_auto (GStrv) images = NULL;
   double threshold = 0.25;
   int threads = 0;
-  g_autofree char *collection = NULL, *db = NULL, *device_text = NULL, *precision_text = NULL;
+  g_autofree char *collection = NULL, *db = NULL, *device_text = NULL, *precision_text = NULL, *shard_text = NULL;
   gboolean quiet = FALSE;
+  int shard = 0, n_shards = 0;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model.json", "NAME|PATH" },
+    { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "With --collection: only shard K of N of the images, into a "
+      "catalog of its own (--db, default beside the collection's)", "K/N" },
     { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &collection, "Detect over a collection, stored as a run", "DIR" },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "The catalog file", "PATH" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL },
@@ -110,6 +124,8 @@ qr_cli_detect (int argc, char **argv)
     return qr_cli_usage_error (context, "give images or --collection, not both");
   if (collection == NULL && (images == NULL || images[0] == NULL))
     return qr_cli_usage_error (context, "give one or more images, or --collection DIR");
+  if (shard_text != NULL && (collection == NULL || !qr_cli_parse_shard (shard_text, &shard, &n_shards)))
+    return qr_cli_usage_error (context, "--shard K/N (0 <= K < N <= 100000) goes with --collection");
   path = qr_cli_resolve_model (model_name ? model_name : "centernet", &error);
   if (path == NULL)
     return qr_cli_fail (error);
@@ -125,7 +141,7 @@ qr_cli_detect (int argc, char **argv)
     {
       g_autofree char *name = qr_model_name_from_path (model_name ? model_name : "centernet");
       QrPeerRun run = { detector, name, path, { 0 } };
-      return qr_cli_run_collection (collection, db, quiet, "Detecting", &run, 1, threshold);
+      return qr_cli_run_collection (collection, db, quiet, "Detecting", &run, 1, threshold, shard, n_shards);
     }
 
   for (guint i = 0; images[i] != NULL; i++)

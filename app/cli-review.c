@@ -18,10 +18,13 @@ int
 qr_cli_peers (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
-  g_autofree char *peers_text = NULL, *device_text = NULL, *precision_text = NULL;
+  g_autofree char *peers_text = NULL, *device_text = NULL, *precision_text = NULL, *shard_text = NULL;
   double threshold = 0.1;
-  int threads = 0, status = QR_EXIT_OK;
+  int threads = 0, status = QR_EXIT_OK, shard = 0, n_shards = 0;
   GOptionEntry entries[] = {
+    { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "Only shard K of N of the images (by their paths; stable as "
+      "images are added), into a catalog of its own (--db, default beside the collection's: …-shard-K-of-N.sqlite)",
+      "K/N" },
     { "peers", 'p', 0, G_OPTION_ARG_STRING, &peers_text, "Comma-separated peers; NAME-flip is NAME on mirrored images (default "
       DEFAULT_PEERS ")", "LIST" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Lowest score a peer reports (default 0.1: weak votes count)", "SCORE" },
@@ -47,6 +50,11 @@ qr_cli_peers (int argc, char **argv)
   if (common.rest == NULL || common.rest[0] == NULL || !g_str_equal (common.rest[0], "run") || common.rest[1] != NULL)
     {
       status = qr_cli_usage_error (context, "say: quorum peers run");
+      goto out;
+    }
+  if (shard_text != NULL && !qr_cli_parse_shard (shard_text, &shard, &n_shards))
+    {
+      status = qr_cli_usage_error (context, "--shard must be K/N with 0 <= K < N <= 100000");
       goto out;
     }
   peers = g_strsplit (peers_text ? peers_text : DEFAULT_PEERS, ",", -1);
@@ -87,7 +95,7 @@ qr_cli_peers (int argc, char **argv)
       runs[i].path = paths[i];
     }
   status = qr_cli_run_collection (common.collection ? common.collection : ".", common.db, common.quiet, "Peers", runs, n_peers,
-                           threshold);
+                           threshold, shard, n_shards);
 out:
   for (guint i = 0; runs != NULL && i < n_peers; i++)
     g_clear_pointer (&runs[i].detector, qr_detector_free);

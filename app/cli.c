@@ -200,6 +200,35 @@ qr_cli_parse_collection_command (GOptionContext *context, QrCliCommon *common, i
 
 /* "K/N": fold K (0-based) of N. */
 gboolean
+qr_cli_parse_shard (const char *text, int *shard, int *n)
+{
+  char *end;
+  long k, total;
+  if (text == NULL)
+    return FALSE;
+  k = strtol (text, &end, 10);
+  if (end == text || *end != '/')
+    return FALSE;
+  total = strtol (end + 1, &end, 10);
+  if (*end != '\0' || total < 1 || total > 100000 || k < 0 || k >= total)
+    return FALSE;
+  *shard = (int) k;
+  *n = (int) total;
+  return TRUE;
+}
+
+char *
+qr_cli_shard_db (const char *dir, int shard, int n_shards)
+{
+  g_autofree char *absolute = g_canonicalize_filename (dir, NULL);
+  g_autofree char *resolved = realpath (absolute, NULL);
+  g_autofree char *main_db = qr_catalog_default_path (resolved ? resolved : absolute);
+  g_autofree char *stem = g_str_has_suffix (main_db, ".sqlite") ? g_strndup (main_db, strlen (main_db) - 7)
+                                                                : g_strdup (main_db);
+  return g_strdup_printf ("%s-shard-%d-of-%d.sqlite", stem, shard, n_shards);
+}
+
+gboolean
 qr_cli_parse_fold (const char *text, int *fold, int *n)
 {
   char *end;

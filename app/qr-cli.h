@@ -73,6 +73,14 @@ int      qr_cli_parse_collection_command (GOptionContext *context,
                                           int             argc,
                                           char          **argv);
 /* "K/N": fold K (0-based) of N, N from 2 to 100. */
+/* --shard K/N: 0 <= K < N <= 100000. */
+gboolean qr_cli_parse_shard     (const char  *text,
+                                 int         *shard,
+                                 int         *n);
+/* A shard's catalog by default: beside the collection's, named "…-shard-K-of-N.sqlite". */
+char    *qr_cli_shard_db        (const char  *dir,
+                                 int          shard,
+                                 int          n_shards);
 gboolean qr_cli_parse_fold      (const char  *text,
                                  int         *fold,
                                  int         *n);
@@ -81,14 +89,17 @@ void     qr_cli_append_json_string (GString    *out,
                                     const char *s);
 
 /* Detectors over a collection in one pass, each as a resumable run of the catalog: Ctrl-C keeps
- * what is done. what: the progress line's word. An exit code. */
+ * what is done. what: the progress line's word. n_shards > 1: only shard `shard` of the images
+ * (qr_shard_of), in a catalog of its own (db, or qr_cli_shard_db). An exit code. */
 int      qr_cli_run_collection  (const char  *dir,
                                  const char  *db,
                                  gboolean     quiet,
                                  const char  *what,
                                  QrPeerRun   *runs,
                                  guint        n_peers,
-                                 double       threshold);
+                                 double       threshold,
+                                 int          shard,
+                                 int          n_shards);
 /* --device and --precision into options; FALSE when either is not a known word. */
 gboolean qr_cli_parse_device    (const char        *device_text,
                                  const char        *precision_text,

@@ -2,6 +2,7 @@
  * a crash in the middle of indexing (the process is killed) that loses nothing committed. */
 #include "qr-catalog.h"
 #include "qr-darknet.h"
+#include "qr-indexer.h"
 #include "test-util.h"
 
 #include <math.h>
@@ -409,6 +410,98 @@ test_detect_collection_batched (Fixture *f, gconstpointer data)
 
 /* Peers in one pass: their networks at the same time (forced here on the CPU, as on a GPU) and in
  * batches, each photo decoded once for all, store what they store one after another. */
+static int
+strcmp_pointers (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* detections of a catalog's only run as sorted lines "path class score box" */
+static GPtrArray *
+detection_lines (const char *dir, const char *db)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (dir, db, &error);
+  g_autoptr (GPtrArray) models = qr_catalog_list_models (catalog, &error);
+  g_autoptr (GHashTable) names = qr_catalog_class_names (catalog, &error);
+  GPtrArray *lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) dets = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (models->len, ==, 1);
+  dets = qr_catalog_list_detections (catalog, qr_catalog_latest_run (catalog, ((QrModelRecord *) models->pdata[0])->id,
+                                                                      &error), &error);
+  for (guint i = 0; i < dets->len; i++)
+    {
+      QrDetectionRecord *d = &g_array_index (dets, QrDetectionRecord, i);
+      g_autoptr (QrImageRecord) image = qr_catalog_get_image (catalog, d->image_id, &error);
+      g_ptr_array_add (lines, g_strdup_printf ("%s %s %.4f %.1f %.1f %.1f %.1f", image->path,
+                                               (char *) g_hash_table_lookup (names, &d->class_id), d->score, d->box.x1,
+                                               d->box.y1, d->box.x2, d->box.y2));
+    }
+  g_ptr_array_sort (lines, (GCompareFunc) strcmp_pointers);
+  return lines;
+}
+
+/* peers run --shard K/N: each shard catalog holds the images whose path falls in shard K (stable,
+ * disjoint, together all), and its detections are the single run's for those images. */
+static void
+test_peers_shards (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GPtrArray) whole = NULL;
+  g_autoptr (GPtrArray) together = g_ptr_array_new_with_free_func (g_free);
+  guint images = 0;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  copy_photos_and_a_broken_one (f->dir);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet", "--db", f->db,
+                                                             "-c", f->dir, NULL }, NULL, &out, &err)), ==, 0);
+  whole = detection_lines (f->dir, f->db);
+  for (int k = 0; k < 3; k++)
+    {
+      g_autofree char *text = g_strdup_printf ("%d/3", k);
+      g_autofree char *db = g_strdup_printf ("%s/shard-%d.sqlite", f->tmp, k);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (QrCatalog) catalog = NULL;
+      g_autoptr (GPtrArray) records = NULL;
+      g_autoptr (GPtrArray) lines = NULL;
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet", "--shard",
+                                                                 text, "--db", db, "-c", f->dir, NULL }, NULL, &out, &err)),
+                       ==, 0);
+      catalog = qr_catalog_open (f->dir, db, &error);
+      records = qr_catalog_list_images (catalog, -1, &error);
+      for (guint i = 0; i < records->len; i++)
+        g_assert_cmpint (qr_shard_of (((QrImageRecord *) records->pdata[i])->path, 3), ==, k);
+      images += records->len;
+      lines = detection_lines (f->dir, db);
+      for (guint i = 0; i < lines->len; i++)
+        g_ptr_array_add (together, g_strdup (lines->pdata[i]));
+    }
+  /* all images (the broken one is recorded in its shard too), each in one shard */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (f->dir, f->db, &error);
+    g_autoptr (GPtrArray) all = qr_catalog_list_images (catalog, -1, &error);
+    g_assert_cmpuint (images, ==, all->len);
+  }
+  g_ptr_array_sort (together, (GCompareFunc) strcmp_pointers);
+  g_assert_cmpuint (together->len, ==, whole->len);
+  for (guint i = 0; i < whole->len; i++)
+    g_assert_cmpstr (together->pdata[i], ==, whole->pdata[i]);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "--shard", "3/3", "-c", f->dir, NULL }, NULL,
+                                          &out, &err)), ==, 2);
+  g_assert_nonnull (strstr (err, "--shard must be K/N"));
+}
+
 static void
 test_peers_together (Fixture *f, gconstpointer data)
 {
@@ -785,6 +878,7 @@ main (int argc, char **argv)
   ADD ("/cli/detect/collection-batched-equals-one-at-a-time", test_detect_collection_batched);
   ADD ("/cli/peers/run-then-review-finds-planted-mistakes", test_peers_and_review);
   ADD ("/cli/peers/together-equals-one-after-another", test_peers_together);
+  ADD ("/cli/peers/shards-partition-the-collection", test_peers_shards);
   ADD ("/cli/peers/killed-then-resumed", test_peers_killed_then_resumed);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
 #undef ADD
