@@ -198,9 +198,9 @@ qr_cli_parse_collection_command (GOptionContext *context, QrCliCommon *common, i
   return -1;
 }
 
-/* "K/N": fold K (0-based) of N. */
-gboolean
-qr_cli_parse_shard (const char *text, int *shard, int *n)
+/* "K/N": part K (0-based) of N, N from lowest to highest. */
+static gboolean
+parse_k_of_n (const char *text, long lowest, long highest, int *part, int *n)
 {
   char *end;
   long k, total;
@@ -210,11 +210,17 @@ qr_cli_parse_shard (const char *text, int *shard, int *n)
   if (end == text || *end != '/')
     return FALSE;
   total = strtol (end + 1, &end, 10);
-  if (*end != '\0' || total < 1 || total > 100000 || k < 0 || k >= total)
+  if (*end != '\0' || total < lowest || total > highest || k < 0 || k >= total)
     return FALSE;
-  *shard = (int) k;
+  *part = (int) k;
   *n = (int) total;
   return TRUE;
+}
+
+gboolean
+qr_cli_parse_shard (const char *text, int *shard, int *n)
+{
+  return parse_k_of_n (text, 1, 100000, shard, n);
 }
 
 char *
@@ -231,19 +237,7 @@ qr_cli_shard_db (const char *dir, int shard, int n_shards)
 gboolean
 qr_cli_parse_fold (const char *text, int *fold, int *n)
 {
-  char *end;
-  long k, total;
-  if (text == NULL)
-    return FALSE;
-  k = strtol (text, &end, 10);
-  if (end == text || *end != '/')
-    return FALSE;
-  total = strtol (end + 1, &end, 10);
-  if (*end != '\0' || total < 2 || total > 100 || k < 0 || k >= total)
-    return FALSE;
-  *fold = (int) k;
-  *n = (int) total;
-  return TRUE;
+  return parse_k_of_n (text, 2, 100, fold, n);
 }
 
 void
