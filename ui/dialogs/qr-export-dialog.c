@@ -5,6 +5,7 @@
 
 #include "qr-export-dialog.h"
 #include "qr-dataset.h"
+#include "qr-progress.h"
 
 #include <glib/gi18n.h>
 #include <unistd.h>
@@ -45,12 +46,6 @@ typedef struct
   QrExportStats    stats;
 } ExportJob;
 
-typedef struct
-{
-  QrExportDialog *dialog;
-  double          fraction;
-} ExportProgress;
-
 static void
 export_job_free (ExportJob *job)
 {
@@ -61,32 +56,10 @@ export_job_free (ExportJob *job)
 }
 
 static void
-progress_free (gpointer data)
-{
-  ExportProgress *p = data;
-  g_object_unref (p->dialog);
-  g_free (p);
-}
-
-static gboolean
-apply_progress (gpointer data)
-{
-  ExportProgress *p = data;
-  gtk_progress_bar_set_fraction (p->dialog->progress, p->fraction);
-  return G_SOURCE_REMOVE;
-}
-
-static void
 export_progress (guint64 done, guint64 total, gpointer data)
 {
   ExportJob *job = data;
-  ExportProgress *p = g_new (ExportProgress, 1);
-
-  p->dialog = g_object_ref (job->dialog);
-  p->fraction = total > 0 ? (double) done / (double) total : 0;
-  /* queued, never run here: g_main_context_invoke may run it in this worker when the main loop is
-   * not iterating at that instant, and GTK belongs to the main thread */
-  g_idle_add_full (G_PRIORITY_DEFAULT, apply_progress, p, progress_free);
+  qr_progress_post (job->dialog->progress, done, total);
 }
 
 static void

@@ -4,6 +4,7 @@
 
 #include "qr-import-dialog.h"
 #include "qr-dataset.h"
+#include "qr-progress.h"
 
 #include <glib/gi18n.h>
 
@@ -58,38 +59,11 @@ import_job_free (ImportJob *job)
   g_free (job);
 }
 
-typedef struct
-{
-  QrImportDialog *dialog;
-  double          fraction;
-} Progress;
-
-static void
-progress_free (gpointer data)
-{
-  Progress *p = data;
-  g_object_unref (p->dialog);
-  g_free (p);
-}
-
-static gboolean
-apply_progress (gpointer data)
-{
-  Progress *p = data;
-  gtk_progress_bar_set_fraction (p->dialog->progress, p->fraction);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 import_progress (guint64 done, guint64 total, gpointer data)
 {
   ImportJob *job = data;
-  Progress *p = g_new (Progress, 1);
-
-  p->dialog = g_object_ref (job->dialog);
-  p->fraction = total > 0 ? (double) done / (double) total : 0;
-  /* queued for the main loop: GTK belongs to the main thread */
-  g_idle_add_full (G_PRIORITY_DEFAULT, apply_progress, p, progress_free);
+  qr_progress_post (job->dialog->progress, done, total);
 }
 
 static void
