@@ -204,13 +204,6 @@ gboolean       qr_catalog_count_views      (QrCatalog   *self,
                                             double       min_score,
                                             gint64      *counts,
                                             GError     **error);
-/* Classes with the number of images that have a label or detection of each (name → count),
- * most frequent first, as parallel arrays. */
-gboolean       qr_catalog_class_image_counts (QrCatalog  *self,
-                                              GArray    **class_ids,
-                                              GPtrArray **names,
-                                              GArray    **counts,
-                                              GError    **error);
 char          *qr_catalog_resolve_path     (QrCatalog   *self,
                                             const char  *relative_path);
 

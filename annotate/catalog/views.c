@@ -192,17 +192,6 @@ qr_catalog_review_classes (QrCatalog *self, int kind, GArray **ids, GPtrArray **
 }
 
 gboolean
-qr_catalog_class_image_counts (QrCatalog *self, GArray **class_ids, GPtrArray **names, GArray **counts, GError **error)
-{
-  return list_counted (self,
-                       "SELECT c.id, c.name, count (DISTINCT x.image_id) AS n FROM classes c JOIN ("
-                       "  SELECT class_id, image_id FROM labels WHERE deleted_us IS NULL"
-                       "  UNION SELECT class_id, image_id FROM detections) x ON x.class_id = c.id"
-                       " GROUP BY c.id ORDER BY n DESC, c.name", NULL, "counting classes", class_ids, names, counts,
-                       error);
-}
-
-gboolean
 qr_catalog_count_image_boxes (QrCatalog *self, gint64 image_id, double min_score, QrImageCounts *out, GError **error)
 {
   QrRows rows;
