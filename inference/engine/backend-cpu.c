@@ -103,13 +103,9 @@ cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abo
   CpuBackend *self = (CpuBackend *) backend;
   QrTensor *in = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
 
-  if (in->data == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the input is not used by any output",
-                   graph->source);
-      return FALSE;
-    }
-  memcpy (in->data, input, qr_shape_size (&in->shape) * sizeof (float));
+  /* an input no output needs (ONNX's Shape of it, say) has no buffer: nothing to copy */
+  if (in->data != NULL)
+    memcpy (in->data, input, qr_shape_size (&in->shape) * sizeof (float));
   qr_cpu_set_threads (self->n_threads);
   for (guint k = 0; k < graph->order->len; k++)
     {

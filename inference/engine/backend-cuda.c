@@ -17,7 +17,9 @@ static const QrCudaApi *api;
 static gboolean
 cuda_supports_op (QrBackend *self, const QrNode *node)
 {
-  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE;
+  /* the element-wise functions ONNX graphs add have no CUDA kernels yet */
+  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE && node->op != QR_OP_POW
+         && node->op != QR_OP_GATHER && qr_activation_on_gpu (node->act);
 }
 
 static void
@@ -122,7 +124,10 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   for (guint k = 0; k < graph->order->len; k++)
     {
       QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      if (!cuda_supports_op (backend, node))
+      /* a batched matmul or a dilated pool (ONNX graphs) has no CUDA kernel yet either */
+      if (!cuda_supports_op (backend, node)
+          || (node->op == QR_OP_MATMUL && qr_graph_tensor (graph, node->outputs[0])->shape.rank > 2)
+          || ((node->op == QR_OP_MAXPOOL || node->op == QR_OP_AVGPOOL) && (node->dilation[0] != 1 || node->dilation[1] != 1)))
         {
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: node %s (%s): no CUDA kernel",
                        graph->source, node->name, node->source_op ? node->source_op : "?");

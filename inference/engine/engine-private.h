@@ -38,6 +38,8 @@ typedef enum
   QR_OP_IDENTITY,
   QR_OP_SPARSE_TO_DENSE, /* constant folding only */
   QR_OP_CAST,            /* a no-op for float-held values */
+  QR_OP_POW,             /* element-wise x^y with broadcasting, like ADD */
+  QR_OP_GATHER,          /* data, indices: slices of data along node->axis (NumPy's take) */
   QR_OP_UNSUPPORTED,     /* imported, but an error if the outputs need it */
 } QrOpType;
 #define QR_N_OPS (QR_OP_UNSUPPORTED + 1)
@@ -55,7 +57,26 @@ typedef enum
   QR_ACT_HARD_SWISH,     /* alpha · x · relu6 (x + 3), alpha = 1/6 */
   QR_ACT_SWISH,          /* x · sigmoid (x) */
   QR_ACT_MISH,           /* x · tanh (softplus (x)) */
+  /* Element-wise functions of ONNX graphs; the convolutions' epilogues on the GPU stop at MISH
+   * (qr_activation_on_gpu). */
+  QR_ACT_TANH,
+  QR_ACT_EXP,
+  QR_ACT_LOG,
+  QR_ACT_SQRT,
+  QR_ACT_ERF,
+  QR_ACT_NEG,
+  QR_ACT_ABS,
+  QR_ACT_RECIPROCAL,
+  QR_ACT_HARD_SIGMOID,   /* max (0, min (1, alpha · x + beta)) */
+  QR_ACT_CLIP,           /* min (max (x, alpha), beta) */
 } QrActivation;
+
+/* TRUE for the activations the CUDA kernels apply. */
+static inline gboolean
+qr_activation_on_gpu (QrActivation act)
+{
+  return act <= QR_ACT_MISH;
+}
 
 typedef enum
 {
@@ -101,7 +122,8 @@ typedef struct
 
   /* attributes */
   QrActivation  act;
-  float         alpha;         /* leaky relu slope */
+  float         alpha;         /* leaky relu slope; hard sigmoid's slope; clip's minimum */
+  float         beta;          /* hard sigmoid's offset; clip's maximum */
   int           stride[2];     /* h, w */
   int           dilation[2];
   int           kernel[2];     /* pooling */
@@ -133,6 +155,7 @@ struct _QrGraph
   GArray     *order;       /* node ids in execution order */
   char       *source;      /* the file it came from, for messages */
   int         planned_batch;
+  int         fixed_batch;  /* > 0: the input's first dimension is fixed (ONNX), not a batch */
 };
 
 /* Building */
@@ -164,6 +187,12 @@ gboolean qr_graph_finish       (QrGraph     *graph,
 /* rewrite.c: constants folded, identities, transposes, pads, scales, biases and activations
  * folded away (each a graph that computes the same), the order compacted after each. */
 gboolean qr_graph_rewrite      (QrGraph     *graph,
+                                GError     **error);
+/* Runs a node whose inputs are all constants once on the CPU (shapes for `batch`): its outputs
+ * become constants and the node dead. */
+gboolean qr_graph_fold_node    (QrGraph     *graph,
+                                QrNode      *node,
+                                int          batch,
                                 GError     **error);
 /* Orders the nodes that the outputs need (everything else is cut away). */
 gboolean qr_graph_order_nodes  (QrGraph     *graph,

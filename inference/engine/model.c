@@ -145,6 +145,12 @@ plan_for_batch (QrModel *model, int batch, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
+  if (model->graph->fixed_batch > 0 && batch != model->graph->fixed_batch)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the model takes exactly %d at a time (its "
+                   "input's first dimension is fixed), not %d", model->graph->source, model->graph->fixed_batch, batch);
+      return FALSE;
+    }
   if (batch == model->batch)
     return TRUE;
   if (!model->backend->klass->prepare (model->backend, model->graph, batch, &local))
@@ -188,14 +194,14 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
   if (device == QR_DEVICE_CUDA)
     {
 #if QUORUM_HAVE_CUDA
-      if (plan_on_cuda (model, precision, 1))
+      if (plan_on_cuda (model, precision, MAX (graph->fixed_batch, 1)))
         return model;
 #else
       (void) precision; /* CUDA's only */
       say_cpu_fallback (graph->source, "this build of Quorum has no CUDA backend");
 #endif
     }
-  if (!plan_on_cpu (model, 1, error))
+  if (!plan_on_cpu (model, MAX (graph->fixed_batch, 1), error))
     {
       qr_model_free (model);
       return NULL;

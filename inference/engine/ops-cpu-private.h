@@ -9,7 +9,7 @@
 G_BEGIN_DECLS
 
 static inline float
-activate (float x, QrActivation act, float alpha)
+activate (float x, QrActivation act, float alpha, float beta)
 {
   switch (act)
     {
@@ -25,6 +25,16 @@ activate (float x, QrActivation act, float alpha)
       }
     case QR_ACT_SWISH: return x / (1.0f + expf (-x));
     case QR_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    case QR_ACT_TANH: return tanhf (x);
+    case QR_ACT_EXP: return expf (x);
+    case QR_ACT_LOG: return logf (x);
+    case QR_ACT_SQRT: return sqrtf (x);
+    case QR_ACT_ERF: return erff (x);
+    case QR_ACT_NEG: return -x;
+    case QR_ACT_ABS: return fabsf (x);
+    case QR_ACT_RECIPROCAL: return 1.0f / x;
+    case QR_ACT_HARD_SIGMOID: return fmaxf (0.0f, fminf (1.0f, alpha * x + beta));
+    case QR_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
     case QR_ACT_NONE:
     default: return x;
     }
@@ -56,5 +66,6 @@ void qr_cpu_split (QrGraph *graph, QrNode *node);
 void qr_cpu_softmax (QrGraph *graph, QrNode *node);
 void qr_cpu_sparse_to_dense (QrGraph *graph, QrNode *node);
 void qr_cpu_slice (QrGraph *graph, QrNode *node);
+void qr_cpu_gather (QrGraph *graph, QrNode *node);
 
 G_END_DECLS

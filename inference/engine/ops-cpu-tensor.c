@@ -22,7 +22,8 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
   QrOpType op = node->op;
 
 #define APPLY(u, v) (op == QR_OP_ADD ? (u) + (v) : op == QR_OP_SUB ? (u) - (v) : op == QR_OP_MUL ? (u) * (v) \
-                     : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) : fminf (u, v))
+                     : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) \
+                     : op == QR_OP_POW ? powf (u, v) : fminf (u, v))
   if (na == n && nb == n)
     {
 #pragma omp parallel for schedule(static)
@@ -116,7 +117,7 @@ qr_cpu_unary (QrGraph *graph, QrNode *node)
 
 #pragma omp parallel for schedule(static)
   for (gssize i = 0; i < (gssize) n; i++)
-    y[i] = activate (x[i], node->act, node->alpha);
+    y[i] = activate (x[i], node->act, node->alpha, node->beta);
 }
 
 void
@@ -270,12 +271,12 @@ qr_cpu_pool (QrGraph *graph, QrNode *node)
             dst[c] = is_max ? -INFINITY : 0.0f;
           for (int ky = 0; ky < node->kernel[0]; ky++)
             {
-              int iy = oy * node->stride[0] - node->pads[0] + ky;
+              int iy = oy * node->stride[0] - node->pads[0] + ky * node->dilation[0];
               if (iy < 0 || iy >= H)
                 continue;
               for (int kx = 0; kx < node->kernel[1]; kx++)
                 {
-                  int ix = ox * node->stride[1] - node->pads[2] + kx;
+                  int ix = ox * node->stride[1] - node->pads[2] + kx * node->dilation[1];
                   const float *src;
                   if (ix < 0 || ix >= W)
                     continue;
@@ -460,4 +461,34 @@ qr_cpu_slice (QrGraph *graph, QrNode *node)
         for (int d = 0; d < counts[3]; d++)
           y[o++] = x[(gsize) (begin[0] + a * step[0]) * strides[0] + (gsize) (begin[1] + b * step[1]) * strides[1]
                      + (gsize) (begin[2] + c * step[2]) * strides[2] + (gsize) (begin[3] + d * step[3]) * strides[3]];
+}
+
+/* out[o, i, r] = data[o, indices[i], r]; an index out of range (the data are the graph's own, the
+ * indices may be too) gives zeros. */
+void
+qr_cpu_gather (QrGraph *graph, QrNode *node)
+{
+  QrShape *in = shape (graph, node->inputs[0]);
+  const float *x = data (graph, node->inputs[0]), *idx = data (graph, node->inputs[1]);
+  float *y = data (graph, node->outputs[0]);
+  gsize outer = 1, inner = 1, n = qr_shape_size (shape (graph, node->inputs[1]));
+  int dim = in->dims[node->axis];
+
+  for (int d = 0; d < node->axis; d++)
+    outer *= (gsize) in->dims[d];
+  for (int d = node->axis + 1; d < in->rank; d++)
+    inner *= (gsize) in->dims[d];
+#pragma omp parallel for schedule(static)
+  for (gssize o = 0; o < (gssize) outer; o++)
+    for (gsize i = 0; i < n; i++)
+      {
+        long v = lrintf (idx[i]);
+        float *dst = y + ((gsize) o * n + i) * inner;
+        if (v < 0)
+          v += dim;
+        if (v < 0 || v >= dim)
+          memset (dst, 0, inner * sizeof (float));
+        else
+          memcpy (dst, x + ((gsize) o * (gsize) dim + (gsize) v) * inner, inner * sizeof (float));
+      }
 }

@@ -48,7 +48,7 @@ gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb, flo
 }
 
 static void
-bias_activate (float *out, gsize rows, int channels, const float *bias, QrActivation act, float alpha)
+bias_activate (float *out, gsize rows, int channels, const float *bias, QrActivation act, float alpha, float beta)
 {
   if (bias == NULL && act == QR_ACT_NONE)
     return;
@@ -80,7 +80,7 @@ bias_activate (float *out, gsize rows, int channels, const float *bias, QrActiva
           break;
         default:
           for (int c = 0; c < channels; c++)
-            row[c] = activate (row[c], act, alpha);
+            row[c] = activate (row[c], act, alpha, beta);
         }
     }
 }
@@ -146,7 +146,7 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
             }
         gemm ((int) rows, OC, K, scratch, K, weights, OC, y + (gsize) n * rows * (gsize) OC, OC);
       }
-  bias_activate (y, (gsize) N * rows, OC, bias, node->act, node->alpha);
+  bias_activate (y, (gsize) N * rows, OC, bias, node->act, node->alpha, node->beta);
 }
 
 static void
@@ -193,7 +193,7 @@ depthwise (QrGraph *graph, QrNode *node)
             }
           if (node->act != QR_ACT_NONE)
             for (int c = 0; c < OC; c++)
-              acc[c] = activate (acc[c], node->act, node->alpha);
+              acc[c] = activate (acc[c], node->act, node->alpha, node->beta);
         }
 }
 
@@ -201,12 +201,40 @@ static void
 matmul (QrGraph *graph, QrNode *node)
 {
   QrShape *a = shape (graph, node->inputs[0]), *b = shape (graph, node->inputs[1]), *o = shape (graph, node->outputs[0]);
-  int k = node->transpose_a ? a->dims[0] : a->dims[1];
+  int rank = o->rank, M = o->dims[rank - 2], N = o->dims[rank - 1];
+  int K = node->transpose_a ? a->dims[a->rank - 2] : a->dims[a->rank - 1];
+  gsize batches = qr_shape_size (o) / ((gsize) M * (gsize) N);
+  const float *A = data (graph, node->inputs[0]), *B = data (graph, node->inputs[1]);
+  float *C = data (graph, node->outputs[0]);
 
-  cblas_sgemm (CblasRowMajor, node->transpose_a ? CblasTrans : CblasNoTrans,
-               node->transpose_b ? CblasTrans : CblasNoTrans, o->dims[0], o->dims[1], k, 1.0f,
-               data (graph, node->inputs[0]), a->dims[1], data (graph, node->inputs[1]), b->dims[1], 0.0f,
-               data (graph, node->outputs[0]), o->dims[1]);
+  if (M == 0 || N == 0)
+    return;
+  for (gsize i = 0; i < batches; i++)
+    {
+      /* the batch index, broadcast to each operand's leading dimensions */
+      gsize rest = i, ia = 0, ib = 0, sa = 1, sb = 1;
+      for (int d = rank - 3; d >= 0; d--)
+        {
+          int od = o->dims[d], idx = (int) (rest % (gsize) od);
+          int pa = d - (rank - a->rank), pb = d - (rank - b->rank);
+          int da = pa >= 0 ? a->dims[pa] : 1, db = pb >= 0 ? b->dims[pb] : 1;
+          rest /= (gsize) od;
+          ia += (gsize) (da == 1 ? 0 : idx) * sa;
+          ib += (gsize) (db == 1 ? 0 : idx) * sb;
+          sa *= (gsize) da;
+          sb *= (gsize) db;
+        }
+      if (K == 0)
+        {
+          memset (C + i * (gsize) M * (gsize) N, 0, sizeof (float) * (gsize) M * (gsize) N);
+          continue;
+        }
+      cblas_sgemm (CblasRowMajor, node->transpose_a ? CblasTrans : CblasNoTrans,
+                   node->transpose_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
+                   A + ia * (gsize) a->dims[a->rank - 2] * (gsize) a->dims[a->rank - 1], a->dims[a->rank - 1],
+                   B + ib * (gsize) b->dims[b->rank - 2] * (gsize) b->dims[b->rank - 1], b->dims[b->rank - 1], 0.0f,
+                   C + i * (gsize) M * (gsize) N, N);
+    }
 }
 
 gboolean
@@ -221,7 +249,8 @@ qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
     case QR_OP_MUL:
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
-    case QR_OP_MINIMUM: qr_cpu_binary (graph, node); break;
+    case QR_OP_MINIMUM:
+    case QR_OP_POW: qr_cpu_binary (graph, node); break;
     case QR_OP_ACTIVATION: qr_cpu_unary (graph, node); break;
     case QR_OP_MEAN: qr_cpu_mean (graph, node); break;
     case QR_OP_RESIZE: qr_cpu_resize (graph, node); break;
@@ -235,6 +264,7 @@ qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
     case QR_OP_MATMUL: matmul (graph, node); break;
     case QR_OP_SPARSE_TO_DENSE: qr_cpu_sparse_to_dense (graph, node); break;
     case QR_OP_SLICE: qr_cpu_slice (graph, node); break;
+    case QR_OP_GATHER: qr_cpu_gather (graph, node); break;
     case QR_OP_RESHAPE:
     case QR_OP_IDENTITY:
     case QR_OP_CAST:

@@ -33,33 +33,42 @@ all_inputs_const (QrGraph *graph, QrNode *node)
   return node->n_inputs > 0;
 }
 
+gboolean
+qr_graph_fold_node (QrGraph *graph, QrNode *node, int batch, GError **error)
+{
+  g_autofree float *scratch = NULL;
+
+  if (!qr_graph_infer_shapes_node (graph, node, batch, error))
+    return FALSE;
+  for (int o = 0; o < node->n_outputs; o++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+      g_free (t->data);
+      t->data = g_new0 (float, MAX (qr_shape_size (&t->shape), 1));
+    }
+  scratch = g_new0 (float, MAX (qr_cpu_scratch_size (graph, node), 1));
+  if (!qr_cpu_run_node (graph, node, scratch, error))
+    return FALSE;
+  for (int o = 0; o < node->n_outputs; o++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
+      t->is_const = TRUE;
+      t->producer = -1;
+    }
+  node->dead = TRUE;
+  return TRUE;
+}
+
 static gboolean
 fold_constants (QrGraph *graph, GError **error)
 {
   for (guint k = 0; k < graph->order->len; k++)
     {
       QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      g_autofree float *scratch = NULL;
-
       if (node->dead || node->op == QR_OP_INPUT || !all_inputs_const (graph, node))
         continue;
-      if (!qr_graph_infer_shapes_node (graph, node, 1, error))
+      if (!qr_graph_fold_node (graph, node, 1, error))
         return FALSE;
-      for (int o = 0; o < node->n_outputs; o++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
-          t->data = g_new0 (float, MAX (qr_shape_size (&t->shape), 1));
-        }
-      scratch = g_new0 (float, MAX (qr_cpu_scratch_size (graph, node), 1));
-      if (!qr_cpu_run_node (graph, node, scratch, error))
-        return FALSE;
-      for (int o = 0; o < node->n_outputs; o++)
-        {
-          QrTensor *t = qr_graph_tensor (graph, node->outputs[o]);
-          t->is_const = TRUE;
-          t->producer = -1;
-        }
-      node->dead = TRUE;
     }
   return TRUE;
 }
@@ -175,6 +184,7 @@ fuse_activations (QrGraph *graph)
         continue;
       conv->act = act->act;
       conv->alpha = act->alpha;
+      conv->beta = act->beta;
       /* The convolution now writes the activation's tensor. */
       conv->outputs[0] = act->outputs[0];
       qr_graph_tensor (graph, act->outputs[0])->producer = in->producer;
@@ -195,7 +205,8 @@ drop_identities (QrGraph *graph)
           /* An output named by an Identity (tower_0/keypoints): the producer writes it directly. */
           QrTensor *src = qr_graph_tensor (graph, node->inputs[0]);
           QrTensor *dst = qr_graph_tensor (graph, node->outputs[0]);
-          if (src->producer < 0 || src->is_const || qr_graph_is_output (graph, node->inputs[0]))
+          if (src->producer < 0 || src->is_const || qr_graph_is_output (graph, node->inputs[0])
+              || qr_graph_node (graph, src->producer)->op == QR_OP_INPUT)
             continue;
           {
             int consumer;
@@ -355,6 +366,7 @@ push_transpose (QrGraph *graph, int u_id)
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
+    case QR_OP_POW:
     case QR_OP_CONCAT:
       data_inputs = u->op == QR_OP_CONCAT ? u->n_inputs - 1 : 2;
       break;

@@ -119,6 +119,7 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
     [QR_OP_RESIZE] = 2, [QR_OP_CONCAT] = 1, [QR_OP_MAXPOOL] = 1, [QR_OP_AVGPOOL] = 1, [QR_OP_RESHAPE] = 2,
     [QR_OP_TRANSPOSE] = 2, [QR_OP_PAD] = 2, [QR_OP_SPLIT] = 3, [QR_OP_SLICE] = 3, [QR_OP_SOFTMAX] = 1,
     [QR_OP_MATMUL] = 2, [QR_OP_IDENTITY] = 1, [QR_OP_SPARSE_TO_DENSE] = 4, [QR_OP_CAST] = 1,
+    [QR_OP_POW] = 2, [QR_OP_GATHER] = 2,
   };
   QrShape out = { 0 };
   QrShape *in;
@@ -190,6 +191,7 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
+    case QR_OP_POW:
       if (!broadcast (graph, node, &out, error))
         return FALSE;
       break;
@@ -346,20 +348,33 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
 
     case QR_OP_MATMUL:
       {
+        /* 2-D, or batches of matrices whose leading dimensions broadcast (NumPy's matmul) */
         QrShape *b = shape_of (graph, node->inputs[1]);
-        int m, k, k2, nn;
-        if (in->rank != 2 || b->rank != 2)
-          return fail (graph, node, error, "matmul needs two 2-D tensors");
-        m = node->transpose_a ? in->dims[1] : in->dims[0];
-        k = node->transpose_a ? in->dims[0] : in->dims[1];
-        k2 = node->transpose_b ? b->dims[1] : b->dims[0];
-        nn = node->transpose_b ? b->dims[0] : b->dims[1];
+        int m, k, k2, nn, rank = MAX (in->rank, b->rank);
+        double batches = 1;
+        if (in->rank < 2 || b->rank < 2)
+          return fail (graph, node, error, "matmul needs tensors of rank 2 or more");
+        if (rank > 2 && (node->transpose_a || node->transpose_b))
+          return fail (graph, node, error, "a batched matmul with transposed operands");
+        m = node->transpose_a ? in->dims[in->rank - 1] : in->dims[in->rank - 2];
+        k = node->transpose_a ? in->dims[in->rank - 2] : in->dims[in->rank - 1];
+        k2 = node->transpose_b ? b->dims[b->rank - 1] : b->dims[b->rank - 2];
+        nn = node->transpose_b ? b->dims[b->rank - 2] : b->dims[b->rank - 1];
         if (k != k2)
           return fail (graph, node, error, "matmul inner dimensions differ");
-        out.rank = 2;
-        out.dims[0] = m;
-        out.dims[1] = nn;
-        node->flops = 2.0 * m * nn * k;
+        out.rank = rank;
+        for (int d = 0; d < rank - 2; d++)
+          {
+            int da = d - (rank - in->rank) >= 0 ? in->dims[d - (rank - in->rank)] : 1;
+            int db = d - (rank - b->rank) >= 0 ? b->dims[d - (rank - b->rank)] : 1;
+            if (da != db && da != 1 && db != 1)
+              return fail (graph, node, error, "matmul batch dimensions do not broadcast");
+            out.dims[d] = MAX (da, db);
+            batches *= out.dims[d];
+          }
+        out.dims[rank - 2] = m;
+        out.dims[rank - 1] = nn;
+        node->flops = 2.0 * m * nn * k * batches;
         break;
       }
 
@@ -443,6 +458,22 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
         node->n_axes = rank;
         break;
       }
+    case QR_OP_GATHER:
+      {
+        QrShape *idx = shape_of (graph, node->inputs[1]);
+        if (node->axis < 0 || node->axis >= in->rank)
+          return fail (graph, node, error, "the gather axis is outside the data's rank");
+        out.rank = in->rank - 1 + idx->rank;
+        if (out.rank > QR_MAX_RANK)
+          return fail (graph, node, error, "the gather's result would have rank over 4");
+        for (int d = 0; d < node->axis; d++)
+          out.dims[d] = in->dims[d];
+        for (int d = 0; d < idx->rank; d++)
+          out.dims[node->axis + d] = idx->dims[d];
+        for (int d = node->axis + 1; d < in->rank; d++)
+          out.dims[d - 1 + idx->rank] = in->dims[d];
+        break;
+      }
     case QR_OP_UNSUPPORTED:
       return fail (graph, node, error, "this op is not supported");
     }
@@ -454,6 +485,8 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
 gboolean
 qr_graph_infer_shapes (QrGraph *graph, int batch, GError **error)
 {
+  if (graph->fixed_batch > 0)
+    batch = graph->fixed_batch;
   for (guint i = 0; i < graph->inputs->len; i++)
     {
       QrTensor *t = qr_graph_tensor (graph, g_array_index (graph->inputs, int, i));

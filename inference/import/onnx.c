@@ -1,0 +1,2201 @@
+/* onnx.c: ONNX models into the engine's graph, read with protobuf.c (a bounds-checked reader of
+ * the wire format written for Quorum, like the TFLite one: no protobuf library, no generated code,
+ * and every length checked before it is followed, so a damaged file is an error naming the byte).
+ *
+ * ONNX tensors are NCHW; the graph's convolutions and pools are NHWC, so each is wrapped in two
+ * transposes, which the rewrites push down until they cancel. Shapes are known while importing
+ * (the input's declared shape, a symbolic dimension taken as 1), so shape arithmetic (Shape,
+ * Gather, Concat, Unsqueeze … on constants) folds as it is read, and Flatten, Squeeze, Unsqueeze
+ * and Reshape become reshapes to known dimensions. Values are float32 whatever their ONNX type;
+ * integer tensors are only computed on as constants (where they are exact) — integer arithmetic on
+ * the graph's own values is refused rather than computed in floating point. */
+#define G_LOG_DOMAIN "quorum-engine"
+
+#include "engine-private.h"
+#include "qr-onnx.h"
+#include "protobuf.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum
+{
+  T_UNDEFINED = 0, T_FLOAT = 1, T_UINT8 = 2, T_INT8 = 3, T_UINT16 = 4, T_INT16 = 5, T_INT32 = 6, T_INT64 = 7,
+  T_STRING = 8, T_BOOL = 9, T_FLOAT16 = 10, T_DOUBLE = 11, T_UINT32 = 12, T_UINT64 = 13, T_COMPLEX64 = 14,
+  T_COMPLEX128 = 15, T_BFLOAT16 = 16,
+};
+
+enum { A_FLOAT = 1, A_INT = 2, A_STRING = 3, A_TENSOR = 4, A_GRAPH = 5, A_FLOATS = 6, A_INTS = 7, A_STRINGS = 8 };
+
+#define INT_LIMIT 1073741824.0 /* 2^30 */
+#define MAX_ELEMENTS ((gsize) 1 << 31)
+
+static gboolean
+is_float_type (int t)
+{
+  return t == T_FLOAT || t == T_FLOAT16 || t == T_DOUBLE || t == T_BFLOAT16;
+}
+
+static const char *
+type_name (int t)
+{
+  static const char *const names[] = { "undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
+                                        "string", "bool", "float16", "double", "uint32", "uint64", "complex64",
+                                        "complex128", "bfloat16" };
+  return t >= 0 && t < (int) G_N_ELEMENTS (names) ? names[t] : "unknown";
+}
+
+void
+qr_onnx_tensor_free (QrOnnxTensor *tensor)
+{
+  if (tensor == NULL)
+    return;
+  g_free (tensor->name);
+  g_free (tensor->data);
+  g_free (tensor);
+}
+
+/* ---- the file ---------------------------------------------------------------------------- */
+
+typedef struct
+{
+  char    *name;
+  int      type;
+  float    f;
+  gint64   i;
+  char    *s;
+  QrPbField t;
+  gboolean has_t;
+  GArray  *ints;     /* gint64 */
+  GArray  *floats;   /* float */
+  gboolean used;
+} Attr;
+
+typedef struct
+{
+  char      *name, *op, *domain;
+  GPtrArray *inputs, *outputs;   /* char* */
+  GPtrArray *attrs;              /* Attr* */
+} Node;
+
+static void
+attr_free (Attr *a)
+{
+  g_free (a->name);
+  g_free (a->s);
+  if (a->ints)
+    g_array_unref (a->ints);
+  if (a->floats)
+    g_array_unref (a->floats);
+  g_free (a);
+}
+
+static void
+node_free (Node *n)
+{
+  g_free (n->name);
+  g_free (n->op);
+  g_free (n->domain);
+  g_ptr_array_unref (n->inputs);
+  g_ptr_array_unref (n->outputs);
+  g_ptr_array_unref (n->attrs);
+  g_free (n);
+}
+
+typedef struct
+{
+  QrProtobuf      pb;
+  const char     *path;
+  char           *dir;
+  QrGraph        *graph;
+  int             opset;
+  int             batch;
+  GHashTable     *types;        /* tensor name → ONNX data type */
+  const Node     *node;         /* the node being read, for messages */
+  const QrOnnxOptions *options;
+} Reader;
+
+static gboolean fail (Reader *r, int code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+fail (Reader *r, int code, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (!r->pb.failed)
+    {
+      if (r->node != NULL)
+        g_set_error (r->pb.error, QR_ENGINE_ERROR, code, "%s: node %s (%s): %s", r->path,
+                     r->node->name[0] ? r->node->name : (r->node->outputs->len ? (char *) r->node->outputs->pdata[0] : "?"),
+                     r->node->op, message);
+      else
+        g_set_error (r->pb.error, QR_ENGINE_ERROR, code, "%s: %s", r->path, message);
+    }
+  r->pb.failed = TRUE;
+  return FALSE;
+}
+
+static float
+half_to_float (guint16 h)
+{
+  guint32 sign = (guint32) (h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  float f;
+  if (exp == 0)
+    {
+      f = ldexpf ((float) mant, -24);
+      return sign ? -f : f;
+    }
+  bits = exp == 31 ? sign | 0x7f800000 | (mant << 13) : sign | ((exp + 112) << 23) | (mant << 13);
+  memcpy (&f, &bits, 4);
+  return f;
+}
+
+static float
+clamp_int (double v)
+{
+  return (float) CLAMP (v, -INT_LIMIT, INT_LIMIT);
+}
+
+/* The values of element type t from little-endian bytes. */
+static void
+convert_raw (int t, const guint8 *raw, gsize n, float *out)
+{
+  for (gsize i = 0; i < n; i++)
+    switch (t)
+      {
+      case T_FLOAT: { float v; memcpy (&v, raw + 4 * i, 4); out[i] = v; break; }
+      case T_DOUBLE: { double v; memcpy (&v, raw + 8 * i, 8); out[i] = (float) v; break; }
+      case T_FLOAT16: out[i] = half_to_float ((guint16) (raw[2 * i] | raw[2 * i + 1] << 8)); break;
+      case T_BFLOAT16: { guint32 b = (guint32) (raw[2 * i] | raw[2 * i + 1] << 8) << 16; float v; memcpy (&v, &b, 4); out[i] = v; break; }
+      case T_UINT8: case T_BOOL: out[i] = raw[i]; break;
+      case T_INT8: out[i] = (gint8) raw[i]; break;
+      case T_UINT16: out[i] = (guint16) (raw[2 * i] | raw[2 * i + 1] << 8); break;
+      case T_INT16: out[i] = (gint16) (raw[2 * i] | raw[2 * i + 1] << 8); break;
+      case T_INT32: { gint32 v; memcpy (&v, raw + 4 * i, 4); out[i] = clamp_int (v); break; }
+      case T_UINT32: { guint32 v; memcpy (&v, raw + 4 * i, 4); out[i] = clamp_int (v); break; }
+      case T_INT64: { gint64 v; memcpy (&v, raw + 8 * i, 8); out[i] = clamp_int ((double) v); break; }
+      case T_UINT64: { guint64 v; memcpy (&v, raw + 8 * i, 8); out[i] = clamp_int ((double) v); break; }
+      default: out[i] = 0; break;
+      }
+}
+
+static gsize
+type_size (int t)
+{
+  switch (t)
+    {
+    case T_FLOAT: case T_INT32: case T_UINT32: return 4;
+    case T_DOUBLE: case T_INT64: case T_UINT64: return 8;
+    case T_FLOAT16: case T_BFLOAT16: case T_UINT16: case T_INT16: return 2;
+    case T_UINT8: case T_INT8: case T_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+/* External data: `location` relative to the model's folder and inside it. */
+static gboolean
+read_external (Reader *r, const char *name, const char *location, gint64 offset, gint64 length, gsize want,
+               guint8 **out)
+{
+  g_autofree char *file = NULL, *real_dir = NULL, *real_file = NULL;
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local = NULL;
+  gsize size;
+
+  if (location == NULL || location[0] == '\0')
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: external data without a location", name);
+  if (g_path_is_absolute (location) || strstr (location, "..") != NULL)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: external data at %s, outside the model's folder", name, location);
+  file = g_build_filename (r->dir, location, NULL);
+  real_dir = realpath (r->dir, NULL);
+  real_file = realpath (file, NULL);
+  if (real_file == NULL)
+    return fail (r, QR_ENGINE_ERROR_IO, "tensor %s: its external data %s: %s", name, file, g_strerror (errno));
+  if (real_dir == NULL || !g_str_has_prefix (real_file, real_dir) || real_file[strlen (real_dir)] != G_DIR_SEPARATOR)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: external data %s lies outside the model's folder", name, location);
+  if (!g_file_test (real_file, G_FILE_TEST_IS_REGULAR))
+    return fail (r, QR_ENGINE_ERROR_IO, "tensor %s: its external data %s is not a regular file", name, file);
+  mapped = g_mapped_file_new (real_file, FALSE, &local);
+  if (mapped == NULL)
+    return fail (r, QR_ENGINE_ERROR_IO, "tensor %s: %s", name, local->message);
+  size = g_mapped_file_get_length (mapped);
+  if (offset < 0 || (guint64) offset > size || (length >= 0 && (guint64) length != want)
+      || size - (gsize) offset < want)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: external data %s holds %" G_GSIZE_FORMAT " bytes; the tensor "
+                 "needs %" G_GSIZE_FORMAT " at offset %" G_GINT64_FORMAT, name, location, size, want, offset);
+  *out = g_memdup2 (g_mapped_file_get_contents (mapped) + offset, want);
+  return TRUE;
+}
+
+/* A TensorProto. */
+static QrOnnxTensor *
+read_tensor (Reader *r, QrPbMessage m)
+{
+  QrProtobuf *p = &r->pb;
+  g_autoptr (QrOnnxTensor) t = g_new0 (QrOnnxTensor, 1);
+  g_autoptr (GArray) dims = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GArray) ints = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GArray) floats = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) doubles = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *location = NULL;
+  g_autofree guint8 *external = NULL;
+  gint64 offset = 0, length = -1, data_location = 0;
+  const guint8 *raw = NULL;
+  gsize raw_len = 0, n = 1, width;
+  gboolean has_raw = FALSE, has_ints = FALSE;
+  QrPbField f;
+
+  t->data_type = T_FLOAT;
+  while (qr_pb_next (p, &m, &f))
+    switch (f.number)
+      {
+      case 1: qr_pb_ints (p, &f, dims); break;
+      case 2: t->data_type = (int) f.value; break;
+      case 4: qr_pb_floats (p, &f, floats); break;
+      case 5: case 7: case 11: qr_pb_ints (p, &f, ints); has_ints = TRUE; break;
+      case 8: g_free (t->name); t->name = qr_pb_string (p, &f); break;
+      case 9: raw = p->data + f.at; raw_len = f.len; has_raw = TRUE; break;
+      case 10: qr_pb_doubles (p, &f, doubles); break;
+      case 13:
+        {
+          QrPbMessage e = qr_pb_sub (&f);
+          QrPbField g;
+          g_autofree char *key = NULL, *value = NULL;
+          while (qr_pb_next (p, &e, &g))
+            if (g.number == 1)
+              g_free (key), key = qr_pb_string (p, &g);
+            else if (g.number == 2)
+              g_free (value), value = qr_pb_string (p, &g);
+          if (key && value && strcmp (key, "location") == 0)
+            g_free (location), location = g_steal_pointer (&value);
+          else if (key && value && strcmp (key, "offset") == 0)
+            offset = g_ascii_strtoll (value, NULL, 10);
+          else if (key && value && strcmp (key, "length") == 0)
+            length = g_ascii_strtoll (value, NULL, 10);
+          break;
+        }
+      case 14: data_location = (gint64) f.value; break;
+      case 3: return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a tensor stored in segments"), NULL;
+      default: break;
+      }
+  if (p->failed)
+    return NULL;
+  if (t->name == NULL)
+    t->name = g_strdup ("");
+  if (dims->len > QR_ONNX_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tensor %s has rank %u", t->name, dims->len), NULL;
+  t->rank = (int) dims->len;
+  for (guint i = 0; i < dims->len; i++)
+    {
+      gint64 d = g_array_index (dims, gint64, i);
+      if (d < 0 || d > G_MAXINT || (d > 0 && n > MAX_ELEMENTS / (gsize) d))
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: dimension %" G_GINT64_FORMAT " out of range", t->name, d), NULL;
+      t->dims[i] = (int) d;
+      n *= (gsize) d;
+    }
+  t->n = n;
+  width = type_size (t->data_type);
+  if (width == 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tensor %s holds %s values", t->name, type_name (t->data_type)), NULL;
+  if (data_location == 1)
+    {
+      if (!read_external (r, t->name, location, offset, length, n * width, &external))
+        return NULL;
+      raw = external;
+      raw_len = n * width;
+      has_raw = TRUE;
+    }
+  t->data = g_new0 (float, MAX (n, 1));
+  if (has_raw)
+    {
+      if (raw_len != n * width)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %" G_GSIZE_FORMAT " bytes of data for %" G_GSIZE_FORMAT
+                     " %s values", t->name, raw_len, n, type_name (t->data_type)), NULL;
+      convert_raw (t->data_type, raw, n, t->data);
+    }
+  else if (t->data_type == T_FLOAT)
+    {
+      if (floats->len != n)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %u values for %" G_GSIZE_FORMAT, t->name, floats->len, n), NULL;
+      memcpy (t->data, floats->data, n * sizeof (float));
+    }
+  else if (t->data_type == T_DOUBLE)
+    {
+      if (doubles->len != n)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %u values for %" G_GSIZE_FORMAT, t->name, doubles->len, n), NULL;
+      for (gsize i = 0; i < n; i++)
+        t->data[i] = (float) g_array_index (doubles, double, i);
+    }
+  else
+    {
+      if (ints->len != n || (!has_ints && n > 0))
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %u values for %" G_GSIZE_FORMAT, t->name, ints->len, n), NULL;
+      for (gsize i = 0; i < n; i++)
+        {
+          gint64 v = g_array_index (ints, gint64, i);
+          switch (t->data_type)
+            {
+            case T_FLOAT16: t->data[i] = half_to_float ((guint16) v); break;
+            case T_BFLOAT16: { guint32 b = (guint32) (v & 0xffff) << 16; float x; memcpy (&x, &b, 4); t->data[i] = x; break; }
+            case T_UINT64: t->data[i] = clamp_int ((double) (guint64) v); break;
+            default: t->data[i] = clamp_int ((double) v); break;
+            }
+        }
+    }
+  return g_steal_pointer (&t);
+}
+
+QrOnnxTensor *
+qr_onnx_tensor_load (const char *path, GError **error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  Reader r = { 0 };
+
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
+      return NULL;
+    }
+  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  r.pb.size = g_mapped_file_get_length (mapped);
+  r.pb.path = r.path = path;
+  r.pb.format = "ONNX tensor";
+  r.pb.error = error;
+  r.dir = dir;
+  return read_tensor (&r, qr_pb_root (&r.pb));
+}
+
+static Attr *
+read_attr (Reader *r, QrPbMessage m)
+{
+  QrProtobuf *p = &r->pb;
+  Attr *a = g_new0 (Attr, 1);
+  QrPbField f;
+
+  a->ints = g_array_new (FALSE, FALSE, sizeof (gint64));
+  a->floats = g_array_new (FALSE, FALSE, sizeof (float));
+  while (qr_pb_next (p, &m, &f))
+    switch (f.number)
+      {
+      case 1: g_free (a->name); a->name = qr_pb_string (p, &f); break;
+      case 20: a->type = (int) f.value; break;
+      case 2: a->f = qr_pb_float (&f); break;
+      case 3: a->i = (gint64) f.value; break;
+      case 4: g_free (a->s); a->s = qr_pb_string (p, &f); break;
+      case 5: a->t = f; a->has_t = TRUE; break;
+      case 7: qr_pb_floats (p, &f, a->floats); break;
+      case 8: qr_pb_ints (p, &f, a->ints); break;
+      default: break;
+      }
+  if (a->name == NULL)
+    a->name = g_strdup ("");
+  return a;
+}
+
+static Node *
+read_node (Reader *r, QrPbMessage m)
+{
+  QrProtobuf *p = &r->pb;
+  Node *n = g_new0 (Node, 1);
+  QrPbField f;
+
+  n->inputs = g_ptr_array_new_with_free_func (g_free);
+  n->outputs = g_ptr_array_new_with_free_func (g_free);
+  n->attrs = g_ptr_array_new_with_free_func ((GDestroyNotify) attr_free);
+  while (qr_pb_next (p, &m, &f))
+    switch (f.number)
+      {
+      case 1: g_ptr_array_add (n->inputs, qr_pb_string (p, &f)); break;
+      case 2: g_ptr_array_add (n->outputs, qr_pb_string (p, &f)); break;
+      case 3: g_free (n->name); n->name = qr_pb_string (p, &f); break;
+      case 4: g_free (n->op); n->op = qr_pb_string (p, &f); break;
+      case 7: g_free (n->domain); n->domain = qr_pb_string (p, &f); break;
+      case 5: g_ptr_array_add (n->attrs, read_attr (r, qr_pb_sub (&f))); break;
+      default: break;
+      }
+  if (n->name == NULL)
+    n->name = g_strdup ("");
+  if (n->op == NULL)
+    n->op = g_strdup ("");
+  if (n->domain == NULL)
+    n->domain = g_strdup ("");
+  return n;
+}
+
+/* A graph input's declared type and shape (ValueInfoProto). */
+typedef struct
+{
+  char *name;
+  int   type;
+  int   rank;
+  int   dims[QR_ONNX_MAX_RANK];
+} ValueInfo;
+
+static void
+value_info_free (ValueInfo *v)
+{
+  g_free (v->name);
+  g_free (v);
+}
+
+static ValueInfo *
+read_value_info (Reader *r, QrPbMessage m)
+{
+  QrProtobuf *p = &r->pb;
+  ValueInfo *v = g_new0 (ValueInfo, 1);
+  QrPbField f;
+
+  while (qr_pb_next (p, &m, &f))
+    if (f.number == 1)
+      g_free (v->name), v->name = qr_pb_string (p, &f);
+    else if (f.number == 2)
+      {
+        QrPbMessage type = qr_pb_sub (&f), tensor, shape;
+        QrPbField g, h, d;
+        while (qr_pb_next (p, &type, &g))
+          if (g.number == 1)
+            {
+              tensor = qr_pb_sub (&g);
+              while (qr_pb_next (p, &tensor, &h))
+                if (h.number == 1)
+                  v->type = (int) h.value;
+                else if (h.number == 2)
+                  {
+                    shape = qr_pb_sub (&h);
+                    v->rank = 0;
+                    while (qr_pb_next (p, &shape, &d))
+                      if (d.number == 1)
+                        {
+                          QrPbMessage dim = qr_pb_sub (&d);
+                          QrPbField e;
+                          gint64 value = -1;
+                          while (qr_pb_next (p, &dim, &e))
+                            if (e.number == 1 && e.wire == QR_PB_VARINT)
+                              value = (gint64) e.value;
+                          if (v->rank < QR_ONNX_MAX_RANK)
+                            v->dims[v->rank] = value >= 0 && value <= G_MAXINT ? (int) value : -1;
+                          v->rank++;
+                        }
+                  }
+            }
+      }
+  if (v->name == NULL)
+    v->name = g_strdup ("");
+  return v;
+}
+
+/* ---- building the graph ------------------------------------------------------------------ */
+
+static QrTensor *
+T (Reader *r, int id)
+{
+  return qr_graph_tensor (r->graph, id);
+}
+
+static int
+node_type (Reader *r, const char *name)
+{
+  return GPOINTER_TO_INT (g_hash_table_lookup (r->types, name));
+}
+
+static Attr *
+attr (Reader *r, const char *name)
+{
+  for (guint i = 0; i < r->node->attrs->len; i++)
+    {
+      Attr *a = r->node->attrs->pdata[i];
+      if (strcmp (a->name, name) == 0)
+        {
+          a->used = TRUE;
+          return a;
+        }
+    }
+  return NULL;
+}
+
+static gint64
+attr_int (Reader *r, const char *name, gint64 fallback)
+{
+  Attr *a = attr (r, name);
+  return a != NULL ? a->i : fallback;
+}
+
+static float
+attr_float (Reader *r, const char *name, float fallback)
+{
+  Attr *a = attr (r, name);
+  return a != NULL ? a->f : fallback;
+}
+
+static const char *
+attr_string (Reader *r, const char *name, const char *fallback)
+{
+  Attr *a = attr (r, name);
+  return a != NULL && a->s != NULL ? a->s : fallback;
+}
+
+/* An INTS attribute: its count (-1 when absent), values into out (at most max). */
+static int
+attr_ints (Reader *r, const char *name, gint64 *out, int max)
+{
+  Attr *a = attr (r, name);
+  if (a == NULL)
+    return -1;
+  if ((int) a->ints->len > max)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "attribute %s has %u values (at most %d)", name, a->ints->len, max),
+           -2;
+  for (guint i = 0; i < a->ints->len; i++)
+    out[i] = g_array_index (a->ints, gint64, i);
+  return (int) a->ints->len;
+}
+
+/* Input k of the node: its tensor, -1 when left out (absent or ""). */
+static int
+input (Reader *r, guint k)
+{
+  const char *name;
+  int id;
+  if (k >= r->node->inputs->len)
+    return -1;
+  name = r->node->inputs->pdata[k];
+  if (name[0] == '\0')
+    return -1;
+  id = qr_graph_find_tensor (r->graph, name);
+  if (id < 0)
+    fail (r, QR_ENGINE_ERROR_FORMAT, "reads %s, which no node or initializer makes", name);
+  return id < 0 ? -2 : id;
+}
+
+static int
+need (Reader *r, guint k)
+{
+  int id = input (r, k);
+  if (id == -1)
+    fail (r, QR_ENGINE_ERROR_FORMAT, "input %u is needed", k);
+  return id;
+}
+
+static gboolean
+is_const (Reader *r, int id)
+{
+  return id >= 0 && T (r, id)->is_const;
+}
+
+/* A constant input's values as integers: their count, -1 when not constant. */
+static int
+const_ints (Reader *r, int id, gint64 *out, int max)
+{
+  QrTensor *t;
+  gsize n;
+  if (id < 0 || !(t = T (r, id))->is_const)
+    return -1;
+  n = qr_shape_size (&t->shape);
+  if (n > (gsize) max)
+    return -1;
+  for (gsize i = 0; i < n; i++)
+    out[i] = (gint64) t->data[i];
+  return (int) n;
+}
+
+/* The tensor for output k, made new; its type is recorded. */
+static int
+output (Reader *r, guint k, int type)
+{
+  const char *name = r->node->outputs->pdata[k];
+  if (qr_graph_find_tensor (r->graph, name) >= 0)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "writes %s, which is written before", name), -1;
+  g_hash_table_insert (r->types, g_strdup (name), GINT_TO_POINTER (type));
+  return qr_graph_add_tensor (r->graph, name);
+}
+
+/* A tensor of the node's own, named after its first output. */
+static int
+temp (Reader *r, const char *suffix)
+{
+  g_autofree char *name = g_strdup_printf ("%s/%s/%u", (char *) r->node->outputs->pdata[0], suffix,
+                                           r->graph->tensors->len);
+  return qr_graph_add_tensor (r->graph, name);
+}
+
+static int
+const_tensor (Reader *r, const char *suffix, int rank, const int *dims, const float *values)
+{
+  g_autofree char *name = g_strdup_printf ("%s/%s/%u", (char *) r->node->outputs->pdata[0], suffix,
+                                           r->graph->tensors->len);
+  QrShape s = { .rank = rank };
+  memcpy (s.dims, dims, sizeof (int) * (gsize) rank);
+  return qr_graph_add_const (r->graph, name, rank, dims, g_memdup2 (values, MAX (qr_shape_size (&s), 1) * sizeof (float)));
+}
+
+static int
+const_vector (Reader *r, const char *suffix, int n, const int *values)
+{
+  float v[QR_MAX_RANK * 2 + 8];
+  int dims[1] = { n };
+  for (int i = 0; i < n; i++)
+    v[i] = (float) values[i];
+  return const_tensor (r, suffix, 1, dims, v);
+}
+
+static int
+const_scalar (Reader *r, const char *suffix, float value)
+{
+  return const_tensor (r, suffix, 0, NULL, &value);
+}
+
+/* A node of the graph writing tensor out; the pointer lives until the next node is added. */
+static QrNode *
+add (Reader *r, QrOpType op, int out, int in0, int in1)
+{
+  QrNode *node = qr_graph_add_node (r->graph, op, T (r, out)->name);
+  node->source_op = g_strdup (r->node->op);
+  node->outputs[node->n_outputs++] = out;
+  T (r, out)->producer = (int) r->graph->nodes->len - 1;
+  node->alpha = 0;
+  if (in0 >= 0)
+    node->inputs[node->n_inputs++] = in0;
+  if (in1 >= 0)
+    node->inputs[node->n_inputs++] = in1;
+  return node;
+}
+
+/* The last node added: shapes inferred for the import's batch, folded when its inputs are all
+ * constants. */
+static gboolean
+settle (Reader *r)
+{
+  QrNode *node = qr_graph_node (r->graph, (int) r->graph->nodes->len - 1);
+  gboolean all_const = node->n_inputs > 0;
+  GError **error = r->pb.error;
+
+  if (r->pb.failed)
+    return FALSE;
+  for (int i = 0; i < node->n_inputs; i++)
+    all_const &= T (r, node->inputs[i])->is_const;
+  if (!qr_graph_infer_shapes_node (r->graph, node, r->batch, error)
+      || (all_const && !qr_graph_fold_node (r->graph, node, r->batch, error)))
+    {
+      r->pb.failed = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static QrShape *
+shape (Reader *r, int id)
+{
+  return &T (r, id)->shape;
+}
+
+/* One node: x → op → out, settled. */
+static gboolean
+add1 (Reader *r, QrOpType op, int out, int x)
+{
+  add (r, op, out, x, -1);
+  return settle (r);
+}
+
+static gboolean
+activation (Reader *r, int out, int x, QrActivation act, float alpha, float beta)
+{
+  QrNode *node = add (r, QR_OP_ACTIVATION, out, x, -1);
+  node->act = act;
+  node->alpha = alpha;
+  node->beta = beta;
+  return settle (r);
+}
+
+static gboolean
+transpose (Reader *r, int out, int x, int rank, const int *perm)
+{
+  add (r, QR_OP_TRANSPOSE, out, x, const_vector (r, "perm", rank, perm));
+  return settle (r);
+}
+
+/* Reshape to known dims; a first dimension equal to the input's is written as 0 ("as the
+ * input's"), so that a batch of another size keeps flowing through. */
+static gboolean
+reshape_to (Reader *r, int out, int x, int rank, const int *dims)
+{
+  int v[QR_MAX_RANK];
+  if (rank > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result (the engine holds rank 4 at most)", rank);
+  memcpy (v, dims, sizeof (int) * (gsize) rank);
+  if (rank > 0 && shape (r, x)->rank > 0 && dims[0] == shape (r, x)->dims[0] && !is_const (r, x))
+    v[0] = 0;
+  add (r, QR_OP_RESHAPE, out, x, const_vector (r, "shape", rank, v));
+  return settle (r);
+}
+
+static const int TO_NHWC[4] = { 0, 2, 3, 1 }, TO_NCHW[4] = { 0, 3, 1, 2 };
+
+/* x (NCHW) as NHWC. */
+static int
+nhwc (Reader *r, int x)
+{
+  int t = temp (r, "nhwc");
+  return transpose (r, t, x, 4, TO_NHWC) ? t : -1;
+}
+
+static gboolean
+check_attrs (Reader *r)
+{
+  for (guint i = 0; i < r->node->attrs->len; i++)
+    {
+      Attr *a = r->node->attrs->pdata[i];
+      if (!a->used)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "attribute %s is not supported", a->name);
+    }
+  return TRUE;
+}
+
+/* ---- the ops ----------------------------------------------------------------------------- */
+
+typedef gboolean (*OpFunc) (Reader *r);
+
+static int
+in_type (Reader *r, guint k)
+{
+  return k < r->node->inputs->len ? node_type (r, r->node->inputs->pdata[k]) : T_UNDEFINED;
+}
+
+/* Element-wise computation is float computation: integer values of the graph's own are refused
+ * (constants are folded exactly). */
+static gboolean
+float_values (Reader *r, int x)
+{
+  int t = in_type (r, 0);
+  if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s arithmetic on values that are not constant (the engine "
+                 "computes in float32)", type_name (t));
+  return TRUE;
+}
+
+static gboolean
+op_unary (Reader *r)
+{
+  static const struct { const char *name; QrActivation act; } table[] = {
+    { "Relu", QR_ACT_RELU }, { "Sigmoid", QR_ACT_SIGMOID }, { "Tanh", QR_ACT_TANH }, { "Exp", QR_ACT_EXP },
+    { "Log", QR_ACT_LOG }, { "Sqrt", QR_ACT_SQRT }, { "Erf", QR_ACT_ERF }, { "Neg", QR_ACT_NEG },
+    { "Abs", QR_ACT_ABS }, { "Reciprocal", QR_ACT_RECIPROCAL }, { "HardSwish", QR_ACT_HARD_SWISH },
+    { "LeakyRelu", QR_ACT_LEAKY_RELU }, { "HardSigmoid", QR_ACT_HARD_SIGMOID },
+  };
+  int x = need (r, 0), out;
+  QrActivation act = QR_ACT_NONE;
+  float alpha = 0, beta = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (strcmp (r->node->op, table[i].name) == 0)
+      act = table[i].act;
+  if (act == QR_ACT_LEAKY_RELU)
+    alpha = attr_float (r, "alpha", 0.01f);
+  else if (act == QR_ACT_HARD_SIGMOID)
+    alpha = attr_float (r, "alpha", 0.2f), beta = attr_float (r, "beta", 0.5f);
+  else if (act == QR_ACT_HARD_SWISH)
+    alpha = 1.0f / 6.0f;
+  if (x < 0 || !check_attrs (r) || !float_values (r, x) || (out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  return activation (r, out, x, act, alpha, beta);
+}
+
+static gboolean
+op_clip (Reader *r)
+{
+  int x = need (r, 0), lo = input (r, 1), hi = input (r, 2), out;
+  float alpha = -INFINITY, beta = INFINITY;
+  if (r->opset < 11)
+    {
+      /* the bounds were attributes before opset 11 */
+      alpha = attr_float (r, "min", -INFINITY);
+      beta = attr_float (r, "max", INFINITY);
+      lo = hi = -1;
+    }
+  if (x < 0 || lo == -2 || hi == -2 || !check_attrs (r) || !float_values (r, x))
+    return FALSE;
+  if ((lo >= 0 && (!is_const (r, lo) || qr_shape_size (shape (r, lo)) != 1))
+      || (hi >= 0 && (!is_const (r, hi) || qr_shape_size (shape (r, hi)) != 1)))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "bounds that are not constant scalars");
+  if (lo >= 0)
+    alpha = T (r, lo)->data[0];
+  if (hi >= 0)
+    beta = T (r, hi)->data[0];
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  return activation (r, out, x, QR_ACT_CLIP, alpha, beta);
+}
+
+static gboolean
+op_binary (Reader *r)
+{
+  static const struct { const char *name; QrOpType op; } table[] = {
+    { "Add", QR_OP_ADD }, { "Sub", QR_OP_SUB }, { "Mul", QR_OP_MUL }, { "Div", QR_OP_DIV }, { "Pow", QR_OP_POW },
+    { "Max", QR_OP_MAXIMUM }, { "Min", QR_OP_MINIMUM }, { "Sum", QR_OP_ADD },
+  };
+  QrOpType op = QR_OP_ADD;
+  guint n = r->node->inputs->len;
+  int acc, out;
+  gboolean variadic = strcmp (r->node->op, "Max") == 0 || strcmp (r->node->op, "Min") == 0
+                      || strcmp (r->node->op, "Sum") == 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (strcmp (r->node->op, table[i].name) == 0)
+      op = table[i].op;
+  if (!check_attrs (r))
+    return FALSE;
+  if (n < 1 || (!variadic && n != 2))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%u inputs", n);
+  for (guint k = 0; k < n; k++)
+    {
+      int x = need (r, k), t = in_type (r, k);
+      if (x < 0)
+        return FALSE;
+      if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x))
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s arithmetic on values that are not constant (the engine "
+                     "computes in float32)", type_name (t));
+      if (op == QR_OP_DIV && !is_float_type (t) && t != T_UNDEFINED)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "integer division");
+    }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  if (n == 1)
+    return add1 (r, QR_OP_IDENTITY, out, need (r, 0));
+  acc = need (r, 0);
+  for (guint k = 1; k < n; k++)
+    {
+      int dst = k + 1 == n ? out : temp (r, "partial");
+      add (r, op, dst, acc, need (r, k));
+      if (!settle (r))
+        return FALSE;
+      acc = dst;
+    }
+  return TRUE;
+}
+
+static gboolean
+op_identity (Reader *r)
+{
+  int x = need (r, 0), out;
+  if (strcmp (r->node->op, "Dropout") == 0)
+    {
+      /* inference: the input as it is; seed, ratio and training mode do not matter unless the
+         training mode is a constant true */
+      int mode = input (r, 2);
+      attr (r, "seed");
+      attr (r, "ratio");
+      if (mode >= 0 && (!is_const (r, mode) || T (r, mode)->data[0] != 0))
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "dropout in training mode");
+    }
+  if (x < 0 || !check_attrs (r) || (out = output (r, 0, in_type (r, 0))) < 0 || !add1 (r, QR_OP_IDENTITY, out, x))
+    return FALSE;
+  if (r->node->outputs->len > 1 && ((char *) r->node->outputs->pdata[1])[0])
+    {
+      /* outside training nothing is dropped: the mask is all true */
+      int mask = output (r, 1, T_BOOL);
+      QrTensor *m;
+      if (mask < 0)
+        return FALSE;
+      m = T (r, mask);
+      m->is_const = TRUE;
+      m->shape = *shape (r, x);
+      m->data = g_new (float, MAX (qr_shape_size (&m->shape), 1));
+      for (gsize i = 0; i < qr_shape_size (&m->shape); i++)
+        m->data[i] = 1.0f;
+    }
+  return TRUE;
+}
+
+static gboolean
+op_cast (Reader *r)
+{
+  int x = need (r, 0), to = (int) attr_int (r, "to", T_FLOAT), from = in_type (r, 0), out;
+  if (x < 0 || !check_attrs (r))
+    return FALSE;
+  if (type_size (to) == 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a cast to %s", type_name (to));
+  if ((out = output (r, 0, to)) < 0 || !add1 (r, QR_OP_IDENTITY, out, x))
+    return FALSE;
+  if (to == T_BFLOAT16 && !is_const (r, out))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a cast to bfloat16 of values that are not constant (the engine "
+                 "computes in float32, and bfloat16's rounding is coarser than the answers allow)");
+  if (is_float_type (to) && to != T_FLOAT && !is_const (r, out))
+    return TRUE;   /* computed in float32, within float16's precision of a float16 result */
+  if (!is_float_type (to) && is_float_type (from))
+    {
+      QrTensor *t = T (r, out);
+      if (!t->is_const)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a cast of values that are not constant from %s to %s",
+                     type_name (from), type_name (to));
+      for (gsize i = 0, n = qr_shape_size (&t->shape); i < n; i++)
+        t->data[i] = to == T_BOOL ? (t->data[i] != 0) : clamp_int (truncf (t->data[i]));
+    }
+  else if (to == T_BOOL && is_const (r, out))
+    {
+      QrTensor *t = T (r, out);
+      for (gsize i = 0, n = qr_shape_size (&t->shape); i < n; i++)
+        t->data[i] = t->data[i] != 0;
+    }
+  else if (!is_float_type (to) && to != T_INT64 && to != T_INT32 && !is_const (r, out))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a cast of values that are not constant to %s", type_name (to));
+  return TRUE;
+}
+
+static gboolean
+op_constant (Reader *r)
+{
+  Attr *value = attr (r, "value"), *f = attr (r, "value_float"), *i = attr (r, "value_int"),
+       *fs = attr (r, "value_floats"), *is = attr (r, "value_ints");
+  g_autoptr (QrOnnxTensor) t = NULL;
+  int out, type = T_FLOAT;
+
+  if (!check_attrs (r))
+    return FALSE;
+  if (value != NULL && value->has_t)
+    {
+      if ((t = read_tensor (r, qr_pb_sub (&value->t))) == NULL)
+        return FALSE;
+      type = t->data_type;
+    }
+  else if (f != NULL || i != NULL)
+    {
+      t = g_new0 (QrOnnxTensor, 1);
+      t->n = 1;
+      t->data = g_new (float, 1);
+      t->data[0] = f != NULL ? f->f : clamp_int ((double) i->i);
+      type = f != NULL ? T_FLOAT : T_INT64;
+    }
+  else if (fs != NULL || is != NULL)
+    {
+      GArray *a = fs != NULL ? fs->floats : is->ints;
+      t = g_new0 (QrOnnxTensor, 1);
+      t->rank = 1;
+      t->dims[0] = (int) a->len;
+      t->n = a->len;
+      t->data = g_new (float, MAX (a->len, 1));
+      for (guint k = 0; k < a->len; k++)
+        t->data[k] = fs != NULL ? g_array_index (a, float, k) : clamp_int ((double) g_array_index (a, gint64, k));
+      type = fs != NULL ? T_FLOAT : T_INT64;
+    }
+  else
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a constant without a value or with a sparse or string value");
+  if (t->rank > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d constant", t->rank);
+  if ((out = output (r, 0, type)) < 0)
+    return FALSE;
+  {
+    QrTensor *o = T (r, out);
+    o->is_const = TRUE;
+    o->shape.rank = t->rank;
+    memcpy (o->shape.dims, t->dims, sizeof (int) * (gsize) t->rank);
+    o->data = g_steal_pointer (&t->data);
+  }
+  return TRUE;
+}
+
+static gboolean
+op_shape (Reader *r)
+{
+  int x = need (r, 0), out, rank, start, end;
+  float v[QR_MAX_RANK];
+  int dims[1];
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  start = (int) attr_int (r, "start", 0);
+  end = (int) attr_int (r, "end", rank);
+  if (!check_attrs (r) || (out = output (r, 0, T_INT64)) < 0)
+    return FALSE;
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
+  start = CLAMP (start, 0, rank);
+  end = CLAMP (end, 0, rank);
+  dims[0] = MAX (end - start, 0);
+  for (int d = start; d < end; d++)
+    v[d - start] = (float) shape (r, x)->dims[d];
+  {
+    QrTensor *o = T (r, out);
+    o->is_const = TRUE;
+    o->shape.rank = 1;
+    o->shape.dims[0] = dims[0];
+    o->data = g_memdup2 (v, sizeof (float) * (gsize) MAX (dims[0], 1));
+  }
+  return TRUE;
+}
+
+static gboolean
+op_constant_of_shape (Reader *r)
+{
+  Attr *value = attr (r, "value");
+  int x = need (r, 0), out, type = T_FLOAT, n;
+  gint64 dims64[QR_MAX_RANK + 1];
+  float fill = 0;
+  gsize total = 1;
+
+  if (x < 0 || !check_attrs (r))
+    return FALSE;
+  if (value != NULL && value->has_t)
+    {
+      g_autoptr (QrOnnxTensor) t = read_tensor (r, qr_pb_sub (&value->t));
+      if (t == NULL)
+        return FALSE;
+      if (t->n != 1)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "the value holds %" G_GSIZE_FORMAT " numbers, not one", t->n);
+      fill = t->data[0];
+      type = t->data_type;
+    }
+  n = const_ints (r, x, dims64, QR_MAX_RANK + 1);
+  if (n < 0 || n > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a shape that is not constant or of rank over 4");
+  if ((out = output (r, 0, type)) < 0)
+    return FALSE;
+  {
+    QrTensor *o = T (r, out);
+    o->shape.rank = n;
+    for (int d = 0; d < n; d++)
+      {
+        if (dims64[d] < 0 || dims64[d] > (1 << 24) || (total *= (gsize) MAX (dims64[d], 1)) > ((gsize) 1 << 28))
+          return fail (r, QR_ENGINE_ERROR_FORMAT, "shape dimension %" G_GINT64_FORMAT " out of range", dims64[d]);
+        o->shape.dims[d] = (int) dims64[d];
+      }
+    o->is_const = TRUE;
+    o->data = g_new (float, MAX (qr_shape_size (&o->shape), 1));
+    for (gsize i = 0; i < qr_shape_size (&o->shape); i++)
+      o->data[i] = fill;
+  }
+  return TRUE;
+}
+
+static gboolean
+op_transpose (Reader *r)
+{
+  int x = need (r, 0), out, perm[QR_MAX_RANK], rank, n;
+  gint64 p[QR_ONNX_MAX_RANK];
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  n = attr_ints (r, "perm", p, QR_ONNX_MAX_RANK);
+  if (n == -2 || !check_attrs (r) || (out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  if (n >= 0 && n != rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "a permutation of %d axes for rank %d", n, rank);
+  for (int d = 0; d < rank; d++)
+    {
+      perm[d] = n >= 0 ? (int) p[d] : rank - 1 - d;
+      if (perm[d] < 0 || perm[d] >= rank)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "permutation axis %d for rank %d", perm[d], rank);
+      for (int e = 0; e < d; e++)
+        if (perm[e] == perm[d])
+          return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d twice in the permutation", perm[d]);
+    }
+  return transpose (r, out, x, rank, perm);
+}
+
+/* Axes of an attribute (before opset 13) or an input (13 and after): their count, -1 when
+ * absent; negative axes resolved against rank. */
+static int
+axes_of (Reader *r, guint input_k, int rank, int *axes)
+{
+  gint64 v[QR_ONNX_MAX_RANK];
+  int n;
+  if (r->opset >= 13 && input_k < r->node->inputs->len && input (r, input_k) >= 0)
+    {
+      n = const_ints (r, input (r, input_k), v, QR_ONNX_MAX_RANK);
+      if (n < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "axes that are not constant"), -2;
+    }
+  else
+    {
+      n = attr_ints (r, "axes", v, QR_ONNX_MAX_RANK);
+      if (n == -2)
+        return -2;
+      if (n < 0)
+        return -1;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      if (v[i] < -rank || v[i] >= rank)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %" G_GINT64_FORMAT " for rank %d", v[i], rank), -2;
+      axes[i] = (int) (v[i] < 0 ? v[i] + rank : v[i]);
+      for (int j = 0; j < i; j++)
+        if (axes[j] == axes[i])
+          return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d twice", axes[i]), -2;
+    }
+  return n;
+}
+
+static gboolean
+op_reshape_like (Reader *r)
+{
+  const char *op = r->node->op;
+  int x = need (r, 0), out, rank, dims[QR_ONNX_MAX_RANK], n = 0;
+  QrShape *in;
+
+  if (x < 0)
+    return FALSE;
+  in = shape (r, x);
+  rank = in->rank;
+  if (strcmp (op, "Flatten") == 0)
+    {
+      int axis = (int) attr_int (r, "axis", 1);
+      gsize a = 1, b = 1;
+      if (axis < -rank || axis > rank)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+      if (axis < 0)
+        axis += rank;
+      for (int d = 0; d < rank; d++)
+        *(d < axis ? &a : &b) *= (gsize) in->dims[d];
+      dims[0] = (int) a;
+      dims[1] = (int) b;
+      n = 2;
+    }
+  else if (strcmp (op, "Squeeze") == 0)
+    {
+      int axes[QR_ONNX_MAX_RANK], k = axes_of (r, 1, rank, axes);
+      if (k == -2)
+        return FALSE;
+      for (int d = 0; d < rank; d++)
+        {
+          gboolean listed = FALSE;
+          for (int i = 0; i < k; i++)
+            listed |= axes[i] == d;
+          if (listed && in->dims[d] != 1)
+            return fail (r, QR_ENGINE_ERROR_FORMAT, "squeezing axis %d of size %d", d, in->dims[d]);
+          if ((k < 0 && in->dims[d] == 1) || listed)
+            continue;
+          dims[n++] = in->dims[d];
+        }
+    }
+  else if (strcmp (op, "Unsqueeze") == 0)
+    {
+      int axes[QR_ONNX_MAX_RANK], k, out_rank, src = 0;
+      gint64 v[QR_ONNX_MAX_RANK];
+      /* the axes count against the output's rank */
+      if (r->opset >= 13)
+        k = const_ints (r, input (r, 1), v, QR_ONNX_MAX_RANK);
+      else
+        k = attr_ints (r, "axes", v, QR_ONNX_MAX_RANK);
+      if (k < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "axes that are absent or not constant");
+      out_rank = rank + k;
+      if (out_rank > QR_ONNX_MAX_RANK)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result", out_rank);
+      for (int i = 0; i < k; i++)
+        {
+          if (v[i] < -out_rank || v[i] >= out_rank)
+            return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %" G_GINT64_FORMAT " for rank %d", v[i], out_rank);
+          axes[i] = (int) (v[i] < 0 ? v[i] + out_rank : v[i]);
+          for (int j = 0; j < i; j++)
+            if (axes[j] == axes[i])
+              return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d twice", axes[i]);
+        }
+      for (int d = 0; d < out_rank; d++)
+        {
+          gboolean listed = FALSE;
+          for (int i = 0; i < k; i++)
+            listed |= axes[i] == d;
+          dims[d] = listed ? 1 : in->dims[src++];
+        }
+      n = out_rank;
+    }
+  else /* Reshape */
+    {
+      gint64 v[QR_ONNX_MAX_RANK + 1];
+      gboolean allow_zero = attr_int (r, "allowzero", 0) != 0;
+      int s = need (r, 1), unknown = -1;
+      gsize total = qr_shape_size (in), known = 1;
+      if (s < 0)
+        return FALSE;
+      n = const_ints (r, s, v, QR_ONNX_MAX_RANK + 1);
+      if (n < 0 || n > QR_ONNX_MAX_RANK)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a shape that is not constant");
+      for (int d = 0; d < n; d++)
+        {
+          if (v[d] == 0 && !allow_zero)
+            {
+              if (d >= rank)
+                return fail (r, QR_ENGINE_ERROR_FORMAT, "0 (copy) at axis %d of a rank-%d input", d, rank);
+              dims[d] = in->dims[d];
+            }
+          else if (v[d] == -1)
+            {
+              if (unknown >= 0)
+                return fail (r, QR_ENGINE_ERROR_FORMAT, "two -1 in the shape");
+              unknown = d;
+              continue;
+            }
+          else if (v[d] < 0 || v[d] > G_MAXINT)
+            return fail (r, QR_ENGINE_ERROR_FORMAT, "dimension %" G_GINT64_FORMAT, v[d]);
+          else
+            dims[d] = (int) v[d];
+          known *= (gsize) dims[d];
+        }
+      if (unknown >= 0)
+        {
+          if (known == 0 || total % known != 0)
+            return fail (r, QR_ENGINE_ERROR_FORMAT, "the shape does not divide %" G_GSIZE_FORMAT " elements", total);
+          dims[unknown] = (int) (total / known);
+          known *= (gsize) dims[unknown];
+        }
+      if (known != total)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "the shape holds %" G_GSIZE_FORMAT " elements, the input %" G_GSIZE_FORMAT,
+                     known, total);
+    }
+  if (!check_attrs (r) || (out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  return reshape_to (r, out, x, n, dims);
+}
+
+static gboolean
+op_concat (Reader *r)
+{
+  guint n = r->node->inputs->len;
+  int axis = (int) attr_int (r, "axis", G_MININT), out, rank;
+  QrNode *node;
+  int ins[QR_MAX_INPUTS];
+  guint used = 0;
+
+  if (!check_attrs (r))
+    return FALSE;
+  if (axis == G_MININT)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "no axis");
+  if (n < 1)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "no inputs");
+  for (guint k = 0; k < n; k++)
+    {
+      int x = need (r, k);
+      if (x < 0)
+        return FALSE;
+      /* empty tensors add nothing */
+      if (qr_shape_size (shape (r, x)) == 0 && n > 1)
+        continue;
+      if (used == QR_MAX_INPUTS - 1)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%u inputs (at most %d)", n, QR_MAX_INPUTS - 1);
+      ins[used++] = x;
+    }
+  if (used == 0)
+    ins[used++] = need (r, 0);
+  rank = shape (r, ins[0])->rank;
+  if (axis < -rank || axis >= rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  node = add (r, QR_OP_CONCAT, out, -1, -1);
+  for (guint k = 0; k < used; k++)
+    node->inputs[node->n_inputs++] = ins[k];
+  {
+    int a = axis < 0 ? axis + rank : axis;
+    int c = const_vector (r, "axis", 1, &a);
+    node = qr_graph_node (r->graph, T (r, out)->producer);
+    node->inputs[node->n_inputs++] = c;
+  }
+  return settle (r);
+}
+
+static gboolean
+op_split (Reader *r)
+{
+  int x = need (r, 0), axis = (int) attr_int (r, "axis", 0), rank, sizes[QR_MAX_OUTPUTS], n_out;
+  gint64 v[QR_MAX_OUTPUTS + 1];
+  int k;
+  QrNode *node;
+  int outs[QR_MAX_OUTPUTS];
+
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  n_out = (int) r->node->outputs->len;
+  if (n_out < 1 || n_out > QR_MAX_OUTPUTS)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d outputs (at most %d)", n_out, QR_MAX_OUTPUTS);
+  if (axis < -rank || axis >= rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  if (axis < 0)
+    axis += rank;
+  if (r->opset >= 13)
+    k = input (r, 1) >= 0 ? const_ints (r, input (r, 1), v, QR_MAX_OUTPUTS + 1) : -1;
+  else
+    k = attr_ints (r, "split", v, QR_MAX_OUTPUTS + 1);
+  if (k == -2 || !check_attrs (r))
+    return FALSE;
+  if (r->opset >= 13 && input (r, 1) >= 0 && k < 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "split sizes that are not constant");
+  if (k >= 0 && k != n_out)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%d sizes for %d outputs", k, n_out);
+  {
+    int dim = shape (r, x)->dims[axis], sum = 0;
+    for (int i = 0; i < n_out; i++)
+      {
+        if (k >= 0)
+          {
+            if (v[i] < 0 || v[i] > dim)
+              return fail (r, QR_ENGINE_ERROR_FORMAT, "split size %" G_GINT64_FORMAT, v[i]);
+            sizes[i] = (int) v[i];
+          }
+        else
+          {
+            if (dim % n_out != 0)
+              return fail (r, QR_ENGINE_ERROR_FORMAT, "axis of %d does not split into %d equal parts", dim, n_out);
+            sizes[i] = dim / n_out;
+          }
+        sum += sizes[i];
+      }
+    if (sum != dim)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "split sizes add up to %d, the axis is %d", sum, dim);
+  }
+  for (int i = 0; i < n_out; i++)
+    if ((outs[i] = output (r, (guint) i, in_type (r, 0))) < 0)
+      return FALSE;
+  {
+    int sz = const_vector (r, "sizes", n_out, sizes), ax = const_vector (r, "axis", 1, &axis);
+    node = add (r, QR_OP_SPLIT, outs[0], x, sz);
+    node->inputs[node->n_inputs++] = ax;
+    for (int i = 1; i < n_out; i++)
+      {
+        node->outputs[node->n_outputs++] = outs[i];
+        T (r, outs[i])->producer = T (r, outs[0])->producer;
+      }
+  }
+  return settle (r);
+}
+
+static gboolean
+op_slice (Reader *r)
+{
+  int x = need (r, 0), rank, out, n, begin[QR_MAX_RANK], end[QR_MAX_RANK], step[QR_MAX_RANK];
+  gint64 starts[QR_ONNX_MAX_RANK], ends[QR_ONNX_MAX_RANK], axes[QR_ONNX_MAX_RANK], steps[QR_ONNX_MAX_RANK];
+  int n_axes, n_steps;
+  QrNode *node;
+
+  if (r->opset < 10)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "Slice of opset %d (attributes rather than inputs; opset 10 and "
+                 "later are read)", r->opset);
+  if (x < 0 || !check_attrs (r))
+    return FALSE;
+  rank = shape (r, x)->rank;
+  n = const_ints (r, need (r, 1), starts, QR_ONNX_MAX_RANK);
+  if (n < 0 || const_ints (r, need (r, 2), ends, QR_ONNX_MAX_RANK) != n)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "starts and ends that are not constant or differ in length");
+  n_axes = input (r, 3) >= 0 ? const_ints (r, input (r, 3), axes, QR_ONNX_MAX_RANK) : n;
+  n_steps = input (r, 4) >= 0 ? const_ints (r, input (r, 4), steps, QR_ONNX_MAX_RANK) : n;
+  if (n_axes != n || n_steps != n)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "axes or steps that are not constant or differ in length");
+  for (int d = 0; d < rank; d++)
+    begin[d] = 0, end[d] = shape (r, x)->dims[d], step[d] = 1;
+  for (int i = 0; i < n; i++)
+    {
+      gint64 a = input (r, 3) >= 0 ? axes[i] : i;
+      if (a < -rank || a >= rank)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %" G_GINT64_FORMAT " for rank %d", a, rank);
+      if (a < 0)
+        a += rank;
+      if (input (r, 4) >= 0 && steps[i] == 0)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "a step of 0");
+      step[a] = input (r, 4) >= 0 ? (int) CLAMP (steps[i], -INT_LIMIT, INT_LIMIT) : 1;
+      begin[a] = (int) CLAMP (starts[i], -INT_LIMIT, INT_LIMIT);
+      end[a] = (int) CLAMP (ends[i], -INT_LIMIT, INT_LIMIT);
+    }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  {
+    int b = const_vector (r, "begin", rank, begin), e = const_vector (r, "end", rank, end),
+        s = const_vector (r, "steps", rank, step);
+    node = add (r, QR_OP_SLICE, out, x, b);
+    node->inputs[node->n_inputs++] = e;
+    node->inputs[node->n_inputs++] = s;
+    node->strided = TRUE;
+  }
+  return settle (r);
+}
+
+static gboolean
+op_gather (Reader *r)
+{
+  int x = need (r, 0), idx = need (r, 1), axis = (int) attr_int (r, "axis", 0), rank, out;
+  QrTensor *data_t, *idx_t;
+  QrShape os = { 0 };
+  gsize outer = 1, inner = 1, n_idx;
+  int dim;
+
+  if (x < 0 || idx < 0 || !check_attrs (r))
+    return FALSE;
+  rank = shape (r, x)->rank;
+  if (axis < -rank || axis >= rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  if (axis < 0)
+    axis += rank;
+  if (!is_const (r, idx))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "indices that are not constant");
+  if (!is_float_type (in_type (r, 0)) && in_type (r, 0) != T_UNDEFINED && !is_const (r, x))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "gathering %s values that are not constant", type_name (in_type (r, 0)));
+  data_t = T (r, x);
+  idx_t = T (r, idx);
+  dim = data_t->shape.dims[axis];
+  n_idx = qr_shape_size (&idx_t->shape);
+  os.rank = rank - 1 + idx_t->shape.rank;
+  if (os.rank > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result", os.rank);
+  for (int d = 0; d < axis; d++)
+    os.dims[d] = data_t->shape.dims[d], outer *= (gsize) data_t->shape.dims[d];
+  for (int d = 0; d < idx_t->shape.rank; d++)
+    os.dims[axis + d] = idx_t->shape.dims[d];
+  for (int d = axis + 1; d < rank; d++)
+    os.dims[axis + idx_t->shape.rank + d - axis - 1] = data_t->shape.dims[d], inner *= (gsize) data_t->shape.dims[d];
+  for (gsize i = 0; i < n_idx; i++)
+    {
+      int v = (int) idx_t->data[i];
+      if (v < -dim || v >= dim)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "index %d of an axis of %d", v, dim);
+    }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  if (data_t->is_const)
+    {
+      QrTensor *o = T (r, out);
+      o->shape = os;
+      o->is_const = TRUE;
+      o->data = g_new0 (float, MAX (qr_shape_size (&os), 1));
+      for (gsize a = 0; a < outer; a++)
+        for (gsize i = 0; i < n_idx; i++)
+          {
+            int v = (int) idx_t->data[i];
+            if (v < 0)
+              v += dim;
+            memcpy (o->data + (a * n_idx + i) * inner, data_t->data + (a * (gsize) dim + (gsize) v) * inner,
+                    inner * sizeof (float));
+          }
+      return TRUE;
+    }
+  /* values of the graph: a gather node (negative indices wrap there too) */
+  {
+    QrNode *node = add (r, QR_OP_GATHER, out, x, idx);
+    node->axis = axis;
+    return settle (r);
+  }
+}
+
+static gboolean
+op_softmax (Reader *r)
+{
+  int x = need (r, 0), out, rank, axis;
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  axis = (int) attr_int (r, "axis", r->opset >= 13 ? -1 : 1);
+  if (!check_attrs (r) || !float_values (r, x) || (out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  if (axis < -rank || axis >= MAX (rank, 1))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  if (axis < 0)
+    axis += rank;
+  if (rank == 0 || axis == rank - 1)
+    return add1 (r, QR_OP_SOFTMAX, out, x);
+  if (r->opset < 13)
+    {
+      /* over everything from the axis on, as a 2-D tensor */
+      int flat = temp (r, "2d"), soft = temp (r, "softmax"), dims[2] = { 1, 1 }, back[QR_MAX_RANK];
+      for (int d = 0; d < rank; d++)
+        dims[d < axis ? 0 : 1] *= shape (r, x)->dims[d], back[d] = shape (r, x)->dims[d];
+      return reshape_to (r, flat, x, 2, dims) && add1 (r, QR_OP_SOFTMAX, soft, flat)
+             && reshape_to (r, out, soft, rank, back);
+    }
+  {
+    /* the axis swapped with the last, softmax, swapped back */
+    int perm[QR_MAX_RANK], a = temp (r, "swapped"), b = temp (r, "softmax");
+    for (int d = 0; d < rank; d++)
+      perm[d] = d;
+    perm[axis] = rank - 1;
+    perm[rank - 1] = axis;
+    return transpose (r, a, x, rank, perm) && add1 (r, QR_OP_SOFTMAX, b, a) && transpose (r, out, b, rank, perm);
+  }
+}
+
+static gboolean
+op_reduce_mean (Reader *r)
+{
+  int x = need (r, 0), out, rank, axes[QR_ONNX_MAX_RANK], n, keep;
+  QrNode *node;
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  n = axes_of (r, 1, rank, axes);
+  keep = (int) attr_int (r, "keepdims", 1);
+  if (r->opset >= 18)
+    attr (r, "noop_with_empty_axes");
+  if (n == -2 || !check_attrs (r) || !float_values (r, x) || (out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  if (n <= 0)
+    {
+      n = rank;
+      for (int d = 0; d < rank; d++)
+        axes[d] = d;
+    }
+  node = add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", n, axes));
+  node = qr_graph_node (r->graph, T (r, out)->producer);
+  node->keep_dims = keep != 0;
+  return settle (r);
+}
+
+static gboolean
+op_global_average_pool (Reader *r)
+{
+  int x = need (r, 0), out, axes[2] = { 2, 3 };
+  QrNode *node;
+  if (x < 0 || !check_attrs (r) || !float_values (r, x))
+    return FALSE;
+  if (shape (r, x)->rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d input (2-D images only)", shape (r, x)->rank);
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", 2, axes));
+  node = qr_graph_node (r->graph, T (r, out)->producer);
+  node->keep_dims = TRUE;
+  return settle (r);
+}
+
+/* Window attributes of Conv and the pools: pads resolved to explicit numbers. */
+static gboolean
+window (Reader *r, int x, int kh, int kw, QrNode *into, gboolean dilations_allowed)
+{
+  gint64 v[4];
+  int n, in_h = shape (r, x)->dims[2], in_w = shape (r, x)->dims[3];
+  const char *auto_pad = attr_string (r, "auto_pad", "NOTSET");
+
+  into->stride[0] = into->stride[1] = 1;
+  into->dilation[0] = into->dilation[1] = 1;
+  if ((n = attr_ints (r, "strides", v, 2)) == -2)
+    return FALSE;
+  if (n == 2)
+    into->stride[0] = (int) CLAMP (v[0], 0, 65536), into->stride[1] = (int) CLAMP (v[1], 0, 65536);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d strides (2-D windows only)", n);
+  if ((n = attr_ints (r, "dilations", v, 2)) == -2)
+    return FALSE;
+  if (n == 2)
+    into->dilation[0] = (int) CLAMP (v[0], 0, 65536), into->dilation[1] = (int) CLAMP (v[1], 0, 65536);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d dilations (2-D windows only)", n);
+  if (!dilations_allowed && (into->dilation[0] != 1 || into->dilation[1] != 1))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "dilated pooling");
+  if (into->stride[0] < 1 || into->stride[1] < 1 || into->dilation[0] < 1 || into->dilation[1] < 1)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "strides and dilations must be positive");
+  into->padding = QR_PAD_EXPLICIT;
+  memset (into->pads, 0, sizeof into->pads);
+  if (strcmp (auto_pad, "NOTSET") == 0)
+    {
+      if ((n = attr_ints (r, "pads", v, 4)) == -2)
+        return FALSE;
+      if (n == 4)
+        {
+          for (int i = 0; i < 4; i++)
+            if (v[i] < 0 || v[i] > 4096)
+              return fail (r, QR_ENGINE_ERROR_FORMAT, "padding %" G_GINT64_FORMAT, v[i]);
+          into->pads[0] = (int) v[0];
+          into->pads[1] = (int) v[2];
+          into->pads[2] = (int) v[1];
+          into->pads[3] = (int) v[3];
+        }
+      else if (n >= 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d pads (2-D windows only)", n);
+    }
+  else if (strcmp (auto_pad, "SAME_UPPER") == 0 || strcmp (auto_pad, "SAME_LOWER") == 0)
+    {
+      gboolean lower = auto_pad[5] == 'L';
+      int k[2] = { kh, kw }, size[2] = { in_h, in_w };
+      attr (r, "pads");
+      for (int i = 0; i < 2; i++)
+        {
+          int eff = (k[i] - 1) * into->dilation[i] + 1, o = (size[i] + into->stride[i] - 1) / into->stride[i];
+          int total = MAX ((o - 1) * into->stride[i] + eff - size[i], 0);
+          into->pads[2 * i] = lower ? total - total / 2 : total / 2;
+          into->pads[2 * i + 1] = total - into->pads[2 * i];
+        }
+    }
+  else if (strcmp (auto_pad, "VALID") == 0)
+    attr (r, "pads");
+  else
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "auto_pad %s", auto_pad);
+  return TRUE;
+}
+
+static gboolean
+op_conv (Reader *r)
+{
+  int x = need (r, 0), w = need (r, 1), bias = input (r, 2), out, group, wid, mid, y;
+  gint64 ks[2];
+  QrTensor *wt;
+  QrNode scratch = { 0 }, *node;
+  int O, I, KH, KW, C;
+
+  if (x < 0 || w < 0 || bias == -2)
+    return FALSE;
+  if (!float_values (r, x))
+    return FALSE;
+  if (shape (r, x)->rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d input (2-D convolutions only)", shape (r, x)->rank);
+  wt = T (r, w);
+  if (!wt->is_const || wt->shape.rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "weights that are not constant or not 4-D");
+  if (bias >= 0 && (!is_const (r, bias) || shape (r, bias)->rank != 1 || shape (r, bias)->dims[0] != wt->shape.dims[0]))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a bias that is not a constant of one value per output channel");
+  O = wt->shape.dims[0];
+  I = wt->shape.dims[1];
+  KH = wt->shape.dims[2];
+  KW = wt->shape.dims[3];
+  C = shape (r, x)->dims[1];
+  group = (int) attr_int (r, "group", 1);
+  if (attr_ints (r, "kernel_shape", ks, 2) == 2 && (ks[0] != KH || ks[1] != KW))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "kernel_shape differs from the weights'");
+  if (!window (r, x, KH, KW, &scratch, TRUE) || !check_attrs (r))
+    return FALSE;
+  if (group < 1 || C % group != 0 || O % group != 0 || I * group != C)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%d groups for %d input channels and weights of %d × %d", group, C, O, I);
+  if (group != 1 && !(group == C && I == 1))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a grouped convolution of %d groups (1 or one per channel only)",
+                 group);
+  if (group == 1)
+    {
+      int dims[4] = { KH, KW, I, O };
+      float *t = g_new (float, qr_shape_size (&wt->shape));
+      for (int o = 0; o < O; o++)
+        for (int i = 0; i < I; i++)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++)
+              t[(((gsize) ky * KW + kx) * I + i) * O + o] = wt->data[(((gsize) o * I + i) * KH + ky) * KW + kx];
+      wid = const_tensor (r, "hwio", 4, dims, t);
+      g_free (t);
+    }
+  else
+    {
+      int mult = O / C, dims[4] = { KH, KW, C, mult };
+      float *t = g_new (float, qr_shape_size (&wt->shape));
+      for (int c = 0; c < C; c++)
+        for (int m = 0; m < mult; m++)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++)
+              t[(((gsize) ky * KW + kx) * C + c) * mult + m] = wt->data[(((gsize) (c * mult + m)) * KH + ky) * KW + kx];
+      wid = const_tensor (r, "hwcm", 4, dims, t);
+      g_free (t);
+    }
+  if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
+    return FALSE;
+  mid = temp (r, "conv");
+  node = add (r, group == 1 ? QR_OP_CONV2D : QR_OP_DEPTHWISE, mid, y, wid);
+  if (bias >= 0)
+    node->inputs[node->n_inputs++] = bias;
+  memcpy (node->stride, scratch.stride, sizeof node->stride);
+  memcpy (node->dilation, scratch.dilation, sizeof node->dilation);
+  memcpy (node->pads, scratch.pads, sizeof node->pads);
+  node->padding = QR_PAD_EXPLICIT;
+  return settle (r) && transpose (r, out, mid, 4, TO_NCHW);
+}
+
+static gboolean
+op_pool (Reader *r)
+{
+  gboolean is_max = strcmp (r->node->op, "MaxPool") == 0;
+  int x = need (r, 0), out, mid, y;
+  gint64 ks[2];
+  QrNode scratch = { 0 }, *node;
+  int n;
+
+  if (x < 0 || !float_values (r, x))
+    return FALSE;
+  if (shape (r, x)->rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d input (2-D pooling only)", shape (r, x)->rank);
+  if ((n = attr_ints (r, "kernel_shape", ks, 2)) != 2)
+    return n == -2 ? FALSE : fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a kernel_shape of %d values (2-D pooling only)", n);
+  if (!window (r, x, (int) CLAMP (ks[0], 0, 4097), (int) CLAMP (ks[1], 0, 4097), &scratch, TRUE))
+    return FALSE;
+  if (attr_int (r, "ceil_mode", 0) != 0)
+    {
+      /* a partial last window: the end padded further (the pools skip taps outside the image,
+         as count_include_pad 0 asks), unless that window would start in the padding */
+      for (int i = 0; i < 2; i++)
+        {
+          int size = shape (r, x)->dims[2 + i], begin = scratch.pads[2 * i], end = scratch.pads[2 * i + 1];
+          int eff = ((int) ks[i] - 1) * scratch.dilation[i] + 1, s = scratch.stride[i];
+          int span = size + begin + end - eff, o;
+          if (span < 0)
+            continue;
+          o = (span + s - 1) / s + 1;
+          if ((o - 1) * s >= size + begin)
+            o--;
+          scratch.pads[2 * i + 1] = MAX (end, (o - 1) * s + eff - size - begin);
+        }
+      if (!is_max && attr_int (r, "count_include_pad", 0) != 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "count_include_pad with ceil_mode");
+    }
+  if (is_max && attr_int (r, "storage_order", 0) != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "storage_order 1");
+  if (!is_max && attr_int (r, "count_include_pad", 0) != 0
+      && (scratch.pads[0] || scratch.pads[1] || scratch.pads[2] || scratch.pads[3]))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "count_include_pad with padding");
+  if (!check_attrs (r))
+    return FALSE;
+  if (r->node->outputs->len > 1 && ((char *) r->node->outputs->pdata[1])[0])
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "the indices output");
+  if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
+    return FALSE;
+  mid = temp (r, "pool");
+  node = add (r, is_max ? QR_OP_MAXPOOL : QR_OP_AVGPOOL, mid, y, -1);
+  memcpy (node->stride, scratch.stride, sizeof node->stride);
+  memcpy (node->dilation, scratch.dilation, sizeof node->dilation);
+  memcpy (node->pads, scratch.pads, sizeof node->pads);
+  node->kernel[0] = (int) ks[0];
+  node->kernel[1] = (int) ks[1];
+  node->padding = QR_PAD_EXPLICIT;
+  return settle (r) && transpose (r, out, mid, 4, TO_NCHW);
+}
+
+static gboolean
+op_batch_norm (Reader *r)
+{
+  int x = need (r, 0), ins[4], out, C, scale_id, shift_id, mid, dims[QR_MAX_RANK];
+  float eps = attr_float (r, "epsilon", 1e-5f);
+  g_autofree float *scale = NULL, *shift = NULL;
+  int rank;
+
+  attr (r, "momentum");
+  if (x < 0)
+    return FALSE;
+  for (int i = 0; i < 4; i++)
+    if ((ins[i] = need (r, (guint) i + 1)) < 0)
+      return FALSE;
+  if (attr_int (r, "training_mode", 0) != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "training mode");
+  if (!check_attrs (r) || !float_values (r, x))
+    return FALSE;
+  if (r->node->outputs->len > 1)
+    for (guint k = 1; k < r->node->outputs->len; k++)
+      if (((char *) r->node->outputs->pdata[k])[0])
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "the running mean and variance outputs");
+  rank = shape (r, x)->rank;
+  if (rank < 2)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "a rank-%d input", rank);
+  C = shape (r, x)->dims[1];
+  for (int i = 0; i < 4; i++)
+    if (!is_const (r, ins[i]) || qr_shape_size (shape (r, ins[i])) != (gsize) C)
+      return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "scale, bias, mean and variance must be constants of %d values", C);
+  scale = g_new (float, C);
+  shift = g_new (float, C);
+  for (int c = 0; c < C; c++)
+    {
+      float s = T (r, ins[0])->data[c] / sqrtf (T (r, ins[3])->data[c] + eps);
+      scale[c] = s;
+      shift[c] = T (r, ins[1])->data[c] - T (r, ins[2])->data[c] * s;
+    }
+  dims[0] = C;
+  for (int d = 1; d < rank - 1; d++)
+    dims[d] = 1;
+  scale_id = const_tensor (r, "scale", rank - 1, dims, scale);
+  shift_id = const_tensor (r, "shift", rank - 1, dims, shift);
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  mid = temp (r, "scaled");
+  add (r, QR_OP_MUL, mid, x, scale_id);
+  if (!settle (r))
+    return FALSE;
+  add (r, QR_OP_ADD, out, mid, shift_id);
+  return settle (r);
+}
+
+static gboolean
+op_matmul (Reader *r)
+{
+  int a = need (r, 0), b = need (r, 1), out;
+  if (a < 0 || b < 0 || !check_attrs (r) || !float_values (r, a))
+    return FALSE;
+  if (shape (r, a)->rank < 2 || shape (r, b)->rank < 2)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a 1-D operand");
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  add (r, QR_OP_MATMUL, out, a, b);
+  return settle (r);
+}
+
+static gboolean
+op_gemm (Reader *r)
+{
+  int a = need (r, 0), b = need (r, 1), c = input (r, 2), out, prod, scaled;
+  float alpha = attr_float (r, "alpha", 1.0f), beta = attr_float (r, "beta", 1.0f);
+  gboolean ta = attr_int (r, "transA", 0) != 0, tb = attr_int (r, "transB", 0) != 0;
+  QrNode *node;
+
+  if (a < 0 || b < 0 || c == -2 || !check_attrs (r) || !float_values (r, a))
+    return FALSE;
+  if (shape (r, a)->rank != 2 || shape (r, b)->rank != 2)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "operands of rank %d and %d (2 each)", shape (r, a)->rank, shape (r, b)->rank);
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  prod = (alpha != 1.0f || c >= 0) ? temp (r, "product") : out;
+  node = add (r, QR_OP_MATMUL, prod, a, b);
+  node->transpose_a = ta;
+  node->transpose_b = tb;
+  if (!settle (r))
+    return FALSE;
+  scaled = prod;
+  if (alpha != 1.0f)
+    {
+      scaled = c >= 0 ? temp (r, "scaled") : out;
+      add (r, QR_OP_MUL, scaled, prod, const_scalar (r, "alpha", alpha));
+      if (!settle (r))
+        return FALSE;
+    }
+  if (c >= 0)
+    {
+      int cc = c;
+      if (beta != 1.0f)
+        {
+          cc = temp (r, "beta-c");
+          add (r, QR_OP_MUL, cc, c, const_scalar (r, "beta", beta));
+          if (!settle (r))
+            return FALSE;
+        }
+      add (r, QR_OP_ADD, out, scaled, cc);
+      return settle (r);
+    }
+  return TRUE;
+}
+
+static const struct
+{
+  const char *name;
+  OpFunc      func;
+} OPS[] = {
+  { "Abs", op_unary },
+  { "Add", op_binary },
+  { "AveragePool", op_pool },
+  { "BatchNormalization", op_batch_norm },
+  { "Cast", op_cast },
+  { "Clip", op_clip },
+  { "Concat", op_concat },
+  { "Constant", op_constant },
+  { "ConstantOfShape", op_constant_of_shape },
+  { "Conv", op_conv },
+  { "Div", op_binary },
+  { "Dropout", op_identity },
+  { "Erf", op_unary },
+  { "Exp", op_unary },
+  { "Flatten", op_reshape_like },
+  { "Gather", op_gather },
+  { "Gemm", op_gemm },
+  { "GlobalAveragePool", op_global_average_pool },
+  { "HardSigmoid", op_unary },
+  { "HardSwish", op_unary },
+  { "Identity", op_identity },
+  { "LeakyRelu", op_unary },
+  { "Log", op_unary },
+  { "MatMul", op_matmul },
+  { "Max", op_binary },
+  { "MaxPool", op_pool },
+  { "Min", op_binary },
+  { "Mul", op_binary },
+  { "Neg", op_unary },
+  { "Pow", op_binary },
+  { "Reciprocal", op_unary },
+  { "ReduceMean", op_reduce_mean },
+  { "Relu", op_unary },
+  { "Reshape", op_reshape_like },
+  { "Shape", op_shape },
+  { "Sigmoid", op_unary },
+  { "Slice", op_slice },
+  { "Softmax", op_softmax },
+  { "Split", op_split },
+  { "Sqrt", op_unary },
+  { "Squeeze", op_reshape_like },
+  { "Sub", op_binary },
+  { "Sum", op_binary },
+  { "Tanh", op_unary },
+  { "Transpose", op_transpose },
+  { "Unsqueeze", op_reshape_like },
+};
+
+const char *const *
+qr_onnx_supported_ops (void)
+{
+  static const char *names[G_N_ELEMENTS (OPS) + 1];
+  for (guint i = 0; i < G_N_ELEMENTS (OPS); i++)
+    names[i] = OPS[i].name;
+  return names;
+}
+
+static gboolean
+import_node (Reader *r, const Node *node)
+{
+  r->node = node;
+  if (node->domain[0] && strcmp (node->domain, "ai.onnx") != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "ops of domain %s are not supported", node->domain);
+  if (node->outputs->len < 1)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "no outputs");
+  for (guint i = 0; i < G_N_ELEMENTS (OPS); i++)
+    if (strcmp (OPS[i].name, node->op) == 0)
+      return OPS[i].func (r);
+  return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "op %s is not supported", node->op);
+}
+
+/* ---- the model --------------------------------------------------------------------------- */
+
+char **
+qr_onnx_model_ops (const char *path, GError **error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  Reader r = { 0 };
+  QrPbMessage model;
+  QrPbField f;
+
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
+      return NULL;
+    }
+  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  r.pb.size = g_mapped_file_get_length (mapped);
+  r.pb.path = r.path = path;
+  r.pb.format = "ONNX model";
+  r.pb.error = error;
+  model = qr_pb_root (&r.pb);
+  while (qr_pb_next (&r.pb, &model, &f))
+    if (f.number == 7 && f.wire == QR_PB_BYTES)
+      {
+        QrPbMessage gm = qr_pb_sub (&f);
+        QrPbField g;
+        while (qr_pb_next (&r.pb, &gm, &g))
+          if (g.number == 1 && g.wire == QR_PB_BYTES)
+            {
+              QrPbMessage nm = qr_pb_sub (&g);
+              QrPbField h;
+              while (qr_pb_next (&r.pb, &nm, &h))
+                if (h.number == 4)
+                  {
+                    char *op = qr_pb_string (&r.pb, &h);
+                    gboolean seen = FALSE;
+                    for (guint i = 0; i < ops->len && !seen; i++)
+                      seen = strcmp (ops->pdata[i], op) == 0;
+                    if (seen)
+                      g_free (op);
+                    else
+                      g_ptr_array_add (ops, op);
+                  }
+            }
+      }
+  if (r.pb.failed)
+    return NULL;
+  g_ptr_array_add (ops, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&ops), FALSE);
+}
+
+static const QrOnnxTensor *
+bound (Reader *r, const char *name)
+{
+  for (guint i = 0; r->options != NULL && i < r->options->n_bound; i++)
+    if (r->options->bound[i] != NULL && g_strcmp0 (r->options->bound[i]->name, name) == 0)
+      return r->options->bound[i];
+  return NULL;
+}
+
+static gboolean
+add_constant (Reader *r, const QrOnnxTensor *t)
+{
+  if (t->rank > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tensor %s has rank %d (the engine holds rank 4 at most)", t->name,
+                 t->rank);
+  if (qr_graph_find_tensor (r->graph, t->name) >= 0)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s is given twice", t->name);
+  qr_graph_add_const (r->graph, t->name, t->rank, t->dims, g_memdup2 (t->data, MAX (t->n, 1) * sizeof (float)));
+  g_hash_table_insert (r->types, g_strdup (t->name), GINT_TO_POINTER (t->data_type));
+  return TRUE;
+}
+
+QrGraph *
+qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (QrGraph) graph = NULL;
+  g_autoptr (GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
+  g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) value_info_free);
+  g_autoptr (GPtrArray) outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) value_info_free);
+  g_autoptr (GPtrArray) initializers = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_onnx_tensor_free);
+  g_autoptr (GHashTable) types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  Reader r = { 0 };
+  QrProtobuf *p = &r.pb;
+  QrPbMessage model, gm = { 0 };
+  QrPbField f;
+  gboolean has_graph = FALSE;
+  const ValueInfo *live = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: a folder, not an ONNX model file", path);
+      return NULL;
+    }
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
+      return NULL;
+    }
+  p->data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  p->size = g_mapped_file_get_length (mapped);
+  p->path = r.path = path;
+  p->format = "ONNX model";
+  p->error = error;
+  r.dir = dir;
+  r.types = types;
+  r.options = options;
+  r.opset = -1;
+
+  model = qr_pb_root (p);
+  while (qr_pb_next (p, &model, &f))
+    if (f.number == 7 && f.wire == QR_PB_BYTES)
+      gm = qr_pb_sub (&f), has_graph = TRUE;
+    else if (f.number == 8 && f.wire == QR_PB_BYTES)
+      {
+        QrPbMessage o = qr_pb_sub (&f);
+        QrPbField g;
+        g_autofree char *domain = NULL;
+        gint64 version = -1;
+        while (qr_pb_next (p, &o, &g))
+          if (g.number == 1)
+            g_free (domain), domain = qr_pb_string (p, &g);
+          else if (g.number == 2)
+            version = (gint64) g.value;
+        if (domain == NULL || domain[0] == '\0' || strcmp (domain, "ai.onnx") == 0)
+          r.opset = (int) CLAMP (version, -1, 1000);
+      }
+  if (p->failed)
+    return NULL;
+  if (!has_graph)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: not an ONNX model (no graph)", path);
+      return NULL;
+    }
+  if (r.opset < QR_ONNX_MIN_OPSET || r.opset > QR_ONNX_MAX_OPSET)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: opset %d (Quorum reads opsets %d to %d; "
+                   "export the model again with one of those)", path, r.opset, QR_ONNX_MIN_OPSET, QR_ONNX_MAX_OPSET);
+      return NULL;
+    }
+
+  while (qr_pb_next (p, &gm, &f))
+    switch (f.number)
+      {
+      case 1: g_ptr_array_add (nodes, read_node (&r, qr_pb_sub (&f))); break;
+      case 5:
+        {
+          QrOnnxTensor *t = read_tensor (&r, qr_pb_sub (&f));
+          if (t != NULL)
+            g_ptr_array_add (initializers, t);
+          break;
+        }
+      case 11: g_ptr_array_add (inputs, read_value_info (&r, qr_pb_sub (&f))); break;
+      case 12: g_ptr_array_add (outputs, read_value_info (&r, qr_pb_sub (&f))); break;
+      case 15:
+        fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "sparse initializers are not supported");
+        break;
+      default: break;
+      }
+  if (p->failed)
+    return NULL;
+
+  graph = qr_graph_new (path);
+  r.graph = graph;
+  for (guint i = 0; i < initializers->len; i++)
+    if (!add_constant (&r, initializers->pdata[i]))
+      return NULL;
+  for (guint i = 0; i < inputs->len; i++)
+    {
+      const ValueInfo *v = inputs->pdata[i];
+      const QrOnnxTensor *b = bound (&r, v->name);
+      if (qr_graph_find_tensor (graph, v->name) >= 0)
+        continue;   /* an initializer: a constant with a default */
+      if (b != NULL)
+        {
+          if (!add_constant (&r, b))
+            return NULL;
+          continue;
+        }
+      if (live != NULL)
+        {
+          fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "the model has inputs %s and %s (one is supported)", live->name,
+                v->name);
+          return NULL;
+        }
+      live = v;
+    }
+  if (live == NULL)
+    {
+      fail (&r, QR_ENGINE_ERROR_FORMAT, "no input");
+      return NULL;
+    }
+  if (live->rank < 1 || live->rank > QR_MAX_RANK)
+    {
+      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has rank %d (1 to 4 are supported)", live->name, live->rank);
+      return NULL;
+    }
+  if (!is_float_type (live->type))
+    {
+      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s holds %s values (float inputs only)", live->name,
+            type_name (live->type));
+      return NULL;
+    }
+  {
+    int id = qr_graph_add_tensor (graph, live->name);
+    QrTensor *t = qr_graph_tensor (graph, id);
+    QrNode *node = qr_graph_add_node (graph, QR_OP_INPUT, live->name);
+    node->source_op = g_strdup ("input");
+    node->outputs[node->n_outputs++] = id;
+    t->producer = (int) graph->nodes->len - 1;
+    t->shape.rank = live->rank;
+    for (int d = 0; d < live->rank; d++)
+      {
+        t->shape.dims[d] = live->dims[d] > 0 ? live->dims[d] : 1;   /* a symbolic size: 1 */
+        if (live->dims[d] == 0)
+          {
+            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is empty", live->name);
+            return NULL;
+          }
+      }
+    r.batch = t->shape.dims[0];
+    if (live->dims[0] > 0)
+      graph->fixed_batch = live->dims[0];   /* a fixed size, not a batch of any size */
+    g_array_append_val (graph->inputs, id);
+    g_hash_table_insert (types, g_strdup (live->name), GINT_TO_POINTER (live->type));
+  }
+
+  for (guint i = 0; i < nodes->len; i++)
+    if (!import_node (&r, nodes->pdata[i]))
+      return NULL;
+  r.node = NULL;
+  for (guint i = 0; i < outputs->len; i++)
+    {
+      const ValueInfo *v = outputs->pdata[i];
+      int id = qr_graph_find_tensor (graph, v->name);
+      if (id < 0)
+        {
+          fail (&r, QR_ENGINE_ERROR_FORMAT, "output %s is made by no node", v->name);
+          return NULL;
+        }
+      g_array_append_val (graph->outputs, id);
+    }
+  if (outputs->len == 0)
+    {
+      fail (&r, QR_ENGINE_ERROR_FORMAT, "no outputs");
+      return NULL;
+    }
+  if (!qr_graph_finish (graph, error))
+    return NULL;
+  return g_steal_pointer (&graph);
+}

@@ -1,0 +1,54 @@
+/* qr-onnx.h: ONNX models (a ModelProto file, initializers inline or as external data beside it)
+ * imported into the engine's graph. */
+#pragma once
+
+#include "qr-engine.h"
+
+G_BEGIN_DECLS
+
+#define QR_ONNX_MAX_RANK 8
+#define QR_ONNX_MIN_OPSET 1
+#define QR_ONNX_MAX_OPSET 17
+
+/* A tensor of any ONNX number type, its values as float32 (integers beyond ±2^30 are clamped
+ * there: they only ever mean "to the end" in the models Quorum reads). */
+typedef struct
+{
+  char  *name;
+  int    data_type;                /* ONNX's TensorProto.DataType: 1 float, 7 int64, 9 bool, … */
+  int    rank;
+  int    dims[QR_ONNX_MAX_RANK];
+  gsize  n;
+  float *data;
+} QrOnnxTensor;
+
+void          qr_onnx_tensor_free (QrOnnxTensor *tensor);
+/* A serialised TensorProto (the .pb files of ONNX's test cases). */
+QrOnnxTensor *qr_onnx_tensor_load (const char   *path,
+                                   GError      **error);
+
+typedef struct
+{
+  /* graph inputs given values: they become constants (the first input not named here is the
+   * graph's input) */
+  guint                 n_bound;
+  QrOnnxTensor *const  *bound;
+} QrOnnxOptions;
+
+/* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is
+ * an error naming the op, the node and the file. options may be NULL. */
+QrGraph *qr_graph_load_onnx (const char          *path,
+                             const QrOnnxOptions *options,
+                             GError             **error);
+
+/* The op types a model's main graph uses, each once, in the order first used (free with
+ * g_strfreev). */
+char      **qr_onnx_model_ops (const char *path,
+                               GError    **error);
+
+/* The ONNX op types the importer reads, NULL-terminated and sorted. */
+const char *const *qr_onnx_supported_ops (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrOnnxTensor, qr_onnx_tensor_free)
+
+G_END_DECLS
