@@ -163,6 +163,10 @@ static const char *const MUST_PASS[] = {
   "test_split_variable_parts_2d", "test_sqrt", "test_squeeze", "test_sub_bcast", "test_sum_example", "test_tanh",
   "test_transpose_all_permutations_5", "test_unsqueeze_axis_0", "test_gather_1", "test_identity",
   "test_cast_FLOAT_to_FLOAT16", "test_shape", "test_dropout_default_mask",
+  "test_layer_normalization_4d_axis_negative_1", "test_layer_normalization_3d_axis0_epsilon",
+  "test_expand_dim_changed", "test_reduce_sum_keepdims_random", "test_reduce_max_keepdims_random",
+  "test_reduce_min_keepdims_random", "test_resize_upsample_scales_nearest", "test_resize_upsample_scales_linear",
+  "test_resize_upsample_scales_linear_align_corners", "test_resize_upsample_sizes_nearest",
 };
 
 #define SEVERAL "(several ops)"

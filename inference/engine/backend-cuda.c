@@ -19,7 +19,7 @@ cuda_supports_op (QrBackend *self, const QrNode *node)
 {
   /* the element-wise functions ONNX graphs add have no CUDA kernels yet */
   return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE && node->op != QR_OP_POW
-         && node->op != QR_OP_GATHER && qr_activation_on_gpu (node->act);
+         && node->op != QR_OP_GATHER && !(node->op == QR_OP_MEAN && node->reduce != QR_REDUCE_MEAN) && qr_activation_on_gpu (node->act);
 }
 
 static void

@@ -23,7 +23,7 @@ typedef enum
   QR_OP_MAXIMUM,
   QR_OP_MINIMUM,
   QR_OP_ACTIVATION,      /* a unary activation: node->act */
-  QR_OP_MEAN,            /* over node->axes, keep_dims */
+  QR_OP_MEAN,            /* over node->axes, keep_dims; node->reduce: mean, sum, max or min */
   QR_OP_RESIZE,          /* bilinear or nearest; size from a constant */
   QR_OP_CONCAT,
   QR_OP_MAXPOOL,
@@ -80,6 +80,14 @@ qr_activation_on_gpu (QrActivation act)
 
 typedef enum
 {
+  QR_REDUCE_MEAN,
+  QR_REDUCE_SUM,
+  QR_REDUCE_MAX,
+  QR_REDUCE_MIN,
+} QrReduce;
+
+typedef enum
+{
   QR_PAD_VALID,
   QR_PAD_SAME,
   QR_PAD_EXPLICIT,
@@ -130,6 +138,7 @@ typedef struct
   QrPadding     padding;
   int           pads[4];       /* explicit or resolved: top, bottom, left, right */
   gboolean      keep_dims;
+  QrReduce      reduce;        /* MEAN: which reduction */
   int           axes[QR_MAX_RANK];
   int           n_axes;
   int           axis;

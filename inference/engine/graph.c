@@ -104,7 +104,8 @@ qr_graph_add_const (QrGraph *graph, const char *name, int rank, const int *dims,
   QrTensor *t = qr_graph_tensor (graph, id);
   t->is_const = TRUE;
   t->shape.rank = rank;
-  memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
+  if (rank > 0)
+    memcpy (t->shape.dims, dims, sizeof (int) * (gsize) rank);
   t->data = data;
   return id;
 }

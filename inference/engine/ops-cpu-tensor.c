@@ -139,10 +139,32 @@ qr_cpu_mean (QrGraph *graph, QrNode *node)
       reduced[QR_MAX_RANK - in->rank + node->axes[i]] = TRUE;
       count *= (gsize) in->dims[node->axes[i]];
     }
+  if (node->reduce == QR_REDUCE_MAX || node->reduce == QR_REDUCE_MIN)
+    {
+      gboolean is_max = node->reduce == QR_REDUCE_MAX;
+      for (gsize i = 0; i < n_out; i++)
+        y[i] = is_max ? -INFINITY : INFINITY;
+      for (int i0 = 0; i0 < dims[0]; i0++)
+        for (int i1 = 0; i1 < dims[1]; i1++)
+          for (int i2 = 0; i2 < dims[2]; i2++)
+            for (int i3 = 0; i3 < dims[3]; i3++)
+              {
+                int idx[4] = { i0, i1, i2, i3 };
+                gsize o = 0;
+                float v = x[(((gsize) i0 * dims[1] + i1) * dims[2] + i2) * dims[3] + i3];
+                for (int d = 0; d < 4; d++)
+                  if (!reduced[d])
+                    o = o * (gsize) dims[d] + (gsize) idx[d];
+                /* NaN wins, as in NumPy */
+                if (isnan (v) || (is_max ? v > y[o] : v < y[o]))
+                  y[o] = isnan (y[o]) ? y[o] : v;
+              }
+      return;
+    }
   memset (y, 0, n_out * sizeof (float));
   {
     /* The common case, NHWC global average pooling: reduce H and W. */
-    if (in->rank == 4 && reduced[1] && reduced[2] && !reduced[0] && !reduced[3])
+    if (node->reduce == QR_REDUCE_MEAN && in->rank == 4 && reduced[1] && reduced[2] && !reduced[0] && !reduced[3])
       {
         int N = dims[0], HW = dims[1] * dims[2], C = dims[3];
 #pragma omp parallel for schedule(static)
@@ -172,8 +194,9 @@ qr_cpu_mean (QrGraph *graph, QrNode *node)
                   o = o * (gsize) dims[d] + (gsize) idx[d];
               y[o] += x[(((gsize) i0 * dims[1] + i1) * dims[2] + i2) * dims[3] + i3];
             }
-    for (gsize i = 0; i < n_out; i++)
-      y[i] /= (float) count;
+    if (node->reduce == QR_REDUCE_MEAN)
+      for (gsize i = 0; i < n_out; i++)
+        y[i] /= (float) count;
   }
 }
 

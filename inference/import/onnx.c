@@ -322,7 +322,8 @@ read_tensor (Reader *r, QrPbMessage m)
     {
       if (floats->len != n)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %u values for %" G_GSIZE_FORMAT, t->name, floats->len, n), NULL;
-      memcpy (t->data, floats->data, n * sizeof (float));
+      if (n > 0)
+        memcpy (t->data, floats->data, n * sizeof (float));
     }
   else if (t->data_type == T_DOUBLE)
     {
@@ -631,7 +632,8 @@ const_tensor (Reader *r, const char *suffix, int rank, const int *dims, const fl
   g_autofree char *name = g_strdup_printf ("%s/%s/%u", (char *) r->node->outputs->pdata[0], suffix,
                                            r->graph->tensors->len);
   QrShape s = { .rank = rank };
-  memcpy (s.dims, dims, sizeof (int) * (gsize) rank);
+  if (rank > 0)
+    memcpy (s.dims, dims, sizeof (int) * (gsize) rank);
   return qr_graph_add_const (r->graph, name, rank, dims, g_memdup2 (values, MAX (qr_shape_size (&s), 1) * sizeof (float)));
 }
 
@@ -728,7 +730,8 @@ reshape_to (Reader *r, int out, int x, int rank, const int *dims)
   int v[QR_MAX_RANK];
   if (rank > QR_MAX_RANK)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result (the engine holds rank 4 at most)", rank);
-  memcpy (v, dims, sizeof (int) * (gsize) rank);
+  if (rank > 0)
+    memcpy (v, dims, sizeof (int) * (gsize) rank);
   if (rank > 0 && shape (r, x)->rank > 0 && dims[0] == shape (r, x)->dims[0] && !is_const (r, x))
     v[0] = 0;
   add (r, QR_OP_RESHAPE, out, x, const_vector (r, "shape", rank, v));
@@ -1518,29 +1521,300 @@ op_softmax (Reader *r)
 }
 
 static gboolean
-op_reduce_mean (Reader *r)
+op_reduce (Reader *r)
 {
+  static const struct { const char *name; QrReduce reduce; } table[] = {
+    { "ReduceMean", QR_REDUCE_MEAN }, { "ReduceSum", QR_REDUCE_SUM }, { "ReduceMax", QR_REDUCE_MAX },
+    { "ReduceMin", QR_REDUCE_MIN },
+  };
   int x = need (r, 0), out, rank, axes[QR_ONNX_MAX_RANK], n, keep;
+  gboolean noop = FALSE;
+  QrReduce reduce = QR_REDUCE_MEAN;
   QrNode *node;
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (strcmp (r->node->op, table[i].name) == 0)
+      reduce = table[i].reduce;
   if (x < 0)
     return FALSE;
   rank = shape (r, x)->rank;
   n = axes_of (r, 1, rank, axes);
   keep = (int) attr_int (r, "keepdims", 1);
-  if (r->opset >= 18)
-    attr (r, "noop_with_empty_axes");
+  noop = attr_int (r, "noop_with_empty_axes", 0) != 0;
   if (n == -2 || !check_attrs (r) || !float_values (r, x) || (out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
+  if (n <= 0 && noop)
+    return add1 (r, QR_OP_IDENTITY, out, x);
   if (n <= 0)
     {
       n = rank;
       for (int d = 0; d < rank; d++)
         axes[d] = d;
     }
-  node = add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", n, axes));
+  if (rank == 0)
+    return add1 (r, QR_OP_IDENTITY, out, x);
+  add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", n, axes));
   node = qr_graph_node (r->graph, T (r, out)->producer);
   node->keep_dims = keep != 0;
+  node->reduce = reduce;
   return settle (r);
+}
+
+/* LayerNormalization (opset 17) as the graph's own ops: over the axes from `axis` on,
+ * y = (x − mean) / sqrt (var + ε) · scale + bias. */
+static gboolean
+op_layer_norm (Reader *r)
+{
+  int x = need (r, 0), scale = need (r, 1), bias = input (r, 2), out, rank, axis, axes[QR_MAX_RANK], n = 0;
+  float eps = attr_float (r, "epsilon", 1e-5f);
+  int mean, diff, sq, var, var_eps, std, norm, scaled;
+  gboolean want_mean, want_inv;
+  QrNode *node;
+
+  attr (r, "stash_type");
+  axis = (int) attr_int (r, "axis", -1);
+  if (x < 0 || scale < 0 || bias == -2 || !check_attrs (r) || !float_values (r, x))
+    return FALSE;
+  if (r->node->outputs->len > 3)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%u outputs (3 at most)", r->node->outputs->len);
+  rank = shape (r, x)->rank;
+  if (axis < -rank || axis >= rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  if (axis < 0)
+    axis += rank;
+  for (int d = axis; d < rank; d++)
+    axes[n++] = d;
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  /* the optional outputs: the mean and the inverse standard deviation, kept to x's rank */
+  want_mean = r->node->outputs->len > 1 && ((char *) r->node->outputs->pdata[1])[0];
+  want_inv = r->node->outputs->len > 2 && ((char *) r->node->outputs->pdata[2])[0];
+  mean = want_mean ? output (r, 1, T_FLOAT) : temp (r, "mean");
+  if (mean < 0)
+    return FALSE;
+  node = add (r, QR_OP_MEAN, mean, x, const_vector (r, "axes", n, axes));
+  node = qr_graph_node (r->graph, T (r, mean)->producer);
+  node->keep_dims = TRUE;
+  if (!settle (r))
+    return FALSE;
+  diff = temp (r, "centred");
+  add (r, QR_OP_SUB, diff, x, mean);
+  if (!settle (r))
+    return FALSE;
+  sq = temp (r, "squared");
+  add (r, QR_OP_MUL, sq, diff, diff);
+  if (!settle (r))
+    return FALSE;
+  var = temp (r, "variance");
+  add (r, QR_OP_MEAN, var, sq, const_vector (r, "axes", n, axes));
+  node = qr_graph_node (r->graph, T (r, var)->producer);
+  node->keep_dims = TRUE;
+  if (!settle (r))
+    return FALSE;
+  var_eps = temp (r, "variance+eps");
+  add (r, QR_OP_ADD, var_eps, var, const_scalar (r, "epsilon", eps));
+  if (!settle (r))
+    return FALSE;
+  std = temp (r, "deviation");
+  if (!activation (r, std, var_eps, QR_ACT_SQRT, 0, 0))
+    return FALSE;
+  if (want_inv)
+    {
+      int inv = output (r, 2, T_FLOAT);
+      if (inv < 0 || !activation (r, inv, std, QR_ACT_RECIPROCAL, 0, 0))
+        return FALSE;
+    }
+  norm = temp (r, "normalised");
+  add (r, QR_OP_DIV, norm, diff, std);
+  if (!settle (r))
+    return FALSE;
+  scaled = bias >= 0 ? temp (r, "scaled") : out;
+  add (r, QR_OP_MUL, scaled, norm, scale);
+  if (!settle (r))
+    return FALSE;
+  if (bias >= 0)
+    {
+      add (r, QR_OP_ADD, out, scaled, bias);
+      return settle (r);
+    }
+  return TRUE;
+}
+
+/* Expand: x broadcast with a shape, as x + zeros of the result's shape. */
+static gboolean
+op_expand (Reader *r)
+{
+  int x = need (r, 0), s = need (r, 1), out, n, rank, dims[QR_MAX_RANK];
+  gint64 v[QR_ONNX_MAX_RANK];
+  QrShape *in;
+  g_autofree float *zeros = NULL;
+
+  if (x < 0 || s < 0 || !check_attrs (r))
+    return FALSE;
+  in = shape (r, x);
+  n = const_ints (r, s, v, QR_ONNX_MAX_RANK);
+  if (n < 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a shape that is not constant");
+  rank = MAX (n, in->rank);
+  if (rank > QR_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result (the engine holds rank 4 at most)", rank);
+  for (int d = 0; d < rank; d++)
+    {
+      gint64 a = d - (rank - in->rank) >= 0 ? in->dims[d - (rank - in->rank)] : 1;
+      gint64 b = d - (rank - n) >= 0 ? v[d - (rank - n)] : 1;
+      if (a != b && a != 1 && b != 1)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "shapes do not broadcast at axis %d (%" G_GINT64_FORMAT " and %"
+                     G_GINT64_FORMAT ")", d, a, b);
+      if (b < 0 || b > (1 << 24))
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "dimension %" G_GINT64_FORMAT, b);
+      dims[d] = (int) (a == 1 ? b : a);
+    }
+  {
+    QrShape o = { .rank = rank };
+    memcpy (o.dims, dims, sizeof (int) * (gsize) rank);
+    if (qr_shape_size (&o) > ((gsize) 1 << 28))
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "a result of %" G_GSIZE_FORMAT " values", qr_shape_size (&o));
+    zeros = g_new0 (float, MAX (qr_shape_size (&o), 1));
+  }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  add (r, QR_OP_ADD, out, x, const_tensor (r, "zeros", rank, dims, zeros));
+  return settle (r);
+}
+
+/* Resize of the two spatial axes. Nearest: ONNX's index for every output row and column is
+ * computed here and compared with what the graph's resize picks in each of its modes; the first
+ * that agrees everywhere is used, or the op is refused. Linear: half_pixel, align_corners and
+ * asymmetric are the graph's own modes. */
+static double
+onnx_source (const char *mode, int x, int in, int out, double scale)
+{
+  if (strcmp (mode, "half_pixel") == 0)
+    return (x + 0.5) / scale - 0.5;
+  if (strcmp (mode, "pytorch_half_pixel") == 0)
+    return out > 1 ? (x + 0.5) / scale - 0.5 : 0;
+  if (strcmp (mode, "align_corners") == 0)
+    return out == 1 ? 0 : (double) x * (in - 1) / (out - 1);
+  if (strcmp (mode, "asymmetric") == 0)
+    return x / scale;
+  return (x + 0.5) / scale;   /* tf_half_pixel_for_nn */
+}
+
+static int
+onnx_nearest (const char *mode, double v, int in)
+{
+  double f = floor (v);
+  int i;
+  if (strcmp (mode, "floor") == 0)
+    i = (int) f;
+  else if (strcmp (mode, "ceil") == 0)
+    i = (int) ceil (v);
+  else if (v - f == 0.5)
+    i = (int) (strcmp (mode, "round_prefer_ceil") == 0 ? ceil (v) : f);
+  else
+    i = (int) round (v);
+  return CLAMP (i, 0, in - 1);
+}
+
+static int
+graph_nearest (gboolean align, gboolean half, int o, int in, int out)
+{
+  float s = align && out > 1 ? (float) (in - 1) / (float) (out - 1) : (float) in / (float) out;
+  float f = half ? ((float) o + 0.5f) * s - 0.5f : (float) o * s;
+  int i = align ? (int) roundf (f) : (int) floorf (half ? f + 0.5f : f);
+  return CLAMP (i, 0, in - 1);
+}
+
+static gboolean
+op_resize (Reader *r)
+{
+  int x = need (r, 0), s_id = input (r, r->opset >= 11 ? 2 : 1), z_id = r->opset >= 11 ? input (r, 3) : -1;
+  const char *mode = attr_string (r, "mode", "nearest");
+  const char *coords = attr_string (r, "coordinate_transformation_mode", r->opset >= 11 ? "half_pixel" : "asymmetric");
+  const char *nearest = attr_string (r, "nearest_mode", "round_prefer_floor");
+  double scale[2];
+  int size[4], in[4], out, y, mid;
+  gboolean align = FALSE, half = FALSE, found = FALSE;
+  QrNode *node;
+
+  attr (r, "cubic_coeff_a");
+  if (attr_int (r, "exclude_outside", 0) != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "exclude_outside");
+  attr (r, "extrapolation_value");
+  if (x < 0 || s_id == -2 || z_id == -2 || !check_attrs (r) || !float_values (r, x))
+    return FALSE;
+  if (shape (r, x)->rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d input (images of rank 4 only)", shape (r, x)->rank);
+  memcpy (in, shape (r, x)->dims, sizeof in);
+  if (z_id >= 0 && qr_shape_size (shape (r, z_id)) > 0)
+    {
+      gint64 v[4];
+      if (const_ints (r, z_id, v, 4) != 4)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "sizes that are not 4 constants");
+      for (int d = 0; d < 4; d++)
+        size[d] = (int) CLAMP (v[d], 0, 1 << 20);
+      scale[0] = (double) size[2] / in[2];
+      scale[1] = (double) size[3] / in[3];
+    }
+  else if (s_id >= 0 && is_const (r, s_id) && qr_shape_size (shape (r, s_id)) == 4)
+    {
+      const float *v = T (r, s_id)->data;
+      for (int d = 0; d < 4; d++)
+        {
+          double want = (double) in[d] * v[d];
+          if (!(v[d] > 0) || want > (1 << 20) || floor (want) != want)
+            return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale of %g for an axis of %d (whole sizes only)", v[d], in[d]);
+          size[d] = (int) want;
+        }
+      scale[0] = v[2];
+      scale[1] = v[3];
+    }
+  else
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "scales or sizes that are not constant");
+  if (size[0] != in[0] || size[1] != in[1])
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "resizing the batch or channel axes");
+  if (size[2] < 1 || size[3] < 1)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "an empty result");
+  if (strcmp (coords, "tf_crop_and_resize") == 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "coordinate_transformation_mode tf_crop_and_resize");
+  if (strcmp (mode, "nearest") == 0)
+    {
+      for (int m = 0; m < 3 && !found; m++)
+        {
+          gboolean ok = TRUE;
+          align = m == 2;
+          half = m == 1;
+          for (int a = 0; a < 2 && ok; a++)
+            for (int o = 0; o < size[2 + a] && ok; o++)
+              ok = onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], size[2 + a], scale[a]), in[2 + a])
+                   == graph_nearest (align, half, o, in[2 + a], size[2 + a]);
+          found = ok;
+        }
+      if (!found)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "nearest resizing with %s and %s", coords, nearest);
+    }
+  else if (strcmp (mode, "linear") == 0)
+    {
+      half = strcmp (coords, "half_pixel") == 0 || (strcmp (coords, "pytorch_half_pixel") == 0 && size[2] > 1 && size[3] > 1);
+      align = strcmp (coords, "align_corners") == 0;
+      if (!half && !align && strcmp (coords, "asymmetric") != 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "linear resizing with %s", coords);
+      if (!align && ((double) size[2] / in[2] != scale[0] || (double) size[3] / in[3] != scale[1]))
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale that differs from the sizes' ratio");
+    }
+  else
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing", mode);
+  if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
+    return FALSE;
+  mid = temp (r, "resized");
+  {
+    int hw[2] = { size[2], size[3] };
+    node = add (r, QR_OP_RESIZE, mid, y, const_vector (r, "size", 2, hw));
+  }
+  node->resize_mode = strcmp (mode, "nearest") == 0 ? QR_RESIZE_NEAREST : QR_RESIZE_BILINEAR;
+  node->align_corners = align;
+  node->half_pixel = half;
+  return settle (r) && transpose (r, out, mid, 4, TO_NCHW);
 }
 
 static gboolean
@@ -1884,6 +2158,7 @@ static const struct
   { "Dropout", op_identity },
   { "Erf", op_unary },
   { "Exp", op_unary },
+  { "Expand", op_expand },
   { "Flatten", op_reshape_like },
   { "Gather", op_gather },
   { "Gemm", op_gemm },
@@ -1891,6 +2166,7 @@ static const struct
   { "HardSigmoid", op_unary },
   { "HardSwish", op_unary },
   { "Identity", op_identity },
+  { "LayerNormalization", op_layer_norm },
   { "LeakyRelu", op_unary },
   { "Log", op_unary },
   { "MatMul", op_matmul },
@@ -1901,9 +2177,13 @@ static const struct
   { "Neg", op_unary },
   { "Pow", op_binary },
   { "Reciprocal", op_unary },
-  { "ReduceMean", op_reduce_mean },
+  { "ReduceMax", op_reduce },
+  { "ReduceMean", op_reduce },
+  { "ReduceMin", op_reduce },
+  { "ReduceSum", op_reduce },
   { "Relu", op_unary },
   { "Reshape", op_reshape_like },
+  { "Resize", op_resize },
   { "Shape", op_shape },
   { "Sigmoid", op_unary },
   { "Slice", op_slice },
