@@ -6,15 +6,19 @@
  * naming what is not supported — a wrong answer fails the test. The counts per op are printed (and
  * written to $QUORUM_ONNX_REPORT when set). Damaged models give errors naming the byte. */
 #include "qr-onnx.h"
+#include "qr-detector.h"
+#include "detector-private.h"
 #include "engine-private.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
 
 #define TESTDATA_DIR "/usr/share/libonnx-testdata/data/node"
+#define PYTHON "/usr/bin/python3"
 
 typedef enum { CASE_PASSED, CASE_REFUSED, CASE_WRONG } CaseResult;
 
@@ -353,11 +357,219 @@ test_damaged (void)
   g_unlink (tmp);
 }
 
+
+static gboolean
+have_torch_onnx (void)
+{
+  static int known = -1;
+  if (known < 0)
+    {
+      const char *argv[] = { PYTHON, "-c", "import torch, onnx, numpy", NULL };
+      int status = 1;
+      known = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                            NULL, NULL, NULL, &status, NULL)
+              && g_spawn_check_wait_status (status, NULL);
+    }
+  return known;
+}
+
+static char *
+run_reference (const char *const *args)
+{
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "yolo-onnx.py", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (char *) PYTHON);
+  g_ptr_array_add (argv, script);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("yolo-onnx.py %s failed: %s", args[0], err);
+  return out;
+}
+
+typedef struct
+{
+  const char *kind;
+  const char *opset;
+} YoloCase;
+
+static float
+box_iou (const float *a, const float *b)
+{
+  float w = MIN (a[2], b[2]) - MAX (a[0], b[0]), h = MIN (a[3], b[3]) - MAX (a[1], b[1]);
+  float inter = MAX (w, 0) * MAX (h, 0);
+  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+/* A small detector shaped like an Ultralytics export (YOLOv8's head; YOLO11's attention block and
+ * depthwise head), seeded weights, exported by PyTorch with Ultralytics' metadata: Quorum loads
+ * it as a detector, letterboxes as Ultralytics does, and its output and its boxes after NMS match
+ * PyTorch's run of the same network on the same input, decoded and suppressed as Ultralytics'
+ * predictor does. */
+static void
+test_ultralytics (gconstpointer data)
+{
+  const YoloCase *tc = data;
+  g_autofree char *tmp = NULL, *model_path = NULL, *input_path = NULL, *raw_path = NULL, *json_path = NULL;
+  g_autofree char *photo = g_build_filename (QUORUM_DEMO_DIR, "darknet-dog.jpg", NULL);
+  g_autofree char *ref_raw = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (GArray) detections = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree float *input = NULL;
+  QrDetectorOptions options;
+  JsonArray *expected;
+  const float *ours;
+  int rank, dims[4], w, h;
+  gsize n, ref_len;
+  float worst = 0, largest = 0;
+  const int sizes[][2] = { { 768, 576 }, { 333, 500 }, { 641, 97 }, { 320, 320 }, { 1, 1 } };
+
+  if (!have_torch_onnx ())
+    {
+      g_test_skip ("PyTorch and ONNX for Python (Debian python3-torch, python3-onnx) are not installed");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  {
+    const char *args[] = { "export", tmp, tc->opset, tc->kind, "320", NULL };
+    g_free (run_reference (args));
+  }
+  model_path = g_build_filename (tmp, "model.onnx", NULL);
+  qr_detector_options_init (&options);
+  options.device = QR_DEVICE_CPU;
+  options.score_threshold = 0.25f;
+  options.nms_iou = 0.7f;
+  options.max_detections = 300;
+  detector = qr_detector_load (model_path, &options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (qr_detector_get_family (detector), ==, "ultralytics");
+  g_assert_cmpstr (qr_detector_get_format (detector), ==, "onnx");
+  g_assert_cmpint (qr_detector_get_n_classes (detector), ==, 3);
+  g_assert_cmpstr (qr_detector_get_class_name (detector, 0), ==, "person");
+  g_assert_cmpstr (qr_detector_get_class_name (detector, 1), ==, "dog");
+  g_assert_cmpstr (qr_detector_get_class_name (detector, 2), ==, "bicycle");
+  qr_detector_get_input_dims (detector, &w, &h);
+  g_assert_cmpint (w, ==, 320);
+  g_assert_cmpint (h, ==, 320);
+
+  /* the letterbox's geometry, as Ultralytics computes it */
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      g_autofree char *ws = g_strdup_printf ("%d", sizes[k][0]), *hs = g_strdup_printf ("%d", sizes[k][1]);
+      const char *args[] = { "letterbox", ws, hs, "320", NULL };
+      g_autofree char *out = run_reference (args);
+      g_autoptr (JsonParser) p = json_parser_new ();
+      QrImage probe = { .width = sizes[k][0], .height = sizes[k][1] };
+      JsonObject *o;
+      int pw, ph, x0, y0;
+      g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
+      o = json_node_get_object (json_parser_get_root (p));
+      qr_detector_get_family (detector);
+      detector->family->place (detector, &probe, &pw, &ph, &x0, &y0);
+      g_assert_cmpint (pw, ==, json_object_get_int_member (o, "w"));
+      g_assert_cmpint (ph, ==, json_object_get_int_member (o, "h"));
+      g_assert_cmpint (x0, ==, json_object_get_int_member (o, "left"));
+      g_assert_cmpint (y0, ==, json_object_get_int_member (o, "top"));
+    }
+
+  /* a real photo (768 × 576: a border above and below), through Quorum and through PyTorch */
+  image = qr_image_load (photo, NULL, 0, &error);
+  g_assert_no_error (error);
+  input = g_new (float, 320 * 320 * 3);
+  qr_detector_preprocess (detector, image, input);
+  g_assert_cmpfloat_with_epsilon (input[0], 114.0f / 255.0f, 1e-7);
+  input_path = g_build_filename (tmp, "input.f32", NULL);
+  test_write_bytes (input_path, input, 320 * 320 * 3 * sizeof (float));
+  detections = qr_detector_detect (detector, image, NULL, NULL, &error);
+  g_assert_no_error (error);
+  {
+    const char *args[] = { "run", tmp, input_path, "320", "0.25", "0.7", NULL };
+    g_free (run_reference (args));
+  }
+
+  /* the raw output: [1, 7, 2100] within 1e-4 of its largest magnitude */
+  raw_path = g_build_filename (tmp, "raw.f32", NULL);
+  g_assert_true (g_file_get_contents (raw_path, &ref_raw, &ref_len, NULL));
+  ours = qr_model_get_output (qr_detector_get_model (detector), "output0", &rank, dims);
+  g_assert_nonnull (ours);
+  g_assert_cmpint (rank, ==, 3);
+  g_assert_cmpint (dims[1], ==, 7);
+  g_assert_cmpint (dims[2], ==, 2100);
+  n = (gsize) dims[1] * (gsize) dims[2];
+  g_assert_cmpuint (ref_len, ==, n * sizeof (float));
+  for (gsize i = 0; i < n; i++)
+    {
+      float want = ((const float *) ref_raw)[i];
+      largest = MAX (largest, fabsf (want));
+      worst = MAX (worst, fabsf (ours[i] - want));
+    }
+  g_test_message ("%s opset %s: output within %.3g of PyTorch's (largest %.3g)", tc->kind, tc->opset, worst, largest);
+  g_assert_cmpfloat (worst, <=, 1e-4f * largest);
+
+  /* the boxes after NMS, in the photo's pixels */
+  json_path = g_build_filename (tmp, "detections.json", NULL);
+  g_assert_true (json_parser_load_from_file (parser, json_path, &error));
+  expected = json_node_get_array (json_parser_get_root (parser));
+  g_test_message ("%s opset %s: %u boxes (PyTorch: %u)", tc->kind, tc->opset, detections->len,
+                  json_array_get_length (expected));
+  g_assert_cmpuint (json_array_get_length (expected), >, 0);
+  g_assert_cmpuint (detections->len, ==, json_array_get_length (expected));
+  for (guint i = 0; i < detections->len; i++)
+    {
+      const QrDetection *d = &g_array_index (detections, QrDetection, i);
+      float ours_box[4] = { d->x1, d->y1, d->x2, d->y2 }, best = 0;
+      float scale = 320.0f / 768.0f, top = 40.0f;   /* 768 × 576 → 320 × 240, 40 above */
+      gboolean found = FALSE;
+      for (guint j = 0; j < json_array_get_length (expected) && !found; j++)
+        {
+          JsonObject *o = json_array_get_object_element (expected, j);
+          JsonArray *b = json_object_get_array_member (o, "box");
+          float theirs[4] = { (float) json_array_get_double_element (b, 0) / scale,
+                              ((float) json_array_get_double_element (b, 1) - top) / scale,
+                              (float) json_array_get_double_element (b, 2) / scale,
+                              ((float) json_array_get_double_element (b, 3) - top) / scale };
+          /* Quorum clamps boxes to the photo */
+          theirs[0] = CLAMP (theirs[0], 0, 768);
+          theirs[2] = CLAMP (theirs[2], 0, 768);
+          theirs[1] = CLAMP (theirs[1], 0, 576);
+          theirs[3] = CLAMP (theirs[3], 0, 576);
+          if (json_object_get_int_member (o, "class") != d->class_id)
+            continue;
+          best = MAX (best, box_iou (ours_box, theirs));
+          found = fabs (json_object_get_double_member (o, "score") - d->score) < 1e-4
+                  && box_iou (ours_box, theirs) > 0.999f;
+        }
+      if (!found)
+        g_error ("box %u (%s %.4f at %.1f %.1f %.1f %.1f) is not PyTorch's (best IoU %.4f)", i,
+                 qr_detector_get_class_name (detector, d->class_id), d->score, d->x1, d->y1, d->x2, d->y2, best);
+    }
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/onnx/conformance", test_conformance);
   g_test_add_func ("/onnx/damaged", test_damaged);
+  {
+    static const YoloCase cases[] = { { "v8", "13" }, { "v8", "17" }, { "v11", "13" }, { "v11", "17" } };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/onnx/ultralytics/%s-opset%s", cases[i].kind, cases[i].opset);
+        g_test_add_data_func (path, &cases[i], test_ultralytics);
+      }
+  }
   return g_test_run ();
 }

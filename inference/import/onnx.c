@@ -629,8 +629,8 @@ temp (Reader *r, const char *suffix)
 static int
 const_tensor (Reader *r, const char *suffix, int rank, const int *dims, const float *values)
 {
-  g_autofree char *name = g_strdup_printf ("%s/%s/%u", (char *) r->node->outputs->pdata[0], suffix,
-                                           r->graph->tensors->len);
+  g_autofree char *name = g_strdup_printf ("%s/%s/%u", r->node != NULL ? (char *) r->node->outputs->pdata[0]
+                                           : "input", suffix, r->graph->tensors->len);
   QrShape s = { .rank = rank };
   if (rank > 0)
     memcpy (s.dims, dims, sizeof (int) * (gsize) rank);
@@ -658,7 +658,7 @@ static QrNode *
 add (Reader *r, QrOpType op, int out, int in0, int in1)
 {
   QrNode *node = qr_graph_add_node (r->graph, op, T (r, out)->name);
-  node->source_op = g_strdup (r->node->op);
+  node->source_op = g_strdup (r->node != NULL ? r->node->op : "input");
   node->outputs[node->n_outputs++] = out;
   T (r, out)->producer = (int) r->graph->nodes->len - 1;
   node->alpha = 0;
@@ -863,8 +863,14 @@ op_binary (Reader *r)
       if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x))
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s arithmetic on values that are not constant (the engine "
                      "computes in float32)", type_name (t));
+      /* integer division of constants (shape arithmetic): the float quotient truncated below */
       if (op == QR_OP_DIV && !is_float_type (t) && t != T_UNDEFINED)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "integer division");
+        {
+          const QrTensor *divisor = T (r, x);
+          for (gsize i = 0; k == 1 && i < qr_shape_size (&divisor->shape); i++)
+            if (divisor->data[i] == 0)
+              return fail (r, QR_ENGINE_ERROR_FORMAT, "an integer division by zero");
+        }
     }
   if ((out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
@@ -878,6 +884,12 @@ op_binary (Reader *r)
       if (!settle (r))
         return FALSE;
       acc = dst;
+    }
+  if (op == QR_OP_DIV && !is_float_type (in_type (r, 0)) && in_type (r, 0) != T_UNDEFINED && is_const (r, out))
+    {
+      QrTensor *q = T (r, out);
+      for (gsize i = 0; i < qr_shape_size (&q->shape); i++)
+        q->data[i] = truncf (q->data[i]);
     }
   return TRUE;
 }
@@ -2275,6 +2287,48 @@ qr_onnx_model_ops (const char *path, GError **error)
   return (char **) g_ptr_array_free (g_steal_pointer (&ops), FALSE);
 }
 
+GHashTable *
+qr_onnx_model_metadata (const char *path, GError **error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  Reader r = { 0 };
+  QrPbMessage model;
+  QrPbField f;
+
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
+      return NULL;
+    }
+  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  r.pb.size = g_mapped_file_get_length (mapped);
+  r.pb.path = r.path = path;
+  r.pb.format = "ONNX model";
+  r.pb.error = error;
+  model = qr_pb_root (&r.pb);
+  /* ModelProto.metadata_props (14): StringStringEntryProto { key 1, value 2 } */
+  while (qr_pb_next (&r.pb, &model, &f))
+    if (f.number == 14 && f.wire == QR_PB_BYTES)
+      {
+        QrPbMessage e = qr_pb_sub (&f);
+        QrPbField g;
+        g_autofree char *key = NULL, *value = NULL;
+        while (qr_pb_next (&r.pb, &e, &g))
+          if (g.number == 1 && g.wire == QR_PB_BYTES)
+            g_free (key), key = qr_pb_string (&r.pb, &g);
+          else if (g.number == 2 && g.wire == QR_PB_BYTES)
+            g_free (value), value = qr_pb_string (&r.pb, &g);
+        if (key != NULL && !r.pb.failed)
+          g_hash_table_replace (table, g_steal_pointer (&key), value != NULL ? g_steal_pointer (&value) : g_strdup (""));
+      }
+  if (r.pb.failed)
+    return NULL;
+  return g_steal_pointer (&table);
+}
+
 static const QrOnnxTensor *
 bound (Reader *r, const char *name)
 {
@@ -2432,9 +2486,11 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
       return NULL;
     }
   {
-    int id = qr_graph_add_tensor (graph, live->name);
+    gboolean nhwc = options != NULL && options->nhwc_input;
+    g_autofree char *input_name = nhwc ? g_strconcat (live->name, "/nhwc", NULL) : g_strdup (live->name);
+    int id = qr_graph_add_tensor (graph, input_name);
     QrTensor *t = qr_graph_tensor (graph, id);
-    QrNode *node = qr_graph_add_node (graph, QR_OP_INPUT, live->name);
+    QrNode *node = qr_graph_add_node (graph, QR_OP_INPUT, input_name);
     node->source_op = g_strdup ("input");
     node->outputs[node->n_outputs++] = id;
     t->producer = (int) graph->nodes->len - 1;
@@ -2449,10 +2505,27 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
           }
       }
     r.batch = t->shape.dims[0];
-    if (live->dims[0] > 0)
+    if (live->dims[0] > 0 && (options == NULL || !options->any_batch))
       graph->fixed_batch = live->dims[0];   /* a fixed size, not a batch of any size */
     g_array_append_val (graph->inputs, id);
-    g_hash_table_insert (types, g_strdup (live->name), GINT_TO_POINTER (live->type));
+    g_hash_table_insert (types, g_strdup (input_name), GINT_TO_POINTER (live->type));
+    if (nhwc)
+      {
+        int c = t->shape.dims[1], h = t->shape.dims[2], w = t->shape.dims[3], nchw;
+        if (live->rank != 4 || (c != 1 && c != 3) || live->dims[1] <= 0)
+          {
+            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is not an image (N × 1 or 3 channels × H × W)",
+                  live->name);
+            return NULL;
+          }
+        t->shape.dims[1] = h;
+        t->shape.dims[2] = w;
+        t->shape.dims[3] = c;
+        nchw = qr_graph_add_tensor (graph, live->name);
+        g_hash_table_insert (types, g_strdup (live->name), GINT_TO_POINTER (live->type));
+        if (!transpose (&r, nchw, id, 4, TO_NCHW))
+          return NULL;
+      }
   }
 
   for (guint i = 0; i < nodes->len; i++)

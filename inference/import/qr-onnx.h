@@ -33,6 +33,12 @@ typedef struct
    * graph's input) */
   guint                 n_bound;
   QrOnnxTensor *const  *bound;
+  /* an image input (rank 4, NCHW with 1 or 3 channels) taken as NHWC, the layout the engine's
+   * image writers fill; a transpose to NCHW follows it in the graph (and mostly cancels) */
+  gboolean              nhwc_input;
+  /* the input's first dimension is a batch of any size even where the model fixes it (a
+   * detector exported at batch 1): the model's reshapes of it follow the batch */
+  gboolean              any_batch;
 } QrOnnxOptions;
 
 /* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is
@@ -45,6 +51,11 @@ QrGraph *qr_graph_load_onnx (const char          *path,
  * g_strfreev). */
 char      **qr_onnx_model_ops (const char *path,
                                GError    **error);
+
+/* The model's metadata_props (key → value, both strings; free with g_hash_table_unref): where
+ * Ultralytics writes its names, imgsz, stride and task. */
+GHashTable *qr_onnx_model_metadata (const char *path,
+                                    GError    **error);
 
 /* The ONNX op types the importer reads, NULL-terminated and sorted. */
 const char *const *qr_onnx_supported_ops (void);
