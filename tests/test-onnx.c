@@ -554,6 +554,53 @@ test_ultralytics (gconstpointer data)
         g_error ("box %u (%s %.4f at %.1f %.1f %.1f %.1f) is not PyTorch's (best IoU %.4f)", i,
                  qr_detector_get_class_name (detector, d->class_id), d->score, d->x1, d->y1, d->x2, d->y2, best);
     }
+
+  /* a batch of three (the export fixed its batch at 1): each image's boxes as when alone */
+  {
+    g_autofree char *other_path = g_build_filename (QUORUM_DEMO_DIR, "skimage-coffee.png", NULL);
+    g_autoptr (QrImage) other = qr_image_load (other_path, NULL, 0, &error);
+    g_autoptr (GArray) alone = NULL;
+    g_autoptr (GPtrArray) batch = NULL;
+    const QrImage *images[3];
+    g_assert_no_error (error);
+    alone = qr_detector_detect (detector, other, NULL, NULL, &error);
+    g_assert_no_error (error);
+    images[0] = other;
+    images[1] = image;
+    images[2] = other;
+    batch = qr_detector_detect_batch (detector, images, 3, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (batch->len, ==, 3);
+    for (int b = 0; b < 3; b++)
+      {
+        GArray *got = batch->pdata[b], *want = b == 1 ? detections : alone;
+        g_assert_cmpuint (got->len, ==, want->len);
+        for (guint i = 0; i < got->len; i++)
+          {
+            const QrDetection *x = &g_array_index (got, QrDetection, i), *y = &g_array_index (want, QrDetection, i);
+            g_assert_cmpint (x->class_id, ==, y->class_id);
+            g_assert_cmpfloat_with_epsilon (x->score, y->score, 1e-5);
+            g_assert_cmpfloat (qr_box_iou (x, y), >, 0.9999f);
+          }
+      }
+  }
+
+  /* the heatmap: the stride-8 level's scores over the photo (40 × 30 cells, 5 border rows above
+     and below left out) */
+  {
+    g_autoptr (GArray) again = qr_detector_detect (detector, image, NULL, NULL, &error);
+    int rows, cols, classes;
+    float to_cell;
+    const float *heat = qr_detector_get_heatmap (detector, &rows, &cols, &classes, &to_cell);
+    g_assert_no_error (error);
+    g_assert_nonnull (heat);
+    g_assert_cmpint (cols, ==, 40);
+    g_assert_cmpint (rows, ==, 30);
+    g_assert_cmpint (classes, ==, 3);
+    g_assert_cmpfloat_with_epsilon (to_cell, 320.0f / 768.0f / 8.0f, 1e-6);
+    /* cell (row 0, col 0) of the map is anchor (5, 0) of the output */
+    g_assert_cmpfloat_with_epsilon (heat[1], ((const float *) ref_raw)[5 * 2100 + 5 * 40], 1e-4);
+  }
   test_remove_tree (tmp);
 }
 

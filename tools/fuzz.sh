@@ -2,8 +2,8 @@
 # Runs a libFuzzer harness (tests/fuzz) for SECONDS: tools/fuzz.sh NAME|all SECONDS.
 # Builds build-fuzz with clang (ASan + UBSan + libFuzzer) the first time. The corpus grows in
 # build-fuzz/corpus/NAME, seeded from tests/fuzz/corpus/NAME and, where present, from the real
-# files in ../shared (the tiny Darknet cfgs — the big ones make each run write megabytes of
-# weights —, the TFLite models, two demo photos); a crash is saved in
+# files in ../shared and Debian (the tiny Darknet cfgs — the big ones make each run write megabytes of
+# weights —, the TFLite models, ONNX's conformance models, two demo photos); a crash is saved in
 # tests/fuzz/crashes/NAME (commit it: ctest in build-fuzz replays it) and fails the run.
 # Prints each run's executions, coverage (libFuzzer's "cov") and corpus size. The saved crashes
 # are replayed first (each must now pass: they are the regression tests).
@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 name=${1:?usage: tools/fuzz.sh NAME|all SECONDS}
 seconds=${2:?usage: tools/fuzz.sh NAME|all SECONDS}
-all="image-probe image-decode tfjs darknet tflite coco captions voc yolo csv dmsm"
+all="image-probe image-decode tfjs darknet tflite onnx coco captions voc yolo csv dmsm"
 [ "$name" = all ] && names=$all || names=$name
 jobs=$(nproc)
 
@@ -42,6 +42,10 @@ for n in $names; do
   case "$n" in
     darknet) for f in ../shared/models/darknet/*tiny*.cfg; do [ -f "$f" ] && cp -n "$f" "$corpus"/; done ;;
     tflite) cp -n ../shared/models/pretrained/*.tflite "$corpus"/ 2>/dev/null || true ;;
+    onnx) # ONNX's conformance cases (Debian libonnx-testdata): one small model per case
+      for d in /usr/share/libonnx-testdata/data/node/*/; do
+        [ -f "$d/model.onnx" ] && cp -n "$d/model.onnx" "$corpus/$(basename "$d").onnx"
+      done 2>/dev/null || true ;;
     image-probe) cp -n resources/demo/skimage-coffee.png resources/demo/darknet-eagle.jpg "$corpus"/ 2>/dev/null || true ;;
   esac
   log=build-fuzz/fuzz-$n.log

@@ -1402,6 +1402,7 @@ op_slice (Reader *r)
   n_steps = input (r, 4) >= 0 ? const_ints (r, input (r, 4), steps, QR_ONNX_MAX_RANK) : n;
   if (n_axes != n || n_steps != n)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "axes or steps that are not constant or differ in length");
+  int whole = (1 << rank) - 1;   /* the axes not sliced: whole, whatever their size (the batch's) */
   for (int d = 0; d < rank; d++)
     begin[d] = 0, end[d] = shape (r, x)->dims[d], step[d] = 1;
   for (int i = 0; i < n; i++)
@@ -1414,6 +1415,7 @@ op_slice (Reader *r)
       if (input (r, 4) >= 0 && steps[i] == 0)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "a step of 0");
       step[a] = input (r, 4) >= 0 ? (int) CLAMP (steps[i], -INT_LIMIT, INT_LIMIT) : 1;
+      whole &= ~(1 << a);
       begin[a] = (int) CLAMP (starts[i], -INT_LIMIT, INT_LIMIT);
       end[a] = (int) CLAMP (ends[i], -INT_LIMIT, INT_LIMIT);
     }
@@ -1426,6 +1428,7 @@ op_slice (Reader *r)
     node->inputs[node->n_inputs++] = e;
     node->inputs[node->n_inputs++] = s;
     node->strided = TRUE;
+    node->end_mask = whole;
   }
   return settle (r);
 }
