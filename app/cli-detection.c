@@ -93,7 +93,7 @@ qr_cli_detect (int argc, char **argv)
   gboolean quiet = FALSE;
   int shard = 0, n_shards = 0;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model.json", "NAME|PATH" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "centernet (default), nanodet, or a model file (TF.js model.json, Darknet .cfg, .tflite, Ultralytics .onnx)", "NAME|PATH" },
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "With --collection: only shard K of N of the images, into a "
       "catalog of its own (--db, default beside the collection's)", "K/N" },
     { "collection", 'c', 0, G_OPTION_ARG_FILENAME, &collection, "Detect over a collection, stored as a run", "DIR" },

@@ -26,7 +26,7 @@ static const Command commands[] = {
   { "index", "Add a folder's images to its catalog; notice changed, moved and removed files", qr_cli_index },
   { "info", "Counts, classes, models and unreadable files of a collection", qr_cli_info },
   { "thumbs", "Make the thumbnails a collection lacks", qr_cli_thumbs },
-  { "detect", "Detect objects: --model NAME|PATH (TF.js, Darknet .cfg, .tflite) IMAGE… (JSON lines)", qr_cli_detect },
+  { "detect", "Detect objects: --model NAME|PATH (TF.js, Darknet .cfg, .tflite, Ultralytics .onnx) IMAGE… (JSON lines)", qr_cli_detect },
   { "models", "The collection's models (peers): list, add NAME PATH [--held-out K/N], remove NAME", qr_cli_models },
   { "peers", "Run every peer over a collection: run [--peers centernet,nanodet,centernet-flip,…]", qr_cli_peers },
   { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines); update (store for the app); mark IMAGE… [--unreviewed]", qr_cli_review },

@@ -198,6 +198,8 @@ fixed (QrProtobuf *p, const QrPbField *f, GArray *out, gsize width, int wire)
     }
   {
     guint n = (guint) (f->len / width), old = out->len;
+    if (n == 0)
+      return;
     g_array_set_size (out, old + n);
     memcpy (out->data + (gsize) old * width, p->data + f->at, f->len);
 #if G_BYTE_ORDER == G_BIG_ENDIAN
