@@ -9,12 +9,14 @@
 #include "test-util.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #define CLIP_DIR QUORUM_SOURCE_DIR "/../shared/models/clip"
 #define BPE CLIP_DIR "/bpe_simple_vocab_16e6.txt.gz"
 #define CAPTIONS QUORUM_SOURCE_DIR "/../shared/captions/captions.json"
 #define PYTHON "/usr/bin/python3"
+#define CLIP_SCRIPT QUORUM_SOURCE_DIR "/tests/reference/clip-onnx.py"
 
 static const char *const TRICKY[] = {
   "A dog.", "  two   dogs\tand\na cat  ", "THE DOG'S BALL", "it's, they're, we've, I'm, you'll, he'd",
@@ -221,6 +223,184 @@ test_bad_files (void)
   test_remove_tree (tmp);
 }
 
+
+static gboolean
+have_torch (void)
+{
+  static int known = -1;
+  if (known < 0)
+    {
+      const char *argv[] = { PYTHON, "-c", "import torch, onnx, numpy, PIL", NULL };
+      int status = 1;
+      known = g_file_test (CLIP_DIR "/reference/model.py", G_FILE_TEST_EXISTS)
+              && g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL)
+              && g_spawn_check_wait_status (status, NULL);
+    }
+  return known;
+}
+
+static char *
+run_clip_script (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status;
+
+  g_ptr_array_add (argv, (char *) PYTHON);
+  g_ptr_array_add (argv, (char *) CLIP_SCRIPT);
+  g_ptr_array_add (argv, (char *) CLIP_DIR "/reference");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("clip-onnx.py %s failed: %s", args[0], err);
+  return out;
+}
+
+static void
+assert_close (const float *ours, JsonArray *want, int n, const char *what)
+{
+  float worst = 0, largest = 0;
+  g_assert_cmpint ((int) json_array_get_length (want), ==, n);
+  for (int i = 0; i < n; i++)
+    {
+      float w = (float) json_array_get_double_element (want, (guint) i);
+      largest = MAX (largest, fabsf (w));
+      worst = MAX (worst, fabsf (ours[i] - w));
+    }
+  g_test_message ("%s: within %.3g of PyTorch's (largest %.3g)", what, worst, largest);
+  g_assert_cmpfloat (worst, <=, 1e-4f * largest);
+}
+
+/* OpenAI's CLIP (model.py: a ViT image tower, the text transformer) with seeded weights, exported
+ * by PyTorch at the given opset in transformers.js's layout: Quorum prepares a photo as Hugging
+ * Face's processor does with Pillow (the same values), and its image and text embeddings match
+ * PyTorch's on the same inputs. */
+static void
+test_clip_model (gconstpointer data)
+{
+  const char *opset = data;
+  g_autofree char *tmp = NULL, *bpe_copy = NULL, *ours_in = NULL, *theirs_in = NULL, *contents = NULL;
+  g_autofree char *photo = g_build_filename (QUORUM_DEMO_DIR, "skimage-coffee.png", NULL);
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrClip) clip = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autofree float *input = NULL, *image_embedding = NULL;
+  const char *texts[] = { "a cup of coffee on a saucer", "two dogs playing in the snow", "" };
+  float text_embeddings[3][512];
+  int ids[3][QR_CLIP_CONTEXT], size, dim;
+  gsize length;
+  g_auto (GStrv) lines = NULL;
+
+  if (!have_torch () || !g_file_test (BPE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("OpenAI's CLIP reference (../shared/models/clip) or PyTorch, ONNX and Pillow for Python (Debian "
+                   "python3-torch, python3-onnx, python3-pil) are missing");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  {
+    const char *args[] = { "export", tmp, opset, NULL };
+    g_free (run_clip_script (args));
+  }
+  /* the folder as a user has it: the towers, the preprocessor's settings, the tokenizer */
+  bpe_copy = g_build_filename (tmp, "bpe_simple_vocab_16e6.txt.gz", NULL);
+  g_assert_true (g_file_get_contents (BPE, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (bpe_copy, contents, (gssize) length, NULL));
+  clip = qr_clip_load (tmp, QR_DEVICE_CPU, &error);
+  g_assert_no_error (error);
+  dim = qr_clip_get_dim (clip);
+  size = qr_clip_get_image_size (clip);
+  g_assert_cmpint (dim, ==, 32);
+  g_assert_cmpint (size, ==, 64);
+
+  /* preprocessing: Pillow's bicubic resize, the centre crop, CLIP's normalisation */
+  image = qr_image_load (photo, NULL, 0, &error);
+  g_assert_no_error (error);
+  input = g_new (float, (gsize) size * size * 3);
+  qr_clip_preprocess (clip, image, input);
+  theirs_in = g_build_filename (tmp, "theirs.f32", NULL);
+  {
+    g_autofree char *ss = g_strdup_printf ("%d", size);
+    const char *args[] = { "preprocess", photo, ss, ss, theirs_in, NULL };
+    g_autofree char *theirs = NULL;
+    float worst = 0;
+    g_free (run_clip_script (args));
+    g_assert_true (g_file_get_contents (theirs_in, &theirs, &length, NULL));
+    g_assert_cmpuint (length, ==, (gsize) size * size * 3 * sizeof (float));
+    for (gsize i = 0; i < (gsize) size * size * 3; i++)
+      worst = MAX (worst, fabsf (input[i] - ((float *) theirs)[i]));
+    g_test_message ("opset %s: the prepared image within %.3g of Pillow's", opset, worst);
+    g_assert_cmpfloat (worst, <=, 1e-5f);
+  }
+
+  /* the embeddings */
+  image_embedding = g_new (float, dim);
+  g_assert_true (qr_clip_embed_image (clip, image, image_embedding, &error));
+  g_assert_no_error (error);
+  for (int t = 0; t < 3; t++)
+    {
+      g_assert_true (qr_clip_embed_text (clip, texts[t], text_embeddings[t], ids[t], &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (ids[t][0], ==, 49406);
+    }
+  ours_in = g_build_filename (tmp, "ours.f32", NULL);
+  test_write_bytes (ours_in, input, (gsize) size * size * 3 * sizeof (float));
+  {
+    g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (NULL);
+    g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+    g_ptr_array_add (args, (char *) "run");
+    g_ptr_array_add (args, tmp);
+    g_ptr_array_add (args, ours_in);
+    g_ptr_array_add (args, (char *) "--");
+    for (int t = 0; t < 3; t++)
+      {
+        GString *list = g_string_new (NULL);
+        for (int i = 0; i < QR_CLIP_CONTEXT; i++)
+          g_string_append_printf (list, "%s%d", i ? "," : "", ids[t][i]);
+        g_ptr_array_add (owned, g_string_free (list, FALSE));
+        g_ptr_array_add (args, owned->pdata[owned->len - 1]);
+      }
+    g_ptr_array_add (args, NULL);
+    out = run_clip_script ((const char *const *) args->pdata);
+  }
+  lines = g_strsplit (out, "\n", -1);
+  for (int k = 0; k < 4; k++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autofree char *what = k == 0 ? g_strdup_printf ("opset %s: the image embedding", opset)
+                                     : g_strdup_printf ("opset %s: \"%s\"", opset, texts[k - 1]);
+      g_assert_true (json_parser_load_from_data (parser, lines[k], -1, NULL));
+      assert_close (k == 0 ? image_embedding : text_embeddings[k - 1],
+                    json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "embedding"),
+                    dim, what);
+    }
+  test_remove_tree (tmp);
+}
+
+static void
+test_clip_folder_errors (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *file = g_build_filename (tmp, "x.onnx", NULL);
+
+  g_assert_null (qr_clip_load (tmp, QR_DEVICE_CPU, &error));
+  g_assert_nonnull (strstr (error->message, "vision_model.onnx"));
+  g_assert_nonnull (strstr (error->message, tmp));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (file, "x", -1, NULL));
+  g_assert_null (qr_clip_load (file, QR_DEVICE_CPU, &error));
+  g_assert_nonnull (strstr (error->message, "not a folder"));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -228,5 +408,8 @@ main (int argc, char **argv)
   g_test_add_func ("/clip/tokenizer/openai", test_matches_openai);
   g_test_add_func ("/clip/tokenizer/model-input", test_model_input);
   g_test_add_func ("/clip/tokenizer/bad-files", test_bad_files);
+  g_test_add_data_func ("/clip/model/opset13", "13", test_clip_model);
+  g_test_add_data_func ("/clip/model/opset17", "17", test_clip_model);
+  g_test_add_func ("/clip/model/folder-errors", test_clip_folder_errors);
   return g_test_run ();
 }

@@ -171,6 +171,7 @@ static const char *const MUST_PASS[] = {
   "test_expand_dim_changed", "test_reduce_sum_keepdims_random", "test_reduce_max_keepdims_random",
   "test_reduce_min_keepdims_random", "test_resize_upsample_scales_nearest", "test_resize_upsample_scales_linear",
   "test_resize_upsample_scales_linear_align_corners", "test_resize_upsample_sizes_nearest",
+  "test_argmax_negative_axis_keepdims_random_select_last_index", "test_argmin_no_keepdims_random",
 };
 
 #define SEVERAL "(several ops)"

@@ -84,6 +84,8 @@ typedef enum
   QR_REDUCE_SUM,
   QR_REDUCE_MAX,
   QR_REDUCE_MIN,
+  QR_REDUCE_ARGMAX,     /* one axis: the index of its largest value (first, or last with select_last) */
+  QR_REDUCE_ARGMIN,
 } QrReduce;
 
 typedef enum
@@ -139,6 +141,7 @@ typedef struct
   int           pads[4];       /* explicit or resolved: top, bottom, left, right */
   gboolean      keep_dims;
   QrReduce      reduce;        /* MEAN: which reduction */
+  gboolean      select_last;   /* MEAN, ARGMAX/ARGMIN: the last of equal values, not the first */
   int           axes[QR_MAX_RANK];
   int           n_axes;
   int           axis;

@@ -322,13 +322,24 @@ static gboolean
 check_finite (QrGraph *graph, gboolean folded, GError **error)
 {
   /* what live nodes read: 1 as a pad's fill value only (it may be −∞: padding before a max
-   * pool), 2 otherwise (it must be finite) */
+   * pool), 3 as an additive attention mask only (an add read by softmaxes alone: −∞ masks a
+   * position out), 4 otherwise (it must be finite) */
   g_autofree guint8 *use = g_new0 (guint8, MAX (graph->tensors->len, 1));
+  g_autofree guint8 *read_by = g_new0 (guint8, MAX (graph->tensors->len, 1));   /* 1 softmax, 2 other */
   for (guint i = 0; i < graph->nodes->len; i++)
     {
       QrNode *node = qr_graph_node (graph, (int) i);
       for (int k = 0; !node->dead && k < node->n_inputs; k++)
-        use[node->inputs[k]] = MAX (use[node->inputs[k]], node->op == QR_OP_PAD && k == 2 ? 1 : 2);
+        read_by[node->inputs[k]] |= node->op == QR_OP_SOFTMAX ? 1 : 2;
+    }
+  for (guint i = 0; i < graph->outputs->len; i++)
+    read_by[g_array_index (graph->outputs, int, i)] |= 2;
+  for (guint i = 0; i < graph->nodes->len; i++)
+    {
+      QrNode *node = qr_graph_node (graph, (int) i);
+      gboolean mask = node->op == QR_OP_ADD && node->n_outputs == 1 && read_by[node->outputs[0]] == 1;
+      for (int k = 0; !node->dead && k < node->n_inputs; k++)
+        use[node->inputs[k]] = MAX (use[node->inputs[k]], node->op == QR_OP_PAD && k == 2 ? 1 : mask ? 3 : 4);
     }
   for (guint i = 0; i < graph->tensors->len; i++)
     {
@@ -338,7 +349,8 @@ check_finite (QrGraph *graph, gboolean folded, GError **error)
         continue;
       n = qr_shape_size (&t->shape);
       for (gsize k = 0; k < n; k++)
-        if (isnan (t->data[k]) || (isinf (t->data[k]) && !(use[i] == 1 && n == 1)))
+        if (isnan (t->data[k])
+            || (isinf (t->data[k]) && !(use[i] == 1 && n == 1) && !(use[i] == 3 && t->data[k] < 0)))
           {
             g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS,
                          folded ? "%s: weights folded into %s hold %s at %" G_GSIZE_FORMAT " (a batch norm with a "

@@ -139,6 +139,33 @@ qr_cpu_mean (QrGraph *graph, QrNode *node)
       reduced[QR_MAX_RANK - in->rank + node->axes[i]] = TRUE;
       count *= (gsize) in->dims[node->axes[i]];
     }
+  if (node->reduce == QR_REDUCE_ARGMAX || node->reduce == QR_REDUCE_ARGMIN)
+    {
+      /* one axis: outer × dim × inner; the index as a float (exact below 2^24); NaN wins, as in
+         NumPy */
+      int axis = node->axes[0], dim = in->dims[axis];
+      gboolean is_max = node->reduce == QR_REDUCE_ARGMAX;
+      gsize outer = 1, inner = 1;
+      for (int d = 0; d < axis; d++)
+        outer *= (gsize) in->dims[d];
+      for (int d = axis + 1; d < in->rank; d++)
+        inner *= (gsize) in->dims[d];
+      for (gsize o = 0; o < outer; o++)
+        for (gsize i = 0; i < inner; i++)
+          {
+            const float *v = x + o * (gsize) dim * inner + i;
+            float best = v[0];
+            int at = 0;
+            for (int k = 1; k < dim && !isnan (best); k++)
+              {
+                float u = v[(gsize) k * inner];
+                if (isnan (u) || (is_max ? u > best : u < best) || (node->select_last && u == best))
+                  best = u, at = k;
+              }
+            y[o * inner + i] = (float) at;
+          }
+      return;
+    }
   if (node->reduce == QR_REDUCE_MAX || node->reduce == QR_REDUCE_MIN)
     {
       gboolean is_max = node->reduce == QR_REDUCE_MAX;

@@ -152,6 +152,99 @@ qr_image_resize (const QrImage *image,
   return out;
 }
 
+/* The bicubic kernel (a = −0.5), support 2. */
+static double
+bicubic (double x)
+{
+  const double a = -0.5;
+  x = fabs (x);
+  if (x < 1.0)
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0)
+    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  return 0.0;
+}
+
+#define BICUBIC_BITS 22   /* fixed-point weights: 32 bits less 8 for the pixel and 2 for the sign and the sum */
+
+/* One axis's taps: for output i the first input and count, and fixed-point weights (the kernel
+ * widened by the shrink factor, so that shrinking filters as much as it removes). */
+static int
+bicubic_taps (int src, int dst, int **first, int **count, gint32 **weights)
+{
+  double scale = (double) src / dst, filter_scale = MAX (scale, 1.0), support = 2.0 * filter_scale;
+  int max_taps = (int) ceil (support) * 2 + 1;
+
+  g_autofree double *k = g_new (double, max_taps);
+
+  *first = g_new (int, dst);
+  *count = g_new (int, dst);
+  *weights = g_new0 (gint32, (gsize) dst * (gsize) max_taps);
+  for (int i = 0; i < dst; i++)
+    {
+      double centre = (i + 0.5) * scale, sum = 0.0;
+      int lo = MAX ((int) (centre - support + 0.5), 0), hi = MIN ((int) (centre + support + 0.5), src);
+      int n = MIN (hi - lo, max_taps);
+      for (int x = 0; x < n; x++)
+        sum += k[x] = bicubic ((x + lo - centre + 0.5) / filter_scale);
+      for (int x = 0; x < n; x++)
+        {
+          double w = sum != 0.0 ? k[x] / sum : 0.0;
+          (*weights)[(gsize) i * (gsize) max_taps + (gsize) x]
+            = (gint32) (w < 0 ? trunc (-0.5 + w * (1 << BICUBIC_BITS)) : trunc (0.5 + w * (1 << BICUBIC_BITS)));
+        }
+      (*first)[i] = lo;
+      (*count)[i] = n;
+    }
+  return max_taps;
+}
+
+static guint8
+bicubic_clip (gint64 v)
+{
+  v >>= BICUBIC_BITS;
+  return (guint8) CLAMP (v, 0, 255);
+}
+
+QrImage *
+qr_image_resize_bicubic (const QrImage *image, int width, int height)
+{
+  g_autofree int *fx = NULL, *nx = NULL, *fy = NULL, *ny = NULL;
+  g_autofree gint32 *wx = NULL, *wy = NULL;
+  int tx, ty, w = image->width, h = image->height;
+  QrImage *mid, *out;
+
+  g_return_val_if_fail (image != NULL && width > 0 && height > 0, NULL);
+
+  tx = bicubic_taps (w, width, &fx, &nx, &wx);
+  ty = bicubic_taps (h, height, &fy, &ny, &wy);
+  /* across, into 8 bits, then down */
+  mid = qr_image_new (width, h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          gint64 acc = 1 << (BICUBIC_BITS - 1);
+          for (int k = 0; k < nx[x]; k++)
+            acc += (gint64) image->pixels[((gsize) y * (gsize) w + (gsize) (fx[x] + k)) * 3 + (gsize) c]
+                   * wx[(gsize) x * (gsize) tx + (gsize) k];
+          mid->pixels[((gsize) y * (gsize) width + (gsize) x) * 3 + (gsize) c] = bicubic_clip (acc);
+        }
+  out = qr_image_new (width, height);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          gint64 acc = 1 << (BICUBIC_BITS - 1);
+          for (int k = 0; k < ny[y]; k++)
+            acc += (gint64) mid->pixels[((gsize) (fy[y] + k) * (gsize) width + (gsize) x) * 3 + (gsize) c]
+                   * wy[(gsize) y * (gsize) ty + (gsize) k];
+          out->pixels[((gsize) y * (gsize) width + (gsize) x) * 3 + (gsize) c] = bicubic_clip (acc);
+        }
+  qr_image_free (mid);
+  return out;
+}
+
 QrImage *
 qr_image_fit (const QrImage *image,
               int            max_side)

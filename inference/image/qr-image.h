@@ -105,6 +105,11 @@ QrImage *qr_image_orient         (const QrImage *image,
 QrImage *qr_image_resize         (const QrImage *image,
                                   int            width,
                                   int            height);
+/* Bicubic resize (a = −0.5, the kernel widened when shrinking, 8-bit between the passes) as
+ * Pillow computes it: what CLIP's image preprocessing expects. */
+QrImage *qr_image_resize_bicubic (const QrImage *image,
+                                  int            width,
+                                  int            height);
 /* Shrinks so the longer side is max_side; returns a copy when it is already that small. */
 QrImage *qr_image_fit            (const QrImage *image,
                                   int            max_side);

@@ -860,7 +860,11 @@ op_binary (Reader *r)
       int x = need (r, k), t = in_type (r, k);
       if (x < 0)
         return FALSE;
-      if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x))
+      /* index arithmetic (int32, int64: adding, subtracting, multiplying positions) is exact in
+         float32 below 2^24; other integers' arithmetic wraps, and division truncates */
+      if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x)
+          && !((t == T_INT64 || t == T_INT32) && (op == QR_OP_ADD || op == QR_OP_SUB || op == QR_OP_MUL
+                                                  || op == QR_OP_MAXIMUM || op == QR_OP_MINIMUM)))
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s arithmetic on values that are not constant (the engine "
                      "computes in float32)", type_name (t));
       /* integer division of constants (shape arithmetic): the float quotient truncated below */
@@ -1449,10 +1453,20 @@ op_gather (Reader *r)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
   if (axis < 0)
     axis += rank;
-  if (!is_const (r, idx))
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "indices that are not constant");
   if (!is_float_type (in_type (r, 0)) && in_type (r, 0) != T_UNDEFINED && !is_const (r, x))
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "gathering %s values that are not constant", type_name (in_type (r, 0)));
+  if (!is_const (r, idx))
+    {
+      /* indices of the graph's (token ids, positions): a gather node; one out of range gathers zeros */
+      QrNode *node;
+      if (rank - 1 + shape (r, idx)->rank > QR_MAX_RANK)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result", rank - 1 + shape (r, idx)->rank);
+      if ((out = output (r, 0, in_type (r, 0))) < 0)
+        return FALSE;
+      node = add (r, QR_OP_GATHER, out, x, idx);
+      node->axis = axis;
+      return settle (r);
+    }
   data_t = T (r, x);
   idx_t = T (r, idx);
   dim = data_t->shape.dims[axis];
@@ -1572,6 +1586,36 @@ op_reduce (Reader *r)
   node = qr_graph_node (r->graph, T (r, out)->producer);
   node->keep_dims = keep != 0;
   node->reduce = reduce;
+  return settle (r);
+}
+
+/* ArgMax, ArgMin: one axis reduced to the index of its largest (smallest) value, as int64 values
+ * held in floats (exact below 2^24: token positions, class numbers). */
+static gboolean
+op_argmax (Reader *r)
+{
+  int x = need (r, 0), out, rank, axis, keep, axes[1];
+  gboolean last;
+  QrNode *node;
+
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  axis = (int) attr_int (r, "axis", 0);
+  keep = (int) attr_int (r, "keepdims", 1);
+  last = attr_int (r, "select_last_index", 0) != 0;
+  if (!check_attrs (r))
+    return FALSE;
+  if (rank == 0 || axis < -rank || axis >= rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  axes[0] = axis < 0 ? axis + rank : axis;
+  if ((out = output (r, 0, T_INT64)) < 0)
+    return FALSE;
+  add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", 1, axes));
+  node = qr_graph_node (r->graph, T (r, out)->producer);
+  node->keep_dims = keep != 0;
+  node->reduce = strcmp (r->node->op, "ArgMin") == 0 ? QR_REDUCE_ARGMIN : QR_REDUCE_ARGMAX;
+  node->select_last = last;
   return settle (r);
 }
 
@@ -2161,6 +2205,8 @@ static const struct
 } OPS[] = {
   { "Abs", op_unary },
   { "Add", op_binary },
+  { "ArgMax", op_argmax },
+  { "ArgMin", op_argmax },
   { "AveragePool", op_pool },
   { "BatchNormalization", op_batch_norm },
   { "Cast", op_cast },
@@ -2482,10 +2528,11 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
       fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has rank %d (1 to 4 are supported)", live->name, live->rank);
       return NULL;
     }
-  if (!is_float_type (live->type))
+  /* integer inputs (token ids) are given as floats: exact below 2^24 */
+  if (!is_float_type (live->type) && live->type != T_INT64 && live->type != T_INT32)
     {
-      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s holds %s values (float inputs only)", live->name,
-            type_name (live->type));
+      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s holds %s values (float, int32 and int64 inputs only)",
+            live->name, type_name (live->type));
       return NULL;
     }
   {

@@ -5,7 +5,8 @@
  * punctuation, and each piece merged by rank. */
 #pragma once
 
-#include <glib.h>
+#include "qr-engine.h"
+#include "qr-image.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,47 @@ int              qr_clip_tokenize         (QrClipTokenizer  *self,
 int              qr_clip_tokenizer_start  (QrClipTokenizer  *self);
 int              qr_clip_tokenizer_end    (QrClipTokenizer  *self);
 
+/* A CLIP model: an image tower and a text tower from ONNX, in one folder as transformers.js lays
+ * them out (onnx/vision_model.onnx, onnx/text_model.onnx — or beside the folder's other files —,
+ * tokenizer.json or bpe_simple_vocab_16e6.txt.gz, preprocessor_config.json). Each tower has one
+ * input (a text model's attention_mask input is bound to ones: CLIP's causal attention makes the
+ * end token's output independent of the padding) and gives the projected embedding as its output
+ * named image_embeds / text_embeds, or its only output. */
+typedef struct _QrClip QrClip;
+
+QrClip          *qr_clip_load             (const char       *dir,
+                                           QrDevice          device,
+                                           GError          **error);
+void             qr_clip_free             (QrClip           *self);
+/* The embedding's length (both towers give the same). */
+int              qr_clip_get_dim          (QrClip           *self);
+/* The image tower's input side (the crop). */
+int              qr_clip_get_image_size   (QrClip           *self);
+/* An image as the image tower takes it: the shorter side resized to the preprocessor's size
+ * (bicubic), the centre cropped, scaled to 0..1, less the mean, over the deviation; size × size ×
+ * 3 floats, channels last. */
+void             qr_clip_preprocess       (QrClip           *self,
+                                           const QrImage    *image,
+                                           float            *input);
+/* The projected embedding (not normalised), dim floats. */
+gboolean         qr_clip_embed_image      (QrClip           *self,
+                                           const QrImage    *image,
+                                           float            *embedding,
+                                           GError          **error);
+/* A prepared input (qr_clip_preprocess) through the image tower. */
+gboolean         qr_clip_embed_input      (QrClip           *self,
+                                           const float      *input,
+                                           float            *embedding,
+                                           GError          **error);
+/* A text's embedding; ids (QR_CLIP_CONTEXT, may be NULL) receives the tokens it was given. */
+gboolean         qr_clip_embed_text       (QrClip           *self,
+                                           const char       *text,
+                                           float            *embedding,
+                                           int              *ids,
+                                           GError          **error);
+QrClipTokenizer *qr_clip_get_tokenizer    (QrClip           *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrClipTokenizer, qr_clip_tokenizer_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrClip, qr_clip_free)
 
 G_END_DECLS

@@ -1,0 +1,352 @@
+/* clip.c: a CLIP model from ONNX (qr-clip.h): the two towers imported by the ONNX importer, the
+ * tokenizer, and the image preprocessing of preprocessor_config.json (Hugging Face's
+ * CLIPImageProcessor: shorter side to `size`, bicubic; centre crop; rescale; normalise). Each
+ * tower runs one item at a time: CLIP's transformer keeps its sequence first (L × N × D), so the
+ * batch is not the graph's first dimension. */
+#define G_LOG_DOMAIN "quorum-text"
+
+#include "qr-clip.h"
+#include "qr-onnx.h"
+#include "engine-private.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  QrModel *model;
+  char    *output;
+  int      dim;
+  int      in_h, in_w;      /* the image tower's input */
+} Tower;
+
+struct _QrClip
+{
+  Tower            image, text;
+  QrClipTokenizer *tokenizer;
+  int              pad_id;
+  int              size, crop;        /* shorter side after resizing; the crop's side */
+  float            rescale, mean[3], std[3];
+  float           *input;
+  GMutex           lock;              /* one run at a time per tower's buffers */
+};
+
+void
+qr_clip_free (QrClip *self)
+{
+  if (self == NULL)
+    return;
+  qr_model_free (self->image.model);
+  qr_model_free (self->text.model);
+  g_free (self->image.output);
+  g_free (self->text.output);
+  qr_clip_tokenizer_free (self->tokenizer);
+  g_free (self->input);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+/* dir/onnx/NAME, else dir/NAME; NULL when neither is there. */
+static char *
+find_file (const char *dir, const char *name)
+{
+  g_autofree char *nested = g_build_filename (dir, "onnx", name, NULL);
+  g_autofree char *flat = g_build_filename (dir, name, NULL);
+
+  if (g_file_test (nested, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&nested);
+  if (g_file_test (flat, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&flat);
+  return NULL;
+}
+
+static gboolean
+load_tower (Tower *tower, const char *path, gboolean image, const char *want_output, QrDevice device, GError **error)
+{
+  QrOnnxOptions options = { .nhwc_input = image };
+  g_autoptr (QrOnnxTensor) mask = NULL;
+  QrOnnxTensor *bound[1];
+  g_autoptr (QrGraph) graph = NULL;
+  int out = -1;
+
+  if (!image)
+    {
+      /* the attention mask some exports take: all ones */
+      mask = g_new0 (QrOnnxTensor, 1);
+      mask->name = g_strdup ("attention_mask");
+      mask->data_type = 7;
+      mask->rank = 2;
+      mask->dims[0] = 1;
+      mask->dims[1] = QR_CLIP_CONTEXT;
+      mask->n = QR_CLIP_CONTEXT;
+      mask->data = g_new (float, QR_CLIP_CONTEXT);
+      for (int i = 0; i < QR_CLIP_CONTEXT; i++)
+        mask->data[i] = 1.0f;
+      bound[0] = mask;
+      options.n_bound = 1;
+      options.bound = bound;
+    }
+  graph = qr_graph_load_onnx (path, &options, error);
+  if (graph == NULL)
+    return FALSE;
+  for (guint i = 0; i < graph->outputs->len; i++)
+    {
+      QrTensor *t = qr_graph_tensor (graph, g_array_index (graph->outputs, int, i));
+      if (g_strcmp0 (t->name, want_output) == 0 || (graph->outputs->len == 1 && t->shape.rank == 2))
+        out = g_array_index (graph->outputs, int, i);
+    }
+  if (out < 0)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: no output named %s (and not one "
+                   "output of [1, dim])", path, want_output);
+      return FALSE;
+    }
+  {
+    QrTensor *t = qr_graph_tensor (graph, out);
+    QrTensor *in = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
+    if (t->shape.rank != 2 || t->shape.dims[0] != 1)
+      {
+        g_autofree char *s = qr_shape_to_string (&t->shape);
+        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: output %s is %s (an embedding is [1, "
+                     "dim])", path, t->name, s);
+        return FALSE;
+      }
+    if (!image && (in->shape.rank != 2 || in->shape.dims[1] != QR_CLIP_CONTEXT))
+      {
+        g_autofree char *s = qr_shape_to_string (&in->shape);
+        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: input %s is %s (CLIP's text tower "
+                     "takes [1, %d] token ids)", path, in->name, s, QR_CLIP_CONTEXT);
+        return FALSE;
+      }
+    tower->dim = t->shape.dims[1];
+    tower->output = g_strdup (t->name);
+    tower->in_h = in->shape.rank == 4 ? in->shape.dims[1] : 0;
+    tower->in_w = in->shape.rank == 4 ? in->shape.dims[2] : 0;
+  }
+  tower->model = qr_model_new (g_steal_pointer (&graph), device, QR_PRECISION_FP32, 0, error);
+  return tower->model != NULL;
+}
+
+/* An int, or an object's "shortest_edge" / "height" member (the forms preprocessor configs use). */
+static int
+config_size (JsonObject *config, const char *member, int fallback)
+{
+  JsonNode *node = json_object_has_member (config, member) ? json_object_get_member (config, member) : NULL;
+
+  if (node == NULL)
+    return fallback;
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
+    return (int) json_node_get_int (node);
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *o = json_node_get_object (node);
+      if (json_object_has_member (o, "shortest_edge"))
+        return (int) json_object_get_int_member (o, "shortest_edge");
+      if (json_object_has_member (o, "height"))
+        return (int) json_object_get_int_member (o, "height");
+    }
+  return -1;
+}
+
+static gboolean
+read_preprocessor (QrClip *self, const char *dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "preprocessor_config.json", NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+  JsonObject *config;
+  const float mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f }, std[3] = { 0.26862954f, 0.26130258f, 0.27577711f };
+
+  /* CLIP's own values unless the folder says otherwise */
+  self->size = self->crop = 224;
+  self->rescale = 1.0f / 255.0f;
+  memcpy (self->mean, mean, sizeof mean);
+  memcpy (self->std, std, sizeof std);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: %s", path, local->message);
+      return FALSE;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: not a JSON object", path);
+      return FALSE;
+    }
+  config = json_node_get_object (json_parser_get_root (parser));
+  self->size = config_size (config, "size", 224);
+  self->crop = config_size (config, "crop_size", self->size);
+  if (self->size < 8 || self->size > 4096 || self->crop < 8 || self->crop > self->size)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: size %d and crop_size %d (8 to 4096, the "
+                   "crop no larger)", path, self->size, self->crop);
+      return FALSE;
+    }
+  if (json_object_has_member (config, "rescale_factor"))
+    self->rescale = (float) json_object_get_double_member (config, "rescale_factor");
+  for (int k = 0; k < 2; k++)
+    {
+      const char *member = k == 0 ? "image_mean" : "image_std";
+      float *values = k == 0 ? self->mean : self->std;
+      JsonArray *a;
+      if (!json_object_has_member (config, member))
+        continue;
+      a = JSON_NODE_HOLDS_ARRAY (json_object_get_member (config, member)) ? json_object_get_array_member (config, member)
+                                                                          : NULL;
+      if (a == NULL || json_array_get_length (a) != 3)
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: %s is not a list of 3 numbers", path, member);
+          return FALSE;
+        }
+      for (int c = 0; c < 3; c++)
+        values[c] = (float) json_array_get_double_element (a, (guint) c);
+      if (k == 1 && (values[0] <= 0 || values[1] <= 0 || values[2] <= 0))
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: image_std must be positive", path);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+QrClip *
+qr_clip_load (const char *dir, QrDevice device, GError **error)
+{
+  g_autoptr (QrClip) self = g_new0 (QrClip, 1);
+  g_autofree char *vision = find_file (dir, "vision_model.onnx");
+  g_autofree char *text = find_file (dir, "text_model.onnx");
+  g_autofree char *hf = g_build_filename (dir, "tokenizer.json", NULL);
+  g_autofree char *openai = g_build_filename (dir, "bpe_simple_vocab_16e6.txt.gz", NULL);
+
+  g_mutex_init (&self->lock);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: not a folder (a CLIP model is a folder with "
+                   "onnx/vision_model.onnx, onnx/text_model.onnx and tokenizer.json)", dir);
+      return NULL;
+    }
+  if (vision == NULL || text == NULL)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: no %s (a CLIP model folder holds "
+                   "onnx/vision_model.onnx and onnx/text_model.onnx)", dir,
+                   vision == NULL ? "vision_model.onnx" : "text_model.onnx");
+      return NULL;
+    }
+  if (g_file_test (hf, G_FILE_TEST_EXISTS))
+    self->tokenizer = qr_clip_tokenizer_load (hf, error);
+  else if (g_file_test (openai, G_FILE_TEST_EXISTS))
+    self->tokenizer = qr_clip_tokenizer_load (openai, error);
+  else
+    g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: no tokenizer.json or bpe_simple_vocab_16e6.txt.gz",
+                 dir);
+  if (self->tokenizer == NULL)
+    return NULL;
+  /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
+  self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
+  if (!read_preprocessor (self, dir, error)
+      || !load_tower (&self->image, vision, TRUE, "image_embeds", device, error)
+      || !load_tower (&self->text, text, FALSE, "text_embeds", device, error))
+    return NULL;
+  if (self->image.dim != self->text.dim)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image embedding has %d values, the text "
+                   "embedding %d (not one model's towers)", dir, self->image.dim, self->text.dim);
+      return NULL;
+    }
+  {
+    int w = self->image.in_w, h = self->image.in_h;
+    if (w != self->crop || h != self->crop)
+      {
+        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image tower takes %d × %d, the "
+                     "preprocessor crops %d × %d", dir, w, h, self->crop, self->crop);
+        return NULL;
+      }
+  }
+  self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
+  return g_steal_pointer (&self);
+}
+
+int qr_clip_get_dim (QrClip *self) { return self->image.dim; }
+int qr_clip_get_image_size (QrClip *self) { return self->crop; }
+QrClipTokenizer *qr_clip_get_tokenizer (QrClip *self) { return self->tokenizer; }
+
+void
+qr_clip_preprocess (QrClip *self, const QrImage *image, float *input)
+{
+  int w = image->width, h = image->height, nw, nh, top, left, c = self->crop;
+  g_autoptr (QrImage) resized = NULL;
+
+  /* the shorter side to size, the longer in proportion (truncated) */
+  if (w <= h)
+    nw = self->size, nh = MAX (1, (int) ((gint64) self->size * h / w));
+  else
+    nh = self->size, nw = MAX (1, (int) ((gint64) self->size * w / h));
+  resized = qr_image_resize_bicubic (image, nw, nh);
+  top = (nh - c) / 2;
+  left = (nw - c) / 2;
+  for (int y = 0; y < c; y++)
+    for (int x = 0; x < c; x++)
+      for (int k = 0; k < 3; k++)
+        {
+          float v = resized->pixels[((gsize) (y + top) * (gsize) nw + (gsize) (x + left)) * 3 + (gsize) k];
+          input[((gsize) y * (gsize) c + (gsize) x) * 3 + (gsize) k] = (v * self->rescale - self->mean[k]) / self->std[k];
+        }
+}
+
+static gboolean
+run_tower (Tower *tower, const float *input, float *embedding, GError **error)
+{
+  int rank, dims[4];
+  const float *out;
+
+  if (!qr_model_run (tower->model, input, 1, NULL, NULL, error))
+    return FALSE;
+  out = qr_model_get_output (tower->model, tower->output, &rank, dims);
+  memcpy (embedding, out, sizeof (float) * (gsize) tower->dim);
+  for (int i = 0; i < tower->dim; i++)
+    if (!isfinite (embedding[i]))
+      {
+        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS, "the embedding holds %s (the model's weights?)",
+                     isnan (embedding[i]) ? "NaN" : "an infinity");
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+qr_clip_embed_input (QrClip *self, const float *input, float *embedding, GError **error)
+{
+  gboolean ok;
+  g_mutex_lock (&self->lock);
+  ok = run_tower (&self->image, input, embedding, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+gboolean
+qr_clip_embed_image (QrClip *self, const QrImage *image, float *embedding, GError **error)
+{
+  g_autofree float *input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
+  qr_clip_preprocess (self, image, input);
+  return qr_clip_embed_input (self, input, embedding, error);
+}
+
+gboolean
+qr_clip_embed_text (QrClip *self, const char *text, float *embedding, int *ids, GError **error)
+{
+  int tokens[QR_CLIP_CONTEXT];
+  float values[QR_CLIP_CONTEXT];
+  gboolean ok;
+
+  qr_clip_tokenize (self->tokenizer, text, self->pad_id, tokens);
+  for (int i = 0; i < QR_CLIP_CONTEXT; i++)
+    values[i] = (float) tokens[i];
+  if (ids != NULL)
+    memcpy (ids, tokens, sizeof tokens);
+  g_mutex_lock (&self->lock);
+  ok = run_tower (&self->text, values, embedding, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}

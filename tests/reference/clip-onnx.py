@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""The reference for Quorum's CLIP support (tests/test-clip.c): OpenAI's own model.py
+(../shared/models/clip/reference, MIT) built small — a ViT image tower and the text transformer —
+with seeded weights, exported by torch.onnx.export in the transformers.js layout
+(onnx/vision_model.onnx, onnx/text_model.onnx, preprocessor_config.json) and run in PyTorch on the
+inputs Quorum prepared.
+
+  clip-onnx.py REFERENCE_DIR export DIR OPSET
+  clip-onnx.py REFERENCE_DIR run DIR IMAGE.f32… -- IDS…   (ids: 77 comma-separated token ids per text)
+      → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
+  clip-onnx.py REFERENCE_DIR preprocess IMAGE SIZE CROP OUT.f32
+      → the image as Hugging Face's CLIPImageProcessor prepares it (Pillow's bicubic resize of the
+        shorter side to SIZE, the longer truncated; the centre CROP × CROP; /255; CLIP's mean and
+        deviation), channels last
+"""
+import json
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, sys.argv[1])
+import model as openai_clip   # noqa: E402
+
+SIZE = 64
+
+
+def build():
+    torch.manual_seed(4321)
+    m = openai_clip.CLIP(embed_dim=32, image_resolution=SIZE, vision_layers=2, vision_width=64, vision_patch_size=16,
+                         context_length=77, vocab_size=49408, transformer_width=48, transformer_heads=4,
+                         transformer_layers=2)
+    with torch.no_grad():
+        # the layer norms' affine parts away from 1 and 0, so that a wrong one shows
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    return m.eval()
+
+
+class Vision(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, pixel_values):
+        return self.m.encode_image(pixel_values)
+
+
+class Text(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids):
+        return self.m.encode_text(input_ids)
+
+
+def export(out_dir, opset):
+    import os
+    m = build()
+    os.makedirs(f"{out_dir}/onnx", exist_ok=True)
+    torch.onnx.export(Vision(m), torch.zeros(1, 3, SIZE, SIZE), f"{out_dir}/onnx/vision_model.onnx",
+                      opset_version=opset, input_names=["pixel_values"], output_names=["image_embeds"])
+    torch.onnx.export(Text(m), torch.zeros(1, 77, dtype=torch.long), f"{out_dir}/onnx/text_model.onnx",
+                      opset_version=opset, input_names=["input_ids"], output_names=["text_embeds"])
+    with open(f"{out_dir}/preprocessor_config.json", "w") as f:
+        json.dump({"crop_size": {"height": SIZE, "width": SIZE}, "do_center_crop": True, "do_normalize": True,
+                   "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                   "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
+                   "size": {"shortest_edge": SIZE}}, f)
+
+
+def run(out_dir, args):
+    m = build()
+    split = args.index("--")
+    with torch.no_grad():
+        for path in args[:split]:
+            x = np.fromfile(path, dtype=np.float32).reshape(SIZE, SIZE, 3)
+            e = m.encode_image(torch.from_numpy(x).permute(2, 0, 1).unsqueeze(0).contiguous())
+            print(json.dumps({"embedding": [float(v) for v in e[0]]}))
+        for ids in args[split + 1:]:
+            t = torch.tensor([[int(v) for v in ids.split(",")]], dtype=torch.long)
+            e = m.encode_text(t)
+            print(json.dumps({"embedding": [float(v) for v in e[0]]}))
+
+
+def preprocess(image_path, size, crop, out_path):
+    from PIL import Image
+    img = Image.open(image_path).convert("RGB")
+    w, h = img.size
+    if w <= h:
+        nw, nh = size, int(size * h / w)
+    else:
+        nw, nh = int(size * w / h), size
+    img = img.resize((nw, nh), Image.BICUBIC)
+    top, left = (nh - crop) // 2, (nw - crop) // 2
+    x = np.asarray(img, dtype=np.float32)[top:top + crop, left:left + crop] * np.float32(1 / 255)
+    mean = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
+    std = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
+    ((x - mean) / std).astype(np.float32).tofile(out_path)
+
+
+if __name__ == "__main__":
+    if sys.argv[2] == "export":
+        export(sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[2] == "preprocess":
+        preprocess(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif sys.argv[2] == "run":
+        run(sys.argv[3], sys.argv[4:])
+    else:
+        sys.exit(f"unknown command {sys.argv[2]}")
