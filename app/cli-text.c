@@ -42,7 +42,7 @@ qr_cli_search (int argc, char **argv)
   int top = 20, status;
   GOptionEntry entries[] = {
     { "top", 'n', 0, G_OPTION_ARG_INT, &top, "How many images (default 20; 0 for all)", "N" },
-    { "scorer", 's', 0, G_OPTION_ARG_STRING, &scorer_name, "zeroshot (default) or plain (class names only)", "NAME" },
+    { "scorer", 's', 0, G_OPTION_ARG_STRING, &scorer_name, "zeroshot (default), plain (class names only), dmsm, blend or clip", "NAME" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("“TEXT” — the collection's images ranked for a text, "

@@ -33,6 +33,7 @@ static const Command commands[] = {
   { "eval", "Each peer against the reviewed labels: AP, precision, recall; peer agreement", qr_cli_eval },
   { "search", "Images ranked for a text: \"TEXT\" [--top N] [--scorer NAME] (JSON lines)", qr_cli_search },
   { "captions", "Captions scored: list [IMAGE], suggest IMAGE, rank IMAGE --candidates FILE, add IMAGE TEXT, train [--epochs N]", qr_cli_captions },
+  { "embed", "A CLIP model's embeddings: --model FOLDER IMAGE… | --text \"TEXT\" (JSON lines); --collection DIR stores them for search --scorer clip", qr_cli_embed },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", qr_cli_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", qr_cli_export },
   { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); search (beside FAISS); index, gallery, captions, dmsm (Quorum alone)", qr_cli_bench },

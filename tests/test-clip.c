@@ -8,9 +8,12 @@
 #include "qr-engine.h"
 #include "test-util.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define CLIP_DIR QUORUM_SOURCE_DIR "/../shared/models/clip"
 #define BPE CLIP_DIR "/bpe_simple_vocab_16e6.txt.gz"
@@ -401,6 +404,176 @@ test_clip_folder_errors (void)
   test_remove_tree (tmp);
 }
 
+
+static char *
+run_quorum (int expect, char **err_out, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  const char *arg;
+  int status;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) QUORUM_BINARY);
+  va_start (ap, err_out);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL) != (expect != 0) || (expect != 0 && WEXITSTATUS (status) != expect))
+    g_error ("quorum %s: exit %d (expected %d): %s", (char *) argv->pdata[1], WEXITSTATUS (status), expect, err);
+  if (err_out != NULL)
+    *err_out = g_steal_pointer (&err);
+  return out;
+}
+
+static void
+unit (float *v, int n)
+{
+  double s = 0;
+  for (int i = 0; i < n; i++)
+    s += (double) v[i] * v[i];
+  for (int i = 0; i < n; i++)
+    v[i] = (float) (v[i] / sqrt (s));
+}
+
+/* quorum embed prints what the API computes (the image embeddings, a text's tokens and
+ * embedding); embed --collection stores the collection's, resumably; search --scorer clip ranks
+ * by their cosine with the text. */
+static void
+test_clip_cli (void)
+{
+  const char *photos[] = { "skimage-coffee.png", "darknet-dog.jpg", "skimage-chelsea.png" };
+  g_autofree char *tmp = NULL, *model = NULL, *coll = NULL, *contents = NULL, *bpe_copy = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (QrClip) clip = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) lines = NULL;
+  float embeddings[4][32];
+  gsize length;
+  int dim;
+
+  if (!have_torch () || !g_file_test (BPE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("OpenAI's CLIP reference or PyTorch for Python is missing");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  model = g_build_filename (tmp, "tiny-clip", NULL);
+  coll = g_build_filename (tmp, "photos", NULL);
+  g_assert_cmpint (g_mkdir (coll, 0755), ==, 0);
+  {
+    const char *args[] = { "export", model, "17", NULL };
+    g_free (run_clip_script (args));
+  }
+  bpe_copy = g_build_filename (model, "bpe_simple_vocab_16e6.txt.gz", NULL);
+  g_assert_true (g_file_get_contents (BPE, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (bpe_copy, contents, (gssize) length, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (photos); i++)
+    {
+      g_autofree char *src = g_build_filename (QUORUM_DEMO_DIR, photos[i], NULL), *dst = g_build_filename (coll, photos[i], NULL);
+      g_autofree char *data = NULL;
+      g_assert_true (g_file_get_contents (src, &data, &length, NULL));
+      g_assert_true (g_file_set_contents (dst, data, (gssize) length, NULL));
+    }
+  clip = qr_clip_load (model, QR_DEVICE_CPU, &error);
+  g_assert_no_error (error);
+  dim = qr_clip_get_dim (clip);
+  g_assert_cmpint (dim, ==, 32);
+
+  /* embed IMAGE… --text: what the API gives */
+  {
+    g_autofree char *p0 = g_build_filename (coll, photos[0], NULL), *p1 = g_build_filename (coll, photos[1], NULL);
+    g_autofree char *p2 = g_build_filename (coll, photos[2], NULL);
+    out = run_quorum (0, NULL, "embed", "--model", model, "--device", "cpu", p0, p1, p2, "--text", "a cup of coffee",
+                      NULL);
+  }
+  lines = g_strsplit (out, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  for (int k = 0; k < 4; k++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonObject *o;
+      JsonArray *e;
+      float want[32];
+      g_assert_true (json_parser_load_from_data (parser, lines[k], -1, NULL));
+      o = json_node_get_object (json_parser_get_root (parser));
+      e = json_object_get_array_member (o, "embedding");
+      g_assert_cmpuint (json_array_get_length (e), ==, 32);
+      for (int i = 0; i < dim; i++)
+        embeddings[k][i] = (float) json_array_get_double_element (e, (guint) i);
+      if (k < 3)
+        {
+          g_autofree char *path = g_build_filename (coll, photos[k], NULL);
+          g_autoptr (QrImage) image = qr_image_load (path, NULL, 0, &error);
+          g_assert_no_error (error);
+          g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "image"), photos[k]));
+          g_assert_true (qr_clip_embed_image (clip, image, want, &error));
+        }
+      else
+        {
+          int ids[QR_CLIP_CONTEXT];
+          JsonArray *tokens = json_object_get_array_member (o, "tokens");
+          g_assert_cmpstr (json_object_get_string_member (o, "text"), ==, "a cup of coffee");
+          g_assert_true (qr_clip_embed_text (clip, "a cup of coffee", want, ids, &error));
+          g_assert_cmpuint (json_array_get_length (tokens), ==, 6);
+          for (guint i = 0; i < 6; i++)
+            g_assert_cmpint (json_array_get_int_element (tokens, i), ==, ids[i]);
+        }
+      for (int i = 0; i < dim; i++)
+        g_assert_cmpfloat_with_epsilon (embeddings[k][i], want[i], 1e-6 * MAX (1.0f, fabsf (want[i])));
+    }
+
+  /* the collection: indexed, embedded (a second time nothing is left to do), searched */
+  g_free (run_quorum (0, NULL, "index", "-q", coll, NULL));
+  g_free (out);
+  out = run_quorum (1, &err, "search", "--collection", coll, "--scorer", "clip", "coffee", NULL);
+  g_assert_nonnull (strstr (err, "quorum embed"));
+  g_clear_pointer (&err, g_free);
+  g_free (run_quorum (0, &err, "embed", "--model", model, "--device", "cpu", "--collection", coll, NULL));
+  g_assert_nonnull (strstr (err, "3 images embedded"));
+  g_clear_pointer (&err, g_free);
+  g_free (run_quorum (0, &err, "embed", "--model", model, "--device", "cpu", "--collection", coll, NULL));
+  g_assert_nonnull (strstr (err, "0 images embedded"));
+  g_clear_pointer (&err, g_free);
+  g_free (out);
+  out = run_quorum (0, NULL, "search", "--collection", coll, "--scorer", "clip", "a cup of coffee", NULL);
+  {
+    g_auto (GStrv) hits = g_strsplit (out, "\n", -1);
+    double last = 2;
+    unit (embeddings[3], dim);
+    g_assert_cmpuint (g_strv_length (hits), ==, 4);
+    for (int k = 0; k < 3; k++)
+      {
+        g_autoptr (JsonParser) parser = json_parser_new ();
+        JsonObject *o;
+        double score, cosine = 0;
+        int which = -1;
+        g_assert_true (json_parser_load_from_data (parser, hits[k], -1, NULL));
+        o = json_node_get_object (json_parser_get_root (parser));
+        for (int j = 0; j < 3; j++)
+          if (strcmp (json_object_get_string_member (o, "image"), photos[j]) == 0)
+            which = j;
+        g_assert_cmpint (which, >=, 0);
+        unit (embeddings[which], dim);
+        for (int i = 0; i < dim; i++)
+          cosine += (double) embeddings[which][i] * embeddings[3][i];
+        score = json_object_get_double_member (o, "score");
+        g_assert_cmpfloat_with_epsilon (score, cosine, 3e-3);   /* stored as float16, printed to 3 places */
+        g_assert_cmpfloat (score, <=, last);
+        last = score;
+      }
+  }
+  /* a model that is not there */
+  g_free (run_quorum (1, &err, "embed", "--model", "no-such-clip", "--text", "x", NULL));
+  g_assert_nonnull (strstr (err, "no-such-clip"));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,5 +584,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/clip/model/opset13", "13", test_clip_model);
   g_test_add_data_func ("/clip/model/opset17", "17", test_clip_model);
   g_test_add_func ("/clip/model/folder-errors", test_clip_folder_errors);
+  g_test_add_func ("/clip/cli", test_clip_cli);
   return g_test_run ();
 }

@@ -612,6 +612,11 @@ gboolean       qr_catalog_load_image_features (QrCatalog *self,
 int            qr_catalog_get_feature_dim  (QrCatalog   *self,
                                             const char  *backbone,
                                             GError     **error);
+/* The backbones whose names start with prefix that have stored features (char*), the one with
+ * the most images first. */
+GPtrArray     *qr_catalog_list_feature_backbones (QrCatalog *self,
+                                            const char  *prefix,
+                                            GError     **error);
 /* Readable images (state ok) without features of backbone: GArray of gint64. */
 GArray        *qr_catalog_images_without_features (QrCatalog *self,
                                             const char  *backbone,

@@ -249,3 +249,20 @@ qr_catalog_get_feature_dim (QrCatalog *self, const char *backbone, GError **erro
     dim = sqlite3_column_int (rows.stmt, 0);
   return qr_rows_end (&rows, error) ? dim : -1;
 }
+
+GPtrArray *
+qr_catalog_list_feature_backbones (QrCatalog *self, const char *prefix, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  QrRows rows;
+
+  if (!qr_rows_start (&rows, self, "SELECT backbone FROM image_features WHERE substr (backbone, 1, length (?1)) = ?1 "
+                      "GROUP BY backbone ORDER BY count (*) DESC, backbone",
+                      QR_ARGS (QR_TEXT (prefix)), "reading image features", error))
+    return NULL;
+  while (qr_rows_next (&rows))
+    g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (rows.stmt, 0)));
+  if (!qr_rows_end (&rows, error))
+    return NULL;
+  return g_steal_pointer (&names);
+}

@@ -136,6 +136,32 @@ GPtrArray *qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self,
                                   guint        n_images,
                                   GError     **error);
 
+/* A user's CLIP model (ONNX, qr-clip.h) over the embeddings stored for it: the newest model that
+ * embedded the collection, loaded from its folder; an error saying how to make them when there are
+ * none, or when the folder's model changed since. */
+#define QR_TYPE_CLIP_SCORER (qr_clip_scorer_get_type ())
+G_DECLARE_FINAL_TYPE (QrClipScorer, qr_clip_scorer, QR, CLIP_SCORER, GObject)
+
+QrScorer *qr_clip_scorer_new      (QrCatalog   *catalog,
+                                   GError     **error);
+/* The key a CLIP folder's image embeddings are stored under: "clip:HASH:/absolute/folder", HASH of
+ * its model files' sizes and times. */
+char     *qr_clip_feature_key     (const char  *dir,
+                                   GError     **error);
+/* The collection's readable images that lack the folder's embeddings get them (unit length),
+ * committed every 64: stopping (abort) keeps what is done, and a rerun goes on from there. An
+ * image that cannot be read or embedded is counted in *failed and left. */
+gboolean  qr_clip_embed_collection (QrCatalog  *catalog,
+                                   const char  *dir,
+                                   QrDevice     device,
+                                   QrProgressFunc progress,
+                                   gpointer     progress_data,
+                                   QrAbortFunc  abort,
+                                   gpointer     abort_data,
+                                   guint       *computed,
+                                   guint       *failed,
+                                   GError     **error);
+
 /* The caption model and the detections together ("blend"): the mean of the DMSM's cosine and the
  * zero-shot score (the DMSM alone for a text that names no object); an error when either cannot
  * be made. _from: over two scorers made already (a benchmark's). */

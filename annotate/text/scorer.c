@@ -35,7 +35,7 @@ make_plain (QrCatalog *catalog, GError **error)
   return qr_zeroshot_scorer_new (catalog, TRUE, error);
 }
 
-/* A scorer is a row here (CLIP comes next). */
+/* A scorer is a row here. */
 static const struct
 {
   const char *name;
@@ -45,9 +45,10 @@ static const struct
   { "plain", make_plain },
   { "dmsm", qr_dmsm_scorer_new },
   { "blend", qr_blend_scorer_new },
+  { "clip", qr_clip_scorer_new },
 };
 
-static const char *const scorer_names[] = { "zeroshot", "plain", "dmsm", "blend", NULL };
+static const char *const scorer_names[] = { "zeroshot", "plain", "dmsm", "blend", "clip", NULL };
 
 const char *const *
 qr_scorer_list_names (void)

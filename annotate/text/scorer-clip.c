@@ -1,0 +1,322 @@
+/* scorer-clip.c: a user's CLIP model (ONNX, qr-clip.h) as a scorer (qr-scorer.h). The images'
+ * embeddings are computed once (qr_clip_embed_collection: resumable, a batch of rows per
+ * transaction) and stored, unit length, as image features under a key naming the model's folder
+ * and its files' sizes and times: "clip:HASH:/path/to/folder". A text's embedding, unit length,
+ * scores an image by the cosine; search is one product over the stored rows. */
+#define G_LOG_DOMAIN "quorum-text"
+
+#include "qr-scorer.h"
+#include "qr-clip.h"
+#include "qr-engine.h"
+#include "qr-vectors.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLIP_PREFIX "clip:"
+#define CLIP_BATCH 64
+
+struct _QrClipScorer
+{
+  GObject     parent_instance;
+
+  /* Owned references */
+  QrCatalog  *catalog;
+  QrClip     *clip;
+  GArray     *ids;          /* images with an embedding, by id */
+  guint16    *embeddings;   /* ids × dim, float16, unit length */
+  GHashTable *row_of;       /* image id → row + 1 */
+  int         dim;
+  char       *title;
+};
+
+static void qr_clip_scorer_iface_init (QrScorerInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (QrClipScorer, qr_clip_scorer, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (QR_TYPE_SCORER, qr_clip_scorer_iface_init))
+
+static void
+qr_clip_scorer_finalize (GObject *object)
+{
+  QrClipScorer *self = QR_CLIP_SCORER (object);
+
+  g_clear_object (&self->catalog);
+  g_clear_pointer (&self->clip, qr_clip_free);
+  g_clear_pointer (&self->ids, g_array_unref);
+  g_clear_pointer (&self->embeddings, g_free);
+  g_clear_pointer (&self->row_of, g_hash_table_unref);
+  g_free (self->title);
+  G_OBJECT_CLASS (qr_clip_scorer_parent_class)->finalize (object);
+}
+
+static void
+qr_clip_scorer_class_init (QrClipScorerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = qr_clip_scorer_finalize;
+}
+
+static void
+qr_clip_scorer_init (QrClipScorer *self)
+{
+}
+
+static void
+normalise (float *v, int n)
+{
+  double sum = 0;
+  for (int i = 0; i < n; i++)
+    sum += (double) v[i] * v[i];
+  if (sum > 0)
+    for (int i = 0; i < n; i++)
+      v[i] = (float) (v[i] / sqrt (sum));
+}
+
+char *
+qr_clip_feature_key (const char *dir, GError **error)
+{
+  g_autofree char *absolute = realpath (dir, NULL);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  const char *const names[] = { "onnx/vision_model.onnx", "onnx/text_model.onnx", "vision_model.onnx",
+                                "text_model.onnx", "preprocessor_config.json" };
+
+  if (absolute == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", dir, g_strerror (errno));
+      return NULL;
+    }
+  /* the files' sizes and times: a model replaced in the same folder is another model */
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (absolute, names[i], NULL);
+      GStatBuf st;
+      g_autofree char *line = NULL;
+      if (g_stat (path, &st) != 0)
+        continue;
+      line = g_strdup_printf ("%s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", names[i], (gint64) st.st_size,
+                              (gint64) st.st_mtime);
+      g_checksum_update (sum, (const guchar *) line, -1);
+    }
+  return g_strdup_printf (CLIP_PREFIX "%.12s:%s", g_checksum_get_string (sum), absolute);
+}
+
+gboolean
+qr_clip_embed_collection (QrCatalog *catalog, const char *dir, QrDevice device, QrProgressFunc progress,
+                          gpointer progress_data, QrAbortFunc abort, gpointer abort_data, guint *computed,
+                          guint *failed, GError **error)
+{
+  g_autofree char *key = qr_clip_feature_key (dir, error);
+  g_autoptr (QrClip) clip = NULL;
+  g_autoptr (GArray) ids = NULL;
+  g_autofree float *embedding = NULL;
+  guint done = 0, in_batch = 0;
+
+  *computed = *failed = 0;
+  if (key == NULL || (clip = qr_clip_load (dir, device, error)) == NULL
+      || (ids = qr_catalog_images_without_features (catalog, key, error)) == NULL)
+    return FALSE;
+  embedding = g_new (float, qr_clip_get_dim (clip));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      gint64 id = g_array_index (ids, gint64, i);
+      g_autoptr (QrImageRecord) record = NULL;
+      g_autoptr (QrImage) image = NULL;
+      g_autoptr (GError) local = NULL;
+      g_autofree char *path = NULL;
+
+      if (abort != NULL && abort (abort_data))
+        {
+          if (in_batch > 0 && !qr_catalog_commit (catalog, error))
+            return FALSE;
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
+                       "stopped after %u of %u images' embeddings (those are kept)", done, ids->len);
+          return FALSE;
+        }
+      if ((record = qr_catalog_get_image (catalog, id, error)) == NULL)
+        goto fail;
+      path = g_build_filename (qr_catalog_get_root (catalog), record->path, NULL);
+      image = qr_image_load (path, NULL, 0, &local);
+      if (image == NULL || !qr_clip_embed_image (clip, image, embedding, &local))
+        {
+          g_debug ("%s: no embedding: %s", path, local->message);
+          (*failed)++;
+          done++;
+          continue;
+        }
+      normalise (embedding, qr_clip_get_dim (clip));
+      if (in_batch == 0 && !qr_catalog_begin (catalog, error))
+        return FALSE;
+      if (!qr_catalog_set_image_features (catalog, id, key, embedding, qr_clip_get_dim (clip), error))
+        goto fail;
+      (*computed)++;
+      done++;
+      if (++in_batch == CLIP_BATCH || i + 1 == ids->len)
+        {
+          if (!qr_catalog_commit (catalog, error))
+            return FALSE;
+          in_batch = 0;
+        }
+      if (progress != NULL)
+        progress (done, ids->len, progress_data);
+    }
+  if (in_batch > 0 && !qr_catalog_commit (catalog, error))
+    return FALSE;
+  return TRUE;
+fail:
+  if (in_batch > 0)
+    qr_catalog_rollback (catalog);
+  return FALSE;
+}
+
+QrScorer *
+qr_clip_scorer_new (QrCatalog *catalog, GError **error)
+{
+  g_autoptr (QrClipScorer) self = g_object_new (QR_TYPE_CLIP_SCORER, NULL);
+  g_autoptr (GPtrArray) keys = qr_catalog_list_feature_backbones (catalog, CLIP_PREFIX, error);
+  g_autofree float *floats = NULL;
+  g_autofree char *name = NULL;
+  const char *key, *dir;
+  gsize n;
+
+  if (keys == NULL)
+    return NULL;
+  if (keys->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no CLIP embeddings in this collection: make them with "
+                   "quorum embed --model CLIP_FOLDER --collection DIR");
+      return NULL;
+    }
+  key = keys->pdata[0];
+  dir = strchr (key + strlen (CLIP_PREFIX), ':');
+  if (dir == NULL || dir[1] != '/')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the stored CLIP embeddings' key %s names no folder",
+                   key);
+      return NULL;
+    }
+  dir++;
+  self->catalog = g_object_ref (catalog);
+  if ((self->clip = qr_clip_load (dir, QR_DEVICE_AUTO, error)) == NULL)
+    return NULL;
+  {
+    g_autofree char *current = qr_clip_feature_key (dir, NULL);
+    if (g_strcmp0 (current, key) != 0)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the CLIP model in %s changed since it embedded "
+                     "this collection: embed it again (quorum embed --model %s --collection …)", dir, dir);
+        return NULL;
+      }
+  }
+  self->dim = qr_clip_get_dim (self->clip);
+  if (!qr_catalog_load_image_features (catalog, key, self->dim, &self->ids, &floats, error))
+    return NULL;
+  n = (gsize) self->ids->len * (gsize) self->dim;
+  self->embeddings = g_new (guint16, MAX (n, 1));
+  qr_float_to_half (floats, self->embeddings, n);
+  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  for (guint i = 0; i < self->ids->len; i++)
+    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
+                         GUINT_TO_POINTER (i + 1));
+  name = g_path_get_basename (dir);
+  self->title = g_strdup_printf ("CLIP (%s)", name);
+  return QR_SCORER (g_steal_pointer (&self));
+}
+
+static const char *
+clip_get_name (QrScorer *scorer)
+{
+  return "clip";
+}
+
+static const char *
+clip_get_title (QrScorer *scorer)
+{
+  return QR_CLIP_SCORER (scorer)->title;
+}
+
+static gboolean
+clip_prepare (QrScorer *scorer, QrScorerText *text, GError **error)
+{
+  QrClipScorer *self = QR_CLIP_SCORER (scorer);
+  g_autofree float *vector = g_new (float, self->dim);
+
+  if (!qr_clip_embed_text (self->clip, text->text, vector, NULL, error))
+    return FALSE;
+  normalise (vector, self->dim);
+  text->data = g_steal_pointer (&vector);
+  return TRUE;
+}
+
+static void
+clip_release (QrScorer *scorer, QrScorerText *text)
+{
+  g_clear_pointer (&text->data, g_free);
+}
+
+static gboolean
+clip_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mode, QrScore *out, GError **error)
+{
+  QrClipScorer *self = QR_CLIP_SCORER (scorer);
+  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
+  const float *t = text->data;
+  g_autofree float *image = g_new (float, self->dim);
+  double cosine = 0;
+
+  memset (out, 0, sizeof *out);
+  if (row == 0)
+    {
+      out->score = -1;
+      out->explain = g_strdup ("no CLIP embedding for this image (quorum embed --collection makes the missing ones)");
+      return TRUE;
+    }
+  qr_half_to_float (self->embeddings + (gsize) (row - 1) * (gsize) self->dim, image, (gsize) self->dim);
+  for (int k = 0; k < self->dim; k++)
+    cosine += (double) t[k] * image[k];
+  out->score = cosine;
+  out->explain = g_strdup_printf ("cosine %.3f", cosine);
+  return TRUE;
+}
+
+static GArray *
+clip_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *cancellable, GError **error)
+{
+  QrClipScorer *self = QR_CLIP_SCORER (scorer);
+  guint n = self->ids->len, k = top > 0 ? MIN (top, n) : n;
+  g_autofree gsize *rows = g_new (gsize, MAX (k, 1));
+  g_autofree float *scores = g_new (float, MAX (k, 1));
+  GArray *hits = qr_search_hits_new (k);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_array_unref (hits);
+      return NULL;
+    }
+  k = qr_vectors_top_k (self->embeddings, n, self->dim, text->data, k, rows, scores);
+  for (guint i = 0; i < k; i++)
+    {
+      QrSearchHit hit = { g_array_index (self->ids, gint64, rows[i]), scores[i],
+                          g_strdup_printf ("cosine %.3f", scores[i]) };
+      g_array_append_val (hits, hit);
+    }
+  return hits;
+}
+
+static GArray *
+clip_candidates (QrScorer *scorer, GError **error)
+{
+  return g_array_ref (QR_CLIP_SCORER (scorer)->ids);
+}
+
+static void
+qr_clip_scorer_iface_init (QrScorerInterface *iface)
+{
+  iface->get_name = clip_get_name;
+  iface->get_title = clip_get_title;
+  iface->prepare = clip_prepare;
+  iface->release = clip_release;
+  iface->score = clip_score;
+  iface->candidates = clip_candidates;
+  iface->search = clip_search;
+}
