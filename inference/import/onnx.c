@@ -310,6 +310,15 @@ read_tensor (Reader *r, QrPbMessage m)
       raw_len = n * width;
       has_raw = TRUE;
     }
+  /* as many values stored as the dims say, before a buffer of that size is made (a few bytes
+     cannot claim gigabytes) */
+  {
+    gsize stored = has_raw ? (raw_len == n * width ? n : raw_len / width + 1)
+                   : t->data_type == T_FLOAT ? floats->len : t->data_type == T_DOUBLE ? doubles->len : ints->len;
+    if (stored != n)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s: %" G_GSIZE_FORMAT " %s for %" G_GSIZE_FORMAT " %s values",
+                   t->name, has_raw ? raw_len : stored, has_raw ? "bytes" : "values", n, type_name (t->data_type)), NULL;
+  }
   t->data = g_new0 (float, MAX (n, 1));
   if (has_raw)
     {
