@@ -6,6 +6,7 @@
  * input is start, tokens, end, padding, cut to 77; bad files are errors naming them. */
 #include "qr-clip.h"
 #include "qr-engine.h"
+#include "qr-scorer.h"
 #include "test-util.h"
 
 #include <glib/gstdio.h>
@@ -373,6 +374,32 @@ test_clip_model (gconstpointer data)
     g_ptr_array_add (args, NULL);
     out = run_clip_script ((const char *const *) args->pdata);
   }
+  /* the patches a phrase map compares with a text (a 4 × 4 grid here) */
+  {
+    const char *args[] = { "patches", tmp, ours_in, NULL };
+    g_autofree char *ref = run_clip_script (args);
+    g_auto (GStrv) rows = g_strsplit (ref, "\n", -1);
+    g_autofree float *patches = NULL;
+    int grid = 0;
+    patches = qr_clip_patch_embeddings (clip, input, &grid, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (grid, ==, 4);
+    for (int p = 0; p < grid * grid; p++)
+      {
+        g_autoptr (JsonParser) parser = json_parser_new ();
+        g_autofree char *what = g_strdup_printf ("opset %s: patch %d", opset, p);
+        g_assert_true (json_parser_load_from_data (parser, rows[p], -1, NULL));
+        if (p == 0 || p == grid * grid - 1)
+          assert_close (patches + (gsize) p * dim, json_node_get_array (json_parser_get_root (parser)), dim, what);
+        else
+          {
+            JsonArray *want = json_node_get_array (json_parser_get_root (parser));
+            for (int i = 0; i < dim; i++)
+              g_assert_cmpfloat_with_epsilon (patches[(gsize) p * dim + i], json_array_get_double_element (want, (guint) i),
+                                              1e-4);
+          }
+      }
+  }
   lines = g_strsplit (out, "\n", -1);
   for (int k = 0; k < 4; k++)
     {
@@ -567,6 +594,56 @@ test_clip_cli (void)
         g_assert_cmpfloat (score, <=, last);
         last = score;
       }
+  }
+  /* the phrase map: the patches' cosines with the text over the crop (the middle 400 × 400 of
+     the 600 × 400 photo: a 4 × 4 grid of 100-pixel cells, a column of empty cells each side) */
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (coll, NULL, &error);
+    g_autoptr (QrScorer) scorer = NULL;
+    g_autofree char *path = g_build_filename (coll, photos[0], NULL);
+    g_autofree float *map = NULL, *patches = NULL, *input = NULL;
+    g_autoptr (QrImage) image = qr_image_load (path, NULL, 0, &error);
+    QrScorerText *text;
+    int rows, cols, grid;
+    double cell;
+    float t[32], lo = G_MAXFLOAT, hi = -G_MAXFLOAT, cos[16];
+    g_assert_no_error (error);
+    scorer = qr_scorer_new (catalog, "clip", &error);
+    g_assert_no_error (error);
+    g_assert_true (qr_scorer_has_phrase_map (scorer));
+    text = qr_scorer_prepare (scorer, "a cup of coffee", &error);
+    g_assert_no_error (error);
+    map = qr_scorer_phrase_map (scorer, text, path, NULL, &rows, &cols, &cell, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (image->width, ==, 600);
+    g_assert_cmpint (image->height, ==, 400);
+    g_assert_cmpint (rows, ==, 4);
+    g_assert_cmpint (cols, ==, 6);
+    g_assert_cmpfloat_with_epsilon (cell, 100.0, 1e-9);
+    input = g_new (float, 64 * 64 * 3);
+    qr_clip_preprocess (clip, image, input);
+    patches = qr_clip_patch_embeddings (clip, input, &grid, &error);
+    g_assert_no_error (error);
+    g_assert_true (qr_clip_embed_text (clip, "a cup of coffee", t, NULL, &error));
+    unit (t, dim);
+    for (int p = 0; p < 16; p++)
+      {
+        double d = 0;
+        unit (patches + p * dim, dim);
+        for (int i = 0; i < dim; i++)
+          d += (double) patches[p * dim + i] * t[i];
+        cos[p] = (float) d;
+        lo = MIN (lo, cos[p]);
+        hi = MAX (hi, cos[p]);
+      }
+    for (int r = 0; r < rows; r++)
+      {
+        g_assert_cmpfloat (map[r * cols], ==, 0.0f);
+        g_assert_cmpfloat (map[r * cols + 5], ==, 0.0f);
+        for (int c = 1; c < 5; c++)
+          g_assert_cmpfloat_with_epsilon (map[r * cols + c], (cos[r * 4 + c - 1] - lo) / (hi - lo), 1e-5);
+      }
+    qr_scorer_text_free (scorer, text);
   }
   /* a model that is not there */
   g_free (run_quorum (1, &err, "embed", "--model", "no-such-clip", "--text", "x", NULL));

@@ -309,6 +309,60 @@ clip_candidates (QrScorer *scorer, GError **error)
   return g_array_ref (QR_CLIP_SCORER (scorer)->ids);
 }
 
+/* Where the phrase is: each ViT patch's embedding (through the final layer norm and projection)
+ * against the text's, over the crop the model sees; the map covers the whole image in cells of a
+ * patch's size, those outside the crop 0. Patch cosines are not calibrated as scores: the map
+ * runs from its lowest (0) to its highest (1). */
+static float *
+clip_phrase_map (QrScorer *scorer, QrScorerText *text, const char *image_path, GCancellable *cancellable,
+                 int *rows, int *cols, double *cell_size, GError **error)
+{
+  QrClipScorer *self = QR_CLIP_SCORER (scorer);
+  int side = qr_clip_get_image_size (self->clip), grid;
+  g_autoptr (QrImage) image = NULL;
+  g_autofree float *input = NULL, *patches = NULL, *cosines = NULL;
+  const float *t = text->data;
+  double x0, y0, crop, cell;
+  float lo = G_MAXFLOAT, hi = -G_MAXFLOAT;
+  float *map;
+
+  if ((image = qr_image_load (image_path, NULL, 0, error)) == NULL)
+    return NULL;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+  input = g_new (float, (gsize) side * (gsize) side * 3);
+  qr_clip_preprocess (self->clip, image, input);
+  if ((patches = qr_clip_patch_embeddings (self->clip, input, &grid, error)) == NULL)
+    return NULL;
+  cosines = g_new (float, (gsize) grid * (gsize) grid);
+  for (int p = 0; p < grid * grid; p++)
+    {
+      float *v = patches + (gsize) p * (gsize) self->dim;
+      double dot = 0;
+      normalise (v, self->dim);
+      for (int k = 0; k < self->dim; k++)
+        dot += (double) v[k] * t[k];
+      cosines[p] = (float) dot;
+      lo = MIN (lo, cosines[p]);
+      hi = MAX (hi, cosines[p]);
+    }
+  qr_clip_crop_box (self->clip, image, &x0, &y0, &crop);
+  cell = crop / grid;
+  *cols = MAX (1, (int) ceil (image->width / cell));
+  *rows = MAX (1, (int) ceil (image->height / cell));
+  *cell_size = cell;
+  map = g_new0 (float, (gsize) *rows * (gsize) *cols);
+  for (int r = 0; r < *rows; r++)
+    for (int c = 0; c < *cols; c++)
+      {
+        /* the patch under the cell's centre */
+        int pc = (int) floor (((c + 0.5) * cell - x0) / cell), pr = (int) floor (((r + 0.5) * cell - y0) / cell);
+        if (pc >= 0 && pc < grid && pr >= 0 && pr < grid)
+          map[(gsize) r * (gsize) *cols + (gsize) c] = hi > lo ? (cosines[pr * grid + pc] - lo) / (hi - lo) : 0.0f;
+      }
+  return map;
+}
+
 static void
 qr_clip_scorer_iface_init (QrScorerInterface *iface)
 {
@@ -319,4 +373,5 @@ qr_clip_scorer_iface_init (QrScorerInterface *iface)
   iface->score = clip_score;
   iface->candidates = clip_candidates;
   iface->search = clip_search;
+  iface->phrase_map = clip_phrase_map;
 }

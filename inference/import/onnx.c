@@ -115,6 +115,7 @@ typedef struct
   GHashTable     *types;        /* tensor name → ONNX data type */
   const Node     *node;         /* the node being read, for messages */
   const QrOnnxOptions *options;
+  gboolean        kept_tokens;  /* options->keep_tokens did its work */
 } Reader;
 
 static gboolean fail (Reader *r, int code, const char *format, ...) G_GNUC_PRINTF (3, 4);
@@ -1513,6 +1514,13 @@ op_gather (Reader *r)
                     inner * sizeof (float));
           }
       return TRUE;
+    }
+  /* a transformer's class token picked out of its sequence: with keep_tokens, every token goes on */
+  if (r->options != NULL && r->options->keep_tokens && !r->kept_tokens && axis == 1 && rank == 3 && n_idx == 1
+      && idx_t->shape.rank == 0 && idx_t->data[0] == 0)
+    {
+      r->kept_tokens = TRUE;
+      return add1 (r, QR_OP_IDENTITY, out, x);
     }
   /* values of the graph: a gather node (negative indices wrap there too) */
   {

@@ -39,6 +39,10 @@ typedef struct
   /* the input's first dimension is a batch of any size even where the model fixes it (a
    * detector exported at batch 1): the model's reshapes of it follow the batch */
   gboolean              any_batch;
+  /* a transformer's class token (a gather of index 0 on axis 1 of an [N, L, D] value) is not
+   * picked out: what follows it (CLIP's final layer norm and projection) runs on every token, so
+   * the output holds each patch's embedding after the class token's */
+  gboolean              keep_tokens;
 } QrOnnxOptions;
 
 /* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is

@@ -24,6 +24,10 @@ typedef struct
 struct _QrClip
 {
   Tower            image, text;
+  Tower            patches;           /* the image tower keeping every token (made on first use) */
+  char            *vision_path;
+  QrDevice         device;
+  int              grid;              /* patches per side */
   QrClipTokenizer *tokenizer;
   int              pad_id;
   int              size, crop;        /* shorter side after resizing; the crop's side */
@@ -39,8 +43,11 @@ qr_clip_free (QrClip *self)
     return;
   qr_model_free (self->image.model);
   qr_model_free (self->text.model);
+  qr_model_free (self->patches.model);
   g_free (self->image.output);
   g_free (self->text.output);
+  g_free (self->patches.output);
+  g_free (self->vision_path);
   qr_clip_tokenizer_free (self->tokenizer);
   g_free (self->input);
   g_mutex_clear (&self->lock);
@@ -265,6 +272,8 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
       }
   }
   self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
+  self->vision_path = g_strdup (vision);
+  self->device = device;
   return g_steal_pointer (&self);
 }
 
@@ -272,20 +281,42 @@ int qr_clip_get_dim (QrClip *self) { return self->image.dim; }
 int qr_clip_get_image_size (QrClip *self) { return self->crop; }
 QrClipTokenizer *qr_clip_get_tokenizer (QrClip *self) { return self->tokenizer; }
 
+/* The shorter side to size, the longer in proportion (truncated); the crop centred. */
+static void
+resized_size (QrClip *self, const QrImage *image, int *nw, int *nh, int *left, int *top)
+{
+  int w = image->width, h = image->height;
+
+  if (w <= h)
+    *nw = self->size, *nh = MAX (1, (int) ((gint64) self->size * h / w));
+  else
+    *nh = self->size, *nw = MAX (1, (int) ((gint64) self->size * w / h));
+  *top = MAX (0, (*nh - self->crop) / 2);
+  *left = MAX (0, (*nw - self->crop) / 2);
+}
+
+void
+qr_clip_crop_box (QrClip *self, const QrImage *image, double *x0, double *y0, double *side)
+{
+  int nw, nh, left, top;
+  double scale;
+
+  resized_size (self, image, &nw, &nh, &left, &top);
+  scale = (double) image->width / nw;
+  *x0 = left * scale;
+  *y0 = top * ((double) image->height / nh);
+  *side = self->crop * scale;
+}
+
 void
 qr_clip_preprocess (QrClip *self, const QrImage *image, float *input)
 {
-  int w = image->width, h = image->height, nw, nh, top, left, c = self->crop;
+  int nw, nh, top, left, c = self->crop;
   g_autoptr (QrImage) resized = NULL;
 
-  /* the shorter side to size, the longer in proportion (truncated) */
-  if (w <= h)
-    nw = self->size, nh = MAX (1, (int) ((gint64) self->size * h / w));
-  else
-    nh = self->size, nw = MAX (1, (int) ((gint64) self->size * w / h));
+  resized_size (self, image, &nw, &nh, &left, &top);
   resized = qr_image_resize_bicubic (image, nw, nh);
-  top = (nh - c) / 2;
-  left = (nw - c) / 2;
+
   for (int y = 0; y < c; y++)
     for (int x = 0; x < c; x++)
       for (int k = 0; k < 3; k++)
@@ -349,4 +380,57 @@ qr_clip_embed_text (QrClip *self, const char *text, float *embedding, int *ids, 
   ok = run_tower (&self->text, values, embedding, error);
   g_mutex_unlock (&self->lock);
   return ok;
+}
+
+/* The image tower again, with the class token's selection left out (QrOnnxOptions.keep_tokens):
+ * its output is every token through the final layer norm and the projection. */
+static gboolean
+load_patches (QrClip *self, GError **error)
+{
+  QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE };
+  g_autoptr (QrGraph) graph = qr_graph_load_onnx (self->vision_path, &options, error);
+  QrTensor *t = NULL;
+  int grid;
+
+  if (graph == NULL)
+    return FALSE;
+  for (guint i = 0; i < graph->outputs->len; i++)
+    {
+      QrTensor *o = qr_graph_tensor (graph, g_array_index (graph->outputs, int, i));
+      if (o->shape.rank == 3 && o->shape.dims[2] == self->image.dim)
+        t = o;
+    }
+  grid = t != NULL ? (int) lround (sqrt ((double) (t->shape.dims[1] - 1))) : 0;
+  if (t == NULL || grid < 1 || grid * grid + 1 != t->shape.dims[1])
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: no patch embeddings (a phrase map needs a "
+                   "ViT image tower that picks its class token out of the sequence)", self->vision_path);
+      return FALSE;
+    }
+  self->patches.dim = self->image.dim;
+  self->patches.output = g_strdup (t->name);
+  self->grid = grid;
+  self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, QR_PRECISION_FP32, 0, error);
+  return self->patches.model != NULL;
+}
+
+float *
+qr_clip_patch_embeddings (QrClip *self, const float *input, int *grid, GError **error)
+{
+  int rank, dims[4];
+  const float *out;
+  float *patches = NULL;
+
+  g_mutex_lock (&self->lock);
+  if ((self->patches.model != NULL || load_patches (self, error))
+      && qr_model_run (self->patches.model, input, 1, NULL, NULL, error))
+    {
+      gsize n = (gsize) self->grid * (gsize) self->grid * (gsize) self->image.dim;
+      out = qr_model_get_output (self->patches.model, self->patches.output, &rank, dims);
+      /* the class token first, then the patches row by row */
+      patches = g_memdup2 (out + self->image.dim, n * sizeof (float));
+      *grid = self->grid;
+    }
+  g_mutex_unlock (&self->lock);
+  return patches;
 }

@@ -70,6 +70,19 @@ gboolean         qr_clip_embed_text       (QrClip           *self,
                                            int              *ids,
                                            GError          **error);
 QrClipTokenizer *qr_clip_get_tokenizer    (QrClip           *self);
+/* Each patch's embedding (a ViT's tokens after the class token, through the final layer norm and
+ * the projection: grid × grid rows of dim floats, row by row over the crop) for a prepared input;
+ * an error for an image tower that is not a ViT. */
+float           *qr_clip_patch_embeddings (QrClip           *self,
+                                           const float      *input,
+                                           int              *grid,
+                                           GError          **error);
+/* Where the crop lies in an image: its top-left corner and side, in the image's pixels. */
+void             qr_clip_crop_box         (QrClip           *self,
+                                           const QrImage    *image,
+                                           double           *x0,
+                                           double           *y0,
+                                           double           *side);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrClipTokenizer, qr_clip_tokenizer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QrClip, qr_clip_free)

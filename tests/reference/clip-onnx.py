@@ -8,6 +8,8 @@ inputs Quorum prepared.
   clip-onnx.py REFERENCE_DIR export DIR OPSET
   clip-onnx.py REFERENCE_DIR run DIR IMAGE.f32… -- IDS…   (ids: 77 comma-separated token ids per text)
       → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
+  clip-onnx.py REFERENCE_DIR patches DIR IMAGE.f32
+      → one JSON list per patch: its token through ln_post and the projection
   clip-onnx.py REFERENCE_DIR preprocess IMAGE SIZE CROP OUT.f32
       → the image as Hugging Face's CLIPImageProcessor prepares it (Pillow's bicubic resize of the
         shorter side to SIZE, the longer truncated; the centre CROP × CROP; /255; CLIP's mean and
@@ -86,6 +88,24 @@ def run(out_dir, args):
             print(json.dumps({"embedding": [float(v) for v in e[0]]}))
 
 
+def patches(out_dir, input_path):
+    """Every patch token of the image tower through ln_post and the projection (what a phrase map
+    compares with a text), from model.py's own modules."""
+    m = build()
+    v = m.visual
+    x = np.fromfile(input_path, dtype=np.float32).reshape(SIZE, SIZE, 3)
+    with torch.no_grad():
+        x = v.conv1(torch.from_numpy(x).permute(2, 0, 1).unsqueeze(0).contiguous())
+        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+        cls = v.class_embedding + torch.zeros(x.shape[0], 1, x.shape[-1])
+        x = torch.cat([cls, x], dim=1) + v.positional_embedding
+        x = v.ln_pre(x).permute(1, 0, 2)
+        x = v.transformer(x).permute(1, 0, 2)
+        y = v.ln_post(x) @ v.proj
+    for row in y[0, 1:]:
+        print(json.dumps([float(t) for t in row]))
+
+
 def preprocess(image_path, size, crop, out_path):
     from PIL import Image
     img = Image.open(image_path).convert("RGB")
@@ -105,6 +125,8 @@ def preprocess(image_path, size, crop, out_path):
 if __name__ == "__main__":
     if sys.argv[2] == "export":
         export(sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[2] == "patches":
+        patches(sys.argv[3], sys.argv[4])
     elif sys.argv[2] == "preprocess":
         preprocess(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     elif sys.argv[2] == "run":
