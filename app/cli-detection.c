@@ -4,10 +4,14 @@
 #define G_LOG_DOMAIN "quorum-cli"
 
 #include "qr-cli.h"
+#include "qr-clip.h"
 #include "qr-runner.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t interrupted;
 
@@ -187,7 +191,9 @@ qr_cli_models (int argc, char **argv)
     { "fold-seed", 0, 0, G_OPTION_ARG_INT64, &fold_seed, "add: the --seed those folds were made with (default 0)", "N" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("list | add NAME PATH | remove NAME — a collection's models");
+  g_autoptr (GOptionContext) context = g_option_context_new ("list | add NAME PATH | remove NAME — a collection's "
+                                                             "models (add NAME CLIP_FOLDER: a CLIP model, named for "
+                                                             "--model NAME)");
   g_autoptr (QrCatalog) catalog = NULL;
   g_autoptr (GPtrArray) models = NULL;
   GError *error = NULL;
@@ -214,6 +220,40 @@ qr_cli_models (int argc, char **argv)
   if (held_out != NULL && !qr_cli_parse_fold (held_out, &fold, &n_folds))
     {
       status = qr_cli_usage_error (context, "--held-out must be K/N with 0 <= K < N, N from 2 to 100");
+      goto out;
+    }
+  if (g_str_equal (verb, "add") && g_file_test (common.rest[2], G_FILE_TEST_IS_DIR))
+    {
+      /* a CLIP folder: named in the models folder (a link to it), for --model NAME anywhere */
+      g_autoptr (QrClip) clip = qr_clip_load (common.rest[2], QR_DEVICE_CPU, &error);
+      g_autofree char *absolute = g_canonicalize_filename (common.rest[2], NULL);
+      g_autofree char *folder = qr_get_models_folder ();
+      g_autofree char *link = g_build_filename (folder, common.rest[1], NULL);
+      if (clip == NULL)
+        {
+          status = qr_cli_fail (error);
+          goto out;
+        }
+      if (strchr (common.rest[1], G_DIR_SEPARATOR) != NULL || common.rest[1][0] == '.')
+        {
+          status = qr_cli_usage_error (context, "a model's NAME is a plain name (no '/', not starting with '.')");
+          goto out;
+        }
+      if (g_file_test (link, G_FILE_TEST_EXISTS) || g_file_test (link, G_FILE_TEST_IS_SYMLINK))
+        {
+          g_printerr ("quorum: %s: a model named %s is there already (remove it first)\n", link, common.rest[1]);
+          status = QR_EXIT_ERROR;
+          goto out;
+        }
+      if (g_mkdir_with_parents (folder, 0755) != 0 || symlink (absolute, link) != 0)
+        {
+          g_printerr ("quorum: %s: %s\n", link, g_strerror (errno));
+          status = QR_EXIT_ERROR;
+          goto out;
+        }
+      printf ("added %s (CLIP, %d-value embeddings, %s): use it with --model %s\n", common.rest[1],
+              qr_clip_get_dim (clip), absolute, common.rest[1]);
+      status = QR_EXIT_OK;
       goto out;
     }
   catalog = qr_cli_open_catalog (common.collection, common.db, &error);

@@ -645,6 +645,19 @@ test_clip_cli (void)
       }
     qr_scorer_text_free (scorer, text);
   }
+  /* named once with models add, then by name */
+  {
+    g_autofree char *xdg = g_build_filename (tmp, "xdg", NULL);
+    g_autofree char *o1 = NULL, *o2 = NULL;
+    g_setenv ("XDG_DATA_HOME", xdg, TRUE);
+    o1 = run_quorum (0, NULL, "models", "add", "tiny-clip", model, NULL);
+    g_assert_nonnull (strstr (o1, "added tiny-clip (CLIP"));
+    g_free (run_quorum (1, &err, "models", "add", "tiny-clip", model, NULL));
+    g_assert_nonnull (strstr (err, "there already"));
+    g_clear_pointer (&err, g_free);
+    o2 = run_quorum (0, NULL, "embed", "--model", "tiny-clip", "--device", "cpu", "--text", "a cup of coffee", NULL);
+    g_assert_nonnull (strstr (o2, "\"tokens\": [49406, 320, 1937, 539, 2453, 49407]"));
+  }
   /* a model that is not there */
   g_free (run_quorum (1, &err, "embed", "--model", "no-such-clip", "--text", "x", NULL));
   g_assert_nonnull (strstr (err, "no-such-clip"));
