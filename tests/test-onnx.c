@@ -602,6 +602,29 @@ test_ultralytics (gconstpointer data)
     /* cell (row 0, col 0) of the map is anchor (5, 0) of the output */
     g_assert_cmpfloat_with_epsilon (heat[1], ((const float *) ref_raw)[5 * 2100 + 5 * 40], 1e-4);
   }
+
+  /* in the models folder it is found and listed by its name, as the app's model list and
+     Preferences do */
+  {
+    g_autofree char *folder = g_build_filename (tmp, "models", NULL);
+    g_autofree char *named = g_build_filename (folder, "yolo-test.onnx", NULL);
+    g_autofree char *bytes = NULL, *found = NULL;
+    g_autoptr (GPtrArray) names = NULL;
+    gboolean listed = FALSE;
+    gsize len;
+    g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+    g_assert_true (g_file_get_contents (model_path, &bytes, &len, NULL));
+    g_assert_true (g_file_set_contents (named, bytes, (gssize) len, NULL));
+    qr_set_models_folder (folder);
+    names = qr_list_models ();
+    for (guint i = 0; i < names->len; i++)
+      listed |= g_str_equal (names->pdata[i], "yolo-test");
+    g_assert_true (listed);
+    found = qr_find_model ("yolo-test", &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (found, ==, named);
+    qr_set_models_folder (NULL);
+  }
   test_remove_tree (tmp);
 }
 
