@@ -1000,6 +1000,115 @@ test_narrow_window (void)
   test_remove_tree (tmp);
 }
 
+
+/* Compute CLIP Embeddings… with a user's CLIP folder (OpenAI's model.py exported small, seeded;
+ * tests/reference/clip-onnx.py): before, the CLIP scorer says how to make the embeddings; the job
+ * makes them for every photo and says so; then the search bar's CLIP scorer ranks the gallery by
+ * their cosine with the words, best first. */
+static void
+test_clip_search (void)
+{
+  const char *photos[] = { "skimage-coffee.png", "darknet-dog.jpg", "skimage-chelsea.png" };
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *model = g_build_filename (tmp, "tiny-clip", NULL);
+  g_autofree char *coll = g_build_filename (tmp, "photos", NULL);
+  g_autofree char *bpe = g_build_filename (model, "bpe_simple_vocab_16e6.txt.gz", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) error = NULL;
+  QrWindow *window;
+  GtkWidget *entry, *status, *bar, *dropdown;
+  GListModel *images;
+  guint clip_at = 0;
+  gsize length;
+  int exit_status;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  {
+    const char *argv[] = { "/usr/bin/python3", QUORUM_SOURCE_DIR "/tests/reference/clip-onnx.py",
+                           QUORUM_SOURCE_DIR "/../shared/models/clip/reference", "export", model, "17", NULL };
+    if (!g_file_get_contents (QUORUM_SOURCE_DIR "/../shared/models/clip/bpe_simple_vocab_16e6.txt.gz", &contents,
+                              &length, NULL)
+        || !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                          NULL, NULL, NULL, &exit_status, NULL)
+        || !g_spawn_check_wait_status (exit_status, NULL))
+      {
+        g_test_skip ("OpenAI's CLIP reference (../shared/models/clip) or PyTorch and ONNX for Python are missing");
+        return;
+      }
+    g_assert_true (g_file_set_contents (bpe, contents, (gssize) length, NULL));
+  }
+  g_assert_cmpint (g_mkdir (coll, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (photos); i++)
+    {
+      g_autofree char *src = g_build_filename (QUORUM_DEMO_DIR, photos[i], NULL), *dst = g_build_filename (coll, photos[i], NULL);
+      g_autofree char *data = NULL;
+      g_assert_true (g_file_get_contents (src, &data, &length, NULL));
+      g_assert_true (g_file_set_contents (dst, data, (gssize) length, NULL));
+    }
+  window = qr_window_new (NULL, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, coll, &error));
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  images = qr_window_get_images (window);
+
+  /* the CLIP scorer before the embeddings: says how to make them */
+  for (const char *const *name = qr_scorer_list_names (); *name != NULL && !g_str_equal (*name, "clip"); name++)
+    clip_at++;
+  g_assert_cmpuint (clip_at, <, g_strv_length ((char **) qr_scorer_list_names ()));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL));
+  entry = test_ui_find_named (GTK_WIDGET (window), "gallery-search");
+  bar = test_ui_find_type (GTK_WIDGET (window), GTK_TYPE_SEARCH_BAR);
+  dropdown = test_ui_find_type (bar, GTK_TYPE_DROP_DOWN);
+  status = gtk_widget_get_next_sibling (gtk_widget_get_next_sibling (entry));
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), clip_at);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "a cup of coffee");
+  g_signal_emit_by_name (entry, "activate");
+  {
+    LabelWait w = { status, "Compute CLIP Embeddings" };
+    test_ui_spin_until (label_contains, &w, 30);
+  }
+
+  /* the job */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.clip-embed", "s", model));
+  g_assert_true (qr_window_is_busy (window));
+  test_ui_spin_until (test_ui_window_idle, window, 120);
+  g_test_message ("%s", qr_window_get_last_toast (window));
+  g_assert_true (g_str_has_prefix (qr_window_get_last_toast (window), "CLIP embeddings (tiny-clip): 3 images"));
+
+  /* the search again: every photo ranked by its cosine */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.search", NULL);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), clip_at);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "a cup of coffee");
+  g_signal_emit_by_name (entry, "activate");
+  {
+    LabelWait w = { status, "3 images ranked" };
+    test_ui_spin_until (label_contains, &w, 30);
+  }
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 3);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (coll, NULL, &error);
+    g_autoptr (QrScorer) scorer = qr_scorer_new (catalog, "clip", &error);
+    QrScorerText *text = qr_scorer_prepare (scorer, "a cup of coffee", &error);
+    g_autoptr (GArray) hits = qr_search (scorer, text, 0, NULL, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autoptr (QrImageItem) item = g_list_model_get_item (images, i);
+        g_autoptr (QrImageRecord) want = qr_catalog_get_image (catalog, g_array_index (hits, QrSearchHit, i).image_id, NULL);
+        g_assert_cmpstr (qr_image_item_get_path (item), ==, want->path);
+        g_assert_cmpfloat_with_epsilon (qr_image_item_get_search_score (item), g_array_index (hits, QrSearchHit, i).score,
+                                        1e-6);
+      }
+    qr_scorer_text_free (scorer, text);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1011,5 +1120,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/review/trust-undo-across-images-reviewed", test_review_trust);
   g_test_add_func ("/ui/window/narrow-stays-narrow", test_narrow_window);
   g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
+  g_test_add_func ("/ui/search/clip-embeddings-then-search", test_clip_search);
   return test_ui_run ();
 }

@@ -66,6 +66,54 @@ action_train_caption_model (GtkWidget *widget, const char *name, GVariant *param
   qr_window_start_caption_training (QR_WINDOW (widget), epochs, restart);
 }
 
+/* Compute CLIP Embeddings…: the model's folder chosen (starting from the last one), then the job. */
+static void
+clip_folder_chosen (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  QrWindow *self = QR_WINDOW (data);
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = folder != NULL ? g_file_get_path (folder) : NULL;
+      if (path != NULL)
+        gtk_widget_activate_action (GTK_WIDGET (self), "win.clip-embed", "s", path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+action_clip_embeddings (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "clip-model") : NULL;
+
+  if (self->catalog == NULL)
+    return;
+  dialog = gtk_file_chooser_native_new (_("Choose a CLIP Model Folder"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Compute Embeddings"), _("_Cancel"));
+  if (last != NULL && last[0] != '\0')
+    {
+      g_autoptr (GFile) file = g_file_new_for_path (last);
+      gtk_file_chooser_set_file (GTK_FILE_CHOOSER (dialog), file, NULL);
+    }
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (clip_folder_chosen), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+action_clip_embed (GtkWidget *widget, const char *name, GVariant *param)
+{
+  QrWindow *self = QR_WINDOW (widget);
+  const char *dir = g_variant_get_string (param, NULL);
+
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, "clip-model", dir);
+  qr_window_start_clip_embedding (self, dir);
+}
+
 static void
 action_update_review (GtkWidget *widget, const char *name, GVariant *param)
 {
@@ -461,6 +509,8 @@ qr_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.caption-model", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_T, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.caption-model", NULL);
   gtk_widget_class_install_action (widget_class, "win.train-caption-model", "(ib)", action_train_caption_model);
+  gtk_widget_class_install_action (widget_class, "win.clip-embeddings", NULL, action_clip_embeddings);
+  gtk_widget_class_install_action (widget_class, "win.clip-embed", "s", action_clip_embed);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.evaluate", NULL);
   gtk_widget_class_install_action (widget_class, "review.accept", NULL, action_review);
   gtk_widget_class_install_action (widget_class, "review.keep", NULL, action_review);

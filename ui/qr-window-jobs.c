@@ -13,6 +13,7 @@
 #include "qr-review.h"
 #include "qr-scorer.h"
 #include "qr-caption-model.h"
+#include "qr-scorer.h"
 #include "qr-caption-model-window.h"
 
 #include <glib/gi18n.h>
@@ -26,6 +27,7 @@ typedef enum
   JOB_PHASE_DETECT,
   JOB_PHASE_FEATURES,  /* the caption model's backbone features: images */
   JOB_PHASE_TRAIN,     /* its epochs */
+  JOB_PHASE_EMBED,     /* a CLIP model's image embeddings: images */
 } JobPhase;
 
 typedef struct
@@ -44,6 +46,8 @@ typedef struct
   /* Train Caption Model */
   int       epochs;
   gboolean  restart;
+  /* Compute CLIP Embeddings: the model's folder */
+  char     *clip_dir;
   QrJob    *handle;   /* set by the worker when it starts: where reports go */
 } Job;
 
@@ -54,6 +58,7 @@ job_free (Job *job)
   g_free (job->db_path);
   g_free (job->model);
   g_free (job->device);
+  g_free (job->clip_dir);
   if (job->only != NULL)
     g_array_unref (job->only);
   g_free (job);
@@ -90,6 +95,9 @@ on_job_progress (QrJob *qjob, int phase, guint64 done, guint64 total, gpointer d
     case JOB_PHASE_TRAIN:
       label = _("Training the caption model…");
       unit = _("epochs");
+      break;
+    case JOB_PHASE_EMBED:
+      label = _("Computing CLIP embeddings…");
       break;
     }
   qr_job_bar_progress (self->job_bar, phase, label, unit, done, total);
@@ -295,6 +303,46 @@ run_caption_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError *
   }
 }
 
+static void
+embed_progress (guint64 done, guint64 total, gpointer data)
+{
+  post_progress (data, JOB_PHASE_EMBED, done, total);
+}
+
+/* Compute CLIP Embeddings: every readable image that lacks the model's embedding gets it, kept in
+ * batches; a stop keeps what is done and the next run goes on from there. */
+static char *
+run_clip_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError **error)
+{
+  Job *job = data;
+  g_autoptr (QrCatalog) catalog = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autofree char *name = g_path_get_basename (job->clip_dir);
+  QrDevice device = QR_DEVICE_AUTO;
+  guint computed = 0, failed = 0;
+
+  job->handle = qjob;
+  catalog = qr_catalog_open (job->root, job->db_path, error);
+  if (catalog == NULL)
+    return NULL;
+  if (job->device != NULL)
+    qr_device_parse (job->device, &device);
+  post_progress (job, JOB_PHASE_EMBED, 0, 0);
+  if (!qr_clip_embed_collection (catalog, job->clip_dir, device, embed_progress, job, job_cancelled, cancellable,
+                                 &computed, &failed, &local))
+    {
+      if (g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED) || g_cancellable_is_cancelled (cancellable))
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  if (failed > 0)
+    return g_strdup_printf (_("CLIP embeddings (%s): %u images, %u unreadable · search with the CLIP scorer"), name,
+                            computed, failed);
+  return g_strdup_printf (_("CLIP embeddings (%s): %u images · search with the CLIP scorer"), name, computed);
+}
+
 /* On the main loop, once, after the job's last report. */
 static void
 on_job_done (QrJob *qjob, const char *summary, const GError *error, gpointer data)
@@ -389,6 +437,7 @@ start_job_with (QrWindow *self, QrJobFunc func, const char *label)
   job->restart = self->next_caption_restart;
   self->next_caption_epochs = 0;
   self->next_caption_restart = FALSE;
+  job->clip_dir = g_steal_pointer (&self->next_clip_dir);
 
   qr_job_bar_start (self->job_bar, label);
   gtk_widget_set_visible (GTK_WIDGET (self->detect_button), FALSE);
@@ -427,6 +476,14 @@ qr_window_start_caption_training (QrWindow *self, int epochs, gboolean restart)
   if (self->caption_window != NULL)
     qr_caption_model_window_refresh (self->caption_window, self->job_cancellable != NULL,
                                      _("Starting…"));
+}
+
+void
+qr_window_start_clip_embedding (QrWindow *self, const char *dir)
+{
+  g_free (self->next_clip_dir);
+  self->next_clip_dir = g_strdup (dir);
+  start_job_with (self, run_clip_job, _("Computing CLIP embeddings…"));
 }
 
 gboolean

@@ -62,6 +62,7 @@ struct _QrWindow
   QrCaptionModelWindow *caption_window; /* weak: the Caption Model window while open */
   int                   next_caption_epochs;   /* for the next Train Caption Model job */
   gboolean              next_caption_restart;
+  char                 *next_clip_dir;         /* for the next Compute CLIP Embeddings job */
 
   gboolean              review_class_updating;
   gboolean              disposing;      /* no new background work */
@@ -102,6 +103,9 @@ void     qr_window_start_detect          (QrWindow   *self,
                                           const char *label);
 void     qr_window_start_review_update   (QrWindow   *self);
 /* Train Caption Model: features, then epochs epochs (or resumes); restart drops an unfinished run. */
+/* Compute CLIP Embeddings: the collection's images with the CLIP model in dir (qr-scorer.h). */
+void     qr_window_start_clip_embedding (QrWindow  *self,
+                                         const char *dir);
 void     qr_window_start_caption_training (QrWindow  *self,
                                            int        epochs,
                                            gboolean   restart);

@@ -527,6 +527,7 @@ static void
 qr_window_finalize (GObject *object)
 {
   g_free (QR_WINDOW (object)->collection);
+  g_free (QR_WINDOW (object)->next_clip_dir);
   G_OBJECT_CLASS (qr_window_parent_class)->finalize (object);
 }
 

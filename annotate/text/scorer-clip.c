@@ -184,8 +184,8 @@ qr_clip_scorer_new (QrCatalog *catalog, GError **error)
     return NULL;
   if (keys->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no CLIP embeddings in this collection: make them with "
-                   "quorum embed --model CLIP_FOLDER --collection DIR");
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no CLIP embeddings in this collection: compute them "
+                   "(Compute CLIP Embeddings… in the app's menu, or quorum embed --model CLIP_FOLDER --collection DIR)");
       return NULL;
     }
   key = keys->pdata[0];

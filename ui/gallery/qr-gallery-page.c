@@ -375,7 +375,8 @@ qr_gallery_page_init (QrGalleryPage *self)
       gtk_string_list_append (titles, g_str_equal (*name, "zeroshot") ? _("Zero-Shot (Detections)")
                                       : g_str_equal (*name, "plain") ? _("Class Names")
                                       : g_str_equal (*name, "dmsm") ? _("Caption Model")
-                                      : g_str_equal (*name, "blend") ? _("Caption Model + Detections") : *name);
+                                      : g_str_equal (*name, "blend") ? _("Caption Model + Detections")
+                                      : g_str_equal (*name, "clip") ? _("CLIP") : *name);
     gtk_string_list_append (titles, _("File Name"));
     gtk_string_list_append (titles, _("Class"));
     g_autoptr (GtkListItemFactory) button = title_factory (TRUE);
