@@ -430,9 +430,16 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (err, "not UTF-8"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_quorum ((const char *[]) { "search", "dog", "--scorer", "clip", "--db", f->db, "-c", f->dir, NULL },
+  g_assert_cmpint (run_quorum ((const char *[]) { "search", "dog", "--scorer", "siglip", "--db", f->db, "-c", f->dir, NULL },
                               &out, &err), ==, 1);
   g_assert_nonnull (strstr (err, "zeroshot"));
+  g_assert_nonnull (strstr (err, "clip"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* the CLIP scorer before any embeddings: says how to make them */
+  g_assert_cmpint (run_quorum ((const char *[]) { "search", "dog", "--scorer", "clip", "--db", f->db, "-c", f->dir, NULL },
+                              &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "quorum embed"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 

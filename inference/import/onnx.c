@@ -1606,6 +1606,38 @@ op_reduce (Reader *r)
   return settle (r);
 }
 
+/* Range of constants (positions): start, start + delta, … short of limit; folded. */
+static gboolean
+op_range (Reader *r)
+{
+  int start = need (r, 0), limit = need (r, 1), delta = need (r, 2), out;
+  double a, b, d, count;
+  QrTensor *o;
+
+  if (start < 0 || limit < 0 || delta < 0 || !check_attrs (r))
+    return FALSE;
+  if (!is_const (r, start) || !is_const (r, limit) || !is_const (r, delta))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a range whose ends are not constant");
+  a = T (r, start)->data[0];
+  b = T (r, limit)->data[0];
+  d = T (r, delta)->data[0];
+  if (d == 0 || !isfinite (a) || !isfinite (b) || !isfinite (d))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "a range from %g to %g by %g", a, b, d);
+  count = MAX (ceil ((b - a) / d), 0);
+  if (count > (double) (1 << 24))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "a range of %.0f values", count);
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  o = T (r, out);
+  o->is_const = TRUE;
+  o->shape.rank = 1;
+  o->shape.dims[0] = (int) count;
+  o->data = g_new (float, MAX ((gsize) count, 1));
+  for (int i = 0; i < (int) count; i++)
+    o->data[i] = (float) (a + i * d);
+  return TRUE;
+}
+
 /* ArgMax, ArgMin: one axis reduced to the index of its largest (smallest) value, as int64 values
  * held in floats (exact below 2^24: token positions, class numbers). */
 static gboolean
@@ -2254,6 +2286,7 @@ static const struct
   { "Mul", op_binary },
   { "Neg", op_unary },
   { "Pow", op_binary },
+  { "Range", op_range },
   { "Reciprocal", op_unary },
   { "ReduceMax", op_reduce },
   { "ReduceMean", op_reduce },
@@ -2564,7 +2597,15 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
     t->shape.rank = live->rank;
     for (int d = 0; d < live->rank; d++)
       {
-        t->shape.dims[d] = live->dims[d] > 0 ? live->dims[d] : 1;   /* a symbolic size: 1 */
+        int wanted = options != NULL ? options->input_dims[d] : 0;
+        if (wanted > 0 && live->dims[d] > 0 && wanted != live->dims[d])
+          {
+            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has %d in dimension %d, not the %d asked for", live->name,
+                  live->dims[d], d, wanted);
+            return NULL;
+          }
+        /* a symbolic size: the caller's, else 1 */
+        t->shape.dims[d] = live->dims[d] > 0 ? live->dims[d] : wanted > 0 ? wanted : 1;
         if (live->dims[d] == 0)
           {
             fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is empty", live->name);

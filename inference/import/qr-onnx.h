@@ -43,6 +43,9 @@ typedef struct
    * picked out: what follows it (CLIP's final layer norm and projection) runs on every token, so
    * the output holds each patch's embedding after the class token's */
   gboolean              keep_tokens;
+  /* sizes for the input's symbolic dimensions (0: leave it; a symbolic one is then 1), as the
+   * input is declared (NCHW for an image): CLIP's 77 tokens in an export with a dynamic sequence */
+  int                   input_dims[4];          /* the engine holds rank 4 */
 } QrOnnxOptions;
 
 /* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is

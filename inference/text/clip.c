@@ -69,9 +69,13 @@ find_file (const char *dir, const char *name)
 }
 
 static gboolean
-load_tower (Tower *tower, const char *path, gboolean image, const char *want_output, QrDevice device, GError **error)
+load_tower (Tower *tower, const char *path, gboolean image, int side, const char *want_output, QrDevice device,
+            GError **error)
 {
-  QrOnnxOptions options = { .nhwc_input = image };
+  /* exports with a dynamic batch, sequence or image size get CLIP's: one item, 77 tokens, the
+     preprocessor's crop */
+  QrOnnxOptions options = { .nhwc_input = image,
+                            .input_dims = { 1, image ? 3 : QR_CLIP_CONTEXT, image ? side : 0, image ? side : 0 } };
   g_autoptr (QrOnnxTensor) mask = NULL;
   QrOnnxTensor *bound[1];
   g_autoptr (QrGraph) graph = NULL;
@@ -253,8 +257,8 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
   if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->image, vision, TRUE, "image_embeds", device, error)
-      || !load_tower (&self->text, text, FALSE, "text_embeds", device, error))
+      || !load_tower (&self->image, vision, TRUE, self->crop, "image_embeds", device, error)
+      || !load_tower (&self->text, text, FALSE, 0, "text_embeds", device, error))
     return NULL;
   if (self->image.dim != self->text.dim)
     {
@@ -387,7 +391,7 @@ qr_clip_embed_text (QrClip *self, const char *text, float *embedding, int *ids, 
 static gboolean
 load_patches (QrClip *self, GError **error)
 {
-  QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE };
+  QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE, .input_dims = { 1, 3, self->crop, self->crop } };
   g_autoptr (QrGraph) graph = qr_graph_load_onnx (self->vision_path, &options, error);
   QrTensor *t = NULL;
   int grid;

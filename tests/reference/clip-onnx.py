@@ -5,7 +5,7 @@ with seeded weights, exported by torch.onnx.export in the transformers.js layout
 (onnx/vision_model.onnx, onnx/text_model.onnx, preprocessor_config.json) and run in PyTorch on the
 inputs Quorum prepared.
 
-  clip-onnx.py REFERENCE_DIR export DIR OPSET
+  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic]
   clip-onnx.py REFERENCE_DIR run DIR IMAGE.f32… -- IDS…   (ids: 77 comma-separated token ids per text)
       → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
   clip-onnx.py REFERENCE_DIR patches DIR IMAGE.f32
@@ -59,14 +59,17 @@ class Text(torch.nn.Module):
         return self.m.encode_text(input_ids)
 
 
-def export(out_dir, opset):
+def export(out_dir, opset, dynamic=False):
+    """dynamic: the batch (and the sequence's length) left symbolic, as Hugging Face's exports do."""
     import os
     m = build()
     os.makedirs(f"{out_dir}/onnx", exist_ok=True)
     torch.onnx.export(Vision(m), torch.zeros(1, 3, SIZE, SIZE), f"{out_dir}/onnx/vision_model.onnx",
-                      opset_version=opset, input_names=["pixel_values"], output_names=["image_embeds"])
+                      opset_version=opset, input_names=["pixel_values"], output_names=["image_embeds"],
+                      dynamic_axes={"pixel_values": {0: "batch"}} if dynamic else None)
     torch.onnx.export(Text(m), torch.zeros(1, 77, dtype=torch.long), f"{out_dir}/onnx/text_model.onnx",
-                      opset_version=opset, input_names=["input_ids"], output_names=["text_embeds"])
+                      opset_version=opset, input_names=["input_ids"], output_names=["text_embeds"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}} if dynamic else None)
     with open(f"{out_dir}/preprocessor_config.json", "w") as f:
         json.dump({"crop_size": {"height": SIZE, "width": SIZE}, "do_center_crop": True, "do_normalize": True,
                    "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
@@ -124,7 +127,7 @@ def preprocess(image_path, size, crop, out_path):
 
 if __name__ == "__main__":
     if sys.argv[2] == "export":
-        export(sys.argv[3], int(sys.argv[4]))
+        export(sys.argv[3], int(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "dynamic")
     elif sys.argv[2] == "patches":
         patches(sys.argv[3], sys.argv[4])
     elif sys.argv[2] == "preprocess":
