@@ -1606,6 +1606,180 @@ op_reduce (Reader *r)
   return settle (r);
 }
 
+/* NumPy's broadcasting of n shapes (rank 4 at most): the result's shape, FALSE when they do not
+ * broadcast. */
+static gboolean
+broadcast_shapes (const QrShape *const *in, int n, QrShape *out)
+{
+  out->rank = 0;
+  for (int k = 0; k < n; k++)
+    out->rank = MAX (out->rank, in[k]->rank);
+  for (int d = 0; d < out->rank; d++)
+    {
+      int size = 1;
+      for (int k = 0; k < n; k++)
+        {
+          int at = d - (out->rank - in[k]->rank), v = at >= 0 ? in[k]->dims[at] : 1;
+          if (v != 1 && size != 1 && v != size)
+            return FALSE;
+          if (v != 1)
+            size = v;
+        }
+      out->dims[d] = size;
+    }
+  return TRUE;
+}
+
+/* The element of t (broadcast to out) at out's flat index i. */
+static float
+broadcast_at (const QrTensor *t, const QrShape *out, gsize i)
+{
+  gsize at = 0, stride = 1;
+  for (int d = out->rank - 1; d >= 0; d--)
+    {
+      gsize coord = i % (gsize) out->dims[d];
+      int td = d - (out->rank - t->shape.rank);
+      i /= (gsize) out->dims[d];
+      if (td >= 0)
+        {
+          if (t->shape.dims[td] != 1)
+            at += coord * stride;
+          stride *= (gsize) t->shape.dims[td];
+        }
+    }
+  return t->data[at];
+}
+
+/* A new constant output of shape `shape`, values to fill. */
+static QrTensor *
+const_output (Reader *r, int type, const QrShape *shape)
+{
+  int out = output (r, 0, type);
+  QrTensor *o;
+  if (out < 0)
+    return NULL;
+  o = T (r, out);
+  o->is_const = TRUE;
+  o->shape = *shape;
+  o->data = g_new0 (float, MAX (qr_shape_size (shape), 1));
+  return o;
+}
+
+/* Comparisons and logic (Equal, Less, Greater, LessOrEqual, GreaterOrEqual, Not, And, Or, Xor):
+ * folded when the inputs are constants (masks built from shapes). Of values of the graph's, only
+ * Equal of integers (token ids): 1 − min (|a − b|, 1), exact for whole numbers. The result is
+ * bool, 0 or 1. */
+static gboolean
+op_compare (Reader *r)
+{
+  const char *op = r->node->op;
+  gboolean unary = strcmp (op, "Not") == 0;
+  int a = need (r, 0), b = unary ? a : need (r, 1), out;
+  const QrShape *shapes[2];
+  QrShape s;
+
+  if (a < 0 || b < 0 || !check_attrs (r))
+    return FALSE;
+  if (is_const (r, a) && is_const (r, b))
+    {
+      QrTensor *o;
+      shapes[0] = shape (r, a);
+      shapes[1] = shape (r, b);
+      if (!broadcast_shapes (shapes, 2, &s))
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "shapes that do not broadcast");
+      if (qr_shape_size (&s) > ((gsize) 1 << 28) || (o = const_output (r, T_BOOL, &s)) == NULL)
+        return FALSE;
+      for (gsize i = 0; i < qr_shape_size (&s); i++)
+        {
+          float u = broadcast_at (T (r, a), &s, i), v = broadcast_at (T (r, b), &s, i);
+          gboolean y = strcmp (op, "Equal") == 0 ? u == v : strcmp (op, "Less") == 0 ? u < v
+                       : strcmp (op, "Greater") == 0 ? u > v : strcmp (op, "LessOrEqual") == 0 ? u <= v
+                       : strcmp (op, "GreaterOrEqual") == 0 ? u >= v : unary ? u == 0
+                       : strcmp (op, "And") == 0 ? (u != 0 && v != 0) : strcmp (op, "Or") == 0 ? (u != 0 || v != 0)
+                       : ((u != 0) != (v != 0));
+          o->data[i] = y ? 1.0f : 0.0f;
+        }
+      return TRUE;
+    }
+  if (strcmp (op, "Equal") == 0)
+    {
+      int ta = in_type (r, 0), tb = in_type (r, 1), diff, mag, clipped;
+      gboolean ints = (ta == T_INT64 || ta == T_INT32 || ta == T_BOOL) && (tb == T_INT64 || tb == T_INT32 || tb == T_BOOL);
+      if (!ints)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "Equal of %s values that are not constant (whole numbers only)",
+                     type_name (ta));
+      if ((out = output (r, 0, T_BOOL)) < 0)
+        return FALSE;
+      diff = temp (r, "difference");
+      add (r, QR_OP_SUB, diff, a, b);
+      if (!settle (r))
+        return FALSE;
+      mag = temp (r, "magnitude");
+      if (!activation (r, mag, diff, QR_ACT_ABS, 0, 0))
+        return FALSE;
+      clipped = temp (r, "clipped");
+      add (r, QR_OP_MINIMUM, clipped, mag, const_scalar (r, "one", 1.0f));
+      if (!settle (r))
+        return FALSE;
+      add (r, QR_OP_SUB, out, const_scalar (r, "one", 1.0f), clipped);
+      return settle (r);
+    }
+  return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s of values that are not constant", op);
+}
+
+/* Where (condition, x, y): folded for constants; otherwise y + condition · (x − y), which needs
+ * finite values in whichever branch is a constant (masks use the float's lowest value, not −∞). */
+static gboolean
+op_where (Reader *r)
+{
+  int c = need (r, 0), x = need (r, 1), y = need (r, 2), out, diff, picked;
+  const QrShape *shapes[3];
+  QrShape s;
+
+  if (c < 0 || x < 0 || y < 0 || !check_attrs (r))
+    return FALSE;
+  shapes[0] = shape (r, c);
+  shapes[1] = shape (r, x);
+  shapes[2] = shape (r, y);
+  if (!broadcast_shapes (shapes, 3, &s))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "shapes that do not broadcast");
+  if (is_const (r, c) && is_const (r, x) && is_const (r, y))
+    {
+      QrTensor *o;
+      if (qr_shape_size (&s) > ((gsize) 1 << 28) || (o = const_output (r, in_type (r, 1), &s)) == NULL)
+        return FALSE;
+      for (gsize i = 0; i < qr_shape_size (&s); i++)
+        o->data[i] = broadcast_at (T (r, c), &s, i) != 0 ? broadcast_at (T (r, x), &s, i) : broadcast_at (T (r, y), &s, i);
+      return TRUE;
+    }
+  for (int k = 1; k <= 2; k++)
+    {
+      int v = k == 1 ? x : y;
+      if (is_const (r, v))
+        for (gsize i = 0; i < qr_shape_size (shape (r, v)); i++)
+          if (!isfinite (T (r, v)->data[i]))
+            return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a choice of values that are not constant with an infinite "
+                         "constant");
+    }
+  {
+    int t = in_type (r, 1);
+    if (!is_float_type (t) && t != T_UNDEFINED && t != T_INT64 && t != T_INT32)
+      return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a choice of %s values that are not constant", type_name (t));
+  }
+  if ((out = output (r, 0, in_type (r, 1))) < 0)
+    return FALSE;
+  diff = temp (r, "x-y");
+  add (r, QR_OP_SUB, diff, x, y);
+  if (!settle (r))
+    return FALSE;
+  picked = temp (r, "chosen");
+  add (r, QR_OP_MUL, picked, c, diff);
+  if (!settle (r))
+    return FALSE;
+  add (r, QR_OP_ADD, out, y, picked);
+  return settle (r);
+}
+
 /* Range of constants (positions): start, start + delta, … short of limit; folded. */
 static gboolean
 op_range (Reader *r)
@@ -2254,6 +2428,7 @@ static const struct
 } OPS[] = {
   { "Abs", op_unary },
   { "Add", op_binary },
+  { "And", op_compare },
   { "ArgMax", op_argmax },
   { "ArgMin", op_argmax },
   { "AveragePool", op_pool },
@@ -2266,6 +2441,7 @@ static const struct
   { "Conv", op_conv },
   { "Div", op_binary },
   { "Dropout", op_identity },
+  { "Equal", op_compare },
   { "Erf", op_unary },
   { "Exp", op_unary },
   { "Expand", op_expand },
@@ -2273,11 +2449,15 @@ static const struct
   { "Gather", op_gather },
   { "Gemm", op_gemm },
   { "GlobalAveragePool", op_global_average_pool },
+  { "Greater", op_compare },
+  { "GreaterOrEqual", op_compare },
   { "HardSigmoid", op_unary },
   { "HardSwish", op_unary },
   { "Identity", op_identity },
   { "LayerNormalization", op_layer_norm },
   { "LeakyRelu", op_unary },
+  { "Less", op_compare },
+  { "LessOrEqual", op_compare },
   { "Log", op_unary },
   { "MatMul", op_matmul },
   { "Max", op_binary },
@@ -2285,6 +2465,8 @@ static const struct
   { "Min", op_binary },
   { "Mul", op_binary },
   { "Neg", op_unary },
+  { "Not", op_compare },
+  { "Or", op_compare },
   { "Pow", op_binary },
   { "Range", op_range },
   { "Reciprocal", op_unary },
@@ -2307,6 +2489,8 @@ static const struct
   { "Tanh", op_unary },
   { "Transpose", op_transpose },
   { "Unsqueeze", op_reshape_like },
+  { "Where", op_where },
+  { "Xor", op_compare },
 };
 
 const char *const *
@@ -2556,6 +2740,28 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
         continue;   /* an initializer: a constant with a default */
       if (b != NULL)
         {
+          /* 16-bit floats given as their bits (uint16, as ONNX's own test data stores bfloat16) */
+          if ((v->type == T_BFLOAT16 || v->type == T_FLOAT16) && b->data_type == T_UINT16)
+            {
+              QrOnnxTensor copy = *b;
+              g_autofree float *values = g_new (float, MAX (b->n, 1));
+              for (gsize k = 0; k < b->n; k++)
+                {
+                  guint16 bits = (guint16) b->data[k];
+                  if (v->type == T_FLOAT16)
+                    values[k] = half_to_float (bits);
+                  else
+                    {
+                      guint32 w = (guint32) bits << 16;
+                      memcpy (&values[k], &w, 4);
+                    }
+                }
+              copy.data = values;
+              copy.data_type = v->type;
+              if (!add_constant (&r, &copy))
+                return NULL;
+              continue;
+            }
           if (!add_constant (&r, b))
             return NULL;
           continue;
@@ -2568,73 +2774,78 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
         }
       live = v;
     }
-  if (live == NULL)
+  if (live == NULL && !(options != NULL && options->constants_only))
     {
       fail (&r, QR_ENGINE_ERROR_FORMAT, "no input");
       return NULL;
     }
-  if (live->rank < 1 || live->rank > QR_MAX_RANK)
+  if (live == NULL)
+    r.batch = 1;   /* every input bound: the outputs fold to constants */
+  else
     {
-      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has rank %d (1 to 4 are supported)", live->name, live->rank);
-      return NULL;
-    }
-  /* integer inputs (token ids) are given as floats: exact below 2^24 */
-  if (!is_float_type (live->type) && live->type != T_INT64 && live->type != T_INT32)
+    if (live->rank < 1 || live->rank > QR_MAX_RANK)
+      {
+        fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has rank %d (1 to 4 are supported)", live->name, live->rank);
+        return NULL;
+      }
+    /* integer inputs (token ids) are given as floats: exact below 2^24 */
+    if (!is_float_type (live->type) && live->type != T_INT64 && live->type != T_INT32)
+      {
+        fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s holds %s values (float, int32 and int64 inputs only)",
+              live->name, type_name (live->type));
+        return NULL;
+      }
     {
-      fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s holds %s values (float, int32 and int64 inputs only)",
-            live->name, type_name (live->type));
-      return NULL;
+      gboolean nhwc = options != NULL && options->nhwc_input;
+      g_autofree char *input_name = nhwc ? g_strconcat (live->name, "/nhwc", NULL) : g_strdup (live->name);
+      int id = qr_graph_add_tensor (graph, input_name);
+      QrTensor *t = qr_graph_tensor (graph, id);
+      QrNode *node = qr_graph_add_node (graph, QR_OP_INPUT, input_name);
+      node->source_op = g_strdup ("input");
+      node->outputs[node->n_outputs++] = id;
+      t->producer = (int) graph->nodes->len - 1;
+      t->shape.rank = live->rank;
+      for (int d = 0; d < live->rank; d++)
+        {
+          int wanted = options != NULL ? options->input_dims[d] : 0;
+          if (wanted > 0 && live->dims[d] > 0 && wanted != live->dims[d])
+            {
+              fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has %d in dimension %d, not the %d asked for", live->name,
+                    live->dims[d], d, wanted);
+              return NULL;
+            }
+          /* a symbolic size: the caller's, else 1 */
+          t->shape.dims[d] = live->dims[d] > 0 ? live->dims[d] : wanted > 0 ? wanted : 1;
+          if (live->dims[d] == 0)
+            {
+              fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is empty", live->name);
+              return NULL;
+            }
+        }
+      r.batch = t->shape.dims[0];
+      if (live->dims[0] > 0 && (options == NULL || !options->any_batch))
+        graph->fixed_batch = live->dims[0];   /* a fixed size, not a batch of any size */
+      g_array_append_val (graph->inputs, id);
+      g_hash_table_insert (types, g_strdup (input_name), GINT_TO_POINTER (live->type));
+      if (nhwc)
+        {
+          int c = t->shape.dims[1], h = t->shape.dims[2], w = t->shape.dims[3], nchw;
+          if (live->rank != 4 || (c != 1 && c != 3) || live->dims[1] <= 0)
+            {
+              fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is not an image (N × 1 or 3 channels × H × W)",
+                    live->name);
+              return NULL;
+            }
+          t->shape.dims[1] = h;
+          t->shape.dims[2] = w;
+          t->shape.dims[3] = c;
+          nchw = qr_graph_add_tensor (graph, live->name);
+          g_hash_table_insert (types, g_strdup (live->name), GINT_TO_POINTER (live->type));
+          if (!transpose (&r, nchw, id, 4, TO_NCHW))
+            return NULL;
+        }
     }
-  {
-    gboolean nhwc = options != NULL && options->nhwc_input;
-    g_autofree char *input_name = nhwc ? g_strconcat (live->name, "/nhwc", NULL) : g_strdup (live->name);
-    int id = qr_graph_add_tensor (graph, input_name);
-    QrTensor *t = qr_graph_tensor (graph, id);
-    QrNode *node = qr_graph_add_node (graph, QR_OP_INPUT, input_name);
-    node->source_op = g_strdup ("input");
-    node->outputs[node->n_outputs++] = id;
-    t->producer = (int) graph->nodes->len - 1;
-    t->shape.rank = live->rank;
-    for (int d = 0; d < live->rank; d++)
-      {
-        int wanted = options != NULL ? options->input_dims[d] : 0;
-        if (wanted > 0 && live->dims[d] > 0 && wanted != live->dims[d])
-          {
-            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s has %d in dimension %d, not the %d asked for", live->name,
-                  live->dims[d], d, wanted);
-            return NULL;
-          }
-        /* a symbolic size: the caller's, else 1 */
-        t->shape.dims[d] = live->dims[d] > 0 ? live->dims[d] : wanted > 0 ? wanted : 1;
-        if (live->dims[d] == 0)
-          {
-            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is empty", live->name);
-            return NULL;
-          }
-      }
-    r.batch = t->shape.dims[0];
-    if (live->dims[0] > 0 && (options == NULL || !options->any_batch))
-      graph->fixed_batch = live->dims[0];   /* a fixed size, not a batch of any size */
-    g_array_append_val (graph->inputs, id);
-    g_hash_table_insert (types, g_strdup (input_name), GINT_TO_POINTER (live->type));
-    if (nhwc)
-      {
-        int c = t->shape.dims[1], h = t->shape.dims[2], w = t->shape.dims[3], nchw;
-        if (live->rank != 4 || (c != 1 && c != 3) || live->dims[1] <= 0)
-          {
-            fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "input %s is not an image (N × 1 or 3 channels × H × W)",
-                  live->name);
-            return NULL;
-          }
-        t->shape.dims[1] = h;
-        t->shape.dims[2] = w;
-        t->shape.dims[3] = c;
-        nchw = qr_graph_add_tensor (graph, live->name);
-        g_hash_table_insert (types, g_strdup (live->name), GINT_TO_POINTER (live->type));
-        if (!transpose (&r, nchw, id, 4, TO_NCHW))
-          return NULL;
-      }
-  }
+    }
 
   for (guint i = 0; i < nodes->len; i++)
     if (!import_node (&r, nodes->pdata[i]))

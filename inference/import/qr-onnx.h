@@ -46,6 +46,9 @@ typedef struct
   /* sizes for the input's symbolic dimensions (0: leave it; a symbolic one is then 1), as the
    * input is declared (NCHW for an image): CLIP's 77 tokens in an export with a dynamic sequence */
   int                   input_dims[4];          /* the engine holds rank 4 */
+  /* every input may be bound: the graph then has no input and its outputs are folded constants
+   * (ONNX's conformance cases of integer and boolean ops) */
+  gboolean              constants_only;
 } QrOnnxOptions;
 
 /* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is
