@@ -409,3 +409,65 @@ out:
   qr_cli_common_clear (&common);
   return status;
 }
+
+/* quorum merge: shard catalogs into the collection's, then the review queue. */
+int
+qr_cli_merge (int argc, char **argv)
+{
+  QrCliCommon common = { 0 };
+  GOptionEntry entries[] = { { NULL } };
+  g_autoptr (GOptionContext) context = g_option_context_new ("SHARD.sqlite… — shards' catalogs (peers run --shard "
+                                                             "K/N) merged into the collection's, one transaction "
+                                                             "each; merging again adds only what is new");
+  g_autoptr (QrCatalog) catalog = NULL;
+  GError *error = NULL;
+  int status = QR_EXIT_OK;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  qr_cli_add_common_entries_named (context, &common, "SHARD.sqlite…");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      status = qr_cli_usage_error (context, error->message);
+      g_clear_error (&error);
+      goto out;
+    }
+  if (common.rest == NULL || common.rest[0] == NULL)
+    {
+      status = qr_cli_usage_error (context, "name the shard catalogs: quorum merge photos-shard-*.sqlite");
+      goto out;
+    }
+  if ((catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL)
+    {
+      status = qr_cli_fail (error);
+      goto out;
+    }
+  for (guint i = 0; common.rest[i] != NULL; i++)
+    {
+      QrMergeStats stats;
+      if (!qr_catalog_merge_shard (catalog, common.rest[i], &stats, &error))
+        {
+          /* the shards before it stay merged; this one left nothing */
+          g_printerr ("quorum: %s\n", error->message);
+          g_clear_error (&error);
+          status = QR_EXIT_ERROR;
+          continue;
+        }
+      if (!common.quiet)
+        printf ("%s: %" G_GINT64_FORMAT " images done, %" G_GINT64_FORMAT " boxes, %" G_GINT64_FORMAT " new images, %"
+                G_GINT64_FORMAT " new runs\n", common.rest[i], stats.run_images_added, stats.detections_added,
+                stats.images_added, stats.runs_added);
+    }
+  {
+    gint64 n = qr_review_update (catalog, NULL, &error);
+    if (n < 0)
+      {
+        status = qr_cli_fail (error);
+        goto out;
+      }
+    if (!common.quiet)
+      printf ("review queue: %" G_GINT64_FORMAT " items\n", n);
+  }
+out:
+  qr_cli_common_clear (&common);
+  return status;
+}

@@ -29,6 +29,7 @@ static const Command commands[] = {
   { "detect", "Detect objects: --model NAME|PATH (TF.js, Darknet .cfg, .tflite, Ultralytics .onnx) IMAGE… (JSON lines)", qr_cli_detect },
   { "models", "The collection's models (peers): list, add NAME PATH [--held-out K/N], remove NAME", qr_cli_models },
   { "peers", "Run every peer over a collection: run [--peers centernet,nanodet,centernet-flip,…]", qr_cli_peers },
+  { "merge", "Shards' catalogs (peers run --shard K/N) into the collection's: SHARD.sqlite…; then the review queue", qr_cli_merge },
   { "review", "The ranked likely mistakes: list [--kind K] [--top N] (JSON lines); update (store for the app); mark IMAGE… [--unreviewed]", qr_cli_review },
   { "eval", "Each peer against the reviewed labels: AP, precision, recall; peer agreement", qr_cli_eval },
   { "search", "Images ranked for a text: \"TEXT\" [--top N] [--scorer NAME] (JSON lines)", qr_cli_search },

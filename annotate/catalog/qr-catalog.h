@@ -20,10 +20,11 @@ typedef enum
   QR_CATALOG_ERROR_INVALID,    /* an argument that cannot be stored (e.g. an empty class name) */
   QR_CATALOG_ERROR_ROOT,       /* the database belongs to another collection folder */
   QR_CATALOG_ERROR_READ_ONLY,  /* a write to a catalog that could only be opened read-only */
+  QR_CATALOG_ERROR_CONFLICT,   /* a shard that disagrees with the collection (merge) */
 } QrCatalogError;
 
 /* The schema version this build writes; older catalogs are migrated forward on open. */
-#define QR_CATALOG_SCHEMA_VERSION 8
+#define QR_CATALOG_SCHEMA_VERSION 9
 
 typedef enum
 {
@@ -681,5 +682,27 @@ gboolean       qr_catalog_load_image_embeddings (QrCatalog *self,
                                             GArray     **ids,
                                             float      **embeddings,
                                             GError     **error);
+
+/* Sharded runs (merge.c) */
+
+typedef struct
+{
+  gint64 images_added;       /* images the collection's catalog did not have */
+  gint64 models_added;
+  gint64 runs_added;         /* runs made for (model, parameters) not merged before */
+  gint64 run_images_added;   /* images done by a run, newly merged */
+  gint64 detections_added;
+} QrMergeStats;
+
+/* A shard's catalog (peers run --shard K/N) into this one, in one transaction: its images,
+ * classes and models the collection lacks, and its runs' finished images with their boxes — every
+ * shard's run of a model with the same parameters into one run here. Merging again adds only what
+ * the shard did since. Refused, with the reason and nothing written: a damaged file, a newer schema,
+ * an image of the same path with other bytes, a model of the same name that is another model. The
+ * review queue is the caller's to update. */
+gboolean       qr_catalog_merge_shard      (QrCatalog    *self,
+                                            const char   *path,
+                                            QrMergeStats *stats,
+                                            GError      **error);
 
 G_END_DECLS
