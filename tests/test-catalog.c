@@ -188,7 +188,7 @@ test_migration_v1_to_v2 (Fixture *f, gconstpointer data)
   g_clear_object (&catalog);
 
   /* Turn the file back into what schema 1 wrote, with its label. */
-  exec_sql (f->db, "DROP TABLE imports; DROP TABLE image_embeddings; DROP TABLE text_models; DROP TABLE image_features;"
+  exec_sql (f->db, "DROP TABLE merged_runs; DROP TABLE imports; DROP TABLE image_embeddings; DROP TABLE text_models; DROP TABLE image_features;"
                    "ALTER TABLE models DROP COLUMN held_out_fold; ALTER TABLE models DROP COLUMN n_folds;"
                    "ALTER TABLE models DROP COLUMN fold_seed;"
                    "DROP TABLE rejections; DROP TABLE mistakes; DROP TABLE decisions;"
