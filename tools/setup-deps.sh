@@ -4,7 +4,8 @@
 set -eu
 packages="build-essential cmake pkg-config libglib2.0-dev libsqlite3-dev libjpeg62-turbo-dev
   libwebp-dev libstb-dev libjson-glib-dev libopenblas-dev libcairo2-dev xvfb xauth libvips-tools
-  python3-opencv python3-numpy python3-torch python3-onnx python3-regex python3-pil libonnx-testdata wordnet"
+  python3-opencv python3-numpy python3-torch python3-onnx python3-regex python3-pil libonnx-testdata wordnet
+  slurm-wlm munge"
 if [ "${1:-}" = "--fuzz" ]; then
   packages="$packages clang"
 elif [ "${1:-}" != "--no-gui" ]; then
