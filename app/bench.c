@@ -407,7 +407,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, dmsm, search, gallery\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, dmsm, search, merge, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -424,6 +424,8 @@ qr_cli_bench (int argc, char **argv)
     return qr_cli_bench_dmsm (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "search"))
     return qr_cli_bench_search (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "merge"))
+    return qr_cli_bench_merge (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "mistakes"))
     return qr_cli_bench_mistakes (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "gallery"))
@@ -435,6 +437,6 @@ qr_cli_bench (int argc, char **argv)
       return QR_EXIT_USAGE;
     }
 #endif
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, dmsm, search, gallery)\n", argv[1]);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, dmsm, search, merge, gallery)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

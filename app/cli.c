@@ -37,7 +37,7 @@ static const Command commands[] = {
   { "embed", "A CLIP model's embeddings: --model FOLDER IMAGE… | --text \"TEXT\" (JSON lines); --collection DIR stores them for search --scorer clip", qr_cli_embed },
   { "import", "Import labels: --format coco|yolo|voc|csv PATH", qr_cli_import },
   { "export", "Export labels: --format coco|yolo|voc|csv OUT", qr_cli_export },
-  { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); search (beside FAISS); index, gallery, captions, dmsm (Quorum alone)", qr_cli_bench },
+  { "bench", "Benchmarks: thumbs DIR, import, detect, mistakes (beside a named peer); search (beside FAISS); index, gallery, captions, dmsm, merge (Quorum alone)", qr_cli_bench },
   { "devices", "The compute devices Quorum can use", qr_cli_devices },
   { "version", "Print the version", cmd_version },
   { "help", "Show this help", cmd_help },

@@ -116,6 +116,8 @@ int      qr_cli_detect          (int     argc,
                                  char  **argv);
 int      qr_cli_models          (int     argc,
                                  char  **argv);
+int      qr_cli_bench_merge     (int     argc,
+                                 char  **argv);
 int      qr_cli_merge           (int     argc,
                                  char  **argv);
 int      qr_cli_embed           (int     argc,
