@@ -269,11 +269,23 @@ test_refusals (void)
     expect_refused (photos, main_db, missing, "no such shard");
   }
   /* the good one merges: the main catalog's own run came from no shard, so the shard's run becomes
-     a run of its own; merging it again adds nothing */
+     a run of its own; merging it again adds nothing; a label and a decision already there stay */
   {
     g_autoptr (GError) error = NULL;
     g_autoptr (QrCatalog) catalog = qr_catalog_open (photos, main_db, &error);
+    g_autoptr (GPtrArray) images = qr_catalog_list_images (catalog, -1, &error);
+    QrMistakeRecord item = { 0 };
+    QrBox box = { 5, 5, 20, 20 };
     QrMergeStats stats;
+    gint64 label = qr_catalog_add_label (catalog, ((QrImageRecord *) images->pdata[0])->id,
+                                         qr_catalog_ensure_class (catalog, "cat", &error), &box, QR_LABEL_SOURCE_DRAWN,
+                                         NULL, &error);
+    g_assert_cmpint (label, >, 0);
+    item.image_id = ((QrImageRecord *) images->pdata[0])->id;
+    item.item_key = (char *) "missing:cat:1";
+    item.kind = (char *) "missing";
+    g_assert_cmpint (qr_catalog_add_decision (catalog, &item, "accepted", label, &error), >, 0);
+    g_assert_no_error (error);
     g_assert_true (qr_catalog_merge_shard (catalog, good, &stats, &error));
     g_assert_no_error (error);
     g_assert_cmpint (stats.runs_added, ==, 1);
@@ -282,6 +294,8 @@ test_refusals (void)
     g_assert_true (qr_catalog_merge_shard (catalog, good, &stats, &error));
     g_assert_cmpint (stats.runs_added + stats.detections_added + stats.run_images_added, ==, 0);
   }
+  g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM labels WHERE deleted_us IS NULL"), ==, 1);
+  g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM decisions WHERE undone_us IS NULL"), ==, 1);
   g_autofree char *check = integrity (main_db);
   g_assert_cmpstr (check, ==, "ok");
   test_remove_tree (tmp);
