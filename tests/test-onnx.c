@@ -189,6 +189,8 @@ static const char *const MUST_PASS[] = {
   "test_argmax_negative_axis_keepdims_random_select_last_index", "test_argmin_no_keepdims_random",
   "test_where_example", "test_where_long_example", "test_equal_bcast", "test_and_bcast4v2d", "test_not_2d",
   "test_xor4d", "test_or_bcast3v1d", "test_range_int32_type_negative_delta", "test_cast_BFLOAT16_to_FLOAT",
+  "test_convtranspose", "test_convtranspose_pads", "test_convtranspose_dilations", "test_convtranspose_output_shape",
+  "test_convtranspose_autopad_same", "test_convtranspose_kernel_shape",
 };
 
 #define SEVERAL "(several ops)"
@@ -645,12 +647,69 @@ test_ultralytics (gconstpointer data)
   test_remove_tree (tmp);
 }
 
+
+/* ConvTranspose (as a spread and a convolution) against PyTorch's ConvTranspose2d: strides,
+ * padding, output padding and dilation, exported at batch 1 and run on a batch of two. */
+static void
+test_conv_transpose (void)
+{
+  g_autofree char *tmp = NULL, *model = NULL, *xs = NULL, *ys = NULL, *xp = NULL, *yp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrModel) net = NULL;
+  QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
+  QrGraph *graph;
+  const float *got;
+  int rank, dims[4], status;
+  gsize nx, ny;
+  float worst = 0, largest = 0;
+
+  if (!have_torch_onnx ())
+    {
+      g_test_skip ("PyTorch and ONNX for Python are not installed");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  {
+    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/onnx-layers.py", "convtranspose", tmp, "13", NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                                 &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  model = g_build_filename (tmp, "model.onnx", NULL);
+  xp = g_build_filename (tmp, "x.f32", NULL);
+  yp = g_build_filename (tmp, "y.f32", NULL);
+  g_assert_true (g_file_get_contents (xp, &xs, &nx, NULL));
+  g_assert_true (g_file_get_contents (yp, &ys, &ny, NULL));
+  graph = qr_graph_load_onnx (model, &options, &error);
+  g_assert_no_error (error);
+  net = qr_model_new_cpu (graph, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (qr_model_run (net, (const float *) xs, 2, NULL, NULL, &error));
+  got = qr_model_get_output (net, "y", &rank, dims);
+  g_assert_cmpint (rank, ==, 4);
+  g_assert_cmpint (dims[0], ==, 2);
+  g_assert_cmpint (dims[1], ==, 2);
+  g_assert_cmpint (dims[2], ==, 28);
+  g_assert_cmpint (dims[3], ==, 58);
+  g_assert_cmpuint (ny, ==, (gsize) 2 * 2 * 28 * 58 * sizeof (float));
+  for (gsize i = 0; i < ny / sizeof (float); i++)
+    {
+      float want = ((const float *) ys)[i];
+      largest = MAX (largest, fabsf (want));
+      worst = MAX (worst, fabsf (got[i] - want));
+    }
+  g_test_message ("ConvTranspose: within %.3g of PyTorch's (largest %.3g)", worst, largest);
+  g_assert_cmpfloat (worst, <=, 1e-5f * largest);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/onnx/conformance", test_conformance);
   g_test_add_func ("/onnx/damaged", test_damaged);
+  g_test_add_func ("/onnx/pytorch/conv-transpose", test_conv_transpose);
   {
     static const YoloCase cases[] = { { "v8", "13" }, { "v8", "17" }, { "v11", "13" }, { "v11", "17" } };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -2253,6 +2253,195 @@ op_conv (Reader *r)
   return settle (r) && transpose (r, out, mid, 4, TO_NCHW);
 }
 
+/* Zeros between x's rows (NHWC): each row followed by s − 1 rows of zeros, the height becoming
+ * H · s. Reshapes and a concat at rank 4, the batch kept first (so that any batch flows). */
+static int
+spread_rows (Reader *r, int x, int s)
+{
+  QrShape *in = shape (r, x);
+  int N = in->dims[0], H = in->dims[1], W = in->dims[2], C = in->dims[3];
+  int a[4] = { N, H, 1, W * C }, z[4] = { 1, H, s - 1, W * C }, b[4] = { N, H * s, W, C };
+  int folded = temp (r, "spread"), joined = temp (r, "spread"), out = temp (r, "spread"), cat = 2;
+  int nothing_x = temp (r, "zeros"), zeros = temp (r, "zeros");
+  g_autofree float *nothing = NULL;
+  QrNode *node;
+
+  if ((gsize) N * H * s * W * C > ((gsize) 1 << 28))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "a result of more than 2^28 values"), -1;
+  nothing = g_new0 (float, MAX ((gsize) z[1] * z[2] * z[3], 1));
+  if (!reshape_to (r, folded, x, 4, a))
+    return -1;
+  /* the zeros as x · 0 + a constant of one item: as many items as x has, whatever the batch */
+  add (r, QR_OP_MUL, nothing_x, folded, const_scalar (r, "zero", 0.0f));
+  if (!settle (r))
+    return -1;
+  add (r, QR_OP_ADD, zeros, nothing_x, const_tensor (r, "zeros", 4, z, nothing));
+  if (!settle (r))
+    return -1;
+  node = add (r, QR_OP_CONCAT, joined, folded, zeros);
+  node->inputs[node->n_inputs++] = const_vector (r, "axis", 1, &cat);
+  if (!settle (r) || !reshape_to (r, out, joined, 4, b))
+    return -1;
+  return out;
+}
+
+/* The same between columns: rows and columns swapped around it. */
+static int
+spread_columns (Reader *r, int x, int s)
+{
+  static const int SWAP[4] = { 0, 2, 1, 3 };
+  int swapped = temp (r, "swapped"), back = temp (r, "spread"), spread;
+  if (!transpose (r, swapped, x, 4, SWAP) || (spread = spread_rows (r, swapped, s)) < 0
+      || !transpose (r, back, spread, 4, SWAP))
+    return -1;
+  return back;
+}
+
+/* ConvTranspose (group 1) as a convolution: the input spread by the stride (zeros between its
+ * values), padded by the kernel's reach less the pads, convolved with the kernel flipped and its
+ * channels swapped. */
+static gboolean
+op_conv_transpose (Reader *r)
+{
+  int x = need (r, 0), w = need (r, 1), bias = input (r, 2), out, y, mid, wid;
+  gint64 v[4], ks[2];
+  int stride[2] = { 1, 1 }, dil[2] = { 1, 1 }, pads[4] = { 0, 0, 0, 0 }, opad[2] = { 0, 0 }, oshape[2] = { 0, 0 };
+  int n, C, M, KH, KW, in_size[2], k[2], cut[2] = { 0, 0 }, conv_pads[4];
+  const char *auto_pad = attr_string (r, "auto_pad", "NOTSET");
+  QrTensor *wt;
+  QrNode *node;
+
+  if (x < 0 || w < 0 || bias == -2 || !float_values (r, x))
+    return FALSE;
+  if (shape (r, x)->rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d input (2-D transposed convolutions only)",
+                 shape (r, x)->rank);
+  wt = T (r, w);
+  if (!wt->is_const || wt->shape.rank != 4)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "weights that are not constant or not 4-D");
+  C = wt->shape.dims[0];
+  M = wt->shape.dims[1];
+  KH = wt->shape.dims[2];
+  KW = wt->shape.dims[3];
+  if (bias >= 0 && (!is_const (r, bias) || shape (r, bias)->rank != 1 || shape (r, bias)->dims[0] != M))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a bias that is not a constant of one value per output channel");
+  if (attr_int (r, "group", 1) != 1)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a grouped transposed convolution");
+  if (shape (r, x)->dims[1] != C)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%d input channels for weights of %d", shape (r, x)->dims[1], C);
+  if (attr_ints (r, "kernel_shape", ks, 2) == 2 && (ks[0] != KH || ks[1] != KW))
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "kernel_shape differs from the weights'");
+  if ((n = attr_ints (r, "strides", v, 2)) == 2)
+    stride[0] = (int) CLAMP (v[0], 0, 64), stride[1] = (int) CLAMP (v[1], 0, 64);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d strides (2-D only)", n);
+  if ((n = attr_ints (r, "dilations", v, 2)) == 2)
+    dil[0] = (int) CLAMP (v[0], 0, 64), dil[1] = (int) CLAMP (v[1], 0, 64);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d dilations (2-D only)", n);
+  if ((n = attr_ints (r, "output_padding", v, 2)) == 2)
+    opad[0] = (int) CLAMP (v[0], -1, 64), opad[1] = (int) CLAMP (v[1], -1, 64);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d output paddings (2-D only)", n);
+  if ((n = attr_ints (r, "output_shape", v, 4)) == 2 || n == 4)
+    oshape[0] = (int) CLAMP (v[n - 2], 0, 1 << 20), oshape[1] = (int) CLAMP (v[n - 1], 0, 1 << 20);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "an output_shape of %d values", n);
+  if ((n = attr_ints (r, "pads", v, 4)) == 4)
+    for (int i = 0; i < 4; i++)
+      pads[i] = (int) CLAMP (v[i], -1, 4096);
+  else if (n >= 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d pads (2-D only)", n);
+  if (!check_attrs (r))
+    return FALSE;
+  for (int i = 0; i < 2; i++)
+    if (stride[i] < 1 || dil[i] < 1 || opad[i] < 0 || opad[i] >= MAX (stride[i], dil[i]) || pads[i] < 0
+        || pads[i + 2] < 0)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "strides, dilations, pads or output padding out of range");
+  in_size[0] = shape (r, x)->dims[2];
+  in_size[1] = shape (r, x)->dims[3];
+  k[0] = (KH - 1) * dil[0] + 1;
+  k[1] = (KW - 1) * dil[1] + 1;
+  /* pads[] as ONNX orders them: h begin, w begin, h end, w end; output_shape or SAME decide them */
+  for (int i = 0; i < 2; i++)
+    {
+      int full = stride[i] * (in_size[i] - 1) + opad[i] + k[i];
+      int want = oshape[i] > 0 ? oshape[i] : strcmp (auto_pad, "NOTSET") != 0 && strcmp (auto_pad, "VALID") != 0
+                                               ? in_size[i] * stride[i] : -1;
+      if (want >= 0)
+        {
+          int total = full - want;
+          if (total < 0)
+            {
+              /* larger than the kernel reaches: zeros past the end, as output padding */
+              if (-total > 4096)
+                return fail (r, QR_ENGINE_ERROR_FORMAT, "an output_shape far beyond the input");
+              opad[i] += -total;
+              total = 0;
+            }
+          if (strcmp (auto_pad, "SAME_LOWER") == 0)
+            pads[i] = total - total / 2, pads[i + 2] = total / 2;
+          else
+            pads[i] = total / 2, pads[i + 2] = total - total / 2;
+        }
+      else if (strcmp (auto_pad, "VALID") == 0)
+        pads[i] = pads[i + 2] = 0;
+      /* the convolution's own padding: the kernel's reach less the pads, the output padding at the
+         end; the spread leaves stride − 1 zeros at the end already */
+      conv_pads[2 * i] = k[i] - 1 - pads[i];
+      conv_pads[2 * i + 1] = k[i] - 1 - pads[i + 2] + opad[i] - (stride[i] - 1);
+      if (conv_pads[2 * i] < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads beyond the kernel's reach");
+      if (conv_pads[2 * i + 1] < 0)
+        cut[i] = -conv_pads[2 * i + 1], conv_pads[2 * i + 1] = 0;
+    }
+  {
+    int dims[4] = { KH, KW, C, M };
+    float *t = g_new (float, qr_shape_size (&wt->shape));
+    for (int c = 0; c < C; c++)
+      for (int m = 0; m < M; m++)
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx < KW; kx++)
+            t[(((gsize) ky * KW + kx) * C + c) * M + m] = wt->data[(((gsize) c * M + m) * KH + (KH - 1 - ky)) * KW
+                                                                   + (KW - 1 - kx)];
+    wid = const_tensor (r, "hwio", 4, dims, t);
+    g_free (t);
+  }
+  if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
+    return FALSE;
+  if (stride[1] > 1 && (y = spread_columns (r, y, stride[1])) < 0)
+    return FALSE;
+  if (stride[0] > 1 && (y = spread_rows (r, y, stride[0])) < 0)
+    return FALSE;
+  if (cut[0] > 0 || cut[1] > 0)
+    {
+      /* more padding taken off the end than the spread's zeros: the input's end cut instead */
+      QrShape *s = shape (r, y);
+      int begin[4] = { 0, 0, 0, 0 }, end[4] = { s->dims[0], s->dims[1] - cut[0], s->dims[2] - cut[1], s->dims[3] };
+      int steps[4] = { 1, 1, 1, 1 }, cropped = temp (r, "cropped");
+      if (end[1] < 1 || end[2] < 1)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads that leave nothing");
+      node = add (r, QR_OP_SLICE, cropped, y, const_vector (r, "begin", 4, begin));
+      node->inputs[node->n_inputs++] = const_vector (r, "end", 4, end);
+      node->inputs[node->n_inputs++] = const_vector (r, "steps", 4, steps);
+      node->strided = TRUE;
+      node->end_mask = 1;
+      if (!settle (r))
+        return FALSE;
+      y = cropped;
+    }
+  mid = temp (r, "conv");
+  node = add (r, QR_OP_CONV2D, mid, y, wid);
+  if (bias >= 0)
+    node->inputs[node->n_inputs++] = bias;
+  node->stride[0] = node->stride[1] = 1;
+  node->dilation[0] = dil[0];
+  node->dilation[1] = dil[1];
+  memcpy (node->pads, conv_pads, sizeof node->pads);
+  node->padding = QR_PAD_EXPLICIT;
+  return settle (r) && transpose (r, out, mid, 4, TO_NCHW);
+}
+
 static gboolean
 op_pool (Reader *r)
 {
@@ -2439,6 +2628,7 @@ static const struct
   { "Constant", op_constant },
   { "ConstantOfShape", op_constant_of_shape },
   { "Conv", op_conv },
+  { "ConvTranspose", op_conv_transpose },
   { "Div", op_binary },
   { "Dropout", op_identity },
   { "Equal", op_compare },
