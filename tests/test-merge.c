@@ -348,30 +348,47 @@ test_killed (void)
     g_autoptr (QrCatalog) catalog = qr_catalog_open (photos, main_db, &error);
     g_assert_no_error (error);
   }
-  /* several tries at killing it at different moments; each leaves the catalog empty of boxes */
-  for (int attempt = 0; attempt < 4; attempt++)
+  /* killed at different moments: the shard is in wholly or not at all (its transaction), never in
+     part; at least one kill must land inside the transaction */
+  for (int attempt = 0; attempt < 8 && killed_in_time < 2; attempt++)
     {
       const char *argv[] = { QUORUM_BINARY, "merge", "-q", "--collection", photos, "--db", main_db, shard, NULL };
       GPid pid;
       int status;
+      gint64 boxes;
       g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
                                     NULL, NULL, &pid, &error));
-      g_usleep ((gulong) (50000 + 100000 * attempt));
+      g_usleep ((gulong) (20000 + 60000 * attempt));
       kill (pid, SIGKILL);
       waitpid (pid, &status, 0);
       g_spawn_close_pid (pid);
-      killed_in_time += WIFSIGNALED (status);
-      if (WIFSIGNALED (status))
+      {
+        g_autofree char *check = integrity (main_db);
+        g_assert_cmpstr (check, ==, "ok");
+      }
+      boxes = count_rows (main_db, "SELECT count (*) FROM detections");
+      if (boxes == 0)
         {
-          g_autofree char *check = integrity (main_db);
-          g_assert_cmpstr (check, ==, "ok");
-          g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM detections"), ==, 0);
           g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM runs"), ==, 0);
+          g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM merged_runs"), ==, 0);
+          killed_in_time += WIFSIGNALED (status);
         }
       else
-        break;   /* it finished first: the machine is faster than the sizes assume */
+        {
+          /* killed after the commit (or not at all): all of it, then start again from empty */
+          g_autoptr (QrCatalog) fresh = NULL;
+          g_assert_cmpint (boxes, ==, (gint64) n_images * per_image);
+          g_assert_cmpint (g_unlink (main_db), ==, 0);
+          {
+            g_autofree char *wal = g_strconcat (main_db, "-wal", NULL), *shm = g_strconcat (main_db, "-shm", NULL);
+            g_unlink (wal);
+            g_unlink (shm);
+          }
+          fresh = qr_catalog_open (photos, main_db, &error);
+          g_assert_no_error (error);
+        }
     }
-  g_test_message ("%d of the merges killed before they finished", killed_in_time);
+  g_test_message ("%d of the merges killed inside the transaction", killed_in_time);
   g_assert_cmpint (killed_in_time, >, 0);
   g_free (run_quorum (0, NULL, (const char *[]) { "merge", "-q", "--collection", photos, "--db", main_db, shard, NULL }));
   g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM detections"), ==, (gint64) n_images * per_image);
