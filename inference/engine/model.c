@@ -191,7 +191,9 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
       else
         device = QR_AUTO_PICKS_CUDA && qr_engine_cuda_device_count () > 0 ? QR_DEVICE_CUDA : QR_DEVICE_CPU;
     }
-  if (device == QR_DEVICE_CUDA)
+  if (device == QR_DEVICE_CUDA && graph->cpu_only != NULL)
+    say_cpu_fallback (graph->source, graph->cpu_only);
+  else if (device == QR_DEVICE_CUDA)
     {
 #if QUORUM_HAVE_CUDA
       if (plan_on_cuda (model, precision, MAX (graph->fixed_batch, 1)))

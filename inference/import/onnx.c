@@ -3059,5 +3059,10 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
     }
   if (!qr_graph_finish (graph, error))
     return NULL;
+  /* ONNX graphs have not been run on a GPU yet (no GPU was lent while they were built): the CPU,
+     whose answers are checked, until a GPU run checks the CUDA path (QUORUM_ONNX_GPU=1 tries it) */
+  if (g_strcmp0 (g_getenv ("QUORUM_ONNX_GPU"), "1") != 0)
+    graph->cpu_only = "ONNX models run on the CPU until their GPU path has been checked on a GPU "
+                      "(QUORUM_ONNX_GPU=1 tries the GPU)";
   return g_steal_pointer (&graph);
 }
