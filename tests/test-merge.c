@@ -294,6 +294,34 @@ test_refusals (void)
     g_assert_true (qr_catalog_merge_shard (catalog, good, &stats, &error));
     g_assert_cmpint (stats.runs_added + stats.detections_added + stats.run_images_added, ==, 0);
   }
+  /* the peers run again in that shard (a new run, not a resumed one): a new run here, the model's
+     newest, with the new boxes */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (QrCatalog) shard = qr_catalog_open (photos, good, &error);
+    g_autoptr (GPtrArray) images = qr_catalog_list_images (shard, -1, &error);
+    g_autoptr (QrCatalog) catalog = NULL;
+    gint64 model = qr_catalog_find_model (shard, "peer", &error), run, cls = qr_catalog_ensure_class (shard, "dog", &error);
+    QrMergeStats stats;
+    g_usleep (2000);   /* another start time */
+    run = qr_catalog_start_run (shard, model, "{}", &error);
+    for (guint i = 0; i < images->len; i++)
+      {
+        QrImageRecord *r = images->pdata[i];
+        QrBox box = { 9, 2, 30, 40 };
+        qr_catalog_add_detection (shard, run, r->id, cls, 0.9, &box, &error);
+        qr_catalog_mark_run_image (shard, run, r->id, &error);
+      }
+    g_assert_true (qr_catalog_finish_run (shard, run, "done", &error));
+    g_assert_no_error (error);
+    catalog = qr_catalog_open (photos, main_db, &error);
+    g_assert_true (qr_catalog_merge_shard (catalog, good, &stats, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (stats.runs_added, ==, 1);
+    g_assert_cmpint (stats.detections_added, ==, 3);
+    g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM detections WHERE run_id = (SELECT max (id) FROM runs) "
+                                          "AND x1 = 9"), ==, 3);
+  }
   g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM labels WHERE deleted_us IS NULL"), ==, 1);
   g_assert_cmpint (count_rows (main_db, "SELECT count (*) FROM decisions WHERE undone_us IS NULL"), ==, 1);
   g_autofree char *check = integrity (main_db);

@@ -4,8 +4,9 @@
  * classes, models, and each model's runs — every shard's run of one model with the same parameters
  * becomes one run of the collection's, so that the review queue, which reads each model's newest
  * run, sees every image as after a single machine's run. merged_runs remembers which shard runs
- * went into which run and how far: merging again adds only what a shard did since (nothing, if it
- * did nothing). */
+ * (and shard files) went into which run and how far: merging again adds only what a shard did
+ * since (nothing, if it did nothing); a new run in a shard file already merged starts a new run
+ * here (the peers run again). */
 #define G_LOG_DOMAIN "quorum-catalog"
 
 #include "catalog-private.h"
@@ -180,18 +181,33 @@ check_agrees (QrCatalog *self, const char *path, GError **error)
   return TRUE;
 }
 
-/* One shard run into the collection's run for its model and parameters. */
+/* One shard run into the collection's run for its model and parameters: the run it went into
+ * before (a resumed shard run), else the newest such run — unless that one already holds another
+ * run of the same shard file, which makes this a new generation (the peers run again over the
+ * collection): a new run then, so that the newest run of the model is the new generation's. */
 static gboolean
-merge_run (QrCatalog *self, const ShardRun *run, QrMergeStats *stats, GError **error)
+merge_run (QrCatalog *self, const char *shard, const ShardRun *run, QrMergeStats *stats, GError **error)
 {
   g_autofree char *group = g_strdup_printf ("%s\n%s", run->model, run->params ? run->params : "");
   g_autofree char *source = g_strdup_printf ("%s\n%" G_GINT64_FORMAT, group, run->started_us);
-  gint64 run_id = -1, added = 0, images = 0;
+  gint64 run_id = -1, added = 0, images = 0, same_shard = 0;
 
   if (!merge_sql (self, "SELECT m.run_id FROM main.merged_runs m JOIN main.runs r ON r.id = m.run_id "
-                  "WHERE m.grouping = ?1 LIMIT 1", QR_ARGS (QR_TEXT (group)), &run_id, NULL, "finding the merged run",
-                  error))
+                  "WHERE m.source = ?1", QR_ARGS (QR_TEXT (source)), &run_id, NULL, "finding the merged run", error))
     return FALSE;
+  if (run_id < 0)
+    {
+      if (!merge_sql (self, "SELECT max (m.run_id) FROM main.merged_runs m JOIN main.runs r ON r.id = m.run_id "
+                      "WHERE m.grouping = ?1", QR_ARGS (QR_TEXT (group)), &run_id, NULL, "finding the merged run",
+                      error))
+        return FALSE;
+      if (run_id >= 0
+          && !merge_sql (self, "SELECT count (*) FROM main.merged_runs WHERE run_id = ?1 AND shard = ?2",
+                         QR_ARGS (QR_INT (run_id), QR_TEXT (shard)), &same_shard, NULL, "finding the merged run", error))
+        return FALSE;
+      if (same_shard > 0)
+        run_id = -1;
+    }
   if (run_id < 0)
     {
       if (!merge_sql (self, "INSERT INTO main.runs (model_id, params, state, started_us, finished_us) "
@@ -225,10 +241,11 @@ merge_run (QrCatalog *self, const ShardRun *run, QrMergeStats *stats, GError **e
   stats->detections_added += added;
   stats->run_images_added += images;
   /* this shard run's state, then the merged run's: done when every shard run in it is */
-  if (!merge_sql (self, "INSERT INTO main.merged_runs (source, grouping, run_id, state) VALUES (?1, ?2, ?3, ?4) "
-                  "ON CONFLICT (source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id",
-                  QR_ARGS (QR_TEXT (source), QR_TEXT (group), QR_INT (run_id), QR_TEXT (run->state)), NULL, NULL,
-                  "remembering the shard's run", error)
+  if (!merge_sql (self, "INSERT INTO main.merged_runs (source, grouping, shard, run_id, state) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source) DO UPDATE SET state = excluded.state, "
+                  "run_id = excluded.run_id",
+                  QR_ARGS (QR_TEXT (source), QR_TEXT (group), QR_TEXT (shard), QR_INT (run_id), QR_TEXT (run->state)),
+                  NULL, NULL, "remembering the shard's run", error)
       || !merge_sql (self, "UPDATE main.runs SET "
                      "state = CASE WHEN (SELECT count (*) FROM main.merged_runs WHERE run_id = ?1 AND state != 'done') = 0 "
                      "THEN 'done' ELSE 'cancelled' END, "
@@ -285,7 +302,7 @@ qr_catalog_merge_shard (QrCatalog *self, const char *path, QrMergeStats *stats, 
   if ((runs = list_shard_runs (self, error)) == NULL)
     goto rollback;
   for (guint i = 0; i < runs->len; i++)
-    if (!merge_run (self, runs->pdata[i], stats, error))
+    if (!merge_run (self, absolute, runs->pdata[i], stats, error))
       goto rollback;
   if (!qr_catalog_commit (self, error))
     goto rollback;

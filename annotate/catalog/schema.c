@@ -181,11 +181,13 @@ static const char *const migrations[] = {
   "  captions INTEGER NOT NULL,"
   "  at_us INTEGER NOT NULL);"
   "CREATE INDEX imports_digest ON imports (digest);",
-  /* 9: shards merged (merge.c): each shard's run (by model, parameters and start) and the run of
-   *    this catalog it went into, one per model and parameters, with the shard run's state. */
+  /* 9: shards merged (merge.c): each shard's run (by model, parameters and start), the shard file
+   *    it came from, and the run of this catalog it went into (one per model and parameters for
+   *    each generation of shard runs), with the shard run's state. */
   "CREATE TABLE merged_runs ("
   "  source TEXT PRIMARY KEY,"
   "  grouping TEXT NOT NULL,"
+  "  shard TEXT NOT NULL,"
   "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
   "  state TEXT NOT NULL);"
   "CREATE INDEX merged_runs_grouping ON merged_runs (grouping);",
