@@ -416,9 +416,9 @@ qr_cli_merge (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
   GOptionEntry entries[] = { { NULL } };
-  g_autoptr (GOptionContext) context = g_option_context_new ("SHARD.sqlite… — shards' catalogs (peers run --shard "
-                                                             "K/N) merged into the collection's, one transaction "
-                                                             "each; merging again adds only what is new");
+  g_autoptr (GOptionContext) context = g_option_context_new ("— shards' catalogs (peers run --shard K/N) merged "
+                                                             "into the collection's, one transaction each; merging "
+                                                             "again adds only what is new");
   g_autoptr (QrCatalog) catalog = NULL;
   GError *error = NULL;
   int status = QR_EXIT_OK;
