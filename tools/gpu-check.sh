@@ -24,6 +24,22 @@ done
 for f in darknet-dog.jpg darknet-person.jpg faceapi-sample4.jpg; do
   cp "../shared/images/$f" .devdata/shared/images/
 done
+# ONNX (issue 18): small YOLOv8/YOLO11-shaped detectors and a CLIP exported by PyTorch here, with
+# Quorum's CPU answers on them, for gpu-run.sh to compare the CUDA path with (QUORUM_ONNX_GPU=1)
+rm -rf .devdata/onnx && mkdir -p .devdata/onnx/v8 .devdata/onnx/v11 .devdata/onnx/clip
+if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+  for kind in v8 v11; do
+    /usr/bin/python3 tests/reference/yolo-onnx.py export .devdata/onnx/$kind 17 $kind 320 2>/dev/null
+    build-gpu/quorum detect --device cpu --threshold 0.25 --model .devdata/onnx/$kind/model.onnx \
+      .devdata/shared/images/darknet-dog.jpg > .devdata/onnx/$kind/cpu.jsonl
+  done
+  /usr/bin/python3 tests/reference/clip-onnx.py ../shared/models/clip/reference export .devdata/onnx/clip 17 2>/dev/null
+  cp ../shared/models/clip/bpe_simple_vocab_16e6.txt.gz .devdata/onnx/clip/
+  build-gpu/quorum embed --device cpu --model .devdata/onnx/clip .devdata/shared/images/darknet-dog.jpg \
+    --text "a dog next to a bicycle" > .devdata/onnx/clip/cpu.jsonl
+else
+  echo "gpu-check: PyTorch or ONNX for Python missing here: no ONNX check prepared"
+fi
 # where the binaries think the source tree is (their compiled-in paths)
 echo "$top" > .devdata/source-dir
 du -shc .devbin .devlibs .devdata | tail -1

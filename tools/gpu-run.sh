@@ -85,6 +85,21 @@ model_path () {
       echo "peers run (the four default peers, one pass; networks at the same time: $together): exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
     done
   fi
+  if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/v8/cpu.jsonl ]; then
+    echo "== ONNX on CUDA (QUORUM_ONNX_GPU=1) against Quorum's CPU answers made on the build machine"
+    for kind in v8 v11; do
+      QUORUM_ONNX_GPU=1 timeout 60 .devbin/quorum detect --device cuda --threshold 0.25 \
+        --model .devdata/onnx/$kind/model.onnx "$QUORUM_IMAGES_DIR/darknet-dog.jpg" > "$out/onnx-$kind.jsonl" \
+        2> "$out/onnx-$kind.log"
+      echo "($kind: exit $?)"
+      python3 tools/compare-jsonl.py .devdata/onnx/$kind/cpu.jsonl "$out/onnx-$kind.jsonl"
+    done
+    QUORUM_ONNX_GPU=1 timeout 60 .devbin/quorum embed --device cuda --model .devdata/onnx/clip \
+      "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --text "a dog next to a bicycle" > "$out/onnx-clip.jsonl" 2> "$out/onnx-clip.log"
+    echo "(clip: exit $?)"
+    python3 tools/compare-jsonl.py .devdata/onnx/clip/cpu.jsonl "$out/onnx-clip.jsonl"
+    grep -h "running on" "$out"/onnx-*.log | head -3
+  fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do
     [ "$name" = none ] && continue
