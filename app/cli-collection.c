@@ -163,6 +163,17 @@ qr_cli_info (int argc, char **argv)
               stats.reviewed);
       printf ("Detections   %" G_GINT64_FORMAT " in %" G_GINT64_FORMAT " runs of %" G_GINT64_FORMAT
               " models\n", stats.detections, stats.runs, stats.models);
+      {
+        /* the CLIP models that embedded the collection (the scorer uses the first) */
+        g_autoptr (GPtrArray) keys = qr_catalog_list_feature_backbones (catalog, "clip:", NULL);
+        for (guint i = 0; keys != NULL && i < keys->len; i++)
+          {
+            const char *key = keys->pdata[i], *folder = strchr (key + strlen ("clip:"), ':');
+            printf ("CLIP         %" G_GINT64_FORMAT " images embedded by %s%s\n",
+                    qr_catalog_count_image_features (catalog, key, NULL), folder != NULL ? folder + 1 : key,
+                    i == 0 ? " (used by --scorer clip)" : "");
+          }
+      }
       printf ("Classes      %u", classes->len);
       for (guint i = 0; i < classes->len; i++)
         printf ("%s%s", i == 0 ? ": " : ", ", (const char *) classes->pdata[i]);

@@ -569,6 +569,11 @@ test_clip_cli (void)
   g_free (run_quorum (0, &err, "embed", "--model", model, "--device", "cpu", "--collection", coll, NULL));
   g_assert_nonnull (strstr (err, "0 images embedded"));
   g_clear_pointer (&err, g_free);
+  {
+    g_autofree char *info = run_quorum (0, NULL, "info", "--collection", coll, NULL);
+    g_assert_nonnull (strstr (info, "CLIP         3 images embedded by "));
+    g_assert_nonnull (strstr (info, "tiny-clip (used by --scorer clip)"));
+  }
   g_free (out);
   out = run_quorum (0, NULL, "search", "--collection", coll, "--scorer", "clip", "a cup of coffee", NULL);
   {

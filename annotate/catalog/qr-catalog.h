@@ -618,6 +618,10 @@ int            qr_catalog_get_feature_dim  (QrCatalog   *self,
 GPtrArray     *qr_catalog_list_feature_backbones (QrCatalog *self,
                                             const char  *prefix,
                                             GError     **error);
+/* How many images have features of backbone; -1 with an error. */
+gint64         qr_catalog_count_image_features (QrCatalog *self,
+                                            const char  *backbone,
+                                            GError     **error);
 /* Readable images (state ok) without features of backbone: GArray of gint64. */
 GArray        *qr_catalog_images_without_features (QrCatalog *self,
                                             const char  *backbone,

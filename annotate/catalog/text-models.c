@@ -266,3 +266,17 @@ qr_catalog_list_feature_backbones (QrCatalog *self, const char *prefix, GError *
     return NULL;
   return g_steal_pointer (&names);
 }
+
+gint64
+qr_catalog_count_image_features (QrCatalog *self, const char *backbone, GError **error)
+{
+  gint64 n = 0;
+  QrRows rows;
+
+  if (!qr_rows_start (&rows, self, "SELECT count (*) FROM image_features WHERE backbone = ?1",
+                      QR_ARGS (QR_TEXT (backbone)), "counting image features", error))
+    return -1;
+  if (qr_rows_next (&rows))
+    n = sqlite3_column_int64 (rows.stmt, 0);
+  return qr_rows_end (&rows, error) ? n : -1;
+}
