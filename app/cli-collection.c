@@ -6,6 +6,7 @@
 #include "qr-thumbnailer.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <json-glib/json-glib.h>
 
 int
