@@ -361,25 +361,36 @@ read_tensor (Reader *r, QrPbMessage m)
   return g_steal_pointer (&t);
 }
 
-QrOnnxTensor *
-qr_onnx_tensor_load (const char *path, GError **error)
+/* path mapped and the reader pointed at it (format names the file in messages); NULL with an
+ * error naming path when it cannot be read. The mapping must outlive the reading. */
+static GMappedFile *
+map_file (Reader *r, const char *path, const char *format, GError **error)
 {
-  g_autoptr (GMappedFile) mapped = NULL;
   g_autoptr (GError) local = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
-  Reader r = { 0 };
+  GMappedFile *mapped = g_mapped_file_new (path, FALSE, &local);
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
     {
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
       return NULL;
     }
-  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  r.pb.size = g_mapped_file_get_length (mapped);
-  r.pb.path = r.path = path;
-  r.pb.format = "ONNX tensor";
-  r.pb.error = error;
+  r->pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  r->pb.size = g_mapped_file_get_length (mapped);
+  r->pb.path = r->path = path;
+  r->pb.format = format;
+  r->pb.error = error;
+  return mapped;
+}
+
+QrOnnxTensor *
+qr_onnx_tensor_load (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  Reader r = { 0 };
+  g_autoptr (GMappedFile) mapped = map_file (&r, path, "ONNX tensor", error);
+
+  if (mapped == NULL)
+    return NULL;
   r.dir = dir;
   return read_tensor (&r, qr_pb_root (&r.pb));
 }
@@ -2711,24 +2722,14 @@ import_node (Reader *r, const Node *node)
 char **
 qr_onnx_model_ops (const char *path, GError **error)
 {
-  g_autoptr (GMappedFile) mapped = NULL;
-  g_autoptr (GError) local = NULL;
   g_autoptr (GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
   Reader r = { 0 };
+  g_autoptr (GMappedFile) mapped = map_file (&r, path, "ONNX model", error);
   QrPbMessage model;
   QrPbField f;
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
-      return NULL;
-    }
-  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  r.pb.size = g_mapped_file_get_length (mapped);
-  r.pb.path = r.path = path;
-  r.pb.format = "ONNX model";
-  r.pb.error = error;
+    return NULL;
   model = qr_pb_root (&r.pb);
   while (qr_pb_next (&r.pb, &model, &f))
     if (f.number == 7 && f.wire == QR_PB_BYTES)
@@ -2763,24 +2764,14 @@ qr_onnx_model_ops (const char *path, GError **error)
 GHashTable *
 qr_onnx_model_metadata (const char *path, GError **error)
 {
-  g_autoptr (GMappedFile) mapped = NULL;
-  g_autoptr (GError) local = NULL;
   g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   Reader r = { 0 };
+  g_autoptr (GMappedFile) mapped = map_file (&r, path, "ONNX model", error);
   QrPbMessage model;
   QrPbField f;
 
-  mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
-      return NULL;
-    }
-  r.pb.data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  r.pb.size = g_mapped_file_get_length (mapped);
-  r.pb.path = r.path = path;
-  r.pb.format = "ONNX model";
-  r.pb.error = error;
+    return NULL;
   model = qr_pb_root (&r.pb);
   /* ModelProto.metadata_props (14): StringStringEntryProto { key 1, value 2 } */
   while (qr_pb_next (&r.pb, &model, &f))
@@ -2828,7 +2819,6 @@ QrGraph *
 qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **error)
 {
   g_autoptr (GMappedFile) mapped = NULL;
-  g_autoptr (GError) local = NULL;
   g_autoptr (QrGraph) graph = NULL;
   g_autoptr (GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
   g_autoptr (GPtrArray) inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) value_info_free);
@@ -2848,17 +2838,8 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: a folder, not an ONNX model file", path);
       return NULL;
     }
-  mapped = g_mapped_file_new (path, FALSE, &local);
-  if (mapped == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: %s", path, local->message);
-      return NULL;
-    }
-  p->data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  p->size = g_mapped_file_get_length (mapped);
-  p->path = r.path = path;
-  p->format = "ONNX model";
-  p->error = error;
+  if ((mapped = map_file (&r, path, "ONNX model", error)) == NULL)
+    return NULL;
   r.dir = dir;
   r.types = types;
   r.options = options;
