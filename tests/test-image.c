@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 /* stb_image's JPEG decoder as the independent oracle: compiled here, static to this file (Quorum's
  * own copy of stb leaves JPEG out: it always decodes JPEG with libjpeg-turbo). */
@@ -181,17 +182,22 @@ test_pixel_limit (Fixture *f, gconstpointer data)
   QrImageInfo info;
   QrImageLimits tight = { 1000, 1000 };
 
-  g_assert_true (qr_image_probe (bomb_png, sizeof bomb_png, &info, &error));
-  g_assert_cmpint (info.width, ==, 40000);
-  g_assert_false (qr_image_check_limits (&info, NULL, &error));
-  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
-  g_assert_nonnull (strstr (error->message, "40000 × 40000"));
+  /* No IDAT data at all for 4.8 GB of pixels: deflate cannot make that, so the file is corrupt
+   * (refused at the probe, before the pixel limit is even asked). */
+  g_assert_false (qr_image_probe (bomb_png, sizeof bomb_png, &info, &error));
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "40000 × 40000 pixels need at least 4800000000 bytes"));
   g_clear_error (&error);
   image = qr_image_decode (bomb_png, sizeof bomb_png, NULL, 0, &error);
   g_assert_null (image);
-  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT);
   g_clear_error (&error);
 
+  g_assert_true (qr_image_probe (bomb_jpeg, sizeof bomb_jpeg, &info, &error));
+  g_assert_false (qr_image_check_limits (&info, NULL, &error));
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "65000 × 65000"));
+  g_clear_error (&error);
   image = qr_image_decode (bomb_jpeg, sizeof bomb_jpeg, NULL, 0, &error);
   g_assert_null (image);
   g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_TOO_LARGE);
@@ -429,6 +435,87 @@ test_decode_budget (Fixture *f, gconstpointer data)
   qr_image_set_decode_budget (0);
 }
 
+/* PNG chunks written by hand, so the test controls the compressed data exactly. */
+static void
+append_chunk (GByteArray *png, const char *type, const guint8 *data, guint32 len)
+{
+  guint8 be[4] = { len >> 24, len >> 16, len >> 8, len };
+  guint32 crc = 0xffffffffu;
+
+  g_byte_array_append (png, be, 4);
+  g_byte_array_append (png, (const guint8 *) type, 4);
+  g_byte_array_append (png, data, len);
+  /* CRC-32 of type and data (PNG's, bit by bit from the specification's polynomial) */
+  for (guint32 i = 0; i < 4 + len; i++)
+    {
+      crc ^= i < 4 ? (guint8) type[i] : data[i - 4];
+      for (int k = 0; k < 8; k++)
+        crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+  crc ^= 0xffffffffu;
+  be[0] = crc >> 24, be[1] = crc >> 16, be[2] = crc >> 8, be[3] = crc;
+  g_byte_array_append (png, be, 4);
+}
+
+static GByteArray *
+grey_png (guint32 width, guint32 height, const guint8 *idat, gsize idat_len)
+{
+  GByteArray *png = g_byte_array_new ();
+  guint8 ihdr[13] = { width >> 24, width >> 16, width >> 8, width,
+                      height >> 24, height >> 16, height >> 8, height, 8, 0, 0, 0, 0 };
+
+  g_byte_array_append (png, (const guint8 *) "\x89PNG\r\n\x1a\n", 8);
+  append_chunk (png, "IHDR", ihdr, 13);
+  append_chunk (png, "IDAT", idat, idat_len);
+  append_chunk (png, "IEND", NULL, 0);
+  return png;
+}
+
+static void
+test_png_deflate_ratio (Fixture *f, gconstpointer data)
+{
+  /* A black 4000 × 3000 grey PNG deflated as hard as zlib can (about 1028:1): a real file near
+   * deflate's limit decodes. The same header over too few bytes is refused before decoding. */
+  const guint32 w = 4000, h = 3000;
+  gsize raw_len = (gsize) (w + 1) * h, done = 0, written = 0;
+  g_autofree guint8 *raw = g_malloc0 (raw_len);
+  g_autofree guint8 *deflated = g_malloc (raw_len);
+  g_autoptr (GZlibCompressor) zlib = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB, 9);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) good = NULL, short_png = NULL;
+  g_autoptr (QrImage) image = NULL;
+  QrImageInfo info;
+
+  g_assert_cmpint (g_converter_convert (G_CONVERTER (zlib), raw, raw_len, deflated, raw_len,
+                                        G_CONVERTER_INPUT_AT_END, &done, &written, &error),
+                   ==, G_CONVERTER_FINISHED);
+  g_assert_no_error (error);
+  g_test_message ("%" G_GSIZE_FORMAT " bytes deflated to %" G_GSIZE_FORMAT, raw_len, written);
+  g_assert_cmpuint (raw_len / written, >=, 1000);
+
+  good = grey_png (w, h, deflated, written);
+  g_assert_true (qr_image_probe (good->data, good->len, &info, &error));
+  g_assert_no_error (error);
+  image = qr_image_decode (good->data, good->len, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 4000);
+  g_assert_cmpint (image->height, ==, 3000);
+  g_assert_cmpint (image->pixels[3 * (gsize) 4000 * 3000 - 1], ==, 0);
+  g_clear_pointer (&image, qr_image_free);
+
+  /* 10,000 of those bytes: at most 10,064 × 1032 = 10,386,048 bytes, short of 12,000,000 */
+  short_png = grey_png (w, h, deflated, 10000);
+  g_assert_false (qr_image_probe (short_png->data, short_png->len, &info, &error));
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "4000 × 3000 pixels need at least 12000000 bytes"));
+  g_assert_nonnull (strstr (error->message, "10000 compressed bytes"));
+  g_clear_error (&error);
+  image = qr_image_decode (short_png->data, short_png->len, NULL, 0, &error);
+  g_assert_null (image);
+  g_assert_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -445,6 +532,7 @@ main (int argc, char **argv)
   ADD ("/image/exif/parser", test_exif_parser);
   ADD ("/image/pnm/16-bit-and-huge-numbers", test_pnm_16_bit);
   ADD ("/image/limits/decode-memory-budget", test_decode_budget);
+  ADD ("/image/limits/png-deflate-ratio", test_png_deflate_ratio);
 #undef ADD
   return g_test_run ();
 }

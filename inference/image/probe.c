@@ -211,11 +211,48 @@ probe_jpeg (const guint8 *data, gsize len, QrImageInfo *info, GError **error)
   return TRUE;
 }
 
+/* Deflate cannot expand its input more than 1032 times (a 258-byte match costs at least two
+ * bits), so a PNG whose IDAT chunks are too short to hold its declared pixels even at that ratio
+ * cannot be complete: refused here, before a decoder allocates the pixels it declares. A real
+ * zlib bomb (near the ratio) passes and is bounded by the decoding memory budget (decode.c). */
+#define QR_DEFLATE_MAX_RATIO 1032
+
+static gboolean
+png_data_can_fill (const guint8 *data, guint64 idat_bytes, const QrImageInfo *info, GError **error)
+{
+  static const guint8 channels_of_type[7] = { 1, 0, 3, 1, 2, 0, 4 };
+  guint bit_depth = data[24], colour_type = data[25];
+  guint channels = colour_type < 7 ? channels_of_type[colour_type] : 0;
+  guint64 row_bytes, needed;
+
+  if (channels == 0 || bit_depth == 0 || bit_depth > 16)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                   "corrupt PNG: colour type %u with bit depth %u", colour_type, bit_depth);
+      return FALSE;
+    }
+  /* the least the image's rows hold, leaving out the filter bytes and Adam7's extra rows */
+  row_bytes = ((guint64) info->stored_width * channels * bit_depth + 7) / 8;
+  needed = row_bytes * (guint64) info->stored_height;
+  if (needed / QR_DEFLATE_MAX_RATIO > idat_bytes + 64)
+    {
+      g_set_error (error, QR_IMAGE_ERROR, QR_IMAGE_ERROR_CORRUPT,
+                   "corrupt PNG: %d × %d pixels need at least %" G_GUINT64_FORMAT " bytes of image "
+                   "data, and its %" G_GUINT64_FORMAT " compressed bytes cannot expand to more than %"
+                   G_GUINT64_FORMAT " (deflate's limit is %d:1)",
+                   info->stored_width, info->stored_height, needed, idat_bytes,
+                   (idat_bytes + 64) * QR_DEFLATE_MAX_RATIO, QR_DEFLATE_MAX_RATIO);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 probe_png (const guint8 *data, gsize len, QrImageInfo *info, GError **error)
 {
   gsize pos = 8;
   gboolean have_iend = FALSE;
+  guint64 idat_bytes = 0;
 
   if (len < 33 || memcmp (data + 12, "IHDR", 4) != 0)
     {
@@ -236,6 +273,8 @@ probe_png (const guint8 *data, gsize len, QrImageInfo *info, GError **error)
         break;
       if (memcmp (type, "eXIf", 4) == 0)
         info->orientation = qr_exif_orientation (data + pos + 8, chunk_len);
+      else if (memcmp (type, "IDAT", 4) == 0)
+        idat_bytes += chunk_len;
       else if (memcmp (type, "IEND", 4) == 0)
         {
           have_iend = TRUE;
@@ -255,7 +294,7 @@ probe_png (const guint8 *data, gsize len, QrImageInfo *info, GError **error)
                            "corrupt PNG: zero width or height");
       return FALSE;
     }
-  return TRUE;
+  return png_data_can_fill (data, idat_bytes, info, error);
 }
 
 static gboolean
