@@ -319,13 +319,15 @@ qr_history_step_clear (QrHistoryStep *step)
 }
 
 /* Moves one step: the top op and, undoing, the ops joined below it (redoing, the ops joined
- * above it), in order; step (may be NULL) says what it did. */
+ * above it), in order, in one transaction; step (may be NULL) says what it did. When the catalog
+ * refuses (a full disk, a read-only file) nothing of the step is applied and both stacks stay as
+ * they were, so the same undo or redo can be tried again once the cause is gone. */
 static gboolean
 move (QrHistory *self, GArray *from, GArray *to, gboolean forwards, QrHistoryStep *step, GError **error)
 {
-  gboolean more = TRUE;
   g_autoptr (GString) words = g_string_new (NULL);
   gint64 image_id = -1, label_id = -1;
+  guint n = 0;
 
   if (step != NULL)
     {
@@ -335,11 +337,29 @@ move (QrHistory *self, GArray *from, GArray *to, gboolean forwards, QrHistorySte
     }
   if (from->len == 0)
     return TRUE;
-  while (more && from->len > 0)
+  /* how many ops the step takes from the top: undo continues while an op is joined to the one
+   * below it; redo while the next one down is joined */
+  for (gboolean more = TRUE; more && n < from->len; n++)
+    {
+      const Op *op = &g_array_index (from, Op, from->len - 1 - n);
+      more = forwards ? (from->len - 1 - n > 0 && g_array_index (from, Op, from->len - 2 - n).joined) : op->joined;
+    }
+  if (!qr_catalog_begin (self->catalog, error))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (!apply (self, &g_array_index (from, Op, from->len - 1 - i), forwards, error))
+      {
+        qr_catalog_rollback (self->catalog);
+        return FALSE;
+      }
+  if (!qr_catalog_commit (self->catalog, error))
+    {
+      qr_catalog_rollback (self->catalog);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
     {
       Op op = g_array_index (from, Op, from->len - 1);
-      if (!apply (self, &op, forwards, error))
-        return FALSE;
       if (step != NULL)
         {
           g_autofree char *said = describe (self, &op, forwards);
@@ -355,8 +375,6 @@ move (QrHistory *self, GArray *from, GArray *to, gboolean forwards, QrHistorySte
         label_id = op.label_id;
       g_array_set_size (from, from->len - 1);
       g_array_append_val (to, op);
-      /* undo: continue while this op was joined to the one below; redo: while the next is joined */
-      more = forwards ? (from->len > 0 && g_array_index (from, Op, from->len - 1).joined) : op.joined;
     }
   if (step != NULL)
     {

@@ -22,6 +22,9 @@
 
 #include <string.h>
 #include <math.h>
+#include <sched.h>
+#include <unistd.h>
+#include <sys/mount.h>
 #include <glib/gstdio.h>
 
 static void
@@ -1109,9 +1112,168 @@ test_clip_search (void)
   test_remove_tree (tmp);
 }
 
+/* Set by main: this process has a mount namespace of its own (root and unshare), so a test may
+ * mount a small tmpfs without touching the machine's mounts. */
+static gboolean private_mounts;
+
+static int
+count_labels (const char *db, const char *root)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrCatalog) catalog = qr_catalog_open (root, db, &error);
+  g_autoptr (GPtrArray) labels = NULL;
+
+  g_assert_no_error (error);
+  labels = qr_catalog_list_labels (catalog, QR_LABEL_FILTER_ALL, &error);
+  g_assert_no_error (error);
+  return (int) labels->len;
+}
+
+/* A drag on the canvas after B, as the pointer would do it: a box from image point (x, y). */
+static void
+draw_box (GtkWidget *canvas, double x, double y)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (canvas);
+  GtkGesture *drag = NULL;
+  double wx, wy;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_GESTURE_DRAG (c))
+        drag = GTK_GESTURE (c);
+    }
+  g_assert_nonnull (drag);
+  g_assert_true (gtk_widget_activate_action (canvas, "canvas.draw", NULL));
+  qr_canvas_image_to_widget (QR_CANVAS (canvas), x, y, &wx, &wy);
+  g_signal_emit_by_name (drag, "drag-begin", wx, wy);
+  g_signal_emit_by_name (drag, "drag-update", 60.0, 50.0);
+  g_signal_emit_by_name (drag, "drag-end", 60.0, 50.0);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* The catalog on a full disk (a 1 MB tmpfs filled up), edits driven through the window: a box
+ * drawn while the disk is full is refused with a message saying so and nothing stored; the
+ * edits made before stay on the undo stack and undo once there is room; the catalog stays
+ * whole. */
+static void
+test_full_disk (void)
+{
+  g_autofree char *tmp = test_make_tmpdir ();
+  g_autofree char *disk = g_build_filename (tmp, "disk", NULL);
+  g_autofree char *root = g_build_filename (tmp, "c", NULL);
+  g_autofree char *db = g_build_filename (disk, "catalog.sqlite", NULL);
+  g_autofree char *filler = g_build_filename (disk, "filler", NULL);
+  g_autofree char *image = g_build_filename (root, "a.jpg", NULL);
+  g_autofree char *link = NULL, *link_dir = NULL;
+  g_autoptr (QrImage) pixels = test_gradient_image (640, 480, 3);
+  g_autoptr (GError) error = NULL;
+  QrWindow *window;
+  GtkWidget *canvas;
+  const char *toast;
+
+  if (!test_ui_have_display ())
+    {
+      g_test_skip ("no display");
+      return;
+    }
+  g_assert_cmpint (g_mkdir (disk, 0700), ==, 0);
+  if (!private_mounts || mount ("tmpfs", disk, "tmpfs", 0, "size=1m") != 0)
+    {
+      g_test_skip ("a small tmpfs cannot be mounted here (needs root and a mount namespace)");
+      test_remove_tree (tmp);
+      return;
+    }
+  g_assert_cmpint (g_mkdir (root, 0700), ==, 0);
+  test_write_jpeg (image, pixels, 1);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (root, db, &error);
+    g_assert_no_error (error);
+    g_assert_true (qr_index_collection (catalog, NULL, NULL, NULL, NULL, NULL, &error));
+    g_assert_cmpint (qr_catalog_ensure_class (catalog, "dog", &error), >, 0);
+  }
+  /* the app opens a collection's catalog at its default place: a link there to the tmpfs */
+  link = qr_catalog_default_path (root);
+  link_dir = g_path_get_dirname (link);
+  g_assert_cmpint (g_mkdir_with_parents (link_dir, 0700), ==, 0);
+  g_assert_cmpint (symlink (db, link), ==, 0);
+
+  window = qr_window_new (NULL, NULL);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (qr_window_open_collection (window, root, &error));
+  g_assert_no_error (error);
+  test_ui_spin_until (test_ui_window_idle, window, 30);
+  g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+  canvas = test_ui_find_type (GTK_WIDGET (window), QR_TYPE_CANVAS);
+  while (gtk_widget_get_width (canvas) < 300)
+    g_main_context_iteration (NULL, TRUE);
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  /* one box while there is room */
+  draw_box (canvas, 100, 100);
+  g_assert_cmpint (count_labels (db, root), ==, 1);
+
+  /* fill the disk, then draw another */
+  {
+    int fd = g_open (filler, O_WRONLY | O_CREAT, 0600);
+    char block[4096] = { 0 };
+    g_assert_cmpint (fd, >=, 0);
+    while (write (fd, block, sizeof block) > 0)
+      ;
+    close (fd);
+  }
+  draw_box (canvas, 300, 200);
+  toast = qr_window_get_last_toast (window);
+  g_test_message ("full disk, drawing: %s", toast);
+  g_assert_nonnull (strstr (toast, "the disk is full"));
+  g_assert_nonnull (strstr (toast, "was not stored"));
+  g_assert_cmpint (count_labels (db, root), ==, 1);
+
+  /* undo on the full disk: whether SQLite finds room for it or not, the step is either done
+   * and said, or refused and still there to undo */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+  toast = qr_window_get_last_toast (window);
+  g_test_message ("full disk, undoing: %s", toast);
+  if (strstr (toast, "the disk is full") != NULL)
+    {
+      g_assert_cmpint (count_labels (db, root), ==, 1);
+      g_unlink (filler);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo", NULL));
+    }
+  else
+    g_unlink (filler);
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Undone on a.jpg: removed the new object box");
+  g_assert_cmpint (count_labels (db, root), ==, 0);
+
+  /* with room again: redo, and the box refused before is drawn now */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.redo", NULL));
+  g_assert_cmpstr (qr_window_get_last_toast (window), ==, "Redone on a.jpg: added the object box again");
+  draw_box (canvas, 300, 200);
+  g_assert_cmpint (count_labels (db, root), ==, 2);
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (root, db, &error);
+    g_assert_true (qr_catalog_check_integrity (catalog, &error));
+    g_assert_no_error (error);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_unlink (link);
+  umount2 (disk, MNT_DETACH);
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* before GTK starts threads (unshare needs a single thread): a private mount namespace when
+   * this runs as root, for the full-disk test's tmpfs */
+  if (geteuid () == 0 && unshare (CLONE_NEWNS) == 0)
+    private_mounts = mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
   test_ui_init (&argc, &argv);
   g_test_add_func ("/ui/canvas/overlays-and-zoom", test_canvas);
   g_test_add_func ("/ui/canvas/overlay-colours-and-tags", test_overlay_style);
@@ -1121,5 +1283,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/window/narrow-stays-narrow", test_narrow_window);
   g_test_add_func ("/ui/search/words-rank-the-gallery", test_search);
   g_test_add_func ("/ui/search/clip-embeddings-then-search", test_clip_search);
+  g_test_add_func ("/ui/edit/full-disk", test_full_disk);
   return test_ui_run ();
 }

@@ -16,7 +16,7 @@ qr_catalog_sql_error (QrCatalog *self, GError **error, const char *what)
   if (code == SQLITE_FULL)
     g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL,
                  "%s: %s: the disk is full; what this step was writing was not stored (the catalog is as it was "
-                 "before it): free some space and run it again", self->db_path, what);
+                 "before it): free some space and try again", self->db_path, what);
   else if (self->read_only && (code == SQLITE_READONLY || code == SQLITE_CANTOPEN))
     g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_READ_ONLY,
                  "%s: the catalog is read-only (its file or folder cannot be written), so %s is not possible here; "
@@ -39,6 +39,8 @@ qr_catalog_exec (QrCatalog *self, const char *sql, GError **error)
         g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_READ_ONLY,
                      "%s: the catalog is read-only (its file or folder cannot be written); copy it to writable "
                      "storage and pass --db, or make it writable", self->db_path);
+      else if (code == SQLITE_FULL)
+        qr_catalog_sql_error (self, error, "writing");
       else
         g_set_error (error, QR_CATALOG_ERROR, QR_CATALOG_ERROR_SQL, "%s: %s", self->db_path,
                      message ? message : sqlite3_errmsg (self->db));

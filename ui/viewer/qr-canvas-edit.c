@@ -7,6 +7,7 @@
 
 #include "qr-canvas-private.h"
 
+#include <adwaita.h>
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -51,11 +52,25 @@ selected_box (QrCanvas *self)
 static void
 report (QrCanvas *self, GError *error)
 {
-  if (error != NULL)
+  GtkWidget *overlay;
+  AdwToast *toast;
+
+  if (error == NULL)
+    return;
+  /* an edit the catalog refused (a full disk, a read-only file) is said where the user looks:
+   * nothing of it was stored, and the undo history is as it was */
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay != NULL)
     {
-      g_warning ("%s", error->message);
-      g_error_free (error);
+      g_object_set_data_full (G_OBJECT (overlay), "last-toast", g_strdup (error->message), g_free);
+      toast = adw_toast_new (error->message);
+      adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+      adw_toast_set_timeout (toast, 0);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
     }
+  else
+    g_message ("%s", error->message);
+  g_error_free (error);
 }
 
 void
