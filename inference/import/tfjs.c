@@ -210,13 +210,17 @@ load_weights (QrGraph *graph, JsonArray *manifest, const char *dir, const char *
           gsize n;
           int id = qr_graph_add_tensor (graph, name);
           QrTensor *t = qr_graph_tensor (graph, id);
-          const guint8 *src = bytes->data + offset;
+          const guint8 *src;
 
           read_shape (array_member (o, "shape"), &shape, path, name, NULL);
           n = qr_shape_size (&shape);
           t->shape = shape;
           t->is_const = TRUE;
-          t->data = g_new (float, MAX (n, 1));
+          t->data = g_new0 (float, MAX (n, 1));
+          /* an empty tensor reads nothing (with no shard at all the byte array has no data to point into) */
+          if (n == 0)
+            continue;
+          src = bytes->data + offset;
           /* the element type is decided once per tensor, not per element (CenterNet has millions) */
           if (qtype != NULL && g_str_equal (qtype, "float16"))
             for (gsize i = 0; i < n; i++)
