@@ -195,6 +195,23 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
   gboolean ran;
 
   g_return_val_if_fail (n >= 1, NULL);
+  if (n > 1 && qr_model_get_fixed_batch (self->model) == 1)
+    {
+      /* a model that takes one image at a time (a YOLOv5 head holds rank-5 tensors; the engine
+         runs them with the batch left out): the batch one by one, the last one's timings kept */
+      results = g_ptr_array_new_full ((guint) n, (GDestroyNotify) g_array_unref);
+      for (int b = 0; b < n; b++)
+        {
+          g_autoptr (GPtrArray) one = qr_detector_detect_batch (self, &images[b], 1, abort, abort_data, error);
+          if (one == NULL)
+            {
+              g_clear_pointer (&results, g_ptr_array_unref);
+              return NULL;
+            }
+          g_ptr_array_add (results, g_array_ref (one->pdata[0]));
+        }
+      return results;
+    }
   input = batch_input (self, n, error);
   if (input == NULL)
     return NULL;

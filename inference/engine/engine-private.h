@@ -168,6 +168,7 @@ struct _QrGraph
   char       *source;      /* the file it came from, for messages */
   int         planned_batch;
   int         fixed_batch;  /* > 0: the input's first dimension is fixed (ONNX), not a batch */
+  const char *fixed_why;    /* why, for messages (a static string); NULL: the input's shape says so */
   const char *cpu_only;     /* why it runs on the CPU whatever the device asked (a static string), or NULL */
 };
 

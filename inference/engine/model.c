@@ -22,6 +22,12 @@ struct _QrModel
   char      *device;
 };
 
+int
+qr_model_get_fixed_batch (QrModel *model)
+{
+  return model->graph->fixed_batch;
+}
+
 gboolean
 qr_device_parse (const char *text, QrDevice *device)
 {
@@ -147,8 +153,9 @@ plan_for_batch (QrModel *model, int batch, GError **error)
 
   if (model->graph->fixed_batch > 0 && batch != model->graph->fixed_batch)
     {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the model takes exactly %d at a time (its "
-                   "input's first dimension is fixed), not %d", model->graph->source, model->graph->fixed_batch, batch);
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the model takes exactly %d at a time (%s), "
+                   "not %d", model->graph->source, model->graph->fixed_batch,
+                   model->graph->fixed_why ? model->graph->fixed_why : "its input's first dimension is fixed", batch);
       return FALSE;
     }
   if (batch == model->batch)

@@ -138,6 +138,9 @@ gboolean    qr_model_run_placed     (QrModel            *model,
 /* The name of output i, NULL past the last. */
 const char *qr_model_get_output_name (QrModel          *model,
                                       guint             i);
+/* How many images the model takes in one run when that is fixed (an ONNX graph with a fixed
+ * first dimension), else 0: any batch. */
+int         qr_model_get_fixed_batch (QrModel          *model);
 /* Multiply-adds × 2 of one batch-1 run, as the engine counts them (convolutions, matmuls). */
 double      qr_model_get_flops      (QrModel            *model);
 

@@ -116,6 +116,8 @@ typedef struct
   const Node     *node;         /* the node being read, for messages */
   const QrOnnxOptions *options;
   gboolean        kept_tokens;  /* options->keep_tokens did its work */
+  GArray         *lead;         /* guint8 per tensor: leading ones left out (see lead_of) */
+  gboolean        dropped;      /* some tensor has them */
 } Reader;
 
 static gboolean fail (Reader *r, int code, const char *format, ...) G_GNUC_PRINTF (3, 4);
@@ -718,6 +720,64 @@ shape (Reader *r, int id)
   return &T (r, id)->shape;
 }
 
+/* Tensors of rank 5 and more whose leading dimensions are 1 (YOLOv5's head: [1, 3, H, W, 85])
+ * are held by the engine without those ones, at rank 4; lead_of counts the ones left out. The ops
+ * that accept such a tensor account for them (elementwise ops, Transpose keeping them in front,
+ * Reshape, Squeeze, Unsqueeze, Flatten, Concat, Split, Slice, Shape); any other op refuses it.
+ * The batch being one of those ones, such a graph runs one image at a time (its fixed batch is 1). */
+static int
+lead_of (Reader *r, int id)
+{
+  return r->lead != NULL && id >= 0 && (guint) id < r->lead->len ? g_array_index (r->lead, guint8, id) : 0;
+}
+
+static void
+set_lead (Reader *r, int id, int n)
+{
+  if (n == 0 && lead_of (r, id) == 0)
+    return;
+  if ((guint) id >= r->lead->len)
+    g_array_set_size (r->lead, (guint) id + 1);
+  g_array_index (r->lead, guint8, id) = (guint8) n;
+  r->dropped |= n > 0;
+}
+
+static int
+onnx_rank (Reader *r, int id)
+{
+  return shape (r, id)->rank + lead_of (r, id);
+}
+
+/* The tensor's dims as the ONNX graph sees them (the left-out ones in front); its rank. */
+static int
+onnx_dims (Reader *r, int id, int *dims)
+{
+  int lead = lead_of (r, id), rank = shape (r, id)->rank;
+  for (int d = 0; d < lead; d++)
+    dims[d] = 1;
+  for (int d = 0; d < rank; d++)
+    dims[lead + d] = shape (r, id)->dims[d];
+  return lead + rank;
+}
+
+/* dims of a rank over the engine's: the leading ones beyond it left out (their count in *lead);
+ * FALSE, said, when they are not ones. */
+static gboolean
+strip_lead (Reader *r, int *rank, int *dims, int *lead, const char *what)
+{
+  *lead = MAX (*rank - QR_MAX_RANK, 0);
+  for (int d = 0; d < *lead; d++)
+    if (dims[d] != 1)
+      return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s of rank %d whose dimension %d is %d (the engine holds rank 4; "
+                   "a higher rank only when its leading dimensions are 1)", what, *rank, d, dims[d]);
+  if (*lead > 0)
+    {
+      memmove (dims, dims + *lead, sizeof (int) * QR_MAX_RANK);
+      *rank = QR_MAX_RANK;
+    }
+  return TRUE;
+}
+
 /* One node: x → op → out, settled. */
 static gboolean
 add1 (Reader *r, QrOpType op, int out, int x)
@@ -748,15 +808,21 @@ transpose (Reader *r, int out, int x, int rank, const int *perm)
 static gboolean
 reshape_to (Reader *r, int out, int x, int rank, const int *dims)
 {
-  int v[QR_MAX_RANK];
-  if (rank > QR_MAX_RANK)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result (the engine holds rank 4 at most)", rank);
+  int v[QR_ONNX_MAX_RANK], lead;
+  if (rank > QR_ONNX_MAX_RANK)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result", rank);
   if (rank > 0)
     memcpy (v, dims, sizeof (int) * (gsize) rank);
-  if (rank > 0 && shape (r, x)->rank > 0 && dims[0] == shape (r, x)->dims[0] && !is_const (r, x))
+  if (!strip_lead (r, &rank, v, &lead, "a result"))
+    return FALSE;
+  if (rank > 0 && shape (r, x)->rank > 0 && v[0] == shape (r, x)->dims[0] && !is_const (r, x) && lead == 0
+      && lead_of (r, x) == 0)
     v[0] = 0;
   add (r, QR_OP_RESHAPE, out, x, const_vector (r, "shape", rank, v));
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  set_lead (r, out, lead);
+  return TRUE;
 }
 
 static const int TO_NHWC[4] = { 0, 2, 3, 1 }, TO_NCHW[4] = { 0, 3, 1, 2 };
@@ -1025,16 +1091,17 @@ op_constant (Reader *r)
     }
   else
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a constant without a value or with a sparse or string value");
-  if (t->rank > QR_MAX_RANK)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d constant", t->rank);
-  if ((out = output (r, 0, type)) < 0)
-    return FALSE;
   {
+    int rank = t->rank, dims[QR_ONNX_MAX_RANK], lead;
+    memcpy (dims, t->dims, sizeof (int) * (gsize) rank);
+    if (!strip_lead (r, &rank, dims, &lead, "a constant") || (out = output (r, 0, type)) < 0)
+      return FALSE;
     QrTensor *o = T (r, out);
     o->is_const = TRUE;
-    o->shape.rank = t->rank;
-    memcpy (o->shape.dims, t->dims, sizeof (int) * (gsize) t->rank);
+    o->shape.rank = rank;
+    memcpy (o->shape.dims, dims, sizeof (int) * (gsize) rank);
     o->data = g_steal_pointer (&t->data);
+    set_lead (r, out, lead);
   }
   return TRUE;
 }
@@ -1042,12 +1109,12 @@ op_constant (Reader *r)
 static gboolean
 op_shape (Reader *r)
 {
-  int x = need (r, 0), out, rank, start, end;
-  float v[QR_MAX_RANK];
+  int x = need (r, 0), out, rank, start, end, all[QR_ONNX_MAX_RANK];
+  float v[QR_ONNX_MAX_RANK];
   int dims[1];
   if (x < 0)
     return FALSE;
-  rank = shape (r, x)->rank;
+  rank = onnx_dims (r, x, all);
   start = (int) attr_int (r, "start", 0);
   end = (int) attr_int (r, "end", rank);
   if (!check_attrs (r) || (out = output (r, 0, T_INT64)) < 0)
@@ -1060,7 +1127,7 @@ op_shape (Reader *r)
   end = CLAMP (end, 0, rank);
   dims[0] = MAX (end - start, 0);
   for (int d = start; d < end; d++)
-    v[d - start] = (float) shape (r, x)->dims[d];
+    v[d - start] = (float) all[d];
   {
     QrTensor *o = T (r, out);
     o->is_const = TRUE;
@@ -1117,11 +1184,12 @@ op_constant_of_shape (Reader *r)
 static gboolean
 op_transpose (Reader *r)
 {
-  int x = need (r, 0), out, perm[QR_MAX_RANK], rank, n;
+  int x = need (r, 0), out, perm[QR_ONNX_MAX_RANK], rank, n, lead;
   gint64 p[QR_ONNX_MAX_RANK];
   if (x < 0)
     return FALSE;
-  rank = shape (r, x)->rank;
+  rank = onnx_rank (r, x);
+  lead = lead_of (r, x);
   n = attr_ints (r, "perm", p, QR_ONNX_MAX_RANK);
   if (n == -2 || !check_attrs (r) || (out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
@@ -1136,7 +1204,17 @@ op_transpose (Reader *r)
         if (perm[e] == perm[d])
           return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d twice in the permutation", perm[d]);
     }
-  return transpose (r, out, x, rank, perm);
+  /* the left-out leading ones must stay where they are */
+  for (int d = 0; d < lead; d++)
+    if (perm[d] != d)
+      return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a permutation of a rank-%d tensor moving its axis %d (the engine "
+                   "holds rank 4)", rank, d);
+  for (int d = lead; d < rank; d++)
+    perm[d - lead] = perm[d] - lead;
+  if (!transpose (r, out, x, rank - lead, perm))
+    return FALSE;
+  set_lead (r, out, lead);
+  return TRUE;
 }
 
 /* Axes of an attribute (before opset 13) or an input (13 and after): their count, -1 when
@@ -1177,12 +1255,11 @@ op_reshape_like (Reader *r)
 {
   const char *op = r->node->op;
   int x = need (r, 0), out, rank, dims[QR_ONNX_MAX_RANK], n = 0;
-  QrShape *in;
+  struct { int dims[QR_ONNX_MAX_RANK]; } onnx_in, *in = &onnx_in;
 
   if (x < 0)
     return FALSE;
-  in = shape (r, x);
-  rank = in->rank;
+  rank = onnx_dims (r, x, in->dims);
   if (strcmp (op, "Flatten") == 0)
     {
       int axis = (int) attr_int (r, "axis", 1);
@@ -1251,7 +1328,7 @@ op_reshape_like (Reader *r)
       gint64 v[QR_ONNX_MAX_RANK + 1];
       gboolean allow_zero = attr_int (r, "allowzero", 0) != 0;
       int s = need (r, 1), unknown = -1;
-      gsize total = qr_shape_size (in), known = 1;
+      gsize total = qr_shape_size (shape (r, x)), known = 1;
       if (s < 0)
         return FALSE;
       n = const_ints (r, s, v, QR_ONNX_MAX_RANK + 1);
@@ -1298,7 +1375,7 @@ static gboolean
 op_concat (Reader *r)
 {
   guint n = r->node->inputs->len;
-  int axis = (int) attr_int (r, "axis", G_MININT), out, rank;
+  int axis = (int) attr_int (r, "axis", G_MININT), out, rank, lead;
   QrNode *node;
   int ins[QR_MAX_INPUTS];
   guint used = 0;
@@ -1323,27 +1400,39 @@ op_concat (Reader *r)
     }
   if (used == 0)
     ins[used++] = need (r, 0);
-  rank = shape (r, ins[0])->rank;
+  rank = onnx_rank (r, ins[0]);
+  lead = lead_of (r, ins[0]);
   if (axis < -rank || axis >= rank)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
+  for (guint k = 1; k < used; k++)
+    if (onnx_rank (r, ins[k]) != rank || lead_of (r, ins[k]) != lead)
+      return fail (r, QR_ENGINE_ERROR_FORMAT, "inputs of ranks %d and %d", rank, onnx_rank (r, ins[k]));
+  if (axis < 0)
+    axis += rank;
+  if (axis < lead)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "concatenating a rank-%d tensor along its axis %d (the engine "
+                 "holds rank 4)", rank, axis);
   if ((out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
   node = add (r, QR_OP_CONCAT, out, -1, -1);
   for (guint k = 0; k < used; k++)
     node->inputs[node->n_inputs++] = ins[k];
   {
-    int a = axis < 0 ? axis + rank : axis;
+    int a = axis - lead;
     int c = const_vector (r, "axis", 1, &a);
     node = qr_graph_node (r->graph, T (r, out)->producer);
     node->inputs[node->n_inputs++] = c;
   }
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  set_lead (r, out, lead);
+  return TRUE;
 }
 
 static gboolean
 op_split (Reader *r)
 {
-  int x = need (r, 0), axis = (int) attr_int (r, "axis", 0), rank, sizes[QR_MAX_OUTPUTS], n_out;
+  int x = need (r, 0), axis = (int) attr_int (r, "axis", 0), rank, sizes[QR_MAX_OUTPUTS], n_out, lead;
   gint64 v[QR_MAX_OUTPUTS + 1];
   int k;
   QrNode *node;
@@ -1351,7 +1440,8 @@ op_split (Reader *r)
 
   if (x < 0)
     return FALSE;
-  rank = shape (r, x)->rank;
+  rank = onnx_rank (r, x);
+  lead = lead_of (r, x);
   n_out = (int) r->node->outputs->len;
   if (n_out < 1 || n_out > QR_MAX_OUTPUTS)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%d outputs (at most %d)", n_out, QR_MAX_OUTPUTS);
@@ -1359,6 +1449,10 @@ op_split (Reader *r)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "axis %d for rank %d", axis, rank);
   if (axis < 0)
     axis += rank;
+  if (axis < lead)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "splitting a rank-%d tensor along its axis %d (the engine holds "
+                 "rank 4)", rank, axis);
+  axis -= lead;   /* the engine's axis from here on */
   if (r->opset >= 13)
     k = input (r, 1) >= 0 ? const_ints (r, input (r, 1), v, QR_MAX_OUTPUTS + 1) : -1;
   else
@@ -1403,13 +1497,18 @@ op_split (Reader *r)
         T (r, outs[i])->producer = T (r, outs[0])->producer;
       }
   }
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  for (int i = 0; i < n_out; i++)
+    set_lead (r, outs[i], lead);
+  return TRUE;
 }
 
 static gboolean
 op_slice (Reader *r)
 {
-  int x = need (r, 0), rank, out, n, begin[QR_MAX_RANK], end[QR_MAX_RANK], step[QR_MAX_RANK];
+  int x = need (r, 0), rank, out, n, begin[QR_ONNX_MAX_RANK], end[QR_ONNX_MAX_RANK], step[QR_ONNX_MAX_RANK];
+  int all[QR_ONNX_MAX_RANK], lead;
   gint64 starts[QR_ONNX_MAX_RANK], ends[QR_ONNX_MAX_RANK], axes[QR_ONNX_MAX_RANK], steps[QR_ONNX_MAX_RANK];
   int n_axes, n_steps;
   QrNode *node;
@@ -1419,7 +1518,8 @@ op_slice (Reader *r)
                  "later are read)", r->opset);
   if (x < 0 || !check_attrs (r))
     return FALSE;
-  rank = shape (r, x)->rank;
+  rank = onnx_dims (r, x, all);
+  lead = lead_of (r, x);
   n = const_ints (r, need (r, 1), starts, QR_ONNX_MAX_RANK);
   if (n < 0 || const_ints (r, need (r, 2), ends, QR_ONNX_MAX_RANK) != n)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "starts and ends that are not constant or differ in length");
@@ -1429,7 +1529,7 @@ op_slice (Reader *r)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "axes or steps that are not constant or differ in length");
   int whole = (1 << rank) - 1;   /* the axes not sliced: whole, whatever their size (the batch's) */
   for (int d = 0; d < rank; d++)
-    begin[d] = 0, end[d] = shape (r, x)->dims[d], step[d] = 1;
+    begin[d] = 0, end[d] = all[d], step[d] = 1;
   for (int i = 0; i < n; i++)
     {
       gint64 a = input (r, 3) >= 0 ? axes[i] : i;
@@ -1444,18 +1544,26 @@ op_slice (Reader *r)
       begin[a] = (int) CLAMP (starts[i], -INT_LIMIT, INT_LIMIT);
       end[a] = (int) CLAMP (ends[i], -INT_LIMIT, INT_LIMIT);
     }
+  /* a left-out leading one may only be kept whole */
+  for (int d = 0; d < lead; d++)
+    if (!(whole & (1 << d)) && !(step[d] == 1 && (begin[d] == 0 || begin[d] <= -1) && end[d] >= 1))
+      return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "slicing a rank-%d tensor along its axis %d (the engine holds "
+                   "rank 4)", rank, d);
   if ((out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
   {
-    int b = const_vector (r, "begin", rank, begin), e = const_vector (r, "end", rank, end),
-        s = const_vector (r, "steps", rank, step);
+    int b = const_vector (r, "begin", rank - lead, begin + lead), e = const_vector (r, "end", rank - lead, end + lead),
+        s = const_vector (r, "steps", rank - lead, step + lead);
     node = add (r, QR_OP_SLICE, out, x, b);
     node->inputs[node->n_inputs++] = e;
     node->inputs[node->n_inputs++] = s;
     node->strided = TRUE;
-    node->end_mask = whole;
+    node->end_mask = whole >> lead;
   }
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  set_lead (r, out, lead);
+  return TRUE;
 }
 
 static gboolean
@@ -1937,23 +2045,21 @@ op_layer_norm (Reader *r)
 static gboolean
 op_expand (Reader *r)
 {
-  int x = need (r, 0), s = need (r, 1), out, n, rank, dims[QR_MAX_RANK];
+  int x = need (r, 0), s = need (r, 1), out, n, rank, dims[QR_ONNX_MAX_RANK], in_dims[QR_ONNX_MAX_RANK], in_rank, lead;
   gint64 v[QR_ONNX_MAX_RANK];
-  QrShape *in;
+  gsize size = 1;
   g_autofree float *zeros = NULL;
 
   if (x < 0 || s < 0 || !check_attrs (r))
     return FALSE;
-  in = shape (r, x);
+  in_rank = onnx_dims (r, x, in_dims);
   n = const_ints (r, s, v, QR_ONNX_MAX_RANK);
   if (n < 0)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a shape that is not constant");
-  rank = MAX (n, in->rank);
-  if (rank > QR_MAX_RANK)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a rank-%d result (the engine holds rank 4 at most)", rank);
+  rank = MAX (n, in_rank);
   for (int d = 0; d < rank; d++)
     {
-      gint64 a = d - (rank - in->rank) >= 0 ? in->dims[d - (rank - in->rank)] : 1;
+      gint64 a = d - (rank - in_rank) >= 0 ? in_dims[d - (rank - in_rank)] : 1;
       gint64 b = d - (rank - n) >= 0 ? v[d - (rank - n)] : 1;
       if (a != b && a != 1 && b != 1)
         return fail (r, QR_ENGINE_ERROR_FORMAT, "shapes do not broadcast at axis %d (%" G_GINT64_FORMAT " and %"
@@ -1961,18 +2067,20 @@ op_expand (Reader *r)
       if (b < 0 || b > (1 << 24))
         return fail (r, QR_ENGINE_ERROR_FORMAT, "dimension %" G_GINT64_FORMAT, b);
       dims[d] = (int) (a == 1 ? b : a);
+      size *= (gsize) dims[d];
+      if (size > ((gsize) 1 << 28))
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "a result of more than 2^28 values");
     }
-  {
-    QrShape o = { .rank = rank };
-    memcpy (o.dims, dims, sizeof (int) * (gsize) rank);
-    if (qr_shape_size (&o) > ((gsize) 1 << 28))
-      return fail (r, QR_ENGINE_ERROR_FORMAT, "a result of %" G_GSIZE_FORMAT " values", qr_shape_size (&o));
-    zeros = g_new0 (float, MAX (qr_shape_size (&o), 1));
-  }
+  if (!strip_lead (r, &rank, dims, &lead, "a result"))
+    return FALSE;
+  zeros = g_new0 (float, MAX (size, 1));
   if ((out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
   add (r, QR_OP_ADD, out, x, const_tensor (r, "zeros", rank, dims, zeros));
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  set_lead (r, out, lead);
+  return TRUE;
 }
 
 /* Resize of the two spatial axes. Nearest: ONNX's index for every output row and column is
@@ -2713,7 +2821,35 @@ import_node (Reader *r, const Node *node)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "no outputs");
   for (guint i = 0; i < G_N_ELEMENTS (OPS); i++)
     if (strcmp (OPS[i].name, node->op) == 0)
-      return OPS[i].func (r);
+      {
+        gboolean (*func) (Reader *) = OPS[i].func;
+        gboolean elementwise = func == op_unary || func == op_binary || func == op_clip || func == op_identity
+                               || func == op_cast;
+        gboolean lead_aware = elementwise || func == op_transpose || func == op_reshape_like || func == op_concat
+                              || func == op_split || func == op_slice || func == op_shape || func == op_expand;
+        int most = 0;
+        for (guint k = 0; k < node->inputs->len; k++)
+          {
+            int id = ((char *) node->inputs->pdata[k])[0] ? qr_graph_find_tensor (r->graph, node->inputs->pdata[k]) : -1;
+            if (id < 0)
+              continue;
+            if (lead_of (r, id) > 0 && !lead_aware)
+              return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s of a rank-%d tensor (the engine holds rank 4; only "
+                           "elementwise ops, Transpose, Reshape, Expand, Concat, Split and Slice take more)", node->op,
+                           onnx_rank (r, id));
+            most = MAX (most, onnx_rank (r, id));
+          }
+        if (!func (r))
+          return FALSE;
+        /* an elementwise result has the rank of its highest-ranked input */
+        for (guint k = 0; elementwise && k < node->outputs->len; k++)
+          {
+            int id = ((char *) node->outputs->pdata[k])[0] ? qr_graph_find_tensor (r->graph, node->outputs->pdata[k]) : -1;
+            if (id >= 0 && most > shape (r, id)->rank)
+              set_lead (r, id, most - shape (r, id)->rank);
+          }
+        return TRUE;
+      }
   return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "op %s is not supported", node->op);
 }
 
@@ -2805,12 +2941,16 @@ bound (Reader *r, const char *name)
 static gboolean
 add_constant (Reader *r, const QrOnnxTensor *t)
 {
-  if (t->rank > QR_MAX_RANK)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tensor %s has rank %d (the engine holds rank 4 at most)", t->name,
-                 t->rank);
+  int rank = t->rank, dims[QR_ONNX_MAX_RANK], lead, id;
+  g_autofree char *what = g_strdup_printf ("tensor %s", t->name);
+
+  memcpy (dims, t->dims, sizeof (int) * (gsize) rank);
+  if (!strip_lead (r, &rank, dims, &lead, what))
+    return FALSE;
   if (qr_graph_find_tensor (r->graph, t->name) >= 0)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "tensor %s is given twice", t->name);
-  qr_graph_add_const (r->graph, t->name, t->rank, t->dims, g_memdup2 (t->data, MAX (t->n, 1) * sizeof (float)));
+  id = qr_graph_add_const (r->graph, t->name, rank, dims, g_memdup2 (t->data, MAX (t->n, 1) * sizeof (float)));
+  set_lead (r, id, lead);
   g_hash_table_insert (r->types, g_strdup (t->name), GINT_TO_POINTER (t->data_type));
   return TRUE;
 }
@@ -2832,7 +2972,9 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
   QrPbField f;
   gboolean has_graph = FALSE;
   const ValueInfo *live = NULL;
+  g_autoptr (GArray) lead = g_array_new (FALSE, TRUE, sizeof (guint8));
 
+  r.lead = lead;
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: a folder, not an ONNX model file", path);
@@ -3031,12 +3173,30 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
           fail (&r, QR_ENGINE_ERROR_FORMAT, "output %s is made by no node", v->name);
           return NULL;
         }
+      if (lead_of (&r, id) > 0)
+        {
+          fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "output %s has rank %d (the engine holds rank 4)", v->name,
+                onnx_rank (&r, id));
+          return NULL;
+        }
       g_array_append_val (graph->outputs, id);
     }
   if (outputs->len == 0)
     {
       fail (&r, QR_ENGINE_ERROR_FORMAT, "no outputs");
       return NULL;
+    }
+  if (r.dropped)
+    {
+      /* the batch is one of the left-out ones: one image at a time */
+      if (r.batch != 1)
+        {
+          fail (&r, QR_ENGINE_ERROR_UNSUPPORTED, "tensors of rank 5 or more with a batch of %d (the engine holds "
+                "rank 4; a higher rank runs with a batch of 1)", r.batch);
+          return NULL;
+        }
+      graph->fixed_batch = 1;
+      graph->fixed_why = "tensors of rank 5 inside hold the batch in a dimension the engine leaves out";
     }
   if (!qr_graph_finish (graph, error))
     return NULL;

@@ -1,6 +1,12 @@
 #!/usr/bin/python3
 """The reference for Quorum's Ultralytics YOLO support (tests/test-onnx.c).
 
+v5: a small detector shaped like a YOLOv5 export instead (CSP "C3" blocks, SPPF, the PANet neck,
+and the anchor-based head as it runs in an export: per level a 1×1 convolution viewed as
+[1, 3, 5 + C, H, W], permuted to [1, 3, H, W, 5 + C], sigmoid, centres (2·s − 0.5 + cell) × stride,
+sizes (2·s)² × anchor, flattened to one [1, N, 5 + C] output), decoded as YOLOv5's NMS does
+(objectness over the threshold, class score × objectness, the best class over the threshold).
+
 Builds a small detector shaped like an Ultralytics YOLOv8 or YOLO11 export (written here from the
 published architecture: Conv-BN-SiLU blocks, C2f, SPPF, an upsampling neck, the decoupled head with
 DFL box regression and the anchor decoding inside the graph; the v11 variant adds a position-
@@ -10,8 +16,9 @@ the same network in PyTorch on the input Quorum prepared, and decodes and suppre
 predictor does (the best class per box over the confidence threshold, class-wise NMS by offsetting
 boxes per class, at most 300 kept).
 
-  yolo-onnx.py export DIR OPSET v8|v11 SIZE        → DIR/model.onnx, DIR/model.pt
-  yolo-onnx.py run DIR INPUT.f32 SIZE CONF IOU      → DIR/raw.f32 (1 × (4+C) × N), DIR/detections.json
+  yolo-onnx.py export DIR OPSET v5|v8|v11 SIZE       → DIR/model.onnx, DIR/model.pt
+  yolo-onnx.py run DIR INPUT.f32 SIZE CONF IOU      → DIR/raw.f32 (1 × (4+C) × N; v5: 1 × N × (5+C)),
+                                                      DIR/detections.json
   yolo-onnx.py letterbox W H SIZE                    → {"w","h","left","top"} as Ultralytics places it
 """
 import json
@@ -26,9 +33,9 @@ NAMES = {0: "person", 1: "dog", 2: "bicycle"}
 
 
 class Conv(nn.Module):
-    def __init__(self, c1, c2, k=1, s=1, g=1):
+    def __init__(self, c1, c2, k=1, s=1, g=1, p=None):
         super().__init__()
-        self.conv = nn.Conv2d(c1, c2, k, s, k // 2, groups=g, bias=False)
+        self.conv = nn.Conv2d(c1, c2, k, s, k // 2 if p is None else p, groups=g, bias=False)
         self.bn = nn.BatchNorm2d(c2, eps=1e-3)
         self.act = nn.SiLU()
 
@@ -204,9 +211,92 @@ class Tiny(nn.Module):
         return self.detect([o3, o4, o5])
 
 
+class V5Bottleneck(nn.Module):
+    def __init__(self, c, shortcut=True):
+        super().__init__()
+        self.cv1 = Conv(c, c, 1)
+        self.cv2 = Conv(c, c, 3)
+        self.add = shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C3(nn.Module):
+    def __init__(self, c1, c2, n=1, shortcut=True):
+        super().__init__()
+        c = c2 // 2
+        self.cv1 = Conv(c1, c, 1)
+        self.cv2 = Conv(c1, c, 1)
+        self.cv3 = Conv(2 * c, c2, 1)
+        self.m = nn.Sequential(*(V5Bottleneck(c, shortcut) for _ in range(n)))
+
+    def forward(self, x):
+        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+# YOLOv5's default anchors (pixels), three per level
+ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
+
+
+class V5Detect(nn.Module):
+    def __init__(self, nc, channels, strides):
+        super().__init__()
+        self.nc, self.na, self.no = nc, 3, nc + 5
+        self.strides = strides
+        self.m = nn.ModuleList(nn.Conv2d(c, self.na * self.no, 1) for c in channels)
+
+    def forward(self, xs):
+        z = []
+        for i, x in enumerate(xs):
+            x = self.m[i](x)
+            b, _, h, w = x.shape
+            x = x.view(b, self.na, self.no, h, w).permute(0, 1, 3, 4, 2).contiguous()
+            gy, gx = torch.meshgrid(torch.arange(h, dtype=torch.float), torch.arange(w, dtype=torch.float),
+                                    indexing="ij")
+            grid = torch.stack((gx, gy), 2).expand(1, self.na, h, w, 2) - 0.5
+            anchor = torch.tensor(ANCHORS[i], dtype=torch.float).view(1, self.na, 1, 1, 2).expand(1, self.na, h, w, 2)
+            xy, wh, conf = x.sigmoid().split((2, 2, self.nc + 1), 4)
+            xy = (xy * 2 + grid) * self.strides[i]
+            wh = (wh * 2) ** 2 * anchor
+            z.append(torch.cat((xy, wh, conf), 4).view(b, self.na * h * w, self.no))
+        return torch.cat(z, 1)
+
+
+class TinyV5(nn.Module):
+    def __init__(self, nc=len(NAMES)):
+        super().__init__()
+        self.stem = nn.Sequential(Conv(3, 16, 6, 2, p=2), Conv(16, 32, 3, 2), C3(32, 32))
+        self.p3 = nn.Sequential(Conv(32, 64, 3, 2), C3(64, 64, 2))
+        self.p4 = nn.Sequential(Conv(64, 96, 3, 2), C3(96, 96))
+        self.p5 = nn.Sequential(Conv(96, 128, 3, 2), C3(128, 128), SPPF(128, 128))
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.h10 = Conv(128, 96, 1)
+        self.h13 = C3(192, 96, shortcut=False)
+        self.h14 = Conv(96, 64, 1)
+        self.h17 = C3(128, 64, shortcut=False)
+        self.h18 = Conv(64, 64, 3, 2)
+        self.h20 = C3(128, 96, shortcut=False)
+        self.h21 = Conv(96, 96, 3, 2)
+        self.h23 = C3(192, 128, shortcut=False)
+        self.detect = V5Detect(nc, (64, 96, 128), (8, 16, 32))
+
+    def forward(self, x):
+        p3 = self.p3(self.stem(x))
+        p4 = self.p4(p3)
+        p5 = self.p5(p4)
+        x10 = self.h10(p5)
+        x14 = self.h14(self.h13(torch.cat((self.up(x10), p4), 1)))
+        o3 = self.h17(torch.cat((self.up(x14), p3), 1))
+        o4 = self.h20(torch.cat((self.h18(o3), x14), 1))
+        o5 = self.h23(torch.cat((self.h21(o4), x10), 1))
+        return self.detect([o3, o4, o5])
+
+
 def build(kind, seed=1234):
     torch.manual_seed(seed)
-    model = Tiny(kind)
+    model = TinyV5() if kind == "v5" else Tiny(kind)
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -218,6 +308,14 @@ def build(kind, seed=1234):
                 nn.init.kaiming_normal_(m.weight)   # signals that survive the depth
         # scores and boxes that differ from cell to cell, few cells over the threshold, as in a
         # trained detector
+        if kind == "v5":
+            for conv in model.detect.m:
+                conv.weight.mul_(6)
+                bias = conv.bias.view(3, -1)
+                bias[:, :4].fill_(0.0)
+                bias[:, 4].fill_(-1.0)
+                bias[:, 5:].fill_(-0.5)
+            return model.eval()
         for seq in model.detect.cls:
             seq[-1].bias.fill_(-4.0 if kind == "v8" else -2.5)
             seq[-1].weight.mul_(15)
@@ -261,8 +359,13 @@ def run(out_dir, input_path, size, conf, iou):
     with torch.no_grad():
         y = model(torch.from_numpy(x).permute(2, 0, 1).unsqueeze(0).contiguous())
     y.numpy().astype(np.float32).tofile(f"{out_dir}/raw.f32")
-    p = y[0].numpy().T                       # N × (4 + C)
-    scores = p[:, 4:]
+    if saved["kind"] == "v5":
+        p = y[0].numpy()                     # N × (5 + C): centre, size, objectness, classes
+        p = p[p[:, 4] > conf]
+        scores = p[:, 5:] * p[:, 4:5]
+    else:
+        p = y[0].numpy().T                   # N × (4 + C)
+        scores = p[:, 4:]
     best = scores.argmax(1)
     score = scores.max(1)
     keep = score > conf

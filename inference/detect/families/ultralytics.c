@@ -1,13 +1,19 @@
 /* ultralytics.c: Ultralytics YOLO detectors exported to ONNX (`yolo export format=onnx`: YOLOv8,
- * YOLO11 and the others with the same head). The export takes images N × 3 × H × W, RGB 0..1,
+ * YOLO11 and the others with the same head; YOLOv5's `export.py --include onnx`). The export takes images N × 3 × H × W, RGB 0..1,
  * letterboxed (fitted, centred, the border grey 114), and gives one output [N, 4 + C, A]: per
  * anchor A the box's centre, width and height in input pixels and C class scores already through
  * a sigmoid. Ultralytics writes its metadata into the file (names as a Python dict, imgsz, stride,
  * task): the class names come from there, through the class map.
  *
+ * YOLOv5's export gives [N, A, 5 + C] instead: per box its centre and size, an objectness and C
+ * class scores, all through a sigmoid (three anchor boxes per cell); its head holds rank-5
+ * tensors, so the engine runs it one image at a time (see the ONNX importer).
+ *
  * Decoding is Ultralytics' predictor's: per anchor the best class, kept when its score passes the
- * threshold; NMS per class. The heatmap is the finest level's class scores (the first anchors are
- * its cells, row by row). */
+ * threshold; NMS per class. YOLOv5's: a box whose objectness passes the threshold scores each
+ * class as objectness × class score, and its best class is kept when that passes it too. The
+ * heatmap is the finest level's class scores (the first anchors are its cells, row by row; for
+ * YOLOv5 the best of the cell's three anchors, objectness × class). */
 #define G_LOG_DOMAIN "quorum-detect"
 
 #include "detector-private.h"
@@ -21,6 +27,7 @@ typedef struct
   char *output;       /* the output's name */
   int   anchors;      /* A */
   int   finest_rows, finest_cols;   /* the first level's grid (stride 8) */
+  gboolean v5;        /* YOLOv5's layout: [N, A, 5 + C] */
 } Ultralytics;
 
 static void
@@ -101,6 +108,7 @@ load (QrDetector *self, const char *path, GError **error)
   Ultralytics *u;
   QrTensor *in, *out;
   int n_names = -1, channels, anchors, in_h, in_w, cells;
+  gboolean v5;
 
   if (meta == NULL)
     return QR_FAMILY_FAILED;
@@ -142,27 +150,31 @@ load (QrDetector *self, const char *path, GError **error)
                    path, in->shape.dims[3]);
       return QR_FAMILY_FAILED;
     }
-  channels = out->shape.rank == 3 ? out->shape.dims[1] : 0;
-  anchors = out->shape.rank == 3 ? out->shape.dims[2] : 0;
-  if (channels <= 4 || anchors <= channels || (n_names > 0 && channels != 4 + n_names))
+  /* [N, 4 + C, A] (v8, 11) or [N, A, 5 + C] (v5): the anchors outnumber the channels */
+  v5 = out->shape.rank == 3 && out->shape.dims[1] > out->shape.dims[2];
+  channels = out->shape.rank == 3 ? out->shape.dims[v5 ? 2 : 1] : 0;
+  anchors = out->shape.rank == 3 ? out->shape.dims[v5 ? 1 : 2] : 0;
+  if (channels <= (v5 ? 5 : 4) || anchors <= channels || (n_names > 0 && channels != (v5 ? 5 : 4) + n_names))
     {
       g_autofree char *shape = qr_shape_to_string (&out->shape);
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: its output %s is %s, not the [batch, 4 + "
-                   "classes, anchors] of an Ultralytics YOLOv8/YOLO11 detector%s", path, out->name,
-                   shape, n_names > 0 ? " with its metadata's classes" : "");
+                   "classes, anchors] of an Ultralytics YOLOv8/YOLO11 detector or the [batch, anchors, 5 + classes] "
+                   "of a YOLOv5%s", path, out->name, shape, n_names > 0 ? " with its metadata's classes" : "");
       return QR_FAMILY_FAILED;
     }
-  /* the finest level: stride 8 (anchors = cells at strides 8, 16 and 32 when it is that) */
+  /* the finest level: stride 8 (anchors = cells at strides 8, 16 and 32 when it is that; three
+     anchor boxes a cell for v5) */
   cells = (in_h / 8) * (in_w / 8);
   u = self->data = g_new0 (Ultralytics, 1);
   u->output = g_strdup (out->name);
   u->anchors = anchors;
-  if (in_h % 32 == 0 && in_w % 32 == 0 && anchors == cells + cells / 4 + cells / 16)
+  u->v5 = v5;
+  if (in_h % 32 == 0 && in_w % 32 == 0 && anchors == (v5 ? 3 : 1) * (cells + cells / 4 + cells / 16))
     {
       u->finest_rows = in_h / 8;
       u->finest_cols = in_w / 8;
     }
-  self->n_classes = channels - 4;
+  self->n_classes = channels - (v5 ? 5 : 4);
   self->names = names != NULL ? g_steal_pointer (&names) : self->n_classes == 80 ? NULL
                                                           : qr_detector_numbered_names (self->n_classes);
   {
@@ -213,6 +225,33 @@ decode (const QrDetector *self, const QrDecode *dec, GArray *out)
   gsize A = (gsize) u->anchors;
   float thresh = self->options.score_threshold;
 
+  if (u->v5)
+    {
+      gsize no = (gsize) C + 5;
+      for (gsize a = 0; a < A; a++)
+        {
+          const float *p = raw + a * no;
+          float best = 0;
+          int best_c = 0;
+          if (!(p[4] > thresh))
+            continue;
+          for (int c = 0; c < C; c++)
+            if (p[5 + c] * p[4] > best)
+              best = p[5 + c] * p[4], best_c = c;
+          if (best > thresh)
+            {
+              QrDetection d;
+              d.class_id = best_c;
+              d.score = best;
+              d.x1 = (p[0] - p[2] / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+              d.x2 = (p[0] + p[2] / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+              d.y1 = (p[1] - p[3] / 2 - dec->fit.pad_y) / dec->fit.scale_y;
+              d.y2 = (p[1] + p[3] / 2 - dec->fit.pad_y) / dec->fit.scale_y;
+              g_array_append_val (out, d);
+            }
+        }
+      return;
+    }
   for (gsize a = 0; a < A; a++)
     {
       float best = raw[4 * A + a];
@@ -264,8 +303,20 @@ heatmap (QrDetector *self, int *rows, int *cols, int *classes, float *image_to_c
       for (int j = 0; j < nr && j + r0 < R; j++)
         for (int i = 0; i < nc && i + c0 < W; i++)
           for (int c = 0; c < C; c++)
-            self->heat[((gsize) j * (gsize) nc + (gsize) i) * (gsize) C + (gsize) c]
-              = raw[(4 + (gsize) c) * (gsize) u->anchors + (gsize) (j + r0) * (gsize) W + (gsize) (i + c0)];
+            {
+              gsize cell = (gsize) (j + r0) * (gsize) W + (gsize) (i + c0);
+              float v = 0;
+              if (u->v5)
+                /* the finest level's anchors are [3, R, W]: the cell's best of three */
+                for (gsize k = 0; k < 3; k++)
+                  {
+                    const float *p = raw + (k * (gsize) R * (gsize) W + cell) * ((gsize) C + 5);
+                    v = MAX (v, p[4] * p[5 + c]);
+                  }
+              else
+                v = raw[(4 + (gsize) c) * (gsize) u->anchors + cell];
+              self->heat[((gsize) j * (gsize) nc + (gsize) i) * (gsize) C + (gsize) c] = v;
+            }
       self->heat_rows = nr;
       self->heat_cols = nc;
       self->heat_to_cell = self->fit.scale_x / 8.0f;
