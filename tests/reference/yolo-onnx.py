@@ -1,12 +1,6 @@
 #!/usr/bin/python3
 """The reference for Quorum's Ultralytics YOLO support (tests/test-onnx.c).
 
-v5: a small detector shaped like a YOLOv5 export instead (CSP "C3" blocks, SPPF, the PANet neck,
-and the anchor-based head as it runs in an export: per level a 1×1 convolution viewed as
-[1, 3, 5 + C, H, W], permuted to [1, 3, H, W, 5 + C], sigmoid, centres (2·s − 0.5 + cell) × stride,
-sizes (2·s)² × anchor, flattened to one [1, N, 5 + C] output), decoded as YOLOv5's NMS does
-(objectness over the threshold, class score × objectness, the best class over the threshold).
-
 Builds a small detector shaped like an Ultralytics YOLOv8 or YOLO11 export (written here from the
 published architecture: Conv-BN-SiLU blocks, C2f, SPPF, an upsampling neck, the decoupled head with
 DFL box regression and the anchor decoding inside the graph; the v11 variant adds a position-
@@ -15,6 +9,12 @@ torch.onnx.export and writes the metadata Ultralytics writes (names, imgsz, stri
 the same network in PyTorch on the input Quorum prepared, and decodes and suppresses as Ultralytics'
 predictor does (the best class per box over the confidence threshold, class-wise NMS by offsetting
 boxes per class, at most 300 kept).
+
+v5: a small detector shaped like a YOLOv5 export instead (CSP "C3" blocks, SPPF, the PANet neck,
+and the anchor-based head as it runs in an export: per level a 1×1 convolution viewed as
+[1, 3, 5 + C, H, W], permuted to [1, 3, H, W, 5 + C], sigmoid, centres (2·s − 0.5 + cell) × stride,
+sizes (2·s)² × anchor, flattened to one [1, N, 5 + C] output), decoded as YOLOv5's NMS does
+(objectness over the threshold, class score × objectness, the best class over the threshold).
 
   yolo-onnx.py export DIR OPSET v5|v8|v11 SIZE       → DIR/model.onnx, DIR/model.pt
   yolo-onnx.py run DIR INPUT.f32 SIZE CONF IOU      → DIR/raw.f32 (1 × (4+C) × N; v5: 1 × N × (5+C)),
