@@ -519,7 +519,7 @@ qr_cli_bench_captions (int argc, char **argv)
                 {
                   Caption *cap = &g_array_index (captions, Caption, c);
                   QrCaptionVerdict v;
-                  if (!qr_caption_judge_far (QR_DMSM_SCORER (model), cap->image_id, now[c] ? now[c] : cap->text, &v,
+                  if (!qr_caption_judge_far (model, catalog, cap->image_id, now[c] ? now[c] : cap->text, &v,
                                              &error))
                     {
                       g_strfreev (now);

@@ -236,7 +236,11 @@ qr_cli_review (int argc, char **argv)
       goto out;
     }
   review = qr_review_compute (catalog, (const char *const *) wanted, &error);
-  if (review == NULL)
+  /* caption items alone need no peer: CLIP or the caption model judge them by themselves */
+  if (review == NULL && kind_text != NULL && g_str_equal (kind_text, "caption") && class_text == NULL
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_clear_error (&error);
+  else if (review == NULL)
     {
       status = qr_cli_fail (error);
       goto out;
@@ -272,9 +276,9 @@ qr_cli_review (int argc, char **argv)
           goto out;
         }
     }
-  for (guint i = 0; i <= review->items->len && (top <= 0 || shown < (guint) top); i++)
+  for (guint i = 0, n = review != NULL ? review->items->len : 0; i <= n && (top <= 0 || shown < (guint) top); i++)
     {
-      QrReviewItem *r = i < review->items->len ? &g_array_index (review->items, QrReviewItem, i) : NULL;
+      QrReviewItem *r = i < n ? &g_array_index (review->items, QrReviewItem, i) : NULL;
       if (caption_items != NULL && next_caption < caption_items->len
           && (r == NULL || kind_text != NULL
               || ((QrMistakeRecord *) caption_items->pdata[next_caption])->score > r->mistake.score))

@@ -312,7 +312,9 @@ test_clip_model (gconstpointer data)
   {
     /* "17-dynamic": the batch and the sequence left symbolic, as Hugging Face's exports do */
     g_autofree char *number = g_strndup (opset, 2);
-    const char *args[] = { "export", tmp, number, g_str_has_suffix (opset, "dynamic") ? "dynamic" : NULL, NULL };
+    const char *args[] = { "export", tmp, number,
+                           g_str_has_suffix (opset, "dynamic") ? "dynamic"
+                           : g_str_has_suffix (opset, "combined") ? "combined" : NULL, NULL };
     g_free (run_clip_script (args));
   }
   /* the folder as a user has it: the towers, the preprocessor's settings, the tokenizer */
@@ -430,6 +432,27 @@ test_clip_folder_errors (void)
   g_assert_true (g_file_set_contents (file, "x", -1, NULL));
   g_assert_null (qr_clip_load (file, QR_DEVICE_CPU, &error));
   g_assert_nonnull (strstr (error->message, "not a folder"));
+  g_clear_error (&error);
+
+  /* a model.onnx that is not a combined CLIP (ONNX's own Relu case): the output it lacks, and the
+     ones it has, named */
+  if (g_file_test ("/usr/share/libonnx-testdata/data/node/test_relu/model.onnx", G_FILE_TEST_EXISTS)
+      && g_file_test (BPE, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *contents = NULL, *model = g_build_filename (tmp, "model.onnx", NULL);
+      g_autofree char *bpe = g_build_filename (tmp, "bpe_simple_vocab_16e6.txt.gz", NULL);
+      gsize length;
+      g_assert_true (g_file_get_contents ("/usr/share/libonnx-testdata/data/node/test_relu/model.onnx", &contents,
+                                          &length, NULL));
+      g_assert_true (g_file_set_contents (model, contents, (gssize) length, NULL));
+      g_clear_pointer (&contents, g_free);
+      g_assert_true (g_file_get_contents (BPE, &contents, &length, NULL));
+      g_assert_true (g_file_set_contents (bpe, contents, (gssize) length, NULL));
+      g_assert_null (qr_clip_load (tmp, QR_DEVICE_CPU, &error));
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "model.onnx"));
+      g_assert_nonnull (strstr (error->message, "no output named image_embeds (its outputs: y)"));
+    }
   test_remove_tree (tmp);
 }
 
@@ -652,6 +675,68 @@ test_clip_cli (void)
       }
     qr_scorer_text_free (scorer, text);
   }
+  /* caption mistakes: CLIP judges them too — a caption whose own image is not the nearest of the
+     stored embeddings is "far", scored 1.5 × the cosine the nearest other image has over its own */
+  {
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (coll, NULL, &error);
+    const char *captions[] = { "a cup of coffee on a saucer", "a dog sitting beside a bicycle",
+                               "a cat lying on a rug" };
+    gint64 ids[3];
+    g_autoptr (GPtrArray) items = NULL;
+    guint far = 0;
+    g_assert_no_error (error);
+    for (int k = 0; k < 3; k++)
+      {
+        g_autoptr (QrImageRecord) record = qr_catalog_find_image (catalog, photos[k], &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (record);
+        ids[k] = qr_catalog_add_caption (catalog, record->id, captions[k], "test", &error);
+        g_assert_no_error (error);
+      }
+    items = qr_caption_mistakes_judged (catalog, 0.0, &error);
+    g_assert_no_error (error);
+    for (int k = 0; k < 3; k++)
+      {
+        float t[32];
+        double own = 0, best = -2, want, cosines[3];
+        const QrMistakeRecord *item = NULL;
+        guint ahead = 0;
+        g_assert_true (qr_clip_embed_text (clip, captions[k], t, NULL, &error));
+        unit (t, dim);
+        for (int j = 0; j < 3; j++)
+          {
+            double d = 0;
+            unit (embeddings[j], dim);
+            for (int i = 0; i < dim; i++)
+              d += (double) embeddings[j][i] * t[i];
+            cosines[j] = d;
+            if (j == k)
+              own = d;
+            else
+              best = MAX (best, d);
+          }
+        for (int j = 0; j < 3; j++)
+          ahead += j != k && cosines[j] > own;
+        want = CLAMP (1.5 * (best - own), 0.0, 1.0);
+        for (guint i = 0; i < items->len; i++)
+          if (((QrMistakeRecord *) items->pdata[i])->caption_id == ids[k])
+            item = items->pdata[i];
+        g_test_message ("\"%s\": own %.3f, best other %.3f: %s", captions[k], own, best,
+                        item ? item->reason : "not a mistake");
+        if (want > 0.01)
+          {
+            g_autofree char *reason = g_strdup_printf ("CLIP (tiny-clip) puts it nearer %u other image%s than its own",
+                                                       ahead, ahead == 1 ? "" : "s");
+            g_assert_nonnull (item);
+            g_assert_nonnull (strstr (item->reason, reason));
+            g_assert_cmpfloat_with_epsilon (item->score, want, 6e-3);   /* stored as float16 */
+            far++;
+          }
+        else if (want == 0)
+          g_assert_true (item == NULL || strstr (item->reason, "CLIP") == NULL);
+      }
+    g_assert_cmpuint (far, >, 0);
+  }
   /* named once with models add, then by name */
   {
     g_autofree char *xdg = g_build_filename (tmp, "xdg", NULL);
@@ -681,6 +766,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/clip/model/opset13", "13", test_clip_model);
   g_test_add_data_func ("/clip/model/opset17", "17", test_clip_model);
   g_test_add_data_func ("/clip/model/opset17-dynamic", "17-dynamic", test_clip_model);
+  g_test_add_data_func ("/clip/model/opset17-combined", "17-combined", test_clip_model);
+  g_test_add_data_func ("/clip/model/opset13-combined", "13-combined", test_clip_model);
   g_test_add_func ("/clip/model/folder-errors", test_clip_folder_errors);
   g_test_add_func ("/clip/cli", test_clip_cli);
   return g_test_run ();

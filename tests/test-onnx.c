@@ -190,7 +190,8 @@ static const char *const MUST_PASS[] = {
   "test_where_example", "test_where_long_example", "test_equal_bcast", "test_and_bcast4v2d", "test_not_2d",
   "test_xor4d", "test_or_bcast3v1d", "test_range_int32_type_negative_delta", "test_cast_BFLOAT16_to_FLOAT",
   "test_convtranspose", "test_convtranspose_pads", "test_convtranspose_dilations", "test_convtranspose_output_shape",
-  "test_convtranspose_autopad_same", "test_convtranspose_kernel_shape",
+  "test_convtranspose_autopad_same", "test_convtranspose_kernel_shape", "test_reduce_l1_keep_dims_random",
+  "test_reduce_l2_do_not_keepdims_random", "test_reduce_sum_square_negative_axes_keepdims_random",
 };
 
 #define SEVERAL "(several ops)"

@@ -654,11 +654,11 @@ test_caption_model (Fixture *f, gconstpointer data)
     g_autoptr (GPtrArray) own = qr_catalog_list_captions (catalog, giraffe->id, &error);
     g_autoptr (GArray) suggested = NULL;
     QrCaptionVerdict v;
-    g_assert_true (qr_caption_judge_far (QR_DMSM_SCORER (scorer), giraffe->id, own->pdata[0], &v, &error));
+    g_assert_true (qr_caption_judge_far (scorer, catalog, giraffe->id, own->pdata[0], &v, &error));
     g_assert_no_error (error);
     g_assert_cmpint (v.problem, ==, QR_CAPTION_FINE);
     qr_caption_verdict_clear (&v);
-    g_assert_true (qr_caption_judge_far (QR_DMSM_SCORER (scorer), giraffe->id,
+    g_assert_true (qr_caption_judge_far (scorer, catalog, giraffe->id,
                                          "A colorful painting of a person screaming near the water.", &v, &error));
     g_assert_no_error (error);
     g_test_message ("swapped caption: %.2f, %s", v.score, v.reason);

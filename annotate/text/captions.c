@@ -155,9 +155,9 @@ qr_caption_judge (QrScorer *scorer, gint64 image_id, const char *text, QrCaption
 }
 
 gboolean
-qr_caption_judge_far (QrDmsmScorer *model, gint64 image_id, const char *text, QrCaptionVerdict *out, GError **error)
+qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, const char *text, QrCaptionVerdict *out,
+                      GError **error)
 {
-  QrScorer *scorer = QR_SCORER (model);
   g_autoptr (GError) local = NULL;
   QrScorerText *t = qr_scorer_prepare_caption (scorer, text, &local);
   g_autoptr (GArray) hits = NULL;
@@ -174,11 +174,18 @@ qr_caption_judge_far (QrDmsmScorer *model, gint64 image_id, const char *text, Qr
       return FALSE;
     }
   if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &own, error)
-      || (hits = qr_search (scorer, t, 11, NULL, error)) == NULL)
+      || (!own.unscored && (hits = qr_search (scorer, t, 11, NULL, error)) == NULL))
     {
       qr_score_clear (&own);
       qr_scorer_text_free (scorer, t);
       return FALSE;
+    }
+  if (own.unscored)
+    {
+      /* nothing stored for its image: nothing to say */
+      qr_score_clear (&own);
+      qr_scorer_text_free (scorer, t);
+      return TRUE;
     }
   for (guint i = 0; i < hits->len; i++)
     {
@@ -191,11 +198,12 @@ qr_caption_judge_far (QrDmsmScorer *model, gint64 image_id, const char *text, Qr
     }
   if (best != NULL)
     {
-      g_autoptr (QrImageRecord) other = qr_catalog_get_image (qr_dmsm_scorer_get_catalog (model), best->image_id, NULL);
+      g_autoptr (QrImageRecord) other = qr_catalog_get_image (catalog, best->image_id, NULL);
       out->score = CLAMP (1.5 * (best->score - own.score), 0.0, 1.0);
       out->problem = QR_CAPTION_FAR;
-      out->reason = g_strdup_printf ("the caption model puts it nearer %s%u other image%s than its own (%s: cosine %.2f;"
-                                     " its own %.2f)", ahead >= 10 ? "at least " : "", ahead, ahead == 1 ? "" : "s",
+      out->reason = g_strdup_printf ("%s puts it nearer %s%u other image%s than its own (%s: cosine %.2f; its own %.2f)",
+                                     QR_IS_DMSM_SCORER (scorer) ? "the caption model" : qr_scorer_get_title (scorer),
+                                     ahead >= 10 ? "at least " : "", ahead, ahead == 1 ? "" : "s",
                                      other ? other->path : "?", best->score, own.score);
     }
   qr_score_clear (&own);
@@ -204,7 +212,7 @@ qr_caption_judge_far (QrDmsmScorer *model, gint64 image_id, const char *text, Qr
 }
 
 GPtrArray *
-qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, QrDmsmScorer *model, double min_score, GError **error)
+qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorers, double min_score, GError **error)
 {
   g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
@@ -217,15 +225,17 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, QrDmsmScorer *model, 
       QrCaptionRecord *c = captions->pdata[i];
       QrCaptionVerdict v;
       QrMistakeRecord *r;
-      if (!qr_caption_judge (scorer, c->image_id, c->text, &v, error))
+      if (scorer == NULL)
+        memset (&v, 0, sizeof v);   /* QR_CAPTION_FINE: only the far judges speak */
+      else if (!qr_caption_judge (scorer, c->image_id, c->text, &v, error))
         {
           g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
           return NULL;
         }
-      if (model != NULL)
+      for (guint k = 0; far_scorers != NULL && k < far_scorers->len; k++)
         {
           QrCaptionVerdict far;
-          if (!qr_caption_judge_far (model, c->image_id, c->text, &far, error))
+          if (!qr_caption_judge_far (far_scorers->pdata[k], catalog, c->image_id, c->text, &far, error))
             {
               qr_caption_verdict_clear (&v);
               g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
@@ -284,14 +294,32 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, QrDmsmScorer *model, 
 GPtrArray *
 qr_caption_mistakes_judged (QrCatalog *catalog, double min_score, GError **error)
 {
-  g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, error);
-  g_autoptr (QrScorer) model = NULL;
-  g_autoptr (GError) no_model = NULL;
+  g_autoptr (GError) no_peers = NULL;
+  g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, &no_peers);
+  g_autoptr (GPtrArray) far = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) no_model = NULL, no_clip = NULL;
+  QrScorer *model, *clip;
 
-  if (scorer == NULL)
-    return NULL;
-  model = qr_dmsm_scorer_new (catalog, &no_model);
-  if (no_model != NULL && !g_error_matches (no_model, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+  if (scorer == NULL && !g_error_matches (no_peers, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&no_peers));
+      return NULL;
+    }
+  if ((model = qr_dmsm_scorer_new (catalog, &no_model)) != NULL)
+    g_ptr_array_add (far, model);
+  else if (!g_error_matches (no_model, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     g_warning ("the caption model is left out of the caption review: %s", no_model->message);
-  return qr_caption_mistakes (catalog, scorer, model ? QR_DMSM_SCORER (model) : NULL, min_score, error);
+  if ((clip = qr_clip_scorer_new (catalog, &no_clip)) != NULL)
+    g_ptr_array_add (far, clip);
+  else if (!g_error_matches (no_clip, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_warning ("the CLIP model is left out of the caption review: %s", no_clip->message);
+  /* no peer has run: the embedding scorers judge alone, when there are any */
+  if (scorer == NULL && far->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "captions are judged from the peers' detections, the "
+                   "caption model or CLIP embeddings, and this collection has none yet: run `quorum peers run`, `quorum "
+                   "captions train`, or `quorum embed --model CLIP_FOLDER --collection DIR`");
+      return NULL;
+    }
+  return qr_caption_mistakes (catalog, scorer, far, min_score, error);
 }

@@ -16,6 +16,7 @@ typedef struct
 {
   double  score;
   char   *explain;   /* what scored: "dog 0.82, two people 0.40 (person: 3 seen)" */
+  gboolean unscored; /* the scorer holds nothing for this image (no stored embedding): score is -1 */
   /* for captions: the weakest phrase and the most salient object left out, NULL when none */
   char   *weakest;   /* the phrase's words */
   char   *weakest_class;
@@ -240,24 +241,26 @@ gboolean   qr_caption_judge          (QrScorer         *scorer,
                                       const char       *text,
                                       QrCaptionVerdict *out,
                                       GError          **error);
-/* The caption model's verdict: how far the caption's own image is from being its nearest (the
- * cosine the best other image has over it), QR_CAPTION_FINE when its own is the nearest or the
- * model knows none of its words. */
-gboolean   qr_caption_judge_far      (QrDmsmScorer     *model,
+/* An embedding scorer's verdict (the caption model's, CLIP's): how far the caption's own image is
+ * from being its nearest (the cosine the best other image has over it), QR_CAPTION_FINE when its
+ * own is the nearest, the scorer holds nothing for the image or the model knows none of its words. */
+gboolean   qr_caption_judge_far      (QrScorer         *scorer,
+                                      QrCatalog        *catalog,
                                       gint64            image_id,
                                       const char       *text,
                                       QrCaptionVerdict *out,
                                       GError          **error);
-/* Every live caption of the catalog judged by scorer (and by the caption model too, when model is
- * not NULL; the stronger verdict wins): QrMistakeRecord* of kind "caption" scoring at least
- * min_score, for the review queue (qr_review_update stores them with the label items). */
+/* Every live caption of the catalog judged by scorer (when not NULL; and by qr_caption_judge_far with each of
+ * far's scorers, when far is not NULL; the strongest verdict wins): QrMistakeRecord* of kind
+ * "caption" scoring at least min_score, for the review queue (qr_review_update stores them with
+ * the label items). */
 GPtrArray *qr_caption_mistakes       (QrCatalog        *catalog,
                                       QrScorer         *scorer,
-                                      QrDmsmScorer     *model,
+                                      GPtrArray        *far,
                                       double            min_score,
                                       GError          **error);
-/* The same with the zero-shot scorer and, when the collection has one, the caption model (one
- * that cannot be read is left out with a warning). */
+/* The same with the zero-shot scorer and, where the collection has them, the caption model and
+ * the CLIP model that embedded it (one that cannot be read is left out with a warning). */
 GPtrArray *qr_caption_mistakes_judged (QrCatalog       *catalog,
                                       double            min_score,
                                       GError          **error);

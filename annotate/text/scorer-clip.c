@@ -80,7 +80,7 @@ qr_clip_feature_key (const char *dir, GError **error)
   g_autofree char *absolute = realpath (dir, NULL);
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   const char *const names[] = { "onnx/vision_model.onnx", "onnx/text_model.onnx", "vision_model.onnx",
-                                "text_model.onnx", "preprocessor_config.json" };
+                                "text_model.onnx", "onnx/model.onnx", "model.onnx", "preprocessor_config.json" };
 
   if (absolute == NULL)
     {
@@ -268,6 +268,7 @@ clip_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mo
   if (row == 0)
     {
       out->score = -1;
+      out->unscored = TRUE;
       out->explain = g_strdup ("no CLIP embedding for this image (quorum embed --collection makes the missing ones)");
       return TRUE;
     }

@@ -200,6 +200,7 @@ dmsm_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mo
   if (row == 0)
     {
       out->score = -1;
+      out->unscored = TRUE;
       out->explain = g_strdup ("no features for this image (train the caption model again)");
       return TRUE;
     }

@@ -1692,8 +1692,10 @@ op_reduce (Reader *r)
     { "ReduceMean", QR_REDUCE_MEAN }, { "ReduceSum", QR_REDUCE_SUM }, { "ReduceMax", QR_REDUCE_MAX },
     { "ReduceMin", QR_REDUCE_MIN },
   };
-  int x = need (r, 0), out, rank, axes[QR_ONNX_MAX_RANK], n, keep;
+  int x = need (r, 0), out, rank, axes[QR_ONNX_MAX_RANK], n, keep, sum;
   gboolean noop = FALSE;
+  gboolean l1 = strcmp (r->node->op, "ReduceL1") == 0, l2 = strcmp (r->node->op, "ReduceL2") == 0;
+  gboolean square = strcmp (r->node->op, "ReduceSumSquare") == 0;
   QrReduce reduce = QR_REDUCE_MEAN;
   QrNode *node;
 
@@ -1708,6 +1710,8 @@ op_reduce (Reader *r)
   noop = attr_int (r, "noop_with_empty_axes", 0) != 0;
   if (n == -2 || !check_attrs (r) || !float_values (r, x) || (out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
+  if ((l1 || l2 || square) && ((n <= 0 && noop) || rank == 0))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s over no axes is not supported", r->node->op);
   if (n <= 0 && noop)
     return add1 (r, QR_OP_IDENTITY, out, x);
   if (n <= 0)
@@ -1718,11 +1722,29 @@ op_reduce (Reader *r)
     }
   if (rank == 0)
     return add1 (r, QR_OP_IDENTITY, out, x);
-  add (r, QR_OP_MEAN, out, x, const_vector (r, "axes", n, axes));
-  node = qr_graph_node (r->graph, T (r, out)->producer);
+  /* ReduceL1, ReduceL2, ReduceSumSquare: a sum of |x| or x² (then its square root) */
+  if (l1 || l2 || square)
+    {
+      int pre = temp (r, l1 ? "magnitude" : "squared");
+      if (l1 && !activation (r, pre, x, QR_ACT_ABS, 0, 0))
+        return FALSE;
+      if (!l1)
+        {
+          add (r, QR_OP_MUL, pre, x, x);
+          if (!settle (r))
+            return FALSE;
+        }
+      x = pre;
+      reduce = QR_REDUCE_SUM;
+    }
+  sum = l2 ? temp (r, "sum") : out;
+  add (r, QR_OP_MEAN, sum, x, const_vector (r, "axes", n, axes));
+  node = qr_graph_node (r->graph, T (r, sum)->producer);
   node->keep_dims = keep != 0;
   node->reduce = reduce;
-  return settle (r);
+  if (!settle (r))
+    return FALSE;
+  return !l2 || activation (r, out, sum, QR_ACT_SQRT, 0, 0);
 }
 
 /* NumPy's broadcasting of n shapes (rank 4 at most): the result's shape, FALSE when they do not
@@ -2779,10 +2801,13 @@ static const struct
   { "Pow", op_binary },
   { "Range", op_range },
   { "Reciprocal", op_unary },
+  { "ReduceL1", op_reduce },
+  { "ReduceL2", op_reduce },
   { "ReduceMax", op_reduce },
   { "ReduceMean", op_reduce },
   { "ReduceMin", op_reduce },
   { "ReduceSum", op_reduce },
+  { "ReduceSumSquare", op_reduce },
   { "Relu", op_unary },
   { "Reshape", op_reshape_like },
   { "Resize", op_resize },
@@ -2955,9 +2980,66 @@ add_constant (Reader *r, const QrOnnxTensor *t)
   return TRUE;
 }
 
+/* options->outputs: leaves in outputs only those, in nodes only the nodes they need, and gives the
+ * names of every tensor they need (inputs and initializers included) in *needed. */
+static gboolean
+keep_wanted (Reader *r, GPtrArray *nodes, GPtrArray *outputs, GHashTable **needed)
+{
+  const char *const *wanted = r->options->outputs;
+  g_autoptr (GArray) keep = g_array_sized_new (FALSE, TRUE, sizeof (gboolean), nodes->len);
+  gboolean changed = TRUE;
+
+  g_array_set_size (keep, nodes->len);
+  *needed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint w = 0; wanted[w] != NULL; w++)
+    {
+      gboolean found = FALSE;
+      for (guint i = 0; i < outputs->len; i++)
+        found |= g_strcmp0 (((const ValueInfo *) outputs->pdata[i])->name, wanted[w]) == 0;
+      if (!found)
+        {
+          g_autoptr (GString) names = g_string_new (NULL);
+          for (guint i = 0; i < outputs->len; i++)
+            g_string_append_printf (names, "%s%s", i > 0 ? ", " : "", ((const ValueInfo *) outputs->pdata[i])->name);
+          return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "no output named %s (its outputs: %s)", wanted[w],
+                       names->len > 0 ? names->str : "none");
+        }
+      g_hash_table_add (*needed, g_strdup (wanted[w]));
+    }
+  for (guint i = outputs->len; i-- > 0;)
+    if (!g_strv_contains (wanted, ((const ValueInfo *) outputs->pdata[i])->name))
+      g_ptr_array_remove_index (outputs, i);
+  /* backwards from the outputs; ONNX lists nodes in topological order, but a pass more costs little */
+  while (changed)
+    {
+      changed = FALSE;
+      for (guint i = nodes->len; i-- > 0;)
+        {
+          const Node *node = nodes->pdata[i];
+          gboolean used = FALSE;
+          if (g_array_index (keep, gboolean, i))
+            continue;
+          for (guint k = 0; k < node->outputs->len && !used; k++)
+            used = g_hash_table_contains (*needed, node->outputs->pdata[k]);
+          if (!used)
+            continue;
+          g_array_index (keep, gboolean, i) = TRUE;
+          changed = TRUE;
+          for (guint k = 0; k < node->inputs->len; k++)
+            if (((const char *) node->inputs->pdata[k])[0] != '\0')
+              g_hash_table_add (*needed, g_strdup (node->inputs->pdata[k]));
+        }
+    }
+  for (guint i = nodes->len; i-- > 0;)
+    if (!g_array_index (keep, gboolean, i))
+      g_ptr_array_remove_index (nodes, i);
+  return TRUE;
+}
+
 QrGraph *
 qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **error)
 {
+  g_autoptr (GHashTable) needed = NULL;
   g_autoptr (GMappedFile) mapped = NULL;
   g_autoptr (QrGraph) graph = NULL;
   g_autoptr (GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
@@ -3040,10 +3122,15 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
   if (p->failed)
     return NULL;
 
+  if (options != NULL && options->outputs != NULL && !keep_wanted (&r, nodes, outputs, &needed))
+    return NULL;
+
   graph = qr_graph_new (path);
   r.graph = graph;
   for (guint i = 0; i < initializers->len; i++)
-    if (!add_constant (&r, initializers->pdata[i]))
+    if (needed != NULL && !g_hash_table_contains (needed, ((QrOnnxTensor *) initializers->pdata[i])->name))
+      continue;
+    else if (!add_constant (&r, initializers->pdata[i]))
       return NULL;
   for (guint i = 0; i < inputs->len; i++)
     {
@@ -3051,6 +3138,8 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
       const QrOnnxTensor *b = bound (&r, v->name);
       if (qr_graph_find_tensor (graph, v->name) >= 0)
         continue;   /* an initializer: a constant with a default */
+      if (needed != NULL && !g_hash_table_contains (needed, v->name))
+        continue;   /* the other tower's */
       if (b != NULL)
         {
           /* 16-bit floats given as their bits (uint16, as ONNX's own test data stores bfloat16) */

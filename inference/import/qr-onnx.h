@@ -49,6 +49,10 @@ typedef struct
   /* every input may be bound: the graph then has no input and its outputs are folded constants
    * (ONNX's conformance cases of integer and boolean ops) */
   gboolean              constants_only;
+  /* only these graph outputs (NULL-terminated) and the nodes, initializers and inputs they need
+   * are imported: one tower of a combined CLIP file (inputs input_ids and pixel_values; outputs
+   * text_embeds and image_embeds); NULL: every output */
+  const char *const    *outputs;
 } QrOnnxOptions;
 
 /* Imports an ONNX model's main graph. Every op and attribute outside what the importer reads is

@@ -1,4 +1,5 @@
-/* clip.c: a CLIP model from ONNX (qr-clip.h): the two towers imported by the ONNX importer, the
+/* clip.c: a CLIP model from ONNX (qr-clip.h): the two towers (two files, or one file holding both,
+ * each tower imported alone from it) imported by the ONNX importer, the
  * tokenizer, and the image preprocessing of preprocessor_config.json (Hugging Face's
  * CLIPImageProcessor: shorter side to `size`, bicubic; centre crop; rescale; normalise). Each
  * tower runs one item at a time: CLIP's transformer keeps its sequence first (L × N × D), so the
@@ -26,6 +27,7 @@ struct _QrClip
   Tower            image, text;
   Tower            patches;           /* the image tower keeping every token (made on first use) */
   char            *vision_path;
+  gboolean         combined;          /* one file holds both towers (onnx/model.onnx) */
   QrDevice         device;
   int              grid;              /* patches per side */
   QrClipTokenizer *tokenizer;
@@ -68,14 +70,17 @@ find_file (const char *dir, const char *name)
   return NULL;
 }
 
+/* combined: the file holds both towers; only want_output and what it needs are imported. */
 static gboolean
-load_tower (Tower *tower, const char *path, gboolean image, int side, const char *want_output, QrDevice device,
-            GError **error)
+load_tower (Tower *tower, const char *path, gboolean image, int side, const char *want_output, gboolean combined,
+            QrDevice device, GError **error)
 {
   /* exports with a dynamic batch, sequence or image size get CLIP's: one item, 77 tokens, the
      preprocessor's crop */
+  const char *const only[] = { want_output, NULL };
   QrOnnxOptions options = { .nhwc_input = image,
-                            .input_dims = { 1, image ? 3 : QR_CLIP_CONTEXT, image ? side : 0, image ? side : 0 } };
+                            .input_dims = { 1, image ? 3 : QR_CLIP_CONTEXT, image ? side : 0, image ? side : 0 },
+                            .outputs = combined ? only : NULL };
   g_autoptr (QrOnnxTensor) mask = NULL;
   QrOnnxTensor *bound[1];
   g_autoptr (QrGraph) graph = NULL;
@@ -228,6 +233,7 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   g_autoptr (QrClip) self = g_new0 (QrClip, 1);
   g_autofree char *vision = find_file (dir, "vision_model.onnx");
   g_autofree char *text = find_file (dir, "text_model.onnx");
+  g_autofree char *combined = find_file (dir, "model.onnx");
   g_autofree char *hf = g_build_filename (dir, "tokenizer.json", NULL);
   g_autofree char *openai = g_build_filename (dir, "bpe_simple_vocab_16e6.txt.gz", NULL);
 
@@ -238,10 +244,18 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
                    "onnx/vision_model.onnx, onnx/text_model.onnx and tokenizer.json)", dir);
       return NULL;
     }
+  /* the two towers in one file (inputs input_ids and pixel_values, outputs text_embeds and
+     image_embeds) when the folder has no file per tower */
+  if (vision == NULL && text == NULL && combined != NULL)
+    {
+      vision = g_strdup (combined);
+      text = g_strdup (combined);
+      self->combined = TRUE;
+    }
   if (vision == NULL || text == NULL)
     {
       g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_IO, "%s: no %s (a CLIP model folder holds "
-                   "onnx/vision_model.onnx and onnx/text_model.onnx)", dir,
+                   "onnx/vision_model.onnx and onnx/text_model.onnx, or both towers in onnx/model.onnx)", dir,
                    vision == NULL ? "vision_model.onnx" : "text_model.onnx");
       return NULL;
     }
@@ -257,8 +271,8 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
   if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->image, vision, TRUE, self->crop, "image_embeds", device, error)
-      || !load_tower (&self->text, text, FALSE, 0, "text_embeds", device, error))
+      || !load_tower (&self->image, vision, TRUE, self->crop, "image_embeds", self->combined, device, error)
+      || !load_tower (&self->text, text, FALSE, 0, "text_embeds", self->combined, device, error))
     return NULL;
   if (self->image.dim != self->text.dim)
     {
@@ -391,7 +405,9 @@ qr_clip_embed_text (QrClip *self, const char *text, float *embedding, int *ids, 
 static gboolean
 load_patches (QrClip *self, GError **error)
 {
-  QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE, .input_dims = { 1, 3, self->crop, self->crop } };
+  const char *const only[] = { self->image.output, NULL };
+  QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE, .input_dims = { 1, 3, self->crop, self->crop },
+                            .outputs = self->combined ? only : NULL };
   g_autoptr (QrGraph) graph = qr_graph_load_onnx (self->vision_path, &options, error);
   QrTensor *t = NULL;
   int grid;

@@ -5,7 +5,10 @@ with seeded weights, exported by torch.onnx.export in the transformers.js layout
 (onnx/vision_model.onnx, onnx/text_model.onnx, preprocessor_config.json) and run in PyTorch on the
 inputs Quorum prepared.
 
-  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic]
+  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic|combined]
+      combined: both towers in one graph, onnx/model.onnx, as Hugging Face's combined export has them
+      (inputs input_ids and pixel_values; outputs logits_per_image, logits_per_text, text_embeds and
+      image_embeds, the embeddings divided by their norms); run and patches then normalise too
   clip-onnx.py REFERENCE_DIR run DIR IMAGE.f32… -- IDS…   (ids: 77 comma-separated token ids per text)
       → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
   clip-onnx.py REFERENCE_DIR patches DIR IMAGE.f32
@@ -59,22 +62,54 @@ class Text(torch.nn.Module):
         return self.m.encode_text(input_ids)
 
 
-def export(out_dir, opset, dynamic=False):
+class Combined(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, input_ids, pixel_values):
+        image = self.m.encode_image(pixel_values)
+        text = self.m.encode_text(input_ids)
+        image = image / image.norm(p=2, dim=-1, keepdim=True)
+        text = text / text.norm(p=2, dim=-1, keepdim=True)
+        logits_per_text = text @ image.t() * self.m.logit_scale.exp()
+        return logits_per_text.t(), logits_per_text, text, image
+
+
+def combined(out_dir):
+    import os
+    return os.path.exists(f"{out_dir}/onnx/model.onnx")
+
+
+def normalised(e):
+    return e / e.norm(p=2, dim=-1, keepdim=True)
+
+
+def export(out_dir, opset, dynamic=False, both=False):
     """dynamic: the batch (and the sequence's length) left symbolic, as Hugging Face's exports do."""
     import os
     m = build()
     os.makedirs(f"{out_dir}/onnx", exist_ok=True)
+    if both:
+        torch.onnx.export(Combined(m), (torch.zeros(1, 77, dtype=torch.long), torch.zeros(1, 3, SIZE, SIZE)),
+                          f"{out_dir}/onnx/model.onnx", opset_version=opset, input_names=["input_ids", "pixel_values"],
+                          output_names=["logits_per_image", "logits_per_text", "text_embeds", "image_embeds"])
+    else:
+        export_towers(m, out_dir, opset, dynamic)
+    with open(f"{out_dir}/preprocessor_config.json", "w") as f:
+        json.dump({"crop_size": {"height": SIZE, "width": SIZE}, "do_center_crop": True, "do_normalize": True,
+                   "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+                   "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
+                   "size": {"shortest_edge": SIZE}}, f)
+
+
+def export_towers(m, out_dir, opset, dynamic):
     torch.onnx.export(Vision(m), torch.zeros(1, 3, SIZE, SIZE), f"{out_dir}/onnx/vision_model.onnx",
                       opset_version=opset, input_names=["pixel_values"], output_names=["image_embeds"],
                       dynamic_axes={"pixel_values": {0: "batch"}} if dynamic else None)
     torch.onnx.export(Text(m), torch.zeros(1, 77, dtype=torch.long), f"{out_dir}/onnx/text_model.onnx",
                       opset_version=opset, input_names=["input_ids"], output_names=["text_embeds"],
                       dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}} if dynamic else None)
-    with open(f"{out_dir}/preprocessor_config.json", "w") as f:
-        json.dump({"crop_size": {"height": SIZE, "width": SIZE}, "do_center_crop": True, "do_normalize": True,
-                   "do_resize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
-                   "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3,
-                   "size": {"shortest_edge": SIZE}}, f)
 
 
 def run(out_dir, args):
@@ -84,10 +119,14 @@ def run(out_dir, args):
         for path in args[:split]:
             x = np.fromfile(path, dtype=np.float32).reshape(SIZE, SIZE, 3)
             e = m.encode_image(torch.from_numpy(x).permute(2, 0, 1).unsqueeze(0).contiguous())
+            if combined(out_dir):
+                e = normalised(e)
             print(json.dumps({"embedding": [float(v) for v in e[0]]}))
         for ids in args[split + 1:]:
             t = torch.tensor([[int(v) for v in ids.split(",")]], dtype=torch.long)
             e = m.encode_text(t)
+            if combined(out_dir):
+                e = normalised(e)
             print(json.dumps({"embedding": [float(v) for v in e[0]]}))
 
 
@@ -105,6 +144,8 @@ def patches(out_dir, input_path):
         x = v.ln_pre(x).permute(1, 0, 2)
         x = v.transformer(x).permute(1, 0, 2)
         y = v.ln_post(x) @ v.proj
+        if combined(out_dir):
+            y = normalised(y)
     for row in y[0, 1:]:
         print(json.dumps([float(t) for t in row]))
 
@@ -127,7 +168,8 @@ def preprocess(image_path, size, crop, out_path):
 
 if __name__ == "__main__":
     if sys.argv[2] == "export":
-        export(sys.argv[3], int(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "dynamic")
+        export(sys.argv[3], int(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "dynamic",
+               len(sys.argv) > 5 and sys.argv[5] == "combined")
     elif sys.argv[2] == "patches":
         patches(sys.argv[3], sys.argv[4])
     elif sys.argv[2] == "preprocess":
