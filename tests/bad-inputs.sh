@@ -68,6 +68,15 @@ printf '{"modelTopology":{"node":[]},"weightsManifest":[{"paths":["w.bin"],"weig
   >"$dir/noname.json"
 check "a manifest weight with no name" "noname.json: weights manifest group 0, weight 0: no name" \
   "$quorum" detect --model "$dir/noname.json" "$dir/c/a.jpg"
+# found by fuzz-tfjs: a shape holding a list (or a string) instead of a number
+printf '{"modelTopology":{"node":[]},"weightsManifest":[{"paths":["w.bin"],"weights":[{"name":"w","shape":[[2]],"dtype":"float32"}]}]}' \
+  >"$dir/listdim.json"
+check "a weight's shape holding a list" "listdim.json: weight w: its shape is not a list of whole numbers" \
+  "$quorum" detect --model "$dir/listdim.json" "$dir/c/a.jpg"
+printf '{"modelTopology":{"node":[]},"weightsManifest":[{"paths":["w.bin"],"weights":[{"name":"w","shape":["2"],"dtype":"float32"}]}]}' \
+  >"$dir/strdim.json"
+check "a weight's shape holding a string" "strdim.json: weight w: its shape is not a list of whole numbers" \
+  "$quorum" detect --model "$dir/strdim.json" "$dir/c/a.jpg"
 
 # Darknet
 printf '[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=2147483647\nsize=1\nstride=1\nactivation=linear\n' \

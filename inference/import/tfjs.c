@@ -136,7 +136,11 @@ read_shape (JsonArray *dims, QrShape *shape, const char *path, const char *name,
   shape->rank = (int) n;
   for (guint i = 0; i < n; i++)
     {
-      gint64 d = json_array_get_int_element (dims, i);
+      JsonNode *node = json_array_get_element (dims, i);
+      gint64 d;
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+        return fail (path, error, QR_ENGINE_ERROR_FORMAT, "weight %s: its shape is not a list of whole numbers", name);
+      d = json_node_get_int (node);
       if (d < 0 || d > G_MAXINT)
         return fail (path, error, QR_ENGINE_ERROR_FORMAT, "weight %s has a bad dimension", name);
       shape->dims[i] = (int) d;
