@@ -23,5 +23,8 @@ GtkWidget *test_ui_find_type      (GtkWidget    *root,
 /* The widget named name (gtk_widget_set_name) under root, or NULL. */
 GtkWidget *test_ui_find_named     (GtkWidget    *root,
                                    const char   *name);
+/* With QUORUM_TEST_SHOTS=DIR: the window as drawn, saved as DIR/NAME.png (to look at). */
+void       test_ui_shot           (GtkWidget    *window,
+                                   const char   *name);
 
 G_END_DECLS

@@ -531,6 +531,21 @@ heatmap_titled (gpointer data)
   return g_strcmp0 (title, "“two puppies”") == 0;
 }
 
+typedef struct
+{
+  gpointer    viewer;
+  const char *title;
+} HeatWait;
+
+static gboolean
+heatmap_titled_as (gpointer data)
+{
+  HeatWait *w = data;
+  g_autofree char *title = NULL;
+  g_object_get (w->viewer, "heatmap-class", &title, NULL);
+  return g_strcmp0 (title, w->title) == 0;
+}
+
 static gboolean
 suggest_ready (gpointer window)
 {
@@ -1107,6 +1122,63 @@ test_clip_search (void)
                                         1e-6);
       }
     qr_scorer_text_free (scorer, text);
+  }
+
+  /* T in the viewer: CLIP's own map of the words (each patch's cosine with them), not the
+     detections' classes — the same cells as the scorer's map, the brightest where it is highest */
+  {
+    g_autoptr (QrImageItem) first = g_list_model_get_item (images, 0);
+    g_autoptr (QrCatalog) catalog = qr_catalog_open (coll, NULL, &error);
+    g_autoptr (QrScorer) scorer = qr_scorer_new (catalog, "clip", &error);
+    g_autofree char *path = g_build_filename (coll, qr_image_item_get_path (first), NULL);
+    g_autofree float *map = NULL;
+    g_autofree guint8 *pixels = NULL;
+    QrScorerText *text = qr_scorer_prepare (scorer, "a cup of coffee", &error);
+    GtkWidget *viewer, *canvas;
+    GdkTexture *texture;
+    int rows, cols, top = 0, brightest = 0;
+    double cell, drawn_cell;
+    g_assert_no_error (error);
+    map = qr_scorer_phrase_map (scorer, text, path, NULL, &rows, &cols, &cell, &error);
+    g_assert_no_error (error);
+    qr_scorer_text_free (scorer, text);
+
+    g_signal_emit_by_name (qr_window_get_grid_view (window), "activate", 0);
+    for (int i = 0; i < 20; i++)
+      g_main_context_iteration (NULL, FALSE);
+    viewer = test_ui_find_type (GTK_WIDGET (window), QR_TYPE_VIEWER_PAGE);
+    g_assert_nonnull (viewer);
+    canvas = GTK_WIDGET (qr_viewer_page_get_canvas (QR_VIEWER_PAGE (viewer)));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.phrase-heatmap", NULL));
+    {
+      HeatWait w = { viewer, "“a cup of coffee” · CLIP" };
+      test_ui_spin_until (heatmap_titled_as, &w, 60);
+    }
+    test_ui_spin_until ((GSourceFunc) qr_canvas_has_heatmap, canvas, 30);
+    texture = qr_canvas_get_heatmap (QR_CANVAS (canvas), &drawn_cell);
+    g_assert_nonnull (texture);
+    g_assert_cmpint (gdk_texture_get_width (texture), ==, cols);
+    g_assert_cmpint (gdk_texture_get_height (texture), ==, rows);
+    g_assert_cmpfloat_with_epsilon (drawn_cell, cell, 1e-9);
+    pixels = g_malloc ((gsize) rows * cols * 4);
+    gdk_texture_download (texture, pixels, (gsize) cols * 4);
+    for (int i = 0; i < rows * cols; i++)
+      {
+        if (map[i] > map[top])
+          top = i;
+        if (pixels[i * 4 + 3] > pixels[brightest * 4 + 3])
+          brightest = i;
+      }
+    g_test_message ("CLIP's map: %d × %d cells of %.0f px, highest at %d", rows, cols, cell, top);
+    g_assert_cmpint (brightest, ==, top);
+    test_ui_shot (GTK_WIDGET (window), "clip-phrase-map");
+    /* H: the detections' class scores instead (CenterNet, computed now) */
+    gtk_widget_activate_action (GTK_WIDGET (window), "win.heatmap", NULL);
+    g_assert_true (qr_viewer_page_get_heatmap_on (QR_VIEWER_PAGE (viewer)));
+    {
+      HeatWait w = { viewer, "All classes" };
+      test_ui_spin_until (heatmap_titled_as, &w, 60);
+    }
   }
   gtk_window_destroy (GTK_WINDOW (window));
   test_remove_tree (tmp);

@@ -200,7 +200,11 @@ action_phrase_heatmap (GtkWidget *widget, const char *name, GVariant *param)
         g_ptr_array_add (classes, m->class_name);
     }
   g_ptr_array_add (classes, NULL);
-  qr_viewer_page_toggle_phrase_heatmap (self->viewer, self->search_text, (const char *const *) classes->pdata);
+  /* the zero-shot scorers' map is the detections' (the viewer's own CenterNet); the caption model,
+     the blend and CLIP draw maps of their own */
+  qr_viewer_page_toggle_phrase_heatmap (self->viewer, self->search_text, (const char *const *) classes->pdata,
+                                        self->search_scorer != NULL && !g_str_equal (self->search_scorer, "zeroshot")
+                                        && !g_str_equal (self->search_scorer, "plain") ? self->search_scorer : NULL);
 }
 
 static void

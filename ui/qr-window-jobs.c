@@ -682,6 +682,8 @@ qr_window_search (QrWindow *self, const char *text, const char *scorer)
   self->search_cancellable = g_cancellable_new ();
   g_free (self->search_text);
   self->search_text = g_strdup (text);
+  g_free (self->search_scorer);
+  self->search_scorer = g_strdup (scorer);
   job = g_new0 (SearchJob, 1);
   job->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
   job->text = g_strdup (text);

@@ -56,6 +56,7 @@ struct _QrWindow
   GCancellable         *job_cancellable;
   GCancellable         *search_cancellable;
   char                 *search_text;    /* the search shown, NULL: none */
+  char                 *search_scorer;  /* the scorer that ranked it (qr_scorer_list_names) */
   GArray               *review_class_ids;   /* the dropdown's classes; position 0 is "All classes" */
   QrStallMonitor       *job_stalls;     /* the main loop's longest stall while a job runs */
   char                 *collection;

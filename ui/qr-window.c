@@ -519,6 +519,7 @@ qr_window_dispose (GObject *object)
   g_clear_object (&self->job_cancellable);
   g_clear_object (&self->search_cancellable);
   g_clear_pointer (&self->search_text, g_free);
+  g_clear_pointer (&self->search_scorer, g_free);
   g_clear_pointer (&self->job_stalls, qr_stall_monitor_free);
   G_OBJECT_CLASS (qr_window_parent_class)->dispose (object);
 }

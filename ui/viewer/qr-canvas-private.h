@@ -16,6 +16,7 @@ struct _QrCanvas
   GdkTexture *heatmap;
   double      cell_size;   /* image pixels per heatmap texel */
   double      heat_opacity;
+  gboolean    heat_relative;  /* its scale runs from its lowest to its highest, not 0 to 1 */
   char       *heat_title;     /* the heatmap's class (or words), for its legend */
   GHashTable *hidden_sources;   /* layers turned off: "label" or a model's name */
   gboolean    has_highlight;    /* a review item's consensus box, drawn dotted */

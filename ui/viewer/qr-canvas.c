@@ -81,6 +81,13 @@ qr_canvas_set_heatmap_title (QrCanvas *self, const char *title)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+void
+qr_canvas_set_heatmap_relative (QrCanvas *self, gboolean relative)
+{
+  self->heat_relative = relative;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
 gboolean
 qr_canvas_class_colour (QrCanvas *self, const char *class_name, GdkRGBA *rgba)
 {
@@ -210,6 +217,15 @@ draw_heat_legend (QrCanvas *self, cairo_t *cr, double w)
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_set_font_size (cr, 10);
   cairo_move_to (cr, x + pad, y + 46);
+  if (self->heat_relative)
+    {
+      /* a scorer's map, from its lowest cell to its highest (cosines are not scores) */
+      cairo_show_text (cr, _("lowest"));
+      cairo_text_extents (cr, _("highest"), &ext);
+      cairo_move_to (cr, x + pad + bar_w - ext.x_advance, y + 46);
+      cairo_show_text (cr, _("highest"));
+      return;
+    }
   cairo_show_text (cr, "0");
   cairo_move_to (cr, x + pad + bar_w / 2 - 8, y + 46);
   cairo_show_text (cr, "0.31");
@@ -804,6 +820,14 @@ gboolean
 qr_canvas_has_heatmap (QrCanvas *self)
 {
   return self->heatmap != NULL;
+}
+
+GdkTexture *
+qr_canvas_get_heatmap (QrCanvas *self, double *cell_size)
+{
+  if (cell_size != NULL)
+    *cell_size = self->cell_size;
+  return self->heatmap;
 }
 
 void

@@ -30,6 +30,12 @@ void       qr_canvas_set_heatmap       (QrCanvas   *self,
                                         GdkTexture *heatmap,
                                         double      cell_size);
 gboolean   qr_canvas_has_heatmap       (QrCanvas   *self);
+/* The heatmap's scale is its own lowest to highest (a scorer's phrase map), not scores from 0. */
+void       qr_canvas_set_heatmap_relative (QrCanvas *self,
+                                        gboolean  relative);
+/* The heatmap drawn (not a new reference; NULL: none) and its image pixels per texel. */
+GdkTexture *qr_canvas_get_heatmap      (QrCanvas   *self,
+                                        double     *cell_size);
 /* What the heatmap shows (a class, or the words of a search), for its legend and scale. */
 void       qr_canvas_set_heatmap_title (QrCanvas   *self,
                                         const char *title);

@@ -37,6 +37,13 @@ struct _QrViewerPage
   const char   *heat_class;      /* the class the heatmap shows: a name, or "All classes" */
   char         *phrase;          /* T: the text whose classes the heatmap shows, or NULL */
   GStrv         phrase_classes;
+  char         *phrase_scorer;   /* T after a search by a scorer with maps of its own (clip, dmsm): its
+                                    name, whose map of phrase_text is shown; NULL: the classes' */
+  char         *phrase_text;
+  GdkTexture   *phrase_texture;  /* that map for the image on screen, once computed */
+  double        phrase_cell;
+  QrScorer     *map_scorer;      /* the worker's scorer for those maps (heat_lock), made on first use */
+  char         *map_scorer_key;  /* the catalog file and scorer it was made for */
   gboolean      disposing;       /* no new background work */
 };
 
@@ -159,8 +166,20 @@ show_heatmap (QrViewerPage *self)
   const char *class_name = NULL, *shown;
   g_autoptr (GdkTexture) texture = NULL;
 
+  if (self->heat_on && self->phrase != NULL && self->phrase_scorer != NULL)
+    {
+      if (self->phrase_texture == NULL)
+        return;
+      qr_canvas_set_heatmap (self->canvas, self->phrase_texture, self->phrase_cell);
+      qr_canvas_set_heatmap_relative (self->canvas, TRUE);
+      self->heat_class = self->phrase;
+      qr_canvas_set_heatmap_title (self->canvas, self->phrase);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEATMAP_CLASS]);
+      return;
+    }
   if (!self->heat_on || self->heat == NULL)
     return;
+  qr_canvas_set_heatmap_relative (self->canvas, FALSE);
   if (self->phrase != NULL)
     {
       texture = qr_heatmap_colour_classes (self->heat, (const char *const *) self->phrase_classes);
@@ -230,6 +249,105 @@ heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
   show_heatmap (self);
 }
 
+/* A scorer's phrase map (T after a search by CLIP or the caption model), on a worker: the scorer is
+ * made once per catalog and name and kept (under heat_lock, like the detector). */
+
+typedef struct
+{
+  char      *path, *db_path, *scorer_name, *text;
+  QrScorer **scorer;
+  char     **key;
+  GMutex    *lock;
+  double     cell;    /* out */
+} PhraseJob;
+
+static void
+phrase_job_free (PhraseJob *job)
+{
+  g_free (job->path);
+  g_free (job->db_path);
+  g_free (job->scorer_name);
+  g_free (job->text);
+  g_free (job);
+}
+
+static GdkTexture *
+phrase_map_locked (PhraseJob *job, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *key = g_strdup_printf ("%s\n%s", job->db_path, job->scorer_name);
+  g_autofree float *map = NULL;
+  QrScorerText *text;
+  int rows = 0, cols = 0;
+  guint8 *rgba;
+  GBytes *bytes;
+  GdkTexture *texture;
+
+  if (*job->scorer == NULL || g_strcmp0 (*job->key, key) != 0)
+    {
+      g_autoptr (QrCatalog) catalog = qr_catalog_open_existing (job->db_path, error);
+      g_clear_object (job->scorer);
+      g_clear_pointer (job->key, g_free);
+      if (catalog == NULL || (*job->scorer = qr_scorer_new (catalog, job->scorer_name, error)) == NULL)
+        return NULL;
+      *job->key = g_steal_pointer (&key);
+    }
+  if (!qr_scorer_has_phrase_map (*job->scorer))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("%s draws no map of where words are"),
+                   qr_scorer_get_title (*job->scorer));
+      return NULL;
+    }
+  if ((text = qr_scorer_prepare (*job->scorer, job->text, error)) == NULL)
+    return NULL;
+  map = qr_scorer_phrase_map (*job->scorer, text, job->path, cancellable, &rows, &cols, &job->cell, error);
+  qr_scorer_text_free (*job->scorer, text);
+  if (map == NULL)
+    return NULL;
+  /* the map runs from its lowest cell (transparent) to its highest (the ramp's top) */
+  rgba = g_malloc ((gsize) rows * (gsize) cols * 4);
+  for (int i = 0; i < rows * cols; i++)
+    qr_heatmap_ramp (CLAMP (map[i], 0.0f, 1.0f) / 1.6f, rgba + (gsize) i * 4);
+  bytes = g_bytes_new_take (rgba, (gsize) rows * (gsize) cols * 4);
+  texture = gdk_memory_texture_new (cols, rows, GDK_MEMORY_R8G8B8A8, bytes, (gsize) cols * 4);
+  g_bytes_unref (bytes);
+  return texture;
+}
+
+static void
+compute_phrase_map (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  PhraseJob *job = task_data;
+  GError *error = NULL;
+  GdkTexture *texture;
+
+  g_mutex_lock (job->lock);
+  texture = phrase_map_locked (job, cancellable, &error);
+  g_mutex_unlock (job->lock);
+  if (texture == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, texture, g_object_unref);
+}
+
+static void
+phrase_map_ready (GObject *source, GAsyncResult *result, gpointer data)
+{
+  QrViewerPage *self = QR_VIEWER_PAGE (source);
+  g_autoptr (GError) error = NULL;
+  GdkTexture *texture = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (texture == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        toast (self, error->message);
+      return;
+    }
+  g_clear_object (&self->phrase_texture);
+  self->phrase_texture = texture;
+  self->phrase_cell = ((PhraseJob *) g_task_get_task_data (G_TASK (result)))->cell;
+  show_heatmap (self);
+}
+
 static void
 request_heatmap (QrViewerPage *self)
 {
@@ -239,9 +357,25 @@ request_heatmap (QrViewerPage *self)
 
   qr_canvas_set_heatmap (self->canvas, NULL, 1);
   g_clear_pointer (&self->heat, qr_heatmap_free);
+  g_clear_object (&self->phrase_texture);
   if (!self->heat_on || self->catalog == NULL || self->disposing
       || (image = qr_catalog_get_image (self->catalog, self->image_id, NULL)) == NULL)
     return;
+  if (self->phrase_scorer != NULL)
+    {
+      PhraseJob *pj = g_new0 (PhraseJob, 1);
+      pj->path = qr_catalog_resolve_path (self->catalog, image->path);
+      pj->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
+      pj->scorer_name = g_strdup (self->phrase_scorer);
+      pj->text = g_strdup (self->phrase_text);
+      pj->scorer = &self->map_scorer;
+      pj->key = &self->map_scorer_key;
+      pj->lock = &self->heat_lock;
+      task = g_task_new (self, self->cancellable, phrase_map_ready, NULL);
+      g_task_set_task_data (task, pj, (GDestroyNotify) phrase_job_free);
+      qr_jobs_run_task (task, compute_phrase_map);
+      return;
+    }
   job = g_new0 (HeatJob, 1);
   job->path = qr_catalog_resolve_path (self->catalog, image->path);
   job->detector = &self->heat_detector;
@@ -258,13 +392,21 @@ request_heatmap_idle (gpointer data)
 }
 
 void
-qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self, const char *text, const char *const *classes)
+qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self, const char *text, const char *const *classes,
+                                      const char *scorer)
 {
-  g_autofree char *title = g_strdup_printf ("“%s”", text);
+  /* a scorer's own map says whose it is: “a dog on a beach” · CLIP */
+  const char *whose = scorer == NULL ? NULL : g_str_equal (scorer, "clip") ? "CLIP"
+                      : g_str_equal (scorer, "dmsm") ? _("caption model")
+                      : g_str_equal (scorer, "blend") ? _("caption model and detections") : scorer;
+  g_autofree char *title = whose ? g_strdup_printf ("“%s” · %s", text, whose) : g_strdup_printf ("“%s”", text);
   gboolean same = self->heat_on && self->phrase != NULL && g_strcmp0 (self->phrase, title) == 0;
+  gboolean was_scorer = self->phrase_scorer != NULL;
 
   g_clear_pointer (&self->phrase, g_free);
   g_clear_pointer (&self->phrase_classes, g_strfreev);
+  g_clear_pointer (&self->phrase_scorer, g_free);
+  g_clear_pointer (&self->phrase_text, g_free);
   if (same)
     {
       self->heat_on = FALSE;
@@ -274,7 +416,9 @@ qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self, const char *text, cons
     }
   self->phrase = g_steal_pointer (&title);
   self->phrase_classes = g_strdupv ((char **) classes);
-  if (self->heat_on && self->heat != NULL)
+  self->phrase_scorer = g_strdup (scorer);
+  self->phrase_text = g_strdup (text);
+  if (self->heat_on && scorer == NULL && !was_scorer && self->heat != NULL)
     {
       show_heatmap (self);
       return;
@@ -290,9 +434,15 @@ qr_viewer_page_toggle_heatmap (QrViewerPage *self)
   /* H shows the class scores; from a phrase map it switches to them rather than off */
   if (self->phrase != NULL && self->heat_on)
     {
+      gboolean was_scorer = self->phrase_scorer != NULL;
       g_clear_pointer (&self->phrase, g_free);
       g_clear_pointer (&self->phrase_classes, g_strfreev);
-      show_heatmap (self);
+      g_clear_pointer (&self->phrase_scorer, g_free);
+      g_clear_pointer (&self->phrase_text, g_free);
+      if (was_scorer)
+        request_heatmap (self);   /* the class scores were not computed */
+      else
+        show_heatmap (self);
       return;
     }
   self->heat_on = !self->heat_on;
@@ -537,9 +687,14 @@ qr_viewer_page_dispose (GObject *object)
     gtk_widget_unparent (child);
   g_mutex_lock (&self->heat_lock);
   g_clear_pointer (&self->heat_detector, qr_detector_free);
+  g_clear_object (&self->map_scorer);
+  g_clear_pointer (&self->map_scorer_key, g_free);
   g_mutex_unlock (&self->heat_lock);
   g_clear_pointer (&self->phrase, g_free);
   g_clear_pointer (&self->phrase_classes, g_strfreev);
+  g_clear_pointer (&self->phrase_scorer, g_free);
+  g_clear_pointer (&self->phrase_text, g_free);
+  g_clear_object (&self->phrase_texture);
   g_clear_pointer (&self->heat, qr_heatmap_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->history);

@@ -32,11 +32,13 @@ gboolean  qr_viewer_page_decide           (QrViewerPage *self,
 void      qr_viewer_page_toggle_heatmap   (QrViewerPage *self);
 /* New detections: the captions' scorer is read again. */
 void      qr_viewer_page_forget_scorer    (QrViewerPage *self);
-/* T: where a text is — CenterNet's scores of the classes it mentions (classes: peer names),
- * with the text as the heatmap's title; again with the same text turns it off. */
+/* T: where a text is — CenterNet's scores of the classes it mentions (classes: peer names), or,
+ * when scorer names one with maps of its own (clip, dmsm), that scorer's phrase map computed on a
+ * worker; with the text as the heatmap's title; again with the same text turns it off. */
 void      qr_viewer_page_toggle_phrase_heatmap (QrViewerPage *self,
                                           const char        *text,
-                                          const char *const *classes);
+                                          const char *const *classes,
+                                          const char        *scorer);
 gboolean  qr_viewer_page_get_heatmap_on   (QrViewerPage *self);
 void      qr_viewer_page_toggle_inspector (QrViewerPage *self);
 QrCanvas *qr_viewer_page_get_canvas       (QrViewerPage *self);
