@@ -12,6 +12,7 @@
 #include "qr-files.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -46,6 +47,52 @@ run_tfjs_wasm (const char *model, const char *input, const char *shape, int repe
       return -1;
     }
   return g_ascii_strtod (ms + strlen ("ms_per_run "), NULL);
+}
+
+/* A python script's "ms_per_image X" line (the reference scripts' time commands): X, or < 0. */
+static double
+run_timing_script (const char *const *argv, const char *what, GError **error)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  const char *ms;
+  int status;
+
+  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s (Debian python3-torch)", argv[0]);
+      return -1;
+    }
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+    return -1;
+  ms = out ? strstr (out, "ms_per_image ") : NULL;
+  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s failed: %s", what, err ? err : "");
+      return -1;
+    }
+  return g_ascii_strtod (ms + strlen ("ms_per_image "), NULL);
+}
+
+/* PyTorch (eager, CPU, `threads` threads, no autograd) running the module an ONNX detector was
+ * exported from: model.pt beside it, as tests/reference/yolo-onnx.py writes (the generated
+ * yolov8n-shaped network). ms per image, the median of repeat runs, or < 0. */
+static double
+run_torch_yolo (const char *onnx, const char *input, int size, int repeat, int threads, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (onnx);
+  g_autofree char *pt = g_build_filename (dir, "model.pt", NULL);
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "yolo-onnx.py", NULL);
+  g_autofree char *size_text = g_strdup_printf ("%d", size), *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *threads_text = g_strdup_printf ("%d", threads);
+  const char *argv[] = { "/usr/bin/python3", script, "time", dir, input, size_text, repeat_text, threads_text, NULL };
+
+  if (!g_file_test (pt, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no model.pt beside %s: PyTorch needs the module the "
+                   "file was exported from (the generated yolov8n-shaped network has one)", onnx);
+      return -1;
+    }
+  return run_timing_script (argv, "PyTorch", error);
 }
 
 /* OpenCV's DNN module (CPU backend) on the same Darknet cfg, weights and input: ms per forward
@@ -89,6 +136,41 @@ bench_model_path (const char *name, const char *tmp, gboolean *random_weights, G
 
 
   *random_weights = FALSE;
+  if (g_str_equal (name, "yolov8n-shaped"))
+    {
+      /* YOLOv8n's architecture at its sizes (3.16 M parameters, 80 classes, 640 × 640) with seeded
+         weights, exported by PyTorch with Ultralytics' layout and metadata; the module is kept
+         beside it for PyTorch's line */
+      g_autofree char *dir = g_build_filename (tmp, "yolov8n-shaped", NULL);
+      g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "yolo-onnx.py", NULL);
+      const char *argv[] = { "/usr/bin/python3", script, "export", dir, "17", "v8n", "640", NULL };
+      g_autofree char *err = NULL;
+      int status;
+      g_clear_pointer (&path, g_free);
+      if (g_mkdir_with_parents (dir, 0755) != 0
+          || !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status,
+                            error))
+        return NULL;
+      if (!g_spawn_check_wait_status (status, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not make yolov8n-shaped (Debian python3-torch and "
+                       "python3-onnx): %s", err ? err : "");
+          return NULL;
+        }
+      *random_weights = TRUE;
+      {
+        /* named for what it is (the detector's name is the file's) */
+        g_autofree char *from = g_build_filename (dir, "model.onnx", NULL);
+        char *to = g_build_filename (dir, "yolov8n-shaped.onnx", NULL);
+        if (g_rename (from, to) != 0)
+          {
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", to, g_strerror (errno));
+            g_free (to);
+            return NULL;
+          }
+        return to;
+      }
+    }
   if (g_str_has_suffix (name, ".cfg") && g_file_test (name, G_FILE_TEST_IS_REGULAR))
     {
       /* a cfg given by path: random weights unless its own are beside it */
@@ -424,7 +506,7 @@ qr_cli_bench_detect (int argc, char **argv)
     { "batches", 0, 0, G_OPTION_ARG_STRING, &batches_text, "On CUDA: batch sizes (default 1,64)", "LIST" },
     { "precisions", 0, 0, G_OPTION_ARG_STRING, &precisions_text, "On CUDA: fp16, tf32, fp32 (default fp16,fp32)", "LIST" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &models_text, "Comma-separated models (default centernet,nanodet,"
-      "yolov4-tiny,yolov3-tiny)", "NAMES" },
+      "yolov4-tiny,yolov3-tiny; yolov8n-shaped: an ONNX YOLOv8n made here, PyTorch beside it)", "NAMES" },
     { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo to run on (default: the demo's darknet-dog.jpg)", "PATH" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: one per core)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per run (default 1)", "N" },
@@ -537,7 +619,13 @@ qr_cli_bench_detect (int argc, char **argv)
           input_path = g_build_filename (tmp, "input.f32", NULL);
           if (!g_file_set_contents (input_path, (const char *) input, (gssize) (per_image * sizeof (float)), &error))
             goto fail;
-          if (g_str_equal (qr_detector_get_family (detector), "yolo"))
+          if (g_str_equal (qr_detector_get_family (detector), "ultralytics"))
+            {
+              peer_name = "PyTorch";
+              peer_ms = run_torch_yolo (path, input_path, in_w, repeat, threads > 0 ? threads : (int) g_get_num_processors (),
+                                        &peer_error);
+            }
+          else if (g_str_equal (qr_detector_get_family (detector), "yolo"))
             {
               g_autofree char *stem = g_strndup (path, strlen (path) - 4);
               g_autofree char *weights = g_strconcat (stem, ".weights", NULL);
@@ -560,7 +648,9 @@ qr_cli_bench_detect (int argc, char **argv)
         {
           printf ("  %-11s %-12s %7.1f ms/image  %6.1f images/s  (model only: %s)\n", qr_detector_get_name (detector),
                   peer_name, peer_ms, 1000.0 / peer_ms,
-                  g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, median" : "tfjs-backend-wasm");
+                  g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, median"
+                  : g_str_equal (qr_detector_get_family (detector), "ultralytics") ? "the exported module, eager, same threads, median"
+                  : "tfjs-backend-wasm");
           printf ("  %-11s ratio %s / quorum: %.2f×\n", qr_detector_get_name (detector), peer_name, peer_ms / ours_ms);
         }
     }

@@ -3,7 +3,7 @@
  *   bench thumbs DIR   Quorum's thumbnailer against vipsthumbnail (libvips-tools)
  *   bench index        first index and re-index of a generated folder of small JPEGs
  *   bench import       a generated COCO file of 1,000,000 annotations over 100,000 images
- * and the dispatch to the others: detect (bench-detect.c), mistakes (bench-mistakes.c), gallery
+ * and the dispatch to the others: detect (bench-detect.c), clip (bench-clip.c), mistakes (bench-mistakes.c), gallery
  * (bench-gallery.c), captions (bench-captions.c), search (bench-search.c), dmsm (bench-dmsm.c). */
 #define G_LOG_DOMAIN "quorum-bench"
 
@@ -407,7 +407,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, mistakes, captions, dmsm, search, merge, gallery\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, clip, mistakes, captions, dmsm, search, merge, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -418,6 +418,8 @@ qr_cli_bench (int argc, char **argv)
     return bench_import (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "detect"))
     return qr_cli_bench_detect (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "clip"))
+    return qr_cli_bench_clip (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "captions"))
     return qr_cli_bench_captions (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "dmsm"))
@@ -437,6 +439,6 @@ qr_cli_bench (int argc, char **argv)
       return QR_EXIT_USAGE;
     }
 #endif
-  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, mistakes, captions, dmsm, search, merge, gallery)\n", argv[1]);
+  fprintf (stderr, "quorum: unknown benchmark '%s' (thumbs, index, import, detect, clip, mistakes, captions, dmsm, search, merge, gallery)\n", argv[1]);
   return QR_EXIT_USAGE;
 }

@@ -141,6 +141,8 @@ int      qr_cli_import          (int     argc,
 int      qr_cli_export          (int     argc,
                                  char  **argv);
 
+int      qr_cli_bench_clip      (int     argc,
+                                 char  **argv);
 int      qr_cli_bench_detect    (int     argc,
                                  char  **argv);
 int      qr_cli_bench_search    (int     argc,

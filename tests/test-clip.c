@@ -289,6 +289,8 @@ static void
 test_clip_model (gconstpointer data)
 {
   const char *opset = data;
+  /* "17-b32": ViT-B/32's real sizes (88 M parameters in the image tower, 63 M in the text's) */
+  gboolean b32 = g_str_has_suffix (opset, "b32");
   g_autofree char *tmp = NULL, *bpe_copy = NULL, *ours_in = NULL, *theirs_in = NULL, *contents = NULL;
   g_autofree char *photo = g_build_filename (QUORUM_DEMO_DIR, "skimage-coffee.png", NULL);
   g_autofree char *out = NULL;
@@ -314,7 +316,8 @@ test_clip_model (gconstpointer data)
     g_autofree char *number = g_strndup (opset, 2);
     const char *args[] = { "export", tmp, number,
                            g_str_has_suffix (opset, "dynamic") ? "dynamic"
-                           : g_str_has_suffix (opset, "combined") ? "combined" : NULL, NULL };
+                           : g_str_has_suffix (opset, "combined") ? "combined"
+                           : g_str_has_suffix (opset, "b32") ? "b32" : NULL, NULL };
     g_free (run_clip_script (args));
   }
   /* the folder as a user has it: the towers, the preprocessor's settings, the tokenizer */
@@ -325,8 +328,8 @@ test_clip_model (gconstpointer data)
   g_assert_no_error (error);
   dim = qr_clip_get_dim (clip);
   size = qr_clip_get_image_size (clip);
-  g_assert_cmpint (dim, ==, 32);
-  g_assert_cmpint (size, ==, 64);
+  g_assert_cmpint (dim, ==, b32 ? 512 : 32);
+  g_assert_cmpint (size, ==, b32 ? 224 : 64);
 
   /* preprocessing: Pillow's bicubic resize, the centre crop, CLIP's normalisation */
   image = qr_image_load (photo, NULL, 0, &error);
@@ -387,7 +390,7 @@ test_clip_model (gconstpointer data)
     int grid = 0;
     patches = qr_clip_patch_embeddings (clip, input, &grid, &error);
     g_assert_no_error (error);
-    g_assert_cmpint (grid, ==, 4);
+    g_assert_cmpint (grid, ==, b32 ? 7 : 4);
     for (int p = 0; p < grid * grid; p++)
       {
         g_autoptr (JsonParser) parser = json_parser_new ();
@@ -768,6 +771,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/clip/model/opset17-dynamic", "17-dynamic", test_clip_model);
   g_test_add_data_func ("/clip/model/opset17-combined", "17-combined", test_clip_model);
   g_test_add_data_func ("/clip/model/opset13-combined", "13-combined", test_clip_model);
+  g_test_add_data_func ("/clip/model/opset17-b32", "17-b32", test_clip_model);
   g_test_add_func ("/clip/model/folder-errors", test_clip_folder_errors);
   g_test_add_func ("/clip/cli", test_clip_cli);
   return g_test_run ();

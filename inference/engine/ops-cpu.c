@@ -197,6 +197,27 @@ depthwise (QrGraph *graph, QrNode *node)
         }
 }
 
+/* C[M×N] = op(A) · op(B), row-major, op a transpose where asked; C's rows split across the
+ * threads (OpenBLAS itself runs single-threaded under the engine's OpenMP). */
+static void
+gemm_t (gboolean ta, gboolean tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+        int ldc)
+{
+  int threads = MAX (cpu_threads, 1);
+  int chunk = MAX ((M + threads - 1) / threads, 16);
+  int blocks = (M + chunk - 1) / chunk;
+
+#pragma omp parallel for schedule(static) if (blocks > 1)
+  for (int b = 0; b < blocks; b++)
+    {
+      int first = b * chunk, rows = MIN (chunk, M - first);
+      /* row `first` of op(A): a row of A, or a column of A when transposed */
+      const float *a = ta ? A + first : A + (gsize) first * (gsize) lda;
+      cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, rows, N, K, 1.0f, a,
+                   lda, B, ldb, 0.0f, C + (gsize) first * (gsize) ldc, ldc);
+    }
+}
+
 static void
 matmul (QrGraph *graph, QrNode *node)
 {
@@ -209,6 +230,21 @@ matmul (QrGraph *graph, QrNode *node)
 
   if (M == 0 || N == 0)
     return;
+  if (K > 0 && !node->transpose_a && qr_shape_size (b) == (gsize) K * (gsize) N
+      && qr_shape_size (a) == batches * (gsize) M * (gsize) K)
+    {
+      /* one B for every batch (a Linear layer on [L, N, D] tokens, CLIP's sequence-first layout):
+         the batches are rows of one product, B packed once instead of once per token */
+      gemm_t (FALSE, node->transpose_b, (int) (batches * (gsize) M), N, K, A, K, B, b->dims[b->rank - 1], C, N);
+      return;
+    }
+  if (batches == 1 && K > 0)
+    {
+      gemm_t (node->transpose_a, node->transpose_b, M, N, K, A, a->dims[a->rank - 1], B, b->dims[b->rank - 1], C, N);
+      return;
+    }
+  /* batched products (attention's heads): the batches across the threads */
+#pragma omp parallel for schedule(static) if (batches > 1)
   for (gsize i = 0; i < batches; i++)
     {
       /* the batch index, broadcast to each operand's leading dimensions */

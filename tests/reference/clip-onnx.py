@@ -5,7 +5,10 @@ with seeded weights, exported by torch.onnx.export in the transformers.js layout
 (onnx/vision_model.onnx, onnx/text_model.onnx, preprocessor_config.json) and run in PyTorch on the
 inputs Quorum prepared.
 
-  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic|combined]
+  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic|combined|b32]
+      b32: at ViT-B/32's real sizes (224 × 224 in patches of 32, 12 layers of width 768 in the image
+      tower — 88 M parameters —, 12 of width 512 in the text tower), for the slower test and the
+      benchmark; the folder says which (reference.json) for the commands below
       combined: both towers in one graph, onnx/model.onnx, as Hugging Face's combined export has them
       (inputs input_ids and pixel_values; outputs logits_per_image, logits_per_text, text_embeds and
       image_embeds, the embeddings divided by their norms); run and patches then normalise too
@@ -13,6 +16,9 @@ inputs Quorum prepared.
       → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
   clip-onnx.py REFERENCE_DIR patches DIR IMAGE.f32
       → one JSON list per patch: its token through ln_post and the projection
+  clip-onnx.py REFERENCE_DIR time DIR IMAGE.f32 REPEAT THREADS
+      → "ms_per_image X": the image tower (encode_image) on one prepared image, REPEAT timed runs
+        after one warm-up, torch.set_num_threads(THREADS), no autograd; the median
   clip-onnx.py REFERENCE_DIR preprocess IMAGE SIZE CROP OUT.f32
       → the image as Hugging Face's CLIPImageProcessor prepares it (Pillow's bicubic resize of the
         shorter side to SIZE, the longer truncated; the centre CROP × CROP; /255; CLIP's mean and
@@ -27,14 +33,30 @@ import torch
 sys.path.insert(0, sys.argv[1])
 import model as openai_clip   # noqa: E402
 
-SIZE = 64
+CONFIGS = {
+    "small": dict(embed_dim=32, image_resolution=64, vision_layers=2, vision_width=64, vision_patch_size=16,
+                  context_length=77, vocab_size=49408, transformer_width=48, transformer_heads=4, transformer_layers=2),
+    "b32": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=32,
+                context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12),
+}
 
 
-def build():
+def kind_of(out_dir):
+    import os
+    path = f"{out_dir}/reference.json"
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)["kind"]
+    return "small"
+
+
+def size_of(out_dir):
+    return CONFIGS[kind_of(out_dir)]["image_resolution"]
+
+
+def build(kind="small"):
     torch.manual_seed(4321)
-    m = openai_clip.CLIP(embed_dim=32, image_resolution=SIZE, vision_layers=2, vision_width=64, vision_patch_size=16,
-                         context_length=77, vocab_size=49408, transformer_width=48, transformer_heads=4,
-                         transformer_layers=2)
+    m = openai_clip.CLIP(**CONFIGS[kind])
     with torch.no_grad():
         # the layer norms' affine parts away from 1 and 0, so that a wrong one shows
         for mod in m.modules():
@@ -85,11 +107,14 @@ def normalised(e):
     return e / e.norm(p=2, dim=-1, keepdim=True)
 
 
-def export(out_dir, opset, dynamic=False, both=False):
+def export(out_dir, opset, dynamic=False, both=False, kind="small"):
     """dynamic: the batch (and the sequence's length) left symbolic, as Hugging Face's exports do."""
     import os
-    m = build()
+    m = build(kind)
+    SIZE = CONFIGS[kind]["image_resolution"]
     os.makedirs(f"{out_dir}/onnx", exist_ok=True)
+    with open(f"{out_dir}/reference.json", "w") as f:
+        json.dump({"kind": kind}, f)
     if both:
         torch.onnx.export(Combined(m), (torch.zeros(1, 77, dtype=torch.long), torch.zeros(1, 3, SIZE, SIZE)),
                           f"{out_dir}/onnx/model.onnx", opset_version=opset, input_names=["input_ids", "pixel_values"],
@@ -104,6 +129,7 @@ def export(out_dir, opset, dynamic=False, both=False):
 
 
 def export_towers(m, out_dir, opset, dynamic):
+    SIZE = size_of(out_dir)
     torch.onnx.export(Vision(m), torch.zeros(1, 3, SIZE, SIZE), f"{out_dir}/onnx/vision_model.onnx",
                       opset_version=opset, input_names=["pixel_values"], output_names=["image_embeds"],
                       dynamic_axes={"pixel_values": {0: "batch"}} if dynamic else None)
@@ -113,7 +139,8 @@ def export_towers(m, out_dir, opset, dynamic):
 
 
 def run(out_dir, args):
-    m = build()
+    m = build(kind_of(out_dir))
+    SIZE = size_of(out_dir)
     split = args.index("--")
     with torch.no_grad():
         for path in args[:split]:
@@ -133,7 +160,8 @@ def run(out_dir, args):
 def patches(out_dir, input_path):
     """Every patch token of the image tower through ln_post and the projection (what a phrase map
     compares with a text), from model.py's own modules."""
-    m = build()
+    m = build(kind_of(out_dir))
+    SIZE = size_of(out_dir)
     v = m.visual
     x = np.fromfile(input_path, dtype=np.float32).reshape(SIZE, SIZE, 3)
     with torch.no_grad():
@@ -148,6 +176,23 @@ def patches(out_dir, input_path):
             y = normalised(y)
     for row in y[0, 1:]:
         print(json.dumps([float(t) for t in row]))
+
+
+def time_image(out_dir, input_path, repeat, threads):
+    import time
+    torch.set_num_threads(threads)
+    m = build(kind_of(out_dir))
+    SIZE = size_of(out_dir)
+    x = torch.from_numpy(np.fromfile(input_path, dtype=np.float32).reshape(SIZE, SIZE, 3)).permute(2, 0, 1)
+    x = x.unsqueeze(0).contiguous()
+    times = []
+    with torch.no_grad():
+        m.encode_image(x)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            m.encode_image(x)
+            times.append((time.perf_counter() - start) * 1000)
+    print(f"ms_per_image {sorted(times)[len(times) // 2]:.3f}")
 
 
 def preprocess(image_path, size, crop, out_path):
@@ -168,8 +213,11 @@ def preprocess(image_path, size, crop, out_path):
 
 if __name__ == "__main__":
     if sys.argv[2] == "export":
-        export(sys.argv[3], int(sys.argv[4]), len(sys.argv) > 5 and sys.argv[5] == "dynamic",
-               len(sys.argv) > 5 and sys.argv[5] == "combined")
+        variant = sys.argv[5] if len(sys.argv) > 5 else ""
+        export(sys.argv[3], int(sys.argv[4]), variant == "dynamic", variant == "combined",
+               "b32" if variant == "b32" else "small")
+    elif sys.argv[2] == "time":
+        time_image(sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
     elif sys.argv[2] == "patches":
         patches(sys.argv[3], sys.argv[4])
     elif sys.argv[2] == "preprocess":

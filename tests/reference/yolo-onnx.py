@@ -16,10 +16,12 @@ and the anchor-based head as it runs in an export: per level a 1×1 convolution 
 sizes (2·s)² × anchor, flattened to one [1, N, 5 + C] output), decoded as YOLOv5's NMS does
 (objectness over the threshold, class score × objectness, the best class over the threshold).
 
-  yolo-onnx.py export DIR OPSET v5|v8|v11 SIZE       → DIR/model.onnx, DIR/model.pt
+  yolo-onnx.py export DIR OPSET v5|v8|v8n|v11 SIZE   → DIR/model.onnx, DIR/model.pt
   yolo-onnx.py run DIR INPUT.f32 SIZE CONF IOU      → DIR/raw.f32 (1 × (4+C) × N; v5: 1 × N × (5+C)),
                                                       DIR/detections.json
   yolo-onnx.py letterbox W H SIZE                    → {"w","h","left","top"} as Ultralytics places it
+  yolo-onnx.py time DIR INPUT.f32 SIZE REPEAT THREADS → "ms_per_image X": the network alone, the median
+                                                      of REPEAT runs after a warm-up, THREADS threads
 """
 import json
 import math
@@ -30,6 +32,12 @@ import torch
 from torch import nn
 
 NAMES = {0: "person", 1: "dog", 2: "bicycle"}
+# v8n: YOLOv8n's own sizes (widths 16–256, C2f repeats 1, 2, 2, 1) and 80 classes, for the benchmark
+NAMES_80 = {i: f"class{i}" for i in range(80)}
+
+
+def names_of(kind):
+    return NAMES_80 if kind == "v8n" else NAMES
 
 
 class Conv(nn.Module):
@@ -182,23 +190,26 @@ class Detect(nn.Module):
 
 
 class Tiny(nn.Module):
-    def __init__(self, kind, nc=len(NAMES)):
+    def __init__(self, kind):
         super().__init__()
-        self.stem = nn.Sequential(Conv(3, 16, 3, 2), Conv(16, 32, 3, 2), C2f(32, 32))
-        self.p3 = nn.Sequential(Conv(32, 64, 3, 2), C2f(64, 64))
-        self.p4 = nn.Sequential(Conv(64, 96, 3, 2), C2f(96, 96))
-        tail = [Conv(96, 128, 3, 2), C2f(128, 128), SPPF(128, 128)]
+        nc = len(names_of(kind))
+        w = (16, 32, 64, 128, 256) if kind == "v8n" else (16, 32, 64, 96, 128)
+        r = (1, 2, 2, 1) if kind == "v8n" else (1, 1, 1, 1)
+        self.stem = nn.Sequential(Conv(3, w[0], 3, 2), Conv(w[0], w[1], 3, 2), C2f(w[1], w[1], r[0]))
+        self.p3 = nn.Sequential(Conv(w[1], w[2], 3, 2), C2f(w[2], w[2], r[1]))
+        self.p4 = nn.Sequential(Conv(w[2], w[3], 3, 2), C2f(w[3], w[3], r[2]))
+        tail = [Conv(w[3], w[4], 3, 2), C2f(w[4], w[4], r[3]), SPPF(w[4], w[4])]
         if kind == "v11":
-            tail.append(PSA(128))
+            tail.append(PSA(w[4]))
         self.p5 = nn.Sequential(*tail)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.n4 = C2f(224, 96, shortcut=False)
-        self.n3 = C2f(160, 64, shortcut=False)
-        self.d3 = Conv(64, 64, 3, 2)
-        self.n4b = C2f(160, 96, shortcut=False)
-        self.d4 = Conv(96, 96, 3, 2)
-        self.n5 = C2f(224, 128, shortcut=False)
-        self.detect = Detect(nc, (64, 96, 128), (8, 16, 32), dw=kind == "v11")
+        self.n4 = C2f(w[4] + w[3], w[3], shortcut=False)
+        self.n3 = C2f(w[3] + w[2], w[2], shortcut=False)
+        self.d3 = Conv(w[2], w[2], 3, 2)
+        self.n4b = C2f(w[2] + w[3], w[3], shortcut=False)
+        self.d4 = Conv(w[3], w[3], 3, 2)
+        self.n5 = C2f(w[3] + w[4], w[4], shortcut=False)
+        self.detect = Detect(nc, (w[2], w[3], w[4]), (8, 16, 32), dw=kind == "v11")
 
     def forward(self, x):
         p3 = self.p3(self.stem(x))
@@ -317,7 +328,7 @@ def build(kind, seed=1234):
                 bias[:, 5:].fill_(-0.5)
             return model.eval()
         for seq in model.detect.cls:
-            seq[-1].bias.fill_(-4.0 if kind == "v8" else -2.5)
+            seq[-1].bias.fill_(-2.5 if kind == "v11" else -4.0)
             seq[-1].weight.mul_(15)
         for seq in model.detect.box:
             seq[-1].weight.mul_(10)
@@ -333,7 +344,7 @@ def export(out_dir, opset, kind, size):
                       input_names=["images"], output_names=["output0"], do_constant_folding=True)
     m = onnx.load(path)
     meta = {"description": f"Quorum test model ({kind})", "author": "Quorum tests", "stride": "32",
-            "task": "detect", "batch": "1", "imgsz": f"[{size}, {size}]", "names": repr(NAMES)}
+            "task": "detect", "batch": "1", "imgsz": f"[{size}, {size}]", "names": repr(names_of(kind))}
     for k, v in meta.items():
         entry = m.metadata_props.add()
         entry.key, entry.value = k, v
@@ -384,6 +395,25 @@ def run(out_dir, input_path, size, conf, iou):
         json.dump(dets, f)
 
 
+def time_model(out_dir, input_path, size, repeat, threads):
+    """The network alone (no decoding), as Quorum's network-only line: median ms per image."""
+    import time
+    torch.set_num_threads(threads)
+    saved = torch.load(f"{out_dir}/model.pt")
+    model = build(saved["kind"])
+    model.load_state_dict(saved["state"])
+    x = torch.from_numpy(np.fromfile(input_path, dtype=np.float32).reshape(size, size, 3)).permute(2, 0, 1)
+    x = x.unsqueeze(0).contiguous()
+    times = []
+    with torch.no_grad():
+        model(x)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - start) * 1000)
+    print(f"ms_per_image {sorted(times)[len(times) // 2]:.3f}")
+
+
 def letterbox(w, h, size):
     r = min(size / h, size / w)
     nw, nh = int(round(w * r)), int(round(h * r))
@@ -396,6 +426,8 @@ if __name__ == "__main__":
         export(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     elif sys.argv[1] == "run":
         run(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]))
+    elif sys.argv[1] == "time":
+        time_model(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     elif sys.argv[1] == "letterbox":
         letterbox(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:

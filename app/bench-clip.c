@@ -1,0 +1,176 @@
+/* bench-clip.c: `quorum bench clip`: a CLIP image tower's speed on the CPU, images/s from a
+ * prepared 224 × 224 image to its embedding, beside PyTorch running the module the ONNX file was
+ * exported from, on the same image with the same threads, in the same run. With no --model the
+ * network is made here: OpenAI's model.py at ViT-B/32's sizes (88 M parameters in the image
+ * tower), seeded weights, exported by tests/reference/clip-onnx.py — no pretrained CLIP can be had
+ * offline, and the speed does not depend on the weights' values. */
+#define G_LOG_DOMAIN "quorum-bench"
+
+#include "qr-cli.h"
+#include "qr-clip.h"
+#include "qr-files.h"
+#include "qr-image.h"
+#include "quorum-config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* PyTorch's median ms per image (clip-onnx.py's time command), or < 0 with error. */
+static double
+torch_ms (const char *dir, const char *input, int repeat, int threads, GError **error)
+{
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "clip-onnx.py", NULL);
+  g_autofree char *reference = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "clip", "reference", NULL);
+  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
+  g_autofree char *made = g_build_filename (dir, "reference.json", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, threads_text, NULL };
+  const char *ms;
+  int status;
+
+  if (!g_file_test (made, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s was not made by tests/reference/clip-onnx.py: PyTorch "
+                   "needs the module it was exported from", dir);
+      return -1;
+    }
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+    return -1;
+  ms = out ? strstr (out, "ms_per_image ") : NULL;
+  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "PyTorch failed: %s", err ? err : "");
+      return -1;
+    }
+  return g_ascii_strtod (ms + strlen ("ms_per_image "), NULL);
+}
+
+/* The ViT-B/32-shaped folder, made in tmp (towers, preprocessor config, CLIP's vocabulary). */
+static char *
+make_b32 (const char *tmp, GError **error)
+{
+  g_autofree char *dir = g_build_filename (tmp, "clip-b32-shaped", NULL);
+  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "clip-onnx.py", NULL);
+  g_autofree char *clip = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "clip", NULL);
+  g_autofree char *reference = g_build_filename (clip, "reference", NULL);
+  g_autofree char *bpe = g_build_filename (clip, "bpe_simple_vocab_16e6.txt.gz", NULL);
+  g_autofree char *bpe_copy = g_build_filename (dir, "bpe_simple_vocab_16e6.txt.gz", NULL);
+  g_autofree char *err = NULL, *contents = NULL;
+  const char *argv[] = { "/usr/bin/python3", script, reference, "export", dir, "17", "b32", NULL };
+  gsize length;
+  int status;
+
+  if (!g_file_get_contents (bpe, &contents, &length, error))
+    return NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0
+      || !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, error))
+    return NULL;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "could not make the ViT-B/32-shaped CLIP (Debian "
+                   "python3-torch and python3-onnx): %s", err ? err : "");
+      return NULL;
+    }
+  if (!g_file_set_contents (bpe_copy, contents, (gssize) length, error))
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+int
+qr_cli_bench_clip (int argc, char **argv)
+{
+  g_autofree char *model_dir = NULL, *image_path = NULL;
+  int repeat = 10;
+  gboolean no_peer = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "A CLIP folder (default: a ViT-B/32-shaped one made here, "
+      "PyTorch beside it)", "DIR" },
+    { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo (default: the demo's darknet-dog.jpg)", "PATH" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Timed runs (default 10)", "N" },
+    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &no_peer, "Leave PyTorch out", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— a CLIP image tower's images/s on the CPU, beside PyTorch");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrImage) image = NULL;
+  g_autoptr (QrClip) clip = NULL;
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *tmp = NULL, *dir = NULL, *input_path = NULL;
+  g_autofree float *input = NULL, *embedding = NULL;
+  int threads = (int) g_get_num_processors (), size;
+  double ours, peer = -1;
+  gint64 load_start;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return qr_cli_usage_error (context, error->message);
+  if (repeat < 1 || repeat > 10000)
+    return qr_cli_usage_error (context, "--repeat must be 1 to 10000");
+  if (image_path == NULL)
+    image_path = g_build_filename (QUORUM_DEMO_DIR_SOURCE, "darknet-dog.jpg", NULL);
+  if ((image = qr_image_load (image_path, NULL, 0, &error)) == NULL
+      || (tmp = g_dir_make_tmp ("quorum-bench-XXXXXX", &error)) == NULL)
+    return qr_cli_fail (g_steal_pointer (&error));
+  if (model_dir != NULL)
+    dir = g_strdup (model_dir);
+  else
+    {
+      fprintf (stderr, "making a ViT-B/32-shaped CLIP (OpenAI's model.py, seeded weights; about 30 s)…\n");
+      if ((dir = make_b32 (tmp, &error)) == NULL)
+        goto fail;
+    }
+  load_start = g_get_monotonic_time ();
+  if ((clip = qr_clip_load (dir, QR_DEVICE_CPU, &error)) == NULL)
+    goto fail;
+  size = qr_clip_get_image_size (clip);
+  input = g_new (float, (gsize) size * size * 3);
+  embedding = g_new (float, qr_clip_get_dim (clip));
+  qr_clip_preprocess (clip, image, input);
+  printf ("bench clip: %s, image tower %d × %d → %d values, loaded in %.1f s, %d timed runs after one warm-up, "
+          "%d threads of %u cores\n", dir, size, size, qr_clip_get_dim (clip),
+          (double) (g_get_monotonic_time () - load_start) / 1e6, repeat, threads, g_get_num_processors ());
+  if (!qr_clip_embed_input (clip, input, embedding, &error))
+    goto fail;
+  for (int r = 0; r < repeat; r++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      double ms;
+      if (!qr_clip_embed_input (clip, input, embedding, &error))
+        goto fail;
+      ms = (double) (g_get_monotonic_time () - start) / 1000.0;
+      g_array_append_val (times, ms);
+    }
+  g_array_sort (times, compare_doubles);
+  ours = g_array_index (times, double, times->len / 2);
+  if (!no_peer)
+    {
+      g_autoptr (GError) peer_error = NULL;
+      input_path = g_build_filename (tmp, "input.f32", NULL);
+      if (!g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) size * size * 3 * sizeof (float)),
+                                &error))
+        goto fail;
+      peer = torch_ms (dir, input_path, repeat, threads, &peer_error);
+      if (peer < 0)
+        printf ("  (PyTorch not run: %s)\n", peer_error->message);
+    }
+  printf ("  quorum CPU  %8.1f ms/image  %6.2f images/s  (prepared image → embedding, median)\n", ours, 1000.0 / ours);
+  if (peer > 0)
+    {
+      printf ("  PyTorch     %8.1f ms/image  %6.2f images/s  (model.py's encode_image, eager, same threads, median)\n",
+              peer, 1000.0 / peer);
+      printf ("  ratio PyTorch / quorum: %.2f×\n", peer / ours);
+    }
+  qr_remove_tree (tmp);
+  return QR_EXIT_OK;
+
+fail:
+  qr_remove_tree (tmp);
+  return qr_cli_fail (g_steal_pointer (&error));
+}
