@@ -356,22 +356,36 @@ qr_cpu_transpose (QrGraph *graph, QrNode *node)
   gsize in_strides[QR_MAX_RANK], stride = 1, n = qr_shape_size (out);
   int rank = in->rank;
 
+  gsize inner, rows, step;
+
   for (int d = rank - 1; d >= 0; d--)
     {
       in_strides[d] = stride;
       stride *= (gsize) in->dims[d];
     }
+  if (n == 0)
+    return;
+  /* a row of the output's last dimension at a time: its start found once (the divisions), its
+     elements a fixed step apart in the input */
+  inner = rank > 0 ? (gsize) out->dims[rank - 1] : 1;
+  rows = n / inner;
+  step = rank > 0 ? in_strides[node->axes[rank - 1]] : 1;
 #pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n; i++)
+  for (gssize r = 0; r < (gssize) rows; r++)
     {
-      gsize rest = (gsize) i, src = 0;
-      for (int d = rank - 1; d >= 0; d--)
+      gsize rest = (gsize) r, src = 0;
+      float *row = y + (gsize) r * inner;
+      for (int d = rank - 2; d >= 0; d--)
         {
           gsize idx = rest % (gsize) out->dims[d];
           rest /= (gsize) out->dims[d];
           src += idx * in_strides[node->axes[d]];
         }
-      y[i] = x[src];
+      if (step == 1)
+        memcpy (row, x + src, inner * sizeof (float));
+      else
+        for (gsize j = 0; j < inner; j++)
+          row[j] = x[src + j * step];
     }
 }
 
