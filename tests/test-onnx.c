@@ -192,6 +192,7 @@ static const char *const MUST_PASS[] = {
   "test_convtranspose", "test_convtranspose_pads", "test_convtranspose_dilations", "test_convtranspose_output_shape",
   "test_convtranspose_autopad_same", "test_convtranspose_kernel_shape", "test_reduce_l1_keep_dims_random",
   "test_reduce_l2_do_not_keepdims_random", "test_reduce_sum_square_negative_axes_keepdims_random",
+  "test_constant_pad",
 };
 
 #define SEVERAL "(several ops)"
@@ -810,6 +811,91 @@ test_rank5 (void)
   test_remove_tree (tmp2);
 }
 
+/* Real pretrained detectors through the ONNX importer: CenterNet and NanoDet (TF.js), the Open
+ * Images SSD and BlazeFace (TFLite), from ../shared, as Quorum runs them, exported (quorum bench
+ * detect --export), rebuilt in PyTorch ops by bench/torch-peer.py and written as ONNX by
+ * torch.onnx.export (tests/reference/graph-to-onnx.py): Quorum's importer on PyTorch's file gives
+ * the outputs Quorum gives on the original file. */
+static void
+test_pretrained_roundtrip (gconstpointer data)
+{
+  const char *model_file = data;
+  /* a name alone: a Darknet cfg of ../shared (no weights there: the bench gives it seeded ones) */
+  gboolean darknet = strchr (model_file, '.') == NULL;
+  g_autofree char *json = darknet ? g_strdup_printf ("%s/../shared/models/darknet/%s.cfg", QUORUM_SOURCE_DIR, model_file)
+                                  : g_strdup_printf ("%s/../shared/models/pretrained/%s", QUORUM_SOURCE_DIR, model_file);
+  g_autofree char *name = g_strndup (model_file, strcspn (model_file, "._"));
+  g_autofree char *tmp = NULL, *folder = NULL, *onnx = NULL, *input = NULL, *out = NULL;
+  g_autofree char *input_path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrModel) net = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  QrGraph *graph;
+  JsonArray *outputs;
+  gsize n_input;
+  int status;
+
+  if (!have_torch_onnx () || !g_file_test (json, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("PyTorch and ONNX for Python, or the shared pretrained models, are missing");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  folder = g_build_filename (tmp, name, NULL);
+  onnx = g_build_filename (tmp, "model.onnx", NULL);
+  {
+    const char *argv[] = { QUORUM_BINARY, "bench", "detect", "--export", folder, "--model", darknet ? model_file : json,
+                           NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
+                                 &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  {
+    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/graph-to-onnx.py", folder, onnx, NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                                 &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  outputs = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "outputs");
+  input_path = g_build_filename (folder, "input.f32", NULL);
+  g_assert_true (g_file_get_contents (input_path, &input, &n_input, NULL));
+  graph = qr_graph_load_onnx (onnx, NULL, &error);
+  g_assert_no_error (error);
+  net = qr_model_new_cpu (graph, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (qr_model_run (net, (const float *) input, 1, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (guint k = 0; k < json_array_get_length (outputs); k++)
+    {
+      g_autofree char *output = g_strdup_printf ("y%u", k);
+      g_autofree char *file = g_strdelimit (g_strdup_printf ("%s.f32", json_array_get_string_element (outputs, k)), "/",
+                                            '_');
+      g_autofree char *path = g_build_filename (folder, "check", file, NULL);
+      g_autofree char *want = NULL;
+      gsize n;
+      int rank, dims[4];
+      const float *got = qr_model_get_output (net, output, &rank, dims);
+      float worst = 0, largest = 0;
+      gsize count = 1;
+      g_assert_nonnull (got);
+      g_assert_true (g_file_get_contents (path, &want, &n, NULL));
+      for (int d = 0; d < rank; d++)
+        count *= (gsize) dims[d];
+      g_assert_cmpuint (count, ==, n / sizeof (float));
+      for (gsize i = 0; i < count; i++)
+        {
+          float w = ((const float *) want)[i];
+          largest = MAX (largest, fabsf (w));
+          worst = MAX (worst, fabsf (got[i] - w));
+        }
+      g_test_message ("%s, %s (%" G_GSIZE_FORMAT " values): within %.3g of the original's (largest %.3g)", name,
+                      json_array_get_string_element (outputs, k), count, worst, largest);
+      g_assert_cmpfloat (worst, <=, 1e-4f * largest);
+    }
+  test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -818,6 +904,11 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx/damaged", test_damaged);
   g_test_add_func ("/onnx/pytorch/conv-transpose", test_conv_transpose);
   g_test_add_func ("/onnx/pytorch/rank5", test_rank5);
+  g_test_add_data_func ("/onnx/pytorch/pretrained-centernet", "centernet.json", test_pretrained_roundtrip);
+  g_test_add_data_func ("/onnx/pytorch/pretrained-nanodet", "nanodet.json", test_pretrained_roundtrip);
+  g_test_add_data_func ("/onnx/pytorch/pretrained-ssd", "ssd_mobilenetv2_oidv4_fp16.tflite", test_pretrained_roundtrip);
+  g_test_add_data_func ("/onnx/pytorch/pretrained-blazeface", "blazeface_short_range.tflite", test_pretrained_roundtrip);
+  g_test_add_data_func ("/onnx/pytorch/darknet-yolov4-tiny", "yolov4-tiny", test_pretrained_roundtrip);
   {
     static const YoloCase cases[] = { { "v8", "13" }, { "v8", "17" }, { "v11", "13" }, { "v11", "17" },
                                       { "v5", "13" }, { "v5", "17" } };

@@ -69,6 +69,9 @@ typedef enum
   QR_ACT_RECIPROCAL,
   QR_ACT_HARD_SIGMOID,   /* max (0, min (1, alpha · x + beta)) */
   QR_ACT_CLIP,           /* min (max (x, alpha), beta) */
+  QR_ACT_FLOOR,
+  QR_ACT_CEIL,
+  QR_ACT_ROUND,          /* halves to even, as ONNX's Round */
 } QrActivation;
 
 /* TRUE for the activations the CUDA kernels apply. */

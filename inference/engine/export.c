@@ -30,8 +30,8 @@ act_name (QrActivation act)
 {
   static const char *const names[] = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "hard_swish", "swish", "mish",
                                        "tanh", "exp", "log", "sqrt", "erf", "neg", "abs", "reciprocal",
-                                       "hard_sigmoid", "clip" };
-  G_STATIC_ASSERT (G_N_ELEMENTS (names) == QR_ACT_CLIP + 1);
+                                       "hard_sigmoid", "clip", "floor", "ceil", "round" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == QR_ACT_ROUND + 1);
   return (guint) act < G_N_ELEMENTS (names) ? names[act] : "none";
 }
 

@@ -35,6 +35,9 @@ activate (float x, QrActivation act, float alpha, float beta)
     case QR_ACT_RECIPROCAL: return 1.0f / x;
     case QR_ACT_HARD_SIGMOID: return fmaxf (0.0f, fminf (1.0f, alpha * x + beta));
     case QR_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
+    case QR_ACT_FLOOR: return floorf (x);
+    case QR_ACT_CEIL: return ceilf (x);
+    case QR_ACT_ROUND: return nearbyintf (x);   /* the default rounding mode: halves to even */
     case QR_ACT_NONE:
     default: return x;
     }

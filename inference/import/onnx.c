@@ -876,7 +876,8 @@ op_unary (Reader *r)
     { "Relu", QR_ACT_RELU }, { "Sigmoid", QR_ACT_SIGMOID }, { "Tanh", QR_ACT_TANH }, { "Exp", QR_ACT_EXP },
     { "Log", QR_ACT_LOG }, { "Sqrt", QR_ACT_SQRT }, { "Erf", QR_ACT_ERF }, { "Neg", QR_ACT_NEG },
     { "Abs", QR_ACT_ABS }, { "Reciprocal", QR_ACT_RECIPROCAL }, { "HardSwish", QR_ACT_HARD_SWISH },
-    { "LeakyRelu", QR_ACT_LEAKY_RELU }, { "HardSigmoid", QR_ACT_HARD_SIGMOID },
+    { "LeakyRelu", QR_ACT_LEAKY_RELU }, { "HardSigmoid", QR_ACT_HARD_SIGMOID }, { "Floor", QR_ACT_FLOOR },
+    { "Ceil", QR_ACT_CEIL }, { "Round", QR_ACT_ROUND },
   };
   int x = need (r, 0), out;
   QrActivation act = QR_ACT_NONE;
@@ -1683,6 +1684,75 @@ op_softmax (Reader *r)
     perm[rank - 1] = axis;
     return transpose (r, a, x, rank, perm) && add1 (r, QR_OP_SOFTMAX, b, a) && transpose (r, out, b, rank, perm);
   }
+}
+
+/* Pad in constant mode: the engine's pad (paddings before and after, per dimension). */
+static gboolean
+op_pad (Reader *r)
+{
+  int x = need (r, 0), out, rank, n, paddings;
+  gint64 pads[2 * QR_ONNX_MAX_RANK];
+  float values[2 * QR_MAX_RANK], fill = 0;
+  const char *mode;
+  QrNode *node;
+
+  if (x < 0)
+    return FALSE;
+  rank = shape (r, x)->rank;
+  mode = attr_string (r, "mode", "constant");
+  if (r->opset >= 11)
+    {
+      int p = input (r, 1), v = input (r, 2);
+      if (p == -1)
+        return fail (r, QR_ENGINE_ERROR_FORMAT, "input 1 (pads) is needed");
+      if (p < 0 || v == -2)
+        return FALSE;
+      if ((n = const_ints (r, p, pads, 2 * QR_ONNX_MAX_RANK)) < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads that are not constant");
+      if (v >= 0)
+        {
+          if (!is_const (r, v) || qr_shape_size (&T (r, v)->shape) != 1)
+            return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a constant_value that is not one constant");
+          fill = T (r, v)->data[0];
+        }
+      if (input (r, 3) != -1)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "an axes input (pads for every dimension only)");
+    }
+  else
+    {
+      if ((n = attr_ints (r, "pads", pads, 2 * QR_ONNX_MAX_RANK)) == -2)
+        return FALSE;
+      fill = attr_float (r, "value", 0);
+    }
+  if (!check_attrs (r))
+    return FALSE;
+  if (strcmp (mode, "constant") != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "mode %s (constant padding only)", mode);
+  if (n != 2 * rank)
+    return fail (r, QR_ENGINE_ERROR_FORMAT, "%d pads for rank %d (two per dimension)", n, rank);
+  for (int d = 0; d < rank; d++)
+    {
+      if (pads[d] < 0 || pads[d + rank] < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "negative pads (a crop)");
+      if (pads[d] > 65536 || pads[d + rank] > 65536)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads over 65,536");
+      values[2 * d] = (float) pads[d];
+      values[2 * d + 1] = (float) pads[d + rank];
+    }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  {
+    int dims[2] = { rank, 2 };
+    paddings = const_tensor (r, "paddings", 2, dims, values);
+  }
+  node = add (r, QR_OP_PAD, out, x, paddings);
+  if (fill != 0)
+    {
+      int value = const_scalar (r, "value", fill);
+      node = qr_graph_node (r->graph, T (r, out)->producer);
+      node->inputs[node->n_inputs++] = value;
+    }
+  return settle (r);
 }
 
 static gboolean
@@ -2764,6 +2834,7 @@ static const struct
   { "AveragePool", op_pool },
   { "BatchNormalization", op_batch_norm },
   { "Cast", op_cast },
+  { "Ceil", op_unary },
   { "Clip", op_clip },
   { "Concat", op_concat },
   { "Constant", op_constant },
@@ -2777,6 +2848,7 @@ static const struct
   { "Exp", op_unary },
   { "Expand", op_expand },
   { "Flatten", op_reshape_like },
+  { "Floor", op_unary },
   { "Gather", op_gather },
   { "Gemm", op_gemm },
   { "GlobalAveragePool", op_global_average_pool },
@@ -2798,6 +2870,7 @@ static const struct
   { "Neg", op_unary },
   { "Not", op_compare },
   { "Or", op_compare },
+  { "Pad", op_pad },
   { "Pow", op_binary },
   { "Range", op_range },
   { "Reciprocal", op_unary },
@@ -2811,6 +2884,7 @@ static const struct
   { "Relu", op_unary },
   { "Reshape", op_reshape_like },
   { "Resize", op_resize },
+  { "Round", op_unary },
   { "Shape", op_shape },
   { "Sigmoid", op_unary },
   { "Slice", op_slice },
