@@ -30,10 +30,7 @@ torch_ms (const char *dir, const char *input, int repeat, int threads, GError **
   g_autofree char *reference = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "clip", "reference", NULL);
   g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
   g_autofree char *made = g_build_filename (dir, "reference.json", NULL);
-  g_autofree char *out = NULL, *err = NULL;
   const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, threads_text, NULL };
-  const char *ms;
-  int status;
 
   if (!g_file_test (made, G_FILE_TEST_IS_REGULAR))
     {
@@ -41,15 +38,7 @@ torch_ms (const char *dir, const char *input, int repeat, int threads, GError **
                    "needs the module it was exported from", dir);
       return -1;
     }
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
-    return -1;
-  ms = out ? strstr (out, "ms_per_image ") : NULL;
-  if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "PyTorch failed: %s", err ? err : "");
-      return -1;
-    }
-  return g_ascii_strtod (ms + strlen ("ms_per_image "), NULL);
+  return qr_cli_run_timing_script (argv, "PyTorch", error);
 }
 
 /* The ViT-B/32-shaped folder, made in tmp (towers, preprocessor config, CLIP's vocabulary). */

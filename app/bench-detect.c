@@ -49,9 +49,8 @@ run_tfjs_wasm (const char *model, const char *input, const char *shape, int repe
   return g_ascii_strtod (ms + strlen ("ms_per_run "), NULL);
 }
 
-/* A python script's "ms_per_image X" line (the reference scripts' time commands): X, or < 0. */
-static double
-run_timing_script (const char *const *argv, const char *what, GError **error)
+double
+qr_cli_run_timing_script (const char *const *argv, const char *what, GError **error)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *ms;
@@ -92,7 +91,7 @@ run_torch_yolo (const char *onnx, const char *input, int size, int repeat, int t
                    "file was exported from (the generated yolov8n-shaped network has one)", onnx);
       return -1;
     }
-  return run_timing_script (argv, "PyTorch", error);
+  return qr_cli_run_timing_script (argv, "PyTorch", error);
 }
 
 /* OpenCV's DNN module (CPU backend) on the same Darknet cfg, weights and input: ms per forward

@@ -141,6 +141,11 @@ int      qr_cli_import          (int     argc,
 int      qr_cli_export          (int     argc,
                                  char  **argv);
 
+/* Runs a reference script's time command (argv[0]: the interpreter) and reads its
+ * "ms_per_image X" line: X, or < 0 with error (what names the peer in it). */
+double   qr_cli_run_timing_script (const char *const *argv,
+                                   const char         *what,
+                                   GError            **error);
 int      qr_cli_bench_clip      (int     argc,
                                  char  **argv);
 int      qr_cli_bench_detect    (int     argc,
