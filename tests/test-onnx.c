@@ -380,6 +380,20 @@ test_damaged (void)
 }
 
 
+/* Asserts got is within tolerance × the largest |want| of want (n values), saying by how much. */
+static void
+assert_near (const float *got, const float *want, gsize n, float tolerance, const char *what)
+{
+  float worst = 0, largest = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      largest = MAX (largest, fabsf (want[i]));
+      worst = MAX (worst, fabsf (got[i] - want[i]));
+    }
+  g_test_message ("%s: within %.3g (largest %.3g)", what, worst, largest);
+  g_assert_cmpfloat (worst, <=, tolerance * largest);
+}
+
 static gboolean
 have_torch_onnx (void)
 {
@@ -455,7 +469,6 @@ test_ultralytics (gconstpointer data)
   const float *ours;
   int rank, dims[4], w, h;
   gsize n, ref_len;
-  float worst = 0, largest = 0;
   const int sizes[][2] = { { 768, 576 }, { 333, 500 }, { 641, 97 }, { 320, 320 }, { 1, 1 } };
 
   if (!have_torch_onnx ())
@@ -531,14 +544,10 @@ test_ultralytics (gconstpointer data)
   g_assert_cmpint (dims[2], ==, v5 ? 8 : 2100);
   n = (gsize) dims[1] * (gsize) dims[2];
   g_assert_cmpuint (ref_len, ==, n * sizeof (float));
-  for (gsize i = 0; i < n; i++)
-    {
-      float want = ((const float *) ref_raw)[i];
-      largest = MAX (largest, fabsf (want));
-      worst = MAX (worst, fabsf (ours[i] - want));
-    }
-  g_test_message ("%s opset %s: output within %.3g of PyTorch's (largest %.3g)", tc->kind, tc->opset, worst, largest);
-  g_assert_cmpfloat (worst, <=, 1e-4f * largest);
+  {
+    g_autofree char *what = g_strdup_printf ("%s opset %s: the output against PyTorch's", tc->kind, tc->opset);
+    assert_near (ours, (const float *) ref_raw, n, 1e-4f, what);
+  }
 
   /* the boxes after NMS, in the photo's pixels */
   json_path = g_build_filename (tmp, "detections.json", NULL);
@@ -664,61 +673,6 @@ test_ultralytics (gconstpointer data)
 }
 
 
-/* ConvTranspose (as a spread and a convolution) against PyTorch's ConvTranspose2d: strides,
- * padding, output padding and dilation, exported at batch 1 and run on a batch of two. */
-static void
-test_conv_transpose (void)
-{
-  g_autofree char *tmp = NULL, *model = NULL, *xs = NULL, *ys = NULL, *xp = NULL, *yp = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (QrModel) net = NULL;
-  QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
-  QrGraph *graph;
-  const float *got;
-  int rank, dims[4], status;
-  gsize nx, ny;
-  float worst = 0, largest = 0;
-
-  if (!have_torch_onnx ())
-    {
-      g_test_skip ("PyTorch and ONNX for Python are not installed");
-      return;
-    }
-  tmp = test_make_tmpdir ();
-  {
-    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/onnx-layers.py", "convtranspose", tmp, "13", NULL };
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
-                                 &error));
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
-  }
-  model = g_build_filename (tmp, "model.onnx", NULL);
-  xp = g_build_filename (tmp, "x.f32", NULL);
-  yp = g_build_filename (tmp, "y.f32", NULL);
-  g_assert_true (g_file_get_contents (xp, &xs, &nx, NULL));
-  g_assert_true (g_file_get_contents (yp, &ys, &ny, NULL));
-  graph = qr_graph_load_onnx (model, &options, &error);
-  g_assert_no_error (error);
-  net = qr_model_new_cpu (graph, 1, &error);
-  g_assert_no_error (error);
-  g_assert_true (qr_model_run (net, (const float *) xs, 2, NULL, NULL, &error));
-  got = qr_model_get_output (net, "y", &rank, dims);
-  g_assert_cmpint (rank, ==, 4);
-  g_assert_cmpint (dims[0], ==, 2);
-  g_assert_cmpint (dims[1], ==, 2);
-  g_assert_cmpint (dims[2], ==, 28);
-  g_assert_cmpint (dims[3], ==, 58);
-  g_assert_cmpuint (ny, ==, (gsize) 2 * 2 * 28 * 58 * sizeof (float));
-  for (gsize i = 0; i < ny / sizeof (float); i++)
-    {
-      float want = ((const float *) ys)[i];
-      largest = MAX (largest, fabsf (want));
-      worst = MAX (worst, fabsf (got[i] - want));
-    }
-  g_test_message ("ConvTranspose: within %.3g of PyTorch's (largest %.3g)", worst, largest);
-  g_assert_cmpfloat (worst, <=, 1e-5f * largest);
-  test_remove_tree (tmp);
-}
-
 /* Runs tests/reference/onnx-layers.py COMMAND into TMP (opset 13). */
 static void
 export_layers (const char *command, const char *tmp)
@@ -733,22 +687,74 @@ export_layers (const char *command, const char *tmp)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
+/* An onnx-layers.py case exported into tmp: its model loaded with options, its input (x.f32) and
+ * PyTorch's output (y.f32) read. */
+static QrModel *
+load_layers_case (const char *command, const char *tmp, const QrOnnxOptions *options, char **xs, gsize *nx, char **ys,
+                  gsize *ny)
+{
+  g_autofree char *model = g_build_filename (tmp, "model.onnx", NULL);
+  g_autofree char *xp = g_build_filename (tmp, "x.f32", NULL), *yp = g_build_filename (tmp, "y.f32", NULL);
+  g_autoptr (GError) error = NULL;
+  QrGraph *graph;
+  QrModel *net;
+
+  export_layers (command, tmp);
+  g_assert_true (g_file_get_contents (xp, xs, nx, NULL));
+  g_assert_true (g_file_get_contents (yp, ys, ny, NULL));
+  graph = qr_graph_load_onnx (model, options, &error);
+  g_assert_no_error (error);
+  net = qr_model_new_cpu (graph, 1, &error);
+  g_assert_no_error (error);
+  return net;
+}
+
+/* ConvTranspose (as a spread and a convolution) against PyTorch's ConvTranspose2d: strides,
+ * padding, output padding and dilation, exported at batch 1 and run on a batch of two. */
+static void
+test_conv_transpose (void)
+{
+  g_autofree char *tmp = NULL, *xs = NULL, *ys = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrModel) net = NULL;
+  QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
+  const float *got;
+  int rank, dims[4];
+  gsize nx, ny;
+
+  if (!have_torch_onnx ())
+    {
+      g_test_skip ("PyTorch and ONNX for Python are not installed");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  net = load_layers_case ("convtranspose", tmp, &options, &xs, &nx, &ys, &ny);
+  g_assert_true (qr_model_run (net, (const float *) xs, 2, NULL, NULL, &error));
+  got = qr_model_get_output (net, "y", &rank, dims);
+  g_assert_cmpint (rank, ==, 4);
+  g_assert_cmpint (dims[0], ==, 2);
+  g_assert_cmpint (dims[1], ==, 2);
+  g_assert_cmpint (dims[2], ==, 28);
+  g_assert_cmpint (dims[3], ==, 58);
+  g_assert_cmpuint (ny, ==, (gsize) 2 * 2 * 28 * 58 * sizeof (float));
+  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, "ConvTranspose against PyTorch");
+  test_remove_tree (tmp);
+}
+
 /* A network whose middle is rank 5, as YOLOv5's head is ([1, 3, 2, H, W]: a view, a permute, a split,
  * slices, a rank-5 constant, an expand, a concat and a reshape back): Quorum leaves the leading 1 out,
  * so such a model takes one image at a time, and an op it cannot apply that way is refused by name. */
 static void
 test_rank5 (void)
 {
-  g_autofree char *tmp = NULL, *model = NULL, *xs = NULL, *ys = NULL, *xp = NULL, *yp = NULL;
+  g_autofree char *tmp = NULL, *xs = NULL, *ys = NULL;
   g_autofree char *tmp2 = NULL, *model2 = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (QrModel) net = NULL;
   QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
-  QrGraph *graph;
   const float *got;
   int rank, dims[4];
   gsize nx, ny;
-  float worst = 0, largest = 0;
   float *two;
 
   if (!have_torch_onnx ())
@@ -757,16 +763,7 @@ test_rank5 (void)
       return;
     }
   tmp = test_make_tmpdir ();
-  export_layers ("rank5", tmp);
-  model = g_build_filename (tmp, "model.onnx", NULL);
-  xp = g_build_filename (tmp, "x.f32", NULL);
-  yp = g_build_filename (tmp, "y.f32", NULL);
-  g_assert_true (g_file_get_contents (xp, &xs, &nx, NULL));
-  g_assert_true (g_file_get_contents (yp, &ys, &ny, NULL));
-  graph = qr_graph_load_onnx (model, &options, &error);
-  g_assert_no_error (error);
-  net = qr_model_new_cpu (graph, 1, &error);
-  g_assert_no_error (error);
+  net = load_layers_case ("rank5", tmp, &options, &xs, &nx, &ys, &ny);
   g_assert_cmpint (qr_model_get_fixed_batch (net), ==, 1);
   g_assert_true (qr_model_run (net, (const float *) xs, 1, NULL, NULL, &error));
   g_assert_no_error (error);
@@ -778,14 +775,7 @@ test_rank5 (void)
   g_assert_cmpint (dims[0], ==, 1);
   g_assert_cmpint (dims[1], ==, 3 * 5 * 7);
   g_assert_cmpint (dims[2], ==, 3);
-  for (gsize i = 0; i < ny / sizeof (float); i++)
-    {
-      float want = ((const float *) ys)[i];
-      largest = MAX (largest, fabsf (want));
-      worst = MAX (worst, fabsf (got[i] - want));
-    }
-  g_test_message ("rank 5: within %.3g of PyTorch's (largest %.3g)", worst, largest);
-  g_assert_cmpfloat (worst, <=, 1e-5f * largest);
+  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, "rank 5 against PyTorch");
 
   /* two at once is refused with the reason, not run wrong */
   two = g_new (float, nx / sizeof (float) * 2);
@@ -876,22 +866,16 @@ test_pretrained_roundtrip (gconstpointer data)
       gsize n;
       int rank, dims[4];
       const float *got = qr_model_get_output (net, output, &rank, dims);
-      float worst = 0, largest = 0;
+      g_autofree char *what = NULL;
       gsize count = 1;
       g_assert_nonnull (got);
       g_assert_true (g_file_get_contents (path, &want, &n, NULL));
       for (int d = 0; d < rank; d++)
         count *= (gsize) dims[d];
       g_assert_cmpuint (count, ==, n / sizeof (float));
-      for (gsize i = 0; i < count; i++)
-        {
-          float w = ((const float *) want)[i];
-          largest = MAX (largest, fabsf (w));
-          worst = MAX (worst, fabsf (got[i] - w));
-        }
-      g_test_message ("%s, %s (%" G_GSIZE_FORMAT " values): within %.3g of the original's (largest %.3g)", name,
-                      json_array_get_string_element (outputs, k), count, worst, largest);
-      g_assert_cmpfloat (worst, <=, 1e-4f * largest);
+      what = g_strdup_printf ("%s, %s (%" G_GSIZE_FORMAT " values), against the original file", name,
+                              json_array_get_string_element (outputs, k), count);
+      assert_near (got, (const float *) want, count, 1e-4f, what);
     }
   test_remove_tree (tmp);
 }
