@@ -136,7 +136,6 @@ swap_object (QrLexicon *lexicon, const char *text, const char *const *classes, g
   g_auto (GStrv) words = NULL;
   const QrMention *m;
   const char *head, *other;
-  g_autofree char *lower = NULL;
 
   if (query == NULL || query->mentions->len == 0)
     return NULL;

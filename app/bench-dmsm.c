@@ -423,7 +423,6 @@ qr_cli_bench_dmsm (int argc, char **argv)
   g_autoptr (GPtrArray) train_texts = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) held_captions = NULL;
   g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
-  g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (QrDmsmTrainer) trainer = NULL;
   QrCaptionTrainOptions options;
   QrCaptionInputs inputs = { 0 };
