@@ -43,7 +43,8 @@ struct _QrViewerPage
   GdkTexture   *phrase_texture;  /* that map for the image on screen, once computed */
   double        phrase_cell;
   QrScorer     *map_scorer;      /* the worker's scorer for those maps (heat_lock), made on first use */
-  char         *map_scorer_key;  /* the catalog file and scorer it was made for */
+  char         *map_scorer_key;  /* the catalog file, scorer and generation it was made for */
+  guint         map_generation;  /* counts forget_scorer: a retrained model, new embeddings */
   gboolean      disposing;       /* no new background work */
 };
 
@@ -255,6 +256,7 @@ heatmap_ready (GObject *source, GAsyncResult *result, gpointer data)
 typedef struct
 {
   char      *path, *db_path, *scorer_name, *text;
+  guint      generation;
   QrScorer **scorer;
   char     **key;
   GMutex    *lock;
@@ -274,7 +276,7 @@ phrase_job_free (PhraseJob *job)
 static GdkTexture *
 phrase_map_locked (PhraseJob *job, GCancellable *cancellable, GError **error)
 {
-  g_autofree char *key = g_strdup_printf ("%s\n%s", job->db_path, job->scorer_name);
+  g_autofree char *key = g_strdup_printf ("%s\n%s\n%u", job->db_path, job->scorer_name, job->generation);
   g_autofree float *map = NULL;
   QrScorerText *text;
   int rows = 0, cols = 0;
@@ -368,6 +370,7 @@ request_heatmap (QrViewerPage *self)
       pj->db_path = g_strdup (qr_catalog_get_db_path (self->catalog));
       pj->scorer_name = g_strdup (self->phrase_scorer);
       pj->text = g_strdup (self->phrase_text);
+      pj->generation = self->map_generation;
       pj->scorer = &self->map_scorer;
       pj->key = &self->map_scorer_key;
       pj->lock = &self->heat_lock;
@@ -510,6 +513,7 @@ void
 qr_viewer_page_forget_scorer (QrViewerPage *self)
 {
   self->scorer_for = NULL;
+  self->map_generation++;   /* the phrase maps' scorer is made again (on its worker) at the next map */
   if (self->catalog != NULL && self->image_id > 0)
     request_scorer (self);
 }

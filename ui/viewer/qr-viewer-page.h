@@ -30,7 +30,8 @@ void      qr_viewer_page_reload_boxes     (QrViewerPage *self);
 gboolean  qr_viewer_page_decide           (QrViewerPage *self,
                                            const char   *decision);
 void      qr_viewer_page_toggle_heatmap   (QrViewerPage *self);
-/* New detections: the captions' scorer is read again. */
+/* New detections, a trained caption model, new embeddings: the captions' scorer is read again,
+ * and the phrase maps' scorer is made again at the next map. */
 void      qr_viewer_page_forget_scorer    (QrViewerPage *self);
 /* T: where a text is — CenterNet's scores of the classes it mentions (classes: peer names), or,
  * when scorer names one with maps of its own (clip, dmsm), that scorer's phrase map computed on a
