@@ -496,6 +496,21 @@ qr_cuda_matmul (QrCuda *cuda, const float *a, const float *b, float *c, int m, i
 }
 
 gboolean
+qr_cuda_matmul_batched (QrCuda *cuda, const float *a, const float *b, float *c, int m, int n, int k,
+                        gboolean transpose_a, gboolean transpose_b, int batches, long long stride_a, long long stride_b,
+                        GError **error)
+{
+  const float one = 1.0f, zero = 0.0f;
+
+  /* as qr_cuda_matmul, each product transposed into cuBLAS's column-major order */
+  return cublas_ok (cublasSgemmStridedBatched (cuda->cublas, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                               transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one, b,
+                                               transpose_b ? k : n, stride_b, a, transpose_a ? m : k, stride_a, &zero,
+                                               c, n, (long long) m * n, batches),
+                    "batched matmul", error);
+}
+
+gboolean
 qr_cuda_capture_begin (QrCuda *cuda, GError **error)
 {
   return cuda_ok (cudaStreamBeginCapture (cuda->stream, cudaStreamCaptureModeThreadLocal), "starting a CUDA graph",

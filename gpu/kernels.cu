@@ -26,7 +26,7 @@ blocks_for (gsize n)
 }
 
 __device__ __forceinline__ float
-activate (float x, int act, float alpha)
+activate (float x, int act, float alpha, float beta = 0.0f)
 {
   switch (act)
     {
@@ -42,6 +42,19 @@ activate (float x, int act, float alpha)
       }
     case QR_CUDA_ACT_SWISH: return x / (1.0f + expf (-x));
     case QR_CUDA_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    case QR_CUDA_ACT_TANH: return tanhf (x);
+    case QR_CUDA_ACT_EXP: return expf (x);
+    case QR_CUDA_ACT_LOG: return logf (x);
+    case QR_CUDA_ACT_SQRT: return sqrtf (x);
+    case QR_CUDA_ACT_ERF: return erff (x);
+    case QR_CUDA_ACT_NEG: return -x;
+    case QR_CUDA_ACT_ABS: return fabsf (x);
+    case QR_CUDA_ACT_RECIPROCAL: return 1.0f / x;
+    case QR_CUDA_ACT_HARD_SIGMOID: return fmaxf (0.0f, fminf (1.0f, alpha * x + beta));
+    case QR_CUDA_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
+    case QR_CUDA_ACT_FLOOR: return floorf (x);
+    case QR_CUDA_ACT_CEIL: return ceilf (x);
+    case QR_CUDA_ACT_ROUND: return rintf (x);   /* round to nearest, halves to even */
     default: return x;
     }
 }
@@ -56,6 +69,7 @@ apply_binary (int op, float u, float v)
     case QR_CUDA_MUL: return u * v;
     case QR_CUDA_DIV: return u / v;
     case QR_CUDA_MAX: return fmaxf (u, v);
+    case QR_CUDA_POW: return powf (u, v);
     default: return fminf (u, v);
     }
 }
@@ -186,21 +200,31 @@ k_binary (int op, const float *a, const float *b, float *y, Dims4 dims, Strides4
 }
 
 __global__ void
-k_unary (int act, float alpha, const float *x, float *y, gsize n)
+k_unary (int act, float alpha, float beta, const float *x, float *y, gsize n)
 {
   GRID_LOOP (i, n)
-    y[i] = activate (x[i], act, alpha);
+    y[i] = activate (x[i], act, alpha, beta);
 }
 
-/* One thread per output element; out_dims are dims with the reduced ones set to 1. */
-/* Mean over any axes: a block per output value, its threads summing strided parts of the reduced
- * values, then a fixed-order tree in shared memory (no atomics: every run gives the same bits). */
+/* Max or min with NaN winning, as the CPU kernel (and NumPy) do. */
+__device__ __forceinline__ float
+pick (int op, float acc, float v)
+{
+  if (isnan (acc) || isnan (v))
+    return isnan (acc) ? acc : v;
+  return op == QR_CUDA_REDUCE_MAX ? fmaxf (acc, v) : fminf (acc, v);
+}
+
+/* Any reduction over any axes: a block per output value, its threads combining strided parts of
+ * the reduced values, then a fixed-order tree in shared memory (no atomics: every run gives the
+ * same bits). */
 __global__ void
-k_mean (const float *x, float *y, Dims4 dims, Dims4 reduced)
+k_reduce (int op, const float *x, float *y, Dims4 dims, Dims4 reduced)
 {
   __shared__ float part[kMeanThreads];
   int od[4], rd[4];
   gsize count = 1;
+  bool extreme = op == QR_CUDA_REDUCE_MAX || op == QR_CUDA_REDUCE_MIN;
   for (int d = 0; d < 4; d++)
     {
       od[d] = reduced.d[d] ? 1 : dims.d[d];
@@ -214,7 +238,7 @@ k_mean (const float *x, float *y, Dims4 dims, Dims4 reduced)
       idx[d] = (int) (rest % (gsize) od[d]);
       rest /= (gsize) od[d];
     }
-  float sum = 0.0f;
+  float acc = op == QR_CUDA_REDUCE_MAX ? -INFINITY : op == QR_CUDA_REDUCE_MIN ? INFINITY : 0.0f;
   for (gsize j = threadIdx.x; j < count; j += blockDim.x)
     {
       int at[4];
@@ -225,18 +249,56 @@ k_mean (const float *x, float *y, Dims4 dims, Dims4 reduced)
           if (reduced.d[d])
             r /= (gsize) rd[d];
         }
-      sum += x[(((gsize) at[0] * dims.d[1] + at[1]) * dims.d[2] + at[2]) * dims.d[3] + at[3]];
+      float v = x[(((gsize) at[0] * dims.d[1] + at[1]) * dims.d[2] + at[2]) * dims.d[3] + at[3]];
+      acc = extreme ? pick (op, acc, v) : acc + v;
     }
-  part[threadIdx.x] = sum;
+  part[threadIdx.x] = acc;
   __syncthreads ();
   for (int half = blockDim.x / 2; half > 0; half /= 2)
     {
       if ((int) threadIdx.x < half)
-        part[threadIdx.x] += part[threadIdx.x + half];
+        part[threadIdx.x] = extreme ? pick (op, part[threadIdx.x], part[threadIdx.x + half])
+                                    : part[threadIdx.x] + part[threadIdx.x + half];
       __syncthreads ();
     }
   if (threadIdx.x == 0)
-    y[out] = part[0] / (float) count;
+    y[out] = op == QR_CUDA_REDUCE_MEAN ? part[0] / (float) count : part[0];
+}
+
+/* ArgMax / ArgMin along one axis: a thread per (outer, inner) pair, the CPU kernel's loop. */
+__global__ void
+k_arg_reduce (const float *x, float *y, gsize outer, int dim, gsize inner, int is_max, int select_last)
+{
+  GRID_LOOP (i, outer * inner)
+    {
+      const float *v = x + (i / inner) * (gsize) dim * inner + i % inner;
+      float best = v[0];
+      int at = 0;
+      for (int k = 1; k < dim && !isnan (best); k++)
+        {
+          float u = v[(gsize) k * inner];
+          if (isnan (u) || (is_max ? u > best : u < best) || (select_last && u == best))
+            {
+              best = u;
+              at = k;
+            }
+        }
+      y[i] = (float) at;
+    }
+}
+
+/* NumPy's take along one axis: a thread per output value. */
+__global__ void
+k_take (const float *x, const float *indices, float *y, gsize outer, int dim, gsize n, gsize inner)
+{
+  GRID_LOOP (i, outer * n * inner)
+    {
+      gsize r = i % inner, j = (i / inner) % n, o = i / inner / n;
+      long long v = llrintf (indices[j]);
+      if (v < 0)
+        v += dim;
+      y[i] = v < 0 || v >= dim ? 0.0f : x[(o * (gsize) dim + (gsize) v) * inner + r];
+    }
 }
 
 /* The common case, NHWC global average pooling (H and W reduced): a block per batch item and 32
@@ -561,13 +623,28 @@ qr_cuda_binary (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, f
 }
 
 void
-qr_cuda_unary (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n)
+qr_cuda_unary (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n)
 {
-  k_unary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, x, y, n);
+  k_unary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y, n);
 }
 
 void
-qr_cuda_mean (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4])
+qr_cuda_arg_reduce (QrCuda *cuda, const float *x, float *y, gsize outer, int dim, gsize inner, gboolean is_max,
+                    gboolean select_last)
+{
+  k_arg_reduce<<<blocks_for (outer * inner), kThreads, 0, cuda->stream>>> (x, y, outer, dim, inner, is_max,
+                                                                           select_last);
+}
+
+void
+qr_cuda_take (QrCuda *cuda, const float *x, const float *indices, float *y, gsize outer, int dim, gsize n,
+              gsize inner)
+{
+  k_take<<<blocks_for (outer * n * inner), kThreads, 0, cuda->stream>>> (x, indices, y, outer, dim, n, inner);
+}
+
+void
+qr_cuda_reduce (QrCuda *cuda, QrCudaReduce op, const float *x, float *y, const int dims[4], const gboolean reduced[4])
 {
   Dims4 r;
   gsize n = 1;
@@ -576,13 +653,15 @@ qr_cuda_mean (QrCuda *cuda, const float *x, float *y, const int dims[4], const g
       r.d[d] = reduced[d] ? 1 : 0;
       n *= reduced[d] ? 1 : (gsize) dims[d];
     }
-  if (!reduced[0] && reduced[1] && reduced[2] && !reduced[3])
+  if (n == 0)
+    return;
+  if (op == QR_CUDA_REDUCE_MEAN && !reduced[0] && reduced[1] && reduced[2] && !reduced[3])
     {
       dim3 grid ((unsigned) ((dims[3] + 31) / 32), (unsigned) dims[0]), block (32, 32);
       k_mean_spatial<<<grid, block, 0, cuda->stream>>> (x, y, dims[1] * dims[2], dims[3]);
       return;
     }
-  k_mean<<<(unsigned) n, kMeanThreads, 0, cuda->stream>>> (x, y, dims4 (dims), r);
+  k_reduce<<<(unsigned) n, kMeanThreads, 0, cuda->stream>>> (op, x, y, dims4 (dims), r);
 }
 
 void

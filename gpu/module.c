@@ -29,7 +29,7 @@ static const QrCudaApi api = {
   qr_cuda_depthwise,
   qr_cuda_binary,
   qr_cuda_unary,
-  qr_cuda_mean,
+  qr_cuda_reduce,
   qr_cuda_resize,
   qr_cuda_pool,
   qr_cuda_gather,
@@ -43,6 +43,9 @@ static const QrCudaApi api = {
   qr_cuda_alloc_host,
   qr_cuda_release_host,
   qr_cuda_resize_u8,
+  qr_cuda_matmul_batched,
+  qr_cuda_arg_reduce,
+  qr_cuda_take,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 4
+#define QR_CUDA_API_VERSION 5
 
 typedef struct
 {
@@ -42,8 +42,10 @@ typedef struct
                                      const float *bias, float *y);
   void       (*binary)              (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
                                      const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
-  void       (*unary)               (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n);
-  void       (*mean)                (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4]);
+  void       (*unary)               (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y,
+                                     gsize n);
+  void       (*reduce)              (QrCuda *cuda, QrCudaReduce op, const float *x, float *y, const int dims[4],
+                                     const gboolean reduced[4]);
   void       (*resize)              (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
                                      gboolean nearest, gboolean align_corners, gboolean half_pixel);
   void       (*pool)                (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
@@ -63,6 +65,13 @@ typedef struct
   void       (*release_host)        (QrCuda *cuda, void *host_ptr);
   void       (*resize_u8)           (QrCuda *cuda, const guint8 *src, int sw, int sh, int dw, int dh,
                                      const QrCudaTaps *x, const QrCudaTaps *y, float *tmp, guint8 *dst);
+  gboolean   (*matmul_batched)      (QrCuda *cuda, const float *a, const float *b, float *c, int m, int n, int k,
+                                     gboolean transpose_a, gboolean transpose_b, int batches, long long stride_a,
+                                     long long stride_b, GError **error);
+  void       (*arg_reduce)          (QrCuda *cuda, const float *x, float *y, gsize outer, int dim, gsize inner,
+                                     gboolean is_max, gboolean select_last);
+  void       (*take)                (QrCuda *cuda, const float *x, const float *indices, float *y, gsize outer, int dim,
+                                     gsize n, gsize inner);
 } QrCudaApi;
 
 /* The module's one export. */

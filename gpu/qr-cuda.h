@@ -30,6 +30,20 @@ typedef enum
   QR_CUDA_ACT_HARD_SWISH,
   QR_CUDA_ACT_SWISH,
   QR_CUDA_ACT_MISH,
+  /* element-wise functions of ONNX graphs: qr_cuda_unary only, never a convolution's epilogue */
+  QR_CUDA_ACT_TANH,
+  QR_CUDA_ACT_EXP,
+  QR_CUDA_ACT_LOG,
+  QR_CUDA_ACT_SQRT,
+  QR_CUDA_ACT_ERF,
+  QR_CUDA_ACT_NEG,
+  QR_CUDA_ACT_ABS,
+  QR_CUDA_ACT_RECIPROCAL,
+  QR_CUDA_ACT_HARD_SIGMOID,   /* max (0, min (1, alpha · x + beta)) */
+  QR_CUDA_ACT_CLIP,           /* min (max (x, alpha), beta) */
+  QR_CUDA_ACT_FLOOR,
+  QR_CUDA_ACT_CEIL,
+  QR_CUDA_ACT_ROUND,          /* halves to even */
 } QrCudaAct;
 
 typedef enum
@@ -40,7 +54,16 @@ typedef enum
   QR_CUDA_DIV,
   QR_CUDA_MAX,
   QR_CUDA_MIN,
+  QR_CUDA_POW,
 } QrCudaBinary;
+
+typedef enum
+{
+  QR_CUDA_REDUCE_MEAN,
+  QR_CUDA_REDUCE_SUM,
+  QR_CUDA_REDUCE_MAX,   /* NaN wins, as in NumPy and the CPU kernel */
+  QR_CUDA_REDUCE_MIN,
+} QrCudaReduce;
 
 /* A context on device `device` (0 for the first). Fails with QR_GPU_ERROR_NO_DEVICE when there is
  * none, QR_GPU_ERROR_CUDA when the driver, cuDNN or cuBLAS cannot start. */
@@ -159,6 +182,23 @@ gboolean    qr_cuda_matmul         (QrCuda           *cuda,
                                     gboolean          transpose_b,
                                     GError          **error);
 
+/* Batched products (attention's heads), row-major, one cuBLAS strided-batched GEMM: product i
+ * reads A at a + i · stride_a and B at b + i · stride_b (a stride of 0 broadcasts one operand)
+ * and writes C at c + i · m · n. lda and ldb are the operands' row lengths as stored. */
+gboolean    qr_cuda_matmul_batched (QrCuda           *cuda,
+                                    const float      *a,
+                                    const float      *b,
+                                    float            *c,
+                                    int               m,
+                                    int               n,
+                                    int               k,
+                                    gboolean          transpose_a,
+                                    gboolean          transpose_b,
+                                    int               batches,
+                                    long long         stride_a,
+                                    long long         stride_b,
+                                    GError          **error);
+
 /* Our kernels (kernels.cu); launched on the context's stream. Shapes of rank < 4 are passed
  * right-aligned in 4 dims with 1s in front. */
 typedef struct
@@ -175,9 +215,18 @@ void qr_cuda_depthwise  (QrCuda *cuda, const QrCudaDepthwise *p, const float *x,
 /* out[i] = a[ia] op b[ib] with per-dimension strides (0 along broadcast dimensions). */
 void qr_cuda_binary     (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
                          const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
-void qr_cuda_unary      (QrCuda *cuda, QrCudaAct act, float alpha, const float *x, float *y, gsize n);
-/* Mean over the dimensions flagged in `reduced` (input padded to rank 4). */
-void qr_cuda_mean       (QrCuda *cuda, const float *x, float *y, const int dims[4], const gboolean reduced[4]);
+void qr_cuda_unary      (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n);
+/* Mean, sum, max or min over the dimensions flagged in `reduced` (input padded to rank 4). */
+void qr_cuda_reduce     (QrCuda *cuda, QrCudaReduce op, const float *x, float *y, const int dims[4],
+                         const gboolean reduced[4]);
+/* x as outer × dim × inner: y[o, i] = the index along dim of the largest (smallest) value, as a
+ * float; the first one, or the last with select_last; a NaN wins. */
+void qr_cuda_arg_reduce (QrCuda *cuda, const float *x, float *y, gsize outer, int dim, gsize inner, gboolean is_max,
+                         gboolean select_last);
+/* NumPy's take: x as outer × dim × inner, y[o, i, r] = x[o, indices[i], r] for i < n; indices are
+ * floats holding whole numbers, negative ones count from the end, one out of range gives zeros. */
+void qr_cuda_take       (QrCuda *cuda, const float *x, const float *indices, float *y, gsize outer, int dim, gsize n,
+                         gsize inner);
 void qr_cuda_resize     (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,
                          gboolean nearest, gboolean align_corners, gboolean half_pixel);
 void qr_cuda_pool       (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,

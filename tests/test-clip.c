@@ -332,7 +332,7 @@ test_clip_model (gconstpointer data)
   bpe_copy = g_build_filename (tmp, "bpe_simple_vocab_16e6.txt.gz", NULL);
   g_assert_true (g_file_get_contents (BPE, &contents, &length, NULL));
   g_assert_true (g_file_set_contents (bpe_copy, contents, (gssize) length, NULL));
-  clip = qr_clip_load (tmp, QR_DEVICE_CPU, &error);
+  clip = qr_clip_load (tmp, test_device (), &error);
   g_assert_no_error (error);
   dim = qr_clip_get_dim (clip);
   size = qr_clip_get_image_size (clip);
@@ -543,7 +543,7 @@ test_clip_cli (void)
       g_assert_true (g_file_get_contents (src, &data, &length, NULL));
       g_assert_true (g_file_set_contents (dst, data, (gssize) length, NULL));
     }
-  clip = qr_clip_load (model, QR_DEVICE_CPU, &error);
+  clip = qr_clip_load (model, test_device (), &error);
   g_assert_no_error (error);
   dim = qr_clip_get_dim (clip);
   g_assert_cmpint (dim, ==, 32);

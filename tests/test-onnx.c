@@ -38,6 +38,11 @@ op_count_free (OpCount *c)
 }
 
 /* Runs one case; *message says why when it is not a pass. */
+/* QUORUM_DEVICE=cuda (with QUORUM_ONNX_GPU=1) runs the cases on the GPU, as the engine's op tests
+ * are run there; how many did is counted, since a graph the CUDA backend cannot plan runs on the
+ * CPU instead. */
+static guint cases_on_cuda;
+
 static CaseResult
 run_case (const char *dir, char **message)
 {
@@ -114,7 +119,9 @@ run_case (const char *dir, char **message)
   if (live_index >= 0)
     {
       QrOnnxTensor *live = inputs->pdata[live_index];
-      model = qr_model_new_cpu (g_steal_pointer (&graph), 1, &error);
+      model = qr_model_new (g_steal_pointer (&graph), test_device (), QR_PRECISION_FP32, 1, &error);
+      if (model != NULL && g_str_has_prefix (qr_model_get_device (model), "cuda"))
+        cases_on_cuda++;
       if (model == NULL || !qr_model_run (model, live->data, live->dims[0], NULL, NULL, &error))
         {
           *message = g_strdup (error->message);
@@ -309,6 +316,9 @@ test_conformance (void)
         break;
     }
   g_string_append_printf (report, "In all: %u passed, %u refused, %u wrong; %u cases of other ops not run\n", total_passed, total_refused, wrong->len, other);
+  if (g_strcmp0 (g_getenv ("QUORUM_DEVICE"), "cuda") == 0)
+    g_string_append_printf (report, "On CUDA: %u cases ran there (the rest were folded into constants or ran on the CPU)\n",
+                            cases_on_cuda);
   for (guint j = 0; j < wrong->len; j++)
     g_string_append_printf (report, "WRONG %s\n", (char *) wrong->pdata[j]);
   g_test_message ("%s", report->str);
@@ -483,7 +493,7 @@ test_ultralytics (gconstpointer data)
   }
   model_path = g_build_filename (tmp, "model.onnx", NULL);
   qr_detector_options_init (&options);
-  options.device = QR_DEVICE_CPU;
+  options.device = test_device ();
   options.score_threshold = 0.25f;
   options.nms_iou = 0.7f;
   options.max_detections = 300;
@@ -704,7 +714,7 @@ load_layers_case (const char *command, const char *tmp, const QrOnnxOptions *opt
   g_assert_true (g_file_get_contents (yp, ys, ny, NULL));
   graph = qr_graph_load_onnx (model, options, &error);
   g_assert_no_error (error);
-  net = qr_model_new_cpu (graph, 1, &error);
+  net = qr_model_new (graph, test_device (), QR_PRECISION_FP32, 1, &error);
   g_assert_no_error (error);
   return net;
 }
@@ -852,7 +862,7 @@ test_pretrained_roundtrip (gconstpointer data)
   g_assert_true (g_file_get_contents (input_path, &input, &n_input, NULL));
   graph = qr_graph_load_onnx (onnx, NULL, &error);
   g_assert_no_error (error);
-  net = qr_model_new_cpu (graph, 1, &error);
+  net = qr_model_new (graph, test_device (), QR_PRECISION_FP32, 1, &error);
   g_assert_no_error (error);
   g_assert_true (qr_model_run (net, (const float *) input, 1, NULL, NULL, &error));
   g_assert_no_error (error);

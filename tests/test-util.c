@@ -148,3 +148,9 @@ test_copy_darknet_cfg (const char *src, const char *dir, int w, int h, const cha
   g_assert_true (g_file_set_contents (dst, out->str, (gssize) out->len, NULL));
   return dst;
 }
+
+QrDevice
+test_device (void)
+{
+  return g_getenv ("QUORUM_DEVICE") != NULL ? QR_DEVICE_AUTO : QR_DEVICE_CPU;
+}

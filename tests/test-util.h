@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include "qr-image.h"
+#include "qr-engine.h"
 
 /* A w×h image whose top-left 16×16 block is red, top-right 16×16 block green, the rest blue. */
 QrImage *test_corner_image   (int          w,
@@ -36,3 +37,8 @@ void     test_remove_tree    (const char  *path);
 /* The mean absolute difference of two same-sized images, per channel value. */
 double   test_mean_abs_diff  (const QrImage *a,
                               const QrImage *b);
+
+/* Where a test runs the models it compares with a reference: the CPU, or, when QUORUM_DEVICE is
+ * set (the GPU machine's runs, tools/cuda-host-check), QR_DEVICE_AUTO, which the engine then
+ * resolves from QUORUM_DEVICE and QUORUM_PRECISION. */
+QrDevice test_device         (void);

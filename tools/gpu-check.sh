@@ -12,7 +12,7 @@ cmake --build build-gpu -j"$(nproc)"
 rm -rf .devbin .devdata
 mkdir -p .devbin .devdata/shared/models/pretrained .devdata/shared/images
 cp build-gpu/quorum build-gpu/tests/test-gpu build-gpu/tests/test-engine build-gpu/tests/test-models build-gpu/tests/test-darknet \
-   build-gpu/tests/test-tflite build-gpu/gpu/libquorum-cuda.so .devbin/
+   build-gpu/tests/test-tflite build-gpu/tests/test-onnx build-gpu/gpu/libquorum-cuda.so .devbin/
 ../shared/device/bundle-libs .devbin/*
 # the GPU machine has its own OpenBLAS (../shared/device/README.md); ours would take half the carry
 rm -f .devlibs/libopenblas.so.0
@@ -39,6 +39,10 @@ if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
     --text "a dog next to a bicycle" > .devdata/onnx/clip/cpu.jsonl
 else
   echo "gpu-check: PyTorch or ONNX for Python missing here: no ONNX check prepared"
+fi
+# ONNX's conformance cases (Debian libonnx-testdata, 13 MB, 2 MB packed) for test-onnx on CUDA
+if [ -d /usr/share/libonnx-testdata/data/node ]; then
+  tar -C /usr/share/libonnx-testdata/data -cf - node | xz -1 > .devdata/onnx/node.tar.xz
 fi
 # where the binaries think the source tree is (their compiled-in paths)
 echo "$top" > .devdata/source-dir

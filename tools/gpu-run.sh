@@ -100,6 +100,14 @@ model_path () {
     python3 tools/compare-jsonl.py .devdata/onnx/clip/cpu.jsonl "$out/onnx-clip.jsonl"
     grep -h "running on" "$out"/onnx-*.log | head -3
   fi
+  if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/node.tar.xz ]; then
+    echo "== ONNX's conformance cases on CUDA (fp32), each against ONNX's expected outputs"
+    mkdir -p /tmp/quorum-onnx && tar -C /tmp/quorum-onnx -xJf .devdata/onnx/node.tar.xz
+    QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32 QUORUM_ONNX_GPU=1 QUORUM_ONNX_TESTDATA=/tmp/quorum-onnx/node \
+      timeout 120 .devbin/test-onnx -p /onnx/conformance > "$out/onnx-conformance.txt" 2>&1
+    echo "(conformance: exit $?)"
+    grep -E "In all|On CUDA|WRONG|ERROR|no CUDA kernel" "$out/onnx-conformance.txt" | head -20
+  fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do
     [ "$name" = none ] && continue

@@ -17,9 +17,8 @@ static const QrCudaApi *api;
 static gboolean
 cuda_supports_op (QrBackend *self, const QrNode *node)
 {
-  /* the element-wise functions ONNX graphs add have no CUDA kernels yet */
-  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE && node->op != QR_OP_POW
-         && node->op != QR_OP_GATHER && !(node->op == QR_OP_MEAN && node->reduce != QR_REDUCE_MEAN) && qr_activation_on_gpu (node->act);
+  return node->op != QR_OP_UNSUPPORTED && node->op != QR_OP_SPARSE_TO_DENSE
+         && (node->op == QR_OP_ACTIVATION || qr_activation_on_gpu (node->act));
 }
 
 static void
@@ -124,9 +123,8 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   for (guint k = 0; k < graph->order->len; k++)
     {
       QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
-      /* a batched matmul or a dilated pool (ONNX graphs) has no CUDA kernel yet either */
+      /* a dilated pool (ONNX graphs) has no CUDA kernel yet either */
       if (!cuda_supports_op (backend, node)
-          || (node->op == QR_OP_MATMUL && qr_graph_tensor (graph, node->outputs[0])->shape.rank > 2)
           || ((node->op == QR_OP_MAXPOOL || node->op == QR_OP_AVGPOOL) && (node->dilation[0] != 1 || node->dilation[1] != 1)))
         {
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: node %s (%s): no CUDA kernel",
@@ -352,13 +350,9 @@ cuda_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc ab
   QrTensor *in = qr_graph_tensor (graph, in_id);
   GError *gpu_error = NULL;
 
-  if (self->dev[in_id] == NULL)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE, "%s: the input is not used by any output",
-                   graph->source);
-      return FALSE;
-    }
-  if (!api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
+  /* an input no output reads (ONNX's Shape of it, folded) has no device memory: nothing to send */
+  if (self->dev[in_id] != NULL
+      && !api->upload (self->cuda, self->dev[in_id], input, qr_shape_size (&in->shape) * sizeof (float), &gpu_error))
     return qr_cuda_backend_error (error, gpu_error, graph, NULL);
   return finish_run (self, graph, abort, abort_data, error);
 }

@@ -32,6 +32,19 @@ cuda_act (QrActivation act)
     case QR_ACT_HARD_SWISH: return QR_CUDA_ACT_HARD_SWISH;
     case QR_ACT_SWISH: return QR_CUDA_ACT_SWISH;
     case QR_ACT_MISH: return QR_CUDA_ACT_MISH;
+    case QR_ACT_TANH: return QR_CUDA_ACT_TANH;
+    case QR_ACT_EXP: return QR_CUDA_ACT_EXP;
+    case QR_ACT_LOG: return QR_CUDA_ACT_LOG;
+    case QR_ACT_SQRT: return QR_CUDA_ACT_SQRT;
+    case QR_ACT_ERF: return QR_CUDA_ACT_ERF;
+    case QR_ACT_NEG: return QR_CUDA_ACT_NEG;
+    case QR_ACT_ABS: return QR_CUDA_ACT_ABS;
+    case QR_ACT_RECIPROCAL: return QR_CUDA_ACT_RECIPROCAL;
+    case QR_ACT_HARD_SIGMOID: return QR_CUDA_ACT_HARD_SIGMOID;
+    case QR_ACT_CLIP: return QR_CUDA_ACT_CLIP;
+    case QR_ACT_FLOOR: return QR_CUDA_ACT_FLOOR;
+    case QR_ACT_CEIL: return QR_CUDA_ACT_CEIL;
+    case QR_ACT_ROUND: return QR_CUDA_ACT_ROUND;
     case QR_ACT_NONE:
     default: return QR_CUDA_ACT_NONE;
     }
@@ -91,6 +104,61 @@ broadcast_strides (const QrShape *s, long long strides[4])
     }
 }
 
+/* MatMul as the CPU kernel reads it (ops-cpu.c): the last two dimensions are the matrices, the
+ * others (at most two, rank ≤ 4) batches broadcast NumPy's way. */
+static gboolean
+run_matmul (QrCudaBackend *self, QrGraph *graph, QrNode *node, GError **error)
+{
+  QrShape *a = shape (graph, node->inputs[0]), *b = shape (graph, node->inputs[1]);
+  QrShape *o = shape (graph, node->outputs[0]);
+  const float *A = self->dev[node->inputs[0]], *B = self->dev[node->inputs[1]];
+  float *C = self->dev[node->outputs[0]];
+  int rank = o->rank, M = o->dims[rank - 2], N = o->dims[rank - 1];
+  int K = node->transpose_a ? a->dims[a->rank - 2] : a->dims[a->rank - 1];
+  int lead_a = a->dims[a->rank - 1], lead_b = b->dims[b->rank - 1];
+  long long mat_a = (long long) a->dims[a->rank - 2] * lead_a, mat_b = (long long) b->dims[b->rank - 2] * lead_b;
+  gsize batches = qr_shape_size (o) / ((gsize) M * (gsize) N);
+  int ob[2] = { 1, 1 }, da[2] = { 1, 1 }, db[2] = { 1, 1 };
+  gboolean a_full = TRUE, a_one = TRUE, b_full = TRUE, b_one = TRUE;
+
+  if (M == 0 || N == 0)
+    return TRUE;
+  if (batches == 1)
+    return self->api->matmul (self->cuda, A, B, C, M, N, K, node->transpose_a, node->transpose_b, error);
+  if (!node->transpose_a && qr_shape_size (b) == (gsize) K * (gsize) N && qr_shape_size (a) == batches * (gsize) M * (gsize) K)
+    /* one B for every batch (a Linear layer on tokens): the batches are rows of one product */
+    return self->api->matmul (self->cuda, A, B, C, (int) (batches * (gsize) M), N, K, FALSE, node->transpose_b, error);
+  /* the batch dimensions right-aligned in two */
+  for (int d = 0; d < rank - 2; d++)
+    {
+      int slot = 2 - (rank - 2) + d, pa = d - (rank - a->rank), pb = d - (rank - b->rank);
+      ob[slot] = o->dims[d];
+      da[slot] = pa >= 0 ? a->dims[pa] : 1;
+      db[slot] = pb >= 0 ? b->dims[pb] : 1;
+    }
+  for (int s = 0; s < 2; s++)
+    {
+      a_full = a_full && da[s] == ob[s];
+      a_one = a_one && da[s] == 1;
+      b_full = b_full && db[s] == ob[s];
+      b_one = b_one && db[s] == 1;
+    }
+  if ((a_full || a_one) && (b_full || b_one))
+    return self->api->matmul_batched (self->cuda, A, B, C, M, N, K, node->transpose_a, node->transpose_b,
+                                      (int) batches, a_one ? 0 : mat_a, b_one ? 0 : mat_b, error);
+  /* mixed broadcasting ([2, 1, M, K] · [1, 3, K, N]): one strided batch per outer index */
+  for (int i = 0; i < ob[0]; i++)
+    {
+      long long offset_a = (da[0] == 1 ? 0 : (long long) i) * da[1] * mat_a;
+      long long offset_b = (db[0] == 1 ? 0 : (long long) i) * db[1] * mat_b;
+      if (!self->api->matmul_batched (self->cuda, A + offset_a, B + offset_b, C + (gsize) i * ob[1] * M * N, M, N, K,
+                                      node->transpose_a, node->transpose_b, ob[1], da[1] == 1 ? 0 : mat_a,
+                                      db[1] == 1 ? 0 : mat_b, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int id, GError **error)
 {
@@ -140,10 +208,12 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
+    case QR_OP_POW:
       {
         static const QrCudaBinary ops[] = {
           [QR_OP_ADD] = QR_CUDA_ADD, [QR_OP_SUB] = QR_CUDA_SUB, [QR_OP_MUL] = QR_CUDA_MUL,
           [QR_OP_DIV] = QR_CUDA_DIV, [QR_OP_MAXIMUM] = QR_CUDA_MAX, [QR_OP_MINIMUM] = QR_CUDA_MIN,
+          [QR_OP_POW] = QR_CUDA_POW,
         };
         int od[4];
         long long sa[4], sb[4];
@@ -154,17 +224,45 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
         break;
       }
     case QR_OP_ACTIVATION:
-      api->unary (cuda, cuda_act (node->act), node->alpha, x, y, qr_shape_size (out));
+      api->unary (cuda, cuda_act (node->act), node->alpha, node->beta, x, y, qr_shape_size (out));
       break;
     case QR_OP_MEAN:
       {
+        static const QrCudaReduce reductions[] = {
+          [QR_REDUCE_MEAN] = QR_CUDA_REDUCE_MEAN, [QR_REDUCE_SUM] = QR_CUDA_REDUCE_SUM,
+          [QR_REDUCE_MAX] = QR_CUDA_REDUCE_MAX, [QR_REDUCE_MIN] = QR_CUDA_REDUCE_MIN,
+        };
         QrShape *in = shape (graph, node->inputs[0]);
         int d4[4];
         gboolean reduced[4] = { FALSE, FALSE, FALSE, FALSE };
+        if (node->reduce == QR_REDUCE_ARGMAX || node->reduce == QR_REDUCE_ARGMIN)
+          {
+            int axis = node->axes[0];
+            gsize outer = 1, inner = 1;
+            for (int d = 0; d < axis; d++)
+              outer *= (gsize) in->dims[d];
+            for (int d = axis + 1; d < in->rank; d++)
+              inner *= (gsize) in->dims[d];
+            api->arg_reduce (cuda, x, y, outer, in->dims[axis], inner, node->reduce == QR_REDUCE_ARGMAX,
+                             node->select_last);
+            break;
+          }
         dims4 (in, d4);
         for (int i = 0; i < node->n_axes; i++)
           reduced[4 - in->rank + node->axes[i]] = TRUE;
-        api->mean (cuda, x, y, d4, reduced);
+        api->reduce (cuda, reductions[node->reduce], x, y, d4, reduced);
+        break;
+      }
+    case QR_OP_GATHER:
+      {
+        QrShape *in = shape (graph, node->inputs[0]);
+        gsize outer = 1, inner = 1;
+        for (int d = 0; d < node->axis; d++)
+          outer *= (gsize) in->dims[d];
+        for (int d = node->axis + 1; d < in->rank; d++)
+          inner *= (gsize) in->dims[d];
+        api->take (cuda, x, self->dev[node->inputs[1]], y, outer, in->dims[node->axis],
+                   qr_shape_size (shape (graph, node->inputs[1])), inner);
         break;
       }
     case QR_OP_RESIZE:
@@ -254,14 +352,9 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
         break;
       }
     case QR_OP_MATMUL:
-      {
-        QrShape *a = shape (graph, node->inputs[0]);
-        int k = node->transpose_a ? a->dims[0] : a->dims[1];
-        if (!api->matmul (cuda, x, self->dev[node->inputs[1]], y, out->dims[0], out->dims[1], k, node->transpose_a,
-                             node->transpose_b, &gpu_error))
-          return qr_cuda_backend_error (error, gpu_error, graph, node);
-        break;
-      }
+      if (!run_matmul (self, graph, node, &gpu_error))
+        return qr_cuda_backend_error (error, gpu_error, graph, node);
+      break;
     case QR_OP_SLICE:
       {
         QrShape *in = shape (graph, node->inputs[0]);

@@ -74,7 +74,8 @@ typedef enum
   QR_ACT_ROUND,          /* halves to even, as ONNX's Round */
 } QrActivation;
 
-/* TRUE for the activations the CUDA kernels apply. */
+/* TRUE for the activations a CUDA convolution's epilogue applies (qr_cuda_unary, an activation
+ * node on the GPU, applies every one). */
 static inline gboolean
 qr_activation_on_gpu (QrActivation act)
 {

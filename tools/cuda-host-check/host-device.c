@@ -32,7 +32,7 @@ gboolean qr_cuda_sync (QrCuda *c, GError **e) { return TRUE; }
 gboolean qr_cuda_check (QrCuda *c, const char *w, GError **e) { return TRUE; }
 gsize qr_cuda_get_scratch_bytes (QrCuda *c) { return 0; }
 
-static float activate (float x, int act, float alpha)
+static float activate (float x, int act, float alpha, float beta)
 {
   switch (act)
     {
@@ -43,6 +43,19 @@ static float activate (float x, int act, float alpha)
     case QR_CUDA_ACT_HARD_SWISH: { float r = x + 3.0f; r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r; return alpha * x * r; }
     case QR_CUDA_ACT_SWISH: return x / (1.0f + expf (-x));
     case QR_CUDA_ACT_MISH: return x * tanhf (log1pf (expf (x)));
+    case QR_CUDA_ACT_TANH: return tanhf (x);
+    case QR_CUDA_ACT_EXP: return expf (x);
+    case QR_CUDA_ACT_LOG: return logf (x);
+    case QR_CUDA_ACT_SQRT: return sqrtf (x);
+    case QR_CUDA_ACT_ERF: return erff (x);
+    case QR_CUDA_ACT_NEG: return -x;
+    case QR_CUDA_ACT_ABS: return fabsf (x);
+    case QR_CUDA_ACT_RECIPROCAL: return 1.0f / x;
+    case QR_CUDA_ACT_HARD_SIGMOID: return fmaxf (0.0f, fminf (1.0f, alpha * x + beta));
+    case QR_CUDA_ACT_CLIP: return x < alpha ? alpha : x > beta ? beta : x;
+    case QR_CUDA_ACT_FLOOR: return floorf (x);
+    case QR_CUDA_ACT_CEIL: return ceilf (x);
+    case QR_CUDA_ACT_ROUND: return rintf (x);
     default: return x;
     }
 }
@@ -87,7 +100,7 @@ gboolean qr_cuda_conv2d (QrCuda *cu, const QrCudaConv *p, const float *x, const 
                   }
               }
             float v = (float) acc + (bias ? bias[o] : 0);
-            y[(((gsize) n * p->oh + oy) * p->ow + ox) * p->oc + o] = activate (v, p->act, p->alpha);
+            y[(((gsize) n * p->oh + oy) * p->ow + ox) * p->oc + o] = activate (v, p->act, p->alpha, 0.0f);
           }
   return TRUE;
 }
@@ -95,6 +108,14 @@ gboolean qr_cuda_matmul (QrCuda *c, const float *a, const float *b, float *y, in
 {
   for (int i = 0; i < m; i++) for (int j = 0; j < n; j++)
     { double acc = 0; for (int q = 0; q < k; q++) acc += (ta ? a[q * m + i] : a[i * k + q]) * (tb ? b[j * k + q] : b[q * n + j]); y[i * n + j] = (float) acc; }
+  return TRUE;
+}
+/* cublasSgemmStridedBatched: qr_cuda_matmul once per product */
+gboolean qr_cuda_matmul_batched (QrCuda *c, const float *a, const float *b, float *y, int m, int n, int k, gboolean ta,
+                                 gboolean tb, int batches, long long sa, long long sb, GError **e)
+{
+  for (int i = 0; i < batches; i++)
+    qr_cuda_matmul (c, a + i * sa, b + i * sb, y + (gsize) i * m * n, m, n, k, ta, tb, e);
   return TRUE;
 }
 void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias, float *y)
@@ -121,11 +142,11 @@ void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, co
               acc += x[(((gsize) b * p->h + iy) * p->w + ix) * p->c + ci] * w[((gsize) ky * p->kw + kx) * oc_total + oc];
             }
         }
-      y[i] = activate (acc, p->act, p->alpha);
+      y[i] = activate (acc, p->act, p->alpha, 0.0f);
     }
 }
 static float apply_binary (int op, float u, float v)
-{ switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); default: return fminf (u, v); } }
+{ switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); case QR_CUDA_POW: return powf (u, v); default: return fminf (u, v); } }
 void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b, float *y, const int d4[4], const long long sa[4], const long long sb[4])
 {
   gsize n = (gsize) d4[0] * d4[1] * d4[2] * d4[3];
@@ -136,9 +157,12 @@ void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b
       y[i] = apply_binary (op, a[ia], b[ib]);
     }
 }
-void qr_cuda_unary (QrCuda *cu, QrCudaAct act, float alpha, const float *x, float *y, gsize n)
-{ for (gsize i = 0; i < n; i++) y[i] = activate (x[i], act, alpha); }
-void qr_cuda_mean (QrCuda *cu, const float *x, float *y, const int dims[4], const gboolean reduced[4])
+void qr_cuda_unary (QrCuda *cu, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n)
+{ for (gsize i = 0; i < n; i++) y[i] = activate (x[i], act, alpha, beta); }
+/* k_reduce's combination of two values for max and min: a NaN wins */
+static float pick (int op, float acc, float v)
+{ if (isnan (acc) || isnan (v)) return isnan (acc) ? acc : v; return op == QR_CUDA_REDUCE_MAX ? fmaxf (acc, v) : fminf (acc, v); }
+void qr_cuda_reduce (QrCuda *cu, QrCudaReduce op, const float *x, float *y, const int dims[4], const gboolean reduced[4])
 {
   int od[4]; gsize n = 1, count = 1;
   for (int d = 0; d < 4; d++) { od[d] = reduced[d] ? 1 : dims[d]; n *= (gsize) od[d]; if (reduced[d]) count *= (gsize) dims[d]; }
@@ -146,11 +170,15 @@ void qr_cuda_mean (QrCuda *cu, const float *x, float *y, const int dims[4], cons
     {
       int idx[4]; gsize rest = i;
       for (int d = 3; d >= 0; d--) { idx[d] = (int) (rest % (gsize) od[d]); rest /= (gsize) od[d]; }
-      float sum = 0; int lo[4], hi[4];
+      gboolean extreme = op == QR_CUDA_REDUCE_MAX || op == QR_CUDA_REDUCE_MIN;
+      float sum = op == QR_CUDA_REDUCE_MAX ? -INFINITY : op == QR_CUDA_REDUCE_MIN ? INFINITY : 0; int lo[4], hi[4];
       for (int d = 0; d < 4; d++) { lo[d] = reduced[d] ? 0 : idx[d]; hi[d] = reduced[d] ? dims[d] : idx[d] + 1; }
       for (int a = lo[0]; a < hi[0]; a++) for (int b = lo[1]; b < hi[1]; b++) for (int c = lo[2]; c < hi[2]; c++) for (int e = lo[3]; e < hi[3]; e++)
-        sum += x[(((gsize) a * dims[1] + b) * dims[2] + c) * dims[3] + e];
-      y[i] = sum / (float) count;
+        {
+          float v = x[(((gsize) a * dims[1] + b) * dims[2] + c) * dims[3] + e];
+          sum = extreme ? pick (op, sum, v) : sum + v;
+        }
+      y[i] = op == QR_CUDA_REDUCE_MEAN ? sum / (float) count : sum;
     }
 }
 void qr_cuda_resize (QrCuda *cu, const float *x, float *y, int N, int H, int W, int C, int OH, int OW, gboolean nearest, gboolean align_corners, gboolean half_pixel)
@@ -245,7 +273,7 @@ void qr_cuda_softmax (QrCuda *cu, const float *x, float *y, gsize rows, int last
     }
 }
 void qr_cuda_bias_act (QrCuda *cu, float *y, const float *bias, gsize rows, int ch, QrCudaAct act, float alpha)
-{ for (gsize i = 0; i < rows * ch; i++) y[i] = activate (y[i] + (bias ? bias[i % ch] : 0), act, alpha); }
+{ for (gsize i = 0; i < rows * ch; i++) y[i] = activate (y[i] + (bias ? bias[i % ch] : 0), act, alpha, 0.0f); }
 
 /* No graphs here: the backend's fallback to eager launches is what gets exercised. */
 gboolean qr_cuda_capture_begin (QrCuda *c, GError **e)
@@ -301,5 +329,36 @@ void qr_cuda_resize_u8 (QrCuda *cu, const guint8 *src, int sw, int sh, int dw, i
         v = v + w[k] * tmp[(gsize) (ty->first[y] + k) * row + x];
       v = v + 0.5f;
       dst[i] = (guint8) (v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+    }
+}
+
+/* k_arg_reduce and k_take, one loop each */
+void qr_cuda_arg_reduce (QrCuda *cu, const float *x, float *y, gsize outer, int dim, gsize inner, gboolean is_max,
+                         gboolean select_last)
+{
+  for (gsize i = 0; i < outer * inner; i++)
+    {
+      const float *v = x + (i / inner) * (gsize) dim * inner + i % inner;
+      float best = v[0];
+      int at = 0;
+      for (int k = 1; k < dim && !isnan (best); k++)
+        {
+          float u = v[(gsize) k * inner];
+          if (isnan (u) || (is_max ? u > best : u < best) || (select_last && u == best))
+            { best = u; at = k; }
+        }
+      y[i] = (float) at;
+    }
+}
+void qr_cuda_take (QrCuda *cu, const float *x, const float *indices, float *y, gsize outer, int dim, gsize n,
+                   gsize inner)
+{
+  for (gsize i = 0; i < outer * n * inner; i++)
+    {
+      gsize r = i % inner, j = (i / inner) % n, o = i / inner / n;
+      long long v = llrintf (indices[j]);
+      if (v < 0)
+        v += dim;
+      y[i] = v < 0 || v >= dim ? 0.0f : x[(o * (gsize) dim + (gsize) v) * inner + r];
     }
 }
