@@ -22,15 +22,18 @@ compare_doubles (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* PyTorch's median ms per image (clip-onnx.py's time command), or < 0 with error. */
+/* PyTorch's median ms per image (clip-onnx.py's time command) on `batch` images at once, or < 0
+ * with error. */
 static double
-torch_ms (const char *dir, const char *input, int repeat, int threads, GError **error)
+torch_ms (const char *dir, const char *input, int repeat, int threads, int batch, GError **error)
 {
   g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "clip-onnx.py", NULL);
   g_autofree char *reference = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "clip", "reference", NULL);
   g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
+  g_autofree char *batch_text = g_strdup_printf ("%d", batch);
   g_autofree char *made = g_build_filename (dir, "reference.json", NULL);
-  const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, threads_text, NULL };
+  const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, threads_text,
+                         batch_text, NULL };
 
   if (!g_file_test (made, G_FILE_TEST_IS_REGULAR))
     {
@@ -52,7 +55,8 @@ make_b32 (const char *tmp, GError **error)
   g_autofree char *bpe = g_build_filename (clip, "bpe_simple_vocab_16e6.txt.gz", NULL);
   g_autofree char *bpe_copy = g_build_filename (dir, "bpe_simple_vocab_16e6.txt.gz", NULL);
   g_autofree char *err = NULL, *contents = NULL;
-  const char *argv[] = { "/usr/bin/python3", script, reference, "export", dir, "17", "b32", NULL };
+  /* a dynamic batch, as Hugging Face's exports have: the collection's batches of QR_CLIP_BATCH */
+  const char *argv[] = { "/usr/bin/python3", script, reference, "export", dir, "17", "b32-dynamic", NULL };
   gsize length;
   int status;
 
@@ -92,7 +96,7 @@ qr_cli_bench_clip (int argc, char **argv)
   g_autoptr (QrClip) clip = NULL;
   g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *tmp = NULL, *dir = NULL, *input_path = NULL;
-  g_autofree float *input = NULL, *embedding = NULL;
+  g_autofree float *input = NULL;
   int threads = (int) g_get_num_processors (), size;
   double ours, peer = -1;
   gint64 load_start;
@@ -120,41 +124,59 @@ qr_cli_bench_clip (int argc, char **argv)
     goto fail;
   size = qr_clip_get_image_size (clip);
   input = g_new (float, (gsize) size * size * 3);
-  embedding = g_new (float, qr_clip_get_dim (clip));
   qr_clip_preprocess (clip, image, input);
   printf ("bench clip: %s, image tower %d × %d → %d values, loaded in %.1f s, %d timed runs after one warm-up, "
           "%d threads of %u cores\n", dir, size, size, qr_clip_get_dim (clip),
           (double) (g_get_monotonic_time () - load_start) / 1e6, repeat, threads, g_get_num_processors ());
-  if (!qr_clip_embed_input (clip, input, embedding, &error))
+  input_path = g_build_filename (tmp, "input.f32", NULL);
+  if (!g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) size * size * 3 * sizeof (float)),
+                            &error))
     goto fail;
-  for (int r = 0; r < repeat; r++)
+  /* one image at a time (a search's query image, `quorum embed IMAGE`), then QR_CLIP_BATCH at a
+     time (a collection's embeddings), each beside PyTorch on as many at once */
+  for (int pass = 0; pass < 2; pass++)
     {
-      gint64 start = g_get_monotonic_time ();
-      double ms;
-      if (!qr_clip_embed_input (clip, input, embedding, &error))
-        goto fail;
-      ms = (double) (g_get_monotonic_time () - start) / 1000.0;
-      g_array_append_val (times, ms);
-    }
-  g_array_sort (times, compare_doubles);
-  ours = g_array_index (times, double, times->len / 2);
-  if (!no_peer)
-    {
-      g_autoptr (GError) peer_error = NULL;
-      input_path = g_build_filename (tmp, "input.f32", NULL);
-      if (!g_file_set_contents (input_path, (const char *) input, (gssize) ((gsize) size * size * 3 * sizeof (float)),
-                                &error))
-        goto fail;
-      peer = torch_ms (dir, input_path, repeat, threads, &peer_error);
-      if (peer < 0)
-        printf ("  (PyTorch not run: %s)\n", peer_error->message);
-    }
-  printf ("  quorum CPU  %8.1f ms/image  %6.2f images/s  (prepared image → embedding, median)\n", ours, 1000.0 / ours);
-  if (peer > 0)
-    {
-      printf ("  PyTorch     %8.1f ms/image  %6.2f images/s  (model.py's encode_image, eager, same threads, median)\n",
-              peer, 1000.0 / peer);
-      printf ("  ratio PyTorch / quorum: %.2f×\n", peer / ours);
+      int n = pass == 0 ? 1 : QR_CLIP_BATCH;
+      g_autofree float *inputs = g_new (float, (gsize) size * size * 3 * (gsize) n);
+      g_autofree float *embeddings = g_new (float, (gsize) qr_clip_get_dim (clip) * (gsize) n);
+      for (int k = 0; k < n; k++)
+        memcpy (inputs + (gsize) k * size * size * 3, input, sizeof (float) * (gsize) size * size * 3);
+      g_array_set_size (times, 0);
+      peer = -1;
+      for (int r = -1; r < repeat; r++)   /* one warm-up (the batched tower is made on its first run) */
+        {
+          gint64 start = g_get_monotonic_time ();
+          if (!qr_clip_embed_inputs (clip, inputs, n, embeddings, &error))
+            goto fail;
+          if (r >= 0)
+            {
+              double ms = (double) (g_get_monotonic_time () - start) / 1000.0 / n;
+              g_array_append_val (times, ms);
+            }
+        }
+      g_array_sort (times, compare_doubles);
+      ours = g_array_index (times, double, times->len / 2);
+      if (pass == 1 && qr_clip_get_batch (clip) != QR_CLIP_BATCH)
+        {
+          printf ("  (this export's batch is fixed: a collection's images go one at a time)\n");
+          break;
+        }
+      if (!no_peer)
+        {
+          g_autoptr (GError) peer_error = NULL;
+          peer = torch_ms (dir, input_path, repeat, threads, n, &peer_error);
+          if (peer < 0)
+            printf ("  (PyTorch not run: %s)\n", peer_error->message);
+        }
+      printf ("  %d at a time:\n", n);
+      printf ("    quorum CPU  %8.1f ms/image  %6.2f images/s  (prepared image → embedding, median)\n", ours,
+              1000.0 / ours);
+      if (peer > 0)
+        {
+          printf ("    PyTorch     %8.1f ms/image  %6.2f images/s  (model.py's encode_image, eager, same threads, "
+                  "median)\n", peer, 1000.0 / peer);
+          printf ("    ratio PyTorch / quorum: %.2f×\n", peer / ours);
+        }
     }
   qr_remove_tree (tmp);
   return QR_EXIT_OK;

@@ -426,6 +426,37 @@ test_clip_model (gconstpointer data)
                     json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "embedding"),
                     dim, what);
     }
+
+  /* a collection's images go through the tower QR_CLIP_BATCH at a time where the export lets the
+     batch change (a dynamic batch): ten inputs (a full batch, then two padded with zeros), each
+     embedding as the one-image tower gives it, the first as PyTorch's (checked above) */
+  {
+    const int n = QR_CLIP_BATCH + 2;
+    gsize item = (gsize) size * size * 3;
+    g_autofree float *inputs = g_new (float, item * n), *many = g_new (float, (gsize) dim * n);
+    g_autofree float *one = g_new (float, dim);
+    float worst = 0.0f, largest = 0.0f;
+    for (int k = 0; k < n; k++)
+      for (gsize j = 0; j < item; j++)
+        inputs[(gsize) k * item + j] = k == 0 ? input[j] : input[(j + (gsize) k * 97) % item] * (1.0f - 0.05f * k);
+    g_assert_true (qr_clip_embed_inputs (clip, inputs, n, many, &error));
+    g_assert_no_error (error);
+    for (int k = 0; k < n; k++)
+      {
+        g_assert_true (qr_clip_embed_input (clip, inputs + (gsize) k * item, one, &error));
+        g_assert_no_error (error);
+        for (int i = 0; i < dim; i++)
+          {
+            worst = MAX (worst, fabsf (one[i] - many[(gsize) k * dim + i]));
+            largest = MAX (largest, fabsf (one[i]));
+          }
+      }
+    g_test_message ("opset %s: %d images %d at a time, within %.3g of one at a time (largest %.3g)", opset, n,
+                    qr_clip_get_batch (clip), worst, largest);
+    g_assert_cmpfloat (worst, <=, 1e-5f * MAX (largest, 1.0f));
+    if (g_str_has_suffix (opset, "dynamic"))
+      g_assert_cmpint (qr_clip_get_batch (clip), ==, QR_CLIP_BATCH);
+  }
   test_remove_tree (tmp);
 }
 
@@ -530,7 +561,10 @@ test_clip_cli (void)
   coll = g_build_filename (tmp, "photos", NULL);
   g_assert_cmpint (g_mkdir (coll, 0755), ==, 0);
   {
-    const char *args[] = { "export", model, "17", NULL };
+    /* a dynamic batch, as Hugging Face's exports have: the collection's images go through the
+       tower together (three, padded to a batch of QR_CLIP_BATCH), each stored embedding checked
+       below against `embed IMAGE`'s one-at-a-time output through the search's scores */
+    const char *args[] = { "export", model, "17", "dynamic", NULL };
     g_free (run_clip_script (args));
   }
   bpe_copy = g_build_filename (model, "bpe_simple_vocab_16e6.txt.gz", NULL);

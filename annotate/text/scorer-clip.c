@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define CLIP_PREFIX "clip:"
-#define CLIP_BATCH 64
+#define CLIP_ROWS_PER_COMMIT 64
 
 struct _QrClipScorer
 {
@@ -102,6 +102,33 @@ qr_clip_feature_key (const char *dir, GError **error)
   return g_strdup_printf (CLIP_PREFIX "%.12s:%s", g_checksum_get_string (sum), absolute);
 }
 
+/* Stores n embeddings (normalised here) for ids, committing every CLIP_ROWS_PER_COMMIT rows. */
+static gboolean
+store_embeddings (QrCatalog *catalog, const char *key, const gint64 *ids, float *embeddings, int n, int dim,
+                  guint *in_batch, GError **error)
+{
+  for (int k = 0; k < n; k++)
+    {
+      float *e = embeddings + (gsize) k * (gsize) dim;
+      normalise (e, dim);
+      if (*in_batch == 0 && !qr_catalog_begin (catalog, error))
+        return FALSE;
+      if (!qr_catalog_set_image_features (catalog, ids[k], key, e, dim, error))
+        {
+          qr_catalog_rollback (catalog);
+          *in_batch = 0;
+          return FALSE;
+        }
+      if (++*in_batch == CLIP_ROWS_PER_COMMIT)
+        {
+          *in_batch = 0;
+          if (!qr_catalog_commit (catalog, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 qr_clip_embed_collection (QrCatalog *catalog, const char *dir, QrDevice device, QrProgressFunc progress,
                           gpointer progress_data, QrAbortFunc abort, gpointer abort_data, guint *computed,
@@ -110,22 +137,49 @@ qr_clip_embed_collection (QrCatalog *catalog, const char *dir, QrDevice device, 
   g_autofree char *key = qr_clip_feature_key (dir, error);
   g_autoptr (QrClip) clip = NULL;
   g_autoptr (GArray) ids = NULL;
-  g_autofree float *embedding = NULL;
+  g_autofree float *inputs = NULL, *embeddings = NULL;
+  gint64 pending[QR_CLIP_BATCH];
   guint done = 0, in_batch = 0;
+  int n_pending = 0, dim;
+  gsize item;
 
   *computed = *failed = 0;
   if (key == NULL || (clip = qr_clip_load (dir, device, error)) == NULL
       || (ids = qr_catalog_images_without_features (catalog, key, error)) == NULL)
     return FALSE;
-  embedding = g_new (float, qr_clip_get_dim (clip));
-  for (guint i = 0; i < ids->len; i++)
+  dim = qr_clip_get_dim (clip);
+  item = (gsize) qr_clip_get_image_size (clip) * (gsize) qr_clip_get_image_size (clip) * 3;
+  inputs = g_new (float, item * QR_CLIP_BATCH);
+  embeddings = g_new (float, (gsize) dim * QR_CLIP_BATCH);
+  /* images are read and prepared QR_CLIP_BATCH at a time, then run through the tower together */
+  for (guint i = 0; i <= ids->len; i++)
     {
-      gint64 id = g_array_index (ids, gint64, i);
+      gint64 id = i < ids->len ? g_array_index (ids, gint64, i) : -1;
       g_autoptr (QrImageRecord) record = NULL;
       g_autoptr (QrImage) image = NULL;
       g_autoptr (GError) local = NULL;
       g_autofree char *path = NULL;
 
+      if (n_pending > 0 && (n_pending == QR_CLIP_BATCH || i == ids->len))
+        {
+          if (!qr_clip_embed_inputs (clip, inputs, n_pending, embeddings, &local))
+            {
+              /* one bad run costs its images, not the job */
+              g_debug ("%d images: no embeddings: %s", n_pending, local->message);
+              *failed += (guint) n_pending;
+              g_clear_error (&local);
+            }
+          else if (!store_embeddings (catalog, key, pending, embeddings, n_pending, dim, &in_batch, error))
+            return FALSE;
+          else
+            *computed += (guint) n_pending;
+          done += (guint) n_pending;
+          n_pending = 0;
+          if (progress != NULL)
+            progress (done, ids->len, progress_data);
+        }
+      if (i == ids->len)
+        break;
       if (abort != NULL && abort (abort_data))
         {
           if (in_batch > 0 && !qr_catalog_commit (catalog, error))
@@ -135,39 +189,26 @@ qr_clip_embed_collection (QrCatalog *catalog, const char *dir, QrDevice device, 
           return FALSE;
         }
       if ((record = qr_catalog_get_image (catalog, id, error)) == NULL)
-        goto fail;
+        {
+          if (in_batch > 0)
+            qr_catalog_rollback (catalog);
+          return FALSE;
+        }
       path = g_build_filename (qr_catalog_get_root (catalog), record->path, NULL);
       image = qr_image_load (path, NULL, 0, &local);
-      if (image == NULL || !qr_clip_embed_image (clip, image, embedding, &local))
+      if (image == NULL)
         {
           g_debug ("%s: no embedding: %s", path, local->message);
           (*failed)++;
           done++;
           continue;
         }
-      normalise (embedding, qr_clip_get_dim (clip));
-      if (in_batch == 0 && !qr_catalog_begin (catalog, error))
-        return FALSE;
-      if (!qr_catalog_set_image_features (catalog, id, key, embedding, qr_clip_get_dim (clip), error))
-        goto fail;
-      (*computed)++;
-      done++;
-      if (++in_batch == CLIP_BATCH || i + 1 == ids->len)
-        {
-          if (!qr_catalog_commit (catalog, error))
-            return FALSE;
-          in_batch = 0;
-        }
-      if (progress != NULL)
-        progress (done, ids->len, progress_data);
+      qr_clip_preprocess (clip, image, inputs + (gsize) n_pending * item);
+      pending[n_pending++] = id;
     }
   if (in_batch > 0 && !qr_catalog_commit (catalog, error))
     return FALSE;
   return TRUE;
-fail:
-  if (in_batch > 0)
-    qr_catalog_rollback (catalog);
-  return FALSE;
 }
 
 QrScorer *

@@ -3301,6 +3301,8 @@ qr_graph_load_onnx (const char *path, const QrOnnxOptions *options, GError **err
       r.batch = t->shape.dims[0];
       if (live->dims[0] > 0 && (options == NULL || !options->any_batch))
         graph->fixed_batch = live->dims[0];   /* a fixed size, not a batch of any size */
+      else if (live->dims[0] < 0 && options != NULL && options->input_dims[0] > 1)
+        graph->fixed_batch = options->input_dims[0];   /* shapes folded for the batch the caller asked for */
       g_array_append_val (graph->inputs, id);
       g_hash_table_insert (types, g_strdup (input_name), GINT_TO_POINTER (live->type));
       if (nhwc)

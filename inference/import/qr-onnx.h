@@ -44,7 +44,8 @@ typedef struct
    * the output holds each patch's embedding after the class token's */
   gboolean              keep_tokens;
   /* sizes for the input's symbolic dimensions (0: leave it; a symbolic one is then 1), as the
-   * input is declared (NCHW for an image): CLIP's 77 tokens in an export with a dynamic sequence */
+   * input is declared (NCHW for an image): CLIP's 77 tokens in an export with a dynamic sequence;
+   * a symbolic batch given as more than 1 fixes the model's batch there (shapes are folded for it) */
   int                   input_dims[4];          /* the engine holds rank 4 */
   /* every input may be bound: the graph then has no input and its outputs are folded constants
    * (ONNX's conformance cases of integer and boolean ops) */

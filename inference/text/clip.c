@@ -1,9 +1,11 @@
 /* clip.c: a CLIP model from ONNX (qr-clip.h): the two towers (two files, or one file holding both,
  * each tower imported alone from it) imported by the ONNX importer, the
  * tokenizer, and the image preprocessing of preprocessor_config.json (Hugging Face's
- * CLIPImageProcessor: shorter side to `size`, bicubic; centre crop; rescale; normalise). Each
- * tower runs one item at a time: CLIP's transformer keeps its sequence first (L × N × D), so the
- * batch is not the graph's first dimension. */
+ * CLIPImageProcessor: shorter side to `size`, bicubic; centre crop; rescale; normalise). The
+ * graphs are imported for one batch size (CLIP's transformer keeps its sequence first, L × N × D,
+ * so the batch is not only the first dimension and cannot be changed after import): the towers
+ * for one item, and for a collection's embeddings a second image tower for QR_CLIP_BATCH items,
+ * made on first use where the export allows it (a dynamic batch) and checked against the first. */
 #define G_LOG_DOMAIN "quorum-text"
 
 #include "qr-clip.h"
@@ -26,6 +28,8 @@ struct _QrClip
 {
   Tower            image, text;
   Tower            patches;           /* the image tower keeping every token (made on first use) */
+  Tower            batched;           /* the image tower for QR_CLIP_BATCH items (made on first use) */
+  int              batch;             /* its batch; 0 before it is tried, 1 when it cannot be had */
   char            *vision_path;
   gboolean         combined;          /* one file holds both towers (onnx/model.onnx) */
   QrDevice         device;
@@ -46,6 +50,8 @@ qr_clip_free (QrClip *self)
   qr_model_free (self->image.model);
   qr_model_free (self->text.model);
   qr_model_free (self->patches.model);
+  qr_model_free (self->batched.model);
+  g_free (self->batched.output);
   g_free (self->image.output);
   g_free (self->text.output);
   g_free (self->patches.output);
@@ -72,14 +78,14 @@ find_file (const char *dir, const char *name)
 
 /* combined: the file holds both towers; only want_output and what it needs are imported. */
 static gboolean
-load_tower (Tower *tower, const char *path, gboolean image, int side, const char *want_output, gboolean combined,
-            QrDevice device, GError **error)
+load_tower (Tower *tower, const char *path, gboolean image, int side, int batch, const char *want_output,
+            gboolean combined, QrDevice device, GError **error)
 {
-  /* exports with a dynamic batch, sequence or image size get CLIP's: one item, 77 tokens, the
-     preprocessor's crop */
+  /* exports with a dynamic batch, sequence or image size get CLIP's: `batch` items, 77 tokens,
+     the preprocessor's crop */
   const char *const only[] = { want_output, NULL };
   QrOnnxOptions options = { .nhwc_input = image,
-                            .input_dims = { 1, image ? 3 : QR_CLIP_CONTEXT, image ? side : 0, image ? side : 0 },
+                            .input_dims = { batch, image ? 3 : QR_CLIP_CONTEXT, image ? side : 0, image ? side : 0 },
                             .outputs = combined ? only : NULL };
   g_autoptr (QrOnnxTensor) mask = NULL;
   QrOnnxTensor *bound[1];
@@ -121,11 +127,11 @@ load_tower (Tower *tower, const char *path, gboolean image, int side, const char
   {
     QrTensor *t = qr_graph_tensor (graph, out);
     QrTensor *in = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
-    if (t->shape.rank != 2 || t->shape.dims[0] != 1)
+    if (t->shape.rank != 2 || t->shape.dims[0] != batch)
       {
         g_autofree char *s = qr_shape_to_string (&t->shape);
-        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: output %s is %s (an embedding is [1, "
-                     "dim])", path, t->name, s);
+        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_UNSUPPORTED, "%s: output %s is %s (an embedding is [%d, "
+                     "dim])", path, t->name, s, batch);
         return FALSE;
       }
     if (!image && (in->shape.rank != 2 || in->shape.dims[1] != QR_CLIP_CONTEXT))
@@ -271,8 +277,8 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
   if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->image, vision, TRUE, self->crop, "image_embeds", self->combined, device, error)
-      || !load_tower (&self->text, text, FALSE, 0, "text_embeds", self->combined, device, error))
+      || !load_tower (&self->image, vision, TRUE, self->crop, 1, "image_embeds", self->combined, device, error)
+      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, error))
     return NULL;
   if (self->image.dim != self->text.dim)
     {
@@ -344,17 +350,18 @@ qr_clip_preprocess (QrClip *self, const QrImage *image, float *input)
         }
 }
 
+/* The tower on `batch` items (its own batch size); the first n embeddings kept. */
 static gboolean
-run_tower (Tower *tower, const float *input, float *embedding, GError **error)
+run_tower_n (Tower *tower, const float *input, int batch, int n, float *embedding, GError **error)
 {
   int rank, dims[4];
   const float *out;
 
-  if (!qr_model_run (tower->model, input, 1, NULL, NULL, error))
+  if (!qr_model_run (tower->model, input, batch, NULL, NULL, error))
     return FALSE;
   out = qr_model_get_output (tower->model, tower->output, &rank, dims);
-  memcpy (embedding, out, sizeof (float) * (gsize) tower->dim);
-  for (int i = 0; i < tower->dim; i++)
+  memcpy (embedding, out, sizeof (float) * (gsize) tower->dim * (gsize) n);
+  for (gsize i = 0; i < (gsize) tower->dim * (gsize) n; i++)
     if (!isfinite (embedding[i]))
       {
         g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_WEIGHTS, "the embedding holds %s (the model's weights?)",
@@ -362,6 +369,101 @@ run_tower (Tower *tower, const float *input, float *embedding, GError **error)
         return FALSE;
       }
   return TRUE;
+}
+
+static gboolean
+run_tower (Tower *tower, const float *input, float *embedding, GError **error)
+{
+  return run_tower_n (tower, input, 1, 1, embedding, error);
+}
+
+/* The batched image tower, made once (under the lock). An export whose batch is fixed, or whose
+ * graph does not keep the items apart, leaves self->batch at 1: its first item is checked against
+ * the one-item tower on the same input, so a graph that mixes items is never used. */
+static void
+load_batched (QrClip *self, const float *input)
+{
+  gsize item = (gsize) self->crop * (gsize) self->crop * 3;
+  g_autoptr (GError) local = NULL;
+  g_autofree float *inputs = NULL, *one = NULL, *many = NULL;
+  float worst = 0.0f, largest = 0.0f;
+
+  self->batch = 1;
+  if (!load_tower (&self->batched, self->vision_path, TRUE, self->crop, QR_CLIP_BATCH, "image_embeds", self->combined,
+                   self->device, &local))
+    {
+      g_debug ("%s: one image at a time: %s", self->vision_path, local->message);
+      return;
+    }
+  inputs = g_new0 (float, item * QR_CLIP_BATCH);
+  one = g_new (float, (gsize) self->image.dim);
+  many = g_new (float, (gsize) self->image.dim * QR_CLIP_BATCH);
+  memcpy (inputs, input, item * sizeof (float));
+  for (gsize j = 0; j < item; j++)   /* the second item differs from the first */
+    inputs[item + j] = -input[j];
+  if (!run_tower (&self->image, input, one, &local)
+      || !run_tower_n (&self->batched, inputs, QR_CLIP_BATCH, QR_CLIP_BATCH, many, &local))
+    {
+      g_debug ("%s: one image at a time: %s", self->vision_path, local->message);
+      g_clear_pointer (&self->batched.model, qr_model_free);
+      return;
+    }
+  for (int i = 0; i < self->image.dim; i++)
+    {
+      worst = MAX (worst, fabsf (one[i] - many[i]));
+      largest = MAX (largest, fabsf (one[i]));
+    }
+  if (worst > 1e-3f * MAX (largest, 1e-6f))
+    {
+      g_debug ("%s: one image at a time: in a batch, the first image's embedding differs by %g (of %g)",
+               self->vision_path, worst, largest);
+      g_clear_pointer (&self->batched.model, qr_model_free);
+      return;
+    }
+  self->batch = QR_CLIP_BATCH;
+}
+
+gboolean
+qr_clip_embed_inputs (QrClip *self, const float *inputs, int n, float *embeddings, GError **error)
+{
+  gsize item = (gsize) self->crop * (gsize) self->crop * 3, dim = (gsize) self->image.dim;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (n > 1 && self->batch == 0)
+    load_batched (self, inputs);
+  for (int first = 0; ok && first < n;)
+    {
+      int left = n - first;
+      if (self->batch > 1 && left > 1)
+        {
+          /* a short last batch padded with zeros */
+          int count = MIN (left, self->batch);
+          g_autofree float *padded = NULL;
+          const float *in = inputs + (gsize) first * item;
+          if (count < self->batch)
+            {
+              padded = g_new0 (float, item * (gsize) self->batch);
+              memcpy (padded, in, item * (gsize) count * sizeof (float));
+              in = padded;
+            }
+          ok = run_tower_n (&self->batched, in, self->batch, count, embeddings + (gsize) first * dim, error);
+          first += count;
+        }
+      else
+        {
+          ok = run_tower (&self->image, inputs + (gsize) first * item, embeddings + (gsize) first * dim, error);
+          first++;
+        }
+    }
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+int
+qr_clip_get_batch (QrClip *self)
+{
+  return self->batch;
 }
 
 gboolean

@@ -11,6 +11,8 @@
 G_BEGIN_DECLS
 
 #define QR_CLIP_CONTEXT 77
+/* Images per run of the image tower when a collection's embeddings are computed. */
+#define QR_CLIP_BATCH 8
 
 typedef struct _QrClipTokenizer QrClipTokenizer;
 
@@ -63,6 +65,16 @@ gboolean         qr_clip_embed_input      (QrClip           *self,
                                            const float      *input,
                                            float            *embedding,
                                            GError          **error);
+/* n prepared inputs (n × crop × crop × 3) through the image tower, QR_CLIP_BATCH at a time where
+ * the export allows it (qr_clip_get_batch), else one at a time; n × dim values to embeddings. */
+gboolean         qr_clip_embed_inputs     (QrClip           *self,
+                                           const float      *inputs,
+                                           int               n,
+                                           float            *embeddings,
+                                           GError          **error);
+/* The batch qr_clip_embed_inputs runs: QR_CLIP_BATCH, 1 when the export cannot take more, 0
+ * before it has been called with more than one input. */
+int              qr_clip_get_batch        (QrClip           *self);
 /* A text's embedding; ids (QR_CLIP_CONTEXT, may be NULL) receives the tokens it was given. */
 gboolean         qr_clip_embed_text       (QrClip           *self,
                                            const char       *text,

@@ -5,7 +5,7 @@ with seeded weights, exported by torch.onnx.export in the transformers.js layout
 (onnx/vision_model.onnx, onnx/text_model.onnx, preprocessor_config.json) and run in PyTorch on the
 inputs Quorum prepared.
 
-  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic|combined|b32]
+  clip-onnx.py REFERENCE_DIR export DIR OPSET [dynamic|combined|b32|b32-dynamic]
       b32: at ViT-B/32's real sizes (224 × 224 in patches of 32, 12 layers of width 768 in the image
       tower — 88 M parameters —, 12 of width 512 in the text tower), for the slower test and the
       benchmark; the folder says which (reference.json) for the commands below
@@ -16,9 +16,10 @@ inputs Quorum prepared.
       → one JSON line per image {"embedding": […]} then per text {"embedding": […]}
   clip-onnx.py REFERENCE_DIR patches DIR IMAGE.f32
       → one JSON list per patch: its token through ln_post and the projection
-  clip-onnx.py REFERENCE_DIR time DIR IMAGE.f32 REPEAT THREADS
-      → "ms_per_image X": the image tower (encode_image) on one prepared image, REPEAT timed runs
-        after one warm-up, torch.set_num_threads(THREADS), no autograd; the median
+  clip-onnx.py REFERENCE_DIR time DIR IMAGE.f32 REPEAT THREADS [BATCH]
+      → "ms_per_image X": the image tower (encode_image) on one prepared image (BATCH copies of it at
+        once: the time divided by BATCH), REPEAT timed runs after one warm-up,
+        torch.set_num_threads(THREADS), no autograd; the median
   clip-onnx.py REFERENCE_DIR preprocess IMAGE SIZE CROP OUT.f32
       → the image as Hugging Face's CLIPImageProcessor prepares it (Pillow's bicubic resize of the
         shorter side to SIZE, the longer truncated; the centre CROP × CROP; /255; CLIP's mean and
@@ -178,20 +179,21 @@ def patches(out_dir, input_path):
         print(json.dumps([float(t) for t in row]))
 
 
-def time_image(out_dir, input_path, repeat, threads):
+def time_image(out_dir, input_path, repeat, threads, batch=1):
+    """The median ms per image of encode_image on `batch` copies of the input at once."""
     import time
     torch.set_num_threads(threads)
     m = build(kind_of(out_dir))
     SIZE = size_of(out_dir)
     x = torch.from_numpy(np.fromfile(input_path, dtype=np.float32).reshape(SIZE, SIZE, 3)).permute(2, 0, 1)
-    x = x.unsqueeze(0).contiguous()
+    x = x.unsqueeze(0).repeat(batch, 1, 1, 1).contiguous()
     times = []
     with torch.no_grad():
         m.encode_image(x)
         for _ in range(repeat):
             start = time.perf_counter()
             m.encode_image(x)
-            times.append((time.perf_counter() - start) * 1000)
+            times.append((time.perf_counter() - start) * 1000 / batch)
     print(f"ms_per_image {sorted(times)[len(times) // 2]:.3f}")
 
 
@@ -214,10 +216,11 @@ def preprocess(image_path, size, crop, out_path):
 if __name__ == "__main__":
     if sys.argv[2] == "export":
         variant = sys.argv[5] if len(sys.argv) > 5 else ""
-        export(sys.argv[3], int(sys.argv[4]), variant == "dynamic", variant == "combined",
-               "b32" if variant == "b32" else "small")
+        export(sys.argv[3], int(sys.argv[4]), variant in ("dynamic", "b32-dynamic"), variant == "combined",
+               "b32" if variant.startswith("b32") else "small")
     elif sys.argv[2] == "time":
-        time_image(sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+        time_image(sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
+                   int(sys.argv[7]) if len(sys.argv) > 7 else 1)
     elif sys.argv[2] == "patches":
         patches(sys.argv[3], sys.argv[4])
     elif sys.argv[2] == "preprocess":
