@@ -9,6 +9,7 @@
 #include "qr-clip.h"
 #include "qr-engine.h"
 #include "qr-vectors.h"
+#include "embedding-table.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -26,9 +27,7 @@ struct _QrClipScorer
   /* Owned references */
   QrCatalog  *catalog;
   QrClip     *clip;
-  GArray     *ids;          /* images with an embedding, by id */
-  guint16    *embeddings;   /* ids × dim, float16, unit length */
-  GHashTable *row_of;       /* image id → row + 1 */
+  QrEmbeddingTable table;   /* each image's unit embedding */
   int         dim;
   char       *title;
 };
@@ -45,9 +44,7 @@ qr_clip_scorer_finalize (GObject *object)
 
   g_clear_object (&self->catalog);
   g_clear_pointer (&self->clip, qr_clip_free);
-  g_clear_pointer (&self->ids, g_array_unref);
-  g_clear_pointer (&self->embeddings, g_free);
-  g_clear_pointer (&self->row_of, g_hash_table_unref);
+  qr_embedding_table_clear (&self->table);
   g_free (self->title);
   G_OBJECT_CLASS (qr_clip_scorer_parent_class)->finalize (object);
 }
@@ -219,7 +216,7 @@ qr_clip_scorer_new (QrCatalog *catalog, GError **error)
   g_autofree float *floats = NULL;
   g_autofree char *name = NULL;
   const char *key, *dir;
-  gsize n;
+  GArray *ids = NULL;
 
   if (keys == NULL)
     return NULL;
@@ -251,15 +248,9 @@ qr_clip_scorer_new (QrCatalog *catalog, GError **error)
       }
   }
   self->dim = qr_clip_get_dim (self->clip);
-  if (!qr_catalog_load_image_features (catalog, key, self->dim, &self->ids, &floats, error))
+  if (!qr_catalog_load_image_features (catalog, key, self->dim, &ids, &floats, error))
     return NULL;
-  n = (gsize) self->ids->len * (gsize) self->dim;
-  self->embeddings = g_new (guint16, MAX (n, 1));
-  qr_float_to_half (floats, self->embeddings, n);
-  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  for (guint i = 0; i < self->ids->len; i++)
-    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
-                         GUINT_TO_POINTER (i + 1));
+  qr_embedding_table_init (&self->table, ids, floats, self->dim);
   name = g_path_get_basename (dir);
   self->title = g_strdup_printf ("CLIP (%s)", name);
   return QR_SCORER (g_steal_pointer (&self));
@@ -299,56 +290,21 @@ clip_release (QrScorer *scorer, QrScorerText *text)
 static gboolean
 clip_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mode, QrScore *out, GError **error)
 {
-  QrClipScorer *self = QR_CLIP_SCORER (scorer);
-  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
-  const float *t = text->data;
-  g_autofree float *image = g_new (float, self->dim);
-  double cosine = 0;
-
-  memset (out, 0, sizeof *out);
-  if (row == 0)
-    {
-      out->score = -1;
-      out->unscored = TRUE;
-      out->explain = g_strdup ("no CLIP embedding for this image (quorum embed --collection makes the missing ones)");
-      return TRUE;
-    }
-  qr_half_to_float (self->embeddings + (gsize) (row - 1) * (gsize) self->dim, image, (gsize) self->dim);
-  for (int k = 0; k < self->dim; k++)
-    cosine += (double) t[k] * image[k];
-  out->score = cosine;
-  out->explain = g_strdup_printf ("cosine %.3f", cosine);
+  qr_embedding_table_score (&QR_CLIP_SCORER (scorer)->table, text->data, image_id, 3,
+                            "no CLIP embedding for this image (quorum embed --collection makes the missing ones)", out);
   return TRUE;
 }
 
 static GArray *
 clip_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *cancellable, GError **error)
 {
-  QrClipScorer *self = QR_CLIP_SCORER (scorer);
-  guint n = self->ids->len, k = top > 0 ? MIN (top, n) : n;
-  g_autofree gsize *rows = g_new (gsize, MAX (k, 1));
-  g_autofree float *scores = g_new (float, MAX (k, 1));
-  GArray *hits = qr_search_hits_new (k);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    {
-      g_array_unref (hits);
-      return NULL;
-    }
-  k = qr_vectors_top_k (self->embeddings, n, self->dim, text->data, k, rows, scores);
-  for (guint i = 0; i < k; i++)
-    {
-      QrSearchHit hit = { g_array_index (self->ids, gint64, rows[i]), scores[i],
-                          g_strdup_printf ("cosine %.3f", scores[i]) };
-      g_array_append_val (hits, hit);
-    }
-  return hits;
+  return qr_embedding_table_search (&QR_CLIP_SCORER (scorer)->table, text->data, top, 3, cancellable, error);
 }
 
 static GArray *
 clip_candidates (QrScorer *scorer, GError **error)
 {
-  return g_array_ref (QR_CLIP_SCORER (scorer)->ids);
+  return g_array_ref (QR_CLIP_SCORER (scorer)->table.ids);
 }
 
 /* Where the phrase is: each ViT patch's embedding (through the final layer norm and projection)

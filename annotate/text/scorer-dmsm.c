@@ -9,6 +9,7 @@
 #include "qr-caption-model.h"
 #include "qr-detector.h"
 #include "qr-vectors.h"
+#include "embedding-table.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,9 +22,7 @@ struct _QrDmsmScorer
   QrCatalog  *catalog;
   QrDmsm     *model;
   char      **classes;
-  GArray     *ids;          /* images with an embedding, by id */
-  guint16    *embeddings;   /* ids × out_dim, float16 as stored: search reads half the bytes */
-  GHashTable *row_of;       /* image id → row + 1 */
+  QrEmbeddingTable table;   /* each image's embedding */
   QrCaptionInputs inputs;   /* for phrase maps: each image's class evidence, read on first use */
   QrBackbone *backbone;     /* for phrase maps, loaded on first use */
   gint64      model_id;
@@ -44,9 +43,7 @@ qr_dmsm_scorer_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_pointer (&self->model, qr_dmsm_free);
   g_clear_pointer (&self->classes, g_strfreev);
-  g_clear_pointer (&self->ids, g_array_unref);
-  g_clear_pointer (&self->embeddings, g_free);
-  g_clear_pointer (&self->row_of, g_hash_table_unref);
+  qr_embedding_table_clear (&self->table);
   g_clear_pointer (&self->backbone, qr_backbone_free);
   qr_caption_inputs_clear (&self->inputs);
   g_free (self->title);
@@ -64,20 +61,6 @@ qr_dmsm_scorer_init (QrDmsmScorer *self)
 {
 }
 
-/* The image embeddings (ids × dim floats, self->ids set) kept as float16, and each id's row. */
-static void
-take_embeddings (QrDmsmScorer *self, const float *floats, int dim)
-{
-  gsize n = (gsize) self->ids->len * (gsize) dim;
-
-  self->embeddings = g_new (guint16, MAX (n, 1));
-  qr_float_to_half (floats, self->embeddings, n);
-  self->row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  for (guint i = 0; i < self->ids->len; i++)
-    g_hash_table_insert (self->row_of, g_memdup2 (&g_array_index (self->ids, gint64, i), sizeof (gint64)),
-                         GUINT_TO_POINTER (i + 1));
-}
-
 QrScorer *
 qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
 {
@@ -85,6 +68,7 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
   g_autoptr (QrTextModelRecord) record = NULL;
   g_autoptr (GError) local = NULL;
   g_autofree float *floats = NULL;
+  GArray *ids = NULL;
   int O;
 
   self->catalog = g_object_ref (catalog);
@@ -93,7 +77,7 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
   self->model_id = record->id;
   self->epoch = record->epoch;
   O = qr_dmsm_get_shape (self->model)->out_dim;
-  if (!qr_catalog_load_image_embeddings (catalog, record->id, O, &self->ids, &floats, &local))
+  if (!qr_catalog_load_image_embeddings (catalog, record->id, O, &ids, &floats, &local))
     {
       /* a run stopped before it finished has no stored embeddings: make them from the features */
       QrCaptionInputs inputs;
@@ -112,12 +96,12 @@ qr_dmsm_scorer_new (QrCatalog *catalog, GError **error)
           qr_caption_inputs_clear (&inputs);
           return NULL;
         }
-      self->ids = g_array_ref (inputs.ids);
+      ids = g_array_ref (inputs.ids);
       floats = g_new (float, (gsize) inputs.ids->len * (gsize) O);
       qr_dmsm_embed_images (self->model, inputs.rows, (int) inputs.ids->len, floats);
       qr_caption_inputs_clear (&inputs);
     }
-  take_embeddings (self, floats, O);
+  qr_embedding_table_init (&self->table, ids, floats, O);
   self->title = g_strdup_printf ("Caption model (DMSM, %s%d epochs)", g_str_equal (record->state, "ready") ? "" : "stopped after ",
                                  record->epoch);
   return QR_SCORER (g_steal_pointer (&self));
@@ -134,9 +118,8 @@ qr_dmsm_scorer_new_for (QrCatalog *catalog, QrDmsm *model, const QrCaptionInputs
   self->model = model;
   self->classes = g_strdupv (inputs->classes);
   self->model_id = -1;
-  self->ids = g_array_copy (inputs->ids);
   qr_dmsm_embed_images (model, inputs->rows, (int) inputs->ids->len, floats);
-  take_embeddings (self, floats, O);
+  qr_embedding_table_init (&self->table, g_array_copy (inputs->ids), floats, O);
   self->title = g_strdup ("Caption model (DMSM, in memory)");
   return QR_SCORER (self);
 }
@@ -189,58 +172,21 @@ dmsm_release (QrScorer *scorer, QrScorerText *text)
 static gboolean
 dmsm_score (QrScorer *scorer, QrScorerText *text, gint64 image_id, QrTextMode mode, QrScore *out, GError **error)
 {
-  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
-  int O = qr_dmsm_get_shape (self->model)->out_dim;
-  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
-  const float *t = text->data;
-  double cosine = 0;
-  g_autofree float *image = g_new (float, O);
-
-  memset (out, 0, sizeof *out);
-  if (row == 0)
-    {
-      out->score = -1;
-      out->unscored = TRUE;
-      out->explain = g_strdup ("no features for this image (train the caption model again)");
-      return TRUE;
-    }
-  qr_half_to_float (self->embeddings + (gsize) (row - 1) * O, image, (gsize) O);
-  for (int k = 0; k < O; k++)
-    cosine += (double) t[k] * image[k];
-  out->score = cosine;
-  out->explain = g_strdup_printf ("cosine %.2f", cosine);
+  qr_embedding_table_score (&QR_DMSM_SCORER (scorer)->table, text->data, image_id, 2,
+                            "no features for this image (train the caption model again)", out);
   return TRUE;
 }
 
-/* One product over every stored embedding and a top-k (qr_vectors_top_k). */
 static GArray *
 dmsm_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *cancellable, GError **error)
 {
-  QrDmsmScorer *self = QR_DMSM_SCORER (scorer);
-  guint n = self->ids->len, k = top > 0 ? MIN (top, n) : n;
-  g_autofree gsize *rows = g_new (gsize, MAX (k, 1));
-  g_autofree float *scores = g_new (float, MAX (k, 1));
-  GArray *hits = qr_search_hits_new (k);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    {
-      g_array_unref (hits);
-      return NULL;
-    }
-  k = qr_vectors_top_k (self->embeddings, n, qr_dmsm_get_shape (self->model)->out_dim, text->data, k, rows, scores);
-  for (guint i = 0; i < k; i++)
-    {
-      QrSearchHit hit = { g_array_index (self->ids, gint64, rows[i]), scores[i],
-                          g_strdup_printf ("cosine %.2f", scores[i]) };
-      g_array_append_val (hits, hit);
-    }
-  return hits;
+  return qr_embedding_table_search (&QR_DMSM_SCORER (scorer)->table, text->data, top, 2, cancellable, error);
 }
 
 static GArray *
 dmsm_candidates (QrScorer *scorer, GError **error)
 {
-  return g_array_ref (QR_DMSM_SCORER (scorer)->ids);
+  return g_array_ref (QR_DMSM_SCORER (scorer)->table.ids);
 }
 
 static float *
@@ -320,24 +266,16 @@ qr_dmsm_scorer_get_catalog (QrDmsmScorer *self)
 GPtrArray *
 qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self, gint64 image_id, guint n_images, GError **error)
 {
-  int O = qr_dmsm_get_shape (self->model)->out_dim;
-  guint row = GPOINTER_TO_UINT (g_hash_table_lookup (self->row_of, &image_id));
   GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
-  g_autofree float *query = NULL;
-  g_autofree gsize *rows = NULL;
-  g_autofree float *scores = NULL;
-  guint k;
+  g_autofree float *query = g_new (float, self->table.dim);
+  g_autoptr (GArray) hits = NULL;
 
-  if (row == 0)
+  if (!qr_embedding_table_get (&self->table, image_id, query))
     return texts;   /* no features: nothing to compare with */
-  query = g_new (float, O);
-  qr_half_to_float (self->embeddings + (gsize) (row - 1) * O, query, (gsize) O);
-  rows = g_new (gsize, n_images + 1);
-  scores = g_new (float, n_images + 1);
-  k = qr_vectors_top_k (self->embeddings, self->ids->len, O, query, n_images + 1, rows, scores);
-  for (guint i = 0; i < k; i++)
+  hits = qr_embedding_table_search (&self->table, query, n_images + 1, 2, NULL, NULL);
+  for (guint i = 0; i < hits->len; i++)
     {
-      gint64 id = g_array_index (self->ids, gint64, rows[i]);
+      gint64 id = g_array_index (hits, QrSearchHit, i).image_id;
       g_autoptr (GPtrArray) captions = NULL;
       if (id == image_id)
         continue;
