@@ -49,6 +49,26 @@ run_tfjs_wasm (const char *model, const char *input, const char *shape, int repe
   return g_ascii_strtod (ms + strlen ("ms_per_run "), NULL);
 }
 
+gboolean
+qr_cli_run_self (const char *self, const char *const *args, int *status, GError **error)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) self);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, status,
+                     error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (*status, error))
+    {
+      g_prefix_error (error, "quorum %s: ", args[0]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 double
 qr_cli_run_timing_script (const char *const *argv, const char *what, GError **error)
 {

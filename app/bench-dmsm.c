@@ -213,19 +213,9 @@ static gboolean
 run_self (const char *const *args, GError **error)
 {
   g_autofree char *self = g_file_read_link ("/proc/self/exe", error);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  int wait_status;
+  int status;
 
-  if (self == NULL)
-    return FALSE;
-  g_ptr_array_add (argv, self);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL,
-                     &wait_status, error))
-    return FALSE;
-  return g_spawn_check_wait_status (wait_status, error);
+  return self != NULL && qr_cli_run_self (self, args, &status, error);
 }
 
 /* The zero-shot scorer's scores: the held-out scenes written as PNGs into a collection, indexed

@@ -407,7 +407,7 @@ qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, clip, mistakes, captions, dmsm, search, merge, gallery\n");
+      fprintf (stderr, "quorum: bench needs a benchmark: thumbs DIR, index, import, detect, scan, clip, mistakes, captions, dmsm, search, merge, gallery\n");
       return QR_EXIT_USAGE;
     }
   if (g_str_equal (argv[1], "thumbs"))
@@ -420,6 +420,8 @@ qr_cli_bench (int argc, char **argv)
     return qr_cli_bench_detect (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "clip"))
     return qr_cli_bench_clip (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "scan"))
+    return qr_cli_bench_scan (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "captions"))
     return qr_cli_bench_captions (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "dmsm"))

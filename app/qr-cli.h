@@ -146,6 +146,15 @@ int      qr_cli_export          (int     argc,
 double   qr_cli_run_timing_script (const char *const *argv,
                                    const char         *what,
                                    GError            **error);
+/* Runs this program (self: its path) with args (NULL-terminated, without argv[0]), its output
+ * passed through; FALSE with error when it cannot start or exits with a failure (*status: its
+ * wait status). */
+gboolean qr_cli_run_self        (const char         *self,
+                                 const char *const  *args,
+                                 int                *status,
+                                 GError            **error);
+int      qr_cli_bench_scan      (int     argc,
+                                 char  **argv);
 int      qr_cli_bench_clip      (int     argc,
                                  char  **argv);
 int      qr_cli_bench_detect    (int     argc,

@@ -862,6 +862,47 @@ test_model_families (Fixture *f, gconstpointer data)
   }
 }
 
+/* bench scan makes its collection (640 × 480 JPEGs, each a different crop of the demo's photos),
+ * indexes it and runs the peers into a fresh catalog; kept photos are not made again. Its speed
+ * is what the GPU machine measures, not this test. */
+static void
+test_bench_scan (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL, *dir = g_build_filename (f->tmp, "scan", NULL);
+  g_autofree char *first = g_build_filename (dir, "scan-00000.jpg", NULL);
+  g_autofree char *second = g_build_filename (dir, "scan-00001.jpg", NULL);
+  g_autofree guint8 *a = NULL, *b = NULL;
+  gsize la, lb;
+  QrImageInfo info;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models (../shared/models/pretrained) are not here");
+      return;
+    }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--photos", "3", "--dir", dir, "--device",
+                                                             "cpu", "--peers", "centernet", NULL }, NULL, &out, &err)),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "3 photos of 640 × 480 (JPEG, quality 90; 3 made now"));
+  g_assert_nonnull (strstr (out, "photos/s"));
+  g_assert_true (g_file_get_contents (first, (char **) &a, &la, NULL));
+  g_assert_true (g_file_get_contents (second, (char **) &b, &lb, NULL));
+  g_assert_true (qr_image_probe (a, la, &info, NULL));
+  g_assert_cmpint (info.stored_width, ==, 640);
+  g_assert_cmpint (info.stored_height, ==, 480);
+  g_assert_true (la != lb || memcmp (a, b, la) != 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--photos", "3", "--dir", dir, "--device",
+                                                             "cpu", "--peers", "centernet", NULL }, NULL, &out, &err)),
+                   ==, 0);
+  g_assert_nonnull (strstr (out, "0 made now"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--photos", "0", NULL }, NULL, &out, &err)),
+                   ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -881,6 +922,7 @@ main (int argc, char **argv)
   ADD ("/cli/peers/shards-partition-the-collection", test_peers_shards);
   ADD ("/cli/peers/killed-then-resumed", test_peers_killed_then_resumed);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
+  ADD ("/cli/bench-scan", test_bench_scan);
 #undef ADD
   return g_test_run ();
 }

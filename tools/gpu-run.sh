@@ -22,7 +22,8 @@ export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
-# RUNNER=0 (skips timing a run over a folder); BENCH=none and PROFILE=none skip those.
+# RUNNER=0 (skips timing a run over a folder), SCAN=N (photos for bench scan; 0 skips it); BENCH=none
+# and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
 ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/"; .devbin/test-models -l | grep "^/")}
 BENCH=${BENCH:-centernet.json:80:fp16,fp32 nanodet.json:60:fp16,fp32 yolov4-tiny.cfg:60:fp16,fp32 yolov4.cfg:100:fp16,fp32}
@@ -84,6 +85,11 @@ model_path () {
         --db /tmp/quorum-runner/db.sqlite --collection /tmp/quorum-runner/photos > /dev/null 2>&1
       echo "peers run (the four default peers, one pass; networks at the same time: $together): exit $?, $(awk "BEGIN { print $(date +%s.%N) - $start }") s"
     done
+  fi
+  if [ "${SCAN:-20000}" != 0 ]; then
+    echo "== bench scan: ${SCAN:-20000} generated 640 × 480 JPEGs through the default peers on CUDA, into a catalog"
+    timeout 300 .devbin/quorum bench scan --photos "${SCAN:-20000}" --dir /tmp/quorum-scan --device cuda 2>&1 | tail -8
+    echo "(scan: exit $?)"
   fi
   if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/v8/cpu.jsonl ]; then
     echo "== ONNX on CUDA (QUORUM_ONNX_GPU=1) against Quorum's CPU answers made on the build machine"
