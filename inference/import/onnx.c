@@ -663,7 +663,7 @@ const_tensor (Reader *r, const char *suffix, int rank, const int *dims, const fl
 static int
 const_vector (Reader *r, const char *suffix, int n, const int *values)
 {
-  float v[QR_MAX_RANK * 2 + 8];
+  float v[QR_MAX_RANK * 2 + 8] = { 0 };
   int dims[1] = { n };
   for (int i = 0; i < n; i++)
     v[i] = (float) values[i];
@@ -1144,7 +1144,7 @@ op_constant_of_shape (Reader *r)
 {
   Attr *value = attr (r, "value");
   int x = need (r, 0), out, type = T_FLOAT, n;
-  gint64 dims64[QR_MAX_RANK + 1];
+  gint64 dims64[QR_MAX_RANK + 1] = { 0 };
   float fill = 0;
   gsize total = 1;
 
@@ -1185,7 +1185,7 @@ op_constant_of_shape (Reader *r)
 static gboolean
 op_transpose (Reader *r)
 {
-  int x = need (r, 0), out, perm[QR_ONNX_MAX_RANK], rank, n, lead;
+  int x = need (r, 0), out, perm[QR_ONNX_MAX_RANK] = { 0 }, rank, n, lead;
   gint64 p[QR_ONNX_MAX_RANK];
   if (x < 0)
     return FALSE;
