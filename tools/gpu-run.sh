@@ -93,7 +93,7 @@ model_path () {
   fi
   if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/v8/cpu.jsonl ]; then
     echo "== ONNX on CUDA (QUORUM_ONNX_GPU=1) against Quorum's CPU answers made on the build machine"
-    for kind in v8 v11; do
+    for kind in v8; do
       QUORUM_ONNX_GPU=1 timeout 60 .devbin/quorum detect --device cuda --threshold 0.25 \
         --model .devdata/onnx/$kind/model.onnx "$QUORUM_IMAGES_DIR/darknet-dog.jpg" > "$out/onnx-$kind.jsonl" \
         2> "$out/onnx-$kind.log"
