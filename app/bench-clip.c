@@ -80,13 +80,14 @@ int
 qr_cli_bench_clip (int argc, char **argv)
 {
   g_autofree char *model_dir = NULL, *image_path = NULL;
-  int repeat = 10;
+  int repeat = 10, threads = 0;
   gboolean no_peer = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "A CLIP folder (default: a ViT-B/32-shaped one made here, "
       "PyTorch beside it)", "DIR" },
     { "image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The photo (default: the demo's darknet-dog.jpg)", "PATH" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Timed runs (default 10)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "CPU threads, Quorum's and PyTorch's (default: one per core)", "N" },
     { "no-peer", 0, 0, G_OPTION_ARG_NONE, &no_peer, "Leave PyTorch out", NULL },
     { NULL }
   };
@@ -97,7 +98,7 @@ qr_cli_bench_clip (int argc, char **argv)
   g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
   g_autofree char *tmp = NULL, *dir = NULL, *input_path = NULL;
   g_autofree float *input = NULL;
-  int threads = (int) g_get_num_processors (), size;
+  int size;
   double ours, peer = -1;
   gint64 load_start;
 
@@ -106,6 +107,10 @@ qr_cli_bench_clip (int argc, char **argv)
     return qr_cli_usage_error (context, error->message);
   if (repeat < 1 || repeat > 10000)
     return qr_cli_usage_error (context, "--repeat must be 1 to 10000");
+  if (threads < 0 || threads > 1024)
+    return qr_cli_usage_error (context, "--threads must be 1 to 1024");
+  if (threads == 0)
+    threads = (int) g_get_num_processors ();
   if (image_path == NULL)
     image_path = g_build_filename (QUORUM_DEMO_DIR_SOURCE, "darknet-dog.jpg", NULL);
   if ((image = qr_image_load (image_path, NULL, 0, &error)) == NULL
@@ -120,7 +125,7 @@ qr_cli_bench_clip (int argc, char **argv)
         goto fail;
     }
   load_start = g_get_monotonic_time ();
-  if ((clip = qr_clip_load (dir, QR_DEVICE_CPU, &error)) == NULL)
+  if ((clip = qr_clip_load_threads (dir, QR_DEVICE_CPU, threads, &error)) == NULL)
     goto fail;
   size = qr_clip_get_image_size (clip);
   input = g_new (float, (gsize) size * size * 3);

@@ -33,6 +33,7 @@ struct _QrClip
   char            *vision_path;
   gboolean         combined;          /* one file holds both towers (onnx/model.onnx) */
   QrDevice         device;
+  int              n_threads;         /* the towers' CPU threads (0: one per core) */
   int              grid;              /* patches per side */
   QrClipTokenizer *tokenizer;
   int              pad_id;
@@ -79,7 +80,7 @@ find_file (const char *dir, const char *name)
 /* combined: the file holds both towers; only want_output and what it needs are imported. */
 static gboolean
 load_tower (Tower *tower, const char *path, gboolean image, int side, int batch, const char *want_output,
-            gboolean combined, QrDevice device, GError **error)
+            gboolean combined, QrDevice device, int n_threads, GError **error)
 {
   /* exports with a dynamic batch, sequence or image size get CLIP's: `batch` items, 77 tokens,
      the preprocessor's crop */
@@ -146,7 +147,7 @@ load_tower (Tower *tower, const char *path, gboolean image, int side, int batch,
     tower->in_h = in->shape.rank == 4 ? in->shape.dims[1] : 0;
     tower->in_w = in->shape.rank == 4 ? in->shape.dims[2] : 0;
   }
-  tower->model = qr_model_new (g_steal_pointer (&graph), device, QR_PRECISION_FP32, 0, error);
+  tower->model = qr_model_new (g_steal_pointer (&graph), device, QR_PRECISION_FP32, n_threads, error);
   return tower->model != NULL;
 }
 
@@ -236,6 +237,12 @@ read_preprocessor (QrClip *self, const char *dir, GError **error)
 QrClip *
 qr_clip_load (const char *dir, QrDevice device, GError **error)
 {
+  return qr_clip_load_threads (dir, device, 0, error);
+}
+
+QrClip *
+qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **error)
+{
   g_autoptr (QrClip) self = g_new0 (QrClip, 1);
   g_autofree char *vision = find_file (dir, "vision_model.onnx");
   g_autofree char *text = find_file (dir, "text_model.onnx");
@@ -277,8 +284,9 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
   if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->image, vision, TRUE, self->crop, 1, "image_embeds", self->combined, device, error)
-      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, error))
+      || !load_tower (&self->image, vision, TRUE, self->crop, 1, "image_embeds", self->combined, device, n_threads,
+                      error)
+      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, n_threads, error))
     return NULL;
   if (self->image.dim != self->text.dim)
     {
@@ -298,6 +306,7 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
   self->vision_path = g_strdup (vision);
   self->device = device;
+  self->n_threads = n_threads;
   return g_steal_pointer (&self);
 }
 
@@ -390,7 +399,7 @@ load_batched (QrClip *self, const float *input)
 
   self->batch = 1;
   if (!load_tower (&self->batched, self->vision_path, TRUE, self->crop, QR_CLIP_BATCH, "image_embeds", self->combined,
-                   self->device, &local))
+                   self->device, self->n_threads, &local))
     {
       g_debug ("%s: one image at a time: %s", self->vision_path, local->message);
       return;
@@ -532,7 +541,7 @@ load_patches (QrClip *self, GError **error)
   self->patches.dim = self->image.dim;
   self->patches.output = g_strdup (t->name);
   self->grid = grid;
-  self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, QR_PRECISION_FP32, 0, error);
+  self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, QR_PRECISION_FP32, self->n_threads, error);
   return self->patches.model != NULL;
 }
 

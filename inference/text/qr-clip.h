@@ -44,6 +44,11 @@ typedef struct _QrClip QrClip;
 QrClip          *qr_clip_load             (const char       *dir,
                                            QrDevice          device,
                                            GError          **error);
+/* The same, its towers on n_threads CPU threads (0: one per core) where they run on the CPU. */
+QrClip          *qr_clip_load_threads     (const char       *dir,
+                                           QrDevice          device,
+                                           int               n_threads,
+                                           GError          **error);
 void             qr_clip_free             (QrClip           *self);
 /* The embedding's length (both towers give the same). */
 int              qr_clip_get_dim          (QrClip           *self);
