@@ -5,7 +5,8 @@
  * graphs are imported for one batch size (CLIP's transformer keeps its sequence first, L × N × D,
  * so the batch is not only the first dimension and cannot be changed after import): the towers
  * for one item, and for a collection's embeddings a second image tower for QR_CLIP_BATCH items,
- * made on first use where the export allows it (a dynamic batch) and checked against the first. */
+ * made on first use where the export allows it (a dynamic batch), checked against the first, then
+ * used in its place (the weights held once). */
 #define G_LOG_DOMAIN "quorum-text"
 
 #include "qr-clip.h"
@@ -430,6 +431,23 @@ load_batched (QrClip *self, const float *input)
       return;
     }
   self->batch = QR_CLIP_BATCH;
+  /* the weights are not kept twice: a single image now goes through the batched tower, padded */
+  g_clear_pointer (&self->image.model, qr_model_free);
+}
+
+/* One prepared image through the one-image tower, or through the batched one (padded with zeros)
+ * once that has replaced it. */
+static gboolean
+run_image (QrClip *self, const float *input, float *embedding, GError **error)
+{
+  gsize item = (gsize) self->crop * (gsize) self->crop * 3;
+  g_autofree float *padded = NULL;
+
+  if (self->image.model != NULL)
+    return run_tower (&self->image, input, embedding, error);
+  padded = g_new0 (float, item * (gsize) self->batch);
+  memcpy (padded, input, item * sizeof (float));
+  return run_tower_n (&self->batched, padded, self->batch, 1, embedding, error);
 }
 
 gboolean
@@ -461,7 +479,7 @@ qr_clip_embed_inputs (QrClip *self, const float *inputs, int n, float *embedding
         }
       else
         {
-          ok = run_tower (&self->image, inputs + (gsize) first * item, embeddings + (gsize) first * dim, error);
+          ok = run_image (self, inputs + (gsize) first * item, embeddings + (gsize) first * dim, error);
           first++;
         }
     }
@@ -480,7 +498,7 @@ qr_clip_embed_input (QrClip *self, const float *input, float *embedding, GError 
 {
   gboolean ok;
   g_mutex_lock (&self->lock);
-  ok = run_tower (&self->image, input, embedding, error);
+  ok = run_image (self, input, embedding, error);
   g_mutex_unlock (&self->lock);
   return ok;
 }
