@@ -465,6 +465,19 @@ test_clip_model (gconstpointer data)
     if (g_str_has_suffix (opset, "dynamic"))
       g_assert_cmpint (qr_clip_get_batch (clip), ==, QR_CLIP_BATCH);
   }
+  /* loaded for a search (the image tower on first use): the same embeddings */
+  {
+    g_autoptr (QrClip) lazy = qr_clip_load_text (tmp, test_device (), &error);
+    g_autofree float *e = g_new (float, dim);
+    g_assert_no_error (error);
+    g_assert_cmpint (qr_clip_get_dim (lazy), ==, dim);
+    g_assert_true (qr_clip_embed_text (lazy, texts[0], e, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (e, sizeof (float) * dim, text_embeddings[0], sizeof (float) * dim);
+    g_assert_true (qr_clip_embed_image (lazy, image, e, &error));
+    g_assert_no_error (error);
+    g_assert_cmpmem (e, sizeof (float) * dim, image_embedding, sizeof (float) * dim);
+  }
   test_remove_tree (tmp);
 }
 
@@ -501,7 +514,7 @@ test_clip_folder_errors (void)
       g_assert_null (qr_clip_load (tmp, QR_DEVICE_CPU, &error));
       g_test_message ("%s", error->message);
       g_assert_nonnull (strstr (error->message, "model.onnx"));
-      g_assert_nonnull (strstr (error->message, "no output named image_embeds (its outputs: y)"));
+      g_assert_nonnull (strstr (error->message, "no output named text_embeds (its outputs: y)"));
     }
   test_remove_tree (tmp);
 }

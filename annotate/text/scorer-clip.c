@@ -236,7 +236,7 @@ qr_clip_scorer_new (QrCatalog *catalog, GError **error)
     }
   dir++;
   self->catalog = g_object_ref (catalog);
-  if ((self->clip = qr_clip_load (dir, QR_DEVICE_AUTO, error)) == NULL)
+  if ((self->clip = qr_clip_load_text (dir, QR_DEVICE_AUTO, error)) == NULL)
     return NULL;
   {
     g_autofree char *current = qr_clip_feature_key (dir, NULL);

@@ -35,6 +35,7 @@ struct _QrClip
   gboolean         combined;          /* one file holds both towers (onnx/model.onnx) */
   QrDevice         device;
   int              n_threads;         /* the towers' CPU threads (0: one per core) */
+  gboolean         image_loaded;      /* the image tower was imported (qr_clip_load_text waits for a use) */
   int              grid;              /* patches per side */
   QrClipTokenizer *tokenizer;
   int              pad_id;
@@ -241,8 +242,39 @@ qr_clip_load (const char *dir, QrDevice device, GError **error)
   return qr_clip_load_threads (dir, device, 0, error);
 }
 
-QrClip *
-qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **error)
+/* The image tower, imported on first need, and checked against the text tower and the
+ * preprocessor. */
+static gboolean
+ensure_image (QrClip *self, GError **error)
+{
+  if (self->image_loaded)
+    return TRUE;
+  if (!load_tower (&self->image, self->vision_path, TRUE, self->crop, 1, "image_embeds", self->combined, self->device,
+                   self->n_threads, error))
+    return FALSE;
+  if (self->image.dim != self->text.dim)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image embedding has %d values, the text "
+                   "embedding %d (not one model's towers)", self->vision_path, self->image.dim, self->text.dim);
+      g_clear_pointer (&self->image.model, qr_model_free);
+      return FALSE;
+    }
+  if (self->image.in_w != self->crop || self->image.in_h != self->crop)
+    {
+      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image tower takes %d × %d, the "
+                   "preprocessor crops %d × %d", self->vision_path, self->image.in_w, self->image.in_h, self->crop,
+                   self->crop);
+      g_clear_pointer (&self->image.model, qr_model_free);
+      return FALSE;
+    }
+  self->image_loaded = TRUE;
+  return TRUE;
+}
+
+/* The folder, the tokenizer, the preprocessor and the text tower; the image tower is left for
+ * ensure_image. */
+static QrClip *
+clip_open (const char *dir, QrDevice device, int n_threads, GError **error)
 {
   g_autoptr (QrClip) self = g_new0 (QrClip, 1);
   g_autofree char *vision = find_file (dir, "vision_model.onnx");
@@ -284,34 +316,33 @@ qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **
     return NULL;
   /* Hugging Face pads with the end token, OpenAI with 0: the same for a causal text tower */
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
-  if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->image, vision, TRUE, self->crop, 1, "image_embeds", self->combined, device, n_threads,
-                      error)
-      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, n_threads, error))
-    return NULL;
-  if (self->image.dim != self->text.dim)
-    {
-      g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image embedding has %d values, the text "
-                   "embedding %d (not one model's towers)", dir, self->image.dim, self->text.dim);
-      return NULL;
-    }
-  {
-    int w = self->image.in_w, h = self->image.in_h;
-    if (w != self->crop || h != self->crop)
-      {
-        g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_FORMAT, "%s: the image tower takes %d × %d, the "
-                     "preprocessor crops %d × %d", dir, w, h, self->crop, self->crop);
-        return NULL;
-      }
-  }
-  self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
   self->vision_path = g_strdup (vision);
   self->device = device;
   self->n_threads = n_threads;
+  if (!read_preprocessor (self, dir, error)
+      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, n_threads, error))
+    return NULL;
+  self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
   return g_steal_pointer (&self);
 }
 
-int qr_clip_get_dim (QrClip *self) { return self->image.dim; }
+QrClip *
+qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **error)
+{
+  g_autoptr (QrClip) self = clip_open (dir, device, n_threads, error);
+
+  if (self == NULL || !ensure_image (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+QrClip *
+qr_clip_load_text (const char *dir, QrDevice device, GError **error)
+{
+  return clip_open (dir, device, 0, error);
+}
+
+int qr_clip_get_dim (QrClip *self) { return self->text.dim; }
 int qr_clip_get_image_size (QrClip *self) { return self->crop; }
 QrClipTokenizer *qr_clip_get_tokenizer (QrClip *self) { return self->tokenizer; }
 
@@ -453,10 +484,15 @@ run_image (QrClip *self, const float *input, float *embedding, GError **error)
 gboolean
 qr_clip_embed_inputs (QrClip *self, const float *inputs, int n, float *embeddings, GError **error)
 {
-  gsize item = (gsize) self->crop * (gsize) self->crop * 3, dim = (gsize) self->image.dim;
+  gsize item = (gsize) self->crop * (gsize) self->crop * 3, dim = (gsize) self->text.dim;
   gboolean ok = TRUE;
 
   g_mutex_lock (&self->lock);
+  if (!ensure_image (self, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   if (n > 1 && self->batch == 0)
     load_batched (self, inputs);
   for (int first = 0; ok && first < n;)
@@ -498,7 +534,7 @@ qr_clip_embed_input (QrClip *self, const float *input, float *embedding, GError 
 {
   gboolean ok;
   g_mutex_lock (&self->lock);
-  ok = run_image (self, input, embedding, error);
+  ok = ensure_image (self, error) && run_image (self, input, embedding, error);
   g_mutex_unlock (&self->lock);
   return ok;
 }
@@ -534,7 +570,7 @@ qr_clip_embed_text (QrClip *self, const char *text, float *embedding, int *ids, 
 static gboolean
 load_patches (QrClip *self, GError **error)
 {
-  const char *const only[] = { self->image.output, NULL };
+  const char *const only[] = { self->image.output != NULL ? self->image.output : "image_embeds", NULL };
   QrOnnxOptions options = { .nhwc_input = TRUE, .keep_tokens = TRUE, .input_dims = { 1, 3, self->crop, self->crop },
                             .outputs = self->combined ? only : NULL };
   g_autoptr (QrGraph) graph = qr_graph_load_onnx (self->vision_path, &options, error);
@@ -546,7 +582,7 @@ load_patches (QrClip *self, GError **error)
   for (guint i = 0; i < graph->outputs->len; i++)
     {
       QrTensor *o = qr_graph_tensor (graph, g_array_index (graph->outputs, int, i));
-      if (o->shape.rank == 3 && o->shape.dims[2] == self->image.dim)
+      if (o->shape.rank == 3 && o->shape.dims[2] == self->text.dim)
         t = o;
     }
   grid = t != NULL ? (int) lround (sqrt ((double) (t->shape.dims[1] - 1))) : 0;
@@ -556,7 +592,7 @@ load_patches (QrClip *self, GError **error)
                    "ViT image tower that picks its class token out of the sequence)", self->vision_path);
       return FALSE;
     }
-  self->patches.dim = self->image.dim;
+  self->patches.dim = self->text.dim;
   self->patches.output = g_strdup (t->name);
   self->grid = grid;
   self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, QR_PRECISION_FP32, self->n_threads, error);
@@ -574,10 +610,10 @@ qr_clip_patch_embeddings (QrClip *self, const float *input, int *grid, GError **
   if ((self->patches.model != NULL || load_patches (self, error))
       && qr_model_run (self->patches.model, input, 1, NULL, NULL, error))
     {
-      gsize n = (gsize) self->grid * (gsize) self->grid * (gsize) self->image.dim;
+      gsize n = (gsize) self->grid * (gsize) self->grid * (gsize) self->text.dim;
       out = qr_model_get_output (self->patches.model, self->patches.output, &rank, dims);
       /* the class token first, then the patches row by row */
-      patches = g_memdup2 (out + self->image.dim, n * sizeof (float));
+      patches = g_memdup2 (out + self->text.dim, n * sizeof (float));
       *grid = self->grid;
     }
   g_mutex_unlock (&self->lock);
