@@ -199,7 +199,9 @@ static const char *const MUST_PASS[] = {
   "test_convtranspose", "test_convtranspose_pads", "test_convtranspose_dilations", "test_convtranspose_output_shape",
   "test_convtranspose_autopad_same", "test_convtranspose_kernel_shape", "test_reduce_l1_keep_dims_random",
   "test_reduce_l2_do_not_keepdims_random", "test_reduce_sum_square_negative_axes_keepdims_random",
-  "test_constant_pad",
+  "test_constant_pad", "test_resize_downsample_scales_nearest", "test_resize_upsample_sizes_nearest_ceil_half_pixel",
+  "test_resize_upsample_sizes_nearest_floor_align_corners",
+  "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric",
 };
 
 #define SEVERAL "(several ops)"

@@ -2177,8 +2177,9 @@ op_expand (Reader *r)
 
 /* Resize of the two spatial axes. Nearest: ONNX's index for every output row and column is
  * computed here and compared with what the graph's resize picks in each of its modes; the first
- * that agrees everywhere is used, or the op is refused. Linear: half_pixel, align_corners and
- * asymmetric are the graph's own modes. */
+ * that agrees everywhere is used; where none does (other rounding, tf_half_pixel_for_nn, a scale
+ * that is not a whole size) the computed indices themselves pick the rows and then the columns
+ * (two gathers). Linear: half_pixel, align_corners and asymmetric are the graph's own modes. */
 static double
 onnx_source (const char *mode, int x, int in, int out, double scale)
 {
@@ -2218,6 +2219,32 @@ graph_nearest (gboolean align, gboolean half, int o, int in, int out)
   return CLAMP (i, 0, in - 1);
 }
 
+/* Nearest resizing in any of ONNX's modes on the NCHW input: the rows ONNX picks (a gather on
+ * axis 2), then the columns (axis 3). */
+static gboolean
+nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const double scale[2], const char *coords,
+                    const char *nearest)
+{
+  int mid = temp (r, "rows"), out = -1;
+  QrNode *node;
+
+  for (int a = 0; a < 2; a++)
+    {
+      g_autofree float *picks = g_new (float, size[2 + a]);
+      int dims[1] = { size[2 + a] };
+      for (int o = 0; o < size[2 + a]; o++)
+        picks[o] = (float) onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], size[2 + a], scale[a]), in[2 + a]);
+      if (a == 1 && (out = output (r, 0, in_type (r, 0))) < 0)
+        return FALSE;
+      node = add (r, QR_OP_GATHER, a == 0 ? mid : out, a == 0 ? x : mid,
+                  const_tensor (r, a == 0 ? "rows" : "columns", 1, dims, picks));
+      node->axis = 2 + a;
+      if (!settle (r))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 op_resize (Reader *r)
 {
@@ -2255,9 +2282,11 @@ op_resize (Reader *r)
       for (int d = 0; d < 4; d++)
         {
           double want = (double) in[d] * v[d];
-          if (!(v[d] > 0) || want > (1 << 20) || floor (want) != want)
+          /* ONNX's size is floor (in × scale); nearest picks its rows by the scale itself */
+          gboolean fractional_ok = d >= 2 && strcmp (mode, "nearest") == 0;
+          if (!(v[d] > 0) || want > (1 << 20) || (floor (want) != want && !fractional_ok))
             return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale of %g for an axis of %d (whole sizes only)", v[d], in[d]);
-          size[d] = (int) want;
+          size[d] = (int) floor (want);
         }
       scale[0] = v[2];
       scale[1] = v[3];
@@ -2284,7 +2313,7 @@ op_resize (Reader *r)
           found = ok;
         }
       if (!found)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "nearest resizing with %s and %s", coords, nearest);
+        return nearest_by_gathers (r, x, in, size, scale, coords, nearest);
     }
   else if (strcmp (mode, "linear") == 0)
     {
