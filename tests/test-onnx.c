@@ -201,7 +201,9 @@ static const char *const MUST_PASS[] = {
   "test_reduce_l2_do_not_keepdims_random", "test_reduce_sum_square_negative_axes_keepdims_random",
   "test_constant_pad", "test_resize_downsample_scales_nearest", "test_resize_upsample_sizes_nearest_ceil_half_pixel",
   "test_resize_upsample_sizes_nearest_floor_align_corners",
-  "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric",
+  "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric", "test_resize_upsample_scales_cubic",
+  "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside", "test_resize_downsample_scales_linear_align_corners",
+  "test_resize_downsample_sizes_linear_pytorch_half_pixel", "test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn",
 };
 
 #define SEVERAL "(several ops)"
@@ -753,6 +755,39 @@ test_conv_transpose (void)
   test_remove_tree (tmp);
 }
 
+/* F.interpolate as PyTorch exports it: bicubic by a fractional scale (two products with the
+ * interpolation weights), bilinear to a size with align_corners (the engine's resize), nearest by
+ * 0.6 (two gathers of the rows and columns ONNX picks). */
+static void
+test_interpolate (void)
+{
+  g_autofree char *tmp = NULL, *xs = NULL, *ys = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrModel) net = NULL;
+  QrOnnxOptions options = { .nhwc_input = TRUE };
+  const float *got;
+  int rank, dims[4];
+  gsize nx, ny;
+
+  if (!have_torch_onnx ())
+    {
+      g_test_skip ("PyTorch and ONNX for Python are not installed");
+      return;
+    }
+  tmp = test_make_tmpdir ();
+  net = load_layers_case ("interpolate", tmp, &options, &xs, &nx, &ys, &ny);
+  g_assert_true (qr_model_run (net, (const float *) xs, 1, NULL, NULL, &error));
+  g_assert_no_error (error);
+  got = qr_model_get_output (net, "y", &rank, dims);
+  g_assert_cmpint (rank, ==, 4);
+  g_assert_cmpint (dims[1], ==, 4);
+  g_assert_cmpint (dims[2], ==, 5);
+  g_assert_cmpint (dims[3], ==, 7);
+  g_assert_cmpuint (ny, ==, (gsize) 4 * 5 * 7 * sizeof (float));
+  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, "F.interpolate against PyTorch");
+  test_remove_tree (tmp);
+}
+
 /* A network whose middle is rank 5, as YOLOv5's head is ([1, 3, 2, H, W]: a view, a permute, a split,
  * slices, a rank-5 constant, an expand, a concat and a reshape back): Quorum leaves the leading 1 out,
  * so such a model takes one image at a time, and an op it cannot apply that way is refused by name. */
@@ -900,6 +935,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx/damaged", test_damaged);
   g_test_add_func ("/onnx/pytorch/conv-transpose", test_conv_transpose);
   g_test_add_func ("/onnx/pytorch/rank5", test_rank5);
+  g_test_add_func ("/onnx/pytorch/interpolate", test_interpolate);
   g_test_add_data_func ("/onnx/pytorch/pretrained-centernet", "centernet.json", test_pretrained_roundtrip);
   g_test_add_data_func ("/onnx/pytorch/pretrained-nanodet", "nanodet.json", test_pretrained_roundtrip);
   g_test_add_data_func ("/onnx/pytorch/pretrained-ssd", "ssd_mobilenetv2_oidv4_fp16.tflite", test_pretrained_roundtrip);

@@ -2180,18 +2180,22 @@ op_expand (Reader *r)
  * that agrees everywhere is used; where none does (other rounding, tf_half_pixel_for_nn, a scale
  * that is not a whole size) the computed indices themselves pick the rows and then the columns
  * (two gathers). Linear: half_pixel, align_corners and asymmetric are the graph's own modes. */
+/* length: the output's length as ONNX's reference has it, the size given or in × scale (not
+ * rounded down: align_corners with a fractional scale depends on it). */
 static double
-onnx_source (const char *mode, int x, int in, int out, double scale)
+onnx_source (const char *mode, int x, int in, double length, double scale)
 {
+  /* in float, as ONNX Runtime and PyTorch compute it: 3 / 0.6f is 5 there, not 4.99… */
+  float fx = (float) x, s = (float) scale, len = (float) length;
   if (strcmp (mode, "half_pixel") == 0)
-    return (x + 0.5) / scale - 0.5;
+    return (fx + 0.5f) / s - 0.5f;
   if (strcmp (mode, "pytorch_half_pixel") == 0)
-    return out > 1 ? (x + 0.5) / scale - 0.5 : 0;
+    return len > 1 ? (fx + 0.5f) / s - 0.5f : 0;
   if (strcmp (mode, "align_corners") == 0)
-    return out == 1 ? 0 : (double) x * (in - 1) / (out - 1);
+    return len == 1 ? 0 : fx * (float) (in - 1) / (len - 1);
   if (strcmp (mode, "asymmetric") == 0)
-    return x / scale;
-  return (x + 0.5) / scale;   /* tf_half_pixel_for_nn */
+    return fx / s;
+  return (fx + 0.5f) / s;   /* tf_half_pixel_for_nn */
 }
 
 static int
@@ -2222,8 +2226,8 @@ graph_nearest (gboolean align, gboolean half, int o, int in, int out)
 /* Nearest resizing in any of ONNX's modes on the NCHW input: the rows ONNX picks (a gather on
  * axis 2), then the columns (axis 3). */
 static gboolean
-nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const double scale[2], const char *coords,
-                    const char *nearest)
+nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const double scale[2],
+                    const double length[2], const char *coords, const char *nearest)
 {
   int mid = temp (r, "rows"), out = -1;
   QrNode *node;
@@ -2233,7 +2237,7 @@ nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const 
       g_autofree float *picks = g_new (float, size[2 + a]);
       int dims[1] = { size[2 + a] };
       for (int o = 0; o < size[2 + a]; o++)
-        picks[o] = (float) onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], size[2 + a], scale[a]), in[2 + a]);
+        picks[o] = (float) onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], length[a], scale[a]), in[2 + a]);
       if (a == 1 && (out = output (r, 0, in_type (r, 0))) < 0)
         return FALSE;
       node = add (r, QR_OP_GATHER, a == 0 ? mid : out, a == 0 ? x : mid,
@@ -2245,6 +2249,91 @@ nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const 
   return TRUE;
 }
 
+/* ONNX's cubic coefficients for the four neighbours at a fraction r past the second. */
+static void
+cubic_coeffs (double r, double a, double c[4])
+{
+  double t;
+  t = r + 1;
+  c[0] = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+  c[1] = ((a + 2) * r - (a + 3)) * r * r + 1;
+  t = 1 - r;
+  c[2] = ((a + 2) * t - (a + 3)) * t * t + 1;
+  t = 2 - r;
+  c[3] = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+}
+
+/* Linear or cubic interpolation along one axis as ONNX's reference computes it, written as a
+ * matrix: row o of m (out × in) holds the weights output o gives each input. The neighbours are
+ * the n nearest positions to the source coordinate (edge values beyond the ends; with
+ * exclude_outside those weigh nothing and the rest are scaled to sum to 1). */
+static void
+interp_matrix (gboolean cubic, double a, gboolean exclude_outside, const char *coords, int in, int out, double length,
+               double scale, float *m)
+{
+  memset (m, 0, sizeof (float) * (gsize) in * (gsize) out);
+  for (int o = 0; o < out; o++)
+    {
+      double x = onnx_source (coords, o, in, length, scale), f = floor (x), ratio = x == f ? 1 : x - f, c[4];
+      int n = cubic ? 4 : 2, first;
+      double sum = 0;
+      if (cubic)
+        cubic_coeffs (ratio, a, c);
+      else
+        c[0] = 1 - ratio, c[1] = ratio;
+      /* the n nearest positions, the lower one first on a tie: from floor (x) − n/2 + 1, or one
+         lower when x is a whole number (the ratio of 1 above) */
+      first = (int) f - n / 2 + 1 - (x == f ? 1 : 0);
+      for (int k = 0; k < n; k++)
+        {
+          int idx = first + k;
+          if (exclude_outside && (idx < 0 || idx >= in))
+            c[k] = 0;
+          sum += c[k];
+        }
+      for (int k = 0; k < n; k++)
+        {
+          int idx = CLAMP (first + k, 0, in - 1);
+          m[(gsize) o * (gsize) in + (gsize) idx] += (float) (exclude_outside && sum != 0 ? c[k] / sum : c[k]);
+        }
+    }
+}
+
+/* Linear or cubic resizing in any coordinate mode and by any scale on the NCHW input: the columns
+ * (x · Wᵀ, W out_w × in_w) then the rows (H · that, H out_h × in_h), two matrix products. */
+static gboolean
+resize_by_products (Reader *r, int x, const int in[4], const int size[4], const double scale[2],
+                    const double length[2], const char *coords, gboolean cubic, double a, gboolean exclude_outside)
+{
+  int mid = temp (r, "columns"), out;
+  g_autofree float *mw = NULL, *mwt = NULL, *mh = NULL;
+
+  if ((gsize) in[3] * (gsize) size[3] > ((gsize) 1 << 24) || (gsize) in[2] * (gsize) size[2] > ((gsize) 1 << 24))
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing of %d × %d to %d × %d in this mode (its weights "
+                 "would pass 16 M values)", cubic ? "cubic" : "linear", in[2], in[3], size[2], size[3]);
+  mw = g_new (float, (gsize) in[3] * (gsize) size[3]);
+  mwt = g_new (float, (gsize) in[3] * (gsize) size[3]);
+  mh = g_new (float, (gsize) in[2] * (gsize) size[2]);
+  interp_matrix (cubic, a, exclude_outside, coords, in[3], size[3], length[1], scale[1], mw);
+  for (int o = 0; o < size[3]; o++)
+    for (int i = 0; i < in[3]; i++)
+      mwt[(gsize) i * (gsize) size[3] + (gsize) o] = mw[(gsize) o * (gsize) in[3] + (gsize) i];
+  interp_matrix (cubic, a, exclude_outside, coords, in[2], size[2], length[0], scale[0], mh);
+  {
+    int dims[2] = { in[3], size[3] };
+    add (r, QR_OP_MATMUL, mid, x, const_tensor (r, "columns", 2, dims, mwt));
+    if (!settle (r))
+      return FALSE;
+  }
+  if ((out = output (r, 0, in_type (r, 0))) < 0)
+    return FALSE;
+  {
+    int dims[2] = { size[2], in[2] };
+    add (r, QR_OP_MATMUL, out, const_tensor (r, "rows", 2, dims, mh), mid);
+    return settle (r);
+  }
+}
+
 static gboolean
 op_resize (Reader *r)
 {
@@ -2252,14 +2341,13 @@ op_resize (Reader *r)
   const char *mode = attr_string (r, "mode", "nearest");
   const char *coords = attr_string (r, "coordinate_transformation_mode", r->opset >= 11 ? "half_pixel" : "asymmetric");
   const char *nearest = attr_string (r, "nearest_mode", "round_prefer_floor");
-  double scale[2];
+  double scale[2], length[2];
   int size[4], in[4], out, y, mid;
   gboolean align = FALSE, half = FALSE, found = FALSE;
   QrNode *node;
 
-  attr (r, "cubic_coeff_a");
-  if (attr_int (r, "exclude_outside", 0) != 0)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "exclude_outside");
+  double cubic_a = attr_float (r, "cubic_coeff_a", -0.75f);
+  gboolean exclude_outside = attr_int (r, "exclude_outside", 0) != 0;
   attr (r, "extrapolation_value");
   if (x < 0 || s_id == -2 || z_id == -2 || !check_attrs (r) || !float_values (r, x))
     return FALSE;
@@ -2275,6 +2363,8 @@ op_resize (Reader *r)
         size[d] = (int) CLAMP (v[d], 0, 1 << 20);
       scale[0] = (double) size[2] / in[2];
       scale[1] = (double) size[3] / in[3];
+      length[0] = size[2];
+      length[1] = size[3];
     }
   else if (s_id >= 0 && is_const (r, s_id) && qr_shape_size (shape (r, s_id)) == 4)
     {
@@ -2283,13 +2373,15 @@ op_resize (Reader *r)
         {
           double want = (double) in[d] * v[d];
           /* ONNX's size is floor (in × scale); nearest picks its rows by the scale itself */
-          gboolean fractional_ok = d >= 2 && strcmp (mode, "nearest") == 0;
+          gboolean fractional_ok = d >= 2;
           if (!(v[d] > 0) || want > (1 << 20) || (floor (want) != want && !fractional_ok))
             return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale of %g for an axis of %d (whole sizes only)", v[d], in[d]);
           size[d] = (int) floor (want);
         }
       scale[0] = v[2];
       scale[1] = v[3];
+      length[0] = (double) in[2] * v[2];
+      length[1] = (double) in[3] * v[3];
     }
   else
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "scales or sizes that are not constant");
@@ -2299,6 +2391,8 @@ op_resize (Reader *r)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "an empty result");
   if (strcmp (coords, "tf_crop_and_resize") == 0)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "coordinate_transformation_mode tf_crop_and_resize");
+  if (strcmp (mode, "nearest") == 0 && exclude_outside)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "exclude_outside with nearest resizing");
   if (strcmp (mode, "nearest") == 0)
     {
       for (int m = 0; m < 3 && !found; m++)
@@ -2308,22 +2402,25 @@ op_resize (Reader *r)
           half = m == 1;
           for (int a = 0; a < 2 && ok; a++)
             for (int o = 0; o < size[2 + a] && ok; o++)
-              ok = onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], size[2 + a], scale[a]), in[2 + a])
+              ok = onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], length[a], scale[a]), in[2 + a])
                    == graph_nearest (align, half, o, in[2 + a], size[2 + a]);
           found = ok;
         }
       if (!found)
-        return nearest_by_gathers (r, x, in, size, scale, coords, nearest);
+        return nearest_by_gathers (r, x, in, size, scale, length, coords, nearest);
     }
   else if (strcmp (mode, "linear") == 0)
     {
+      /* the engine's bilinear resize where it computes what ONNX does; else two products */
       half = strcmp (coords, "half_pixel") == 0 || (strcmp (coords, "pytorch_half_pixel") == 0 && size[2] > 1 && size[3] > 1);
       align = strcmp (coords, "align_corners") == 0;
-      if (!half && !align && strcmp (coords, "asymmetric") != 0)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "linear resizing with %s", coords);
-      if (!align && ((double) size[2] / in[2] != scale[0] || (double) size[3] / in[3] != scale[1]))
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale that differs from the sizes' ratio");
+      if ((!half && !align && strcmp (coords, "asymmetric") != 0) || exclude_outside
+          || length[0] != size[2] || length[1] != size[3]
+          || (!align && ((double) size[2] / in[2] != scale[0] || (double) size[3] / in[3] != scale[1])))
+        return resize_by_products (r, x, in, size, scale, length, coords, FALSE, 0, exclude_outside);
     }
+  else if (strcmp (mode, "cubic") == 0)
+    return resize_by_products (r, x, in, size, scale, length, coords, TRUE, cubic_a, exclude_outside);
   else
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing", mode);
   if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)

@@ -7,6 +7,8 @@ PyTorch's output on it.
   onnx-layers.py rank5 DIR OPSET → the same for a network whose middle is rank 5 (a view to
       [1, 3, 2, H, W], permute, slices, arithmetic with a rank-5 constant, concat, split), batch 1
   onnx-layers.py rank5-softmax DIR OPSET → a softmax over a rank-5 tensor (Quorum refuses it)
+  onnx-layers.py interpolate DIR OPSET → F.interpolate as exported: bicubic by 1.7, bilinear to a
+      size with align_corners, nearest by 0.6 (fractional scales), batch 1
 """
 import sys
 
@@ -55,6 +57,28 @@ def rank5(out_dir, opset, softmax=False):
         m(x).numpy().astype(np.float32).tofile(f"{out_dir}/y.f32")
 
 
+class Interpolate(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        y = F.interpolate(self.conv(x), scale_factor=1.7, mode="bicubic", align_corners=False)
+        y = F.interpolate(y, size=(9, 13), mode="bilinear", align_corners=True)
+        return F.interpolate(y, scale_factor=0.6, mode="nearest")
+
+
+def interpolate(out_dir, opset):
+    torch.manual_seed(0)
+    m = Interpolate().eval()
+    x = torch.randn(1, 3, 7, 10)
+    torch.onnx.export(m, x, f"{out_dir}/model.onnx", opset_version=opset, input_names=["x"], output_names=["y"])
+    x.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32).tofile(f"{out_dir}/x.f32")
+    with torch.no_grad():
+        m(x).numpy().astype(np.float32).tofile(f"{out_dir}/y.f32")
+
+
 if __name__ == "__main__":
-    {"convtranspose": convtranspose, "rank5": rank5,
+    {"convtranspose": convtranspose, "rank5": rank5, "interpolate": interpolate,
      "rank5-softmax": lambda d, o: rank5(d, o, True)}[sys.argv[1]](sys.argv[2], int(sys.argv[3]))
