@@ -204,6 +204,7 @@ static const char *const MUST_PASS[] = {
   "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric", "test_resize_upsample_scales_cubic",
   "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside", "test_resize_downsample_scales_linear_align_corners",
   "test_resize_downsample_sizes_linear_pytorch_half_pixel", "test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn",
+  "test_edge_pad", "test_reflect_pad", "test_averagepool_2d_pads_count_include_pad",
 };
 
 #define SEVERAL "(several ops)"

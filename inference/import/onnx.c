@@ -1686,7 +1686,67 @@ op_softmax (Reader *r)
   }
 }
 
-/* Pad in constant mode: the engine's pad (paddings before and after, per dimension). */
+/* Pad in edge or reflect mode: along each padded dimension a gather of the positions the mode
+ * repeats (edge: the nearest end; reflect: mirrored about the end, the end itself not repeated). */
+static gboolean
+pad_by_gathers (Reader *r, int x, int rank, const gint64 *pads, gboolean reflect)
+{
+  int current = x, last = -1, out = -1;
+  for (int d = 0; d < rank; d++)
+    if (pads[d] != 0 || pads[d + rank] != 0)
+      last = d;
+  if (last < 0)
+    {
+      if ((out = output (r, 0, in_type (r, 0))) < 0)
+        return FALSE;
+      add (r, QR_OP_IDENTITY, out, x, -1);
+      return settle (r);
+    }
+  for (int d = 0; d <= last; d++)
+    {
+      int in = shape (r, current)->dims[d], size, next;
+      g_autofree float *picks = NULL;
+      QrNode *node;
+      if (pads[d] == 0 && pads[d + rank] == 0)
+        continue;
+      if (pads[d] < 0 || pads[d + rank] < 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "negative pads (a crop)");
+      if (pads[d] > 65536 || pads[d + rank] > 65536)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads over 65,536");
+      if (in < 1 || (reflect && (pads[d] >= in || pads[d + rank] >= in)))
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "reflecting %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                     " values of an axis of %d", pads[d], pads[d + rank], in);
+      size = in + (int) pads[d] + (int) pads[d + rank];
+      picks = g_new (float, size);
+      for (int o = 0; o < size; o++)
+        {
+          int i = o - (int) pads[d];
+          if (reflect)
+            i = i < 0 ? -i : i >= in ? 2 * (in - 1) - i : i;
+          picks[o] = (float) CLAMP (i, 0, in - 1);
+        }
+      if (d == last)
+        {
+          if ((out = output (r, 0, in_type (r, 0))) < 0)
+            return FALSE;
+          next = out;
+        }
+      else
+        next = temp (r, "padded");
+      {
+        int dims[1] = { size };
+        node = add (r, QR_OP_GATHER, next, current, const_tensor (r, "picks", 1, dims, picks));
+      }
+      node->axis = d;
+      if (!settle (r))
+        return FALSE;
+      current = next;
+    }
+  return TRUE;
+}
+
+/* Pad in constant mode: the engine's pad (paddings before and after, per dimension); edge and
+ * reflect by gathers. */
 static gboolean
 op_pad (Reader *r)
 {
@@ -1726,10 +1786,12 @@ op_pad (Reader *r)
     }
   if (!check_attrs (r))
     return FALSE;
-  if (strcmp (mode, "constant") != 0)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "mode %s (constant padding only)", mode);
+  if (strcmp (mode, "constant") != 0 && strcmp (mode, "edge") != 0 && strcmp (mode, "reflect") != 0)
+    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "mode %s", mode);
   if (n != 2 * rank)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "%d pads for rank %d (two per dimension)", n, rank);
+  if (strcmp (mode, "constant") != 0)
+    return pad_by_gathers (r, x, rank, pads, strcmp (mode, "reflect") == 0);
   for (int d = 0; d < rank; d++)
     {
       if (pads[d] < 0 || pads[d + rank] < 0)
@@ -2782,7 +2844,7 @@ op_conv_transpose (Reader *r)
 static gboolean
 op_pool (Reader *r)
 {
-  gboolean is_max = strcmp (r->node->op, "MaxPool") == 0;
+  gboolean is_max = strcmp (r->node->op, "MaxPool") == 0, include_pad;
   int x = need (r, 0), out, mid, y;
   gint64 ks[2];
   QrNode scratch = { 0 }, *node;
@@ -2817,15 +2879,26 @@ op_pool (Reader *r)
     }
   if (is_max && attr_int (r, "storage_order", 0) != 0)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "storage_order 1");
-  if (!is_max && attr_int (r, "count_include_pad", 0) != 0
-      && (scratch.pads[0] || scratch.pads[1] || scratch.pads[2] || scratch.pads[3]))
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "count_include_pad with padding");
+  include_pad = !is_max && attr_int (r, "count_include_pad", 0) != 0
+                && (scratch.pads[0] || scratch.pads[1] || scratch.pads[2] || scratch.pads[3]);
   if (!check_attrs (r))
     return FALSE;
   if (r->node->outputs->len > 1 && ((char *) r->node->outputs->pdata[1])[0])
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "the indices output");
   if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
     return FALSE;
+  if (include_pad)
+    {
+      /* the padding's zeros count in the average: padded explicitly (NHWC), then pooled without */
+      float values[8] = { 0, 0, (float) scratch.pads[0], (float) scratch.pads[1], (float) scratch.pads[2],
+                          (float) scratch.pads[3], 0, 0 };
+      int dims[2] = { 4, 2 }, padded = temp (r, "padded");
+      add (r, QR_OP_PAD, padded, y, const_tensor (r, "paddings", 2, dims, values));
+      if (!settle (r))
+        return FALSE;
+      memset (scratch.pads, 0, sizeof scratch.pads);
+      y = padded;
+    }
   mid = temp (r, "pool");
   node = add (r, is_max ? QR_OP_MAXPOOL : QR_OP_AVGPOOL, mid, y, -1);
   memcpy (node->stride, scratch.stride, sizeof node->stride);
