@@ -41,7 +41,6 @@ struct _QrClip
   int              pad_id;
   int              size, crop;        /* shorter side after resizing; the crop's side */
   float            rescale, mean[3], std[3];
-  float           *input;
   GMutex           lock;              /* one run at a time per tower's buffers */
 };
 
@@ -60,7 +59,6 @@ qr_clip_free (QrClip *self)
   g_free (self->patches.output);
   g_free (self->vision_path);
   qr_clip_tokenizer_free (self->tokenizer);
-  g_free (self->input);
   g_mutex_clear (&self->lock);
   g_free (self);
 }
@@ -322,7 +320,6 @@ clip_open (const char *dir, QrDevice device, int n_threads, GError **error)
   if (!read_preprocessor (self, dir, error)
       || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, n_threads, error))
     return NULL;
-  self->input = g_new (float, (gsize) self->crop * (gsize) self->crop * 3);
   return g_steal_pointer (&self);
 }
 
@@ -466,19 +463,31 @@ load_batched (QrClip *self, const float *input)
   g_clear_pointer (&self->image.model, qr_model_free);
 }
 
-/* One prepared image through the one-image tower, or through the batched one (padded with zeros)
- * once that has replaced it. */
+/* count (1 to self->batch) prepared images through the batched tower, a short batch padded with
+ * zeros. */
 static gboolean
-run_image (QrClip *self, const float *input, float *embedding, GError **error)
+run_batched (QrClip *self, const float *inputs, int count, float *embeddings, GError **error)
 {
   gsize item = (gsize) self->crop * (gsize) self->crop * 3;
   g_autofree float *padded = NULL;
 
+  if (count < self->batch)
+    {
+      padded = g_new0 (float, item * (gsize) self->batch);
+      memcpy (padded, inputs, item * (gsize) count * sizeof (float));
+      inputs = padded;
+    }
+  return run_tower_n (&self->batched, inputs, self->batch, count, embeddings, error);
+}
+
+/* One prepared image through the one-image tower, or through the batched one once that has
+ * replaced it. */
+static gboolean
+run_image (QrClip *self, const float *input, float *embedding, GError **error)
+{
   if (self->image.model != NULL)
     return run_tower (&self->image, input, embedding, error);
-  padded = g_new0 (float, item * (gsize) self->batch);
-  memcpy (padded, input, item * sizeof (float));
-  return run_tower_n (&self->batched, padded, self->batch, 1, embedding, error);
+  return run_batched (self, input, 1, embedding, error);
 }
 
 gboolean
@@ -497,27 +506,12 @@ qr_clip_embed_inputs (QrClip *self, const float *inputs, int n, float *embedding
     load_batched (self, inputs);
   for (int first = 0; ok && first < n;)
     {
-      int left = n - first;
-      if (self->batch > 1 && left > 1)
-        {
-          /* a short last batch padded with zeros */
-          int count = MIN (left, self->batch);
-          g_autofree float *padded = NULL;
-          const float *in = inputs + (gsize) first * item;
-          if (count < self->batch)
-            {
-              padded = g_new0 (float, item * (gsize) self->batch);
-              memcpy (padded, in, item * (gsize) count * sizeof (float));
-              in = padded;
-            }
-          ok = run_tower_n (&self->batched, in, self->batch, count, embeddings + (gsize) first * dim, error);
-          first += count;
-        }
+      int count = self->batch > 1 && n - first > 1 ? MIN (n - first, self->batch) : 1;
+      if (count > 1)
+        ok = run_batched (self, inputs + (gsize) first * item, count, embeddings + (gsize) first * dim, error);
       else
-        {
-          ok = run_image (self, inputs + (gsize) first * item, embeddings + (gsize) first * dim, error);
-          first++;
-        }
+        ok = run_image (self, inputs + (gsize) first * item, embeddings + (gsize) first * dim, error);
+      first += count;
     }
   g_mutex_unlock (&self->lock);
   return ok;
