@@ -238,11 +238,8 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
         if (node->reduce == QR_REDUCE_ARGMAX || node->reduce == QR_REDUCE_ARGMIN)
           {
             int axis = node->axes[0];
-            gsize outer = 1, inner = 1;
-            for (int d = 0; d < axis; d++)
-              outer *= (gsize) in->dims[d];
-            for (int d = axis + 1; d < in->rank; d++)
-              inner *= (gsize) in->dims[d];
+            gsize outer, inner;
+            qr_shape_around (in, axis, &outer, &inner);
             api->arg_reduce (cuda, x, y, outer, in->dims[axis], inner, node->reduce == QR_REDUCE_ARGMAX,
                              node->select_last);
             break;
@@ -256,11 +253,8 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
     case QR_OP_GATHER:
       {
         QrShape *in = shape (graph, node->inputs[0]);
-        gsize outer = 1, inner = 1;
-        for (int d = 0; d < node->axis; d++)
-          outer *= (gsize) in->dims[d];
-        for (int d = node->axis + 1; d < in->rank; d++)
-          inner *= (gsize) in->dims[d];
+        gsize outer, inner;
+        qr_shape_around (in, node->axis, &outer, &inner);
         api->take (cuda, x, self->dev[node->inputs[1]], y, outer, in->dims[node->axis],
                    qr_shape_size (shape (graph, node->inputs[1])), inner);
         break;
@@ -274,11 +268,8 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
       }
     case QR_OP_CONCAT:
       {
-        gsize outer = 1, inner = 1, offset = 0;
-        for (int d = 0; d < node->axis; d++)
-          outer *= (gsize) out->dims[d];
-        for (int d = node->axis + 1; d < out->rank; d++)
-          inner *= (gsize) out->dims[d];
+        gsize outer, inner, offset = 0;
+        qr_shape_around (out, node->axis, &outer, &inner);
         for (int i = 0; i < node->n_inputs - 1; i++)
           {
             QrShape *s = shape (graph, node->inputs[i]);
@@ -329,11 +320,8 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
     case QR_OP_SPLIT:
       {
         QrShape *in = shape (graph, node->inputs[0]);
-        gsize outer = 1, inner = 1, offset = 0;
-        for (int d = 0; d < node->axis; d++)
-          outer *= (gsize) in->dims[d];
-        for (int d = node->axis + 1; d < in->rank; d++)
-          inner *= (gsize) in->dims[d];
+        gsize outer, inner, offset = 0;
+        qr_shape_around (in, node->axis, &outer, &inner);
         for (int i = 0; i < node->n_outputs; i++)
           {
             QrShape *s = shape (graph, node->outputs[i]);

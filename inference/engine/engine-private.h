@@ -195,6 +195,18 @@ QrTensor *qr_graph_tensor      (QrGraph     *graph,
 QrNode  *qr_graph_node         (QrGraph     *graph,
                                 int          id);
 gsize    qr_shape_size         (const QrShape *shape);
+
+/* The shape as outer × dims[axis] × inner: the sizes before and after `axis`. */
+static inline void
+qr_shape_around (const QrShape *shape, int axis, gsize *outer, gsize *inner)
+{
+  *outer = 1;
+  *inner = 1;
+  for (int d = 0; d < axis; d++)
+    *outer *= (gsize) shape->dims[d];
+  for (int d = axis + 1; d < shape->rank; d++)
+    *inner *= (gsize) shape->dims[d];
+}
 gboolean qr_shape_equal        (const QrShape *a,
                                 const QrShape *b);
 char    *qr_shape_to_string    (const QrShape *shape);

@@ -145,11 +145,8 @@ qr_cpu_mean (QrGraph *graph, QrNode *node)
          NumPy */
       int axis = node->axes[0], dim = in->dims[axis];
       gboolean is_max = node->reduce == QR_REDUCE_ARGMAX;
-      gsize outer = 1, inner = 1;
-      for (int d = 0; d < axis; d++)
-        outer *= (gsize) in->dims[d];
-      for (int d = axis + 1; d < in->rank; d++)
-        inner *= (gsize) in->dims[d];
+      gsize outer, inner;
+      qr_shape_around (in, axis, &outer, &inner);
       for (gsize o = 0; o < outer; o++)
         for (gsize i = 0; i < inner; i++)
           {
@@ -282,13 +279,10 @@ qr_cpu_concat (QrGraph *graph, QrNode *node)
 {
   QrShape *out = shape (graph, node->outputs[0]);
   float *y = data (graph, node->outputs[0]);
-  gsize outer = 1, inner = 1, offset = 0;
+  gsize outer, inner, offset = 0;
   int n_data = node->n_inputs - 1;
 
-  for (int d = 0; d < node->axis; d++)
-    outer *= (gsize) out->dims[d];
-  for (int d = node->axis + 1; d < out->rank; d++)
-    inner *= (gsize) out->dims[d];
+  qr_shape_around (out, node->axis, &outer, &inner);
   for (int i = 0; i < n_data; i++)
     {
       QrShape *s = shape (graph, node->inputs[i]);
@@ -426,12 +420,9 @@ qr_cpu_split (QrGraph *graph, QrNode *node)
 {
   QrShape *in = shape (graph, node->inputs[0]);
   const float *x = data (graph, node->inputs[0]);
-  gsize outer = 1, inner = 1, offset = 0;
+  gsize outer, inner, offset = 0;
 
-  for (int d = 0; d < node->axis; d++)
-    outer *= (gsize) in->dims[d];
-  for (int d = node->axis + 1; d < in->rank; d++)
-    inner *= (gsize) in->dims[d];
+  qr_shape_around (in, node->axis, &outer, &inner);
   for (int i = 0; i < node->n_outputs; i++)
     {
       QrShape *s = shape (graph, node->outputs[i]);
@@ -535,13 +526,10 @@ qr_cpu_gather (QrGraph *graph, QrNode *node)
   QrShape *in = shape (graph, node->inputs[0]);
   const float *x = data (graph, node->inputs[0]), *idx = data (graph, node->inputs[1]);
   float *y = data (graph, node->outputs[0]);
-  gsize outer = 1, inner = 1, n = qr_shape_size (shape (graph, node->inputs[1]));
+  gsize outer, inner, n = qr_shape_size (shape (graph, node->inputs[1]));
   int dim = in->dims[node->axis];
 
-  for (int d = 0; d < node->axis; d++)
-    outer *= (gsize) in->dims[d];
-  for (int d = node->axis + 1; d < in->rank; d++)
-    inner *= (gsize) in->dims[d];
+  qr_shape_around (in, node->axis, &outer, &inner);
 #pragma omp parallel for schedule(static)
   for (gssize o = 0; o < (gssize) outer; o++)
     for (gsize i = 0; i < n; i++)
