@@ -1686,6 +1686,18 @@ op_softmax (Reader *r)
   }
 }
 
+/* out = x's positions picks[0 … n) along axis: a gather of constant indices (Pad's edge and
+ * reflect modes, Resize's nearest modes the engine's resize lacks). */
+static gboolean
+add_picks (Reader *r, int out, int x, int axis, const float *picks, int n)
+{
+  int dims[1] = { n }, indices = const_tensor (r, "picks", 1, dims, picks);
+  QrNode *node = add (r, QR_OP_GATHER, out, x, indices);
+
+  node->axis = axis;
+  return settle (r);
+}
+
 /* Pad in edge or reflect mode: along each padded dimension a gather of the positions the mode
  * repeats (edge: the nearest end; reflect: mirrored about the end, the end itself not repeated). */
 static gboolean
@@ -1706,13 +1718,8 @@ pad_by_gathers (Reader *r, int x, int rank, const gint64 *pads, gboolean reflect
     {
       int in = shape (r, current)->dims[d], size, next;
       g_autofree float *picks = NULL;
-      QrNode *node;
       if (pads[d] == 0 && pads[d + rank] == 0)
         continue;
-      if (pads[d] < 0 || pads[d + rank] < 0)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "negative pads (a crop)");
-      if (pads[d] > 65536 || pads[d + rank] > 65536)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads over 65,536");
       if (in < 1 || (reflect && (pads[d] >= in || pads[d + rank] >= in)))
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "reflecting %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
                      " values of an axis of %d", pads[d], pads[d + rank], in);
@@ -1733,12 +1740,7 @@ pad_by_gathers (Reader *r, int x, int rank, const gint64 *pads, gboolean reflect
         }
       else
         next = temp (r, "padded");
-      {
-        int dims[1] = { size };
-        node = add (r, QR_OP_GATHER, next, current, const_tensor (r, "picks", 1, dims, picks));
-      }
-      node->axis = d;
-      if (!settle (r))
+      if (!add_picks (r, next, current, d, picks, size))
         return FALSE;
       current = next;
     }
@@ -1790,14 +1792,17 @@ op_pad (Reader *r)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "mode %s", mode);
   if (n != 2 * rank)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "%d pads for rank %d (two per dimension)", n, rank);
-  if (strcmp (mode, "constant") != 0)
-    return pad_by_gathers (r, x, rank, pads, strcmp (mode, "reflect") == 0);
   for (int d = 0; d < rank; d++)
     {
       if (pads[d] < 0 || pads[d + rank] < 0)
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "negative pads (a crop)");
       if (pads[d] > 65536 || pads[d + rank] > 65536)
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "pads over 65,536");
+    }
+  if (strcmp (mode, "constant") != 0)
+    return pad_by_gathers (r, x, rank, pads, strcmp (mode, "reflect") == 0);
+  for (int d = 0; d < rank; d++)
+    {
       values[2 * d] = (float) pads[d];
       values[2 * d + 1] = (float) pads[d + rank];
     }
@@ -2241,9 +2246,13 @@ op_expand (Reader *r)
  * computed here and compared with what the graph's resize picks in each of its modes; the first
  * that agrees everywhere is used; where none does (other rounding, tf_half_pixel_for_nn, a scale
  * that is not a whole size) the computed indices themselves pick the rows and then the columns
- * (two gathers). Linear: half_pixel, align_corners and asymmetric are the graph's own modes. */
-/* length: the output's length as ONNX's reference has it, the size given or in × scale (not
- * rounded down: align_corners with a fractional scale depends on it). */
+ * (two gathers). Linear: the graph's own resize in half_pixel, align_corners and asymmetric by
+ * whole sizes; linear in other modes or by other scales, and cubic, as two products with ONNX's
+ * interpolation weights.
+ *
+ * The source coordinate of output x; length is the output's length as ONNX's reference has it,
+ * the size given or in × scale (not rounded down: align_corners with a fractional scale depends
+ * on it). */
 static double
 onnx_source (const char *mode, int x, int in, double length, double scale)
 {
@@ -2292,20 +2301,15 @@ nearest_by_gathers (Reader *r, int x, const int in[4], const int size[4], const 
                     const double length[2], const char *coords, const char *nearest)
 {
   int mid = temp (r, "rows"), out = -1;
-  QrNode *node;
 
   for (int a = 0; a < 2; a++)
     {
       g_autofree float *picks = g_new (float, size[2 + a]);
-      int dims[1] = { size[2 + a] };
       for (int o = 0; o < size[2 + a]; o++)
         picks[o] = (float) onnx_nearest (nearest, onnx_source (coords, o, in[2 + a], length[a], scale[a]), in[2 + a]);
       if (a == 1 && (out = output (r, 0, in_type (r, 0))) < 0)
         return FALSE;
-      node = add (r, QR_OP_GATHER, a == 0 ? mid : out, a == 0 ? x : mid,
-                  const_tensor (r, a == 0 ? "rows" : "columns", 1, dims, picks));
-      node->axis = 2 + a;
-      if (!settle (r))
+      if (!add_picks (r, a == 0 ? mid : out, a == 0 ? x : mid, 2 + a, picks, size[2 + a]))
         return FALSE;
     }
   return TRUE;
@@ -2326,12 +2330,13 @@ cubic_coeffs (double r, double a, double c[4])
 }
 
 /* Linear or cubic interpolation along one axis as ONNX's reference computes it, written as a
- * matrix: row o of m (out × in) holds the weights output o gives each input. The neighbours are
- * the n nearest positions to the source coordinate (edge values beyond the ends; with
- * exclude_outside those weigh nothing and the rest are scaled to sum to 1). */
+ * matrix: the weight output o gives input i at m[o · out_stride + i · in_stride] (out × in, or
+ * its transpose). The neighbours are the n nearest positions to the source coordinate (edge
+ * values beyond the ends; with exclude_outside those weigh nothing and the rest are scaled to sum
+ * to 1). */
 static void
 interp_matrix (gboolean cubic, double a, gboolean exclude_outside, const char *coords, int in, int out, double length,
-               double scale, float *m)
+               double scale, float *m, gsize out_stride, gsize in_stride)
 {
   memset (m, 0, sizeof (float) * (gsize) in * (gsize) out);
   for (int o = 0; o < out; o++)
@@ -2356,7 +2361,8 @@ interp_matrix (gboolean cubic, double a, gboolean exclude_outside, const char *c
       for (int k = 0; k < n; k++)
         {
           int idx = CLAMP (first + k, 0, in - 1);
-          m[(gsize) o * (gsize) in + (gsize) idx] += (float) (exclude_outside && sum != 0 ? c[k] / sum : c[k]);
+          m[(gsize) o * out_stride + (gsize) idx * in_stride] += (float) (exclude_outside && sum != 0 ? c[k] / sum
+                                                                                                    : c[k]);
         }
     }
 }
@@ -2368,19 +2374,15 @@ resize_by_products (Reader *r, int x, const int in[4], const int size[4], const 
                     const double length[2], const char *coords, gboolean cubic, double a, gboolean exclude_outside)
 {
   int mid = temp (r, "columns"), out;
-  g_autofree float *mw = NULL, *mwt = NULL, *mh = NULL;
+  g_autofree float *mwt = NULL, *mh = NULL;
 
   if ((gsize) in[3] * (gsize) size[3] > ((gsize) 1 << 24) || (gsize) in[2] * (gsize) size[2] > ((gsize) 1 << 24))
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing of %d × %d to %d × %d in this mode (its weights "
                  "would pass 16 M values)", cubic ? "cubic" : "linear", in[2], in[3], size[2], size[3]);
-  mw = g_new (float, (gsize) in[3] * (gsize) size[3]);
   mwt = g_new (float, (gsize) in[3] * (gsize) size[3]);
   mh = g_new (float, (gsize) in[2] * (gsize) size[2]);
-  interp_matrix (cubic, a, exclude_outside, coords, in[3], size[3], length[1], scale[1], mw);
-  for (int o = 0; o < size[3]; o++)
-    for (int i = 0; i < in[3]; i++)
-      mwt[(gsize) i * (gsize) size[3] + (gsize) o] = mw[(gsize) o * (gsize) in[3] + (gsize) i];
-  interp_matrix (cubic, a, exclude_outside, coords, in[2], size[2], length[0], scale[0], mh);
+  interp_matrix (cubic, a, exclude_outside, coords, in[3], size[3], length[1], scale[1], mwt, 1, (gsize) size[3]);
+  interp_matrix (cubic, a, exclude_outside, coords, in[2], size[2], length[0], scale[0], mh, (gsize) in[2], 1);
   {
     int dims[2] = { in[3], size[3] };
     add (r, QR_OP_MATMUL, mid, x, const_tensor (r, "columns", 2, dims, mwt));
@@ -2434,9 +2436,8 @@ op_resize (Reader *r)
       for (int d = 0; d < 4; d++)
         {
           double want = (double) in[d] * v[d];
-          /* ONNX's size is floor (in × scale); nearest picks its rows by the scale itself */
-          gboolean fractional_ok = d >= 2;
-          if (!(v[d] > 0) || want > (1 << 20) || (floor (want) != want && !fractional_ok))
+          /* ONNX's size is floor (in × scale); the spatial axes' sources follow the scale itself */
+          if (!(v[d] > 0) || want > (1 << 20) || (d < 2 && floor (want) != want))
             return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "a scale of %g for an axis of %d (whole sizes only)", v[d], in[d]);
           size[d] = (int) floor (want);
         }
