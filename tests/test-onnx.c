@@ -724,15 +724,14 @@ load_layers_case (const char *command, const char *tmp, const QrOnnxOptions *opt
   return net;
 }
 
-/* ConvTranspose (as a spread and a convolution) against PyTorch's ConvTranspose2d: strides,
- * padding, output padding and dilation, exported at batch 1 and run on a batch of two. */
+/* An onnx-layers.py case run on its input (a batch of want[0]): its output "y" of shape want
+ * within 1e-5 (relative to the largest value) of PyTorch's. */
 static void
-test_conv_transpose (void)
+check_layers_case (const char *command, const QrOnnxOptions *options, const int want[4], const char *what)
 {
   g_autofree char *tmp = NULL, *xs = NULL, *ys = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (QrModel) net = NULL;
-  QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
   const float *got;
   int rank, dims[4];
   gsize nx, ny;
@@ -743,17 +742,26 @@ test_conv_transpose (void)
       return;
     }
   tmp = test_make_tmpdir ();
-  net = load_layers_case ("convtranspose", tmp, &options, &xs, &nx, &ys, &ny);
-  g_assert_true (qr_model_run (net, (const float *) xs, 2, NULL, NULL, &error));
+  net = load_layers_case (command, tmp, options, &xs, &nx, &ys, &ny);
+  g_assert_true (qr_model_run (net, (const float *) xs, want[0], NULL, NULL, &error));
+  g_assert_no_error (error);
   got = qr_model_get_output (net, "y", &rank, dims);
   g_assert_cmpint (rank, ==, 4);
-  g_assert_cmpint (dims[0], ==, 2);
-  g_assert_cmpint (dims[1], ==, 2);
-  g_assert_cmpint (dims[2], ==, 28);
-  g_assert_cmpint (dims[3], ==, 58);
-  g_assert_cmpuint (ny, ==, (gsize) 2 * 2 * 28 * 58 * sizeof (float));
-  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, "ConvTranspose against PyTorch");
+  for (int d = 0; d < 4; d++)
+    g_assert_cmpint (dims[d], ==, want[d]);
+  g_assert_cmpuint (ny, ==, (gsize) want[0] * want[1] * want[2] * want[3] * sizeof (float));
+  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, what);
   test_remove_tree (tmp);
+}
+
+/* ConvTranspose (as a spread and a convolution) against PyTorch's ConvTranspose2d: strides,
+ * padding, output padding and dilation, exported at batch 1 and run on a batch of two. */
+static void
+test_conv_transpose (void)
+{
+  QrOnnxOptions options = { .nhwc_input = TRUE, .any_batch = TRUE };
+  const int want[4] = { 2, 2, 28, 58 };
+  check_layers_case ("convtranspose", &options, want, "ConvTranspose against PyTorch");
 }
 
 /* F.interpolate as PyTorch exports it: bicubic by a fractional scale (two products with the
@@ -762,31 +770,9 @@ test_conv_transpose (void)
 static void
 test_interpolate (void)
 {
-  g_autofree char *tmp = NULL, *xs = NULL, *ys = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (QrModel) net = NULL;
   QrOnnxOptions options = { .nhwc_input = TRUE };
-  const float *got;
-  int rank, dims[4];
-  gsize nx, ny;
-
-  if (!have_torch_onnx ())
-    {
-      g_test_skip ("PyTorch and ONNX for Python are not installed");
-      return;
-    }
-  tmp = test_make_tmpdir ();
-  net = load_layers_case ("interpolate", tmp, &options, &xs, &nx, &ys, &ny);
-  g_assert_true (qr_model_run (net, (const float *) xs, 1, NULL, NULL, &error));
-  g_assert_no_error (error);
-  got = qr_model_get_output (net, "y", &rank, dims);
-  g_assert_cmpint (rank, ==, 4);
-  g_assert_cmpint (dims[1], ==, 4);
-  g_assert_cmpint (dims[2], ==, 5);
-  g_assert_cmpint (dims[3], ==, 7);
-  g_assert_cmpuint (ny, ==, (gsize) 4 * 5 * 7 * sizeof (float));
-  assert_near (got, (const float *) ys, ny / sizeof (float), 1e-5f, "F.interpolate against PyTorch");
-  test_remove_tree (tmp);
+  const int want[4] = { 1, 4, 5, 7 };
+  check_layers_case ("interpolate", &options, want, "F.interpolate against PyTorch");
 }
 
 /* A network whose middle is rank 5, as YOLOv5's head is ([1, 3, 2, H, W]: a view, a permute, a split,
