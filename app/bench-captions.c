@@ -25,6 +25,7 @@ typedef struct
 {
   gint64  image_id;
   char   *text;
+  gint64  id;
 } Caption;
 
 static int
@@ -216,13 +217,15 @@ int
 qr_cli_bench_captions (int argc, char **argv)
 {
   QrCliCommon common = { 0 };
-  int trials = 400, dmsm_epochs = 60, dmsm_trials = 100;
+  int trials = 400, dmsm_epochs = 60, dmsm_trials = 100, n_folds = 5;
+  g_autofree int *caption_fold = NULL;
   double rate = 0.1;
   gboolean no_dmsm = FALSE;
   GOptionEntry entries[] = {
     { "trials", 'n', 0, G_OPTION_ARG_INT, &trials, "Seeded trials per kind (default 400)", "N" },
     { "dmsm-epochs", 0, 0, G_OPTION_ARG_INT, &dmsm_epochs, "Epochs of the caption models trained here (default 60)", "N" },
     { "dmsm-trials", 0, 0, G_OPTION_ARG_INT, &dmsm_trials, "Trials per kind with a caption model trained on their captions (default 100)", "N" },
+    { "folds", 0, 0, G_OPTION_ARG_INT, &n_folds, "Out-of-fold caption models per trial (default 5)", "N" },
     { "no-dmsm", 0, 0, G_OPTION_ARG_NONE, &no_dmsm, "Leave the caption model (DMSM) out", NULL },
     { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, "Share of captions replaced (default 0.1)", "R" },
     { NULL }
@@ -248,9 +251,9 @@ qr_cli_bench_captions (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if ((status = qr_cli_parse_collection_command (context, &common, argc, argv)) >= 0)
     goto out;
-  if (trials < 1 || !(rate > 0 && rate < 1))
+  if (trials < 1 || !(rate > 0 && rate < 1) || n_folds < 2)
     {
-      status = qr_cli_usage_error (context, "--trials must be at least 1 and --rate between 0 and 1");
+      status = qr_cli_usage_error (context, "--trials must be at least 1, --rate between 0 and 1 and --folds at least 2");
       goto out;
     }
   if ((catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL
@@ -274,7 +277,7 @@ qr_cli_bench_captions (int argc, char **argv)
   for (guint i = 0; i < records->len; i++)
     {
       QrCaptionRecord *r = records->pdata[i];
-      Caption c = { r->image_id, r->text };
+      Caption c = { r->image_id, r->text, r->id };
       g_array_append_val (captions, c);
     }
   {
@@ -438,13 +441,22 @@ qr_cli_bench_captions (int argc, char **argv)
   printf ("\nPlanted caption mistakes: %d seeded trials per kind, %.0f%% of %u captions replaced; precision at k "
           "(k = the number planted)\n", trials, rate * 100, captions->len);
   if (!no_dmsm)
-    printf ("  %-26s %6s %12s %18s %10s   (DMSM retrained on each trial's captions, first %d trials)\n", "kind", "k",
-            "zero-shot", "zero-shot + DMSM", "random", MIN (trials, dmsm_trials));
+    {
+      printf ("  (the caption model retrained on each trial's captions, first %d trials: as one model judging the captions it\n"
+              "   trained on, and as %d out-of-fold judges, each judging the captions it did not train on)\n",
+              MIN (trials, dmsm_trials), n_folds);
+      printf ("  %-26s %6s %10s %14s %14s %14s %8s\n", "kind", "k", "zero-shot", "+ DMSM", "+ out of fold",
+              "out of fold", "random");
+    }
   else
     printf ("  %-26s %6s %12s %10s\n", "kind", "k", "zero-shot", "random");
+  /* the out-of-fold judges' folds, as `quorum captions train` makes them (qr_caption_fold, seed 1) */
+  caption_fold = g_new (int, captions->len);
+  for (guint c = 0; c < captions->len; c++)
+    caption_fold[c] = qr_caption_fold (g_array_index (captions, Caption, c).id, 1, n_folds);
   for (guint kind = 0; kind < G_N_ELEMENTS (kinds); kind++)
     {
-      double precision = 0, random_precision = 0, precision_both = 0;
+      double precision = 0, random_precision = 0, precision_both = 0, precision_oof = 0, precision_alone = 0;
       int n_both = 0;
       guint k_used = 0;
       for (int trial = 0; trial < trials; trial++)
@@ -531,6 +543,44 @@ qr_cli_bench_captions (int argc, char **argv)
                 }
               precision_both += top_hits (score_both, planted, captions->len, done, ties) / (double) done;
               n_both++;
+
+              /* out of fold: each caption judged by a model that never trained on it */
+              g_autofree double *alone = g_new0 (double, captions->len);
+              for (int fold = 0; fold < n_folds; fold++)
+                {
+                  g_autoptr (GArray) fold_pairs = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+                  g_autoptr (QrScorer) judge = NULL;
+                  for (guint c = 0; c < captions->len; c++)
+                    {
+                      Caption *cap = &g_array_index (captions, Caption, c);
+                      int row = input_row (&dmsm_inputs, cap->image_id);
+                      QrCaptionPair p = { now[c] ? now[c] : cap->text, (guint) row };
+                      if (row >= 0 && caption_fold[c] != fold)
+                        g_array_append_val (fold_pairs, p);
+                    }
+                  judge = qr_dmsm_scorer_new_for (catalog, train_in_memory (&dmsm_inputs, fold_pairs, dmsm_epochs,
+                                                                            &seconds), &dmsm_inputs);
+                  for (guint c = 0; c < captions->len; c++)
+                    {
+                      Caption *cap = &g_array_index (captions, Caption, c);
+                      QrCaptionVerdict v;
+                      if (caption_fold[c] != fold)
+                        continue;
+                      if (!qr_caption_judge_far (judge, catalog, cap->image_id, now[c] ? now[c] : cap->text, &v,
+                                                 &error))
+                        {
+                          for (guint i = 0; i < captions->len; i++)
+                            g_free (now[i]);
+                          status = qr_cli_fail (error);
+                          goto out;
+                        }
+                      score_both[c] = MAX (score[c], v.score);
+                      alone[c] = v.score;
+                      qr_caption_verdict_clear (&v);
+                    }
+                }
+              precision_alone += top_hits (alone, planted, captions->len, done, ties) / (double) done;
+              precision_oof += top_hits (score_both, planted, captions->len, done, ties) / (double) done;
             }
           for (guint c = 0; c < captions->len; c++)
             g_free (now[c]);
@@ -540,8 +590,9 @@ qr_cli_bench_captions (int argc, char **argv)
           k_used += done;
         }
       if (n_both > 0)
-        printf ("  %-26s %6.1f %12.3f %18.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
-                precision_both / n_both, random_precision / trials);
+        printf ("  %-26s %6.1f %10.3f %14.3f %14.3f %14.3f %8.3f\n", kinds[kind], k_used / (double) trials,
+                precision / trials, precision_both / n_both, precision_oof / n_both, precision_alone / n_both,
+                random_precision / trials);
       else
         printf ("  %-26s %6.1f %12.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
                 random_precision / trials);

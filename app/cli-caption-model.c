@@ -28,16 +28,19 @@ static void
 print_epoch (const QrCaptionEpoch *e, gpointer data)
 {
   gboolean json = GPOINTER_TO_INT (data);
+  /* the out-of-fold judges' epochs, after the model's, say which judge */
+  g_autofree char *who = e->judge < 0 ? g_strdup ("")
+                         : json ? g_strdup_printf ("\"judge\": %d, \"judges\": %d, ", e->judge + 1, e->judges)
+                                : g_strdup_printf ("judge %d/%d  ", e->judge + 1, e->judges);
 
   if (json)
-    printf ("{\"epoch\": %d, \"epochs\": %d, \"loss\": %.4f, \"recall_at_1\": %.3f, \"recall_at_5\": %.3f,"
-            " \"held_out\": %u, \"seconds\": %.2f}\n",
-            e->epoch, e->epochs, e->loss, e->recall_at_1, e->recall_at_5, e->held_out_captions, e->seconds);
+    printf ("{%s\"epoch\": %d, \"epochs\": %d, \"loss\": %.4f, \"recall_at_1\": %.3f, \"recall_at_5\": %.3f,"
+            " \"held_out\": %u, \"seconds\": %.2f}\n", who, e->epoch, e->epochs, e->loss, e->recall_at_1, e->recall_at_5, e->held_out_captions, e->seconds);
   else if (e->held_out_captions == 0)
-    printf ("epoch %d/%d  loss %.4f  (no held-out captions)  %.1f s\n", e->epoch, e->epochs, e->loss, e->seconds);
+    printf ("%sepoch %d/%d  loss %.4f  (no held-out captions)  %.1f s\n", who, e->epoch, e->epochs, e->loss, e->seconds);
   else
-    printf ("epoch %d/%d  loss %.4f  held-out recall@1 %.3f  @5 %.3f  (%u captions)  %.1f s\n", e->epoch, e->epochs,
-            e->loss, e->recall_at_1, e->recall_at_5, e->held_out_captions, e->seconds);
+    printf ("%sepoch %d/%d  loss %.4f  held-out recall@1 %.3f  @5 %.3f  (%u captions)  %.1f s\n", who, e->epoch,
+            e->epochs, e->loss, e->recall_at_1, e->recall_at_5, e->held_out_captions, e->seconds);
   fflush (stdout);
 }
 
@@ -48,12 +51,13 @@ qr_cli_captions_train (int argc, char **argv)
   QrCaptionTrainOptions options;
   g_autofree char *device_text = NULL;
   gboolean restart = FALSE, json = FALSE;
-  int epochs = 0, batch = 0, seed = 0, status;
+  int epochs = 0, batch = 0, seed = 0, judges = -1, status;
   GOptionEntry entries[] = {
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Epochs in all (default 20)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Captions a step (default 64)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Weights, order and the held-out fold (default 1)", "N" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "Where the backbone runs: cpu, cuda or auto (training runs on the CPU)", "DEVICE" },
+    { "judges", 0, 0, G_OPTION_ARG_INT, &judges, "Out-of-fold judges trained after the model, for the caption review (default 5; 0: none)", "N" },
     { "restart", 0, 0, G_OPTION_ARG_NONE, &restart, "Start over instead of resuming a stopped run", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON line an epoch", NULL },
     { NULL }
@@ -73,10 +77,11 @@ qr_cli_captions_train (int argc, char **argv)
   if ((status = qr_cli_parse_collection_command (context, &common, argc, argv)) >= 0)
     goto out;
   qr_caption_train_options_init (&options);
-  if (epochs < 0 || epochs > 10000 || batch < 0 || batch == 1 || batch > 4096 || seed < 0
-      || (device_text != NULL && !qr_device_parse (device_text, &device)))
+  if (epochs < 0 || epochs > 10000 || batch < 0 || batch == 1 || batch > 4096 || seed < 0 || judges < -1 || judges == 1
+      || judges > 20 || (device_text != NULL && !qr_device_parse (device_text, &device)))
     {
-      status = qr_cli_usage_error (context, "--epochs is 1 to 10000, --batch 2 to 4096, --device cpu, cuda or auto");
+      status = qr_cli_usage_error (context, "--epochs is 1 to 10000, --batch 2 to 4096, --judges 0 or 2 to 20, --device"
+                                            " cpu, cuda or auto");
       goto out;
     }
   if (epochs > 0)
@@ -86,6 +91,8 @@ qr_cli_captions_train (int argc, char **argv)
   if (seed > 0)
     options.seed = (guint64) seed;
   options.restart = restart;
+  if (judges >= 0)
+    options.judges = judges;
   if ((catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL
       || (backbone_path = qr_cli_resolve_model (QR_CAPTION_MODEL_BACKBONE, &error)) == NULL)
     {
@@ -139,7 +146,8 @@ qr_cli_captions_train (int argc, char **argv)
       goto out;
     }
   if (!common.quiet)
-    fprintf (stderr, "caption model %" G_GINT64_FORMAT " is in use: `quorum search --scorer dmsm TEXT`\n", model_id);
+    fprintf (stderr, "caption model %" G_GINT64_FORMAT " is in use: `quorum search --scorer dmsm TEXT`%s\n", model_id,
+             options.judges > 0 ? "; its out-of-fold judges find caption mistakes: `quorum review list --kind caption`" : "");
   status = QR_EXIT_OK;
 out:
   qr_cli_common_clear (&common);

@@ -238,7 +238,9 @@ features_progress (guint64 done, guint64 total, gpointer data)
 static void
 epoch_done (const QrCaptionEpoch *epoch, gpointer data)
 {
-  post_progress (data, JOB_PHASE_TRAIN, (guint64) epoch->epoch, (guint64) epoch->epochs);
+  /* the model's epochs, then each out-of-fold judge's */
+  post_progress (data, JOB_PHASE_TRAIN, (guint64) ((epoch->judge + 1) * epoch->epochs + epoch->epoch),
+                 (guint64) ((1 + epoch->judges) * epoch->epochs));
 }
 
 /* Train Caption Model: the backbone features of images that have none, then the epochs (or the
@@ -285,7 +287,7 @@ run_caption_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError *
   qr_caption_train_options_init (&options);
   options.epochs = job->epochs > 0 ? job->epochs : options.epochs;
   options.restart = job->restart;
-  post_progress (job, JOB_PHASE_TRAIN, 0, (guint64) options.epochs);
+  post_progress (job, JOB_PHASE_TRAIN, 0, (guint64) ((1 + options.judges) * options.epochs));
   model_id = qr_caption_model_train (catalog, &options, job_cancelled, cancellable, epoch_done, job, &local);
   if (model_id < 0)
     {

@@ -186,6 +186,7 @@ qr_caption_train_options_init (QrCaptionTrainOptions *options)
     .seed = 1,
     .n_folds = 10,
     .min_captions = QR_CAPTION_MODEL_MIN_CAPTIONS,
+    .judges = QR_CAPTION_MODEL_JUDGES,
   };
 }
 
@@ -225,11 +226,43 @@ qr_caption_model_evaluate (QrDmsm *model, const QrCaptionInputs *inputs, GArray 
   *r5 = (double) hits5 / counted;
 }
 
+int
+qr_caption_fold (gint64 caption_id, guint64 seed, int n_folds)
+{
+  /* splitmix64 of the id and the seed: stable while the caption lives, whatever else changes */
+  guint64 x = (guint64) caption_id + seed * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  x = (x ^ (x >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  x = (x ^ (x >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
+  x ^= x >> 31;
+  return n_folds > 0 ? (int) (x % (guint64) n_folds) : 0;
+}
+
+char *
+qr_caption_judge_kind (int judge)
+{
+  return g_strdup_printf ("%s%d", QR_CAPTION_JUDGE_KIND_PREFIX, judge);
+}
+
+/* One training run: the model (judge -1: held out, one fold of images) or the out-of-fold judge
+ * `judge` of `judges` of the model `parent` (held out, one fold of captions). */
+typedef struct
+{
+  int      judge, judges;
+  gint64   parent;
+  guint64  seed;          /* the model's: images' and captions' folds */
+} Run;
+
 static GVariant *
-model_meta (const QrCaptionInputs *inputs, guint64 seed, int n_folds, int epoch)
+model_meta (const QrCaptionInputs *inputs, guint64 seed, int n_folds, int epoch, const Run *run)
 {
   GVariantBuilder b;
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (run->judge >= 0)
+    {
+      g_variant_builder_add (&b, "{sv}", "judge", g_variant_new_int32 (run->judge));
+      g_variant_builder_add (&b, "{sv}", "judges", g_variant_new_int32 (run->judges));
+      g_variant_builder_add (&b, "{sv}", "parent", g_variant_new_int64 (run->parent));
+    }
   g_variant_builder_add (&b, "{sv}", "backbone", g_variant_new_string (QR_CAPTION_MODEL_BACKBONE));
   g_variant_builder_add (&b, "{sv}", "feature-dim", g_variant_new_int32 (inputs->feature_dim));
   g_variant_builder_add (&b, "{sv}", "classes", g_variant_new_strv ((const char *const *) inputs->classes, -1));
@@ -348,46 +381,71 @@ qr_caption_model_new (const QrCaptionInputs *inputs, GArray *train, const QrCapt
   return model;
 }
 
-gint64
-qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options, QrAbortFunc abort,
-                        gpointer abort_data, QrCaptionEpochFunc on_epoch, gpointer epoch_data, GError **error)
+/* The ready judge of kind for the model parent, or NULL (no error) when there is none or it judges for another
+ * model. */
+static QrTextModelRecord *
+ready_judge (QrCatalog *catalog, const Run *run, GError **error)
 {
-  g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
-  g_autoptr (GPtrArray) images = NULL;
+  g_autofree char *kind = qr_caption_judge_kind (run->judge);
+  g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, kind, error);
+  g_autoptr (GVariant) meta = NULL;
+  g_autoptr (QrDmsm) model = NULL;
+  gint64 parent = -1;
+  int judges = 0;
+
+  if (record == NULL || !g_str_equal (record->state, "ready") || record->model == NULL)
+    return NULL;
+  if ((model = qr_dmsm_load (record->model, &meta, NULL)) == NULL)
+    return NULL;   /* unreadable: trained again */
+  g_variant_lookup (meta, "parent", "x", &parent);
+  g_variant_lookup (meta, "judges", "i", &judges);
+  return parent == run->parent && judges == run->judges ? g_steal_pointer (&record) : NULL;
+}
+
+int
+qr_caption_model_judges_done (QrCatalog *catalog, gint64 model_id, int judges, GError **error)
+{
+  Run run = { 0, judges, model_id, 0 };
+  int done = 0;
+  for (run.judge = 0; run.judge < judges; run.judge++)
+    {
+      GError *local = NULL;
+      g_autoptr (QrTextModelRecord) judge = ready_judge (catalog, &run, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return -1;
+        }
+      done += judge != NULL;
+    }
+  return done;
+}
+
+/* One run of training (qr_caption_model_train): resumes the newest unfinished run of its kind
+ * (a judge's only when it judges for the same model), else starts one. */
+static gint64
+train_run (QrCatalog *catalog, GPtrArray *captions, GHashTable *path_of, const QrCaptionTrainOptions *options,
+           Run *run, QrAbortFunc abort, gpointer abort_data, QrCaptionEpochFunc on_epoch, gpointer epoch_data,
+           GError **error)
+{
+  g_autofree char *kind = run->judge < 0 ? g_strdup (QR_CAPTION_MODEL_KIND) : qr_caption_judge_kind (run->judge);
   g_autoptr (QrTextModelRecord) unfinished = NULL;
   g_autoptr (QrDmsm) model = NULL;
   g_autoptr (QrDmsmTrainer) trainer = NULL;
   g_autoptr (GHashTable) row_of = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autoptr (GHashTable) path_of = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr (GArray) train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (GArray) held = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
   g_autoptr (GString) metrics = NULL;
   QrCaptionInputs inputs = { 0 };
-  guint64 seed = options->seed;
+  guint64 seed = run->judge < 0 ? options->seed : run->seed;
   int n_folds = options->n_folds, epochs = options->epochs, first_epoch = 0, fold = 0;
   gint64 model_id = -1;
   gboolean resumed = FALSE;
 
-  if (captions == NULL || (images = qr_catalog_list_images (catalog, -1, error)) == NULL)
-    return -1;
-  if (captions->len < options->min_captions)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "training the caption model needs at least %u captions; this collection has %u (import them with"
-                   " `quorum import --captions FILE`, or type them in the inspector)",
-                   options->min_captions, captions->len);
-      return -1;
-    }
-  for (guint i = 0; i < images->len; i++)
-    {
-      QrImageRecord *r = images->pdata[i];
-      g_hash_table_insert (path_of, &r->id, r->path);
-    }
-
   /* resume the newest unfinished run, or start one */
   {
     GError *local = NULL;
-    unfinished = qr_catalog_get_unfinished_text_model (catalog, QR_CAPTION_MODEL_KIND, &local);
+    unfinished = qr_catalog_get_unfinished_text_model (catalog, kind, &local);
     if (local != NULL)
       {
         g_propagate_error (error, local);
@@ -398,43 +456,54 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
     {
       g_autoptr (GVariant) meta = NULL;
       g_autofree const char **classes = NULL;
+      gint64 parent = -1;
+      int judges = 0;
       model = qr_dmsm_load (unfinished->model, &meta, error);
       if (model == NULL)
         return -1;
-      g_variant_lookup (meta, "fold-seed", "t", &seed);
-      g_variant_lookup (meta, "n-folds", "i", &n_folds);
-      if (!g_variant_lookup (meta, "classes", "^a&s", &classes))
-        classes = g_new0 (const char *, 1);
-      if (!qr_caption_inputs_load (catalog, classes, &inputs, error))
-        return -1;
-      if (inputs.dim != qr_dmsm_get_shape (model)->image_dim)
+      g_variant_lookup (meta, "parent", "x", &parent);
+      g_variant_lookup (meta, "judges", "i", &judges);
+      if (run->judge >= 0 && (parent != run->parent || judges != run->judges))
+        g_clear_pointer (&model, qr_dmsm_free);   /* a judge for another model: start afresh */
+      else
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "the stopped training run reads %d image values but the features now give %d: start over with --restart",
-                       qr_dmsm_get_shape (model)->image_dim, inputs.dim);
-          qr_caption_inputs_clear (&inputs);
-          return -1;
+          g_variant_lookup (meta, "fold-seed", "t", &seed);
+          g_variant_lookup (meta, "n-folds", "i", &n_folds);
+          if (!g_variant_lookup (meta, "classes", "^a&s", &classes))
+            classes = g_new0 (const char *, 1);
+          if (!qr_caption_inputs_load (catalog, classes, &inputs, error))
+            return -1;
+          if (inputs.dim != qr_dmsm_get_shape (model)->image_dim)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the stopped training run reads %d image values but the features now give %d: start over"
+                           " with --restart", qr_dmsm_get_shape (model)->image_dim, inputs.dim);
+              qr_caption_inputs_clear (&inputs);
+              return -1;
+            }
+          trainer = qr_dmsm_trainer_new (model, options->learning_rate);
+          if (unfinished->trainer != NULL && !qr_dmsm_trainer_restore (trainer, unfinished->trainer, error))
+            {
+              qr_caption_inputs_clear (&inputs);
+              return -1;
+            }
+          model_id = unfinished->id;
+          first_epoch = unfinished->epoch;
+          epochs = unfinished->epochs;
+          metrics = g_string_new (unfinished->metrics ? unfinished->metrics : "[]");
+          resumed = TRUE;
         }
-      trainer = qr_dmsm_trainer_new (model, options->learning_rate);
-      if (unfinished->trainer != NULL && !qr_dmsm_trainer_restore (trainer, unfinished->trainer, error))
-        {
-          qr_caption_inputs_clear (&inputs);
-          return -1;
-        }
-      model_id = unfinished->id;
-      first_epoch = unfinished->epoch;
-      epochs = unfinished->epochs;
-      metrics = g_string_new (unfinished->metrics ? unfinished->metrics : "[]");
-      resumed = TRUE;
     }
-  else if (!qr_caption_inputs_load (catalog, NULL, &inputs, error))
+  if (!resumed && !qr_caption_inputs_load (catalog, NULL, &inputs, error))
     return -1;
+  if (run->judge < 0)
+    run->seed = seed;   /* the judges' folds follow the model's seed */
 
   for (guint i = 0; i < inputs.ids->len; i++)
     g_hash_table_insert (row_of, g_memdup2 (&g_array_index (inputs.ids, gint64, i), sizeof (gint64)), GUINT_TO_POINTER (i + 1));
-  /* the held-out fold: the first of the folds that holds an image with captions (a small
-   * collection may have none in fold 0) */
-  if (n_folds > 1)
+  /* the model's held-out fold: the first of the folds that holds an image with captions (a small
+   * collection may have none in fold 0); a judge's: its fold of the captions */
+  if (run->judge < 0 && n_folds > 1)
     {
       int held_fold = n_folds;
       for (guint i = 0; i < captions->len; i++)
@@ -452,12 +521,14 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
       guint row = GPOINTER_TO_UINT (g_hash_table_lookup (row_of, &c->image_id));
       const char *path = g_hash_table_lookup (path_of, &c->image_id);
       QrCaptionPair p = { c->text, row - 1 };
+      gboolean is_held;
       if (row == 0 || path == NULL)
         continue;   /* its image has no features (unreadable) */
-      if (n_folds > 1 && qr_image_fold (path, seed, n_folds) == fold)
-        g_array_append_val (held, p);
+      if (run->judge >= 0)
+        is_held = qr_caption_fold (c->id, seed, run->judges) == run->judge;
       else
-        g_array_append_val (train, p);
+        is_held = n_folds > 1 && qr_image_fold (path, seed, n_folds) == fold;
+      g_array_append_val (is_held ? held : train, p);
     }
   if (train->len < 2)
     {
@@ -470,9 +541,11 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
 
   if (model == NULL)
     {
-      model = qr_caption_model_new (&inputs, train, options);
+      QrCaptionTrainOptions fresh = *options;
+      fresh.seed = seed + (guint64) (run->judge + 1);   /* each judge its own initial weights */
+      model = qr_caption_model_new (&inputs, train, &fresh);
       trainer = qr_dmsm_trainer_new (model, options->learning_rate);
-      model_id = qr_catalog_add_text_model (catalog, QR_CAPTION_MODEL_KIND, QR_CAPTION_MODEL_BACKBONE,
+      model_id = qr_catalog_add_text_model (catalog, kind, QR_CAPTION_MODEL_BACKBONE,
                                             qr_dmsm_get_vocabulary_hash (model), (gint64) seed, epochs, error);
       if (model_id < 0)
         {
@@ -485,14 +558,19 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
   for (int epoch = first_epoch; epoch < epochs; epoch++)
     {
       gint64 started = g_get_monotonic_time ();
-      QrCaptionEpoch report = { model_id, epoch + 1, epochs, 0, 0, 0, held->len, 0, resumed };
+      QrCaptionEpoch report = { model_id, epoch + 1, epochs, 0, 0, 0, held->len, 0, resumed, run->judge, run->judges };
 
-      if (!qr_caption_model_epoch (trainer, &inputs, train, options->batch_size, seed, epoch, abort, abort_data,
-                                   &report.loss))
+      if (!qr_caption_model_epoch (trainer, &inputs, train, options->batch_size, seed + (guint64) (run->judge + 1),
+                                   epoch, abort, abort_data, &report.loss))
         {
-          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
-                       "stopped in epoch %d of %d (the %d finished are kept; train again to resume)",
-                       epoch + 1, epochs, epoch);
+          if (run->judge < 0)
+            g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
+                         "stopped in epoch %d of %d (the %d finished are kept; train again to resume)",
+                         epoch + 1, epochs, epoch);
+          else
+            g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
+                         "stopped in epoch %d of %d of out-of-fold judge %d of %d (the model is in use; train again to"
+                         " finish the judges)", epoch + 1, epochs, run->judge + 1, run->judges);
           qr_caption_inputs_clear (&inputs);
           return -1;
         }
@@ -500,7 +578,7 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
       qr_caption_model_evaluate (model, &inputs, held, &report.recall_at_1, &report.recall_at_5);
 
       {
-        g_autoptr (GBytes) saved = qr_dmsm_save (model, model_meta (&inputs, seed, n_folds, epoch + 1));
+        g_autoptr (GBytes) saved = qr_dmsm_save (model, model_meta (&inputs, seed, n_folds, epoch + 1, run));
         g_autoptr (GBytes) state = qr_dmsm_trainer_save (trainer);
         g_autofree char *entry = g_strdup_printf ("%s{\"epoch\": %d, \"loss\": %.5f, \"recall_at_1\": %.4f,"
                                                   " \"recall_at_5\": %.4f, \"held_out\": %u, \"seconds\": %.3f}",
@@ -517,16 +595,115 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
         on_epoch (&report, epoch_data);
     }
 
-  /* done: every image's embedding, and the model in use */
+  /* done: the model in use with every image's embedding; a judge's are made when it judges */
   {
     int O = qr_dmsm_get_shape (model)->out_dim;
-    g_autofree float *embeddings = g_new (float, (gsize) inputs.ids->len * (gsize) O);
+    g_autoptr (GArray) none = g_array_new (FALSE, FALSE, sizeof (gint64));
+    g_autofree float *embeddings = NULL;
     gboolean ok;
-    qr_dmsm_embed_images (model, inputs.rows, (int) inputs.ids->len, embeddings);
-    ok = qr_catalog_finish_text_model (catalog, model_id, inputs.ids, embeddings, O, error);
+    if (run->judge < 0)
+      {
+        embeddings = g_new (float, (gsize) inputs.ids->len * (gsize) O);
+        qr_dmsm_embed_images (model, inputs.rows, (int) inputs.ids->len, embeddings);
+      }
+    ok = qr_catalog_finish_text_model (catalog, model_id, run->judge < 0 ? inputs.ids : none, embeddings, O, error);
     qr_caption_inputs_clear (&inputs);
     return ok ? model_id : -1;
   }
+}
+
+gint64
+qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options, QrAbortFunc abort,
+                        gpointer abort_data, QrCaptionEpochFunc on_epoch, gpointer epoch_data, GError **error)
+{
+  g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GHashTable) path_of = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr (QrTextModelRecord) current = NULL;
+  g_autoptr (QrTextModelRecord) unfinished = NULL;
+  Run run = { -1, MAX (options->judges, 0), -1, options->seed };
+  QrCaptionTrainOptions judge_options = *options;
+  gint64 model_id = -1;
+
+  if (captions == NULL || (images = qr_catalog_list_images (catalog, -1, error)) == NULL)
+    return -1;
+  if (captions->len < options->min_captions)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "training the caption model needs at least %u captions; this collection has %u (import them with"
+                   " `quorum import --captions FILE`, or type them in the inspector)",
+                   options->min_captions, captions->len);
+      return -1;
+    }
+  for (guint i = 0; i < images->len; i++)
+    {
+      QrImageRecord *r = images->pdata[i];
+      g_hash_table_insert (path_of, &r->id, r->path);
+    }
+
+  /* the model in use finished but its judges did not: they are what is left to do */
+  if (!options->restart && run.judges > 0)
+    {
+      GError *local = NULL;
+      if ((current = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &local)) != NULL
+          && g_str_equal (current->state, "ready")
+          && (unfinished = qr_catalog_get_unfinished_text_model (catalog, QR_CAPTION_MODEL_KIND, &local)) == NULL
+          && local == NULL)
+        {
+          run.parent = current->id;
+          run.seed = (guint64) current->fold_seed;
+          for (run.judge = 0; run.judge < run.judges && model_id < 0; run.judge++)
+            {
+              g_autoptr (QrTextModelRecord) judge = ready_judge (catalog, &run, &local);
+              if (local != NULL)
+                break;
+              if (judge == NULL)
+                model_id = current->id;   /* a judge is missing */
+            }
+          run.judge = -1;
+        }
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return -1;
+        }
+    }
+  if (model_id < 0)
+    {
+      model_id = train_run (catalog, captions, path_of, options, &run, abort, abort_data, on_epoch, epoch_data, error);
+      if (model_id < 0)
+        return -1;
+    }
+
+  /* the out-of-fold judges: each trained as the model was (its epochs) without one fold of the
+   * captions, which it then judges */
+  run.parent = model_id;
+  if (run.judges > 0)
+    {
+      GError *local = NULL;
+      g_autoptr (QrTextModelRecord) in_use = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, local);
+          return -1;
+        }
+      if (in_use != NULL)
+        judge_options.epochs = in_use->epochs;
+    }
+  for (run.judge = 0; run.judge < run.judges; run.judge++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (QrTextModelRecord) judge = options->restart ? NULL : ready_judge (catalog, &run, &local);
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return -1;
+        }
+      if (judge == NULL
+          && train_run (catalog, captions, path_of, &judge_options, &run, abort, abort_data, on_epoch, epoch_data, error) < 0)
+        return -1;
+    }
+  return model_id;
 }
 
 QrDmsm *

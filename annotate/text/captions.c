@@ -163,7 +163,7 @@ qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, con
   g_autoptr (GArray) hits = NULL;
   QrScore own = { 0 };
   const QrSearchHit *best = NULL;
-  guint ahead = 0;
+  guint ahead = 0, others = 0;
 
   memset (out, 0, sizeof *out);
   if (t == NULL)
@@ -173,8 +173,9 @@ qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, con
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  /* every image's score: the verdict is how many are ahead of its own */
   if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &own, error)
-      || (!own.unscored && (hits = qr_search (scorer, t, 11, NULL, error)) == NULL))
+      || (!own.unscored && (hits = qr_search (scorer, t, 0, NULL, error)) == NULL))
     {
       qr_score_clear (&own);
       qr_scorer_text_free (scorer, t);
@@ -190,7 +191,10 @@ qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, con
   for (guint i = 0; i < hits->len; i++)
     {
       const QrSearchHit *h = &g_array_index (hits, QrSearchHit, i);
-      if (h->image_id == image_id || h->score <= own.score)
+      if (h->image_id == image_id)
+        continue;
+      others++;
+      if (h->score <= own.score)
         continue;
       ahead++;
       if (best == NULL)
@@ -199,12 +203,17 @@ qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, con
   if (best != NULL)
     {
       g_autoptr (QrImageRecord) other = qr_catalog_get_image (catalog, best->image_id, NULL);
-      out->score = CLAMP (1.5 * (best->score - own.score), 0.0, 1.0);
+      /* the share of the other images nearer than its own: 0 when its own is the nearest, about a
+       * half for a caption of some other image; comparable across collections and scorers, where
+       * cosines are not */
+      out->score = (double) ahead / others;
       out->problem = QR_CAPTION_FAR;
-      out->reason = g_strdup_printf ("%s puts it nearer %s%u other image%s than its own (%s: cosine %.2f; its own %.2f)",
-                                     QR_IS_DMSM_SCORER (scorer) ? "the caption model" : qr_scorer_get_title (scorer),
-                                     ahead >= 10 ? "at least " : "", ahead, ahead == 1 ? "" : "s",
-                                     other ? other->path : "?", best->score, own.score);
+      out->reason = g_strdup_printf ("%s puts %u of the %u other images nearer than its own (nearest: %s, cosine %.2f;"
+                                     " its own %.2f)",
+                                     !QR_IS_DMSM_SCORER (scorer) ? qr_scorer_get_title (scorer)
+                                     : qr_dmsm_scorer_is_judge (QR_DMSM_SCORER (scorer)) ? "the caption model trained without it"
+                                     : "the caption model",
+                                     ahead, others, other ? other->path : "?", best->score, own.score);
     }
   qr_score_clear (&own);
   qr_scorer_text_free (scorer, t);
@@ -212,7 +221,8 @@ qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, con
 }
 
 GPtrArray *
-qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorers, double min_score, GError **error)
+qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorers, const QrCaptionJudges *judges,
+                     double min_score, GError **error)
 {
   g_autoptr (GPtrArray) captions = qr_catalog_list_caption_records (catalog, -1, error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
@@ -232,10 +242,14 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorer
           g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
           return NULL;
         }
-      for (guint k = 0; far_scorers != NULL && k < far_scorers->len; k++)
+      for (guint k = 0; k < (far_scorers != NULL ? far_scorers->len : 0) + (judges != NULL && judges->scorers != NULL); k++)
         {
           QrCaptionVerdict far;
-          if (!qr_caption_judge_far (far_scorers->pdata[k], catalog, c->image_id, c->text, &far, error))
+          /* after the far scorers, the judge that did not train on this caption */
+          QrScorer *judge = far_scorers != NULL && k < far_scorers->len
+                              ? far_scorers->pdata[k]
+                              : judges->scorers->pdata[qr_caption_fold (c->id, judges->seed, (int) judges->scorers->len)];
+          if (!qr_caption_judge_far (judge, catalog, c->image_id, c->text, &far, error))
             {
               qr_caption_verdict_clear (&v);
               g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
@@ -297,7 +311,9 @@ qr_caption_mistakes_judged (QrCatalog *catalog, double min_score, GError **error
   g_autoptr (GError) no_peers = NULL;
   g_autoptr (QrScorer) scorer = qr_zeroshot_scorer_new (catalog, FALSE, &no_peers);
   g_autoptr (GPtrArray) far = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GError) no_model = NULL, no_clip = NULL;
+  g_autoptr (GError) no_model = NULL, no_clip = NULL, no_judges = NULL;
+  QrCaptionJudges judges = { 0 };
+  GPtrArray *mistakes;
   QrScorer *model, *clip;
 
   if (scorer == NULL && !g_error_matches (no_peers, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
@@ -305,7 +321,13 @@ qr_caption_mistakes_judged (QrCatalog *catalog, double min_score, GError **error
       g_propagate_error (error, g_steal_pointer (&no_peers));
       return NULL;
     }
-  if ((model = qr_dmsm_scorer_new (catalog, &no_model)) != NULL)
+  /* the caption model's judges, each caption by the one that did not train on it; else the model
+   * itself (trained on every caption, mistakes included: it finds fewer) */
+  if (!qr_caption_judges_load (catalog, &judges, &no_judges))
+    g_warning ("the caption model's out-of-fold judges are left out of the caption review: %s", no_judges->message);
+  if (judges.scorers != NULL)
+    ;
+  else if ((model = qr_dmsm_scorer_new (catalog, &no_model)) != NULL)
     g_ptr_array_add (far, model);
   else if (!g_error_matches (no_model, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     g_warning ("the caption model is left out of the caption review: %s", no_model->message);
@@ -314,12 +336,14 @@ qr_caption_mistakes_judged (QrCatalog *catalog, double min_score, GError **error
   else if (!g_error_matches (no_clip, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     g_warning ("the CLIP model is left out of the caption review: %s", no_clip->message);
   /* no peer has run: the embedding scorers judge alone, when there are any */
-  if (scorer == NULL && far->len == 0)
+  if (scorer == NULL && far->len == 0 && judges.scorers == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "captions are judged from the peers' detections, the "
                    "caption model or CLIP embeddings, and this collection has none yet: run `quorum peers run`, `quorum "
                    "captions train`, or `quorum embed --model CLIP_FOLDER --collection DIR`");
       return NULL;
     }
-  return qr_caption_mistakes (catalog, scorer, far, min_score, error);
+  mistakes = qr_caption_mistakes (catalog, scorer, far, &judges, min_score, error);
+  qr_caption_judges_clear (&judges);
+  return mistakes;
 }

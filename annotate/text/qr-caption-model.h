@@ -17,6 +17,9 @@ G_BEGIN_DECLS
 #define QR_CAPTION_MODEL_KIND     "dmsm"
 #define QR_CAPTION_MODEL_BACKBONE "centernet"
 #define QR_CAPTION_MODEL_MIN_CAPTIONS 100
+/* The out-of-fold judges' kinds: "dmsm-judge-0" … (qr_caption_judge_kind) */
+#define QR_CAPTION_JUDGE_KIND_PREFIX "dmsm-judge-"
+#define QR_CAPTION_MODEL_JUDGES 5
 
 /* Backbone features for every readable image that has none; progress counts images. Images that
  * fail to decode are skipped (counted in *failed). Commits every 32 images: a stop keeps them. */
@@ -59,6 +62,7 @@ typedef struct
   int      n_folds;         /* one fold held out (0: none) */
   guint    min_captions;
   gboolean restart;         /* start over even when an unfinished run could resume */
+  int      judges;          /* out-of-fold judges trained after the model (0: none) */
 } QrCaptionTrainOptions;
 
 void     qr_caption_train_options_init (QrCaptionTrainOptions *options);
@@ -73,6 +77,8 @@ typedef struct
   guint   held_out_captions;
   double  seconds;          /* the epoch's training time */
   gboolean resumed;         /* this run went on from a stopped one */
+  int     judge;            /* -1: the model; else the out-of-fold judge it is (0 … judges - 1) */
+  int     judges;
 } QrCaptionEpoch;
 
 typedef void (*QrCaptionEpochFunc) (const QrCaptionEpoch *epoch,
@@ -80,7 +86,14 @@ typedef void (*QrCaptionEpochFunc) (const QrCaptionEpoch *epoch,
 
 /* Trains (or resumes) on the catalog's captions; features must have been computed. The model's
  * id; -1 with an error when there are too few captions (saying how many it needs), when nothing
- * can be trained on, or when stopped (QR_ENGINE_ERROR_CANCELLED: the finished epochs are kept). */
+ * can be trained on, or when stopped (QR_ENGINE_ERROR_CANCELLED: the finished epochs are kept).
+ *
+ * Then the model's out-of-fold judges (options->judges of them): the captions split into that many
+ * folds by qr_caption_fold, judge k trained like the model on every caption outside fold k (held
+ * out: fold k). A caption's "far from its own image" verdict comes from the judge that never saw
+ * it: a model judging the captions it trained on has learnt their mistakes. The model is in use as
+ * soon as it finishes; a run stopped among the judges goes on with them the next time (the model
+ * is not trained again unless options->restart). */
 gint64   qr_caption_model_train       (QrCatalog                  *catalog,
                                        const QrCaptionTrainOptions *options,
                                        QrAbortFunc                 abort,
@@ -88,6 +101,18 @@ gint64   qr_caption_model_train       (QrCatalog                  *catalog,
                                        QrCaptionEpochFunc          on_epoch,
                                        gpointer                    epoch_data,
                                        GError                    **error);
+
+/* How many of the model's `judges` out-of-fold judges are ready; -1 with an error. */
+int      qr_caption_model_judges_done (QrCatalog                  *catalog,
+                                       gint64                      model_id,
+                                       int                         judges,
+                                       GError                    **error);
+/* The fold (0 … n_folds - 1) of a caption, from its id and the model's seed. */
+int      qr_caption_fold              (gint64                      caption_id,
+                                       guint64                     seed,
+                                       int                         n_folds);
+/* The kind of judge k in the catalog's text models (free it). */
+char    *qr_caption_judge_kind        (int                         judge);
 
 /* The pieces of training, for benchmarks that train in memory. A caption and its image's row of
  * the inputs: */

@@ -132,6 +132,24 @@ QrScorer *qr_dmsm_scorer_new_for (QrCatalog   *catalog,
                                   QrDmsm      *model,
                                   const QrCaptionInputs *inputs);
 QrCatalog *qr_dmsm_scorer_get_catalog (QrDmsmScorer *self);
+/* TRUE for one of the caption model's out-of-fold judges (qr_caption_judges_load). */
+gboolean  qr_dmsm_scorer_is_judge (QrDmsmScorer *self);
+
+/* The out-of-fold judges of the caption model in use (qr_caption_model_train): scorer k was trained
+ * without the captions of fold k (qr_caption_fold with seed) and judges them; each over every
+ * image's embedding, made from the stored features. */
+typedef struct
+{
+  GPtrArray *scorers;   /* QrScorer*, by fold; NULL when the model in use has none ready */
+  guint64    seed;
+} QrCaptionJudges;
+
+/* FALSE with an error when they cannot be read; judges->scorers NULL (TRUE) when there are none:
+ * no model in use, trained without judges, or stopped before they were all done. */
+gboolean  qr_caption_judges_load  (QrCatalog       *catalog,
+                                   QrCaptionJudges *judges,
+                                   GError         **error);
+void      qr_caption_judges_clear (QrCaptionJudges *judges);
 GPtrArray *qr_dmsm_scorer_retrieve_captions (QrDmsmScorer *self,
                                   gint64       image_id,
                                   guint        n_images,
@@ -242,8 +260,9 @@ gboolean   qr_caption_judge          (QrScorer         *scorer,
                                       QrCaptionVerdict *out,
                                       GError          **error);
 /* An embedding scorer's verdict (the caption model's, CLIP's): how far the caption's own image is
- * from being its nearest (the cosine the best other image has over it), QR_CAPTION_FINE when its
- * own is the nearest, the scorer holds nothing for the image or the model knows none of its words. */
+ * from being its nearest, as the share of the other images the scorer puts nearer the caption (0 …
+ * 1; a caption of a random other image scores about 0.5); QR_CAPTION_FINE when its own is the
+ * nearest, the scorer holds nothing for the image or the model knows none of its words. */
 gboolean   qr_caption_judge_far      (QrScorer         *scorer,
                                       QrCatalog        *catalog,
                                       gint64            image_id,
@@ -251,12 +270,14 @@ gboolean   qr_caption_judge_far      (QrScorer         *scorer,
                                       QrCaptionVerdict *out,
                                       GError          **error);
 /* Every live caption of the catalog judged by scorer (when not NULL; and by qr_caption_judge_far with each of
- * far's scorers, when far is not NULL; the strongest verdict wins): QrMistakeRecord* of kind
+ * far's scorers, when far is not NULL, and with the judge of its fold, when judges has them; the
+ * strongest verdict wins): QrMistakeRecord* of kind
  * "caption" scoring at least min_score, for the review queue (qr_review_update stores them with
  * the label items). */
 GPtrArray *qr_caption_mistakes       (QrCatalog        *catalog,
                                       QrScorer         *scorer,
                                       GPtrArray        *far,
+                                      const QrCaptionJudges *judges,
                                       double            min_score,
                                       GError          **error);
 /* The same with the zero-shot scorer and, where the collection has them, the caption model and

@@ -27,6 +27,7 @@ struct _QrDmsmScorer
   QrBackbone *backbone;     /* for phrase maps, loaded on first use */
   gint64      model_id;
   int         epoch;
+  int         judge;        /* an out-of-fold judge's fold, else -1 */
   char       *title;
 };
 
@@ -59,6 +60,7 @@ qr_dmsm_scorer_class_init (QrDmsmScorerClass *klass)
 static void
 qr_dmsm_scorer_init (QrDmsmScorer *self)
 {
+  self->judge = -1;
 }
 
 QrScorer *
@@ -122,6 +124,117 @@ qr_dmsm_scorer_new_for (QrCatalog *catalog, QrDmsm *model, const QrCaptionInputs
   qr_embedding_table_init (&self->table, g_array_copy (inputs->ids), floats, O);
   self->title = g_strdup ("Caption model (DMSM, in memory)");
   return QR_SCORER (self);
+}
+
+gboolean
+qr_dmsm_scorer_is_judge (QrDmsmScorer *self)
+{
+  return self->judge >= 0;
+}
+
+void
+qr_caption_judges_clear (QrCaptionJudges *judges)
+{
+  g_clear_pointer (&judges->scorers, g_ptr_array_unref);
+  judges->seed = 0;
+}
+
+/* Judge k of the model parent: its model and meta, NULL (no error) when it is not ready or judges for
+ * another model. */
+static QrDmsm *
+load_judge (QrCatalog *catalog, int k, gint64 parent, GVariant **meta, GError **error)
+{
+  g_autofree char *kind = qr_caption_judge_kind (k);
+  g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, kind, error);
+  g_autoptr (QrDmsm) model = NULL;
+  gint64 its_parent = -1;
+
+  if (record == NULL || !g_str_equal (record->state, "ready"))
+    return NULL;
+  if ((model = qr_dmsm_load (record->model, meta, error)) == NULL)
+    {
+      g_prefix_error (error, "%s: caption judge %" G_GINT64_FORMAT ": ", qr_catalog_get_db_path (catalog), record->id);
+      return NULL;
+    }
+  g_variant_lookup (*meta, "parent", "x", &its_parent);
+  if (its_parent != parent)
+    {
+      g_clear_pointer (meta, g_variant_unref);
+      return NULL;
+    }
+  return g_steal_pointer (&model);
+}
+
+gboolean
+qr_caption_judges_load (QrCatalog *catalog, QrCaptionJudges *judges, GError **error)
+{
+  g_autoptr (QrTextModelRecord) record = NULL;
+  g_autoptr (GPtrArray) scorers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) local = NULL;
+  QrCaptionInputs inputs = { 0 };
+  g_auto (GStrv) input_classes = NULL;
+  int n = 1;
+
+  judges->scorers = NULL;
+  judges->seed = 0;
+  record = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, &local);
+  if (record == NULL || !g_str_equal (record->state, "ready"))
+    {
+      if (local != NULL)
+        g_propagate_error (error, g_steal_pointer (&local));
+      return local == NULL;
+    }
+  for (int k = 0; k < n; k++)
+    {
+      g_autoptr (GVariant) meta = NULL;
+      g_autoptr (QrDmsm) model = load_judge (catalog, k, record->id, &meta, &local);
+      g_auto (GStrv) classes = NULL;
+      int judges_meta = 0;
+      QrDmsmScorer *scorer;
+
+      if (model == NULL)
+        break;   /* missing, or judging for another model: none are used */
+      g_variant_lookup (meta, "judges", "i", &judges_meta);
+      if (k == 0)
+        n = judges_meta;
+      else if (judges_meta != n)
+        break;
+      if (!g_variant_lookup (meta, "classes", "^as", &classes))
+        classes = g_new0 (char *, 1);
+      if (input_classes == NULL || !g_strv_equal ((const char *const *) classes, (const char *const *) input_classes))
+        {
+          qr_caption_inputs_clear (&inputs);
+          if (!qr_caption_inputs_load (catalog, (const char *const *) classes, &inputs, &local))
+            break;
+          g_strfreev (input_classes);
+          input_classes = g_steal_pointer (&classes);
+        }
+      if (inputs.dim != qr_dmsm_get_shape (model)->image_dim)
+        {
+          g_set_error (&local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "the caption judges read %d image values but the stored features give %d: train the caption"
+                       " model again", qr_dmsm_get_shape (model)->image_dim, inputs.dim);
+          break;
+        }
+      scorer = QR_DMSM_SCORER (qr_dmsm_scorer_new_for (catalog, g_steal_pointer (&model), &inputs));
+      scorer->judge = k;
+      scorer->model_id = record->id;
+      g_free (scorer->title);
+      scorer->title = g_strdup_printf ("Caption model (DMSM), out-of-fold judge %d of %d", k + 1, n);
+      g_ptr_array_add (scorers, scorer);
+    }
+  qr_caption_inputs_clear (&inputs);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (n > 0 && scorers->len == (guint) n)
+    {
+      judges->scorers = g_steal_pointer (&scorers);
+      judges->seed = (guint64) record->fold_seed;
+    }
+  return TRUE;
 }
 
 static const char *

@@ -184,6 +184,7 @@ qr_caption_model_window_refresh (QrCaptionModelWindow *self, gboolean busy, cons
   g_autofree char *in_use = NULL, *running = NULL;
   QrCatalogStats stats = { 0 };
   const QrTextModelRecord *plotted;
+  int judged = 0;
 
   g_return_if_fail (QR_IS_CAPTION_MODEL_WINDOW (self));
   self->busy = busy;
@@ -197,8 +198,21 @@ qr_caption_model_window_refresh (QrCaptionModelWindow *self, gboolean busy, cons
   plotted = unfinished != NULL ? unfinished : ready;
   if (ready != NULL)
     {
+      g_autofree char *model = NULL;
       read_points (self, ready);
-      in_use = describe (ready, last_point (self), FALSE);
+      model = describe (ready, last_point (self), FALSE);
+      /* its out-of-fold judges, which find caption mistakes */
+      judged = unfinished != NULL ? QR_CAPTION_MODEL_JUDGES
+                                  : qr_caption_model_judges_done (self->catalog, ready->id, QR_CAPTION_MODEL_JUDGES, NULL);
+      if (unfinished != NULL)
+        in_use = g_steal_pointer (&model);
+      else if (judged == QR_CAPTION_MODEL_JUDGES)
+        in_use = g_strdup_printf (_("%s Caption mistakes are judged by %d copies of it, each trained without the captions "
+                                    "it judges."), model, judged);
+      else
+        in_use = g_strdup_printf (_("%s Its judges of caption mistakes (%d copies, each trained without the captions it "
+                                    "judges): %d done. Resume trains the rest."), model, QR_CAPTION_MODEL_JUDGES,
+                                  MAX (judged, 0));
     }
   if (unfinished != NULL)
     {
@@ -222,8 +236,9 @@ qr_caption_model_window_refresh (QrCaptionModelWindow *self, gboolean busy, cons
   gtk_label_set_text (GTK_LABEL (self->status_label), status ? status : "");
   gtk_widget_set_visible (self->status_label, status != NULL);
 
-  gtk_button_set_label (GTK_BUTTON (self->train_button), unfinished ? _("_Resume") : _("_Train"));
-  gtk_widget_set_visible (self->restart_button, unfinished != NULL && !busy);
+  gtk_button_set_label (GTK_BUTTON (self->train_button),
+                        unfinished || (ready && judged < QR_CAPTION_MODEL_JUDGES) ? _("_Resume") : _("_Train"));
+  gtk_widget_set_visible (self->restart_button, (unfinished != NULL || (ready && judged < QR_CAPTION_MODEL_JUDGES)) && !busy);
   gtk_widget_set_visible (self->cancel_button, busy);
   {
     /* focus leaves the spin button before it goes insensitive (GTK 4.8 warns otherwise) */
