@@ -19,7 +19,6 @@
 #define CLIP_DIR QUORUM_SOURCE_DIR "/../shared/models/clip"
 #define BPE CLIP_DIR "/bpe_simple_vocab_16e6.txt.gz"
 #define CAPTIONS QUORUM_SOURCE_DIR "/../shared/captions/captions.json"
-#define PYTHON "/usr/bin/python3"
 #define CLIP_SCRIPT QUORUM_SOURCE_DIR "/tests/reference/clip-onnx.py"
 
 static const char *const TRICKY[] = {
@@ -35,17 +34,7 @@ static const char *const TRICKY[] = {
 static gboolean
 have_reference (void)
 {
-  static int known = -1;
-  if (known < 0)
-    {
-      const char *argv[] = { PYTHON, "-c", "import regex", NULL };
-      int status = 1;
-      known = g_file_test (BPE, G_FILE_TEST_EXISTS)
-              && g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL)
-              && g_spawn_check_wait_status (status, NULL);
-    }
-  return known;
+  return g_file_test (BPE, G_FILE_TEST_EXISTS) && test_python_imports ("regex");
 }
 
 static GPtrArray *
@@ -76,8 +65,8 @@ reference_ids (GPtrArray *texts)
   g_autofree char *input = NULL, *out = NULL, *err = NULL;
   g_autofree char *stdin_path = NULL;
   g_autoptr (GError) error = NULL;
-  const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/clip-tokenize.py", CLIP_DIR "/reference", BPE,
-                         NULL };
+  const char *argv[] = { TEST_PYTHON, QUORUM_SOURCE_DIR "/tests/reference/clip-tokenize.py", CLIP_DIR "/reference",
+                         BPE, NULL };
   g_autoptr (GSubprocess) proc = NULL;
 
   json_builder_begin_array (b);
@@ -136,13 +125,9 @@ test_matches_openai (void)
   {
     g_autofree char *tmp = test_make_tmpdir ();
     g_autofree char *json = g_build_filename (tmp, "tokenizer.json", NULL);
-    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/clip-tokenize.py", CLIP_DIR "/reference", BPE,
-                           json, NULL };
+    const char *args[] = { CLIP_DIR "/reference", BPE, json, NULL };
     g_autoptr (QrClipTokenizer) hf = NULL;
-    int status;
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status, &error);
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_free (test_python_run (QUORUM_SOURCE_DIR "/tests/reference/clip-tokenize.py", args));
     hf = qr_clip_tokenizer_load (json, &error);
     g_assert_no_error (error);
     for (guint i = 0; i < texts->len; i++)
@@ -231,39 +216,19 @@ test_bad_files (void)
 static gboolean
 have_torch (void)
 {
-  static int known = -1;
-  if (known < 0)
-    {
-      const char *argv[] = { PYTHON, "-c", "import torch, onnx, numpy, PIL", NULL };
-      int status = 1;
-      known = g_file_test (CLIP_DIR "/reference/model.py", G_FILE_TEST_EXISTS)
-              && g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL)
-              && g_spawn_check_wait_status (status, NULL);
-    }
-  return known;
+  return g_file_test (CLIP_DIR "/reference/model.py", G_FILE_TEST_EXISTS)
+         && test_python_imports ("torch, onnx, numpy, PIL");
 }
 
 static char *
 run_clip_script (const char *const *args)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status;
-
-  g_ptr_array_add (argv, (char *) PYTHON);
-  g_ptr_array_add (argv, (char *) CLIP_SCRIPT);
   g_ptr_array_add (argv, (char *) CLIP_DIR "/reference");
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("clip-onnx.py %s failed: %s", args[0], err);
-  return out;
+  return test_python_run (CLIP_SCRIPT, (const char *const *) argv->pdata);
 }
 
 static void

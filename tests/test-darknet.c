@@ -17,21 +17,11 @@
 #include <string.h>
 
 #define DARKNET_DIR QUORUM_SOURCE_DIR "/../shared/models/darknet"
-#define PYTHON "/usr/bin/python3"
 
 static gboolean
 have_opencv (void)
 {
-  static int known = -1;
-  if (known < 0)
-    {
-      const char *argv[] = { PYTHON, "-c", "import cv2, numpy", NULL };
-      int status = 1;
-      known = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                            NULL, NULL, NULL, &status, NULL)
-              && g_spawn_check_wait_status (status, NULL);
-    }
-  return known;
+  return test_python_imports ("cv2, numpy");
 }
 
 /* Copies cfg into dir with the input set to w×h and thresh lowered: OpenCV zeroes [region]
@@ -71,13 +61,12 @@ test_matches_opencv (gconstpointer data)
   g_autoptr (GArray) detections = NULL;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree float *input = NULL;
-  g_autofree char *out = NULL, *err = NULL;
+  g_autofree char *out = NULL;
   g_autofree char *hs = g_strdup_printf ("%d", tc->h), *ws = g_strdup_printf ("%d", tc->w);
   g_autofree char *ts = g_strdup_printf ("%g", tc->thresh), *ns = g_strdup_printf ("%g", tc->nms);
   QrDetectorOptions options;
   QrDarknetInfo info = { 0 };
   JsonArray *expected;
-  int status;
 
   if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR))
     {
@@ -120,11 +109,8 @@ test_matches_opencv (gconstpointer data)
   g_assert_no_error (error);
 
   {
-    const char *argv[] = { PYTHON, script, cfg, weights, input_path, hs, ws, tmp, ts, ns, NULL };
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
-    g_assert_no_error (error);
-    if (!g_spawn_check_wait_status (status, NULL))
-      g_error ("darknet-run.py failed: %s", err);
+    const char *args[] = { cfg, weights, input_path, hs, ws, tmp, ts, ns, NULL };
+    out = test_python_run (script, args);
   }
 
   /* raw tensors */

@@ -14,21 +14,11 @@
 #include <math.h>
 #include <string.h>
 
-#define PYTHON "/usr/bin/python3"
 
 static gboolean
 have_torch (void)
 {
-  static int known = -1;
-  if (known < 0)
-    {
-      const char *argv[] = { PYTHON, "-c", "import torch", NULL };
-      int status = 1;
-      known = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                            NULL, NULL, NULL, &status, NULL)
-              && g_spawn_check_wait_status (status, NULL);
-    }
-  return known;
+  return test_python_imports ("torch");
 }
 
 static char *
@@ -123,7 +113,6 @@ test_gradients_match_pytorch (void)
   g_autoptr (GError) error = NULL;
   QrDmsmBatch batch = { grad_texts, NULL, n };
   double loss;
-  int status = 1;
 
   if (!have_torch ())
     {
@@ -186,13 +175,8 @@ test_gradients_match_pytorch (void)
   g_assert_no_error (error);
 
   {
-    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/dmsm-torch.py", case_path, out_path, NULL };
-    g_autofree char *err = NULL;
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
-                                 &status, &error));
-    g_assert_no_error (error);
-    if (!g_spawn_check_wait_status (status, NULL))
-      g_error ("dmsm-torch.py failed: %s", err);
+    const char *args[] = { case_path, out_path, NULL };
+    g_free (test_python_run (QUORUM_SOURCE_DIR "/tests/reference/dmsm-torch.py", args));
   }
   g_assert_true (json_parser_load_from_file (parser, out_path, &error));
   g_assert_no_error (error);

@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #define TESTDATA_DIR "/usr/share/libonnx-testdata/data/node"
-#define PYTHON "/usr/bin/python3"
 
 typedef enum { CASE_PASSED, CASE_REFUSED, CASE_WRONG } CaseResult;
 
@@ -412,38 +411,13 @@ assert_near (const float *got, const float *want, gsize n, float tolerance, cons
 static gboolean
 have_torch_onnx (void)
 {
-  static int known = -1;
-  if (known < 0)
-    {
-      const char *argv[] = { PYTHON, "-c", "import torch, onnx, numpy", NULL };
-      int status = 1;
-      known = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                            NULL, NULL, NULL, &status, NULL)
-              && g_spawn_check_wait_status (status, NULL);
-    }
-  return known;
+  return test_python_imports ("torch, onnx, numpy");
 }
 
 static char *
 run_reference (const char *const *args)
 {
-  g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "yolo-onnx.py", NULL);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status;
-
-  g_ptr_array_add (argv, (char *) PYTHON);
-  g_ptr_array_add (argv, script);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("yolo-onnx.py %s failed: %s", args[0], err);
-  return out;
+  return test_python_run (QUORUM_SOURCE_DIR "/tests/reference/yolo-onnx.py", args);
 }
 
 typedef struct
@@ -692,14 +666,8 @@ test_ultralytics (gconstpointer data)
 static void
 export_layers (const char *command, const char *tmp)
 {
-  g_autoptr (GError) error = NULL;
-  const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/onnx-layers.py", command, tmp, "13", NULL };
-  int status;
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status,
-                               &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  const char *args[] = { command, tmp, "13", NULL };
+  g_free (test_python_run (QUORUM_SOURCE_DIR "/tests/reference/onnx-layers.py", args));
 }
 
 /* An onnx-layers.py case exported into tmp: its model loaded with options, its input (x.f32) and
@@ -875,10 +843,8 @@ test_pretrained_roundtrip (gconstpointer data)
     g_assert_true (g_spawn_check_wait_status (status, NULL));
   }
   {
-    const char *argv[] = { PYTHON, QUORUM_SOURCE_DIR "/tests/reference/graph-to-onnx.py", folder, onnx, NULL };
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
-                                 &status, &error));
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    const char *args[] = { folder, onnx, NULL };
+    out = test_python_run (QUORUM_SOURCE_DIR "/tests/reference/graph-to-onnx.py", args);
   }
   g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
   outputs = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "outputs");

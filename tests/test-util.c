@@ -154,3 +154,51 @@ test_device (void)
 {
   return g_getenv ("QUORUM_DEVICE") != NULL ? QR_DEVICE_AUTO : QR_DEVICE_CPU;
 }
+
+gboolean
+test_python_imports (const char *imports)
+{
+  static GHashTable *known;   /* imports → GINT_TO_POINTER (1 + answer) */
+  static GMutex lock;
+  gpointer answer;
+
+  g_mutex_lock (&lock);
+  if (known == NULL)
+    known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  answer = g_hash_table_lookup (known, imports);
+  if (answer == NULL)
+    {
+      g_autofree char *code = g_strconcat ("import ", imports, NULL);
+      const char *argv[] = { TEST_PYTHON, "-c", code, NULL };
+      int status = 1;
+      gboolean ok = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                  NULL, NULL, NULL, NULL, &status, NULL)
+                    && g_spawn_check_wait_status (status, NULL);
+      answer = GINT_TO_POINTER (1 + ok);
+      g_hash_table_insert (known, g_strdup (imports), answer);
+    }
+  g_mutex_unlock (&lock);
+  return GPOINTER_TO_INT (answer) == 2;
+}
+
+char *
+test_python_run (const char *script, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *name = g_path_get_basename (script);
+  char *out = NULL;
+  int status = 1;
+
+  g_ptr_array_add (argv, (char *) TEST_PYTHON);
+  g_ptr_array_add (argv, (char *) script);
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s %s failed: %s", name, args != NULL && args[0] != NULL ? args[0] : "", err);
+  return out;
+}

@@ -42,3 +42,13 @@ double   test_mean_abs_diff  (const QrImage *a,
  * set (the GPU machine's runs, tools/cuda-host-check), QR_DEVICE_AUTO, which the engine then
  * resolves from QUORUM_DEVICE and QUORUM_PRECISION. */
 QrDevice test_device         (void);
+
+/* Debian's Python, where python3-torch, -onnx and -opencv are: the references' interpreter (another
+ * python3 may come first on PATH). */
+#define TEST_PYTHON "/usr/bin/python3"
+/* Whether TEST_PYTHON imports the modules of `imports` ("torch, onnx"), asked once per list. */
+gboolean test_python_imports (const char *imports);
+/* TEST_PYTHON running script with args (NULL-terminated): its standard output. A script that fails
+ * fails the test, with its standard error. */
+char    *test_python_run     (const char        *script,
+                              const char *const *args);

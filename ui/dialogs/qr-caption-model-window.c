@@ -243,7 +243,7 @@ qr_caption_model_window_refresh (QrCaptionModelWindow *self, gboolean busy, cons
   {
     /* focus leaves the spin button before it goes insensitive (GTK 4.8 warns otherwise) */
     GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
-    gboolean spin_on = !busy && unfinished == NULL;
+    gboolean spin_on = !busy && unfinished == NULL && !(ready && judged < QR_CAPTION_MODEL_JUDGES);   /* resumes keep theirs */
     if (!spin_on && focus != NULL && (focus == self->epochs_spin || gtk_widget_is_ancestor (focus, self->epochs_spin)))
       gtk_widget_grab_focus (busy ? self->cancel_button : self->train_button);
     gtk_widget_set_sensitive (self->epochs_spin, spin_on);
