@@ -35,6 +35,12 @@ compare_double (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 /* The rank of each caption's own photo under one scorer; -1 for a caption it cannot score (it
  * names nothing the scorer knows: it then ranks at random, (n + 1) / 2). */
 static gboolean
@@ -286,7 +292,7 @@ qr_cli_bench_captions (int argc, char **argv)
     g_hash_table_iter_init (&iter, class_names);
     while (g_hash_table_iter_next (&iter, NULL, &value))
       g_ptr_array_add (classes, value);
-    g_ptr_array_sort (classes, (GCompareFunc) g_strcmp0);
+    g_ptr_array_sort (classes, compare_names);   /* by name: the same swaps every run */
   }
 
   printf ("Retrieval: %u captions as queries over %u photos (ties counted half)\n", captions->len, image_ids->len);
@@ -445,8 +451,9 @@ qr_cli_bench_captions (int argc, char **argv)
       printf ("  (the caption model retrained on each trial's captions, first %d trials: as one model judging the captions it\n"
               "   trained on, and as %d out-of-fold judges, each judging the captions it did not train on)\n",
               MIN (trials, dmsm_trials), n_folds);
-      printf ("  %-26s %6s %10s %14s %14s %14s %8s\n", "kind", "k", "zero-shot", "+ DMSM", "+ out of fold",
-              "out of fold", "random");
+      printf ("  %-26s %6s %10s | %10s %10s %14s %12s %8s\n", "kind", "k", "zero-shot", "zero-shot", "+ DMSM",
+              "+ out of fold", "out of fold", "random");
+      printf ("  %-26s %6s %10s | %s\n", "", "", "(all)", "(the trials with the caption model)");
     }
   else
     printf ("  %-26s %6s %12s %10s\n", "kind", "k", "zero-shot", "random");
@@ -456,7 +463,7 @@ qr_cli_bench_captions (int argc, char **argv)
     caption_fold[c] = qr_caption_fold (g_array_index (captions, Caption, c).id, 1, n_folds);
   for (guint kind = 0; kind < G_N_ELEMENTS (kinds); kind++)
     {
-      double precision = 0, random_precision = 0, precision_both = 0, precision_oof = 0, precision_alone = 0;
+      double precision = 0, random_precision = 0, precision_both = 0, precision_oof = 0, precision_alone = 0, precision_same = 0;
       int n_both = 0;
       guint k_used = 0;
       for (int trial = 0; trial < trials; trial++)
@@ -586,13 +593,15 @@ qr_cli_bench_captions (int argc, char **argv)
             g_free (now[c]);
           hits = top_hits (score, planted, captions->len, done, rand);
           precision += hits / (double) done;
+          if (!no_dmsm && trial < dmsm_trials)
+            precision_same += hits / (double) done;
           random_precision += done / (double) captions->len;
           k_used += done;
         }
       if (n_both > 0)
-        printf ("  %-26s %6.1f %10.3f %14.3f %14.3f %14.3f %8.3f\n", kinds[kind], k_used / (double) trials,
-                precision / trials, precision_both / n_both, precision_oof / n_both, precision_alone / n_both,
-                random_precision / trials);
+        printf ("  %-26s %6.1f %10.3f | %10.3f %10.3f %14.3f %12.3f %8.3f\n", kinds[kind], k_used / (double) trials,
+                precision / trials, precision_same / n_both, precision_both / n_both, precision_oof / n_both,
+                precision_alone / n_both, random_precision / trials);
       else
         printf ("  %-26s %6.1f %12.3f %10.3f\n", kinds[kind], k_used / (double) trials, precision / trials,
                 random_precision / trials);
