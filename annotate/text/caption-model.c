@@ -381,25 +381,38 @@ qr_caption_model_new (const QrCaptionInputs *inputs, GArray *train, const QrCapt
   return model;
 }
 
-/* The ready judge of kind for the model parent, or NULL (no error) when there is none or it judges for another
- * model. */
-static QrTextModelRecord *
-ready_judge (QrCatalog *catalog, const Run *run, GError **error)
+QrDmsm *
+qr_caption_judge_load (QrCatalog *catalog, int judge, gint64 parent, int judges, GVariant **meta_out, GError **error)
 {
-  g_autofree char *kind = qr_caption_judge_kind (run->judge);
+  g_autofree char *kind = qr_caption_judge_kind (judge);
   g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, kind, error);
   g_autoptr (GVariant) meta = NULL;
   g_autoptr (QrDmsm) model = NULL;
-  gint64 parent = -1;
-  int judges = 0;
+  gint64 its_parent = -1;
+  int its_judges = 0;
 
   if (record == NULL || !g_str_equal (record->state, "ready") || record->model == NULL)
     return NULL;
-  if ((model = qr_dmsm_load (record->model, &meta, NULL)) == NULL)
-    return NULL;   /* unreadable: trained again */
-  g_variant_lookup (meta, "parent", "x", &parent);
-  g_variant_lookup (meta, "judges", "i", &judges);
-  return parent == run->parent && judges == run->judges ? g_steal_pointer (&record) : NULL;
+  if ((model = qr_dmsm_load (record->model, &meta, error)) == NULL)
+    {
+      g_prefix_error (error, "%s: caption judge %" G_GINT64_FORMAT ": ", qr_catalog_get_db_path (catalog), record->id);
+      return NULL;
+    }
+  g_variant_lookup (meta, "parent", "x", &its_parent);
+  g_variant_lookup (meta, "judges", "i", &its_judges);
+  if (its_parent != parent || (judges > 0 && its_judges != judges))
+    return NULL;
+  if (meta_out != NULL)
+    *meta_out = g_steal_pointer (&meta);
+  return g_steal_pointer (&model);
+}
+
+/* Whether the run's judge is ready for its model. */
+static gboolean
+judge_ready (QrCatalog *catalog, const Run *run, GError **error)
+{
+  g_autoptr (QrDmsm) model = qr_caption_judge_load (catalog, run->judge, run->parent, run->judges, NULL, error);
+  return model != NULL;
 }
 
 int
@@ -410,13 +423,12 @@ qr_caption_model_judges_done (QrCatalog *catalog, gint64 model_id, int judges, G
   for (run.judge = 0; run.judge < judges; run.judge++)
     {
       GError *local = NULL;
-      g_autoptr (QrTextModelRecord) judge = ready_judge (catalog, &run, &local);
+      done += judge_ready (catalog, &run, &local);
       if (local != NULL)
         {
           g_propagate_error (error, local);
           return -1;
         }
-      done += judge != NULL;
     }
   return done;
 }
@@ -654,11 +666,12 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
           run.seed = (guint64) current->fold_seed;
           for (run.judge = 0; run.judge < run.judges && model_id < 0; run.judge++)
             {
-              g_autoptr (QrTextModelRecord) judge = ready_judge (catalog, &run, &local);
-              if (local != NULL)
-                break;
-              if (judge == NULL)
-                model_id = current->id;   /* a judge is missing */
+              if (!judge_ready (catalog, &run, &local))
+                {
+                  if (local != NULL)
+                    break;
+                  model_id = current->id;   /* a judge is missing */
+                }
             }
           run.judge = -1;
         }
@@ -693,13 +706,13 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
   for (run.judge = 0; run.judge < run.judges; run.judge++)
     {
       g_autoptr (GError) local = NULL;
-      g_autoptr (QrTextModelRecord) judge = options->restart ? NULL : ready_judge (catalog, &run, &local);
+      gboolean ready = !options->restart && judge_ready (catalog, &run, &local);
       if (local != NULL)
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return -1;
         }
-      if (judge == NULL
+      if (!ready
           && train_run (catalog, captions, path_of, &judge_options, &run, abort, abort_data, on_epoch, epoch_data, error) < 0)
         return -1;
     }

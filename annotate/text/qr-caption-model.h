@@ -102,6 +102,14 @@ gint64   qr_caption_model_train       (QrCatalog                  *catalog,
                                        gpointer                    epoch_data,
                                        GError                    **error);
 
+/* Judge `judge` of the model parent when it is ready: its model and meta (NULL with no error when
+ * it is missing, unfinished, or judges for another model or, with judges > 0, another count). */
+QrDmsm  *qr_caption_judge_load        (QrCatalog                  *catalog,
+                                       int                         judge,
+                                       gint64                      parent,
+                                       int                         judges,
+                                       GVariant                  **meta,
+                                       GError                    **error);
 /* How many of the model's `judges` out-of-fold judges are ready; -1 with an error. */
 int      qr_caption_model_judges_done (QrCatalog                  *catalog,
                                        gint64                      model_id,

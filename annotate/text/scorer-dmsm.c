@@ -139,32 +139,6 @@ qr_caption_judges_clear (QrCaptionJudges *judges)
   judges->seed = 0;
 }
 
-/* Judge k of the model parent: its model and meta, NULL (no error) when it is not ready or judges for
- * another model. */
-static QrDmsm *
-load_judge (QrCatalog *catalog, int k, gint64 parent, GVariant **meta, GError **error)
-{
-  g_autofree char *kind = qr_caption_judge_kind (k);
-  g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, kind, error);
-  g_autoptr (QrDmsm) model = NULL;
-  gint64 its_parent = -1;
-
-  if (record == NULL || !g_str_equal (record->state, "ready"))
-    return NULL;
-  if ((model = qr_dmsm_load (record->model, meta, error)) == NULL)
-    {
-      g_prefix_error (error, "%s: caption judge %" G_GINT64_FORMAT ": ", qr_catalog_get_db_path (catalog), record->id);
-      return NULL;
-    }
-  g_variant_lookup (*meta, "parent", "x", &its_parent);
-  if (its_parent != parent)
-    {
-      g_clear_pointer (meta, g_variant_unref);
-      return NULL;
-    }
-  return g_steal_pointer (&model);
-}
-
 gboolean
 qr_caption_judges_load (QrCatalog *catalog, QrCaptionJudges *judges, GError **error)
 {
@@ -187,7 +161,7 @@ qr_caption_judges_load (QrCatalog *catalog, QrCaptionJudges *judges, GError **er
   for (int k = 0; k < n; k++)
     {
       g_autoptr (GVariant) meta = NULL;
-      g_autoptr (QrDmsm) model = load_judge (catalog, k, record->id, &meta, &local);
+      g_autoptr (QrDmsm) model = qr_caption_judge_load (catalog, k, record->id, 0, &meta, &local);
       g_auto (GStrv) classes = NULL;
       int judges_meta = 0;
       QrDmsmScorer *scorer;
