@@ -4,6 +4,7 @@
 
 #include "qr-cli.h"
 #include "qr-thumbnailer.h"
+#include "qr-caption-model.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,7 @@ qr_cli_info (int argc, char **argv)
       ADD_COUNT ("models", models);
       ADD_COUNT ("runs", runs);
       ADD_COUNT ("reviewed", reviewed);
+      ADD_COUNT ("captions", captions);
 #undef ADD_COUNT
       json_builder_set_member_name (b, "classes");
       json_builder_begin_array (b);
@@ -175,6 +177,35 @@ qr_cli_info (int argc, char **argv)
                     i == 0 ? " (used by --scorer clip)" : "");
           }
       }
+      if (stats.captions > 0)
+        {
+          g_autoptr (QrTextModelRecord) model = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, NULL);
+          printf ("Captions     %" G_GINT64_FORMAT "\n", stats.captions);
+          if (model != NULL && g_str_equal (model->state, "ready"))
+            {
+              /* its judges, trained in order: judge 0 says how many there are to be */
+              int done = 0, of = 0;
+              for (int k = 0; k < MAX (of, 1); k++)
+                {
+                  g_autoptr (GVariant) meta = NULL;
+                  g_autoptr (QrDmsm) judge = qr_caption_judge_load (catalog, k, model->id, of, &meta, NULL);
+                  if (judge == NULL)
+                    continue;
+                  if (k == 0)
+                    g_variant_lookup (meta, "judges", "i", &of);
+                  done++;
+                }
+              if (of > 0)
+                printf ("Caption model %d epochs; %d of %d out-of-fold judges done%s\n", model->epoch, done, of,
+                        done < of ? " (`quorum captions train` trains the rest)" : "");
+              else
+                printf ("Caption model %d epochs; no out-of-fold judges (caption mistakes are judged by the model)\n",
+                        model->epoch);
+            }
+          else if (model != NULL)
+            printf ("Caption model stopped after %d of %d epochs (`quorum captions train` resumes)\n", model->epoch,
+                    model->epochs);
+        }
       printf ("Classes      %u", classes->len);
       for (guint i = 0; i < classes->len; i++)
         printf ("%s%s", i == 0 ? ": " : ", ", (const char *) classes->pdata[i]);

@@ -839,6 +839,12 @@ test_caption_model (Fixture *f, gconstpointer data)
     g_assert_true (qr_caption_judges_load (catalog, &judges, &error));
     g_assert_nonnull (judges.scorers);
     qr_caption_judges_clear (&judges);
+    {
+      g_autofree char *out = NULL;
+      g_assert_cmpint (run_quorum ((const char *[]) { "info", "--db", f->db, "-c", f->dir, NULL }, &out, NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "Captions     91\n"));
+      g_assert_nonnull (strstr (out, "Caption model 4 epochs; 3 of 3 out-of-fold judges done\n"));
+    }
   }
 }
 
