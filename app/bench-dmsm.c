@@ -374,12 +374,156 @@ draw_distractors (guint n, guint32 seed)
   return distractors;
 }
 
+/* The far verdict's score (qr_caption_judge_far's): the share of the other scenes the model puts
+ * nearer the caption than its own; 0 for a caption it knows no word of. */
+static void
+far_scores (QrDmsm *model, const QrCaptionInputs *inputs, guint n_scenes, GArray *pairs, const gboolean *judged,
+            double *out)
+{
+  int O = qr_dmsm_get_shape (model)->out_dim;
+  g_autofree float *images = g_new (float, (gsize) n_scenes * O);
+  g_autofree float *text = g_new (float, O);
+  g_autofree float *sims = g_new (float, n_scenes);
+
+  qr_dmsm_embed_images (model, inputs->rows, (int) n_scenes, images);
+  for (guint c = 0; c < pairs->len; c++)
+    {
+      const QrCaptionPair *p = &g_array_index (pairs, QrCaptionPair, c);
+      guint ahead = 0;
+      if (judged != NULL && !judged[c])
+        continue;
+      out[c] = 0;
+      if (!qr_dmsm_embed_text (model, p->text, text, NULL))
+        continue;
+      for (guint i = 0; i < n_scenes; i++)
+        {
+          float dot = 0;
+          for (int d = 0; d < O; d++)
+            dot += text[d] * images[(gsize) i * O + d];
+          sims[i] = dot;
+        }
+      for (guint i = 0; i < n_scenes; i++)
+        ahead += i != p->row && sims[i] > sims[p->row];
+      out[c] = (double) ahead / (n_scenes - 1);
+    }
+}
+
+/* Of the k highest scores (ties broken by a seeded draw), how many are planted. */
+static double
+precision_at_k (const double *score, const gboolean *planted, guint n, guint k, guint32 seed)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autofree double *keyed = g_new (double, n);
+  g_autofree guint *order = g_new (guint, n);
+  guint hits = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      order[i] = i;
+      keyed[i] = score[i] + 1e-9 * g_rand_double (rand);   /* below any difference of ranks */
+    }
+  for (guint pick = 0; pick < k; pick++)
+    {
+      guint best = pick;
+      for (guint i = pick + 1; i < n; i++)
+        if (keyed[order[i]] > keyed[order[best]])
+          best = i;
+      hits += planted[order[best]];
+      order[best] = order[pick];
+    }
+  return (double) hits / k;
+}
+
+/* --plant: a share of the training captions replaced by other scenes' captions, the DMSM trained
+ * on them as a user's would be, and every training caption judged "far from its own scene" — by
+ * the model itself, which trained on it, and by out-of-fold judges (as `quorum captions train`
+ * makes them), each judging the captions it did not train on. Precision at k, k the number planted. */
+static int
+plant_mistakes (QrCaptionInputs *inputs, GArray *train, guint n_scenes, double rate, int n_judges, int epochs,
+                const QrCaptionTrainOptions *options)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed ((guint32) options->seed + 31);
+  g_autoptr (GArray) pairs = g_array_sized_new (FALSE, FALSE, sizeof (QrCaptionPair), train->len);
+  g_autofree gboolean *planted = g_new0 (gboolean, train->len);
+  g_autofree gboolean *in_fold = g_new (gboolean, train->len);
+  g_autofree double *own = g_new0 (double, train->len);
+  g_autofree double *oof = g_new0 (double, train->len);
+  g_autofree double *noise = g_new (double, train->len);
+  guint k = 0;
+  double seconds = 0;
+
+  g_array_append_vals (pairs, train->data, train->len);
+  for (guint c = 0; c < pairs->len; c++)
+    if (g_rand_double (rand) < rate)
+      {
+        QrCaptionPair *p = &g_array_index (pairs, QrCaptionPair, c);
+        const QrCaptionPair *other;
+        do
+          other = &g_array_index (train, QrCaptionPair, g_rand_int_range (rand, 0, (gint32) train->len));
+        while (other->row == p->row);
+        p->text = other->text;
+        planted[c] = TRUE;
+        k++;
+      }
+  printf ("Planted: %u of the %u training captions (%.0f%%) replaced by other scenes' captions; each model %d epochs\n",
+          k, pairs->len, 100.0 * k / pairs->len, epochs);
+
+  for (int j = -1; j < n_judges; j++)
+    {
+      g_autoptr (GArray) fold_train = g_array_new (FALSE, FALSE, sizeof (QrCaptionPair));
+      g_autoptr (QrDmsmTrainer) trainer = NULL;
+      QrCaptionTrainOptions fold_options = *options;
+      QrDmsm *model;
+      gint64 started = g_get_monotonic_time ();
+
+      for (guint c = 0; c < pairs->len; c++)
+        {
+          /* the caption's index as its id, as the catalog's ids would be */
+          in_fold[c] = j >= 0 && qr_caption_fold ((gint64) c + 1, options->seed, n_judges) == j;
+          if (!in_fold[c])
+            g_array_append_val (fold_train, g_array_index (pairs, QrCaptionPair, c));
+        }
+      fold_options.seed = options->seed + (guint64) (j + 1);
+      model = qr_caption_model_new (inputs, fold_train, &fold_options);
+      trainer = qr_dmsm_trainer_new (model, options->learning_rate);
+      for (int e = 0; e < epochs; e++)
+        {
+          double loss;
+          if (!qr_caption_model_epoch (trainer, inputs, fold_train, options->batch_size, fold_options.seed, e,
+                                       abort_if_interrupted, NULL, &loss))
+            {
+              qr_dmsm_free (model);
+              fprintf (stderr, "quorum: stopped\n");
+              return QR_EXIT_ERROR;
+            }
+        }
+      seconds += (double) (g_get_monotonic_time () - started) / 1e6;
+      if (j < 0)
+        far_scores (model, inputs, n_scenes, pairs, NULL, own);
+      else
+        far_scores (model, inputs, n_scenes, pairs, in_fold, oof);
+      qr_dmsm_free (model);
+      printf ("  %s trained and judging (%.0f s so far)\n", j < 0 ? "the model" : "a judge", seconds);
+      fflush (stdout);
+    }
+  for (guint c = 0; c < pairs->len; c++)
+    noise[c] = 0;
+  printf ("\nCaptions moved from another scene found among the first %u by score (precision at k = %u):\n", k, k);
+  printf ("  %-58s %8.3f\n", "the model, judging the captions it trained on", precision_at_k (own, planted, pairs->len, k, 41));
+  printf ("  %-58s %8.3f\n", "out-of-fold judges, each judging the captions it did not", precision_at_k (oof, planted, pairs->len, k, 41));
+  printf ("  %-58s %8.3f\n", "random", precision_at_k (noise, planted, pairs->len, k, 41));
+  printf ("Training: %.0f s for the model and %d judges on the CPU\n", seconds, n_judges);
+  return QR_EXIT_OK;
+}
+
 int
 qr_cli_bench_dmsm (int argc, char **argv)
 {
   int n_train = 20000, n_test = 2000, epochs = 20, side = 256, variants = 2, batch = 0, n_eval = 0;
   gint64 seed = 1;
   gboolean no_zeroshot = FALSE, quiet = FALSE;
+  double plant = 0;
+  int n_judges = QR_CAPTION_MODEL_JUDGES;
   g_autofree char *cache = NULL, *zeroshot_dir = NULL, *device_text = NULL, *write_dir = NULL;
   GOptionEntry entries[] = {
     { "train", 0, 0, G_OPTION_ARG_INT, &n_train, "Training scenes (default 20000)", "N" },
@@ -398,6 +542,10 @@ qr_cli_bench_dmsm (int argc, char **argv)
     { "compare", 0, 0, G_OPTION_ARG_INT, &n_eval,
       "The comparison table on the first N held-out scenes (default: all; the zero-shot scorer's peers run over each)",
       "N" },
+    { "plant", 0, 0, G_OPTION_ARG_DOUBLE, &plant,
+      "Instead: replace this share of the training captions by other scenes' and find them, with the model and with "
+      "out-of-fold judges", "RATE" },
+    { "judges", 0, 0, G_OPTION_ARG_INT, &n_judges, "With --plant: out-of-fold judges (default 5)", "N" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress lines", NULL },
     { "write", 0, 0, G_OPTION_ARG_FILENAME, &write_dir,
       "Only write the --train scenes as PNGs with their captions (COCO, captions.json) into DIR", "DIR" },
@@ -427,9 +575,9 @@ qr_cli_bench_dmsm (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return qr_cli_usage_error (context, error->message);
   if (n_train < 100 || n_test < CANDIDATES || epochs < 1 || side < 64 || side > 1024 || variants < 1 || variants > 8
-      || batch < 0 || seed < 0)
+      || batch < 0 || seed < 0 || !(plant >= 0 && plant < 1) || n_judges < 2 || n_judges > 20)
     return qr_cli_usage_error (context, "--train at least 100, --test at least 50, --epochs at least 1, --side 64 to "
-                                        "1024, --captions 1 to 8");
+                                        "1024, --captions 1 to 8, --plant 0 to 1, --judges 2 to 20");
   if (write_dir != NULL)
     return write_collection (write_dir, (guint64) seed, n_train, side, variants);
   qr_detector_options_init (&device_options);
@@ -494,6 +642,11 @@ qr_cli_bench_dmsm (int argc, char **argv)
           "seed %" G_GINT64_FORMAT "\n", n_train, train->len, n_test, seed);
   printf ("  e.g. “%s”\n", held_captions[0]);
 
+  if (plant > 0)
+    {
+      status = plant_mistakes (&inputs, train, (guint) n_train, plant, n_judges, epochs, &options);
+      goto out;
+    }
   scores = g_new (float, (gsize) n_test * n_test);
   model = qr_caption_model_new (&inputs, train, &options);
   trainer = qr_dmsm_trainer_new (model, options.learning_rate);

@@ -903,6 +903,38 @@ test_bench_scan (Fixture *f, gconstpointer data)
                    ==, 2);
 }
 
+/* bench dmsm --plant: planted caption mistakes among generated scenes, found by the caption model
+ * and by its out-of-fold judges; each precision a share, the planted count said */
+static void
+test_bench_dmsm_plant (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = NULL, *err = NULL, *cache = g_build_filename (f->tmp, "scenes.cache", NULL);
+  const char *lines[] = { "the model, judging the captions it trained on", "out-of-fold judges, each judging",
+                          "random" };
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models (../shared/models/pretrained) are not here");
+      return;
+    }
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "dmsm", "--train", "100", "--test", "50", "--side",
+                                                             "64", "--epochs", "2", "--plant", "0.2", "--judges", "2",
+                                                             "--device", "cpu", "--cache", cache, "-q", NULL },
+                                          NULL, &out, &err)), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "Planted: "));
+  g_assert_nonnull (strstr (out, "of the 200 training captions"));
+  for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+    {
+      const char *line = strstr (out, lines[i]);
+      double p;
+      g_assert_nonnull (line);
+      p = g_ascii_strtod (line + 58, NULL);
+      g_assert_cmpfloat (p, >=, 0);
+      g_assert_cmpfloat (p, <=, 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -923,6 +955,7 @@ main (int argc, char **argv)
   ADD ("/cli/peers/killed-then-resumed", test_peers_killed_then_resumed);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
   ADD ("/cli/bench-scan", test_bench_scan);
+  ADD ("/cli/bench-dmsm-plant", test_bench_dmsm_plant);
 #undef ADD
   return g_test_run ();
 }
