@@ -663,7 +663,8 @@ gboolean       qr_catalog_save_text_model_epoch (QrCatalog *self,
                                             GBytes      *trainer,
                                             GError     **error);
 /* Training done: the model becomes the one in use, in one transaction with its image embeddings
- * (ids, ids × dim floats); the kind's older models are retired and their embeddings dropped. */
+ * (ids, ids × dim floats); the kind's older models are retired, their weights and embeddings
+ * dropped (their metrics kept). */
 gboolean       qr_catalog_finish_text_model (QrCatalog  *self,
                                             gint64       model_id,
                                             GArray      *ids,

@@ -146,7 +146,9 @@ qr_catalog_finish_text_model (QrCatalog *self, gint64 model_id, GArray *ids, con
   if (!qr_catalog_run (self, "DELETE FROM image_embeddings WHERE model_id IN (SELECT id FROM text_models"
                              " WHERE kind = (SELECT kind FROM text_models WHERE id = ?1))",
                        QR_ARGS (QR_INT (model_id)), error)
-      || !qr_catalog_run (self, "UPDATE text_models SET state = 'retired', trainer = NULL, updated_us = ?2"
+      /* retired: their metrics stay, their weights go (nothing reads them; a retrain would
+       * otherwise leave every earlier model's weights in the catalog) */
+      || !qr_catalog_run (self, "UPDATE text_models SET state = 'retired', trainer = NULL, model = NULL, updated_us = ?2"
                                 " WHERE state != 'retired' AND id != ?1"
                                 " AND kind = (SELECT kind FROM text_models WHERE id = ?1)",
                           QR_ARGS (QR_INT (model_id), QR_INT (g_get_real_time ())), error)
