@@ -183,18 +183,7 @@ qr_cli_info (int argc, char **argv)
           printf ("Captions     %" G_GINT64_FORMAT "\n", stats.captions);
           if (model != NULL && g_str_equal (model->state, "ready"))
             {
-              /* its judges, trained in order: judge 0 says how many there are to be */
-              int done = 0, of = 0;
-              for (int k = 0; k < MAX (of, 1); k++)
-                {
-                  g_autoptr (GVariant) meta = NULL;
-                  g_autoptr (QrDmsm) judge = qr_caption_judge_load (catalog, k, model->id, of, &meta, NULL);
-                  if (judge == NULL)
-                    continue;
-                  if (k == 0)
-                    g_variant_lookup (meta, "judges", "i", &of);
-                  done++;
-                }
+              int of = 0, done = qr_caption_model_judges_done (catalog, model->id, &of, NULL);
               if (of > 0)
                 printf ("Caption model %d epochs; %d of %d out-of-fold judges done%s\n", model->epoch, done, of,
                         done < of ? " (`quorum captions train` trains the rest)" : "");

@@ -416,20 +416,27 @@ judge_ready (QrCatalog *catalog, const Run *run, GError **error)
 }
 
 int
-qr_caption_model_judges_done (QrCatalog *catalog, gint64 model_id, int judges, GError **error)
+qr_caption_model_judges_done (QrCatalog *catalog, gint64 model_id, int *judges, GError **error)
 {
-  Run run = { 0, judges, model_id, 0 };
+  Run run = { 0, *judges, model_id, 0 };
   int done = 0;
-  for (run.judge = 0; run.judge < judges; run.judge++)
+  for (run.judge = 0; run.judge < MAX (run.judges, 1); run.judge++)
     {
       GError *local = NULL;
-      done += judge_ready (catalog, &run, &local);
+      g_autoptr (GVariant) meta = NULL;
+      g_autoptr (QrDmsm) model = qr_caption_judge_load (catalog, run.judge, model_id, run.judges, &meta, &local);
       if (local != NULL)
         {
           g_propagate_error (error, local);
           return -1;
         }
+      if (model == NULL)
+        continue;
+      if (run.judges == 0)
+        g_variant_lookup (meta, "judges", "i", &run.judges);   /* judge 0 says how many */
+      done++;
     }
+  *judges = run.judges;
   return done;
 }
 
@@ -662,18 +669,12 @@ qr_caption_model_train (QrCatalog *catalog, const QrCaptionTrainOptions *options
           && (unfinished = qr_catalog_get_unfinished_text_model (catalog, QR_CAPTION_MODEL_KIND, &local)) == NULL
           && local == NULL)
         {
-          run.parent = current->id;
-          run.seed = (guint64) current->fold_seed;
-          for (run.judge = 0; run.judge < run.judges && model_id < 0; run.judge++)
+          int judges = run.judges, done = qr_caption_model_judges_done (catalog, current->id, &judges, &local);
+          if (done >= 0 && done < run.judges)
             {
-              if (!judge_ready (catalog, &run, &local))
-                {
-                  if (local != NULL)
-                    break;
-                  model_id = current->id;   /* a judge is missing */
-                }
+              model_id = current->id;   /* a judge is missing: the judges' folds follow its seed */
+              run.seed = (guint64) current->fold_seed;
             }
-          run.judge = -1;
         }
       if (local != NULL)
         {

@@ -110,10 +110,11 @@ QrDmsm  *qr_caption_judge_load        (QrCatalog                  *catalog,
                                        int                         judges,
                                        GVariant                  **meta,
                                        GError                    **error);
-/* How many of the model's `judges` out-of-fold judges are ready; -1 with an error. */
+/* How many of the model's out-of-fold judges are ready; -1 with an error. *judges: how many there
+ * are to be (0: as many as judge 0 was trained among, set on return; 0 when there is none). */
 int      qr_caption_model_judges_done (QrCatalog                  *catalog,
                                        gint64                      model_id,
-                                       int                         judges,
+                                       int                        *judges,
                                        GError                    **error);
 /* The fold (0 … n_folds - 1) of a caption, from its id and the model's seed. */
 int      qr_caption_fold              (gint64                      caption_id,
