@@ -201,10 +201,12 @@ qr_caption_model_window_refresh (QrCaptionModelWindow *self, gboolean busy, cons
       g_autofree char *model = NULL;
       read_points (self, ready);
       model = describe (ready, last_point (self), FALSE);
-      /* its out-of-fold judges, which find caption mistakes */
-      judged = unfinished != NULL ? QR_CAPTION_MODEL_JUDGES
-                                  : qr_caption_model_judges_done (self->catalog, ready->id, QR_CAPTION_MODEL_JUDGES, NULL);
-      if (unfinished != NULL)
+      /* its out-of-fold judges, which find caption mistakes; not counted while a job trains (each
+       * count reads the judges' weights, and the window refreshes after every epoch) */
+      int of = QR_CAPTION_MODEL_JUDGES;
+      judged = unfinished != NULL || busy ? QR_CAPTION_MODEL_JUDGES
+                                          : qr_caption_model_judges_done (self->catalog, ready->id, &of, NULL);
+      if (unfinished != NULL || busy)
         in_use = g_steal_pointer (&model);
       else if (judged == QR_CAPTION_MODEL_JUDGES)
         in_use = g_strdup_printf (_("%s Caption mistakes are judged by %d copies of it, each trained without the captions "
