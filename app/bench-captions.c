@@ -203,7 +203,7 @@ train_in_memory (const QrCaptionInputs *inputs, GArray *train, int epochs, doubl
   for (int epoch = 0; epoch < epochs; epoch++)
     {
       double loss;
-      qr_caption_model_epoch (trainer, inputs, train, options.batch_size, options.seed, epoch, NULL, NULL, &loss);
+      qr_caption_model_epoch (trainer, inputs, train, options.batch_size, options.seed, epoch, NULL, NULL, &loss, NULL);
     }
   *seconds = (double) (g_get_monotonic_time () - started) / 1e6;
   return model;

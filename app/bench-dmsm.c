@@ -451,6 +451,7 @@ plant_mistakes (QrCaptionInputs *inputs, GArray *train, guint n_scenes, double r
   g_autofree double *noise = g_new (double, train->len);
   guint k = 0;
   double seconds = 0;
+  g_autofree char *device = NULL;
 
   g_array_append_vals (pairs, train->data, train->len);
   for (guint c = 0; c < pairs->len; c++)
@@ -485,16 +486,18 @@ plant_mistakes (QrCaptionInputs *inputs, GArray *train, guint n_scenes, double r
         }
       fold_options.seed = options->seed + (guint64) (j + 1);
       model = qr_caption_model_new (inputs, fold_train, &fold_options);
-      trainer = qr_dmsm_trainer_new (model, options->learning_rate);
+      trainer = qr_dmsm_trainer_new_on (model, options->learning_rate, options->device);
+      g_free (device);
+      device = g_strdup (qr_dmsm_trainer_get_device (trainer));
       for (int e = 0; e < epochs; e++)
         {
+          g_autoptr (GError) error = NULL;
           double loss;
           if (!qr_caption_model_epoch (trainer, inputs, fold_train, options->batch_size, fold_options.seed, e,
-                                       abort_if_interrupted, NULL, &loss))
+                                       abort_if_interrupted, NULL, &loss, &error))
             {
               qr_dmsm_free (model);
-              fprintf (stderr, "quorum: stopped\n");
-              return QR_EXIT_ERROR;
+              return qr_cli_fail (g_steal_pointer (&error));
             }
         }
       seconds += (double) (g_get_monotonic_time () - started) / 1e6;
@@ -512,7 +515,7 @@ plant_mistakes (QrCaptionInputs *inputs, GArray *train, guint n_scenes, double r
   printf ("  %-58s %8.3f\n", "the model, judging the captions it trained on", precision_at_k (own, planted, pairs->len, k, 41));
   printf ("  %-58s %8.3f\n", "out-of-fold judges, each judging the captions it did not", precision_at_k (oof, planted, pairs->len, k, 41));
   printf ("  %-58s %8.3f\n", "random", precision_at_k (noise, planted, pairs->len, k, 41));
-  printf ("Training: %.0f s for the model and %d judges on the CPU\n", seconds, n_judges);
+  printf ("Training: %.0f s for the model and %d judges on %s\n", seconds, n_judges, device ? device : "the CPU");
   return QR_EXIT_OK;
 }
 
@@ -533,7 +536,7 @@ qr_cli_bench_dmsm (int argc, char **argv)
     { "captions", 0, 0, G_OPTION_ARG_INT, &variants, "Captions per training scene, worded differently (default 2)", "N" },
     { "side", 0, 0, G_OPTION_ARG_INT, &side, "Scene side in pixels (default 256)", "PX" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Scenes, captions and weights (default 1)", "N" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "Where the backbone runs: cpu, cuda or auto", "DEVICE" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "Where the backbone and the training run: cpu, cuda or auto (auto trains on the CPU)", "DEVICE" },
     { "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache, "Feature cache file (default under ~/.cache/quorum)", "FILE" },
     { "zero-shot-dir", 0, 0, G_OPTION_ARG_FILENAME, &zeroshot_dir,
       "Where the held-out scenes go for the zero-shot scorer's peers (default: beside the cache; kept for the next run)",
@@ -636,6 +639,7 @@ qr_cli_bench_dmsm (int argc, char **argv)
 
   qr_caption_train_options_init (&options);
   options.seed = (guint64) seed;
+  options.device = device_options.device;
   if (batch > 0)
     options.batch_size = batch;
   printf ("Scenes: %d to train (%u captions), %d held out (one caption each, a wording never trained on); "
@@ -649,20 +653,21 @@ qr_cli_bench_dmsm (int argc, char **argv)
     }
   scores = g_new (float, (gsize) n_test * n_test);
   model = qr_caption_model_new (&inputs, train, &options);
-  trainer = qr_dmsm_trainer_new (model, options.learning_rate);
-  printf ("Training the DMSM (%d → %d → %d image, %u trigrams → %d → %d text; batch %d, Adam %.0e), on the CPU:\n",
+  trainer = qr_dmsm_trainer_new_on (model, options.learning_rate, options.device);
+  printf ("Training the DMSM (%d → %d → %d image, %u trigrams → %d → %d text; batch %d, Adam %.0e), on %s:\n",
           inputs.dim, options.hidden, options.out_dim, qr_dmsm_get_vocabulary_size (model), options.hidden,
-          options.out_dim, options.batch_size, (double) options.learning_rate);
+          options.out_dim, options.batch_size, (double) options.learning_rate,
+          g_str_equal (qr_dmsm_trainer_get_device (trainer), "cpu") ? "the CPU" : qr_dmsm_trainer_get_device (trainer));
   distractors = draw_distractors ((guint) n_test, (guint32) seed + 17);
   for (int epoch = 0; epoch < epochs; epoch++)
     {
       gint64 started = g_get_monotonic_time ();
       double loss, seconds;
       if (!qr_caption_model_epoch (trainer, &inputs, train, options.batch_size, options.seed, epoch,
-                                   abort_if_interrupted, NULL, &loss))
+                                   abort_if_interrupted, NULL, &loss, &error))
         {
-          fprintf (stderr, "quorum: stopped in epoch %d\n", epoch + 1);
-          status = QR_EXIT_ERROR;
+          g_prefix_error (&error, "epoch %d: ", epoch + 1);
+          status = qr_cli_fail (g_steal_pointer (&error));
           goto out;
         }
       seconds = (double) (g_get_monotonic_time () - started) / 1e6;
@@ -727,8 +732,12 @@ qr_cli_bench_dmsm (int argc, char **argv)
     measure (scores, (guint) n_eval, distractors, &m);
     print_metrics ("random", &m, NULL);
   }
-  printf ("\nTraining: %.1f s an epoch on the CPU (%d epochs, %u captions, %d threads)\n", train_seconds / epochs,
-          epochs, train->len, (int) g_get_num_processors ());
+  if (g_str_equal (qr_dmsm_trainer_get_device (trainer), "cpu"))
+    printf ("\nTraining: %.1f s an epoch on the CPU (%d epochs, %u captions, %d threads)\n", train_seconds / epochs,
+            epochs, train->len, (int) g_get_num_processors ());
+  else
+    printf ("\nTraining: %.2f s an epoch on %s (%d epochs, %u captions)\n", train_seconds / epochs,
+            qr_dmsm_trainer_get_device (trainer), epochs, train->len);
 
 out:
   g_clear_pointer (&trainer, qr_dmsm_trainer_free);

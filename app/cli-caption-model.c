@@ -28,14 +28,23 @@ static void
 print_epoch (const QrCaptionEpoch *e, gpointer data)
 {
   gboolean json = GPOINTER_TO_INT (data);
+  static char *said_device;
   /* the out-of-fold judges' epochs, after the model's, say which judge */
   g_autofree char *who = e->judge < 0 ? g_strdup ("")
                          : json ? g_strdup_printf ("\"judge\": %d, \"judges\": %d, ", e->judge + 1, e->judges)
                                 : g_strdup_printf ("judge %d/%d  ", e->judge + 1, e->judges);
 
+  /* where it trains, said on the first epoch and whenever it changes (a resumed judge on another device) */
+  if (!json && e->device != NULL && g_strcmp0 (said_device, e->device) != 0)
+    {
+      g_free (said_device);
+      said_device = g_strdup (e->device);
+      fprintf (stderr, "training on %s\n", e->device);
+    }
   if (json)
     printf ("{%s\"epoch\": %d, \"epochs\": %d, \"loss\": %.4f, \"recall_at_1\": %.3f, \"recall_at_5\": %.3f,"
-            " \"held_out\": %u, \"seconds\": %.2f}\n", who, e->epoch, e->epochs, e->loss, e->recall_at_1, e->recall_at_5, e->held_out_captions, e->seconds);
+            " \"held_out\": %u, \"seconds\": %.2f, \"device\": \"%s\"}\n", who, e->epoch, e->epochs, e->loss, e->recall_at_1, e->recall_at_5,
+            e->held_out_captions, e->seconds, e->device ? e->device : "cpu");
   else if (e->held_out_captions == 0)
     printf ("%sepoch %d/%d  loss %.4f  (no held-out captions)  %.1f s\n", who, e->epoch, e->epochs, e->loss, e->seconds);
   else
@@ -56,7 +65,7 @@ qr_cli_captions_train (int argc, char **argv)
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Epochs in all (default 20)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Captions a step (default 64)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT, &seed, "Weights, order and the held-out fold (default 1)", "N" },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "Where the backbone runs: cpu, cuda or auto (training runs on the CPU)", "DEVICE" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "Where the backbone and the training run: cpu, cuda or auto (auto trains on the CPU)", "DEVICE" },
     { "judges", 0, 0, G_OPTION_ARG_INT, &judges, "Out-of-fold judges trained after the model, for the caption review (default 5; 0: none)", "N" },
     { "restart", 0, 0, G_OPTION_ARG_NONE, &restart, "Start over instead of resuming a stopped run", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON line an epoch", NULL },
@@ -93,6 +102,7 @@ qr_cli_captions_train (int argc, char **argv)
   options.restart = restart;
   if (judges >= 0)
     options.judges = judges;
+  options.device = device;
   if ((catalog = qr_cli_open_catalog (common.collection, common.db, &error)) == NULL
       || (backbone_path = qr_cli_resolve_model (QR_CAPTION_MODEL_BACKBONE, &error)) == NULL)
     {

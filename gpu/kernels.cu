@@ -532,6 +532,115 @@ k_resize_cols (const float *tmp, int dw, int dh, const int *first, const int *co
     }
 }
 
+/* ---- training the caption model (inference/text/dmsm.c's loops, sums in double as there) ---- */
+
+__global__ void
+k_scatter_rows (float *dense, int cols, const int *row, const int *col, const float *val, gsize nnz)
+{
+  GRID_LOOP (k, nnz)
+    dense[(gsize) row[k] * (gsize) cols + (gsize) col[k]] = val[k];
+}
+
+/* one block of kMeanThreads per row: a double sum over the row, halved in shared memory */
+__device__ double
+block_sum (double x, double *shared)
+{
+  shared[threadIdx.x] = x;
+  __syncthreads ();
+  for (int s = blockDim.x / 2; s > 0; s /= 2)
+    {
+      if ((int) threadIdx.x < s)
+        shared[threadIdx.x] += shared[threadIdx.x + s];
+      __syncthreads ();
+    }
+  double r = shared[0];
+  __syncthreads ();
+  return r;
+}
+
+__global__ void
+k_unit_rows (const float *a, float *u, float *norm, int cols)
+{
+  __shared__ double shared[kMeanThreads];
+  const float *row = a + (gsize) blockIdx.x * cols;
+  float *out = u + (gsize) blockIdx.x * cols;
+  double sum = 0;
+  for (int k = threadIdx.x; k < cols; k += blockDim.x)
+    sum += (double) row[k] * row[k];
+  sum = block_sum (sum, shared);
+  float n = (float) sqrt (sum);
+  if (threadIdx.x == 0)
+    norm[blockIdx.x] = n;
+  for (int k = threadIdx.x; k < cols; k += blockDim.x)
+    out[k] = n > 1e-12f ? row[k] / n : 0.0f;
+}
+
+__global__ void
+k_unit_rows_backward (const float *u, const float *a, const float *norm, float *g, int cols)
+{
+  __shared__ double shared[kMeanThreads];
+  gsize at = (gsize) blockIdx.x * cols;
+  float n = norm[blockIdx.x];
+  double dot = 0;
+  for (int k = threadIdx.x; k < cols; k += blockDim.x)
+    dot += (double) u[at + k] * g[at + k];
+  dot = block_sum (dot, shared);
+  for (int k = threadIdx.x; k < cols; k += blockDim.x)
+    g[at + k] = n <= 1e-12f ? 0.0f : (float) ((g[at + k] - u[at + k] * dot) / n) * (1 - a[at + k] * a[at + k]);
+}
+
+__global__ void
+k_tanh_backward (float *g, const float *a, gsize n)
+{
+  GRID_LOOP (i, n)
+    g[i] *= 1 - a[i] * a[i];
+}
+
+/* lse[j] over image j's row of S = γ C, lse[n + j] over caption j's column; loss[j] both terms */
+__global__ void
+k_pair_lse (const float *c, float gamma, int n, float *loss, float *lse)
+{
+  GRID_LOOP (j, (gsize) n)
+    {
+      double terms = 0;
+      for (int pass = 0; pass < 2; pass++)
+        {
+          double mx = -INFINITY, sum = 0;
+          for (int k = 0; k < n; k++)
+            mx = fmax (mx, (double) (gamma * c[pass == 0 ? j * n + k : (gsize) k * n + j]));
+          for (int k = 0; k < n; k++)
+            sum += exp ((double) (gamma * c[pass == 0 ? j * n + k : (gsize) k * n + j]) - mx);
+          lse[pass * n + j] = (float) (mx + log (sum));
+          terms += mx + log (sum) - (double) (gamma * c[j * n + j]);
+        }
+      loss[j] = (float) (terms / (2.0 * n));
+    }
+}
+
+__global__ void
+k_pair_grad (const float *c, float gamma, int n, const float *lse, float *dc)
+{
+  GRID_LOOP (i, (gsize) n * n)
+    {
+      int a = (int) (i / (gsize) n), b = (int) (i % (gsize) n);
+      double s = (double) (gamma * c[i]), same = a == b ? 1.0 : 0.0;
+      double d = (exp (s - lse[a]) - same) / (2.0 * n) + (exp (s - lse[n + b]) - same) / (2.0 * n);
+      dc[i] = (float) (gamma * d);
+    }
+}
+
+__global__ void
+k_adam (float *p, const float *g, float *m, float *v, gsize n, float lr, double beta1, double beta2, double eps,
+        double c1, double c2)
+{
+  GRID_LOOP (k, n)
+    {
+      m[k] = (float) (beta1 * m[k] + (1 - beta1) * g[k]);
+      v[k] = (float) (beta2 * v[k] + (1 - beta2) * (double) g[k] * g[k]);
+      p[k] -= (float) (lr * (m[k] / c1) / (sqrt (v[k] / c2) + eps));
+    }
+}
+
 Dims4
 dims4 (const int d[4])
 {
@@ -718,6 +827,52 @@ void
 qr_cuda_softmax (QrCuda *cuda, const float *x, float *y, gsize rows, int last)
 {
   k_softmax<<<blocks_for (rows), kThreads, 0, cuda->stream>>> (x, y, rows, last);
+}
+
+void
+qr_cuda_scatter_rows (QrCuda *cuda, float *dense, int rows, int cols, const int *row, const int *col, const float *val,
+                      gsize nnz)
+{
+  cudaMemsetAsync (dense, 0, sizeof (float) * (gsize) rows * (gsize) cols, cuda->stream);
+  if (nnz > 0)
+    k_scatter_rows<<<blocks_for (nnz), kThreads, 0, cuda->stream>>> (dense, cols, row, col, val, nnz);
+}
+
+void
+qr_cuda_unit_rows (QrCuda *cuda, const float *a, float *u, float *norm, int rows, int cols)
+{
+  if (rows > 0)
+    k_unit_rows<<<(unsigned) rows, kMeanThreads, 0, cuda->stream>>> (a, u, norm, cols);
+}
+
+void
+qr_cuda_unit_rows_backward (QrCuda *cuda, const float *u, const float *a, const float *norm, float *g, int rows,
+                            int cols)
+{
+  if (rows > 0)
+    k_unit_rows_backward<<<(unsigned) rows, kMeanThreads, 0, cuda->stream>>> (u, a, norm, g, cols);
+}
+
+void
+qr_cuda_tanh_backward (QrCuda *cuda, float *g, const float *a, gsize n)
+{
+  k_tanh_backward<<<blocks_for (n), kThreads, 0, cuda->stream>>> (g, a, n);
+}
+
+void
+qr_cuda_pair_softmax_loss (QrCuda *cuda, const float *c, float gamma, int n, float *dc, float *loss, float *lse)
+{
+  if (n <= 0)
+    return;
+  k_pair_lse<<<blocks_for ((gsize) n), kThreads, 0, cuda->stream>>> (c, gamma, n, loss, lse);
+  k_pair_grad<<<blocks_for ((gsize) n * n), kThreads, 0, cuda->stream>>> (c, gamma, n, lse, dc);
+}
+
+void
+qr_cuda_adam (QrCuda *cuda, float *p, const float *g, float *m, float *v, gsize n, float lr, double beta1,
+              double beta2, double eps, double c1, double c2)
+{
+  k_adam<<<blocks_for (n), kThreads, 0, cuda->stream>>> (p, g, m, v, n, lr, beta1, beta2, eps, c1, c2);
 }
 
 } // extern "C"

@@ -46,6 +46,13 @@ static const QrCudaApi api = {
   qr_cuda_matmul_batched,
   qr_cuda_arg_reduce,
   qr_cuda_take,
+  qr_cuda_scatter_rows,
+  qr_cuda_unit_rows,
+  qr_cuda_unit_rows_backward,
+  qr_cuda_tanh_backward,
+  qr_cuda_pair_softmax_loss,
+  qr_cuda_adam,
+  qr_cuda_bias_act,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 5
+#define QR_CUDA_API_VERSION 6
 
 typedef struct
 {
@@ -72,6 +72,19 @@ typedef struct
                                      gboolean is_max, gboolean select_last);
   void       (*take)                (QrCuda *cuda, const float *x, const float *indices, float *y, gsize outer, int dim,
                                      gsize n, gsize inner);
+  /* version 6: training the caption model */
+  void       (*scatter_rows)        (QrCuda *cuda, float *dense, int rows, int cols, const int *row, const int *col,
+                                     const float *val, gsize nnz);
+  void       (*unit_rows)           (QrCuda *cuda, const float *a, float *u, float *norm, int rows, int cols);
+  void       (*unit_rows_backward)  (QrCuda *cuda, const float *u, const float *a, const float *norm, float *g,
+                                     int rows, int cols);
+  void       (*tanh_backward)       (QrCuda *cuda, float *g, const float *a, gsize n);
+  void       (*pair_softmax_loss)   (QrCuda *cuda, const float *c, float gamma, int n, float *dc, float *loss,
+                                     float *lse);
+  void       (*adam)                (QrCuda *cuda, float *p, const float *g, float *m, float *v, gsize n, float lr,
+                                     double beta1, double beta2, double eps, double c1, double c2);
+  void       (*bias_act)            (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels,
+                                     QrCudaAct act, float alpha);
 } QrCudaApi;
 
 /* The module's one export. */

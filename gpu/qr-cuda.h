@@ -241,6 +241,30 @@ void qr_cuda_softmax    (QrCuda *cuda, const float *x, float *y, gsize rows, int
 void qr_cuda_bias_act   (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels, QrCudaAct act,
                          float alpha);
 
+/* Training the caption model (inference/text/dmsm-cuda.c): its loss, gradients and Adam on the GPU.
+ * Each mirrors a loop of inference/text/dmsm.c. */
+/* dense = 0 (rows × cols), then dense[row[k] · cols + col[k]] = val[k] for k < nnz: sparse bags of
+ * trigrams as a dense matrix for cuBLAS (no two nonzeros share a place). */
+void qr_cuda_scatter_rows (QrCuda *cuda, float *dense, int rows, int cols, const int *row, const int *col,
+                           const float *val, gsize nnz);
+/* Per row of a (rows × cols): norm[r] = |a_r|, u_r = a_r / norm[r] (0 where norm[r] ≤ 1e-12). */
+void qr_cuda_unit_rows    (QrCuda *cuda, const float *a, float *u, float *norm, int rows, int cols);
+/* Back through unit rows of tanh outputs, in place on g (dL/du → dL/dz before the tanh):
+ * g_r = ((g_r − u_r (u_r · g_r)) / norm[r]) ⊙ (1 − a_r²); 0 where norm[r] ≤ 1e-12. */
+void qr_cuda_unit_rows_backward (QrCuda *cuda, const float *u, const float *a, const float *norm, float *g, int rows,
+                                 int cols);
+/* g ⊙= 1 − a² (back through tanh whose outputs are a). */
+void qr_cuda_tanh_backward (QrCuda *cuda, float *g, const float *a, gsize n);
+/* The DMSM loss over C (n × n cosines, image rows, caption columns) with S = γ C: per j,
+ * loss[j] = (lse (S row j) − S_jj + lse (S column j) − S_jj) / 2n, and dC = dL/dC. lse: 2n floats of
+ * scratch. */
+void qr_cuda_pair_softmax_loss (QrCuda *cuda, const float *c, float gamma, int n, float *dc, float *loss,
+                                float *lse);
+/* Adam on n values: m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², p −= lr (m / c1) / (√(v / c2) + ε),
+ * c1 and c2 the bias corrections 1 − β^step. */
+void qr_cuda_adam         (QrCuda *cuda, float *p, const float *g, float *m, float *v, gsize n, float lr, double beta1,
+                           double beta2, double eps, double c1, double c2);
+
 /* Preprocessing: how a fitted 8-bit RGB image becomes one item of a network's input. */
 typedef struct
 {

@@ -351,7 +351,9 @@ test_training_learns (void)
   make_scenes (&held, 100, 2);
   vocabulary = qr_dmsm_build_vocabulary ((const char *const *) train.captions, (guint) train.n, 0, 1);
   model = qr_dmsm_new ((const char *const *) vocabulary, &shape, 9);
-  trainer = qr_dmsm_trainer_new (model, 2e-3f);
+  /* AUTO: the CPU, or where QUORUM_DEVICE says (tools/cuda-host-check runs this on its CUDA stand-in) */
+  trainer = qr_dmsm_trainer_new_on (model, 2e-3f, QR_DEVICE_AUTO);
+  g_test_message ("training on %s", qr_dmsm_trainer_get_device (trainer));
   before = recall_at_5 (model, &held);
   for (int epoch = 0; epoch < 25; epoch++)
     {
@@ -383,6 +385,7 @@ test_training_learns (void)
         first_loss = sum / steps;
       last_loss = sum / steps;
     }
+  g_assert_true (qr_dmsm_trainer_sync (trainer, NULL));
   after = recall_at_5 (model, &held);
   g_test_message ("loss %.3f → %.3f; held-out recall@5 of 100 %.2f → %.2f", first_loss, last_loss, before, after);
   g_assert_cmpfloat (last_loss, <, 0.5 * first_loss);
@@ -390,6 +393,43 @@ test_training_learns (void)
   g_assert_cmpfloat (after, >, 0.5);
   scenes_clear (&train);
   scenes_clear (&held);
+}
+
+/* Asked for CUDA where there is none, training goes on on the CPU, and is the CPU's training. */
+static void
+test_trainer_falls_back (void)
+{
+  const char *texts[] = { "a red dog", "two blue cats", "a green car", "Zzqx" };
+  g_auto (GStrv) vocabulary = qr_dmsm_build_vocabulary (texts, 4, 0, 1);
+  const QrDmsmShape shape = { 6, 8, 4, 10.0f };
+  g_autoptr (QrDmsm) a = qr_dmsm_new ((const char *const *) vocabulary, &shape, 3);
+  g_autoptr (QrDmsm) b = qr_dmsm_new ((const char *const *) vocabulary, &shape, 3);
+  g_autoptr (QrDmsmTrainer) cpu = qr_dmsm_trainer_new_on (a, 0.01f, QR_DEVICE_CPU);
+  g_autoptr (QrDmsmTrainer) asked = NULL;
+  g_autoptr (GError) error = NULL;
+  float images[4 * 6];
+  QrDmsmBatch batch = { texts, images, 4 };
+
+  if (qr_engine_cuda_device_count () > 0)
+    {
+      g_test_skip ("this machine has a GPU (test-gpu's /gpu/dmsm-training-matches-cpu checks training there)");
+      return;
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (images); k++)
+    images[k] = (float) ((k * 7) % 5) - 2.0f;
+  asked = qr_dmsm_trainer_new_on (b, 0.01f, QR_DEVICE_CUDA);
+  g_assert_cmpstr (qr_dmsm_trainer_get_device (cpu), ==, "cpu");
+  g_assert_cmpstr (qr_dmsm_trainer_get_device (asked), ==, "cpu");
+  for (int step = 0; step < 3; step++)
+    g_assert_cmpfloat (qr_dmsm_trainer_step (cpu, &batch), ==, qr_dmsm_trainer_step (asked, &batch));
+  g_assert_true (qr_dmsm_trainer_sync (asked, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      gsize n;
+      const float *x = qr_dmsm_get_param (a, i, &n), *y = qr_dmsm_get_param (b, i, NULL);
+      g_assert_cmpmem (x, n * sizeof (float), y, n * sizeof (float));
+    }
 }
 
 static int
@@ -532,7 +572,7 @@ test_learns_on_drawn_scenes (void)
   for (int epoch = 0; epoch < epochs; epoch++)
     {
       g_assert_true (qr_caption_model_epoch (trainer, &inputs, train, options.batch_size, options.seed, epoch, NULL,
-                                             NULL, &loss));
+                                             NULL, &loss, NULL));
       if (epoch == 0)
         {
           first_loss = loss;
@@ -560,6 +600,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dmsm/save-load", test_save_load);
   g_test_add_func ("/dmsm/top-k", test_top_k);
   g_test_add_func ("/dmsm/training-learns", test_training_learns);
+  g_test_add_func ("/dmsm/trainer-falls-back-to-cpu", test_trainer_falls_back);
   g_test_add_func ("/dmsm/learns-on-drawn-scenes", test_learns_on_drawn_scenes);
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include "qr-darknet.h"
 #include "qr-detector.h"
 #include "qr-box.h"
+#include "qr-dmsm.h"
 #include "test-util.h"
 
 #include <math.h>
@@ -497,6 +498,147 @@ static const Case cases[] = {
   { "blazeface_short_range.tflite", "faceapi-sample4.jpg", QR_PRECISION_FP16, FALSE, 0 },
 };
 
+/* ---- the caption model's training (inference/text/dmsm-cuda.c) --------------------------------- */
+
+static const char *const dmsm_texts[] = {
+  "A brown dog runs on the grass.", "Two people ride bicycles down a street", "a cat sleeps on a red sofa",
+  "three dogs and a man in the park", "Zzqx" /* no known trigram: the biases alone */,
+  "a kitchen with a stove and an oven", "a dog dog dog", "people in a street with a red bus",
+};
+
+static QrDmsm *
+dmsm_model (void)
+{
+  g_auto (GStrv) vocabulary = qr_dmsm_build_vocabulary (dmsm_texts, G_N_ELEMENTS (dmsm_texts), 0, 1);
+  const QrDmsmShape shape = { 40, 24, 16, 10.0f };
+  float mean[40], std[40];
+  QrDmsm *model = qr_dmsm_new ((const char *const *) vocabulary, &shape, 99);
+
+  for (int d = 0; d < 40; d++)
+    {
+      mean[d] = 0.05f * (float) d;
+      std[d] = 0.5f + 0.03f * (float) d;
+    }
+  qr_dmsm_set_image_scaling (model, mean, std);
+  return model;
+}
+
+static QrDmsmBatch
+dmsm_batch (float *images, int n, int offset)
+{
+  QrDmsmBatch batch = { dmsm_texts + offset, images, n };
+  return batch;
+}
+
+/* max |a − b| over the largest |a|, over every param-sized array */
+static double
+dmsm_relative (QrDmsm *model, float *const *a, float *const *b, const char *what)
+{
+  double worst = 0;
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      gsize n;
+      double diff = 0, big = 1e-30;
+      qr_dmsm_get_param (model, i, &n);
+      for (gsize k = 0; k < n; k++)
+        {
+          diff = MAX (diff, fabs ((double) a[i][k] - b[i][k]));
+          big = MAX (big, fabs ((double) a[i][k]));
+        }
+      g_test_message ("%s %s: max |cpu - cuda| %.3g of max %.3g", what, qr_dmsm_param_name (i), diff, big);
+      worst = MAX (worst, diff / big);
+    }
+  return worst;
+}
+
+static void
+test_dmsm_training_matches_cpu (void)
+{
+  g_autoptr (QrDmsm) cpu_model = NULL, gpu_model = NULL, resumed_model = NULL;
+  g_autoptr (QrDmsmTrainer) cpu = NULL, gpu = NULL, resumed = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) state = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  float images[8 * 40];
+  float *cpu_grads[QR_DMSM_N_PARAMS], *gpu_grads[QR_DMSM_N_PARAMS], *cpu_params[QR_DMSM_N_PARAMS],
+    *gpu_params[QR_DMSM_N_PARAMS];
+  double cpu_loss, gpu_loss;
+  const int sizes[] = { 5, 8, 3, 8, 6 }, offsets[] = { 0, 0, 4, 0, 1 };
+
+  if (!have_gpu ())
+    return;
+  cpu_model = dmsm_model ();
+  gpu_model = dmsm_model ();
+  for (guint k = 0; k < G_N_ELEMENTS (images); k++)
+    images[k] = (float) g_rand_double_range (rand, -1, 3);
+  cpu = qr_dmsm_trainer_new_on (cpu_model, 0.01f, QR_DEVICE_CPU);
+  gpu = qr_dmsm_trainer_new_on (gpu_model, 0.01f, QR_DEVICE_CUDA);
+  g_test_message ("training on %s", qr_dmsm_trainer_get_device (gpu));
+  g_assert_true (g_str_has_prefix (qr_dmsm_trainer_get_device (gpu), "cuda:0 "));
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      gsize n;
+      qr_dmsm_get_param (cpu_model, i, &n);
+      cpu_grads[i] = g_new0 (float, MAX (n, 1));
+      gpu_grads[i] = g_new0 (float, MAX (n, 1));
+      cpu_params[i] = qr_dmsm_get_param (cpu_model, i, NULL);
+      gpu_params[i] = qr_dmsm_get_param (gpu_model, i, NULL);
+    }
+
+  /* the loss and every gradient of one batch (the CPU's are checked against PyTorch by test-dmsm) */
+  {
+    QrDmsmBatch batch = dmsm_batch (images, 8, 0);
+    g_assert_true (qr_dmsm_trainer_gradients (cpu, &batch, cpu_grads, &cpu_loss, &error));
+    g_assert_true (qr_dmsm_trainer_gradients (gpu, &batch, gpu_grads, &gpu_loss, &error));
+    g_assert_no_error (error);
+    g_test_message ("loss: cpu %.9f, cuda %.9f", cpu_loss, gpu_loss);
+    g_assert_cmpfloat (fabs (cpu_loss - gpu_loss), <=, 1e-5 * fabs (cpu_loss));
+    g_assert_cmpfloat (dmsm_relative (cpu_model, cpu_grads, gpu_grads, "gradient"), <=, 1e-4);
+  }
+
+  /* Adam steps over batches of other sizes (the GPU's buffers grow), then the params */
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      QrDmsmBatch batch = dmsm_batch (images, sizes[s], offsets[s]);
+      cpu_loss = qr_dmsm_trainer_step (cpu, &batch);
+      gpu_loss = qr_dmsm_trainer_step (gpu, &batch);
+      g_test_message ("step %u: loss cpu %.9f, cuda %.9f", s + 1, cpu_loss, gpu_loss);
+      g_assert_cmpfloat (fabs (cpu_loss - gpu_loss), <=, 1e-4 * fabs (cpu_loss));
+    }
+  g_assert_true (qr_dmsm_trainer_sync (gpu, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (dmsm_relative (cpu_model, cpu_params, gpu_params, "after 5 steps"), <=, 1e-4);
+
+  /* a stopped run resumed: the synced params and the saved moments, on a new trainer, step as the
+   * old one does */
+  state = qr_dmsm_trainer_save (gpu);
+  {
+    g_autoptr (GBytes) saved = qr_dmsm_save (gpu_model, NULL);
+    resumed_model = qr_dmsm_load (saved, NULL, &error);
+    g_assert_no_error (error);
+  }
+  resumed = qr_dmsm_trainer_new_on (resumed_model, 0.01f, QR_DEVICE_CUDA);
+  g_assert_true (qr_dmsm_trainer_restore (resumed, state, &error));
+  g_assert_no_error (error);
+  {
+    QrDmsmBatch batch = dmsm_batch (images, 7, 1);
+    double a = qr_dmsm_trainer_step (gpu, &batch), b = qr_dmsm_trainer_step (resumed, &batch);
+    g_assert_cmpfloat (a, ==, b);
+    g_assert_true (qr_dmsm_trainer_sync (gpu, &error) && qr_dmsm_trainer_sync (resumed, &error));
+    for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+      {
+        gsize n;
+        float *x = qr_dmsm_get_param (gpu_model, i, &n), *y = qr_dmsm_get_param (resumed_model, i, NULL);
+        g_assert_cmpmem (x, n * sizeof (float), y, n * sizeof (float));
+      }
+  }
+  for (guint i = 0; i < QR_DMSM_N_PARAMS; i++)
+    {
+      g_free (cpu_grads[i]);
+      g_free (gpu_grads[i]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -507,6 +649,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu/batch-equals-single", test_batch);
   g_test_add_func ("/gpu/graph-replay-equals-eager", test_graph_replay);
   g_test_add_func ("/gpu/peers-at-once", test_peers_at_once);
+  g_test_add_func ("/gpu/dmsm-training-matches-cpu", test_dmsm_training_matches_cpu);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *name = g_strdup_printf ("/gpu/matches-cpu/%s/%s", cases[i].model,

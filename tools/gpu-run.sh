@@ -22,7 +22,8 @@ export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
-# RUNNER=0 (skips timing a run over a folder), SCAN=N (photos for bench scan; 0 skips it); BENCH=none
+# RUNNER=0 (skips timing a run over a folder), SCAN=N (photos for bench scan; 0 skips it), DMSM=0
+# (skips the caption model's training on CPU and CUDA); BENCH=none
 # and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
 ENGINE_TESTS=${ENGINE_TESTS:-$(.devbin/test-engine -l | grep "^/"; .devbin/test-models -l | grep "^/")}
@@ -113,6 +114,14 @@ model_path () {
       timeout 120 .devbin/test-onnx -p /onnx/conformance > "$out/onnx-conformance.txt" 2>&1
     echo "(conformance: exit $?)"
     grep -E "In all|On CUDA|WRONG|ERROR|no CUDA kernel" "$out/onnx-conformance.txt" | head -20
+  fi
+  if [ "${DMSM:-1}" = 1 ] && [ -f .devdata/dmsm-scenes.f32 ]; then
+    echo "== caption model (DMSM) training on 2,000 generated scenes' features: the CPU, then CUDA (fp32)"
+    for dev in cpu cuda; do
+      timeout 120 .devbin/quorum bench dmsm --train 2000 --test 50 --epochs 5 --no-zero-shot --device $dev \
+        --cache .devdata/dmsm-scenes.f32 2>&1 | grep -E -i "training|epoch|DMSM|error|critical"
+      echo "($dev: exit $?)"
+    done
   fi
   echo "== profile (synchronised after every node: per-op shares, not speeds)"
   for name in $PROFILE; do

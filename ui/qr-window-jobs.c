@@ -287,6 +287,7 @@ run_caption_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError *
   qr_caption_train_options_init (&options);
   options.epochs = job->epochs > 0 ? job->epochs : options.epochs;
   options.restart = job->restart;
+  options.device = device;   /* Preferences' device: the backbone's, and the training's when it says CUDA */
   post_progress (job, JOB_PHASE_TRAIN, 0, (guint64) ((1 + options.judges) * options.epochs));
   model_id = qr_caption_model_train (catalog, &options, job_cancelled, cancellable, epoch_done, job, &local);
   if (model_id < 0)

@@ -286,7 +286,8 @@ shuffle (GArray *array, GRand *rand)
 
 gboolean
 qr_caption_model_epoch (QrDmsmTrainer *trainer, const QrCaptionInputs *inputs, GArray *train, int batch_size,
-                        guint64 seed, int epoch, QrAbortFunc abort, gpointer abort_data, double *loss)
+                        guint64 seed, int epoch, QrAbortFunc abort, gpointer abort_data, double *loss,
+                        GError **error)
 {
   g_autoptr (GRand) rand = g_rand_new_with_seed ((guint32) (seed * 7919 + (guint64) epoch));
   g_autoptr (GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (QrCaptionPair), train->len);
@@ -319,7 +320,10 @@ qr_caption_model_epoch (QrDmsmTrainer *trainer, const QrCaptionInputs *inputs, G
       if (batch_pairs->len < 2)
         break;   /* the last caption(s) of one image: no negatives to learn from */
       if (abort != NULL && abort (abort_data))
-        return FALSE;
+        {
+          g_set_error_literal (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED, "stopped");
+          return FALSE;
+        }
       g_ptr_array_set_size (texts, 0);
       for (guint k = 0; k < batch_pairs->len; k++)
         {
@@ -335,6 +339,12 @@ qr_caption_model_epoch (QrDmsmTrainer *trainer, const QrCaptionInputs *inputs, G
       }
     }
   *loss = steps > 0 ? loss_sum / steps : 0;
+  /* on a GPU the epoch's params come back to the model here (and a GPU's error is told) */
+  if (!qr_dmsm_trainer_sync (trainer, error))
+    {
+      g_prefix_error (error, "training the caption model on %s: ", qr_dmsm_trainer_get_device (trainer));
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -500,7 +510,7 @@ train_run (QrCatalog *catalog, GPtrArray *captions, GHashTable *path_of, const Q
               qr_caption_inputs_clear (&inputs);
               return -1;
             }
-          trainer = qr_dmsm_trainer_new (model, options->learning_rate);
+          trainer = qr_dmsm_trainer_new_on (model, options->learning_rate, options->device);
           if (unfinished->trainer != NULL && !qr_dmsm_trainer_restore (trainer, unfinished->trainer, error))
             {
               qr_caption_inputs_clear (&inputs);
@@ -563,7 +573,7 @@ train_run (QrCatalog *catalog, GPtrArray *captions, GHashTable *path_of, const Q
       QrCaptionTrainOptions fresh = *options;
       fresh.seed = seed + (guint64) (run->judge + 1);   /* each judge its own initial weights */
       model = qr_caption_model_new (&inputs, train, &fresh);
-      trainer = qr_dmsm_trainer_new (model, options->learning_rate);
+      trainer = qr_dmsm_trainer_new_on (model, options->learning_rate, options->device);
       model_id = qr_catalog_add_text_model (catalog, kind, QR_CAPTION_MODEL_BACKBONE,
                                             qr_dmsm_get_vocabulary_hash (model), (gint64) seed, epochs, error);
       if (model_id < 0)
@@ -578,11 +588,14 @@ train_run (QrCatalog *catalog, GPtrArray *captions, GHashTable *path_of, const Q
     {
       gint64 started = g_get_monotonic_time ();
       QrCaptionEpoch report = { model_id, epoch + 1, epochs, 0, 0, 0, held->len, 0, resumed, run->judge, run->judges };
+      g_autoptr (GError) local = NULL;
 
       if (!qr_caption_model_epoch (trainer, &inputs, train, options->batch_size, seed + (guint64) (run->judge + 1),
-                                   epoch, abort, abort_data, &report.loss))
+                                   epoch, abort, abort_data, &report.loss, &local))
         {
-          if (run->judge < 0)
+          if (!g_error_matches (local, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED))
+            g_propagate_error (error, g_steal_pointer (&local));
+          else if (run->judge < 0)
             g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_CANCELLED,
                          "stopped in epoch %d of %d (the %d finished are kept; train again to resume)",
                          epoch + 1, epochs, epoch);
@@ -594,6 +607,7 @@ train_run (QrCatalog *catalog, GPtrArray *captions, GHashTable *path_of, const Q
           return -1;
         }
       report.seconds = (double) (g_get_monotonic_time () - started) / 1e6;
+      report.device = qr_dmsm_trainer_get_device (trainer);
       qr_caption_model_evaluate (model, &inputs, held, &report.recall_at_1, &report.recall_at_5);
 
       {

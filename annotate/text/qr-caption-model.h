@@ -63,6 +63,7 @@ typedef struct
   guint    min_captions;
   gboolean restart;         /* start over even when an unfinished run could resume */
   int      judges;          /* out-of-fold judges trained after the model (0: none) */
+  QrDevice device;          /* where the training runs (qr_dmsm_trainer_new_on; AUTO: the CPU) */
 } QrCaptionTrainOptions;
 
 void     qr_caption_train_options_init (QrCaptionTrainOptions *options);
@@ -79,6 +80,7 @@ typedef struct
   gboolean resumed;         /* this run went on from a stopped one */
   int     judge;            /* -1: the model; else the out-of-fold judge it is (0 … judges - 1) */
   int     judges;
+  const char *device;       /* where it trained: "cpu", "cuda:0 NVIDIA H100 80GB HBM3 fp32" */
 } QrCaptionEpoch;
 
 typedef void (*QrCaptionEpochFunc) (const QrCaptionEpoch *epoch,
@@ -137,7 +139,8 @@ QrDmsm  *qr_caption_model_new         (const QrCaptionInputs      *inputs,
                                        GArray                     *train,
                                        const QrCaptionTrainOptions *options);
 /* One epoch over train (QrCaptionPair): seeded order, batches of distinct images; the mean loss.
- * FALSE when abort said stop. */
+ * The model holds the epoch's params on return (a GPU trainer is synced). FALSE with
+ * QR_ENGINE_ERROR_CANCELLED when abort said stop, or with the GPU's error. */
 gboolean qr_caption_model_epoch       (QrDmsmTrainer              *trainer,
                                        const QrCaptionInputs      *inputs,
                                        GArray                     *train,
@@ -146,7 +149,8 @@ gboolean qr_caption_model_epoch       (QrDmsmTrainer              *trainer,
                                        int                         epoch,
                                        QrAbortFunc                 abort,
                                        gpointer                    abort_data,
-                                       double                     *loss);
+                                       double                     *loss,
+                                       GError                    **error);
 /* Held-out pairs ranked against every image of inputs: recall at 1 and 5. */
 void     qr_caption_model_evaluate    (QrDmsm                     *model,
                                        const QrCaptionInputs      *inputs,

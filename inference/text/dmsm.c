@@ -4,7 +4,8 @@
  * OpenBLAS. tests/test-dmsm.c checks the loss and every gradient against PyTorch. */
 #define G_LOG_DOMAIN "quorum-text"
 
-#include "qr-dmsm.h"
+#include "quorum-config.h"
+#include "dmsm-private.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -14,23 +15,15 @@ G_DEFINE_QUARK (qr-dmsm-error-quark, qr_dmsm_error)
 
 #define SAVED_FORMAT 1
 
-struct _QrDmsm
-{
-  QrDmsmShape  shape;
-  char       **vocabulary;
-  guint        n_vocabulary;
-  GHashTable  *index;        /* trigram → position + 1 */
-  char        *vocabulary_hash;
-  float       *scale_mean, *scale_std;
-  float       *params[QR_DMSM_N_PARAMS];
-  gsize        sizes[QR_DMSM_N_PARAMS];
-};
-
 static const char *const param_names[QR_DMSM_N_PARAMS] = {
   "text.w1", "text.b1", "text.w2", "text.b2", "image.w1", "image.b1", "image.w2", "image.b2",
 };
 
-enum { TW1, TB1, TW2, TB2, IW1, IB1, IW2, IB2 };
+enum
+{
+  TW1 = QR_DMSM_TW1, TB1 = QR_DMSM_TB1, TW2 = QR_DMSM_TW2, TB2 = QR_DMSM_TB2,
+  IW1 = QR_DMSM_IW1, IB1 = QR_DMSM_IB1, IW2 = QR_DMSM_IW2, IB2 = QR_DMSM_IB2,
+};
 
 const char *
 qr_dmsm_param_name (guint i)
@@ -261,24 +254,16 @@ qr_dmsm_get_param (QrDmsm *self, guint i, gsize *n_values)
 
 /* ---- forward ---------------------------------------------------------------------------- */
 
-/* A sparse bag of trigrams per text: rows[i]..rows[i+1] of idx/val. */
-typedef struct
-{
-  GArray *idx;   /* guint32 */
-  GArray *val;   /* float */
-  GArray *rows;  /* guint */
-} Bags;
-
-static void
-bags_init (Bags *bags)
+void
+qr_dmsm_bags_init (QrDmsmBags *bags)
 {
   bags->idx = g_array_new (FALSE, FALSE, sizeof (guint32));
   bags->val = g_array_new (FALSE, FALSE, sizeof (float));
   bags->rows = g_array_new (FALSE, FALSE, sizeof (guint));
 }
 
-static void
-bags_clear (Bags *bags)
+void
+qr_dmsm_bags_clear (QrDmsmBags *bags)
 {
   g_array_unref (bags->idx);
   g_array_unref (bags->val);
@@ -286,8 +271,8 @@ bags_clear (Bags *bags)
 }
 
 /* Counts of each known trigram of a text, appended as one row; the number of known trigrams. */
-static guint
-bags_add (QrDmsm *self, Bags *bags, const char *text)
+guint
+qr_dmsm_bags_add (QrDmsm *self, QrDmsmBags *bags, const char *text)
 {
   g_autoptr (GPtrArray) trigrams = qr_dmsm_trigrams (text);
   guint start = bags->idx->len, known = 0;
@@ -383,7 +368,7 @@ tower_finish (QrDmsm *self, Tower *t, int n, const float *w2, const float *b2)
 }
 
 static void
-text_forward (QrDmsm *self, const Bags *bags, int n, Tower *t)
+text_forward (QrDmsm *self, const QrDmsmBags *bags, int n, Tower *t)
 {
   int H = self->shape.hidden;
   const float *w1 = self->params[TW1], *b1 = self->params[TB1];
@@ -422,15 +407,15 @@ image_forward (QrDmsm *self, const float *images, int n, Tower *t)
 gboolean
 qr_dmsm_embed_text (QrDmsm *self, const char *text, float *out, GError **error)
 {
-  Bags bags;
+  QrDmsmBags bags;
   Tower t;
   guint known;
 
-  bags_init (&bags);
-  known = bags_add (self, &bags, text);
+  qr_dmsm_bags_init (&bags);
+  known = qr_dmsm_bags_add (self, &bags, text);
   if (known == 0)
     {
-      bags_clear (&bags);
+      qr_dmsm_bags_clear (&bags);
       g_set_error (error, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS,
                    "“%s” has no word the caption model learnt (its letter trigrams are all new to it)", text);
       return FALSE;
@@ -439,7 +424,7 @@ qr_dmsm_embed_text (QrDmsm *self, const char *text, float *out, GError **error)
   text_forward (self, &bags, 1, &t);
   memcpy (out, t.u, sizeof (float) * (gsize) self->shape.out_dim);
   tower_clear (&t);
-  bags_clear (&bags);
+  qr_dmsm_bags_clear (&bags);
   return TRUE;
 }
 
@@ -502,15 +487,15 @@ qr_dmsm_loss (QrDmsm *self, const QrDmsmBatch *batch, float *const *grads)
 {
   int n = batch->n, H = self->shape.hidden, O = self->shape.out_dim, D = self->shape.image_dim;
   float gamma = self->shape.gamma;
-  Bags bags;
+  QrDmsmBags bags;
   Tower text, image;
   float *S, *dS, *dut, *dui, *dz1;
   double loss = 0;
 
   g_return_val_if_fail (n > 0, 0);
-  bags_init (&bags);
+  qr_dmsm_bags_init (&bags);
   for (int i = 0; i < n; i++)
-    bags_add (self, &bags, batch->texts[i]);
+    qr_dmsm_bags_add (self, &bags, batch->texts[i]);
   tower_alloc (&text, n, 0, H, O);
   tower_alloc (&image, n, D, H, O);
   text_forward (self, &bags, n, &text);
@@ -586,7 +571,7 @@ qr_dmsm_loss (QrDmsm *self, const QrDmsmBatch *batch, float *const *grads)
   g_free (dS);
   tower_clear (&text);
   tower_clear (&image);
-  bags_clear (&bags);
+  qr_dmsm_bags_clear (&bags);
   return loss;
 }
 
@@ -600,10 +585,30 @@ struct _QrDmsmTrainer
   float  *grads[QR_DMSM_N_PARAMS];
   float  *m[QR_DMSM_N_PARAMS];
   float  *v[QR_DMSM_N_PARAMS];
+  char   *device;
+#if QUORUM_HAVE_CUDA
+  QrDmsmCuda *cuda;        /* training on the GPU: the params there are the current ones */
+  GError     *cuda_error;  /* the first error of a step since the last sync */
+#endif
 };
 
 QrDmsmTrainer *
 qr_dmsm_trainer_new (QrDmsm *model, float learning_rate)
+{
+  return qr_dmsm_trainer_new_on (model, learning_rate, QR_DEVICE_CPU);
+}
+
+/* Said once per process, as the engine does for models. */
+static void
+say_cpu_fallback (const char *why)
+{
+  static gint said = 0;
+  if (g_atomic_int_compare_and_exchange (&said, 0, 1))
+    g_message ("caption model: training on the CPU: %s", why);
+}
+
+QrDmsmTrainer *
+qr_dmsm_trainer_new_on (QrDmsm *model, float learning_rate, QrDevice device)
 {
   QrDmsmTrainer *self = g_new0 (QrDmsmTrainer, 1);
 
@@ -616,7 +621,34 @@ qr_dmsm_trainer_new (QrDmsm *model, float learning_rate)
       self->m[i] = g_new0 (float, n);
       self->v[i] = g_new0 (float, n);
     }
+  if (device == QR_DEVICE_AUTO)
+    {
+      const char *env = g_getenv ("QUORUM_DEVICE");
+      if (env == NULL || !qr_device_parse (env, &device))
+        device = QR_DEVICE_CPU;
+    }
+  if (device == QR_DEVICE_CUDA)
+    {
+#if QUORUM_HAVE_CUDA
+      g_autoptr (GError) local = NULL;
+      self->cuda = qr_dmsm_cuda_new (model, &local);
+      if (self->cuda != NULL)
+        self->device = g_strdup (qr_dmsm_cuda_describe (self->cuda));
+      else
+        say_cpu_fallback (local->message);
+#else
+      say_cpu_fallback ("this build of Quorum has no CUDA backend");
+#endif
+    }
+  if (self->device == NULL)
+    self->device = g_strdup ("cpu");
   return self;
+}
+
+const char *
+qr_dmsm_trainer_get_device (QrDmsmTrainer *self)
+{
+  return self->device;
 }
 
 void
@@ -630,6 +662,11 @@ qr_dmsm_trainer_free (QrDmsmTrainer *self)
       g_free (self->m[i]);
       g_free (self->v[i]);
     }
+#if QUORUM_HAVE_CUDA
+  g_clear_pointer (&self->cuda, qr_dmsm_cuda_free);
+  g_clear_error (&self->cuda_error);
+#endif
+  g_free (self->device);
   g_free (self);
 }
 
@@ -637,9 +674,21 @@ double
 qr_dmsm_trainer_step (QrDmsmTrainer *self, const QrDmsmBatch *batch)
 {
   const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double loss = qr_dmsm_loss (self->model, batch, self->grads);
-  double correction1, correction2;
+  double loss, correction1, correction2;
 
+#if QUORUM_HAVE_CUDA
+  if (self->cuda != NULL)
+    {
+      if (self->cuda_error != NULL)
+        return NAN;
+      if (!qr_dmsm_cuda_loss (self->cuda, batch, TRUE, &loss, &self->cuda_error)
+          || !qr_dmsm_cuda_adam (self->cuda, self->learning_rate, self->step + 1, &self->cuda_error))
+        return NAN;
+      self->step++;
+      return loss;
+    }
+#endif
+  loss = qr_dmsm_loss (self->model, batch, self->grads);
   self->step++;
   correction1 = 1 - pow (beta1, (double) self->step);
   correction2 = 1 - pow (beta2, (double) self->step);
@@ -656,6 +705,40 @@ qr_dmsm_trainer_step (QrDmsmTrainer *self, const QrDmsmBatch *batch)
         }
     }
   return loss;
+}
+
+gboolean
+qr_dmsm_trainer_sync (QrDmsmTrainer *self, GError **error)
+{
+#if QUORUM_HAVE_CUDA
+  if (self->cuda != NULL)
+    {
+      if (self->cuda_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&self->cuda_error));
+          return FALSE;
+        }
+      return qr_dmsm_cuda_download (self->cuda, QR_DMSM_CUDA_PARAMS, self->model->params, error)
+             && qr_dmsm_cuda_download (self->cuda, QR_DMSM_CUDA_M, self->m, error)
+             && qr_dmsm_cuda_download (self->cuda, QR_DMSM_CUDA_V, self->v, error);
+    }
+#endif
+  (void) error;
+  return TRUE;
+}
+
+gboolean
+qr_dmsm_trainer_gradients (QrDmsmTrainer *self, const QrDmsmBatch *batch, float *const *grads, double *loss,
+                           GError **error)
+{
+#if QUORUM_HAVE_CUDA
+  if (self->cuda != NULL)
+    return qr_dmsm_cuda_loss (self->cuda, batch, TRUE, loss, error)
+           && qr_dmsm_cuda_download (self->cuda, QR_DMSM_CUDA_GRADS, grads, error);
+#endif
+  (void) error;
+  *loss = qr_dmsm_loss (self->model, batch, grads);
+  return TRUE;
 }
 
 static GVariant *floats_variant (const float *values, gsize n);
@@ -703,6 +786,12 @@ qr_dmsm_trainer_restore (QrDmsmTrainer *self, GBytes *bytes, GError **error)
           || !floats_from_variant (dict, v, self->v[i], self->model->sizes[i], error))
         return FALSE;
     }
+#if QUORUM_HAVE_CUDA
+  if (self->cuda != NULL
+      && (!qr_dmsm_cuda_upload (self->cuda, QR_DMSM_CUDA_M, (const float *const *) self->m, error)
+          || !qr_dmsm_cuda_upload (self->cuda, QR_DMSM_CUDA_V, (const float *const *) self->v, error)))
+    return FALSE;
+#endif
   self->step = step;
   return TRUE;
 }

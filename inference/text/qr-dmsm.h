@@ -5,6 +5,8 @@
  * the catalog, the features and the training schedule are annotate/text/'s. */
 #pragma once
 
+#include "qr-engine.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -103,12 +105,34 @@ typedef struct _QrDmsmTrainer QrDmsmTrainer;
 QrDmsmTrainer *qr_dmsm_trainer_new     (QrDmsm              *model,
                                         float                learning_rate);
 void        qr_dmsm_trainer_free       (QrDmsmTrainer       *self);
-/* A step on a batch: returns the batch's loss before the step. */
+/* A trainer on a device: the CPU (OpenBLAS) or CUDA (the params, gradients and moments in GPU
+ * memory; cuBLAS FP32 products and Quorum's kernels, gpu/qr-cuda.h). AUTO is the CPU unless
+ * QUORUM_DEVICE says cuda (training on a GPU has not yet been measured on one); CUDA falls back to
+ * the CPU, saying why once, when the build has no CUDA or no GPU can be had. */
+QrDmsmTrainer *qr_dmsm_trainer_new_on  (QrDmsm              *model,
+                                        float                learning_rate,
+                                        QrDevice             device);
+/* "cpu", or the GPU's name and precision ("cuda:0 NVIDIA H100 80GB HBM3 fp32"). */
+const char *qr_dmsm_trainer_get_device (QrDmsmTrainer       *self);
+/* A step on a batch: returns the batch's loss before the step. On CUDA an error of the GPU makes
+ * this and every later step return NaN; qr_dmsm_trainer_sync reports it. */
 double      qr_dmsm_trainer_step       (QrDmsmTrainer       *self,
                                         const QrDmsmBatch   *batch);
+/* On CUDA the steps change the GPU's copy of the params: this copies them (and Adam's moments) back
+ * into the model, and reports any error since the last sync. On the CPU it does nothing. Call it
+ * before reading the model or saving the trainer. */
+gboolean    qr_dmsm_trainer_sync       (QrDmsmTrainer       *self,
+                                        GError             **error);
+/* The loss of a batch and its gradient (into grads, sized like the params) on the trainer's
+ * device, without a step: what a test compares. */
+gboolean    qr_dmsm_trainer_gradients  (QrDmsmTrainer       *self,
+                                        const QrDmsmBatch   *batch,
+                                        float *const        *grads,
+                                        double              *loss,
+                                        GError             **error);
 
-/* The optimiser's state (step and moments) as bytes, and back into a trainer of the same model
- * shape; a state that does not fit is an error. */
+/* The optimiser's state (step and moments) as bytes (on CUDA, as of the last qr_dmsm_trainer_sync),
+ * and back into a trainer of the same model shape; a state that does not fit is an error. */
 GBytes     *qr_dmsm_trainer_save       (QrDmsmTrainer       *self);
 gboolean    qr_dmsm_trainer_restore    (QrDmsmTrainer       *self,
                                         GBytes              *bytes,

@@ -362,3 +362,69 @@ void qr_cuda_take (QrCuda *cu, const float *x, const float *indices, float *y, g
       y[i] = v < 0 || v >= dim ? 0.0f : x[(o * (gsize) dim + (gsize) v) * inner + r];
     }
 }
+
+/* training the caption model: kernels.cu's k_scatter_rows … k_adam, one loop each */
+void qr_cuda_scatter_rows (QrCuda *c, float *dense, int rows, int cols, const int *row, const int *col,
+                           const float *val, gsize nnz)
+{
+  memset (dense, 0, sizeof (float) * (gsize) rows * (gsize) cols);
+  for (gsize k = 0; k < nnz; k++)
+    dense[(gsize) row[k] * (gsize) cols + (gsize) col[k]] = val[k];
+}
+void qr_cuda_unit_rows (QrCuda *c, const float *a, float *u, float *norm, int rows, int cols)
+{
+  for (int r = 0; r < rows; r++)
+    {
+      const float *x = a + (gsize) r * cols;
+      double sum = 0;
+      for (int k = 0; k < cols; k++) sum += (double) x[k] * x[k];
+      norm[r] = (float) sqrt (sum);
+      for (int k = 0; k < cols; k++) u[(gsize) r * cols + k] = norm[r] > 1e-12f ? x[k] / norm[r] : 0.0f;
+    }
+}
+void qr_cuda_unit_rows_backward (QrCuda *c, const float *u, const float *a, const float *norm, float *g, int rows,
+                                 int cols)
+{
+  for (int r = 0; r < rows; r++)
+    {
+      gsize at = (gsize) r * cols;
+      double dot = 0;
+      for (int k = 0; k < cols; k++) dot += (double) u[at + k] * g[at + k];
+      for (int k = 0; k < cols; k++)
+        g[at + k] = norm[r] <= 1e-12f ? 0.0f : (float) ((g[at + k] - u[at + k] * dot) / norm[r]) * (1 - a[at + k] * a[at + k]);
+    }
+}
+void qr_cuda_tanh_backward (QrCuda *c, float *g, const float *a, gsize n)
+{ for (gsize i = 0; i < n; i++) g[i] *= 1 - a[i] * a[i]; }
+void qr_cuda_pair_softmax_loss (QrCuda *cu, const float *c, float gamma, int n, float *dc, float *loss, float *lse)
+{
+  for (int j = 0; j < n; j++)
+    {
+      double terms = 0;
+      for (int pass = 0; pass < 2; pass++)
+        {
+          double mx = -INFINITY, sum = 0;
+          for (int k = 0; k < n; k++) mx = fmax (mx, (double) (gamma * c[pass == 0 ? j * n + k : k * n + j]));
+          for (int k = 0; k < n; k++) sum += exp ((double) (gamma * c[pass == 0 ? j * n + k : k * n + j]) - mx);
+          lse[pass * n + j] = (float) (mx + log (sum));
+          terms += mx + log (sum) - (double) (gamma * c[j * n + j]);
+        }
+      loss[j] = (float) (terms / (2.0 * n));
+    }
+  for (gsize i = 0; i < (gsize) n * n; i++)
+    {
+      int a = (int) (i / n), b = (int) (i % n);
+      double s = (double) (gamma * c[i]), same = a == b ? 1.0 : 0.0;
+      dc[i] = (float) (gamma * ((exp (s - lse[a]) - same) / (2.0 * n) + (exp (s - lse[n + b]) - same) / (2.0 * n)));
+    }
+}
+void qr_cuda_adam (QrCuda *c, float *p, const float *g, float *m, float *v, gsize n, float lr, double beta1,
+                   double beta2, double eps, double c1, double c2)
+{
+  for (gsize k = 0; k < n; k++)
+    {
+      m[k] = (float) (beta1 * m[k] + (1 - beta1) * g[k]);
+      v[k] = (float) (beta2 * v[k] + (1 - beta2) * (double) g[k] * g[k]);
+      p[k] -= (float) (lr * (m[k] / c1) / (sqrt (v[k] / c2) + eps));
+    }
+}

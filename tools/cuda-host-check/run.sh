@@ -27,7 +27,13 @@ for t in test-gpu test-engine test-models test-onnx test-clip; do
   # shellcheck disable=SC2086
   gcc $flags "tests/$t.c" "$out/libhost.a" $libs -lm -o "$out/$t"
 done
+# shellcheck disable=SC2086
+gcc $flags -I bench tests/test-dmsm.c bench/scenes.c "$out/libhost.a" $libs $(pkg-config --cflags --libs cairo) -lm \
+  -o "$out/test-dmsm"
 "$out/test-gpu" -k -s /gpu/describe "$@" 2>&1 | grep -v DEBUG   # describe names a real device
+# the caption model's training on the backend (issue 17): test-gpu's comparison with the CPU ran
+# above; here a training run on it learns
+QUORUM_DEVICE=cuda "$out/test-dmsm" -k -p /dmsm/training-learns 2>&1 | grep -v DEBUG
 for t in test-engine test-models; do
   QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32 "$out/$t" -k 2>&1 | grep -v DEBUG
 done

@@ -162,7 +162,8 @@ qr_preferences_new (GtkWindow *parent, GSettings *settings)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Device"));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
                                QUORUM_HAVE_CUDA ? _("Automatic uses the GPU where one is usable, else the CPU; CUDA GPU "
-                                                    "says so when it falls back to the CPU")
+                                                    "says so when it falls back to the CPU. The caption model trains "
+                                                    "on the GPU only with CUDA GPU")
                                                 : _("This build has no CUDA: models run on the CPU"));
   adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (device_names));
   for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
