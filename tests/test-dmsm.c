@@ -483,6 +483,77 @@ test_top_k (void)
   g_assert_cmpuint (qr_vectors_top_k (half, 3, dim, query, 20, rows, scores), ==, 3);
 }
 
+/* Many captions' own images ranked at once (the caption review's far verdicts) against a plain
+ * count in double: past a block of rows (4,096) and of queries (256), with a duplicate row that
+ * ties its twin rather than beating it. */
+static void
+test_rank_own (void)
+{
+  const gsize n = 9001;
+  const int dim = 37;
+  const guint q = 300;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (8);
+  g_autofree float *values = g_new (float, n * dim);
+  g_autofree guint16 *half = g_new (guint16, n * dim);
+  g_autofree float *widened = g_new (float, n * dim);
+  g_autofree float *queries = g_new (float, (gsize) q * dim);
+  g_autofree gsize *own = g_new (gsize, q);
+  g_autofree QrOwnRank *ranks = g_new (QrOwnRank, q);
+  guint with_ahead = 0, best_checked = 0;
+
+  for (gsize i = 0; i < n * dim; i++)
+    values[i] = (float) g_rand_double_range (rand, -1, 1);
+  memcpy (values + 10 * dim, values + 20 * dim, sizeof (float) * dim);   /* row 10 duplicates row 20 */
+  for (gsize i = 0; i < (gsize) q * dim; i++)
+    queries[i] = (float) g_rand_double_range (rand, -1, 1);
+  qr_float_to_half (values, half, n * dim);
+  qr_half_to_float (half, widened, n * dim);
+  for (guint i = 0; i < q; i++)
+    own[i] = i == 0 ? 20 : (gsize) g_rand_int_range (rand, 0, (gint32) n);
+  /* query 0 made to find its own row (20) the nearest: only its twin (10) is as near */
+  for (int d = 0; d < dim; d++)
+    queries[d] = widened[20 * dim + d] * 40;
+  qr_vectors_rank_own (half, n, dim, queries, q, own, ranks);
+  for (guint i = 0; i < q; i++)
+    {
+      const float *query = queries + (gsize) i * dim;
+      double own_score = 0, best = -INFINITY;
+      guint ahead = 0;
+      gssize best_row = -1;
+      for (int d = 0; d < dim; d++)
+        own_score += (double) widened[own[i] * dim + d] * query[d];
+      for (gsize r = 0; r < n; r++)
+        {
+          double s = 0;
+          if (r == own[i])
+            continue;
+          for (int d = 0; d < dim; d++)
+            s += (double) widened[r * dim + d] * query[d];
+          if (s > own_score + QR_VECTORS_TIE * MAX (1, fabs (own_score)))
+            {
+              ahead++;
+              if (s > best)
+                best = s, best_row = (gssize) r;
+            }
+        }
+      g_assert_cmpfloat (fabs (ranks[i].own - own_score), <=, 1e-4 * MAX (1, fabs (own_score)));
+      g_assert_cmpuint (ranks[i].ahead, ==, ahead);
+      if (ahead > 0)
+        {
+          with_ahead++;
+          g_assert_cmpfloat (fabs (ranks[i].best - best), <=, 1e-4 * MAX (1, fabs (best)));
+          best_checked += ranks[i].best_row == best_row;
+        }
+      else
+        g_assert_cmpint (ranks[i].best_row, ==, -1);
+    }
+  g_assert_cmpuint (ranks[0].ahead, ==, 0);   /* the twin ties */
+  g_assert_cmpuint (with_ahead, >, q / 2);
+  g_assert_cmpuint (best_checked, ==, with_ahead);
+  g_test_message ("%u of %u queries with other rows ahead of their own; counts and best rows as a plain count's",
+                  with_ahead, q);
+}
+
 /* Held-out recall@5 of the caption model: each scene's caption-0 against the held-out scenes. */
 static double
 scene_recall_at_5 (QrDmsm *model, const float *rows, char **captions, int n)
@@ -599,6 +670,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dmsm/gradients-match-pytorch", test_gradients_match_pytorch);
   g_test_add_func ("/dmsm/save-load", test_save_load);
   g_test_add_func ("/dmsm/top-k", test_top_k);
+  g_test_add_func ("/dmsm/rank-own", test_rank_own);
   g_test_add_func ("/dmsm/training-learns", test_training_learns);
   g_test_add_func ("/dmsm/trainer-falls-back-to-cpu", test_trainer_falls_back);
   g_test_add_func ("/dmsm/learns-on-drawn-scenes", test_learns_on_drawn_scenes);

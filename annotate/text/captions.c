@@ -154,70 +154,101 @@ qr_caption_judge (QrScorer *scorer, gint64 image_id, const char *text, QrCaption
   return TRUE;
 }
 
+/* The far verdict of a caption from where its own image stands. */
+static void
+verdict_from_rank (QrScorer *scorer, QrCatalog *catalog, const QrOwnImageRank *rank, QrCaptionVerdict *out)
+{
+  g_autoptr (QrImageRecord) other = NULL;
+
+  memset (out, 0, sizeof *out);
+  if (rank->unscored || rank->ahead == 0)
+    return;   /* nothing stored for its image, or its own is the nearest */
+  other = qr_catalog_get_image (catalog, rank->best_id, NULL);
+  /* the share of the other images nearer than its own: 0 when its own is the nearest, about a
+   * half for a caption of some other image; comparable across collections and scorers, where
+   * cosines are not */
+  out->score = (double) rank->ahead / rank->others;
+  out->problem = QR_CAPTION_FAR;
+  out->reason = g_strdup_printf ("%s puts %u of the %u other images nearer than its own (nearest: %s, cosine %.2f;"
+                                 " its own %.2f)",
+                                 !QR_IS_DMSM_SCORER (scorer) ? qr_scorer_get_title (scorer)
+                                 : qr_dmsm_scorer_is_judge (QR_DMSM_SCORER (scorer)) ? "the caption model trained without it"
+                                 : "the caption model",
+                                 rank->ahead, rank->others, other ? other->path : "?", rank->best, rank->own);
+}
+
+/* Captions prepared and ranked at once: enough to make the product worth it, few enough that the
+ * prepared texts stay small. */
+#define FAR_CHUNK 2048
+
+/* Far verdicts by one scorer of the n captions at idx (indices into captions), into
+ * verdicts[idx[k]]. A caption none of whose words the scorer knows gets none (fine). */
+static gboolean
+judge_far_many (QrScorer *scorer, QrCatalog *catalog, GPtrArray *captions, const guint *idx, guint n,
+                QrCaptionVerdict *verdicts, GError **error)
+{
+  g_autofree QrScorerText **texts = g_new0 (QrScorerText *, FAR_CHUNK);
+  g_autofree gint64 *own = g_new (gint64, FAR_CHUNK);
+  g_autofree guint *which = g_new (guint, FAR_CHUNK);
+  g_autofree QrOwnImageRank *ranks = g_new (QrOwnImageRank, FAR_CHUNK);
+  gboolean ok = TRUE;
+
+  for (guint start = 0; start < n && ok; start += FAR_CHUNK)
+    {
+      guint m = 0;
+      for (guint k = start; k < MIN (n, start + FAR_CHUNK); k++)
+        {
+          const QrCaptionRecord *c = captions->pdata[idx[k]];
+          g_autoptr (GError) local = NULL;
+          QrScorerText *t = qr_scorer_prepare_caption (scorer, c->text, &local);
+          memset (&verdicts[idx[k]], 0, sizeof (QrCaptionVerdict));
+          if (t == NULL && g_error_matches (local, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS))
+            continue;   /* nothing to say */
+          if (t == NULL)
+            {
+              if (c->id > 0)
+                g_prefix_error (&local, "caption %" G_GINT64_FORMAT ": ", c->id);
+              g_propagate_error (error, g_steal_pointer (&local));
+              ok = FALSE;
+              break;
+            }
+          texts[m] = t;
+          own[m] = c->image_id;
+          which[m++] = idx[k];
+        }
+      if (ok && m > 0)
+        ok = qr_scorer_rank_own (scorer, texts, own, m, ranks, error);
+      for (guint k = 0; k < m; k++)
+        {
+          if (ok)
+            verdict_from_rank (scorer, catalog, &ranks[k], &verdicts[which[k]]);
+          qr_scorer_text_free (scorer, texts[k]);
+        }
+    }
+  return ok;
+}
+
 gboolean
 qr_caption_judge_far (QrScorer *scorer, QrCatalog *catalog, gint64 image_id, const char *text, QrCaptionVerdict *out,
                       GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  QrScorerText *t = qr_scorer_prepare_caption (scorer, text, &local);
-  g_autoptr (GArray) hits = NULL;
-  QrScore own = { 0 };
-  const QrSearchHit *best = NULL;
-  guint ahead = 0, others = 0;
+  g_autoptr (GPtrArray) one = g_ptr_array_new ();
+  QrCaptionRecord record = { 0 };
+  const guint idx = 0;
 
+  record.image_id = image_id;
+  record.text = (char *) text;
+  g_ptr_array_add (one, &record);
   memset (out, 0, sizeof *out);
-  if (t == NULL)
-    {
-      if (g_error_matches (local, QR_DMSM_ERROR, QR_DMSM_ERROR_NO_WORDS))
-        return TRUE;   /* nothing to say */
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  /* every image's score: the verdict is how many are ahead of its own */
-  if (!qr_scorer_score (scorer, t, image_id, QR_TEXT_CAPTION, &own, error)
-      || (!own.unscored && (hits = qr_search (scorer, t, 0, NULL, error)) == NULL))
-    {
-      qr_score_clear (&own);
-      qr_scorer_text_free (scorer, t);
-      return FALSE;
-    }
-  if (own.unscored)
-    {
-      /* nothing stored for its image: nothing to say */
-      qr_score_clear (&own);
-      qr_scorer_text_free (scorer, t);
-      return TRUE;
-    }
-  for (guint i = 0; i < hits->len; i++)
-    {
-      const QrSearchHit *h = &g_array_index (hits, QrSearchHit, i);
-      if (h->image_id == image_id)
-        continue;
-      others++;
-      if (h->score <= own.score)
-        continue;
-      ahead++;
-      if (best == NULL)
-        best = h;
-    }
-  if (best != NULL)
-    {
-      g_autoptr (QrImageRecord) other = qr_catalog_get_image (catalog, best->image_id, NULL);
-      /* the share of the other images nearer than its own: 0 when its own is the nearest, about a
-       * half for a caption of some other image; comparable across collections and scorers, where
-       * cosines are not */
-      out->score = (double) ahead / others;
-      out->problem = QR_CAPTION_FAR;
-      out->reason = g_strdup_printf ("%s puts %u of the %u other images nearer than its own (nearest: %s, cosine %.2f;"
-                                     " its own %.2f)",
-                                     !QR_IS_DMSM_SCORER (scorer) ? qr_scorer_get_title (scorer)
-                                     : qr_dmsm_scorer_is_judge (QR_DMSM_SCORER (scorer)) ? "the caption model trained without it"
-                                     : "the caption model",
-                                     ahead, others, other ? other->path : "?", best->score, own.score);
-    }
-  qr_score_clear (&own);
-  qr_scorer_text_free (scorer, t);
-  return TRUE;
+  return judge_far_many (scorer, catalog, one, &idx, 1, out, error);
+}
+
+static void
+clear_verdicts (QrCaptionVerdict *verdicts, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    qr_caption_verdict_clear (&verdicts[i]);
+  g_free (verdicts);
 }
 
 GPtrArray *
@@ -228,9 +259,43 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorer
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) qr_mistake_record_free);
   g_autoptr (GHashTable) class_ids = NULL;
 
+  guint n, n_far, n_sets;
+  g_autofree guint *all = NULL;
+  QrCaptionVerdict *far = NULL;
+
   if (captions == NULL)
     return NULL;
-  for (guint i = 0; i < captions->len; i++)
+  /* the far verdicts first, many captions a product: each far scorer's over every caption, then
+   * each judge's over the captions of its fold, as set n_far */
+  n = captions->len;
+  n_far = far_scorers != NULL ? far_scorers->len : 0;
+  n_sets = n_far + (judges != NULL && judges->scorers != NULL);
+  far = g_new0 (QrCaptionVerdict, MAX ((gsize) n * n_sets, 1));
+  all = g_new (guint, MAX (n, 1));
+  for (guint i = 0; i < n; i++)
+    all[i] = i;
+  for (guint k = 0; k < n_far; k++)
+    if (!judge_far_many (far_scorers->pdata[k], catalog, captions, all, n, far + (gsize) k * n, error))
+      {
+        clear_verdicts (far, (gsize) n * n_sets);
+        return NULL;
+      }
+  if (n_sets > n_far)
+    for (guint j = 0; j < judges->scorers->len; j++)
+      {
+        guint m = 0;
+        for (guint i = 0; i < n; i++)
+          if (qr_caption_fold (((QrCaptionRecord *) captions->pdata[i])->id, judges->seed, (int) judges->scorers->len)
+              == (int) j)
+            all[m++] = i;
+        if (!judge_far_many (judges->scorers->pdata[j], catalog, captions, all, m, far + (gsize) n_far * n, error))
+          {
+            clear_verdicts (far, (gsize) n * n_sets);
+            return NULL;
+          }
+      }
+
+  for (guint i = 0; i < n; i++)
     {
       QrCaptionRecord *c = captions->pdata[i];
       QrCaptionVerdict v;
@@ -240,28 +305,19 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorer
       else if (!qr_caption_judge (scorer, c->image_id, c->text, &v, error))
         {
           g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
+          clear_verdicts (far, (gsize) n * n_sets);
           return NULL;
         }
-      for (guint k = 0; k < (far_scorers != NULL ? far_scorers->len : 0) + (judges != NULL && judges->scorers != NULL); k++)
+      /* the strongest verdict wins: zero-shot's, the far scorers' in order, the judge's */
+      for (guint k = 0; k < n_sets; k++)
         {
-          QrCaptionVerdict far;
-          /* after the far scorers, the judge that did not train on this caption */
-          QrScorer *judge = far_scorers != NULL && k < far_scorers->len
-                              ? far_scorers->pdata[k]
-                              : judges->scorers->pdata[qr_caption_fold (c->id, judges->seed, (int) judges->scorers->len)];
-          if (!qr_caption_judge_far (judge, catalog, c->image_id, c->text, &far, error))
+          QrCaptionVerdict *f = &far[(gsize) k * n + i];
+          if (f->problem != QR_CAPTION_FINE && f->score > v.score)
             {
               qr_caption_verdict_clear (&v);
-              g_prefix_error (error, "caption %" G_GINT64_FORMAT ": ", c->id);
-              return NULL;
+              v = *f;
+              memset (f, 0, sizeof *f);
             }
-          if (far.problem != QR_CAPTION_FINE && far.score > v.score)
-            {
-              qr_caption_verdict_clear (&v);
-              v = far;
-            }
-          else
-            qr_caption_verdict_clear (&far);
         }
       if (v.problem == QR_CAPTION_FINE || v.score < min_score)
         {
@@ -277,6 +333,7 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorer
           if (names == NULL)
             {
               qr_caption_verdict_clear (&v);
+              clear_verdicts (far, (gsize) n * n_sets);
               return NULL;
             }
           class_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -302,6 +359,7 @@ qr_caption_mistakes (QrCatalog *catalog, QrScorer *scorer, GPtrArray *far_scorer
       qr_caption_verdict_clear (&v);
       g_ptr_array_add (out, r);
     }
+  clear_verdicts (far, (gsize) n * n_sets);
   return g_steal_pointer (&out);
 }
 

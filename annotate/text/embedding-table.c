@@ -82,3 +82,36 @@ qr_embedding_table_search (const QrEmbeddingTable *table, const float *vector, g
     }
   return hits;
 }
+
+void
+qr_embedding_table_rank_own (const QrEmbeddingTable *table, const float *const *texts, const gint64 *own, guint n,
+                             QrOwnImageRank *out)
+{
+  g_autofree float *queries = g_new (float, (gsize) MAX (n, 1) * (gsize) table->dim);
+  g_autofree gsize *rows = g_new (gsize, MAX (n, 1));
+  g_autofree guint *slot = g_new (guint, MAX (n, 1));
+  g_autofree QrOwnRank *ranks = g_new (QrOwnRank, MAX (n, 1));
+  guint q = 0;
+
+  /* the texts whose image has an embedding, packed */
+  for (guint i = 0; i < n; i++)
+    {
+      guint row = table->row_of ? GPOINTER_TO_UINT (g_hash_table_lookup (table->row_of, &own[i])) : 0;
+      out[i] = (QrOwnImageRank) { row == 0, 0, 0, 0, -1, 0 };
+      if (row == 0)
+        continue;
+      memcpy (queries + (gsize) q * (gsize) table->dim, texts[i], sizeof (float) * (gsize) table->dim);
+      rows[q] = row - 1;
+      slot[q++] = i;
+    }
+  qr_vectors_rank_own (table->embeddings, table->ids->len, table->dim, queries, q, rows, ranks);
+  for (guint k = 0; k < q; k++)
+    {
+      QrOwnImageRank *o = &out[slot[k]];
+      o->own = ranks[k].own;
+      o->ahead = ranks[k].ahead;
+      o->others = table->ids->len - 1;
+      o->best_id = ranks[k].best_row >= 0 ? g_array_index (table->ids, gint64, ranks[k].best_row) : -1;
+      o->best = ranks[k].best_row >= 0 ? ranks[k].best : 0;
+    }
+}

@@ -39,3 +39,10 @@ GArray  *qr_embedding_table_search (const QrEmbeddingTable *table,
                                     int               decimals,
                                     GCancellable     *cancellable,
                                     GError          **error);
+/* For n texts' unit vectors (n × dim), each with its own image: where that image stands among the
+ * stored ones (qr_vectors_rank_own); unscored where it has no embedding. */
+void     qr_embedding_table_rank_own (const QrEmbeddingTable *table,
+                                      const float     *const *texts,
+                                      const gint64     *own,
+                                      guint             n,
+                                      QrOwnImageRank   *out);

@@ -44,6 +44,17 @@ typedef struct
   gpointer   data;       /* the scorer's own */
 } QrScorerText;
 
+/* Where a caption's own image stands among all the images a scorer scores. */
+typedef struct
+{
+  gboolean unscored;   /* the scorer holds nothing for its image: nothing to say */
+  double   own;        /* its own image's score */
+  guint    ahead;      /* other images scoring above it (within 1e-5 counts as a tie, not ahead) */
+  guint    others;     /* the other images scored */
+  gint64   best_id;    /* the highest of those ahead; -1 when none */
+  double   best;
+} QrOwnImageRank;
+
 #define QR_TYPE_SCORER (qr_scorer_get_type ())
 G_DECLARE_INTERFACE (QrScorer, qr_scorer, QR, SCORER, GObject)
 
@@ -63,6 +74,9 @@ struct _QrScorerInterface
    * scorer can do better than scoring one image at a time. */
   GArray     *(*search)     (QrScorer *self, QrScorerText *text, guint top, GCancellable *cancellable,
                              GError **error);
+  /* Optional: qr_scorer_rank_own for many texts at once (one product over stored embeddings). */
+  gboolean    (*rank_own)   (QrScorer *self, QrScorerText *const *texts, const gint64 *own, guint n,
+                             QrOwnImageRank *out, GError **error);
   /* Optional: rows × cols values in 0..1 over the image, cell_size image pixels a cell. */
   float      *(*phrase_map) (QrScorer *self, QrScorerText *text, const char *image_path,
                              GCancellable *cancellable, int *rows, int *cols, double *cell_size,
@@ -95,6 +109,15 @@ gboolean      qr_scorer_score        (QrScorer    *self,
                                       QrScore     *out,
                                       GError     **error);
 GArray       *qr_scorer_candidates   (QrScorer    *self,
+                                      GError     **error);
+/* For n prepared captions, each with its own image: where that image stands among all the images
+ * the scorer scores. An embedding scorer does them all as one product (OpenBLAS); others score the
+ * own image and search, one caption at a time. */
+gboolean      qr_scorer_rank_own     (QrScorer    *self,
+                                      QrScorerText *const *texts,
+                                      const gint64 *own,
+                                      guint        n,
+                                      QrOwnImageRank *out,
                                       GError     **error);
 gboolean      qr_scorer_has_phrase_map (QrScorer  *self);
 float        *qr_scorer_phrase_map   (QrScorer    *self,

@@ -301,6 +301,18 @@ clip_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *canc
   return qr_embedding_table_search (&QR_CLIP_SCORER (scorer)->table, text->data, top, 3, cancellable, error);
 }
 
+static gboolean
+clip_rank_own (QrScorer *scorer, QrScorerText *const *texts, const gint64 *own, guint n, QrOwnImageRank *out,
+              GError **error)
+{
+  g_autofree const float **vectors = g_new (const float *, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    vectors[i] = texts[i]->data;
+  qr_embedding_table_rank_own (&QR_CLIP_SCORER (scorer)->table, vectors, own, n, out);
+  return TRUE;
+}
+
 static GArray *
 clip_candidates (QrScorer *scorer, GError **error)
 {
@@ -371,5 +383,6 @@ qr_clip_scorer_iface_init (QrScorerInterface *iface)
   iface->score = clip_score;
   iface->candidates = clip_candidates;
   iface->search = clip_search;
+  iface->rank_own = clip_rank_own;
   iface->phrase_map = clip_phrase_map;
 }

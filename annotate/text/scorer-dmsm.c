@@ -270,6 +270,18 @@ dmsm_search (QrScorer *scorer, QrScorerText *text, guint top, GCancellable *canc
   return qr_embedding_table_search (&QR_DMSM_SCORER (scorer)->table, text->data, top, 2, cancellable, error);
 }
 
+static gboolean
+dmsm_rank_own (QrScorer *scorer, QrScorerText *const *texts, const gint64 *own, guint n, QrOwnImageRank *out,
+              GError **error)
+{
+  g_autofree const float **vectors = g_new (const float *, MAX (n, 1));
+
+  for (guint i = 0; i < n; i++)
+    vectors[i] = texts[i]->data;
+  qr_embedding_table_rank_own (&QR_DMSM_SCORER (scorer)->table, vectors, own, n, out);
+  return TRUE;
+}
+
 static GArray *
 dmsm_candidates (QrScorer *scorer, GError **error)
 {
@@ -387,5 +399,6 @@ qr_dmsm_scorer_iface_init (QrScorerInterface *iface)
   iface->score = dmsm_score;
   iface->candidates = dmsm_candidates;
   iface->search = dmsm_search;
+  iface->rank_own = dmsm_rank_own;
   iface->phrase_map = dmsm_phrase_map;
 }

@@ -4,6 +4,9 @@
 #define G_LOG_DOMAIN "quorum-text"
 
 #include "qr-scorer.h"
+#include "qr-vectors.h"
+
+#include <math.h>
 
 G_DEFINE_INTERFACE (QrScorer, qr_scorer, G_TYPE_OBJECT)
 
@@ -145,6 +148,47 @@ GArray *
 qr_scorer_candidates (QrScorer *self, GError **error)
 {
   return QR_SCORER_GET_IFACE (self)->candidates (self, error);
+}
+
+gboolean
+qr_scorer_rank_own (QrScorer *self, QrScorerText *const *texts, const gint64 *own, guint n, QrOwnImageRank *out,
+                    GError **error)
+{
+  if (QR_SCORER_GET_IFACE (self)->rank_own != NULL)
+    return QR_SCORER_GET_IFACE (self)->rank_own (self, texts, own, n, out, error);
+  /* one caption at a time: its own image's score, then every image's */
+  for (guint i = 0; i < n; i++)
+    {
+      QrScore score = { 0 };
+      g_autoptr (GArray) hits = NULL;
+      QrOwnImageRank *o = &out[i];
+
+      *o = (QrOwnImageRank) { FALSE, 0, 0, 0, -1, 0 };
+      if (!qr_scorer_score (self, texts[i], own[i], QR_TEXT_CAPTION, &score, error))
+        return FALSE;
+      o->unscored = score.unscored;
+      o->own = score.score;
+      qr_score_clear (&score);
+      if (o->unscored)
+        continue;
+      if ((hits = qr_search (self, texts[i], 0, NULL, error)) == NULL)
+        return FALSE;
+      for (guint k = 0; k < hits->len; k++)
+        {
+          const QrSearchHit *h = &g_array_index (hits, QrSearchHit, k);
+          if (h->image_id == own[i])
+            continue;
+          o->others++;
+          if (h->score <= o->own + QR_VECTORS_TIE * MAX (1, fabs (o->own)))
+            continue;
+          if (o->ahead++ == 0)
+            {
+              o->best_id = h->image_id;
+              o->best = h->score;
+            }
+        }
+    }
+  return TRUE;
 }
 
 gboolean

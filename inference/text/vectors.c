@@ -7,6 +7,8 @@
 #include "qr-vectors.h"
 #include "qr-dmsm.h"
 
+#include <cblas.h>
+#include <math.h>
 #include <string.h>
 #include <omp.h>
 
@@ -154,4 +156,59 @@ qr_vectors_top_k (const guint16 *matrix, gsize n, int dim, const float *query, g
       scores[i] = all[i].score;
     }
   return k;
+}
+
+void
+qr_vectors_rank_own (const guint16 *matrix, gsize n, int dim, const float *queries, guint q, const gsize *own_rows,
+                     QrOwnRank *out)
+{
+  const gsize block_rows = 4096;
+  const guint block_queries = 256;
+  g_autofree float *widened = NULL;
+  g_autofree float *scores = NULL;
+
+  if (q == 0)
+    return;
+  widened = g_new (float, MIN (block_rows, MAX (n, 1)) * (gsize) dim);
+  scores = g_new (float, (gsize) MIN (block_queries, q) * MIN (block_rows, MAX (n, 1)));
+  /* each own score first (its row widened, the sum in double): the threshold the others must pass */
+  for (guint i = 0; i < q; i++)
+    {
+      const float *query = queries + (gsize) i * (gsize) dim;
+      double sum = 0;
+      g_assert (own_rows[i] < n);
+      qr_half_to_float (matrix + own_rows[i] * (gsize) dim, widened, (gsize) dim);
+      for (int d = 0; d < dim; d++)
+        sum += (double) widened[d] * query[d];
+      out[i] = (QrOwnRank) { (float) sum, 0, -1, -INFINITY };
+    }
+  for (gsize r0 = 0; r0 < n; r0 += block_rows)
+    {
+      gsize rows = MIN (block_rows, n - r0);
+      qr_half_to_float (matrix + r0 * (gsize) dim, widened, rows * (gsize) dim);
+      for (guint q0 = 0; q0 < q; q0 += block_queries)
+        {
+          guint nq = MIN (block_queries, q - q0);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nq, (int) rows, dim, 1.0f,
+                       queries + (gsize) q0 * (gsize) dim, dim, widened, dim, 0.0f, scores, (int) rows);
+#pragma omp parallel for schedule (static)
+          for (guint i = 0; i < nq; i++)
+            {
+              QrOwnRank *o = &out[q0 + i];
+              const float *s = scores + (gsize) i * rows;
+              float threshold = o->own + QR_VECTORS_TIE * fmaxf (1.0f, fabsf (o->own));
+              gsize own = own_rows[q0 + i];
+              for (gsize j = 0; j < rows; j++)
+                if (s[j] > threshold && r0 + j != own)
+                  {
+                    o->ahead++;
+                    if (s[j] > o->best)
+                      {
+                        o->best = s[j];
+                        o->best_row = (gssize) (r0 + j);
+                      }
+                  }
+            }
+        }
+    }
 }
