@@ -70,6 +70,11 @@ apply_binary (int op, float u, float v)
     case QR_CUDA_DIV: return u / v;
     case QR_CUDA_MAX: return fmaxf (u, v);
     case QR_CUDA_POW: return powf (u, v);
+    case QR_CUDA_GREATER: return u > v ? 1.0f : 0.0f;
+    case QR_CUDA_LESS: return u < v ? 1.0f : 0.0f;
+    case QR_CUDA_GREATER_EQUAL: return u >= v ? 1.0f : 0.0f;
+    case QR_CUDA_LESS_EQUAL: return u <= v ? 1.0f : 0.0f;
+    case QR_CUDA_EQUAL: return u == v ? 1.0f : 0.0f;
     default: return fminf (u, v);
     }
 }

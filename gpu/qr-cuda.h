@@ -55,6 +55,11 @@ typedef enum
   QR_CUDA_MAX,
   QR_CUDA_MIN,
   QR_CUDA_POW,
+  QR_CUDA_GREATER,         /* comparisons: 1 or 0 */
+  QR_CUDA_LESS,
+  QR_CUDA_GREATER_EQUAL,
+  QR_CUDA_LESS_EQUAL,
+  QR_CUDA_EQUAL,
 } QrCudaBinary;
 
 typedef enum

@@ -204,6 +204,8 @@ static const char *const MUST_PASS[] = {
   "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside", "test_resize_downsample_scales_linear_align_corners",
   "test_resize_downsample_sizes_linear_pytorch_half_pixel", "test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn",
   "test_edge_pad", "test_reflect_pad", "test_averagepool_2d_pads_count_include_pad",
+  "test_greater", "test_less_bcast", "test_greater_equal", "test_less_equal_bcast", "test_greater_equal_expanded",
+  "test_less_equal_bcast_expanded",
 };
 
 #define SEVERAL "(several ops)"

@@ -209,11 +209,18 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
     case QR_OP_POW:
+    case QR_OP_GREATER:
+    case QR_OP_LESS:
+    case QR_OP_GREATER_EQUAL:
+    case QR_OP_LESS_EQUAL:
+    case QR_OP_EQUAL:
       {
         static const QrCudaBinary ops[] = {
           [QR_OP_ADD] = QR_CUDA_ADD, [QR_OP_SUB] = QR_CUDA_SUB, [QR_OP_MUL] = QR_CUDA_MUL,
           [QR_OP_DIV] = QR_CUDA_DIV, [QR_OP_MAXIMUM] = QR_CUDA_MAX, [QR_OP_MINIMUM] = QR_CUDA_MIN,
-          [QR_OP_POW] = QR_CUDA_POW,
+          [QR_OP_POW] = QR_CUDA_POW, [QR_OP_GREATER] = QR_CUDA_GREATER, [QR_OP_LESS] = QR_CUDA_LESS,
+          [QR_OP_GREATER_EQUAL] = QR_CUDA_GREATER_EQUAL, [QR_OP_LESS_EQUAL] = QR_CUDA_LESS_EQUAL,
+          [QR_OP_EQUAL] = QR_CUDA_EQUAL,
         };
         int od[4];
         long long sa[4], sb[4];

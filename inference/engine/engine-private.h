@@ -40,6 +40,11 @@ typedef enum
   QR_OP_CAST,            /* a no-op for float-held values */
   QR_OP_POW,             /* element-wise x^y with broadcasting, like ADD */
   QR_OP_GATHER,          /* data, indices: slices of data along node->axis (NumPy's take) */
+  QR_OP_GREATER,         /* element-wise comparisons with broadcasting, like ADD: 1 or 0 */
+  QR_OP_LESS,
+  QR_OP_GREATER_EQUAL,
+  QR_OP_LESS_EQUAL,
+  QR_OP_EQUAL,
   QR_OP_UNSUPPORTED,     /* imported, but an error if the outputs need it */
 } QrOpType;
 #define QR_N_OPS (QR_OP_UNSUPPORTED + 1)

@@ -20,7 +20,9 @@ qr_op_name (QrOpType op)
     [QR_OP_CONCAT] = "concat", [QR_OP_MAXPOOL] = "maxpool", [QR_OP_AVGPOOL] = "avgpool", [QR_OP_RESHAPE] = "reshape",
     [QR_OP_TRANSPOSE] = "transpose", [QR_OP_PAD] = "pad", [QR_OP_SPLIT] = "split", [QR_OP_SLICE] = "slice",
     [QR_OP_SOFTMAX] = "softmax", [QR_OP_MATMUL] = "matmul", [QR_OP_IDENTITY] = "identity",
-    [QR_OP_SPARSE_TO_DENSE] = "sparse_to_dense", [QR_OP_CAST] = "cast", [QR_OP_POW] = "pow", [QR_OP_GATHER] = "gather", [QR_OP_UNSUPPORTED] = "unsupported",
+    [QR_OP_SPARSE_TO_DENSE] = "sparse_to_dense", [QR_OP_CAST] = "cast", [QR_OP_POW] = "pow", [QR_OP_GATHER] = "gather",
+    [QR_OP_GREATER] = "greater", [QR_OP_LESS] = "less", [QR_OP_GREATER_EQUAL] = "greater_equal",
+    [QR_OP_LESS_EQUAL] = "less_equal", [QR_OP_EQUAL] = "equal", [QR_OP_UNSUPPORTED] = "unsupported",
   };
   return (guint) op < G_N_ELEMENTS (names) && names[op] != NULL ? names[op] : "unsupported";
 }

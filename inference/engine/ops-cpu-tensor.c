@@ -23,7 +23,10 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
 
 #define APPLY(u, v) (op == QR_OP_ADD ? (u) + (v) : op == QR_OP_SUB ? (u) - (v) : op == QR_OP_MUL ? (u) * (v) \
                      : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) \
-                     : op == QR_OP_POW ? powf (u, v) : fminf (u, v))
+                     : op == QR_OP_POW ? powf (u, v) : op == QR_OP_MINIMUM ? fminf (u, v) \
+                     : op == QR_OP_GREATER ? (float) ((u) > (v)) : op == QR_OP_LESS ? (float) ((u) < (v)) \
+                     : op == QR_OP_GREATER_EQUAL ? (float) ((u) >= (v)) : op == QR_OP_LESS_EQUAL ? (float) ((u) <= (v)) \
+                     : (float) ((u) == (v)))
   if (na == n && nb == n)
     {
 #pragma omp parallel for schedule(static)

@@ -286,7 +286,12 @@ qr_cpu_run_node (QrGraph *graph, QrNode *node, float *scratch, GError **error)
     case QR_OP_DIV:
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
-    case QR_OP_POW: qr_cpu_binary (graph, node); break;
+    case QR_OP_POW:
+    case QR_OP_GREATER:
+    case QR_OP_LESS:
+    case QR_OP_GREATER_EQUAL:
+    case QR_OP_LESS_EQUAL:
+    case QR_OP_EQUAL: qr_cpu_binary (graph, node); break;
     case QR_OP_ACTIVATION: qr_cpu_unary (graph, node); break;
     case QR_OP_MEAN: qr_cpu_mean (graph, node); break;
     case QR_OP_RESIZE: qr_cpu_resize (graph, node); break;

@@ -367,6 +367,11 @@ push_transpose (QrGraph *graph, int u_id)
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
     case QR_OP_POW:
+    case QR_OP_GREATER:
+    case QR_OP_LESS:
+    case QR_OP_GREATER_EQUAL:
+    case QR_OP_LESS_EQUAL:
+    case QR_OP_EQUAL:
     case QR_OP_CONCAT:
       data_inputs = u->op == QR_OP_CONCAT ? u->n_inputs - 1 : 2;
       break;

@@ -119,7 +119,8 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
     [QR_OP_RESIZE] = 2, [QR_OP_CONCAT] = 1, [QR_OP_MAXPOOL] = 1, [QR_OP_AVGPOOL] = 1, [QR_OP_RESHAPE] = 2,
     [QR_OP_TRANSPOSE] = 2, [QR_OP_PAD] = 2, [QR_OP_SPLIT] = 3, [QR_OP_SLICE] = 3, [QR_OP_SOFTMAX] = 1,
     [QR_OP_MATMUL] = 2, [QR_OP_IDENTITY] = 1, [QR_OP_SPARSE_TO_DENSE] = 4, [QR_OP_CAST] = 1,
-    [QR_OP_POW] = 2, [QR_OP_GATHER] = 2,
+    [QR_OP_POW] = 2, [QR_OP_GATHER] = 2, [QR_OP_GREATER] = 2, [QR_OP_LESS] = 2, [QR_OP_GREATER_EQUAL] = 2,
+    [QR_OP_LESS_EQUAL] = 2, [QR_OP_EQUAL] = 2,
   };
   QrShape out = { 0 };
   QrShape *in;
@@ -192,6 +193,11 @@ qr_graph_infer_shapes_node (QrGraph *graph, QrNode *node, int batch, GError **er
     case QR_OP_MAXIMUM:
     case QR_OP_MINIMUM:
     case QR_OP_POW:
+    case QR_OP_GREATER:
+    case QR_OP_LESS:
+    case QR_OP_GREATER_EQUAL:
+    case QR_OP_LESS_EQUAL:
+    case QR_OP_EQUAL:
       if (!broadcast (graph, node, &out, error))
         return FALSE;
       break;

@@ -1944,9 +1944,10 @@ const_output (Reader *r, int type, const QrShape *shape)
 }
 
 /* Comparisons and logic (Equal, Less, Greater, LessOrEqual, GreaterOrEqual, Not, And, Or, Xor):
- * folded when the inputs are constants (masks built from shapes). Of values of the graph's, only
- * Equal of integers (token ids): 1 − min (|a − b|, 1), exact for whole numbers. The result is
- * bool, 0 or 1. */
+ * folded when the inputs are constants (masks built from shapes). Of values of the graph's, the
+ * comparisons are the engine's ops, exact on the float32 values it holds (integers are held as
+ * float32: exact up to 2^24, as token ids are); Not, And, Or and Xor only of constants. The result
+ * is bool, 0 or 1. */
 static gboolean
 op_compare (Reader *r)
 {
@@ -1979,29 +1980,43 @@ op_compare (Reader *r)
         }
       return TRUE;
     }
-  if (strcmp (op, "Equal") == 0)
+  /* of the graph's values: logic on bools held as 0 and 1 (Not 1 − a, And min, Or max, Xor |a − b|),
+   * and the engine's comparisons (float32 held values compared exactly) */
+  if (unary || strcmp (op, "And") == 0 || strcmp (op, "Or") == 0 || strcmp (op, "Xor") == 0)
     {
-      int ta = in_type (r, 0), tb = in_type (r, 1), diff, mag, clipped;
-      gboolean ints = (ta == T_INT64 || ta == T_INT32 || ta == T_BOOL) && (tb == T_INT64 || tb == T_INT32 || tb == T_BOOL);
-      if (!ints)
-        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "Equal of %s values that are not constant (whole numbers only)",
-                     type_name (ta));
       if ((out = output (r, 0, T_BOOL)) < 0)
         return FALSE;
-      diff = temp (r, "difference");
-      add (r, QR_OP_SUB, diff, a, b);
-      if (!settle (r))
-        return FALSE;
-      mag = temp (r, "magnitude");
-      if (!activation (r, mag, diff, QR_ACT_ABS, 0, 0))
-        return FALSE;
-      clipped = temp (r, "clipped");
-      add (r, QR_OP_MINIMUM, clipped, mag, const_scalar (r, "one", 1.0f));
-      if (!settle (r))
-        return FALSE;
-      add (r, QR_OP_SUB, out, const_scalar (r, "one", 1.0f), clipped);
+      if (unary)
+        add (r, QR_OP_SUB, out, const_scalar (r, "one", 1.0f), a);
+      else if (strcmp (op, "Xor") != 0)
+        add (r, strcmp (op, "And") == 0 ? QR_OP_MINIMUM : QR_OP_MAXIMUM, out, a, b);
+      else
+        {
+          int diff = temp (r, "difference");
+          add (r, QR_OP_SUB, diff, a, b);
+          if (!settle (r))
+            return FALSE;
+          return activation (r, out, diff, QR_ACT_ABS, 0, 0);
+        }
       return settle (r);
     }
+  {
+    static const struct { const char *name; QrOpType op; } compares[] = {
+      { "Equal", QR_OP_EQUAL }, { "Less", QR_OP_LESS }, { "Greater", QR_OP_GREATER },
+      { "LessOrEqual", QR_OP_LESS_EQUAL }, { "GreaterOrEqual", QR_OP_GREATER_EQUAL },
+    };
+    for (guint k = 0; k < G_N_ELEMENTS (compares); k++)
+      if (strcmp (op, compares[k].name) == 0)
+        {
+          int ta = in_type (r, 0), tb = in_type (r, 1);
+          if (ta == T_STRING || tb == T_STRING)
+            return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s of strings", op);
+          if ((out = output (r, 0, T_BOOL)) < 0)
+            return FALSE;
+          add (r, compares[k].op, out, a, b);
+          return settle (r);
+        }
+  }
   return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s of values that are not constant", op);
 }
 

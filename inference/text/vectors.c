@@ -196,18 +196,25 @@ qr_vectors_rank_own (const guint16 *matrix, gsize n, int dim, const float *queri
             {
               QrOwnRank *o = &out[q0 + i];
               const float *s = scores + (gsize) i * rows;
-              float threshold = o->own + QR_VECTORS_TIE * fmaxf (1.0f, fabsf (o->own));
-              gsize own = own_rows[q0 + i];
+              float threshold = o->own + QR_VECTORS_TIE * fmaxf (1.0f, fabsf (o->own)), top = -INFINITY;
+              guint ahead = 0;
+              /* the own row's score is its own (within float rounding, far under the tie margin): it
+               * never passes the threshold, so it needs no test here */
+#pragma omp simd reduction (+ : ahead) reduction (max : top)
               for (gsize j = 0; j < rows; j++)
-                if (s[j] > threshold && r0 + j != own)
-                  {
-                    o->ahead++;
-                    if (s[j] > o->best)
-                      {
-                        o->best = s[j];
-                        o->best_row = (gssize) (r0 + j);
-                      }
-                  }
+                {
+                  ahead += s[j] > threshold;
+                  top = s[j] > top ? s[j] : top;
+                }
+              o->ahead += ahead;
+              if (top > threshold && top > o->best)
+                for (gsize j = 0; j < rows; j++)
+                  if (s[j] == top)
+                    {
+                      o->best = top;
+                      o->best_row = (gssize) (r0 + j);
+                      break;
+                    }
             }
         }
     }

@@ -146,7 +146,9 @@ void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, co
     }
 }
 static float apply_binary (int op, float u, float v)
-{ switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); case QR_CUDA_POW: return powf (u, v); default: return fminf (u, v); } }
+{ switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); case QR_CUDA_POW: return powf (u, v);
+  case QR_CUDA_GREATER: return u > v; case QR_CUDA_LESS: return u < v; case QR_CUDA_GREATER_EQUAL: return u >= v;
+  case QR_CUDA_LESS_EQUAL: return u <= v; case QR_CUDA_EQUAL: return u == v; default: return fminf (u, v); } }
 void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b, float *y, const int d4[4], const long long sa[4], const long long sb[4])
 {
   gsize n = (gsize) d4[0] * d4[1] * d4[2] * d4[3];
