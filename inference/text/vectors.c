@@ -191,7 +191,8 @@ qr_vectors_rank_own (const guint16 *matrix, gsize n, int dim, const float *queri
           guint nq = MIN (block_queries, q - q0);
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nq, (int) rows, dim, 1.0f,
                        queries + (gsize) q0 * (gsize) dim, dim, widened, dim, 0.0f, scores, (int) rows);
-#pragma omp parallel for schedule (static)
+          /* the count on this thread: an OpenMP team here, beside OpenBLAS's own threads, made the
+           * whole three times slower (bench search --review) */
           for (guint i = 0; i < nq; i++)
             {
               QrOwnRank *o = &out[q0 + i];
