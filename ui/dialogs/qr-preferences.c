@@ -202,7 +202,8 @@ qr_preferences_new (GtkWindow *parent, GSettings *settings)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (models), _("Models"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (models),
                                          _("TF.js model.json files, Darknet .cfg files with their .weights beside "
-                                           "them, and .tflite files placed here can be chosen above"));
+                                           "them, .tflite files and Ultralytics .onnx exports placed here can be "
+                                           "chosen above"));
   row = adw_action_row_new ();
   p->folder_row = ADW_ACTION_ROW (row);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Models Folder"));
