@@ -201,19 +201,34 @@ qr_vectors_rank_own (const guint16 *matrix, gsize n, int dim, const float *queri
               guint ahead = 0;
               /* the own row's score is its own (within float rounding, far under the tie margin): it
                * never passes the threshold, so it needs no test here */
-#pragma omp simd reduction (+ : ahead) reduction (max : top)
-              for (gsize j = 0; j < rows; j++)
+              guint lane_ahead[8] = { 0 };
+              float lane_top[8] = { -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                                    -INFINITY };
+              gsize j = 0;
+              /* eight lanes, so that the compiler keeps them in one vector register */
+              for (; j + 8 <= rows; j += 8)
+                for (int k = 0; k < 8; k++)
+                  {
+                    lane_ahead[k] += s[j + k] > threshold;
+                    lane_top[k] = s[j + k] > lane_top[k] ? s[j + k] : lane_top[k];
+                  }
+              for (; j < rows; j++)
                 {
                   ahead += s[j] > threshold;
                   top = s[j] > top ? s[j] : top;
                 }
+              for (int k = 0; k < 8; k++)
+                {
+                  ahead += lane_ahead[k];
+                  top = lane_top[k] > top ? lane_top[k] : top;
+                }
               o->ahead += ahead;
               if (top > threshold && top > o->best)
-                for (gsize j = 0; j < rows; j++)
-                  if (s[j] == top)
+                for (gsize at = 0; at < rows; at++)
+                  if (s[at] == top)
                     {
                       o->best = top;
-                      o->best_row = (gssize) (r0 + j);
+                      o->best_row = (gssize) (r0 + at);
                       break;
                     }
             }
