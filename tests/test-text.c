@@ -702,6 +702,57 @@ test_caption_model (Fixture *f, gconstpointer data)
     g_assert_nonnull (strstr (v.reason, "darknet-scream.jpg"));
     qr_caption_verdict_clear (&v);
 
+    /* every caption's own image ranked at once (the review's way: one product) and by one full
+     * search a caption: the same counts and the same nearest image */
+    {
+      g_autoptr (GPtrArray) all = qr_catalog_list_caption_records (catalog, -1, &error);
+      g_autofree QrScorerText **texts = g_new0 (QrScorerText *, all->len);
+      g_autofree gint64 *own_ids = g_new (gint64, all->len);
+      g_autofree QrOwnImageRank *ranks = g_new (QrOwnImageRank, all->len);
+      guint n = 0, flagged = 0;
+      for (guint i = 0; i < all->len; i++)
+        {
+          QrCaptionRecord *c = all->pdata[i];
+          QrScorerText *t = qr_scorer_prepare_caption (scorer, c->text, NULL);
+          if (t == NULL)
+            continue;
+          texts[n] = t;
+          own_ids[n++] = c->image_id;
+        }
+      g_assert_cmpuint (n, >=, 80);
+      g_assert_true (qr_scorer_rank_own (scorer, texts, own_ids, n, ranks, &error));
+      g_assert_no_error (error);
+      for (guint k = 0; k < n; k++)
+        {
+          g_autoptr (GArray) hits = qr_search (scorer, texts[k], 0, NULL, &error);
+          double own_score = 0;
+          guint ahead = 0;
+          gint64 best = -1;
+          g_assert_no_error (error);
+          for (guint i = 0; i < hits->len; i++)
+            if (g_array_index (hits, QrSearchHit, i).image_id == own_ids[k])
+              own_score = g_array_index (hits, QrSearchHit, i).score;
+          for (guint i = 0; i < hits->len; i++)
+            {
+              const QrSearchHit *h = &g_array_index (hits, QrSearchHit, i);
+              if (h->image_id != own_ids[k] && h->score > own_score + 1e-5 * MAX (1, fabs (own_score)))
+                {
+                  if (ahead++ == 0)
+                    best = h->image_id;
+                }
+            }
+          g_assert_false (ranks[k].unscored);
+          g_assert_cmpuint (ranks[k].others, ==, hits->len - 1);
+          g_assert_cmpuint (ranks[k].ahead, ==, ahead);
+          g_assert_cmpint (ranks[k].best_id, ==, best);
+          g_assert_cmpfloat (fabs (ranks[k].own - own_score), <, 1e-3);
+          flagged += ahead > 0;
+          qr_scorer_text_free (scorer, texts[k]);
+        }
+      g_test_message ("%u captions ranked at once as one search each ranks them (%u with another image nearer)", n,
+                      flagged);
+    }
+
     /* suggestions: the detections' sentences and the nearest images' captions, ranked by the model */
     {
       g_autoptr (QrScorer) words = qr_zeroshot_scorer_new (catalog, FALSE, &error);
