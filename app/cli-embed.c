@@ -53,7 +53,7 @@ append_floats (GString *line, const float *v, int n)
 int
 qr_cli_embed (int argc, char **argv)
 {
-  g_autofree char *model_name = NULL, *collection = NULL, *db = NULL, *device_text = NULL;
+  g_autofree char *model_name = NULL, *collection = NULL, *db = NULL, *device_text = NULL, *precision_text = NULL;
   g_auto (GStrv) texts = NULL, images = NULL;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
@@ -64,6 +64,8 @@ qr_cli_embed (int argc, char **argv)
       "this model's embedding, stored for search --scorer clip (Ctrl-C keeps what is done)", "DIR" },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "The catalog file", "PATH" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device_text, "cpu, cuda or auto (default)", "DEVICE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision_text, "On CUDA, for the embeddings printed: fp32 (default), tf32 or"
+      " fp16", "PRECISION" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, "IMAGE…" },
     { NULL }
@@ -77,6 +79,7 @@ qr_cli_embed (int argc, char **argv)
   g_autofree float *embedding = NULL;
   GError *error = NULL;
   QrDevice device = QR_DEVICE_AUTO;
+  QrPrecision precision = QR_PRECISION_FP32;
   int status = QR_EXIT_OK;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -92,6 +95,8 @@ qr_cli_embed (int argc, char **argv)
     return qr_cli_usage_error (context, "give images, --text \"TEXT\" or --collection DIR");
   if (device_text != NULL && !qr_device_parse (device_text, &device))
     return qr_cli_usage_error (context, "--device is cpu, cuda or auto");
+  if (precision_text != NULL && !qr_precision_parse (precision_text, &precision))
+    return qr_cli_usage_error (context, "--precision is fp32, tf32 or fp16");
   if ((dir = resolve_clip (model_name, &error)) == NULL)
     return qr_cli_fail (error);
 
@@ -119,7 +124,7 @@ qr_cli_embed (int argc, char **argv)
         return QR_EXIT_OK;
     }
 
-  if ((clip = qr_clip_load (dir, device, &error)) == NULL)
+  if ((clip = qr_clip_load_full (dir, device, precision, 0, &error)) == NULL)
     return qr_cli_fail (error);
   embedding = g_new (float, qr_clip_get_dim (clip));
   for (guint i = 0; images != NULL && images[i] != NULL; i++)

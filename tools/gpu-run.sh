@@ -105,6 +105,13 @@ model_path () {
       "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --text "a dog next to a bicycle" > "$out/onnx-clip.jsonl" 2> "$out/onnx-clip.log"
     echo "(clip: exit $?)"
     python3 tools/compare-jsonl.py .devdata/onnx/clip/cpu.jsonl "$out/onnx-clip.jsonl"
+    # FP16 (the engine's convolutions in half, products on TF32 tensor cores): test-gpu's FP16
+    # tolerance is 3e-2 of the largest value
+    QUORUM_ONNX_GPU=1 timeout 60 .devbin/quorum embed --device cuda --precision fp16 --model .devdata/onnx/clip \
+      "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --text "a dog next to a bicycle" > "$out/onnx-clip-fp16.jsonl" \
+      2> "$out/onnx-clip-fp16.log"
+    echo "(clip fp16: exit $?)"
+    python3 tools/compare-jsonl.py .devdata/onnx/clip/cpu.jsonl "$out/onnx-clip-fp16.jsonl"
     grep -h "running on" "$out"/onnx-*.log | head -3
   fi
   if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/node.tar.xz ]; then

@@ -34,6 +34,7 @@ struct _QrClip
   char            *vision_path;
   gboolean         combined;          /* one file holds both towers (onnx/model.onnx) */
   QrDevice         device;
+  QrPrecision      precision;         /* on CUDA (the CPU computes in float32 whatever it says) */
   int              n_threads;         /* the towers' CPU threads (0: one per core) */
   gboolean         image_loaded;      /* the image tower was imported (qr_clip_load_text waits for a use) */
   int              grid;              /* patches per side */
@@ -80,7 +81,7 @@ find_file (const char *dir, const char *name)
 /* combined: the file holds both towers; only want_output and what it needs are imported. */
 static gboolean
 load_tower (Tower *tower, const char *path, gboolean image, int side, int batch, const char *want_output,
-            gboolean combined, QrDevice device, int n_threads, GError **error)
+            gboolean combined, QrDevice device, QrPrecision precision, int n_threads, GError **error)
 {
   /* exports with a dynamic batch, sequence or image size get CLIP's: `batch` items, 77 tokens,
      the preprocessor's crop */
@@ -147,7 +148,7 @@ load_tower (Tower *tower, const char *path, gboolean image, int side, int batch,
     tower->in_h = in->shape.rank == 4 ? in->shape.dims[1] : 0;
     tower->in_w = in->shape.rank == 4 ? in->shape.dims[2] : 0;
   }
-  tower->model = qr_model_new (g_steal_pointer (&graph), device, QR_PRECISION_FP32, n_threads, error);
+  tower->model = qr_model_new (g_steal_pointer (&graph), device, precision, n_threads, error);
   return tower->model != NULL;
 }
 
@@ -248,7 +249,7 @@ ensure_image (QrClip *self, GError **error)
   if (self->image_loaded)
     return TRUE;
   if (!load_tower (&self->image, self->vision_path, TRUE, self->crop, 1, "image_embeds", self->combined, self->device,
-                   self->n_threads, error))
+                   self->precision, self->n_threads, error))
     return FALSE;
   if (self->image.dim != self->text.dim)
     {
@@ -272,7 +273,7 @@ ensure_image (QrClip *self, GError **error)
 /* The folder, the tokenizer, the preprocessor and the text tower; the image tower is left for
  * ensure_image. */
 static QrClip *
-clip_open (const char *dir, QrDevice device, int n_threads, GError **error)
+clip_open (const char *dir, QrDevice device, QrPrecision precision, int n_threads, GError **error)
 {
   g_autoptr (QrClip) self = g_new0 (QrClip, 1);
   g_autofree char *vision = find_file (dir, "vision_model.onnx");
@@ -316,9 +317,11 @@ clip_open (const char *dir, QrDevice device, int n_threads, GError **error)
   self->pad_id = g_file_test (hf, G_FILE_TEST_EXISTS) ? qr_clip_tokenizer_end (self->tokenizer) : 0;
   self->vision_path = g_strdup (vision);
   self->device = device;
+  self->precision = precision;
   self->n_threads = n_threads;
   if (!read_preprocessor (self, dir, error)
-      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, n_threads, error))
+      || !load_tower (&self->text, text, FALSE, 0, 1, "text_embeds", self->combined, device, precision, n_threads,
+                          error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -326,7 +329,13 @@ clip_open (const char *dir, QrDevice device, int n_threads, GError **error)
 QrClip *
 qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **error)
 {
-  g_autoptr (QrClip) self = clip_open (dir, device, n_threads, error);
+  return qr_clip_load_full (dir, device, QR_PRECISION_FP32, n_threads, error);
+}
+
+QrClip *
+qr_clip_load_full (const char *dir, QrDevice device, QrPrecision precision, int n_threads, GError **error)
+{
+  g_autoptr (QrClip) self = clip_open (dir, device, precision, n_threads, error);
 
   if (self == NULL || !ensure_image (self, error))
     return NULL;
@@ -336,10 +345,14 @@ qr_clip_load_threads (const char *dir, QrDevice device, int n_threads, GError **
 QrClip *
 qr_clip_load_text (const char *dir, QrDevice device, GError **error)
 {
-  return clip_open (dir, device, 0, error);
+  return clip_open (dir, device, QR_PRECISION_FP32, 0, error);
 }
 
 int qr_clip_get_dim (QrClip *self) { return self->text.dim; }
+const char *qr_clip_get_device (QrClip *self)
+{
+  return qr_model_get_device (self->image.model != NULL ? self->image.model : self->text.model);
+}
 int qr_clip_get_image_size (QrClip *self) { return self->crop; }
 QrClipTokenizer *qr_clip_get_tokenizer (QrClip *self) { return self->tokenizer; }
 
@@ -428,7 +441,7 @@ load_batched (QrClip *self, const float *input)
 
   self->batch = 1;
   if (!load_tower (&self->batched, self->vision_path, TRUE, self->crop, QR_CLIP_BATCH, "image_embeds", self->combined,
-                   self->device, self->n_threads, &local))
+                   self->device, self->precision, self->n_threads, &local))
     {
       g_debug ("%s: one image at a time: %s", self->vision_path, local->message);
       return;
@@ -589,7 +602,7 @@ load_patches (QrClip *self, GError **error)
   self->patches.dim = self->text.dim;
   self->patches.output = g_strdup (t->name);
   self->grid = grid;
-  self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, QR_PRECISION_FP32, self->n_threads, error);
+  self->patches.model = qr_model_new (g_steal_pointer (&graph), self->device, self->precision, self->n_threads, error);
   return self->patches.model != NULL;
 }
 

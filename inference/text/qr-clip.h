@@ -54,7 +54,16 @@ QrClip          *qr_clip_load_threads     (const char       *dir,
                                            QrDevice          device,
                                            int               n_threads,
                                            GError          **error);
+/* The same on CUDA at a precision (FP32, the others' default; TF32 or FP16: the engine's convolutions
+ * in FP16 and its products on TF32 tensor cores). The CPU computes in float32 whatever it says. */
+QrClip          *qr_clip_load_full        (const char       *dir,
+                                           QrDevice          device,
+                                           QrPrecision       precision,
+                                           int               n_threads,
+                                           GError          **error);
 void             qr_clip_free             (QrClip           *self);
+/* Where its towers run: "cpu", or "cuda:0 NVIDIA H100 80GB HBM3 fp32" (qr_model_get_device's). */
+const char      *qr_clip_get_device       (QrClip           *self);
 /* The embedding's length (both towers give the same). */
 int              qr_clip_get_dim          (QrClip           *self);
 /* The image tower's input side (the crop). */
