@@ -46,6 +46,7 @@ typedef struct
   /* Train Caption Model */
   int       epochs;
   gboolean  restart;
+  char     *trained_on;   /* where its last epoch trained (QrCaptionEpoch's device) */
   /* Compute CLIP Embeddings: the model's folder */
   char     *clip_dir;
   QrJob    *handle;   /* set by the worker when it starts: where reports go */
@@ -58,6 +59,7 @@ job_free (Job *job)
   g_free (job->db_path);
   g_free (job->model);
   g_free (job->device);
+  g_free (job->trained_on);
   g_free (job->clip_dir);
   if (job->only != NULL)
     g_array_unref (job->only);
@@ -238,6 +240,14 @@ features_progress (guint64 done, guint64 total, gpointer data)
 static void
 epoch_done (const QrCaptionEpoch *epoch, gpointer data)
 {
+  Job *job = data;
+
+  /* the worker's thread, as the job's end that reads it */
+  if (epoch->device != NULL && g_strcmp0 (job->trained_on, epoch->device) != 0)
+    {
+      g_free (job->trained_on);
+      job->trained_on = g_strdup (epoch->device);
+    }
   /* the model's epochs, then each out-of-fold judge's */
   post_progress (data, JOB_PHASE_TRAIN, (guint64) ((epoch->judge + 1) * epoch->epochs + epoch->epoch),
                  (guint64) ((1 + epoch->judges) * epoch->epochs));
@@ -300,8 +310,10 @@ run_caption_job (QrJob *qjob, gpointer data, GCancellable *cancellable, GError *
     }
   {
     g_autoptr (QrTextModelRecord) record = qr_catalog_get_text_model (catalog, QR_CAPTION_MODEL_KIND, NULL);
-    return g_strdup_printf (_("Caption model trained: %d epochs (%u images' features computed%s)"),
-                            record ? record->epoch : options.epochs, computed,
+    g_autofree char *where = job->trained_on == NULL || g_str_equal (job->trained_on, "cpu")
+                               ? g_strdup (_("on the CPU")) : g_strdup_printf (_("on %s"), job->trained_on);
+    return g_strdup_printf (_("Caption model trained: %d epochs %s (%u images' features computed%s)"),
+                            record ? record->epoch : options.epochs, where, computed,
                             failed ? _(", some images unreadable") : "");
   }
 }
