@@ -205,7 +205,7 @@ static const char *const MUST_PASS[] = {
   "test_resize_downsample_sizes_linear_pytorch_half_pixel", "test_resize_downsample_sizes_nearest_tf_half_pixel_for_nn",
   "test_edge_pad", "test_reflect_pad", "test_averagepool_2d_pads_count_include_pad",
   "test_greater", "test_less_bcast", "test_greater_equal", "test_less_equal_bcast", "test_greater_equal_expanded",
-  "test_less_equal_bcast_expanded",
+  "test_less_equal_bcast_expanded", "test_pow_types_int32_int32", "test_pow_types_int64_int64",
 };
 
 #define SEVERAL "(several ops)"

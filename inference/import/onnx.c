@@ -949,10 +949,11 @@ op_binary (Reader *r)
       if (x < 0)
         return FALSE;
       /* index arithmetic (int32, int64: adding, subtracting, multiplying positions) is exact in
-         float32 below 2^24; other integers' arithmetic wraps, and division truncates */
+         float32 below 2^24, and so are whole powers once rounded (below); other integers'
+         arithmetic wraps, and division truncates */
       if (!is_float_type (t) && t != T_UNDEFINED && !is_const (r, x)
           && !((t == T_INT64 || t == T_INT32) && (op == QR_OP_ADD || op == QR_OP_SUB || op == QR_OP_MUL
-                                                  || op == QR_OP_MAXIMUM || op == QR_OP_MINIMUM)))
+                                                  || op == QR_OP_MAXIMUM || op == QR_OP_MINIMUM || op == QR_OP_POW)))
         return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s arithmetic on values that are not constant (the engine "
                      "computes in float32)", type_name (t));
       /* integer division of constants (shape arithmetic): the float quotient truncated below */
@@ -968,6 +969,17 @@ op_binary (Reader *r)
     return FALSE;
   if (n == 1)
     return add1 (r, QR_OP_IDENTITY, out, need (r, 0));
+  /* an integer power of the graph's values: powf's result (within an ulp or two of the whole
+     number, on the CPU and on CUDA) rounded back to it */
+  if (op == QR_OP_POW && (in_type (r, 0) == T_INT64 || in_type (r, 0) == T_INT32)
+      && !(is_const (r, need (r, 0)) && is_const (r, need (r, 1))))
+    {
+      int power = temp (r, "power");
+      add (r, QR_OP_POW, power, need (r, 0), need (r, 1));
+      if (!settle (r))
+        return FALSE;
+      return activation (r, out, power, QR_ACT_ROUND, 0, 0);
+    }
   acc = need (r, 0);
   for (guint k = 1; k < n; k++)
     {
