@@ -45,10 +45,6 @@ fi
 if [ -d /usr/share/libonnx-testdata/data/node ]; then
   tar -C /usr/share/libonnx-testdata/data -cf - node | xz -1 > .devdata/onnx/node.tar.xz
 fi
-# the caption model's training (issue 17): the generated scenes' CenterNet features, if this
-# machine has made them (`quorum bench dmsm --train 2000 --test 50`), for a CPU-and-CUDA timing there
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/quorum/bench-dmsm-1-256-2000-50.f32
-[ -f "$cache" ] && cp "$cache" .devdata/dmsm-scenes.f32
 # PyTorch's saved modules are for the reference runs here, not there
 rm -f .devdata/onnx/*/model.pt
 # where the binaries think the source tree is (their compiled-in paths)

@@ -122,11 +122,13 @@ model_path () {
     echo "(conformance: exit $?)"
     grep -E "In all|On CUDA|WRONG|ERROR|no CUDA kernel" "$out/onnx-conformance.txt" | head -20
   fi
-  if [ "${DMSM:-1}" = 1 ] && [ -f .devdata/dmsm-scenes.f32 ]; then
-    echo "== caption model (DMSM) training on 2,000 generated scenes' features: the CPU, then CUDA (fp32)"
-    for dev in cpu cuda; do
-      timeout 120 .devbin/quorum bench dmsm --train 2000 --test 50 --epochs 5 --no-zero-shot --device $dev \
-        --cache .devdata/dmsm-scenes.f32 2>&1 | grep -E -i "training|epoch|DMSM|error|critical"
+  if [ "${DMSM:-1}" = 1 ]; then
+    # the scenes are drawn there and their features made by the backbone on CUDA (the first run),
+    # kept in /tmp for the CPU's run (the carry has no room for them)
+    echo "== caption model (DMSM) training on 2,000 generated scenes' features: CUDA (fp32), then the CPU"
+    for dev in cuda cpu; do
+      timeout 150 .devbin/quorum bench dmsm --train 2000 --test 50 --epochs 5 --no-zero-shot --device $dev \
+        --cache /tmp/quorum-dmsm-scenes.f32 2>&1 | grep -E -i "training|epoch|DMSM|error|critical"
       echo "($dev: exit $?)"
     done
   fi
