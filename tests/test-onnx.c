@@ -206,6 +206,7 @@ static const char *const MUST_PASS[] = {
   "test_edge_pad", "test_reflect_pad", "test_averagepool_2d_pads_count_include_pad",
   "test_greater", "test_less_bcast", "test_greater_equal", "test_less_equal_bcast", "test_greater_equal_expanded",
   "test_less_equal_bcast_expanded", "test_pow_types_int32_int32", "test_pow_types_int64_int64",
+  "test_resize_tf_crop_and_resize",
 };
 
 #define SEVERAL "(several ops)"

@@ -2363,14 +2363,25 @@ cubic_coeffs (double r, double a, double c[4])
  * to 1). */
 static void
 interp_matrix (gboolean cubic, double a, gboolean exclude_outside, const char *coords, int in, int out, double length,
-               double scale, float *m, gsize out_stride, gsize in_stride)
+               double scale, const double *roi, gboolean *inside, float *m, gsize out_stride, gsize in_stride)
 {
   memset (m, 0, sizeof (float) * (gsize) in * (gsize) out);
   for (int o = 0; o < out; o++)
     {
-      double x = onnx_source (coords, o, in, length, scale), f = floor (x), ratio = x == f ? 1 : x - f, c[4];
+      double x = onnx_source (coords, o, in, length, scale), f, ratio, c[4];
       int n = cubic ? 4 : 2, first;
       double sum = 0;
+      /* tf_crop_and_resize: the crop roi[0] … roi[1] (fractions of the input) spread over the
+         output; a source outside the input gives the extrapolation value (no weights here) */
+      if (roi != NULL)
+        {
+          x = out > 1 ? roi[0] * (in - 1) + o * (roi[1] - roi[0]) * (in - 1) / (out - 1) : 0.5 * (roi[0] + roi[1]) * (in - 1);
+          inside[o] = x >= 0 && x <= in - 1;
+          if (!inside[o])
+            continue;
+        }
+      f = floor (x);
+      ratio = x == f ? 1 : x - f;
       if (cubic)
         cubic_coeffs (ratio, a, c);
       else
@@ -2398,18 +2409,24 @@ interp_matrix (gboolean cubic, double a, gboolean exclude_outside, const char *c
  * (x · Wᵀ, W out_w × in_w) then the rows (H · that, H out_h × in_h), two matrix products. */
 static gboolean
 resize_by_products (Reader *r, int x, const int in[4], const int size[4], const double scale[2],
-                    const double length[2], const char *coords, gboolean cubic, double a, gboolean exclude_outside)
+                    const double length[2], const char *coords, gboolean cubic, double a, gboolean exclude_outside,
+                    const double *roi, float extrapolation)
 {
-  int mid = temp (r, "columns"), out;
+  int mid = temp (r, "columns"), out, rows;
   g_autofree float *mwt = NULL, *mh = NULL;
+  g_autofree gboolean *inside_w = NULL, *inside_h = NULL;
 
   if ((gsize) in[3] * (gsize) size[3] > ((gsize) 1 << 24) || (gsize) in[2] * (gsize) size[2] > ((gsize) 1 << 24))
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing of %d × %d to %d × %d in this mode (its weights "
                  "would pass 16 M values)", cubic ? "cubic" : "linear", in[2], in[3], size[2], size[3]);
   mwt = g_new (float, (gsize) in[3] * (gsize) size[3]);
   mh = g_new (float, (gsize) in[2] * (gsize) size[2]);
-  interp_matrix (cubic, a, exclude_outside, coords, in[3], size[3], length[1], scale[1], mwt, 1, (gsize) size[3]);
-  interp_matrix (cubic, a, exclude_outside, coords, in[2], size[2], length[0], scale[0], mh, (gsize) in[2], 1);
+  inside_w = g_new (gboolean, size[3]);
+  inside_h = g_new (gboolean, size[2]);
+  interp_matrix (cubic, a, exclude_outside, coords, in[3], size[3], length[1], scale[1], roi ? roi + 2 : NULL, inside_w,
+                 mwt, 1, (gsize) size[3]);
+  interp_matrix (cubic, a, exclude_outside, coords, in[2], size[2], length[0], scale[0], roi ? roi : NULL, inside_h, mh,
+                 (gsize) in[2], 1);
   {
     int dims[2] = { in[3], size[3] };
     add (r, QR_OP_MATMUL, mid, x, const_tensor (r, "columns", 2, dims, mwt));
@@ -2418,11 +2435,25 @@ resize_by_products (Reader *r, int x, const int in[4], const int size[4], const 
   }
   if ((out = output (r, 0, in_type (r, 0))) < 0)
     return FALSE;
+  rows = roi != NULL ? temp (r, "cropped") : out;
   {
     int dims[2] = { size[2], in[2] };
-    add (r, QR_OP_MATMUL, out, const_tensor (r, "rows", 2, dims, mh), mid);
-    return settle (r);
+    add (r, QR_OP_MATMUL, rows, const_tensor (r, "rows", 2, dims, mh), mid);
+    if (!settle (r))
+      return FALSE;
   }
+  if (roi != NULL)
+    {
+      /* the extrapolation value where either source fell outside (the weights gave 0 there) */
+      int dims[4] = { 1, 1, size[2], size[3] };
+      g_autofree float *fill = g_new (float, (gsize) size[2] * (gsize) size[3]);
+      for (int h = 0; h < size[2]; h++)
+        for (int w = 0; w < size[3]; w++)
+          fill[(gsize) h * size[3] + w] = inside_h[h] && inside_w[w] ? 0.0f : extrapolation;
+      add (r, QR_OP_ADD, out, rows, const_tensor (r, "extrapolated", 4, dims, fill));
+      return settle (r);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -2439,7 +2470,8 @@ op_resize (Reader *r)
 
   double cubic_a = attr_float (r, "cubic_coeff_a", -0.75f);
   gboolean exclude_outside = attr_int (r, "exclude_outside", 0) != 0;
-  attr (r, "extrapolation_value");
+  float extrapolation = attr_float (r, "extrapolation_value", 0.0f);
+  double roi[4];   /* tf_crop_and_resize: the crop's start and end along H, then W */
   if (x < 0 || s_id == -2 || z_id == -2 || !check_attrs (r) || !float_values (r, x))
     return FALSE;
   if (shape (r, x)->rank != 4)
@@ -2480,7 +2512,19 @@ op_resize (Reader *r)
   if (size[2] < 1 || size[3] < 1)
     return fail (r, QR_ENGINE_ERROR_FORMAT, "an empty result");
   if (strcmp (coords, "tf_crop_and_resize") == 0)
-    return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "coordinate_transformation_mode tf_crop_and_resize");
+    {
+      int roi_id = r->opset >= 11 ? input (r, 1) : -1;
+      const QrTensor *t;
+      if (roi_id < 0 || !is_const (r, roi_id) || qr_shape_size (&(t = T (r, roi_id))->shape) != 8)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tf_crop_and_resize without a constant roi of 8 values");
+      if (t->data[0] != 0 || t->data[1] != 0 || t->data[4] != 1 || t->data[5] != 1)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tf_crop_and_resize cropping the batch or channel axes");
+      if (strcmp (mode, "linear") != 0 && strcmp (mode, "cubic") != 0)
+        return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "tf_crop_and_resize with %s resizing", mode);
+      roi[0] = t->data[2], roi[1] = t->data[6], roi[2] = t->data[3], roi[3] = t->data[7];
+      return resize_by_products (r, x, in, size, scale, length, coords, strcmp (mode, "cubic") == 0, cubic_a,
+                                 exclude_outside, roi, extrapolation);
+    }
   if (strcmp (mode, "nearest") == 0 && exclude_outside)
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "exclude_outside with nearest resizing");
   if (strcmp (mode, "nearest") == 0)
@@ -2507,10 +2551,10 @@ op_resize (Reader *r)
       if ((!half && !align && strcmp (coords, "asymmetric") != 0) || exclude_outside
           || length[0] != size[2] || length[1] != size[3]
           || (!align && ((double) size[2] / in[2] != scale[0] || (double) size[3] / in[3] != scale[1])))
-        return resize_by_products (r, x, in, size, scale, length, coords, FALSE, 0, exclude_outside);
+        return resize_by_products (r, x, in, size, scale, length, coords, FALSE, 0, exclude_outside, NULL, 0);
     }
   else if (strcmp (mode, "cubic") == 0)
-    return resize_by_products (r, x, in, size, scale, length, coords, TRUE, cubic_a, exclude_outside);
+    return resize_by_products (r, x, in, size, scale, length, coords, TRUE, cubic_a, exclude_outside, NULL, 0);
   else
     return fail (r, QR_ENGINE_ERROR_UNSUPPORTED, "%s resizing", mode);
   if ((out = output (r, 0, in_type (r, 0))) < 0 || (y = nhwc (r, x)) < 0)
