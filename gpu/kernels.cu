@@ -646,6 +646,43 @@ k_adam (float *p, const float *g, float *m, float *v, gsize n, float lr, double 
     }
 }
 
+/* qr_cuda_peaks: one thread per map value; the few at or above the threshold look at their 8
+ * neighbours (the edges have fewer), and a peak takes a slot in its item's list */
+__global__ void
+k_peaks (const float *map, const float *rows, int n, int h, int w, int c, int k, float thr, int cap, int *count,
+         float *entries)
+{
+  gsize per = (gsize) h * w * c;
+
+  GRID_LOOP (i, per * n)
+    {
+      float v = map[i];
+      if (!(v >= thr))
+        continue;
+      gsize b = i / per, r = i % per, cell = r / (gsize) c;
+      int ch = (int) (r % (gsize) c), x = (int) (cell % (gsize) w), y = (int) (cell / (gsize) w);
+      const float *m = map + b * per;
+      bool peak = true;
+      for (int dy = -1; dy <= 1 && peak; dy++)
+        for (int dx = -1; dx <= 1 && peak; dx++)
+          {
+            int yy = y + dy, xx = x + dx;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && m[((gsize) yy * w + xx) * c + ch] > v)
+              peak = false;
+          }
+      if (!peak)
+        continue;
+      int slot = atomicAdd (&count[b], 1);
+      if (slot >= cap)
+        continue;
+      float *e = entries + ((gsize) b * cap + slot) * (gsize) (2 + k);
+      e[0] = __int_as_float ((int) r);
+      e[1] = v;
+      for (int j = 0; j < k; j++)
+        e[2 + j] = rows[(b * (gsize) h * w + cell) * k + j];
+    }
+}
+
 Dims4
 dims4 (const int d[4])
 {
@@ -878,6 +915,18 @@ qr_cuda_adam (QrCuda *cuda, float *p, const float *g, float *m, float *v, gsize 
               double beta2, double eps, double c1, double c2)
 {
   k_adam<<<blocks_for (n), kThreads, 0, cuda->stream>>> (p, g, m, v, n, lr, beta1, beta2, eps, c1, c2);
+}
+
+void
+qr_cuda_peaks (QrCuda *cuda, const float *map, const float *rows, int n, int h, int w, int c, int k, float threshold,
+               int cap, int *count, float *entries)
+{
+  gsize total = (gsize) n * h * w * c;
+
+  cudaMemsetAsync (count, 0, sizeof (int) * (gsize) n, cuda->stream);
+  if (total > 0)
+    k_peaks<<<blocks_for (total), kThreads, 0, cuda->stream>>> (map, rows, n, h, w, c, k, threshold, cap, count,
+                                                                 entries);
 }
 
 } // extern "C"

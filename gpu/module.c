@@ -53,6 +53,7 @@ static const QrCudaApi api = {
   qr_cuda_pair_softmax_loss,
   qr_cuda_adam,
   qr_cuda_bias_act,
+  qr_cuda_peaks,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 6
+#define QR_CUDA_API_VERSION 7
 
 typedef struct
 {
@@ -85,6 +85,9 @@ typedef struct
                                      double beta1, double beta2, double eps, double c1, double c2);
   void       (*bias_act)            (QrCuda *cuda, float *y, const float *bias, gsize rows, int channels,
                                      QrCudaAct act, float alpha);
+  /* version 7: decoding on the GPU */
+  void       (*peaks)               (QrCuda *cuda, const float *map, const float *rows, int n, int h, int w, int c,
+                                     int k, float threshold, int cap, int *count, float *entries);
 } QrCudaApi;
 
 /* The module's one export. */

@@ -270,6 +270,15 @@ void qr_cuda_pair_softmax_loss (QrCuda *cuda, const float *c, float gamma, int n
 void qr_cuda_adam         (QrCuda *cuda, float *p, const float *g, float *m, float *v, gsize n, float lr, double beta1,
                            double beta2, double eps, double c1, double c2);
 
+/* Decoding on the GPU (issue 19): the peaks of a keypoint heatmap, so that only they come down.
+ * For each of n items of map [h, w, c]: a value at or above threshold with no greater value of its
+ * channel among the 8 cells around is a peak; count[b] (zeroed here) counts item b's, and the
+ * first cap of them (in no set order) are written at entries + (b · cap + slot) · (2 + k): the
+ * index (y · w + x) · c + channel as an int's bits, the value, then rows' k values at the cell
+ * (rows [n, h, w, k]; NULL when k is 0). h · w · c must fit an int. */
+void qr_cuda_peaks (QrCuda *cuda, const float *map, const float *rows, int n, int h, int w, int c, int k,
+                    float threshold, int cap, int *count, float *entries);
+
 /* Preprocessing: how a fitted 8-bit RGB image becomes one item of a network's input. */
 typedef struct
 {

@@ -252,6 +252,49 @@ test_matches_cpu (gconstpointer data)
 }
 
 /* A batch of two different photos gives what two runs of one give. */
+/* Decoding on the GPU: CenterNet's peaks found by the kernel and downloaded alone are the 3×3
+ * maxima of the heatmap the GPU computed (downloaded afterwards, when asked for), with the box
+ * sides at each, in order — at batch 3 and 1, two precisions, and at a threshold of 0, where an
+ * item has more peaks than the GPU's list holds and the CPU finds them in the downloaded map. */
+static void
+test_peaks (void)
+{
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  static const float thresholds[] = { 0.25f, 0.02f, 0.0f };
+  static const QrPrecision precisions[] = { QR_PRECISION_FP32, QR_PRECISION_FP16 };
+  g_autofree char *path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  QrImage *images[3] = { NULL, NULL, NULL };
+
+  if (!have_gpu ())
+    return;
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
+      images[i] = qr_image_load (p, NULL, 0, NULL);
+      if (images[i] == NULL)
+        {
+          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
+          goto out;
+        }
+    }
+  for (guint p = 0; p < G_N_ELEMENTS (precisions); p++)
+    for (guint t = 0; t < G_N_ELEMENTS (thresholds); t++)
+      for (int n = 3; n >= 1; n -= 2)
+        {
+          g_autoptr (QrDetector) detector = load_with (path, QR_DEVICE_CUDA, precisions[p], thresholds[t]);
+          gsize found;
+          g_assert_true (g_str_has_prefix (qr_model_get_device (qr_detector_get_model (detector)), "cuda"));
+          found = test_check_peaks (detector, (const QrImage *const *) images, n, "tower_0/keypoints", "tower_0/wh",
+                                    thresholds[t]);
+          g_test_message ("%s, threshold %.2f, batch %d: %" G_GSIZE_FORMAT " peaks", qr_precision_to_string (precisions[p]),
+                          thresholds[t], n, found);
+          g_assert_cmpuint (found, >, 0);
+        }
+out:
+  for (int i = 0; i < 3; i++)
+    g_clear_pointer (&images[i], qr_image_free);
+}
+
 static void
 test_batch (void)
 {
@@ -647,6 +690,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu/no-device", test_no_device_is_an_error_not_a_crash);
   g_test_add_func ("/gpu/falls-back-to-cpu", test_falls_back_to_cpu);
   g_test_add_func ("/gpu/batch-equals-single", test_batch);
+  g_test_add_func ("/gpu/centernet-peaks", test_peaks);
   g_test_add_func ("/gpu/graph-replay-equals-eager", test_graph_replay);
   g_test_add_func ("/gpu/peers-at-once", test_peers_at_once);
   g_test_add_func ("/gpu/dmsm-training-matches-cpu", test_dmsm_training_matches_cpu);

@@ -203,6 +203,63 @@ test_nanodet_tfjs (void)
 }
 
 /* What a person sees in darknet-dog.jpg (768 × 576): the dog, the bicycle, the truck. */
+/* CenterNet's decoding reads the engine's peaks (qr_model_set_peaks): they are the heatmap's 3×3
+ * maxima at or above the threshold, as the model's own graph defines them, with the box sides at
+ * each; a batch of three, at two thresholds. Bad outputs are errors naming them. */
+static void
+test_centernet_peaks (void)
+{
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
+  g_autoptr (GError) error = NULL;
+  QrImage *images[3] = { NULL, NULL, NULL };
+  const float thresholds[] = { 0.25f, 0.02f };
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "images", photos[i], NULL);
+      images[i] = qr_image_load (path, NULL, 0, &error);
+      g_assert_no_error (error);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (thresholds); t++)
+    {
+      QrDetectorOptions options;
+      g_autoptr (QrDetector) detector = NULL;
+      gsize n;
+
+      qr_detector_options_init (&options);
+      options.score_threshold = thresholds[t];
+      options.device = test_device ();
+      options.precision = QR_PRECISION_FP32;
+      detector = qr_detector_load (model_path, &options, &error);
+      g_assert_no_error (error);
+      n = test_check_peaks (detector, (const QrImage *const *) images, 3, "tower_0/keypoints", "tower_0/wh",
+                            thresholds[t]);
+      g_test_message ("threshold %.2f: %" G_GSIZE_FORMAT " peaks in 3 photos", thresholds[t], n);
+      g_assert_cmpuint (n, >=, t == 0 ? 10 : 100);
+      if (t == 0)
+        {
+          QrModel *model = qr_detector_get_model (detector);
+          g_assert_false (qr_model_set_peaks (model, "no/such", NULL, 0.5f, &error));
+          g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+          g_assert_nonnull (strstr (error->message, "no/such"));
+          g_clear_error (&error);
+          /* 80 values a cell are more than a peak carries */
+          g_assert_false (qr_model_set_peaks (model, "tower_0/wh", "tower_0/keypoints", 0.5f, &error));
+          g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+          g_assert_nonnull (strstr (error->message, "tower_0/keypoints"));
+          g_clear_error (&error);
+        }
+    }
+  for (int i = 0; i < 3; i++)
+    qr_image_free (images[i]);
+}
+
 static void
 test_centernet_dog (void)
 {
@@ -632,6 +689,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/tfjs/nanodet-matches-tfjs", test_nanodet_tfjs);
   g_test_add_func ("/models/tfjs/backbone-matches-tfjs", test_backbone_tfjs);
   g_test_add_func ("/models/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
+  g_test_add_func ("/models/detect/centernet-peaks", test_centernet_peaks);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/centernet", "centernet.json", test_detect_batch);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/nanodet", "nanodet.json", test_detect_batch);
   g_test_add_func ("/models/export/graph-and-constants", test_export);

@@ -202,3 +202,65 @@ test_python_run (const char *script, const char *const *args)
     g_error ("%s %s failed: %s", name, args != NULL && args[0] != NULL ? args[0] : "", err);
   return out;
 }
+
+gsize
+test_check_peaks (QrDetector *detector, const QrImage *const *images, int n, const char *map, const char *rows,
+                  float thr)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) found = qr_detector_detect_batch (detector, images, n, NULL, NULL, &error);
+  QrModel *model = qr_detector_get_model (detector);
+  int rank, dims[4], rrank, rdims[4];
+  const float *heat, *side;
+  gsize total = 0;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (found);
+  /* the peaks first: asking for the maps may change how they were found (a download) */
+  for (int b = 0; b < n; b++)
+    {
+      int count;
+      const QrPeak *peaks = qr_model_get_peaks (model, b, &count);
+      g_autofree QrPeak *copy = g_memdup2 (peaks, sizeof (QrPeak) * (gsize) count);
+      int H, W, C, K, at = 0;
+      g_autofree float *pooled = NULL;
+
+      heat = qr_model_get_output (model, map, &rank, dims);
+      side = qr_model_get_output (model, rows, &rrank, rdims);
+      g_assert_nonnull (heat);
+      g_assert_nonnull (side);
+      g_assert_cmpint (dims[0], ==, n);
+      H = dims[1], W = dims[2], C = dims[3], K = rdims[3];
+      heat += (gsize) b * H * W * C;
+      side += (gsize) b * H * W * K;
+      pooled = g_new (float, (gsize) H * W * C);
+      for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+          for (int c = 0; c < C; c++)
+            {
+              float m = -INFINITY;
+              for (int yy = MAX (y - 1, 0); yy <= MIN (y + 1, H - 1); yy++)
+                for (int xx = MAX (x - 1, 0); xx <= MIN (x + 1, W - 1); xx++)
+                  m = fmaxf (m, heat[((gsize) yy * W + xx) * C + c]);
+              pooled[((gsize) y * W + x) * C + c] = m;
+            }
+      for (gsize i = 0; i < (gsize) H * W * C; i++)
+        {
+          const QrPeak *p;
+          int c = (int) (i % (gsize) C), x = (int) (i / (gsize) C % (gsize) W), y = (int) (i / (gsize) C / (gsize) W);
+          if (!(heat[i] >= thr && heat[i] == pooled[i]))
+            continue;
+          g_assert_cmpint (at, <, count);
+          p = &copy[at++];
+          g_assert_cmpint (p->y, ==, y);
+          g_assert_cmpint (p->x, ==, x);
+          g_assert_cmpint (p->c, ==, c);
+          g_assert_cmpfloat (p->value, ==, heat[i]);
+          for (int k = 0; k < K; k++)
+            g_assert_cmpfloat (p->row[k], ==, side[((gsize) y * W + x) * K + k]);
+        }
+      g_assert_cmpint (at, ==, count);
+      total += (gsize) count;
+    }
+  return total;
+}

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include "qr-image.h"
 #include "qr-engine.h"
+#include "qr-detector.h"
 
 /* A w×h image whose top-left 16×16 block is red, top-right 16×16 block green, the rest blue. */
 QrImage *test_corner_image   (int          w,
@@ -52,3 +53,15 @@ gboolean test_python_imports (const char *imports);
  * fails the test, with its standard error. */
 char    *test_python_run     (const char        *script,
                               const char *const *args);
+
+/* The reference for qr_model_set_peaks, as CenterNet's own graph finds peaks: 3×3 max pooling
+ * with SAME padding, then a value equal to its pool's and at or above thr. Runs detector (which
+ * asks its model for peaks) on the n images at once, then checks each item's peaks against the
+ * maps the model downloads (qr_model_get_output): the same cells, channels, values and rows, in
+ * the same order. Returns how many peaks there were. */
+gsize    test_check_peaks    (QrDetector          *detector,
+                              const QrImage *const *images,
+                              int                  n,
+                              const char          *map,
+                              const char          *rows,
+                              float                thr);

@@ -88,6 +88,10 @@ struct _QrDetectorFamily
   /* The last detect's class scores (rows × cols × classes) and the image-to-cell scale; NULL:
    * the family has no heatmap (anchors of several sizes share no one grid). */
   const float       *(*heatmap)     (QrDetector *self, int *rows, int *cols, int *classes, float *image_to_cell);
+  /* A keypoint family's decoding reads peaks, not maps: the heatmap output and the output read at
+   * each peak's cell (qr_model_set_peaks, at options.score_threshold before each run). NULL: the
+   * family reads its outputs whole. */
+  const char          *peaks_map, *peaks_rows;
 };
 
 /* The families in the order loading tries them. */

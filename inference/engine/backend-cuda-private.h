@@ -34,6 +34,19 @@ typedef struct
   guint8    *resize_area;   /* the resize's taps, then its row-pass floats */
   gsize      resize_bytes;
   gboolean   graph_failed;  /* capture did not work here: eager from now on */
+  /* peaks found on the GPU (qr_model_set_peaks): the outputs (-1: none), the threshold; per run
+   * the counts and lists in peak_area, downloaded to peak_host; map and rows stay on the GPU
+   * (stale[] on the host) until cuda_output asks for them */
+  int        peak_map, peak_rows;
+  float      peak_threshold;
+  gboolean   peaks_done;    /* the last run found them */
+  guint8    *peak_area;
+  gsize      peak_bytes;
+  guint8    *peak_host;
+  gsize      peak_host_bytes;
+  gboolean   peak_host_pinned;
+  gboolean  *stale;         /* per tensor: the host copy is older than the device's */
+  GMutex     lazy_lock;     /* items decode in parallel: one of them downloads */
   /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
   gboolean   profile;
   guint      profiled_runs;

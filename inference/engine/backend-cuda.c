@@ -37,6 +37,7 @@ free_activations (QrCudaBackend *self)
         g_free (self->host[i]);
       self->host[i] = NULL;
       self->pinned[i] = FALSE;
+      self->stale[i] = FALSE;
     }
 }
 
@@ -110,6 +111,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       self->owned = g_new0 (gboolean, self->n_tensors);
       self->host = g_new0 (float *, self->n_tensors);
       self->pinned = g_new0 (gboolean, self->n_tensors);
+      self->stale = g_new0 (gboolean, self->n_tensors);
       self->weights = g_new0 (void *, self->n_nodes);
       self->node_us = g_new0 (double, self->n_nodes);
     }
@@ -502,15 +504,83 @@ out:
   return finish_run (self, graph, abort, abort_data, error);
 }
 
+/* A peak list holds this many per item: CenterNet at the detectors' lowest threshold finds a few
+ * hundred. An item with more sends the run's peaks to the CPU (get_peaks says so). */
+#define PEAK_CAP 1024
+
+static void
+cuda_want_peaks (QrBackend *backend, QrGraph *graph, int map, int rows, float threshold)
+{
+  QrCudaBackend *self = (QrCudaBackend *) backend;
+
+  /* the kernel numbers an item's values with an int; QUORUM_GPU_PEAKS=0 downloads the maps whole
+   * and leaves the peaks to the CPU, to compare */
+  if ((map >= 0 && qr_shape_size (&qr_graph_tensor (graph, map)->shape) / (gsize) MAX (self->batch, 1) > G_MAXINT)
+      || g_strcmp0 (g_getenv ("QUORUM_GPU_PEAKS"), "0") == 0)
+    map = -1;
+  self->peak_map = map;
+  self->peak_rows = map >= 0 ? rows : -1;
+  self->peak_threshold = threshold;
+}
+
+/* The peak lists' room on the GPU and in (page-locked) host memory; FALSE where there is none,
+ * and the maps come down whole as before. */
+static gboolean
+reserve_peaks (QrCudaBackend *self, gsize bytes)
+{
+  GError *gpu_error = NULL;
+
+  if (!reserve (self, &self->peak_area, &self->peak_bytes, bytes, &gpu_error))
+    {
+      g_debug ("no GPU memory for the peaks (%s): the maps come down whole", gpu_error->message);
+      g_error_free (gpu_error);
+      return FALSE;
+    }
+  if (bytes <= self->peak_host_bytes)
+    return TRUE;
+  if (self->peak_host_pinned)
+    api->release_host (self->cuda, self->peak_host);
+  else
+    g_free (self->peak_host);
+  self->peak_host = api->alloc_host (self->cuda, bytes, NULL);
+  self->peak_host_pinned = self->peak_host != NULL;
+  if (self->peak_host == NULL)
+    self->peak_host = g_try_malloc (bytes);
+  self->peak_host_bytes = self->peak_host != NULL ? bytes : 0;
+  return self->peak_host != NULL;
+}
+
+/* After the network: the peaks' kernel, then one download of every output but the two the peaks
+ * stand for (the map and its rows wait on the GPU, stale here, for cuda_output), one sync. */
 static gboolean
 finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
   GError *gpu_error = NULL;
+  gboolean peaks = FALSE;
 
+  self->peaks_done = FALSE;
   if (!forward (self, graph, abort, abort_data, error))
     {
       api->sync (self->cuda, NULL);
       return FALSE;
+    }
+  if (self->peak_map >= 0 && self->dev[self->peak_map] != NULL
+      && (self->peak_rows < 0 || self->dev[self->peak_rows] != NULL))
+    {
+      const int *d = qr_graph_tensor (graph, self->peak_map)->shape.dims;
+      int k = self->peak_rows >= 0 ? qr_graph_tensor (graph, self->peak_rows)->shape.dims[3] : 0;
+      gsize counts = ALIGN16 ((gsize) d[0] * sizeof (int));
+      gsize bytes = counts + (gsize) d[0] * PEAK_CAP * (gsize) (2 + k) * sizeof (float);
+
+      peaks = reserve_peaks (self, bytes);
+      if (peaks)
+        {
+          api->peaks (self->cuda, self->dev[self->peak_map], self->peak_rows >= 0 ? self->dev[self->peak_rows] : NULL,
+                      d[0], d[1], d[2], d[3], k, self->peak_threshold, PEAK_CAP, (int *) self->peak_area,
+                      (float *) (self->peak_area + counts));
+          if (!api->download (self->cuda, self->peak_host, self->peak_area, bytes, &gpu_error))
+            return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+        }
     }
   for (guint i = 0; i < graph->outputs->len; i++)
     {
@@ -519,12 +589,75 @@ finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abo
       const float *src = self->dev[id];
       if (src == NULL || self->host[id] == NULL)
         continue;
+      self->stale[id] = peaks && (id == self->peak_map || id == self->peak_rows);
+      if (self->stale[id])
+        continue;
       if (!api->download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
         return qr_cuda_backend_error (error, gpu_error, graph, NULL);
     }
   if (!api->sync (self->cuda, &gpu_error))
     return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+  self->peaks_done = peaks;
   self->runs++;
+  return TRUE;
+}
+
+static int
+compare_peaks (gconstpointer a, gconstpointer b)
+{
+  const QrPeak *p = a, *q = b;
+  if (p->y != q->y)
+    return p->y < q->y ? -1 : 1;
+  if (p->x != q->x)
+    return p->x < q->x ? -1 : 1;
+  return p->c < q->c ? -1 : p->c > q->c;
+}
+
+/* The downloaded lists as the model's peaks, each item's sorted into (y, x, c) order. */
+static gboolean
+cuda_get_peaks (QrBackend *backend, QrGraph *graph, GArray *out, int *offsets)
+{
+  QrCudaBackend *self = (QrCudaBackend *) backend;
+  const int *d, *count;
+  int k;
+  gsize counts;
+
+  if (!self->peaks_done)
+    return FALSE;
+  d = qr_graph_tensor (graph, self->peak_map)->shape.dims;
+  k = self->peak_rows >= 0 ? qr_graph_tensor (graph, self->peak_rows)->shape.dims[3] : 0;
+  counts = ALIGN16 ((gsize) d[0] * sizeof (int));
+  count = (const int *) self->peak_host;
+  for (int b = 0; b < d[0]; b++)
+    if (count[b] < 0 || count[b] > PEAK_CAP)
+      {
+        /* more than a list holds: the CPU finds them in the whole map */
+        g_debug ("%s: item %d has %d peaks of %s, more than the GPU's list of %d: found on the CPU", graph->source, b,
+                 count[b], qr_graph_tensor (graph, self->peak_map)->name, PEAK_CAP);
+        return FALSE;
+      }
+  offsets[0] = 0;
+  for (int b = 0; b < d[0]; b++)
+    {
+      const float *e = (const float *) (self->peak_host + counts) + (gsize) b * PEAK_CAP * (gsize) (2 + k);
+      guint first = out->len;
+
+      g_array_set_size (out, first + (guint) count[b]);
+      for (int i = 0; i < count[b]; i++, e += 2 + k)
+        {
+          QrPeak *p = &g_array_index (out, QrPeak, first + (guint) i);
+          int at;
+          memcpy (&at, &e[0], sizeof at);
+          memset (p, 0, sizeof *p);
+          p->c = at % d[3];
+          p->x = at / d[3] % d[2];
+          p->y = at / d[3] / d[2];
+          p->value = e[1];
+          memcpy (p->row, e + 2, sizeof (float) * (gsize) k);
+        }
+      qsort (&g_array_index (out, QrPeak, first), (gsize) count[b], sizeof (QrPeak), compare_peaks);
+      offsets[b + 1] = (int) out->len;
+    }
   return TRUE;
 }
 
@@ -533,10 +666,30 @@ cuda_output (QrBackend *backend, QrGraph *graph, int tensor)
 {
   QrCudaBackend *self = (QrCudaBackend *) backend;
   QrTensor *t = qr_graph_tensor (graph, tensor);
+  const float *data;
 
   if (t->is_const)
     return t->data;
-  return tensor >= 0 && (guint) tensor < self->n_tensors ? self->host[tensor] : NULL;
+  if (tensor < 0 || (guint) tensor >= self->n_tensors)
+    return NULL;
+  /* a map the peaks stood for, asked for after all (the viewer's heatmap, a comparison): now */
+  g_mutex_lock (&self->lazy_lock);
+  if (self->stale[tensor])
+    {
+      GError *gpu_error = NULL;
+      if (api->download (self->cuda, self->host[tensor], self->dev[tensor], qr_shape_size (&t->shape) * sizeof (float),
+                         &gpu_error)
+          && api->sync (self->cuda, &gpu_error))
+        self->stale[tensor] = FALSE;
+      else
+        {
+          g_warning ("%s: the output %s could not be downloaded: %s", graph->source, t->name, gpu_error->message);
+          g_error_free (gpu_error);
+        }
+    }
+  data = self->stale[tensor] ? NULL : self->host[tensor];
+  g_mutex_unlock (&self->lazy_lock);
+  return data;
 }
 
 static void
@@ -549,6 +702,12 @@ cuda_release (QrBackend *backend)
   api->graph_free (self->cuda, self->graph);
   api->release (self->cuda, self->staging);
   api->release (self->cuda, self->resize_area);
+  api->release (self->cuda, self->peak_area);
+  if (self->peak_host_pinned)
+    api->release_host (self->cuda, self->peak_host);
+  else
+    g_free (self->peak_host);
+  g_mutex_clear (&self->lazy_lock);
   if (self->n_tensors > 0)
     {
       free_activations (self);
@@ -562,6 +721,7 @@ cuda_release (QrBackend *backend)
   g_free (self->owned);
   g_free (self->host);
   g_free (self->pinned);
+  g_free (self->stale);
   g_free (self->weights);
   g_free (self->node_us);
   g_array_unref (self->buffers);
@@ -570,7 +730,8 @@ cuda_release (QrBackend *backend)
 }
 
 static const QrBackendClass cuda_backend_class = {
-  "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release, cuda_run_placed,
+  "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release, cuda_run_placed, cuda_want_peaks,
+  cuda_get_peaks,
 };
 
 QrBackend *
@@ -598,6 +759,8 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
   self->api = api;
   self->cuda = cuda;
   self->buffers = g_array_new (FALSE, TRUE, sizeof (QrDevBuffer));
+  self->peak_map = self->peak_rows = -1;
+  g_mutex_init (&self->lazy_lock);
   self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;
 }

@@ -290,6 +290,12 @@ typedef struct
   gboolean  (*run_placed)  (QrBackend *self, QrGraph *graph, const QrInputImage *images, int n,
                             const QrInputFormat *format, int width, int height, QrAbortFunc abort,
                             gpointer abort_data, GError **error);
+  /* optional: peaks found where the outputs are (qr_model_set_peaks). want_peaks before a run (map
+   * < 0: none); get_peaks after it: TRUE with each of the batch's items' peaks in (y, x, c) order,
+   * item b's at out[offsets[b] .. offsets[b + 1]); FALSE when the backend could not keep them all
+   * this run, and the caller finds them in the outputs. */
+  void      (*want_peaks)  (QrBackend *self, QrGraph *graph, int map, int rows, float threshold);
+  gboolean  (*get_peaks)   (QrBackend *self, QrGraph *graph, GArray *out, int *offsets);
 } QrBackendClass;
 
 struct _QrBackend

@@ -20,6 +20,13 @@ struct _QrModel
   int        n_threads;
   int        batch;
   char      *device;
+  /* qr_model_set_peaks: the outputs (tensor ids, -1: none), the threshold, and the last run's
+   * peaks, item b's at peaks[offsets[b] .. offsets[b + 1]) */
+  int        peak_map, peak_rows;
+  float      peak_threshold;
+  GArray    *peaks;
+  int       *peak_offsets;
+  int        peak_items;
 };
 
 int
@@ -181,6 +188,8 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
   QrModel *model = g_new0 (QrModel, 1);
 
   model->graph = graph;
+  model->peak_map = model->peak_rows = -1;
+  model->peaks = g_array_new (FALSE, FALSE, sizeof (QrPeak));
   model->n_threads = n_threads;
   if (device == QR_DEVICE_AUTO)
     {
@@ -249,7 +258,176 @@ qr_model_free (QrModel *model)
     model->backend->klass->release (model->backend);
   qr_graph_free (model->graph);
   g_free (model->device);
+  g_array_unref (model->peaks);
+  g_free (model->peak_offsets);
   g_free (model);
+}
+
+static gboolean
+is_output (QrGraph *graph, int id)
+{
+  for (guint i = 0; i < graph->outputs->len; i++)
+    if (g_array_index (graph->outputs, int, i) == id)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+qr_model_set_peaks (QrModel *model, const char *map, const char *rows, float threshold, GError **error)
+{
+  int m = -1, r = -1;
+
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (map != NULL)
+    {
+      QrTensor *t, *u;
+      m = qr_graph_find_tensor (model->graph, map);
+      t = m >= 0 ? qr_graph_tensor (model->graph, m) : NULL;
+      if (t == NULL || !is_output (model->graph, m) || t->shape.rank != 4)
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
+                       "%s: no output %s of rank 4 ([N, H, W, C]) to find peaks in", model->graph->source, map);
+          return FALSE;
+        }
+      if (rows != NULL)
+        {
+          r = qr_graph_find_tensor (model->graph, rows);
+          u = r >= 0 ? qr_graph_tensor (model->graph, r) : NULL;
+          if (u == NULL || !is_output (model->graph, r) || u->shape.rank != 4 || u->shape.dims[1] != t->shape.dims[1]
+              || u->shape.dims[2] != t->shape.dims[2] || u->shape.dims[3] < 1 || u->shape.dims[3] > QR_PEAK_ROW_MAX)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
+                           "%s: the output %s is not [N, %d, %d, K ≤ %d] beside the peaks of %s", model->graph->source,
+                           rows, t->shape.dims[1], t->shape.dims[2], QR_PEAK_ROW_MAX, map);
+              return FALSE;
+            }
+        }
+    }
+  model->peak_map = m;
+  model->peak_rows = r;
+  model->peak_threshold = threshold;
+  model->peak_items = 0;
+  g_array_set_size (model->peaks, 0);
+  return TRUE;
+}
+
+static void
+want_peaks (QrModel *model)
+{
+  model->peak_items = 0;
+  if (model->backend->klass->want_peaks != NULL)
+    model->backend->klass->want_peaks (model->backend, model->graph, model->peak_map, model->peak_rows,
+                                       model->peak_threshold);
+}
+
+/* One item's peaks, in (y, x, c) order: a value at or above thr with no greater one of its channel
+ * among the 8 cells around (the edges have fewer). Almost every cell is below the threshold in
+ * every channel: a branch-free pass over the cell finds the few that are not. */
+static void
+item_peaks (const float *map, int H, int W, int C, const float *rows, int K, float thr, GArray *out)
+{
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++)
+      {
+        const float *cell = map + ((gsize) y * (gsize) W + (gsize) x) * (gsize) C;
+        int any = 0;
+
+        for (int c = 0; c < C; c++)
+          any |= cell[c] >= thr;
+        if (!any)
+          continue;
+        for (int c = 0; c < C; c++)
+          {
+            float v = cell[c];
+            gboolean peak = TRUE;
+            QrPeak p = { y, x, c, v, { 0 } };
+
+            if (!(v >= thr))
+              continue;
+            for (int dy = -1; dy <= 1 && peak; dy++)
+              for (int dx = -1; dx <= 1 && peak; dx++)
+                {
+                  int yy = y + dy, xx = x + dx;
+                  if (yy >= 0 && yy < H && xx >= 0 && xx < W
+                      && map[((gsize) yy * (gsize) W + (gsize) xx) * (gsize) C + (gsize) c] > v)
+                    peak = FALSE;
+                }
+            if (!peak)
+              continue;
+            if (rows != NULL)
+              memcpy (p.row, rows + ((gsize) y * (gsize) W + (gsize) x) * (gsize) K, sizeof (float) * (gsize) K);
+            g_array_append_val (out, p);
+          }
+      }
+}
+
+/* After a run: the backend's peaks where it found them, else a pass over the downloaded map, the
+ * items in parallel. */
+static void
+find_peaks (QrModel *model, int n)
+{
+  QrTensor *t, *u = NULL;
+  const float *map, *rows = NULL;
+  g_autofree GArray **found = NULL;
+  int H, W, C, K = 0;
+
+  g_array_set_size (model->peaks, 0);
+  model->peak_items = 0;
+  if (model->peak_map < 0)
+    return;
+  model->peak_offsets = g_renew (int, model->peak_offsets, n + 1);
+  model->peak_offsets[0] = 0;
+  if (model->backend->klass->get_peaks != NULL
+      && model->backend->klass->get_peaks (model->backend, model->graph, model->peaks, model->peak_offsets))
+    {
+      model->peak_items = n;
+      return;
+    }
+  g_array_set_size (model->peaks, 0);
+  t = qr_graph_tensor (model->graph, model->peak_map);
+  H = t->shape.dims[1];
+  W = t->shape.dims[2];
+  C = t->shape.dims[3];
+  map = model->backend->klass->output (model->backend, model->graph, model->peak_map);
+  if (model->peak_rows >= 0)
+    {
+      u = qr_graph_tensor (model->graph, model->peak_rows);
+      K = u->shape.dims[3];
+      rows = model->backend->klass->output (model->backend, model->graph, model->peak_rows);
+    }
+  if (map == NULL || (u != NULL && rows == NULL))
+    {
+      for (int b = 0; b <= n; b++)
+        model->peak_offsets[b] = 0;
+      model->peak_items = n;
+      return;
+    }
+  found = g_new0 (GArray *, n);
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+  for (int b = 0; b < n; b++)
+    {
+      found[b] = g_array_new (FALSE, FALSE, sizeof (QrPeak));
+      item_peaks (map + (gsize) b * (gsize) H * (gsize) W * (gsize) C, H, W, C,
+                  rows != NULL ? rows + (gsize) b * (gsize) H * (gsize) W * (gsize) K : NULL, K, model->peak_threshold,
+                  found[b]);
+    }
+  for (int b = 0; b < n; b++)
+    {
+      g_array_append_vals (model->peaks, found[b]->data, found[b]->len);
+      model->peak_offsets[b + 1] = (int) model->peaks->len;
+      g_array_unref (found[b]);
+    }
+  model->peak_items = n;
+}
+
+const QrPeak *
+qr_model_get_peaks (QrModel *model, int item, int *n)
+{
+  *n = 0;
+  if (item < 0 || item >= model->peak_items)
+    return NULL;
+  *n = model->peak_offsets[item + 1] - model->peak_offsets[item];
+  return &g_array_index (model->peaks, QrPeak, 0) + model->peak_offsets[item];
 }
 
 gboolean
@@ -259,7 +437,11 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
 
   if (!plan_for_batch (model, batch, error))
     return FALSE;
-  return model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error);
+  want_peaks (model);
+  if (!model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error))
+    return FALSE;
+  find_peaks (model, batch);
+  return TRUE;
 }
 
 const float *
@@ -276,6 +458,20 @@ qr_model_get_output (QrModel *model, const char *name, int *rank, int *dims)
   if (dims != NULL)
     memcpy (dims, t->shape.dims, sizeof (int) * (gsize) t->shape.rank);
   return model->backend->klass->output (model->backend, model->graph, id);
+}
+
+gboolean
+qr_model_get_output_shape (QrModel *model, const char *name, int *rank, int *dims)
+{
+  int id = qr_graph_find_tensor (model->graph, name);
+  QrTensor *t;
+
+  if (id < 0)
+    return FALSE;
+  t = qr_graph_tensor (model->graph, id);
+  *rank = t->shape.rank;
+  memcpy (dims, t->shape.dims, sizeof (int) * (gsize) t->shape.rank);
+  return TRUE;
 }
 
 double
@@ -322,6 +518,10 @@ qr_model_run_placed (QrModel *model, const QrInputImage *images, int n, const Qr
                    model->graph->source, model->backend->klass->name);
       return FALSE;
     }
-  return model->backend->klass->run_placed (model->backend, model->graph, images, n, format, width, height, abort,
-                                            abort_data, error);
+  want_peaks (model);
+  if (!model->backend->klass->run_placed (model->backend, model->graph, images, n, format, width, height, abort,
+                                          abort_data, error))
+    return FALSE;
+  find_peaks (model, n);
+  return TRUE;
 }

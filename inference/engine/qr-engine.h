@@ -97,6 +97,36 @@ const float *qr_model_get_output    (QrModel            *model,
                                      const char         *name,
                                      int                *rank,
                                      int                *dims);
+/* Peaks of a heatmap output: what a keypoint detector (CenterNet) decodes. */
+#define QR_PEAK_ROW_MAX 8
+typedef struct
+{
+  int   y, x, c;                  /* the cell and the channel */
+  float value;
+  float row[QR_PEAK_ROW_MAX];     /* the rows output's K values at the same cell */
+} QrPeak;
+
+/* From the next run on, each run also finds the peaks of output `map` ([N, H, W, C]): the values
+ * at or above threshold with no greater value of the same channel among the 8 cells around, each
+ * with the K values of output `rows` ([N, H, W, K], K ≤ QR_PEAK_ROW_MAX; NULL: none) at its cell.
+ * On CUDA a kernel finds them and only they are downloaded (map and rows themselves then come
+ * down only when qr_model_get_output asks for them); on the CPU a pass over the map does.
+ * map NULL stops it. FALSE with an error naming the output when the outputs do not fit. */
+gboolean    qr_model_set_peaks      (QrModel            *model,
+                                     const char         *map,
+                                     const char         *rows,
+                                     float               threshold,
+                                     GError            **error);
+/* After a run: item's peaks in (y, x, c) order, *n of them; NULL (*n 0) without qr_model_set_peaks. */
+const QrPeak *qr_model_get_peaks    (QrModel            *model,
+                                     int                 item,
+                                     int                *n);
+/* An output's shape at the planned batch without its data (which on CUDA may stay on the GPU
+ * until asked for); FALSE when there is no such tensor. */
+gboolean    qr_model_get_output_shape (QrModel          *model,
+                                       const char       *name,
+                                       int              *rank,
+                                       int              *dims);
 /* Writes the planned network for another framework to run (export.c): json_path holds
  * the nodes and batch-1 shapes, bin_path the constants as raw float32. */
 gboolean    qr_model_export         (QrModel            *model,

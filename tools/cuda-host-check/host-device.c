@@ -430,3 +430,34 @@ void qr_cuda_adam (QrCuda *c, float *p, const float *g, float *m, float *v, gsiz
       p[k] -= (float) (lr * (m[k] / c1) / (sqrt (v[k] / c2) + eps));
     }
 }
+
+/* decoding on the GPU: kernels.cu's k_peaks, walked backwards so that the lists come out in an
+ * order the backend must sort (the GPU's atomics keep none) */
+void qr_cuda_peaks (QrCuda *cu, const float *map, const float *rows, int n, int h, int w, int c, int k,
+                    float thr, int cap, int *count, float *entries)
+{
+  gsize per = (gsize) h * w * c;
+  memset (count, 0, sizeof (int) * (gsize) n);
+  for (gsize i = per * n; i-- > 0;)
+    {
+      float v = map[i];
+      if (!(v >= thr)) continue;
+      gsize b = i / per, r = i % per, cell = r / (gsize) c;
+      int ch = (int) (r % (gsize) c), x = (int) (cell % (gsize) w), y = (int) (cell / (gsize) w), peak = 1;
+      const float *m = map + b * per;
+      for (int dy = -1; dy <= 1 && peak; dy++)
+        for (int dx = -1; dx <= 1 && peak; dx++)
+          {
+            int yy = y + dy, xx = x + dx;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && m[((gsize) yy * w + xx) * c + ch] > v) peak = 0;
+          }
+      if (!peak) continue;
+      int slot = count[b]++;
+      if (slot >= cap) continue;
+      float *e = entries + ((gsize) b * cap + slot) * (gsize) (2 + k);
+      int bits = (int) r;
+      memcpy (&e[0], &bits, sizeof bits);
+      e[1] = v;
+      for (int j = 0; j < k; j++) e[2 + j] = rows[(b * (gsize) h * w + cell) * k + j];
+    }
+}

@@ -51,57 +51,31 @@ write_input (const QrDetector *self, const QrImage *fitted, int x0, int y0, floa
       }
 }
 
+/* The peaks come from the engine (found on the GPU when the model runs there: only they come
+ * down, not the 5 MB heatmap of each image), each with the box sides at its cell. */
 static void
 decode (const QrDetector *self, const QrDecode *dec, GArray *out)
 {
-  int rank, hd[4], wd[4];
-  const float *heat = qr_detector_item_output (self, dec, HEATMAP, &rank, hd);
-  const float *wh = qr_detector_item_output (self, dec, SIDES, &rank, wd);
-  int H = hd[1], W = hd[2], C = hd[3];
-  float stride = (float) self->input_size / (float) W, thr = self->options.score_threshold;
+  int n, rank, hd[4];
+  const QrPeak *peaks = qr_model_get_peaks (self->model, dec->item, &n);
+  float stride;
 
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++)
-      {
-        const float *cell = heat + ((gsize) y * (gsize) W + (gsize) x) * (gsize) C;
-        int any = 0;
+  if (!qr_model_get_output_shape (self->model, HEATMAP, &rank, hd) || rank != 4)
+    return;
+  stride = (float) self->input_size / (float) hd[2];
+  for (int i = 0; i < n; i++)
+    {
+      const QrPeak *p = &peaks[i];
+      QrDetection d;
 
-        /* almost every cell is below the threshold in every class: a branch-free pass (vectorised)
-         * finds the few that are not */
-        for (int c = 0; c < C; c++)
-          any |= cell[c] >= thr;
-        if (!any)
-          continue;
-        for (int c = 0; c < C; c++)
-          {
-            float v = cell[c];
-            gboolean peak = TRUE;
-            const float *side;
-            QrDetection d;
-
-            if (v < thr)
-              continue;
-            /* a peak: no larger value in the 3×3 window (SAME max pooling, then equality) */
-            for (int dy = -1; dy <= 1 && peak; dy++)
-              for (int dx = -1; dx <= 1 && peak; dx++)
-                {
-                  int yy = y + dy, xx = x + dx;
-                  if (yy >= 0 && yy < H && xx >= 0 && xx < W
-                      && heat[((gsize) yy * (gsize) W + (gsize) xx) * (gsize) C + (gsize) c] > v)
-                    peak = FALSE;
-                }
-            if (!peak)
-              continue;
-            side = wh + ((gsize) y * (gsize) W + (gsize) x) * 4;
-            d.class_id = c;
-            d.score = v;
-            d.x1 = (stride * (float) x - side[0]) / dec->fit.scale;
-            d.y1 = (stride * (float) y - side[1]) / dec->fit.scale;
-            d.x2 = (stride * (float) x + side[2]) / dec->fit.scale;
-            d.y2 = (stride * (float) y + side[3]) / dec->fit.scale;
-            g_array_append_val (out, d);
-          }
-      }
+      d.class_id = p->c;
+      d.score = p->value;
+      d.x1 = (stride * (float) p->x - p->row[0]) / dec->fit.scale;
+      d.y1 = (stride * (float) p->y - p->row[1]) / dec->fit.scale;
+      d.x2 = (stride * (float) p->x + p->row[2]) / dec->fit.scale;
+      d.y2 = (stride * (float) p->y + p->row[3]) / dec->fit.scale;
+      g_array_append_val (out, d);
+    }
 }
 
 static const float *
@@ -130,4 +104,6 @@ const QrDetectorFamily qr_family_centernet = {
   .input_format = { FALSE, { 0, 1, 2 }, { 0, 0, 0 }, { 1, 1, 1 }, 0 },
   .decode = decode,
   .heatmap = heatmap,
+  .peaks_map = HEATMAP,
+  .peaks_rows = SIDES,
 };
