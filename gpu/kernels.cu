@@ -683,6 +683,31 @@ k_peaks (const float *map, const float *rows, int n, int h, int w, int c, int k,
     }
 }
 
+/* qr_cuda_select_rows: one thread per row (the threshold is rarely met: the copies are few) */
+__global__ void
+k_select_rows (const float *x, const float *with, gsize rows, int width, int first, int count, int with_width,
+               float thr, int cap, int *total, float *entries)
+{
+  GRID_LOOP (r, rows)
+    {
+      const float *row = x + r * (gsize) width;
+      float m = -INFINITY;
+      for (int c = first; c < first + count; c++)
+        m = row[c] > m ? row[c] : m;
+      if (!(m >= thr))
+        continue;
+      int slot = atomicAdd (total, 1);
+      if (slot >= cap)
+        continue;
+      float *e = entries + (gsize) slot * (gsize) (1 + width + with_width);
+      e[0] = __int_as_float ((int) r);
+      for (int c = 0; c < width; c++)
+        e[1 + c] = row[c];
+      for (int c = 0; c < with_width; c++)
+        e[1 + width + c] = with[r * (gsize) with_width + c];
+    }
+}
+
 Dims4
 dims4 (const int d[4])
 {
@@ -927,6 +952,16 @@ qr_cuda_peaks (QrCuda *cuda, const float *map, const float *rows, int n, int h, 
   if (total > 0)
     k_peaks<<<blocks_for (total), kThreads, 0, cuda->stream>>> (map, rows, n, h, w, c, k, threshold, cap, count,
                                                                  entries);
+}
+
+void
+qr_cuda_select_rows (QrCuda *cuda, const float *x, const float *with, gsize rows, int width, int first, int count,
+                     int with_width, float threshold, int cap, int *total, float *entries)
+{
+  cudaMemsetAsync (total, 0, sizeof (int), cuda->stream);
+  if (rows > 0)
+    k_select_rows<<<blocks_for (rows), kThreads, 0, cuda->stream>>> (x, with, rows, width, first, count, with_width,
+                                                                      threshold, cap, total, entries);
 }
 
 } // extern "C"

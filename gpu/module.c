@@ -54,6 +54,7 @@ static const QrCudaApi api = {
   qr_cuda_adam,
   qr_cuda_bias_act,
   qr_cuda_peaks,
+  qr_cuda_select_rows,
 };
 
 G_MODULE_EXPORT const QrCudaApi *

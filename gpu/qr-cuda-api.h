@@ -88,6 +88,9 @@ typedef struct
   /* version 7: decoding on the GPU */
   void       (*peaks)               (QrCuda *cuda, const float *map, const float *rows, int n, int h, int w, int c,
                                      int k, float threshold, int cap, int *count, float *entries);
+  void       (*select_rows)         (QrCuda *cuda, const float *x, const float *with, gsize rows, int width,
+                                     int first, int count, int with_width, float threshold, int cap, int *total,
+                                     float *entries);
 } QrCudaApi;
 
 /* The module's one export. */

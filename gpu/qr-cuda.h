@@ -279,6 +279,15 @@ void qr_cuda_adam         (QrCuda *cuda, float *p, const float *g, float *m, flo
 void qr_cuda_peaks (QrCuda *cuda, const float *map, const float *rows, int n, int h, int w, int c, int k,
                     float threshold, int cap, int *count, float *entries);
 
+/* Decoding on the GPU: rows kept by a threshold, so that only they come down. Of the `rows` rows
+ * of width floats at x (a whole batch's), a row whose largest value among channels first … first +
+ * count − 1 is at or above threshold takes a slot from *total (zeroed here), and the first cap (in
+ * no set order) are written at entries + slot · (1 + width + with_width): the row's number as an
+ * int's bits, its values, then the same row of with (with_width floats; with NULL when 0). rows
+ * must fit an int. */
+void qr_cuda_select_rows (QrCuda *cuda, const float *x, const float *with, gsize rows, int width, int first, int count,
+                          int with_width, float threshold, int cap, int *total, float *entries);
+
 /* Preprocessing: how a fitted 8-bit RGB image becomes one item of a network's input. */
 typedef struct
 {

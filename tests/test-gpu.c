@@ -295,6 +295,88 @@ out:
     g_clear_pointer (&images[i], qr_image_free);
 }
 
+/* Decoding on the GPU, rows: a Darknet network's [yolo] inputs (rows of 85 per cell-anchor) kept
+ * by their raw objectness on the GPU and downloaded alone, and NanoDet's three class maps with
+ * their box outputs at once, are the rows the downloaded outputs say — batch 3 and 1, and at
+ * thresholds where the rows outnumber the GPU's list (the CPU keeps them then). */
+static void
+test_rows (void)
+{
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  g_autofree char *tmp = NULL, *cfg = NULL;
+  g_autofree char *nanodet = g_build_filename (MODELS_DIR, "nanodet.json", NULL);
+  QrImage *images[3] = { NULL, NULL, NULL };
+
+  if (!have_gpu ())
+    return;
+  if (!g_file_test (DARKNET_DIR, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("no Darknet cfgs (set QUORUM_DARKNET_DIR)");
+      return;
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
+      images[i] = qr_image_load (p, NULL, 0, NULL);
+      if (images[i] == NULL)
+        {
+          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
+          goto out;
+        }
+    }
+  tmp = test_make_tmpdir ();
+  cfg = darknet_model ("yolov4-tiny.cfg", tmp, 416, 416);
+  for (int m = 0; m < 2; m++)
+    {
+      g_autoptr (QrDetector) detector = load (m == 0 ? cfg : nanodet, QR_DEVICE_CUDA, QR_PRECISION_FP32);
+      QrModel *model = qr_detector_get_model (detector);
+      TestRowsSpec specs[3];
+      int n_specs = 0, w, h;
+      gsize per_image;
+      g_autofree float *input = NULL;
+
+      g_assert_true (g_str_has_prefix (qr_model_get_device (model), "cuda"));
+      qr_detector_get_input_dims (detector, &w, &h);
+      per_image = (gsize) w * (gsize) h * 3;
+      input = g_new (float, per_image * 3);
+      for (int i = 0; i < 3; i++)
+        qr_detector_preprocess (detector, images[i], input + per_image * (gsize) i);
+      for (int k = 0; k < 3; k++)
+        for (int n = 3; n >= 1; n -= 2)
+          {
+            static const float thresholds[2][3] = { { 1.0f, 0.5f, 0.0f }, { 0.3f, 0.05f, 0.0f } };
+            float t = thresholds[m][k];
+            gsize kept;
+            n_specs = 0;
+            for (guint i = 0; qr_model_get_output_name (model, i) != NULL && n_specs < 3; i++)
+              {
+                const char *name = qr_model_get_output_name (model, i);
+                int rank, dims[4];
+                g_assert_true (qr_model_get_output_shape (model, name, &rank, dims));
+                if (m == 0 && rank == 4 && dims[3] == 255)
+                  specs[n_specs++] = (TestRowsSpec) { name, 85, 4, 1, NULL, t };
+                else if (m == 1 && rank == 3 && dims[2] == 80)
+                  for (guint j = 0; qr_model_get_output_name (model, j) != NULL; j++)
+                    {
+                      const char *other = qr_model_get_output_name (model, j);
+                      int orank, odims[4];
+                      g_assert_true (qr_model_get_output_shape (model, other, &orank, odims));
+                      if (orank == 3 && odims[2] == 44 && odims[1] == dims[1])
+                        specs[n_specs++] = (TestRowsSpec) { name, 80, 0, 80, other, t };
+                    }
+              }
+            g_assert_cmpint (n_specs, >=, 2);
+            kept = test_check_rows (model, input, n, specs, n_specs);
+            g_test_message ("%s, threshold %.2f, batch %d: %" G_GSIZE_FORMAT " rows kept", m == 0 ? "yolov4-tiny" : "nanodet",
+                            t, n, kept);
+          }
+    }
+  test_remove_tree (tmp);
+out:
+  for (int i = 0; i < 3; i++)
+    g_clear_pointer (&images[i], qr_image_free);
+}
+
 static void
 test_batch (void)
 {
@@ -691,6 +773,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu/falls-back-to-cpu", test_falls_back_to_cpu);
   g_test_add_func ("/gpu/batch-equals-single", test_batch);
   g_test_add_func ("/gpu/centernet-peaks", test_peaks);
+  g_test_add_func ("/gpu/rows", test_rows);
   g_test_add_func ("/gpu/graph-replay-equals-eager", test_graph_replay);
   g_test_add_func ("/gpu/peers-at-once", test_peers_at_once);
   g_test_add_func ("/gpu/dmsm-training-matches-cpu", test_dmsm_training_matches_cpu);

@@ -260,6 +260,117 @@ test_centernet_peaks (void)
     qr_image_free (images[i]);
 }
 
+/* NanoDet's decoding reads the engine's kept rows (qr_model_select_rows): per stride the cells
+ * with a class score at or above the threshold, with their box distributions; three strides at
+ * once, a batch of three, at three thresholds (at 0 every row, more than a GPU's list holds).
+ * Shapes that do not fit are errors naming the output. */
+static void
+test_nanodet_rows (void)
+{
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  static const float thresholds[] = { 0.3f, 0.05f, 0.0f };
+  g_autofree char *model_path = g_build_filename (MODELS_DIR, "nanodet.json", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QrDetector) detector = NULL;
+  g_autofree float *input = NULL;
+  QrDetectorOptions options;
+  TestRowsSpec specs[3];
+  const char *scores[3] = { NULL, NULL, NULL }, *boxes[3] = { NULL, NULL, NULL };
+  int cells[3] = { 0, 0, 0 }, w, h, n_levels = 0;
+  QrModel *model;
+  gsize per_image;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree (../shared/models/pretrained)");
+      return;
+    }
+  qr_detector_options_init (&options);
+  options.device = test_device ();
+  options.precision = QR_PRECISION_FP32;
+  detector = qr_detector_load (model_path, &options, &error);
+  g_assert_no_error (error);
+  model = qr_detector_get_model (detector);
+  qr_detector_get_input_dims (detector, &w, &h);
+  per_image = (gsize) w * (gsize) h * 3;
+  input = g_new (float, per_image * 3);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *path = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "images", photos[i], NULL);
+      g_autoptr (QrImage) image = qr_image_load (path, NULL, 0, &error);
+      g_assert_no_error (error);
+      qr_detector_preprocess (detector, image, input + per_image * (gsize) i);
+    }
+  /* the levels: a [1, cells, 80] class map and a [1, cells, 44] box output of as many cells */
+  for (guint i = 0; qr_model_get_output_name (model, i) != NULL; i++)
+    {
+      const char *name = qr_model_get_output_name (model, i);
+      int rank, dims[4];
+      g_assert_true (qr_model_get_output_shape (model, name, &rank, dims));
+      if (rank == 3 && dims[2] == 80)
+        {
+          scores[n_levels] = name;
+          cells[n_levels++] = dims[1];
+        }
+    }
+  g_assert_cmpint (n_levels, ==, 3);
+  for (guint i = 0; qr_model_get_output_name (model, i) != NULL; i++)
+    {
+      const char *name = qr_model_get_output_name (model, i);
+      int rank, dims[4];
+      g_assert_true (qr_model_get_output_shape (model, name, &rank, dims));
+      for (int l = 0; l < 3; l++)
+        if (rank == 3 && dims[2] == 44 && dims[1] == cells[l])
+          boxes[l] = name;
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (thresholds); t++)
+    {
+      gsize kept;
+      for (int l = 0; l < 3; l++)
+        specs[l] = (TestRowsSpec) { scores[l], 80, 0, 80, boxes[l], thresholds[t] };
+      kept = test_check_rows (model, input, 3, specs, 3);
+      g_test_message ("threshold %.2f: %" G_GSIZE_FORMAT " cells kept in 3 photos", thresholds[t], kept);
+      g_assert_cmpuint (kept, >=, t == 0 ? 10 : t == 1 ? 100 : (gsize) 3 * (cells[0] + cells[1] + cells[2]));
+    }
+  /* one channel of a few: the boxes' first bin of the first side (a logit) */
+  {
+    gsize counts[3];
+    for (int k = 0; k < 3; k++)
+      {
+        specs[0] = (TestRowsSpec) { boxes[0], 44, 0, 1, NULL, -4.0f + 4.0f * (float) k };
+        counts[k] = test_check_rows (model, input, 3, specs, 1);
+        g_test_message ("first bin >= %.0f: %" G_GSIZE_FORMAT " cells", specs[0].threshold, counts[k]);
+      }
+    g_assert_cmpuint (counts[0], >=, counts[1]);
+    g_assert_cmpuint (counts[1], >, 0);
+    g_assert_cmpuint (counts[2], ==, 0);
+  }
+
+  g_assert_false (qr_model_select_rows (model, 0, scores[0], 7, 0, 7, NULL, 0.5f, &error));   /* 80 is no multiple of 7 */
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, scores[0]));
+  g_clear_error (&error);
+  g_assert_false (qr_model_select_rows (model, 0, scores[0], 80, 70, 11, NULL, 0.5f, &error));
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+  g_clear_error (&error);
+  {
+    /* the finest level's cells with the coarsest level's boxes: not a row each */
+    int fine = 0, coarse = 0;
+    for (int l = 1; l < 3; l++)
+      {
+        fine = cells[l] > cells[fine] ? l : fine;
+        coarse = cells[l] < cells[coarse] ? l : coarse;
+      }
+    g_assert_false (qr_model_select_rows (model, 0, scores[fine], 80, 0, 80, boxes[coarse], 0.5f, &error));
+    g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+    g_assert_nonnull (strstr (error->message, boxes[coarse]));
+  }
+  g_clear_error (&error);
+  g_assert_false (qr_model_select_rows (model, 0, "no/such", 80, 0, 80, NULL, 0.5f, &error));
+  g_assert_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE);
+  g_clear_error (&error);
+}
+
 static void
 test_centernet_dog (void)
 {
@@ -690,6 +801,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/tfjs/backbone-matches-tfjs", test_backbone_tfjs);
   g_test_add_func ("/models/detect/centernet-finds-dog-bicycle-truck", test_centernet_dog);
   g_test_add_func ("/models/detect/centernet-peaks", test_centernet_peaks);
+  g_test_add_func ("/models/detect/nanodet-rows", test_nanodet_rows);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/centernet", "centernet.json", test_detect_batch);
   g_test_add_data_func ("/models/detect/batch-equals-one-at-a-time/nanodet", "nanodet.json", test_detect_batch);
   g_test_add_func ("/models/export/graph-and-constants", test_export);

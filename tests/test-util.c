@@ -264,3 +264,77 @@ test_check_peaks (QrDetector *detector, const QrImage *const *images, int n, con
     }
   return total;
 }
+
+gsize
+test_check_rows (QrModel *model, const float *input, int n, const TestRowsSpec *specs, int n_specs)
+{
+  g_autoptr (GError) error = NULL;
+  gsize total = 0;
+  QrKeptRows kept[QR_SELECT_SLOTS];
+
+  for (int i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      const TestRowsSpec *sp = i < n_specs ? &specs[i] : NULL;
+      g_assert_true (qr_model_select_rows (model, (guint) i, sp ? sp->output : NULL, sp ? sp->width : 0,
+                                           sp ? sp->first : 0, sp ? sp->count : 0, sp ? sp->with : NULL,
+                                           sp ? sp->threshold : 0, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (qr_model_run (model, input, n, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (int b = 0; b < n; b++)
+    {
+      /* every slot's rows first: asking for the outputs may change how they were found */
+      g_autofree QrKeptRows *copies = g_new0 (QrKeptRows, (gsize) n_specs);
+      for (int i = 0; i < n_specs; i++)
+        {
+          g_assert_true (qr_model_get_rows (model, (guint) i, b, &kept[i]));
+          copies[i] = kept[i];
+        }
+      for (int i = 0; i < n_specs; i++)
+        {
+          const TestRowsSpec *sp = &specs[i];
+          int rank, dims[4], at = 0;
+          gsize per = 1, rows, with_width = 0;
+          const float *x = qr_model_get_output (model, sp->output, &rank, dims), *w = NULL;
+
+          g_assert_nonnull (x);
+          for (int d = 1; d < rank; d++)
+            per *= (gsize) dims[d];
+          rows = per / (gsize) sp->width;
+          x += (gsize) b * per;
+          if (sp->with != NULL)
+            {
+              gsize wper = 1;
+              w = qr_model_get_output (model, sp->with, &rank, dims);
+              g_assert_nonnull (w);
+              for (int d = 1; d < rank; d++)
+                wper *= (gsize) dims[d];
+              with_width = wper / rows;
+              w += (gsize) b * wper;
+              g_assert_cmpint (copies[i].with_width, ==, (int) with_width);
+            }
+          g_assert_cmpint (copies[i].width, ==, sp->width);
+          for (gsize r = 0; r < rows; r++)
+            {
+              const float *row = x + r * (gsize) sp->width;
+              gboolean keep = FALSE;
+              for (int c = sp->first; c < sp->first + sp->count; c++)
+                keep = keep || row[c] >= sp->threshold;
+              if (!keep)
+                continue;
+              g_assert_cmpint (at, <, copies[i].n);
+              g_assert_cmpint (copies[i].index[at], ==, (int) r);
+              g_assert_cmpint (memcmp (copies[i].values + (gsize) at * (gsize) sp->width, row,
+                                       sizeof (float) * (gsize) sp->width), ==, 0);
+              if (w != NULL)
+                g_assert_cmpint (memcmp (copies[i].with + (gsize) at * with_width, w + r * with_width,
+                                         sizeof (float) * with_width), ==, 0);
+              at++;
+            }
+          g_assert_cmpint (at, ==, copies[i].n);
+          total += (gsize) at;
+        }
+    }
+  return total;
+}

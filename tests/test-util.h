@@ -65,3 +65,22 @@ gsize    test_check_peaks    (QrDetector          *detector,
                               const char          *map,
                               const char          *rows,
                               float                thr);
+
+/* A slot of qr_model_select_rows, for test_check_rows. */
+typedef struct
+{
+  const char *output;
+  int         width, first, count;
+  const char *with;
+  float       threshold;
+} TestRowsSpec;
+
+/* Asks model for the rows of specs (slot i for specs[i], the other slots emptied), runs it on
+ * the n items at input, then checks each slot's kept rows against the outputs (qr_model_get_output):
+ * every row whose largest value among the channels is at or above the threshold, in order, with
+ * its values and with's. Returns how many rows were kept in all. */
+gsize    test_check_rows     (QrModel             *model,
+                              const float         *input,
+                              int                  n,
+                              const TestRowsSpec  *specs,
+                              int                  n_specs);

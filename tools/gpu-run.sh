@@ -22,7 +22,7 @@ export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
-# RUNNER=0 (skips timing a run over a folder), PEAKS=0 (skips CenterNet's decoding on the GPU or CPU), SCAN=N (photos for bench scan; 0 skips it), DMSM=0
+# RUNNER=0 (skips timing a run over a folder), SELECT=0 (skips decoding's lists on the GPU against whole outputs), SCAN=N (photos for bench scan; 0 skips it), DMSM=0
 # (skips the caption model's training on CPU and CUDA); BENCH=none
 # and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
@@ -65,14 +65,17 @@ model_path () {
     echo "($name: exit $?, $(date -u +%T))"
     grep -E -i "segmentation|error|critical|warning" "$out/bench-$name.log" | head -5
   done
-  if [ "${PEAKS:-1}" = 1 ]; then
-    # issue 19's decoding on the GPU: CenterNet's peaks found by a kernel and downloaded alone, or
-    # (QUORUM_GPU_PEAKS=0) the 5 MB heatmap of each image downloaded and searched on the CPU
-    echo "== CenterNet fp16, peaks found on the GPU (1, the default) or on the CPU (0), alternating"
-    for peaks in 0 1 0 1; do
-      QUORUM_GPU_PEAKS=$peaks timeout 30 .devbin/quorum bench detect --device cuda --repeat 20 --precisions fp16 \
-        --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path centernet.json)" 2> /dev/null \
-        | grep -E "quorum" | sed "s/^/QUORUM_GPU_PEAKS=$peaks /"
+  if [ "${SELECT:-1}" = 1 ]; then
+    # issue 19's decoding on the GPU: CenterNet's peaks and NanoDet's and YOLO's rows above the
+    # threshold kept by kernels and downloaded alone (1, the default), or (QUORUM_GPU_SELECT=0) the
+    # outputs downloaded whole and searched on the CPU, as before
+    echo "== fp16, end to end: what decoding reads kept on the GPU (1) or the outputs whole (0)"
+    for name in centernet.json nanodet.json yolov4.cfg; do
+      for select in 0 1; do
+        QUORUM_GPU_SELECT=$select timeout 40 .devbin/quorum bench detect --device cuda --repeat 20 --precisions fp16 \
+          --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path $name)" 2> /dev/null \
+          | grep -E "quorum" | sed "s/^/QUORUM_GPU_SELECT=$select /"
+      done
     done
   fi
   if [ "${RUNNER:-1}" = 1 ]; then

@@ -215,9 +215,7 @@ qr_detector_detect_batch (QrDetector *self, const QrImage *const *images, int n,
   input = batch_input (self, n, error);
   if (input == NULL)
     return NULL;
-  if (self->family->peaks_map != NULL
-      && !qr_model_set_peaks (self->model, self->family->peaks_map, self->family->peaks_rows,
-                              self->options.score_threshold, error))
+  if (self->family->ask_outputs != NULL && !self->family->ask_outputs (self, error))
     return NULL;
   if (self->options.flip)
     for (int b = 0; b < n; b++)

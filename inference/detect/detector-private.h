@@ -88,10 +88,10 @@ struct _QrDetectorFamily
   /* The last detect's class scores (rows × cols × classes) and the image-to-cell scale; NULL:
    * the family has no heatmap (anchors of several sizes share no one grid). */
   const float       *(*heatmap)     (QrDetector *self, int *rows, int *cols, int *classes, float *image_to_cell);
-  /* A keypoint family's decoding reads peaks, not maps: the heatmap output and the output read at
-   * each peak's cell (qr_model_set_peaks, at options.score_threshold before each run). NULL: the
-   * family reads its outputs whole. */
-  const char          *peaks_map, *peaks_rows;
+  /* Before each run: asks the model for the part of its outputs decoding reads (a keypoint
+   * family's peaks, qr_model_set_peaks; a grid family's rows above the threshold,
+   * qr_model_select_rows), which on CUDA is all that comes down. NULL: the outputs whole. */
+  gboolean           (*ask_outputs) (QrDetector *self, GError **error);
 };
 
 /* The families in the order loading tries them. */

@@ -45,6 +45,18 @@ typedef struct
   guint8    *peak_host;
   gsize      peak_host_bytes;
   gboolean   peak_host_pinned;
+  /* rows kept on the GPU (qr_model_select_rows): per slot the wish, whether this run kept them, the
+   * list's room and where it is in rows_area (whose first 64 bytes count each slot's rows) */
+  QrRowsWanted rows_wanted[QR_SELECT_SLOTS];
+  gboolean   rows_on[QR_SELECT_SLOTS];
+  gboolean   rows_done[QR_SELECT_SLOTS];
+  int        rows_cap[QR_SELECT_SLOTS];
+  gsize      rows_at[QR_SELECT_SLOTS];
+  guint8    *rows_area;
+  gsize      rows_bytes;
+  guint8    *rows_host;
+  gsize      rows_host_bytes;
+  gboolean   rows_host_pinned;
   gboolean  *stale;         /* per tensor: the host copy is older than the device's */
   GMutex     lazy_lock;     /* items decode in parallel: one of them downloads */
   /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */

@@ -513,41 +513,191 @@ cuda_want_peaks (QrBackend *backend, QrGraph *graph, int map, int rows, float th
 {
   QrCudaBackend *self = (QrCudaBackend *) backend;
 
-  /* the kernel numbers an item's values with an int; QUORUM_GPU_PEAKS=0 downloads the maps whole
+  /* the kernel numbers an item's values with an int; QUORUM_GPU_SELECT=0 downloads the maps whole
    * and leaves the peaks to the CPU, to compare */
   if ((map >= 0 && qr_shape_size (&qr_graph_tensor (graph, map)->shape) / (gsize) MAX (self->batch, 1) > G_MAXINT)
-      || g_strcmp0 (g_getenv ("QUORUM_GPU_PEAKS"), "0") == 0)
+      || g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") == 0)
     map = -1;
   self->peak_map = map;
   self->peak_rows = map >= 0 ? rows : -1;
   self->peak_threshold = threshold;
 }
 
-/* The peak lists' room on the GPU and in (page-locked) host memory; FALSE where there is none,
- * and the maps come down whole as before. */
+static void
+cuda_want_rows (QrBackend *backend, QrGraph *graph, guint slot, const QrRowsWanted *wanted)
+{
+  QrCudaBackend *self = (QrCudaBackend *) backend;
+
+  self->rows_on[slot] = wanted != NULL && wanted->rows * (gsize) MAX (self->batch, 1) < G_MAXINT
+                        && g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") != 0;
+  if (wanted != NULL)
+    self->rows_wanted[slot] = *wanted;
+}
+
+/* A list's room on the GPU and in (page-locked) host memory; FALSE where there is none, and the
+ * outputs come down whole as before. */
 static gboolean
-reserve_peaks (QrCudaBackend *self, gsize bytes)
+reserve_lists (QrCudaBackend *self, guint8 **area, gsize *area_bytes, guint8 **host, gsize *host_bytes,
+               gboolean *pinned, gsize bytes)
 {
   GError *gpu_error = NULL;
 
-  if (!reserve (self, &self->peak_area, &self->peak_bytes, bytes, &gpu_error))
+  if (!reserve (self, area, area_bytes, bytes, &gpu_error))
     {
-      g_debug ("no GPU memory for the peaks (%s): the maps come down whole", gpu_error->message);
+      g_debug ("no GPU memory for the peaks or rows (%s): the outputs come down whole", gpu_error->message);
       g_error_free (gpu_error);
       return FALSE;
     }
-  if (bytes <= self->peak_host_bytes)
+  if (bytes <= *host_bytes)
     return TRUE;
-  if (self->peak_host_pinned)
-    api->release_host (self->cuda, self->peak_host);
+  if (*pinned)
+    api->release_host (self->cuda, *host);
   else
-    g_free (self->peak_host);
-  self->peak_host = api->alloc_host (self->cuda, bytes, NULL);
-  self->peak_host_pinned = self->peak_host != NULL;
-  if (self->peak_host == NULL)
-    self->peak_host = g_try_malloc (bytes);
-  self->peak_host_bytes = self->peak_host != NULL ? bytes : 0;
-  return self->peak_host != NULL;
+    g_free (*host);
+  *host = api->alloc_host (self->cuda, bytes, NULL);
+  *pinned = *host != NULL;
+  if (*host == NULL)
+    *host = g_try_malloc (bytes);
+  *host_bytes = *host != NULL ? bytes : 0;
+  return *host != NULL;
+}
+
+static gboolean
+reserve_peaks (QrCudaBackend *self, gsize bytes)
+{
+  return reserve_lists (self, &self->peak_area, &self->peak_bytes, &self->peak_host, &self->peak_host_bytes,
+                        &self->peak_host_pinned, bytes);
+}
+
+#define ROWS_COUNTS 64   /* bytes at the start of rows_area: one int per slot */
+
+static gsize
+rows_stride (const QrRowsWanted *w)
+{
+  return (gsize) (1 + w->width + (w->with >= 0 ? w->with_width : 0));
+}
+
+/* The row lists' kernels and the download of their counts; FALSE (and no slot on) where there is
+ * no room for them. */
+static gboolean
+launch_rows (QrCudaBackend *self, QrGraph *graph, GError **error)
+{
+  GError *gpu_error = NULL;
+  gsize total = ROWS_COUNTS;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      QrRowsWanted *w = &self->rows_wanted[i];
+      self->rows_done[i] = FALSE;
+      if (!self->rows_on[i] || self->dev[w->output] == NULL || (w->with >= 0 && self->dev[w->with] == NULL))
+        continue;
+      self->rows_cap[i] = 1024 + 256 * self->batch;
+      self->rows_at[i] = total;
+      total += ALIGN16 ((gsize) self->rows_cap[i] * rows_stride (w) * sizeof (float));
+      self->rows_done[i] = any = TRUE;
+    }
+  if (!any)
+    return TRUE;
+  if (!reserve_lists (self, &self->rows_area, &self->rows_bytes, &self->rows_host, &self->rows_host_bytes,
+                      &self->rows_host_pinned, total))
+    {
+      memset (self->rows_done, 0, sizeof self->rows_done);
+      return TRUE;
+    }
+  for (guint i = 0; i < QR_SELECT_SLOTS; i++)
+    if (self->rows_done[i])
+      {
+        QrRowsWanted *w = &self->rows_wanted[i];
+        api->select_rows (self->cuda, self->dev[w->output], w->with >= 0 ? self->dev[w->with] : NULL,
+                          w->rows * (gsize) self->batch, w->width, w->first, w->count,
+                          w->with >= 0 ? w->with_width : 0, w->threshold, self->rows_cap[i],
+                          (int *) self->rows_area + i, (float *) (self->rows_area + self->rows_at[i]));
+      }
+  if (!api->download (self->cuda, self->rows_host, self->rows_area, ROWS_COUNTS, &gpu_error))
+    return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+  return TRUE;
+}
+
+/* After the first sync: each list as long as its count says, then a second sync. */
+static gboolean
+download_rows (QrCudaBackend *self, QrGraph *graph, GError **error)
+{
+  GError *gpu_error = NULL;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      int n;
+      if (!self->rows_done[i])
+        continue;
+      n = ((const int *) self->rows_host)[i];
+      if (n <= 0 || n > self->rows_cap[i])
+        continue;
+      if (!api->download (self->cuda, self->rows_host + self->rows_at[i], self->rows_area + self->rows_at[i],
+                          (gsize) n * rows_stride (&self->rows_wanted[i]) * sizeof (float), &gpu_error))
+        return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+      any = TRUE;
+    }
+  if (any && !api->sync (self->cuda, &gpu_error))
+    return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+  return TRUE;
+}
+
+typedef struct
+{
+  int          row;
+  const float *entry;
+} KeptRow;
+
+static int
+compare_kept (gconstpointer a, gconstpointer b)
+{
+  const KeptRow *p = a, *q = b;
+  return p->row < q->row ? -1 : p->row > q->row;
+}
+
+static gboolean
+cuda_get_rows (QrBackend *backend, QrGraph *graph, guint slot, GArray *index, GArray *values, GArray *with,
+               int *offsets)
+{
+  QrCudaBackend *self = (QrCudaBackend *) backend;
+  const QrRowsWanted *w = &self->rows_wanted[slot];
+  int n, b = 0, width = w->width, with_width = w->with >= 0 ? w->with_width : 0;
+  gsize stride = rows_stride (w);
+  g_autofree KeptRow *kept = NULL;
+
+  if (!self->rows_done[slot])
+    return FALSE;
+  n = ((const int *) self->rows_host)[slot];
+  if (n < 0 || n > self->rows_cap[slot])
+    {
+      g_debug ("%s: %d rows of %s kept, more than the GPU's list of %d: kept on the CPU", graph->source, n,
+               qr_graph_tensor (graph, w->output)->name, self->rows_cap[slot]);
+      return FALSE;
+    }
+  kept = g_new (KeptRow, MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    {
+      const float *e = (const float *) (self->rows_host + self->rows_at[slot]) + (gsize) i * stride;
+      memcpy (&kept[i].row, &e[0], sizeof (int));
+      kept[i].entry = e;
+    }
+  qsort (kept, (gsize) n, sizeof (KeptRow), compare_kept);
+  offsets[0] = 0;
+  for (int i = 0; i < n; i++)
+    {
+      int item = (int) ((gsize) kept[i].row / w->rows), at = (int) ((gsize) kept[i].row % w->rows);
+      for (; b < item; b++)
+        offsets[b + 1] = (int) index->len;
+      g_array_append_val (index, at);
+      g_array_append_vals (values, kept[i].entry + 1, (guint) width);
+      if (with_width > 0)
+        g_array_append_vals (with, kept[i].entry + 1 + width, (guint) with_width);
+    }
+  for (; b < self->batch; b++)
+    offsets[b + 1] = (int) index->len;
+  return TRUE;
 }
 
 /* After the network: the peaks' kernel, then one download of every output but the two the peaks
@@ -559,6 +709,7 @@ finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abo
   gboolean peaks = FALSE;
 
   self->peaks_done = FALSE;
+  memset (self->rows_done, 0, sizeof self->rows_done);
   if (!forward (self, graph, abort, abort_data, error))
     {
       api->sync (self->cuda, NULL);
@@ -582,6 +733,8 @@ finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abo
             return qr_cuda_backend_error (error, gpu_error, graph, NULL);
         }
     }
+  if (!launch_rows (self, graph, error))
+    return FALSE;
   for (guint i = 0; i < graph->outputs->len; i++)
     {
       int id = g_array_index (graph->outputs, int, i);
@@ -590,6 +743,9 @@ finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abo
       if (src == NULL || self->host[id] == NULL)
         continue;
       self->stale[id] = peaks && (id == self->peak_map || id == self->peak_rows);
+      for (guint k = 0; k < QR_SELECT_SLOTS; k++)
+        if (self->rows_done[k] && (id == self->rows_wanted[k].output || id == self->rows_wanted[k].with))
+          self->stale[id] = TRUE;
       if (self->stale[id])
         continue;
       if (!api->download (self->cuda, self->host[id], src, qr_shape_size (&t->shape) * sizeof (float), &gpu_error))
@@ -597,6 +753,8 @@ finish_run (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abo
     }
   if (!api->sync (self->cuda, &gpu_error))
     return qr_cuda_backend_error (error, gpu_error, graph, NULL);
+  if (!download_rows (self, graph, error))
+    return FALSE;
   self->peaks_done = peaks;
   self->runs++;
   return TRUE;
@@ -707,6 +865,11 @@ cuda_release (QrBackend *backend)
     api->release_host (self->cuda, self->peak_host);
   else
     g_free (self->peak_host);
+  api->release (self->cuda, self->rows_area);
+  if (self->rows_host_pinned)
+    api->release_host (self->cuda, self->rows_host);
+  else
+    g_free (self->rows_host);
   g_mutex_clear (&self->lazy_lock);
   if (self->n_tensors > 0)
     {
@@ -731,7 +894,7 @@ cuda_release (QrBackend *backend)
 
 static const QrBackendClass cuda_backend_class = {
   "cuda", cuda_supports_op, cuda_prepare, cuda_run, cuda_output, cuda_release, cuda_run_placed, cuda_want_peaks,
-  cuda_get_peaks,
+  cuda_get_peaks, cuda_want_rows, cuda_get_rows,
 };
 
 QrBackend *

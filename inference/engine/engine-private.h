@@ -277,6 +277,16 @@ void     qr_cpu_set_threads    (int          n_threads);
 
 /* Backends */
 typedef struct _QrBackend QrBackend;
+
+/* A slot of qr_model_select_rows as a backend takes it: tensor ids (with −1: none); an item's
+ * values are rows × width, with's rows × with_width. */
+typedef struct
+{
+  int   output, with;
+  int   width, first, count, with_width;
+  gsize rows;                /* per item */
+  float threshold;
+} QrRowsWanted;
 typedef struct
 {
   const char *name;
@@ -296,6 +306,14 @@ typedef struct
    * this run, and the caller finds them in the outputs. */
   void      (*want_peaks)  (QrBackend *self, QrGraph *graph, int map, int rows, float threshold);
   gboolean  (*get_peaks)   (QrBackend *self, QrGraph *graph, GArray *out, int *offsets);
+  /* optional: rows kept where the outputs are (qr_model_select_rows). want_rows before a run
+   * (wanted NULL: the slot is empty); get_rows after it: TRUE with the batch's kept rows in slot,
+   * item by item and ascending within each, their numbers in index, their values in values
+   * (width a row) and with (with_width), item b's from offsets[b] to offsets[b + 1]; FALSE when the
+   * backend could not keep them all this run, and the caller reads the outputs. */
+  void      (*want_rows)   (QrBackend *self, QrGraph *graph, guint slot, const QrRowsWanted *wanted);
+  gboolean  (*get_rows)    (QrBackend *self, QrGraph *graph, guint slot, GArray *index, GArray *values,
+                            GArray *with, int *offsets);
 } QrBackendClass;
 
 struct _QrBackend

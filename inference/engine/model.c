@@ -3,6 +3,7 @@
 
 #include "engine-private.h"
 
+#include <math.h>
 #include <string.h>
 #if QUORUM_HAVE_CUDA
 #include "qr-cuda-api.h"
@@ -12,6 +13,15 @@
  * ../shared/device/README.md), the CPU elsewhere, without a word: only a device asked for by
  * name and not had is worth a message. 0 here makes AUTO the CPU everywhere. */
 #define QR_AUTO_PICKS_CUDA 1
+
+/* A slot of qr_model_select_rows: the wish and the last run's rows, item b's from offsets[b]. */
+typedef struct
+{
+  QrRowsWanted wanted;     /* output −1: empty */
+  GArray      *index, *values, *with;
+  int         *offsets;
+  int          items;
+} Selection;
 
 struct _QrModel
 {
@@ -27,6 +37,7 @@ struct _QrModel
   GArray    *peaks;
   int       *peak_offsets;
   int        peak_items;
+  Selection  slots[QR_SELECT_SLOTS];   /* qr_model_select_rows */
 };
 
 int
@@ -190,6 +201,13 @@ qr_model_new (QrGraph *graph, QrDevice device, QrPrecision precision, int n_thre
   model->graph = graph;
   model->peak_map = model->peak_rows = -1;
   model->peaks = g_array_new (FALSE, FALSE, sizeof (QrPeak));
+  for (int i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      model->slots[i].wanted.output = model->slots[i].wanted.with = -1;
+      model->slots[i].index = g_array_new (FALSE, FALSE, sizeof (int));
+      model->slots[i].values = g_array_new (FALSE, FALSE, sizeof (float));
+      model->slots[i].with = g_array_new (FALSE, FALSE, sizeof (float));
+    }
   model->n_threads = n_threads;
   if (device == QR_DEVICE_AUTO)
     {
@@ -260,6 +278,13 @@ qr_model_free (QrModel *model)
   g_free (model->device);
   g_array_unref (model->peaks);
   g_free (model->peak_offsets);
+  for (int i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      g_array_unref (model->slots[i].index);
+      g_array_unref (model->slots[i].values);
+      g_array_unref (model->slots[i].with);
+      g_free (model->slots[i].offsets);
+    }
   g_free (model);
 }
 
@@ -311,6 +336,60 @@ qr_model_set_peaks (QrModel *model, const char *map, const char *rows, float thr
   return TRUE;
 }
 
+/* Values per item of a tensor at the planned batch. */
+static gsize
+per_item (QrTensor *t)
+{
+  gsize n = 1;
+  for (int d = 1; d < t->shape.rank; d++)
+    n *= (gsize) t->shape.dims[d];
+  return n;
+}
+
+gboolean
+qr_model_select_rows (QrModel *model, guint slot, const char *output, int width, int first, int count,
+                      const char *with, float threshold, GError **error)
+{
+  QrRowsWanted w = { -1, -1, 0, 0, 0, 0, 0, 0 };
+
+  g_return_val_if_fail (model != NULL && slot < QR_SELECT_SLOTS, FALSE);
+  if (output != NULL)
+    {
+      QrTensor *t, *u;
+      w.output = qr_graph_find_tensor (model->graph, output);
+      t = w.output >= 0 ? qr_graph_tensor (model->graph, w.output) : NULL;
+      if (t == NULL || !is_output (model->graph, w.output) || width < 1 || per_item (t) % (gsize) width != 0
+          || first < 0 || count < 1 || first + count > width)
+        {
+          g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
+                       "%s: no output %s of rows of %d to keep channels %d to %d of", model->graph->source, output,
+                       width, first, first + count - 1);
+          return FALSE;
+        }
+      w.width = width;
+      w.first = first;
+      w.count = count;
+      w.rows = per_item (t) / (gsize) width;
+      w.threshold = threshold;
+      if (with != NULL)
+        {
+          w.with = qr_graph_find_tensor (model->graph, with);
+          u = w.with >= 0 ? qr_graph_tensor (model->graph, w.with) : NULL;
+          if (u == NULL || !is_output (model->graph, w.with) || per_item (u) % w.rows != 0)
+            {
+              g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
+                           "%s: the output %s has no row for each of the %" G_GSIZE_FORMAT " rows of %s",
+                           model->graph->source, with, w.rows, output);
+              return FALSE;
+            }
+          w.with_width = (int) (per_item (u) / w.rows);
+        }
+    }
+  model->slots[slot].wanted = w;
+  model->slots[slot].items = 0;
+  return TRUE;
+}
+
 static void
 want_peaks (QrModel *model)
 {
@@ -318,6 +397,113 @@ want_peaks (QrModel *model)
   if (model->backend->klass->want_peaks != NULL)
     model->backend->klass->want_peaks (model->backend, model->graph, model->peak_map, model->peak_rows,
                                        model->peak_threshold);
+  for (guint i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      QrRowsWanted *w = &model->slots[i].wanted;
+      model->slots[i].items = 0;
+      /* the rows per item at this batch (a planned batch keeps the per-item shapes) */
+      if (w->output >= 0)
+        w->rows = per_item (qr_graph_tensor (model->graph, w->output)) / (gsize) w->width;
+      if (model->backend->klass->want_rows != NULL)
+        model->backend->klass->want_rows (model->backend, model->graph, i, w->output >= 0 ? w : NULL);
+    }
+}
+
+/* One item's kept rows, appended. */
+static void
+item_rows (const QrRowsWanted *w, const float *x, const float *with, GArray *index, GArray *values, GArray *with_values)
+{
+  for (gsize r = 0; r < w->rows; r++)
+    {
+      const float *row = x + r * (gsize) w->width;
+      float m = -INFINITY;
+      int at = (int) r;
+      for (int c = w->first; c < w->first + w->count; c++)
+        m = row[c] > m ? row[c] : m;
+      if (!(m >= w->threshold))
+        continue;
+      g_array_append_val (index, at);
+      g_array_append_vals (values, row, (guint) w->width);
+      if (with != NULL)
+        g_array_append_vals (with_values, with + r * (gsize) w->with_width, (guint) w->with_width);
+    }
+}
+
+/* After a run: each slot's rows from the backend where it kept them, else from the outputs, the
+ * items in parallel. */
+static void
+find_rows (QrModel *model, int n)
+{
+  for (guint i = 0; i < QR_SELECT_SLOTS; i++)
+    {
+      Selection *s = &model->slots[i];
+      const QrRowsWanted *w = &s->wanted;
+      const float *x, *with = NULL;
+      g_autofree GArray **parts = NULL;
+
+      g_array_set_size (s->index, 0);
+      g_array_set_size (s->values, 0);
+      g_array_set_size (s->with, 0);
+      s->items = 0;
+      if (w->output < 0)
+        continue;
+      s->offsets = g_renew (int, s->offsets, n + 1);
+      memset (s->offsets, 0, sizeof (int) * (gsize) (n + 1));
+      s->items = n;
+      if (model->backend->klass->get_rows != NULL
+          && model->backend->klass->get_rows (model->backend, model->graph, i, s->index, s->values, s->with, s->offsets))
+        continue;
+      g_array_set_size (s->index, 0);
+      g_array_set_size (s->values, 0);
+      g_array_set_size (s->with, 0);
+      x = model->backend->klass->output (model->backend, model->graph, w->output);
+      if (w->with >= 0)
+        with = model->backend->klass->output (model->backend, model->graph, w->with);
+      if (x == NULL || (w->with >= 0 && with == NULL))
+        continue;
+      parts = g_new0 (GArray *, (gsize) n * 3);
+#pragma omp parallel for schedule(dynamic) if (n > 1)
+      for (int b = 0; b < n; b++)
+        {
+          parts[3 * b] = g_array_new (FALSE, FALSE, sizeof (int));
+          parts[3 * b + 1] = g_array_new (FALSE, FALSE, sizeof (float));
+          parts[3 * b + 2] = g_array_new (FALSE, FALSE, sizeof (float));
+          item_rows (w, x + (gsize) b * w->rows * (gsize) w->width,
+                     with != NULL ? with + (gsize) b * w->rows * (gsize) w->with_width : NULL, parts[3 * b],
+                     parts[3 * b + 1], parts[3 * b + 2]);
+        }
+      for (int b = 0; b < n; b++)
+        {
+          g_array_append_vals (s->index, parts[3 * b]->data, parts[3 * b]->len);
+          g_array_append_vals (s->values, parts[3 * b + 1]->data, parts[3 * b + 1]->len);
+          g_array_append_vals (s->with, parts[3 * b + 2]->data, parts[3 * b + 2]->len);
+          s->offsets[b + 1] = (int) s->index->len;
+          for (int k = 0; k < 3; k++)
+            g_array_unref (parts[3 * b + k]);
+        }
+    }
+}
+
+gboolean
+qr_model_get_rows (QrModel *model, guint slot, int item, QrKeptRows *rows)
+{
+  memset (rows, 0, sizeof *rows);
+  g_return_val_if_fail (slot < QR_SELECT_SLOTS, FALSE);
+  {
+    Selection *s = &model->slots[slot];
+    int from;
+    if (s->wanted.output < 0 || item < 0 || item >= s->items)
+      return FALSE;
+    from = s->offsets[item];
+    rows->n = s->offsets[item + 1] - from;
+    rows->width = s->wanted.width;
+    rows->with_width = s->wanted.with >= 0 ? s->wanted.with_width : 0;
+    rows->index = &g_array_index (s->index, int, 0) + from;
+    rows->values = &g_array_index (s->values, float, 0) + (gsize) from * (gsize) rows->width;
+    rows->with = s->wanted.with >= 0 ? &g_array_index (s->with, float, 0) + (gsize) from * (gsize) rows->with_width
+                                     : NULL;
+    return TRUE;
+  }
 }
 
 /* One item's peaks, in (y, x, c) order: a value at or above thr with no greater one of its channel
@@ -441,6 +627,7 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
   if (!model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error))
     return FALSE;
   find_peaks (model, batch);
+  find_rows (model, batch);
   return TRUE;
 }
 
@@ -523,5 +710,6 @@ qr_model_run_placed (QrModel *model, const QrInputImage *images, int n, const Qr
                                           abort_data, error))
     return FALSE;
   find_peaks (model, n);
+  find_rows (model, n);
   return TRUE;
 }

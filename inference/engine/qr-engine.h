@@ -121,6 +121,38 @@ gboolean    qr_model_set_peaks      (QrModel            *model,
 const QrPeak *qr_model_get_peaks    (QrModel            *model,
                                      int                 item,
                                      int                *n);
+/* Rows of an output kept by a threshold: what a grid or anchor detector (NanoDet, YOLO) decodes. */
+#define QR_SELECT_SLOTS 8
+typedef struct
+{
+  int          n;            /* rows kept */
+  const int   *index;        /* each one's row number in its item, ascending */
+  const float *values;       /* n × width: the rows */
+  const float *with;         /* n × with_width: the same rows of the second output; NULL: none */
+  int          width, with_width;
+} QrKeptRows;
+
+/* From the next run on, each run also keeps in `slot` (< QR_SELECT_SLOTS) the rows of output
+ * `output`, its values per item seen as rows of `width`, whose largest value among channels first …
+ * first + count − 1 is at or above threshold (a value that is not a number is not), with the same
+ * rows of output `with` (NULL: none), seen as as many rows. On CUDA a kernel picks them and only
+ * they are downloaded (the outputs themselves then only when qr_model_get_output asks); on the
+ * CPU a pass over the rows. output NULL empties the slot. FALSE with an error naming the output
+ * when the shapes do not fit. */
+gboolean    qr_model_select_rows    (QrModel            *model,
+                                     guint               slot,
+                                     const char         *output,
+                                     int                 width,
+                                     int                 first,
+                                     int                 count,
+                                     const char         *with,
+                                     float               threshold,
+                                     GError            **error);
+/* After a run: item's rows kept in slot; FALSE (rows empty) when the slot is empty. */
+gboolean    qr_model_get_rows       (QrModel            *model,
+                                     guint               slot,
+                                     int                 item,
+                                     QrKeptRows             *rows);
 /* An output's shape at the planned batch without its data (which on CUDA may stay on the GPU
  * until asked for); FALSE when there is no such tensor. */
 gboolean    qr_model_get_output_shape (QrModel          *model,

@@ -461,3 +461,23 @@ void qr_cuda_peaks (QrCuda *cu, const float *map, const float *rows, int n, int 
       for (int j = 0; j < k; j++) e[2 + j] = rows[(b * (gsize) h * w + cell) * k + j];
     }
 }
+/* kernels.cu's k_select_rows, backwards like qr_cuda_peaks */
+void qr_cuda_select_rows (QrCuda *cu, const float *x, const float *with, gsize rows, int width, int first, int count,
+                          int with_width, float thr, int cap, int *total, float *entries)
+{
+  *total = 0;
+  for (gsize r = rows; r-- > 0;)
+    {
+      const float *row = x + r * (gsize) width;
+      float m = -INFINITY;
+      for (int c = first; c < first + count; c++) m = row[c] > m ? row[c] : m;
+      if (!(m >= thr)) continue;
+      int slot = (*total)++;
+      if (slot >= cap) continue;
+      float *e = entries + (gsize) slot * (gsize) (1 + width + with_width);
+      int bits = (int) r;
+      memcpy (&e[0], &bits, sizeof bits);
+      memcpy (e + 1, row, sizeof (float) * (gsize) width);
+      if (with_width > 0) memcpy (e + 1 + width, with + r * (gsize) with_width, sizeof (float) * (gsize) with_width);
+    }
+}

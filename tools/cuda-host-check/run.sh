@@ -23,7 +23,7 @@ for f in $(find inference annotate -name "*.c") gpu/module.c tools/cuda-host-che
   gcc $flags $(pkg-config --cflags glib-2.0 json-glib-1.0 sqlite3) -c "$f" -o "$out/objs/$(echo "$f" | tr / _).o"
 done
 rm -f "$out/libhost.a" && ar rcs "$out/libhost.a" "$out"/objs/*.o
-for t in test-gpu test-engine test-models test-onnx test-clip; do
+for t in test-gpu test-engine test-models test-darknet test-onnx test-clip; do
   # shellcheck disable=SC2086
   gcc $flags "tests/$t.c" "$out/libhost.a" $libs -lm -o "$out/$t"
 done
@@ -34,7 +34,8 @@ gcc $flags -I bench tests/test-dmsm.c bench/scenes.c "$out/libhost.a" $libs $(pk
 # the caption model's training on the backend (issue 17): test-gpu's comparison with the CPU ran
 # above; here a training run on it learns
 QUORUM_DEVICE=cuda "$out/test-dmsm" -k -p /dmsm/training-learns 2>&1 | grep -v DEBUG
-for t in test-engine test-models; do
+# test-darknet: the YOLO decoders reading the rows kept on the backend, against OpenCV's detections
+for t in test-engine test-models test-darknet; do
   QUORUM_DEVICE=cuda QUORUM_PRECISION=fp32 "$out/$t" -k 2>&1 | grep -v DEBUG
 done
 # ONNX graphs (issue 18) on the backend: ONNX's conformance cases, the Ultralytics-shaped detectors

@@ -78,6 +78,12 @@ decode (const QrDetector *self, const QrDecode *dec, GArray *out)
     }
 }
 
+static gboolean
+ask_outputs (QrDetector *self, GError **error)
+{
+  return qr_model_set_peaks (self->model, HEATMAP, SIDES, self->options.score_threshold, error);
+}
+
 static const float *
 heatmap (QrDetector *self, int *rows, int *cols, int *classes, float *image_to_cell)
 {
@@ -104,6 +110,5 @@ const QrDetectorFamily qr_family_centernet = {
   .input_format = { FALSE, { 0, 1, 2 }, { 0, 0, 0 }, { 1, 1, 1 }, 0 },
   .decode = decode,
   .heatmap = heatmap,
-  .peaks_map = HEATMAP,
-  .peaks_rows = SIDES,
+  .ask_outputs = ask_outputs,
 };

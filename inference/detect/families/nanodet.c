@@ -111,6 +111,24 @@ write_input (const QrDetector *self, const QrImage *fitted, int x0, int y0, floa
       }
 }
 
+/* Each stride's cells with a class at or above the threshold, kept by the engine (on the GPU when
+ * the model runs there: only they come down), with their box distributions. */
+static gboolean
+ask_outputs (QrDetector *self, GError **error)
+{
+  const Nanodet *n = self->data;
+
+  for (int l = 0; l < 3; l++)
+    {
+      int rank, dims[4];
+      if (!qr_model_get_output_shape (self->model, n->levels[l].scores, &rank, dims) || rank != 3
+          || !qr_model_select_rows (self->model, (guint) l, n->levels[l].scores, dims[2], 0, dims[2],
+                                    n->levels[l].boxes, self->options.score_threshold, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 decode (const QrDetector *self, const QrDecode *dec, GArray *out)
 {
@@ -118,15 +136,21 @@ decode (const QrDetector *self, const QrDecode *dec, GArray *out)
 
   for (int l = 0; l < 3; l++)
     {
-      int rank, sd[4], bd[4];
-      const float *scores = qr_detector_item_output (self, dec, n->levels[l].scores, &rank, sd);
-      const float *boxes = qr_detector_item_output (self, dec, n->levels[l].boxes, &rank, bd);
-      int cells = sd[1], C = sd[2], bins = bd[2] / 4, side = (int) lround (sqrt ((double) cells));
+      int rank, sd[4];
+      QrKeptRows kept;
+      int C, bins, side;
       float stride = (float) n->levels[l].stride;
 
-      for (int i = 0; i < cells; i++)
+      if (!qr_model_get_rows (self->model, (guint) l, dec->item, &kept) || kept.with == NULL
+          || !qr_model_get_output_shape (self->model, n->levels[l].scores, &rank, sd))
+        continue;
+      C = kept.width;
+      bins = kept.with_width / 4;
+      side = (int) lround (sqrt ((double) sd[1]));
+      for (int r = 0; r < kept.n; r++)
         {
-          const float *s = scores + (gsize) i * (gsize) C;
+          const float *s = kept.values + (gsize) r * (gsize) C;
+          int i = kept.index[r];
           float cx = ((float) (i % side) + 0.5f) * stride, cy = ((float) (i / side) + 0.5f) * stride;
           float dist[4];
           int best = 0;
@@ -138,7 +162,7 @@ decode (const QrDetector *self, const QrDecode *dec, GArray *out)
             continue;
           for (int k = 0; k < 4; k++)
             {
-              const float *b = boxes + (gsize) i * (gsize) bd[2] + (gsize) k * (gsize) bins;
+              const float *b = kept.with + (gsize) r * (gsize) kept.with_width + (gsize) k * (gsize) bins;
               float max = b[0], sum = 0, expect = 0;
               for (int j = 1; j < bins; j++)
                 max = fmaxf (max, b[j]);
@@ -194,4 +218,5 @@ const QrDetectorFamily qr_family_nanodet = {
   .input_format = { TRUE, { 2, 1, 0 }, { 103.53f, 116.28f, 123.675f }, { 57.375f, 57.12f, 58.395f }, 0 },
   .decode = decode,
   .heatmap = heatmap,
+  .ask_outputs = ask_outputs,
 };

@@ -15,6 +15,7 @@
 #include "detector-private.h"
 #include "qr-darknet.h"
 
+#include <math.h>
 #include <string.h>
 
 static void
@@ -134,6 +135,29 @@ cell_class_scores (const QrDarknetHead *head, const float *t, float obj, float *
 }
 
 /* Decodes every head (see the top of the file). */
+/* Each head's cell-anchors whose objectness might pass the threshold, kept by the engine (on the
+ * GPU when the model runs there: only they come down). The raw objectness is compared before its
+ * sigmoid, with the threshold's logit less a margin far wider than float rounding: a few more
+ * rows than pass, never fewer; decode applies the threshold exactly. */
+static gboolean
+ask_outputs (QrDetector *self, GError **error)
+{
+  const QrDarknetInfo *darknet = self->data;
+  double t = self->options.score_threshold;
+
+  for (int h = 0; h < darknet->n_heads && h < QR_SELECT_SLOTS; h++)
+    {
+      const QrDarknetHead *head = &darknet->heads[h];
+      float thr = head->new_coords ? (float) t
+                  : t <= 0 ? -INFINITY
+                  : t >= 1 ? INFINITY
+                           : (float) (log (t / (1 - t)) - 1e-3);
+      if (!qr_model_select_rows (self->model, (guint) h, head->output, 5 + head->classes, 4, 1, NULL, thr, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 decode (const QrDetector *self, const QrDecode *dec, GArray *out)
 {
@@ -144,62 +168,67 @@ decode (const QrDetector *self, const QrDecode *dec, GArray *out)
     {
       const QrDarknetHead *head = &darknet->heads[h];
       int rank, dims[4];
-      const float *raw = qr_detector_item_output (self, dec, head->output, &rank, dims);
-      int H = dims[1], W = dims[2], C = dims[3], K = head->classes, stride = 5 + K;
+      QrKeptRows kept;
+      int H, W;
       float s = head->scale_x_y;
-      g_autofree float *probs = g_new (float, K);
+      g_autofree float *probs = g_new (float, head->classes);
 
-      for (int j = 0; j < H; j++)
-        for (int i = 0; i < W; i++)
-          for (int a = 0; a < head->n_anchors; a++)
+      if (!qr_model_get_rows (self->model, (guint) h, dec->item, &kept)
+          || !qr_model_get_output_shape (self->model, head->output, &rank, dims))
+        continue;
+      H = dims[1];
+      W = dims[2];
+      for (int r = 0; r < kept.n; r++)
+        {
+          const float *t = kept.values + (gsize) r * (gsize) kept.width;
+          int cell = kept.index[r] / head->n_anchors, a = kept.index[r] % head->n_anchors;
+          int i = cell % W, j = cell / W;
+          float aw = head->anchors[2 * a], ah = head->anchors[2 * a + 1];
+          float obj = cell_objectness (head, t), bx, by, bw, bh;
+
+          /* most cells hold nothing: their class scores are left to the heatmap */
+          if (obj <= thresh)
+            continue;
+          if (head->region)
             {
-              const float *t = raw + ((gsize) j * (gsize) W + (gsize) i) * (gsize) C + (gsize) a * (gsize) stride;
-              float aw = head->anchors[2 * a], ah = head->anchors[2 * a + 1];
-              float obj = cell_objectness (head, t), bx, by, bw, bh;
-
-              /* most cells hold nothing: their class scores are left to the heatmap */
-              if (obj <= thresh)
-                continue;
-              if (head->region)
-                {
-                  bx = ((float) i + qr_sigmoid (t[0])) / (float) W;
-                  by = ((float) j + qr_sigmoid (t[1])) / (float) H;
-                  bw = expf (t[2]) * aw / (float) W;
-                  bh = expf (t[3]) * ah / (float) H;
-                }
-              else if (head->new_coords)
-                {
-                  bx = ((float) i + t[0] * s - 0.5f * (s - 1.0f)) / (float) W;
-                  by = ((float) j + t[1] * s - 0.5f * (s - 1.0f)) / (float) H;
-                  bw = t[2] * t[2] * 4.0f * aw / (float) self->input_w;
-                  bh = t[3] * t[3] * 4.0f * ah / (float) self->input_h;
-                }
-              else
-                {
-                  bx = ((float) i + qr_sigmoid (t[0]) * s - 0.5f * (s - 1.0f)) / (float) W;
-                  by = ((float) j + qr_sigmoid (t[1]) * s - 0.5f * (s - 1.0f)) / (float) H;
-                  bw = expf (t[2]) * aw / (float) self->input_w;
-                  bh = expf (t[3]) * ah / (float) self->input_h;
-                }
-              cell_class_scores (head, t, obj, probs);
-              bx *= (float) self->input_w;
-              by *= (float) self->input_h;
-              bw *= (float) self->input_w;
-              bh *= (float) self->input_h;
-              for (int c = 0; c < K; c++)
-                {
-                  QrDetection d;
-                  if (probs[c] <= thresh)
-                    continue;
-                  d.class_id = c;
-                  d.score = probs[c];
-                  d.x1 = (bx - bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
-                  d.x2 = (bx + bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
-                  d.y1 = (by - bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
-                  d.y2 = (by + bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
-                  g_array_append_val (out, d);
-                }
+              bx = ((float) i + qr_sigmoid (t[0])) / (float) W;
+              by = ((float) j + qr_sigmoid (t[1])) / (float) H;
+              bw = expf (t[2]) * aw / (float) W;
+              bh = expf (t[3]) * ah / (float) H;
             }
+          else if (head->new_coords)
+            {
+              bx = ((float) i + t[0] * s - 0.5f * (s - 1.0f)) / (float) W;
+              by = ((float) j + t[1] * s - 0.5f * (s - 1.0f)) / (float) H;
+              bw = t[2] * t[2] * 4.0f * aw / (float) self->input_w;
+              bh = t[3] * t[3] * 4.0f * ah / (float) self->input_h;
+            }
+          else
+            {
+              bx = ((float) i + qr_sigmoid (t[0]) * s - 0.5f * (s - 1.0f)) / (float) W;
+              by = ((float) j + qr_sigmoid (t[1]) * s - 0.5f * (s - 1.0f)) / (float) H;
+              bw = expf (t[2]) * aw / (float) self->input_w;
+              bh = expf (t[3]) * ah / (float) self->input_h;
+            }
+          cell_class_scores (head, t, obj, probs);
+          bx *= (float) self->input_w;
+          by *= (float) self->input_h;
+          bw *= (float) self->input_w;
+          bh *= (float) self->input_h;
+          for (int c = 0; c < head->classes; c++)
+            {
+              QrDetection d;
+              if (probs[c] <= thresh)
+                continue;
+              d.class_id = c;
+              d.score = probs[c];
+              d.x1 = (bx - bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+              d.x2 = (bx + bw / 2 - dec->fit.pad_x) / dec->fit.scale_x;
+              d.y1 = (by - bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
+              d.y2 = (by + bh / 2 - dec->fit.pad_y) / dec->fit.scale_y;
+              g_array_append_val (out, d);
+            }
+        }
     }
 }
 
@@ -224,7 +253,8 @@ finest_head (const QrDetector *self, const QrDecode *dec)
   for (int h = 0; h < darknet->n_heads; h++)
     {
       int rank, dims[4];
-      qr_detector_item_output (self, dec, darknet->heads[h].output, &rank, dims);
+      if (!qr_model_get_output_shape (self->model, darknet->heads[h].output, &rank, dims) || rank != 4)
+        continue;
       if (dims[2] > finest_cols)
         {
           finest = h;
@@ -299,4 +329,5 @@ const QrDetectorFamily qr_family_yolo = {
   .decode = decode,
   .nms = nms,
   .heatmap = heatmap,
+  .ask_outputs = ask_outputs,
 };
