@@ -42,13 +42,15 @@ typedef struct
   guint       first, n;
   QrImage   **images;    /* NULL where unreadable, with errors[j] */
   GError    **errors;
+  int         min_side;  /* JPEGs decode as small as this allows (DCT scaling) */
   GThread    *thread;    /* the decoding thread, until joined */
 } Step;
 
 static Step *
-step_new (QrCatalog *catalog, GPtrArray *todo, guint first, guint n)
+step_new (QrCatalog *catalog, GPtrArray *todo, guint first, guint n, int min_side)
 {
   Step *step = g_new0 (Step, 1);
+  step->min_side = min_side;
   step->catalog = catalog;
   step->todo = todo;
   step->first = first;
@@ -69,7 +71,7 @@ step_decode (gpointer data)
     {
       QrImageRecord *r = step->todo->pdata[step->first + j];
       g_autofree char *file = qr_catalog_resolve_path (step->catalog, r->path);
-      step->images[j] = qr_image_load (file, NULL, 0, &step->errors[j]);
+      step->images[j] = qr_image_load (file, NULL, step->min_side, &step->errors[j]);
     }
   return NULL;
 }
@@ -182,10 +184,12 @@ peer_clear (Peer *peer)
 
 /* Stores a peer's boxes for one image in its run. */
 static gboolean
-peer_store (QrCatalog *catalog, Peer *peer, const QrImageRecord *r, GArray *found, GError **error)
+peer_store (QrCatalog *catalog, Peer *peer, const QrImageRecord *r, const QrImage *image, GArray *found,
+            GError **error)
 {
   QrDetector *detector = peer->run->detector;
 
+  qr_detections_to_full (found, image);
   for (guint k = 0; k < found->len; k++)
     {
       QrDetection *d = &g_array_index (found, QrDetection, k);
@@ -217,6 +221,7 @@ run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double thresho
   gboolean on_gpu = n_peers > 0, pipeline, together, stopped = FALSE, ok = FALSE;
   gint64 batch_started;
   guint step, in_batch = 0, done = 0;
+  int min_side = 0;
   Step *next = NULL;
 
   for (guint p = 0; p < n_peers; p++)
@@ -233,7 +238,15 @@ run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double thresho
             g_ptr_array_add (todo, r);
         }
       on_gpu = on_gpu && g_str_has_prefix (qr_model_get_device (qr_detector_get_model (runs[p].detector)), "cuda");
+      min_side = MAX (min_side, qr_detector_get_decode_side (runs[p].detector));
     }
+  /* A JPEG much larger than the networks' inputs decodes at 1/2, 1/4 or 1/8 of its size (libjpeg's
+   * DCT scaling) as long as its longer side keeps at least the largest input side: a 12-megapixel
+   * photo costs a tenth of the work, and the networks see what they would have seen (each resizes
+   * to its input anyway); the boxes are scaled back to the full image. QUORUM_DECODE_SCALE=0
+   * decodes whole. */
+  if (g_strcmp0 (g_getenv ("QUORUM_DECODE_SCALE"), "0") == 0)
+    min_side = 0;
 
   /* Images go through the networks `step` at a time: one on the CPU (batching gains nothing
    * there), 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it).
@@ -272,10 +285,10 @@ run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double thresho
           next = NULL;
         }
       else
-        step_decode (cur = step_new (catalog, todo, i, n));
+        step_decode (cur = step_new (catalog, todo, i, n, min_side));
       if (pipeline && i + step < todo->len)
         {
-          next = step_new (catalog, todo, i + step, MIN (step, todo->len - i - step));
+          next = step_new (catalog, todo, i + step, MIN (step, todo->len - i - step), min_side);
           next->thread = g_thread_new ("quorum-decode", step_decode, next);
         }
       for (guint p = 0; p < n_peers; p++)
@@ -327,7 +340,8 @@ run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double thresho
               if (!g_hash_table_contains (peers[p].needs, &r->id))
                 continue;
               if (cur->images[j] != NULL
-                  && !peer_store (catalog, &peers[p], r, g_ptr_array_index (peers[p].results, k_next[p]++), error))
+                  && !peer_store (catalog, &peers[p], r, cur->images[j], g_ptr_array_index (peers[p].results, k_next[p]++),
+                                 error))
                 failed = TRUE;
               else if (!qr_catalog_mark_run_image (catalog, runs[p].stats.run_id, r->id, error))
                 failed = TRUE;

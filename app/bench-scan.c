@@ -1,9 +1,10 @@
 /* bench-scan.c: `quorum bench scan`: a whole collection through the peers, as a user runs it —
  * photos/s from JPEG files on disk to detections in the catalog. It makes the photos (N JPEGs of
- * 640 × 480, each a different crop, mirror and exposure of the demo's photos, quality 90), indexes
+ * 640 × 480 or --size, each a different crop, mirror and exposure of the demo's photos, quality 90; larger
+ * than a demo photo they are its crop enlarged, smoother than a camera's), indexes
  * them, then times `quorum peers run` (the default peers: CenterNet, NanoDet and their mirrored
  * variants) from a fresh catalog, with the CPU time the run used and, on an NVIDIA GPU, how busy
- * nvidia-smi saw the GPU. The photos can be kept (--dir) so that a second run only times. */
+ * nvidia-smi saw the GPU. The photos can be kept (--dir, in a folder WxH there) so that a second run only times. */
 #define G_LOG_DOMAIN "quorum-bench"
 
 #include "qr-cli.h"
@@ -21,8 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCAN_WIDTH 640
-#define SCAN_HEIGHT 480
+static int scan_width = 640, scan_height = 480;
 
 /* The fractional part of x: the variants' crops, mirrors and exposures spread evenly. */
 static double
@@ -61,7 +61,7 @@ make_photo (QrImage *const *sources, guint n_sources, guint i)
         for (int c = 0; c < 3; c++)
           q[c] = (guint8) MIN (255.0, p[c] * gain + 0.5);
       }
-  photo = qr_image_resize (crop, SCAN_WIDTH, SCAN_HEIGHT);
+  photo = qr_image_resize (crop, scan_width, scan_height);
   return photo;
 }
 
@@ -208,7 +208,7 @@ gpu_sampler_stop (GpuSampler *sampler, guint *samples)
 int
 qr_cli_bench_scan (int argc, char **argv)
 {
-  g_autofree char *dir_option = NULL, *device = NULL, *peers = NULL;
+  g_autofree char *dir_option = NULL, *device = NULL, *peers = NULL, *size = NULL, *photos_dir = NULL;
   int photos = 20000;
   GOptionEntry entries[] = {
     { "photos", 'n', 0, G_OPTION_ARG_INT, &photos, "Photos in the collection (default 20,000)", "N" },
@@ -216,9 +216,10 @@ qr_cli_bench_scan (int argc, char **argv)
       "DIR" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto (default auto)", "DEVICE" },
     { "peers", 0, 0, G_OPTION_ARG_STRING, &peers, "The peers (default: the app's)", "LIST" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size, "The photos' size (default 640x480; 4032x3024: a phone's)", "WxH" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("— a collection of 640 × 480 JPEGs through the peers, photos/s "
+  g_autoptr (GOptionContext) context = g_option_context_new ("— a collection of JPEGs (640 × 480) through the peers, photos/s "
                                                              "into the catalog");
   g_autoptr (GError) error = NULL;
   g_autofree char *tmp = NULL, *db = NULL, *self = NULL;
@@ -235,6 +236,9 @@ qr_cli_bench_scan (int argc, char **argv)
     return qr_cli_usage_error (context, error->message);
   if (photos < 1 || photos > 1000000)
     return qr_cli_usage_error (context, "--photos must be 1 to 1,000,000");
+  if (size != NULL && (sscanf (size, "%dx%d", &scan_width, &scan_height) != 2 || scan_width < 16 || scan_height < 16
+                       || scan_width > 10000 || scan_height > 10000))
+    return qr_cli_usage_error (context, "--size is WIDTHxHEIGHT, each 16 to 10,000 (e.g. 4032x3024)");
   if ((self = g_file_read_link ("/proc/self/exe", &error)) == NULL)
     return qr_cli_fail (g_steal_pointer (&error));
   if (dir_option != NULL)
@@ -253,9 +257,16 @@ qr_cli_bench_scan (int argc, char **argv)
       dir = tmp;
     }
   db = g_build_filename (dir, "scan-catalog.sqlite", NULL);
+  /* each size in a folder of its own */
+  photos_dir = g_strdup_printf ("%s/%dx%d", dir, scan_width, scan_height);
+  if (g_mkdir_with_parents (photos_dir, 0755) != 0)
+    {
+      g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s: %s", photos_dir, g_strerror (errno));
+      goto fail;
+    }
 
   start = g_get_monotonic_time ();
-  if (!make_photos (dir, (guint) photos, &made, &error))
+  if (!make_photos (photos_dir, (guint) photos, &made, &error))
     goto fail;
   make_s = (double) (g_get_monotonic_time () - start) / 1e6;
 
@@ -269,7 +280,7 @@ qr_cli_bench_scan (int argc, char **argv)
       }
   }
   {
-    const char *args[] = { "index", "--db", db, "--quiet", dir, NULL };
+    const char *args[] = { "index", "--db", db, "--quiet", photos_dir, NULL };
     start = g_get_monotonic_time ();
     if (!qr_cli_run_self (self, args, &status, &error))
       goto fail;
@@ -279,7 +290,7 @@ qr_cli_bench_scan (int argc, char **argv)
     g_autoptr (GPtrArray) args = g_ptr_array_new ();
     g_ptr_array_add (args, (char *) "peers");
     g_ptr_array_add (args, (char *) "--collection");
-    g_ptr_array_add (args, (char *) dir);
+    g_ptr_array_add (args, photos_dir);
     g_ptr_array_add (args, (char *) "--db");
     g_ptr_array_add (args, db);
     g_ptr_array_add (args, (char *) "--quiet");
@@ -311,7 +322,7 @@ qr_cli_bench_scan (int argc, char **argv)
   }
 
   printf ("bench scan: %d photos of %d × %d (JPEG, quality 90; %u made now in %.1f s) in %s, %u cores\n", photos,
-          SCAN_WIDTH, SCAN_HEIGHT, made, make_s, dir, g_get_num_processors ());
+          scan_width, scan_height, made, make_s, dir, g_get_num_processors ());
   printf ("  index                 %8.2f s  (not counted below)\n", index_s);
   printf ("  peers run (%s, device %s)  %8.2f s  %8.1f photos/s\n", peers != NULL ? peers : "the app's peers",
           device != NULL ? device : "auto", run_s, photos / run_s);

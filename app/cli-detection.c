@@ -150,7 +150,10 @@ qr_cli_detect (int argc, char **argv)
 
   for (guint i = 0; images[i] != NULL; i++)
     {
-      g_autoptr (QrImage) image = qr_image_load (images[i], NULL, 0, &error);
+      /* decoded as a collection's run decodes it (DCT scaling down to the input's side), boxes
+       * scaled back: the same boxes as `peers run` stores */
+      int min_side = g_strcmp0 (g_getenv ("QUORUM_DECODE_SCALE"), "0") == 0 ? 0 : qr_detector_get_decode_side (detector);
+      g_autoptr (QrImage) image = qr_image_load (images[i], NULL, min_side, &error);
       g_autoptr (GArray) found = NULL;
       if (image == NULL)
         {
@@ -162,6 +165,7 @@ qr_cli_detect (int argc, char **argv)
       found = qr_detector_detect (detector, image, NULL, NULL, &error);
       if (found == NULL)
         return qr_cli_fail (error);
+      qr_detections_to_full (found, image);
       for (guint k = 0; k < found->len; k++)
         {
           QrDetection *d = &g_array_index (found, QrDetection, k);

@@ -4,6 +4,7 @@
 #include "qr-darknet.h"
 #include "qr-indexer.h"
 #include "test-util.h"
+#include "qr-box.h"
 
 #include <math.h>
 #include <signal.h>
@@ -552,6 +553,93 @@ test_peers_together (Fixture *f, gconstpointer data)
     }
 }
 
+/* Photos much larger than the networks' inputs decode at a reduced size (DCT scaling: the
+ * 1920-wide one at half size) with their boxes scaled back to the photo: the catalog holds the
+ * boxes of the photos decoded whole (QUORUM_DECODE_SCALE=0), closely — each box scoring 0.3 or
+ * more in one run has one of its class in the other with IoU ≥ 0.85 and a score within 0.05. */
+static float
+box_iou (const QrBox *a, const QrBox *b)
+{
+  return qr_iou_xyxy ((float) a->x1, (float) a->y1, (float) a->x2, (float) a->y2, (float) b->x1, (float) b->y1,
+                      (float) b->x2, (float) b->y2);
+}
+
+static void
+test_peers_decode_scaled (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "faceapi-sample1.jpg", "darknet-kite.jpg", "darknet-dog.jpg" };
+  g_autofree char *db2 = g_build_filename (f->tmp, "whole.sqlite", NULL);
+  GArray *runs[2] = { NULL, NULL };
+  g_autoptr (GError) error = NULL;
+
+  if (!have_models ())
+    {
+      g_test_skip ("the pretrained models are not beside the source tree");
+      return;
+    }
+  copy_demo_photos (f->dir, names, G_N_ELEMENTS (names));
+  for (int pass = 0; pass < 2; pass++)
+    {
+      g_autofree char *out = NULL, *err = NULL;
+      g_autoptr (QrCatalog) catalog = NULL;
+      g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "peers", "run", "-q", "--peers", "centernet", "--db",
+                                                                 pass == 0 ? f->db : db2, "-c", f->dir, NULL },
+                                              (const char *[]) { "QUORUM_DECODE_SCALE", pass == 0 ? "1" : "0", NULL },
+                                              &out, &err)), ==, 0);
+      catalog = qr_catalog_open (f->dir, pass == 0 ? f->db : db2, &error);
+      g_assert_no_error (error);
+      runs[pass] = keyed_detections (catalog, 1);
+      g_assert_cmpuint (runs[pass]->len, >, 5);
+      {
+        /* class ids are each catalog's own: keyed by name */
+        g_autoptr (GHashTable) classes = qr_catalog_class_names (catalog, &error);
+        g_assert_no_error (error);
+        for (guint i = 0; i < runs[pass]->len; i++)
+          {
+            QrDetectionRecord *d = &g_array_index (runs[pass], QrDetectionRecord, i);
+            const char *name = g_hash_table_lookup (classes, &d->class_id);
+            g_assert_nonnull (name);
+            d->class_id = (gint64) g_str_hash (name);
+          }
+      }
+    }
+  {
+    /* the two decodes differ (the reduced one was used): not every score is the same */
+    guint same = 0;
+    for (guint i = 0; i < MIN (runs[0]->len, runs[1]->len); i++)
+      same += g_array_index (runs[0], QrDetectionRecord, i).score == g_array_index (runs[1], QrDetectionRecord, i).score;
+    g_assert_cmpuint (same, <, MIN (runs[0]->len, runs[1]->len));
+  }
+  for (int pass = 0; pass < 2; pass++)
+    {
+      GArray *a = runs[pass], *b = runs[1 - pass];
+      guint checked = 0;
+      for (guint i = 0; i < a->len; i++)
+        {
+          const QrDetectionRecord *d = &g_array_index (a, QrDetectionRecord, i);
+          float best = 0, score = 0;
+          if (d->score < 0.3f)
+            continue;
+          for (guint j = 0; j < b->len; j++)
+            {
+              const QrDetectionRecord *e = &g_array_index (b, QrDetectionRecord, j);
+              if (e->image_id == d->image_id && e->class_id == d->class_id && box_iou (&d->box, &e->box) > best)
+                {
+                  best = box_iou (&d->box, &e->box);
+                  score = e->score;
+                }
+            }
+          g_assert_cmpfloat (best, >=, 0.85f);
+          g_assert_cmpfloat (fabsf (score - d->score), <=, 0.05f);
+          checked++;
+        }
+      g_test_message ("%u boxes of %s found in the other", checked, pass == 0 ? "the reduced decodes" : "the whole ones");
+      g_assert_cmpuint (checked, >=, 5);
+    }
+  g_array_unref (runs[0]);
+  g_array_unref (runs[1]);
+}
+
 /* Peers killed mid-pass (SIGKILL after the first commit, networks together, a batch being decoded)
  * lose nothing: the catalog is whole and the rerun finishes both runs. */
 static void
@@ -869,8 +957,9 @@ static void
 test_bench_scan (Fixture *f, gconstpointer data)
 {
   g_autofree char *out = NULL, *err = NULL, *dir = g_build_filename (f->tmp, "scan", NULL);
-  g_autofree char *first = g_build_filename (dir, "scan-00000.jpg", NULL);
-  g_autofree char *second = g_build_filename (dir, "scan-00001.jpg", NULL);
+  g_autofree char *first = g_build_filename (dir, "640x480", "scan-00000.jpg", NULL);
+  g_autofree char *second = g_build_filename (dir, "640x480", "scan-00001.jpg", NULL);
+  g_autofree char *large = g_build_filename (dir, "1600x1200", "scan-00001.jpg", NULL);
   g_autofree guint8 *a = NULL, *b = NULL;
   gsize la, lb;
   QrImageInfo info;
@@ -897,6 +986,22 @@ test_bench_scan (Fixture *f, gconstpointer data)
                                                              "cpu", "--peers", "centernet", NULL }, NULL, &out, &err)),
                    ==, 0);
   g_assert_nonnull (strstr (out, "0 made now"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* another size: a folder of its own */
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--photos", "2", "--dir", dir, "--device",
+                                                             "cpu", "--peers", "centernet", "--size", "1600x1200", NULL },
+                                          NULL, &out, &err)), ==, 0);
+  g_assert_nonnull (strstr (out, "2 photos of 1600 × 1200 (JPEG, quality 90; 2 made now"));
+  g_clear_pointer (&a, g_free);
+  g_assert_true (g_file_get_contents (large, (char **) &a, &la, NULL));
+  g_assert_true (qr_image_probe (a, la, &info, NULL));
+  g_assert_cmpint (info.stored_width, ==, 1600);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--size", "big", NULL }, NULL, &out, &err)),
+                   ==, 2);
+  g_assert_nonnull (strstr (err, "--size"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (exit_code (run_quorum ((const char *[]) { "bench", "scan", "--photos", "0", NULL }, NULL, &out, &err)),
@@ -953,6 +1058,7 @@ main (int argc, char **argv)
   ADD ("/cli/peers/together-equals-one-after-another", test_peers_together);
   ADD ("/cli/peers/shards-partition-the-collection", test_peers_shards);
   ADD ("/cli/peers/killed-then-resumed", test_peers_killed_then_resumed);
+  ADD ("/cli/peers/large-photos-decode-reduced", test_peers_decode_scaled);
   ADD ("/cli/models/tflite-darknet-and-abstaining-peers", test_model_families);
   ADD ("/cli/bench-scan", test_bench_scan);
   ADD ("/cli/bench-dmsm-plant", test_bench_dmsm_plant);

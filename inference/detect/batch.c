@@ -307,3 +307,29 @@ qr_detector_get_heatmap (QrDetector *self, int *rows, int *cols, int *classes, f
     }
   return self->family->heatmap (self, rows, cols, classes, image_to_cell);
 }
+
+int
+qr_detector_get_decode_side (QrDetector *self)
+{
+  return MAX (self->input_w, self->input_h);
+}
+
+void
+qr_detections_to_full (GArray *detections, const QrImage *image)
+{
+  float sx, sy;
+
+  if (image->full_width <= 0 || image->full_height <= 0
+      || (image->full_width == image->width && image->full_height == image->height))
+    return;
+  sx = (float) image->full_width / (float) image->width;
+  sy = (float) image->full_height / (float) image->height;
+  for (guint i = 0; i < detections->len; i++)
+    {
+      QrDetection *d = &g_array_index (detections, QrDetection, i);
+      d->x1 = MIN (d->x1 * sx, (float) image->full_width);
+      d->x2 = MIN (d->x2 * sx, (float) image->full_width);
+      d->y1 = MIN (d->y1 * sy, (float) image->full_height);
+      d->y2 = MIN (d->y2 * sy, (float) image->full_height);
+    }
+}

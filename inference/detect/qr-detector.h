@@ -54,6 +54,13 @@ int           qr_detector_get_input_size   (QrDetector               *self);
 void          qr_detector_get_input_dims   (QrDetector               *self,
                                             int                      *width,
                                             int                      *height);
+/* The longer side of the input: the smallest an image may be decoded at (qr_image_load's
+ * min_side_hint) without losing what the network sees. */
+int           qr_detector_get_decode_side  (QrDetector               *self);
+/* Boxes found on image, a decode at a reduced size (its full_width × full_height), scaled to the
+ * full image's pixels; nothing to do for an image decoded whole. */
+void          qr_detections_to_full        (GArray                   *detections,
+                                            const QrImage            *image);
 
 /* Fills the model input (float32, the model's layout) from an oriented RGB image; returns the
  * scale from image to input pixels. CenterNet and NanoDet: fitted top-left, the rest zero;

@@ -408,9 +408,18 @@ qr_image_decode (const guint8        *data,
   budget_release (reserved);
   if (decoded == NULL)
     return NULL;
-  if (info.orientation == 1)
-    return g_steal_pointer (&decoded);
-  return qr_image_orient (decoded, info.orientation);
+  if (info.orientation != 1)
+    {
+      QrImage *oriented = qr_image_orient (decoded, info.orientation);
+      qr_image_free (g_steal_pointer (&decoded));
+      decoded = oriented;
+    }
+  if (decoded->width != info.width || decoded->height != info.height)
+    {
+      decoded->full_width = info.width;
+      decoded->full_height = info.height;
+    }
+  return g_steal_pointer (&decoded);
 }
 
 QrImage *

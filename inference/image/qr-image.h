@@ -64,6 +64,10 @@ typedef struct
   int     width;
   int     height;
   guint8 *pixels;
+  /* A decode with a size hint (DCT scaling): the full image's size, oriented, that positions on
+   * this one scale up to; 0: width × height. */
+  int     full_width;
+  int     full_height;
 } QrImage;
 
 QrImage *qr_image_new            (int            width,
