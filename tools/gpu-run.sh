@@ -22,7 +22,7 @@ export QUORUM_SOURCE_DIR="$here"
 export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
-# RUNNER=0 (skips timing a run over a folder), SELECT=0 (skips decoding's lists on the GPU against whole outputs), SCAN=N (photos for bench scan; 0 skips it), DMSM=0
+# RUNNER=0 (skips timing a run over a folder), SELECT=0 (skips decoding's lists on the GPU against whole outputs), SCAN=N (photos for bench scan; 0 skips it), SCAN_LARGE=N (4032 × 3024 photos, whole or reduced decoding; 0 skips), DMSM=0
 # (skips the caption model's training on CPU and CUDA); BENCH=none
 # and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
@@ -104,6 +104,14 @@ model_path () {
     echo "== bench scan: ${SCAN:-20000} generated 640 × 480 JPEGs through the default peers on CUDA, into a catalog"
     timeout 300 .devbin/quorum bench scan --photos "${SCAN:-20000}" --dir /tmp/quorum-scan --device cuda 2>&1 | tail -8
     echo "(scan: exit $?)"
+  fi
+  if [ "${SCAN_LARGE:-500}" != 0 ]; then
+    # phone-sized photos: decoded whole (0) or reduced by DCT scaling to the networks' size (1)
+    echo "== bench scan: ${SCAN_LARGE:-500} generated 4032 × 3024 JPEGs on CUDA, QUORUM_DECODE_SCALE=0 then 1"
+    for scale in 0 1; do
+      QUORUM_DECODE_SCALE=$scale timeout 120 .devbin/quorum bench scan --photos "${SCAN_LARGE:-500}" --size 4032x3024 \
+        --dir /tmp/quorum-scan --device cuda 2>&1 | grep -E "peers run|CPU time|GPU busy" | sed "s/^/QUORUM_DECODE_SCALE=$scale /"
+    done
   fi
   if [ "${ONNX:-1}" = 1 ] && [ -f .devdata/onnx/v8/cpu.jsonl ]; then
     echo "== ONNX on CUDA (QUORUM_ONNX_GPU=1) against Quorum's CPU answers made on the build machine"
