@@ -259,7 +259,7 @@ test_matches_cpu (gconstpointer data)
 static void
 test_peaks (void)
 {
-  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "faceapi-sample4.jpg" };   /* the photos gpu-check.sh carries */
   static const float thresholds[] = { 0.25f, 0.02f, 0.0f };
   static const QrPrecision precisions[] = { QR_PRECISION_FP32, QR_PRECISION_FP16 };
   g_autofree char *path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
@@ -302,7 +302,7 @@ out:
 static void
 test_rows (void)
 {
-  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "darknet-horses.jpg" };
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "faceapi-sample4.jpg" };   /* the photos gpu-check.sh carries */
   g_autofree char *tmp = NULL, *cfg = NULL;
   g_autofree char *nanodet = g_build_filename (MODELS_DIR, "nanodet.json", NULL);
   QrImage *images[3] = { NULL, NULL, NULL };
