@@ -238,15 +238,13 @@ run_peers_on (QrCatalog *catalog, QrPeerRun *runs, guint n_peers, double thresho
             g_ptr_array_add (todo, r);
         }
       on_gpu = on_gpu && g_str_has_prefix (qr_model_get_device (qr_detector_get_model (runs[p].detector)), "cuda");
+      /* A JPEG much larger than the networks' inputs decodes at 1/2, 1/4 or 1/8 of its size
+       * (libjpeg's DCT scaling) as long as its longer side keeps at least the largest input side: a
+       * 12-megapixel photo costs a tenth of the work, and the networks see what they would have
+       * seen (each resizes to its input anyway); the boxes are scaled back to the full image.
+       * QUORUM_DECODE_SCALE=0 decodes whole (each detector then says 0). */
       min_side = MAX (min_side, qr_detector_get_decode_side (runs[p].detector));
     }
-  /* A JPEG much larger than the networks' inputs decodes at 1/2, 1/4 or 1/8 of its size (libjpeg's
-   * DCT scaling) as long as its longer side keeps at least the largest input side: a 12-megapixel
-   * photo costs a tenth of the work, and the networks see what they would have seen (each resizes
-   * to its input anyway); the boxes are scaled back to the full image. QUORUM_DECODE_SCALE=0
-   * decodes whole. */
-  if (g_strcmp0 (g_getenv ("QUORUM_DECODE_SCALE"), "0") == 0)
-    min_side = 0;
 
   /* Images go through the networks `step` at a time: one on the CPU (batching gains nothing
    * there), 16 on a GPU, where a batch keeps it busy; QUORUM_RUN_BATCH overrides (tests use it).

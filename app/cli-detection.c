@@ -152,8 +152,7 @@ qr_cli_detect (int argc, char **argv)
     {
       /* decoded as a collection's run decodes it (DCT scaling down to the input's side), boxes
        * scaled back: the same boxes as `peers run` stores */
-      int min_side = g_strcmp0 (g_getenv ("QUORUM_DECODE_SCALE"), "0") == 0 ? 0 : qr_detector_get_decode_side (detector);
-      g_autoptr (QrImage) image = qr_image_load (images[i], NULL, min_side, &error);
+      g_autoptr (QrImage) image = qr_image_load (images[i], NULL, qr_detector_get_decode_side (detector), &error);
       g_autoptr (GArray) found = NULL;
       if (image == NULL)
         {

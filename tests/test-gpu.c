@@ -252,6 +252,28 @@ test_matches_cpu (gconstpointer data)
 }
 
 /* A batch of two different photos gives what two runs of one give. */
+/* The three photos the peaks and rows tests run on (those gpu-check.sh carries); FALSE (the test
+ * skipped, none kept) when one is missing. */
+static gboolean
+load_three_photos (QrImage *images[3])
+{
+  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "faceapi-sample4.jpg" };
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
+      images[i] = qr_image_load (p, NULL, 0, NULL);
+      if (images[i] == NULL)
+        {
+          for (int j = 0; j < i; j++)
+            g_clear_pointer (&images[j], qr_image_free);
+          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Decoding on the GPU: CenterNet's peaks found by the kernel and downloaded alone are the 3×3
  * maxima of the heatmap the GPU computed (downloaded afterwards, when asked for), with the box
  * sides at each, in order — at batch 3 and 1, two precisions, and at a threshold of 0, where an
@@ -259,24 +281,13 @@ test_matches_cpu (gconstpointer data)
 static void
 test_peaks (void)
 {
-  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "faceapi-sample4.jpg" };   /* the photos gpu-check.sh carries */
   static const float thresholds[] = { 0.25f, 0.02f, 0.0f };
   static const QrPrecision precisions[] = { QR_PRECISION_FP32, QR_PRECISION_FP16 };
   g_autofree char *path = g_build_filename (MODELS_DIR, "centernet.json", NULL);
   QrImage *images[3] = { NULL, NULL, NULL };
 
-  if (!have_gpu ())
+  if (!have_gpu () || !load_three_photos (images))
     return;
-  for (int i = 0; i < 3; i++)
-    {
-      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
-      images[i] = qr_image_load (p, NULL, 0, NULL);
-      if (images[i] == NULL)
-        {
-          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
-          goto out;
-        }
-    }
   for (guint p = 0; p < G_N_ELEMENTS (precisions); p++)
     for (guint t = 0; t < G_N_ELEMENTS (thresholds); t++)
       for (int n = 3; n >= 1; n -= 2)
@@ -290,7 +301,6 @@ test_peaks (void)
                           thresholds[t], n, found);
           g_assert_cmpuint (found, >, 0);
         }
-out:
   for (int i = 0; i < 3; i++)
     g_clear_pointer (&images[i], qr_image_free);
 }
@@ -302,7 +312,6 @@ out:
 static void
 test_rows (void)
 {
-  static const char *const photos[] = { "darknet-dog.jpg", "darknet-person.jpg", "faceapi-sample4.jpg" };   /* the photos gpu-check.sh carries */
   g_autofree char *tmp = NULL, *cfg = NULL;
   g_autofree char *nanodet = g_build_filename (MODELS_DIR, "nanodet.json", NULL);
   QrImage *images[3] = { NULL, NULL, NULL };
@@ -314,16 +323,8 @@ test_rows (void)
       g_test_skip ("no Darknet cfgs (set QUORUM_DARKNET_DIR)");
       return;
     }
-  for (int i = 0; i < 3; i++)
-    {
-      g_autofree char *p = g_build_filename (IMAGES_DIR, photos[i], NULL);
-      images[i] = qr_image_load (p, NULL, 0, NULL);
-      if (images[i] == NULL)
-        {
-          g_test_skip ("the photos are missing (set QUORUM_IMAGES_DIR)");
-          goto out;
-        }
-    }
+  if (!load_three_photos (images))
+    return;
   tmp = test_make_tmpdir ();
   cfg = darknet_model ("yolov4-tiny.cfg", tmp, 416, 416);
   for (int m = 0; m < 2; m++)
@@ -372,7 +373,6 @@ test_rows (void)
           }
     }
   test_remove_tree (tmp);
-out:
   for (int i = 0; i < 3; i++)
     g_clear_pointer (&images[i], qr_image_free);
 }

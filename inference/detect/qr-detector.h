@@ -55,7 +55,7 @@ void          qr_detector_get_input_dims   (QrDetector               *self,
                                             int                      *width,
                                             int                      *height);
 /* The longer side of the input: the smallest an image may be decoded at (qr_image_load's
- * min_side_hint) without losing what the network sees. */
+ * min_side_hint) without losing what the network sees; 0 (whole) when QUORUM_DECODE_SCALE=0. */
 int           qr_detector_get_decode_side  (QrDetector               *self);
 /* Boxes found on image, a decode at a reduced size (its full_width × full_height), scaled to the
  * full image's pixels; nothing to do for an image decoded whole. */

@@ -37,6 +37,7 @@ typedef struct
   /* peaks found on the GPU (qr_model_set_peaks): the outputs (-1: none), the threshold; per run
    * the counts and lists in peak_area, downloaded to peak_host; map and rows stay on the GPU
    * (stale[] on the host) until cuda_output asks for them */
+  gboolean   select_off;    /* QUORUM_GPU_SELECT=0: the outputs come down whole, to compare */
   int        peak_map, peak_rows;
   float      peak_threshold;
   gboolean   peaks_done;    /* the last run found them */

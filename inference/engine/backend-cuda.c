@@ -513,10 +513,9 @@ cuda_want_peaks (QrBackend *backend, QrGraph *graph, int map, int rows, float th
 {
   QrCudaBackend *self = (QrCudaBackend *) backend;
 
-  /* the kernel numbers an item's values with an int; QUORUM_GPU_SELECT=0 downloads the maps whole
-   * and leaves the peaks to the CPU, to compare */
-  if ((map >= 0 && qr_shape_size (&qr_graph_tensor (graph, map)->shape) / (gsize) MAX (self->batch, 1) > G_MAXINT)
-      || g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") == 0)
+  /* the kernel numbers an item's values with an int */
+  if (self->select_off
+      || (map >= 0 && qr_shape_size (&qr_graph_tensor (graph, map)->shape) / (gsize) MAX (self->batch, 1) > G_MAXINT))
     map = -1;
   self->peak_map = map;
   self->peak_rows = map >= 0 ? rows : -1;
@@ -528,8 +527,7 @@ cuda_want_rows (QrBackend *backend, QrGraph *graph, guint slot, const QrRowsWant
 {
   QrCudaBackend *self = (QrCudaBackend *) backend;
 
-  self->rows_on[slot] = wanted != NULL && wanted->rows * (gsize) MAX (self->batch, 1) < G_MAXINT
-                        && g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") != 0;
+  self->rows_on[slot] = !self->select_off && wanted != NULL && wanted->rows * (gsize) MAX (self->batch, 1) < G_MAXINT;
   if (wanted != NULL)
     self->rows_wanted[slot] = *wanted;
 }
@@ -923,6 +921,7 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
   self->cuda = cuda;
   self->buffers = g_array_new (FALSE, TRUE, sizeof (QrDevBuffer));
   self->peak_map = self->peak_rows = -1;
+  self->select_off = g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") == 0;
   g_mutex_init (&self->lazy_lock);
   self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;

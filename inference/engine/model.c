@@ -288,15 +288,6 @@ qr_model_free (QrModel *model)
   g_free (model);
 }
 
-static gboolean
-is_output (QrGraph *graph, int id)
-{
-  for (guint i = 0; i < graph->outputs->len; i++)
-    if (g_array_index (graph->outputs, int, i) == id)
-      return TRUE;
-  return FALSE;
-}
-
 gboolean
 qr_model_set_peaks (QrModel *model, const char *map, const char *rows, float threshold, GError **error)
 {
@@ -308,7 +299,7 @@ qr_model_set_peaks (QrModel *model, const char *map, const char *rows, float thr
       QrTensor *t, *u;
       m = qr_graph_find_tensor (model->graph, map);
       t = m >= 0 ? qr_graph_tensor (model->graph, m) : NULL;
-      if (t == NULL || !is_output (model->graph, m) || t->shape.rank != 4)
+      if (t == NULL || !qr_graph_is_output (model->graph, m) || t->shape.rank != 4)
         {
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
                        "%s: no output %s of rank 4 ([N, H, W, C]) to find peaks in", model->graph->source, map);
@@ -318,8 +309,9 @@ qr_model_set_peaks (QrModel *model, const char *map, const char *rows, float thr
         {
           r = qr_graph_find_tensor (model->graph, rows);
           u = r >= 0 ? qr_graph_tensor (model->graph, r) : NULL;
-          if (u == NULL || !is_output (model->graph, r) || u->shape.rank != 4 || u->shape.dims[1] != t->shape.dims[1]
-              || u->shape.dims[2] != t->shape.dims[2] || u->shape.dims[3] < 1 || u->shape.dims[3] > QR_PEAK_ROW_MAX)
+          if (u == NULL || !qr_graph_is_output (model->graph, r) || u->shape.rank != 4
+              || u->shape.dims[1] != t->shape.dims[1] || u->shape.dims[2] != t->shape.dims[2] || u->shape.dims[3] < 1
+              || u->shape.dims[3] > QR_PEAK_ROW_MAX)
             {
               g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
                            "%s: the output %s is not [N, %d, %d, K ≤ %d] beside the peaks of %s", model->graph->source,
@@ -358,7 +350,7 @@ qr_model_select_rows (QrModel *model, guint slot, const char *output, int width,
       QrTensor *t, *u;
       w.output = qr_graph_find_tensor (model->graph, output);
       t = w.output >= 0 ? qr_graph_tensor (model->graph, w.output) : NULL;
-      if (t == NULL || !is_output (model->graph, w.output) || width < 1 || per_item (t) % (gsize) width != 0
+      if (t == NULL || !qr_graph_is_output (model->graph, w.output) || width < 1 || per_item (t) % (gsize) width != 0
           || first < 0 || count < 1 || first + count > width)
         {
           g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
@@ -375,7 +367,7 @@ qr_model_select_rows (QrModel *model, guint slot, const char *output, int width,
         {
           w.with = qr_graph_find_tensor (model->graph, with);
           u = w.with >= 0 ? qr_graph_tensor (model->graph, w.with) : NULL;
-          if (u == NULL || !is_output (model->graph, w.with) || per_item (u) % w.rows != 0)
+          if (u == NULL || !qr_graph_is_output (model->graph, w.with) || per_item (u) % w.rows != 0)
             {
               g_set_error (error, QR_ENGINE_ERROR, QR_ENGINE_ERROR_SHAPE,
                            "%s: the output %s has no row for each of the %" G_GSIZE_FORMAT " rows of %s",
@@ -390,8 +382,9 @@ qr_model_select_rows (QrModel *model, guint slot, const char *output, int width,
   return TRUE;
 }
 
+/* Before a run: tells the backend the peaks and rows the model wants (it may find them itself). */
 static void
-want_peaks (QrModel *model)
+ask_backend (QrModel *model)
 {
   model->peak_items = 0;
   if (model->backend->klass->want_peaks != NULL)
@@ -429,6 +422,14 @@ item_rows (const QrRowsWanted *w, const float *x, const float *with, GArray *ind
     }
 }
 
+static void
+clear_rows (Selection *s)
+{
+  g_array_set_size (s->index, 0);
+  g_array_set_size (s->values, 0);
+  g_array_set_size (s->with, 0);
+}
+
 /* After a run: each slot's rows from the backend where it kept them, else from the outputs, the
  * items in parallel. */
 static void
@@ -441,9 +442,7 @@ find_rows (QrModel *model, int n)
       const float *x, *with = NULL;
       g_autofree GArray **parts = NULL;
 
-      g_array_set_size (s->index, 0);
-      g_array_set_size (s->values, 0);
-      g_array_set_size (s->with, 0);
+      clear_rows (s);
       s->items = 0;
       if (w->output < 0)
         continue;
@@ -453,9 +452,7 @@ find_rows (QrModel *model, int n)
       if (model->backend->klass->get_rows != NULL
           && model->backend->klass->get_rows (model->backend, model->graph, i, s->index, s->values, s->with, s->offsets))
         continue;
-      g_array_set_size (s->index, 0);
-      g_array_set_size (s->values, 0);
-      g_array_set_size (s->with, 0);
+      clear_rows (s);
       x = model->backend->klass->output (model->backend, model->graph, w->output);
       if (w->with >= 0)
         with = model->backend->klass->output (model->backend, model->graph, w->with);
@@ -623,7 +620,7 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
 
   if (!plan_for_batch (model, batch, error))
     return FALSE;
-  want_peaks (model);
+  ask_backend (model);
   if (!model->backend->klass->run (model->backend, model->graph, input, abort, abort_data, error))
     return FALSE;
   find_peaks (model, batch);
@@ -631,34 +628,35 @@ qr_model_run (QrModel *model, const float *input, int batch, QrAbortFunc abort, 
   return TRUE;
 }
 
-const float *
-qr_model_get_output (QrModel *model, const char *name, int *rank, int *dims)
+/* The tensor called name (−1: none), its shape into rank and dims where they are not NULL. */
+static int
+find_tensor (QrModel *model, const char *name, int *rank, int *dims)
 {
   int id = qr_graph_find_tensor (model->graph, name);
   QrTensor *t;
 
   if (id < 0)
-    return NULL;
+    return -1;
   t = qr_graph_tensor (model->graph, id);
   if (rank != NULL)
     *rank = t->shape.rank;
   if (dims != NULL)
     memcpy (dims, t->shape.dims, sizeof (int) * (gsize) t->shape.rank);
-  return model->backend->klass->output (model->backend, model->graph, id);
+  return id;
+}
+
+const float *
+qr_model_get_output (QrModel *model, const char *name, int *rank, int *dims)
+{
+  int id = find_tensor (model, name, rank, dims);
+
+  return id < 0 ? NULL : model->backend->klass->output (model->backend, model->graph, id);
 }
 
 gboolean
 qr_model_get_output_shape (QrModel *model, const char *name, int *rank, int *dims)
 {
-  int id = qr_graph_find_tensor (model->graph, name);
-  QrTensor *t;
-
-  if (id < 0)
-    return FALSE;
-  t = qr_graph_tensor (model->graph, id);
-  *rank = t->shape.rank;
-  memcpy (dims, t->shape.dims, sizeof (int) * (gsize) t->shape.rank);
-  return TRUE;
+  return find_tensor (model, name, rank, dims) >= 0;
 }
 
 double
@@ -705,7 +703,7 @@ qr_model_run_placed (QrModel *model, const QrInputImage *images, int n, const Qr
                    model->graph->source, model->backend->klass->name);
       return FALSE;
     }
-  want_peaks (model);
+  ask_backend (model);
   if (!model->backend->klass->run_placed (model->backend, model->graph, images, n, format, width, height, abort,
                                           abort_data, error))
     return FALSE;

@@ -245,7 +245,7 @@ nms (const QrDetector *self, GArray *detections)
 
 /* The head with the finest grid: the heatmap's. */
 static int
-finest_head (const QrDetector *self, const QrDecode *dec)
+finest_head (const QrDetector *self)
 {
   const QrDarknetInfo *darknet = self->data;
   int finest = 0, finest_cols = 0;
@@ -271,7 +271,7 @@ static void
 make_heat (QrDetector *self, const QrDecode *dec)
 {
   const QrDarknetInfo *darknet = self->data;
-  const QrDarknetHead *head = &darknet->heads[finest_head (self, dec)];
+  const QrDarknetHead *head = &darknet->heads[finest_head (self)];
   int rank, dims[4];
   const float *raw = qr_detector_item_output (self, dec, head->output, &rank, dims);
   int H = dims[1], W = dims[2], C = dims[3], K = head->classes;
