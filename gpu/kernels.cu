@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 
 #include <math.h>
+#include <stdint.h>
 
 namespace
 {
@@ -176,6 +177,22 @@ k_depthwise (QrCudaDepthwise p, const float *x, const float *w, const float *bia
         }
       y[i] = activate (acc, p.act, p.alpha);
     }
+}
+
+/* The tiled depthwise convolution (depthwise-tile.h), its loops unrolled for K × K taps at
+ * stride S. */
+#define QR_DW_ACTIVATE(v, act, alpha) activate ((v), (act), (alpha))
+#define QR_DW_LOAD4(p) __ldg ((const float4 *) (p))
+#define QR_DW_STORE4(p, v) (*(float4 *) (p) = (v))
+#include "depthwise-tile.h"
+
+template <int K, int S>
+__global__ void
+k_depthwise_tile (QrCudaDepthwise p, const float *__restrict__ x, const float *__restrict__ w,
+                  const float *__restrict__ bias, float *__restrict__ y, unsigned int items)
+{
+  for (unsigned int i = blockIdx.x * blockDim.x + threadIdx.x; i < items; i += blockDim.x * gridDim.x)
+    qr_dw_tile_item (p, K, S, i, x, w, bias, y);
 }
 
 __global__ void
@@ -772,7 +789,26 @@ qr_cuda_depthwise (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const
                    float *y)
 {
   gsize n = (gsize) p->n * p->oh * p->ow * p->c * p->m;
-  k_depthwise<<<blocks_for (n), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y);
+  int variant = cuda->depthwise_generic ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
+  unsigned int items = variant != 0 ? qr_dw_tile_items (p) : 0;
+
+  switch (variant)
+    {
+    case 31:
+      k_depthwise_tile<3, 1><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
+      break;
+    case 32:
+      k_depthwise_tile<3, 2><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
+      break;
+    case 51:
+      k_depthwise_tile<5, 1><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
+      break;
+    case 52:
+      k_depthwise_tile<5, 2><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
+      break;
+    default:
+      k_depthwise<<<blocks_for (n), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y);
+    }
 }
 
 void

@@ -114,6 +114,14 @@ test_conv (gconstpointer data)
     { 1, 10, 13, 8, 8, 3, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
     { 2, 9, 8, 5, 5, 3, 2, 1, QR_PAD_SAME, TRUE, { 0 } },
     { 1, 12, 12, 4, 4, 5, 1, 2, QR_PAD_VALID, TRUE, { 0 } },
+    /* the CUDA backend's tiled depthwise kernel (channels a multiple of 4, 3×3 or 5×5, stride 1
+     * or 2): widths that leave a part tile, batches, explicit unequal pads, one output column */
+    { 2, 11, 10, 12, 12, 3, 2, 1, QR_PAD_SAME, TRUE, { 0 } },
+    { 1, 9, 13, 8, 8, 5, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
+    { 2, 14, 11, 16, 16, 5, 2, 1, QR_PAD_SAME, TRUE, { 0 } },
+    { 1, 7, 9, 4, 4, 3, 1, 1, QR_PAD_EXPLICIT, TRUE, { 2, 0, 1, 3 } },
+    { 1, 6, 5, 8, 8, 5, 2, 1, QR_PAD_VALID, TRUE, { 0 } },
+    { 3, 5, 17, 20, 20, 3, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
   };
   GRand *rand = g_rand_new_with_seed (42);
 

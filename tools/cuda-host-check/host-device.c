@@ -10,11 +10,12 @@
 #include <math.h>
 #include <string.h>
 
-struct _QrCuda { QrCudaPrecision precision; };
+struct _QrCuda { QrCudaPrecision precision; gboolean depthwise_generic; };
 GQuark qr_gpu_error_quark (void) { return g_quark_from_static_string ("emu"); }
 int qr_gpu_device_count (void) { return 1; }
 char *qr_gpu_describe (GError **e) { return g_strdup ("cuda:0 emu\n"); }
-QrCuda *qr_cuda_new (int d, QrCudaPrecision p, GError **e) { QrCuda *c = g_new0 (QrCuda, 1); c->precision = p; return c; }
+QrCuda *qr_cuda_new (int d, QrCudaPrecision p, GError **e)
+{ QrCuda *c = g_new0 (QrCuda, 1); c->precision = p; c->depthwise_generic = g_strcmp0 (g_getenv ("QUORUM_GPU_DEPTHWISE"), "0") == 0; return c; }
 void qr_cuda_free (QrCuda *c) { g_free (c); }
 QrCudaPrecision qr_cuda_get_precision (QrCuda *c) { return c->precision; }
 const char *qr_cuda_precision_name (QrCudaPrecision p) { return p == QR_CUDA_FP16 ? "fp16" : p == QR_CUDA_TF32 ? "tf32" : "fp32"; }
@@ -118,8 +119,23 @@ gboolean qr_cuda_matmul_batched (QrCuda *c, const float *a, const float *b, floa
     qr_cuda_matmul (c, a + i * sa, b + i * sb, y + (gsize) i * m * n, m, n, k, ta, tb, e);
   return TRUE;
 }
+/* kernels.cu's tiled depthwise kernel: the same body (depthwise-tile.h), every thread of its grid */
+#define QR_DW_ACTIVATE(v, act, alpha) activate ((v), (act), (alpha), 0.0f)
+#include "depthwise-tile.h"
 void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias, float *y)
 {
+  int variant = cu->depthwise_generic ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
+  g_debug ("depthwise %dx%d stride %d, %d channels, multiplier %d: %s %d", p->kh, p->kw, p->stride[0], p->c, p->m,
+           variant ? "tiled" : "generic", variant);
+  if (variant != 0)
+    {
+      unsigned int items = qr_dw_tile_items (p);
+      int K = variant / 10, S = variant % 10;
+#pragma omp parallel for
+      for (unsigned int i = 0; i < items; i++)
+        qr_dw_tile_item (*p, K, S, i, x, w, bias, y);
+      return;
+    }
   int oc_total = p->c * p->m;
   gsize n = (gsize) p->n * p->oh * p->ow * oc_total;
   for (gsize i = 0; i < n; i++)
