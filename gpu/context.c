@@ -453,6 +453,12 @@ qr_cuda_conv2d (QrCuda *cuda, const QrCudaConv *conv, const float *x, const void
       g_set_error (error, QR_GPU_ERROR, QR_GPU_ERROR_CUDA, "a convolution ran before it was prepared");
       return FALSE;
     }
+  if ((conv->x_half || conv->y_half) && (!half || (conv->x_half && asymmetric (conv))))
+    {
+      g_set_error (error, QR_GPU_ERROR, QR_GPU_ERROR_UNSUPPORTED, "a convolution with %s in FP16 %s",
+                   conv->x_half ? "its input" : "its output", half ? "and unequal pads" : "in an FP32 context");
+      return FALSE;
+    }
   if (asymmetric (conv))
     {
       int in_dims[4] = { conv->n, conv->h, conv->w, conv->c };
@@ -468,15 +474,23 @@ qr_cuda_conv2d (QrCuda *cuda, const QrCudaConv *conv, const float *x, const void
                    * (gsize) (conv->w + conv->pads[2] + conv->pads[3]) * (gsize) conv->c;
       if (!asymmetric (conv))
         n_in = (gsize) conv->n * (gsize) conv->h * (gsize) conv->w * (gsize) conv->c;
-      qr_cuda_k_to_half (cuda->stream, input, base + l.half_x, n_in);
-      input = base + l.half_x;
-      output = base + l.half_y;
+      /* an input kept in half by the backend needs no conversion, an output kept in half is
+         written in place */
+      if (!conv->x_half)
+        {
+          qr_cuda_k_to_half (cuda->stream, input, base + l.half_x, n_in);
+          input = base + l.half_x;
+        }
+      output = conv->y_half ? (void *) y : (void *) (base + l.half_y);
     }
   if (!cudnn_ok (cudnnConvolutionForward (cuda->cudnn, &one, plan->x_desc, input, plan->w_desc, weights,
                                           plan->conv_desc, plan->algo, base + l.workspace, plan->workspace, &zero,
                                           plan->y_desc, output), "convolution", error))
     return FALSE;
-  if (half)
+  if (conv->y_half)
+    qr_cuda_k_half_bias_act_half (cuda->stream, y, bias, (gsize) conv->n * (gsize) conv->oh * (gsize) conv->ow,
+                                  conv->oc, conv->act, conv->alpha);
+  else if (half)
     qr_cuda_k_half_bias_act (cuda->stream, output, y, bias,
                              (gsize) conv->n * (gsize) conv->oh * (gsize) conv->ow, conv->oc, conv->act, conv->alpha);
   else

@@ -34,6 +34,9 @@ extern "C" {
 void qr_cuda_k_to_half      (cudaStream_t stream, const float *x, void *y_half, gsize n);
 void qr_cuda_k_half_bias_act (cudaStream_t stream, const void *x_half, float *y, const float *bias, gsize rows,
                               int channels, int act, float alpha);
+/* act (x + bias) in place on FP16 values: the epilogue of a convolution whose output stays in half */
+void qr_cuda_k_half_bias_act_half (cudaStream_t stream, void *x_half, const float *bias, gsize rows, int channels,
+                                   int act, float alpha);
 void qr_cuda_k_weights      (cudaStream_t stream, const float *hwio, float *krsc, void *krsc_half, int kh, int kw,
                               int c, int oc);
 

@@ -12,8 +12,11 @@
  *
  * Taken for a channel multiplier of 1, channels a multiple of 4, 16-byte aligned tensors, no
  * dilation, square 3×3 or 5×5 kernels at stride 1 or 2 (MobileNet's, NanoDet's), and a grid that
- * fits 32-bit indices; anything else runs the generic kernel (one thread an output). Before
- * including, define QR_DW_ACTIVATE (x, act, alpha) and, in CUDA, QR_DW_LOAD4 / QR_DW_STORE4. */
+ * fits 32-bit indices; anything else runs the generic kernel (one thread an output). The input and
+ * the output may each be FP16 (4 halves, 8 bytes, at a time; the sums in FP32): the backend keeps
+ * an activation in half between convolutions. Before including, define QR_DW_ACTIVATE (x, act,
+ * alpha) and, in CUDA, QR_DW_LOAD4 / QR_DW_STORE4 (floats) and QR_DW_LOAD4H / QR_DW_STORE4H
+ * (halves, as unsigned shorts). */
 #pragma once
 
 #include "qr-cuda.h"
@@ -27,10 +30,33 @@ typedef float4 QrDwF4;
 #define QR_DW_HD static inline
 typedef struct { float x, y, z, w; } QrDwF4;
 #include <string.h>
+#ifdef QR_DW_ACTIVATE   /* the host's loads and stores, where the body is compiled */
 #define QR_DW_LOAD4(p) qr_dw_load4 (p)
 #define QR_DW_STORE4(p, v) memcpy ((p), &(v), sizeof (QrDwF4))
+#define QR_DW_LOAD4H(p) qr_dw_load4h (p)
+#define QR_DW_STORE4H(p, v) qr_dw_store4h ((p), (v))
 static inline QrDwF4 qr_dw_load4 (const float *p) { QrDwF4 v; memcpy (&v, p, sizeof v); return v; }
+/* halves on the host: GCC's _Float16, rounded to nearest even as __float2half_rn */
+static inline QrDwF4
+qr_dw_load4h (const unsigned short *p)
+{
+  _Float16 h[4];
+  memcpy (h, p, sizeof h);
+  QrDwF4 v = { (float) h[0], (float) h[1], (float) h[2], (float) h[3] };
+  return v;
+}
+static inline void
+qr_dw_store4h (unsigned short *p, QrDwF4 v)
+{
+  _Float16 h[4] = { (_Float16) v.x, (_Float16) v.y, (_Float16) v.z, (_Float16) v.w };
+  memcpy (p, h, sizeof h);
+}
 #endif
+#endif
+
+/* 4 values at element e of a tensor of floats or (half) of halves */
+#define QR_DW_AT4(base, e, half) \
+  ((half) ? QR_DW_LOAD4H ((const unsigned short *) (base) + (e)) : QR_DW_LOAD4 ((const float *) (base) + (e)))
 
 #define QR_DW_TILE_X 4   /* output columns a thread computes */
 
@@ -61,6 +87,7 @@ qr_dw_tile_items (const QrCudaDepthwise *p)
          * (unsigned int) (p->c / 4);
 }
 
+#ifdef QR_DW_ACTIVATE   /* the body, where it is compiled (not where only the variant is asked) */
 QR_DW_HD void
 qr_dw_madd (QrDwF4 *acc, QrDwF4 v, QrDwF4 k)
 {
@@ -70,11 +97,12 @@ qr_dw_madd (QrDwF4 *acc, QrDwF4 v, QrDwF4 k)
   acc->w += v.w * k.w;
 }
 
-/* Item `item` of a tiled launch with kernel size K and stride S (constants where it is inlined in
- * CUDA, so that the loops unroll; p by value, as the kernel holds it). bias may be NULL. */
+/* Item `item` of a tiled launch with kernel size K and stride S, its input FP16 when XH, its output
+ * when YH (constants where it is inlined in CUDA, so that the loops unroll and the branches go; p
+ * by value, as the kernel holds it). x and y are floats or halves as p says; bias may be NULL. */
 QR_DW_HD void
-qr_dw_tile_item (const QrCudaDepthwise p, int K, int S, unsigned int item, const float *x, const float *w,
-                 const float *bias, float *y)
+qr_dw_tile_item (const QrCudaDepthwise p, int K, int S, int XH, int YH, unsigned int item, const void *x,
+                 const float *w, const float *bias, void *y)
 {
   const int c4 = p.c / 4, tiles_x = (p.ow + QR_DW_TILE_X - 1) / QR_DW_TILE_X;
   const int span = (QR_DW_TILE_X - 1) * S + K;   /* input columns the tile reads */
@@ -99,7 +127,7 @@ qr_dw_tile_item (const QrCudaDepthwise p, int K, int S, unsigned int item, const
       int iy = oy * S - p.pads[0] + ky;
       if (iy < 0 || iy >= p.h)
         continue;
-      const float *row = x + (((size_t) b * (size_t) p.h + (size_t) iy) * (size_t) p.w) * (size_t) p.c + (size_t) ch;
+      size_t row = (((size_t) b * (size_t) p.h + (size_t) iy) * (size_t) p.w) * (size_t) p.c + (size_t) ch;
       const float *taps = w + (size_t) ky * (size_t) K * (size_t) p.c + (size_t) ch;
 #ifdef __CUDACC__
 #pragma unroll
@@ -109,7 +137,7 @@ qr_dw_tile_item (const QrCudaDepthwise p, int K, int S, unsigned int item, const
           int ix = ix0 + j;
           if (ix < 0 || ix >= p.w)
             continue;
-          QrDwF4 v = QR_DW_LOAD4 (row + (size_t) ix * (size_t) p.c);
+          QrDwF4 v = QR_DW_AT4 (x, row + (size_t) ix * (size_t) p.c, XH);
 #ifdef __CUDACC__
 #pragma unroll
 #endif
@@ -127,11 +155,15 @@ qr_dw_tile_item (const QrCudaDepthwise p, int K, int S, unsigned int item, const
       if (ox >= p.ow)
         break;
       QrDwF4 out;
+      size_t at = (((size_t) b * (size_t) p.oh + (size_t) oy) * (size_t) p.ow + (size_t) ox) * (size_t) p.c + (size_t) ch;
       out.x = QR_DW_ACTIVATE (acc[t].x, p.act, p.alpha);
       out.y = QR_DW_ACTIVATE (acc[t].y, p.act, p.alpha);
       out.z = QR_DW_ACTIVATE (acc[t].z, p.act, p.alpha);
       out.w = QR_DW_ACTIVATE (acc[t].w, p.act, p.alpha);
-      QR_DW_STORE4 (y + (((size_t) b * (size_t) p.oh + (size_t) oy) * (size_t) p.ow + (size_t) ox) * (size_t) p.c
-                    + (size_t) ch, out);
+      if (YH)
+        QR_DW_STORE4H ((unsigned short *) y + at, out);
+      else
+        QR_DW_STORE4 ((float *) y + at, out);
     }
 }
+#endif

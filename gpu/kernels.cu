@@ -184,15 +184,75 @@ k_depthwise (QrCudaDepthwise p, const float *x, const float *w, const float *bia
 #define QR_DW_ACTIVATE(v, act, alpha) activate ((v), (act), (alpha))
 #define QR_DW_LOAD4(p) __ldg ((const float4 *) (p))
 #define QR_DW_STORE4(p, v) (*(float4 *) (p) = (v))
+#define QR_DW_LOAD4H(p) dw_load4h (p)
+#define QR_DW_STORE4H(p, v) dw_store4h ((p), (v))
+
+union Half4
+{
+  uint2   u;
+  __half2 h[2];
+};
+
+__device__ __forceinline__ float4
+dw_load4h (const unsigned short *p)
+{
+  Half4 t;
+  t.u = __ldg ((const uint2 *) p);
+  float2 a = __half22float2 (t.h[0]), b = __half22float2 (t.h[1]);
+  return make_float4 (a.x, a.y, b.x, b.y);
+}
+
+__device__ __forceinline__ void
+dw_store4h (unsigned short *p, float4 v)
+{
+  Half4 t;
+  t.h[0] = __floats2half2_rn (v.x, v.y);
+  t.h[1] = __floats2half2_rn (v.z, v.w);
+  *(uint2 *) p = t.u;
+}
+
 #include "depthwise-tile.h"
 
-template <int K, int S>
+template <int K, int S, int XH, int YH>
 __global__ void
-k_depthwise_tile (QrCudaDepthwise p, const float *__restrict__ x, const float *__restrict__ w,
-                  const float *__restrict__ bias, float *__restrict__ y, unsigned int items)
+k_depthwise_tile (QrCudaDepthwise p, const void *__restrict__ x, const float *__restrict__ w,
+                  const float *__restrict__ bias, void *__restrict__ y, unsigned int items)
 {
   for (unsigned int i = blockIdx.x * blockDim.x + threadIdx.x; i < items; i += blockDim.x * gridDim.x)
-    qr_dw_tile_item (p, K, S, i, x, w, bias, y);
+    qr_dw_tile_item (p, K, S, XH, YH, i, x, w, bias, y);
+}
+
+template <int K, int S>
+void
+launch_depthwise_tile (cudaStream_t stream, const QrCudaDepthwise *p, const void *x, const float *w,
+                       const float *bias, void *y)
+{
+  unsigned int items = qr_dw_tile_items (p);
+  unsigned int blocks = blocks_for (items);
+
+  if (p->x_half && p->y_half)
+    k_depthwise_tile<K, S, 1, 1><<<blocks, kThreads, 0, stream>>> (*p, x, w, bias, y, items);
+  else if (p->x_half)
+    k_depthwise_tile<K, S, 1, 0><<<blocks, kThreads, 0, stream>>> (*p, x, w, bias, y, items);
+  else if (p->y_half)
+    k_depthwise_tile<K, S, 0, 1><<<blocks, kThreads, 0, stream>>> (*p, x, w, bias, y, items);
+  else
+    k_depthwise_tile<K, S, 0, 0><<<blocks, kThreads, 0, stream>>> (*p, x, w, bias, y, items);
+}
+
+/* act (x + bias) in place on FP16 values (the sums in FP32): a convolution's epilogue when its
+ * output stays in half. */
+template <typename Index>
+__global__ void
+k_half_bias_act_half (__half *x, const float *bias, Index n, Index channels, int act, float alpha)
+{
+  for (Index i = (Index) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (Index) gridDim.x * blockDim.x)
+    {
+      float v = __half2float (x[i]);
+      if (bias != nullptr)
+        v += bias[i % channels];
+      x[i] = __float2half_rn (activate (v, act, alpha));
+    }
 }
 
 __global__ void
@@ -768,6 +828,21 @@ qr_cuda_k_half_bias_act (cudaStream_t stream, const void *x, float *y, const flo
 }
 
 void
+qr_cuda_k_half_bias_act_half (cudaStream_t stream, void *x, const float *bias, gsize rows, int channels, int act,
+                              float alpha)
+{
+  gsize n = rows * (gsize) channels;
+  if (bias == nullptr && act == QR_CUDA_ACT_NONE)
+    return;
+  if (n < (1u << 31))
+    k_half_bias_act_half<unsigned int><<<blocks_for (n), kThreads, 0, stream>>> (
+      static_cast<__half *> (x), bias, (unsigned int) n, (unsigned int) channels, act, alpha);
+  else
+    k_half_bias_act_half<gsize><<<blocks_for (n), kThreads, 0, stream>>> (static_cast<__half *> (x), bias, n,
+                                                                         (gsize) channels, act, alpha);
+}
+
+void
 qr_cuda_k_weights (cudaStream_t stream, const float *hwio, float *krsc, void *krsc_half, int kh, int kw, int c,
                    int oc)
 {
@@ -789,25 +864,20 @@ qr_cuda_depthwise (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const
                    float *y)
 {
   gsize n = (gsize) p->n * p->oh * p->ow * p->c * p->m;
-  int variant = cuda->depthwise_generic ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
-  unsigned int items = variant != 0 ? qr_dw_tile_items (p) : 0;
+  gboolean half = p->x_half || p->y_half;   /* the backend sets them only where the tiled kernel runs */
+  int variant = cuda->depthwise_generic && !half ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
 
   switch (variant)
     {
-    case 31:
-      k_depthwise_tile<3, 1><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
-      break;
-    case 32:
-      k_depthwise_tile<3, 2><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
-      break;
-    case 51:
-      k_depthwise_tile<5, 1><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
-      break;
-    case 52:
-      k_depthwise_tile<5, 2><<<blocks_for (items), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y, items);
-      break;
+    case 31: launch_depthwise_tile<3, 1> (cuda->stream, p, x, w, bias, y); break;
+    case 32: launch_depthwise_tile<3, 2> (cuda->stream, p, x, w, bias, y); break;
+    case 51: launch_depthwise_tile<5, 1> (cuda->stream, p, x, w, bias, y); break;
+    case 52: launch_depthwise_tile<5, 2> (cuda->stream, p, x, w, bias, y); break;
     default:
-      k_depthwise<<<blocks_for (n), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y);
+      if (half)
+        g_warning ("a depthwise convolution in FP16 that the tiled kernel does not take: not run");
+      else
+        k_depthwise<<<blocks_for (n), kThreads, 0, cuda->stream>>> (*p, x, w, bias, y);
     }
 }
 

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define QR_CUDA_API_VERSION 7
+#define QR_CUDA_API_VERSION 8
 
 typedef struct
 {

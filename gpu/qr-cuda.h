@@ -16,7 +16,8 @@ typedef enum
 {
   QR_CUDA_FP32,   /* FP32 math, no tensor cores: the reference */
   QR_CUDA_TF32,   /* FP32 storage, TF32 tensor cores in convolutions */
-  QR_CUDA_FP16,   /* convolutions in FP16 with FP32 accumulation; activations stay FP32 between them */
+  QR_CUDA_FP16,   /* convolutions in FP16 with FP32 accumulation; activations FP32 between them, except
+                     those the backend keeps in FP16 (QrCudaConv's x_half and y_half) */
 } QrCudaPrecision;
 
 /* The same activations, in the same order, as the engine's QrActivation. */
@@ -137,6 +138,9 @@ typedef struct
   int         pads[4];         /* top, bottom, left, right; unequal pads are padded explicitly */
   QrCudaAct   act;
   float       alpha;
+  /* FP16 contexts only: x is already FP16 (no conversion; not with unequal pads), y is written as
+   * FP16 (the backend keeps an activation in half between two convolutions) */
+  int         x_half, y_half;
 } QrCudaConv;
 
 void       *qr_cuda_upload_conv_weights (QrCuda        *cuda,
@@ -213,6 +217,7 @@ typedef struct
   int      stride[2], dilation[2], pads[4];
   QrCudaAct act;
   float    alpha;
+  int      x_half, y_half;    /* FP16 input / output: only where qr_dw_tile_variant is not 0 */
 } QrCudaDepthwise;
 
 void qr_cuda_depthwise  (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias,

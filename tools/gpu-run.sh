@@ -23,7 +23,7 @@ export QUORUM_CUDA_MODULE="$here/.devbin/libquorum-cuda.so"
 # What runs can be narrowed, for a second short call: GPU_TESTS / ENGINE_TESTS (test paths, -p
 # prefixes; default all), BENCH (model:seconds:precisions …), PROFILE (models profiled per op),
 # RUNNER=0 (skips timing a run over a folder), SELECT=0 (skips decoding's lists on the GPU against whole outputs), SCAN=N (photos for bench scan; 0 skips it), SCAN_LARGE=N (4032 × 3024 photos, whole or reduced decoding; 0 skips),
-# DEPTHWISE=0 (skips the tiled depthwise kernel against the generic one), DMSM=0
+# DEPTHWISE=0 (skips the tiled depthwise kernel and FP16 activations against the old path), DMSM=0
 # (skips the caption model's training on CPU and CUDA); BENCH=none
 # and PROFILE=none skip those.
 GPU_TESTS=${GPU_TESTS:-$(.devbin/test-gpu -l | grep "^/")}
@@ -80,21 +80,30 @@ model_path () {
     done
   fi
   if [ "${DEPTHWISE:-1}" = 1 ]; then
-    # issue 19: the tiled depthwise kernel (gpu/depthwise-tile.h; 1, the default) against the
-    # generic one (QUORUM_GPU_DEPTHWISE=0), end to end, then each one's share in the profile
-    echo "== fp16, end to end: the tiled depthwise kernel (1) or the generic one (0), twice each"
-    for name in centernet.json nanodet.json; do
-      for dw in 0 1 0 1; do
-        QUORUM_GPU_DEPTHWISE=$dw timeout 40 .devbin/quorum bench detect --device cuda --repeat 20 --precisions fp16 \
-          --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path $name)" 2> /dev/null \
-          | grep -E "quorum" | sed "s/^/QUORUM_GPU_DEPTHWISE=$dw /"
+    # issue 19: the tiled depthwise kernel (gpu/depthwise-tile.h) and FP16 activations between
+    # convolutions, against the generic kernel and FP32 activations as before:
+    # "0 0" is the old path, "1 0" the tiled kernel alone, "1 1" both (the default)
+    echo "== fp16, end to end: QUORUM_GPU_DEPTHWISE (tiled kernel) and QUORUM_GPU_HALF (FP16 activations)"
+    for name in centernet.json nanodet.json yolov4.cfg; do
+      for conf in "0 0" "1 0" "1 1"; do
+        set -- $conf
+        QUORUM_GPU_DEPTHWISE=$1 QUORUM_GPU_HALF=$2 timeout 40 .devbin/quorum bench detect --device cuda --repeat 20 \
+          --precisions fp16 --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" --model "$(model_path $name)" \
+          2> /dev/null | grep -E "quorum" | sed "s/^/DEPTHWISE=$1 HALF=$2 /"
       done
     done
-    for dw in 0 1; do
-      QUORUM_GPU_DEPTHWISE=$dw QUORUM_CUDA_PROFILE=1 timeout 60 .devbin/quorum bench detect --device cuda --repeat 3 \
-        --precisions fp16 --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" \
-        --model "$(model_path centernet.json)" 2>&1 > /dev/null | grep -E "profile of|depthwise|conv2d" \
-        | sed "s/^/QUORUM_GPU_DEPTHWISE=$dw /"
+    for conf in "0 0" "1 1"; do
+      set -- $conf
+      QUORUM_GPU_DEPTHWISE=$1 QUORUM_GPU_HALF=$2 QUORUM_CUDA_PROFILE=1 timeout 60 .devbin/quorum bench detect \
+        --device cuda --repeat 3 --precisions fp16 --no-peer --image "$QUORUM_IMAGES_DIR/darknet-dog.jpg" \
+        --model "$(model_path centernet.json)" 2>&1 > /dev/null | grep -E "profile of|  [a-z_]+ +[0-9.]+ ms" \
+        | sed "s/^/DEPTHWISE=$1 HALF=$2 /"
+    done
+    # how far FP16 activations move the answers (test-gpu prints the worst difference from the CPU)
+    for h in 0 1; do
+      QUORUM_GPU_HALF=$h timeout 60 .devbin/test-gpu -p /gpu/matches-cpu/centernet.json/fp16 \
+        -p /gpu/matches-cpu/nanodet.json/fp16 -p /gpu/matches-cpu/yolov4.cfg/fp16 2>&1 \
+        | grep -E "worst|^(ok|not ok)" | sed "s/^/HALF=$h /"
     done
   fi
   if [ "${RUNNER:-1}" = 1 ]; then

@@ -59,6 +59,13 @@ typedef struct
   gsize      rows_host_bytes;
   gboolean   rows_host_pinned;
   gboolean  *stale;         /* per tensor: the host copy is older than the device's */
+  /* FP16 activations (issue 19): per tensor, stored as halves on the GPU, where a convolution or a
+   * tiled depthwise one writes it and only such read it (plan_half); QUORUM_GPU_HALF=0 keeps every
+   * activation FP32, QUORUM_GPU_DEPTHWISE=0 the generic depthwise kernel (FP32 only) */
+  gboolean  *half;
+  guint      n_half;
+  gboolean   half_off;
+  gboolean   depthwise_generic;
   GMutex     lazy_lock;     /* items decode in parallel: one of them downloads */
   /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
   gboolean   profile;
@@ -74,10 +81,20 @@ gboolean qr_cuda_backend_error       (GError         **error,
                                       GError          *gpu_error,
                                       QrGraph         *graph,
                                       const QrNode    *node);
-/* A convolution node's parameters as the CUDA module takes them. */
-void     qr_cuda_backend_conv_params (QrGraph         *graph,
+/* A convolution node's parameters as the CUDA module takes them (x_half and y_half from
+ * self->half). */
+void     qr_cuda_backend_conv_params (QrCudaBackend   *self,
+                                      QrGraph         *graph,
                                       const QrNode    *node,
                                       QrCudaConv      *p);
+void     qr_cuda_backend_depthwise_params (QrCudaBackend   *self,
+                                           QrGraph         *graph,
+                                           const QrNode    *node,
+                                           QrCudaDepthwise *p);
+/* The tiled depthwise kernel runs this node (gpu/depthwise-tile.h), its tensors as placed. */
+gboolean qr_cuda_backend_depthwise_tiled (QrCudaBackend   *self,
+                                          QrGraph         *graph,
+                                          const QrNode    *node);
 /* Launches node (id) on the backend's stream; no synchronisation. */
 gboolean qr_cuda_backend_run_node    (QrCudaBackend   *self,
                                       QrGraph         *graph,

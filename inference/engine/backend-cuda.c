@@ -92,6 +92,54 @@ upload_constants (QrCudaBackend *self, QrGraph *graph, GError **error)
 
 static void report_profile (QrCudaBackend *self, QrGraph *graph);
 
+/* Which activations stay FP16 between nodes (an FP16 context only): those a convolution or a tiled
+ * depthwise convolution writes and that only such read, as their first input (a convolution with
+ * unequal pads pads an FP32 copy first, so not it); never a graph output. Each of them saves a
+ * conversion to FP32 after its producer and one back before each reader, and half the bytes. The
+ * buffers stay sized in floats. */
+static gboolean
+half_reader (QrCudaBackend *self, QrGraph *graph, const QrNode *node)
+{
+  if (node->op == QR_OP_CONV2D)
+    return node->pads[0] == node->pads[1] && node->pads[2] == node->pads[3];
+  return node->op == QR_OP_DEPTHWISE && qr_cuda_backend_depthwise_tiled (self, graph, node);
+}
+
+static void
+plan_half (QrCudaBackend *self, QrGraph *graph)
+{
+  memset (self->half, 0, sizeof (gboolean) * self->n_tensors);
+  self->n_half = 0;
+  if (self->half_off || api->get_precision (self->cuda) != QR_CUDA_FP16)
+    return;
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *node = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      int id = node->n_outputs == 1 ? node->outputs[0] : -1;
+      guint readers = 0;
+      gboolean all = TRUE;
+
+      if (id < 0 || qr_graph_is_output (graph, id) || self->dev[id] == NULL
+          || (node->op != QR_OP_CONV2D && !(node->op == QR_OP_DEPTHWISE && qr_cuda_backend_depthwise_tiled (self, graph, node))))
+        continue;
+      for (guint j = k + 1; j < graph->order->len && all; j++)
+        {
+          QrNode *reader = qr_graph_node (graph, g_array_index (graph->order, int, j));
+          for (int i = 0; i < reader->n_inputs && all; i++)
+            if (reader->inputs[i] == id)
+              {
+                all = i == 0 && half_reader (self, graph, reader);
+                readers++;
+              }
+        }
+      if (all && readers > 0)
+        {
+          self->half[id] = TRUE;
+          self->n_half++;
+        }
+    }
+}
+
 static gboolean
 cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
 {
@@ -114,6 +162,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       self->stale = g_new0 (gboolean, self->n_tensors);
       self->weights = g_new0 (void *, self->n_nodes);
       self->node_us = g_new0 (double, self->n_nodes);
+      self->half = g_new0 (gboolean, self->n_tensors);
     }
   self->profiled = graph;
   g_return_val_if_fail (self->n_tensors == graph->tensors->len, FALSE);
@@ -184,6 +233,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
           return FALSE;
         }
     }
+  plan_half (self, graph);
   /* Every convolution's algorithm now, so a run never searches or allocates. */
   for (guint k = 0; k < graph->order->len; k++)
     {
@@ -191,7 +241,7 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       QrCudaConv conv;
       if (node->op != QR_OP_CONV2D)
         continue;
-      qr_cuda_backend_conv_params (graph, node, &conv);
+      qr_cuda_backend_conv_params (self, graph, node, &conv);
       if (!api->conv2d_prepare (self->cuda, &conv, &gpu_error))
         {
           free_activations (self);
@@ -201,9 +251,10 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   for (guint i = 0; i < self->buffers->len; i++)
     total += g_array_index (self->buffers, QrDevBuffer, i).size;
   self->batch = batch;
-  g_debug ("%s: planned batch %d on %s (%s): %u buffers, %.1f MB, scratch %.1f MB", graph->source, batch,
-           api->device_name (self->cuda), api->precision_name (api->get_precision (self->cuda)),
-           self->buffers->len, (double) total * 4 / 1e6, (double) api->get_scratch_bytes (self->cuda) / 1e6);
+  g_debug ("%s: planned batch %d on %s (%s): %u buffers, %.1f MB, scratch %.1f MB, %u activations in FP16",
+           graph->source, batch, api->device_name (self->cuda), api->precision_name (api->get_precision (self->cuda)),
+           self->buffers->len, (double) total * 4 / 1e6, (double) api->get_scratch_bytes (self->cuda) / 1e6,
+           self->n_half);
   return TRUE;
 }
 
@@ -885,6 +936,7 @@ cuda_release (QrBackend *backend)
   g_free (self->stale);
   g_free (self->weights);
   g_free (self->node_us);
+  g_free (self->half);
   g_array_unref (self->buffers);
   api->free (self->cuda);
   g_free (self);
@@ -922,6 +974,8 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
   self->buffers = g_array_new (FALSE, TRUE, sizeof (QrDevBuffer));
   self->peak_map = self->peak_rows = -1;
   self->select_off = g_strcmp0 (g_getenv ("QUORUM_GPU_SELECT"), "0") == 0;
+  self->half_off = g_strcmp0 (g_getenv ("QUORUM_GPU_HALF"), "0") == 0;
+  self->depthwise_generic = g_strcmp0 (g_getenv ("QUORUM_GPU_DEPTHWISE"), "0") == 0;
   g_mutex_init (&self->lazy_lock);
   self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;

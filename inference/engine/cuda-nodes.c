@@ -5,6 +5,7 @@
 
 #include "backend-cuda-private.h"
 #include "qr-gpu.h"   /* its error codes */
+#include "depthwise-tile.h"   /* which depthwise convolutions the tiled kernel takes */
 
 #include <string.h>
 
@@ -57,7 +58,7 @@ shape (QrGraph *graph, int tensor)
 }
 
 void
-qr_cuda_backend_conv_params (QrGraph *graph, const QrNode *node, QrCudaConv *p)
+qr_cuda_backend_conv_params (QrCudaBackend *self, QrGraph *graph, const QrNode *node, QrCudaConv *p)
 {
   QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
   QrShape *out = shape (graph, node->outputs[0]);
@@ -77,6 +78,45 @@ qr_cuda_backend_conv_params (QrGraph *graph, const QrNode *node, QrCudaConv *p)
   memcpy (p->pads, node->pads, sizeof p->pads);
   p->act = cuda_act (node->act);
   p->alpha = node->alpha;
+  p->x_half = self->half[node->inputs[0]];
+  p->y_half = self->half[node->outputs[0]];
+}
+
+void
+qr_cuda_backend_depthwise_params (QrCudaBackend *self, QrGraph *graph, const QrNode *node, QrCudaDepthwise *p)
+{
+  QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
+  QrShape *out = shape (graph, node->outputs[0]);
+
+  memset (p, 0, sizeof *p);
+  p->n = in->dims[0];
+  p->h = in->dims[1];
+  p->w = in->dims[2];
+  p->c = in->dims[3];
+  p->m = w->dims[3];
+  p->kh = w->dims[0];
+  p->kw = w->dims[1];
+  p->oh = out->dims[1];
+  p->ow = out->dims[2];
+  memcpy (p->stride, node->stride, sizeof p->stride);
+  memcpy (p->dilation, node->dilation, sizeof p->dilation);
+  memcpy (p->pads, node->pads, sizeof p->pads);
+  p->act = cuda_act (node->act);
+  p->alpha = node->alpha;
+  p->x_half = self->half[node->inputs[0]];
+  p->y_half = self->half[node->outputs[0]];
+}
+
+gboolean
+qr_cuda_backend_depthwise_tiled (QrCudaBackend *self, QrGraph *graph, const QrNode *node)
+{
+  QrCudaDepthwise p;
+
+  if (self->depthwise_generic)
+    return FALSE;
+  qr_cuda_backend_depthwise_params (self, graph, node, &p);
+  return qr_dw_tile_variant (&p, self->dev[node->inputs[0]], self->dev[node->inputs[1]],
+                             node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, self->dev[node->outputs[0]]) != 0;
 }
 
 /* A shape right-aligned in 4 dimensions. */
@@ -174,7 +214,7 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
     case QR_OP_CONV2D:
       {
         QrCudaConv conv;
-        qr_cuda_backend_conv_params (graph, node, &conv);
+        qr_cuda_backend_conv_params (self, graph, node, &conv);
         if (!api->conv2d (cuda, &conv, x, self->weights[id], node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL,
                              y, &gpu_error))
           return qr_cuda_backend_error (error, gpu_error, graph, node);
@@ -182,22 +222,8 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
       }
     case QR_OP_DEPTHWISE:
       {
-        QrShape *in = shape (graph, node->inputs[0]), *w = shape (graph, node->inputs[1]);
-        QrCudaDepthwise p = { 0 };
-        p.n = in->dims[0];
-        p.h = in->dims[1];
-        p.w = in->dims[2];
-        p.c = in->dims[3];
-        p.m = w->dims[3];
-        p.kh = w->dims[0];
-        p.kw = w->dims[1];
-        p.oh = out->dims[1];
-        p.ow = out->dims[2];
-        memcpy (p.stride, node->stride, sizeof p.stride);
-        memcpy (p.dilation, node->dilation, sizeof p.dilation);
-        memcpy (p.pads, node->pads, sizeof p.pads);
-        p.act = cuda_act (node->act);
-        p.alpha = node->alpha;
+        QrCudaDepthwise p;
+        qr_cuda_backend_depthwise_params (self, graph, node, &p);
         api->depthwise (cuda, &p, x, self->dev[node->inputs[1]],
                            node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, y);
         break;

@@ -78,9 +78,34 @@ void *qr_cuda_upload_conv_weights (QrCuda *cu, const float *hwio, int kh, int kw
   return krsc;
 }
 gboolean qr_cuda_conv2d_prepare (QrCuda *c, const QrCudaConv *p, GError **e) { return TRUE; }
+/* An activation the backend keeps in FP16 (x_half, y_half) is stored here as GCC's _Float16, so
+ * a reader that takes it for floats (or the reverse) reads nonsense and the tests fail. */
 gboolean qr_cuda_conv2d (QrCuda *cu, const QrCudaConv *p, const float *x, const void *wv, const float *bias, float *y, GError **e)
 {
   const float *w = wv;
+  g_autofree float *xf = NULL, *wf = NULL;
+  if ((p->x_half || p->y_half) && cu->precision != QR_CUDA_FP16)
+    {
+      g_set_error (e, qr_gpu_error_quark (), QR_GPU_ERROR_UNSUPPORTED, "FP16 activations in an FP32 context");
+      return FALSE;
+    }
+  /* in FP16 the input and the weights are rounded to half as context.c does (k_to_half, the
+     weights uploaded as halves) and summed in more precision, as cuDNN's FP32 accumulation */
+  if (p->x_half || cu->precision == QR_CUDA_FP16)
+    {
+      gsize n = (gsize) p->n * p->h * p->w * p->c;
+      const _Float16 *xh = (const _Float16 *) x;
+      xf = g_new (float, n);
+      for (gsize i = 0; i < n; i++) xf[i] = p->x_half ? (float) xh[i] : (float) (_Float16) x[i];
+      x = xf;
+    }
+  if (cu->precision == QR_CUDA_FP16)
+    {
+      gsize n = (gsize) p->oc * p->kh * p->kw * p->c;
+      wf = g_new (float, n);
+      for (gsize i = 0; i < n; i++) wf[i] = (float) (_Float16) w[i];
+      w = wf;
+    }
   for (int n = 0; n < p->n; n++)
     for (int oy = 0; oy < p->oh; oy++)
       for (int ox = 0; ox < p->ow; ox++)
@@ -101,7 +126,13 @@ gboolean qr_cuda_conv2d (QrCuda *cu, const QrCudaConv *p, const float *x, const 
                   }
               }
             float v = (float) acc + (bias ? bias[o] : 0);
-            y[(((gsize) n * p->oh + oy) * p->ow + ox) * p->oc + o] = activate (v, p->act, p->alpha, 0.0f);
+            gsize at = (((gsize) n * p->oh + oy) * p->ow + ox) * p->oc + o;
+            if (cu->precision == QR_CUDA_FP16)   /* cuDNN writes the sum as a half, then bias and act */
+              v = (float) (_Float16) (float) acc + (bias ? bias[o] : 0);
+            if (p->y_half)
+              ((_Float16 *) y)[at] = (_Float16) activate (v, p->act, p->alpha, 0.0f);
+            else
+              y[at] = activate (v, p->act, p->alpha, 0.0f);
           }
   return TRUE;
 }
@@ -124,18 +155,21 @@ gboolean qr_cuda_matmul_batched (QrCuda *c, const float *a, const float *b, floa
 #include "depthwise-tile.h"
 void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias, float *y)
 {
-  int variant = cu->depthwise_generic ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
-  g_debug ("depthwise %dx%d stride %d, %d channels, multiplier %d: %s %d", p->kh, p->kw, p->stride[0], p->c, p->m,
-           variant ? "tiled" : "generic", variant);
+  gboolean half = p->x_half || p->y_half;
+  int variant = cu->depthwise_generic && !half ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
+  g_debug ("depthwise %dx%d stride %d, %d channels, multiplier %d: %s %d%s%s", p->kh, p->kw, p->stride[0], p->c, p->m,
+           variant ? "tiled" : "generic", variant, p->x_half ? ", FP16 input" : "", p->y_half ? ", FP16 output" : "");
   if (variant != 0)
     {
       unsigned int items = qr_dw_tile_items (p);
       int K = variant / 10, S = variant % 10;
 #pragma omp parallel for
       for (unsigned int i = 0; i < items; i++)
-        qr_dw_tile_item (*p, K, S, i, x, w, bias, y);
+        qr_dw_tile_item (*p, K, S, p->x_half, p->y_half, i, x, w, bias, y);
       return;
     }
+  if (half)
+    g_error ("a depthwise convolution in FP16 that the tiled kernel does not take");
   int oc_total = p->c * p->m;
   gsize n = (gsize) p->n * p->oh * p->ow * oc_total;
   for (gsize i = 0; i < n; i++)
