@@ -255,13 +255,33 @@ k_half_bias_act_half (__half *x, const float *bias, Index n, Index channels, int
     }
 }
 
+/* A value of a tensor of floats or, when half, of halves (the backend's FP16 activations). */
+__device__ __forceinline__ float
+load_value (const float *p, gsize i, bool half)
+{
+  return half ? __half2float (reinterpret_cast<const __half *> (p)[i]) : p[i];
+}
+
+__device__ __forceinline__ void
+store_value (float *p, gsize i, float v, bool half)
+{
+  if (half)
+    reinterpret_cast<__half *> (p)[i] = __float2half_rn (v);
+  else
+    p[i] = v;
+}
+
+/* H: which of a, b and y are halves (QR_CUDA_HALF_A | _B | _Y) */
+template <int H>
 __global__ void
 k_binary_same (int op, const float *a, const float *b, float *y, gsize n)
 {
   GRID_LOOP (i, n)
-    y[i] = apply_binary (op, a[i], b[i]);
+    store_value (y, i, apply_binary (op, load_value (a, i, H & QR_CUDA_HALF_A), load_value (b, i, H & QR_CUDA_HALF_B)),
+                 H & QR_CUDA_HALF_Y);
 }
 
+template <int H>
 __global__ void
 k_binary (int op, const float *a, const float *b, float *y, Dims4 dims, Strides4 sa, Strides4 sb)
 {
@@ -277,15 +297,17 @@ k_binary (int op, const float *a, const float *b, float *y, Dims4 dims, Strides4
           ia += idx * sa.s[d];
           ib += idx * sb.s[d];
         }
-      y[i] = apply_binary (op, a[ia], b[ib]);
+      store_value (y, i, apply_binary (op, load_value (a, ia, H & QR_CUDA_HALF_A), load_value (b, ib, H & QR_CUDA_HALF_B)),
+                   H & QR_CUDA_HALF_Y);
     }
 }
 
+template <int H>
 __global__ void
 k_unary (int act, float alpha, float beta, const float *x, float *y, gsize n)
 {
   GRID_LOOP (i, n)
-    y[i] = activate (x[i], act, alpha, beta);
+    store_value (y, i, activate (load_value (x, i, H & QR_CUDA_HALF_A), act, alpha, beta), H & QR_CUDA_HALF_Y);
 }
 
 /* Max or min with NaN winning, as the CPU kernel (and NumPy) do. */
@@ -883,7 +905,7 @@ qr_cuda_depthwise (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const
 
 void
 qr_cuda_binary (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y, const int out_dims[4],
-                const long long a_strides[4], const long long b_strides[4])
+                const long long a_strides[4], const long long b_strides[4], int halves)
 {
   gsize n = count4 (out_dims);
   long long contiguous[4], s = 1;
@@ -897,17 +919,46 @@ qr_cuda_binary (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, f
   for (int d = 0; d < 4; d++)
     if (contiguous[d] >= 0 && (a_strides[d] != contiguous[d] || b_strides[d] != contiguous[d]))
       same = false;
-  if (same)
-    k_binary_same<<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, n);
-  else
-    k_binary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, dims4 (out_dims), strides4 (a_strides),
-                                                             strides4 (b_strides));
+#define BINARY(H)                                                                                              \
+  do                                                                                                           \
+    {                                                                                                          \
+      if (same)                                                                                                \
+        k_binary_same<H><<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, n);                      \
+      else                                                                                                     \
+        k_binary<H><<<blocks_for (n), kThreads, 0, cuda->stream>>> (op, a, b, y, dims4 (out_dims),             \
+                                                                    strides4 (a_strides), strides4 (b_strides)); \
+    }                                                                                                          \
+  while (0)
+  switch (halves & 7)
+    {
+    case 0: BINARY (0); break;
+    case 1: BINARY (1); break;
+    case 2: BINARY (2); break;
+    case 3: BINARY (3); break;
+    case 4: BINARY (4); break;
+    case 5: BINARY (5); break;
+    case 6: BINARY (6); break;
+    default: BINARY (7); break;
+    }
+#undef BINARY
 }
 
 void
-qr_cuda_unary (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n)
+qr_cuda_unary (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n, int halves)
 {
-  k_unary<<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y, n);
+  switch (halves & (QR_CUDA_HALF_A | QR_CUDA_HALF_Y))
+    {
+    case 0: k_unary<0><<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y, n); break;
+    case QR_CUDA_HALF_A:
+      k_unary<QR_CUDA_HALF_A><<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y, n);
+      break;
+    case QR_CUDA_HALF_Y:
+      k_unary<QR_CUDA_HALF_Y><<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y, n);
+      break;
+    default:
+      k_unary<QR_CUDA_HALF_A | QR_CUDA_HALF_Y><<<blocks_for (n), kThreads, 0, cuda->stream>>> (act, alpha, beta, x, y,
+                                                                                             n);
+    }
 }
 
 void

@@ -41,9 +41,10 @@ typedef struct
   void       (*depthwise)           (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w,
                                      const float *bias, float *y);
   void       (*binary)              (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
-                                     const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
+                                     const int out_dims[4], const long long a_strides[4], const long long b_strides[4],
+                                     int halves);
   void       (*unary)               (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y,
-                                     gsize n);
+                                     gsize n, int halves);
   void       (*reduce)              (QrCuda *cuda, QrCudaReduce op, const float *x, float *y, const int dims[4],
                                      const gboolean reduced[4]);
   void       (*resize)              (QrCuda *cuda, const float *x, float *y, int n, int h, int w, int c, int oh, int ow,

@@ -222,10 +222,17 @@ typedef struct
 
 void qr_cuda_depthwise  (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias,
                          float *y);
+/* Which operands of qr_cuda_binary and qr_cuda_unary (x as A) are FP16 activations, not floats. */
+#define QR_CUDA_HALF_A 1
+#define QR_CUDA_HALF_B 2
+#define QR_CUDA_HALF_Y 4
+
 /* out[i] = a[ia] op b[ib] with per-dimension strides (0 along broadcast dimensions). */
 void qr_cuda_binary     (QrCuda *cuda, QrCudaBinary op, const float *a, const float *b, float *y,
-                         const int out_dims[4], const long long a_strides[4], const long long b_strides[4]);
-void qr_cuda_unary      (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n);
+                         const int out_dims[4], const long long a_strides[4], const long long b_strides[4],
+                         int halves);
+void qr_cuda_unary      (QrCuda *cuda, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n,
+                         int halves);
 /* Mean, sum, max or min over the dimensions flagged in `reduced` (input padded to rank 4). */
 void qr_cuda_reduce     (QrCuda *cuda, QrCudaReduce op, const float *x, float *y, const int dims[4],
                          const gboolean reduced[4]);

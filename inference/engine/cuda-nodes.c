@@ -253,11 +253,14 @@ qr_cuda_backend_run_node (QrCudaBackend *self, QrGraph *graph, QrNode *node, int
         dims4 (out, od);
         broadcast_strides (shape (graph, node->inputs[0]), sa);
         broadcast_strides (shape (graph, node->inputs[1]), sb);
-        api->binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb);
+        api->binary (cuda, ops[node->op], x, self->dev[node->inputs[1]], y, od, sa, sb,
+                     (self->half[node->inputs[0]] ? QR_CUDA_HALF_A : 0) | (self->half[node->inputs[1]] ? QR_CUDA_HALF_B : 0)
+                       | (self->half[node->outputs[0]] ? QR_CUDA_HALF_Y : 0));
         break;
       }
     case QR_OP_ACTIVATION:
-      api->unary (cuda, cuda_act (node->act), node->alpha, node->beta, x, y, qr_shape_size (out));
+      api->unary (cuda, cuda_act (node->act), node->alpha, node->beta, x, y, qr_shape_size (out),
+                  (self->half[node->inputs[0]] ? QR_CUDA_HALF_A : 0) | (self->half[node->outputs[0]] ? QR_CUDA_HALF_Y : 0));
       break;
     case QR_OP_MEAN:
       {

@@ -199,18 +199,20 @@ static float apply_binary (int op, float u, float v)
 { switch (op) { case QR_CUDA_ADD: return u + v; case QR_CUDA_SUB: return u - v; case QR_CUDA_MUL: return u * v; case QR_CUDA_DIV: return u / v; case QR_CUDA_MAX: return fmaxf (u, v); case QR_CUDA_POW: return powf (u, v);
   case QR_CUDA_GREATER: return u > v; case QR_CUDA_LESS: return u < v; case QR_CUDA_GREATER_EQUAL: return u >= v;
   case QR_CUDA_LESS_EQUAL: return u <= v; case QR_CUDA_EQUAL: return u == v; default: return fminf (u, v); } }
-void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b, float *y, const int d4[4], const long long sa[4], const long long sb[4])
+static float ld (const float *p, gsize i, int half) { return half ? (float) ((const _Float16 *) p)[i] : p[i]; }
+static void st (float *p, gsize i, float v, int half) { if (half) ((_Float16 *) p)[i] = (_Float16) v; else p[i] = v; }
+void qr_cuda_binary (QrCuda *cu, QrCudaBinary op, const float *a, const float *b, float *y, const int d4[4], const long long sa[4], const long long sb[4], int halves)
 {
   gsize n = (gsize) d4[0] * d4[1] * d4[2] * d4[3];
   for (gsize i = 0; i < n; i++)
     {
       gsize rest = i; long long ia = 0, ib = 0;
       for (int d = 3; d >= 0; d--) { long long idx = (long long) (rest % (gsize) d4[d]); rest /= (gsize) d4[d]; ia += idx * sa[d]; ib += idx * sb[d]; }
-      y[i] = apply_binary (op, a[ia], b[ib]);
+      st (y, i, apply_binary (op, ld (a, ia, halves & QR_CUDA_HALF_A), ld (b, ib, halves & QR_CUDA_HALF_B)), halves & QR_CUDA_HALF_Y);
     }
 }
-void qr_cuda_unary (QrCuda *cu, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n)
-{ for (gsize i = 0; i < n; i++) y[i] = activate (x[i], act, alpha, beta); }
+void qr_cuda_unary (QrCuda *cu, QrCudaAct act, float alpha, float beta, const float *x, float *y, gsize n, int halves)
+{ for (gsize i = 0; i < n; i++) st (y, i, activate (ld (x, i, halves & QR_CUDA_HALF_A), act, alpha, beta), halves & QR_CUDA_HALF_Y); }
 /* k_reduce's combination of two values for max and min: a NaN wins */
 static float pick (int op, float acc, float v)
 { if (isnan (acc) || isnan (v)) return isnan (acc) ? acc : v; return op == QR_CUDA_REDUCE_MAX ? fmaxf (acc, v) : fminf (acc, v); }
