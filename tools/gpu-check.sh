@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 top=$PWD
 cmake -S . -B build-gpu -DQUORUM_GUI=OFF -DQUORUM_CUDA=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-gpu -j"$(nproc)"
-rm -rf .devbin .devdata
+rm -rf .devbin .devdata .devlibs
 mkdir -p .devbin .devdata/shared/models/pretrained .devdata/shared/images
 cp build-gpu/quorum build-gpu/tests/test-gpu build-gpu/tests/test-engine build-gpu/tests/test-models build-gpu/tests/test-darknet \
    build-gpu/tests/test-tflite build-gpu/tests/test-onnx build-gpu/gpu/libquorum-cuda.so .devbin/
 ../shared/device/bundle-libs .devbin/*
 # the GPU machine has its own OpenBLAS (../shared/device/README.md); ours would take half the carry
 rm -f .devlibs/libopenblas.so.0
+# packed (17 MB → a third): the carry is 64 MiB in all; gpu-run.sh unpacks them where they were
+(cd .devlibs && tar -cf - ./*.so* | xz -6 > libs.tar.xz && rm -f ./*.so*)
 cp -r ../shared/models/darknet .devdata/shared/models/
 for f in centernet.json centernet.bin nanodet.json nanodet.bin ssd_mobilenetv2_oidv4_fp16.tflite \
          ssd_mobilenetv2_oidv4.labels blazeface_short_range.tflite; do

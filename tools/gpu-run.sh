@@ -7,6 +7,8 @@ set -u
 here=$PWD
 out=${OUT:-/tmp/quorum-gpu-out}
 mkdir -p "$out"
+# the libraries travel packed (tools/gpu-check.sh)
+[ -f .devlibs/libs.tar.xz ] && [ ! -f .devlibs/libglib-2.0.so.0 ] && tar -C .devlibs -xJf .devlibs/libs.tar.xz
 export LD_LIBRARY_PATH="$here/.devlibs:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 src=$(cat .devdata/source-dir)
 if [ ! -e "$src" ]; then
