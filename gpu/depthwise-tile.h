@@ -14,7 +14,7 @@
  * dilation, square 3×3 or 5×5 kernels at stride 1 or 2 (MobileNet's, NanoDet's), and a grid that
  * fits 32-bit indices; anything else runs the generic kernel (one thread an output). The input and
  * the output may each be FP16 (4 halves, 8 bytes, at a time; the sums in FP32): the backend keeps
- * an activation in half between convolutions. Before including, define QR_DW_ACTIVATE (x, act,
+ * an activation in half between nodes (plan_half). Before including, define QR_DW_ACTIVATE (x, act,
  * alpha) and, in CUDA, QR_DW_LOAD4 / QR_DW_STORE4 (floats) and QR_DW_LOAD4H / QR_DW_STORE4H
  * (halves, as unsigned shorts). */
 #pragma once
