@@ -119,8 +119,6 @@ qr_cuda_new (int device, QrCudaPrecision precision, GError **error)
   cublasSetMathMode (cuda->cublas, precision == QR_CUDA_FP32 ? CUBLAS_DEFAULT_MATH : CUBLAS_TF32_TENSOR_OP_MATH);
   cuda->name = g_strdup (prop.name);
   cuda->algos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, conv_plan_free);
-  /* the tiled depthwise kernel (kernels.cu) unless told otherwise, to compare */
-  cuda->depthwise_generic = g_strcmp0 (g_getenv ("QUORUM_GPU_DEPTHWISE"), "0") == 0;
   g_debug ("cuda:%d %s, %s, cuDNN %zu", device, prop.name, qr_cuda_precision_name (precision), cudnnGetVersion ());
   return g_steal_pointer (&cuda);
 }

@@ -20,7 +20,6 @@ struct _QrCuda
   gsize           scratch_bytes;
   gsize           scratch_wanted;
   GHashTable     *algos;          /* shape key → cudnnConvolutionFwdAlgo_t + 1, workspace in the high bits */
-  gboolean        depthwise_generic; /* QUORUM_GPU_DEPTHWISE=0: never the tiled depthwise kernel */
 };
 
 #ifdef __cplusplus

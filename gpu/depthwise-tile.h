@@ -60,14 +60,14 @@ qr_dw_store4h (unsigned short *p, QrDwF4 v)
 
 #define QR_DW_TILE_X 4   /* output columns a thread computes */
 
-/* Which variant runs a depthwise convolution: 0 for the generic kernel, else the kernel size
- * times 10 plus the stride (31, 32, 51, 52). */
+/* Which variant runs a depthwise convolution: 0 for the generic kernel (also when p asks for it),
+ * else the kernel size times 10 plus the stride (31, 32, 51, 52). */
 static inline int
 qr_dw_tile_variant (const QrCudaDepthwise *p, const void *x, const void *w, const void *bias, const void *y)
 {
   uint64_t items;
 
-  if (p->m != 1 || p->c % 4 != 0 || p->kh != p->kw || (p->kh != 3 && p->kh != 5)
+  if (p->generic || p->m != 1 || p->c % 4 != 0 || p->kh != p->kw || (p->kh != 3 && p->kh != 5)
       || p->stride[0] != p->stride[1] || (p->stride[0] != 1 && p->stride[0] != 2)
       || p->dilation[0] != 1 || p->dilation[1] != 1
       || (((uintptr_t) x | (uintptr_t) w | (uintptr_t) bias | (uintptr_t) y) & 15) != 0)

@@ -887,7 +887,7 @@ qr_cuda_depthwise (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const
 {
   gsize n = (gsize) p->n * p->oh * p->ow * p->c * p->m;
   gboolean half = p->x_half || p->y_half;   /* the backend sets them only where the tiled kernel runs */
-  int variant = cuda->depthwise_generic && !half ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
+  int variant = qr_dw_tile_variant (p, x, w, bias, y);
 
   switch (variant)
     {

@@ -218,6 +218,7 @@ typedef struct
   QrCudaAct act;
   float    alpha;
   int      x_half, y_half;    /* FP16 input / output: only where qr_dw_tile_variant is not 0 */
+  int      generic;           /* the generic kernel even where the tiled one would do (to compare) */
 } QrCudaDepthwise;
 
 void qr_cuda_depthwise  (QrCuda *cuda, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias,

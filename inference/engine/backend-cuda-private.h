@@ -59,13 +59,13 @@ typedef struct
   gsize      rows_host_bytes;
   gboolean   rows_host_pinned;
   gboolean  *stale;         /* per tensor: the host copy is older than the device's */
-  /* FP16 activations (issue 19): per tensor, stored as halves on the GPU, where a convolution or a
-   * tiled depthwise one writes it and only such read it (plan_half); QUORUM_GPU_HALF=0 keeps every
-   * activation FP32, QUORUM_GPU_DEPTHWISE=0 the generic depthwise kernel (FP32 only) */
+  /* FP16 activations (issue 19): per tensor, stored as halves on the GPU, where its writer and all
+   * its readers take halves (plan_half); QUORUM_GPU_HALF=0 keeps every activation FP32,
+   * QUORUM_GPU_DEPTHWISE=0 the generic depthwise kernel (FP32 only) */
   gboolean  *half;
   guint      n_half;
   gboolean   half_off;
-  gboolean   depthwise_generic;
+  gboolean   depthwise_generic;   /* passed to the module in each depthwise node's parameters */
   GMutex     lazy_lock;     /* items decode in parallel: one of them downloads */
   /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
   gboolean   profile;

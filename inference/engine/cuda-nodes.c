@@ -105,6 +105,7 @@ qr_cuda_backend_depthwise_params (QrCudaBackend *self, QrGraph *graph, const QrN
   p->alpha = node->alpha;
   p->x_half = self->half[node->inputs[0]];
   p->y_half = self->half[node->outputs[0]];
+  p->generic = self->depthwise_generic;
 }
 
 gboolean
@@ -112,8 +113,6 @@ qr_cuda_backend_depthwise_tiled (QrCudaBackend *self, QrGraph *graph, const QrNo
 {
   QrCudaDepthwise p;
 
-  if (self->depthwise_generic)
-    return FALSE;
   qr_cuda_backend_depthwise_params (self, graph, node, &p);
   return qr_dw_tile_variant (&p, self->dev[node->inputs[0]], self->dev[node->inputs[1]],
                              node->n_inputs > 2 ? self->dev[node->inputs[2]] : NULL, self->dev[node->outputs[0]]) != 0;

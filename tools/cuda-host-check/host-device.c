@@ -10,12 +10,12 @@
 #include <math.h>
 #include <string.h>
 
-struct _QrCuda { QrCudaPrecision precision; gboolean depthwise_generic; };
+struct _QrCuda { QrCudaPrecision precision; };
 GQuark qr_gpu_error_quark (void) { return g_quark_from_static_string ("emu"); }
 int qr_gpu_device_count (void) { return 1; }
 char *qr_gpu_describe (GError **e) { return g_strdup ("cuda:0 emu\n"); }
 QrCuda *qr_cuda_new (int d, QrCudaPrecision p, GError **e)
-{ QrCuda *c = g_new0 (QrCuda, 1); c->precision = p; c->depthwise_generic = g_strcmp0 (g_getenv ("QUORUM_GPU_DEPTHWISE"), "0") == 0; return c; }
+{ QrCuda *c = g_new0 (QrCuda, 1); c->precision = p; return c; }
 void qr_cuda_free (QrCuda *c) { g_free (c); }
 QrCudaPrecision qr_cuda_get_precision (QrCuda *c) { return c->precision; }
 const char *qr_cuda_precision_name (QrCudaPrecision p) { return p == QR_CUDA_FP16 ? "fp16" : p == QR_CUDA_TF32 ? "tf32" : "fp32"; }
@@ -156,7 +156,7 @@ gboolean qr_cuda_matmul_batched (QrCuda *c, const float *a, const float *b, floa
 void qr_cuda_depthwise (QrCuda *cu, const QrCudaDepthwise *p, const float *x, const float *w, const float *bias, float *y)
 {
   gboolean half = p->x_half || p->y_half;
-  int variant = cu->depthwise_generic && !half ? 0 : qr_dw_tile_variant (p, x, w, bias, y);
+  int variant = qr_dw_tile_variant (p, x, w, bias, y);
   g_debug ("depthwise %dx%d stride %d, %d channels, multiplier %d: %s %d%s%s", p->kh, p->kw, p->stride[0], p->c, p->m,
            variant ? "tiled" : "generic", variant, p->x_half ? ", FP16 input" : "", p->y_half ? ", FP16 output" : "");
   if (variant != 0)
