@@ -559,6 +559,78 @@ test_rewrites_fold (void)
   g_rand_free (rand);
 }
 
+/* SiLU as exporters write it: conv → s = sigmoid (c), y = c · s (either side). Recognised as one
+ * swish, it fuses into the convolution; with s also an output of the graph nothing changes. */
+static int
+add_op (QrGraph *graph, QrOpType op, QrActivation act, const char *name, int a, int b)
+{
+  QrNode *node = qr_graph_add_node (graph, op, name);
+  int out = qr_graph_add_tensor (graph, name);
+  node = qr_graph_node (graph, (int) graph->nodes->len - 1);
+  node->act = act;
+  node->inputs[node->n_inputs++] = a;
+  if (b >= 0)
+    node->inputs[node->n_inputs++] = b;
+  node->outputs[node->n_outputs++] = out;
+  qr_graph_tensor (graph, out)->producer = (int) graph->nodes->len - 1;
+  return out;
+}
+
+static void
+test_rewrites_swish (void)
+{
+  for (int variant = 0; variant < 3; variant++)
+    {
+      GRand *rand = g_rand_new_with_seed (11);
+      QrGraph *graph = qr_graph_new ("test");
+      int dims[4] = { 2, 5, 6, 3 }, w_dims[4] = { 3, 3, 3, 4 };
+      g_autofree float *x = random_input (rand, 2 * 5 * 6 * 3);
+      g_autofree float *want = g_new0 (float, 2 * 5 * 6 * 4);
+      g_autoptr (QrModel) model = NULL;
+      QrNode *conv = one_node_graph (graph, QR_OP_CONV2D, 4, dims);
+      int w = add_const (graph, "w", 4, w_dims, rand, NULL);
+      int c, s, y;
+      const float *wd, *out;
+
+      conv = qr_graph_node (graph, 1);
+      conv->inputs[conv->n_inputs++] = w;
+      conv->padding = QR_PAD_SAME;
+      g_hash_table_remove (graph->by_name, "y");
+      g_array_set_size (graph->outputs, 0);
+      c = conv->outputs[0];
+      s = add_op (graph, QR_OP_ACTIVATION, QR_ACT_SIGMOID, "s", c, -1);
+      y = variant == 1 ? add_op (graph, QR_OP_MUL, QR_ACT_NONE, "y", s, c) : add_op (graph, QR_OP_MUL, QR_ACT_NONE, "y", c, s);
+      g_array_append_val (graph->outputs, y);
+      if (variant == 2)
+        g_array_append_val (graph->outputs, s);
+      wd = qr_graph_tensor (graph, w)->data;
+      for (int b = 0; b < 2; b++)
+        for (int oy = 0; oy < 5; oy++)
+          for (int ox = 0; ox < 6; ox++)
+            for (int o = 0; o < 4; o++)
+              {
+                double acc = 0;
+                for (int ky = 0; ky < 3; ky++)
+                  for (int kx = 0; kx < 3; kx++)
+                    {
+                      int iy = oy - 1 + ky, ix = ox - 1 + kx;
+                      if (iy < 0 || iy >= 5 || ix < 0 || ix >= 6)
+                        continue;
+                      for (int ch = 0; ch < 3; ch++)
+                        acc += x[((b * 5 + iy) * 6 + ix) * 3 + ch] * wd[((ky * 3 + kx) * 3 + ch) * 4 + o];
+                    }
+                want[((b * 5 + oy) * 6 + ox) * 4 + o] = (float) (acc / (1 + exp (-acc)));
+              }
+      out = run_graph (graph, x, &model);
+      /* the input and one convolution, or (s an output) all four nodes */
+      g_assert_cmpuint (graph->order->len, ==, variant == 2 ? 4 : 2);
+      if (variant < 2)
+        g_assert_cmpint (qr_graph_node (graph, g_array_index (graph->order, int, 1))->act, ==, QR_ACT_SWISH);
+      assert_close (out, want, 2 * 5 * 6 * 4, 1e-5);
+      g_rand_free (rand);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -568,5 +640,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/ops/mean-transpose-pad-maxpool", test_small_ops);
   g_test_add_func ("/engine/ops/broadcast-slice-softmax-activations", test_more_ops);
   g_test_add_func ("/engine/rewrites/scale-bias-activation-fold-into-conv", test_rewrites_fold);
+  g_test_add_func ("/engine/rewrites/sigmoid-times-input-is-swish", test_rewrites_swish);
   return g_test_run ();
 }

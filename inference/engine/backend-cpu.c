@@ -1,7 +1,8 @@
 /* backend-cpu.c: the CPU backend. Preparing allocates the buffers of the memory plan once per
  * graph and batch size (qr_graph_plan_buffers: a buffer is reused after the last node that reads
  * it, so a 500-node network runs in a handful of buffers). Running is then a walk over the
- * nodes with no allocation. */
+ * nodes with no allocation. QUORUM_CPU_PROFILE=1 times each node and reports where the runs since
+ * the last plan went (at the next plan and at the end). */
 #define G_LOG_DOMAIN "quorum-engine"
 
 #include "engine-private.h"
@@ -22,6 +23,8 @@ typedef struct
   float     *scratch;
   gsize      scratch_size;
   int        batch;
+  QrProfile *profile;  /* QUORUM_CPU_PROFILE=1 */
+  QrGraph   *profiled; /* the graph planned last (borrowed: the model frees it after us) */
 } CpuBackend;
 
 static gboolean
@@ -46,9 +49,17 @@ cpu_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   CpuBackend *self = (CpuBackend *) backend;
   gsize total = 0;
 
+  if (self->profile != NULL && self->profiled != NULL)
+    qr_profile_report (self->profile, self->profiled, self->batch, "the CPU");
   if (!qr_graph_infer_shapes (graph, batch, error))
     return FALSE;
   free_buffers (self);
+  if (self->profile != NULL && self->profile->n_nodes != graph->nodes->len)
+    {
+      qr_profile_free (self->profile);
+      self->profile = qr_profile_new (graph->nodes->len);
+    }
+  self->profiled = self->profile != NULL ? graph : NULL;
   qr_cpu_set_threads (self->n_threads);
 
   for (guint k = 0; k < graph->order->len; k++)
@@ -102,6 +113,7 @@ cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abo
 {
   CpuBackend *self = (CpuBackend *) backend;
   QrTensor *in = qr_graph_tensor (graph, g_array_index (graph->inputs, int, 0));
+  gint64 before = self->profile != NULL ? g_get_monotonic_time () : 0;
 
   /* an input no output needs (ONNX's Shape of it, say) has no buffer: nothing to copy */
   if (in->data != NULL)
@@ -119,7 +131,18 @@ cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abo
         }
       if (!qr_cpu_run_node (graph, node, self->scratch, error))
         return FALSE;
+      if (self->profile != NULL)
+        {
+          gint64 after = g_get_monotonic_time ();
+          int id = g_array_index (graph->order, int, k);
+          self->profile->op_us[node->op] += (double) (after - before);
+          if ((guint) id < self->profile->n_nodes)
+            self->profile->node_us[id] += (double) (after - before);
+          before = after;
+        }
     }
+  if (self->profile != NULL)
+    self->profile->runs++;
   return TRUE;
 }
 
@@ -133,6 +156,9 @@ static void
 cpu_release (QrBackend *backend)
 {
   CpuBackend *self = (CpuBackend *) backend;
+  if (self->profile != NULL && self->profiled != NULL)
+    qr_profile_report (self->profile, self->profiled, self->batch, "the CPU");
+  qr_profile_free (self->profile);
   free_buffers (self);
   g_array_unref (self->buffers);
   g_free (self);
@@ -150,5 +176,7 @@ qr_backend_cpu_new (int n_threads)
   self->parent.klass = &cpu_backend_class;
   self->n_threads = n_threads;
   self->buffers = g_array_new (FALSE, TRUE, sizeof (Buffer));
+  if (g_strcmp0 (g_getenv ("QUORUM_CPU_PROFILE"), "1") == 0)
+    self->profile = qr_profile_new (0);
   return &self->parent;
 }

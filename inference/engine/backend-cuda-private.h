@@ -68,10 +68,8 @@ typedef struct
   gboolean   depthwise_generic;   /* passed to the module in each depthwise node's parameters */
   GMutex     lazy_lock;     /* items decode in parallel: one of them downloads */
   /* QUORUM_CUDA_PROFILE=1: every run eager, synchronised after each node, timed */
-  gboolean   profile;
-  guint      profiled_runs;
-  double     op_us[QR_N_OPS];
-  double    *node_us;       /* per node */
+  gboolean   profile_wanted;
+  QrProfile *profile;       /* made with the first plan */
   QrGraph   *profiled;      /* the graph planned last (borrowed: the model frees it after us) */
 } QrCudaBackend;
 

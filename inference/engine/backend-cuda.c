@@ -202,7 +202,8 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
       self->pinned = g_new0 (gboolean, self->n_tensors);
       self->stale = g_new0 (gboolean, self->n_tensors);
       self->weights = g_new0 (void *, self->n_nodes);
-      self->node_us = g_new0 (double, self->n_nodes);
+      if (self->profile_wanted)
+        self->profile = qr_profile_new (self->n_nodes);
       self->half = g_new0 (gboolean, self->n_tensors);
     }
   self->profiled = graph;
@@ -299,57 +300,23 @@ cuda_prepare (QrBackend *backend, QrGraph *graph, int batch, GError **error)
   return TRUE;
 }
 
-/* The profile of the runs since the last plan, as a message: time per op kind and the slowest
- * nodes, per run. Synchronising after every node adds a launch's latency to each. */
+/* The profile of the runs since the last plan, as a message. Synchronising after every node adds
+ * a launch's latency to each. */
 static void
 report_profile (QrCudaBackend *self, QrGraph *graph)
 {
-  g_autoptr (GString) text = g_string_new (NULL);
-  g_autofree guint *order = NULL;
-  double total = 0;
-  guint n = 0;
+  g_autofree char *where = NULL;
 
-  if (!self->profile || self->profiled_runs == 0)
+  if (self->profile == NULL || self->profile->runs == 0)
     return;
-  for (int op = 0; op < QR_N_OPS; op++)
-    total += self->op_us[op];
-  g_string_append_printf (text, "%s: profile of %u runs at batch %d on %s (%s): %.3f ms per run\n", graph->source,
-                          self->profiled_runs, self->batch, api->device_name (self->cuda),
-                          api->precision_name (api->get_precision (self->cuda)), total / 1000.0 / self->profiled_runs);
-  for (int op = 0; op < QR_N_OPS; op++)
-    if (self->op_us[op] > 0)
-      g_string_append_printf (text, "  %-12s %8.3f ms (%4.1f%%)\n", qr_op_name ((QrOpType) op),
-                              self->op_us[op] / 1000.0 / self->profiled_runs, 100.0 * self->op_us[op] / total);
-  order = g_new (guint, self->n_nodes);
-  for (guint i = 0; i < self->n_nodes; i++)
-    if (self->node_us[i] > 0)
-      order[n++] = i;
-  for (guint i = 0; i < n && i < 12; i++)   /* the slowest twelve, by selection */
-    {
-      guint best = i;
-      for (guint j = i + 1; j < n; j++)
-        if (self->node_us[order[j]] > self->node_us[order[best]])
-          best = j;
-      guint t = order[i];
-      order[i] = order[best];
-      order[best] = t;
-      QrNode *node = qr_graph_node (graph, (int) order[i]);
-      QrShape *out = &qr_graph_tensor (graph, node->outputs[0])->shape;
-      g_string_append_printf (text, "  slowest: %-40s %-10s %8.3f ms  out [%d %d %d %d]\n", node->name,
-                              qr_op_name (node->op), self->node_us[order[i]] / 1000.0 / self->profiled_runs,
-                              out->dims[0], out->rank > 1 ? out->dims[1] : 0, out->rank > 2 ? out->dims[2] : 0,
-                              out->rank > 3 ? out->dims[3] : 0);
-    }
-  g_message ("%s", text->str);
-  memset (self->op_us, 0, sizeof self->op_us);
-  memset (self->node_us, 0, sizeof (double) * self->n_nodes);
-  self->profiled_runs = 0;
+  where = g_strdup_printf ("%s (%s)", api->device_name (self->cuda), api->precision_name (api->get_precision (self->cuda)));
+  qr_profile_report (self->profile, graph, self->batch, where);
 }
 
 static gboolean
 walk (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_data, GError **error)
 {
-  gboolean timed = self->profile && self->node_us != NULL;
+  gboolean timed = self->profile != NULL;
   gint64 before = 0;
 
   if (timed)
@@ -375,20 +342,20 @@ walk (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_dat
           gint64 after;
           api->sync (self->cuda, NULL);
           after = g_get_monotonic_time ();
-          self->op_us[node->op] += (double) (after - before);
-          self->node_us[id] += (double) (after - before);
+          self->profile->op_us[node->op] += (double) (after - before);
+          self->profile->node_us[id] += (double) (after - before);
           before = after;
         }
     }
   if (timed)
-    self->profiled_runs++;
+    self->profile->runs++;
   return TRUE;
 }
 
 static gboolean
 graphs_wanted (QrCudaBackend *self)
 {
-  return !self->profile && g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
+  return !self->profile_wanted && g_strcmp0 (g_getenv ("QUORUM_CUDA_GRAPHS"), "0") != 0;
 }
 
 /* The first run at a batch size is eager (it proves the plan); the second is captured as a CUDA
@@ -976,7 +943,7 @@ cuda_release (QrBackend *backend)
   g_free (self->pinned);
   g_free (self->stale);
   g_free (self->weights);
-  g_free (self->node_us);
+  qr_profile_free (self->profile);
   g_free (self->half);
   g_array_unref (self->buffers);
   api->free (self->cuda);
@@ -1018,7 +985,7 @@ qr_backend_cuda_new (QrPrecision precision, GError **error)
   self->half_off = g_strcmp0 (g_getenv ("QUORUM_GPU_HALF"), "0") == 0;
   self->depthwise_generic = g_strcmp0 (g_getenv ("QUORUM_GPU_DEPTHWISE"), "0") == 0;
   g_mutex_init (&self->lazy_lock);
-  self->profile = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
+  self->profile_wanted = g_strcmp0 (g_getenv ("QUORUM_CUDA_PROFILE"), "1") == 0;
   return &self->parent;
 }
 

@@ -275,6 +275,24 @@ gboolean qr_cpu_run_node       (QrGraph     *graph,
                                 GError     **error);
 void     qr_cpu_set_threads    (int          n_threads);
 
+/* profile.c: where a backend's runs spend their time (QUORUM_CPU_PROFILE=1, QUORUM_CUDA_PROFILE=1):
+ * per op kind and per node, reported as a message (the op kinds and the slowest twelve nodes, per
+ * run) and reset by qr_profile_report. */
+typedef struct
+{
+  double  op_us[QR_N_OPS];
+  double *node_us;     /* per node of the graph */
+  guint   n_nodes;
+  guint   runs;
+} QrProfile;
+
+QrProfile *qr_profile_new      (guint        n_nodes);
+void       qr_profile_report   (QrProfile   *profile,
+                                QrGraph     *graph,
+                                int          batch,
+                                const char  *where);
+void       qr_profile_free     (QrProfile   *profile);
+
 /* Backends */
 typedef struct _QrBackend QrBackend;
 

@@ -1,7 +1,7 @@
 /* rewrite.c: the load-time rewrites qr_graph_finish applies, in this order: constants folded
  * (every node whose inputs are constants runs once on the CPU), identities dropped, the transposes
  * of ONNX-converted graphs pushed down until they cancel, zero pads, per-channel scales and biases
- * folded into the convolutions, MobileNetV3's hard-swish recognised, and activations fused into
+ * folded into the convolutions, MobileNetV3's hard-swish and exported SiLUs recognised, and activations fused into
  * the convolution before them. Each keeps what the graph computes. */
 #define G_LOG_DOMAIN "quorum-engine"
 
@@ -159,6 +159,43 @@ recognise_hard_swish (QrGraph *graph)
       mul2->alpha = c;
       mul2->inputs[0] = x;
       mul2->n_inputs = 1;
+    }
+}
+
+/* SiLU as ONNX exporters write it (PyTorch's nn.SiLU, Ultralytics' every convolution): s =
+ * sigmoid (x), y = x · s. One swish node on x replaces both when s feeds only the product; x then
+ * feeds only the swish, which fuses into the convolution before it — one pass over the output
+ * instead of three. */
+static void
+recognise_swish (QrGraph *graph)
+{
+  for (guint k = 0; k < graph->order->len; k++)
+    {
+      QrNode *mul = qr_graph_node (graph, g_array_index (graph->order, int, k));
+      QrNode *sig = NULL;
+      int x = -1, consumer;
+
+      if (mul->dead || mul->op != QR_OP_MUL || mul->n_inputs != 2 || mul->act != QR_ACT_NONE)
+        continue;
+      for (int side = 0; side < 2 && x < 0; side++)
+        {
+          QrTensor *s = qr_graph_tensor (graph, mul->inputs[side]);
+          if (s->producer < 0)
+            continue;
+          sig = qr_graph_node (graph, s->producer);
+          if (!sig->dead && sig->op == QR_OP_ACTIVATION && sig->act == QR_ACT_SIGMOID && sig->n_inputs == 1
+              && sig->inputs[0] == mul->inputs[1 - side])
+            x = mul->inputs[1 - side];
+        }
+      if (x < 0 || single_consumer (graph, sig->outputs[0], &consumer) != 1
+          || qr_graph_is_output (graph, sig->outputs[0]))
+        continue;
+      sig->dead = TRUE;
+      mul->op = QR_OP_ACTIVATION;
+      mul->act = QR_ACT_SWISH;
+      mul->alpha = mul->beta = 0;
+      mul->inputs[0] = x;
+      mul->n_inputs = 1;
     }
 }
 
@@ -326,8 +363,11 @@ push_transpose (QrGraph *graph, int u_id)
   int u_out, mid, perm_id;
   QrNode *t;
 
-  if (u->dead || u->n_outputs != 1 || qr_graph_is_output (graph, u->outputs[0]))
+  if (u->dead || u->n_outputs < 1 || (u->n_outputs > 1 && u->op != QR_OP_SPLIT))
     return FALSE;
+  for (int j = 0; j < u->n_outputs; j++)
+    if (qr_graph_is_output (graph, u->outputs[j]))
+      return FALSE;
   u_out = u->outputs[0];
 
   if (u->op == QR_OP_TRANSPOSE)
@@ -358,6 +398,16 @@ push_transpose (QrGraph *graph, int u_id)
     {
     case QR_OP_ACTIVATION:
     case QR_OP_PAD:
+    case QR_OP_SPLIT:
+      data_inputs = 1;
+      break;
+    case QR_OP_SLICE:
+      /* rank-changing masks would need the permutation changed too */
+      if (u->shrink_mask || u->ellipsis_mask || u->new_axis_mask)
+        return FALSE;
+      for (int i = 1; i < u->n_inputs; i++)
+        if (!qr_graph_tensor (graph, u->inputs[i])->is_const || qr_shape_size (&qr_graph_tensor (graph, u->inputs[i])->shape) != 4)
+          return FALSE;
       data_inputs = 1;
       break;
     case QR_OP_ADD:
@@ -422,12 +472,40 @@ push_transpose (QrGraph *graph, int u_id)
           }
         u->inputs[1] = new_const (graph, u->name, &shape, values);
       }
-    else if (u->op == QR_OP_CONCAT)
+    else if (u->op == QR_OP_SLICE)
+      {
+        /* begin, end or size, and steps: one value per axis, axis i of the transposed tensor
+           being axis p[i] of the source; the masks' bits likewise */
+        int begin_mask = 0, end_mask = 0;
+        for (int k = 1; k < u->n_inputs; k++)
+          {
+            QrShape shape = { 1, { 4 } };
+            const float *old = qr_graph_tensor (graph, u->inputs[k])->data;
+            float *values = g_new (float, 4);
+            for (int i = 0; i < 4; i++)
+              values[p[i]] = old[i];
+            u->inputs[k] = new_const (graph, u->name, &shape, values);
+          }
+        for (int i = 0; i < 4; i++)
+          {
+            begin_mask |= ((u->begin_mask >> i) & 1) << p[i];
+            end_mask |= ((u->end_mask >> i) & 1) << p[i];
+          }
+        u->begin_mask = begin_mask;
+        u->end_mask = end_mask;
+      }
+    else if (u->op == QR_OP_CONCAT || u->op == QR_OP_SPLIT)
       {
         int axis;
         QrShape scalar = { 0, { 0 } };
         float *value = g_new (float, 1);
-        if (const_values (graph, u->inputs[u->n_inputs - 1], &axis, 1) != 1)
+        int axis_input = u->op == QR_OP_SPLIT ? 2 : u->n_inputs - 1;
+        if (u->op == QR_OP_SPLIT && u->n_inputs != 3)
+          {
+            g_free (value);
+            return FALSE;
+          }
+        if (const_values (graph, u->inputs[axis_input], &axis, 1) != 1 || axis < -4 || axis > 3)
           {
             g_free (value);
             return FALSE;
@@ -435,7 +513,7 @@ push_transpose (QrGraph *graph, int u_id)
         if (axis < 0)
           axis += 4;
         *value = (float) p[axis];
-        u->inputs[u->n_inputs - 1] = new_const (graph, u->name, &scalar, value);
+        u->inputs[axis_input] = new_const (graph, u->name, &scalar, value);
       }
     for (int i = 0; i < data_inputs; i++)
       {
@@ -446,20 +524,27 @@ push_transpose (QrGraph *graph, int u_id)
       }
   }
 
-  /* x → U' → mid → T (p) → u_out */
-  mid = qr_graph_add_tensor (graph, u->name);
+  /* x → U' → mid → T (p) → u_out, for each of U's outputs */
   perm_id = perm_const (graph, u->name, p, 4);
-  u->outputs[0] = mid;
-  qr_graph_tensor (graph, mid)->producer = u_id;
-  {
-    g_autofree char *name = g_strdup_printf ("%s/pushed-transpose", qr_graph_node (graph, u_id)->name);
-    t = qr_graph_add_node (graph, QR_OP_TRANSPOSE, name); /* may move the node array: u is stale now */
-  }
-  t->source_op = g_strdup ("Transpose");
-  t->inputs[t->n_inputs++] = mid;
-  t->inputs[t->n_inputs++] = perm_id;
-  t->outputs[t->n_outputs++] = u_out;
-  qr_graph_tensor (graph, u_out)->producer = (int) graph->nodes->len - 1;
+  for (int j = 0, n_outputs = u->n_outputs; j < n_outputs; j++)
+    {
+      g_autofree char *name = NULL, *mid_name = NULL;
+      u = qr_graph_node (graph, u_id);
+      u_out = u->outputs[j];
+      /* tensor names are unique (the exporter and the outputs go by them) */
+      mid_name = g_strdup_printf ("%s/untransposed-%u", u->name, graph->tensors->len);
+      mid = qr_graph_add_tensor (graph, mid_name);
+      u = qr_graph_node (graph, u_id);
+      u->outputs[j] = mid;
+      qr_graph_tensor (graph, mid)->producer = u_id;
+      name = j == 0 ? g_strdup_printf ("%s/pushed-transpose", u->name) : g_strdup_printf ("%s/pushed-transpose-%d", u->name, j);
+      t = qr_graph_add_node (graph, QR_OP_TRANSPOSE, name); /* may move the node array: u is stale now */
+      t->source_op = g_strdup ("Transpose");
+      t->inputs[t->n_inputs++] = mid;
+      t->inputs[t->n_inputs++] = perm_id;
+      t->outputs[t->n_outputs++] = u_out;
+      qr_graph_tensor (graph, u_out)->producer = (int) graph->nodes->len - 1;
+    }
   return TRUE;
 }
 
@@ -635,6 +720,7 @@ qr_graph_rewrite (QrGraph *graph, GError **error)
   fuse_bias (graph);
   qr_graph_compact_order (graph);
   recognise_hard_swish (graph);
+  recognise_swish (graph);
   qr_graph_compact_order (graph);
   fuse_activations (graph);
   qr_graph_compact_order (graph);
