@@ -122,6 +122,16 @@ test_conv (gconstpointer data)
     { 1, 7, 9, 4, 4, 3, 1, 1, QR_PAD_EXPLICIT, TRUE, { 2, 0, 1, 3 } },
     { 1, 6, 5, 8, 8, 5, 2, 1, QR_PAD_VALID, TRUE, { 0 } },
     { 3, 5, 17, 20, 20, 3, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
+    /* the CPU's direct convolution (8 to 32 output channels in steps of 8, up to 64 input ones):
+     * part groups of four pixels, blocks of 16 and 8 channels, unequal pads, dilation, 1×1 */
+    { 2, 9, 11, 3, 16, 3, 2, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 7, 10, 16, 24, 3, 1, 1, QR_PAD_EXPLICIT, FALSE, { 2, 0, 1, 3 } },
+    { 1, 8, 9, 40, 32, 1, 1, 1, QR_PAD_VALID, FALSE, { 0 } },
+    { 1, 11, 13, 5, 8, 3, 1, 2, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 6, 7, 64, 16, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 5, 6, 65, 16, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    /* a 7×7 depthwise (49 taps) */
+    { 1, 9, 10, 24, 24, 7, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
   };
   GRand *rand = g_rand_new_with_seed (42);
 
@@ -631,6 +641,42 @@ test_rewrites_swish (void)
     }
 }
 
+/* Sigmoid and swish run 16 values at a time with their own exponential: against double
+ * precision over [-100, 100] (both tails, where the exponential is clamped), in a length that
+ * leaves a tail for the scalar loop. */
+static void
+test_sigmoid_swish_range (void)
+{
+  for (int which = 0; which < 2; which++)
+    {
+      g_autoptr (QrModel) model = NULL;
+      QrGraph *graph = qr_graph_new ("test");
+      int dims[4] = { 1, 1, 1, 20003 };
+      g_autofree float *x = g_new (float, 20003);
+      QrNode *node = one_node_graph (graph, QR_OP_ACTIVATION, 4, dims);
+      const float *y;
+      double worst = 0;
+
+      for (int i = 0; i < 20003; i++)
+        x[i] = -100.0f + 200.0f * (float) i / 20002.0f;
+      x[7] = 0.0f;
+      x[8] = -0.0f;
+      x[9] = 1e-30f;
+      node->act = which == 0 ? QR_ACT_SIGMOID : QR_ACT_SWISH;
+      y = run_graph (graph, x, &model);
+      for (int i = 0; i < 20003; i++)
+        {
+          double v = x[i], s = 1 / (1 + exp (-v)), want = which == 0 ? s : v * s;
+          double err = fabs (y[i] - want) / MAX (fabs (want), 1e-30);
+          if (fabs (y[i] - want) > 1e-37)
+            worst = MAX (worst, err);
+          g_assert_true (isfinite (y[i]));
+        }
+      g_test_message ("%s: worst relative error %.3g", which == 0 ? "sigmoid" : "swish", worst);
+      g_assert_cmpfloat (worst, <, 1e-6);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -639,6 +685,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/ops/resize-modes", test_resize);
   g_test_add_func ("/engine/ops/mean-transpose-pad-maxpool", test_small_ops);
   g_test_add_func ("/engine/ops/broadcast-slice-softmax-activations", test_more_ops);
+  g_test_add_func ("/engine/ops/sigmoid-swish-range", test_sigmoid_swish_range);
   g_test_add_func ("/engine/rewrites/scale-bias-activation-fold-into-conv", test_rewrites_fold);
   g_test_add_func ("/engine/rewrites/sigmoid-times-input-is-swish", test_rewrites_swish);
   return g_test_run ();

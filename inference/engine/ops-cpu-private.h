@@ -43,7 +43,21 @@ activate (float x, QrActivation act, float alpha, float beta)
     }
 }
 
-/* rows × channels: out = act (out + bias). */
+/* Kernels compiled three times, for AVX-512, AVX2 and the x86-64-v2 baseline, the one the CPU
+ * runs best chosen when the program loads (GCC's target_clones). Clang (the fuzzing build) gets
+ * the baseline alone. Their vectors are GCC's vector types, 16 floats wide whatever the clone:
+ * one AVX-512 register, two AVX ones or four SSE ones. */
+#ifdef QR_CPU_CLONES
+/* given on the command line: a test build of one variant */
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QR_CPU_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QR_CPU_CLONES
+#endif
+
+/* row[0 .. n) = act (row[0 .. n)), vectorised for the common activations */
+void qr_cpu_activate_row (float *row, gsize n, QrActivation act, float alpha, float beta);
+
 
 static inline float *
 data (QrGraph *graph, int tensor)

@@ -118,9 +118,17 @@ qr_cpu_unary (QrGraph *graph, QrNode *node)
   float *y = data (graph, node->outputs[0]);
   gsize n = qr_shape_size (shape (graph, node->outputs[0]));
 
+  gsize chunk = 4096;   /* 16 KB blocks: copied, then activated in place while in cache */
+  gssize blocks = (gssize) ((n + chunk - 1) / chunk);
+
 #pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n; i++)
-    y[i] = activate (x[i], node->act, node->alpha, node->beta);
+  for (gssize b = 0; b < blocks; b++)
+    {
+      gsize first = (gsize) b * chunk, count = MIN (chunk, n - first);
+      if (y != x)
+        memmove (y + first, x + first, count * sizeof (float));
+      qr_cpu_activate_row (y + first, count, node->act, node->alpha, node->beta);
+    }
 }
 
 void

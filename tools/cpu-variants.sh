@@ -1,0 +1,26 @@
+#!/bin/sh
+# Builds test-engine and test-models with the CPU kernels (ops-cpu*.c) compiled for one ISA only
+# -- AVX2 (x86-64-v3) and the x86-64-v2 baseline -- and runs them: the build picks the best of the
+# three clones for the machine it runs on, so the others are checked only this way. Needs a plain
+# build in build/ (tools/test.sh makes one).
+set -e
+cd "$(dirname "$0")/../build"
+FLAGS=$(grep C_FLAGS inference/CMakeFiles/inference.dir/flags.make | cut -d= -f2-)
+INC=$(grep C_INCLUDES inference/CMakeFiles/inference.dir/flags.make | cut -d= -f2-)
+DEF=$(grep C_DEFINES inference/CMakeFiles/inference.dir/flags.make | cut -d= -f2-)
+for v in v3 base; do
+  d=/tmp/variant-$v; rm -rf $d; mkdir -p $d
+  if [ $v = v3 ]; then attr='__attribute__((target("arch=x86-64-v3")))'; else attr=''; fi
+  for f in ops-cpu ops-cpu-tensor; do
+    gcc $DEF $INC $FLAGS -O3 -march=x86-64-v2 "-DQR_CPU_CLONES=$attr" -c ../inference/engine/$f.c -o $d/$f.c.o
+  done
+  cp inference/libinference.a $d/libinference.a
+  (cd $d && ar r libinference.a ops-cpu.c.o ops-cpu-tensor.c.o)
+  for t in test-engine test-models; do
+    cmd=$(cat tests/CMakeFiles/$t.dir/link.txt | sed "s|../inference/libinference.a|$d/libinference.a|g; s| -o $t | -o $d/$t |")
+    (cd tests && eval "$cmd")
+  done
+  nm $d/test-engine | grep -c "conv_row_direct" || true
+  echo "== variant $v"
+  (cd tests && $d/test-engine 2>&1 | grep -E "^(ok|not ok)|ERROR"; $d/test-models 2>&1 | grep -E "^(ok|not ok)|ERROR")
+done
