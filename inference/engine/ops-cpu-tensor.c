@@ -21,17 +21,30 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
   int rank = o->rank;
   QrOpType op = node->op;
 
-#define APPLY(u, v) (op == QR_OP_ADD ? (u) + (v) : op == QR_OP_SUB ? (u) - (v) : op == QR_OP_MUL ? (u) * (v) \
-                     : op == QR_OP_DIV ? (u) / (v) : op == QR_OP_MAXIMUM ? fmaxf (u, v) \
-                     : op == QR_OP_POW ? powf (u, v) : op == QR_OP_MINIMUM ? fminf (u, v) \
-                     : op == QR_OP_GREATER ? (float) ((u) > (v)) : op == QR_OP_LESS ? (float) ((u) < (v)) \
-                     : op == QR_OP_GREATER_EQUAL ? (float) ((u) >= (v)) : op == QR_OP_LESS_EQUAL ? (float) ((u) <= (v)) \
+/* kop: the op, a constant inside each case of FOR_EACH_OP, so that the chain folds to one
+ * operation and the loops around it vectorise */
+#define APPLY(u, v) (kop == QR_OP_ADD ? (u) + (v) : kop == QR_OP_SUB ? (u) - (v) : kop == QR_OP_MUL ? (u) * (v) \
+                     : kop == QR_OP_DIV ? (u) / (v) : kop == QR_OP_MAXIMUM ? fmaxf (u, v) \
+                     : kop == QR_OP_POW ? powf (u, v) : kop == QR_OP_MINIMUM ? fminf (u, v) \
+                     : kop == QR_OP_GREATER ? (float) ((u) > (v)) : kop == QR_OP_LESS ? (float) ((u) < (v)) \
+                     : kop == QR_OP_GREATER_EQUAL ? (float) ((u) >= (v)) : kop == QR_OP_LESS_EQUAL ? (float) ((u) <= (v)) \
                      : (float) ((u) == (v)))
+#define FOR_EACH_OP(BODY)                                                                                     \
+  switch (op)                                                                                                 \
+    {                                                                                                         \
+    case QR_OP_ADD: { const QrOpType kop = QR_OP_ADD; BODY; } break;                                          \
+    case QR_OP_SUB: { const QrOpType kop = QR_OP_SUB; BODY; } break;                                          \
+    case QR_OP_MUL: { const QrOpType kop = QR_OP_MUL; BODY; } break;                                          \
+    case QR_OP_DIV: { const QrOpType kop = QR_OP_DIV; BODY; } break;                                          \
+    default: { const QrOpType kop = op; BODY; } break;                                                        \
+    }
   if (na == n && nb == n)
     {
-#pragma omp parallel for schedule(static)
-      for (gssize i = 0; i < (gssize) n; i++)
-        y[i] = APPLY (x[i], z[i]);
+      FOR_EACH_OP (
+        _Pragma ("omp parallel for schedule(static)")
+        for (gssize i = 0; i < (gssize) n; i++)
+          y[i] = APPLY (x[i], z[i]);
+      )
       return;
     }
   if (nb == 1 || na == 1)
@@ -39,9 +52,11 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
       gboolean scalar_b = nb == 1;
       float s = scalar_b ? z[0] : x[0];
       const float *v = scalar_b ? x : z;
-#pragma omp parallel for schedule(static)
-      for (gssize i = 0; i < (gssize) n; i++)
-        y[i] = scalar_b ? APPLY (v[i], s) : APPLY (s, v[i]);
+      FOR_EACH_OP (
+        _Pragma ("omp parallel for schedule(static)")
+        for (gssize i = 0; i < (gssize) n; i++)
+          y[i] = scalar_b ? APPLY (v[i], s) : APPLY (s, v[i]);
+      )
       return;
     }
   /* One side a per-channel vector over the other's rows ([N, H, W, C] with [1 or N, 1, 1, C]): the
@@ -64,19 +79,21 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
         const float *v = na == n ? z : x, *m = na == n ? x : z;
         gboolean vector_is_b = na == n;
         gsize rows = n / (gsize) C, rows_per_lead = rows / (gsize) lead;
-#pragma omp parallel for schedule(static)
-        for (gssize r = 0; r < (gssize) rows; r++)
-          {
-            const float *row = m + (gsize) r * (gsize) C;
-            const float *vec = v + (lead > 1 ? ((gsize) r / rows_per_lead) * (gsize) C : 0);
-            float *out = y + (gsize) r * (gsize) C;
-            if (vector_is_b)
-              for (int c = 0; c < C; c++)
-                out[c] = APPLY (row[c], vec[c]);
-            else
-              for (int c = 0; c < C; c++)
-                out[c] = APPLY (vec[c], row[c]);
-          }
+        FOR_EACH_OP (
+          _Pragma ("omp parallel for schedule(static)")
+          for (gssize r = 0; r < (gssize) rows; r++)
+            {
+              const float *row = m + (gsize) r * (gsize) C;
+              const float *vec = v + (lead > 1 ? ((gsize) r / rows_per_lead) * (gsize) C : 0);
+              float *out = y + (gsize) r * (gsize) C;
+              if (vector_is_b)
+                for (int c = 0; c < C; c++)
+                  out[c] = APPLY (row[c], vec[c]);
+              else
+                for (int c = 0; c < C; c++)
+                  out[c] = APPLY (vec[c], row[c]);
+            }
+        )
         return;
       }
   }
@@ -105,9 +122,13 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
             ia += idx * sa[d];
             ib += idx * sb[d];
           }
-        y[i] = APPLY (x[ia], z[ib]);
+        {
+          const QrOpType kop = op;
+          y[i] = APPLY (x[ia], z[ib]);
+        }
       }
   }
+#undef FOR_EACH_OP
 #undef APPLY
 }
 
