@@ -355,6 +355,14 @@ strided_setup (QrNode *node)
 }
 
 static void
+swap_setup (QrNode *node)
+{
+  int t = node->inputs[0];
+  node->inputs[0] = node->inputs[1];
+  node->inputs[1] = t;
+}
+
+static void
 test_more_ops (void)
 {
   GRand *rand = g_rand_new_with_seed (11);
@@ -393,6 +401,24 @@ test_more_ops (void)
         for (int w = 0; w < 5; w++)
           g_assert_cmpfloat (y[(a * 12 + p) * 5 + w], ==, x[(a * 12 + p) * 5 + w] * c[a * 5 + w]);
   }
+  /* A value per row, either side (layer norm's decomposed form): [2, 3, 4, 5] / [2, 3, 4, 1] and
+   * [2, 3, 4, 1] − [2, 3, 4, 5]. */
+  for (int swapped = 0; swapped < 2; swapped++)
+    {
+      g_autoptr (QrModel) model = NULL;
+      int c_dims[4] = { 2, 3, 4, 1 };
+      float c[24];
+      QrShape s;
+      const float *y;
+      for (int i = 0; i < 24; i++)
+        c[i] = (float) (i + 1);
+      y = run_with_const (swapped ? QR_OP_SUB : QR_OP_DIV, 4, dims, x, 4, c_dims, c, swapped ? swap_setup : NULL,
+                          &model, &s);
+      g_assert_cmpint (s.dims[3], ==, 5);
+      for (int r = 0; r < 24; r++)
+        for (int w = 0; w < 5; w++)
+          g_assert_cmpfloat (y[r * 5 + w], ==, swapped ? c[r] - x[r * 5 + w] : x[r * 5 + w] / c[r]);
+    }
   /* Slice: begin [0, 0, 1, 2], size [1, -1, 2, 3]. */
   {
     g_autoptr (QrModel) model = NULL;

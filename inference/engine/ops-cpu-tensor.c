@@ -97,6 +97,37 @@ qr_cpu_binary (QrGraph *graph, QrNode *node)
         return;
       }
   }
+  /* One side a value per row of the other ([..., C] with [..., 1]): layer norm's decomposed form
+   * (x − mean, / std) over a transformer's tokens. */
+  {
+    const QrShape *big = na == n ? a : b, *small = na == n ? b : a;
+    gsize C = (gsize) o->dims[rank - 1], rows = C > 0 ? n / C : 0;
+    gboolean per_row = qr_shape_size (big) == n && qr_shape_size (small) == rows && small->rank >= 1
+                       && small->rank <= rank && small->dims[small->rank - 1] == 1;
+    for (int d = 0; per_row && d < small->rank - 1; d++)
+      per_row = small->dims[d] == o->dims[rank - small->rank + d];
+    if (per_row)
+      {
+        const float *v = na == n ? z : x, *m = na == n ? x : z;
+        gboolean value_is_b = na == n;
+        FOR_EACH_OP (
+          _Pragma ("omp parallel for schedule(static)")
+          for (gssize r = 0; r < (gssize) rows; r++)
+            {
+              const float *row = m + (gsize) r * C;
+              float value = v[r];   /* one declarator a line: a comma here would split the macro's argument */
+              float *out = y + (gsize) r * C;
+              if (value_is_b)
+                for (gsize c = 0; c < C; c++)
+                  out[c] = APPLY (row[c], value);
+              else
+                for (gsize c = 0; c < C; c++)
+                  out[c] = APPLY (value, row[c]);
+            }
+        )
+        return;
+      }
+  }
   /* General: strides of 0 along broadcast dimensions. */
   {
     gsize stride_a = 1, stride_b = 1, stride_o = 1;
