@@ -50,35 +50,59 @@ gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb, flo
     }
 }
 
-/* sigmoid (x) = 1 / (1 + e^−x) and swish (x) = x · sigmoid (x), written for the vectoriser (expf
- * is a call, which no loop vectorises). e^−x as 2^k · e^r: k the integer nearest −x·log2 e, r =
- * −x − k·ln 2 (ln 2 in two parts, so r keeps its bits), e^r from a polynomial (the classic
- * single-precision coefficients) and 2^k built in a float's exponent bits. −x is clamped to
- * [−87, 88.3] so that 2^k stays a normal float; beyond 88.3 the exponential is taken as infinite
- * (sigmoid 0 where the true value is below 5·10⁻³⁹). Within 1e-6 relative of double precision
- * elsewhere (test-engine). Inlined into each clone of its caller. */
+/* e^t for the vectoriser (expf is a call, which no loop vectorises), t within [−87, 88.3] (the
+ * callers clamp), so that 2^k stays a normal float: e^t = 2^k · e^r, k the integer nearest
+ * t·log2 e, r = t − k·ln 2 (ln 2 in two parts, so r keeps its bits), e^r from a polynomial (the
+ * classic single-precision coefficients), 2^k built in a float's exponent bits. Inlined into the
+ * loops of each clone that call it. */
+static inline __attribute__ ((always_inline)) float
+exp_for_vectors (float t)
+{
+  float k = rintf (t * 1.44269504088896341f);   /* SSE4.1's roundps: a conversion with a branch would not vectorise */
+  float r = t - k * 0.693359375f, p;
+  union { gint32 i; float f; } two_k;
+
+  r = r - k * -2.12194440e-4f;
+  p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  two_k.i = ((gint32) k + 127) << 23;
+  return p * two_k.f;
+}
+
+/* sigmoid (x) = 1 / (1 + e^−x) and swish (x) = x · sigmoid (x). Beyond −x = 88.3 the exponential
+ * is taken as infinite (sigmoid 0 where the true value is below 5·10⁻³⁹). Within 1e-6 relative
+ * of double precision elsewhere (test-engine). */
 static inline __attribute__ ((always_inline)) void
 sigmoid_swish_row (float *row, gsize n, gboolean swish)
 {
   for (gsize i = 0; i < n; i++)
     {
-      float x = row[i], t = -x, k, r, p, e;
-      union { gint32 i; float f; } two_k;
+      float x = row[i], t = -x, e;
       t = t > 88.3f ? 88.3f : t;
       t = t < -87.0f ? -87.0f : t;
-      k = rintf (t * 1.44269504088896341f);   /* SSE4.1's roundps: a conversion with a branch would not vectorise */
-      r = t - k * 0.693359375f;
-      r = r - k * -2.12194440e-4f;
-      p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * r * r + r + 1.0f;
-      two_k.i = ((gint32) k + 127) << 23;
-      e = p * two_k.f;   /* computed whatever x, so that the choice below is a select, not a branch */
+      e = exp_for_vectors (t);   /* computed whatever x, so that the choice below is a select, not a branch */
       e = -x > 88.3f ? INFINITY : e;
       row[i] = swish ? x / (e + 1.0f) : 1.0f / (e + 1.0f);
+    }
+}
+
+/* mish (x) = x · tanh (ln (1 + e^x)) = x · n / (n + 2) with n = e^x · (e^x + 2); x is clamped to
+ * [−87, 20] inside the exponential (from 20 up the ratio is 1 in floats). YOLOv4's activation. */
+static inline __attribute__ ((always_inline)) void
+mish_row (float *row, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      float x = row[i], t = x, e, m;
+      t = t > 20.0f ? 20.0f : t;
+      t = t < -87.0f ? -87.0f : t;
+      e = exp_for_vectors (t);
+      m = e * (e + 2.0f);
+      row[i] = x * (m / (m + 2.0f));
     }
 }
 
@@ -93,6 +117,9 @@ qr_cpu_activate_row (float *row, gsize n, QrActivation act, float alpha, float b
       break;
     case QR_ACT_SWISH:
       sigmoid_swish_row (row, n, TRUE);
+      break;
+    case QR_ACT_MISH:
+      mish_row (row, n);
       break;
     case QR_ACT_RELU:
       for (gsize i = 0; i < n; i++)
