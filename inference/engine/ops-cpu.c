@@ -467,7 +467,8 @@ depthwise (QrGraph *graph, QrNode *node)
 }
 
 /* C[M×N] = op(A) · op(B), row-major, op a transpose where asked; C's rows split across the
- * threads (OpenBLAS itself runs single-threaded under the engine's OpenMP). */
+ * threads, or its columns when the rows are few (CLIP's 50 tokens: 78 -> 74 ms an image on 2
+ * cores). OpenBLAS itself runs single-threaded under the engine's OpenMP. */
 static void
 gemm_t (gboolean ta, gboolean tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
         int ldc)
@@ -476,6 +477,21 @@ gemm_t (gboolean ta, gboolean tb, int M, int N, int K, const float *A, int lda, 
   int chunk = MAX ((M + threads - 1) / threads, 16);
   int blocks = (M + chunk - 1) / chunk;
 
+  if (threads > 1 && M < 64 * threads && N >= 128 * threads)
+    {
+      /* few rows (one image's tokens): the columns split instead, each thread a full-height product */
+      int cols = ((N + threads - 1) / threads + 15) / 16 * 16;
+      int parts = (N + cols - 1) / cols;
+#pragma omp parallel for schedule(static)
+      for (int p = 0; p < parts; p++)
+        {
+          int first = p * cols, width = MIN (cols, N - first);
+          const float *bp = tb ? B + (gsize) first * (gsize) ldb : B + first;
+          cblas_sgemm (CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, width, K, 1.0f,
+                       A, lda, bp, ldb, 0.0f, C + first, ldc);
+        }
+      return;
+    }
 #pragma omp parallel for schedule(static) if (blocks > 1)
   for (int b = 0; b < blocks; b++)
     {
