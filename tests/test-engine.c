@@ -265,6 +265,36 @@ test_small_ops (void)
           want[n * 4 + c] += x[(n * 15 + p) * 4 + c] / 15.0f;
     assert_close (y, want, 8, 1e-5);
   }
+  /* The two fast paths at a width that leaves a part block of 16 channels: H and W averaged
+   * ([2, 3, 5, 21] → [2, 1, 1, 21]) and the last axis summed ([2, 3, 5, 21] → [2, 3, 5, 1]). */
+  for (int last = 0; last < 2; last++)
+    {
+      g_autoptr (QrModel) model = NULL;
+      QrGraph *graph = qr_graph_new ("test");
+      int big[4] = { 2, 3, 5, 21 }, n_axes = last ? 1 : 2;
+      float axes[2] = { last ? 3 : 1, 2 };
+      g_autofree float *input = random_input (rand, 2 * 3 * 5 * 21);
+      g_autofree float *want = g_new0 (float, 2 * 3 * 5 * 21);
+      QrNode *node = one_node_graph (graph, QR_OP_MEAN, 4, big);
+      int a = add_const (graph, "axes", 1, &n_axes, NULL, axes);
+      const float *y;
+      node = qr_graph_node (graph, 1);
+      node->inputs[node->n_inputs++] = a;
+      node->keep_dims = TRUE;
+      node->reduce = last ? QR_REDUCE_SUM : QR_REDUCE_MEAN;
+      y = run_graph (graph, input, &model);
+      for (int n = 0; n < 2; n++)
+        for (int p = 0; p < 15; p++)
+          for (int c = 0; c < 21; c++)
+            {
+              float v = input[(n * 15 + p) * 21 + c];
+              if (last)
+                want[n * 15 + p] += v;
+              else
+                want[n * 21 + c] += v / 15.0f;
+            }
+      assert_close (y, want, last ? 30 : 42, 1e-5);
+    }
   /* Transpose NHWC → NCHW. */
   {
     g_autoptr (QrModel) model = NULL;
