@@ -134,10 +134,7 @@ cpu_run (QrBackend *backend, QrGraph *graph, const float *input, QrAbortFunc abo
       if (self->profile != NULL)
         {
           gint64 after = g_get_monotonic_time ();
-          int id = g_array_index (graph->order, int, k);
-          self->profile->op_us[node->op] += (double) (after - before);
-          if ((guint) id < self->profile->n_nodes)
-            self->profile->node_us[id] += (double) (after - before);
+          qr_profile_add (self->profile, node, g_array_index (graph->order, int, k), (double) (after - before));
           before = after;
         }
     }

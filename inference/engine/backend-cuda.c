@@ -342,8 +342,7 @@ walk (QrCudaBackend *self, QrGraph *graph, QrAbortFunc abort, gpointer abort_dat
           gint64 after;
           api->sync (self->cuda, NULL);
           after = g_get_monotonic_time ();
-          self->profile->op_us[node->op] += (double) (after - before);
-          self->profile->node_us[id] += (double) (after - before);
+          qr_profile_add (self->profile, node, id, (double) (after - before));
           before = after;
         }
     }

@@ -287,6 +287,10 @@ typedef struct
 } QrProfile;
 
 QrProfile *qr_profile_new      (guint        n_nodes);
+void       qr_profile_add      (QrProfile   *profile,
+                                const QrNode *node,
+                                int          id,
+                                double       us);
 void       qr_profile_report   (QrProfile   *profile,
                                 QrGraph     *graph,
                                 int          batch,

@@ -178,7 +178,32 @@ bias_activate (float *out, gsize rows, int channels, const float *bias, QrActiva
     }
 }
 
-static gboolean direct_conv (int C, int KH, int KW, int OC);
+/* Where a convolution or a depthwise one reads: the image's and the kernel's sizes, stride, top
+ * and left padding, dilation; the output's width and channels. */
+typedef struct
+{
+  int H, W, C, KH, KW, sy, sx, top, left, dy, dx, OW, OC;
+} ConvGeometry;
+
+static ConvGeometry
+geometry_of (const QrNode *node, const QrShape *in, const QrShape *w, const QrShape *out)
+{
+  ConvGeometry g = { in->dims[1], in->dims[2], in->dims[3], w->dims[0], w->dims[1], node->stride[0], node->stride[1],
+                     node->pads[0], node->pads[2], node->dilation[0], node->dilation[1], out->dims[2], out->dims[3] };
+  return g;
+}
+
+#define DIRECT_MAX_TAPS 64
+#define DIRECT_MAX_C 64          /* the zeros an outside tap reads */
+
+/* Whether a convolution runs direct rather than as a GEMM: few output channels, where
+ * OpenBLAS's SGEMM, with N this narrow, spent more time than the products need (YOLOv8's
+ * 16- and 32-channel 3×3 convolutions at 13–44 GFLOP/s on 2 cores). */
+static gboolean
+direct_conv (int C, int KH, int KW, int OC)
+{
+  return OC <= 32 && OC % 8 == 0 && KH * KW <= DIRECT_MAX_TAPS && C <= DIRECT_MAX_C;
+}
 
 gsize
 qr_cpu_scratch_size (QrGraph *graph, const QrNode *node)
@@ -195,25 +220,6 @@ qr_cpu_scratch_size (QrGraph *graph, const QrNode *node)
                * (gsize) w->dims[2];
     }
   return 0;
-}
-
-/* Where a convolution reads: the image's and the kernel's sizes, stride, top and left padding,
- * dilation; the output's width and channels. */
-typedef struct
-{
-  int H, W, C, KH, KW, sy, sx, top, left, dy, dx, OW, OC;
-} ConvGeometry;
-
-#define DIRECT_MAX_TAPS 64
-#define DIRECT_MAX_C 64          /* the zeros an outside tap reads */
-
-/* Whether a convolution runs direct rather than as a GEMM: few output channels, where
- * OpenBLAS's SGEMM, with N this narrow, spent more time than the products need (YOLOv8's
- * 16- and 32-channel 3×3 convolutions at 13–44 GFLOP/s on 2 cores). */
-static gboolean
-direct_conv (int C, int KH, int KW, int OC)
-{
-  return OC <= 32 && OC % 8 == 0 && KH * KW <= DIRECT_MAX_TAPS && C <= DIRECT_MAX_C;
 }
 
 /* One output row of a convolution computed directly, four output pixels at a time (four
@@ -291,8 +297,7 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
   if (direct_conv (C, KH, KW, OC))
     {
       static const float zeros[DIRECT_MAX_C] = { 0 };
-      ConvGeometry g = { H, W, C, KH, KW, node->stride[0], node->stride[1], node->pads[0], node->pads[2],
-                         node->dilation[0], node->dilation[1], OW, OC };
+      ConvGeometry g = geometry_of (node, in, w, out);
 #pragma omp parallel for collapse(2) schedule(static)
       for (int n = 0; n < N; n++)
         for (int oy = 0; oy < OH; oy++)
@@ -337,20 +342,13 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
   bias_activate (y, (gsize) N * rows, OC, bias, node->act, node->alpha, node->beta);
 }
 
-/* Where a depthwise convolution reads: the image's and the kernel's sizes, stride, top and left
- * padding, dilation; the output's width. */
-typedef struct
-{
-  int H, W, C, KH, KW, sy, sx, top, left, dy, dx, OW;
-} DepthwiseGeometry;
-
 #define DEPTHWISE_MAX_TAPS 64
 
 /* One output row of a depthwise convolution with one output per channel: for each output pixel
  * the taps inside the image are found once, then the channels are summed in blocks of 16, 8 and 4
  * in registers (bias first, taps in kernel order, as the plain loop sums). No activation. */
 QR_CPU_CLONES static void
-depthwise_row (const float *xn, const float *weights, const float *bias, const DepthwiseGeometry *g, int oy, float *y)
+depthwise_row (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy, float *y)
 {
   const int C = g->C;
 
@@ -418,8 +416,7 @@ depthwise (QrGraph *graph, QrNode *node)
 
   if (M == 1 && KH * KW <= DEPTHWISE_MAX_TAPS)
     {
-      DepthwiseGeometry g = { H, W, C, KH, KW, node->stride[0], node->stride[1], node->pads[0], node->pads[2],
-                              node->dilation[0], node->dilation[1], OW };
+      ConvGeometry g = geometry_of (node, in, w, out);
 #pragma omp parallel for collapse(2) schedule(static)
       for (int n = 0; n < N; n++)
         for (int oy = 0; oy < OH; oy++)

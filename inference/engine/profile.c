@@ -14,6 +14,15 @@ qr_profile_new (guint n_nodes)
   return profile;
 }
 
+/* us microseconds spent in node `id` */
+void
+qr_profile_add (QrProfile *profile, const QrNode *node, int id, double us)
+{
+  profile->op_us[node->op] += us;
+  if (id >= 0 && (guint) id < profile->n_nodes)
+    profile->node_us[id] += us;
+}
+
 void
 qr_profile_free (QrProfile *profile)
 {
