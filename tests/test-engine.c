@@ -101,6 +101,35 @@ assert_close (const float *got, const float *want, gsize n, double tolerance)
     g_error ("max error %g over max magnitude %g (tolerance %g relative)", max_err, max_abs, tolerance);
 }
 
+/* The naive reference convolution, in double: out[n, oy, ox, o] = bias[o] + Σ x · w over the
+ * taps inside the image (HWIO weights; depthwise: one weight per channel, oc = c), padding pt
+ * above and pl left. */
+static void
+naive_conv (const float *x, int batch, int h, int w, int c, const float *wd, const float *bias, int oc, int k,
+            int s, int d, int pt, int pl, int oh, int ow, gboolean depthwise, double *out)
+{
+  for (int n = 0; n < batch; n++)
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        for (int o = 0; o < oc; o++)
+          {
+            double acc = bias != NULL ? bias[o] : 0.0;
+            for (int ky = 0; ky < k; ky++)
+              for (int kx = 0; kx < k; kx++)
+                {
+                  int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                    continue;
+                  if (depthwise)
+                    acc += x[((n * h + iy) * w + ix) * c + o] * wd[(ky * k + kx) * c + o];
+                  else
+                    for (int ch = 0; ch < c; ch++)
+                      acc += x[((n * h + iy) * w + ix) * c + ch] * wd[((ky * k + kx) * c + ch) * oc + o];
+                }
+            out[((n * oh + oy) * ow + ox) * oc + o] = acc;
+          }
+}
+
 static void
 test_conv (gconstpointer data)
 {
@@ -151,6 +180,7 @@ test_conv (gconstpointer data)
       int oh, ow, k = cases[t].k, s = cases[t].s, d = cases[t].d;
       int pt, pl;
       g_autofree float *want = NULL;
+      g_autofree double *sums = NULL;
 
       node = qr_graph_node (graph, 1);
       node->inputs[node->n_inputs++] = w;
@@ -182,28 +212,11 @@ test_conv (gconstpointer data)
           ow = (cases[t].w + cases[t].pads[2] + cases[t].pads[3] - eff) / s + 1;
         }
       want = g_new0 (float, (gsize) cases[t].n * oh * ow * oc);
-      for (int n = 0; n < cases[t].n; n++)
-        for (int oy = 0; oy < oh; oy++)
-          for (int ox = 0; ox < ow; ox++)
-            for (int o = 0; o < oc; o++)
-              {
-                double acc = bd[o];
-                for (int ky = 0; ky < k; ky++)
-                  for (int kx = 0; kx < k; kx++)
-                    {
-                      int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
-                      if (iy < 0 || iy >= cases[t].h || ix < 0 || ix >= cases[t].w)
-                        continue;
-                      if (cases[t].depthwise)
-                        acc += x[((n * cases[t].h + iy) * cases[t].w + ix) * cases[t].c + o]
-                               * wd[(ky * k + kx) * cases[t].c + o];
-                      else
-                        for (int c = 0; c < cases[t].c; c++)
-                          acc += x[((n * cases[t].h + iy) * cases[t].w + ix) * cases[t].c + c]
-                                 * wd[((ky * k + kx) * cases[t].c + c) * oc + o];
-                    }
-                want[((n * oh + oy) * ow + ox) * oc + o] = (float) CLAMP (acc, 0.0, 6.0);
-              }
+      sums = g_new0 (double, (gsize) cases[t].n * oh * ow * oc);
+      naive_conv (x, cases[t].n, cases[t].h, cases[t].w, cases[t].c, wd, bd, oc, k, s, d, pt, pl, oh, ow,
+                  cases[t].depthwise, sums);
+      for (gsize i = 0; i < (gsize) cases[t].n * oh * ow * oc; i++)
+        want[i] = (float) CLAMP (sums[i], 0.0, 6.0);
       g_assert_cmpint (qr_graph_tensor (graph, node->outputs[0])->shape.dims[1], ==, oh);
       g_assert_cmpint (qr_graph_tensor (graph, node->outputs[0])->shape.dims[2], ==, ow);
       assert_close (y, want, (gsize) cases[t].n * oh * ow * oc, 1e-5);
@@ -571,6 +584,7 @@ test_rewrites_fold (void)
   const char *names[] = { "mul", "add", "relu" };
   const float *out;
   g_autofree float *want = g_new0 (float, 6 * 7 * 4);
+  g_autofree double *sums = g_new0 (double, 6 * 7 * 4);
   float *wd, *sd, *hd;
 
   conv = qr_graph_node (graph, 1);
@@ -603,22 +617,9 @@ test_rewrites_fold (void)
   wd = qr_graph_tensor (graph, w)->data;
   sd = qr_graph_tensor (graph, scale)->data;
   hd = qr_graph_tensor (graph, shift)->data;
-  for (int oy = 0; oy < 6; oy++)
-    for (int ox = 0; ox < 7; ox++)
-      for (int o = 0; o < 4; o++)
-        {
-          double acc = 0;
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++)
-              {
-                int iy = oy - 1 + ky, ix = ox - 1 + kx;
-                if (iy < 0 || iy >= 6 || ix < 0 || ix >= 7)
-                  continue;
-                for (int c = 0; c < 3; c++)
-                  acc += x[(iy * 7 + ix) * 3 + c] * wd[((ky * 3 + kx) * 3 + c) * 4 + o];
-              }
-          want[(oy * 7 + ox) * 4 + o] = (float) MAX (acc * sd[o] + hd[o], 0.0);
-        }
+  naive_conv (x, 1, 6, 7, 3, wd, NULL, 4, 3, 1, 1, 1, 1, 6, 7, FALSE, sums);
+  for (int i = 0; i < 6 * 7 * 4; i++)
+    want[i] = (float) MAX (sums[i] * sd[i % 4] + hd[i % 4], 0.0);
   out = run_graph (graph, x, &model);
   g_assert_cmpuint (graph->order->len, ==, 2); /* the input and one convolution */
   assert_close (out, want, 6 * 7 * 4, 1e-5);
@@ -652,6 +653,7 @@ test_rewrites_swish (void)
       int dims[4] = { 2, 5, 6, 3 }, w_dims[4] = { 3, 3, 3, 4 };
       g_autofree float *x = random_input (rand, 2 * 5 * 6 * 3);
       g_autofree float *want = g_new0 (float, 2 * 5 * 6 * 4);
+      g_autofree double *sums = g_new0 (double, 2 * 5 * 6 * 4);
       g_autoptr (QrModel) model = NULL;
       QrNode *conv = one_node_graph (graph, QR_OP_CONV2D, 4, dims);
       int w = add_const (graph, "w", 4, w_dims, rand, NULL);
@@ -670,23 +672,9 @@ test_rewrites_swish (void)
       if (variant == 2)
         g_array_append_val (graph->outputs, s);
       wd = qr_graph_tensor (graph, w)->data;
-      for (int b = 0; b < 2; b++)
-        for (int oy = 0; oy < 5; oy++)
-          for (int ox = 0; ox < 6; ox++)
-            for (int o = 0; o < 4; o++)
-              {
-                double acc = 0;
-                for (int ky = 0; ky < 3; ky++)
-                  for (int kx = 0; kx < 3; kx++)
-                    {
-                      int iy = oy - 1 + ky, ix = ox - 1 + kx;
-                      if (iy < 0 || iy >= 5 || ix < 0 || ix >= 6)
-                        continue;
-                      for (int ch = 0; ch < 3; ch++)
-                        acc += x[((b * 5 + iy) * 6 + ix) * 3 + ch] * wd[((ky * 3 + kx) * 3 + ch) * 4 + o];
-                    }
-                want[((b * 5 + oy) * 6 + ox) * 4 + o] = (float) (acc / (1 + exp (-acc)));
-              }
+      naive_conv (x, 2, 5, 6, 3, wd, NULL, 4, 3, 1, 1, 1, 1, 5, 6, FALSE, sums);
+      for (int i = 0; i < 2 * 5 * 6 * 4; i++)
+        want[i] = (float) (sums[i] / (1 + exp (-sums[i])));
       out = run_graph (graph, x, &model);
       /* the input and one convolution, or (s an output) all four nodes */
       g_assert_cmpuint (graph->order->len, ==, variant == 2 ? 4 : 2);
