@@ -25,15 +25,15 @@ compare_doubles (gconstpointer a, gconstpointer b)
 /* PyTorch's median ms per image (clip-onnx.py's time command) on `batch` images at once, or < 0
  * with error. */
 static double
-torch_ms (const char *dir, const char *input, int repeat, int threads, int batch, GError **error)
+torch_ms (const char *dir, const char *input, int repeat, int threads, int batch, const char **how, GError **error)
 {
   g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "clip-onnx.py", NULL);
   g_autofree char *reference = g_build_filename (QUORUM_SOURCE_DIR, "..", "shared", "models", "clip", "reference", NULL);
-  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
+  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat);
   g_autofree char *batch_text = g_strdup_printf ("%d", batch);
   g_autofree char *made = g_build_filename (dir, "reference.json", NULL);
-  const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, threads_text,
-                         batch_text, NULL };
+  const char *argv[] = { "/usr/bin/python3", script, reference, "time", dir, input, repeat_text, NULL, batch_text,
+                         NULL };
 
   if (!g_file_test (made, G_FILE_TEST_IS_REGULAR))
     {
@@ -41,7 +41,7 @@ torch_ms (const char *dir, const char *input, int repeat, int threads, int batch
                    "needs the module it was exported from", dir);
       return -1;
     }
-  return qr_cli_run_timing_script (argv, "PyTorch", error);
+  return qr_cli_run_timing_script (argv, 7, threads, how, "PyTorch", error);
 }
 
 /* The ViT-B/32-shaped folder, made in tmp (towers, preprocessor config, CLIP's vocabulary). */
@@ -142,6 +142,7 @@ qr_cli_bench_clip (int argc, char **argv)
   for (int pass = 0; pass < 2; pass++)
     {
       int n = pass == 0 ? 1 : QR_CLIP_BATCH;
+      const char *how = "";
       g_autofree float *inputs = g_new (float, (gsize) size * size * 3 * (gsize) n);
       g_autofree float *embeddings = g_new (float, (gsize) qr_clip_get_dim (clip) * (gsize) n);
       for (int k = 0; k < n; k++)
@@ -169,7 +170,7 @@ qr_cli_bench_clip (int argc, char **argv)
       if (!no_peer)
         {
           g_autoptr (GError) peer_error = NULL;
-          peer = torch_ms (dir, input_path, repeat, threads, n, &peer_error);
+          peer = torch_ms (dir, input_path, repeat, threads, n, &how, &peer_error);
           if (peer < 0)
             printf ("  (PyTorch not run: %s)\n", peer_error->message);
         }
@@ -178,8 +179,8 @@ qr_cli_bench_clip (int argc, char **argv)
               1000.0 / ours);
       if (peer > 0)
         {
-          printf ("    PyTorch     %8.1f ms/image  %6.2f images/s  (model.py's encode_image, eager, same threads, "
-                  "median)\n", peer, 1000.0 / peer);
+          printf ("    PyTorch     %8.1f ms/image  %6.2f images/s  (model.py's encode_image, eager, median; %s)\n",
+                  peer, 1000.0 / peer, how);
           printf ("    ratio PyTorch / quorum: %.2f×\n", peer / ours);
         }
     }

@@ -69,19 +69,26 @@ qr_cli_run_self (const char *self, const char *const *args, int *status, GError 
   return TRUE;
 }
 
-double
-qr_cli_run_timing_script (const char *const *argv, const char *what, GError **error)
+GStrv
+qr_cli_peer_environment (int threads, int blas_threads)
+{
+  g_autofree char *text = g_strdup_printf ("%d", MAX (threads, 1)), *blas = g_strdup_printf ("%d", MAX (blas_threads, 1));
+  char **env = g_get_environ ();
+
+  env = g_environ_setenv (env, "OMP_NUM_THREADS", text, TRUE);
+  env = g_environ_setenv (env, "MKL_NUM_THREADS", text, TRUE);
+  return g_environ_setenv (env, "OPENBLAS_NUM_THREADS", blas, TRUE);
+}
+
+/* One run of a timing script: its ms, or < 0 with error. */
+static double
+timing_run (const char *const *argv, char **env, const char *what, GError **error)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *ms;
   int status;
 
-  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s (Debian python3-torch)", argv[0]);
-      return -1;
-    }
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
     return -1;
   ms = out ? strstr (out, "ms_per_image ") : NULL;
   if (!g_spawn_check_wait_status (status, NULL) || ms == NULL)
@@ -92,18 +99,49 @@ qr_cli_run_timing_script (const char *const *argv, const char *what, GError **er
   return g_ascii_strtod (ms + strlen ("ms_per_image "), NULL);
 }
 
+double
+qr_cli_run_timing_script (const char **argv, int threads_arg, int threads, const char **how, const char *what,
+                          GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("%d", threads);
+  g_auto (GStrv) same = qr_cli_peer_environment (threads, threads);
+  g_auto (GStrv) blas = qr_cli_peer_environment (1, threads);
+  double ms, one;
+
+  if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s (Debian python3-torch)", argv[0]);
+      return -1;
+    }
+  argv[threads_arg] = text;
+  *how = "torch.set_num_threads and OpenBLAS on the threads";
+  if ((ms = timing_run (argv, same, what, error)) < 0 || threads <= 1)
+    return ms;
+  argv[threads_arg] = "1";
+  one = timing_run (argv, blas, what, error);
+  argv[threads_arg] = text;
+  if (one < 0)
+    return -1;
+  if (one < ms)
+    {
+      *how = "torch.set_num_threads(1), OpenBLAS on the threads: its faster setting here";
+      return one;
+    }
+  *how = "torch.set_num_threads and OpenBLAS on the threads: its faster setting here";
+  return ms;
+}
+
 /* PyTorch (eager, CPU, `threads` threads, no autograd) running the module an ONNX detector was
  * exported from: model.pt beside it, as tests/reference/yolo-onnx.py writes (the generated
  * yolov8n-shaped network). ms per image, the median of repeat runs, or < 0. */
 static double
-run_torch_yolo (const char *onnx, const char *input, int size, int repeat, int threads, GError **error)
+run_torch_yolo (const char *onnx, const char *input, int size, int repeat, int threads, const char **how, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (onnx);
   g_autofree char *pt = g_build_filename (dir, "model.pt", NULL);
   g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "yolo-onnx.py", NULL);
   g_autofree char *size_text = g_strdup_printf ("%d", size), *repeat_text = g_strdup_printf ("%d", repeat);
-  g_autofree char *threads_text = g_strdup_printf ("%d", threads);
-  const char *argv[] = { "/usr/bin/python3", script, "time", dir, input, size_text, repeat_text, threads_text, NULL };
+  const char *argv[] = { "/usr/bin/python3", script, "time", dir, input, size_text, repeat_text, NULL, NULL };
 
   if (!g_file_test (pt, G_FILE_TEST_IS_REGULAR))
     {
@@ -111,29 +149,30 @@ run_torch_yolo (const char *onnx, const char *input, int size, int repeat, int t
                    "file was exported from (the generated yolov8n-shaped network has one)", onnx);
       return -1;
     }
-  return qr_cli_run_timing_script (argv, "PyTorch", error);
+  return qr_cli_run_timing_script (argv, 7, threads, how, "PyTorch", error);
 }
 
-/* OpenCV's DNN module (CPU backend) on the same Darknet cfg, weights and input: ms per forward
- * pass, the median of repeat runs, or < 0 when it cannot run. */
+/* OpenCV's DNN module (CPU backend) on the same Darknet cfg, weights and input, on `threads`
+ * threads: ms per forward pass, the median of repeat runs, or < 0 when it cannot run. */
 static double
-run_opencv_darknet (const char *cfg, const char *weights, const char *input, int w, int h, int repeat, const char *tmp,
-                    GError **error)
+run_opencv_darknet (const char *cfg, const char *weights, const char *input, int w, int h, int repeat, int threads,
+                    const char *tmp, GError **error)
 {
   g_autofree char *script = g_build_filename (QUORUM_SOURCE_DIR, "tests", "reference", "darknet-run.py", NULL);
-  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat);
+  g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
   g_autofree char *ws = g_strdup_printf ("%d", w), *hs = g_strdup_printf ("%d", h);
   g_autofree char *out = NULL, *err = NULL;
+  g_auto (GStrv) env = qr_cli_peer_environment (threads, threads);
   int status;
   const char *argv[] = { "/usr/bin/python3", script, cfg, weights, input, hs, ws, tmp, "0.25", "0.45", "--time",
-                         repeat_text, NULL };
+                         repeat_text, threads_text, NULL };
 
   if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no /usr/bin/python3 (Debian python3-opencv)");
       return -1;
     }
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
+  if (!g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, error))
     return -1;
   if (!g_spawn_check_wait_status (status, NULL) || out == NULL || out[0] == '\0')
     {
@@ -511,6 +550,33 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
   return QR_EXIT_OK;
 }
 
+/* ms per image of repeat runs of detector after one warm-up (which plans memory for the batch):
+ * model and decoding at batch 1 with real weights, the model alone otherwise (made-up weights give
+ * thousands of boxes; OpenCV and TF.js are timed on the network alone). < 0 with error. */
+static double
+time_detector (QrDetector *detector, QrImage *image, const float *input, int batch, int repeat, gboolean random_weights,
+               GError **error)
+{
+  QrModel *model = qr_detector_get_model (detector);
+  gint64 start;
+
+  if (!qr_model_run (model, input, batch, NULL, NULL, error))
+    return -1;
+  start = g_get_monotonic_time ();
+  for (int r = 0; r < repeat; r++)
+    {
+      g_autoptr (GArray) found = NULL;
+      if (batch > 1 || random_weights)
+        {
+          if (!qr_model_run (model, input, batch, NULL, NULL, error))
+            return -1;
+        }
+      else if ((found = qr_detector_detect (detector, image, NULL, NULL, error)) == NULL)
+        return -1;
+    }
+  return (double) (g_get_monotonic_time () - start) / 1000.0 / repeat / batch;
+}
+
 int
 qr_cli_bench_detect (int argc, char **argv)
 {
@@ -591,9 +657,9 @@ qr_cli_bench_detect (int argc, char **argv)
       QrDetectorOptions options;
       int size, in_w, in_h;
       gsize per_image;
-      const char *peer_name = "TF.js WASM";
-      gint64 start;
-      double ours_ms, peer_ms = -1, gflop;
+      const char *peer_name = "TF.js WASM", *torch_how = "";
+      int used = threads > 0 ? threads : (int) g_get_num_processors ();
+      double ours_ms, peer_ms = -1, ours_one_ms = -1, gflop;
 
       if (path == NULL)
         goto fail;
@@ -608,28 +674,8 @@ qr_cli_bench_detect (int argc, char **argv)
       input = g_new (float, per_image * (gsize) batch);
       for (int b = 0; b < batch; b++)
         qr_detector_preprocess (detector, image, input + per_image * (gsize) b);
-      /* warm-up (plans memory for the batch), then the timed runs: model plus decoding */
-      if (!qr_model_run (qr_detector_get_model (detector), input, batch, NULL, NULL, &error))
+      if ((ours_ms = time_detector (detector, image, input, batch, repeat, random_weights, &error)) < 0)
         goto fail;
-      start = g_get_monotonic_time ();
-      for (int r = 0; r < repeat; r++)
-        {
-          g_autoptr (GArray) found = NULL;
-          /* made-up weights give thousands of boxes: time the network alone, as OpenCV is */
-          if (batch == 1 && random_weights)
-            {
-              if (!qr_model_run (qr_detector_get_model (detector), input, 1, NULL, NULL, &error))
-                goto fail;
-              continue;
-            }
-          if (batch == 1)
-            found = qr_detector_detect (detector, image, NULL, NULL, &error);
-          else if (!qr_model_run (qr_detector_get_model (detector), input, batch, NULL, NULL, &error))
-            goto fail;
-          if (batch == 1 && found == NULL)
-            goto fail;
-        }
-      ours_ms = (double) (g_get_monotonic_time () - start) / 1000.0 / repeat / batch;
       gflop = qr_model_get_flops (qr_detector_get_model (detector)) / 1e9;
 
       if (!no_peer && batch == 1)
@@ -641,21 +687,30 @@ qr_cli_bench_detect (int argc, char **argv)
           if (g_str_equal (qr_detector_get_family (detector), "ultralytics"))
             {
               peer_name = "PyTorch";
-              peer_ms = run_torch_yolo (path, input_path, in_w, repeat, threads > 0 ? threads : (int) g_get_num_processors (),
-                                        &peer_error);
+              peer_ms = run_torch_yolo (path, input_path, in_w, repeat, used, &torch_how, &peer_error);
             }
           else if (g_str_equal (qr_detector_get_family (detector), "yolo"))
             {
               g_autofree char *stem = g_strndup (path, strlen (path) - 4);
               g_autofree char *weights = g_strconcat (stem, ".weights", NULL);
               peer_name = "OpenCV DNN";
-              peer_ms = run_opencv_darknet (path, weights, input_path, in_w, in_h, repeat, tmp, &peer_error);
+              peer_ms = run_opencv_darknet (path, weights, input_path, in_w, in_h, repeat, used, tmp, &peer_error);
             }
           else
             {
               shape = g_str_equal (qr_detector_get_family (detector), "centernet") ? g_strdup_printf ("1,%d,%d,3", size, size)
                                                                                 : g_strdup_printf ("1,3,%d,%d", size, size);
               peer_ms = run_tfjs_wasm (path, input_path, shape, repeat, tmp, &peer_error);
+              /* TF.js's WASM backend has no threads in Node (one core, SIMD): Quorum on one
+                 thread too, for a ratio at equal threads beside the one at the asked threads */
+              if (peer_ms > 0 && used > 1)
+                {
+                  g_autoptr (QrDetector) one = NULL;
+                  options.n_threads = 1;
+                  if ((one = qr_detector_load (path, &options, &error)) == NULL
+                      || (ours_one_ms = time_detector (one, image, input, 1, repeat, random_weights, &error)) < 0)
+                    goto fail;
+                }
             }
           if (peer_ms < 0)
             printf ("  (%s not run: %s)\n", peer_name, peer_error->message);
@@ -663,14 +718,22 @@ qr_cli_bench_detect (int argc, char **argv)
       printf ("  %-11s quorum CPU   %7.1f ms/image  %6.1f images/s  %5.2f GFLOP/image  %5.1f GFLOP/s  (%dx%d, %s)\n",
               qr_detector_get_name (detector), ours_ms, 1000.0 / ours_ms, gflop, gflop / ours_ms * 1000.0, in_w, in_h,
               random_weights ? "random weights, model only" : batch == 1 ? "model and decoding" : "model only");
+      if (ours_one_ms > 0)
+        printf ("  %-11s quorum CPU   %7.1f ms/image  %6.1f images/s  (1 thread, as TF.js WASM)\n",
+                qr_detector_get_name (detector), ours_one_ms, 1000.0 / ours_one_ms);
       if (peer_ms > 0)
         {
-          printf ("  %-11s %-12s %7.1f ms/image  %6.1f images/s  (model only: %s)\n", qr_detector_get_name (detector),
+          gboolean tfjs = g_str_equal (peer_name, "TF.js WASM");
+          printf ("  %-11s %-12s %7.1f ms/image  %6.1f images/s  (model only: %s%s)\n", qr_detector_get_name (detector),
                   peer_name, peer_ms, 1000.0 / peer_ms,
-                  g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, median"
-                  : g_str_equal (qr_detector_get_family (detector), "ultralytics") ? "the exported module, eager, same threads, median"
-                  : "tfjs-backend-wasm");
-          printf ("  %-11s ratio %s / quorum: %.2f×\n", qr_detector_get_name (detector), peer_name, peer_ms / ours_ms);
+                  g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, same threads, median"
+                  : g_str_equal (qr_detector_get_family (detector), "ultralytics") ? "the exported module, eager, median; "
+                  : "tfjs-backend-wasm, 1 thread: it has none in Node", torch_how);
+          if (tfjs && used > 1)
+            printf ("  %-11s ratio %s / quorum: %.2f× (quorum on %d threads), %.2f× (both on 1)\n",
+                    qr_detector_get_name (detector), peer_name, peer_ms / ours_ms, used, peer_ms / ours_one_ms);
+          else
+            printf ("  %-11s ratio %s / quorum: %.2f×\n", qr_detector_get_name (detector), peer_name, peer_ms / ours_ms);
         }
     }
   qr_remove_tree (tmp);

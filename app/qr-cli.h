@@ -141,11 +141,24 @@ int      qr_cli_import          (int     argc,
 int      qr_cli_export          (int     argc,
                                  char  **argv);
 
-/* Runs a reference script's time command (argv[0]: the interpreter) and reads its
- * "ms_per_image X" line: X, or < 0 with error (what names the peer in it). */
-double   qr_cli_run_timing_script (const char *const *argv,
-                                   const char         *what,
-                                   GError            **error);
+/* The environment for a peer on `threads` threads: this one with OMP_NUM_THREADS (and
+ * MKL_NUM_THREADS) set to it and OPENBLAS_NUM_THREADS to blas_threads. torch.set_num_threads
+ * leaves OpenBLAS's own pool at one thread per core, so without this a "one thread" PyTorch ran
+ * its products on every core. */
+GStrv    qr_cli_peer_environment  (int                threads,
+                                   int                blas_threads);
+/* Runs a reference script's time command (argv[0]: the interpreter, argv[threads_arg]: where its
+ * thread count goes, filled in here) and reads its "ms_per_image X" line. PyTorch on T threads is
+ * run as a user could: T threads of its own with OpenBLAS on T, and (T > 1) one thread of its own
+ * with OpenBLAS on T — on a 2-core machine the second is often the faster, the two pools spinning
+ * against each other in the first. The faster is returned, *how saying which; < 0 with error
+ * (what names the peer in it). */
+double   qr_cli_run_timing_script (const char        **argv,
+                                   int                threads_arg,
+                                   int                threads,
+                                   const char       **how,
+                                   const char        *what,
+                                   GError           **error);
 /* Runs this program (self: its path) with args (NULL-terminated, without argv[0]), its output
  * passed through; FALSE with error when it cannot start or exits with a failure (*status: its
  * wait status). */

@@ -2,7 +2,7 @@
 """Runs a Darknet cfg + weights through OpenCV's DNN module (the independent implementation the
 Darknet importer is checked against) and writes what it computed, for tests/test-darknet.c.
 
-usage: darknet-run.py CFG WEIGHTS INPUT.f32 HEIGHT WIDTH OUTDIR THRESH NMS_IOU [--time N]
+usage: darknet-run.py CFG WEIGHTS INPUT.f32 HEIGHT WIDTH OUTDIR THRESH NMS_IOU [--time N [THREADS]]
 
 INPUT.f32 is the network input as float32 NHWC (1 × HEIGHT × WIDTH × 3, RGB, 0..1).
 Writes into OUTDIR:
@@ -13,7 +13,7 @@ Writes into OUTDIR:
                    or DIoU when the cfg says nms_kind=diounms; NMS written out here, since
                    cv2.dnn.NMSBoxes rounds boxes to integers)
 With --time N it only prints the median forward time in milliseconds over N runs (after 2 warm-up
-runs), for `quorum bench detect`.
+runs), for `quorum bench detect`, on THREADS threads (cv2.setNumThreads; default OpenCV's own).
 """
 import json
 import sys
@@ -72,6 +72,8 @@ def main():
     cfg, weights, input_path, h, w, outdir, thresh, nms_iou = sys.argv[1:9]
     h, w, thresh, nms_iou = int(h), int(w), float(thresh), float(nms_iou)
     timing = int(sys.argv[10]) if len(sys.argv) > 10 and sys.argv[9] == "--time" else 0
+    if timing and len(sys.argv) > 11:
+        cv2.setNumThreads(int(sys.argv[11]))
 
     net = cv2.dnn.readNetFromDarknet(cfg, weights)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
