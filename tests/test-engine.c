@@ -151,7 +151,7 @@ test_conv (gconstpointer data)
     { 1, 7, 9, 4, 4, 3, 1, 1, QR_PAD_EXPLICIT, TRUE, { 2, 0, 1, 3 } },
     { 1, 6, 5, 8, 8, 5, 2, 1, QR_PAD_VALID, TRUE, { 0 } },
     { 3, 5, 17, 20, 20, 3, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
-    /* the CPU's direct convolution (8 to 32 output channels in steps of 8, up to 64 input ones):
+    /* the CPU's direct convolution (8 to 32 output channels in steps of 8, up to 128 input ones):
      * part groups of four pixels, blocks of 16 and 8 channels, unequal pads, dilation, 1×1 */
     { 2, 9, 11, 3, 16, 3, 2, 1, QR_PAD_SAME, FALSE, { 0 } },
     { 1, 7, 10, 16, 24, 3, 1, 1, QR_PAD_EXPLICIT, FALSE, { 2, 0, 1, 3 } },
@@ -159,6 +159,13 @@ test_conv (gconstpointer data)
     { 1, 11, 13, 5, 8, 3, 1, 2, QR_PAD_SAME, FALSE, { 0 } },
     { 1, 6, 7, 64, 16, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
     { 1, 5, 6, 65, 16, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    /* ... and kernels over 1×1 with up to 128 input and output channels; 129 inputs and 136
+     * outputs go to the GEMM */
+    { 1, 9, 11, 96, 80, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 2, 10, 9, 128, 128, 3, 2, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 8, 7, 48, 72, 3, 1, 2, QR_PAD_EXPLICIT, FALSE, { 2, 0, 1, 3 } },
+    { 1, 6, 7, 129, 64, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
+    { 1, 6, 5, 32, 136, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
     /* a 7×7 depthwise (49 taps) */
     { 1, 9, 10, 24, 24, 7, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
   };

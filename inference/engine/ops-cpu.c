@@ -194,15 +194,19 @@ geometry_of (const QrNode *node, const QrShape *in, const QrShape *w, const QrSh
 }
 
 #define DIRECT_MAX_TAPS 64
-#define DIRECT_MAX_C 64          /* the zeros an outside tap reads */
+#define DIRECT_MAX_C 128         /* the zeros an outside tap reads */
 
-/* Whether a convolution runs direct rather than as a GEMM: few output channels, where
- * OpenBLAS's SGEMM, with N this narrow, spent more time than the products need (YOLOv8's
- * 16- and 32-channel 3×3 convolutions at 13–44 GFLOP/s on 2 cores). */
+/* Whether a convolution runs direct rather than as (im2col and) a GEMM: up to 128 input and
+ * output channels. There OpenBLAS's SGEMM, with N this narrow, spent more time than the products
+ * need (YOLOv8's 16- and 32-channel 3×3 convolutions at 13–44 GFLOP/s on 2 cores; on one core,
+ * N of 64–128 at 69–90 GFLOP/s with the im2col copy, 82–100 for a 1×1, against the direct loop's
+ * 95–104 and 98–125). With more channels the weights a block of 16 outputs reads (taps × C rows,
+ * OC apart) no longer stay in the cache, and OpenBLAS, which packs them, was faster (3×3, C = OC
+ * = 256: 101 against 61). */
 static gboolean
 direct_conv (int C, int KH, int KW, int OC)
 {
-  return OC <= 32 && OC % 8 == 0 && KH * KW <= DIRECT_MAX_TAPS && C <= DIRECT_MAX_C;
+  return OC <= 128 && OC % 8 == 0 && KH * KW <= DIRECT_MAX_TAPS && C <= DIRECT_MAX_C;
 }
 
 gsize
