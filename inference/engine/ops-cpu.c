@@ -229,26 +229,43 @@ qr_cpu_scratch_size (QrGraph *graph, const QrNode *node)
 /* One output row of a convolution computed directly, four output pixels at a time (four
  * independent sums, so the adds do not wait on each other), the output channels in blocks of 16
  * and 8 in registers: each weight vector is loaded once for the four pixels, each input value
- * broadcast. Taps outside the image read zeros. Bias added, no activation. */
+ * broadcast. The sums run over spans of input that are contiguous in memory and whose weights are
+ * too (HWIO): where the four pixels' taps are all inside the image and the kernel is not dilated
+ * across, one span a kernel row (KW·C values: a 3-channel stem's 9 rather than 3 taps of 3);
+ * elsewhere one a tap, taps outside the image reading zeros. Kernel rows outside the image are
+ * skipped. Bias added, no activation. */
 QR_CPU_CLONES static void
 conv_row_direct (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy,
                  const float *zeros, float *y)
 {
-  const int C = g->C, OC = g->OC, taps = g->KH * g->KW;
+  const int C = g->C, OC = g->OC;
 
   for (int ox0 = 0; ox0 < g->OW; ox0 += 4)
     {
       const float *src[4][DIRECT_MAX_TAPS];
-      int pixels = MIN (4, g->OW - ox0), ob = 0;
+      gsize woff[DIRECT_MAX_TAPS];
+      int pixels = MIN (4, g->OW - ox0), ob = 0, spans = 0, len;
+      int first = ox0 * g->sx - g->left, last = (ox0 + pixels - 1) * g->sx - g->left + (g->KW - 1) * g->dx;
+      gboolean rows = (g->dx == 1 || g->KW == 1) && first >= 0 && last < g->W;
 
-      for (int p = 0; p < 4; p++)
-        for (int ky = 0; ky < g->KH; ky++)
-          for (int kx = 0; kx < g->KW; kx++)
+      len = rows ? g->KW * C : C;
+      for (int ky = 0; ky < g->KH; ky++)
+        {
+          int iy = oy * g->sy - g->top + ky * g->dy;
+          if (iy < 0 || iy >= g->H)
+            continue;
+          for (int kx = 0; kx < (rows ? 1 : g->KW); kx++)
             {
-              int iy = oy * g->sy - g->top + ky * g->dy, ix = (ox0 + p) * g->sx - g->left + kx * g->dx;
-              src[p][ky * g->KW + kx] = p >= pixels || iy < 0 || iy >= g->H || ix < 0 || ix >= g->W
-                                          ? zeros : xn + ((gsize) iy * (gsize) g->W + (gsize) ix) * (gsize) C;
+              for (int p = 0; p < 4; p++)
+                {
+                  /* a missing pixel of a part group reads the first one's values */
+                  int ix = (ox0 + (p < pixels ? p : 0)) * g->sx - g->left + kx * g->dx;
+                  src[p][spans] = ix < 0 || ix >= g->W ? zeros
+                                                       : xn + ((gsize) iy * (gsize) g->W + (gsize) ix) * (gsize) C;
+                }
+              woff[spans++] = (gsize) (ky * g->KW + kx) * (gsize) C * (gsize) OC;
             }
+        }
 #define DIRECT_BLOCK(WIDTH)                                                                                   \
       for (; ob + WIDTH <= OC; ob += WIDTH)                                                                   \
         {                                                                                                     \
@@ -257,11 +274,11 @@ conv_row_direct (const float *xn, const float *weights, const float *bias, const
           if (bias != NULL)                                                                                   \
             memcpy (&a0, bias + ob, sizeof a0);                                                               \
           a1 = a2 = a3 = a0;                                                                                  \
-          for (int t = 0; t < taps; t++)                                                                      \
+          for (int t = 0; t < spans; t++)                                                                     \
             {                                                                                                 \
               const float *s0 = src[0][t], *s1 = src[1][t], *s2 = src[2][t], *s3 = src[3][t];                 \
-              const float *wt = weights + (gsize) t * (gsize) C * (gsize) OC + (gsize) ob;                    \
-              for (int ic = 0; ic < C; ic++)                                                                  \
+              const float *wt = weights + woff[t] + (gsize) ob;                                               \
+              for (int ic = 0; ic < len; ic++)                                                                \
                 {                                                                                             \
                   memcpy (&w, wt + (gsize) ic * (gsize) OC, sizeof w);                                        \
                   a0 += s0[ic] * w;                                                                           \
