@@ -730,6 +730,48 @@ test_exp_activations_range (void)
       g_test_message ("activation %d: worst relative error %.3g", acts[which], worst);
       g_assert_cmpfloat (worst, <, 1e-6);
     }
+  /* Softmax through the same exponential: rows of 1, 3, 16, 50 and 77 values spread over
+   * [−120, 120] (differences past 87, where a share counts as 0), against double precision: each
+   * value within 1e-6 relative of its true share plus what rounding x − max to a float costs
+   * (half a float's step at |x − max|, 2⁻²⁴ of it relative in e^(x − max)); those below 1e-30
+   * zero or as small. */
+  {
+    static const int widths[] = { 1, 3, 16, 50, 77 };
+    GRand *rand = g_rand_new_with_seed (7);
+    for (guint k = 0; k < G_N_ELEMENTS (widths); k++)
+      {
+        g_autoptr (QrModel) model = NULL;
+        int width = widths[k], dims[4] = { 1, 3, 67, width };   /* 201 rows: blocks of 64 and a part one */
+        gsize n = (gsize) 201 * (gsize) width;
+        g_autofree float *x = g_new (float, n);
+        const float *y;
+        double worst = 0;
+        QrShape s;
+
+        for (gsize i = 0; i < n; i++)
+          x[i] = (float) g_rand_double_range (rand, -120.0, 120.0) * (i % 3 == 0 ? 1.0f : 0.05f);
+        y = run_with_const (QR_OP_SOFTMAX, 4, dims, x, -1, NULL, NULL, NULL, &model, &s);
+        for (gsize r = 0; r < 201; r++)
+          {
+            double max = -INFINITY, norm = 0;
+            for (int j = 0; j < width; j++)
+              max = MAX (max, x[r * width + j]);
+            for (int j = 0; j < width; j++)
+              norm += exp ((double) x[r * width + j] - max);
+            for (int j = 0; j < width; j++)
+              {
+                double t = (double) x[r * width + j] - max, want = exp (t) / norm, got = y[r * width + j];
+                g_assert_true (isfinite (got) && got >= 0);
+                if (want < 1e-30 && got < 1e-30)
+                  continue;
+                worst = MAX (worst, fabs (got - want) / want / (1e-6 + fabs (t) * 0x1p-24));
+              }
+          }
+        g_test_message ("softmax of %d: worst error %.3g of the allowance", width, worst);
+        g_assert_cmpfloat (worst, <, 1.0);
+      }
+    g_rand_free (rand);
+  }
 }
 
 int
@@ -740,7 +782,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/ops/resize-modes", test_resize);
   g_test_add_func ("/engine/ops/mean-transpose-pad-maxpool", test_small_ops);
   g_test_add_func ("/engine/ops/broadcast-slice-softmax-activations", test_more_ops);
-  g_test_add_func ("/engine/ops/sigmoid-swish-mish-range", test_exp_activations_range);
+  g_test_add_func ("/engine/ops/sigmoid-swish-mish-softmax-range", test_exp_activations_range);
   g_test_add_func ("/engine/rewrites/scale-bias-activation-fold-into-conv", test_rewrites_fold);
   g_test_add_func ("/engine/rewrites/sigmoid-times-input-is-swish", test_rewrites_swish);
   return g_test_run ();

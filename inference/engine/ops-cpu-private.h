@@ -57,6 +57,7 @@ activate (float x, QrActivation act, float alpha, float beta)
 
 /* row[0 .. n) = act (row[0 .. n)), vectorised for the common activations */
 void qr_cpu_activate_row (float *row, gsize n, QrActivation act, float alpha, float beta);
+void qr_cpu_softmax_rows (const float *x, float *y, gsize rows, int n);
 
 
 static inline float *

@@ -520,20 +520,11 @@ qr_cpu_softmax (QrGraph *graph, QrNode *node)
   const float *x = data (graph, node->inputs[0]);
   float *y = data (graph, node->outputs[0]);
   int last = in->dims[in->rank - 1];
-  gsize rows = qr_shape_size (in) / (gsize) last;
+  gsize rows = qr_shape_size (in) / (gsize) last, block = 64;
 
 #pragma omp parallel for schedule(static)
-  for (gssize r = 0; r < (gssize) rows; r++)
-    {
-      const float *a = x + (gsize) r * (gsize) last;
-      float *b = y + (gsize) r * (gsize) last, max = -INFINITY, sum = 0;
-      for (int i = 0; i < last; i++)
-        max = fmaxf (max, a[i]);
-      for (int i = 0; i < last; i++)
-        sum += b[i] = expf (a[i] - max);
-      for (int i = 0; i < last; i++)
-        b[i] /= sum;
-    }
+  for (gssize r = 0; r < (gssize) rows; r += (gssize) block)
+    qr_cpu_softmax_rows (x + (gsize) r * (gsize) last, y + (gsize) r * (gsize) last, MIN (block, rows - (gsize) r), last);
 }
 
 void

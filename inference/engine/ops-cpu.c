@@ -147,6 +147,31 @@ qr_cpu_activate_row (float *row, gsize n, QrActivation act, float alpha, float b
     }
 }
 
+/* Softmax over each of `rows` rows of n values, x to y (which may be x), through the vectorised
+ * exponential (YOLOv8's DFL, 8400 × 4 rows of 16: 2.6 -> 0.3 ms a run; attention's rows). A
+ * value more than 87 below its row's largest counts as 0 (its true share is below 2·10⁻³⁸). */
+QR_CPU_CLONES void
+qr_cpu_softmax_rows (const float *x, float *y, gsize rows, int n)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *a = x + r * (gsize) n;
+      float *b = y + r * (gsize) n, max = -INFINITY, sum = 0;
+      for (int i = 0; i < n; i++)
+        max = a[i] > max ? a[i] : max;
+      for (int i = 0; i < n; i++)
+        {
+          float t = a[i] - max, e;
+          e = exp_for_vectors (t < -87.0f ? -87.0f : t);
+          b[i] = t < -87.0f ? 0.0f : e;
+        }
+      for (int i = 0; i < n; i++)
+        sum += b[i];
+      for (int i = 0; i < n; i++)
+        b[i] /= sum;
+    }
+}
+
 /* rows of channels: out = act (out + bias), a block of rows at a time */
 QR_CPU_CLONES static void
 bias_activate_rows (float *out, gsize rows, int channels, const float *bias, QrActivation act, float alpha,
