@@ -352,6 +352,31 @@ test_small_ops (void)
             g_assert_cmpfloat (y[((n * 3 + h) * 8 + w) * 4 + c], ==,
                                w >= 1 && w < 6 ? x[((n * 3 + h) * 5 + (w - 1)) * 4 + c] : 0.0f);
   }
+  /* Padding on every axis, the last included (rows are copied whole) */
+  {
+    g_autoptr (QrModel) model = NULL;
+    QrGraph *graph = qr_graph_new ("test");
+    int pd[2] = { 4, 2 }, before[4] = { 1, 0, 1, 2 }, od[4] = { 2 + 1, 3 + 2, 5 + 2, 4 + 3 };
+    float pads[] = { 1, 0, 0, 2, 1, 1, 2, 1 };
+    QrNode *node = one_node_graph (graph, QR_OP_PAD, 4, dims);
+    int p = add_const (graph, "pads", 2, pd, NULL, pads);
+    const float *y;
+    node = qr_graph_node (graph, 1);
+    node->inputs[node->n_inputs++] = p;
+    y = run_graph (graph, x, &model);
+    for (int n = 0; n < od[0]; n++)
+      for (int h = 0; h < od[1]; h++)
+        for (int w = 0; w < od[2]; w++)
+          for (int c = 0; c < od[3]; c++)
+            {
+              int i[4] = { n - before[0], h - before[1], w - before[2], c - before[3] };
+              gboolean inside = TRUE;
+              for (int d = 0; d < 4; d++)
+                inside = inside && i[d] >= 0 && i[d] < dims[d];
+              g_assert_cmpfloat (y[((n * od[1] + h) * od[2] + w) * od[3] + c], ==,
+                                 inside ? x[((i[0] * 3 + i[1]) * 5 + i[2]) * 4 + i[3]] : 0.0f);
+            }
+  }
   /* Max pooling 3×3 stride 2 SAME: padding never wins. */
   {
     g_autoptr (QrModel) model = NULL;

@@ -471,26 +471,35 @@ qr_cpu_pad (QrGraph *graph, QrNode *node)
   float value = node->n_inputs > 2 ? data (graph, node->inputs[2])[0] : 0.0f;
   gsize n = qr_shape_size (out), n_in = qr_shape_size (in);
   int rank = in->rank;
-  gsize out_strides[QR_MAX_RANK], stride = 1;
+  gsize out_strides[QR_MAX_RANK], stride = 1, last, rows;
 
+  if (rank == 0)
+    {
+      y[0] = x[0];
+      return;
+    }
   for (int d = rank - 1; d >= 0; d--)
     {
       out_strides[d] = stride;
       stride *= (gsize) out->dims[d];
     }
+  last = (gsize) in->dims[rank - 1];
+  rows = last > 0 ? n_in / last : 0;
   for (gsize i = 0; i < n; i++)
     y[i] = value;
+  /* a row of the last axis at a time: each value finding its place by a division per dimension
+     took NanoDet's input (3 × 416 rows of 416) 5 ms */
 #pragma omp parallel for schedule(static)
-  for (gssize i = 0; i < (gssize) n_in; i++)
+  for (gssize r = 0; r < (gssize) rows; r++)
     {
-      gsize rest = (gsize) i, dst = 0;
-      for (int d = rank - 1; d >= 0; d--)
+      gsize rest = (gsize) r, dst = (gsize) node->axes[rank - 1];
+      for (int d = rank - 2; d >= 0; d--)
         {
           gsize idx = rest % (gsize) in->dims[d];
           rest /= (gsize) in->dims[d];
           dst += (idx + (gsize) node->axes[d]) * out_strides[d];
         }
-      y[dst] = x[i];
+      memcpy (y + dst, x + (gsize) r * last, last * sizeof (float));
     }
 }
 
