@@ -168,6 +168,10 @@ test_conv (gconstpointer data)
     { 1, 6, 5, 32, 136, 3, 1, 1, QR_PAD_SAME, FALSE, { 0 } },
     /* a 7×7 depthwise (49 taps) */
     { 1, 9, 10, 24, 24, 7, 1, 1, QR_PAD_SAME, TRUE, { 0 } },
+    /* the CPU's depthwise by four pixels inside the image: wide rows, stride 2 with dilation 2,
+     * channels left over after the blocks (18 = 16 + 2, 7 = 4 + 3), every row inside (VALID) */
+    { 1, 12, 23, 18, 18, 3, 2, 2, QR_PAD_SAME, TRUE, { 0 } },
+    { 2, 9, 30, 7, 7, 5, 1, 1, QR_PAD_VALID, TRUE, { 0 } },
   };
   GRand *rand = g_rand_new_with_seed (42);
 

@@ -390,61 +390,120 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
 
 #define DEPTHWISE_MAX_TAPS 64
 
-/* One output row of a depthwise convolution with one output per channel: for each output pixel
- * the taps inside the image are found once, then the channels are summed in blocks of 16, 8 and 4
- * in registers (bias first, taps in kernel order, as the plain loop sums). No activation. */
+/* One output row of a depthwise convolution with one output per channel, in blocks of 16, 8 and
+ * 4 channels in registers (bias first, taps in kernel order, as the plain loop sums). Where the
+ * row's kernel rows are all inside the image, four output pixels whose taps are all inside go
+ * together: their taps lie at the same offsets from each pixel's corner (found once for the row)
+ * and each weight vector is loaded once for the four. Other pixels find their taps inside the
+ * image one by one. No activation. */
 QR_CPU_CLONES static void
 depthwise_row (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy, float *y)
 {
-  const int C = g->C;
+  const int C = g->C, taps = g->KH * g->KW, top = oy * g->sy - g->top;
+  gboolean rows_inside = top >= 0 && top + (g->KH - 1) * g->dy < g->H;
+  gsize offset[DEPTHWISE_MAX_TAPS];
+  int ox = 0;
 
-  for (int ox = 0; ox < g->OW; ox++)
+  for (int ky = 0; ky < g->KH; ky++)
+    for (int kx = 0; kx < g->KW; kx++)
+      offset[ky * g->KW + kx] = ((gsize) (ky * g->dy) * (gsize) g->W + (gsize) (kx * g->dx)) * (gsize) C;
+  while (ox < g->OW)
     {
-      const float *src[DEPTHWISE_MAX_TAPS], *wt[DEPTHWISE_MAX_TAPS];
-      float *out = y + (gsize) ox * (gsize) C;
-      int n = 0, c = 0;
-
-      for (int ky = 0; ky < g->KH; ky++)
+      int left = ox * g->sx - g->left;
+      if (rows_inside && ox + 4 <= g->OW && left >= 0 && (ox + 3) * g->sx - g->left + (g->KW - 1) * g->dx < g->W)
         {
-          int iy = oy * g->sy - g->top + ky * g->dy;
-          if (iy < 0 || iy >= g->H)
-            continue;
-          for (int kx = 0; kx < g->KW; kx++)
-            {
-              int ix = ox * g->sx - g->left + kx * g->dx;
-              if (ix < 0 || ix >= g->W)
-                continue;
-              src[n] = xn + ((gsize) iy * (gsize) g->W + (gsize) ix) * (gsize) C;
-              wt[n] = weights + (gsize) (ky * g->KW + kx) * (gsize) C;
-              n++;
-            }
-        }
-#define DEPTHWISE_BLOCK(WIDTH)                                                                                \
-      for (; c + WIDTH <= C; c += WIDTH)                                                                      \
-        {                                                                                                     \
-          typedef float Vec __attribute__ ((vector_size (WIDTH * sizeof (float))));                           \
-          Vec acc = { 0 }, a, b;                                                                              \
-          if (bias != NULL)                                                                                   \
-            memcpy (&acc, bias + c, sizeof acc);                                                              \
-          for (int t = 0; t < n; t++)                                                                         \
+          const float *corner[4];
+          int c = 0;
+          for (int p = 0; p < 4; p++)
+            corner[p] = xn + ((gsize) top * (gsize) g->W + (gsize) ((ox + p) * g->sx - g->left)) * (gsize) C;
+#define DEPTHWISE_FOUR(WIDTH)                                                                                 \
+          for (; c + WIDTH <= C; c += WIDTH)                                                                  \
             {                                                                                                 \
-              memcpy (&a, src[t] + c, sizeof a);                                                              \
-              memcpy (&b, wt[t] + c, sizeof b);                                                               \
-              acc += a * b;                                                                                   \
-            }                                                                                                 \
-          memcpy (out + c, &acc, sizeof acc);                                                                 \
+              typedef float Vec __attribute__ ((vector_size (WIDTH * sizeof (float))));                       \
+              Vec a0 = { 0 }, a1, a2, a3, v, w;                                                               \
+              if (bias != NULL)                                                                               \
+                memcpy (&a0, bias + c, sizeof a0);                                                            \
+              a1 = a2 = a3 = a0;                                                                              \
+              for (int t = 0; t < taps; t++)                                                                  \
+                {                                                                                             \
+                  memcpy (&w, weights + (gsize) t * (gsize) C + (gsize) c, sizeof w);                         \
+                  memcpy (&v, corner[0] + offset[t] + c, sizeof v);                                           \
+                  a0 += v * w;                                                                                \
+                  memcpy (&v, corner[1] + offset[t] + c, sizeof v);                                           \
+                  a1 += v * w;                                                                                \
+                  memcpy (&v, corner[2] + offset[t] + c, sizeof v);                                           \
+                  a2 += v * w;                                                                                \
+                  memcpy (&v, corner[3] + offset[t] + c, sizeof v);                                           \
+                  a3 += v * w;                                                                                \
+                }                                                                                             \
+              memcpy (y + (gsize) ox * (gsize) C + c, &a0, sizeof a0);                                        \
+              memcpy (y + (gsize) (ox + 1) * (gsize) C + c, &a1, sizeof a1);                                  \
+              memcpy (y + (gsize) (ox + 2) * (gsize) C + c, &a2, sizeof a2);                                  \
+              memcpy (y + (gsize) (ox + 3) * (gsize) C + c, &a3, sizeof a3);                                  \
+            }
+          DEPTHWISE_FOUR (16)
+          DEPTHWISE_FOUR (8)
+          DEPTHWISE_FOUR (4)
+#undef DEPTHWISE_FOUR
+          for (; c < C; c++)
+            for (int p = 0; p < 4; p++)
+              {
+                float acc = bias != NULL ? bias[c] : 0.0f;
+                for (int t = 0; t < taps; t++)
+                  acc += corner[p][offset[t] + (gsize) c] * weights[(gsize) t * (gsize) C + (gsize) c];
+                y[(gsize) (ox + p) * (gsize) C + (gsize) c] = acc;
+              }
+          ox += 4;
+          continue;
         }
-      DEPTHWISE_BLOCK (16)
-      DEPTHWISE_BLOCK (8)
-      DEPTHWISE_BLOCK (4)
+      {
+        const float *src[DEPTHWISE_MAX_TAPS], *wt[DEPTHWISE_MAX_TAPS];
+        float *out = y + (gsize) ox * (gsize) C;
+        int n = 0, c = 0;
+
+        for (int ky = 0; ky < g->KH; ky++)
+          {
+            int iy = top + ky * g->dy;
+            if (iy < 0 || iy >= g->H)
+              continue;
+            for (int kx = 0; kx < g->KW; kx++)
+              {
+                int ix = left + kx * g->dx;
+                if (ix < 0 || ix >= g->W)
+                  continue;
+                src[n] = xn + ((gsize) iy * (gsize) g->W + (gsize) ix) * (gsize) C;
+                wt[n] = weights + (gsize) (ky * g->KW + kx) * (gsize) C;
+                n++;
+              }
+          }
+#define DEPTHWISE_BLOCK(WIDTH)                                                                                \
+        for (; c + WIDTH <= C; c += WIDTH)                                                                    \
+          {                                                                                                   \
+            typedef float Vec __attribute__ ((vector_size (WIDTH * sizeof (float))));                         \
+            Vec acc = { 0 }, a, b;                                                                            \
+            if (bias != NULL)                                                                                 \
+              memcpy (&acc, bias + c, sizeof acc);                                                            \
+            for (int t = 0; t < n; t++)                                                                       \
+              {                                                                                               \
+                memcpy (&a, src[t] + c, sizeof a);                                                            \
+                memcpy (&b, wt[t] + c, sizeof b);                                                             \
+                acc += a * b;                                                                                 \
+              }                                                                                               \
+            memcpy (out + c, &acc, sizeof acc);                                                               \
+          }
+        DEPTHWISE_BLOCK (16)
+        DEPTHWISE_BLOCK (8)
+        DEPTHWISE_BLOCK (4)
 #undef DEPTHWISE_BLOCK
-      for (; c < C; c++)
-        {
-          float acc = bias != NULL ? bias[c] : 0.0f;
-          for (int t = 0; t < n; t++)
-            acc += src[t][c] * wt[t][c];
-          out[c] = acc;
-        }
+        for (; c < C; c++)
+          {
+            float acc = bias != NULL ? bias[c] : 0.0f;
+            for (int t = 0; t < n; t++)
+              acc += src[t][c] * wt[t][c];
+            out[c] = acc;
+          }
+        ox++;
+      }
     }
 }
 
