@@ -550,7 +550,15 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
   return QR_EXIT_OK;
 }
 
-/* ms per image of repeat runs of detector after one warm-up (which plans memory for the batch):
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* ms per image, the median of repeat runs of detector after one warm-up (which plans memory for
+ * the batch), as the peers report theirs (a mean let one stall of the machine move a line by half):
  * model and decoding at batch 1 with real weights, the model alone otherwise (made-up weights give
  * thousands of boxes; OpenCV and TF.js are timed on the network alone). < 0 with error. */
 static double
@@ -558,14 +566,15 @@ time_detector (QrDetector *detector, QrImage *image, const float *input, int bat
                GError **error)
 {
   QrModel *model = qr_detector_get_model (detector);
-  gint64 start;
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
 
   if (!qr_model_run (model, input, batch, NULL, NULL, error))
     return -1;
-  start = g_get_monotonic_time ();
   for (int r = 0; r < repeat; r++)
     {
       g_autoptr (GArray) found = NULL;
+      gint64 start = g_get_monotonic_time ();
+      double ms;
       if (batch > 1 || random_weights)
         {
           if (!qr_model_run (model, input, batch, NULL, NULL, error))
@@ -573,8 +582,11 @@ time_detector (QrDetector *detector, QrImage *image, const float *input, int bat
         }
       else if ((found = qr_detector_detect (detector, image, NULL, NULL, error)) == NULL)
         return -1;
+      ms = (double) (g_get_monotonic_time () - start) / 1000.0 / batch;
+      g_array_append_val (times, ms);
     }
-  return (double) (g_get_monotonic_time () - start) / 1000.0 / repeat / batch;
+  g_array_sort (times, compare_doubles);
+  return g_array_index (times, double, times->len / 2);
 }
 
 int
@@ -717,7 +729,9 @@ qr_cli_bench_detect (int argc, char **argv)
         }
       printf ("  %-11s quorum CPU   %7.1f ms/image  %6.1f images/s  %5.2f GFLOP/image  %5.1f GFLOP/s  (%dx%d, %s)\n",
               qr_detector_get_name (detector), ours_ms, 1000.0 / ours_ms, gflop, gflop / ours_ms * 1000.0, in_w, in_h,
-              random_weights ? "random weights, model only" : batch == 1 ? "model and decoding" : "model only");
+              random_weights ? "random weights, model only, median"
+              : batch == 1   ? "model and decoding, median"
+                             : "model only, median");
       if (ours_one_ms > 0)
         printf ("  %-11s quorum CPU   %7.1f ms/image  %6.1f images/s  (1 thread, as TF.js WASM)\n",
                 qr_detector_get_name (detector), ours_one_ms, 1000.0 / ours_one_ms);
@@ -728,7 +742,7 @@ qr_cli_bench_detect (int argc, char **argv)
                   peer_name, peer_ms, 1000.0 / peer_ms,
                   g_str_equal (qr_detector_get_family (detector), "yolo") ? "cv2.dnn, CPU backend, same threads, median"
                   : g_str_equal (qr_detector_get_family (detector), "ultralytics") ? "the exported module, eager, median; "
-                  : "tfjs-backend-wasm, 1 thread: it has none in Node", torch_how);
+                  : "tfjs-backend-wasm, 1 thread: it has none in Node, median", torch_how);
           if (tfjs && used > 1)
             printf ("  %-11s ratio %s / quorum: %.2f× (quorum on %d threads), %.2f× (both on 1)\n",
                     qr_detector_get_name (detector), peer_name, peer_ms / ours_ms, used, peer_ms / ours_one_ms);

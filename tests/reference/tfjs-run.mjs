@@ -1,7 +1,7 @@
 // tfjs-run.mjs: runs a TF.js graph model on a raw float32 input with TF.js itself and writes the
 // named outputs as raw float32 files, so that Quorum's engine can be checked against it.
 //   node tfjs-run.mjs MODEL.json INPUT.f32 D0,D1,D2,D3 OUT_DIR [cpu|wasm] [REPEAT] OUTPUT_NAME…
-// With REPEAT > 0 it also times REPEAT runs (after one warm-up) and prints "ms_per_run N".
+// With REPEAT > 0 it also times REPEAT runs (after one warm-up) and prints "ms_per_run N", their median.
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,13 +46,16 @@ tf.dispose(results);
 
 const repeat = Number(repeatText);
 if (repeat > 0) {
-  const start = process.hrtime.bigint();
+  const times = [];
   for (let r = 0; r < repeat; r++) {
+    const start = process.hrtime.bigint();
     const out = run();
     const list = Array.isArray(out) ? out : [out];
     for (const t of list) await t.data();
     tf.dispose(list);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6 / repeat;
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)];
   console.log(`ms_per_run ${ms.toFixed(2)} backend ${tf.getBackend()}`);
 }
