@@ -17,6 +17,23 @@
 /* Per calling thread: two models with different thread counts can run side by side. */
 static _Thread_local int cpu_threads = 0;
 
+/* How many floats the CPU's vectors hold: 16 with AVX-512, 8 with AVX2, else 4. It sets the
+ * blocks of channels the direct and depthwise convolutions keep their sums in: a block wider than
+ * a register is split across several and GCC spilled them (the AVX2 build ran NanoDet 3-4× slower
+ * than with AVX2-sized blocks, CenterNet's depthwise layers 3×). QR_CPU_LANES (tools/cpu-variants.sh)
+ * fixes it, so that a test build of the AVX2 or baseline kernels runs the blocks those CPUs would. */
+static int
+vector_lanes (void)
+{
+#if defined(QR_CPU_LANES)
+  return QR_CPU_LANES;
+#elif defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports ("avx512f") ? 16 : __builtin_cpu_supports ("avx2") ? 8 : 4;
+#else
+  return 4;
+#endif
+}
+
 /* One pool of threads for everything: OpenMP. OpenBLAS runs single-threaded inside it, on a
  * block of rows per thread; letting both pools run makes each spin while the other works (seen:
  * a third of the time in sched_yield and GOMP's spin-wait). */
@@ -219,6 +236,7 @@ geometry_of (const QrNode *node, const QrShape *in, const QrShape *w, const QrSh
 }
 
 #define DIRECT_MAX_TAPS 64
+#define DIRECT_PIXELS 8          /* output pixels summed together */
 #define DIRECT_MAX_C 128         /* the zeros an outside tap reads */
 
 /* Whether a convolution runs direct rather than as (im2col and) a GEMM: up to 128 input and
@@ -251,25 +269,28 @@ qr_cpu_scratch_size (QrGraph *graph, const QrNode *node)
   return 0;
 }
 
-/* One output row of a convolution computed directly, four output pixels at a time (four
- * independent sums, so the adds do not wait on each other), the output channels in blocks of 16
- * and 8 in registers: each weight vector is loaded once for the four pixels, each input value
- * broadcast. The sums run over spans of input that are contiguous in memory and whose weights are
- * too (HWIO): where the four pixels' taps are all inside the image and the kernel is not dilated
- * across, one span a kernel row (KW·C values: a 3-channel stem's 9 rather than 3 taps of 3);
- * elsewhere one a tap, taps outside the image reading zeros. Kernel rows outside the image are
- * skipped. Bias added, no activation. */
+/* One output row of a convolution computed directly, eight output pixels at a time (eight
+ * independent sums, so the adds do not wait on each other), the output channels in blocks of 16,
+ * 8 and 4, none wider than the CPU's vectors (`lanes`: a block one register), in registers: each
+ * weight vector is loaded once for the eight pixels, each input value broadcast straight from
+ * memory into its multiply-add. (Four pixels with two vectors each ran slower: GCC read the weights
+ * again in every multiply-add. Four pixels of 16 channels, the kernel before, managed 95-104
+ * GFLOP/s on one Zen 5 core; eight, 130-150.) The sums run over spans of input that are
+ * contiguous in memory and whose weights are too (HWIO): where the eight pixels' taps are all
+ * inside the image and the kernel is not dilated across, one span a kernel row (KW·C values: a
+ * 3-channel stem's 9 rather than 3 taps of 3); elsewhere one a tap, taps outside the image reading
+ * zeros. Kernel rows outside the image are skipped. Bias added, no activation. */
 QR_CPU_CLONES static void
 conv_row_direct (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy,
-                 const float *zeros, float *y)
+                 const float *zeros, int lanes, float *y)
 {
   const int C = g->C, OC = g->OC;
 
-  for (int ox0 = 0; ox0 < g->OW; ox0 += 4)
+  for (int ox0 = 0; ox0 < g->OW; ox0 += DIRECT_PIXELS)
     {
-      const float *src[4][DIRECT_MAX_TAPS];
+      const float *src[DIRECT_PIXELS][DIRECT_MAX_TAPS];
       gsize woff[DIRECT_MAX_TAPS];
-      int pixels = MIN (4, g->OW - ox0), ob = 0, spans = 0, len;
+      int pixels = MIN (DIRECT_PIXELS, g->OW - ox0), ob = 0, spans = 0, len;
       int first = ox0 * g->sx - g->left, last = (ox0 + pixels - 1) * g->sx - g->left + (g->KW - 1) * g->dx;
       gboolean rows = (g->dx == 1 || g->KW == 1) && first >= 0 && last < g->W;
 
@@ -281,7 +302,7 @@ conv_row_direct (const float *xn, const float *weights, const float *bias, const
             continue;
           for (int kx = 0; kx < (rows ? 1 : g->KW); kx++)
             {
-              for (int p = 0; p < 4; p++)
+              for (int p = 0; p < DIRECT_PIXELS; p++)
                 {
                   /* a missing pixel of a part group reads the first one's values */
                   int ix = (ox0 + (p < pixels ? p : 0)) * g->sx - g->left + kx * g->dx;
@@ -291,17 +312,21 @@ conv_row_direct (const float *xn, const float *weights, const float *bias, const
               woff[spans++] = (gsize) (ky * g->KW + kx) * (gsize) C * (gsize) OC;
             }
         }
+#define DIRECT_STORE(P, A)                                                                                    \
+          if (pixels > P)                                                                                     \
+            memcpy (y + (gsize) (ox0 + P) * (gsize) OC + (gsize) ob, &A, sizeof A);
 #define DIRECT_BLOCK(WIDTH)                                                                                   \
       for (; ob + WIDTH <= OC; ob += WIDTH)                                                                   \
         {                                                                                                     \
           typedef float Vec __attribute__ ((vector_size (WIDTH * sizeof (float))));                           \
-          Vec a0 = { 0 }, a1, a2, a3, w;                                                                      \
+          Vec a0 = { 0 }, a1, a2, a3, a4, a5, a6, a7, w;                                                      \
           if (bias != NULL)                                                                                   \
             memcpy (&a0, bias + ob, sizeof a0);                                                               \
-          a1 = a2 = a3 = a0;                                                                                  \
+          a1 = a2 = a3 = a4 = a5 = a6 = a7 = a0;                                                              \
           for (int t = 0; t < spans; t++)                                                                     \
             {                                                                                                 \
               const float *s0 = src[0][t], *s1 = src[1][t], *s2 = src[2][t], *s3 = src[3][t];                 \
+              const float *s4 = src[4][t], *s5 = src[5][t], *s6 = src[6][t], *s7 = src[7][t];                 \
               const float *wt = weights + woff[t] + (gsize) ob;                                               \
               for (int ic = 0; ic < len; ic++)                                                                \
                 {                                                                                             \
@@ -310,19 +335,23 @@ conv_row_direct (const float *xn, const float *weights, const float *bias, const
                   a1 += s1[ic] * w;                                                                           \
                   a2 += s2[ic] * w;                                                                           \
                   a3 += s3[ic] * w;                                                                           \
+                  a4 += s4[ic] * w;                                                                           \
+                  a5 += s5[ic] * w;                                                                           \
+                  a6 += s6[ic] * w;                                                                           \
+                  a7 += s7[ic] * w;                                                                           \
                 }                                                                                             \
             }                                                                                                 \
           memcpy (y + (gsize) ox0 * (gsize) OC + (gsize) ob, &a0, sizeof a0);                                 \
-          if (pixels > 1)                                                                                     \
-            memcpy (y + (gsize) (ox0 + 1) * (gsize) OC + (gsize) ob, &a1, sizeof a1);                         \
-          if (pixels > 2)                                                                                     \
-            memcpy (y + (gsize) (ox0 + 2) * (gsize) OC + (gsize) ob, &a2, sizeof a2);                         \
-          if (pixels > 3)                                                                                     \
-            memcpy (y + (gsize) (ox0 + 3) * (gsize) OC + (gsize) ob, &a3, sizeof a3);                         \
+          DIRECT_STORE (1, a1) DIRECT_STORE (2, a2) DIRECT_STORE (3, a3)                                      \
+          DIRECT_STORE (4, a4) DIRECT_STORE (5, a5) DIRECT_STORE (6, a6) DIRECT_STORE (7, a7)                 \
         }
-      DIRECT_BLOCK (16)
-      DIRECT_BLOCK (8)
+      if (lanes >= 16)
+        DIRECT_BLOCK (16)
+      if (lanes >= 8)
+        DIRECT_BLOCK (8)
+      DIRECT_BLOCK (4)
 #undef DIRECT_BLOCK
+#undef DIRECT_STORE
     }
 }
 
@@ -344,12 +373,14 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
     {
       static const float zeros[DIRECT_MAX_C] = { 0 };
       ConvGeometry g = geometry_of (node, in, w, out);
+      int lanes = vector_lanes ();
 #pragma omp parallel for collapse(2) schedule(static)
       for (int n = 0; n < N; n++)
         for (int oy = 0; oy < OH; oy++)
           {
             float *row = y + ((gsize) n * (gsize) OH + (gsize) oy) * (gsize) OW * (gsize) OC;
-            conv_row_direct (x + (gsize) n * (gsize) H * (gsize) W * (gsize) C, weights, bias, &g, oy, zeros, row);
+            conv_row_direct (x + (gsize) n * (gsize) H * (gsize) W * (gsize) C, weights, bias, &g, oy, zeros, lanes,
+                             row);
             qr_cpu_activate_row (row, (gsize) OW * (gsize) OC, node->act, node->alpha, node->beta);
           }
       return;
@@ -390,14 +421,15 @@ conv2d (QrGraph *graph, QrNode *node, float *scratch)
 
 #define DEPTHWISE_MAX_TAPS 64
 
-/* One output row of a depthwise convolution with one output per channel, in blocks of 16, 8 and
- * 4 channels in registers (bias first, taps in kernel order, as the plain loop sums). Where the
- * row's kernel rows are all inside the image, four output pixels whose taps are all inside go
- * together: their taps lie at the same offsets from each pixel's corner (found once for the row)
- * and each weight vector is loaded once for the four. Other pixels find their taps inside the
- * image one by one. No activation. */
+/* One output row of a depthwise convolution with one output per channel, in blocks of 16, 8 and 4
+ * channels in registers, none wider than the CPU's vectors (`lanes`), bias first, taps in kernel
+ * order, as the plain loop sums. Where the row's kernel rows are all inside the image, four output
+ * pixels whose taps are all inside go together: their taps lie at the same offsets from each
+ * pixel's corner (found once for the row) and each weight vector is loaded once for the four.
+ * Other pixels find their taps inside the image one by one. No activation. */
 QR_CPU_CLONES static void
-depthwise_row (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy, float *y)
+depthwise_row (const float *xn, const float *weights, const float *bias, const ConvGeometry *g, int oy, int lanes,
+               float *y)
 {
   const int C = g->C, taps = g->KH * g->KW, top = oy * g->sy - g->top;
   gboolean rows_inside = top >= 0 && top + (g->KH - 1) * g->dy < g->H;
@@ -441,8 +473,10 @@ depthwise_row (const float *xn, const float *weights, const float *bias, const C
               memcpy (y + (gsize) (ox + 2) * (gsize) C + c, &a2, sizeof a2);                                  \
               memcpy (y + (gsize) (ox + 3) * (gsize) C + c, &a3, sizeof a3);                                  \
             }
-          DEPTHWISE_FOUR (16)
-          DEPTHWISE_FOUR (8)
+          if (lanes >= 16)
+            DEPTHWISE_FOUR (16)
+          if (lanes >= 8)
+            DEPTHWISE_FOUR (8)
           DEPTHWISE_FOUR (4)
 #undef DEPTHWISE_FOUR
           for (; c < C; c++)
@@ -491,8 +525,10 @@ depthwise_row (const float *xn, const float *weights, const float *bias, const C
               }                                                                                               \
             memcpy (out + c, &acc, sizeof acc);                                                               \
           }
-        DEPTHWISE_BLOCK (16)
-        DEPTHWISE_BLOCK (8)
+        if (lanes >= 16)
+          DEPTHWISE_BLOCK (16)
+        if (lanes >= 8)
+          DEPTHWISE_BLOCK (8)
         DEPTHWISE_BLOCK (4)
 #undef DEPTHWISE_BLOCK
         for (; c < C; c++)
@@ -522,12 +558,13 @@ depthwise (QrGraph *graph, QrNode *node)
   if (M == 1 && KH * KW <= DEPTHWISE_MAX_TAPS)
     {
       ConvGeometry g = geometry_of (node, in, w, out);
+      int lanes = vector_lanes ();
 #pragma omp parallel for collapse(2) schedule(static)
       for (int n = 0; n < N; n++)
         for (int oy = 0; oy < OH; oy++)
           {
             float *row = y + ((gsize) n * (gsize) OH + (gsize) oy) * (gsize) OW * (gsize) OC;
-            depthwise_row (x + (gsize) n * (gsize) H * (gsize) W * (gsize) C, weights, bias, &g, oy, row);
+            depthwise_row (x + (gsize) n * (gsize) H * (gsize) W * (gsize) C, weights, bias, &g, oy, lanes, row);
             qr_cpu_activate_row (row, (gsize) OW * (gsize) OC, node->act, node->alpha, node->beta);
           }
       return;
