@@ -426,8 +426,8 @@ qr_cpu_transpose (QrGraph *graph, QrNode *node)
   QrShape *in = shape (graph, node->inputs[0]), *out = shape (graph, node->outputs[0]);
   const float *x = data (graph, node->inputs[0]);
   float *y = data (graph, node->outputs[0]);
-  gsize in_strides[QR_MAX_RANK], stride = 1, n = qr_shape_size (out), inner, rows, step;
-  int rank = in->rank;
+  gsize in_strides[QR_MAX_RANK], stride = 1, n = qr_shape_size (out), inner, step, across, step2, units;
+  int rank = in->rank, lead;
 
   for (int d = rank - 1; d >= 0; d--)
     {
@@ -438,48 +438,30 @@ qr_cpu_transpose (QrGraph *graph, QrNode *node)
     return;
   inner = rank > 0 ? (gsize) out->dims[rank - 1] : 1;
   step = rank > 0 ? in_strides[node->axes[rank - 1]] : 1;
-  if (rank >= 2 && inner < 16)
-    {
-      /* a short last dimension (NCHW to NHWC with 3 channels): a plane of the last two at a
-         time, its start found once (the divisions), its values at two fixed steps in the input */
-      gsize across = (gsize) out->dims[rank - 2], plane = across * inner, step2 = in_strides[node->axes[rank - 2]];
-      gsize planes = n / plane;
+  /* A plane of the output's last two dimensions at a time when the last is short (under 16: NCHW
+     to NHWC with 3 channels), else a row of the last: its start in the input found once (the
+     divisions), its values at fixed steps from there. */
+  across = rank >= 2 && inner < 16 ? (gsize) out->dims[rank - 2] : 1;
+  lead = rank - (across > 1 ? 2 : 1);   /* the dimensions above a unit */
+  step2 = across > 1 ? in_strides[node->axes[rank - 2]] : 0;
+  units = n / (across * inner);
 #pragma omp parallel for schedule(static)
-      for (gssize r = 0; r < (gssize) planes; r++)
-        {
-          gsize rest = (gsize) r, src = 0;
-          float *dst = y + (gsize) r * plane;
-          for (int d = rank - 3; d >= 0; d--)
-            {
-              gsize idx = rest % (gsize) out->dims[d];
-              rest /= (gsize) out->dims[d];
-              src += idx * in_strides[node->axes[d]];
-            }
-          for (gsize a = 0; a < across; a++)
-            for (gsize j = 0; j < inner; j++)
-              dst[a * inner + j] = x[src + a * step2 + j * step];
-        }
-      return;
-    }
-  /* a row of the output's last dimension at a time: its start found once (the divisions), its
-     elements a fixed step apart in the input */
-  rows = n / inner;
-#pragma omp parallel for schedule(static)
-  for (gssize r = 0; r < (gssize) rows; r++)
+  for (gssize r = 0; r < (gssize) units; r++)
     {
       gsize rest = (gsize) r, src = 0;
-      float *row = y + (gsize) r * inner;
-      for (int d = rank - 2; d >= 0; d--)
+      float *dst = y + (gsize) r * across * inner;
+      for (int d = lead - 1; d >= 0; d--)
         {
           gsize idx = rest % (gsize) out->dims[d];
           rest /= (gsize) out->dims[d];
           src += idx * in_strides[node->axes[d]];
         }
-      if (step == 1)
-        memcpy (row, x + src, inner * sizeof (float));
-      else
-        for (gsize j = 0; j < inner; j++)
-          row[j] = x[src + j * step];
+      for (gsize a = 0; a < across; a++)
+        if (step == 1)
+          memcpy (dst + a * inner, x + src + a * step2, inner * sizeof (float));
+        else
+          for (gsize j = 0; j < inner; j++)
+            dst[a * inner + j] = x[src + a * step2 + j * step];
     }
 }
 
