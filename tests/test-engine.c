@@ -262,6 +262,26 @@ test_resize (void)
     }
 }
 
+/* A node with a second, constant input (and an optional third). */
+static const float *
+run_with_const (QrOpType op, int rank, const int *dims, const float *x, int c_rank, const int *c_dims,
+                const float *c_values, void (*setup) (QrNode *node), QrModel **model, QrShape *out_shape)
+{
+  QrGraph *graph = qr_graph_new ("test");
+  QrNode *node = one_node_graph (graph, op, rank, dims);
+  int c = c_rank >= 0 ? add_const (graph, "c", c_rank, c_dims, NULL, c_values) : -1;
+  const float *y;
+
+  node = qr_graph_node (graph, 1);
+  if (c >= 0)
+    node->inputs[node->n_inputs++] = c;
+  if (setup)
+    setup (node);
+  y = run_graph (graph, x, model);
+  *out_shape = qr_graph_tensor (graph, node->outputs[0])->shape;
+  return y;
+}
+
 static void
 test_small_ops (void)
 {
@@ -340,15 +360,10 @@ test_small_ops (void)
   /* Pad with 1 before and 2 after W, value 0. */
   {
     g_autoptr (QrModel) model = NULL;
-    QrGraph *graph = qr_graph_new ("test");
     int pd[2] = { 4, 2 };
     float pads[] = { 0, 0, 0, 0, 1, 2, 0, 0 };
-    QrNode *node = one_node_graph (graph, QR_OP_PAD, 4, dims);
-    int p = add_const (graph, "pads", 2, pd, NULL, pads);
-    const float *y;
-    node = qr_graph_node (graph, 1);
-    node->inputs[node->n_inputs++] = p;
-    y = run_graph (graph, x, &model);
+    QrShape s;
+    const float *y = run_with_const (QR_OP_PAD, 4, dims, x, 2, pd, pads, NULL, &model, &s);
     for (int n = 0; n < 2; n++)
       for (int h = 0; h < 3; h++)
         for (int w = 0; w < 8; w++)
@@ -359,15 +374,12 @@ test_small_ops (void)
   /* Padding on every axis, the last included (rows are copied whole) */
   {
     g_autoptr (QrModel) model = NULL;
-    QrGraph *graph = qr_graph_new ("test");
     int pd[2] = { 4, 2 }, before[4] = { 1, 0, 1, 2 }, od[4] = { 2 + 1, 3 + 2, 5 + 2, 4 + 3 };
     float pads[] = { 1, 0, 0, 2, 1, 1, 2, 1 };
-    QrNode *node = one_node_graph (graph, QR_OP_PAD, 4, dims);
-    int p = add_const (graph, "pads", 2, pd, NULL, pads);
-    const float *y;
-    node = qr_graph_node (graph, 1);
-    node->inputs[node->n_inputs++] = p;
-    y = run_graph (graph, x, &model);
+    QrShape s;
+    const float *y = run_with_const (QR_OP_PAD, 4, dims, x, 2, pd, pads, NULL, &model, &s);
+    for (int d = 0; d < 4; d++)
+      g_assert_cmpint (s.dims[d], ==, od[d]);
     for (int n = 0; n < od[0]; n++)
       for (int h = 0; h < od[1]; h++)
         for (int w = 0; w < od[2]; w++)
@@ -403,26 +415,6 @@ test_small_ops (void)
         }
   }
   g_rand_free (rand);
-}
-
-/* A node with a second, constant input (and an optional third). */
-static const float *
-run_with_const (QrOpType op, int rank, const int *dims, const float *x, int c_rank, const int *c_dims,
-                const float *c_values, void (*setup) (QrNode *node), QrModel **model, QrShape *out_shape)
-{
-  QrGraph *graph = qr_graph_new ("test");
-  QrNode *node = one_node_graph (graph, op, rank, dims);
-  int c = c_rank >= 0 ? add_const (graph, "c", c_rank, c_dims, NULL, c_values) : -1;
-  const float *y;
-
-  node = qr_graph_node (graph, 1);
-  if (c >= 0)
-    node->inputs[node->n_inputs++] = c;
-  if (setup)
-    setup (node);
-  y = run_graph (graph, x, model);
-  *out_shape = qr_graph_tensor (graph, node->outputs[0])->shape;
-  return y;
 }
 
 static void
