@@ -29,13 +29,6 @@ typedef struct
 } Caption;
 
 static int
-compare_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static int
 compare_names (gconstpointer a, gconstpointer b)
 {
   return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
@@ -107,7 +100,7 @@ retrieval (QrScorer *scorer, GArray *captions, GArray *image_ids, double *r1, do
     }
   *r1 /= captions->len;
   *r5 /= captions->len;
-  g_array_sort (ranks, compare_double);
+  g_array_sort (ranks, qr_cli_compare_doubles);
   *median = ranks->len % 2 ? g_array_index (ranks, double, ranks->len / 2)
                            : (g_array_index (ranks, double, ranks->len / 2 - 1) + g_array_index (ranks, double, ranks->len / 2)) / 2;
   return TRUE;
@@ -412,7 +405,7 @@ qr_cli_bench_captions (int argc, char **argv)
             caption_rank = 1 + better;
             g_array_append_val (ranks, caption_rank);
           }
-        g_array_sort (ranks, compare_double);
+        g_array_sort (ranks, qr_cli_compare_doubles);
         caption_rank = ranks->len % 2 ? g_array_index (ranks, double, ranks->len / 2)
                                       : (g_array_index (ranks, double, ranks->len / 2 - 1)
                                          + g_array_index (ranks, double, ranks->len / 2)) / 2;

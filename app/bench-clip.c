@@ -15,13 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
 /* PyTorch's median ms per image (clip-onnx.py's time command) on `batch` images at once, or < 0
  * with error. */
 static double
@@ -160,7 +153,7 @@ qr_cli_bench_clip (int argc, char **argv)
               g_array_append_val (times, ms);
             }
         }
-      g_array_sort (times, compare_doubles);
+      g_array_sort (times, qr_cli_compare_doubles);
       ours = g_array_index (times, double, times->len / 2);
       if (pass == 1 && qr_clip_get_batch (clip) != QR_CLIP_BATCH)
         {

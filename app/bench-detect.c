@@ -69,10 +69,15 @@ qr_cli_run_self (const char *self, const char *const *args, int *status, GError 
   return TRUE;
 }
 
-GStrv
-qr_cli_peer_environment (int threads, int blas_threads)
+/* The environment for a peer on `threads` threads: this one with OMP_NUM_THREADS (and
+ * MKL_NUM_THREADS) set to it and OPENBLAS_NUM_THREADS to blas_threads. torch.set_num_threads
+ * leaves OpenBLAS's own pool at one thread per core, so without this a "one thread" PyTorch ran
+ * its products on every core. */
+static GStrv
+peer_environment (int threads, int blas_threads)
 {
-  g_autofree char *text = g_strdup_printf ("%d", MAX (threads, 1)), *blas = g_strdup_printf ("%d", MAX (blas_threads, 1));
+  g_autofree char *text = g_strdup_printf ("%d", MAX (threads, 1));
+  g_autofree char *blas = g_strdup_printf ("%d", MAX (blas_threads, 1));
   char **env = g_get_environ ();
 
   env = g_environ_setenv (env, "OMP_NUM_THREADS", text, TRUE);
@@ -104,8 +109,8 @@ qr_cli_run_timing_script (const char **argv, int threads_arg, int threads, const
                           GError **error)
 {
   g_autofree char *text = g_strdup_printf ("%d", threads);
-  g_auto (GStrv) same = qr_cli_peer_environment (threads, threads);
-  g_auto (GStrv) blas = qr_cli_peer_environment (1, threads);
+  g_auto (GStrv) same = peer_environment (threads, threads);
+  g_auto (GStrv) blas = peer_environment (1, threads);
   double ms, one;
 
   if (!g_file_test (argv[0], G_FILE_TEST_IS_EXECUTABLE))
@@ -162,7 +167,7 @@ run_opencv_darknet (const char *cfg, const char *weights, const char *input, int
   g_autofree char *repeat_text = g_strdup_printf ("%d", repeat), *threads_text = g_strdup_printf ("%d", threads);
   g_autofree char *ws = g_strdup_printf ("%d", w), *hs = g_strdup_printf ("%d", h);
   g_autofree char *out = NULL, *err = NULL;
-  g_auto (GStrv) env = qr_cli_peer_environment (threads, threads);
+  g_auto (GStrv) env = peer_environment (threads, threads);
   int status;
   const char *argv[] = { "/usr/bin/python3", script, cfg, weights, input, hs, ws, tmp, "0.25", "0.45", "--time",
                          repeat_text, threads_text, NULL };
@@ -550,13 +555,6 @@ bench_detect_cuda (char **models, const QrImage *image, const char *image_path, 
   return QR_EXIT_OK;
 }
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
 /* ms per image, the median of repeat runs of detector after one warm-up (which plans memory for
  * the batch), as the peers report theirs (a mean let one stall of the machine move a line by half):
  * model and decoding at batch 1 with real weights, the model alone otherwise (made-up weights give
@@ -585,7 +583,7 @@ time_detector (QrDetector *detector, QrImage *image, const float *input, int bat
       ms = (double) (g_get_monotonic_time () - start) / 1000.0 / batch;
       g_array_append_val (times, ms);
     }
-  g_array_sort (times, compare_doubles);
+  g_array_sort (times, qr_cli_compare_doubles);
   return g_array_index (times, double, times->len / 2);
 }
 

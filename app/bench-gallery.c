@@ -95,13 +95,6 @@ on_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static int
-by_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
 static double
 percentile (GArray *sorted, double p)
 {
@@ -236,8 +229,8 @@ qr_cli_bench_gallery (int argc, char **argv)
       gtk_widget_remove_tick_callback (grid, tick);
   }
   rss_after = rss_mb ();
-  g_array_sort (scroll.intervals, by_double);
-  g_array_sort (scroll.jumps, by_double);
+  g_array_sort (scroll.intervals, qr_cli_compare_doubles);
+  g_array_sort (scroll.jumps, qr_cli_compare_doubles);
   printf ("  steady scrolling at %.0f px/s, %u frames: frame interval median %.1f ms, p95 %.1f, p99 %.1f, worst %.1f\n",
           scroll.speed, scroll.intervals->len, percentile (scroll.intervals, 0.5), percentile (scroll.intervals, 0.95),
           percentile (scroll.intervals, 0.99), percentile (scroll.intervals, 1.0));

@@ -403,6 +403,13 @@ fail:
 }
 
 int
+qr_cli_compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+int
 qr_cli_bench (int argc, char **argv)
 {
   if (argc < 2)

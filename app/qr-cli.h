@@ -141,12 +141,9 @@ int      qr_cli_import          (int     argc,
 int      qr_cli_export          (int     argc,
                                  char  **argv);
 
-/* The environment for a peer on `threads` threads: this one with OMP_NUM_THREADS (and
- * MKL_NUM_THREADS) set to it and OPENBLAS_NUM_THREADS to blas_threads. torch.set_num_threads
- * leaves OpenBLAS's own pool at one thread per core, so without this a "one thread" PyTorch ran
- * its products on every core. */
-GStrv    qr_cli_peer_environment  (int                threads,
-                                   int                blas_threads);
+/* For g_array_sort: two doubles in ascending order. */
+int      qr_cli_compare_doubles   (gconstpointer      a,
+                                   gconstpointer      b);
 /* Runs a reference script's time command (argv[0]: the interpreter, argv[threads_arg]: where its
  * thread count goes, filled in here) and reads its "ms_per_image X" line. PyTorch on T threads is
  * run as a user could: T threads of its own with OpenBLAS on T, and (T > 1) one thread of its own
